@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from config.errors import DomainError
+
+
+class AuthError(DomainError):
+    """Sign-in or token failure; ``code`` says which (OTP_INVALID, TOKEN_EXPIRED, …)."""

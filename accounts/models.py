@@ -1,0 +1,125 @@
+"""Users: consumers (phone + one-time code) and staff (email + password)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("Staff users need an email address")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+    def get_or_create_consumer(self, phone: str) -> tuple[User, bool]:
+        """The consumer for an E.164 phone number, created on first sign-in."""
+        user, created = self.get_or_create(phone=phone)
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        return user, created
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """One user model for everyone.
+
+    A consumer has a ``phone`` (E.164) and signs in with a one-time code; a staff
+    member has an ``email`` and a password, and belongs to merchants through
+    ``tenants.Membership``. ``is_staff`` is Django's flag for the platform's own
+    operators (admin site), not for merchant staff.
+    """
+
+    email = models.EmailField(unique=True, null=True, blank=True)
+    phone = models.CharField(max_length=16, unique=True, null=True, blank=True)
+    name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(email__isnull=False) | models.Q(phone__isnull=False),
+                name="user_has_email_or_phone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email or self.masked_phone
+
+    @property
+    def masked_phone(self) -> str:
+        """The phone as merchants may see it: +86138****5678."""
+        return mask_phone(self.phone or "")
+
+
+def mask_phone(phone: str) -> str:
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return f"{phone[:-8]}****{phone[-4:]}"
+
+
+class PhoneChallenge(models.Model):
+    """A one-time sign-in code sent to a phone. Only its HMAC is stored."""
+
+    phone = models.CharField(max_length=16, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    # Set when a newer code replaces this one, or when too many wrong tries burn it.
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+    requested_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["phone", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"challenge for {mask_phone(self.phone)} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AuthSession(models.Model):
+    """A signed-in device. Access tokens name it; revoking it ends them all.
+
+    The refresh token is stored only as a SHA-256 digest and rotates on every
+    use; presenting an already-rotated refresh token revokes the session, since
+    only a stolen copy would do that.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    refresh_hash = models.CharField(max_length=64, unique=True)
+    previous_refresh_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

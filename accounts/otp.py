@@ -1,0 +1,118 @@
+"""One-time sign-in codes for consumers.
+
+Rules: 6 digits, valid 5 minutes, burnt after 5 wrong tries, one code alive per
+phone (a new one invalidates the old), resend throttled per phone and per IP.
+The code is stored only as an HMAC. Throttles live in Redis and fail closed: with
+the counter store down no code is sent and none is checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.errors import AuthError
+from accounts.models import PhoneChallenge, User
+from accounts.phones import normalize_phone
+from accounts.sms import send_sms
+from config import ratelimit
+
+
+def _digest(phone: str, code: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"otp:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def request_code(raw_phone: str, ip: str | None) -> PhoneChallenge:
+    """Send a fresh code to ``raw_phone``. Raises InvalidPhone or RateLimited."""
+    phone = normalize_phone(raw_phone)
+    # Cheapest refusal first: one code per phone per interval, then hourly caps.
+    ratelimit.check(f"otp:phone-interval:{phone}", 1, settings.OTP_RESEND_INTERVAL_SECONDS)
+    ratelimit.check(f"otp:phone:{phone}", settings.OTP_MAX_PER_PHONE_PER_HOUR, 3600)
+    if ip:
+        ratelimit.check(f"otp:ip:{ip}", settings.OTP_MAX_PER_IP_PER_HOUR, 3600)
+
+    code = f"{secrets.randbelow(10**6):06d}"
+    now = timezone.now()
+    with transaction.atomic():
+        PhoneChallenge.objects.filter(
+            phone=phone, used_at__isnull=True, invalidated_at__isnull=True
+        ).update(invalidated_at=now)
+        challenge = PhoneChallenge.objects.create(
+            phone=phone,
+            code_hash=_digest(phone, code),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.OTP_TTL_SECONDS),
+            requested_ip=ip,
+        )
+        minutes = max(1, settings.OTP_TTL_SECONDS // 60)
+        message = _("Your sign-in code is %(code)s. It expires in %(m)d minutes.") % {
+            "code": code,
+            "m": minutes,
+        }
+        # Sent only once the challenge is committed, so a code that arrives always works.
+        transaction.on_commit(lambda: send_sms(phone, message))
+    return challenge
+
+
+def verify_code(raw_phone: str, code: str) -> User:
+    """Check ``code`` for ``raw_phone`` and return the consumer (created on first sign-in).
+
+    A wrong try is counted in its own committed transaction, so it counts even
+    though this call then fails.
+    """
+    phone = normalize_phone(raw_phone)
+    code = (code or "").strip()
+    # Also bounded by the counter store so that guessing across many fresh codes is capped.
+    ratelimit.check(f"otp:verify:{phone}", settings.OTP_MAX_ATTEMPTS * 4, 3600)
+    with transaction.atomic():
+        challenge = (
+            PhoneChallenge.objects.select_for_update()
+            .filter(phone=phone, used_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if challenge is None or challenge.invalidated_at is not None:
+            if challenge is not None and challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
+                raise AuthError(
+                    "OTP_TOO_MANY_ATTEMPTS",
+                    _("Too many wrong codes. Request a new code."),
+                    field="code",
+                )
+            raise AuthError("OTP_INVALID", _("This code is not valid. Request a new code."), "code")
+        now = timezone.now()
+        if challenge.expires_at <= now:
+            raise AuthError("OTP_EXPIRED", _("This code has expired. Request a new one."), "code")
+        if not (len(code) == 6 and code.isdigit()) or not hmac.compare_digest(
+            challenge.code_hash, _digest(phone, code)
+        ):
+            challenge.attempts += 1
+            fields = ["attempts"]
+            if challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
+                challenge.invalidated_at = now
+                fields.append("invalidated_at")
+            challenge.save(update_fields=fields)
+            left = settings.OTP_MAX_ATTEMPTS - challenge.attempts
+            wrong = AuthError(
+                "OTP_TOO_MANY_ATTEMPTS" if left <= 0 else "OTP_INVALID",
+                _("Too many wrong codes. Request a new code.")
+                if left <= 0
+                else _("Wrong code. %(n)d tries left.") % {"n": left},
+                field="code",
+            )
+        else:
+            challenge.used_at = now
+            challenge.save(update_fields=["used_at"])
+            user, _created = User.objects.get_or_create_consumer(phone)
+            if not user.is_active:
+                raise AuthError("ACCOUNT_DISABLED", _("This account is disabled."))
+            return user
+    # Outside the atomic block: the counted attempt is committed before we fail.
+    raise wrong

@@ -1,0 +1,33 @@
+"""Phone numbers: parsed with libphonenumber, stored as E.164."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import DomainError
+
+
+class InvalidPhone(DomainError):
+    def __init__(self) -> None:
+        super().__init__("INVALID_PHONE", _("Enter a valid mobile phone number."), field="phone")
+
+
+def normalize_phone(raw: str) -> str:
+    """``'138 0013 8000'`` → ``'+8613800138000'``; raise ``InvalidPhone`` otherwise."""
+    if not raw or len(raw) > 32:
+        raise InvalidPhone()
+    try:
+        number = phonenumbers.parse(raw, settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone() from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone()
+    if phonenumbers.number_type(number) not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        # Codes go by SMS, so a landline can never sign in.
+        raise InvalidPhone()
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

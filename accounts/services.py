@@ -1,0 +1,24 @@
+"""Staff sign-in (email + password)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+
+from accounts.errors import AuthError
+from accounts.models import User
+from config import ratelimit
+
+STAFF_FAILURES_PER_HOUR = 10
+
+
+def staff_sign_in(email: str, password: str, ip: str | None) -> User:
+    email = (email or "").strip().lower()
+    # Count before checking, per account and per address: password guessing is bounded.
+    ratelimit.check(f"staff-login:email:{email}", STAFF_FAILURES_PER_HOUR, 3600)
+    if ip:
+        ratelimit.check(f"staff-login:ip:{ip}", STAFF_FAILURES_PER_HOUR * 5, 3600)
+    user = authenticate(email=email, password=password)
+    if user is None or not isinstance(user, User) or not user.is_active:
+        raise AuthError("INVALID_CREDENTIALS", _("Email or password is incorrect."), "email")
+    return user

@@ -1,0 +1,112 @@
+"""Bearer tokens: short-lived signed access tokens and rotating refresh tokens.
+
+A small module on Django's own signing (HMAC-SHA256 with SECRET_KEY, timestamped)
+rather than a JWT library: the tokens are only read by this server. An access
+token names its ``AuthSession``; the session row is loaded with the user on every
+request (one query), so revoking a session ends its access tokens at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.errors import AuthError
+from accounts.models import AuthSession, User
+
+ACCESS_SALT = "accounts.tokens.access"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session: AuthSession
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _access_token(session: AuthSession) -> str:
+    return signing.dumps({"sid": session.pk, "uid": session.user_id}, salt=ACCESS_SALT)
+
+
+def issue(user: User, user_agent: str = "") -> TokenPair:
+    refresh = secrets.token_urlsafe(32)
+    now = timezone.now()
+    session = AuthSession.objects.create(
+        user=user,
+        refresh_hash=_hash(refresh),
+        created_at=now,
+        refreshed_at=now,
+        expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_TTL_SECONDS),
+        user_agent=user_agent[:200],
+    )
+    return TokenPair(_access_token(session), refresh, settings.ACCESS_TOKEN_TTL_SECONDS, session)
+
+
+def refresh(refresh_token: str) -> TokenPair:
+    """Rotate a refresh token. Reusing an old one revokes its session (theft)."""
+    digest = _hash(refresh_token or "")
+    with transaction.atomic():
+        session = (
+            AuthSession.objects.select_for_update().select_related("user")
+            .filter(refresh_hash=digest)
+            .first()
+        )
+        if session is None:
+            stolen = AuthSession.objects.filter(
+                previous_refresh_hash=digest, revoked_at__isnull=True
+            ).update(revoked_at=timezone.now())
+            if stolen:
+                raise AuthError("SESSION_REVOKED", _("This session was signed out."))
+            raise AuthError("TOKEN_INVALID", _("This sign-in is not valid."))
+        if session.revoked_at is not None:
+            raise AuthError("SESSION_REVOKED", _("This session was signed out."))
+        if session.expires_at <= timezone.now() or not session.user.is_active:
+            raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired."))
+        new_refresh = secrets.token_urlsafe(32)
+        session.previous_refresh_hash = session.refresh_hash
+        session.refresh_hash = _hash(new_refresh)
+        session.refreshed_at = timezone.now()
+        session.save(update_fields=["previous_refresh_hash", "refresh_hash", "refreshed_at"])
+    return TokenPair(
+        _access_token(session), new_refresh, settings.ACCESS_TOKEN_TTL_SECONDS, session
+    )
+
+
+def authenticate(access_token: str) -> tuple[User, AuthSession]:
+    try:
+        payload = signing.loads(
+            access_token, salt=ACCESS_SALT, max_age=settings.ACCESS_TOKEN_TTL_SECONDS
+        )
+    except signing.SignatureExpired as exc:
+        raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired.")) from exc
+    except signing.BadSignature as exc:
+        raise AuthError("TOKEN_INVALID", _("This sign-in is not valid.")) from exc
+    session = (
+        AuthSession.objects.select_related("user")
+        .filter(pk=payload.get("sid"), user_id=payload.get("uid"))
+        .first()
+    )
+    if session is None or session.revoked_at is not None:
+        raise AuthError("SESSION_REVOKED", _("This session was signed out."))
+    if session.expires_at <= timezone.now() or not session.user.is_active:
+        raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired."))
+    return session.user, session
+
+
+def revoke(session: AuthSession) -> None:
+    AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

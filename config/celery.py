@@ -1,0 +1,19 @@
+"""The Celery app.
+
+Built with tenant-schemas-celery's ``CeleryApp`` so that a task sent from inside a
+merchant's schema runs in that schema on the worker (plain ``Celery()`` would run
+every task in ``public``). Periodic tasks run in ``public``; those that touch
+tenant tables loop over the merchants themselves.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = CeleryApp("loyalty")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

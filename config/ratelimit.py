@@ -1,0 +1,69 @@
+"""Fixed-window rate limits kept in the cache (Redis in production and tests).
+
+One helper for every limit in the platform (sign-in codes, claims, guesses), so
+that they all count the same way and all answer with a retry-after.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimited(DomainError):
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(
+            "RATE_LIMITED",
+            message or _("Too many attempts. Try again in %(s)d seconds.") % {"s": retry_after},
+        )
+        self.retry_after = retry_after
+
+
+class RateLimiterUnavailable(DomainError):
+    """The counter store is down. Callers that guard secrets fail closed on this."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "SERVICE_UNAVAILABLE", _("This service is briefly unavailable. Please retry.")
+        )
+
+
+@dataclass(frozen=True)
+class Window:
+    count: int
+    limit: int
+    retry_after: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+
+def hit(key: str, limit: int, window_seconds: int) -> Window:
+    """Count one event under ``key`` in the current window and report the tally."""
+    now = time.time()
+    bucket = int(now // window_seconds)
+    cache_key = f"rl:{key}:{bucket}"
+    try:
+        cache.add(cache_key, 0, timeout=window_seconds + 1)
+        count = cache.incr(cache_key)
+    except Exception as exc:  # any cache/Redis failure: let the caller decide
+        logger.warning("rate limiter unavailable: %s", exc)
+        raise RateLimiterUnavailable() from exc
+    retry_after = max(1, int(window_seconds - (now % window_seconds)))
+    return Window(count=count, limit=limit, retry_after=retry_after)
+
+
+def check(key: str, limit: int, window_seconds: int) -> None:
+    """Count one event and raise ``RateLimited`` once ``limit`` is exceeded."""
+    window = hit(key, limit, window_seconds)
+    if window.exceeded:
+        raise RateLimited(window.retry_after)

@@ -1,0 +1,247 @@
+"""The points ledger: double entry, append-only, integer points.
+
+Accounts hold materialised balances (``CHECK balance >= 0`` unless the account
+may go negative, like the platform's issuance account). Every movement is one
+``Transaction`` with entries summing to zero and a unique idempotency key.
+Points in a consumer wallet are split into ``Lot`` rows with an expiry; spending
+takes the oldest lots first and records which lots it took (``LotDebit``) so a
+reversal can put points back with their original expiry.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountKind(models.TextChoices):
+    # Platform accounts: one each, may go negative (they are the other side of issuance).
+    ISSUANCE = "issuance", _("Points issued by the platform")
+    MALL = "mall", _("Points spent in the mall")
+    EXPIRED = "expired", _("Points expired")
+    # A merchant's spendable points, funded by money or goods.
+    MERCHANT_BUDGET = "merchant_budget", _("Merchant budget")
+    # Points a merchant has set aside for one campaign (ref = campaign key).
+    CAMPAIGN_RESERVE = "campaign_reserve", _("Campaign reserve")
+    # A consumer's wallet (all merchants' points in one balance).
+    CONSUMER_WALLET = "consumer_wallet", _("Consumer wallet")
+
+
+PLATFORM_KINDS = (AccountKind.ISSUANCE, AccountKind.MALL, AccountKind.EXPIRED)
+
+
+class Account(models.Model):
+    kind = models.CharField(max_length=24, choices=AccountKind.choices)
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    consumer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Distinguishes several accounts of one kind and owner (a campaign's key).
+    ref = models.CharField(max_length=64, blank=True, default="")
+    # Materialised balance, kept equal to the sum of the account's entries. Platform
+    # accounts are not materialised (balance stays 0; the truth is the sum of their
+    # entries): they may go negative by design, and updating one shared row on every
+    # redeem or expiry would serialise the whole platform on it.
+    balance = models.BigIntegerField(default=0)
+    materialized = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["kind", "merchant", "consumer", "ref"],
+                name="account_unique_owner",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(balance__gte=0),
+                name="account_balance_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(materialized=True) | models.Q(balance=0),
+                name="account_unmaterialized_zero",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind=AccountKind.CONSUMER_WALLET)
+                | models.Q(consumer__isnull=False),
+                name="account_wallet_has_consumer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = self.merchant_id or self.consumer_id or "platform"
+        return f"{self.kind}:{owner}{':' + self.ref if self.ref else ''}"
+
+
+class TransactionKind(models.TextChoices):
+    FUND_MONEY = "fund_money", _("Funded with money")
+    FUND_GOODS = "fund_goods", _("Funded with goods")
+    TRANSFER = "transfer", _("Transfer")
+    RESERVE = "reserve", _("Reserved for a campaign")
+    RELEASE = "release", _("Returned from a campaign")
+    AWARD = "award", _("Earned")
+    REDEEM = "redeem", _("Redeemed")
+    EXPIRE = "expire", _("Expired")
+    REVERSAL = "reversal", _("Reversal")
+
+
+class Transaction(models.Model):
+    kind = models.CharField(max_length=16, choices=TransactionKind.choices)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    # A digest of what was asked, so a reused key with a different request is refused.
+    request_hash = models.CharField(max_length=64)
+    # For the merchant's statement and the consumer's history without joins on entries.
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    consumer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    memo = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["merchant", "-id"], name="txn_merchant_recent"),
+            models.Index(fields=["consumer", "-id"], name="txn_consumer_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+
+class Entry(models.Model):
+    """One side of a transaction. Append-only: never updated, never deleted."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField()
+    # Carried so that entries can be distributed by consumer (see ARCHITECTURE.md).
+    consumer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "entries"
+        indexes: ClassVar = [models.Index(fields=["account", "-id"], name="entry_account_recent")]
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="entry_amount_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} on {self.account_id}"
+
+
+class Lot(models.Model):
+    """Points that entered a wallet together and expire together."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
+    consumer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The merchant whose campaign the points came from (liability by merchant).
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lots")
+    points = models.BigIntegerField()
+    remaining = models.BigIntegerField()
+    earned_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(
+                fields=["account", "expires_at", "id"],
+                condition=models.Q(remaining__gt=0),
+                name="lot_open_by_expiry",
+            ),
+            models.Index(
+                fields=["expires_at"], condition=models.Q(remaining__gt=0), name="lot_open_expiring"
+            ),
+        ]
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="lot_points_positive"),
+            models.CheckConstraint(
+                condition=models.Q(remaining__gte=0) & models.Q(remaining__lte=models.F("points")),
+                name="lot_remaining_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"lot {self.pk}: {self.remaining}/{self.points} until {self.expires_at:%Y-%m-%d}"
+
+
+class LotDebit(models.Model):
+    """How many points one transaction took out of one lot (positive), or put back (negative)."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="debits")
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.PROTECT, related_name="lot_debits"
+    )
+    points = models.BigIntegerField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=~models.Q(points=0), name="lot_debit_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.points} from lot {self.lot_id} by {self.transaction_id}"
+
+
+class FundingSource(models.TextChoices):
+    MONEY = "money", _("Money")
+    GOODS = "goods", _("Consigned goods")
+
+
+class Funding(models.Model):
+    """A merchant buying points with money, or being credited for goods it consigned."""
+
+    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=8, choices=FundingSource.choices)
+    # Money in minor units (fen, cents) of ``currency``; for goods, the agreed value.
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    # Points per one major unit of the currency (e.g. 100 points per 1 CNY).
+    rate = models.DecimalField(max_digits=12, decimal_places=4)
+    points = models.BigIntegerField()
+    reference = models.CharField(max_length=100)
+    description = models.CharField(max_length=200, blank=True)
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="funding")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["source", "reference"], name="funding_unique_reference"),
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="funding_amount_pos"),
+            models.CheckConstraint(condition=models.Q(points__gt=0), name="funding_points_pos"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="funding_rate_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.amount_minor} {self.currency} → {self.points} pts"

@@ -1,0 +1,9 @@
+"""Domain errors raised by merchant rules; each carries a stable code for the APIs."""
+
+from __future__ import annotations
+
+from config.errors import DomainError
+
+
+class MerchantNotActive(DomainError):
+    """The merchant cannot award points (suspended or not yet approved)."""

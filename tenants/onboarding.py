@@ -1,0 +1,188 @@
+"""Creating a merchant: its row, its schema, its owner and its budget, in one transaction.
+
+Running every tenant migration for each new merchant takes seconds and grows with
+the migration count. Instead one *template* schema is kept migrated, and a new
+merchant's schema is a structural copy of it: ``CREATE TABLE … (LIKE … INCLUDING
+ALL)`` per table, the foreign keys re-pointed, and the rows of the template's
+bookkeeping tables (``django_migrations``, content types) copied. The catalog
+queries go through ``pg_catalog`` by OID, so the cost does not grow with the
+number of schemas that exist (bench/onboarding.py measures it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.loader import MigrationLoader
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from config.errors import DomainError
+from points import ledger
+from tenants.models import Domain, Membership, Merchant, MerchantStatus, Role
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+RESERVED_SLUGS = {"public", "admin", "api", "www", "static", "media", "template", "platform"}
+# Serialises template upkeep across processes (two onboardings right after a deploy).
+TEMPLATE_LOCK_ID = 0x10_7A17
+
+
+class OnboardingError(DomainError):
+    pass
+
+
+def schema_for(slug: str) -> str:
+    return "m_" + slug.replace("-", "_")
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _tenant_migrations_on_disk() -> set[tuple[str, str]]:
+    tenant_labels = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    return {key for key in loader.disk_migrations if key[0] in tenant_labels}
+
+
+_template_checked = False
+
+
+def ensure_template_schema() -> str:
+    """Create and migrate the template schema if it is missing or behind the code."""
+    global _template_checked
+    template = settings.TENANT_TEMPLATE_SCHEMA
+    if _template_checked:
+        return template
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TEMPLATE_LOCK_ID])
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [template])
+        exists = cursor.fetchone() is not None
+        applied: set[tuple[str, str]] = set()
+        if exists:
+            cursor.execute(
+                "SELECT to_regclass(%s)", [f"{_quote(template)}.django_migrations"]
+            )
+            if cursor.fetchone()[0] is not None:
+                cursor.execute(f"SELECT app, name FROM {_quote(template)}.django_migrations")
+                applied = set(cursor.fetchall())
+        else:
+            cursor.execute(f"CREATE SCHEMA {_quote(template)}")
+        behind = bool(_tenant_migrations_on_disk() - applied)
+    if behind:
+        call_command("migrate_schemas", schema_name=template, interactive=False, verbosity=0)
+        connection.set_schema_to_public()
+    _template_checked = True
+    return template
+
+
+def copy_schema(source: str, target: str) -> None:
+    """Create ``target`` with the tables, indexes, constraints and seed rows of ``source``."""
+    q_src, q_dst = _quote(source), _quote(target)
+    with connection.cursor() as cursor:
+        # With only public on the path, pg_get_constraintdef qualifies every reference
+        # into the source schema, which is then re-pointed at the target.
+        cursor.execute("SET LOCAL search_path TO public")
+        cursor.execute(f"CREATE SCHEMA {q_dst}")
+        cursor.execute(
+            """SELECT c.relname FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname""",
+            [source],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        for table in tables:
+            cursor.execute(
+                f"CREATE TABLE {q_dst}.{_quote(table)} "
+                f"(LIKE {q_src}.{_quote(table)} INCLUDING ALL)"
+            )
+        cursor.execute(
+            """SELECT cl.relname, con.conname, pg_get_constraintdef(con.oid)
+               FROM pg_constraint con
+               JOIN pg_class cl ON cl.oid = con.conrelid
+               JOIN pg_namespace n ON n.oid = cl.relnamespace
+               WHERE n.nspname = %s AND con.contype = 'f'""",
+            [source],
+        )
+        for table, name, definition in cursor.fetchall():
+            definition = definition.replace(f"REFERENCES {source}.", f"REFERENCES {q_dst}.")
+            definition = definition.replace(f"REFERENCES {q_src}.", f"REFERENCES {q_dst}.")
+            cursor.execute(
+                f"ALTER TABLE {q_dst}.{_quote(table)} ADD CONSTRAINT {_quote(name)} {definition}"
+            )
+        # Seed rows (applied migrations, content types), then the identity counters.
+        for table in tables:
+            cursor.execute(
+                f"INSERT INTO {q_dst}.{_quote(table)} OVERRIDING SYSTEM VALUE "
+                f"SELECT * FROM {q_src}.{_quote(table)}"
+            )
+        cursor.execute(
+            """SELECT c.relname, a.attname FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_attribute a ON a.attrelid = c.oid
+               WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attidentity <> ''""",
+            [target],
+        )
+        for table, column in cursor.fetchall():
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, %s), "
+                f"COALESCE((SELECT MAX({_quote(column)}) FROM {q_dst}.{_quote(table)}), 0) + 1, "
+                "false)",
+                [f"{q_dst}.{_quote(table)}", column],
+            )
+
+
+def create_merchant(
+    *,
+    slug: str,
+    name: str,
+    owner: User | None = None,
+    contact_email: str = "",
+    status: str = MerchantStatus.ACTIVE,
+    points_expiry_days: int = 365,
+    domain: str | None = None,
+    **extra: Any,
+) -> Merchant:
+    """Onboard a merchant. All or nothing: the row, schema, owner and budget commit together."""
+    slug = (slug or "").strip().lower()
+    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS or "--" in slug:
+        raise OnboardingError(
+            "INVALID_SLUG",
+            _("Use 3 to 40 lowercase letters, digits and single hyphens, starting with a letter."),
+            "slug",
+        )
+    if not (name or "").strip():
+        raise OnboardingError("INVALID_NAME", _("A merchant needs a name."), "name")
+    if not 1 <= int(points_expiry_days) <= 3650:
+        raise OnboardingError(
+            "INVALID_EXPIRY", _("Points expiry must be 1 to 3650 days."), "pointsExpiryDays"
+        )
+    template = ensure_template_schema()
+    try:
+        with transaction.atomic():
+            merchant = Merchant.objects.create(
+                schema_name=schema_for(slug),
+                slug=slug,
+                name=name.strip(),
+                contact_email=contact_email,
+                status=status,
+                points_expiry_days=points_expiry_days,
+                **extra,
+            )
+            copy_schema(template, merchant.schema_name)
+            if owner is not None:
+                Membership.objects.create(merchant=merchant, user=owner, role=Role.OWNER)
+            if domain:
+                Domain.objects.create(tenant=merchant, domain=domain.lower(), is_primary=True)
+            ledger.merchant_budget(merchant.pk)
+    except IntegrityError as exc:
+        if Merchant.objects.filter(slug=slug).exists():
+            raise OnboardingError(
+                "SLUG_TAKEN", _("A merchant with this slug already exists."), "slug"
+            ) from exc
+        raise
+    return merchant
