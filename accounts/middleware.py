@@ -30,7 +30,9 @@ class BearerTokenMiddleware:
                 return JsonResponse(
                     {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
                     status=401,
-                    headers={"WWW-Authenticate": f'Bearer error="invalid_token", code="{exc.code}"'},
+                    headers={
+                        "WWW-Authenticate": f'Bearer error="invalid_token", code="{exc.code}"'
+                    },
                 )
             request.user = user
             request.auth_session = session  # type: ignore[attr-defined]

@@ -60,7 +60,8 @@ def refresh(refresh_token: str) -> TokenPair:
     digest = _hash(refresh_token or "")
     with transaction.atomic():
         session = (
-            AuthSession.objects.select_for_update().select_related("user")
+            AuthSession.objects.select_for_update()
+            .select_related("user")
             .filter(refresh_hash=digest)
             .first()
         )

@@ -65,8 +65,9 @@ def validate_points(amount: object, field: str = "amount") -> int:
 # --- Accounts ---------------------------------------------------------------------
 
 
-def _account(kind: str, *, merchant_id: int | None = None, consumer_id: int | None = None,
-             ref: str = "") -> Account:
+def _account(
+    kind: str, *, merchant_id: int | None = None, consumer_id: int | None = None, ref: str = ""
+) -> Account:
     lookup = {"kind": kind, "merchant_id": merchant_id, "consumer_id": consumer_id, "ref": ref}
     account = Account.objects.filter(**lookup).first()
     if account is not None:
@@ -250,8 +251,13 @@ def default_expiry(merchant_id: int | None, now: datetime | None = None) -> date
     return (now or timezone.now()) + timedelta(days=days)
 
 
-def open_lot(txn: Transaction, account: Account, points: int, merchant_id: int | None,
-             expires_at: datetime | None) -> Lot:
+def open_lot(
+    txn: Transaction,
+    account: Account,
+    points: int,
+    merchant_id: int | None,
+    expires_at: datetime | None,
+) -> Lot:
     return Lot.objects.create(
         account=account,
         consumer_id=account.consumer_id,
@@ -264,8 +270,9 @@ def open_lot(txn: Transaction, account: Account, points: int, merchant_id: int |
     )
 
 
-def take_from_lots(txn: Transaction, account: Account, points: int,
-                   lots: Sequence[Lot] | None = None) -> None:
+def take_from_lots(
+    txn: Transaction, account: Account, points: int, lots: Sequence[Lot] | None = None
+) -> None:
     """Take ``points`` from the wallet's open lots, soonest to expire first.
 
     The wallet's balance row is already locked by the caller's UPDATE, so lots of

@@ -159,7 +159,9 @@ class Lot(models.Model):
     """Points that entered a wallet together and expire together."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
-    consumer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    consumer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     # The merchant whose campaign the points came from (liability by merchant).
     merchant = models.ForeignKey(
         "tenants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -229,7 +231,9 @@ class Funding(models.Model):
     points = models.BigIntegerField()
     reference = models.CharField(max_length=100)
     description = models.CharField(max_length=200, blank=True)
-    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="funding")
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="funding"
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -237,8 +241,12 @@ class Funding(models.Model):
 
     class Meta:
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["source", "reference"], name="funding_unique_reference"),
-            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="funding_amount_pos"),
+            models.UniqueConstraint(
+                fields=["source", "reference"], name="funding_unique_reference"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="funding_amount_pos"
+            ),
             models.CheckConstraint(condition=models.Q(points__gt=0), name="funding_points_pos"),
             models.CheckConstraint(condition=models.Q(rate__gt=0), name="funding_rate_pos"),
         ]

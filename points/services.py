@@ -43,21 +43,37 @@ def points_for_money(amount_minor: int, currency: str, rate: Decimal | str) -> i
         rate = Decimal(str(rate))
     except InvalidOperation as exc:
         raise LedgerError("INVALID_RATE", _("The rate must be a number."), "rate") from exc
-    if not rate.is_finite() or rate <= 0 or rate > 10**6 or rate != rate.quantize(Decimal("0.0001")):
-        raise LedgerError("INVALID_RATE", _("The rate must be positive (4 decimals at most)."), "rate")
+    if (
+        not rate.is_finite()
+        or rate <= 0
+        or rate > 10**6
+        or rate != rate.quantize(Decimal("0.0001"))
+    ):
+        raise LedgerError(
+            "INVALID_RATE", _("The rate must be positive (4 decimals at most)."), "rate"
+        )
     points = (Decimal(amount_minor) * rate / (10 ** CURRENCY_EXPONENT[currency])).to_integral_value(
         ROUND_FLOOR
     )
     return ledger.validate_points(int(points))
 
 
-def _fund(merchant: Merchant, source: FundingSource, kind: TransactionKind, amount_minor: int,
-          currency: str, rate: Decimal | str, reference: str, description: str,
-          recorded_by: User | None) -> Funding:
+def _fund(
+    merchant: Merchant,
+    source: FundingSource,
+    kind: TransactionKind,
+    amount_minor: int,
+    currency: str,
+    rate: Decimal | str,
+    reference: str,
+    description: str,
+    recorded_by: User | None,
+) -> Funding:
     reference = (reference or "").strip()
     if not reference or len(reference) > 100:
-        raise LedgerError("INVALID_REFERENCE", _("A payment or receipt reference is required."),
-                          "reference")
+        raise LedgerError(
+            "INVALID_REFERENCE", _("A payment or receipt reference is required."), "reference"
+        )
     points = points_for_money(amount_minor, currency, rate)
     key = f"fund:{source}:{reference}"
     with transaction.atomic():
@@ -70,36 +86,86 @@ def _fund(merchant: Merchant, source: FundingSource, kind: TransactionKind, amou
             ],
             merchant_id=merchant.pk,
             memo=description or reference,
-            metadata={"amount_minor": amount_minor, "currency": currency, "rate": str(rate),
-                      "reference": reference},
+            metadata={
+                "amount_minor": amount_minor,
+                "currency": currency,
+                "rate": str(rate),
+                "reference": reference,
+            },
         )
         if txn.replayed:  # type: ignore[attr-defined]
             return Funding.objects.get(transaction=txn)
         return Funding.objects.create(
-            merchant=merchant, source=source, amount_minor=amount_minor, currency=currency,
-            rate=Decimal(str(rate)), points=points, reference=reference,
-            description=description[:200], transaction=txn, recorded_by=recorded_by,
+            merchant=merchant,
+            source=source,
+            amount_minor=amount_minor,
+            currency=currency,
+            rate=Decimal(str(rate)),
+            points=points,
+            reference=reference,
+            description=description[:200],
+            transaction=txn,
+            recorded_by=recorded_by,
         )
 
 
-def fund_with_money(merchant: Merchant, *, amount_minor: int, currency: str, rate: Decimal | str,
-                    payment_reference: str, recorded_by: User | None = None) -> Funding:
+def fund_with_money(
+    merchant: Merchant,
+    *,
+    amount_minor: int,
+    currency: str,
+    rate: Decimal | str,
+    payment_reference: str,
+    recorded_by: User | None = None,
+) -> Funding:
     """Credit a merchant's budget for money received. Retrying with the same payment
     reference returns the first funding and credits nothing more."""
-    return _fund(merchant, FundingSource.MONEY, TransactionKind.FUND_MONEY, amount_minor,
-                 currency, rate, payment_reference, "", recorded_by)
+    return _fund(
+        merchant,
+        FundingSource.MONEY,
+        TransactionKind.FUND_MONEY,
+        amount_minor,
+        currency,
+        rate,
+        payment_reference,
+        "",
+        recorded_by,
+    )
 
 
-def fund_with_goods(merchant: Merchant, *, value_minor: int, currency: str, rate: Decimal | str,
-                    receipt_reference: str, description: str = "",
-                    recorded_by: User | None = None) -> Funding:
+def fund_with_goods(
+    merchant: Merchant,
+    *,
+    value_minor: int,
+    currency: str,
+    rate: Decimal | str,
+    receipt_reference: str,
+    description: str = "",
+    recorded_by: User | None = None,
+) -> Funding:
     """Credit a merchant's budget for goods consigned to the mall, at their agreed value."""
-    return _fund(merchant, FundingSource.GOODS, TransactionKind.FUND_GOODS, value_minor,
-                 currency, rate, receipt_reference, description, recorded_by)
+    return _fund(
+        merchant,
+        FundingSource.GOODS,
+        TransactionKind.FUND_GOODS,
+        value_minor,
+        currency,
+        rate,
+        receipt_reference,
+        description,
+        recorded_by,
+    )
 
 
-def transfer(source: Account, destination: Account, points: int, *, idempotency_key: str,
-             memo: str = "", merchant_id: int | None = None) -> Transaction:
+def transfer(
+    source: Account,
+    destination: Account,
+    points: int,
+    *,
+    idempotency_key: str,
+    memo: str = "",
+    merchant_id: int | None = None,
+) -> Transaction:
     """Move points between two accounts (e.g. between a merchant's budgets)."""
     ledger.validate_points(points)
     if source.pk == destination.pk:
@@ -116,36 +182,50 @@ def transfer(source: Account, destination: Account, points: int, *, idempotency_
     )
 
 
-def reserve(merchant: Merchant, ref: str, points: int, *, idempotency_key: str,
-            memo: str = "") -> Transaction:
+def reserve(
+    merchant: Merchant, ref: str, points: int, *, idempotency_key: str, memo: str = ""
+) -> Transaction:
     """Set aside ``points`` of the merchant's budget for one campaign (or batch)."""
     ledger.validate_points(points)
     return ledger.post(
         TransactionKind.RESERVE,
         idempotency_key,
-        [Posting(ledger.merchant_budget(merchant.pk), -points),
-         Posting(ledger.campaign_reserve(merchant.pk, ref), points)],
+        [
+            Posting(ledger.merchant_budget(merchant.pk), -points),
+            Posting(ledger.campaign_reserve(merchant.pk, ref), points),
+        ],
         merchant_id=merchant.pk,
         memo=memo,
     )
 
 
-def release(merchant: Merchant, ref: str, points: int, *, idempotency_key: str,
-            memo: str = "") -> Transaction:
+def release(
+    merchant: Merchant, ref: str, points: int, *, idempotency_key: str, memo: str = ""
+) -> Transaction:
     """Return unused reserve to the merchant's budget."""
     ledger.validate_points(points)
     return ledger.post(
         TransactionKind.RELEASE,
         idempotency_key,
-        [Posting(ledger.campaign_reserve(merchant.pk, ref), -points),
-         Posting(ledger.merchant_budget(merchant.pk), points)],
+        [
+            Posting(ledger.campaign_reserve(merchant.pk, ref), -points),
+            Posting(ledger.merchant_budget(merchant.pk), points),
+        ],
         merchant_id=merchant.pk,
         memo=memo,
     )
 
 
-def award(merchant: Merchant, ref: str, consumer: User, points: int, *, idempotency_key: str,
-          memo: str = "", metadata: dict | None = None) -> Transaction:
+def award(
+    merchant: Merchant,
+    ref: str,
+    consumer: User,
+    points: int,
+    *,
+    idempotency_key: str,
+    memo: str = "",
+    metadata: dict | None = None,
+) -> Transaction:
     """Pay ``points`` from a campaign's reserve into the consumer's wallet (a new lot).
 
     Refused for a merchant that is not active (``MERCHANT_SUSPENDED``).
@@ -155,8 +235,10 @@ def award(merchant: Merchant, ref: str, consumer: User, points: int, *, idempote
     return ledger.post(
         TransactionKind.AWARD,
         idempotency_key,
-        [Posting(ledger.campaign_reserve(merchant.pk, ref), -points),
-         Posting(ledger.wallet(consumer.pk), points)],
+        [
+            Posting(ledger.campaign_reserve(merchant.pk, ref), -points),
+            Posting(ledger.wallet(consumer.pk), points),
+        ],
         merchant_id=merchant.pk,
         consumer_id=consumer.pk,
         memo=memo,
@@ -164,15 +246,23 @@ def award(merchant: Merchant, ref: str, consumer: User, points: int, *, idempote
     )
 
 
-def spend(consumer: User, points: int, *, idempotency_key: str, memo: str = "",
-          metadata: dict | None = None) -> Transaction:
+def spend(
+    consumer: User,
+    points: int,
+    *,
+    idempotency_key: str,
+    memo: str = "",
+    metadata: dict | None = None,
+) -> Transaction:
     """Debit the consumer's wallet into the mall, oldest lots first."""
     ledger.validate_points(points)
     return ledger.post(
         TransactionKind.REDEEM,
         idempotency_key,
-        [Posting(ledger.wallet(consumer.pk), -points),
-         Posting(ledger.platform_account(AccountKind.MALL), points)],
+        [
+            Posting(ledger.wallet(consumer.pk), -points),
+            Posting(ledger.platform_account(AccountKind.MALL), points),
+        ],
         consumer_id=consumer.pk,
         memo=memo,
         metadata=metadata,
@@ -200,8 +290,10 @@ def expire_lot(lot_id: int, now: datetime | None = None) -> Transaction | None:
         return ledger.post(
             TransactionKind.EXPIRE,
             f"expire:lot:{lot.pk}:{lot.debits.count()}",
-            [Posting(lot.account, -remaining),
-             Posting(ledger.platform_account(AccountKind.EXPIRED), remaining)],
+            [
+                Posting(lot.account, -remaining),
+                Posting(ledger.platform_account(AccountKind.EXPIRED), remaining),
+            ],
             merchant_id=lot.merchant_id,
             consumer_id=lot.consumer_id,
             memo=_("Points expired"),

@@ -64,9 +64,7 @@ def ensure_template_schema() -> str:
         exists = cursor.fetchone() is not None
         applied: set[tuple[str, str]] = set()
         if exists:
-            cursor.execute(
-                "SELECT to_regclass(%s)", [f"{_quote(template)}.django_migrations"]
-            )
+            cursor.execute("SELECT to_regclass(%s)", [f"{_quote(template)}.django_migrations"])
             if cursor.fetchone()[0] is not None:
                 cursor.execute(f"SELECT app, name FROM {_quote(template)}.django_migrations")
                 applied = set(cursor.fetchall())
@@ -97,8 +95,7 @@ def copy_schema(source: str, target: str) -> None:
         tables = [row[0] for row in cursor.fetchall()]
         for table in tables:
             cursor.execute(
-                f"CREATE TABLE {q_dst}.{_quote(table)} "
-                f"(LIKE {q_src}.{_quote(table)} INCLUDING ALL)"
+                f"CREATE TABLE {q_dst}.{_quote(table)} (LIKE {q_src}.{_quote(table)} INCLUDING ALL)"
             )
         cursor.execute(
             """SELECT cl.relname, con.conname, pg_get_constraintdef(con.oid)
