@@ -9,14 +9,19 @@ has to be flushed (a flush would also delete the tenant rows).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.db import connection, connections
+from django.test import Client
 
+from accounts import tokens
 from accounts.models import User
 from accounts.sms import MemorySmsBackend
 from tenants.models import Membership, Merchant, Role
@@ -82,9 +87,7 @@ def _public_schema_and_clean_limits() -> Iterator[None]:
 
 
 @pytest.fixture
-def committed_db(
-    django_db_setup: None, django_db_blocker: pytest.FixtureRequest
-) -> Iterator[None]:
+def committed_db(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
     """Database access with real commits, for tests that run threads or processes."""
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         yield
@@ -109,3 +112,65 @@ def new_phone() -> Callable[[], str]:
         return f"+86139{base:03d}{next(_phone_counter):05d}"
 
     return make
+
+
+# --- GraphQL --------------------------------------------------------------------
+
+OPERATIONS_DIR = Path(__file__).resolve().parent / "graphql" / "operations"
+
+
+class Api:
+    """Posts GraphQL to one endpoint through Django's test client (the full HTTP stack)."""
+
+    def __init__(self, client: Client, path: str, kind: str) -> None:
+        self.client, self.path, self.kind = client, path, kind
+
+    def query(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        merchant: str | None = None,
+        expect_status: int | None = 200,
+        **headers: str,
+    ) -> dict[str, Any]:
+        if token:
+            headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        if merchant:
+            headers["HTTP_X_MERCHANT"] = merchant
+        response = self.client.post(
+            self.path,
+            data=json.dumps({"query": document, "variables": variables or {}}),
+            content_type="application/json",
+            **headers,
+        )
+        if expect_status is not None:
+            assert response.status_code == expect_status, response.content
+        return response.json()
+
+    def op(self, name: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict:
+        """Send the named operation from graphql/operations/<api>/<name>.graphql."""
+        document = (OPERATIONS_DIR / self.kind / f"{name}.graphql").read_text()
+        return self.query(document, variables, **kwargs)
+
+
+@pytest.fixture
+def consumer_api(client: Client) -> Api:
+    return Api(client, "/graphql/", "consumer")
+
+
+@pytest.fixture
+def merchant_api(client: Client) -> Api:
+    return Api(client, "/merchant/graphql/", "merchant")
+
+
+def access_token(user: User) -> str:
+    """A bearer token for ``user`` without going through sign-in (tested separately)."""
+    return tokens.issue(user).access_token
+
+
+@pytest.fixture
+def consumer(db: None, new_phone: Callable[[], str]) -> User:
+    user, _created = User.objects.get_or_create_consumer(new_phone())
+    return user

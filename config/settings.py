@@ -44,6 +44,7 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "graphene_django",
+    "config",  # management commands only (GraphQL snapshots); no models
 ]
 # One schema per merchant: its campaigns, codes, questionnaires and claims.
 TENANT_APPS = [

@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
 os.environ.setdefault("CACHE_KEY_PREFIX", "loyalty-test")
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
 SMS_BACKEND = "accounts.sms.MemorySmsBackend"
 # Fast hashing: password strength is Django's concern, not what these tests prove.

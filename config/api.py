@@ -1,0 +1,198 @@
+"""Building blocks shared by both GraphQL schemas.
+
+- ``ErrorCode`` / ``Error``: expected failures are payload data (``errors { field
+  code message }``), as Saleor does, never exceptions.
+- ``DomainMutation``: runs ``perform`` and turns a ``DomainError`` into ``errors``.
+- ``domain_errors_middleware``: in queries, a ``DomainError`` becomes a GraphQL
+  error whose ``extensions.code`` is the same stable code.
+- ``require_consumer`` / ``require_membership``: who may do what.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from django.db import connection
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from config.errors import DomainError
+from graphql import GraphQLError
+from tenants.models import Domain, Membership, Role
+
+ERROR_CODES = [
+    # Generic
+    ("GRAPHQL_VALIDATION_FAILED", "The request is not a valid operation for this API."),
+    ("NOT_FOUND", "The object does not exist or is not visible to you."),
+    ("UNAUTHENTICATED", "Sign in first."),
+    ("PERMISSION_DENIED", "Your role does not allow this."),
+    ("RATE_LIMITED", "Too many attempts; retry later."),
+    ("SERVICE_UNAVAILABLE", "A service we depend on is briefly unavailable."),
+    ("INVALID_IDEMPOTENCY_KEY", "An idempotency key of 1 to 200 characters is required."),
+    ("IDEMPOTENCY_CONFLICT", "The idempotency key was used for a different request."),
+    # Sign-in and tokens
+    ("INVALID_PHONE", "Not a valid mobile phone number."),
+    ("OTP_INVALID", "Wrong or unknown sign-in code."),
+    ("OTP_EXPIRED", "The sign-in code has expired."),
+    ("OTP_TOO_MANY_ATTEMPTS", "Too many wrong codes; request a new one."),
+    ("INVALID_CREDENTIALS", "Email or password is incorrect."),
+    ("ACCOUNT_DISABLED", "The account is disabled."),
+    ("TOKEN_INVALID", "The token is not valid."),
+    ("TOKEN_EXPIRED", "The token has expired."),
+    ("SESSION_REVOKED", "The session was signed out."),
+    # Merchants and staff
+    ("MERCHANT_REQUIRED", "Name the merchant (X-Merchant header)."),
+    ("MERCHANT_NOT_FOUND", "No merchant you belong to has this slug or domain."),
+    ("MERCHANT_SUSPENDED", "The merchant is suspended."),
+    ("MERCHANT_NOT_ACTIVE", "The merchant is not active yet."),
+    ("INVALID_SLUG", "Not a valid merchant slug."),
+    ("SLUG_TAKEN", "A merchant with this slug exists."),
+    ("INVALID_NAME", "A name is required."),
+    ("INVALID_EXPIRY", "Points expiry is out of range."),
+    ("INVALID_EMAIL", "Not a valid email address."),
+    ("INVALID_ROLE", "Not a valid role."),
+    ("ALREADY_MEMBER", "This person is already on the staff."),
+    ("LAST_OWNER", "A merchant must keep at least one owner."),
+    ("INVALID_PASSWORD", "The password is too weak."),
+    # Ledger
+    ("INVALID_AMOUNT", "The amount is not a positive whole number in range."),
+    ("INVALID_CURRENCY", "Unsupported currency."),
+    ("INVALID_RATE", "Invalid conversion rate."),
+    ("INVALID_REFERENCE", "A reference is required."),
+    ("INVALID_ACCOUNT", "These accounts cannot take part in this operation."),
+    ("INSUFFICIENT_BUDGET", "The merchant's budget is too small."),
+    ("INSUFFICIENT_POINTS", "The wallet has too few points."),
+    ("INSUFFICIENT_FUNDS", "The account has too few points."),
+    ("UNBALANCED", "A transaction must balance."),
+    ("ALREADY_REVERSED", "The transaction was already reversed."),
+    ("NOT_REVERSIBLE", "The transaction cannot be reversed."),
+]
+
+ErrorCode = graphene.Enum(
+    "ErrorCode",
+    [(code, code) for code, _doc in ERROR_CODES],
+    description="Stable machine-readable error codes. Never renamed; new ones may be added.",
+)
+KNOWN_CODES = {code for code, _doc in ERROR_CODES}
+
+
+class Error(graphene.ObjectType):
+    field = graphene.String(description="The argument at fault (camelCase), if any.")
+    code = graphene.Field(ErrorCode, required=True)
+    message = graphene.String(required=True, description="A human message, translated.")
+
+
+def error_from(exc: DomainError) -> Error:
+    if exc.code not in KNOWN_CODES:
+        # A code missing from the enum is a programming error; fail loudly in tests.
+        raise AssertionError(f"error code {exc.code!r} is not in config.api.ERROR_CODES")
+    return Error(field=exc.field, code=exc.code, message=exc.message)
+
+
+class DomainMutation(graphene.Mutation):
+    """A mutation whose expected failures come back as ``errors``.
+
+    Subclasses implement ``perform(cls, root, info, **arguments)`` and return
+    ``cls(...)``; any ``DomainError`` raised becomes ``errors`` and the other
+    fields stay null. Services own their transactions, so a refusal has already
+    rolled back whatever it started.
+    """
+
+    class Meta:
+        abstract = True
+
+    errors = graphene.List(graphene.NonNull(Error), required=True)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> DomainMutation:
+        raise NotImplementedError
+
+    @classmethod
+    def mutate(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> DomainMutation:
+        try:
+            payload = cls.perform(root, info, **kwargs)
+        except DomainError as exc:
+            return cls(errors=[error_from(exc)])
+        if getattr(payload, "errors", None) is None:
+            payload.errors = []
+        return payload
+
+
+def domain_errors_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
+    """Graphene middleware: a DomainError in a query resolver becomes a coded GraphQL error."""
+    try:
+        return next_(root, info, **args)
+    except DomainError as exc:
+        raise GraphQLError(exc.message, extensions={"code": exc.code, "field": exc.field}) from exc
+
+
+# --- Who is asking ----------------------------------------------------------------
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # Behind a proxy, configure it to set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR")
+
+
+def require_user(info: graphene.ResolveInfo) -> User:
+    user = info.context.user
+    if not user.is_authenticated:
+        raise DomainError("UNAUTHENTICATED", _("Sign in first."))
+    return user
+
+
+def require_consumer(info: graphene.ResolveInfo) -> User:
+    user = require_user(info)
+    if not user.phone:
+        raise DomainError("PERMISSION_DENIED", _("Only consumers can do this."))
+    return user
+
+
+def _merchant_hint(request: HttpRequest) -> tuple[str, str] | None:
+    slug = request.headers.get("X-Merchant", "").strip().lower()
+    if slug:
+        return ("slug", slug)
+    host = request.get_host().split(":")[0].lower()
+    if Domain.objects.filter(domain=host).exists():
+        return ("domain", host)
+    return None
+
+
+def require_membership(info: graphene.ResolveInfo, role: str = Role.VIEWER) -> Membership:
+    """The caller's membership at the merchant this request names, with at least ``role``.
+
+    The merchant is named by the ``X-Merchant: <slug>`` header or the request's host
+    (a merchant ``Domain``); a member of exactly one merchant may name none. A
+    merchant the caller does not belong to answers exactly like an unknown one. On
+    success the connection is switched to the merchant's schema for this request.
+    """
+    request = info.context
+    membership: Membership | None = getattr(request, "_membership", None)
+    if membership is None:
+        user = require_user(info)
+        memberships = Membership.objects.select_related("merchant").filter(user=user)
+        hint = _merchant_hint(request)
+        if hint is None:
+            candidates = list(memberships[:2])
+            if len(candidates) != 1:
+                raise DomainError(
+                    "MERCHANT_REQUIRED", _("Choose a merchant with the X-Merchant header.")
+                )
+            membership = candidates[0]
+        else:
+            lookup = "merchant__slug" if hint[0] == "slug" else "merchant__domains__domain"
+            membership = memberships.filter(**{lookup: hint[1]}).first()
+            if membership is None:
+                raise DomainError(
+                    "MERCHANT_NOT_FOUND", _("No merchant you belong to matches this request.")
+                )
+        request._membership = membership
+        connection.set_tenant(membership.merchant)
+    if not membership.has_role(role):
+        raise DomainError(
+            "PERMISSION_DENIED",
+            _("This needs the %(role)s role or higher.") % {"role": Role(role).label},
+        )
+    return membership

@@ -1,0 +1,199 @@
+"""Merchant API: the current merchant, its staff, and the signed-in staff member."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from django.db.models import QuerySet
+from graphene_django import DjangoConnectionField, DjangoObjectType
+
+from accounts import tokens
+from accounts.models import User
+from accounts.schema import AuthTokens, _tokens, _user_agent
+from config.api import DomainMutation, require_membership, require_user
+from config.errors import DomainError
+from tenants import staff
+from tenants.models import Membership, Merchant, MerchantStatus, Role
+
+RoleEnum = graphene.Enum("StaffRole", [(value.upper(), value) for value in Role.values])
+MerchantStatusEnum = graphene.Enum(
+    "MerchantStatus", [(value.upper(), value) for value in MerchantStatus.values]
+)
+
+
+class MerchantType(graphene.ObjectType):
+    class Meta:
+        name = "Merchant"
+
+    slug = graphene.String(required=True)
+    name = graphene.String(required=True)
+    status = graphene.Field(MerchantStatusEnum, required=True)
+    points_expiry_days = graphene.Int(required=True)
+    contact_email = graphene.String(required=True)
+
+
+class StaffMember(DjangoObjectType):
+    """A person on the current merchant's staff, with their role."""
+
+    email = graphene.String(required=True)
+    name = graphene.String(required=True)
+    role = graphene.Field(RoleEnum, required=True)
+
+    class Meta:
+        model = Membership
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "created_at")
+
+    @staticmethod
+    def resolve_email(membership: Membership, info: graphene.ResolveInfo) -> str:
+        return membership.user.email or ""
+
+    @staticmethod
+    def resolve_name(membership: Membership, info: graphene.ResolveInfo) -> str:
+        return membership.user.name
+
+    @classmethod
+    def get_queryset(
+        cls, queryset: QuerySet[Membership], info: graphene.ResolveInfo
+    ) -> QuerySet[Membership]:
+        merchant = require_membership(info).merchant
+        return queryset.filter(merchant=merchant).select_related("user")
+
+
+class MyMembership(DjangoObjectType):
+    """One merchant the signed-in staff member belongs to (for the merchant switcher)."""
+
+    merchant = graphene.Field(MerchantType, required=True)
+    role = graphene.Field(RoleEnum, required=True)
+
+    class Meta:
+        model = Membership
+        interfaces = (graphene.relay.Node,)
+        fields = ("id",)
+        skip_registry = True
+
+    @classmethod
+    def get_queryset(
+        cls, queryset: QuerySet[Membership], info: graphene.ResolveInfo
+    ) -> QuerySet[Membership]:
+        return queryset.filter(user=require_user(info)).select_related("merchant")
+
+
+class StaffUser(graphene.ObjectType):
+    """The signed-in staff member."""
+
+    email = graphene.String(required=True)
+    name = graphene.String(required=True)
+    memberships = DjangoConnectionField(MyMembership)
+
+    @staticmethod
+    def resolve_memberships(user: User, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        return Membership.objects.order_by("merchant__slug")
+
+
+def _member(info: graphene.ResolveInfo, member_id: str) -> Membership:
+    """A staff member of the current merchant by global ID; others are not found."""
+    member = graphene.relay.Node.get_node_from_global_id(info, member_id, only_type=StaffMember)
+    if member is None:
+        raise DomainError("NOT_FOUND", "No such staff member.", "id")
+    return member
+
+
+class StaffInvite(DomainMutation):
+    """Add someone to the staff (admin or owner; only owners invite owners)."""
+
+    class Arguments:
+        email = graphene.String(required=True)
+        role = RoleEnum(required=True)
+        name = graphene.String(default_value="")
+
+    member = graphene.Field(StaffMember)
+
+    @classmethod
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, email: str, role: Any, name: str
+    ) -> StaffInvite:
+        actor = require_membership(info, Role.ADMIN)
+        return cls(member=staff.invite(actor, email, _role_value(role), name))
+
+
+class StaffChangeRole(DomainMutation):
+    class Arguments:
+        id = graphene.ID(required=True)
+        role = RoleEnum(required=True)
+
+    member = graphene.Field(StaffMember)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, id: str, role: Any) -> StaffChangeRole:
+        actor = require_membership(info, Role.ADMIN)
+        return cls(member=staff.change_role(actor, _member(info, id), _role_value(role)))
+
+
+class StaffRemove(DomainMutation):
+    class Arguments:
+        id = graphene.ID(required=True)
+
+    removed_id = graphene.ID()
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, id: str) -> StaffRemove:
+        actor = require_membership(info, Role.ADMIN)
+        staff.remove(actor, _member(info, id))
+        return cls(removed_id=id)
+
+
+class AcceptInvitation(DomainMutation):
+    """Choose a password from an invitation link; signs the new staff member in."""
+
+    class Arguments:
+        uid = graphene.String(required=True)
+        token = graphene.String(required=True)
+        password = graphene.String(required=True)
+
+    tokens = graphene.Field(AuthTokens)
+
+    @classmethod
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, uid: str, token: str, password: str
+    ) -> AcceptInvitation:
+        user = staff.accept_invitation(uid, token, password)
+        return cls(tokens=_tokens(tokens.issue(user, _user_agent(info))))
+
+
+def _role_value(role: Any) -> str:
+    return getattr(role, "value", role)
+
+
+class MerchantQueries(graphene.ObjectType):
+    me = graphene.Field(StaffUser, description="The signed-in staff member, or null.")
+    merchant = graphene.Field(
+        MerchantType, required=True, description="The merchant this request is for."
+    )
+    my_role = graphene.Field(RoleEnum, required=True)
+    staff = DjangoConnectionField(StaffMember)
+
+    @staticmethod
+    def resolve_me(root: Any, info: graphene.ResolveInfo) -> User | None:
+        user = info.context.user
+        return user if user.is_authenticated and user.email else None
+
+    @staticmethod
+    def resolve_merchant(root: Any, info: graphene.ResolveInfo) -> Merchant:
+        return require_membership(info).merchant
+
+    @staticmethod
+    def resolve_my_role(root: Any, info: graphene.ResolveInfo) -> str:
+        return require_membership(info).role
+
+    @staticmethod
+    def resolve_staff(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        return Membership.objects.order_by("created_at", "id")
+
+
+class MerchantMutations(graphene.ObjectType):
+    staff_invite = StaffInvite.Field()
+    staff_change_role = StaffChangeRole.Field()
+    staff_remove = StaffRemove.Field()
+    accept_invitation = AcceptInvitation.Field()
