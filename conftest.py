@@ -10,6 +10,9 @@ has to be flushed (a flush would also delete the tenant rows).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -112,6 +115,63 @@ def new_phone() -> Callable[[], str]:
         return f"+86139{base:03d}{next(_phone_counter):05d}"
 
     return make
+
+
+# --- Celery ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Celery worker process on this run's queue, against the test database.
+
+    Tests using it must commit their data (``committed_db``): the worker has its
+    own connection. Tasks sent while it runs go through Redis, not eagerly.
+    """
+    from config.celery import app
+    from tenants.tasks import schema_probe
+
+    db = connection.settings_dict
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}"
+        f"/{db['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "INFO",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent,
+        )
+    app.conf.task_always_eager = False
+    try:
+        # Ready when it answers a task (imports, broker and database all work).
+        assert schema_probe.delay().get(timeout=90) == "public", log_path.read_text()
+        yield app
+    finally:
+        app.conf.task_always_eager = True
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 # --- GraphQL --------------------------------------------------------------------

@@ -5,8 +5,12 @@ set DATABASE_URL / REDIS_URL to use others.
 """
 
 import os
+import uuid
 
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+# A queue of this run's own, so that two runs sharing one Redis never take each
+# other's tasks; the worker started by the tests inherits it.
+os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"test-{uuid.uuid4().hex[:12]}")
 os.environ.setdefault("CACHE_KEY_PREFIX", "loyalty-test")
 
 from config.settings import *  # noqa: F403
@@ -14,8 +18,9 @@ from config.settings import *  # noqa: F403
 SMS_BACKEND = "accounts.sms.MemorySmsBackend"
 # Fast hashing: password strength is Django's concern, not what these tests prove.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Tasks run eagerly unless a test starts a real worker (tests/conftest.py: celery_worker).
-CELERY_TASK_ALWAYS_EAGER = True
+# Tasks run eagerly unless a test starts a real worker (conftest.py: celery_worker),
+# which runs these settings with CELERY_TASK_ALWAYS_EAGER=0.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)  # noqa: F405
 SECURE_COOKIES = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import TemplateView
 
 from config.schema import consumer_schema, merchant_schema
 from config.views import ApiView
@@ -14,4 +15,5 @@ urlpatterns = [
         name="merchant-api",
     ),
     path("admin/", admin.site.urls),
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]

@@ -1,0 +1,54 @@
+"""Read-only views of the ledger: history is corrected by reversing transactions, never edited."""
+
+from typing import Any
+
+from django.contrib import admin
+
+from points.models import Account, Entry, Funding, Lot, Transaction
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    extra = 0
+    can_delete = False
+    readonly_fields = ("account", "amount", "consumer", "created_at")
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "merchant", "consumer", "ref", "balance", "materialized")
+    list_filter = ("kind",)
+    search_fields = ("ref", "merchant__slug")
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "merchant", "consumer", "memo", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("idempotency_key", "memo")
+    inlines = (EntryInline,)
+
+
+@admin.register(Lot)
+class LotAdmin(ReadOnlyAdmin):
+    list_display = ("id", "consumer", "merchant", "points", "remaining", "expires_at")
+
+
+@admin.register(Funding)
+class FundingAdmin(ReadOnlyAdmin):
+    list_display = ("id", "merchant", "source", "amount_minor", "currency", "points", "reference")
+    search_fields = ("reference", "merchant__slug")
