@@ -8,6 +8,8 @@ pass.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -21,6 +23,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from config.errors import DomainError
 from tenants.models import Membership, Role
+
+logger = logging.getLogger(__name__)
 
 
 class StaffError(DomainError):
@@ -77,16 +81,23 @@ def invite(actor: Membership, email: str, role: str, name: str = "") -> Membersh
         )
         merchant_name = actor.merchant.name
         link = invitation_link(user) if created else f"{settings.PUBLIC_BASE_URL}/merchant/"
-        transaction.on_commit(
-            lambda: send_mail(
-                _("You have been invited to %(m)s") % {"m": merchant_name},
-                _("You are now %(role)s at %(m)s. Open %(link)s to start.")
-                % {"role": Role(role).label, "m": merchant_name, "link": link},
-                None,
-                [email],
-            )
-        )
+        subject = _("You have been invited to %(m)s") % {"m": merchant_name}
+        body = _("You are now %(role)s at %(m)s. Open %(link)s to start.") % {
+            "role": Role(role).label,
+            "m": merchant_name,
+            "link": link,
+        }
+        transaction.on_commit(lambda: _send_invitation(email, subject, body))
     return membership
+
+
+def _send_invitation(email: str, subject: str, body: str) -> None:
+    # The membership is committed; a mail failure must not turn it into an error.
+    # The invitation can be sent again by removing and re-inviting.
+    try:
+        send_mail(subject, body, None, [email])
+    except Exception:
+        logger.exception("could not send the staff invitation to %s", email)
 
 
 def accept_invitation(uid: str, token: str, password: str) -> User:

