@@ -55,6 +55,39 @@ def _merchant(slug: str, name: str, owner: User) -> Merchant:
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
+    django_db_createdb: bool,
+    django_db_modify_db_settings: None,
+) -> Iterator[None]:
+    """pytest-django's test database set-up, always for ``default``.
+
+    pytest-django creates only the databases that ``django_db``-marked tests ask
+    for, so a run of only ``committed_db`` tests would otherwise write to the real
+    database. Ours always creates the test database.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    keepdb = django_db_keepdb and not django_db_createdb
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases={"default"},
+            serialized_aliases=set(),
+            keepdb=keepdb,
+        )
+    assert connection.settings_dict["NAME"].startswith("test_"), connection.settings_dict
+    yield
+    if not keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+@pytest.fixture(scope="session")
 def tenants(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Tenants:
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         acme_owner = _staff("owner@acme.test")

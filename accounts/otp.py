@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
+import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,11 +33,31 @@ def _digest(phone: str, code: str) -> str:
     return hmac.new(key, f"otp:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _start_resend_interval(phone: str) -> None:
+    """Allow one code per phone per ``OTP_RESEND_INTERVAL_SECONDS``, counted from the last.
+
+    A key set only if absent, expiring with the interval: unlike a fixed-window
+    counter, it cannot let a second code through a moment later just because a
+    window edge fell in between. Fails closed, as the other throttles do.
+    """
+    interval = settings.OTP_RESEND_INTERVAL_SECONDS
+    key = f"otp:resend:{phone}"
+    now = time.time()
+    try:
+        if cache.add(key, now, timeout=interval):
+            return
+        sent_at = cache.get(key)
+    except Exception as exc:  # any cache/Redis failure
+        raise ratelimit.RateLimiterUnavailable() from exc
+    elapsed = now - sent_at if isinstance(sent_at, (int, float)) else 0
+    raise ratelimit.RateLimited(max(1, math.ceil(interval - elapsed)))
+
+
 def request_code(raw_phone: str, ip: str | None) -> PhoneChallenge:
     """Send a fresh code to ``raw_phone``. Raises InvalidPhone or RateLimited."""
     phone = normalize_phone(raw_phone)
     # Cheapest refusal first: one code per phone per interval, then hourly caps.
-    ratelimit.check(f"otp:phone-interval:{phone}", 1, settings.OTP_RESEND_INTERVAL_SECONDS)
+    _start_resend_interval(phone)
     ratelimit.check(f"otp:phone:{phone}", settings.OTP_MAX_PER_PHONE_PER_HOUR, 3600)
     if ip:
         ratelimit.check(f"otp:ip:{ip}", settings.OTP_MAX_PER_IP_PER_HOUR, 3600)

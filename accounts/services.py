@@ -14,11 +14,16 @@ STAFF_FAILURES_PER_HOUR = 10
 
 def staff_sign_in(email: str, password: str, ip: str | None) -> User:
     email = (email or "").strip().lower()
-    # Count before checking, per account and per address: password guessing is bounded.
-    ratelimit.check(f"staff-login:email:{email}", STAFF_FAILURES_PER_HOUR, 3600)
+    # Only failures count, per account and per address: password guessing is bounded
+    # while a staff member who signs in often is never locked out.
+    limits = [(f"staff-login:email:{email}", STAFF_FAILURES_PER_HOUR)]
     if ip:
-        ratelimit.check(f"staff-login:ip:{ip}", STAFF_FAILURES_PER_HOUR * 5, 3600)
+        limits.append((f"staff-login:ip:{ip}", STAFF_FAILURES_PER_HOUR * 5))
+    for key, limit in limits:
+        ratelimit.ensure_below(key, limit, 3600)
     user = authenticate(email=email, password=password)
     if user is None or not isinstance(user, User) or not user.is_active:
+        for key, limit in limits:
+            ratelimit.hit(key, limit, 3600)
         raise AuthError("INVALID_CREDENTIALS", _("Email or password is incorrect."), "email")
     return user

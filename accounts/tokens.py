@@ -69,18 +69,21 @@ def refresh(refresh_token: str) -> TokenPair:
             stolen = AuthSession.objects.filter(
                 previous_refresh_hash=digest, revoked_at__isnull=True
             ).update(revoked_at=timezone.now())
-            if stolen:
+        else:
+            if session.revoked_at is not None:
                 raise AuthError("SESSION_REVOKED", _("This session was signed out."))
-            raise AuthError("TOKEN_INVALID", _("This sign-in is not valid."))
-        if session.revoked_at is not None:
+            if session.expires_at <= timezone.now() or not session.user.is_active:
+                raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired."))
+            new_refresh = secrets.token_urlsafe(32)
+            session.previous_refresh_hash = session.refresh_hash
+            session.refresh_hash = _hash(new_refresh)
+            session.refreshed_at = timezone.now()
+            session.save(update_fields=["previous_refresh_hash", "refresh_hash", "refreshed_at"])
+    if session is None:
+        # Raised only now: inside the atomic block it would roll the revocation back.
+        if stolen:
             raise AuthError("SESSION_REVOKED", _("This session was signed out."))
-        if session.expires_at <= timezone.now() or not session.user.is_active:
-            raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired."))
-        new_refresh = secrets.token_urlsafe(32)
-        session.previous_refresh_hash = session.refresh_hash
-        session.refresh_hash = _hash(new_refresh)
-        session.refreshed_at = timezone.now()
-        session.save(update_fields=["previous_refresh_hash", "refresh_hash", "refreshed_at"])
+        raise AuthError("TOKEN_INVALID", _("This sign-in is not valid."))
     return TokenPair(
         _access_token(session), new_refresh, settings.ACCESS_TOKEN_TTL_SECONDS, session
     )

@@ -47,19 +47,37 @@ class Window:
         return self.count > self.limit
 
 
+def _bucket(key: str, window_seconds: int) -> tuple[str, int]:
+    now = time.time()
+    retry_after = max(1, int(window_seconds - (now % window_seconds)))
+    return f"rl:{key}:{int(now // window_seconds)}", retry_after
+
+
 def hit(key: str, limit: int, window_seconds: int) -> Window:
     """Count one event under ``key`` in the current window and report the tally."""
-    now = time.time()
-    bucket = int(now // window_seconds)
-    cache_key = f"rl:{key}:{bucket}"
+    cache_key, retry_after = _bucket(key, window_seconds)
     try:
         cache.add(cache_key, 0, timeout=window_seconds + 1)
         count = cache.incr(cache_key)
     except Exception as exc:  # any cache/Redis failure: let the caller decide
         logger.warning("rate limiter unavailable: %s", exc)
         raise RateLimiterUnavailable() from exc
-    retry_after = max(1, int(window_seconds - (now % window_seconds)))
     return Window(count=count, limit=limit, retry_after=retry_after)
+
+
+def ensure_below(key: str, limit: int, window_seconds: int) -> None:
+    """Raise ``RateLimited`` if ``limit`` events were already counted, counting nothing.
+
+    For limits on failures only: check with this first, ``hit`` after a failure.
+    """
+    cache_key, retry_after = _bucket(key, window_seconds)
+    try:
+        count = cache.get(cache_key, 0)
+    except Exception as exc:
+        logger.warning("rate limiter unavailable: %s", exc)
+        raise RateLimiterUnavailable() from exc
+    if count >= limit:
+        raise RateLimited(retry_after)
 
 
 def check(key: str, limit: int, window_seconds: int) -> None:

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
+from functools import lru_cache
 from threading import Lock
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from graphene.validation import DisableIntrospection, depth_limit_validator
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
+from graphene.validation import DisableIntrospection
 from graphene_django.views import GraphQLView, HttpError
 from graphql.language import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
 )
-from graphql.validation import ValidationRule
+from graphql.validation import ASTValidationRule, ValidationRule, specified_rules
 
 from config.api import domain_errors_middleware
 from graphql import (
@@ -34,6 +41,9 @@ from graphql import (
     parse,
     validate,
 )
+
+Cached = tuple[DocumentNode | None, list[GraphQLError]]
+HTTP_ERROR_CODES = {400: "BAD_REQUEST", 405: "METHOD_NOT_ALLOWED"}
 
 
 def _error(message: str, code: str, status: int) -> JsonResponse:
@@ -49,27 +59,50 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
     return error
 
 
-class CostLimitRule(ValidationRule):
-    """Refuse operations whose estimated cost or alias count is too high.
+Measure = tuple[int, int, int]  # cost, aliases, depth
 
-    Cost: one per field, and a connection's children count once per item asked for
-    (``first``/``last``; a variable counts as the largest page). Computed from the
-    document alone, so the verdict can be cached with it.
+
+class OperationLimitsRule(ValidationRule):
+    """Refuse operations that are too deep, too costly or use too many aliases.
+
+    Depth: how many fields are nested; introspection fields (``__schema``, …) are not
+    counted, as graphene's ``depth_limit_validator`` does not count them, so that
+    tools can introspect (the cost limit still bounds them). Cost: one per field,
+    and a connection's children count once per item asked for (``first``/``last``,
+    never below 0; a variable counts as the largest page). Aliases: all of them.
+
+    Computed from the document alone, so the verdict can be cached with it. Each
+    fragment is measured once per document: fragments that spread other fragments
+    several times would otherwise take exponential time to check (graphene's depth
+    validator does, and crashes on unknown or cyclic fragments, which the standard
+    rules report here instead).
     """
 
+    max_depth = 10
     max_cost = 5000
     max_aliases = 30
     page = 100
 
     def enter_document(self, node: DocumentNode, *_args: Any) -> None:
         self.fragments = {
-            d.name.value: d for d in node.definitions if d.kind == "fragment_definition"
+            d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)
         }
+        self.measured: dict[str, Measure] = {}
+        self.measuring: set[str] = set()
         aliases = 0
         for definition in node.definitions:
             if isinstance(definition, OperationDefinitionNode):
-                cost, aliases_here = self._cost(definition.selection_set, frozenset())
+                cost, aliases_here, depth = self._measure(definition.selection_set)
                 aliases += aliases_here
+                name = definition.name.value if definition.name else "anonymous"
+                if depth > self.max_depth:
+                    self.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {self.max_depth}.",
+                            definition,
+                            extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                        )
+                    )
                 if cost > self.max_cost:
                     self.report_error(
                         GraphQLError(
@@ -86,12 +119,10 @@ class CostLimitRule(ValidationRule):
                 )
             )
 
-    def _cost(
-        self, selection_set: SelectionSetNode | None, seen: frozenset[str]
-    ) -> tuple[int, int]:
+    def _measure(self, selection_set: SelectionSetNode | None) -> Measure:
         if selection_set is None:
-            return 0, 0
-        cost = aliases = 0
+            return 0, 0, 0
+        cost = aliases = depth = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 aliases += selection.alias is not None
@@ -100,43 +131,69 @@ class CostLimitRule(ValidationRule):
                     if argument.name.value in ("first", "last"):
                         value = argument.value
                         multiplier = (
-                            min(int(value.value), self.page)
+                            max(0, min(int(value.value), self.page))
                             if isinstance(value, IntValueNode)
                             else self.page
                         )
-                child_cost, child_aliases = self._cost(selection.selection_set, seen)
+                child_cost, child_aliases, child_depth = self._measure(selection.selection_set)
                 cost += 1 + multiplier * child_cost
                 aliases += child_aliases
-            elif isinstance(selection, InlineFragmentNode):
-                child_cost, child_aliases = self._cost(selection.selection_set, seen)
-                cost, aliases = cost + child_cost, aliases + child_aliases
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:
-                    continue  # unknown or cyclic: other rules report it
-                child_cost, child_aliases = self._cost(fragment.selection_set, seen | {name})
-                cost, aliases = cost + child_cost, aliases + child_aliases
-        return cost, aliases
+                if selection.selection_set and not selection.name.value.startswith("__"):
+                    depth = max(depth, 1 + child_depth)
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    measured = self._measure(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    measured = self._fragment(selection.name.value)
+                else:  # pragma: no cover - no other kinds of selection exist
+                    continue
+                cost, aliases = cost + measured[0], aliases + measured[1]
+                depth = max(depth, measured[2])
+        return cost, aliases, depth
+
+    def _fragment(self, name: str) -> Measure:
+        measured = self.measured.get(name)
+        if measured is None:
+            fragment = self.fragments.get(name)
+            if fragment is None or name in self.measuring:
+                return 0, 0, 0  # unknown or cyclic: the standard rules report it
+            self.measuring.add(name)
+            measured = self.measured[name] = self._measure(fragment.selection_set)
+            self.measuring.discard(name)
+        return measured
 
 
-def validation_rules() -> list[type[ValidationRule]]:
-    cost_rule = type(
-        "ConfiguredCostLimitRule",
-        (CostLimitRule,),
-        {
-            "max_cost": settings.GRAPHQL_MAX_COST,
-            "max_aliases": settings.GRAPHQL_MAX_ALIASES,
-            "page": settings.GRAPHQL_MAX_PAGE_SIZE,
-        },
+def validation_rules() -> list[type[ASTValidationRule]]:
+    return list(
+        _validation_rules(
+            settings.GRAPHQL_MAX_DEPTH,
+            settings.GRAPHQL_MAX_COST,
+            settings.GRAPHQL_MAX_ALIASES,
+            settings.GRAPHQL_MAX_PAGE_SIZE,
+            settings.GRAPHQL_INTROSPECTION,
+        )
     )
-    rules: list[type[ValidationRule]] = [
-        depth_limit_validator(max_depth=settings.GRAPHQL_MAX_DEPTH),
-        cost_rule,
-    ]
-    if not settings.GRAPHQL_INTROSPECTION:
+
+
+@lru_cache(maxsize=8)
+def _validation_rules(
+    max_depth: int, max_cost: int, max_aliases: int, page: int, introspection: bool
+) -> tuple[type[ASTValidationRule], ...]:
+    """The standard rules and the platform's limits, as the same classes for the same
+    limits (they are part of the cache key).
+
+    ``validate`` runs only the rules it is given: without ``specified_rules`` here an
+    unknown field, a missing argument or a fragment on the wrong type would pass.
+    """
+    limits_rule = type(
+        "ConfiguredOperationLimitsRule",
+        (OperationLimitsRule,),
+        {"max_depth": max_depth, "max_cost": max_cost, "max_aliases": max_aliases, "page": page},
+    )
+    rules: list[type[ASTValidationRule]] = [*specified_rules, limits_rule]
+    if not introspection:
         rules.append(DisableIntrospection)
-    return rules
+    return tuple(rules)
 
 
 class ApiView(GraphQLView):
@@ -148,21 +205,26 @@ class ApiView(GraphQLView):
     - One operation per request (no batching).
     - Parsing and validation are done once per distinct document and cached: the
       front ends send a fixed set of operations, and validation is most of
-      graphene's per-request cost (see ARCHITECTURE.md, Performance facts).
+      graphene's per-request cost (see ARCHITECTURE.md, Performance facts). The
+      cache belongs to the class, not the instance: Django makes a new view
+      instance for every request. It is keyed by schema, rules and document, and
+      bounded by entries and by total document length (a parsed document takes
+      about a hundred times its length in memory); larger documents are not kept.
     - The database connection goes back to the public schema after each request.
     """
 
     cache_size = 512
+    cache_max_document = 8 * 1024
+    cache_max_total = 256 * 1024
+    _documents: OrderedDict[tuple[Any, ...], Cached] = OrderedDict()
+    _documents_length = 0
+    _documents_lock = Lock()
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("middleware", [domain_errors_middleware])
         kwargs.setdefault("validation_rules", validation_rules())
         kwargs.setdefault("graphiql", settings.GRAPHIQL)
         super().__init__(**kwargs)
-        self._documents: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = (
-            OrderedDict()
-        )
-        self._documents_lock = Lock()
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         length = request.META.get("CONTENT_LENGTH") or "0"
@@ -175,23 +237,31 @@ class ApiView(GraphQLView):
         finally:
             connection.set_schema_to_public()
 
-    def parse_body(self, request: HttpRequest) -> Any:
-        body = super().parse_body(request)
-        if isinstance(body, list):
-            raise HttpError(
-                HttpResponse(
-                    json.dumps({"errors": [{"message": "Batched requests are not supported."}]}),
-                    status=400,
-                    content_type="application/json",
-                )
-            )
-        return body
+    @staticmethod
+    def format_error(error: Exception) -> dict[str, Any]:
+        # graphene-django answers an HttpError with {"message": str(error)}; give it a
+        # code like every other error (and never a JSON document as the message).
+        if isinstance(error, HttpError):
+            code = HTTP_ERROR_CODES.get(error.response.status_code, "BAD_REQUEST")
+            return {"message": error.message, "extensions": {"code": code}}
+        return GraphQLView.format_error(error)
 
-    def _document(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
-        with self._documents_lock:
-            cached = self._documents.get(query)
+    def parse_body(self, request: HttpRequest) -> Any:
+        # graphene-django refuses a JSON list with a generic message; say why.
+        if (
+            self.get_content_type(request) == "application/json"
+            and request.body.lstrip()[:1] == b"["
+        ):
+            raise HttpError(HttpResponseBadRequest(), "Batched requests are not supported.")
+        return super().parse_body(request)
+
+    def _document(self, query: str) -> Cached:
+        key = (self.schema.graphql_schema, tuple(self.validation_rules), query)
+        cls = ApiView  # one cache, whichever subclass serves the request
+        with cls._documents_lock:
+            cached = cls._documents.get(key)
             if cached is not None:
-                self._documents.move_to_end(query)
+                cls._documents.move_to_end(key)
                 return cached
         try:
             document = parse(query)
@@ -203,10 +273,18 @@ class ApiView(GraphQLView):
         else:
             errors = validate(self.schema.graphql_schema, document, self.validation_rules)
             result = (document, [_with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
-        with self._documents_lock:
-            self._documents[query] = result
-            if len(self._documents) > self.cache_size:
-                self._documents.popitem(last=False)
+        if len(query) <= self.cache_max_document:
+            with cls._documents_lock:
+                if cls._documents.pop(key, None) is not None:
+                    cls._documents_length -= len(query)
+                cls._documents[key] = result
+                cls._documents_length += len(query)
+                while (
+                    len(cls._documents) > self.cache_size
+                    or cls._documents_length > self.cache_max_total
+                ):
+                    evicted, _result = cls._documents.popitem(last=False)
+                    cls._documents_length -= len(evicted[-1])
         return result
 
     def execute_graphql_request(
@@ -221,13 +299,7 @@ class ApiView(GraphQLView):
         if not query:
             if show_graphiql:
                 return None
-            raise HttpError(
-                HttpResponse(
-                    json.dumps({"errors": [{"message": "Must provide query string."}]}),
-                    status=400,
-                    content_type="application/json",
-                )
-            )
+            raise HttpError(HttpResponseBadRequest(), "Must provide query string.")
         document, errors = self._document(query)
         if document is None or errors:
             return ExecutionResult(data=None, errors=errors)
@@ -239,13 +311,7 @@ class ApiView(GraphQLView):
         ):
             if show_graphiql:
                 return None
-            raise HttpError(
-                HttpResponse(
-                    json.dumps({"errors": [{"message": "Mutations need POST."}]}),
-                    status=405,
-                    content_type="application/json",
-                )
-            )
+            raise HttpError(HttpResponseNotAllowed(["POST"]), "Mutations need POST.")
         return execute(
             self.schema.graphql_schema,
             document,

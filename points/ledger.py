@@ -156,7 +156,9 @@ def post(
     if len(postings) < 2:
         raise LedgerError("UNBALANCED", _("A transaction needs at least two postings."))
     for p in postings:
-        validate_points(abs(p.amount) if isinstance(p.amount, int) else p.amount)
+        if isinstance(p.amount, bool) or not isinstance(p.amount, int):
+            validate_points(p.amount)  # raises INVALID_AMOUNT
+        validate_points(abs(p.amount))
     if sum(p.amount for p in postings) != 0:
         raise LedgerError("UNBALANCED", _("A transaction's postings must sum to zero."))
 

@@ -3,7 +3,10 @@
 Running every tenant migration for each new merchant takes seconds and grows with
 the migration count. Instead one *template* schema is kept migrated, and a new
 merchant's schema is a structural copy of it: ``CREATE TABLE … (LIKE … INCLUDING
-ALL)`` per table, the foreign keys re-pointed, and the rows of the template's
+ALL EXCLUDING INDEXES)`` per table, then the indexes, primary keys and unique
+constraints re-created *under the template's names* (``LIKE`` would rename them,
+and a later migration that drops or renames one by name would then fail on every
+copied schema), the foreign keys re-pointed, and the rows of the template's
 bookkeeping tables (``django_migrations``, content types) copied. The catalog
 queries go through ``pg_catalog`` by OID, so the cost does not grow with the
 number of schemas that exist (bench/onboarding.py measures it).
@@ -15,6 +18,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.loader import MigrationLoader
@@ -93,24 +97,53 @@ def copy_schema(source: str, target: str) -> None:
             [source],
         )
         tables = [row[0] for row in cursor.fetchall()]
+
+        def repoint(definition: str, keyword: str) -> str:
+            # pg_get_*def qualifies names outside the search path: point them at the target.
+            for prefix in (f"{keyword} {source}.", f"{keyword} {q_src}."):
+                definition = definition.replace(prefix, f"{keyword} {q_dst}.")
+            return definition
+
         for table in tables:
+            # CHECK and NOT NULL constraints, defaults and identity columns come with LIKE
+            # (under their own names); indexes are re-created below, keeping their names.
             cursor.execute(
-                f"CREATE TABLE {q_dst}.{_quote(table)} (LIKE {q_src}.{_quote(table)} INCLUDING ALL)"
+                f"CREATE TABLE {q_dst}.{_quote(table)} "
+                f"(LIKE {q_src}.{_quote(table)} INCLUDING ALL EXCLUDING INDEXES)"
             )
-        cursor.execute(
-            """SELECT cl.relname, con.conname, pg_get_constraintdef(con.oid)
+        # Primary keys, unique and exclusion constraints, plain indexes, then foreign
+        # keys (they need the referenced keys), each under the template's name.
+        constraint_sql = """SELECT cl.relname, con.conname, pg_get_constraintdef(con.oid)
                FROM pg_constraint con
                JOIN pg_class cl ON cl.oid = con.conrelid
                JOIN pg_namespace n ON n.oid = cl.relnamespace
-               WHERE n.nspname = %s AND con.contype = 'f'""",
+               WHERE n.nspname = %s AND con.contype::text = ANY(%s)
+               ORDER BY cl.relname, con.conname"""
+
+        def add_constraints(kinds: list[str]) -> None:
+            cursor.execute(constraint_sql, [source, kinds])
+            for table, name, definition in cursor.fetchall():
+                definition = repoint(definition, "REFERENCES")
+                cursor.execute(
+                    f"ALTER TABLE {q_dst}.{_quote(table)} "
+                    f"ADD CONSTRAINT {_quote(name)} {definition}"
+                )
+
+        add_constraints(["p", "u", "x"])
+        cursor.execute(
+            """SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
+               JOIN pg_class cl ON cl.oid = i.indrelid
+               JOIN pg_namespace n ON n.oid = cl.relnamespace
+               WHERE n.nspname = %s AND cl.relkind IN ('r', 'p')
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint con
+                                 WHERE con.conindid = i.indexrelid
+                                   AND con.conrelid = i.indrelid)
+               ORDER BY i.indexrelid""",
             [source],
         )
-        for table, name, definition in cursor.fetchall():
-            definition = definition.replace(f"REFERENCES {source}.", f"REFERENCES {q_dst}.")
-            definition = definition.replace(f"REFERENCES {q_src}.", f"REFERENCES {q_dst}.")
-            cursor.execute(
-                f"ALTER TABLE {q_dst}.{_quote(table)} ADD CONSTRAINT {_quote(name)} {definition}"
-            )
+        for (definition,) in cursor.fetchall():
+            cursor.execute(repoint(repoint(definition, "ON"), "ON ONLY"))
+        add_constraints(["f"])
         # Seed rows (applied migrations, content types), then the identity counters.
         for table in tables:
             cursor.execute(
@@ -125,6 +158,16 @@ def copy_schema(source: str, target: str) -> None:
             [target],
         )
         for table, column in cursor.fetchall():
+            # LIKE copies an identity sequence's bounds but not its type (an integer
+            # column's sequence comes out bigint, capped at 2^31-1): a later migration to
+            # bigint would then keep that cap in copied schemas only. Match the template.
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s), format_type(s.seqtypid, NULL) "
+                "FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence(%s, %s)::regclass",
+                [f"{q_dst}.{_quote(table)}", column, f"{q_src}.{_quote(table)}", column],
+            )
+            sequence, sequence_type = cursor.fetchone()
+            cursor.execute(f"ALTER SEQUENCE {sequence} AS {sequence_type}")
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence(%s, %s), "
                 f"COALESCE((SELECT MAX({_quote(column)}) FROM {q_dst}.{_quote(table)}), 0) + 1, "
@@ -145,7 +188,9 @@ def create_merchant(
     **extra: Any,
 ) -> Merchant:
     """Onboard a merchant. All or nothing: the row, schema, owner and budget commit together."""
-    slug = (slug or "").strip().lower()
+    # Not lowercased: a slug is an identifier the caller chose, and "Acme" is refused
+    # rather than silently becoming "acme" (the message asks for lowercase).
+    slug = (slug or "").strip()
     if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS or "--" in slug:
         raise OnboardingError(
             "INVALID_SLUG",
@@ -176,10 +221,16 @@ def create_merchant(
             if domain:
                 Domain.objects.create(tenant=merchant, domain=domain.lower(), is_primary=True)
             ledger.merchant_budget(merchant.pk)
-    except IntegrityError as exc:
+    except (IntegrityError, ValidationError) as exc:
+        # django-tenants' save() refuses a taken schema name with a ValidationError of its
+        # own; a concurrent onboarding of the same slug meets the unique index instead.
         if Merchant.objects.filter(slug=slug).exists():
             raise OnboardingError(
                 "SLUG_TAKEN", _("A merchant with this slug already exists."), "slug"
+            ) from exc
+        if domain and Domain.objects.filter(domain=domain.lower()).exists():
+            raise OnboardingError(
+                "DOMAIN_TAKEN", _("This domain already belongs to a merchant."), "domain"
             ) from exc
         raise
     return merchant

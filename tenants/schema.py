@@ -33,7 +33,28 @@ class MerchantType(graphene.ObjectType):
     contact_email = graphene.String(required=True)
 
 
-class StaffMember(DjangoObjectType):
+class MembershipNode:
+    """Two node types show a Membership row: ``StaffMember`` and ``MyMembership``.
+
+    ``node(id:)`` returns the row itself, and graphene picks its GraphQL type by
+    model, which cannot tell the two apart (a StaffMember ID came back as a
+    MyMembership, under another ID). The type that loaded a row by ID marks it.
+    """
+
+    @classmethod
+    def get_node(cls, info: graphene.ResolveInfo, id: str) -> Membership | None:
+        membership = super().get_node(info, id)  # type: ignore[misc]
+        if membership is not None:
+            membership._node_type = cls
+        return membership
+
+    @classmethod
+    def is_type_of(cls, root: Any, info: graphene.ResolveInfo) -> bool:
+        matches = super().is_type_of(root, info)  # type: ignore[misc]
+        return matches and getattr(root, "_node_type", cls) is cls
+
+
+class StaffMember(MembershipNode, DjangoObjectType):
     """A person on the current merchant's staff, with their role."""
 
     email = graphene.String(required=True)
@@ -61,7 +82,7 @@ class StaffMember(DjangoObjectType):
         return queryset.filter(merchant=merchant).select_related("user")
 
 
-class MyMembership(DjangoObjectType):
+class MyMembership(MembershipNode, DjangoObjectType):
     """One merchant the signed-in staff member belongs to (for the merchant switcher)."""
 
     merchant = graphene.Field(MerchantType, required=True)
@@ -93,8 +114,17 @@ class StaffUser(graphene.ObjectType):
 
 
 def _member(info: graphene.ResolveInfo, member_id: str) -> Membership:
-    """A staff member of the current merchant by global ID; others are not found."""
-    member = graphene.relay.Node.get_node_from_global_id(info, member_id, only_type=StaffMember)
+    """A staff member of the current merchant by global ID; others are not found.
+
+    graphene raises plain exceptions for a malformed ID, an ID of another type or a
+    non-numeric key; to the caller each is simply not found (an expected failure).
+    """
+    try:
+        member = graphene.relay.Node.get_node_from_global_id(info, member_id, only_type=StaffMember)
+    except DomainError:
+        raise
+    except Exception:
+        member = None
     if member is None:
         raise DomainError("NOT_FOUND", "No such staff member.", "id")
     return member

@@ -80,7 +80,10 @@ def invite(actor: Membership, email: str, role: str, name: str = "") -> Membersh
             merchant_id=actor.merchant_id, user=user, role=role, invited_by=actor.user
         )
         merchant_name = actor.merchant.name
-        link = invitation_link(user) if created else f"{settings.PUBLIC_BASE_URL}/merchant/"
+        # Anyone who has not chosen a password yet (new, or invited before and never
+        # accepted, e.g. the link expired) needs a link to choose one.
+        needs_password = created or not user.has_usable_password()
+        link = invitation_link(user) if needs_password else f"{settings.PUBLIC_BASE_URL}/merchant/"
         subject = _("You have been invited to %(m)s") % {"m": merchant_name}
         body = _("You are now %(role)s at %(m)s. Open %(link)s to start.") % {
             "role": Role(role).label,

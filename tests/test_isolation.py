@@ -1,0 +1,364 @@
+"""Tenant isolation: one merchant's staff never see or change another merchant's data,
+and one consumer never sees another's wallet.
+
+The cases are driven from the schema: every top-level query field and every merchant
+mutation must have an entry below, so a field added later without an isolation case
+makes ``test_every_*_has_a_case`` fail until someone writes one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from graphql_relay import to_global_id
+
+from accounts.models import User
+from config.schema import consumer_schema, merchant_schema
+from conftest import Api, Tenants, access_token
+from points import services
+from points.models import AccountKind, Entry
+from tenants.models import Membership, Role
+
+pytestmark = pytest.mark.django_db
+
+# Top-level merchant query fields, each with a query reading it. Every field must be
+# listed; `node` and `me` are tested on their own below.
+QUERY_CASES: dict[str, str] = {
+    "budget": "query { budget { available reserved } }",
+    "ledger": (
+        "query { ledger(first: 100) { edges { node { id amount kind memo account reference } } } }"
+    ),
+    "merchant": "query { merchant { slug name status pointsExpiryDays contactEmail } }",
+    "myRole": "query { myRole }",
+    "staff": "query { staff(first: 100) { edges { node { id email name role } } } }",
+}
+QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me"}
+
+# Mutations anyone may call (they act on the caller's own session or invitation).
+PUBLIC_MUTATIONS = {"signIn", "refreshToken", "signOut", "acceptInvitation"}
+
+
+def _member_gid(merchant, user: User) -> str:
+    return to_global_id("StaffMember", Membership.objects.get(merchant=merchant, user=user).pk)
+
+
+# Every other merchant mutation, with minimal valid arguments built for acme (the
+# target, where one is needed, is acme's operator). Must list every such mutation.
+MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
+    "staffInvite": (
+        "mutation($email: String!) { staffInvite(email: $email, role: VIEWER) "
+        "{ member { id } errors { code } } }",
+        lambda t: {"email": "isolation-invitee@example.test"},
+    ),
+    "staffChangeRole": (
+        "mutation($id: ID!) { staffChangeRole(id: $id, role: ADMIN) "
+        "{ member { id } errors { code } } }",
+        lambda t: {"id": _member_gid(t.acme, t.acme_operator)},
+    ),
+    "staffRemove": (
+        "mutation($id: ID!) { staffRemove(id: $id) { removedId errors { code } } }",
+        lambda t: {"id": _member_gid(t.acme, t.acme_operator)},
+    ),
+}
+
+
+def _query_fields(schema) -> set[str]:
+    return set(schema.graphql_schema.query_type.fields)
+
+
+def test_every_merchant_query_field_has_an_isolation_case() -> None:
+    fields = _query_fields(merchant_schema) - QUERY_FIELDS_TESTED_SEPARATELY
+    missing = fields - set(QUERY_CASES)
+    assert not missing, f"add an isolation case to QUERY_CASES for: {sorted(missing)}"
+    stale = set(QUERY_CASES) - fields
+    assert not stale, f"QUERY_CASES names fields the schema no longer has: {sorted(stale)}"
+
+
+def test_every_merchant_mutation_has_a_permission_case() -> None:
+    mutations = set(merchant_schema.graphql_schema.mutation_type.fields) - PUBLIC_MUTATIONS
+    missing = mutations - set(MUTATION_CASES)
+    assert not missing, f"add a case to MUTATION_CASES for: {sorted(missing)}"
+    stale = set(MUTATION_CASES) - mutations
+    assert not stale, f"MUTATION_CASES names mutations the schema no longer has: {sorted(stale)}"
+
+
+CONSUMER_FIELDS_COVERED = {"wallet", "me", "node"}  # by the consumer tests at the end
+
+
+def test_every_consumer_query_field_has_an_isolation_case() -> None:
+    new = _query_fields(consumer_schema) - CONSUMER_FIELDS_COVERED
+    assert not new, f"write a test that one consumer cannot see another's {sorted(new)}"
+    assert _query_fields(consumer_schema) == CONSUMER_FIELDS_COVERED
+
+
+# --- Merchant queries -------------------------------------------------------------------
+
+
+@pytest.fixture
+def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
+    """Changes to beta's data, all carrying a marker string that must not leak."""
+    marker = unique("beta-secret")
+    services.fund_with_money(
+        tenants.beta, amount_minor=50_000, currency="CNY", rate="10", payment_reference=marker
+    )
+    services.reserve(tenants.beta, marker, 700, idempotency_key=unique("r"), memo=marker)
+    clerk = User.objects.create_user(f"{marker}@beta.test", None, name=marker)
+    Membership.objects.create(merchant=tenants.beta, user=clerk, role=Role.VIEWER)
+    return marker
+
+
+def _as(api: Api, user: User, document: str, merchant: str | None, **kwargs: Any) -> dict:
+    return api.query(document, token=access_token(user), merchant=merchant, **kwargs)
+
+
+@pytest.mark.parametrize("field", sorted(QUERY_CASES))
+def test_query_field_does_not_show_another_merchants_data(
+    merchant_api: Api,
+    tenants: Tenants,
+    field: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    document = QUERY_CASES[field]
+    before = _as(merchant_api, tenants.acme_owner, document, "acme")
+    assert "errors" not in before, before
+    assert before["data"][field] is not None
+
+    marker = request.getfixturevalue("beta_activity")
+
+    after = _as(merchant_api, tenants.acme_owner, document, "acme")
+    assert after == before, "acme's view changed when only beta's data did"
+    assert marker not in json.dumps(after)
+    # Beta's own staff do see the activity where the field shows such data.
+    beta_view = json.dumps(_as(merchant_api, tenants.beta_owner, document, "beta"))
+    if field in {"ledger", "staff"}:
+        assert marker in beta_view
+
+
+@pytest.mark.parametrize("field", sorted(QUERY_CASES))
+def test_query_field_refuses_a_foreign_merchant(
+    merchant_api: Api, tenants: Tenants, field: str
+) -> None:
+    result = _as(merchant_api, tenants.acme_owner, QUERY_CASES[field], "beta")
+    assert result["data"] is None or result["data"].get(field) is None
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["MERCHANT_NOT_FOUND"]
+
+
+@pytest.mark.parametrize("field", sorted(QUERY_CASES))
+def test_query_field_needs_sign_in(merchant_api: Api, field: str) -> None:
+    result = merchant_api.query(QUERY_CASES[field], merchant="acme")
+    assert result["data"] is None or result["data"].get(field) is None
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["UNAUTHENTICATED"]
+
+
+def test_me_lists_only_the_callers_own_memberships(merchant_api: Api, tenants: Tenants) -> None:
+    document = "query { me { email memberships(first: 50) { edges { node { id role merchant { slug } } } } } }"  # noqa: E501
+    me = _as(merchant_api, tenants.acme_admin, document, None)["data"]["me"]
+    assert me["email"] == tenants.acme_admin.email
+    nodes = [edge["node"] for edge in me["memberships"]["edges"]]
+    assert [(n["merchant"]["slug"], n["role"]) for n in nodes] == [("acme", "ADMIN")]
+    own = Membership.objects.get(user=tenants.acme_admin)
+    assert nodes[0]["id"] == to_global_id("MyMembership", own.pk)
+
+
+NODE_QUERY = "query($id: ID!) { node(id: $id) { __typename id } }"
+
+
+def _node(api: Api, user: User, gid: str, merchant: str | None) -> dict:
+    return _as(api, user, NODE_QUERY, merchant, variables={"id": gid}, expect_status=None)
+
+
+def test_node_does_not_resolve_another_merchants_objects(
+    merchant_api: Api, tenants: Tenants, beta_activity: str
+) -> None:
+    beta_entries = Entry.objects.filter(account__merchant=tenants.beta).order_by("-id")[:2]
+    assert beta_entries
+    beta_ids = [to_global_id("LedgerEntry", entry.pk) for entry in beta_entries]
+    beta_ids.append(_member_gid(tenants.beta, tenants.beta_owner))
+    beta_membership = Membership.objects.get(merchant=tenants.beta, user=tenants.beta_owner)
+    beta_ids.append(to_global_id("MyMembership", beta_membership.pk))
+    for gid in beta_ids:
+        # The IDs are real: beta's owner reads each of them...
+        own = _node(merchant_api, tenants.beta_owner, gid, "beta")
+        assert own["data"]["node"]["id"] == gid, own
+        # ...and acme's owner, asking as acme, gets nothing.
+        foreign = _node(merchant_api, tenants.acme_owner, gid, "acme")
+        assert foreign["data"]["node"] is None, (gid, foreign)
+        assert beta_activity not in json.dumps(foreign)
+
+
+def test_node_resolves_the_merchants_own_objects(
+    merchant_api: Api, tenants: Tenants, unique: Callable[[str], str]
+) -> None:
+    services.fund_with_money(
+        tenants.acme, amount_minor=100, currency="CNY", rate="10", payment_reference=unique("p")
+    )
+    entry = Entry.objects.filter(account__merchant=tenants.acme).latest("id")
+    for typename, gid in [
+        ("LedgerEntry", to_global_id("LedgerEntry", entry.pk)),
+        ("StaffMember", _member_gid(tenants.acme, tenants.acme_viewer)),
+    ]:
+        result = _node(merchant_api, tenants.acme_viewer, gid, "acme")
+        assert result["data"]["node"] == {"__typename": typename, "id": gid}
+
+
+def test_merchant_node_does_not_resolve_wallet_entries(
+    merchant_api: Api, tenants: Tenants, consumer: User, unique: Callable[[str], str]
+) -> None:
+    entry = _award(tenants, consumer, 5, unique)
+    for typename in ("WalletEntry", "LedgerEntry"):
+        result = _node(merchant_api, tenants.acme_owner, to_global_id(typename, entry.pk), "acme")
+        assert (result.get("data") or {}).get("node") is None, (typename, result)
+
+
+def test_staff_mutations_cannot_reach_another_merchants_members(
+    merchant_api: Api, tenants: Tenants
+) -> None:
+    beta_owner_id = _member_gid(tenants.beta, tenants.beta_owner)
+    changed = _as(
+        merchant_api,
+        tenants.acme_owner,
+        MUTATION_CASES["staffChangeRole"][0],
+        "acme",
+        variables={"id": beta_owner_id},
+    )["data"]["staffChangeRole"]
+    assert changed == {"member": None, "errors": [{"code": "NOT_FOUND"}]}
+    removed = _as(
+        merchant_api,
+        tenants.acme_owner,
+        MUTATION_CASES["staffRemove"][0],
+        "acme",
+        variables={"id": beta_owner_id},
+    )["data"]["staffRemove"]
+    assert removed == {"removedId": None, "errors": [{"code": "NOT_FOUND"}]}
+    membership = Membership.objects.get(merchant=tenants.beta, user=tenants.beta_owner)
+    assert membership.role == Role.OWNER
+    assert Membership.objects.filter(merchant=tenants.beta).count() == 1
+
+
+# --- Merchant mutations: a viewer may change nothing ------------------------------------------
+
+
+def _acme_state(tenants: Tenants) -> list[tuple[int, str]]:
+    return sorted(Membership.objects.filter(merchant=tenants.acme).values_list("user_id", "role"))
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATION_CASES))
+def test_viewer_is_refused_every_merchant_mutation(
+    merchant_api: Api, tenants: Tenants, mutation: str, django_capture_on_commit_callbacks
+) -> None:
+    document, variables = MUTATION_CASES[mutation]
+    state = _acme_state(tenants)
+    users = User.objects.count()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = _as(
+            merchant_api, tenants.acme_viewer, document, "acme", variables=variables(tenants)
+        )
+    payload = result["data"][mutation]
+    assert payload["errors"] == [{"code": "PERMISSION_DENIED"}]
+    assert [value for key, value in payload.items() if key != "errors"] == [None]
+    assert _acme_state(tenants) == state
+    assert User.objects.count() == users
+    assert callbacks == []
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATION_CASES))
+def test_every_merchant_mutation_needs_sign_in(
+    merchant_api: Api, tenants: Tenants, mutation: str
+) -> None:
+    document, variables = MUTATION_CASES[mutation]
+    state = _acme_state(tenants)
+    result = merchant_api.query(document, variables(tenants), merchant="acme")
+    assert result["data"][mutation]["errors"] == [{"code": "UNAUTHENTICATED"}]
+    assert _acme_state(tenants) == state
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATION_CASES))
+def test_every_merchant_mutation_works_for_the_owner(
+    merchant_api: Api, tenants: Tenants, mutation: str, django_capture_on_commit_callbacks
+) -> None:
+    """The cases above are refusals of otherwise valid calls, not of broken arguments."""
+    document, variables = MUTATION_CASES[mutation]
+    state = _acme_state(tenants)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = _as(
+            merchant_api, tenants.acme_owner, document, "acme", variables=variables(tenants)
+        )
+    assert result["data"][mutation]["errors"] == []
+    assert _acme_state(tenants) != state
+
+
+# --- Consumers ----------------------------------------------------------------------------
+
+
+def _award(tenants: Tenants, consumer: User, points: int, unique: Callable[[str], str]) -> Entry:
+    services.fund_with_money(
+        tenants.acme, amount_minor=10_000, currency="CNY", rate="10", payment_reference=unique("p")
+    )
+    ref = unique("campaign")
+    services.reserve(tenants.acme, ref, points, idempotency_key=unique("r"))
+    services.award(tenants.acme, ref, consumer, points, idempotency_key=unique("a"))
+    return Entry.objects.filter(
+        account__kind=AccountKind.CONSUMER_WALLET, account__consumer=consumer
+    ).latest("id")
+
+
+WALLET_NODE = "query($id: ID!) { node(id: $id) { id ... on WalletEntry { amount } } }"
+
+
+def test_consumer_cannot_read_another_consumers_wallet_entry(
+    consumer_api: Api,
+    tenants: Tenants,
+    new_phone: Callable[[], str],
+    unique: Callable[[str], str],
+) -> None:
+    alice, _ = User.objects.get_or_create_consumer(new_phone())
+    bob, _ = User.objects.get_or_create_consumer(new_phone())
+    alice_entry = _award(tenants, alice, 11, unique)
+    bob_entry = _award(tenants, bob, 22, unique)
+    alice_gid = to_global_id("WalletEntry", alice_entry.pk)
+    bob_gid = to_global_id("WalletEntry", bob_entry.pk)
+
+    mine = consumer_api.query(WALLET_NODE, {"id": alice_gid}, token=access_token(alice))
+    assert mine["data"]["node"] == {"id": alice_gid, "amount": 11}
+    theirs = consumer_api.query(WALLET_NODE, {"id": bob_gid}, token=access_token(alice))
+    assert theirs["data"]["node"] is None
+    anonymous = consumer_api.query(WALLET_NODE, {"id": bob_gid}, expect_status=None)
+    assert (anonymous.get("data") or {}).get("node") is None
+    # Ledger entries are not nodes of the consumer API at all.
+    ledger = consumer_api.query(
+        WALLET_NODE, {"id": to_global_id("LedgerEntry", bob_entry.pk)}, token=access_token(alice)
+    )
+    assert ledger["data"]["node"] is None
+
+    # Staff tokens get no wallet: only consumers have one.
+    staff = consumer_api.query(WALLET_NODE, {"id": bob_gid}, token=access_token(tenants.acme_owner))
+    assert staff["data"]["node"] is None
+
+
+def test_wallet_shows_only_the_consumers_own_history(
+    consumer_api: Api,
+    tenants: Tenants,
+    new_phone: Callable[[], str],
+    unique: Callable[[str], str],
+) -> None:
+    alice, _ = User.objects.get_or_create_consumer(new_phone())
+    bob, _ = User.objects.get_or_create_consumer(new_phone())
+    for points in (3, 4):
+        _award(tenants, alice, points, unique)
+    for points in (50, 60, 70):
+        _award(tenants, bob, points, unique)
+
+    for consumer, amounts in ((alice, [4, 3]), (bob, [70, 60, 50])):
+        wallet = consumer_api.op("Wallet", {"first": 50}, token=access_token(consumer))
+        wallet = wallet["data"]["wallet"]
+        nodes = [edge["node"] for edge in wallet["history"]["edges"]]
+        assert [node["amount"] for node in nodes] == amounts
+        assert wallet["balance"] == sum(amounts)
+        own = {
+            to_global_id("WalletEntry", pk)
+            for pk in Entry.objects.filter(account__consumer=consumer).values_list("pk", flat=True)
+        }
+        assert {node["id"] for node in nodes} == own
