@@ -49,6 +49,7 @@ ERROR_CODES = [
     ("MERCHANT_NOT_ACTIVE", "The merchant is not active yet."),
     ("INVALID_SLUG", "Not a valid merchant slug."),
     ("SLUG_TAKEN", "A merchant with this slug exists."),
+    ("DOMAIN_TAKEN", "This domain belongs to another merchant."),
     ("INVALID_NAME", "A name is required."),
     ("INVALID_EXPIRY", "Points expiry is out of range."),
     ("INVALID_EMAIL", "Not a valid email address."),

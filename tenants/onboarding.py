@@ -7,9 +7,10 @@ ALL EXCLUDING INDEXES)`` per table, then the indexes, primary keys and unique
 constraints re-created *under the template's names* (``LIKE`` would rename them,
 and a later migration that drops or renames one by name would then fail on every
 copied schema), the foreign keys re-pointed, and the rows of the template's
-bookkeeping tables (``django_migrations``, content types) copied. The catalog
-queries go through ``pg_catalog`` by OID, so the cost does not grow with the
-number of schemas that exist (bench/onboarding.py measures it).
+bookkeeping tables (``django_migrations``, content types) copied. The statements
+are read from the catalog once per process (``copy_plan``) and replayed for each
+merchant, so onboarding runs no catalog scan whose cost grows with the number of
+schemas (bench/onboarding.py measures it).
 """
 
 from __future__ import annotations
@@ -78,102 +79,123 @@ def ensure_template_schema() -> str:
     if behind:
         call_command("migrate_schemas", schema_name=template, interactive=False, verbosity=0)
         connection.set_schema_to_public()
+        _plans.pop(template, None)
     _template_checked = True
     return template
 
 
-def copy_schema(source: str, target: str) -> None:
-    """Create ``target`` with the tables, indexes, constraints and seed rows of ``source``."""
-    q_src, q_dst = _quote(source), _quote(target)
-    with connection.cursor() as cursor:
-        # With only public on the path, pg_get_constraintdef qualifies every reference
-        # into the source schema, which is then re-pointed at the target.
+# Stands for the new schema's quoted name in a copy plan.
+TARGET = "__loyalty_copy_target__"
+_plans: dict[str, list[str]] = {}
+
+
+def copy_plan(source: str) -> list[str]:
+    """The statements that copy ``source``, with ``TARGET`` for the new schema's name.
+
+    Read from the catalog once per process and template (the catalog queries filter
+    by schema name, which scans ``pg_class`` and grows with the number of schemas);
+    replaying the plan then touches the catalog only through its indexes.
+    """
+    plan = _plans.get(source)
+    if plan is not None:
+        return plan
+    q_src = _quote(source)
+    plan = [f"CREATE SCHEMA {TARGET}"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # With only public on the path, pg_get_*def qualifies every reference into
+        # the source schema, which is then re-pointed at the target.
         cursor.execute("SET LOCAL search_path TO public")
-        cursor.execute(f"CREATE SCHEMA {q_dst}")
         cursor.execute(
-            """SELECT c.relname FROM pg_class c
+            """SELECT c.oid, c.relname FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname""",
             [source],
         )
-        tables = [row[0] for row in cursor.fetchall()]
+        tables = cursor.fetchall()
+        oids = [oid for oid, _name in tables]
 
         def repoint(definition: str, keyword: str) -> str:
-            # pg_get_*def qualifies names outside the search path: point them at the target.
             for prefix in (f"{keyword} {source}.", f"{keyword} {q_src}."):
-                definition = definition.replace(prefix, f"{keyword} {q_dst}.")
+                definition = definition.replace(prefix, f"{keyword} {TARGET}.")
             return definition
 
-        for table in tables:
+        for _oid, table in tables:
             # CHECK and NOT NULL constraints, defaults and identity columns come with LIKE
             # (under their own names); indexes are re-created below, keeping their names.
-            cursor.execute(
-                f"CREATE TABLE {q_dst}.{_quote(table)} "
+            plan.append(
+                f"CREATE TABLE {TARGET}.{_quote(table)} "
                 f"(LIKE {q_src}.{_quote(table)} INCLUDING ALL EXCLUDING INDEXES)"
             )
+
+        def constraints(kinds: list[str]) -> list[str]:
+            cursor.execute(
+                """SELECT cl.relname, con.conname, pg_get_constraintdef(con.oid)
+                   FROM pg_constraint con JOIN pg_class cl ON cl.oid = con.conrelid
+                   WHERE con.conrelid = ANY(%s) AND con.contype::text = ANY(%s)
+                   ORDER BY cl.relname, con.conname""",
+                [oids, kinds],
+            )
+            return [
+                f"ALTER TABLE {TARGET}.{_quote(table)} ADD CONSTRAINT {_quote(name)} "
+                f"{repoint(definition, 'REFERENCES')}"
+                for table, name, definition in cursor.fetchall()
+            ]
+
         # Primary keys, unique and exclusion constraints, plain indexes, then foreign
-        # keys (they need the referenced keys), each under the template's name.
-        constraint_sql = """SELECT cl.relname, con.conname, pg_get_constraintdef(con.oid)
-               FROM pg_constraint con
-               JOIN pg_class cl ON cl.oid = con.conrelid
-               JOIN pg_namespace n ON n.oid = cl.relnamespace
-               WHERE n.nspname = %s AND con.contype::text = ANY(%s)
-               ORDER BY cl.relname, con.conname"""
-
-        def add_constraints(kinds: list[str]) -> None:
-            cursor.execute(constraint_sql, [source, kinds])
-            for table, name, definition in cursor.fetchall():
-                definition = repoint(definition, "REFERENCES")
-                cursor.execute(
-                    f"ALTER TABLE {q_dst}.{_quote(table)} "
-                    f"ADD CONSTRAINT {_quote(name)} {definition}"
-                )
-
-        add_constraints(["p", "u", "x"])
+        # keys (they need the referenced keys), each under the template's name: LIKE
+        # would rename them, and a later migration that drops one by name would fail.
+        plan += constraints(["p", "u", "x"])
         cursor.execute(
             """SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
-               JOIN pg_class cl ON cl.oid = i.indrelid
-               JOIN pg_namespace n ON n.oid = cl.relnamespace
-               WHERE n.nspname = %s AND cl.relkind IN ('r', 'p')
+               WHERE i.indrelid = ANY(%s)
                  AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                                  WHERE con.conindid = i.indexrelid
                                    AND con.conrelid = i.indrelid)
                ORDER BY i.indexrelid""",
-            [source],
+            [oids],
         )
-        for (definition,) in cursor.fetchall():
-            cursor.execute(repoint(repoint(definition, "ON"), "ON ONLY"))
-        add_constraints(["f"])
-        # Seed rows (applied migrations, content types), then the identity counters.
-        for table in tables:
-            cursor.execute(
-                f"INSERT INTO {q_dst}.{_quote(table)} OVERRIDING SYSTEM VALUE "
-                f"SELECT * FROM {q_src}.{_quote(table)}"
-            )
+        plan += [repoint(repoint(d, "ON"), "ON ONLY") for (d,) in cursor.fetchall()]
+        plan += constraints(["f"])
+        # Seed rows (applied migrations, content types).
+        plan += [
+            f"INSERT INTO {TARGET}.{_quote(table)} OVERRIDING SYSTEM VALUE "
+            f"SELECT * FROM {q_src}.{_quote(table)}"
+            for _oid, table in tables
+        ]
         cursor.execute(
-            """SELECT c.relname, a.attname FROM pg_class c
-               JOIN pg_namespace n ON n.oid = c.relnamespace
-               JOIN pg_attribute a ON a.attrelid = c.oid
-               WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attidentity <> ''""",
-            [target],
+            """SELECT c.relname, a.attname, format_type(s.seqtypid, NULL)
+               FROM pg_attribute a
+               JOIN pg_class c ON c.oid = a.attrelid
+               JOIN pg_depend d ON d.refobjid = a.attrelid AND d.refobjsubid = a.attnum
+                    AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
+               JOIN pg_sequence s ON s.seqrelid = d.objid
+               WHERE a.attrelid = ANY(%s) AND a.attidentity <> ''""",
+            [oids],
         )
-        for table, column in cursor.fetchall():
+        for table, column, sequence_type in cursor.fetchall():
             # LIKE copies an identity sequence's bounds but not its type (an integer
             # column's sequence comes out bigint, capped at 2^31-1): a later migration to
             # bigint would then keep that cap in copied schemas only. Match the template.
-            cursor.execute(
-                "SELECT pg_get_serial_sequence(%s, %s), format_type(s.seqtypid, NULL) "
-                "FROM pg_sequence s WHERE s.seqrelid = pg_get_serial_sequence(%s, %s)::regclass",
-                [f"{q_dst}.{_quote(table)}", column, f"{q_src}.{_quote(table)}", column],
+            target_table = f"{TARGET}.{_quote(table)}"
+            plan.append(
+                "DO $$ BEGIN EXECUTE format('ALTER SEQUENCE %s AS "
+                f"{sequence_type}', pg_get_serial_sequence('{target_table}', '{column}')); "
+                "END $$"
             )
-            sequence, sequence_type = cursor.fetchone()
-            cursor.execute(f"ALTER SEQUENCE {sequence} AS {sequence_type}")
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence(%s, %s), "
-                f"COALESCE((SELECT MAX({_quote(column)}) FROM {q_dst}.{_quote(table)}), 0) + 1, "
-                "false)",
-                [f"{q_dst}.{_quote(table)}", column],
+            plan.append(
+                f"SELECT setval(pg_get_serial_sequence('{target_table}', '{column}'), "
+                f"COALESCE((SELECT MAX({_quote(column)}) FROM {target_table}), 0) + 1, false)"
             )
+    _plans[source] = plan
+    return plan
+
+
+def copy_schema(source: str, target: str) -> None:
+    """Create ``target`` with the tables, indexes, constraints and seed rows of ``source``."""
+    q_dst = _quote(target)
+    with connection.cursor() as cursor:
+        for statement in copy_plan(source):
+            cursor.execute(statement.replace(TARGET, q_dst))
 
 
 def create_merchant(
