@@ -132,14 +132,14 @@ def _redacted(url: str) -> str:
 
 
 @contextmanager
-def database() -> Iterator[str]:
+def database(pgdata: Path = PGDATA) -> Iterator[str]:
     """The database to use: ``DATABASE_URL`` if set, else the embedded one (stopped on exit)."""
     if os.environ.get("DATABASE_URL"):
         yield f"DATABASE_URL ({_redacted(os.environ['DATABASE_URL'])})"
         return
-    server = start_embedded_postgres()
+    server = start_embedded_postgres(pgdata)
     try:
-        yield f"embedded PostgreSQL in {_shown(PGDATA)}/"
+        yield f"embedded PostgreSQL in {_shown(pgdata)}/"
     finally:
         _close_django_connections()
         # Stops the server unless another demo process still uses it (idempotent;
@@ -359,6 +359,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="migrate, seed and print the credentials, then exit",
     )
+    parser.add_argument(
+        "--pgdata",
+        type=Path,
+        default=Path(os.environ.get("DEMO_PGDATA") or PGDATA),
+        help="data directory of the embedded PostgreSQL (default: $DEMO_PGDATA or var/demo-pg)",
+    )
     return parser.parse_args(argv)
 
 
@@ -369,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Port {args.port} on {host} is in use; choose another with --port.", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with database() as db:
+    with database(args.pgdata.resolve()) as db:
         setup_django()
         if not _can_connect():
             return 2
