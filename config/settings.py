@@ -131,6 +131,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "points.tasks.expire_lots",
         "schedule": env_int("LOT_EXPIRY_INTERVAL_SECONDS", 3600),
     },
+    "resume-stalled-batches": {
+        "task": "campaigns.tasks.resume_stalled_batches",
+        "schedule": 120,
+    },
+}
+# Redis redelivers a task whose worker died without acknowledging it after this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)
 }
 
 # --- Authentication ---------------------------------------------------------------

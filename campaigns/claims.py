@@ -1,0 +1,231 @@
+"""Claiming a scanned code: exactly once, quickly, with clear refusals.
+
+1. The code's shape and check character are checked with no database query.
+2. Failed attempts are counted per consumer and per IP in Redis; past the limit
+   the consumer is cooled down (``RATE_LIMITED`` with a retry-after).
+3. The merchant comes from the code (its id is in the first four characters).
+4. In the merchant's schema, one transaction: read the code with its batch,
+   check campaign and limits, take the code with a conditional ``UPDATE … WHERE
+   claimed_at IS NULL`` (only one of any number of concurrent claims gets the
+   row), post the award from the batch's reserve bucket to the wallet, and record
+   the claim. Any refusal rolls all of it back.
+
+The only rows updated are the code, one of the batch's reserve buckets and the
+consumer's wallet: nothing that every claim of a campaign would queue on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from campaigns.codes import CodeError, parse
+from campaigns.models import (
+    RESERVE_BUCKETS,
+    BatchStatus,
+    Campaign,
+    CampaignError,
+    Claim,
+    Code,
+)
+from config import ratelimit
+from config.errors import DomainError
+from points import ledger
+from points.errors import LedgerError
+from points.ledger import Posting
+from points.models import TransactionKind
+from tenants.models import Merchant
+
+FAILURE_WINDOW_SECONDS = 600
+MAX_FAILURES_PER_CONSUMER = 10
+MAX_FAILURES_PER_IP = 50
+MAX_CLAIMS_PER_CONSUMER_PER_MINUTE = 120
+# Refusals that may be guessing or misuse: counted toward the cool-down and shown
+# to the merchant. Refusals caused by the merchant (paused, ended) are not.
+GUESS_LIKE = {"MALFORMED_CODE", "INVALID_CHECK_CHARACTER", "UNKNOWN_CODE", "ALREADY_CLAIMED"}
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claim: Claim
+    merchant: Merchant
+    campaign: Campaign
+    balance: int
+    replayed: bool
+
+
+def _unknown() -> CodeError:
+    return CodeError("UNKNOWN_CODE", _("We do not know this code. Check it and try again."), "code")
+
+
+def claim_code(
+    consumer: User, raw_code: str, idempotency_key: str, ip: str | None = None
+) -> ClaimResult:
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise DomainError(
+            "INVALID_IDEMPOTENCY_KEY",
+            _("An idempotency key of 1 to 200 characters is required."),
+            "idempotencyKey",
+        )
+    limits = [(f"scan-fail:consumer:{consumer.pk}", MAX_FAILURES_PER_CONSUMER)]
+    if ip:
+        limits.append((f"scan-fail:ip:{ip}", MAX_FAILURES_PER_IP))
+    for key, limit in limits:
+        ratelimit.ensure_below(key, limit, FAILURE_WINDOW_SECONDS)
+    ratelimit.check(f"scan:consumer:{consumer.pk}", MAX_CLAIMS_PER_CONSUMER_PER_MINUTE, 60)
+    merchant: Merchant | None = None
+    try:
+        parsed = parse(raw_code)
+        merchant = Merchant.objects.filter(pk=parsed.merchant_id).first()
+        if merchant is None:
+            raise _unknown()
+        merchant.ensure_can_award()
+        return _claim_in_schema(merchant, consumer, parsed.code, idempotency_key)
+    except DomainError as exc:
+        if exc.code in GUESS_LIKE:
+            for key, limit in limits:
+                ratelimit.hit(key, limit, FAILURE_WINDOW_SECONDS)
+            if merchant is not None:
+                _count_failure(merchant, exc.code)
+        raise
+
+
+def _count_failure(merchant: Merchant, reason: str) -> None:
+    previous = connection.tenant if hasattr(connection, "tenant") else None
+    connection.set_tenant(merchant)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO campaigns_scanfailure (day, reason, count) VALUES (%s, %s, 1) "
+                "ON CONFLICT (day, reason) "
+                "DO UPDATE SET count = campaigns_scanfailure.count + 1",
+                [timezone.localdate(), reason],
+            )
+    finally:
+        _restore(previous)
+
+
+def _restore(previous: object) -> None:
+    if previous is None or getattr(previous, "schema_name", "public") == "public":
+        connection.set_schema_to_public()
+    else:
+        connection.set_tenant(previous)
+
+
+def _claim_in_schema(
+    merchant: Merchant, consumer: User, code: str, idempotency_key: str
+) -> ClaimResult:
+    previous = connection.tenant if hasattr(connection, "tenant") else None
+    connection.set_tenant(merchant)
+    try:
+        return _claim(merchant, consumer, code, idempotency_key)
+    finally:
+        _restore(previous)
+
+
+def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) -> ClaimResult:
+    now = timezone.now()
+    with transaction.atomic():
+        row = (
+            Code.objects.select_related("batch__campaign")
+            .only(
+                "code",
+                "serial",
+                "claimed_by_id",
+                "batch__status",
+                "batch__points_per_code",
+                "batch__campaign",
+            )
+            .filter(code=code)
+            .first()
+        )
+        if row is None:
+            raise _unknown()
+        if row.claimed_by_id is not None:
+            return _replay_or_refuse(merchant, consumer, code, idempotency_key)
+        batch, campaign = row.batch, row.batch.campaign
+        campaign.ensure_claimable(now)
+        if batch.status in (BatchStatus.VOIDED, BatchStatus.FAILED):
+            raise CampaignError("CODE_VOIDED", _("This code is no longer valid."), "code")
+        if campaign.has_per_consumer_limits:
+            _check_limits(campaign, consumer, now)
+        taken = Code.objects.filter(code=code, claimed_at__isnull=True).update(
+            claimed_by=consumer, claimed_at=now
+        )
+        if not taken:
+            # Someone else's claim committed between our read and our update.
+            raise CampaignError("ALREADY_CLAIMED", _("This code has already been used."), "code")
+        bucket = ledger.campaign_reserve(
+            merchant.pk, batch.reserve_ref(row.serial % RESERVE_BUCKETS)
+        )
+        wallet = ledger.wallet(consumer.pk)
+        try:
+            txn = ledger.post(
+                TransactionKind.AWARD,
+                f"claim:{merchant.pk}:{code}",
+                [Posting(bucket, -batch.points_per_code), Posting(wallet, batch.points_per_code)],
+                merchant_id=merchant.pk,
+                consumer_id=consumer.pk,
+                memo=campaign.name[:200],
+                metadata={"code": code, "campaign": campaign.pk, "batch": batch.pk},
+                lot_expires_at=now + timedelta(days=merchant.points_expiry_days),
+            )
+        except LedgerError as exc:
+            # The bucket was emptied by a void that committed after we read the batch.
+            raise CampaignError("CODE_VOIDED", _("This code is no longer valid."), "code") from exc
+        claim = Claim.objects.create(
+            code_id=code,
+            campaign=campaign,
+            batch=batch,
+            consumer=consumer,
+            points=batch.points_per_code,
+            transaction=txn,
+            idempotency_key=idempotency_key,
+            claimed_at=now,
+        )
+        balance = ledger.balance_of(wallet)
+    return ClaimResult(claim, merchant, campaign, balance, replayed=False)
+
+
+def _replay_or_refuse(
+    merchant: Merchant, consumer: User, code: str, idempotency_key: str
+) -> ClaimResult:
+    claim = (
+        Claim.objects.select_related("campaign")
+        .filter(code_id=code, consumer=consumer, idempotency_key=idempotency_key)
+        .first()
+    )
+    if claim is None:
+        # Whoever claimed it, the answer is the same: no one else's identity is revealed.
+        raise CampaignError("ALREADY_CLAIMED", _("This code has already been used."), "code")
+    balance = ledger.balance_of(ledger.wallet(consumer.pk))
+    return ClaimResult(claim, merchant, claim.campaign, balance, replayed=True)
+
+
+def _check_limits(campaign: Campaign, consumer: User, now: datetime) -> None:
+    # One consumer's claims on one campaign take turns here, so eight phones of the
+    # same person cannot all pass a limit of one at once. Other consumers never wait.
+    name = f"claim-limit:{connection.schema_name}:{campaign.pk}:{consumer.pk}".encode()
+    lock = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
+    claims = Claim.objects.filter(campaign=campaign, consumer=consumer)
+    if campaign.max_claims_per_consumer is not None and (
+        claims.count() >= campaign.max_claims_per_consumer
+    ):
+        raise CampaignError(
+            "CAMPAIGN_LIMIT_REACHED",
+            _("You have collected all the points this campaign offers you."),
+        )
+    if campaign.max_claims_per_day is not None:
+        since = now - timedelta(days=1)
+        if claims.filter(claimed_at__gt=since).count() >= campaign.max_claims_per_day:
+            raise CampaignError(
+                "DAILY_LIMIT_REACHED", _("You have reached today's limit for this campaign.")
+            )

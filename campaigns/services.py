@@ -1,0 +1,230 @@
+"""Scan campaigns and code batches: create, change status, fund, void.
+
+Run inside the merchant's schema (the merchant API switches to it). Every point
+moves through the ledger: a batch reserves ``size x points`` from the budget when
+it is created, split over ``RESERVE_BUCKETS`` reserve accounts; voiding a batch
+or ending its campaign releases exactly what is left in them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from campaigns.codes import MAX_MERCHANT_ID
+from campaigns.models import (
+    MAX_BATCH_SIZE,
+    BatchStatus,
+    Campaign,
+    CampaignError,
+    CampaignKind,
+    CampaignStatus,
+    CodeBatch,
+)
+from points import ledger
+from points.ledger import Posting
+from points.models import Account, TransactionKind
+from tenants.models import Merchant
+
+MAX_POINTS_PER_CODE = 1_000_000
+
+
+def _validate_details(
+    name: str, starts_at: datetime | None, ends_at: datetime | None, limits: dict[str, int | None]
+) -> None:
+    if not (name or "").strip() or len(name) > 200:
+        raise CampaignError(
+            "INVALID_NAME", _("A campaign needs a name (200 characters at most)."), "name"
+        )
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise CampaignError("INVALID_DATES", _("The end must be after the start."), "endsAt")
+    for field, value in limits.items():
+        if value is not None and not 1 <= value <= 1_000_000:
+            raise CampaignError(
+                "INVALID_LIMIT", _("A limit must be between 1 and 1,000,000."), field
+            )
+
+
+def create_scan_campaign(
+    *,
+    name: str,
+    description: str = "",
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    max_claims_per_day: int | None = None,
+    max_claims_per_consumer: int | None = None,
+    created_by: User | None = None,
+) -> Campaign:
+    _validate_details(
+        name,
+        starts_at,
+        ends_at,
+        {"maxClaimsPerDay": max_claims_per_day, "maxClaimsPerConsumer": max_claims_per_consumer},
+    )
+    return Campaign.objects.create(
+        kind=CampaignKind.SCAN,
+        name=name.strip(),
+        description=description,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        max_claims_per_day=max_claims_per_day,
+        max_claims_per_consumer=max_claims_per_consumer,
+        created_by=created_by,
+    )
+
+
+def update_campaign(campaign: Campaign, **changes: Any) -> Campaign:
+    if campaign.status == CampaignStatus.ENDED:
+        raise CampaignError("CAMPAIGN_ENDED", _("An ended campaign cannot be changed."))
+    merged = {
+        "name": changes.get("name", campaign.name),
+        "starts_at": changes.get("starts_at", campaign.starts_at),
+        "ends_at": changes.get("ends_at", campaign.ends_at),
+    }
+    limits = {
+        "maxClaimsPerDay": changes.get("max_claims_per_day", campaign.max_claims_per_day),
+        "maxClaimsPerConsumer": changes.get(
+            "max_claims_per_consumer", campaign.max_claims_per_consumer
+        ),
+    }
+    _validate_details(merged["name"], merged["starts_at"], merged["ends_at"], limits)
+    for field, value in changes.items():
+        setattr(campaign, field, value.strip() if field == "name" else value)
+    campaign.save()
+    return campaign
+
+
+def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
+    """Activate, pause or end. Ending voids every batch and returns its unclaimed reserve."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        campaign.ensure_transition(status)
+        if status == CampaignStatus.ACTIVE:
+            merchant.ensure_can_award()
+        campaign.status = status
+        campaign.save(update_fields=["status", "updated_at"])
+        if status == CampaignStatus.ENDED:
+            for batch in campaign.batches.exclude(status=BatchStatus.VOIDED):
+                _void(merchant, batch, _("Campaign ended"))
+    return campaign
+
+
+# --- Batches ----------------------------------------------------------------------
+
+
+def create_batch(
+    merchant: Merchant,
+    campaign: Campaign,
+    *,
+    size: int,
+    points_per_code: int,
+    created_by: User | None = None,
+) -> CodeBatch:
+    """Create a batch, reserve its points and queue the generation of its codes.
+
+    All or nothing: with too small a budget (``INSUFFICIENT_BUDGET``) no batch exists.
+    """
+    if campaign.kind != CampaignKind.SCAN:
+        raise CampaignError("WRONG_CAMPAIGN_KIND", _("Codes belong to scan campaigns."))
+    if campaign.status == CampaignStatus.ENDED:
+        raise CampaignError("CAMPAIGN_ENDED", _("This campaign has ended."))
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
+        raise CampaignError(
+            "INVALID_BATCH_SIZE",
+            _("A batch holds 1 to %(max)s codes.") % {"max": f"{MAX_BATCH_SIZE:,}"},
+            "size",
+        )
+    if (
+        isinstance(points_per_code, bool)
+        or not isinstance(points_per_code, int)
+        or not 1 <= points_per_code <= MAX_POINTS_PER_CODE
+    ):
+        raise CampaignError(
+            "INVALID_AMOUNT",
+            _("Points per code must be 1 to %(max)s.") % {"max": f"{MAX_POINTS_PER_CODE:,}"},
+            "pointsPerCode",
+        )
+    if merchant.pk > MAX_MERCHANT_ID:
+        raise CampaignError("CODES_UNAVAILABLE", _("This merchant cannot issue codes."))
+    schema = connection.schema_name
+    with transaction.atomic():
+        batch = CodeBatch.objects.create(
+            campaign=campaign, size=size, points_per_code=points_per_code, created_by=created_by
+        )
+        buckets = batch.bucket_sizes()
+        postings = [Posting(ledger.merchant_budget(merchant.pk), -batch.reserved_points)]
+        postings += [
+            Posting(ledger.campaign_reserve(merchant.pk, batch.reserve_ref(b)), n * points_per_code)
+            for b, n in buckets.items()
+        ]
+        ledger.post(
+            TransactionKind.RESERVE,
+            f"batch-reserve:{schema}:{batch.pk}",
+            postings,
+            merchant_id=merchant.pk,
+            memo=_("Codes for %(campaign)s") % {"campaign": campaign.name},
+            metadata={"campaign": campaign.pk, "batch": batch.pk, "size": size},
+        )
+        from campaigns.tasks import generate_codes
+
+        transaction.on_commit(
+            lambda: generate_codes.apply_async((batch.pk,), headers={"_schema_name": schema})
+        )
+    return batch
+
+
+def void_batch(merchant: Merchant, batch: CodeBatch) -> CodeBatch:
+    """Stop a batch's unclaimed codes working and return their reserve to the budget."""
+    with transaction.atomic():
+        batch = CodeBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status == BatchStatus.VOIDED:
+            raise CampaignError("BATCH_VOIDED", _("This batch is already void."))
+        _void(merchant, batch, _("Batch voided"))
+    return batch
+
+
+def _void(merchant: Merchant, batch: CodeBatch, memo: str) -> None:
+    """Mark void, then release what is left in its reserve buckets.
+
+    The bucket rows are locked before their balances are read: a claim in flight
+    either committed before (its points are gone from the bucket) or runs after and
+    finds the bucket empty, and fails without taking the code.
+    """
+    schema = connection.schema_name
+    batch.status = BatchStatus.VOIDED
+    batch.finished_at = batch.finished_at or timezone.now()
+    refs = [batch.reserve_ref(b) for b in batch.bucket_sizes()]
+    buckets = list(
+        Account.objects.select_for_update()
+        .filter(merchant_id=merchant.pk, kind="campaign_reserve", ref__in=refs)
+        .order_by("pk")
+    )
+    left = {account.pk: account.balance for account in buckets if account.balance}
+    released = sum(left.values())
+    if released:
+        postings = [Posting(a, -left[a.pk]) for a in buckets if a.pk in left]
+        postings.append(Posting(ledger.merchant_budget(merchant.pk), released))
+        ledger.post(
+            TransactionKind.RELEASE,
+            f"batch-release:{schema}:{batch.pk}",
+            postings,
+            merchant_id=merchant.pk,
+            memo=memo,
+            metadata={"batch": batch.pk},
+        )
+    batch.released_points = released
+    batch.save(update_fields=["status", "finished_at", "released_points"])
+
+
+def reserve_left(merchant: Merchant, batch: CodeBatch) -> int:
+    refs = [batch.reserve_ref(b) for b in batch.bucket_sizes()]
+    return sum(
+        Account.objects.filter(
+            merchant_id=merchant.pk, kind="campaign_reserve", ref__in=refs
+        ).values_list("balance", flat=True)
+    )

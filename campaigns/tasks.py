@@ -1,0 +1,62 @@
+"""Celery tasks of the campaigns app. They run in the merchant's schema (tenant-schemas-celery)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from campaigns import generation
+from campaigns.models import BatchStatus, CodeBatch
+from config.celery import app
+from tenants.models import Merchant
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(
+    bind=True,
+    name="campaigns.tasks.generate_codes",
+    acks_late=True,
+    autoretry_for=(OSError,),  # a lost database or broker connection: try again
+    retry_backoff=True,
+    max_retries=5,
+)
+def generate_codes(self: object, batch_id: int) -> dict[str, object]:
+    """Generate (or resume) a batch's codes. Safe to run twice at once or again later."""
+    try:
+        batch = generation.generate_batch(batch_id)
+    except OSError:
+        raise
+    except Exception as exc:
+        logger.exception("batch %s failed", batch_id)
+        generation.mark_failed(batch_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return {
+        "schema": connection.schema_name,
+        "batch": batch.pk,
+        "status": batch.status,
+        "generated": batch.generated,
+    }
+
+
+@app.task(name="campaigns.tasks.resume_stalled_batches")
+def resume_stalled_batches(stalled_after_seconds: int = 300) -> int:
+    """Requeue batches whose generation stopped moving (a worker died mid-batch).
+
+    Runs from beat in the public schema, so it visits each merchant's schema itself.
+    """
+    cutoff = timezone.now() - timedelta(seconds=stalled_after_seconds)
+    resumed = 0
+    for merchant in Merchant.objects.exclude(schema_name="public").iterator():
+        with tenant_context(merchant):
+            stalled = CodeBatch.objects.filter(
+                status=BatchStatus.GENERATING, heartbeat_at__lte=cutoff
+            ).values_list("pk", flat=True)
+            for batch_id in stalled:
+                generate_codes.delay(batch_id)
+                resumed += 1
+    return resumed

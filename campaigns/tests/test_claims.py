@@ -1,0 +1,95 @@
+"""Scan codes end to end at the service level: format, batch funding, generation, claim."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from campaigns import codes
+from campaigns.claims import claim_code
+from campaigns.generation import generate_batch
+from campaigns.models import BatchStatus, CampaignStatus, Code, CodeBatch
+from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
+from config.errors import DomainError
+from conftest import Tenants
+from points import ledger, services
+from points.audit import audit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme(tenants: Tenants, unique) -> Iterator[Tenants]:
+    services.fund_with_money(
+        tenants.acme,
+        amount_minor=100_000,
+        currency="CNY",
+        rate="100",
+        payment_reference=unique("pay"),
+    )
+    with tenant_context(tenants.acme):
+        yield tenants
+
+
+def _ready_batch(merchant, size: int = 40, points: int = 5, **campaign_kwargs) -> CodeBatch:
+    campaign = create_scan_campaign(name="Tea caps", **campaign_kwargs)
+    set_status(merchant, campaign, CampaignStatus.ACTIVE)
+    batch = create_batch(merchant, campaign, size=size, points_per_code=points)
+    return generate_batch(batch.pk, chunk_size=7)
+
+
+def _code(consumer_claim, batch: CodeBatch, serial: int = 0) -> str:
+    return Code.objects.get(batch=batch, serial=serial).code
+
+
+def test_code_format_round_trip_and_typos() -> None:
+    code = codes.new_code(codes.encode_merchant(4321))
+    assert len(code) == 18 and codes.parse(code).merchant_id == 4321
+    assert codes.parse(codes.pretty(code).lower()).code == code
+    for position in range(18):
+        wrong = code[:position] + ("1" if code[position] != "1" else "2") + code[position + 1 :]
+        with pytest.raises(DomainError) as exc:
+            codes.parse(wrong)
+        assert exc.value.code in {"INVALID_CHECK_CHARACTER"}, (position, wrong)
+    with pytest.raises(DomainError) as exc:
+        codes.parse("ABC")
+    assert exc.value.code == "MALFORMED_CODE"
+
+
+def test_batch_reserves_generates_and_claims_once(acme: Tenants, consumer: User) -> None:
+    merchant = acme.acme
+    budget = ledger.merchant_budget(merchant.pk)
+    before = ledger.balance_of(budget)
+    batch = _ready_batch(merchant)
+    assert batch.status == BatchStatus.READY and batch.generated == 40
+    assert Code.objects.filter(batch=batch).count() == 40
+    assert ledger.balance_of(budget) == before - 200
+    code = _code(None, batch)
+    result = claim_code(consumer, code, "key-1")
+    assert (result.claim.points, result.balance, result.replayed) == (5, 5, False)
+    again = claim_code(consumer, code, "key-1")
+    assert again.replayed and again.balance == 5
+    with pytest.raises(DomainError) as exc:
+        claim_code(consumer, code, "key-2")
+    assert exc.value.code == "ALREADY_CLAIMED"
+    voided = void_batch(merchant, batch)
+    assert voided.released_points == 195
+    assert ledger.balance_of(budget) == before - 5
+    with pytest.raises(DomainError) as exc:
+        claim_code(consumer, _code(None, batch, 1), "key-3")
+    assert exc.value.code == "CODE_VOIDED"
+    assert audit() == []
+    connection.set_schema_to_public()
+
+
+def test_insufficient_budget_creates_nothing(acme: Tenants) -> None:
+    campaign = create_scan_campaign(name="Too big")
+    count = CodeBatch.objects.count()
+    with pytest.raises(DomainError) as exc:
+        create_batch(acme.acme, campaign, size=5_000_000, points_per_code=1_000)
+    assert exc.value.code == "INSUFFICIENT_BUDGET"
+    assert CodeBatch.objects.count() == count
