@@ -51,6 +51,9 @@ FUNDING_REFERENCE = "demo-initial-funding"
 FUNDING_AMOUNT_MINOR = 1_000_000  # CNY 10,000.00
 FUNDING_CURRENCY = "CNY"
 FUNDING_RATE = "100"  # points per yuan
+CAMPAIGN_NAME = "Scan the cap, earn points"
+BATCH_SIZE = 200
+POINTS_PER_CODE = 10
 
 
 # --- Embedded PostgreSQL -----------------------------------------------------------
@@ -246,7 +249,8 @@ def seed() -> dict[str, Any]:
             payment_reference=FUNDING_REFERENCE,
             recorded_by=admin,
         )
-        budget = ledger.balance_of(ledger.merchant_budget(merchant.pk))
+    sample_codes = _seed_scan_campaign(merchant, owner)
+    budget = ledger.balance_of(ledger.merchant_budget(merchant.pk))
     connection.set_schema_to_public()
 
     return {
@@ -265,7 +269,39 @@ def seed() -> dict[str, Any]:
             "points": funding.points,
         },
         "budget_available": budget,
+        "sample_codes": sample_codes,
     }
+
+
+def _seed_scan_campaign(merchant: Any, owner: Any) -> list[str]:
+    """An active scan campaign with one ready batch of codes; returns a few of its codes."""
+    from django_tenants.utils import tenant_context
+
+    from campaigns.generation import generate_batch
+    from campaigns.models import Campaign, CampaignKind, CampaignStatus, Code
+    from campaigns.services import create_batch, create_scan_campaign, set_status
+
+    with tenant_context(merchant):
+        campaign = Campaign.objects.filter(kind=CampaignKind.SCAN, name=CAMPAIGN_NAME).first()
+        if campaign is None:
+            campaign = create_scan_campaign(
+                name=CAMPAIGN_NAME,
+                description="Every cap of Demo Tea carries a code worth 10 points.",
+                max_claims_per_day=20,
+                created_by=owner,
+            )
+        if campaign.status == CampaignStatus.DRAFT:
+            set_status(merchant, campaign, CampaignStatus.ACTIVE)
+        batch = campaign.batches.first() or create_batch(
+            merchant, campaign, size=BATCH_SIZE, points_per_code=POINTS_PER_CODE, created_by=owner
+        )
+        # Resumable and idempotent: finishes the batch here if no worker has (no broker).
+        generate_batch(batch.pk)
+        return list(
+            Code.objects.filter(batch=batch, claimed_at__isnull=True)
+            .order_by("serial")
+            .values_list("code", flat=True)[:3]
+        )
 
 
 def banner(seeded: dict[str, Any], base_url: str, db: str, *, serving: bool) -> str:
@@ -312,6 +348,9 @@ def banner(seeded: dict[str, Any], base_url: str, db: str, *, serving: bool) -> 
         f"  budget {seeded['budget_available']:,} points available; funded "
         f"{funding['points']:,} points for {funding['currency']} {amount}",
         f"  (payment reference {funding['reference']}; re-running the demo credits nothing).",
+        f"  Active scan campaign with a batch of {BATCH_SIZE} codes x {POINTS_PER_CODE} points.",
+        "  Scan pages for unclaimed codes (open on a phone or in a browser):",
+        *[f"    {base_url}/s/{code}" for code in seeded["sample_codes"]],
         "",
         "Consumer API: consumers sign in with a phone number and a one-time code.",
         '  mutation { requestSignInCode(phone: "+8613800138000") { expiresIn errors { code } } }',
@@ -375,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Port {args.port} on {host} is in use; choose another with --port.", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Links and QR codes point at this server.
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{args.port}")
     with database(args.pgdata.resolve()) as db:
         setup_django()
         if not _can_connect():

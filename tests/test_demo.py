@@ -89,6 +89,7 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path]) -
     base, log_path = demo
     output = log_path.read_text()
     assert "/merchant/graphql/" in output and "owner@demo.test" in output
+    assert "/s/" in output  # scan pages of the seeded batch
 
     signed_in = _post(
         base + "/merchant/graphql/",
@@ -102,7 +103,8 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path]) -
         "{ merchant { slug } budget { available } }",
         {"Authorization": f"Bearer {token}", "X-Merchant": "demo-tea"},
     )["data"]
-    assert merchant == {"merchant": {"slug": "demo-tea"}, "budget": {"available": 1_000_000}}
+    # 1,000,000 funded, 200 codes x 10 points reserved for the demo batch.
+    assert merchant == {"merchant": {"slug": "demo-tea"}, "budget": {"available": 998_000}}
 
     sent = _post(
         base + "/graphql/",
