@@ -43,6 +43,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "graphene_django",
     "config",  # management commands only (GraphQL snapshots); no models
 ]

@@ -1,0 +1,444 @@
+"""The mall's operations: catalog upkeep, consignment, coupons, redeem, order lifecycle.
+
+Redeem is one transaction: availability and limit checks, the wallet debit (oldest
+lots first, through the ledger), the coupons, then the stock taken with a
+conditional ``UPDATE … WHERE stock >= quantity`` — last, so the product row (the
+one row every buyer of a flash sale needs) is held only from that update to the
+commit. Any refusal rolls everything back: no oversell, no negative wallet.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from config.errors import DomainError
+from points import services as points_services
+from points.errors import LedgerError
+from points.models import Transaction
+from redemption.models import (
+    Address,
+    Category,
+    Consignment,
+    Coupon,
+    Order,
+    OrderStatus,
+    Product,
+    ProductKind,
+    ProductStatus,
+)
+from redemption.search import search_vector
+from tenants.models import Merchant
+
+MAX_QUANTITY = 100
+MAX_COUPONS_PER_UPLOAD = 100_000
+
+
+class MallError(DomainError):
+    pass
+
+
+# --- Catalog ----------------------------------------------------------------------
+
+
+def save_product(product: Product) -> Product:
+    """Save a product and refresh its search tokens."""
+    if not (product.title or "").strip():
+        raise MallError("INVALID_TITLE", _("A product needs a title."), "title")
+    if not isinstance(product.points_price, int) or product.points_price <= 0:
+        raise MallError(
+            "INVALID_AMOUNT", _("The price must be a positive number of points."), "pointsPrice"
+        )
+    product.save()
+    Product.objects.filter(pk=product.pk).update(search=search_vector(product.title))
+    return product
+
+
+def consign(
+    merchant: Merchant,
+    *,
+    title: str,
+    category: Category,
+    points_price: int,
+    kind: str = ProductKind.PHYSICAL,
+    description: str = "",
+    per_consumer_limit: int | None = None,
+) -> Product:
+    """A merchant offers goods to the mall: the product waits for the platform's review."""
+    return save_product(
+        Product(
+            title=title.strip(),
+            description=description,
+            category=category,
+            kind=kind,
+            points_price=points_price,
+            per_consumer_limit=per_consumer_limit,
+            status=ProductStatus.IN_REVIEW,
+            supplier=merchant,
+        )
+    )
+
+
+def approve_consignment(
+    product: Product,
+    *,
+    receipt_reference: str,
+    quantity: int,
+    unit_value_minor: int,
+    currency: str,
+    rate: Decimal | str,
+    approved_by: User | None = None,
+) -> Consignment:
+    """Record goods received, credit the supplier's budget through the ledger, list them.
+
+    Keyed by the receipt reference: approving the same receipt again returns the first
+    consignment and credits nothing more.
+    """
+    if product.supplier_id is None:
+        raise MallError("NOT_CONSIGNED", _("Platform products are not consigned."))
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= 10**6:
+        raise MallError("INVALID_QUANTITY", _("Quantity must be 1 to 1,000,000."), "quantity")
+    existing = Consignment.objects.filter(receipt_reference=receipt_reference).first()
+    if existing is not None:
+        if existing.product_id != product.pk or existing.quantity != quantity:
+            raise MallError(
+                "IDEMPOTENCY_CONFLICT",
+                _("This receipt was already recorded for other goods."),
+                "receiptReference",
+            )
+        return existing
+    with transaction.atomic():
+        funding = points_services.fund_with_goods(
+            product.supplier,
+            value_minor=quantity * unit_value_minor,
+            currency=currency,
+            rate=rate,
+            receipt_reference=receipt_reference,
+            description=f"{quantity} x {product.title}"[:200],
+            recorded_by=approved_by,
+        )
+        try:
+            with transaction.atomic():
+                consignment = Consignment.objects.create(
+                    product=product,
+                    receipt_reference=receipt_reference,
+                    quantity=quantity,
+                    unit_value_minor=unit_value_minor,
+                    currency=currency,
+                    rate=Decimal(str(rate)),
+                    funding=funding,
+                    approved_by=approved_by,
+                )
+        except IntegrityError:
+            # A concurrent approval of the same receipt won; the funding is the same row.
+            return Consignment.objects.get(receipt_reference=receipt_reference)
+        Product.objects.filter(pk=product.pk).update(
+            stock=F("stock") + quantity, status=ProductStatus.LISTED
+        )
+    return consignment
+
+
+def upload_coupons(product: Product, csv_text: str) -> int:
+    """Add a CSV of coupon codes (first column) to a coupon product's pool; stock grows.
+
+    Duplicates, within the upload or against codes already in the pool, refuse the
+    whole upload and name their line numbers.
+    """
+    if product.kind != ProductKind.COUPON:
+        raise MallError("NOT_A_COUPON_PRODUCT", _("Only coupon products take coupon codes."))
+    seen: dict[str, int] = {}
+    duplicates: list[str] = []
+    codes: list[str] = []
+    for line_number, row in enumerate(csv.reader(io.StringIO(csv_text)), start=1):
+        code = (row[0] if row else "").strip()
+        if not code or (line_number == 1 and code.lower() in {"code", "coupon"}):
+            continue
+        if len(code) > 100:
+            raise MallError(
+                "INVALID_COUPON",
+                _("Line %(n)d: a code is at most 100 characters.") % {"n": line_number},
+                "csv",
+            )
+        if code in seen:
+            duplicates.append(
+                _("line %(n)d repeats line %(m)d") % {"n": line_number, "m": seen[code]}
+            )
+        else:
+            seen[code] = line_number
+            codes.append(code)
+    if len(codes) > MAX_COUPONS_PER_UPLOAD:
+        raise MallError("INVALID_COUPON", _("At most 100,000 codes per upload."), "csv")
+    existing = set(
+        Coupon.objects.filter(product=product, code__in=codes).values_list("code", flat=True)
+    )
+    duplicates += [
+        _("line %(n)d is already in the pool") % {"n": seen[c]} for c in codes if c in existing
+    ]
+    if duplicates:
+        raise MallError(
+            "DUPLICATE_COUPON",
+            _("Duplicate codes: %(lines)s.") % {"lines": "; ".join(duplicates[:50])},
+            "csv",
+        )
+    if not codes:
+        raise MallError("INVALID_COUPON", _("The file holds no codes."), "csv")
+    with transaction.atomic():
+        Coupon.objects.bulk_create(Coupon(product=product, code=c) for c in codes)
+        Product.objects.filter(pk=product.pk).update(stock=F("stock") + len(codes))
+    return len(codes)
+
+
+# --- Redeem -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Redemption:
+    order: Order
+    replayed: bool
+
+
+def _advisory_lock(name: str) -> None:
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def redeem(
+    consumer: User,
+    product_id: int,
+    quantity: int,
+    *,
+    idempotency_key: str,
+    address_id: int | None = None,
+    now: datetime | None = None,
+) -> Redemption:
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise MallError(
+            "INVALID_IDEMPOTENCY_KEY",
+            _("An idempotency key of 1 to 200 characters is required."),
+            "idempotencyKey",
+        )
+    previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
+    if previous is not None:
+        return Redemption(previous, replayed=True)
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not 0 < quantity <= MAX_QUANTITY
+    ):
+        raise MallError("INVALID_QUANTITY", _("Quantity must be 1 to 100."), "quantity")
+    now = now or timezone.now()
+    product = Product.objects.filter(pk=product_id).first()
+    if (
+        product is None
+        or product.status != ProductStatus.LISTED
+        or (product.available_from and now < product.available_from)
+        or (product.available_until and now >= product.available_until)
+    ):
+        raise MallError("NOT_AVAILABLE", _("This product is not available."), "productId")
+    if product.stock < quantity:
+        raise MallError("OUT_OF_STOCK", _("Sorry, this product is sold out."), "productId")
+    address = None
+    if product.kind == ProductKind.PHYSICAL:
+        address = (
+            Address.objects.filter(pk=address_id, consumer=consumer).first()
+            if (address_id)
+            else None
+        )
+        if address is None:
+            raise MallError("ADDRESS_REQUIRED", _("Choose a delivery address."), "addressId")
+    total = quantity * product.points_price
+    try:
+        with transaction.atomic():
+            if product.per_consumer_limit is not None:
+                # One consumer's redeems of one product take turns; nobody else waits.
+                _advisory_lock(f"redeem-limit:{consumer.pk}:{product.pk}")
+                bought = (
+                    Order.objects.filter(consumer=consumer, product=product)
+                    .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED])
+                    .aggregate(n=Sum("quantity"))["n"]
+                    or 0
+                )
+                if bought + quantity > product.per_consumer_limit:
+                    raise MallError(
+                        "LIMIT_REACHED",
+                        _("You can redeem at most %(n)d of this product.")
+                        % {"n": product.per_consumer_limit},
+                        "quantity",
+                    )
+            try:
+                txn = points_services.spend(
+                    consumer,
+                    total,
+                    idempotency_key=f"redeem:{consumer.pk}:{idempotency_key}",
+                    memo=product.title[:200],
+                    metadata={"product": product.pk, "quantity": quantity},
+                )
+            except LedgerError as exc:
+                if exc.code == "INSUFFICIENT_POINTS":
+                    raise MallError(
+                        "INSUFFICIENT_POINTS", _("You do not have enough points."), "quantity"
+                    ) from exc
+                raise
+            order = Order.objects.create(
+                consumer=consumer,
+                product=product,
+                supplier_id=product.supplier_id,
+                quantity=quantity,
+                unit_points=product.points_price,
+                total_points=total,
+                status=OrderStatus.COMPLETED
+                if product.kind == ProductKind.COUPON
+                else OrderStatus.PLACED,
+                completed_at=now if product.kind == ProductKind.COUPON else None,
+                address=address.snapshot() if address else None,
+                transaction=txn,
+                idempotency_key=idempotency_key,
+                placed_at=now,
+            )
+            if product.kind == ProductKind.COUPON:
+                coupons = list(
+                    Coupon.objects.select_for_update(skip_locked=True)
+                    .filter(product=product, order__isnull=True)
+                    .order_by("id")[:quantity]
+                    .values_list("pk", flat=True)
+                )
+                if len(coupons) < quantity:
+                    raise MallError(
+                        "OUT_OF_STOCK", _("Sorry, this product is sold out."), "productId"
+                    )
+                Coupon.objects.filter(pk__in=coupons).update(order=order)
+            # Last, so the product row is locked for as short a time as possible.
+            taken = Product.objects.filter(pk=product.pk, stock__gte=quantity).update(
+                stock=F("stock") - quantity
+            )
+            if not taken:
+                raise MallError("OUT_OF_STOCK", _("Sorry, this product is sold out."), "productId")
+    except IntegrityError:
+        # The same idempotency key raced itself: the other request's order stands.
+        previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
+        if previous is None:
+            raise
+        return Redemption(previous, replayed=True)
+    return Redemption(order, replayed=False)
+
+
+# --- Orders -----------------------------------------------------------------------
+
+
+def _locked(order: Order) -> Order:
+    return Order.objects.select_for_update().select_related("product").get(pk=order.pk)
+
+
+def _refund_points(order: Order, reason: str) -> Transaction:
+    """Reverse the order's debit: the points go back to the very lots they came from."""
+    return points_services.reverse(
+        order.transaction, idempotency_key=f"order-{reason}:{order.pk}", memo=reason
+    )
+
+
+def cancel(order: Order, consumer: User) -> Order:
+    """The consumer cancels before shipping: points (with their expiry) and stock return."""
+    with transaction.atomic():
+        order = _locked(order)
+        if order.consumer_id != consumer.pk:
+            raise MallError("NOT_FOUND", _("No such order."), "id")
+        if order.status != OrderStatus.PLACED:
+            raise MallError("NOT_CANCELLABLE", _("Only orders not yet shipped can be cancelled."))
+        _refund_points(order, "cancel")
+        Product.objects.filter(pk=order.product_id).update(stock=F("stock") + order.quantity)
+        order.status, order.cancelled_at = OrderStatus.CANCELLED, timezone.now()
+        order.save(update_fields=["status", "cancelled_at"])
+    return order
+
+
+def _ensure_supplier(order: Order, supplier: Merchant | None) -> None:
+    if order.supplier_id != (supplier.pk if supplier else None):
+        raise MallError("NOT_FOUND", _("No such order."), "id")
+
+
+def ship(order: Order, supplier: Merchant | None, *, carrier: str, tracking_number: str) -> Order:
+    if not carrier.strip() or not tracking_number.strip():
+        raise MallError(
+            "TRACKING_REQUIRED", _("Give the carrier and the tracking number."), "trackingNumber"
+        )
+    with transaction.atomic():
+        order = _locked(order)
+        _ensure_supplier(order, supplier)
+        if order.status != OrderStatus.PLACED:
+            raise MallError("INVALID_ORDER_STATUS", _("Only placed orders can be shipped."))
+        order.status, order.shipped_at = OrderStatus.SHIPPED, timezone.now()
+        order.carrier, order.tracking_number = carrier.strip()[:60], tracking_number.strip()[:60]
+        order.save(update_fields=["status", "shipped_at", "carrier", "tracking_number"])
+    return order
+
+
+def advance(order: Order, status: str) -> Order:
+    """shipped → delivered → completed (carrier callbacks, the consumer, or the operator)."""
+    allowed = {
+        OrderStatus.DELIVERED: OrderStatus.SHIPPED,
+        OrderStatus.COMPLETED: OrderStatus.DELIVERED,
+    }
+    with transaction.atomic():
+        order = _locked(order)
+        if allowed.get(status) != order.status:
+            raise MallError("INVALID_ORDER_STATUS", _("The order cannot move to that status."))
+        order.status = status
+        field = "delivered_at" if status == OrderStatus.DELIVERED else "completed_at"
+        setattr(order, field, timezone.now())
+        order.save(update_fields=["status", field])
+    return order
+
+
+def refund(order: Order, supplier: Merchant | None) -> Order:
+    """The supplier refunds: the consumer's points return; the goods do not go back on sale."""
+    with transaction.atomic():
+        order = _locked(order)
+        _ensure_supplier(order, supplier)
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+            raise MallError("INVALID_ORDER_STATUS", _("This order was already refunded."))
+        _refund_points(order, "refund")
+        order.status = OrderStatus.REFUNDED
+        order.save(update_fields=["status"])
+    return order
+
+
+def settlement(supplier: Merchant, year: int, month: int) -> list[dict[str, object]]:
+    """Units and points redeemed on the supplier's goods in one month (not refunded)."""
+    start = datetime(year, month, 1, tzinfo=timezone.get_current_timezone())
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=start.tzinfo)
+    rows = (
+        Order.objects.filter(supplier=supplier, placed_at__gte=start, placed_at__lt=end)
+        .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED])
+        .values("product_id", "product__title")
+        .annotate(units=Sum("quantity"), points=Sum("total_points"))
+        .order_by("product__title")
+    )
+    return [
+        {
+            "product_id": r["product_id"],
+            "title": r["product__title"],
+            "units": r["units"],
+            "points": r["points"],
+        }
+        for r in rows
+    ]
+
+
+def settlement_csv(supplier: Merchant, year: int, month: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["product_id", "title", "units", "points"])
+    for row in settlement(supplier, year, month):
+        writer.writerow([row["product_id"], row["title"], row["units"], row["points"]])
+    return out.getvalue()
