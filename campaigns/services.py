@@ -79,6 +79,14 @@ def create_scan_campaign(
 
 
 def update_campaign(campaign: Campaign, **changes: Any) -> Campaign:
+    with transaction.atomic():
+        # Locked and re-read, and only the changed fields saved: a stale copy must not
+        # write back an old status over a campaign ended meanwhile.
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        return _update_campaign(campaign, changes)
+
+
+def _update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
     if campaign.status == CampaignStatus.ENDED:
         raise CampaignError("CAMPAIGN_ENDED", _("An ended campaign cannot be changed."))
     merged = {
@@ -95,22 +103,32 @@ def update_campaign(campaign: Campaign, **changes: Any) -> Campaign:
     _validate_details(merged["name"], merged["starts_at"], merged["ends_at"], limits)
     for field, value in changes.items():
         setattr(campaign, field, value.strip() if field == "name" else value)
-    campaign.save()
+    campaign.save(update_fields=[*changes, "updated_at"])
     return campaign
 
 
 def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
-    """Activate, pause or end. Ending voids every batch and returns its unclaimed reserve."""
+    """Activate, pause or end.
+
+    Activating a questionnaire reserves its rewards (once). Ending voids every batch
+    and returns its unclaimed reserve, or a questionnaire's unused reserve.
+    """
+    from campaigns import questionnaires
+
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         campaign.ensure_transition(status)
         if status == CampaignStatus.ACTIVE:
             merchant.ensure_can_award()
+            if campaign.kind == CampaignKind.QUESTIONNAIRE:
+                questionnaires.reserve(merchant, campaign)
         campaign.status = status
         campaign.save(update_fields=["status", "updated_at"])
         if status == CampaignStatus.ENDED:
             for batch in campaign.batches.exclude(status=BatchStatus.VOIDED):
                 _void(merchant, batch, _("Campaign ended"))
+            if campaign.kind == CampaignKind.QUESTIONNAIRE:
+                questionnaires.release(merchant, campaign)
     return campaign
 
 
@@ -153,6 +171,10 @@ def create_batch(
         raise CampaignError("CODES_UNAVAILABLE", _("This merchant cannot issue codes."))
     schema = connection.schema_name
     with transaction.atomic():
+        # Ending the campaign locks it too: no batch slips in after its batches are voided.
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status == CampaignStatus.ENDED:
+            raise CampaignError("CAMPAIGN_ENDED", _("This campaign has ended."))
         batch = CodeBatch.objects.create(
             campaign=campaign, size=size, points_per_code=points_per_code, created_by=created_by
         )

@@ -1,0 +1,340 @@
+"""Questionnaire campaigns: build, fund, answer once, close when the cap is reached.
+
+Funding: activation reserves ``cap x points`` from the budget, split over
+``RESERVE_BUCKETS`` reserve accounts (bucket k funds a fixed share of the cap). A
+reward takes ``points`` from one bucket with the ledger's conditional update, trying
+the buckets in an order that starts at the consumer's own, so concurrent submitters
+spread over 16 rows instead of queueing on one counter, and exactly ``cap`` rewards
+can ever be paid. When every bucket is empty the campaign closes itself and later
+submitters get ``BUDGET_EXHAUSTED``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from campaigns.models import (
+    RESERVE_BUCKETS,
+    Campaign,
+    CampaignError,
+    CampaignKind,
+    CampaignStatus,
+)
+from campaigns.questionnaire_models import (
+    Questionnaire,
+    QuestionnaireOpen,
+    QuestionnaireVersion,
+    Response,
+)
+from campaigns.questions import validate_answers, validate_definition, visible_questions
+from config.errors import DomainError
+from points import ledger
+from points.errors import LedgerError
+from points.ledger import Posting
+from points.models import Account, AccountKind, Transaction, TransactionKind
+from tenants.models import Merchant
+
+MAX_POINTS_PER_RESPONSE = 1_000_000
+MAX_CAP = 10_000_000
+
+
+def bucket_sizes(cap: int) -> dict[int, int]:
+    whole, extra = divmod(cap, RESERVE_BUCKETS)
+    sizes = {b: whole + (1 if b < extra else 0) for b in range(RESERVE_BUCKETS)}
+    return {b: n for b, n in sizes.items() if n}
+
+
+def _check_funding(points: Any, cap: Any) -> None:
+    if (
+        isinstance(points, bool)
+        or not isinstance(points, int)
+        or not (1 <= points <= MAX_POINTS_PER_RESPONSE)
+    ):
+        raise CampaignError(
+            "INVALID_AMOUNT", _("Points per response must be 1 to 1,000,000."), "pointsPerResponse"
+        )
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_CAP:
+        raise CampaignError(
+            "INVALID_LIMIT", _("The cap must be 1 to 10,000,000 responses."), "maxRewardedResponses"
+        )
+
+
+def create_questionnaire_campaign(
+    *,
+    name: str,
+    questions: Any,
+    points_per_response: int,
+    max_rewarded_responses: int,
+    description: str = "",
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    created_by: User | None = None,
+) -> Campaign:
+    from campaigns.services import _validate_details
+
+    _validate_details(name, starts_at, ends_at, {})
+    _check_funding(points_per_response, max_rewarded_responses)
+    definition = validate_definition(questions)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            kind=CampaignKind.QUESTIONNAIRE,
+            name=name.strip(),
+            description=description,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_by=created_by,
+        )
+        questionnaire = Questionnaire.objects.create(
+            campaign=campaign,
+            points_per_response=points_per_response,
+            max_rewarded_responses=max_rewarded_responses,
+        )
+        version = QuestionnaireVersion.objects.create(
+            questionnaire=questionnaire, number=1, questions=definition
+        )
+        questionnaire.current_version = version
+        questionnaire.save(update_fields=["current_version"])
+    return campaign
+
+
+def edit_questions(campaign: Campaign, questions: Any) -> QuestionnaireVersion:
+    """Replace the questions. Once anyone has answered, this makes a new version, and
+    every response keeps the version it answered."""
+    definition = validate_definition(questions)
+    if campaign.status == CampaignStatus.ENDED:
+        raise CampaignError("CAMPAIGN_ENDED", _("An ended campaign cannot be changed."))
+    with transaction.atomic():
+        questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
+        current = questionnaire.current_version
+        if current is not None and not current.responses.exists():
+            current.questions = definition
+            current.save(update_fields=["questions"])
+            return current
+        version = QuestionnaireVersion.objects.create(
+            questionnaire=questionnaire,
+            number=(current.number + 1) if current else 1,
+            questions=definition,
+        )
+        questionnaire.current_version = version
+        questionnaire.save(update_fields=["current_version"])
+    return version
+
+
+def _buckets(merchant: Merchant, questionnaire: Questionnaire) -> dict[int, Account]:
+    return {
+        b: ledger.campaign_reserve(merchant.pk, questionnaire.reserve_ref(b))
+        for b in bucket_sizes(questionnaire.max_rewarded_responses)
+    }
+
+
+def reserve(merchant: Merchant, campaign: Campaign) -> None:
+    """Reserve cap x points on first activation (INSUFFICIENT_BUDGET otherwise)."""
+    questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
+    if questionnaire.reserved:
+        return
+    points = questionnaire.points_per_response
+    total = points * questionnaire.max_rewarded_responses
+    buckets = _buckets(merchant, questionnaire)
+    postings = [Posting(ledger.merchant_budget(merchant.pk), -total)]
+    postings += [
+        Posting(buckets[b], n * points)
+        for b, n in bucket_sizes(questionnaire.max_rewarded_responses).items()
+    ]
+    ledger.post(
+        TransactionKind.RESERVE,
+        f"survey-reserve:{connection.schema_name}:{questionnaire.pk}",
+        postings,
+        merchant_id=merchant.pk,
+        memo=_("Rewards for %(campaign)s") % {"campaign": campaign.name},
+        metadata={"campaign": campaign.pk},
+    )
+    questionnaire.reserved = True
+    questionnaire.save(update_fields=["reserved"])
+
+
+def release(merchant: Merchant, campaign: Campaign) -> int:
+    """Return what is left of the reserve (campaign ended). Locks the buckets first, so a
+    reward in flight either committed before or finds its bucket empty."""
+    questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
+    if not questionnaire.reserved:
+        return 0
+    refs = [
+        questionnaire.reserve_ref(b) for b in bucket_sizes(questionnaire.max_rewarded_responses)
+    ]
+    buckets = list(
+        Account.objects.select_for_update()
+        .filter(merchant_id=merchant.pk, kind=AccountKind.CAMPAIGN_RESERVE, ref__in=refs)
+        .order_by("pk")
+    )
+    left = {a.pk: a.balance for a in buckets if a.balance}
+    released = sum(left.values())
+    if released:
+        postings = [Posting(a, -left[a.pk]) for a in buckets if a.pk in left]
+        postings.append(Posting(ledger.merchant_budget(merchant.pk), released))
+        ledger.post(
+            TransactionKind.RELEASE,
+            f"survey-release:{connection.schema_name}:{questionnaire.pk}",
+            postings,
+            merchant_id=merchant.pk,
+            memo=_("Campaign ended"),
+            metadata={"campaign": campaign.pk},
+        )
+    questionnaire.released_points = released
+    questionnaire.save(update_fields=["released_points"])
+    return released
+
+
+# --- Answering --------------------------------------------------------------------
+
+
+def _questionnaire(campaign_id: int) -> tuple[Campaign, Questionnaire]:
+    campaign = Campaign.objects.filter(pk=campaign_id, kind=CampaignKind.QUESTIONNAIRE).first()
+    if campaign is None:
+        raise DomainError("NOT_FOUND", _("No such questionnaire."), "campaignId")
+    questionnaire = Questionnaire.objects.select_related("current_version").get(campaign=campaign)
+    return campaign, questionnaire
+
+
+def _ensure_open(campaign: Campaign, questionnaire: Questionnaire) -> None:
+    if questionnaire.exhausted_at is not None:
+        raise CampaignError(
+            "BUDGET_EXHAUSTED", _("All rewards of this questionnaire have been given out.")
+        )
+    campaign.ensure_claimable()
+
+
+def open_questionnaire(
+    consumer: User, campaign_id: int, answers: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The questions to show now (given the answers so far); counts the consumer as opened."""
+    campaign, questionnaire = _questionnaire(campaign_id)
+    _ensure_open(campaign, questionnaire)
+    QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
+    return visible_questions(questionnaire.current_version.questions, answers or {})
+
+
+@dataclass(frozen=True)
+class Submission:
+    response: Response
+    balance: int
+    replayed: bool
+
+
+def _existing(campaign: Campaign, consumer: User, idempotency_key: str) -> Submission:
+    response = Response.objects.filter(campaign=campaign, consumer=consumer).first()
+    if response is None or response.idempotency_key != idempotency_key:
+        raise CampaignError("ALREADY_RESPONDED", _("You have already answered this questionnaire."))
+    return Submission(response, ledger.balance_of(ledger.wallet(consumer.pk)), replayed=True)
+
+
+def submit(
+    merchant: Merchant, consumer: User, campaign_id: int, answers: Any, idempotency_key: str
+) -> Submission:
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise DomainError(
+            "INVALID_IDEMPOTENCY_KEY",
+            _("An idempotency key of 1 to 200 characters is required."),
+            "idempotencyKey",
+        )
+    campaign, questionnaire = _questionnaire(campaign_id)
+    previous = Response.objects.filter(campaign=campaign, consumer=consumer).first()
+    if previous is not None:
+        if previous.idempotency_key == idempotency_key:
+            return Submission(previous, ledger.balance_of(ledger.wallet(consumer.pk)), True)
+        raise CampaignError("ALREADY_RESPONDED", _("You have already answered this questionnaire."))
+    merchant.ensure_can_award()
+    _ensure_open(campaign, questionnaire)
+    version = questionnaire.current_version
+    cleaned = validate_answers(version.questions, answers)
+    points = questionnaire.points_per_response
+    wallet = ledger.wallet(consumer.pk)
+    sizes = bucket_sizes(questionnaire.max_rewarded_responses)
+    order = sorted(sizes)
+    start = consumer.pk % len(order)
+    order = order[start:] + order[:start]
+    try:
+        with transaction.atomic():
+            txn = _reward(merchant, questionnaire, campaign, consumer, wallet, order, points)
+            if txn is not None:
+                response = Response.objects.create(
+                    campaign=campaign,
+                    version=version,
+                    consumer=consumer,
+                    answers=cleaned,
+                    points=points,
+                    transaction=txn,
+                    idempotency_key=idempotency_key,
+                )
+                balance = ledger.balance_of(wallet)
+    except IntegrityError:
+        # The same consumer submitted twice at once: the first response stands.
+        return _existing(campaign, consumer, idempotency_key)
+    if txn is None:
+        _close_exhausted(campaign, questionnaire)
+        raise CampaignError(
+            "BUDGET_EXHAUSTED", _("All rewards of this questionnaire have been given out.")
+        )
+    if getattr(txn, "replayed", False):
+        return _existing(campaign, consumer, idempotency_key)
+    _close_if_empty(merchant, campaign, questionnaire)
+    return Submission(response, balance, replayed=False)
+
+
+def _reward(
+    merchant: Merchant,
+    questionnaire: Questionnaire,
+    campaign: Campaign,
+    consumer: User,
+    wallet: Account,
+    order: list[int],
+    points: int,
+) -> Transaction | None:
+    key = f"survey:{connection.schema_name}:{campaign.pk}:{consumer.pk}"
+    for bucket in order:
+        account = ledger.campaign_reserve(merchant.pk, questionnaire.reserve_ref(bucket))
+        try:
+            return ledger.post(
+                TransactionKind.AWARD,
+                key,
+                [Posting(account, -points), Posting(wallet, points)],
+                merchant_id=merchant.pk,
+                consumer_id=consumer.pk,
+                memo=campaign.name[:200],
+                metadata={"campaign": campaign.pk},
+                lot_expires_at=timezone.now() + timedelta(days=merchant.points_expiry_days),
+            )
+        except LedgerError as exc:
+            if exc.code == "IDEMPOTENCY_CONFLICT":
+                # Our own concurrent submission was paid from another bucket.
+                raise IntegrityError("duplicate submission") from exc
+            if exc.code != "INSUFFICIENT_BUDGET":
+                raise
+    return None
+
+
+def _close_exhausted(campaign: Campaign, questionnaire: Questionnaire) -> None:
+    now = timezone.now()
+    Questionnaire.objects.filter(pk=questionnaire.pk, exhausted_at__isnull=True).update(
+        exhausted_at=now
+    )
+    Campaign.objects.filter(pk=campaign.pk).exclude(status=CampaignStatus.ENDED).update(
+        status=CampaignStatus.ENDED, updated_at=now
+    )
+
+
+def _close_if_empty(merchant: Merchant, campaign: Campaign, questionnaire: Questionnaire) -> None:
+    refs = [
+        questionnaire.reserve_ref(b) for b in bucket_sizes(questionnaire.max_rewarded_responses)
+    ]
+    left = Account.objects.filter(
+        merchant_id=merchant.pk, kind=AccountKind.CAMPAIGN_RESERVE, ref__in=refs, balance__gt=0
+    ).exists()
+    if not left:
+        _close_exhausted(campaign, questionnaire)
