@@ -12,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
 
+# Foreign keys from these tenant tables to public ones (users, ledger transactions)
+# are DO_NOTHING in Django: deleting a public row must not make Django look for
+# related rows in a tenant table from the public schema. The database constraint
+# still refuses to delete a referenced row.
+
 
 class CampaignKind(models.TextChoices):
     SCAN = "scan", _("Scan codes")
@@ -52,7 +57,11 @@ class Campaign(models.Model):
     max_claims_per_day = models.PositiveIntegerField(null=True, blank=True)
     max_claims_per_consumer = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -117,7 +126,11 @@ class CodeBatch(models.Model):
     failure_reason = models.CharField(max_length=500, blank=True)
     released_points = models.BigIntegerField(default=0)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     # Moved by every committed chunk: a batch generating with an old heartbeat stalled.
@@ -166,7 +179,11 @@ class Code(models.Model):
     batch = models.ForeignKey(CodeBatch, on_delete=models.PROTECT, related_name="codes")
     serial = models.PositiveIntegerField()
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
 
@@ -186,11 +203,11 @@ class Claim(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="claims")
     batch = models.ForeignKey(CodeBatch, on_delete=models.PROTECT, related_name="claims")
     consumer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"
     )
     points = models.PositiveIntegerField()
     transaction = models.ForeignKey(
-        "points.Transaction", on_delete=models.PROTECT, related_name="+"
+        "points.Transaction", on_delete=models.DO_NOTHING, related_name="+"
     )
     idempotency_key = models.CharField(max_length=200)
     claimed_at = models.DateTimeField(default=timezone.now)
@@ -260,7 +277,11 @@ class BatchExport(models.Model):
     file_size = models.BigIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -78,12 +78,12 @@ class Response(models.Model):
         QuestionnaireVersion, on_delete=models.PROTECT, related_name="responses"
     )
     consumer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"
     )
     answers = models.JSONField()
     points = models.PositiveIntegerField()
     transaction = models.ForeignKey(
-        "points.Transaction", on_delete=models.PROTECT, related_name="+"
+        "points.Transaction", on_delete=models.DO_NOTHING, related_name="+"
     )
     idempotency_key = models.CharField(max_length=200)
     submitted_at = models.DateTimeField(default=timezone.now)
@@ -107,7 +107,7 @@ class QuestionnaireOpen(models.Model):
         "campaigns.Campaign", on_delete=models.CASCADE, related_name="opens"
     )
     consumer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"
     )
     opened_at = models.DateTimeField(default=timezone.now)
 

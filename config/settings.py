@@ -58,6 +58,9 @@ TENANT_MODEL = "tenants.Merchant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Send `SET search_path` only when the schema changes, not before every query: half
+# the statements of a claim were these round trips.
+TENANT_LIMIT_SET_CALLS = True
 # New merchants are created by copying a migrated template schema instead of running
 # every tenant migration (see tenants/onboarding.py and docs/decisions.md).
 TENANT_TEMPLATE_SCHEMA = env_str("TENANT_TEMPLATE_SCHEMA", "merchant_template")
@@ -66,6 +69,8 @@ AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -198,6 +203,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Serve app static files straight from the apps (no collectstatic needed for the demo,
+# tests and benchmarks); production can run collectstatic and turn this off.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
