@@ -167,6 +167,13 @@ def create_batch(
             _("Points per code must be 1 to %(max)s.") % {"max": f"{MAX_POINTS_PER_CODE:,}"},
             "pointsPerCode",
         )
+    if size * points_per_code > ledger.MAX_POINTS:
+        raise CampaignError(
+            "INVALID_AMOUNT",
+            _("A batch may reserve at most %(max)s points; make it smaller.")
+            % {"max": f"{ledger.MAX_POINTS:,}"},
+            "pointsPerCode",
+        )
     if merchant.pk > MAX_MERCHANT_ID:
         raise CampaignError("CODES_UNAVAILABLE", _("This merchant cannot issue codes."))
     schema = connection.schema_name
