@@ -93,3 +93,10 @@ def test_insufficient_budget_creates_nothing(acme: Tenants) -> None:
         create_batch(acme.acme, campaign, size=5_000_000, points_per_code=1_000)
     assert exc.value.code == "INSUFFICIENT_BUDGET"
     assert CodeBatch.objects.count() == count
+
+
+def test_batch_beyond_the_ledger_cap_is_refused_on_points_per_code(acme: Tenants) -> None:
+    campaign = create_scan_campaign(name="Huge")
+    with pytest.raises(DomainError) as exc:
+        create_batch(acme.acme, campaign, size=5_000_000, points_per_code=1_000_000)
+    assert (exc.value.code, exc.value.field) == ("INVALID_AMOUNT", "pointsPerCode")
