@@ -1,0 +1,130 @@
+"""What a scanned code offers, before anyone claims it (the phone page shows this).
+
+Public: no sign-in needed, so that the page can show the merchant, the campaign and
+the points before asking for a phone number. Three rules keep it from leaking:
+
+- It never says who claimed a code, only that it was claimed.
+- The code's shape and check character are checked before any database query;
+  a code that fails is refused (``MALFORMED_CODE`` / ``INVALID_CHECK_CHARACTER``).
+- Answers that a guesser would learn from (malformed, typo, unknown, already
+  claimed) count against the same per-IP failure window as failed claims
+  (``campaigns.claims``); past it, previews from that IP are refused with
+  ``RATE_LIMITED`` until the window ends. Every preview also counts toward a
+  wider per-IP cap, so claimed/unclaimed cannot be harvested at speed either.
+
+Unknown codes say nothing about their merchant, although its id is inside the code:
+otherwise made-up codes would enumerate merchant names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from campaigns import claims
+from campaigns.codes import parse
+from campaigns.models import BatchStatus, CampaignStatus, Code
+from config import ratelimit
+from config.errors import DomainError
+from tenants.models import Merchant
+
+# Every preview from one IP, guesses or not, within the failure window.
+MAX_PREVIEWS_PER_IP = 300
+
+
+class ScanStatus(StrEnum):
+    CLAIMABLE = "CLAIMABLE"
+    ALREADY_CLAIMED = "ALREADY_CLAIMED"
+    NOT_ACTIVE = "NOT_ACTIVE"
+    ENDED = "ENDED"
+    VOIDED = "VOIDED"
+    UNKNOWN = "UNKNOWN"
+
+
+# Answers that tell a guesser something: counted like failed claims.
+GUESS_LIKE = {ScanStatus.UNKNOWN, ScanStatus.ALREADY_CLAIMED}
+
+
+@dataclass(frozen=True)
+class Preview:
+    status: ScanStatus
+    code: str | None = None
+    merchant_name: str | None = None
+    campaign_name: str | None = None
+    campaign_description: str | None = None
+    points: int | None = None
+
+
+def preview_code(raw_code: str, ip: str | None = None) -> Preview:
+    """Describe a code for the scan page; raise ``DomainError`` for malformed codes."""
+    window = claims.FAILURE_WINDOW_SECONDS
+    failures = f"scan-fail:ip:{ip}" if ip else None
+    if failures:
+        ratelimit.ensure_below(failures, claims.MAX_FAILURES_PER_IP, window)
+        ratelimit.check(f"scan-preview:ip:{ip}", MAX_PREVIEWS_PER_IP, window)
+    try:
+        parsed = parse(raw_code)
+    except DomainError:
+        if failures:
+            ratelimit.hit(failures, claims.MAX_FAILURES_PER_IP, window)
+        raise
+    preview = _lookup(parsed.merchant_id, parsed.code)
+    if failures and preview.status in GUESS_LIKE:
+        ratelimit.hit(failures, claims.MAX_FAILURES_PER_IP, window)
+    return preview
+
+
+def _lookup(merchant_id: int, code: str) -> Preview:
+    merchant = Merchant.objects.filter(pk=merchant_id).first()
+    if merchant is None:
+        return Preview(ScanStatus.UNKNOWN)
+    with tenant_context(merchant):
+        row = (
+            Code.objects.select_related("batch__campaign")
+            .only(
+                "code",
+                "claimed_at",
+                "batch__status",
+                "batch__points_per_code",
+                "batch__campaign__name",
+                "batch__campaign__description",
+                "batch__campaign__status",
+                "batch__campaign__starts_at",
+                "batch__campaign__ends_at",
+            )
+            .filter(code=code)
+            .first()
+        )
+    if row is None:
+        return Preview(ScanStatus.UNKNOWN)
+    batch, campaign = row.batch, row.batch.campaign
+    return Preview(
+        status=_status(merchant, row),
+        code=code,
+        merchant_name=merchant.name,
+        campaign_name=campaign.name,
+        campaign_description=campaign.description,
+        points=batch.points_per_code,
+    )
+
+
+def _status(merchant: Merchant, row: Code) -> ScanStatus:
+    """The outcome a claim would have now (same order of checks as ``campaigns.claims``)."""
+    batch, campaign = row.batch, row.batch.campaign
+    now = timezone.now()
+    if not merchant.is_active:
+        return ScanStatus.NOT_ACTIVE
+    if row.claimed_at is not None:
+        return ScanStatus.ALREADY_CLAIMED
+    if campaign.status == CampaignStatus.ENDED or (campaign.ends_at and now >= campaign.ends_at):
+        return ScanStatus.ENDED
+    if campaign.status != CampaignStatus.ACTIVE or (
+        campaign.starts_at and now < campaign.starts_at
+    ):
+        return ScanStatus.NOT_ACTIVE
+    if batch.status in (BatchStatus.VOIDED, BatchStatus.FAILED):
+        return ScanStatus.VOIDED
+    return ScanStatus.CLAIMABLE
