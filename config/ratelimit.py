@@ -53,12 +53,22 @@ def _bucket(key: str, window_seconds: int) -> tuple[str, int]:
     return f"rl:{key}:{int(now // window_seconds)}", retry_after
 
 
+def _increment(cache_key: str, timeout: int) -> int:
+    for _attempt in range(3):
+        cache.add(cache_key, 0, timeout=timeout)
+        try:
+            return cache.incr(cache_key)
+        except ValueError:
+            # The key expired (or was flushed) between add and incr: add it again.
+            continue
+    raise RuntimeError(f"could not count {cache_key}")
+
+
 def hit(key: str, limit: int, window_seconds: int) -> Window:
     """Count one event under ``key`` in the current window and report the tally."""
     cache_key, retry_after = _bucket(key, window_seconds)
     try:
-        cache.add(cache_key, 0, timeout=window_seconds + 1)
-        count = cache.incr(cache_key)
+        count = _increment(cache_key, window_seconds + 1)
     except Exception as exc:  # any cache/Redis failure: let the caller decide
         logger.warning("rate limiter unavailable: %s", exc)
         raise RateLimiterUnavailable() from exc

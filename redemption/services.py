@@ -59,7 +59,18 @@ def save_product(product: Product) -> Product:
         raise MallError(
             "INVALID_AMOUNT", _("The price must be a positive number of points."), "pointsPrice"
         )
-    product.save()
+    if len(product.title) > 200:
+        raise MallError("INVALID_TITLE", _("A title has at most 200 characters."), "title")
+    if product.pk is None:
+        product.save()
+    else:
+        # Never write stock from a copy read earlier: redeems move it concurrently.
+        fields = [
+            f.name
+            for f in Product._meta.concrete_fields
+            if not f.primary_key and f.name not in {"stock", "search"}
+        ]
+        product.save(update_fields=fields)
     Product.objects.filter(pk=product.pk).update(search=search_vector(product.title))
     return product
 
@@ -230,7 +241,7 @@ def redeem(
         )
     previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
     if previous is not None:
-        return Redemption(previous, replayed=True)
+        return _replay(previous, product_id, quantity)
     if (
         isinstance(quantity, bool)
         or not isinstance(quantity, int)
@@ -329,8 +340,19 @@ def redeem(
         previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
         if previous is None:
             raise
-        return Redemption(previous, replayed=True)
+        return _replay(previous, product_id, quantity)
     return Redemption(order, replayed=False)
+
+
+def _replay(previous: Order, product_id: int, quantity: int) -> Redemption:
+    """A retry returns the first order; the same key for a different request is refused."""
+    if previous.product_id != product_id or previous.quantity != quantity:
+        raise MallError(
+            "IDEMPOTENCY_CONFLICT",
+            _("This idempotency key was already used for a different request."),
+            "idempotencyKey",
+        )
+    return Redemption(previous, replayed=True)
 
 
 # --- Orders -----------------------------------------------------------------------

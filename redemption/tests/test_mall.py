@@ -244,3 +244,26 @@ def test_settlement_counts_units_and_points_per_product(
     rows = mall.settlement(supplier, now.year, now.month)
     assert rows == [{"product_id": product.pk, "title": "Beta cookies", "units": 5, "points": 150}]
     assert "Beta cookies,5,150" in mall.settlement_csv(supplier, now.year, now.month)
+
+
+def test_reusing_a_redeem_key_for_another_request_is_refused(
+    tenants: Tenants, consumer: User, category: Category, unique
+) -> None:
+    _earn(tenants, consumer, 500, unique)
+    product = _product(category, price=100, stock=5)
+    address = _address(consumer)
+    mall.redeem(consumer, product.pk, 1, idempotency_key="same", address_id=address.pk)
+    assert (
+        _code(
+            lambda: mall.redeem(
+                consumer, product.pk, 2, idempotency_key="same", address_id=address.pk
+            )
+        )
+        == "IDEMPOTENCY_CONFLICT"
+    )
+    assert (
+        _code(
+            lambda: mall.save_product(Product(title="x" * 201, category=category, points_price=1))
+        )
+        == "INVALID_TITLE"
+    )
