@@ -6,12 +6,21 @@ set DATABASE_URL / REDIS_URL to use others.
 
 import os
 import uuid
+from urllib.parse import urlparse, urlunparse
 
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
 # A queue of this run's own, so that two runs sharing one Redis never take each
 # other's tasks; the worker started by the tests inherits it.
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"test-{uuid.uuid4().hex[:12]}")
 os.environ.setdefault("CACHE_KEY_PREFIX", "loyalty-test")
+# The broker and results in another Redis database than the cache: every test clears
+# the cache (conftest.py), and Django's RedisCache.clear() is FLUSHDB, which would also
+# delete queued tasks and results, this run's or a concurrent run's.
+# (So a REDIS_URL of your own must not name database 2.)
+os.environ.setdefault(
+    "CELERY_BROKER_URL", urlunparse(urlparse(os.environ["REDIS_URL"])._replace(path="/2"))
+)
+os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
 
 from config.settings import *  # noqa: F403
 

@@ -1,0 +1,325 @@
+"""PDF label rendering rate: labels per second for a 10,000-code batch.
+
+Renders the same in-memory codes (made with ``campaigns.codes.new_code``, as a batch's
+codes are) through the product's renderer and through baselines, each in a child
+process of its own (so that each one's peak memory is its own), one after the other
+in the same run:
+
+* **ours** -- ``campaigns.exports.write_pdf``, the function the export task and
+  ``manage.py export_batch`` call: qrcode's module matrix drawn as vector rectangles
+  (one path per code, one rectangle per horizontal run), code text under it, crop marks;
+* **ours, path.rect** -- the same drawing through reportlab's public path API
+  (``canvas.beginPath().rect(...)``) instead of writing the operators directly;
+* **qrcode PIL images** -- the naive way: qrcode's ``make_image()`` (a PIL bitmap per
+  code, the library's default image path) placed with ``canvas.drawImage``;
+* **text only** -- reportlab drawing the same grid of labels with the code text and no
+  QR code: the floor that page layout, text and PDF writing cost;
+* **QR encoding only** -- ``qrcode.QRCode.make(fit=True)`` for each code, nothing
+  drawn: how much of the time is the QR encoder's (it tries all 8 mask patterns).
+
+No database is needed: the renderers take ``(serial, code)`` rows, and the product
+reads them from the batch in pages of 2,000. Run from the project root::
+
+    uv run python bench/labels.py [--labels 10000] [--columns 4 --rows 6]
+        [--base-url https://scan.example.com] [--only ours,text]
+
+Figures are printed, never asserted (see docs/benchmarks.md). Each variant's wall time
+and CPU time (its process's user + system) are both shown: on a busy machine the wall
+time also counts waiting for a core, the CPU time much less so; the "vs ours" ratio
+uses CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+Rows = list[tuple[int, str]]
+
+
+@dataclass
+class Result:
+    name: str
+    labels: int
+    seconds: float
+    cpu_seconds: float
+    pages: int
+    bytes: int
+    peak_rss_mb: float
+
+    @property
+    def rate(self) -> float:
+        return self.labels / self.seconds
+
+    @property
+    def cpu_rate(self) -> float:
+        return self.labels / self.cpu_seconds
+
+
+def _setup(base_url: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["PUBLIC_BASE_URL"] = base_url
+    import django
+
+    django.setup()
+
+
+def make_rows(count: int) -> Rows:
+    from campaigns.codes import encode_merchant, new_code
+
+    prefix = encode_merchant(1)
+    return [(serial, new_code(prefix)) for serial in range(count)]
+
+
+# --- The variants ------------------------------------------------------------------
+
+
+def ours(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
+    from campaigns import exports
+
+    grid = exports.Grid.of(columns, rows_down)
+    exports.write_pdf(iter(rows), out, total=len(rows), grid=grid, title="Batch 1")
+    return grid.pages(len(rows))
+
+
+def _grid_pages(
+    rows: Rows,
+    out: io.BufferedRandom,
+    columns: int,
+    rows_down: int,
+    draw: Callable[..., None],
+) -> int:
+    """The product's page loop and layout, with ``draw(canvas, layout, x, y, code)`` per label."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    from campaigns import exports
+
+    grid = exports.Grid.of(columns, rows_down)
+    layout = exports.LabelLayout.for_grid(grid)
+    canvas = Canvas(out, pagesize=exports.A4, pageCompression=1)
+    canvas.setFont(exports.CODE_FONT, layout.font_size)
+    for index, (_serial, code) in enumerate(rows):
+        slot = index % grid.per_page
+        if slot == 0 and index:
+            canvas.showPage()
+            canvas.setFont(exports.CODE_FONT, layout.font_size)
+        column, row = slot % grid.columns, slot // grid.columns
+        x = exports.PAGE_MARGIN + column * layout.cell_width
+        y = exports.PAGE_HEIGHT - exports.PAGE_MARGIN - (row + 1) * layout.cell_height
+        draw(canvas, layout, x, y, code)
+    canvas.showPage()
+    canvas.save()
+    return grid.pages(len(rows))
+
+
+def path_rect(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
+    from campaigns import exports
+    from campaigns.codes import pretty
+
+    def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
+        modules = exports.make_qr(code).modules
+        module = layout.qr_side / (len(modules) + 2 * exports.QR_BORDER)
+        canvas.saveState()
+        canvas.translate(
+            x + layout.qr_x + exports.QR_BORDER * module,
+            y + layout.qr_y + layout.qr_side - exports.QR_BORDER * module,
+        )
+        canvas.scale(module, -module)
+        path = canvas.beginPath()
+        for row, column, length in exports.dark_runs(modules):
+            path.rect(column, row, length, 1)
+        canvas.drawPath(path, stroke=0, fill=1)
+        canvas.restoreState()
+        canvas.drawCentredString(x + layout.cell_width / 2, y + layout.text_y, pretty(code))
+
+    return _grid_pages(rows, out, columns, rows_down, draw)
+
+
+def pil_images(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
+    from reportlab.lib.utils import ImageReader
+
+    from campaigns import exports
+    from campaigns.codes import pretty
+
+    def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
+        image = exports.make_qr(code).make_image().get_image()
+        canvas.drawImage(
+            ImageReader(image),
+            x + layout.qr_x,
+            y + layout.qr_y,
+            layout.qr_side,
+            layout.qr_side,
+        )
+        canvas.drawCentredString(x + layout.cell_width / 2, y + layout.text_y, pretty(code))
+
+    return _grid_pages(rows, out, columns, rows_down, draw)
+
+
+def text_only(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
+    from campaigns.codes import pretty
+
+    def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
+        canvas.drawCentredString(x + layout.cell_width / 2, y + layout.text_y, pretty(code))
+
+    return _grid_pages(rows, out, columns, rows_down, draw)
+
+
+def encode_only(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
+    from campaigns import exports
+
+    for _serial, code in rows:
+        exports.make_qr(code)
+    return 0
+
+
+VARIANTS: dict[str, tuple[str, Callable[[Rows, io.BufferedRandom, int, int], int]]] = {
+    "ours": ("ours: exports.write_pdf (vector, operators written directly)", ours),
+    "rect": ("ours, reportlab path.rect per run", path_rect),
+    "pil": ("baseline: qrcode PIL image + drawImage", pil_images),
+    "text": ("baseline: text only, no QR code", text_only),
+    "encode": ("QR encoding only (qrcode make, nothing drawn)", encode_only),
+}
+
+
+def _run(key: str, rows: Rows, columns: int, rows_down: int, base_url: str, queue) -> None:  # type: ignore[no-untyped-def]
+    _setup(base_url)
+    name, function = VARIANTS[key]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with tempfile.TemporaryFile() as out:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        pages = function(rows, out, columns, rows_down)  # type: ignore[arg-type]
+        seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        size = out.tell()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put(Result(name, len(rows), seconds, cpu_seconds, pages, size, max(peak, before) / 1024))
+
+
+def _check_ours_scans(rows: Rows, columns: int, rows_down: int) -> str:
+    """Decode the first page of the product's output with zxing-cpp, if installed."""
+    try:
+        import pypdfium2
+        import zxingcpp
+    except ImportError:
+        return "zxing-cpp or pypdfium2 not installed: scan check skipped"
+    from campaigns import exports
+    from campaigns.codes import scan_url
+
+    grid = exports.Grid.of(columns, rows_down)
+    page = rows[: grid.per_page]
+    out = io.BytesIO()
+    exports.write_pdf(iter(page), out, total=len(page), grid=grid)
+    image = pypdfium2.PdfDocument(out.getvalue())[0].render(scale=300 / 72).to_pil()
+    found = {result.text for result in zxingcpp.read_barcodes(image)}
+    expected = {scan_url(code) for _serial, code in page}
+    return f"page 1 of ours at 300 dpi: {len(found & expected)}/{len(expected)} QR codes decode"
+
+
+def render_table(results: list[Result], reference: Result | None) -> str:
+    lines = [
+        "| renderer | labels | wall s | labels/s (wall) | CPU s | labels/s (CPU) | vs ours (CPU) "
+        "| pages | PDF size | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for result in results:
+        ratio = f"{result.cpu_rate / reference.cpu_rate:.2f}x" if reference else "-"
+        size = f"{result.bytes / 1e6:.1f} MB" if result.bytes else "-"
+        lines.append(
+            f"| {result.name} | {result.labels:,} | {result.seconds:.1f} | {result.rate:,.0f} | "
+            f"{result.cpu_seconds:.1f} | {result.cpu_rate:,.0f} | {ratio} | "
+            f"{result.pages or '-'} | {size} | {result.peak_rss_mb:.0f} MB |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--labels", type=int, default=10_000)
+    parser.add_argument("--columns", type=int, default=4)
+    parser.add_argument("--rows", type=int, default=6)
+    parser.add_argument(
+        "--base-url",
+        default="https://scan.example.com",
+        help="PUBLIC_BASE_URL for the QR URLs (its length sets the QR version)",
+    )
+    parser.add_argument("--only", default=",".join(VARIANTS), help="variants, comma-separated")
+    options = parser.parse_args(argv)
+    keys = [key.strip() for key in options.only.split(",") if key.strip()]
+    unknown = set(keys) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variants {sorted(unknown)}; choose from {sorted(VARIANTS)}")
+
+    _setup(options.base_url)
+    import qrcode
+    import reportlab
+    from django.conf import settings
+
+    from campaigns import exports
+    from campaigns.codes import scan_url
+
+    rows = make_rows(options.labels)
+    sample = exports.make_qr(rows[0][1])
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, qrcode {_version('qrcode', qrcode)}, "
+        f"reportlab {reportlab.Version}; load average {os.getloadavg()[0]:.2f}; "
+        f"date: {datetime.now(UTC):%Y-%m-%d}"
+    )
+    print(
+        f"{options.labels:,} labels, grid {options.columns} x {options.rows} on A4; QR of "
+        f"{scan_url(rows[0][1])!r} ({len(scan_url(rows[0][1]))} characters, "
+        f"version {sample.version}, {len(sample.modules)}x{len(sample.modules)} modules, "
+        f"error correction M); PUBLIC_BASE_URL={settings.PUBLIC_BASE_URL}"
+    )
+    print(_check_ours_scans(rows, options.columns, options.rows))
+
+    context = multiprocessing.get_context("fork")
+    results = []
+    for key in keys:
+        print(f"running {VARIANTS[key][0]} ...", flush=True)
+        queue = context.Queue()
+        child = context.Process(
+            target=_run, args=(key, rows, options.columns, options.rows, options.base_url, queue)
+        )
+        child.start()
+        result = queue.get()
+        child.join()
+        results.append(result)
+        print(
+            f"  {result.rate:,.0f} labels/s wall ({result.seconds:.1f} s), "
+            f"{result.cpu_rate:,.0f} labels/s of CPU ({result.cpu_seconds:.1f} s)",
+            flush=True,
+        )
+        print(f"  load average now {os.getloadavg()[0]:.2f}", flush=True)
+    reference = next((r for r, k in zip(results, keys, strict=True) if k == "ours"), None)
+    print()
+    print(render_table(results, reference))
+    return 0
+
+
+def _version(name: str, module: object) -> str:
+    from importlib.metadata import version
+
+    try:
+        return version(name)
+    except Exception:
+        return getattr(module, "__version__", "?")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""The Celery task that renders a batch export (see campaigns/exports.py).
+
+It runs in the merchant's schema: ``exports.request_export`` sends it with the
+``_schema_name`` header (tenant-schemas-celery) once the export row is committed.
+Registered with the worker by ``campaigns/tasks.py``, which imports this module.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+
+from campaigns import exports
+from config.celery import app
+from config.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+@app.task(
+    name="campaigns.export_tasks.render_export",
+    acks_late=True,  # a worker killed mid-render: the task is delivered again and starts over
+    autoretry_for=(OSError,),  # a lost database connection or a storage hiccup
+    retry_backoff=True,
+    max_retries=3,
+)
+def render_export(export_id: int) -> dict[str, object]:
+    """Render one export into storage. Safe to run again (a ready export is left alone)."""
+    try:
+        export = exports.run_export(export_id)
+    except DomainError as exc:
+        # Expected (the batch was voided meanwhile): recorded on the export, not an error.
+        logger.info("export %s refused: %s", export_id, exc.message)
+        return {"schema": connection.schema_name, "export": export_id, "status": "failed"}
+    return {
+        "schema": connection.schema_name,
+        "export": export.pk,
+        "status": export.status,
+        "file": export.file_name,
+    }

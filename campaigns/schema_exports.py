@@ -1,0 +1,184 @@
+"""Merchant API for printing a batch: request an export, follow it, get its download link.
+
+Exports are rows of the merchant's schema like the batches they render, with the
+same kind of global ID (``BatchExport:<merchant id>:<pk>``, see
+``campaigns.schema.MerchantNode``).
+
+Roles: any staff member sees exports and their progress; requesting one and seeing
+its ``downloadUrl`` need the operator role, because the file holds live codes that
+anyone can claim points with (see docs/decisions.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from django.db.models import QuerySet
+from graphene_django import DjangoConnectionField, DjangoObjectType
+
+from campaigns import exports, models, stats
+from campaigns.schema import CodeBatchNode, MerchantNode, batch_by_id
+from config.api import DomainMutation, require_membership
+from tenants.models import Role
+
+BatchExportFormatEnum = graphene.Enum(
+    "BatchExportFormat",
+    [(value.upper(), value) for value in models.ExportFormat.values],
+    description=(
+        "CSV: one row per code (code, url). ZIP: a PNG and an SVG QR image per code. "
+        "PDF: A4 label sheets (a ZIP of PDF volumes above "
+        f"{exports.PDF_LABELS_PER_FILE:,} labels)."
+    ),
+)
+BatchExportStatusEnum = graphene.Enum(
+    "BatchExportStatus",
+    [(value.upper(), value) for value in models.ExportStatus.values],
+    description="pending → running → ready or failed.",
+)
+
+
+class BatchExportNode(MerchantNode, DjangoObjectType):
+    """A file rendered from a ready batch. Poll it with `node(id:)` for progress."""
+
+    batch = graphene.Field(CodeBatchNode, required=True)
+    format = graphene.Field(BatchExportFormatEnum, required=True)
+    status = graphene.Field(BatchExportStatusEnum, required=True)
+    progress = graphene.Int(required=True, description="Codes written so far.")
+    total = graphene.Int(required=True, description="Codes to write (the batch's size).")
+    progress_percent = graphene.Float(required=True, description="0 to 100, one decimal.")
+    columns = graphene.Int(description="PDF only: labels across a page.")
+    rows = graphene.Int(description="PDF only: labels down a page.")
+    file_size = graphene.BigInt(description="Bytes, once ready.")
+    error = graphene.String(description="Why rendering failed, if it did.")
+    download_url = graphene.String(
+        description=(
+            "A link that downloads the file, valid for 15 minutes (ask again for a fresh "
+            "one). Null unless the export is ready, its batch is not void, and you have "
+            "the operator role or higher."
+        )
+    )
+
+    node_related = ("batch__campaign",)
+
+    class Meta:
+        name = "BatchExport"
+        model = models.BatchExport
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "created_at", "started_at", "finished_at")
+        skip_registry = True
+
+    # A row just created holds the TextChoices member, which graphene's enum cannot
+    # serialise: hand it the plain value.
+    @staticmethod
+    def resolve_status(export: models.BatchExport, info: graphene.ResolveInfo) -> str:
+        return models.ExportStatus(export.status).value
+
+    @staticmethod
+    def resolve_format(export: models.BatchExport, info: graphene.ResolveInfo) -> str:
+        return models.ExportFormat(export.format).value
+
+    @staticmethod
+    def resolve_progress_percent(export: models.BatchExport, info: graphene.ResolveInfo) -> float:
+        return round(100.0 * export.progress / export.total, 1) if export.total else 100.0
+
+    @staticmethod
+    def resolve_columns(export: models.BatchExport, info: graphene.ResolveInfo) -> int | None:
+        return export.options.get("columns")
+
+    @staticmethod
+    def resolve_rows(export: models.BatchExport, info: graphene.ResolveInfo) -> int | None:
+        return export.options.get("rows")
+
+    @staticmethod
+    def resolve_error(export: models.BatchExport, info: graphene.ResolveInfo) -> str | None:
+        return export.error or None
+
+    @staticmethod
+    def resolve_download_url(export: models.BatchExport, info: graphene.ResolveInfo) -> str | None:
+        membership = require_membership(info)
+        if not membership.has_role(Role.OPERATOR) or not exports.is_downloadable(export):
+            return None
+        path = exports.download_path(membership.merchant.schema_name, export)
+        return info.context.build_absolute_uri(path)
+
+
+class BatchExportConnectionField(DjangoConnectionField):
+    @classmethod
+    def resolve_connection(cls, connection: Any, args: Any, iterable: Any, max_limit: Any = None):  # type: ignore[no-untyped-def]
+        result = super().resolve_connection(connection, args, iterable, max_limit)
+        # The page's batches (loaded with it) share one stats loader, as batch pages do.
+        stats.share_loader([edge.node.batch for edge in result.edges], "batch")
+        return result
+
+
+class RequestBatchExport(DomainMutation):
+    """Render a ready batch as CSV, ZIP of QR images or PDF label sheets (operator).
+
+    Rendering runs in the background: poll the export's ``status`` and ``progress``;
+    once ready, ``downloadUrl`` gives the file. ``BATCH_NOT_READY`` for a batch that is
+    generating, failed or void; ``INVALID_GRID`` for a PDF grid out of bounds.
+    """
+
+    class Arguments:
+        batch_id = graphene.ID(required=True)
+        format = BatchExportFormatEnum(required=True)
+        columns = graphene.Int(
+            description=(
+                f"PDF: labels across an A4 page, {exports.MIN_COLUMNS} to "
+                f"{exports.MAX_COLUMNS} (default {exports.DEFAULT_COLUMNS})."
+            )
+        )
+        rows = graphene.Int(
+            description=(
+                f"PDF: labels down an A4 page, {exports.MIN_ROWS} to {exports.MAX_ROWS} "
+                f"(default {exports.DEFAULT_ROWS})."
+            )
+        )
+
+    export = graphene.Field(BatchExportNode)
+
+    @classmethod
+    def perform(
+        cls,
+        root: Any,
+        info: graphene.ResolveInfo,
+        batch_id: str,
+        format: Any,
+        columns: int | None = None,
+        rows: int | None = None,
+    ) -> RequestBatchExport:
+        membership = require_membership(info, Role.OPERATOR)
+        batch = batch_by_id(info, batch_id, "batchId")
+        export = exports.request_export(
+            batch,
+            getattr(format, "value", format),
+            columns=columns,
+            rows=rows,
+            requested_by=membership.user,
+        )
+        return cls(export=export)
+
+
+class ExportQueries(graphene.ObjectType):
+    batch_exports = BatchExportConnectionField(
+        BatchExportNode,
+        batch_id=graphene.ID(description="Only this batch's exports."),
+        description="The merchant's batch exports, newest first.",
+    )
+
+    @staticmethod
+    def resolve_batch_exports(
+        root: Any, info: graphene.ResolveInfo, batch_id: str | None = None, **kwargs: Any
+    ) -> QuerySet[models.BatchExport]:
+        require_membership(info)
+        queryset = models.BatchExport.objects.select_related("batch__campaign").order_by(
+            "-created_at", "-id"
+        )
+        if batch_id is not None:
+            queryset = queryset.filter(batch=batch_by_id(info, batch_id, "batchId"))
+        return queryset
+
+
+class ExportMutations(graphene.ObjectType):
+    request_batch_export = RequestBatchExport.Field()

@@ -1,0 +1,557 @@
+"""Print and export a ready batch: the files open and the QR codes scan.
+
+Every QR code is checked with a real decoder (zxing-cpp): PNGs from the ZIP, and a
+page of the PDF rasterised by PDFium at 300 dpi. The Celery path runs eagerly (the
+on-commit send is executed with ``django_capture_on_commit_callbacks``), stores the
+file with Django's storage, and the signed link downloads it through the test client.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+from django.core import signing
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+from graphql_relay import to_global_id
+from PIL import Image
+
+from campaigns import exports
+from campaigns.codes import pretty, scan_url
+from campaigns.generation import generate_batch
+from campaigns.models import (
+    BatchExport,
+    BatchStatus,
+    CampaignStatus,
+    Code,
+    CodeBatch,
+    ExportFormat,
+    ExportStatus,
+)
+from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
+from config.errors import DomainError
+from conftest import Api, Tenants, access_token
+from points import services
+from tenants.models import Merchant
+
+pytestmark = pytest.mark.django_db
+
+SIZE = 30
+
+
+@pytest.fixture
+def acme(tenants: Tenants, unique: Callable[[str], str]) -> Iterator[Tenants]:
+    """Funded acme; the test body runs in acme's schema (in a transaction that rolls back)."""
+    services.fund_with_money(
+        tenants.acme,
+        amount_minor=100_000,
+        currency="CNY",
+        rate="100",
+        payment_reference=unique("p"),
+    )
+    with tenant_context(tenants.acme):
+        yield tenants
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def stored_files() -> Iterator[list[str]]:
+    """Names of files the test saved to storage, deleted afterwards."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        if name and default_storage.exists(name):
+            default_storage.delete(name)
+
+
+def new_batch(merchant: Merchant, size: int = SIZE, *, ready: bool = True) -> CodeBatch:
+    campaign = create_scan_campaign(name="Tea caps")
+    set_status(merchant, campaign, CampaignStatus.ACTIVE)
+    batch = create_batch(merchant, campaign, size=size, points_per_code=2)
+    return generate_batch(batch.pk, chunk_size=11) if ready else batch
+
+
+def codes_of(batch: CodeBatch) -> list[str]:
+    return list(Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True))
+
+
+def render(batch: CodeBatch, fmt: str, **kwargs: Any) -> bytes:
+    out = io.BytesIO()
+    assert exports.render_batch(batch, fmt, out, **kwargs) == batch.size
+    return out.getvalue()
+
+
+def decode(image: Image.Image) -> list[str]:
+    return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
+def pdf_pages(data: bytes) -> pdfium.PdfDocument:
+    return pdfium.PdfDocument(data)
+
+
+def page_image(document: pdfium.PdfDocument, index: int) -> Image.Image:
+    return document[index].render(scale=300 / 72).to_pil()
+
+
+def page_text(document: pdfium.PdfDocument, index: int) -> str:
+    return document[index].get_textpage().get_text_range()
+
+
+# --- Renderers ------------------------------------------------------------------------
+
+
+def test_csv_lists_every_code_with_its_url_in_serial_order(acme: Tenants) -> None:
+    batch = new_batch(acme.acme)
+    rows = list(csv.reader(io.StringIO(render(batch, ExportFormat.CSV).decode("utf-8"))))
+    assert rows[0] == ["code", "url"]
+    assert rows[1:] == [[code, scan_url(code)] for code in codes_of(batch)]
+    assert rows[1][1].endswith(f"/s/{rows[1][0]}")
+
+
+def test_zip_holds_a_png_and_an_svg_per_code_that_scan(acme: Tenants) -> None:
+    batch = new_batch(acme.acme)
+    codes = codes_of(batch)
+    archive = zipfile.ZipFile(io.BytesIO(render(batch, ExportFormat.ZIP)))
+    expected = {
+        f"{serial:07d}-{code}.{ext}" for serial, code in enumerate(codes) for ext in ("png", "svg")
+    }
+    assert set(archive.namelist()) == expected and len(expected) == 2 * SIZE
+    for serial in (0, 7, 18, SIZE - 1):
+        code = codes[serial]
+        image = Image.open(io.BytesIO(archive.read(f"{serial:07d}-{code}.png")))
+        assert decode(image) == [scan_url(code)]
+    for serial, code in enumerate(codes):
+        svg = ET.fromstring(archive.read(f"{serial:07d}-{code}.svg"))
+        assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+        assert svg.find("{http://www.w3.org/2000/svg}path").get("d")
+
+
+@pytest.mark.parametrize(("columns", "rows"), [(4, 6), (3, 4), (6, 12), (1, 1)])
+def test_pdf_has_one_page_per_grid_and_its_codes_scan(
+    acme: Tenants, columns: int, rows: int
+) -> None:
+    batch = new_batch(acme.acme)
+    codes = codes_of(batch)
+    grid = exports.Grid.of(columns, rows)
+    document = pdf_pages(render(batch, ExportFormat.PDF, grid=grid))
+    assert len(document) == math.ceil(SIZE / (columns * rows))
+    width, height = document[0].get_size()
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    per_page = columns * rows
+    last = len(document) - 1
+    # The text under each QR code, in serial order across the pages.
+    for index in (0, last):
+        text = page_text(document, index)
+        for code in codes[index * per_page : (index + 1) * per_page]:
+            assert pretty(code) in text
+    decoded = decode(page_image(document, last))
+    on_last_page = {scan_url(code) for code in codes[last * per_page : (last + 1) * per_page]}
+    assert sorted(decoded) == sorted(on_last_page)  # every label on the page scans
+
+
+def test_pdf_keeps_labels_inside_the_crop_safe_margins(acme: Tenants) -> None:
+    """Nothing dark within 8 mm of the paper's edge but the footer line at the bottom."""
+    batch = new_batch(acme.acme, size=24)
+    document = pdf_pages(render(batch, ExportFormat.PDF))
+    image = page_image(document, 0).convert("L")
+    dpmm = 300 / 25.4
+    margin = int(8 * dpmm)
+    footer_top = int(image.height - 7 * dpmm)
+    width = image.width
+    bands = {
+        "top": (0, 0, width, margin),
+        "left": (0, 0, margin, footer_top),
+        "right": (width - margin, 0, width, footer_top),
+    }
+    for name, box in bands.items():
+        darkest = image.crop(box).getextrema()[0]
+        assert darkest > 96, f"something printed in the {name} margin"
+
+
+def test_big_pdf_comes_as_zip_of_pdf_volumes_of_whole_pages(acme: Tenants) -> None:
+    batch = new_batch(acme.acme)
+    codes = codes_of(batch)
+    grid = exports.Grid.of(2, 3)
+    out = io.BytesIO()
+    written = exports.write_pdf_volumes(
+        exports.batch_codes(batch, chunk_size=7),
+        out,
+        total=SIZE,
+        grid=grid,
+        title="Batch",
+        labels_per_file=13,  # rounded down to 2 whole pages of 6
+    )
+    assert written == SIZE
+    archive = zipfile.ZipFile(out)
+    names = archive.namelist()
+    assert names == [f"labels-{n:03d}-of-003.pdf" for n in (1, 2, 3)]
+    pages = [len(pdf_pages(archive.read(name))) for name in names]
+    assert pages == [2, 2, 1]
+    last = pdf_pages(archive.read(names[-1]))
+    assert all(pretty(code) in page_text(last, 0) for code in codes[24:])
+    assert "volume 3 of 3" in page_text(last, 0)
+    assert exports.output_extension(ExportFormat.PDF, SIZE, grid) == "pdf"
+    assert exports.pdf_is_split(exports.PDF_LABELS_PER_FILE + 1, exports.Grid())
+
+
+def test_batch_codes_pages_through_the_batch_in_serial_order(acme: Tenants) -> None:
+    batch = new_batch(acme.acme)
+    assert [code for _serial, code in exports.batch_codes(batch, chunk_size=4)] == codes_of(batch)
+
+
+@pytest.mark.parametrize(
+    ("columns", "rows", "field"),
+    [(0, 6, "columns"), (7, 6, "columns"), (4, 0, "rows"), (4, 13, "rows"), (True, 6, "columns")],
+)
+def test_grid_out_of_bounds_is_refused(columns: Any, rows: Any, field: str) -> None:
+    with pytest.raises(DomainError) as exc:
+        exports.Grid.of(columns, rows)
+    assert (exc.value.code, exc.value.field) == ("INVALID_GRID", field)
+
+
+def test_only_a_ready_batch_can_be_exported(acme: Tenants) -> None:
+    generating = new_batch(acme.acme, ready=False)
+    voided = void_batch(acme.acme, new_batch(acme.acme))
+    for batch in (generating, voided):
+        with pytest.raises(DomainError) as exc:
+            exports.request_export(batch, ExportFormat.CSV)
+        assert exc.value.code == "BATCH_NOT_READY"
+    with pytest.raises(DomainError) as exc:
+        exports.request_export(new_batch(acme.acme), "docx")
+    assert exc.value.code == "INVALID_EXPORT_FORMAT"
+    assert BatchExport.objects.count() == 0
+
+
+# --- The Celery task, storage and the signed link ---------------------------------------
+
+
+def _request(
+    batch: CodeBatch, fmt: str, capture: Callable[..., Any], stored: list[str], **grid: int
+) -> BatchExport:
+    with capture(execute=True) as callbacks:
+        export = exports.request_export(batch, fmt, **grid)
+        assert export.status == ExportStatus.PENDING
+    assert len(callbacks) == 1  # the task is sent only once the export row is committed
+    export.refresh_from_db()
+    stored.append(export.file_name)
+    return export
+
+
+def test_task_renders_into_storage_and_the_link_downloads_it(
+    acme: Tenants, django_capture_on_commit_callbacks: Any, stored_files: list[str]
+) -> None:
+    batch = new_batch(acme.acme)
+    export = _request(
+        batch, ExportFormat.PDF, django_capture_on_commit_callbacks, stored_files, columns=3, rows=4
+    )
+    assert (export.status, export.progress, export.total) == (ExportStatus.READY, SIZE, SIZE)
+    assert export.options == {"columns": 3, "rows": 4}
+    assert export.file_name.startswith(f"exports/{acme.acme.schema_name}/batch-{batch.pk}/")
+    assert default_storage.exists(export.file_name)
+    assert default_storage.size(export.file_name) == export.file_size
+    assert export.started_at <= export.finished_at
+
+    response = Client().get(exports.download_path(acme.acme.schema_name, export))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="batch-{batch.pk}-codes.pdf"'
+    body = b"".join(response.streaming_content)
+    with default_storage.open(export.file_name, "rb") as stored:
+        assert body == stored.read()
+    assert len(pdf_pages(body)) == math.ceil(SIZE / 12)
+
+
+def test_csv_and_zip_exports_download_with_their_content_types(
+    acme: Tenants, django_capture_on_commit_callbacks: Any, stored_files: list[str]
+) -> None:
+    batch = new_batch(acme.acme, size=5)
+    for fmt, content_type in (
+        (ExportFormat.CSV, "text/csv; charset=utf-8"),
+        (ExportFormat.ZIP, "application/zip"),
+    ):
+        export = _request(batch, fmt, django_capture_on_commit_callbacks, stored_files)
+        assert export.options == {}
+        response = Client().get(exports.download_path(acme.acme.schema_name, export))
+        assert response.status_code == 200, response.content
+        assert response["Content-Type"] == content_type
+        assert f'filename="batch-{batch.pk}-codes.{fmt}"' in response["Content-Disposition"]
+        body = b"".join(response.streaming_content)
+        if fmt == ExportFormat.CSV:
+            assert body.decode().splitlines()[1:] == [f"{c},{scan_url(c)}" for c in codes_of(batch)]
+        else:
+            assert len(zipfile.ZipFile(io.BytesIO(body)).namelist()) == 10
+
+
+class _PastSigner(signing.TimestampSigner):
+    """Signs as if ``seconds_ago`` had passed: how a link looks once it has expired."""
+
+    seconds_ago = exports.DOWNLOAD_LINK_TTL + 5
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(time.time()) - self.seconds_ago)
+
+
+def test_tampered_expired_and_foreign_links_are_refused(
+    acme: Tenants, django_capture_on_commit_callbacks: Any, stored_files: list[str]
+) -> None:
+    batch = new_batch(acme.acme, size=3)
+    export = _request(batch, ExportFormat.CSV, django_capture_on_commit_callbacks, stored_files)
+    schema = acme.acme.schema_name
+    good = exports.download_token(schema, export.pk)
+    client = Client()
+
+    def get(token: str) -> Any:
+        return client.get(f"/exports/{token}/")
+
+    assert get(good).status_code == 200
+    # One character changed in the payload, or in the signature.
+    for tampered in (
+        ("x" if good[0] != "x" else "y") + good[1:],
+        good[:-1] + ("A" if good[-1] != "A" else "B"),
+    ):
+        response = get(tampered)
+        assert response.status_code == 403
+        assert b"not valid" in response.content
+    # Signed for another purpose (another salt) with the same key.
+    assert get(signing.dumps({"s": schema, "e": export.pk}, salt="other")).status_code == 403
+    expired = _PastSigner(salt=exports.DOWNLOAD_SALT).sign_object({"s": schema, "e": export.pk})
+    response = get(expired)
+    assert response.status_code == 403 and b"expired" in response.content
+    # Not yet expired one second before the deadline.
+    _PastSigner.seconds_ago = exports.DOWNLOAD_LINK_TTL - 5
+    try:
+        fresh = _PastSigner(salt=exports.DOWNLOAD_SALT).sign_object({"s": schema, "e": export.pk})
+    finally:
+        _PastSigner.seconds_ago = exports.DOWNLOAD_LINK_TTL + 5
+    assert get(fresh).status_code == 200
+    # A valid signature naming another merchant's schema finds nothing there.
+    beta = exports.download_token(acme.beta.schema_name, export.pk)
+    with tenant_context(acme.beta):
+        assert not BatchExport.objects.filter(pk=export.pk).exists()
+    assert get(beta).status_code == 404
+    assert get(exports.download_token("no_such_schema", export.pk)).status_code == 404
+    # A voided batch's codes must not be printed: its exports stop downloading.
+    void_batch(acme.acme, batch)
+    response = get(good)
+    assert response.status_code == 404 and b"no longer available" in response.content
+    assert client.post(f"/exports/{good}/").status_code == 405
+
+
+def test_task_records_a_failure(
+    acme: Tenants, django_capture_on_commit_callbacks: Any, stored_files: list[str]
+) -> None:
+    batch = new_batch(acme.acme, size=3)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        export = exports.request_export(batch, ExportFormat.CSV)
+    void_batch(acme.acme, batch)  # voided before the worker got to it
+    for callback in callbacks:
+        callback()
+    export.refresh_from_db()
+    assert export.status == ExportStatus.FAILED
+    assert "ready batch" in export.error and export.file_name == ""
+
+
+# --- manage.py export_batch -------------------------------------------------------------
+
+
+def test_export_batch_command_writes_files_with_a_progress_bar(
+    acme: Tenants, tmp_path: Path
+) -> None:
+    batch = new_batch(acme.acme)
+    err, out = io.StringIO(), io.StringIO()
+    pdf = tmp_path / "labels.pdf"
+    call_command(
+        "export_batch", "acme", str(batch.pk), format="pdf", columns=2, rows=5,
+        output=str(pdf), stdout=out, stderr=err,
+    )  # fmt: skip
+    assert len(pdf_pages(pdf.read_bytes())) == 3
+    assert "100%" in err.getvalue() and f"{SIZE:,}/{SIZE:,} codes" in err.getvalue()
+    assert f"Wrote {SIZE} codes" in out.getvalue()
+    csv_path = tmp_path / "codes.csv"
+    call_command(
+        "export_batch", "acme", str(batch.pk), "--format", "csv", "--output", str(csv_path),
+        stdout=out, stderr=err,
+    )  # fmt: skip
+    assert csv_path.read_text().splitlines()[1:] == [f"{c},{scan_url(c)}" for c in codes_of(batch)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["codes.csv", "labels.pdf"]
+
+
+def test_export_batch_command_errors_clearly(acme: Tenants, tmp_path: Path) -> None:
+    generating = new_batch(acme.acme, size=3, ready=False)
+    output = str(tmp_path / "x.csv")
+    cases = [
+        (("nobody", "1"), {}, "No merchant with slug 'nobody'"),
+        (("acme", "999999"), {}, "Merchant 'acme' has no batch 999999"),
+        (("acme", str(generating.pk)), {}, "BATCH_NOT_READY"),
+        (("acme", str(new_batch(acme.acme, size=3).pk)), {"columns": 9}, "INVALID_GRID"),
+    ]
+    for args, extra, message in cases:
+        with pytest.raises(CommandError, match=message):
+            call_command(
+                "export_batch", *args, format="csv", output=output, stderr=io.StringIO(), **extra
+            )
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- Merchant API ---------------------------------------------------------------------
+
+
+def _gid(merchant: Merchant, type_name: str, pk: int) -> str:
+    return to_global_id(type_name, f"{merchant.pk}:{pk}")
+
+
+def _op(api: Api, user: Any, name: str, merchant: str = "acme", **variables: Any) -> Any:
+    result = api.op(name, variables, token=access_token(user), merchant=merchant)
+    assert "errors" not in result, result
+    (payload,) = result["data"].values()
+    return payload
+
+
+def test_merchant_api_requests_an_export_and_gives_a_download_link(
+    acme: Tenants,
+    merchant_api: Api,
+    django_capture_on_commit_callbacks: Any,
+    stored_files: list[str],
+) -> None:
+    batch = new_batch(acme.acme)
+    batch_id = _gid(acme.acme, "CodeBatch", batch.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        payload = _op(
+            merchant_api, acme.acme_operator, "RequestBatchExport",
+            batchId=batch_id, format="PDF", columns=5, rows=2,
+        )  # fmt: skip
+    assert payload["errors"] == []
+    requested = payload["export"]
+    assert (requested["format"], requested["status"], requested["total"]) == (
+        "PDF",
+        "PENDING",
+        SIZE,
+    )
+    assert (requested["columns"], requested["rows"]) == (5, 2)
+
+    export = _op(merchant_api, acme.acme_operator, "BatchExport", id=requested["id"])
+    with tenant_context(acme.acme):  # each API request ends in the public schema
+        stored_files.append(BatchExport.objects.get(pk=requested_pk(requested)).file_name)
+    assert export["status"] == "READY" and export["progress"] == SIZE
+    assert export["progressPercent"] == 100.0 and export["batch"]["id"] == batch_id
+    assert export["downloadUrl"].startswith("http://testserver/exports/")
+    response = Client().get(export["downloadUrl"].removeprefix("http://testserver"))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert len(pdf_pages(b"".join(response.streaming_content))) == 3
+
+    # A viewer sees the export and its progress, but gets no link and cannot request one.
+    seen = _op(merchant_api, acme.acme_viewer, "BatchExport", id=requested["id"])
+    assert seen["status"] == "READY" and seen["downloadUrl"] is None
+    refused = _op(
+        merchant_api, acme.acme_viewer, "RequestBatchExport", batchId=batch_id, format="CSV"
+    )
+    assert refused["export"] is None
+    assert [e["code"] for e in refused["errors"]] == ["PERMISSION_DENIED"]
+
+    # Listed under the batch, and in the merchant's list.
+    listed = _op(merchant_api, acme.acme_viewer, "BatchExports", batchId=batch_id, first=10)
+    assert [edge["node"]["id"] for edge in listed["edges"]] == [requested["id"]]
+
+    # Beta's owner cannot see it, by ID or in beta's list.
+    foreign = merchant_api.query(
+        "query($id: ID!) { node(id: $id) { id } }",
+        {"id": requested["id"]},
+        token=access_token(acme.beta_owner),
+        merchant="beta",
+    )
+    assert foreign["data"]["node"] is None
+    beta_list = _op(merchant_api, acme.beta_owner, "BatchExports", merchant="beta", first=10)
+    assert requested["id"] not in str(beta_list)
+    # Nor export acme's batch through beta.
+    beta_request = _op(
+        merchant_api, acme.beta_owner, "RequestBatchExport", merchant="beta",
+        batchId=batch_id, format="CSV",
+    )  # fmt: skip
+    assert [e["code"] for e in beta_request["errors"]] == ["NOT_FOUND"]
+
+
+def requested_pk(export: dict[str, Any]) -> int:
+    from graphql_relay import from_global_id
+
+    return int(from_global_id(export["id"]).id.split(":")[1])
+
+
+def test_merchant_api_refuses_unready_batches_and_bad_grids(
+    acme: Tenants, merchant_api: Api
+) -> None:
+    generating = new_batch(acme.acme, size=3, ready=False)
+    ready = new_batch(acme.acme, size=3)
+    cases = [
+        ({"batchId": _gid(acme.acme, "CodeBatch", generating.pk), "format": "CSV"},
+         ("batchId", "BATCH_NOT_READY")),
+        ({"batchId": _gid(acme.acme, "CodeBatch", ready.pk), "format": "PDF", "columns": 7},
+         ("columns", "INVALID_GRID")),
+        ({"batchId": _gid(acme.acme, "CodeBatch", ready.pk), "format": "PDF", "rows": 0},
+         ("rows", "INVALID_GRID")),
+        ({"batchId": _gid(acme.acme, "Campaign", ready.campaign_id), "format": "CSV"},
+         ("batchId", "NOT_FOUND")),
+    ]  # fmt: skip
+    for variables, expected in cases:
+        payload = _op(merchant_api, acme.acme_owner, "RequestBatchExport", **variables)
+        assert payload["export"] is None
+        assert [(e["field"], e["code"]) for e in payload["errors"]] == [expected], variables
+    with tenant_context(acme.acme):
+        assert BatchExport.objects.count() == 0
+
+
+def test_listing_exports_costs_the_same_queries_for_any_page_size(
+    acme: Tenants, merchant_api: Api
+) -> None:
+    batch = new_batch(acme.acme, size=3)
+    other = new_batch(acme.acme, size=3)
+
+    def add(count: int) -> None:
+        for index in range(count):
+            BatchExport.objects.create(
+                batch=batch if index % 2 else other,
+                format=ExportFormat.CSV,
+                total=3,
+                progress=3,
+                status=ExportStatus.READY,
+                file_name=f"exports/test/{index}.csv",
+            )
+
+    counts = []
+    for size in (2, 7):
+        with tenant_context(acme.acme):  # each API request ends in the public schema
+            add(size - BatchExport.objects.count())
+        with CaptureQueriesContext(connection) as queries:
+            listed = _op(merchant_api, acme.acme_operator, "BatchExports", first=50)
+        assert len(listed["edges"]) == size
+        assert all(edge["node"]["downloadUrl"] for edge in listed["edges"])
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_voided_batch_exports_have_no_link(acme: Tenants, merchant_api: Api) -> None:
+    batch = new_batch(acme.acme, size=3)
+    export = BatchExport.objects.create(
+        batch=batch, format=ExportFormat.CSV, total=3, progress=3,
+        status=ExportStatus.READY, file_name="exports/test/x.csv",
+    )  # fmt: skip
+    gid = _gid(acme.acme, "BatchExport", export.pk)
+    assert _op(merchant_api, acme.acme_owner, "BatchExport", id=gid)["downloadUrl"]
+    with tenant_context(acme.acme):  # each API request ends in the public schema
+        void_batch(acme.acme, CodeBatch.objects.get(pk=batch.pk))
+        assert CodeBatch.objects.get(pk=batch.pk).status == BatchStatus.VOIDED
+    assert _op(merchant_api, acme.acme_owner, "BatchExport", id=gid)["downloadUrl"] is None
