@@ -74,6 +74,26 @@ ERROR_CODES = [
     ("WRONG_CAMPAIGN_KIND", "The campaign is of another kind."),
     ("CODES_UNAVAILABLE", "This merchant cannot issue codes."),
     ("BATCH_VOIDED", "The batch is void."),
+    ("INVALID_PERIOD", "The period asked for is out of range."),
+    ("INVALID_TIME_ZONE", "Not a known time zone."),
+    ("BATCH_NOT_READY", "Only a ready batch can be exported."),
+    ("INVALID_GRID", "The label grid is out of bounds."),
+    ("INVALID_EXPORT_FORMAT", "Unknown export format."),
+    # Questionnaires
+    ("INVALID_QUESTION", "A question definition is not valid (field names it)."),
+    ("REQUIRED", "This question must be answered."),
+    ("INVALID_OPTION", "The chosen option does not exist."),
+    ("TOO_MANY_SELECTIONS", "Too many options chosen."),
+    ("TOO_FEW_SELECTIONS", "Too few options chosen."),
+    ("OUT_OF_RANGE", "The number is out of the question's range."),
+    ("TEXT_TOO_LONG", "The answer is too long."),
+    ("TEXT_TOO_SHORT", "The answer is too short."),
+    ("HIDDEN_QUESTION_ANSWERED", "An answer was given to a question whose condition is not met."),
+    ("INVALID_ANSWER", "The answer has the wrong shape for its question."),
+    ("UNKNOWN_QUESTION", "No question has this id."),
+    ("INVALID_DATE", "Not a date (YYYY-MM-DD)."),
+    ("BUDGET_EXHAUSTED", "Every reward of the questionnaire has been given out."),
+    ("ALREADY_RESPONDED", "The consumer has already answered this questionnaire."),
     # Ledger
     ("INVALID_AMOUNT", "The amount is not a positive whole number in range."),
     ("INVALID_CURRENCY", "Unsupported currency."),
@@ -86,6 +106,22 @@ ERROR_CODES = [
     ("UNBALANCED", "A transaction must balance."),
     ("ALREADY_REVERSED", "The transaction was already reversed."),
     ("NOT_REVERSIBLE", "The transaction cannot be reversed."),
+    # Mall
+    ("INVALID_TITLE", "A product needs a title of at most 200 characters."),
+    ("NOT_CONSIGNED", "Platform products are not consigned."),
+    ("INVALID_QUANTITY", "The quantity is out of range."),
+    ("NOT_A_COUPON_PRODUCT", "Only coupon products take coupon codes."),
+    ("INVALID_COUPON", "A coupon file or code is not valid."),
+    ("DUPLICATE_COUPON", "Coupon codes repeat (the message names the lines)."),
+    ("NOT_AVAILABLE", "The product is not listed or not available now."),
+    ("OUT_OF_STOCK", "The product is sold out."),
+    ("ADDRESS_REQUIRED", "Physical goods need a delivery address."),
+    ("LIMIT_REACHED", "The consumer reached the product's per-consumer limit."),
+    ("NOT_CANCELLABLE", "Only orders not yet shipped can be cancelled."),
+    ("TRACKING_REQUIRED", "Shipping needs the carrier and the tracking number."),
+    ("INVALID_ORDER_STATUS", "The order cannot move to that status."),
+    ("INVALID_ADDRESS", "An address field is missing or too long."),
+    ("TOO_MANY_ADDRESSES", "The address book is full."),
 ]
 
 ErrorCode = graphene.Enum(
@@ -132,7 +168,8 @@ class DomainMutation(graphene.Mutation):
         try:
             payload = cls.perform(root, info, **kwargs)
         except DomainError as exc:
-            return cls(errors=[error_from(exc)])
+            # Several problems at once (e.g. questions.AnswersInvalid): report them all.
+            return cls(errors=[error_from(e) for e in getattr(exc, "errors", None) or [exc]])
         if getattr(payload, "errors", None) is None:
             payload.errors = []
         return payload

@@ -10,25 +10,43 @@ from __future__ import annotations
 import graphene
 
 from accounts import schema as accounts_schema
+from campaigns import schema as campaigns_schema
+from campaigns import schema_consumer as campaigns_consumer
+from campaigns import schema_exports as campaigns_exports
+from campaigns import schema_questionnaires as campaigns_questionnaires
 from points import schema as points_schema
+from redemption import schema as redemption_schema
 from tenants import schema as tenants_schema
 
 
 class ConsumerQuery(
     accounts_schema.ConsumerQueries,
     points_schema.ConsumerQueries,
+    campaigns_consumer.ConsumerQueries,
+    campaigns_questionnaires.ConsumerQueries,
+    redemption_schema.ConsumerQueries,
     graphene.ObjectType,
 ):
     node = graphene.relay.Node.Field()
 
 
-class ConsumerMutation(accounts_schema.ConsumerAuthMutations, graphene.ObjectType):
+class ConsumerMutation(
+    accounts_schema.ConsumerAuthMutations,
+    campaigns_consumer.ConsumerMutations,
+    campaigns_questionnaires.ConsumerMutations,
+    redemption_schema.ConsumerMutations,
+    graphene.ObjectType,
+):
     pass
 
 
 class MerchantQuery(
     tenants_schema.MerchantQueries,
     points_schema.MerchantQueries,
+    campaigns_schema.MerchantQueries,
+    campaigns_exports.ExportQueries,
+    campaigns_questionnaires.MerchantQueries,
+    redemption_schema.MerchantQueries,
     graphene.ObjectType,
 ):
     node = graphene.relay.Node.Field()
@@ -37,6 +55,10 @@ class MerchantQuery(
 class MerchantMutation(
     accounts_schema.StaffAuthMutations,
     tenants_schema.MerchantMutations,
+    campaigns_schema.MerchantMutations,
+    campaigns_exports.ExportMutations,
+    campaigns_questionnaires.MerchantMutations,
+    redemption_schema.MerchantMutations,
     graphene.ObjectType,
 ):
     pass

@@ -3,8 +3,12 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
+from campaigns.questionnaire_views import download_questionnaire_export, questionnaire_page
+from campaigns.scan_views import scan_page
+from campaigns.views import download_export
 from config.schema import consumer_schema, merchant_schema
 from config.views import ApiView
+from redemption.views import download_settlement
 
 urlpatterns = [
     # Bearer-token APIs: no cookie authenticates them (ApiView), so CSRF does not apply.
@@ -13,6 +17,24 @@ urlpatterns = [
         "merchant/graphql/",
         csrf_exempt(ApiView.as_view(schema=merchant_schema)),
         name="merchant-api",
+    ),
+    # The consumer page a printed QR code opens (campaigns.codes.scan_url).
+    path("s/<str:code>", scan_page, name="scan"),
+    # A questionnaire's phone page (its share link and poster QR code).
+    path("q/<str:link>", questionnaire_page, name="questionnaire"),
+    # Questionnaire response exports and posters, from signed links (15 minutes).
+    path(
+        "questionnaire-exports/<str:token>/",
+        download_questionnaire_export,
+        name="questionnaire-export-download",
+    ),
+    # A rendered batch export, from the signed link the merchant API gives (15 minutes).
+    path("exports/<str:token>/", download_export, name="batch-export-download"),
+    # A supplier's monthly settlement CSV, from the signed link the merchant API gives.
+    path(
+        "mall/settlements/<str:token>/",
+        download_settlement,
+        name="mall-settlement-download",
     ),
     path("admin/", admin.site.urls),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),

@@ -10,16 +10,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
-from graphql_relay import to_global_id
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+from graphql_relay import from_global_id, to_global_id
 
 from accounts.models import User
+from campaigns import services as campaign_services
+from campaigns.generation import generate_batch
+from campaigns.models import BatchExport, Campaign, CodeBatch, ScanFailure
+from campaigns.questionnaire_models import QuestionnaireVersion
+from campaigns.questionnaires import create_questionnaire_campaign
 from config.schema import consumer_schema, merchant_schema
 from conftest import Api, Tenants, access_token
 from points import services
 from points.models import AccountKind, Entry
+from redemption.models import Category, Order, Product
+from redemption.tests.helpers import placed_order
 from tenants.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
@@ -28,12 +41,40 @@ pytestmark = pytest.mark.django_db
 # listed; `node` and `me` are tested on their own below.
 QUERY_CASES: dict[str, str] = {
     "budget": "query { budget { available reserved } }",
+    "campaigns": (
+        "query { campaigns(first: 20) { edges { node { id name status stats { codesIssued "
+        "codesClaimed pointsReserved } batches(first: 10) { edges { node { id size status } } } "
+        "} } } }"
+    ),
+    "scanFailures": "query { scanFailures(days: 90) { day reason count } }",
+    "questionnaires": (
+        "query { questionnaires(first: 20) { edges { node { id name status link "
+        "results { questionId answered } completion { opened submitted } "
+        "responses(first: 10) { edges { node { maskedPhone version } } } } } } }"
+    ),
+    "batchExports": (
+        "query { batchExports(first: 100) { edges { node { id format status progress total "
+        "downloadUrl batch { id campaign { name } } } } } }"
+    ),
     "ledger": (
         "query { ledger(first: 100) { edges { node { id amount kind memo account reference } } } }"
     ),
     "merchant": "query { merchant { slug name status pointsExpiryDays contactEmail } }",
     "myRole": "query { myRole }",
     "staff": "query { staff(first: 100) { edges { node { id email name role } } } }",
+    # The mall (public schema, scoped by supplier); more in redemption/tests/test_mall_api.py.
+    "mallCategories": "query { mallCategories(first: 100) { edges { node { id name } } } }",
+    "suppliedProducts": (
+        "query { suppliedProducts(first: 100) { edges { node { id title status stock } } } }"
+    ),
+    "supplierOrders": (
+        "query { supplierOrders(first: 100) { edges { node { id status consumerPhone "
+        "address { phone } product { title } } } } }"
+    ),
+    "settlement": (
+        f"query {{ settlement(year: {timezone.now().year}, month: {timezone.now().month}) "
+        "{ totalUnits totalPoints rows { productId productTitle units points } } }"
+    ),
 }
 QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me"}
 
@@ -43,6 +84,42 @@ PUBLIC_MUTATIONS = {"signIn", "refreshToken", "signOut", "acceptInvitation"}
 
 def _member_gid(merchant, user: User) -> str:
     return to_global_id("StaffMember", Membership.objects.get(merchant=merchant, user=user).pk)
+
+
+def _acme_campaign(t: Tenants, *statuses: str, batch: bool = False) -> str:
+    """A new campaign of acme's moved through ``statuses`` (or a batch of it): its global ID."""
+    services.fund_with_money(
+        t.acme, amount_minor=100, currency="CNY", rate="10", payment_reference=f"iso-{uuid4()}"
+    )
+    with tenant_context(t.acme):
+        campaign = campaign_services.create_scan_campaign(name="Isolation campaign")
+        for status in statuses:
+            campaign_services.set_status(t.acme, campaign, status)
+        if batch:
+            made = campaign_services.create_batch(t.acme, campaign, size=2, points_per_code=1)
+            return to_global_id("CodeBatch", f"{t.acme.pk}:{made.pk}")
+    return to_global_id("Campaign", f"{t.acme.pk}:{campaign.pk}")
+
+
+def _acme_questionnaire(t: Tenants) -> str:
+    """A new draft questionnaire of acme's: its global ID."""
+    with tenant_context(t.acme):
+        campaign = create_questionnaire_campaign(
+            name="Isolation survey",
+            questions=[{"id": "q1", "type": "rating", "text": "Rate us"}],
+            points_per_response=1,
+            max_rewarded_responses=1,
+        )
+        pk = campaign.questionnaire.pk
+    return to_global_id("Questionnaire", f"{t.acme.pk}:{pk}")
+
+
+def _ready_acme_batch(t: Tenants) -> str:
+    """A generated (ready) batch of acme's: its global ID."""
+    global_id = _acme_campaign(t, "active", batch=True)
+    with tenant_context(t.acme):
+        generate_batch(int(from_global_id(global_id).id.split(":")[1]))
+    return global_id
 
 
 # Every other merchant mutation, with minimal valid arguments built for acme (the
@@ -61,6 +138,76 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
     "staffRemove": (
         "mutation($id: ID!) { staffRemove(id: $id) { removedId errors { code } } }",
         lambda t: {"id": _member_gid(t.acme, t.acme_operator)},
+    ),
+    "createScanCampaign": (
+        'mutation { createScanCampaign(name: "Isolation") { campaign { id } errors { code } } }',
+        lambda t: {},
+    ),
+    "updateCampaign": (
+        'mutation($id: ID!) { updateCampaign(id: $id, name: "Renamed") '
+        "{ campaign { id } errors { code } } }",
+        lambda t: {"id": _acme_campaign(t)},
+    ),
+    "activateCampaign": (
+        "mutation($id: ID!) { activateCampaign(id: $id) { campaign { id } errors { code } } }",
+        lambda t: {"id": _acme_campaign(t)},
+    ),
+    "pauseCampaign": (
+        "mutation($id: ID!) { pauseCampaign(id: $id) { campaign { id } errors { code } } }",
+        lambda t: {"id": _acme_campaign(t, "active")},
+    ),
+    "endCampaign": (
+        "mutation($id: ID!) { endCampaign(id: $id) { campaign { id } errors { code } } }",
+        lambda t: {"id": _acme_campaign(t, "active")},
+    ),
+    "createCodeBatch": (
+        "mutation($id: ID!) { createCodeBatch(campaignId: $id, size: 2, pointsPerCode: 1) "
+        "{ batch { id } errors { code } } }",
+        lambda t: {"id": _acme_campaign(t, "active")},
+    ),
+    "voidCodeBatch": (
+        "mutation($id: ID!) { voidCodeBatch(id: $id) { batch { id } errors { code } } }",
+        lambda t: {"id": _acme_campaign(t, "active", batch=True)},
+    ),
+    "requestBatchExport": (
+        "mutation($id: ID!) { requestBatchExport(batchId: $id, format: CSV) "
+        "{ export { id } errors { code } } }",
+        lambda t: {"id": _ready_acme_batch(t)},
+    ),
+    "createQuestionnaire": (
+        'mutation($q: JSONString!) { createQuestionnaire(name: "Isolation", '
+        "pointsPerResponse: 1, maxRewardedResponses: 1, questions: $q) "
+        "{ questionnaire { id } errors { code } } }",
+        lambda t: {"q": json.dumps([{"id": "q1", "type": "rating", "text": "Rate us"}])},
+    ),
+    "editQuestions": (
+        "mutation($id: ID!, $q: JSONString!) { editQuestions(id: $id, questions: $q) "
+        "{ questionnaire { id } errors { code } } }",
+        lambda t: {
+            "id": _acme_questionnaire(t),
+            "q": json.dumps([{"id": "q2", "type": "nps", "text": "Recommend?"}]),
+        },
+    ),
+    "requestQuestionnaireExport": (
+        "mutation($id: ID!) { requestQuestionnaireExport(id: $id, format: CSV) "
+        "{ downloadUrl errors { code } } }",
+        lambda t: {"id": _acme_questionnaire(t)},
+    ),
+    "consignProduct": (
+        'mutation($c: ID!) { consignProduct(title: "Isolation tea", categoryId: $c, '
+        "pointsPrice: 10) { product { id } errors { code } } }",
+        lambda t: {
+            "c": to_global_id("Category", Category.objects.create(slug=f"iso-{uuid4()}").pk)
+        },
+    ),
+    "shipOrder": (
+        'mutation($id: ID!) { shipOrder(id: $id, carrier: "SF", trackingNumber: "SF1") '
+        "{ order { id } errors { code } } }",
+        lambda t: {"id": to_global_id("SupplierOrder", placed_order(t.acme).pk)},
+    ),
+    "refundOrder": (
+        "mutation($id: ID!) { refundOrder(id: $id) { order { id } errors { code } } }",
+        lambda t: {"id": to_global_id("SupplierOrder", placed_order(t.acme).pk)},
     ),
 }
 
@@ -85,7 +232,20 @@ def test_every_merchant_mutation_has_a_permission_case() -> None:
     assert not stale, f"MUTATION_CASES names mutations the schema no longer has: {sorted(stale)}"
 
 
-CONSUMER_FIELDS_COVERED = {"wallet", "me", "node"}  # by the consumer tests at the end
+# Covered by the consumer tests at the end; the mall's in redemption/tests/test_mall_api.py
+# (categories and products are the public catalog, the same for everyone).
+CONSUMER_FIELDS_COVERED = {
+    "wallet",
+    "me",
+    "node",
+    "scanPreview",
+    "categories",
+    "products",
+    "addresses",
+    "orders",
+    # Public by link; per consumer only `state` (campaigns/tests/test_questionnaire_api.py).
+    "questionnaire",
+}
 
 
 def test_every_consumer_query_field_has_an_isolation_case() -> None:
@@ -107,6 +267,15 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
     services.reserve(tenants.beta, marker, 700, idempotency_key=unique("r"), memo=marker)
     clerk = User.objects.create_user(f"{marker}@beta.test", None, name=marker)
     Membership.objects.create(merchant=tenants.beta, user=clerk, role=Role.VIEWER)
+    with tenant_context(tenants.beta):
+        campaign = campaign_services.create_scan_campaign(name=marker)
+        batch = campaign_services.create_batch(tenants.beta, campaign, size=3, points_per_code=1)
+        BatchExport.objects.create(batch=batch, format="csv", total=3)
+        ScanFailure.objects.update_or_create(
+            day=timezone.localdate() - timedelta(days=1),
+            reason="UNKNOWN_CODE",
+            defaults={"count": 9},
+        )
     return marker
 
 
@@ -133,7 +302,7 @@ def test_query_field_does_not_show_another_merchants_data(
     assert marker not in json.dumps(after)
     # Beta's own staff do see the activity where the field shows such data.
     beta_view = json.dumps(_as(merchant_api, tenants.beta_owner, document, "beta"))
-    if field in {"ledger", "staff"}:
+    if field in {"ledger", "staff", "campaigns", "batchExports"}:
         assert marker in beta_view
 
 
@@ -179,6 +348,14 @@ def test_node_does_not_resolve_another_merchants_objects(
     beta_ids.append(_member_gid(tenants.beta, tenants.beta_owner))
     beta_membership = Membership.objects.get(merchant=tenants.beta, user=tenants.beta_owner)
     beta_ids.append(to_global_id("MyMembership", beta_membership.pk))
+    with tenant_context(tenants.beta):
+        campaign = Campaign.objects.get(name=beta_activity)
+        batch = CodeBatch.objects.get(campaign=campaign)
+    beta_ids.append(to_global_id("Campaign", f"{tenants.beta.pk}:{campaign.pk}"))
+    beta_ids.append(to_global_id("CodeBatch", f"{tenants.beta.pk}:{batch.pk}"))
+    with tenant_context(tenants.beta):
+        export = BatchExport.objects.get(batch=batch)
+    beta_ids.append(to_global_id("BatchExport", f"{tenants.beta.pk}:{export.pk}"))
     for gid in beta_ids:
         # The IDs are real: beta's owner reads each of them...
         own = _node(merchant_api, tenants.beta_owner, gid, "beta")
@@ -199,6 +376,8 @@ def test_node_resolves_the_merchants_own_objects(
     for typename, gid in [
         ("LedgerEntry", to_global_id("LedgerEntry", entry.pk)),
         ("StaffMember", _member_gid(tenants.acme, tenants.acme_viewer)),
+        ("Campaign", _acme_campaign(tenants)),
+        ("CodeBatch", _acme_campaign(tenants, batch=True)),
     ]:
         result = _node(merchant_api, tenants.acme_viewer, gid, "acme")
         assert result["data"]["node"] == {"__typename": typename, "id": gid}
@@ -241,8 +420,19 @@ def test_staff_mutations_cannot_reach_another_merchants_members(
 # --- Merchant mutations: a viewer may change nothing ------------------------------------------
 
 
-def _acme_state(tenants: Tenants) -> list[tuple[int, str]]:
-    return sorted(Membership.objects.filter(merchant=tenants.acme).values_list("user_id", "role"))
+def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
+    staff = sorted(Membership.objects.filter(merchant=tenants.acme).values_list("user_id", "role"))
+    with tenant_context(tenants.acme):
+        campaigns = sorted(Campaign.objects.values_list("pk", "name", "status"))
+        batches = sorted(CodeBatch.objects.values_list("pk", "status"))
+        exports = sorted(BatchExport.objects.values_list("pk", "status"))
+        versions = sorted(QuestionnaireVersion.objects.values_list("pk", "number", "questions"))
+    folder = f"questionnaire-exports/{tenants.acme.schema_name}"
+    files = sorted(default_storage.listdir(folder)[1]) if default_storage.exists(folder) else []
+    connection.set_schema_to_public()
+    products = sorted(Product.objects.filter(supplier=tenants.acme).values_list("pk", "status"))
+    orders = sorted(Order.objects.filter(supplier=tenants.acme).values_list("pk", "status"))
+    return staff, campaigns, batches, exports, products, orders, versions, files
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATION_CASES))
@@ -250,12 +440,11 @@ def test_viewer_is_refused_every_merchant_mutation(
     merchant_api: Api, tenants: Tenants, mutation: str, django_capture_on_commit_callbacks
 ) -> None:
     document, variables = MUTATION_CASES[mutation]
+    arguments = variables(tenants)  # may make the target, before the state is taken
     state = _acme_state(tenants)
     users = User.objects.count()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        result = _as(
-            merchant_api, tenants.acme_viewer, document, "acme", variables=variables(tenants)
-        )
+        result = _as(merchant_api, tenants.acme_viewer, document, "acme", variables=arguments)
     payload = result["data"][mutation]
     assert payload["errors"] == [{"code": "PERMISSION_DENIED"}]
     assert [value for key, value in payload.items() if key != "errors"] == [None]
@@ -269,8 +458,9 @@ def test_every_merchant_mutation_needs_sign_in(
     merchant_api: Api, tenants: Tenants, mutation: str
 ) -> None:
     document, variables = MUTATION_CASES[mutation]
+    arguments = variables(tenants)
     state = _acme_state(tenants)
-    result = merchant_api.query(document, variables(tenants), merchant="acme")
+    result = merchant_api.query(document, arguments, merchant="acme")
     assert result["data"][mutation]["errors"] == [{"code": "UNAUTHENTICATED"}]
     assert _acme_state(tenants) == state
 
@@ -281,11 +471,10 @@ def test_every_merchant_mutation_works_for_the_owner(
 ) -> None:
     """The cases above are refusals of otherwise valid calls, not of broken arguments."""
     document, variables = MUTATION_CASES[mutation]
+    arguments = variables(tenants)
     state = _acme_state(tenants)
     with django_capture_on_commit_callbacks(execute=True):
-        result = _as(
-            merchant_api, tenants.acme_owner, document, "acme", variables=variables(tenants)
-        )
+        result = _as(merchant_api, tenants.acme_owner, document, "acme", variables=arguments)
     assert result["data"][mutation]["errors"] == []
     assert _acme_state(tenants) != state
 
@@ -362,3 +551,34 @@ def test_wallet_shows_only_the_consumers_own_history(
             for pk in Entry.objects.filter(account__consumer=consumer).values_list("pk", flat=True)
         }
         assert {node["id"] for node in nodes} == own
+
+
+def test_scan_preview_is_the_same_for_everyone_and_names_no_claimer(
+    consumer_api: Api, tenants: Tenants, new_phone: Callable[[], str], unique: Callable[[str], str]
+) -> None:
+    from django_tenants.utils import tenant_context
+
+    from campaigns.claims import claim_code
+    from campaigns.generation import generate_batch
+    from campaigns.models import CampaignStatus, Code
+    from campaigns.services import create_batch, create_scan_campaign, set_status
+
+    services.fund_with_money(
+        tenants.acme, amount_minor=1_000, currency="CNY", rate="10", payment_reference=unique("p")
+    )
+    with tenant_context(tenants.acme):
+        campaign = create_scan_campaign(name="Isolation caps")
+        set_status(tenants.acme, campaign, CampaignStatus.ACTIVE)
+        batch = generate_batch(create_batch(tenants.acme, campaign, size=1, points_per_code=5).pk)
+        code = Code.objects.get(batch=batch).code
+    alice, _ = User.objects.get_or_create_consumer(new_phone())
+    bob, _ = User.objects.get_or_create_consumer(new_phone())
+    claim_code(alice, code, unique("k"))
+
+    views = [
+        consumer_api.op("ScanPreview", {"code": code}, token=token)
+        for token in (access_token(alice), access_token(bob), None)
+    ]
+    assert views[0]["data"]["scanPreview"]["status"] == "ALREADY_CLAIMED"
+    assert views[0] == views[1] == views[2]
+    assert alice.phone[3:] not in json.dumps(views[0])
