@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.reserves import RESERVE_BUCKETS, bucket_sizes  # noqa: F401 (re-exported)
 from config.errors import DomainError
 
 # Foreign keys from these tenant tables to public ones (users, ledger transactions)
@@ -110,9 +111,6 @@ class BatchStatus(models.TextChoices):
 
 
 MAX_BATCH_SIZE = 5_000_000
-# A batch's reserve is split over this many ledger accounts (code serial % N), so
-# concurrent claims of one batch do not all update one balance row.
-RESERVE_BUCKETS = 16
 
 
 class CodeBatch(models.Model):
@@ -167,9 +165,7 @@ class CodeBatch(models.Model):
 
     def bucket_sizes(self) -> dict[int, int]:
         """How many codes fall in each reserve bucket (serials 0 … size-1, bucket = serial % N)."""
-        whole, extra = divmod(self.size, RESERVE_BUCKETS)
-        sizes = {b: whole + (1 if b < extra else 0) for b in range(RESERVE_BUCKETS)}
-        return {b: n for b, n in sizes.items() if n}
+        return bucket_sizes(self.size)
 
 
 class Code(models.Model):

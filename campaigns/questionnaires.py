@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns import reserves
 from campaigns.models import (
-    RESERVE_BUCKETS,
     Campaign,
     CampaignError,
     CampaignKind,
@@ -38,17 +38,11 @@ from config.errors import DomainError
 from points import ledger
 from points.errors import LedgerError
 from points.ledger import Posting
-from points.models import Account, AccountKind, Transaction, TransactionKind
+from points.models import Account, Transaction, TransactionKind
 from tenants.models import Merchant
 
 MAX_POINTS_PER_RESPONSE = 1_000_000
 MAX_CAP = 10_000_000
-
-
-def bucket_sizes(cap: int) -> dict[int, int]:
-    whole, extra = divmod(cap, RESERVE_BUCKETS)
-    sizes = {b: whole + (1 if b < extra else 0) for b in range(RESERVE_BUCKETS)}
-    return {b: n for b, n in sizes.items() if n}
 
 
 def _check_funding(points: Any, cap: Any) -> None:
@@ -127,31 +121,17 @@ def edit_questions(campaign: Campaign, questions: Any) -> QuestionnaireVersion:
     return version
 
 
-def _buckets(merchant: Merchant, questionnaire: Questionnaire) -> dict[int, Account]:
-    return {
-        b: ledger.campaign_reserve(merchant.pk, questionnaire.reserve_ref(b))
-        for b in bucket_sizes(questionnaire.max_rewarded_responses)
-    }
-
-
 def reserve(merchant: Merchant, campaign: Campaign) -> None:
     """Reserve cap x points on first activation (INSUFFICIENT_BUDGET otherwise)."""
     questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
     if questionnaire.reserved:
         return
-    points = questionnaire.points_per_response
-    total = points * questionnaire.max_rewarded_responses
-    buckets = _buckets(merchant, questionnaire)
-    postings = [Posting(ledger.merchant_budget(merchant.pk), -total)]
-    postings += [
-        Posting(buckets[b], n * points)
-        for b, n in bucket_sizes(questionnaire.max_rewarded_responses).items()
-    ]
-    ledger.post(
-        TransactionKind.RESERVE,
-        f"survey-reserve:{connection.schema_name}:{questionnaire.pk}",
-        postings,
-        merchant_id=merchant.pk,
+    reserves.reserve(
+        merchant,
+        questionnaire.reserve_ref,
+        questionnaire.max_rewarded_responses,
+        questionnaire.points_per_response,
+        idempotency_key=f"survey-reserve:{connection.schema_name}:{questionnaire.pk}",
         memo=_("Rewards for %(campaign)s") % {"campaign": campaign.name},
         metadata={"campaign": campaign.pk},
     )
@@ -160,32 +140,18 @@ def reserve(merchant: Merchant, campaign: Campaign) -> None:
 
 
 def release(merchant: Merchant, campaign: Campaign) -> int:
-    """Return what is left of the reserve (campaign ended). Locks the buckets first, so a
-    reward in flight either committed before or finds its bucket empty."""
+    """Return what is left of the reserve (the campaign ended)."""
     questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
     if not questionnaire.reserved:
         return 0
-    refs = [
-        questionnaire.reserve_ref(b) for b in bucket_sizes(questionnaire.max_rewarded_responses)
-    ]
-    buckets = list(
-        Account.objects.select_for_update()
-        .filter(merchant_id=merchant.pk, kind=AccountKind.CAMPAIGN_RESERVE, ref__in=refs)
-        .order_by("pk")
+    released = reserves.release(
+        merchant,
+        questionnaire.reserve_ref,
+        questionnaire.max_rewarded_responses,
+        idempotency_key=f"survey-release:{connection.schema_name}:{questionnaire.pk}",
+        memo=_("Campaign ended"),
+        metadata={"campaign": campaign.pk},
     )
-    left = {a.pk: a.balance for a in buckets if a.balance}
-    released = sum(left.values())
-    if released:
-        postings = [Posting(a, -left[a.pk]) for a in buckets if a.pk in left]
-        postings.append(Posting(ledger.merchant_budget(merchant.pk), released))
-        ledger.post(
-            TransactionKind.RELEASE,
-            f"survey-release:{connection.schema_name}:{questionnaire.pk}",
-            postings,
-            merchant_id=merchant.pk,
-            memo=_("Campaign ended"),
-            metadata={"campaign": campaign.pk},
-        )
     questionnaire.released_points = released
     questionnaire.save(update_fields=["released_points"])
     return released
@@ -255,8 +221,7 @@ def submit(
     cleaned = validate_answers(version.questions, answers)
     points = questionnaire.points_per_response
     wallet = ledger.wallet(consumer.pk)
-    sizes = bucket_sizes(questionnaire.max_rewarded_responses)
-    order = sorted(sizes)
+    order = sorted(reserves.bucket_sizes(questionnaire.max_rewarded_responses))
     start = consumer.pk % len(order)
     order = order[start:] + order[:start]
     try:
@@ -330,11 +295,5 @@ def _close_exhausted(campaign: Campaign, questionnaire: Questionnaire) -> None:
 
 
 def _close_if_empty(merchant: Merchant, campaign: Campaign, questionnaire: Questionnaire) -> None:
-    refs = [
-        questionnaire.reserve_ref(b) for b in bucket_sizes(questionnaire.max_rewarded_responses)
-    ]
-    left = Account.objects.filter(
-        merchant_id=merchant.pk, kind=AccountKind.CAMPAIGN_RESERVE, ref__in=refs, balance__gt=0
-    ).exists()
-    if not left:
+    if not reserves.left(merchant, questionnaire.reserve_ref, questionnaire.max_rewarded_responses):
         _close_exhausted(campaign, questionnaire)

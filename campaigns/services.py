@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns import reserves
 from campaigns.codes import MAX_MERCHANT_ID
 from campaigns.models import (
     MAX_BATCH_SIZE,
@@ -27,8 +28,6 @@ from campaigns.models import (
     CodeBatch,
 )
 from points import ledger
-from points.ledger import Posting
-from points.models import Account, TransactionKind
 from tenants.models import Merchant
 
 MAX_POINTS_PER_CODE = 1_000_000
@@ -185,17 +184,12 @@ def create_batch(
         batch = CodeBatch.objects.create(
             campaign=campaign, size=size, points_per_code=points_per_code, created_by=created_by
         )
-        buckets = batch.bucket_sizes()
-        postings = [Posting(ledger.merchant_budget(merchant.pk), -batch.reserved_points)]
-        postings += [
-            Posting(ledger.campaign_reserve(merchant.pk, batch.reserve_ref(b)), n * points_per_code)
-            for b, n in buckets.items()
-        ]
-        ledger.post(
-            TransactionKind.RESERVE,
-            f"batch-reserve:{schema}:{batch.pk}",
-            postings,
-            merchant_id=merchant.pk,
+        reserves.reserve(
+            merchant,
+            batch.reserve_ref,
+            size,
+            points_per_code,
+            idempotency_key=f"batch-reserve:{schema}:{batch.pk}",
             memo=_("Codes for %(campaign)s") % {"campaign": campaign.name},
             metadata={"campaign": campaign.pk, "batch": batch.pk, "size": size},
         )
@@ -227,33 +221,17 @@ def _void(merchant: Merchant, batch: CodeBatch, memo: str) -> None:
     schema = connection.schema_name
     batch.status = BatchStatus.VOIDED
     batch.finished_at = batch.finished_at or timezone.now()
-    refs = [batch.reserve_ref(b) for b in batch.bucket_sizes()]
-    buckets = list(
-        Account.objects.select_for_update()
-        .filter(merchant_id=merchant.pk, kind="campaign_reserve", ref__in=refs)
-        .order_by("pk")
+    released = reserves.release(
+        merchant,
+        batch.reserve_ref,
+        batch.size,
+        idempotency_key=f"batch-release:{schema}:{batch.pk}",
+        memo=memo,
+        metadata={"batch": batch.pk},
     )
-    left = {account.pk: account.balance for account in buckets if account.balance}
-    released = sum(left.values())
-    if released:
-        postings = [Posting(a, -left[a.pk]) for a in buckets if a.pk in left]
-        postings.append(Posting(ledger.merchant_budget(merchant.pk), released))
-        ledger.post(
-            TransactionKind.RELEASE,
-            f"batch-release:{schema}:{batch.pk}",
-            postings,
-            merchant_id=merchant.pk,
-            memo=memo,
-            metadata={"batch": batch.pk},
-        )
     batch.released_points = released
     batch.save(update_fields=["status", "finished_at", "released_points"])
 
 
 def reserve_left(merchant: Merchant, batch: CodeBatch) -> int:
-    refs = [batch.reserve_ref(b) for b in batch.bucket_sizes()]
-    return sum(
-        Account.objects.filter(
-            merchant_id=merchant.pk, kind="campaign_reserve", ref__in=refs
-        ).values_list("balance", flat=True)
-    )
+    return reserves.left(merchant, batch.reserve_ref, batch.size)

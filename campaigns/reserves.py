@@ -1,0 +1,104 @@
+"""Campaign money in the ledger: a reserve split over ``RESERVE_BUCKETS`` accounts.
+
+A code batch and a questionnaire both set aside ``units x points`` when they are
+funded. The reserve is split over 16 accounts, bucket ``k`` funding a fixed share of
+the units, so the rewards paid one by one (a claim, a response) each update one of 16
+rows instead of all queueing on one. Releasing locks the buckets before reading
+them, so a reward in flight either committed first or finds its bucket empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from points import ledger
+from points.ledger import Posting
+from points.models import Account, AccountKind, Transaction, TransactionKind
+from tenants.models import Merchant
+
+RESERVE_BUCKETS = 16
+
+RefFor = Callable[[int], str]
+
+
+def bucket_sizes(units: int) -> dict[int, int]:
+    """How many units each bucket funds (bucket = unit number % N); empty buckets omitted."""
+    whole, extra = divmod(units, RESERVE_BUCKETS)
+    sizes = {b: whole + (1 if b < extra else 0) for b in range(RESERVE_BUCKETS)}
+    return {b: n for b, n in sizes.items() if n}
+
+
+def refs(ref_for: RefFor, units: int) -> list[str]:
+    return [ref_for(b) for b in bucket_sizes(units)]
+
+
+def reserve(
+    merchant: Merchant,
+    ref_for: RefFor,
+    units: int,
+    points: int,
+    *,
+    idempotency_key: str,
+    memo: str,
+    metadata: dict[str, Any],
+) -> Transaction:
+    """Move ``units x points`` from the budget into the buckets (INSUFFICIENT_BUDGET if short)."""
+    sizes = bucket_sizes(units)
+    postings = [Posting(ledger.merchant_budget(merchant.pk), -units * points)]
+    postings += [
+        Posting(ledger.campaign_reserve(merchant.pk, ref_for(b)), n * points)
+        for b, n in sizes.items()
+    ]
+    return ledger.post(
+        TransactionKind.RESERVE,
+        idempotency_key,
+        postings,
+        merchant_id=merchant.pk,
+        memo=memo,
+        metadata=metadata,
+    )
+
+
+def release(
+    merchant: Merchant,
+    ref_for: RefFor,
+    units: int,
+    *,
+    idempotency_key: str,
+    memo: str,
+    metadata: dict[str, Any],
+) -> int:
+    """Return whatever the buckets still hold to the budget; returns the points released."""
+    buckets = list(
+        Account.objects.select_for_update()
+        .filter(
+            merchant_id=merchant.pk, kind=AccountKind.CAMPAIGN_RESERVE, ref__in=refs(ref_for, units)
+        )
+        .order_by("pk")
+    )
+    left = {account.pk: account.balance for account in buckets if account.balance}
+    released = sum(left.values())
+    if released:
+        postings = [Posting(a, -left[a.pk]) for a in buckets if a.pk in left]
+        postings.append(Posting(ledger.merchant_budget(merchant.pk), released))
+        ledger.post(
+            TransactionKind.RELEASE,
+            idempotency_key,
+            postings,
+            merchant_id=merchant.pk,
+            memo=memo,
+            metadata=metadata,
+        )
+    return released
+
+
+def left(merchant: Merchant, ref_for: RefFor, units: int) -> int:
+    """Points still in the buckets."""
+    return sum(
+        Account.objects.filter(
+            merchant_id=merchant.pk,
+            kind=AccountKind.CAMPAIGN_RESERVE,
+            ref__in=refs(ref_for, units),
+        ).values_list("balance", flat=True)
+    )
