@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -148,6 +149,58 @@ def new_phone() -> Callable[[], str]:
         return f"+86139{base:03d}{next(_phone_counter):05d}"
 
     return make
+
+
+# --- Concurrency ------------------------------------------------------------------
+
+
+def run_in_threads(count: int, work: Callable[[int], Any]) -> list[tuple[str, Any]]:
+    """``work(i)`` in ``count`` threads released together: ("ok", result) or ("error", exc).
+
+    Each thread has its own database connection (Django's are per thread), opened
+    before the barrier so that the work really overlaps, and closed at the end.
+    """
+    barrier = threading.Barrier(count)
+    results: list[tuple[str, Any]] = [("missing", None)] * count
+
+    def thread(i: int) -> None:
+        try:
+            connection.ensure_connection()
+            barrier.wait(timeout=60)
+            results[i] = ("ok", work(i))
+        except Exception as exc:
+            results[i] = ("error", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=thread, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    assert all(status in ("ok", "error") for status, _value in results)
+    return results
+
+
+def run_jobs(jobs: list[Callable[[], object]], threads: int = 40) -> list[str]:
+    """Run many jobs ``threads`` at a time (PostgreSQL here allows 100 connections):
+    "ok", or the code of the DomainError a job raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from config.errors import DomainError
+
+    def run(job: Callable[[], object]) -> str:
+        try:
+            job()
+            return "ok"
+        except DomainError as exc:
+            return exc.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=min(threads, len(jobs))) as pool:
+        return list(pool.map(run, jobs))
 
 
 # --- Celery ---------------------------------------------------------------------

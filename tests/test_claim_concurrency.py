@@ -7,12 +7,9 @@ with ``points.audit.audit()`` (what ``manage.py ledger_check`` runs).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
@@ -22,36 +19,12 @@ from campaigns.generation import generate_batch
 from campaigns.models import CampaignStatus, Claim, Code
 from campaigns.services import create_batch, create_scan_campaign, set_status
 from config.errors import DomainError
+from conftest import run_in_threads
 from points import ledger, services
 from points.audit import audit
 from points.models import Transaction, TransactionKind
 from tenants.models import Merchant
 from tenants.onboarding import create_merchant
-
-
-def run_in_threads(count: int, work: Callable[[int], Any]) -> list[tuple[str, Any]]:
-    """``work(i)`` in ``count`` threads released together: ("ok", result) or ("error", exc)."""
-    barrier = threading.Barrier(count)
-    results: list[tuple[str, Any]] = [("missing", None)] * count
-
-    def thread(i: int) -> None:
-        try:
-            connection.ensure_connection()  # connect first, so that the work really overlaps
-            barrier.wait(timeout=60)
-            results[i] = ("ok", work(i))
-        except Exception as exc:
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    assert all(status in ("ok", "error") for status, _value in results)
-    return results
 
 
 def merchant_with_codes(

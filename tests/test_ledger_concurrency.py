@@ -11,7 +11,6 @@ anywhere but in a test database (e.g. when ``-k`` selects only committed tests).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from conftest import run_in_threads
 from points import ledger, services
 from points.audit import audit
 from points.errors import LedgerError
@@ -40,30 +40,6 @@ def _test_database_only(django_db_setup: None) -> None:
 def test_the_shared_ledger_is_consistent(db: None) -> None:
     """Also makes pytest-django create the test database when only this module runs."""
     assert audit() == []
-
-
-def run_concurrently(count: int, work: Callable[[int], Any]) -> list[tuple[str, Any]]:
-    """Run ``work(i)`` in ``count`` threads released together; ("ok", result) or ("error", exc)."""
-    barrier = threading.Barrier(count)
-    results: list[tuple[str, Any]] = [("missing", None)] * count
-
-    def thread(i: int) -> None:
-        try:
-            connection.ensure_connection()  # connect first, so that the calls really overlap
-            barrier.wait(timeout=60)
-            results[i] = ("ok", work(i))
-        except Exception as exc:
-            results[i] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 def split(results: list[tuple[str, Any]]) -> tuple[list[Any], list[Exception]]:
@@ -99,7 +75,7 @@ def test_concurrent_transfers_never_overdraw_a_budget(committed_db: None, unique
             source_budget, target_budget, amount, idempotency_key=f"{prefix}:{i}"
         )
 
-    done, failed = split(run_concurrently(attempts, transfer))
+    done, failed = split(run_in_threads(attempts, transfer))
 
     assert len(done) == affordable
     assert len(failed) == attempts - affordable
@@ -114,7 +90,7 @@ def test_concurrent_transfers_never_overdraw_a_budget(committed_db: None, unique
     )
 
     # Every key fired again, all at once: the posted ones replay, the others still fail.
-    again, failed_again = split(run_concurrently(attempts, transfer))
+    again, failed_again = split(run_in_threads(attempts, transfer))
     assert sorted(t.pk for t in again) == sorted(t.pk for t in done)
     assert all(t.replayed for t in again)
     assert all(e.code == "INSUFFICIENT_BUDGET" for e in failed_again)
@@ -132,7 +108,7 @@ def test_concurrent_duplicates_of_one_key_post_once(committed_db: None, unique) 
     key = unique("dup")
 
     done, failed = split(
-        run_concurrently(
+        run_in_threads(
             20,
             lambda i: services.transfer(source_budget, target_budget, 100, idempotency_key=key),
         )
@@ -159,9 +135,7 @@ def test_concurrent_spends_from_one_wallet(committed_db: None, unique, new_phone
     prefix = unique("spend")
 
     done, failed = split(
-        run_concurrently(
-            20, lambda i: services.spend(consumer, 30, idempotency_key=f"{prefix}:{i}")
-        )
+        run_in_threads(20, lambda i: services.spend(consumer, 30, idempotency_key=f"{prefix}:{i}"))
     )
 
     assert len(done) == 500 // 30  # 16
@@ -178,7 +152,7 @@ def test_concurrent_retries_of_one_payment_fund_once(committed_db: None, unique)
     reference = unique("pay")
 
     done, failed = split(
-        run_concurrently(
+        run_in_threads(
             10,
             lambda i: services.fund_with_money(
                 merchant,
@@ -216,7 +190,7 @@ def test_expiry_racing_spends_neither_deadlocks_nor_double_counts(
             return services.expire_lot(expired_lots[i])
         return services.spend(consumer, 100, idempotency_key=f"{prefix}:{i}")
 
-    done, failed = split(run_concurrently(10, work))
+    done, failed = split(run_in_threads(10, work))
 
     assert all(isinstance(e, LedgerError) and e.code == "INSUFFICIENT_POINTS" for e in failed), [
         repr(e) for e in failed

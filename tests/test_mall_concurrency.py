@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
-from config.errors import DomainError
-from conftest import Tenants
+from conftest import Tenants, run_jobs
 from points import ledger, services
 from points.audit import audit
 from redemption import services as mall
 from redemption.models import Address, Category, Coupon, Order, Product, ProductKind, ProductStatus
-
-THREADS = 40  # PostgreSQL allows 100 connections here; each thread holds one
 
 
 def _consumers(
@@ -55,22 +50,6 @@ def _product(unique, *, kind: str = ProductKind.PHYSICAL, stock: int, price: int
     )
 
 
-def _run(jobs: list[Callable[[], object]]) -> list[str]:
-    """Run jobs THREADS at a time, each on its own connection; 'ok' or the error code."""
-
-    def run(job: Callable[[], object]) -> str:
-        try:
-            job()
-            return "ok"
-        except DomainError as exc:
-            return exc.code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(run, jobs))
-
-
 def test_flash_sale_sells_exactly_the_stock(
     committed_db: None, tenants: Tenants, new_phone, unique
 ) -> None:
@@ -90,7 +69,7 @@ def test_flash_sale_sells_exactly_the_stock(
         )
         for c in consumers
     ]
-    outcomes = Counter(_run(jobs))
+    outcomes = Counter(run_jobs(jobs))
     assert outcomes == {"ok": 100, "OUT_OF_STOCK": 400}
     product.refresh_from_db()
     assert product.stock == 0
@@ -118,7 +97,7 @@ def test_one_consumer_cannot_overspend_with_parallel_redeems(
         )
         for i in range(10)
     ]
-    outcomes = Counter(_run(jobs))
+    outcomes = Counter(run_jobs(jobs))
     assert outcomes == {"ok": 3, "INSUFFICIENT_POINTS": 7}
     assert Order.objects.filter(product=product, consumer=consumer).count() == 3
     assert ledger.balance_of(ledger.wallet(consumer.pk)) == 0
@@ -137,7 +116,7 @@ def test_each_coupon_is_issued_exactly_once(
     jobs = [
         (lambda c=c: mall.redeem(c, product.pk, 1, idempotency_key="coupon")) for c in consumers
     ]
-    assert Counter(_run(jobs)) == {"ok": 1000}
+    assert Counter(run_jobs(jobs)) == {"ok": 1000}
     issued = list(Coupon.objects.filter(product=product).values_list("order_id", flat=True))
     assert len(issued) == 1000 and None not in issued and len(set(issued)) == 1000
     product.refresh_from_db()
