@@ -1,0 +1,298 @@
+"""A 1,000,000-code batch: generation time and peak memory beside a raw COPY of the same rows.
+
+* **generation**: the ``campaigns.tasks.generate_codes`` task (``apply``, in the merchant's
+  schema, as a worker runs it: ``campaigns.generation.generate_batch``, chunks of
+  ``CHUNK_SIZE`` codes, each drawn with ``secrets``, checked, COPYed and committed) for
+  a batch made by ``campaigns.services.create_batch``. It runs in a **separate
+  process** started for it, so that its peak resident memory (``ru_maxrss``) is the
+  worker's and nothing else's; the process also reports its memory after Django's
+  start-up, before generating, to show what the generation adds.
+* **raw COPY**: ``psql``'s ``\\copy`` of 1,000,000 precomputed rows of the same shape
+  (18-character codes in the same alphabet, batch id, serial) from a file into
+  ``bench_copy``: ``LIKE campaigns_code INCLUDING ALL`` (same columns, defaults, checks
+  and the same five indexes) plus the same deferrable foreign keys. One transaction,
+  no Python: what PostgreSQL alone needs to store the rows.
+
+They run in turns in one run: COPY, generation, COPY again (the table truncated
+before each COPY); the ratio uses the mean of the two COPY timings.
+
+Run from the project root::
+
+    uv run python bench/generation.py [--size 1000000] [--keep]
+
+Database: BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/loyalty_bench_generation), dropped and created at
+start and dropped at the end unless --keep. Figures are printed, never asserted
+(see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+for path in (ROOT, BENCH):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from onboarding import drop_database, recreate_database  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_generation"
+
+
+def _django(url: str) -> None:
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        # create_batch's on-commit send goes nowhere: the child process generates.
+        CELERY_TASK_ALWAYS_EAGER="0",
+        CELERY_BROKER_URL="memory://",
+        CELERY_RESULT_BACKEND="",
+        REDIS_URL="",
+        LOG_LEVEL="WARNING",
+    )
+    import django
+
+    django.setup()
+
+
+def _rss_mb() -> float:
+    """Current resident set size of this process (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def child(url: str, schema: str, batch_id: int) -> int:
+    """Generate the batch as a worker would; print one JSON line of figures."""
+    _django(url)
+    # Import and connect first, so that the figures are the generation's own.
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import CodeBatch
+    from campaigns.tasks import generate_codes
+
+    with schema_context(schema):
+        CodeBatch.objects.filter(pk=batch_id).exists()
+    connection.set_schema_to_public()
+    before = _rss_mb()
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    result = generate_codes.apply((batch_id,), headers={"_schema_name": schema}).get()
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(
+        json.dumps(
+            {
+                "result": result,
+                "seconds": seconds,
+                "rss_before_mb": before,
+                "peak_before_mb": peak_before,
+                "peak_mb": peak,
+            }
+        )
+    )
+    return 0
+
+
+def write_rows(path: Path, prefix: str, batch_id: int, size: int) -> None:
+    """COPY text format, as campaigns.generation writes it: code, batch id, serial."""
+    from campaigns.generation import _rows
+
+    with open(path, "w") as out:
+        for code, batch, serial in _rows(prefix, batch_id, 0, size):
+            out.write(f"{code}\t{batch}\t{serial}\n")
+
+
+def psql(url: str, *commands: str) -> float:
+    parsed = urlparse(url)
+    command = [shutil.which("psql") or "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+    command += [
+        f"--host={parsed.hostname}",
+        f"--port={parsed.port or 5432}",
+        f"--username={parsed.username}",
+        f"--dbname={parsed.path.lstrip('/')}",
+    ]
+    for sql in commands:
+        command += ["-c", sql]
+    env = {**os.environ, "PGPASSWORD": parsed.password or ""}
+    t0 = time.perf_counter()
+    subprocess.run(command, check=True, env=env)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="codes in the batch")
+    parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument("--child", nargs=2, metavar=("SCHEMA", "BATCH"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    if args.child:
+        return child(url, args.child[0], int(args.child[1]))
+
+    started = time.perf_counter()
+    recreate_database(url)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-generation-"))
+    try:
+        figures = run(url, args.size, workdir)
+    finally:
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if args.keep:
+            print(f"\nkept database {urlparse(url).path.lstrip('/')!r} (--keep)")
+        else:
+            drop_database(url)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    copy_mean = sum(figures["copy"]) / len(figures["copy"])
+    gen = figures["generation"]
+    size = args.size
+    print(f"\ncommand: uv run python bench/generation.py --size {size}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}; date: {datetime.now(UTC):%Y-%m-%d}; "
+        f"total {time.perf_counter() - started:.0f} s; load average at end "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print()
+    print("| what | seconds | codes/s | peak RSS |")
+    print("| --- | ---: | ---: | ---: |")
+    for number, seconds in enumerate(figures["copy"], 1):
+        print(
+            f"| raw COPY #{number} (psql \\copy from a file) | {seconds:.2f} "
+            f"| {size / seconds:,.0f} | — |"
+        )
+    print(
+        f"| generation (generate_codes task, separate process) | {gen['seconds']:.2f} "
+        f"| {size / gen['seconds']:,.0f} | {gen['peak_mb']:.0f} MB "
+        f"({gen['rss_before_mb']:.0f} MB after start-up) |"
+    )
+    print()
+    print(
+        f"ratio generation / raw COPY (mean of {len(figures['copy'])}): "
+        f"**{gen['seconds'] / copy_mean:.2f}x** (target ≤ 3x); peak worker memory "
+        f"**{gen['peak_mb']:.0f} MB** (target < 300 MB)"
+    )
+    return 0
+
+
+def run(url: str, size: int, workdir: Path) -> dict[str, object]:
+    _django(url)
+    from django.core.management import call_command
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from campaigns import services
+    from campaigns.codes import encode_merchant
+    from campaigns.generation import CHUNK_SIZE
+    from campaigns.models import BatchStatus, Code, CodeBatch
+    from points.services import fund_with_money
+    from tenants.onboarding import create_merchant
+
+    t0 = time.perf_counter()
+    call_command("migrate", interactive=False, verbosity=0)
+    connection.set_schema_to_public()
+    merchant = create_merchant(slug="bench-generation", name="Bench Generation")
+    fund_with_money(
+        merchant,
+        amount_minor=size,  # 100 points per yuan: one point per fen
+        currency="CNY",
+        rate="100",
+        payment_reference="bench-generation",
+    )
+    schema = merchant.schema_name
+    with tenant_context(merchant):
+        campaign = services.create_scan_campaign(name="Bench caps")
+        batch = services.create_batch(merchant, campaign, size=size, points_per_code=1)
+        assert CodeBatch.objects.get(pk=batch.pk).generated == 0
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE TABLE bench_copy (LIKE "{schema}".campaigns_code INCLUDING ALL)')
+        cursor.execute(
+            """SELECT pg_get_constraintdef(oid) FROM pg_constraint
+               WHERE conrelid = %s::regclass AND contype = 'f'""",
+            [f'"{schema}".campaigns_code'],
+        )
+        for (definition,) in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE bench_copy ADD {definition}")
+        cursor.execute(
+            """SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'
+               AND tablename = 'bench_copy'"""
+        )
+        indexes = cursor.fetchone()[0]
+    rows = workdir / "rows.tsv"
+    write_rows(rows, encode_merchant(merchant.pk), batch.pk, size)
+    connections_close()
+    print(
+        f"set-up: {time.perf_counter() - t0:.1f} s; batch {batch.pk} of {size:,} codes in "
+        f"{schema!r}, chunk size {CHUNK_SIZE:,}; bench_copy has {indexes} indexes; "
+        f"rows file {rows.stat().st_size / 2**20:.0f} MB",
+        flush=True,
+    )
+
+    def copy_once() -> float:
+        psql(url, "TRUNCATE bench_copy")
+        seconds = psql(url, f"\\copy bench_copy (code, batch_id, serial) FROM '{rows}'")
+        print(f"raw COPY: {seconds:.2f} s", flush=True)
+        return seconds
+
+    copies = [copy_once()]
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", schema, str(batch.pk)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "BENCH_DATABASE_URL": url},
+        timeout=1800,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"generation failed:\n{done.stdout}\n{done.stderr}")
+    generation = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"generation: {generation['seconds']:.2f} s, peak RSS {generation['peak_mb']:.0f} MB "
+        f"(RSS {generation['rss_before_mb']:.0f} MB before generating), "
+        f"result {generation['result']}",
+        flush=True,
+    )
+    copies.append(copy_once())
+
+    with tenant_context(merchant):
+        done_batch = CodeBatch.objects.get(pk=batch.pk)
+        count = Code.objects.filter(batch=done_batch).count()
+        serials = Code.objects.filter(batch=done_batch).values("serial").distinct().count()
+    connection.set_schema_to_public()
+    ok = done_batch.status == BatchStatus.READY and count == serials == size
+    print(
+        f"check: batch {done_batch.status}, {count:,} codes, {serials:,} distinct serials: "
+        f"{'ok' if ok else 'WRONG'}"
+    )
+    if not ok:
+        raise SystemExit("generation check failed")
+    return {"copy": copies, "generation": generation}
+
+
+def connections_close() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
