@@ -608,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     started = time.perf_counter()
+    load_at_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     recreate_database(url)
     workdir = Path(tempfile.mkdtemp(prefix="bench-claims-"))
     server: Server | None = None
@@ -643,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(timeout=60)
         server.stop()
+        if args.profile:
+            print(summarise_profile(args.profile), flush=True)
 
         http_ok = sum(r.claims for r in [warm, *stack])
         pg_ok = sum(r.claims for r in [pg_warm, *pg])
@@ -677,7 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}; date: {datetime.now(UTC):%Y-%m-%d}; "
-        f"total {time.perf_counter() - started:.0f} s; load average at end "
+        f"total {time.perf_counter() - started:.0f} s; "
+        f"load average at start {load_at_start}, at end "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print()
@@ -698,10 +702,11 @@ def start_profilers(server: Server, out: Path) -> list[subprocess.Popen[bytes]]:
                 "record",
                 "--pid",
                 str(pid),
+                "--gil",  # only samples holding the GIL: where the workers' CPU goes
                 "--format",
                 "raw",
                 "--rate",
-                "200",
+                "100",
                 "--output",
                 str(out / f"worker-{pid}.txt"),
             ],
@@ -710,6 +715,43 @@ def start_profilers(server: Server, out: Path) -> list[subprocess.Popen[bytes]]:
         )
         for pid in server.worker_pids()
     ]
+
+
+# Where the workers' CPU goes: (label, a frame that marks it). Shares are inclusive, so
+# nested lines overlap (the claim includes the ORM work it does).
+PROFILE_PARTS = [
+    ("request in gunicorn (everything)", "SyncWorker.handle_request"),
+    ("  bearer token check (accounts.tokens.authenticate)", "authenticate (accounts/tokens.py"),
+    ("  GraphQL view (parse/validate cache, execute)", "ApiView.execute_graphql_request"),
+    ("    claim_code (campaigns/claims.py)", "claim_code (campaigns/claims.py"),
+    ("      rate limits in Redis (config/ratelimit.py)", "(config/ratelimit.py"),
+    ("      the claim transaction (_claim)", "_claim (campaigns/claims.py"),
+    ("        ledger.post", "post (points/ledger.py"),
+    ("        ledger account lookups (_account)", "_account (points/ledger.py"),
+    ("anywhere: Django ORM building SQL (SQLCompiler.as_sql)", "as_sql (django/db/models/sql/"),
+    ("anywhere: psycopg sending/reading (Cursor.execute)", "Cursor.execute (psycopg/cursor.py"),
+    ("anywhere: django-tenants SET search_path", "_handle_search_path (django_tenants"),
+    ("anywhere: new redis.Redis client per cache call", "Redis.__init__ (redis/client.py"),
+]
+
+
+def summarise_profile(directory: Path) -> str:
+    """Inclusive share of on-CPU samples per part of the request (py-spy raw output)."""
+    counts = Counter[str]()
+    total = 0
+    for path in directory.glob("worker-*.txt"):
+        for line in path.read_text().splitlines():
+            stack, _, number = line.rpartition(" ")
+            if not stack or not number.isdigit():
+                continue
+            total += int(number)
+            for label, marker in PROFILE_PARTS:
+                if marker in stack:
+                    counts[label] += int(number)
+    lines = [f"\nprofile of the gunicorn workers (py-spy --gil, {total:,} samples):"]
+    for label, _marker in PROFILE_PARTS:
+        lines.append(f"  {100 * counts[label] / max(1, total):5.1f}%  {label}")
+    return "\n".join(lines)
 
 
 def check_invariants(setup: Setup, http_ok: int, pg_ok: int) -> None:

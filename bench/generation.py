@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         return child(url, args.child[0], int(args.child[1]))
 
     started = time.perf_counter()
+    load_at_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     recreate_database(url)
     workdir = Path(tempfile.mkdtemp(prefix="bench-generation-"))
     try:
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}; date: {datetime.now(UTC):%Y-%m-%d}; "
-        f"total {time.perf_counter() - started:.0f} s; load average at end "
+        f"total {time.perf_counter() - started:.0f} s; "
+        f"load average at start {load_at_start}, at end "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print()
