@@ -4,10 +4,11 @@
 HTTP → bearer-token middleware → GraphQL (the ``ClaimCode`` operation of
 ``graphql/operations/consumer/``) → ``campaigns.claims.claim_code`` → PostgreSQL, with
 Redis for the rate limits (real: a dedicated Redis database, flushed at start and end).
-A Python load generator (``--clients`` threads, one keep-alive ``http.client``
-connection each, loopback only) claims distinct codes, spread round-robin over
-``--consumers`` consumers so that none exceeds the 120 claims a minute a consumer may
-make.
+A Python load generator (``--clients`` threads, one ``http.client`` connection each,
+loopback only; gunicorn's sync workers close the connection after each response, so
+it reconnects) claims distinct codes, spread round-robin over ``--consumers``
+consumers so that none exceeds the 120 claims a minute a consumer may make. Each
+round is bounded by a count and a time (``--max-seconds``).
 
 **Baseline**: ``pgbench`` (same number of clients; simple query protocol, because
 Django 5.2 with psycopg 3 binds parameters client-side and sends literal SQL) running
@@ -18,15 +19,19 @@ account lookups, two savepoints around the ledger transaction insert, the two
 conditional balance updates, the two entries, the lot, the claim, the new balance.
 The script prints Django's SQL of one claim, captured in-process, to compare. What
 pgbench leaves out is what the stack adds: HTTP, the token check, the Redis rate
-limits, GraphQL, the ORM, and django-tenants' ``SET search_path`` before each query
-(pgbench sets it once per transaction).
+limits, GraphQL and the ORM (django-tenants sets the search path once per schema
+change, ``TENANT_LIMIT_SET_CALLS``, as pgbench does once per transaction).
 
 The two run in turns (``--rounds``), never at once, in one run on one database.
 
 Run from the project root::
 
-    uv run python bench/claims.py [--claims 10000] [--pgbench-claims 24000] [--rounds 2]
-                                  [--clients 8] [--consumers 1000] [--keep]
+    uv run python bench/claims.py [--claims 6000] [--pgbench-claims 16000] [--rounds 2]
+                                  [--clients 8] [--consumers 1000] [--worker-class sync]
+                                  [--profile DIR] [--keep]
+
+``--profile DIR`` records the gunicorn workers with py-spy (``--gil``: on-CPU Python
+only) during the last HTTP round and prints where their CPU goes.
 
 Database: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/loyalty_bench_claims),
 dropped and created at start, dropped at the end unless --keep. Redis: BENCH_REDIS_URL
@@ -390,22 +395,10 @@ class Server:
 
     def __init__(self, url: str, redis_url: str, args: argparse.Namespace, log: Path):
         self.port = free_port()
-        settings_module = "config.settings"
-        extra_path = ""
-        if args.limit_set_calls:
-            # An experiment, not the product's configuration: django-tenants sets the
-            # search path only when the schema changes instead of before every query.
-            (log.parent / "bench_settings.py").write_text(
-                "from config.settings import *  # noqa: F403\nTENANT_LIMIT_SET_CALLS = True\n"
-            )
-            settings_module, extra_path = "bench_settings", str(log.parent)
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (extra_path, os.environ.get("PYTHONPATH", "")) if p
-            ),
             "DATABASE_URL": url,
-            "DJANGO_SETTINGS_MODULE": settings_module,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "REDIS_URL": redis_url,
             "CACHE_KEY_PREFIX": "bench-claims",
             "CELERY_TASK_ALWAYS_EAGER": "1",
@@ -424,9 +417,7 @@ class Server:
         ]
         if args.worker_class == "gthread":
             command.append(f"--threads={args.threads}")
-        self.command = " ".join(command[2:]) + (
-            " (TENANT_LIMIT_SET_CALLS = True)" if args.limit_set_calls else ""
-        )
+        self.command = " ".join(command[2:])
         self.log = log
         with open(log, "w") as out:
             self.process = subprocess.Popen(
@@ -582,9 +573,9 @@ def render_table(stack: list[Round], pg: list[Round]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--claims", type=int, default=10_000, help="HTTP claims per round")
+    parser.add_argument("--claims", type=int, default=6_000, help="HTTP claims per round")
     parser.add_argument(
-        "--pgbench-claims", type=int, default=24_000, help="pgbench claims per round"
+        "--pgbench-claims", type=int, default=16_000, help="pgbench claims per round"
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each, alternating")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (both)")
@@ -594,11 +585,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
     parser.add_argument("--profile", type=Path, help="record py-spy of the workers to this dir")
-    parser.add_argument(
-        "--limit-set-calls",
-        action="store_true",
-        help="experiment: serve with django-tenants' TENANT_LIMIT_SET_CALLS = True",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = parser.parse_args(argv)
     # 120 claims a minute per consumer: stay under it with room to spare.
@@ -675,7 +661,6 @@ def main(argv: list[str] | None = None) -> int:
         f"--clients {args.clients} --consumers {args.consumers} --workers {args.workers} "
         f"--worker-class {args.worker_class}"
         + (f" --threads {args.threads}" if args.worker_class == "gthread" else "")
-        + (" --limit-set-calls" if args.limit_set_calls else "")
     )
     print(
         f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
