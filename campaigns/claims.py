@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns.codes import CodeError, parse
@@ -97,36 +98,20 @@ def claim_code(
 
 
 def _count_failure(merchant: Merchant, reason: str) -> None:
-    previous = connection.tenant if hasattr(connection, "tenant") else None
-    connection.set_tenant(merchant)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO campaigns_scanfailure (day, reason, count) VALUES (%s, %s, 1) "
-                "ON CONFLICT (day, reason) "
-                "DO UPDATE SET count = campaigns_scanfailure.count + 1",
-                [timezone.localdate(), reason],
-            )
-    finally:
-        _restore(previous)
-
-
-def _restore(previous: object) -> None:
-    if previous is None or getattr(previous, "schema_name", "public") == "public":
-        connection.set_schema_to_public()
-    else:
-        connection.set_tenant(previous)
+    with tenant_context(merchant), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO campaigns_scanfailure (day, reason, count) VALUES (%s, %s, 1) "
+            "ON CONFLICT (day, reason) "
+            "DO UPDATE SET count = campaigns_scanfailure.count + 1",
+            [timezone.localdate(), reason],
+        )
 
 
 def _claim_in_schema(
     merchant: Merchant, consumer: User, code: str, idempotency_key: str
 ) -> ClaimResult:
-    previous = connection.tenant if hasattr(connection, "tenant") else None
-    connection.set_tenant(merchant)
-    try:
+    with tenant_context(merchant):
         return _claim(merchant, consumer, code, idempotency_key)
-    finally:
-        _restore(previous)
 
 
 def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) -> ClaimResult:

@@ -63,6 +63,14 @@ def encode_merchant(merchant_id: int) -> str:
     return "".join(reversed(digits))
 
 
+def decode_merchant(prefix: str) -> int:
+    """The merchant id in a normalised prefix of ``MERCHANT_WIDTH`` alphabet characters."""
+    merchant_id = 0
+    for char in prefix:
+        merchant_id = merchant_id * BASE + VALUE[char]
+    return merchant_id
+
+
 def new_code(merchant_prefix: str) -> str:
     payload = merchant_prefix + "".join(
         secrets.choice(ALPHABET) for _position in range(RANDOM_WIDTH)
@@ -87,10 +95,7 @@ def parse(raw: str) -> ParsedCode:
             _("This code has a typo. Check each character and try again."),
             "code",
         )
-    merchant_id = 0
-    for char in code[:MERCHANT_WIDTH]:
-        merchant_id = merchant_id * BASE + VALUE[char]
-    return ParsedCode(code=code, merchant_id=merchant_id)
+    return ParsedCode(code=code, merchant_id=decode_merchant(code[:MERCHANT_WIDTH]))
 
 
 def scan_url(code: str) -> str:

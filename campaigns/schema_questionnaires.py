@@ -19,15 +19,14 @@ from typing import Any
 
 import graphene
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from campaigns import questionnaire_exports, questionnaires, results
-from campaigns.claims import _restore
-from campaigns.codes import ALPHABET, MAX_MERCHANT_ID, VALUE, encode_merchant
+from campaigns.codes import MAX_MERCHANT_ID, VALUE, decode_merchant, encode_merchant
 from campaigns.models import Campaign, CampaignError, CampaignKind
 from campaigns.questionnaire_models import Questionnaire, QuestionnaireOpen, Response
 from campaigns.questions import visible_questions
@@ -65,9 +64,7 @@ def parse_link(link: str) -> tuple[int, int] | None:
         or len(pk) > 18
     ):
         return None
-    merchant_id = 0
-    for char in prefix:
-        merchant_id = merchant_id * len(ALPHABET) + VALUE[char]
+    merchant_id = decode_merchant(prefix)
     if not 0 < merchant_id <= MAX_MERCHANT_ID:
         return None
     return merchant_id, int(pk)
@@ -84,12 +81,8 @@ def in_merchant_schema(link: str) -> Iterator[tuple[Merchant, int]]:
     merchant = Merchant.objects.filter(pk=parsed[0]).first() if parsed else None
     if merchant is None or parsed is None:
         raise _not_found()
-    previous = connection.tenant if hasattr(connection, "tenant") else None
-    connection.set_tenant(merchant)
-    try:
+    with tenant_context(merchant):
         yield merchant, parsed[1]
-    finally:
-        _restore(previous)
 
 
 # --- Shared types -------------------------------------------------------------------
