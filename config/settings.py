@@ -46,6 +46,9 @@ SHARED_APPS = [
     "django.contrib.postgres",
     "graphene_django",
     "config",  # management commands only (GraphQL snapshots); no models
+    "frontend",  # the shared GraphQL client, base layout and page helpers; no models
+    "frontend.consumer",  # consumer mobile web (/)
+    "frontend.console",  # merchant console (/console/)
 ]
 # One schema per merchant: its campaigns, codes, questionnaires and claims.
 TENANT_APPS = [
@@ -198,6 +201,9 @@ POINTS_DEFAULT_EXPIRY_DAYS = env_int("POINTS_DEFAULT_EXPIRY_DAYS", 365)
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = "UTC"
+# The API's own messages (the apps' Python code); each front-end app keeps its page
+# texts in its own locale/ folder.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 

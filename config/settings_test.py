@@ -24,7 +24,8 @@ os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
 
 from config.settings import *  # noqa: F403
 
-SMS_BACKEND = "accounts.sms.MemorySmsBackend"
+# Memory by default; the browser tests' server process prints codes (console backend).
+SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.MemorySmsBackend")  # noqa: F405
 # Fast hashing: password strength is Django's concern, not what these tests prove.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run eagerly unless a test starts a real worker (conftest.py: celery_worker),

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
@@ -37,5 +37,8 @@ urlpatterns = [
         name="mall-settlement-download",
     ),
     path("admin/", admin.site.urls),
+    # The merchant console and the consumer web (the consumer's is the catch-all root).
+    path("console/", include("frontend.console.urls")),
+    path("", include("frontend.consumer.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]

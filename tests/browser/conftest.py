@@ -1,0 +1,202 @@
+"""Browser tests: Debian's chromium driven by Playwright against a live server process.
+
+The server is ``manage.py runserver`` in its own process on the test database, as a
+newcomer's demo serves the pages: static files through WhiteNoise, tasks through
+the broker (a test that needs them done asks for ``celery_worker``), SMS through
+the console backend, whose output the tests read to sign in
+(``Site.sms_code``). Data the server must see is committed
+(``committed_db``), so each test uses names of its own (``unique``).
+
+A JavaScript error or a console error on any page fails the test
+(``BrowserPage.assert_clean``, run at teardown); a test that expects a console
+message (a page answered 404 on purpose) says so with ``allow_console``.
+
+Screenshots: ``shoot(page, name)`` writes ``docs/screenshots/<name>-<size>.png``
+when ``UPDATE_SCREENSHOTS=1``, else into the test's temporary directory (so a CI
+run does not touch the work tree, but the capture still runs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
+# inside one unless told that this thread does not share it with async code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+VIEWPORTS: dict[str, dict[str, int]] = {
+    "phone": {"width": 360, "height": 640},
+    "desktop": {"width": 1280, "height": 800},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Site:
+    """The live server process (not pytest-django's in-process ``live_server``)."""
+
+    url: str
+    log: Path
+
+    def sms_code(self, phone: str, timeout: float = 15.0) -> str:
+        """The last six-digit code the console SMS backend printed for ``phone``."""
+        pattern = re.compile(rf"\[sms to {re.escape(phone)}\].*?\b(\d{{6}})\b")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = pattern.findall(self.log.read_text(errors="replace"))
+            if found:
+                return found[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"no SMS to {phone} in {self.log}")
+
+
+@pytest.fixture(scope="session")
+def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    db = connection.settings_dict
+    port = _free_port()
+    log = tmp_path_factory.mktemp("live-server") / "server.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}"
+        f"/{db['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "SMS_BACKEND": "accounts.sms.ConsoleSmsBackend",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/static/frontend/api.js", timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError) as exc:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"no live server:\n{log.read_text()}") from exc
+                time.sleep(0.2)
+        yield Site(url=url, log=log)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"No chromium at {CHROMIUM}: install Debian's (apt-get install -y chromium; "
+            ".ci/run does) or set CHROMIUM to a Chromium binary."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@dataclass
+class BrowserPage:
+    """A Playwright page that records JavaScript and console errors."""
+
+    page: Any
+    size: str
+    errors: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def allow_console(self, pattern: str) -> None:
+        self.allowed.append(re.compile(pattern))
+
+    def assert_clean(self) -> None:
+        unexpected = [e for e in self.errors if not any(p.search(e) for p in self.allowed)]
+        assert not unexpected, f"errors in the browser: {unexpected}"
+
+
+@pytest.fixture
+def open_page(browser: Any, site: Site) -> Iterator[Callable[..., BrowserPage]]:
+    """``open_page(size="phone", locale="en")``: a fresh context (no tokens) and page."""
+    pages: list[BrowserPage] = []
+    contexts: list[Any] = []
+
+    def open_(size: str = "phone", locale: str = "en") -> BrowserPage:
+        context = browser.new_context(
+            base_url=site.url,
+            viewport=VIEWPORTS[size],
+            locale=locale,
+            extra_http_headers={"Accept-Language": locale},
+            is_mobile=size == "phone",
+            has_touch=size == "phone",
+            accept_downloads=True,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        wrapped = BrowserPage(page=page, size=size)
+        page.on("pageerror", lambda error: wrapped.errors.append(f"pageerror: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error"
+                and wrapped.errors.append(f"console: {message.text} ({message.location})")
+            ),
+        )
+        pages.append(wrapped)
+        return wrapped
+
+    yield open_
+    try:
+        for wrapped in pages:
+            wrapped.assert_clean()
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def shoot(tmp_path: Path) -> Callable[[BrowserPage, str], Path]:
+    def shoot_(page: BrowserPage, name: str) -> Path:
+        directory = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}-{page.size}.png"
+        page.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return shoot_
