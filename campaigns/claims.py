@@ -37,6 +37,7 @@ from campaigns.models import (
 )
 from config import ratelimit
 from config.errors import DomainError
+from config.ratelimit import Limit
 from points import ledger
 from points.errors import LedgerError
 from points.ledger import Posting
@@ -74,12 +75,17 @@ def claim_code(
             _("An idempotency key of 1 to 200 characters is required."),
             "idempotencyKey",
         )
-    limits = [(f"scan-fail:consumer:{consumer.pk}", MAX_FAILURES_PER_CONSUMER)]
+    limits = [
+        Limit(
+            f"scan-fail:consumer:{consumer.pk}", MAX_FAILURES_PER_CONSUMER, FAILURE_WINDOW_SECONDS
+        )
+    ]
     if ip:
-        limits.append((f"scan-fail:ip:{ip}", MAX_FAILURES_PER_IP))
-    for key, limit in limits:
-        ratelimit.ensure_below(key, limit, FAILURE_WINDOW_SECONDS)
-    ratelimit.check(f"scan:consumer:{consumer.pk}", MAX_CLAIMS_PER_CONSUMER_PER_MINUTE, 60)
+        limits.append(Limit(f"scan-fail:ip:{ip}", MAX_FAILURES_PER_IP, FAILURE_WINDOW_SECONDS))
+    ratelimit.guard(
+        below=limits,
+        count=Limit(f"scan:consumer:{consumer.pk}", MAX_CLAIMS_PER_CONSUMER_PER_MINUTE, 60),
+    )
     merchant: Merchant | None = None
     try:
         parsed = parse(raw_code)
@@ -90,8 +96,8 @@ def claim_code(
         return _claim_in_schema(merchant, consumer, parsed.code, idempotency_key)
     except DomainError as exc:
         if exc.code in GUESS_LIKE:
-            for key, limit in limits:
-                ratelimit.hit(key, limit, FAILURE_WINDOW_SECONDS)
+            for limit in limits:
+                ratelimit.hit(limit.key, limit.limit, limit.window_seconds)
             if merchant is not None:
                 _count_failure(merchant, exc.code)
         raise

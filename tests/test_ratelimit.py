@@ -1,0 +1,67 @@
+"""``config.ratelimit.guard``: several limits checked and one counted in one Redis round trip."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_django.fixtures import Settings
+
+from config import ratelimit
+from config.ratelimit import Limit, RateLimited, RateLimiterUnavailable
+
+
+def test_guard_counts_and_refuses_past_the_limit() -> None:
+    counted = Limit("test:count", 3, 60)
+    for _ in range(3):
+        ratelimit.guard(count=counted)
+    with pytest.raises(RateLimited) as exc:
+        ratelimit.guard(count=counted)
+    assert 0 < exc.value.retry_after <= 60
+
+
+def test_guard_reads_the_counters_hit_writes() -> None:
+    failures = Limit("test:failures", 2, 600)
+    ratelimit.guard(below=[failures], count=Limit("test:attempts", 100, 60))
+    ratelimit.hit(failures.key, failures.limit, failures.window_seconds)
+    ratelimit.guard(below=[failures])  # one failure: still below two
+    ratelimit.hit(failures.key, failures.limit, failures.window_seconds)
+    with pytest.raises(RateLimited):
+        ratelimit.guard(below=[Limit("test:other", 2, 600), failures])
+    # And ``check`` (the cache API) continues the count ``guard`` started.
+    ratelimit.check("test:attempts", 100, 60)
+    assert ratelimit.hit("test:attempts", 100, 60).count == 3
+
+
+def test_guard_uses_one_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = ratelimit._redis_client()
+    assert client is not None
+    sent: list[int] = []
+    original = type(client.pipeline()).execute
+
+    def execute(self: object, *args: object, **kwargs: object) -> object:
+        sent.append(len(self.command_stack))  # type: ignore[attr-defined]
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(client.pipeline()), "execute", execute)
+    ratelimit.guard(
+        below=[Limit("test:a", 5, 60), Limit("test:b", 5, 60)], count=Limit("test:c", 5, 60)
+    )
+    assert sent == [4]  # two reads, set-if-absent and increment, sent together
+
+
+def test_guard_fails_closed_without_redis(settings: Settings) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    with pytest.raises(RateLimiterUnavailable):
+        ratelimit.guard(below=[Limit("test:a", 5, 60)], count=Limit("test:b", 5, 60))
+
+
+def test_guard_without_redis_uses_the_cache_api(settings: Settings) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    counted = Limit("test:local", 1, 60)
+    ratelimit.guard(count=counted)
+    with pytest.raises(RateLimited):
+        ratelimit.guard(count=counted)
