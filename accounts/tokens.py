@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.errors import AuthError
 from accounts.models import AuthSession, User
+from config import rows
 
 ACCESS_SALT = "accounts.tokens.access"
 
@@ -98,16 +99,34 @@ def authenticate(access_token: str) -> tuple[User, AuthSession]:
         raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired.")) from exc
     except signing.BadSignature as exc:
         raise AuthError("TOKEN_INVALID", _("This sign-in is not valid.")) from exc
-    session = (
-        AuthSession.objects.select_related("user")
-        .filter(pk=payload.get("sid"), user_id=payload.get("uid"))
-        .first()
-    )
+    session = _session_with_user(payload.get("sid"), payload.get("uid"))
     if session is None or session.revoked_at is not None:
         raise AuthError("SESSION_REVOKED", _("This session was signed out."))
     if session.expires_at <= timezone.now() or not session.user.is_active:
         raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired."))
     return session.user, session
+
+
+# Every API request runs this lookup, so it is written once (config.rows) instead of
+# being built by the ORM per request; the user's password hash is not read.
+_SESSION = rows.columns(AuthSession)
+_USER = rows.columns(User, only={f.attname for f in User._meta.concrete_fields} - {"password"})
+_SESSION_WITH_USER = (
+    f"SELECT {_SESSION.select('s')}, {_USER.select('u')}"
+    f" FROM {rows.table(AuthSession)} s JOIN {rows.table(User)} u ON u.id = s.user_id"
+    " WHERE s.id = %s AND s.user_id = %s"
+)
+
+
+def _session_with_user(session_id: object, user_id: object) -> AuthSession | None:
+    if not isinstance(session_id, int) or not isinstance(user_id, int):
+        return None
+    row = rows.fetch_one(_SESSION_WITH_USER, [session_id, user_id])
+    if row is None:
+        return None
+    session = _SESSION.build(row[: len(_SESSION)])
+    session.user = _USER.build(row[len(_SESSION) :])
+    return session
 
 
 def revoke(session: AuthSession) -> None:

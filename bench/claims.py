@@ -15,8 +15,9 @@ Django 5.2 with psycopg 3 binds parameters client-side and sends literal SQL) ru
 the statements the claim sends, in the same order and in one transaction, on a second
 batch of the same campaign: merchant lookup; then in the transaction: code + batch +
 campaign, the conditional ``UPDATE`` of the code, the reserve bucket and wallet
-account lookups, two savepoints around the ledger transaction insert, the two
-conditional balance updates, the two entries, the lot, the claim, the new balance.
+account lookups, the ledger transaction insert (``ON CONFLICT`` on the idempotency
+key), the two conditional balance updates (``RETURNING`` the new balance), the two
+entries, the lot, the claim.
 The script prints Django's SQL of one claim, captured in-process, to compare. What
 pgbench leaves out is what the stack adds: HTTP, the token check, the Redis rate
 limits, GraphQL and the ORM (django-tenants sets the search path once per schema
@@ -278,43 +279,39 @@ SELECT c.code AS code, c.batch_id AS batch, c.serial AS serial, c.claimed_by_id 
   FROM campaigns_code c
   JOIN campaigns_codebatch b ON b.id = c.batch_id
   JOIN campaigns_campaign p ON p.id = b.campaign_id
- WHERE c.batch_id = :batch_id AND c.serial = :i LIMIT 1 \gset
+ WHERE c.batch_id = :batch_id AND c.serial = :i \gset
 UPDATE campaigns_code SET claimed_by_id = :cid, claimed_at = now()
- WHERE claimed_at IS NULL AND code = ':code';
+ WHERE code = ':code' AND claimed_at IS NULL;
 \set bucket :serial % {buckets}
 SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
   FROM points_account
- WHERE consumer_id IS NULL AND kind = 'campaign_reserve' AND merchant_id = :merchant
-   AND ref = 'batch:' || ':batch_id:' || ':bucket'
- ORDER BY id LIMIT 1 \gset bk_
+ WHERE kind = 'campaign_reserve' AND merchant_id = :merchant AND consumer_id IS NULL
+   AND ref = 'batch:' || ':batch_id:' || ':bucket' \gset bk_
 SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
   FROM points_account
- WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL AND ref = ''
- ORDER BY id LIMIT 1 \gset wl_
-SAVEPOINT post;
-SAVEPOINT create_transaction;
+ WHERE kind = 'consumer_wallet' AND merchant_id IS NULL AND consumer_id = :cid
+   AND ref = '' \gset wl_
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
 VALUES ('award', 'claim:' || ':merchant:' || ':code', md5(':code') || md5(':cid'), :merchant,
         :cid, NULL, 'Bench caps',
         '{{"code": ":code", "campaign": :campaign, "batch": :batch_id}}'::jsonb, now())
-RETURNING id AS txn \gset
-RELEASE SAVEPOINT create_transaction;
+ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
 \set debit 0 - :ppc
-UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0;
-UPDATE points_account SET balance = balance + :ppc WHERE id = :wl_id AND balance + :ppc >= 0;
+UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0
+RETURNING balance;
+UPDATE points_account SET balance = balance + :ppc WHERE id = :wl_id AND balance + :ppc >= 0
+RETURNING balance;
 INSERT INTO points_entry (transaction_id, account_id, amount, consumer_id, created_at)
 VALUES (:txn, :bk_id, :debit, NULL, now()), (:txn, :wl_id, :ppc, :cid, now()) RETURNING id;
 INSERT INTO points_lot (account_id, consumer_id, merchant_id, source_id, points, remaining,
                         earned_at, expires_at)
 VALUES (:wl_id, :cid, :merchant, :txn, :ppc, :ppc, now(), now() + interval '365 days')
 RETURNING id;
-RELEASE SAVEPOINT post;
 INSERT INTO campaigns_claim (code_id, campaign_id, batch_id, consumer_id, points,
                              transaction_id, idempotency_key, claimed_at)
 VALUES (':code', :campaign, :batch_id, :cid, :ppc, :txn, 'pgbench-:code', now())
 RETURNING id;
-SELECT balance FROM points_account WHERE id = :wl_id LIMIT 21;
 COMMIT;
 """
 

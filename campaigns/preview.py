@@ -78,7 +78,7 @@ def preview_code(raw_code: str, ip: str | None = None) -> Preview:
 
 
 def _lookup(merchant_id: int, code: str) -> Preview:
-    merchant = Merchant.objects.filter(pk=merchant_id).first()
+    merchant = Merchant.find(merchant_id)
     if merchant is None:
         return Preview(ScanStatus.UNKNOWN)
     with tenant_context(merchant):

@@ -85,7 +85,7 @@ def page_texts() -> dict[str, str]:
 
 def _campaign_exists(link: str) -> bool:
     parsed = parse_link(link)
-    merchant = Merchant.objects.filter(pk=parsed[0]).first() if parsed else None
+    merchant = Merchant.find(parsed[0]) if parsed else None
     if merchant is None or parsed is None:
         return False
     with tenant_context(merchant):
@@ -138,7 +138,7 @@ def download_questionnaire_export(request: HttpRequest, token: str) -> HttpRespo
         return _refusal(403, _("This download link has expired. Get a new one."))
     except signing.BadSignature:
         return _refusal(403, _("This download link is not valid."))
-    merchant = Merchant.objects.filter(pk=merchant_id).first()
+    merchant = Merchant.find(merchant_id)
     if merchant is None:
         return _refusal(404, _("Not found."))
     with tenant_context(merchant):

@@ -78,7 +78,7 @@ def _not_found() -> DomainError:
 def in_merchant_schema(link: str) -> Iterator[tuple[Merchant, int]]:
     """Run in the schema of the link's merchant; the previous schema is restored after."""
     parsed = parse_link(link)
-    merchant = Merchant.objects.filter(pk=parsed[0]).first() if parsed else None
+    merchant = Merchant.find(parsed[0]) if parsed else None
     if merchant is None or parsed is None:
         raise _not_found()
     with tenant_context(merchant):

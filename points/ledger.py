@@ -28,6 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config import rows
 from points.errors import LedgerError
 from points.models import (
     PLATFORM_KINDS,
@@ -65,18 +66,17 @@ def validate_points(amount: object, field: str = "amount") -> int:
 # --- Accounts ---------------------------------------------------------------------
 
 
-# The lookup by owner runs on every claim and redemption. As raw SQL it costs a
-# tenth of the ORM's query building; ``IS NULL`` (not ``= NULL``) keeps it on the
-# ``account_unique_owner`` index, hence one statement per null pattern.
-_ACCOUNT_COLUMNS = [field.attname for field in Account._meta.concrete_fields]
+# The lookup by owner runs on every claim and redemption, as SQL written once
+# (config.rows). ``IS NULL`` (not ``= NULL``) keeps it on the ``account_unique_owner``
+# index, hence one statement per null pattern.
+_ACCOUNT = rows.columns(Account)
 _ACCOUNT_SQL = {
     (merchant_null, consumer_null): (
-        f"SELECT {', '.join(_ACCOUNT_COLUMNS)} FROM {Account._meta.db_table} "
-        "WHERE kind = %s AND "
-        + ("merchant_id IS NULL" if merchant_null else "merchant_id = %s")
+        f"SELECT {_ACCOUNT.select('a')} FROM {rows.table(Account)} a WHERE a.kind = %s AND "
+        + ("a.merchant_id IS NULL" if merchant_null else "a.merchant_id = %s")
         + " AND "
-        + ("consumer_id IS NULL" if consumer_null else "consumer_id = %s")
-        + " AND ref = %s"
+        + ("a.consumer_id IS NULL" if consumer_null else "a.consumer_id = %s")
+        + " AND a.ref = %s"
     )
     for merchant_null in (True, False)
     for consumer_null in (True, False)
@@ -87,11 +87,9 @@ def _account(
     kind: str, *, merchant_id: int | None = None, consumer_id: int | None = None, ref: str = ""
 ) -> Account:
     params = [kind, *(v for v in (merchant_id, consumer_id) if v is not None), ref]
-    with connection.cursor() as cursor:
-        cursor.execute(_ACCOUNT_SQL[merchant_id is None, consumer_id is None], params)
-        row = cursor.fetchone()
+    row = rows.fetch_one(_ACCOUNT_SQL[merchant_id is None, consumer_id is None], params)
     if row is not None:
-        return Account.from_db(connection.alias, _ACCOUNT_COLUMNS, row)
+        return _ACCOUNT.build(row)
     lookup = {"kind": kind, "merchant_id": merchant_id, "consumer_id": consumer_id, "ref": ref}
     try:
         with transaction.atomic():
