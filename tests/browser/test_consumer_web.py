@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -192,3 +193,65 @@ def test_pages_are_chinese_by_default(
     assert browser.page.locator("html").get_attribute("lang") == "zh-hans"
     browser.page.goto("/mall")
     browser.page.get_by_role("heading", name="积分商城").wait_for()
+
+
+def _qr_video(path: Path, text: str) -> Path:
+    """A still Y4M video of a QR code, for Chromium's fake camera."""
+    import qrcode
+
+    matrix = qrcode.QRCode(border=4, box_size=1)
+    matrix.add_data(text)
+    matrix.make(fit=True)
+    modules = matrix.get_matrix()
+    width, height, scale = 640, 480, 8
+    size = len(modules) * scale
+    left, top = (width - size) // 2, (height - size) // 2
+    luma = bytearray([235]) * (width * height)
+    for y, row in enumerate(modules):
+        for x, dark in enumerate(row):
+            if dark:
+                for dy in range(scale):
+                    start = (top + y * scale + dy) * width + left + x * scale
+                    luma[start : start + scale] = bytes([16]) * scale
+    chroma = bytes([128]) * (width * height // 4)
+    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + frame * 10)
+    return path
+
+
+def test_the_camera_reads_a_qr_code_and_opens_its_page(
+    committed_db: None, unique: Callable[[str], str], site: Site, browser: Any, tmp_path: Path
+) -> None:
+    """Chromium's fake camera shows a printed code's QR: the page opens /s/<code>."""
+    from tests.browser.conftest import CHROMIUM
+
+    _merchant, codes = merchant_with_codes(unique, size=1, points=10)
+    video = _qr_video(tmp_path / "qr.y4m", f"https://example.test/s/{codes[0]}")
+    errors: list[str] = []
+    # A browser of its own (same Playwright): the camera flags are per launch.
+    camera_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        context = camera_browser.new_context(
+            base_url=site.url, locale="en", viewport={"width": 360, "height": 640}
+        )
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto("/scan")
+        page.get_by_role("button", name="Start the camera").click()
+        # The code's own page, on this site (not the host inside the QR code).
+        page.wait_for_url(re.compile(rf"{re.escape(site.url)}/s/{codes[0]}$"), timeout=20_000)
+        page.get_by_text("10 points", exact=True).wait_for()
+    finally:
+        camera_browser.close()
+    assert not errors
