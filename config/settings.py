@@ -75,6 +75,8 @@ MIDDLEWARE = [
     # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The APIs' messages follow Accept-Language (the pages send their own language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -1,10 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
-from django.views.generic import TemplateView
 
-from campaigns.questionnaire_views import download_questionnaire_export, questionnaire_page
-from campaigns.scan_views import scan_page
+from campaigns.questionnaire_views import download_questionnaire_export
 from campaigns.views import download_export
 from config.schema import consumer_schema, merchant_schema
 from config.views import ApiView
@@ -18,10 +16,6 @@ urlpatterns = [
         csrf_exempt(ApiView.as_view(schema=merchant_schema)),
         name="merchant-api",
     ),
-    # The consumer page a printed QR code opens (campaigns.codes.scan_url).
-    path("s/<str:code>", scan_page, name="scan"),
-    # A questionnaire's phone page (its share link and poster QR code).
-    path("q/<str:link>", questionnaire_page, name="questionnaire"),
     # Questionnaire response exports and posters, from signed links (15 minutes).
     path(
         "questionnaire-exports/<str:token>/",
@@ -37,8 +31,8 @@ urlpatterns = [
         name="mall-settlement-download",
     ),
     path("admin/", admin.site.urls),
-    # The merchant console and the consumer web (the consumer's is the catch-all root).
+    # The merchant console and the consumer web (the consumer's is the root: its home,
+    # /s/<code> that printed QR codes open and /q/<link> of questionnaire posters).
     path("console/", include("frontend.console.urls")),
     path("", include("frontend.consumer.urls")),
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]

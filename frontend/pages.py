@@ -64,4 +64,9 @@ def render_page(
         response = render(request, template, values, status=status)
     response["Content-Language"] = language
     patch_vary_headers(response, ["Accept-Language", "Cookie"])
+    if request.GET.get("lang", "").lower() == language:
+        # A language picked with ?lang= sticks for the next pages (links carry no ?lang=).
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax"
+        )
     return response

@@ -90,6 +90,13 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path]) -
     output = log_path.read_text()
     assert "/merchant/graphql/" in output and "owner@demo.test" in output
     assert "/s/" in output  # scan pages of the seeded batch
+    assert f"{base}/scan" in output and f"{base}/mall" in output  # the consumer web
+    with urllib.request.urlopen(base + "/mall", timeout=10) as response:
+        mall = response.read().decode()
+    # Served as is, with no front-end build: the shell, its module and its operations.
+    assert 'id="page-operations"' in mall and "consumer/mall.js" in mall
+    with urllib.request.urlopen(base + "/static/consumer/mall.js", timeout=10) as response:
+        assert b"import" in response.read()
 
     signed_in = _post(
         base + "/merchant/graphql/",

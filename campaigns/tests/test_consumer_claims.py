@@ -28,10 +28,10 @@ from campaigns.claims import MAX_FAILURES_PER_CONSUMER, MAX_FAILURES_PER_IP, cla
 from campaigns.generation import generate_batch
 from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.preview import preview_code
-from campaigns.scan_views import PAGE_OPERATIONS
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
 from config.errors import DomainError
 from conftest import OPERATIONS_DIR, Api, Tenants, access_token
+from frontend.consumer.views import SCAN_OPERATIONS as PAGE_OPERATIONS
 from points import ledger, services
 from points.audit import audit
 from points.models import Transaction, TransactionKind
@@ -467,15 +467,15 @@ def test_page_for_a_good_code_embeds_the_operations(
     assert response.status_code == 200
     html = response.content.decode()
     assert codes.pretty(found[0]) in html
-    assert _embedded(html, "scan-config") == {"code": found[0], "api": "/graphql/"}
-    operations = _embedded(html, "scan-operations")
+    assert _embedded(html, "page-config") == {"code": found[0], "api": "/graphql/"}
+    operations = _embedded(html, "page-operations")
     assert set(operations) == set(PAGE_OPERATIONS) >= {"ScanPreview", "ClaimCode", "SignInWithCode"}
     for name, document in operations.items():
         assert document == (OPERATIONS_DIR / "consumer" / f"{name}.graphql").read_text()
-    assert 'type="module"' in html and "campaigns/scan.js" in html
+    assert 'type="module"' in html and "consumer/scan.js" in html
     assert 'name="viewport"' in html and '<label for="phone">' in html
     # A human message for every refusal a claim can give.
-    messages = _embedded(html, "scan-messages")
+    messages = _embedded(html, "page-messages")
     claim_refusals = {
         "MALFORMED_CODE", "INVALID_CHECK_CHARACTER", "UNKNOWN_CODE", "ALREADY_CLAIMED",
         "CODE_VOIDED", "CAMPAIGN_NOT_ACTIVE", "CAMPAIGN_ENDED", "MERCHANT_SUSPENDED",
@@ -484,7 +484,7 @@ def test_page_for_a_good_code_embeds_the_operations(
     }  # fmt: skip
     assert claim_refusals <= set(messages)
     assert all(messages.values())
-    texts = _embedded(html, "scan-texts")
+    texts = _embedded(html, "page-texts")
     for status in ("CLAIMABLE", "ALREADY_CLAIMED", "NOT_ACTIVE", "ENDED", "VOIDED", "UNKNOWN"):
         assert texts[f"status_{status}"]
 
@@ -493,7 +493,7 @@ def test_page_accepts_a_typed_code_in_any_case_with_hyphens(client: Client, acme
     _campaign, _batch, found = make_codes(acme)
     response = client.get(f"/s/{codes.pretty(found[0]).lower()}")
     assert response.status_code == 200
-    assert _embedded(response.content.decode(), "scan-config")["code"] == found[0]
+    assert _embedded(response.content.decode(), "page-config")["code"] == found[0]
 
 
 def test_page_for_a_malformed_code_is_a_friendly_404(
@@ -511,7 +511,7 @@ def test_page_for_a_malformed_code_is_a_friendly_404(
         html = response.content.decode()
         assert message in html
         assert 'role="alert"' in html and 'name="code"' in html  # a box to type the code
-        assert "scan-operations" not in html
+        assert "page-operations" not in html
 
 
 def test_typed_code_form_goes_to_the_code_page(client: Client) -> None:

@@ -20,10 +20,10 @@ from openpyxl import load_workbook
 from accounts.models import User
 from campaigns import questionnaire_exports, results
 from campaigns.models import Campaign, Response
-from campaigns.questionnaire_views import PAGE_OPERATIONS
 from campaigns.schema_questionnaires import parse_link, questionnaire_link
 from campaigns.tests.test_questionnaires import QUESTIONS
 from conftest import OPERATIONS_DIR, Api, Tenants, access_token
+from frontend.consumer.views import QUESTIONNAIRE_OPERATIONS as PAGE_OPERATIONS
 from points import ledger, services
 from points.audit import audit
 

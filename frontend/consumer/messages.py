@@ -1,0 +1,129 @@
+"""The one mapping from the consumer API's error codes to human messages.
+
+Every consumer page embeds this mapping (``page-messages``) in its own language, so
+the scripts never show a bare code and never depend on the language the API answered
+in. ``tests`` check that every code of ``config.api.ERROR_CODES`` is either here or in
+``NOT_FOR_CONSUMERS`` (codes only the merchant API or back-office services return),
+so a new code forces a decision.
+
+``RATE_LIMITED`` takes the seconds to wait from the API's message (``api.js``);
+``NETWORK`` and ``UNEXPECTED`` are the client's own codes.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+# Codes the consumer API never returns: staff, merchant set-up, ledger internals.
+NOT_FOR_CONSUMERS = frozenset(
+    {
+        "INVALID_CREDENTIALS",
+        "MERCHANT_REQUIRED",
+        "MERCHANT_NOT_FOUND",
+        "INVALID_SLUG",
+        "SLUG_TAKEN",
+        "DOMAIN_TAKEN",
+        "INVALID_NAME",
+        "INVALID_EXPIRY",
+        "INVALID_EMAIL",
+        "INVALID_ROLE",
+        "ALREADY_MEMBER",
+        "LAST_OWNER",
+        "INVALID_PASSWORD",
+        "INVALID_STATUS_CHANGE",
+        "INVALID_DATES",
+        "INVALID_LIMIT",
+        "INVALID_BATCH_SIZE",
+        "WRONG_CAMPAIGN_KIND",
+        "BATCH_NOT_READY",
+        "INVALID_GRID",
+        "INVALID_EXPORT_FORMAT",
+        "INVALID_PERIOD",
+        "INVALID_TIME_ZONE",
+        "INVALID_QUESTION",
+        "INVALID_AMOUNT",
+        "INVALID_CURRENCY",
+        "INVALID_RATE",
+        "INVALID_REFERENCE",
+        "INVALID_ACCOUNT",
+        "INSUFFICIENT_BUDGET",
+        "UNBALANCED",
+        "ALREADY_REVERSED",
+        "NOT_REVERSIBLE",
+        "INVALID_TITLE",
+        "NOT_CONSIGNED",
+        "NOT_A_COUPON_PRODUCT",
+        "INVALID_COUPON",
+        "DUPLICATE_COUPON",
+        "TRACKING_REQUIRED",
+    }
+)
+
+
+def error_messages() -> dict[str, str]:
+    """A human message for every code a consumer page can meet, in the active language."""
+    again = _("Something went wrong on this page. Reload it and retry.")
+    sign_in_again = _("Please sign in again.")
+    return {
+        # The client's own and generic codes
+        "NETWORK": _("No connection. Check your network and retry."),
+        "UNEXPECTED": _("Something went wrong. Please retry."),
+        "SERVICE_UNAVAILABLE": _("The service is briefly unavailable. Please retry."),
+        "GRAPHQL_VALIDATION_FAILED": again,
+        "NOT_FOUND": _("We could not find this. It may have been removed."),
+        "RATE_LIMITED": _("Too many attempts. Try again in %(seconds)s seconds."),
+        "RATE_LIMITED_SOON": _("Too many attempts. Try again in a few minutes."),
+        "INVALID_IDEMPOTENCY_KEY": again,
+        "IDEMPOTENCY_CONFLICT": again,
+        # Signing in
+        "UNAUTHENTICATED": sign_in_again,
+        "PERMISSION_DENIED": _("Sign in with a phone number to continue."),
+        "TOKEN_INVALID": sign_in_again,
+        "TOKEN_EXPIRED": sign_in_again,
+        "SESSION_REVOKED": _("You were signed out. Please sign in again."),
+        "ACCOUNT_DISABLED": _("This account is disabled."),
+        "INVALID_PHONE": _("Enter a valid mobile number."),
+        "OTP_INVALID": _("That code is not right. Check the text message and try again."),
+        "OTP_EXPIRED": _("That code has expired. Ask for a new one."),
+        "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
+        # Scanning a code
+        "MALFORMED_CODE": _("This is not a valid code. Check it and try again."),
+        "INVALID_CHECK_CHARACTER": _("This code has a typo. Check each character and try again."),
+        "UNKNOWN_CODE": _("We do not know this code. Check it and try again."),
+        "ALREADY_CLAIMED": _("This code has already been used."),
+        "CODE_VOIDED": _("This code is no longer valid."),
+        "BATCH_VOIDED": _("This code is no longer valid."),
+        "CODES_UNAVAILABLE": _("This merchant cannot award points at the moment."),
+        "CAMPAIGN_NOT_ACTIVE": _("This campaign is not running right now."),
+        "CAMPAIGN_ENDED": _("This campaign has ended."),
+        "MERCHANT_SUSPENDED": _("This merchant cannot award points at the moment."),
+        "MERCHANT_NOT_ACTIVE": _("This merchant cannot award points yet."),
+        "CAMPAIGN_LIMIT_REACHED": _("You have collected all the points this campaign offers you."),
+        "DAILY_LIMIT_REACHED": _("You have reached today's limit for this campaign."),
+        # Questionnaires
+        "BUDGET_EXHAUSTED": _("All rewards of this questionnaire have been given out."),
+        "ALREADY_RESPONDED": _("You have already answered this questionnaire."),
+        "REQUIRED": _("Please answer this question."),
+        "INVALID_OPTION": _("Choose one of the options."),
+        "TOO_MANY_SELECTIONS": _("Too many options chosen."),
+        "TOO_FEW_SELECTIONS": _("Choose more options."),
+        "OUT_OF_RANGE": _("This number is out of range."),
+        "TEXT_TOO_LONG": _("This answer is too long."),
+        "TEXT_TOO_SHORT": _("This answer is too short."),
+        "INVALID_ANSWER": _("Check this answer."),
+        "INVALID_DATE": _("Give a valid date."),
+        "HIDDEN_QUESTION_ANSWERED": _("This question does not apply."),
+        "UNKNOWN_QUESTION": _("Reload the page: the questions have changed."),
+        # The mall
+        "INSUFFICIENT_POINTS": _("You do not have enough points for this."),
+        "INSUFFICIENT_FUNDS": _("You do not have enough points for this."),
+        "NOT_AVAILABLE": _("This product is not available right now."),
+        "OUT_OF_STOCK": _("This product is sold out."),
+        "LIMIT_REACHED": _("You have redeemed as many of this product as one person may."),
+        "ADDRESS_REQUIRED": _("Choose a delivery address."),
+        "INVALID_QUANTITY": _("Choose a quantity from 1 to 100."),
+        "NOT_CANCELLABLE": _("This order can no longer be cancelled: it has shipped."),
+        "INVALID_ORDER_STATUS": _("This order can no longer be changed."),
+        "INVALID_ADDRESS": _("Fill in this field (it may not be too long)."),
+        "TOO_MANY_ADDRESSES": _("Your address book is full (50 addresses). Delete one first."),
+    }

@@ -1,0 +1,192 @@
+// /s/<code>: show what the code offers, sign in by phone if needed, claim once.
+//
+// The claim's idempotency key is kept for the tab's session (api.js sessionKey), so a
+// retry after a lost answer, even after a reload, cannot claim twice and shows the
+// first result instead of "already used".
+
+import { forgetSessionKey, load, sessionKey } from "../frontend/api.js";
+import {
+  $,
+  RETRYABLE,
+  announce,
+  api,
+  clearAlert,
+  config,
+  fmt,
+  focusOn,
+  formatPoints,
+  messageFor,
+  pointsText,
+  setText,
+  show,
+  showAlert,
+  start,
+  texts,
+} from "./app.js";
+import { isAuthError, maskPhone, signIn, signOut } from "./signin.js";
+
+const KEY_NAME = `claim.${config.code}`;
+const state = { preview: null, claiming: false };
+
+async function loadPreview() {
+  clearAlert();
+  show("retry", false);
+  $("offer").setAttribute("aria-busy", "true");
+  announce(texts.loading);
+  try {
+    const { scanPreview } = await api.call("ScanPreview", { code: config.code });
+    state.preview = scanPreview;
+    showPreview(scanPreview);
+  } catch (error) {
+    $("offer-title").textContent = texts.unknown_title;
+    showAlert(messageFor(error));
+    if (RETRYABLE.has(error.code)) show("retry");
+    return;
+  } finally {
+    $("offer").setAttribute("aria-busy", "false");
+    announce("");
+  }
+  if (state.preview.status === "CLAIMABLE") await nextStep();
+  else if (state.preview.status === "ALREADY_CLAIMED") await replayEarlierClaim();
+}
+
+function showPreview(preview) {
+  const known = preview.status !== "UNKNOWN";
+  $("offer-title").textContent = known ? preview.campaignName : texts.unknown_title;
+  setText("offer-merchant", known ? preview.merchantName : "");
+  setText("offer-points", known ? pointsText(preview.points) : "");
+  setText("offer-description", known ? preview.campaignDescription : "");
+  setText("offer-status", preview.status === "CLAIMABLE" ? "" : texts[`status_${preview.status}`]);
+}
+
+async function askToSignIn({ focus = false } = {}) {
+  show("claim", false);
+  const consumer = await signIn({ focus });
+  showClaim(consumer.phone, { focus: true });
+}
+
+async function nextStep() {
+  if (!api.tokens.present) {
+    await askToSignIn();
+    return;
+  }
+  try {
+    const { me } = await api.call("Me", {}, { auth: true });
+    if (me) {
+      showClaim(me.phone);
+      return;
+    }
+    api.tokens.clear(); // a staff token, or a session that ended
+  } catch (error) {
+    if (!isAuthError(error)) {
+      showClaim(null); // probably signed in; the claim itself will tell
+      showAlert(messageFor(error));
+      return;
+    }
+    api.tokens.clear();
+  }
+  await askToSignIn();
+}
+
+function showClaim(phone, { focus = false } = {}) {
+  show("claim");
+  setText("signed-in-as", phone ? fmt(texts.signed_in_as, { phone: maskPhone(phone) }) : "");
+  const button = $("claim-button");
+  button.textContent = fmt(texts.claim, { points: formatPoints(state.preview.points) });
+  button.disabled = false;
+  if (focus) focusOn("claim-button");
+}
+
+function showResult(result, { focus = true } = {}) {
+  show("signin", false);
+  show("claim", false);
+  setText("offer-status", "");
+  const { claim } = result;
+  $("result-title").textContent = fmt(texts.earned, { points: formatPoints(claim.points) });
+  $("result-detail").textContent = fmt(texts.earned_from, {
+    merchant: claim.merchantName,
+    campaign: claim.campaignName,
+  });
+  $("result-balance").textContent = fmt(texts.balance, { balance: formatPoints(result.balance) });
+  show("result");
+  if (focus) focusOn("result-title");
+}
+
+function finalRefusal(error) {
+  // The code cannot be claimed (used, voided, ended, limit...): say so where the offer is.
+  show("claim", false);
+  setText("offer-status", messageFor(error));
+  showAlert(messageFor(error));
+  focusOn("offer-title");
+}
+
+async function onClaim() {
+  if (state.claiming) return;
+  state.claiming = true;
+  const button = $("claim-button");
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = texts.claiming;
+  button.setAttribute("aria-busy", "true");
+  announce(texts.claiming);
+  clearAlert();
+  let signInAgain = false;
+  try {
+    const variables = { code: config.code, idempotencyKey: sessionKey(KEY_NAME) };
+    const { claimCode: result } = await api.call("ClaimCode", variables, { auth: true });
+    const [error] = result.errors;
+    if (!error) {
+      showResult(result);
+    } else if (isAuthError(error)) {
+      signInAgain = true;
+      showAlert(messageFor(error));
+    } else if (error.code === "INVALID_IDEMPOTENCY_KEY" || error.code === "IDEMPOTENCY_CONFLICT") {
+      forgetSessionKey(KEY_NAME);
+      showAlert(messageFor(error));
+    } else if (RETRYABLE.has(error.code)) {
+      showAlert(messageFor(error)); // same key on the next try
+    } else {
+      finalRefusal(error);
+    }
+  } catch (error) {
+    signInAgain = isAuthError(error);
+    showAlert(messageFor(error)); // a lost answer: retrying sends the same key
+  } finally {
+    state.claiming = false;
+    button.disabled = false;
+    button.textContent = label;
+    button.removeAttribute("aria-busy");
+    announce("");
+  }
+  if (signInAgain) {
+    api.tokens.clear();
+    await askToSignIn({ focus: true });
+  }
+}
+
+// A claim from this tab whose answer was lost (or a reload afterwards): the same key
+// replays the first result instead of saying "already used".
+async function replayEarlierClaim() {
+  const key = load("sessionStorage", `loyalty.key.${KEY_NAME}`);
+  if (!key || !api.tokens.present) return;
+  try {
+    const { claimCode: result } = await api.call(
+      "ClaimCode",
+      { code: config.code, idempotencyKey: key },
+      { auth: true },
+    );
+    if (!result.errors.length) showResult(result, { focus: false });
+  } catch {
+    /* the "already used" notice stays */
+  }
+}
+
+$("claim-button").addEventListener("click", onClaim);
+$("sign-out").addEventListener("click", async () => {
+  forgetSessionKey(KEY_NAME);
+  await signOut();
+  await askToSignIn({ focus: true });
+});
+$("retry").addEventListener("click", () => start(loadPreview));
+
+start(loadPreview);

@@ -1,0 +1,405 @@
+"""The consumer mobile web: server-rendered shells whose scripts talk to ``/graphql/``.
+
+Each view renders a small page in the visitor's language (``frontend.pages``) and
+embeds, as JSON, what its script needs: the operation documents it may send (from
+``graphql/operations/consumer/``), the one error-message mapping
+(``frontend.consumer.messages``), the page's translated sentences and a little
+config. The views touch the database only where a wrong address must be a 404 before
+any script runs (a questionnaire link); everything else is the script's work, so a
+page costs no query and can be cached by the browser's HTTP cache for its static parts.
+
+Pages that need a signed-in consumer show the shared sign-in card (``_signin.html``,
+``signin.js``) in place until the visitor signs in: no redirect, the page carries on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+from django_tenants.utils import tenant_context
+from graphql_relay import to_global_id
+
+from campaigns.codes import CodeError, normalize, parse, pretty
+from frontend.consumer.messages import error_messages
+from frontend.pages import operations, render_page
+
+# Every page that may sign a consumer in (or keep a session alive) sends these.
+SESSION_OPERATIONS = ("Me", "RequestSignInCode", "SignInWithCode", "RefreshToken", "SignOut")
+
+SCAN_OPERATIONS = ("ScanPreview", "ClaimCode", *SESSION_OPERATIONS)
+QUESTIONNAIRE_OPERATIONS = ("Questionnaire", "SubmitResponse", *SESSION_OPERATIONS)
+WALLET_OPERATIONS = ("Wallet", *SESSION_OPERATIONS)
+CAMERA_OPERATIONS: tuple[str, ...] = ()
+MALL_OPERATIONS = ("Categories", "Products", *SESSION_OPERATIONS)
+PRODUCT_OPERATIONS = ("Product", *SESSION_OPERATIONS)
+REDEEM_OPERATIONS = ("Product", "Wallet", "Addresses", "SaveAddress", "Redeem", *SESSION_OPERATIONS)
+ORDERS_OPERATIONS = ("Orders", "CancelOrder", *SESSION_OPERATIONS)
+ADDRESSES_OPERATIONS = ("Addresses", "SaveAddress", "DeleteAddress", *SESSION_OPERATIONS)
+
+
+def common_texts() -> dict[str, str]:
+    """Sentences every page's script may need (sign-in card, lists, numbers)."""
+    return {
+        "points": _("%(points)s points"),
+        "loading": _("Loading…"),
+        "sending": _("Sending…"),
+        "signing_in": _("Signing in…"),
+        "saving": _("Saving…"),
+        "code_sent": _("We sent a 6-digit code to %(phone)s. It is valid for %(minutes)s minutes."),
+        "resend_in": _("Send a new code (%(seconds)ss)"),
+        "resend": _("Send a new code"),
+        "signed_in_as": _("Signed in as %(phone)s"),
+        "enter_phone": _("Enter your mobile number."),
+        "enter_otp": _("Enter the 6-digit code from the text message."),
+        "more": _("Show more"),
+        "retry": _("Try again"),
+    }
+
+
+def consumer_page(
+    request: HttpRequest,
+    template: str,
+    script: str,
+    names: Iterable[str],
+    texts: Any = None,
+    *,
+    config: dict[str, Any] | None = None,
+    extra: Any = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render one consumer page with its embedded operations, messages, texts and config.
+
+    ``texts`` and ``extra`` are functions: ``render_page`` calls the context inside the
+    page's language, so the sentences come out translated.
+    """
+    names = tuple(names)
+
+    def context() -> dict[str, Any]:
+        values: dict[str, Any] = dict(extra() if callable(extra) else (extra or {}))
+        values.update(
+            script=script,
+            page_config={"api": reverse("consumer-api"), **(config or {})},
+            page_operations=operations("consumer", names),
+            page_messages=error_messages(),
+            page_texts={**common_texts(), **(texts() if texts else {})},
+        )
+        return values
+
+    return render_page(request, template, context, status=status)
+
+
+def _typed_code_redirect(request: HttpRequest) -> HttpResponse:
+    """The "type your code" form (works without JavaScript): go to that code's page."""
+    typed = request.GET.get("code", "")
+    cleaned = "".join(c for c in normalize(typed) if c.isascii() and c.isalnum())[:64]
+    target = reverse("scan", kwargs={"code": cleaned or "-"})
+    query = {"lang": request.GET["lang"]} if "lang" in request.GET else {}
+    return HttpResponseRedirect(f"{target}?{urlencode(query)}" if query else target)
+
+
+# --- Scanning -----------------------------------------------------------------------
+
+
+def scan_texts() -> dict[str, str]:
+    return {
+        "status_CLAIMABLE": _("Collect these points with your phone number."),
+        "status_ALREADY_CLAIMED": _("This code has already been used."),
+        "status_NOT_ACTIVE": _("This campaign is not running right now."),
+        "status_ENDED": _("This campaign has ended."),
+        "status_VOIDED": _("This code is no longer valid."),
+        "status_UNKNOWN": _("We do not know this code. Check it and try again."),
+        "claim": _("Collect %(points)s points"),
+        "claiming": _("Collecting…"),
+        "earned": _("You earned %(points)s points"),
+        "earned_from": _("From %(merchant)s · %(campaign)s"),
+        "balance": _("Your wallet: %(balance)s points"),
+        "unknown_title": _("Unknown code"),
+    }
+
+
+@require_safe
+def scan_page(request: HttpRequest, code: str) -> HttpResponse:
+    """``/s/<code>``: what a printed QR code opens. No query: the script asks the API."""
+    if "code" in request.GET:
+        return _typed_code_redirect(request)
+    try:
+        parsed = parse(code)
+    except CodeError as exc:
+        error_code = exc.code
+        # A friendly 404 with a box to type the code; the message follows the page.
+        return render_page(
+            request,
+            "consumer/scan_invalid.html",
+            lambda: {
+                "error": error_messages()[error_code],
+                "error_code": error_code,
+                "typed": code[:64],
+            },
+            status=404,
+        )
+    return consumer_page(
+        request,
+        "consumer/scan.html",
+        "consumer/scan.js",
+        SCAN_OPERATIONS,
+        scan_texts,
+        config={"code": parsed.code},
+        extra={"code": parsed.code, "pretty": pretty(parsed.code)},
+    )
+
+
+@require_safe
+def camera_page(request: HttpRequest) -> HttpResponse:
+    """``/scan``: scan a QR code with the phone's camera, or type the code."""
+    if "code" in request.GET:
+        return _typed_code_redirect(request)
+
+    def texts() -> dict[str, str]:
+        return {
+            "starting": _("Starting the camera…"),
+            "scanning": _("Point the camera at the QR code."),
+            "found": _("Code found. Opening…"),
+            "not_ours": _("This QR code is not one of ours. Try another, or type the code."),
+            "denied": _(
+                "The camera is blocked. Allow it in the browser's settings, or type the code."
+            ),
+            "no_camera": _("No camera found. Type the code instead."),
+            "insecure": _(
+                "The camera works only on a secure (https) connection. Type the code instead."
+            ),
+            "failed": _("The camera could not start. Type the code instead."),
+        }
+
+    return consumer_page(
+        request,
+        "consumer/camera.html",
+        "consumer/camera.js",
+        CAMERA_OPERATIONS,
+        texts,
+        config={"reader": static("consumer/vendor/jsQR.js"), "scanPrefix": "/s/"},
+    )
+
+
+# --- Questionnaires -----------------------------------------------------------------
+
+
+def questionnaire_texts() -> dict[str, str]:
+    return {
+        "earn": _("Earn %(points)s points"),
+        "state_NOT_ACTIVE": _("This questionnaire is not open right now."),
+        "state_ENDED": _("This questionnaire has ended."),
+        "state_BUDGET_EXHAUSTED": _("All rewards of this questionnaire have been given out."),
+        "state_ALREADY_RESPONDED": _("You have already answered this questionnaire. Thank you!"),
+        "submit": _("Submit and earn %(points)s points"),
+        "submitting": _("Submitting…"),
+        "earned": _("Thank you! You earned %(points)s points"),
+        "balance": _("Your wallet: %(balance)s points"),
+        "fix_errors": _("Please check the answers marked below."),
+        "required": _("Required"),
+        "optional": _("Optional"),
+        "choose_up_to": _("Choose up to %(n)s"),
+        "choose_at_least": _("Choose at least %(n)s"),
+        "range": _("From %(min)s to %(max)s"),
+        "at_most_chars": _("At most %(n)s characters"),
+        "at_least_chars": _("At least %(n)s characters"),
+        "rating_low": _("1 = poor, 5 = excellent"),
+        "nps_low": _("0 = not at all likely, 10 = extremely likely"),
+        "not_found": _("This questionnaire does not exist."),
+    }
+
+
+def _questionnaire_exists(link: str) -> bool:
+    from campaigns.models import Campaign, CampaignKind
+    from campaigns.schema_questionnaires import parse_link
+    from tenants.models import Merchant
+
+    parsed = parse_link(link)
+    if parsed is None:
+        return False
+    merchant = Merchant.find(parsed[0])
+    if merchant is None:
+        return False
+    with tenant_context(merchant):
+        return Campaign.objects.filter(pk=parsed[1], kind=CampaignKind.QUESTIONNAIRE).exists()
+
+
+@require_safe
+def questionnaire_page(request: HttpRequest, link: str) -> HttpResponse:
+    """``/q/<link>``: a questionnaire's share link and poster QR code open this."""
+    from campaigns.schema_questionnaires import parse_link, questionnaire_link
+
+    if not _questionnaire_exists(link):
+        return render_page(request, "consumer/questionnaire_missing.html", status=404)
+    parsed = parse_link(link)
+    assert parsed is not None
+    return consumer_page(
+        request,
+        "consumer/questionnaire.html",
+        "consumer/questionnaire.js",
+        QUESTIONNAIRE_OPERATIONS,
+        questionnaire_texts,
+        config={"link": questionnaire_link(*parsed)},
+    )
+
+
+# --- Wallet (the home page) -----------------------------------------------------------
+
+
+@require_safe
+def wallet_page(request: HttpRequest) -> HttpResponse:
+    """``/``: balance, points expiring soon and the history, newest first."""
+
+    def texts() -> dict[str, str]:
+        return {
+            "expiring": _("%(points)s points expire within 30 days, the first on %(date)s."),
+            "no_expiry": _("No points expire in the next 30 days."),
+            "empty": _("No points yet. Scan a code on a product to collect some."),
+            "kind_AWARD": _("Earned"),
+            "kind_REDEEM": _("Redeemed"),
+            "kind_EXPIRE": _("Expired"),
+            "kind_REVERSAL": _("Returned"),
+            "kind_RELEASE": _("Returned"),
+            "kind_TRANSFER": _("Transfer"),
+            "signed_out": _("You are signed out."),
+        }
+
+    return consumer_page(
+        request, "consumer/wallet.html", "consumer/wallet.js", WALLET_OPERATIONS, texts
+    )
+
+
+# --- The mall -------------------------------------------------------------------------
+
+
+def mall_texts() -> dict[str, str]:
+    return {
+        "all": _("All"),
+        "empty": _("No products found."),
+        "sold_out": _("Sold out"),
+        "coming": _("Available from %(date)s"),
+        "left": _("%(n)s left"),
+        "by": _("From %(supplier)s"),
+        "platform": _("From the platform"),
+        "results": _("%(n)s products shown"),
+        "coupon": _("E-coupon: the code appears in your orders at once."),
+        "physical": _("Shipped to your address."),
+        "limit": _("At most %(n)s per person."),
+        "until": _("Available until %(date)s"),
+        "redeem": _("Redeem"),
+        "not_found": _("This product is no longer in the mall."),
+    }
+
+
+@require_safe
+def mall_page(request: HttpRequest) -> HttpResponse:
+    """``/mall``: categories, search and products (public; signing in is for redeeming)."""
+    return consumer_page(
+        request, "consumer/mall.html", "consumer/mall.js", MALL_OPERATIONS, mall_texts
+    )
+
+
+@require_safe
+def product_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """``/mall/<pk>``: one product. The ID is built here so the script needs no parsing."""
+    return consumer_page(
+        request,
+        "consumer/product.html",
+        "consumer/product.js",
+        PRODUCT_OPERATIONS,
+        mall_texts,
+        config={"product": to_global_id("Product", pk), "redeem": reverse("redeem", args=[pk])},
+    )
+
+
+@require_safe
+def redeem_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """``/mall/<pk>/redeem``: quantity, delivery address (or a new one) and confirm."""
+
+    def texts() -> dict[str, str]:
+        return {
+            **mall_texts(),
+            **address_texts(),
+            "total": _("Total: %(points)s points"),
+            "have": _("You have %(points)s points."),
+            "short": _("You need %(points)s more points."),
+            "confirm": _("Redeem for %(points)s points"),
+            "redeeming": _("Redeeming…"),
+            "done": _("Done! Your order is placed."),
+            "balance": _("Points left: %(balance)s"),
+            "coupon_codes": _("Your coupon codes:"),
+            "choose_address": _("Choose a delivery address."),
+        }
+
+    return consumer_page(
+        request,
+        "consumer/redeem.html",
+        "consumer/redeem.js",
+        REDEEM_OPERATIONS,
+        texts,
+        config={"product": to_global_id("Product", pk), "orders": reverse("orders")},
+    )
+
+
+# --- Orders and addresses -----------------------------------------------------------------
+
+
+@require_safe
+def orders_page(request: HttpRequest) -> HttpResponse:
+    """``/orders``: the consumer's orders, newest first, with cancel before shipping."""
+
+    def texts() -> dict[str, str]:
+        return {
+            "status_PLACED": _("Placed"),
+            "status_SHIPPED": _("Shipped"),
+            "status_DELIVERED": _("Delivered"),
+            "status_COMPLETED": _("Completed"),
+            "status_CANCELLED": _("Cancelled"),
+            "status_REFUNDED": _("Refunded"),
+            "placed_at": _("Ordered %(date)s"),
+            "quantity": _("%(n)s × %(points)s points"),  # noqa: RUF001 (a times sign)
+            "tracking": _("%(carrier)s, tracking number %(number)s"),
+            "coupon_codes": _("Coupon codes:"),
+            "ship_to": _("Ship to: %(address)s"),
+            "cancel": _("Cancel order"),
+            "cancel_confirm": _("Cancel this order? Your points will be returned."),
+            "cancelled": _("Order cancelled. Your wallet: %(balance)s points"),
+            "empty": _("No orders yet."),
+        }
+
+    return consumer_page(
+        request, "consumer/orders.html", "consumer/orders.js", ORDERS_OPERATIONS, texts
+    )
+
+
+def address_texts() -> dict[str, str]:
+    return {
+        "default": _("Default"),
+        "edit": _("Edit"),
+        "delete": _("Delete"),
+        "delete_confirm": _("Delete this address?"),
+        "deleted": _("Address deleted."),
+        "saved": _("Address saved."),
+        "add": _("Add an address"),
+        "edit_title": _("Edit the address"),
+        "empty_addresses": _("No addresses yet."),
+        "fill_in": _("Fill in this field."),
+    }
+
+
+@require_safe
+def addresses_page(request: HttpRequest) -> HttpResponse:
+    """``/addresses``: the address book (add, edit, make default, delete)."""
+    return consumer_page(
+        request,
+        "consumer/addresses.html",
+        "consumer/addresses.js",
+        ADDRESSES_OPERATIONS,
+        address_texts,
+    )

@@ -1,0 +1,257 @@
+"""The consumer web in a real browser, at phone and desktop size.
+
+The journey of issue 7: open ``/s/<code>`` → sign in by phone → points credited →
+answer a questionnaire (with a conditional question) → redeem a product with a new
+address → see the order; a second claim of the same code is refused. Every screen is
+photographed (``UPDATE_SCREENSHOTS=1`` writes ``docs/screenshots/``), and a JavaScript
+or console error on any page fails the test (``tests/browser/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from campaigns.models import CampaignStatus
+from campaigns.questionnaires import create_questionnaire_campaign
+from campaigns.schema_questionnaires import questionnaire_link
+from campaigns.services import set_status
+from conftest import merchant_with_codes
+from points import ledger, services
+from redemption.models import Category, Order
+from redemption.tests.helpers import listed_product
+from tests.browser.conftest import BrowserPage, Site
+
+pytestmark = pytest.mark.browser
+
+QUESTIONS: list[dict[str, Any]] = [
+    {
+        "id": "visit",
+        "type": "single_choice",
+        "text": "Have you visited our shop?",
+        "required": True,
+        "options": [{"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"}],
+    },
+    {
+        "id": "which",
+        "type": "short_text",
+        "text": "Which shop did you visit?",
+        "required": True,
+        "maxLength": 40,
+        "showIf": {"question": "visit", "option": "yes"},
+    },
+    {"id": "stars", "type": "rating", "text": "Rate our tea", "required": True},
+]
+
+
+def _questionnaire(merchant: Any, unique: Callable[[str], str]) -> str:
+    services.fund_with_money(
+        merchant, amount_minor=10_000, currency="CNY", rate="100", payment_reference=unique("pay")
+    )
+    with tenant_context(merchant):
+        campaign = create_questionnaire_campaign(
+            name="Tea survey",
+            description="Three quick questions.",
+            questions=QUESTIONS,
+            points_per_response=50,
+            max_rewarded_responses=10,
+        )
+        set_status(merchant, campaign, CampaignStatus.ACTIVE)
+    return questionnaire_link(merchant.pk, campaign.pk)
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_scan_sign_in_answer_redeem_and_see_the_order(
+    size: str,
+    committed_db: None,
+    unique: Callable[[str], str],
+    new_phone: Callable[[], str],
+    site: Site,
+    open_page: Callable[..., BrowserPage],
+    shoot: Callable[[BrowserPage, str], object],
+) -> None:
+    merchant, codes = merchant_with_codes(unique, size=2, points=500)
+    link = _questionnaire(merchant, unique)
+    category = Category.objects.create(slug=unique("cat"), name="Tea")
+    title = f"Oolong {unique('tea')}"
+    listed_product(category, title=title, price=300, stock=5, description="250 g, Anxi.")
+    phone = new_phone()
+
+    # The printed code's page: sign in by phone, collect.
+    browser = open_page(size)
+    page = browser.page
+    page.goto(f"/s/{codes[0]}")
+    page.get_by_text("500 points", exact=True).wait_for()
+    shoot(browser, "scan")
+    page.get_by_label("Mobile number").fill(phone)
+    page.get_by_role("button", name="Send code").click()
+    page.get_by_label("6-digit code").wait_for()
+    shoot(browser, "sign-in")
+    page.get_by_label("6-digit code").fill(site.sms_code(phone))
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Collect 500 points").click()
+    page.get_by_role("heading", name="You earned 500 points").wait_for()
+    page.get_by_text(re.compile(r"Your wallet: 500 points")).wait_for()
+    shoot(browser, "scan-earned")
+    consumer = User.objects.get(phone=phone)
+    assert ledger.balance_of(ledger.wallet(consumer.pk)) == 500
+
+    # The questionnaire: the conditional question appears with its answer; a missing
+    # answer is marked at its question before anything is sent.
+    page.goto(f"/q/{link}")
+    page.get_by_role("heading", name="Tea survey").wait_for()
+    assert page.get_by_text("Which shop did you visit?").count() == 0
+    page.get_by_label("Yes").check()
+    page.get_by_text("Which shop did you visit?").first.wait_for()
+    page.get_by_role("button", name="Submit and earn 50 points").click()
+    page.get_by_text("Please answer this question.").first.wait_for()
+    shoot(browser, "questionnaire")
+    page.get_by_role("textbox", name="Which shop did you visit?").fill("Nanjing Road")
+    page.locator("fieldset[data-id=stars] label", has_text="4").click()
+    page.get_by_role("button", name="Submit and earn 50 points").click()
+    page.get_by_role("heading", name="Thank you! You earned 50 points").wait_for()
+    page.get_by_text("Your wallet: 550 points").wait_for()
+
+    # The wallet: balance and history.
+    page.goto("/")
+    page.get_by_text("550 points", exact=True).wait_for()
+    page.get_by_text("Earned").first.wait_for()
+    shoot(browser, "wallet")
+
+    # The mall: search, the product, redeem with a new address.
+    page.goto(f"/mall?search={title.split()[-1]}")
+    page.get_by_role("link", name=re.compile(re.escape(title))).wait_for()
+    shoot(browser, "mall")
+    page.get_by_role("link", name=re.compile(re.escape(title))).click()
+    page.get_by_role("heading", name=title).wait_for()
+    page.get_by_text("250 g, Anxi.").wait_for()
+    shoot(browser, "product")
+    page.get_by_role("link", name="Redeem").click()
+    page.get_by_role("button", name="Redeem for 300 points").wait_for()
+    page.get_by_role("button", name="Redeem for 300 points").click()
+    page.get_by_text("Choose a delivery address.").first.wait_for()  # inline, nothing sent
+    page.get_by_role("button", name="Add a new address").click()
+    page.get_by_label("Recipient", exact=True).fill("王小明")
+    page.get_by_label("Recipient's mobile number").fill("+8613800138000")
+    page.get_by_label("Province, city, district").fill("上海市 浦东新区")
+    page.get_by_label("Street and number").fill("世纪大道 1 号")
+    page.get_by_role("button", name="Save the address").click()
+    page.get_by_label(re.compile("王小明")).wait_for()
+    shoot(browser, "redeem")
+    page.get_by_role("button", name="Redeem for 300 points").click()
+    page.get_by_role("heading", name="Done! Your order is placed.").wait_for()
+    page.get_by_text("Points left: 250").wait_for()
+    assert Order.objects.filter(consumer=consumer, product__title=title).count() == 1
+
+    # The orders list shows it; the address book has the new address.
+    page.get_by_role("link", name="See my orders").click()
+    page.get_by_role("heading", name=title).wait_for()
+    page.get_by_text("Placed", exact=True).first.wait_for()
+    shoot(browser, "orders")
+    page.goto("/addresses")
+    page.get_by_text(re.compile("王小明")).first.wait_for()
+    shoot(browser, "addresses")
+
+    # A second claim of the same code, by someone else: already used.
+    other = open_page(size)
+    other.page.goto(f"/s/{codes[0]}")
+    other.page.get_by_text("This code has already been used.").first.wait_for()
+    assert other.page.get_by_role("button", name=re.compile("Collect")).count() == 0
+
+
+def test_the_camera_page_offers_the_typed_code(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Callable[[BrowserPage, str], object],
+) -> None:
+    _merchant, codes = merchant_with_codes(unique, size=1, points=10)
+    for size in ("phone", "desktop"):
+        browser = open_page(size)
+        browser.page.goto("/scan")
+        browser.page.get_by_role("button", name="Start the camera").wait_for()
+        shoot(browser, "camera")
+    browser.page.get_by_label("Type the code printed under the QR code").fill(codes[0].lower())
+    browser.page.get_by_role("button", name="Check the code").click()
+    browser.page.wait_for_url(re.compile(rf"/s/{codes[0]}"))
+    browser.page.get_by_text("10 points", exact=True).wait_for()
+
+
+def test_pages_are_chinese_by_default(
+    committed_db: None, open_page: Callable[..., BrowserPage], site: Site
+) -> None:
+    browser = open_page("phone", locale="zh-CN")
+    browser.page.goto("/")
+    browser.page.get_by_role("heading", name="我的钱包").wait_for()
+    browser.page.get_by_label("手机号码").wait_for()
+    assert browser.page.locator("html").get_attribute("lang") == "zh-hans"
+    browser.page.goto("/mall")
+    browser.page.get_by_role("heading", name="积分商城").wait_for()
+
+
+def _qr_video(path: Path, text: str) -> Path:
+    """A still Y4M video of a QR code, for Chromium's fake camera."""
+    import qrcode
+
+    matrix = qrcode.QRCode(border=4, box_size=1)
+    matrix.add_data(text)
+    matrix.make(fit=True)
+    modules = matrix.get_matrix()
+    width, height, scale = 640, 480, 8
+    size = len(modules) * scale
+    left, top = (width - size) // 2, (height - size) // 2
+    luma = bytearray([235]) * (width * height)
+    for y, row in enumerate(modules):
+        for x, dark in enumerate(row):
+            if dark:
+                for dy in range(scale):
+                    start = (top + y * scale + dy) * width + left + x * scale
+                    luma[start : start + scale] = bytes([16]) * scale
+    chroma = bytes([128]) * (width * height // 4)
+    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + frame * 10)
+    return path
+
+
+def test_the_camera_reads_a_qr_code_and_opens_its_page(
+    committed_db: None, unique: Callable[[str], str], site: Site, browser: Any, tmp_path: Path
+) -> None:
+    """Chromium's fake camera shows a printed code's QR: the page opens /s/<code>."""
+    from tests.browser.conftest import CHROMIUM
+
+    _merchant, codes = merchant_with_codes(unique, size=1, points=10)
+    video = _qr_video(tmp_path / "qr.y4m", f"https://example.test/s/{codes[0]}")
+    errors: list[str] = []
+    # A browser of its own (same Playwright): the camera flags are per launch.
+    camera_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    try:
+        context = camera_browser.new_context(
+            base_url=site.url, locale="en", viewport={"width": 360, "height": 640}
+        )
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto("/scan")
+        page.get_by_role("button", name="Start the camera").click()
+        # The code's own page, on this site (not the host inside the QR code).
+        page.wait_for_url(re.compile(rf"{re.escape(site.url)}/s/{codes[0]}$"), timeout=20_000)
+        page.get_by_text("10 points", exact=True).wait_for()
+    finally:
+        camera_browser.close()
+    assert not errors
