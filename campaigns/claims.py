@@ -136,6 +136,7 @@ _TAKE_CODE = (
     f"UPDATE {rows.table(Code)} SET claimed_by_id = %s, claimed_at = %s"
     " WHERE code = %s AND claimed_at IS NULL"
 )
+_INSERT_CLAIM = rows.Insert(Claim)
 
 
 def _read_code(code: str) -> tuple[int, int | None, CodeBatch] | None:
@@ -187,7 +188,7 @@ def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) 
         except LedgerError as exc:
             # The bucket was emptied by a void that committed after we read the batch.
             raise CampaignError("CODE_VOIDED", _("This code is no longer valid."), "code") from exc
-        claim = Claim.objects.create(
+        claim = Claim(
             code_id=code,
             campaign=campaign,
             batch=batch,
@@ -197,6 +198,7 @@ def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) 
             idempotency_key=idempotency_key,
             claimed_at=now,
         )
+        _INSERT_CLAIM.one(claim)
         balance = txn.balances[wallet.pk]  # type: ignore[attr-defined]
     return ClaimResult(claim, merchant, campaign, balance, replayed=False)
 

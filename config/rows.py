@@ -70,3 +70,51 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+class Insert(Generic[M]):
+    """``INSERT … RETURNING id`` for a model, written once; what ``save()`` would write.
+
+    Values come from each field's ``pre_save`` and ``get_db_prep_save``, as the
+    ORM's own insert does (defaults, ``auto_now_add``, JSON adaptation). No signals
+    are sent: the models inserted this way have none.
+    """
+
+    def __init__(self, model: type[M], on_conflict: str = "") -> None:
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.pk = model._meta.pk
+        self.head = (
+            f"INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in self.fields)}) "
+            "VALUES "
+        )
+        self.row = f"({', '.join(['%s'] * len(self.fields))})"
+        self.tail = (f" ON CONFLICT {on_conflict}" if on_conflict else "") + (
+            f" RETURNING {self.pk.column}"
+        )
+
+    def _values(self, obj: M) -> list[Any]:
+        return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in self.fields]
+
+    def _saved(self, obj: M, pk: Any) -> None:
+        setattr(obj, self.pk.attname, pk)
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+    def one(self, obj: M) -> bool:
+        """Insert ``obj``; False when the ``ON CONFLICT`` clause skipped it."""
+        row = fetch_one(self.head + self.row + self.tail, self._values(obj))
+        if row is None:
+            return False
+        self._saved(obj, row[0])
+        return True
+
+    def many(self, objs: Sequence[M]) -> None:
+        """Insert all of ``objs`` in one statement (ids in input order, as PostgreSQL
+        returns rows of a multi-row ``VALUES`` insert in order)."""
+        sql = self.head + ", ".join([self.row] * len(objs)) + self.tail
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for obj in objs for value in self._values(obj)])
+            ids = [row[0] for row in cursor.fetchall()]
+        for obj, pk in zip(objs, ids, strict=True):
+            self._saved(obj, pk)

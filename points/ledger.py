@@ -202,7 +202,7 @@ def post(
         metadata=metadata,
     )
     with transaction.atomic(savepoint=savepoint):
-        if not _insert_transaction(txn):
+        if not _INSERT_TRANSACTION.one(txn):
             existing = Transaction.objects.filter(idempotency_key=idempotency_key).first()
             if existing is None:
                 # The first request with this key rolled back after we waited on it.
@@ -222,15 +222,17 @@ def post(
             return existing
 
         txn.balances = _move_balances(postings)  # type: ignore[attr-defined]
-        Entry.objects.bulk_create(
-            Entry(
-                transaction=txn,
-                account=p.account,
-                amount=p.amount,
-                consumer_id=p.account.consumer_id,
-                created_at=txn.created_at,
-            )
-            for p in postings
+        _INSERT_ENTRIES.many(
+            [
+                Entry(
+                    transaction=txn,
+                    account=p.account,
+                    amount=p.amount,
+                    consumer_id=p.account.consumer_id,
+                    created_at=txn.created_at,
+                )
+                for p in postings
+            ]
         )
         for p in postings:
             if p.account.kind != AccountKind.CONSUMER_WALLET:
@@ -245,35 +247,15 @@ def post(
     return txn
 
 
-_TRANSACTION_FIELDS = [f for f in Transaction._meta.concrete_fields if not f.primary_key]
 # ON CONFLICT instead of catching the unique violation: no savepoint is needed to
 # survive it (two statements fewer per posting). A concurrent request with the same
 # key waits on the index until the first commits (then nothing is inserted) or
 # rolls back (then this one is). Another unique violation (a second reversal of the
-# same transaction) still raises IntegrityError.
-_INSERT_TRANSACTION = (
-    f"INSERT INTO {Transaction._meta.db_table} "
-    f"({', '.join(f.column for f in _TRANSACTION_FIELDS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_TRANSACTION_FIELDS))}) "
-    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
-)
-
-
-def _insert_transaction(txn: Transaction) -> bool:
-    """Insert ``txn`` unless its idempotency key exists; True when inserted."""
-    values = [
-        field.get_db_prep_save(field.pre_save(txn, add=True), connection)
-        for field in _TRANSACTION_FIELDS
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_TRANSACTION, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    txn.pk = row[0]
-    txn._state.adding = False
-    txn._state.db = connection.alias
-    return True
+# same transaction) still raises IntegrityError. Entries and lots are written on
+# every posting, so their inserts are written once too (config.rows).
+_INSERT_TRANSACTION = rows.Insert(Transaction, on_conflict="(idempotency_key) DO NOTHING")
+_INSERT_ENTRIES = rows.Insert(Entry)
+_INSERT_LOT = rows.Insert(Lot)
 
 
 def _move_balances(postings: Sequence[Posting]) -> dict[int, int]:
@@ -326,7 +308,7 @@ def open_lot(
     merchant_id: int | None,
     expires_at: datetime | None,
 ) -> Lot:
-    return Lot.objects.create(
+    lot = Lot(
         account=account,
         consumer_id=account.consumer_id,
         merchant_id=merchant_id,
@@ -336,6 +318,8 @@ def open_lot(
         earned_at=txn.created_at,
         expires_at=expires_at or default_expiry(merchant_id, txn.created_at),
     )
+    _INSERT_LOT.one(lot)
+    return lot
 
 
 def take_from_lots(
