@@ -90,6 +90,11 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path]) -
     output = log_path.read_text()
     assert "/merchant/graphql/" in output and "owner@demo.test" in output
     assert "/s/" in output  # scan pages of the seeded batch
+    assert f"{base}/console/" in output  # the merchant console, with the owner's credentials
+    with urllib.request.urlopen(base + "/console/sign-in/") as page:
+        assert page.status == 200
+    with urllib.request.urlopen(base + "/static/console/console.js") as script:
+        assert b"loyalty.console" in script.read()
 
     signed_in = _post(
         base + "/merchant/graphql/",
