@@ -36,8 +36,10 @@ pytestmark = pytest.mark.browser
 Shoot = Callable[[BrowserPage, str], object]
 
 
-def funded_merchant(unique: Callable[[str], str], name: str, owner: User) -> Merchant:
-    merchant = create_merchant(slug=unique("shop"), name=name, owner=owner)
+def funded_merchant(
+    unique: Callable[[str], str], name: str, owner: User, prefix: str = "shop"
+) -> Merchant:
+    merchant = create_merchant(slug=unique(prefix), name=name, owner=owner)
     services.fund_with_money(
         merchant, amount_minor=100_000, currency="CNY", rate="100", payment_reference=unique("p")
     )
@@ -143,9 +145,10 @@ def test_a_member_of_two_merchants_switches_between_them(
     committed_db: None, unique: Callable[[str], str], open_page: Callable[..., BrowserPage]
 ) -> None:
     person = _staff(f"{unique('two')}@console.test")
-    first = funded_merchant(unique, "Alpha Tea", person)
+    # Memberships are listed by slug: the console starts at the first one.
+    first = funded_merchant(unique, "Alpha Tea", person, prefix="a-shop")
     other_owner = _staff(f"{unique('owner')}@console.test")
-    second = funded_merchant(unique, "Beta Tea", other_owner)
+    second = funded_merchant(unique, "Beta Tea", other_owner, prefix="b-shop")
     Membership.objects.create(merchant=second, user=person, role=Role.VIEWER)
     with tenant_context(second):
         from campaigns.services import create_scan_campaign
