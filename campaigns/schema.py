@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
-from campaigns import models, services, stats
+from campaigns import dashboard, models, services, stats
 from config.api import DomainMutation, ErrorCode, require_membership
 from config.errors import DomainError
 from tenants.models import Role
@@ -299,6 +299,90 @@ class ScanFailureDay(graphene.ObjectType):
     count = graphene.Int(required=True)
 
 
+# --- Dashboard ----------------------------------------------------------------------
+
+
+class DashboardDay(graphene.ObjectType):
+    day = graphene.Date(required=True, description="The day in the requested time zone.")
+    claims = graphene.Int(required=True, description="Scan codes claimed.")
+    responses = graphene.Int(required=True, description="Questionnaire responses rewarded.")
+
+
+class TopCampaign(graphene.ObjectType):
+    campaign = graphene.Field(lambda: CampaignNode, required=True)
+    points = graphene.BigInt(required=True, description="Points awarded, all time.")
+    earnings = graphene.Int(required=True, description="Claims plus responses, all time.")
+
+
+@dataclass
+class DashboardRoot:
+    merchant_id: int
+    days: int
+    zone: Any
+
+    @cached_property
+    def points(self) -> dashboard.PointsTotals:
+        return dashboard.points_totals(self.merchant_id)
+
+
+class Dashboard(graphene.ObjectType):
+    """The merchant's campaigns at a glance (definitions in campaigns/dashboard.py)."""
+
+    points_reserved = graphene.BigInt(
+        required=True, description="Put into campaign reserves (batches, questionnaire caps)."
+    )
+    points_awarded = graphene.BigInt(required=True, description="Paid to consumers.")
+    points_returned = graphene.BigInt(
+        required=True, description="Given back to the budget (voided batches, ended campaigns)."
+    )
+    active_consumers = graphene.Int(
+        required=True, description="Consumers who claimed or responded in the last `days` days."
+    )
+    earnings_per_day = graphene.List(
+        graphene.NonNull(DashboardDay),
+        required=True,
+        description="Each of the last `days` days (today included), oldest first.",
+    )
+    top_campaigns = graphene.List(
+        graphene.NonNull(TopCampaign),
+        required=True,
+        first=graphene.Int(default_value=5, description=f"1 to {dashboard.MAX_TOP}."),
+        description="Campaigns by points awarded, then newest.",
+    )
+
+    @staticmethod
+    def resolve_points_reserved(root: DashboardRoot, info: graphene.ResolveInfo) -> int:
+        return root.points.reserved
+
+    @staticmethod
+    def resolve_points_awarded(root: DashboardRoot, info: graphene.ResolveInfo) -> int:
+        return root.points.awarded
+
+    @staticmethod
+    def resolve_points_returned(root: DashboardRoot, info: graphene.ResolveInfo) -> int:
+        return root.points.returned
+
+    @staticmethod
+    def resolve_active_consumers(root: DashboardRoot, info: graphene.ResolveInfo) -> int:
+        return dashboard.active_consumers(root.days, root.zone)
+
+    @staticmethod
+    def resolve_earnings_per_day(
+        root: DashboardRoot, info: graphene.ResolveInfo
+    ) -> list[dashboard.Day]:
+        return dashboard.earnings_per_day(root.days, root.zone)
+
+    @staticmethod
+    def resolve_top_campaigns(
+        root: DashboardRoot, info: graphene.ResolveInfo, first: int
+    ) -> list[dashboard.TopCampaign]:
+        stats.check_window(first, dashboard.MAX_TOP, "first")
+        top = dashboard.top_campaigns(first)
+        # Their stats, if asked for, load together rather than once per campaign.
+        stats.share_loader([item.campaign for item in top], "campaign")
+        return top
+
+
 # --- Looking objects up by ID -------------------------------------------------------
 
 
@@ -498,6 +582,13 @@ class MerchantQueries(graphene.ObjectType):
         days=graphene.Int(default_value=30, description=f"1 to {stats.MAX_DAYS}."),
         description="Failed scans of the merchant's codes per day and reason, newest day first.",
     )
+    dashboard = graphene.Field(
+        Dashboard,
+        required=True,
+        days=graphene.Int(default_value=30, description=f"1 to {stats.MAX_DAYS}."),
+        time_zone=graphene.String(description="IANA name, e.g. Asia/Shanghai (default UTC)."),
+        description="Points, earnings per day, active consumers and top campaigns.",
+    )
 
     @staticmethod
     def resolve_campaigns(
@@ -512,6 +603,14 @@ class MerchantQueries(graphene.ObjectType):
         if kind is not None:
             campaigns = campaigns.filter(kind=getattr(kind, "value", kind))
         return campaigns
+
+    @staticmethod
+    def resolve_dashboard(
+        root: Any, info: graphene.ResolveInfo, days: int, time_zone: str | None = None
+    ) -> DashboardRoot:
+        membership = require_membership(info)
+        days = stats.check_window(days, stats.MAX_DAYS, "days")
+        return DashboardRoot(membership.merchant_id, days, stats.time_zone(time_zone))
 
     @staticmethod
     def resolve_scan_failures(

@@ -97,6 +97,11 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path]) -
     assert 'id="page-operations"' in mall and "consumer/mall.js" in mall
     with urllib.request.urlopen(base + "/static/consumer/mall.js", timeout=10) as response:
         assert b"import" in response.read()
+    assert f"{base}/console/" in output  # the merchant console, with the owner's credentials
+    with urllib.request.urlopen(base + "/console/sign-in/") as page:
+        assert page.status == 200
+    with urllib.request.urlopen(base + "/static/console/console.js") as script:
+        assert b"loyalty.console" in script.read()
 
     signed_in = _post(
         base + "/merchant/graphql/",

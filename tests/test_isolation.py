@@ -47,6 +47,11 @@ QUERY_CASES: dict[str, str] = {
         "} } } }"
     ),
     "scanFailures": "query { scanFailures(days: 90) { day reason count } }",
+    "dashboard": (
+        "query { dashboard(days: 90) { pointsReserved pointsAwarded pointsReturned "
+        "activeConsumers earningsPerDay { day claims responses } "
+        "topCampaigns(first: 20) { points earnings campaign { id name } } } }"
+    ),
     "questionnaires": (
         "query { questionnaires(first: 20) { edges { node { id name status link "
         "results { questionId answered } completion { opened submitted } "
@@ -302,7 +307,7 @@ def test_query_field_does_not_show_another_merchants_data(
     assert marker not in json.dumps(after)
     # Beta's own staff do see the activity where the field shows such data.
     beta_view = json.dumps(_as(merchant_api, tenants.beta_owner, document, "beta"))
-    if field in {"ledger", "staff", "campaigns", "batchExports"}:
+    if field in {"ledger", "staff", "campaigns", "batchExports", "dashboard"}:
         assert marker in beta_view
 
 

@@ -1,3 +1,17 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from frontend.console.views import page
+
+urlpatterns: list[URLPattern] = [
+    path("", page("dashboard"), name="console-dashboard"),
+    path("sign-in/", page("sign_in"), name="console-sign-in"),
+    path("campaigns/", page("campaigns"), name="console-campaigns"),
+    # Objects are named by global ID in the query string (?id=): IDs are base64.
+    path("campaign/", page("campaign"), name="console-campaign"),
+    path("questionnaire/", page("questionnaire"), name="console-questionnaire"),
+    path("questionnaire/new/", page("questionnaire"), name="console-questionnaire-new"),
+    path("questionnaire/results/", page("results"), name="console-results"),
+    path("goods/", page("goods"), name="console-goods"),
+    path("ledger/", page("ledger"), name="console-ledger"),
+    path("staff/", page("staff"), name="console-staff"),
+]

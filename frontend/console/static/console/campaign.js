@@ -1,0 +1,318 @@
+// One scan campaign: status, figures, code batches (live generation progress, exports
+// as CSV / ZIP / PDF through signed links), claims per day, details.
+
+import {
+  $, alertError, announce, api, atLeast, bytes, chart, COLORS, date, dateTime, el, fail,
+  instantOrNull, intOrNull, localInput, mutate, nodes, number, onSubmit, param, percent, points,
+  requiredInt, start, statusBadge, t, timeZone,
+} from "./console.js";
+
+const POLL_MS = 1000;
+const FORMATS = ["CSV", "ZIP", "PDF"];
+const id = param("id");
+let role = "VIEWER";
+let campaign = null;
+const polling = new Set(); // batch IDs being polled
+const latestExports = new Map(); // `${batchId}:${format}` -> export
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function load() {
+  const { node } = await api.call("Campaign", { id, batches: 50 }, { auth: true });
+  if (!node || node.kind !== "SCAN") {
+    alertError(api.message("NOT_FOUND"));
+    return;
+  }
+  campaign = node;
+  renderCampaign();
+  renderBatches(nodes(node.batches));
+}
+
+function renderCampaign() {
+  const c = campaign;
+  $("#campaign-name").textContent = c.name;
+  document.title = `${c.name} · ${document.title.split(" · ").pop()}`;
+  $("#campaign-status").replaceChildren(statusBadge("status", c.status));
+  $("#campaign-description").textContent = c.description;
+  const s = c.stats;
+  $("#s-issued").textContent = number(s.codesIssued);
+  $("#s-claimed").textContent = `${number(s.codesClaimed)} (${percent(s.claimRate * 100)})`;
+  $("#s-consumers").textContent = number(s.uniqueConsumers);
+  $("#s-reserved").textContent = points(s.pointsReserved);
+  $("#s-awarded").textContent = points(s.pointsAwarded);
+  $("#s-returned").textContent = points(s.pointsReturned);
+
+  const ended = c.status === "ENDED";
+  const operator = atLeast(role, "OPERATOR");
+  $("#activate").hidden = !(operator && (c.status === "DRAFT" || c.status === "PAUSED"));
+  $("#activate").textContent = c.status === "PAUSED" ? t("resume") : t("activate");
+  $("#pause").hidden = !(operator && c.status === "ACTIVE");
+  $("#end").hidden = !(atLeast(role, "ADMIN") && !ended);
+  $("#create-batch").hidden = !operator || ended;
+  $("#batch-hint").hidden = !operator || ended;
+  $("#edit-section").hidden = !operator || ended;
+
+  const form = $("#edit-campaign");
+  form.elements.name.value = c.name;
+  form.elements.description.value = c.description;
+  form.elements.startsAt.value = localInput(c.startsAt);
+  form.elements.endsAt.value = localInput(c.endsAt);
+  form.elements.maxClaimsPerDay.value = c.maxClaimsPerDay ?? "";
+  form.elements.maxClaimsPerConsumer.value = c.maxClaimsPerConsumer ?? "";
+}
+
+// --- Batches -----------------------------------------------------------------------
+
+// Global IDs are base64 (with = + /): keep letters and digits for element ids.
+function domId(globalId) {
+  return `batch-${globalId.replace(/[^A-Za-z0-9]/g, "")}`;
+}
+
+function batchItem(batch) {
+  const item = el("li", { class: "batch", id: domId(batch.id), "data-status": batch.status });
+  fillBatch(item, batch);
+  return item;
+}
+
+function fillBatch(item, batch) {
+  item.dataset.status = batch.status;
+  const title = t("codes", { count: number(batch.size) });
+  const heading = el(
+    "div",
+    { class: "batch-head" },
+    el("h3", {}, title, " · ", points(batch.pointsPerCode)),
+    statusBadge("batch", batch.status),
+  );
+  const meta = el(
+    "p",
+    { class: "hint" },
+    dateTime(batch.createdAt),
+    batch.status !== "GENERATING" ? ` · ${t("col_claimed")}: ${number(batch.claimedCount)}` : "",
+  );
+  const parts = [heading, meta];
+  if (batch.status === "GENERATING" || batch.status === "READY") {
+    const done = batch.status === "READY" ? batch.size : batch.generated;
+    const pct = batch.status === "READY" ? 100 : batch.progressPercent;
+    const text =
+      batch.status === "READY"
+        ? t("generated", { size: number(batch.size) })
+        : t("generating", { done: number(done), size: number(batch.size), percent: pct.toFixed(1) });
+    const labelId = `progress-${item.id}`;
+    parts.push(
+      el(
+        "div",
+        { class: "progress-row" },
+        el("progress", { max: "100", value: String(pct), "aria-labelledby": labelId }),
+        el("span", { id: labelId, class: "progress-text" }, text),
+      ),
+    );
+  }
+  if (batch.status === "FAILED") {
+    parts.push(el("p", { class: "notice" }, t("generation_failed", { reason: batch.failureReason || "" })));
+  }
+  if (batch.status === "READY" && atLeast(role, "OPERATOR")) {
+    parts.push(exportRow(batch));
+  }
+  if (atLeast(role, "ADMIN") && (batch.status === "READY" || batch.status === "GENERATING")) {
+    parts.push(
+      el(
+        "p",
+        {},
+        el(
+          "button",
+          { type: "button", class: "link danger-text", onclick: () => voidBatch(batch) },
+          t("void"),
+        ),
+      ),
+    );
+  }
+  item.replaceChildren(...parts);
+}
+
+function exportRow(batch) {
+  const row = el("div", { class: "exports" });
+  for (const format of FORMATS) {
+    const slot = el("div", { class: "export", "data-format": format });
+    const existing = latestExports.get(`${batch.id}:${format}`);
+    if (existing && existing.status === "READY" && existing.downloadUrl) {
+      slot.append(downloadLink(existing, format));
+    } else {
+      slot.append(
+        el(
+          "button",
+          { type: "button", class: "button secondary", onclick: () => requestExport(batch, format, slot) },
+          format,
+        ),
+      );
+    }
+    row.append(slot);
+  }
+  return row;
+}
+
+function downloadLink(exported, format) {
+  return el(
+    "a",
+    { class: "button", href: exported.downloadUrl, download: "" },
+    t("download", { format }),
+    exported.fileSize ? ` (${bytes(exported.fileSize)})` : "",
+  );
+}
+
+async function requestExport(batch, format, slot) {
+  const status = el("span", { class: "progress-text", role: "status" }, t("preparing", { format, percent: 0 }));
+  slot.replaceChildren(status);
+  try {
+    const payload = await mutate("RequestBatchExport", { batchId: batch.id, format });
+    let exported = payload.export;
+    while (exported.status === "PENDING" || exported.status === "RUNNING") {
+      await sleep(POLL_MS);
+      exported = (await api.call("BatchExport", { id: exported.id }, { auth: true })).node;
+      status.textContent = t("preparing", { format, percent: exported.progressPercent.toFixed(0) });
+    }
+    if (exported.status === "READY" && exported.downloadUrl) {
+      latestExports.set(`${batch.id}:${format}`, exported);
+      const anchor = downloadLink(exported, format);
+      slot.replaceChildren(anchor);
+      anchor.focus();
+      announce(t("download", { format }));
+    } else {
+      slot.replaceChildren(el("p", { class: "notice" }, t("export_failed", { format, error: exported.error || "" })));
+    }
+  } catch (error) {
+    slot.replaceChildren(el("p", { class: "notice" }, api.message(error.code, error.message)));
+  }
+}
+
+async function voidBatch(batch) {
+  if (!window.confirm(t("confirm_void"))) return;
+  try {
+    const payload = await mutate("VoidCodeBatch", { id: batch.id });
+    replaceBatch(payload.batch);
+    await loadStats();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function replaceBatch(batch) {
+  const item = document.getElementById(domId(batch.id));
+  if (item) fillBatch(item, batch);
+}
+
+function renderBatches(batches) {
+  const list = $("#batches");
+  list.replaceChildren(...batches.map(batchItem));
+  if (!batches.length) list.append(el("li", { class: "hint" }, t("none")));
+  for (const batch of batches) {
+    if (batch.status === "GENERATING") watch(batch);
+  }
+}
+
+/** Poll a generating batch about every second until it is READY or FAILED. */
+async function watch(batch) {
+  if (polling.has(batch.id)) return;
+  polling.add(batch.id);
+  let current = batch;
+  try {
+    while (current.status === "GENERATING") {
+      await sleep(POLL_MS);
+      const { node } = await api.call("CodeBatch", { id: batch.id }, { auth: true });
+      if (!node) break;
+      current = node;
+      replaceBatch(current);
+    }
+    if (current.status === "READY") announce(t("generated", { size: number(current.size) }));
+    await loadStats();
+  } catch (error) {
+    fail(error);
+  } finally {
+    polling.delete(batch.id);
+  }
+}
+
+async function loadExports() {
+  // The merchant's latest exports, newest first: the newest ready one per batch and format.
+  const { batchExports } = await api.call("BatchExports", { first: 100 }, { auth: true });
+  for (const exported of nodes(batchExports)) {
+    const key = `${exported.batch.id}:${exported.format}`;
+    if (!latestExports.has(key) && exported.status === "READY") latestExports.set(key, exported);
+  }
+}
+
+async function loadStats() {
+  const { node } = await api.call("CampaignStats", { id, days: 30, hours: 1, timeZone }, { auth: true });
+  if (!node) return;
+  campaign = { ...campaign, stats: node.stats };
+  renderCampaign();
+  const days = node.stats.claimsPerDay;
+  chart(
+    $("#claims-chart"),
+    "bar",
+    days.map((d) => date(d.bucket.slice(0, 10))),
+    [{ label: t("claims"), data: days.map((d) => d.claims), backgroundColor: COLORS[0] }],
+  );
+}
+
+// --- Actions -----------------------------------------------------------------------
+
+async function changeStatus(operation) {
+  if (operation === "EndCampaign" && !window.confirm(t("confirm_end"))) return;
+  alertError("");
+  try {
+    const payload = await mutate(operation, { id });
+    campaign = { ...campaign, status: payload.campaign.status };
+    renderCampaign();
+    announce(t(`status_${payload.campaign.status}`));
+    if (operation === "EndCampaign") await load();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function main() {
+  ({ role } = await start());
+  // Handlers first: the screen is visible (and clickable) while data loads.
+  $("#activate").addEventListener("click", () => changeStatus("ActivateCampaign"));
+  $("#pause").addEventListener("click", () => changeStatus("PauseCampaign"));
+  $("#end").addEventListener("click", () => changeStatus("EndCampaign"));
+
+  onSubmit($("#create-batch"), async (values) => {
+    const { batch } = await mutate("CreateCodeBatch", {
+      campaignId: id,
+      size: requiredInt(values, "size"),
+      pointsPerCode: requiredInt(values, "pointsPerCode"),
+    });
+    const list = $("#batches");
+    list.querySelector(".hint")?.remove();
+    list.prepend(batchItem(batch));
+    $("#create-batch").reset();
+    watch(batch);
+  });
+
+  onSubmit($("#edit-campaign"), async (values) => {
+    const payload = await mutate("UpdateCampaign", {
+      id,
+      name: values.name.trim(),
+      description: values.description,
+      startsAt: instantOrNull(values.startsAt),
+      endsAt: instantOrNull(values.endsAt),
+      maxClaimsPerDay: intOrNull(values.maxClaimsPerDay),
+      maxClaimsPerConsumer: intOrNull(values.maxClaimsPerConsumer),
+    });
+    campaign = { ...campaign, ...payload.campaign };
+    renderCampaign();
+    announce(t("saved"));
+  });
+  try {
+    if (atLeast(role, "OPERATOR")) await loadExports();
+    await load();
+    if (!campaign) return;
+    await loadStats();
+  } catch (error) {
+    fail(error);
+    return;
+  }
+}
+
+main();

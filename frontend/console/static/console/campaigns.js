@@ -1,0 +1,86 @@
+import {
+  $, api, dateTime, el, fail, instantOrNull, intOrNull, link, mutate, nodes, number, onSubmit,
+  percent, points, start, statusBadge, t, table,
+} from "./console.js";
+
+function pager(button, render) {
+  let after = null;
+  const rows = [];
+  async function more() {
+    try {
+      const page = await render.fetch(after);
+      rows.push(...nodes(page));
+      after = page.pageInfo.endCursor;
+      button.hidden = !page.pageInfo.hasNextPage;
+      render.show(rows);
+    } catch (error) {
+      fail(error);
+    }
+  }
+  button.addEventListener("click", more);
+  return more;
+}
+
+function showScan(rows) {
+  $("#scan-list").replaceChildren(
+    rows.length
+      ? table(
+          [
+            [t("col_name"), (c) => el("a", { href: link("campaign", { id: c.id }) }, c.name)],
+            [t("col_status"), (c) => statusBadge("status", c.status)],
+            [t("col_codes"), (c) => number(c.stats.codesIssued)],
+            [t("col_claimed"), (c) => `${number(c.stats.codesClaimed)} (${percent(c.stats.claimRate * 100)})`],
+            [t("col_awarded"), (c) => points(c.stats.pointsAwarded)],
+            [t("col_created"), (c) => dateTime(c.createdAt)],
+          ],
+          rows,
+        )
+      : el("p", { class: "hint" }, t("none")),
+  );
+}
+
+function showQuestionnaires(rows) {
+  $("#questionnaire-list").replaceChildren(
+    rows.length
+      ? table(
+          [
+            [t("col_name"), (q) => el("a", { href: link("questionnaire", { id: q.id }) }, q.name)],
+            [t("col_status"), (q) => statusBadge("status", q.status)],
+            [t("col_responses"), (q) => `${number(q.rewardedResponses)} / ${number(q.maxRewardedResponses)}`],
+            [t("col_points_each"), (q) => points(q.pointsPerResponse)],
+            [t("results_link"), (q) => el("a", { href: link("results", { id: q.id }) }, t("results_link"))],
+          ],
+          rows,
+        )
+      : el("p", { class: "hint" }, t("none")),
+  );
+}
+
+async function main() {
+  await start();
+  onSubmit($("#create-campaign"), async (values) => {
+    const { campaign } = await mutate("CreateScanCampaign", {
+      name: values.name.trim(),
+      description: values.description,
+      startsAt: instantOrNull(values.startsAt),
+      endsAt: instantOrNull(values.endsAt),
+      maxClaimsPerDay: intOrNull(values.maxClaimsPerDay),
+      maxClaimsPerConsumer: intOrNull(values.maxClaimsPerConsumer),
+    });
+    window.location.assign(link("campaign", { id: campaign.id }));
+  });
+  const scan = pager($("#scan-more"), {
+    fetch: async (after) =>
+      (await api.call("Campaigns", { first: 20, after, kind: "SCAN" }, { auth: true })).campaigns,
+    show: showScan,
+  });
+  const surveys = pager($("#questionnaire-more"), {
+    fetch: async (after) =>
+      (await api.call("Questionnaires", { first: 20, after }, { auth: true })).questionnaires,
+    show: showQuestionnaires,
+  });
+  await Promise.all([scan(), surveys()]);
+
+}
+
+main();

@@ -1,0 +1,400 @@
+// What every console screen shares: the API client, the session and merchant, roles,
+// forms with inline errors, formatting, charts. Plain ES module, no build step.
+//
+// The page embeds (frontend/console/views.py): the operations it may send, one error
+// message per API code and the console's texts, all in the page's language.
+
+import { Api, ApiError, AUTH_CODES, embedded, fmt, load, save } from "/static/frontend/api.js";
+
+export { ApiError, fmt };
+
+export const config = embedded("console-config");
+export const texts = embedded("texts") || {};
+const MERCHANT_KEY = "loyalty.console.merchant";
+const language = document.documentElement.lang || "zh-hans";
+
+export const api = new Api({
+  endpoint: config.api,
+  operations: embedded("operations"),
+  messages: embedded("error-messages") || {},
+  // Separate from the consumer web's tokens: a consumer session never signs in staff.
+  prefix: "loyalty.console",
+  headers: () => {
+    const slug = load("localStorage", MERCHANT_KEY);
+    return slug ? { "X-Merchant": slug } : {};
+  },
+});
+
+export function t(key, values = {}) {
+  return fmt(texts[key] ?? key, values);
+}
+
+// --- Roles (the server remains the authority; the console only hides what would fail) ---
+
+export const ROLES = ["VIEWER", "OPERATOR", "ADMIN", "OWNER"];
+
+export function atLeast(role, needed) {
+  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
+}
+
+/** Hide elements marked `data-role="OPERATOR"` (etc.) from members below that role. */
+export function applyRoles(root, role) {
+  for (const element of root.querySelectorAll("[data-role]")) {
+    element.hidden = !atLeast(role, element.dataset.role);
+  }
+}
+
+// --- DOM --------------------------------------------------------------------------
+
+/** `el("a", { href: "/x", class: "button" }, "text", child)`; null/false children skipped. */
+export function el(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "class") element.className = value;
+    else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+/** Status messages for screen readers (and a visible alert for failures). */
+export function announce(message) {
+  $("#progress").textContent = message;
+}
+
+export function alertError(message) {
+  const alert = $("#alert");
+  alert.textContent = message;
+  if (message) alert.scrollIntoView({ block: "nearest" });
+}
+
+// --- Formatting ---------------------------------------------------------------------
+
+const numbers = new Intl.NumberFormat(language);
+const dateTimes = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" });
+const dates = new Intl.DateTimeFormat(language, { dateStyle: "medium" });
+
+export function number(value) {
+  return numbers.format(Number(value ?? 0));
+}
+
+export function points(value) {
+  return t("points", { points: number(value) });
+}
+
+export function dateTime(value) {
+  return value ? dateTimes.format(new Date(value)) : "—";
+}
+
+export function date(value) {
+  return value ? dates.format(new Date(`${value}T00:00:00`)) : "—";
+}
+
+export function percent(value, digits = 1) {
+  return `${Number(value ?? 0).toFixed(digits)}%`;
+}
+
+export function badge(text, tone = "") {
+  return el("span", { class: `badge ${tone}` }, text);
+}
+
+export function statusBadge(prefix, status) {
+  return badge(t(`${prefix}_${status}`), `status-${String(status).toLowerCase()}`);
+}
+
+export function bytes(size) {
+  if (!size) return "";
+  if (size < 1024) return `${size} B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(0)} KB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function nodes(connection) {
+  return (connection?.edges || []).map((edge) => edge.node);
+}
+
+export function param(name) {
+  return new URLSearchParams(window.location.search).get(name);
+}
+
+export function link(urlName, query = null) {
+  const base = config.urls[urlName];
+  return query ? `${base}?${new URLSearchParams(query)}` : base;
+}
+
+// --- Session ------------------------------------------------------------------------
+
+function toSignIn() {
+  const next = window.location.pathname + window.location.search;
+  window.location.assign(`${config.urls.sign_in}?${new URLSearchParams({ next })}`);
+}
+
+/** Failures that end the screen: sign-in needed, merchant gone, or a message. */
+export function fail(error) {
+  const code = error instanceof ApiError ? error.code : "UNEXPECTED";
+  if (AUTH_CODES.has(code) && code !== "PERMISSION_DENIED") {
+    api.tokens.clear();
+    toSignIn();
+    return;
+  }
+  if (code === "MERCHANT_NOT_FOUND" || code === "MERCHANT_REQUIRED") {
+    // The stored merchant is not one of the member's (removed, or another account).
+    save("localStorage", MERCHANT_KEY, null);
+  }
+  if (!(error instanceof ApiError)) console.warn(error); // eslint-disable-line no-console
+  alertError(api.message(code, error.message));
+}
+
+export function setMerchant(slug) {
+  save("localStorage", MERCHANT_KEY, slug);
+}
+
+// Language links keep the page's other query parameters (the object's ?id=).
+function keepQueryInLanguageLinks() {
+  for (const anchor of document.querySelectorAll(".languages a[hreflang]")) {
+    const query = new URLSearchParams(window.location.search);
+    query.set("lang", anchor.hreflang);
+    anchor.href = `?${query}`;
+  }
+}
+
+/**
+ * Start a signed-in screen: who is signed in, at which merchant, with which role.
+ * Resolves to `{ me, merchant, role, budget }`, or never (sent to sign-in).
+ */
+export async function start() {
+  keepQueryInLanguageLinks();
+  if (!api.tokens.present) {
+    toSignIn();
+    return new Promise(() => {});
+  }
+  try {
+    const { me } = await api.call("Me", {}, { auth: true });
+    if (!me) throw new ApiError("UNAUTHENTICATED");
+    const memberships = nodes(me.memberships);
+    if (!memberships.length) throw new ApiError("MERCHANT_NOT_FOUND");
+    const stored = load("localStorage", MERCHANT_KEY);
+    const current =
+      memberships.find((m) => m.merchant.slug === stored) || memberships[0];
+    setMerchant(current.merchant.slug);
+    const data = await api.call("Merchant", {}, { auth: true });
+    renderAccount(me, memberships, current, data.myRole);
+    document.body.dataset.role = data.myRole;
+    const screen = $("#screen");
+    applyRoles(screen, data.myRole);
+    $("#booting").remove();
+    screen.hidden = false;
+    return { me, merchant: data.merchant, role: data.myRole, budget: data.budget };
+  } catch (error) {
+    $("#booting").textContent = "";
+    fail(error);
+    return new Promise(() => {});
+  }
+}
+
+function renderAccount(me, memberships, current, role) {
+  const select = $("#merchant-switch");
+  select.replaceChildren(
+    ...memberships.map((m) =>
+      el("option", { value: m.merchant.slug, selected: m === current }, m.merchant.name),
+    ),
+  );
+  // A member of one merchant has nothing to switch: show the name only.
+  select.disabled = memberships.length < 2;
+  select.addEventListener("change", () => {
+    setMerchant(select.value);
+    // Objects belong to one merchant: go to the dashboard of the one chosen.
+    window.location.assign(config.urls.dashboard);
+  });
+  $("#role-badge").textContent = t(`role_${role}`);
+  $("#role-badge").title = t("signed_in_as", { email: me.email });
+  $("#sign-out").addEventListener("click", async () => {
+    try {
+      await api.call("SignOut", {}, { auth: true });
+    } catch {
+      /* signed out locally either way */
+    }
+    api.tokens.clear();
+    window.location.assign(config.urls.sign_in);
+  });
+  $("#account").hidden = false;
+}
+
+// --- Forms --------------------------------------------------------------------------
+
+function errorSlot(form) {
+  let slot = form.querySelector(".form-error");
+  if (!slot) {
+    slot = el("p", { class: "form-error", role: "alert" });
+    form.prepend(slot);
+  }
+  return slot;
+}
+
+export function clearErrors(form) {
+  errorSlot(form).textContent = "";
+  for (const field of form.querySelectorAll("[aria-invalid]")) {
+    field.removeAttribute("aria-invalid");
+    const note = document.getElementById(`${field.id}-error`);
+    if (note) note.remove();
+    const described = (field.getAttribute("aria-describedby") || "")
+      .split(" ")
+      .filter((id) => id && id !== `${field.id}-error`)
+      .join(" ");
+    if (described) field.setAttribute("aria-describedby", described);
+    else field.removeAttribute("aria-describedby");
+  }
+}
+
+// A field by name or data-field; `questions[2].options` falls back to `questions[2]`.
+function findField(form, name) {
+  for (let candidate = name; candidate; ) {
+    const found =
+      form.querySelector(`[name="${CSS.escape(candidate)}"]`) ||
+      form.querySelector(`[data-field="${CSS.escape(candidate)}"]`);
+    if (found) return found;
+    const cut = Math.max(candidate.lastIndexOf("."), candidate.lastIndexOf("["));
+    candidate = cut > 0 ? candidate.slice(0, cut) : "";
+  }
+  return null;
+}
+
+/** Show an API error next to its field (by `name`, or `data-field`), else on top. */
+export function showError(form, error) {
+  const code = error instanceof ApiError ? error.code : "UNEXPECTED";
+  const message = api.message(code, error.message);
+  const field = error.field ? findField(form, error.field) : null;
+  if (field && field.id) {
+    field.setAttribute("aria-invalid", "true");
+    const note = el("p", { class: "field-error", id: `${field.id}-error` }, message);
+    field.insertAdjacentElement("afterend", note);
+    const described = field.getAttribute("aria-describedby");
+    field.setAttribute("aria-describedby", described ? `${described} ${note.id}` : note.id);
+    field.focus();
+  } else {
+    errorSlot(form).textContent = message;
+  }
+}
+
+/**
+ * Run a form's submission: button disabled meanwhile, errors shown inline.
+ * `action(values)` returns a mutation payload (checked) or anything.
+ */
+export function onSubmit(form, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const button = form.querySelector("button[type=submit]");
+    const label = button?.textContent;
+    if (button) {
+      button.disabled = true;
+      button.textContent = t("saving");
+    }
+    try {
+      await action(Object.fromEntries(new FormData(form)));
+    } catch (error) {
+      if (error instanceof ApiError && (AUTH_CODES.has(error.code) && error.code !== "PERMISSION_DENIED")) {
+        fail(error);
+      } else {
+        showError(form, error);
+      }
+    } finally {
+      if (button) {
+        button.disabled = false;
+        button.textContent = label;
+      }
+    }
+  });
+}
+
+/** A mutation that must succeed: its payload, or the payload's first error thrown. */
+export async function mutate(name, variables) {
+  const data = await api.call(name, variables, { auth: true });
+  return api.check(Object.values(data)[0]);
+}
+
+/** A whole number the form must have: else REQUIRED on that field (before any request). */
+export function requiredInt(values, name) {
+  const value = intOrNull(values[name]);
+  if (value === null || Number.isNaN(value)) throw new ApiError("REQUIRED", "", name);
+  return value;
+}
+
+export function intOrNull(value) {
+  const text = String(value ?? "").trim();
+  return text === "" ? null : Number.parseInt(text, 10);
+}
+
+/** A `datetime-local` value as an ISO instant in the browser's zone, or null. */
+export function instantOrNull(value) {
+  return value ? new Date(value).toISOString() : null;
+}
+
+export function localInput(value) {
+  if (!value) return "";
+  const d = new Date(value);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+// --- Charts (Chart.js, loaded by the page as a classic script on chart screens) ----
+
+const charts = new Map();
+
+/** Draw (or redraw) a chart on `canvas`; the canvas keeps a text alternative. */
+export function chart(canvas, type, labels, datasets, options = {}) {
+  charts.get(canvas)?.destroy();
+  const instance = new window.Chart(canvas, {
+    type,
+    data: { labels, datasets },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: datasets.length > 1 } },
+      scales: type === "bar" || type === "line" ? { y: { beginAtZero: true, ticks: { precision: 0 } } } : {},
+      ...options,
+    },
+  });
+  charts.set(canvas, instance);
+  return instance;
+}
+
+export const COLORS = ["#0b57d0", "#146c2e", "#b3261e", "#8a4f00", "#6b3fa0", "#00696f"];
+
+/** A table of rows; `columns` is a list of [header, (row) => cell]. */
+export function table(columns, rows, caption = null) {
+  return el(
+    "div",
+    { class: "table-wrap" },
+    el(
+      "table",
+      {},
+      caption ? el("caption", { class: "visually-hidden" }, caption) : null,
+      el("thead", {}, el("tr", {}, columns.map(([header]) => el("th", { scope: "col" }, header)))),
+      el(
+        "tbody",
+        {},
+        rows.map((row) =>
+          el(
+            "tr",
+            {},
+            columns.map(([header, cell]) => el("td", { "data-label": header }, cell(row))),
+          ),
+        ),
+      ),
+    ),
+  );
+}

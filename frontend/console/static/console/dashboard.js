@@ -1,0 +1,59 @@
+import {
+  $, api, chart, COLORS, date, el, fail, link, number, points, start, statusBadge, t, table, timeZone,
+} from "./console.js";
+
+function campaignLink(campaign) {
+  // Questionnaires are opened by their campaign: the questionnaire screen finds it.
+  return campaign.kind === "SCAN"
+    ? link("campaign", { id: campaign.id })
+    : link("campaigns");
+}
+
+async function main() {
+  const session = await start();
+  $("#budget-available").textContent = points(session.budget.available);
+  $("#budget-reserved").textContent = points(session.budget.reserved);
+  try {
+    const { dashboard } = await api.call("Dashboard", { days: 30, timeZone, top: 5 }, { auth: true });
+    $("#points-reserved").textContent = points(dashboard.pointsReserved);
+    $("#points-awarded").textContent = points(dashboard.pointsAwarded);
+    $("#points-returned").textContent = points(dashboard.pointsReturned);
+    $("#active-consumers").textContent = number(dashboard.activeConsumers);
+    const days = dashboard.earningsPerDay;
+    chart(
+      $("#earnings-chart"),
+      "bar",
+      days.map((d) => date(d.day)),
+      [
+        { label: t("claims"), data: days.map((d) => d.claims), backgroundColor: COLORS[0] },
+        { label: t("responses"), data: days.map((d) => d.responses), backgroundColor: COLORS[1] },
+      ],
+      { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } },
+    );
+    const claims = days.reduce((sum, d) => sum + d.claims, 0);
+    const responses = days.reduce((sum, d) => sum + d.responses, 0);
+    $("#chart-summary").textContent =
+      claims + responses
+        ? `${t("claims")}: ${number(claims)} · ${t("responses")}: ${number(responses)}`
+        : t("no_earnings");
+    const top = dashboard.topCampaigns;
+    $("#top-campaigns").replaceChildren(
+      top.length
+        ? table(
+            [
+              [t("col_campaign"), (r) => el("a", { href: campaignLink(r.campaign) }, r.campaign.name)],
+              [t("col_kind"), (r) => t(`kind_${r.campaign.kind}`)],
+              [t("col_status"), (r) => statusBadge("status", r.campaign.status)],
+              [t("col_earnings"), (r) => number(r.earnings)],
+              [t("col_awarded"), (r) => points(r.points)],
+            ],
+            top,
+          )
+        : el("p", { class: "hint" }, t("none")),
+    );
+  } catch (error) {
+    fail(error);
+  }
+}
+
+main();

@@ -1,0 +1,276 @@
+// The questionnaire builder: details (on creation), questions with their type, text,
+// required flag and options; status actions, share link and poster once it exists.
+
+import {
+  $, alertError, announce, api, applyRoles, atLeast, el, fail, link, mutate, number, onSubmit,
+  param, points, requiredInt, start, statusBadge, t, ApiError,
+} from "./console.js";
+
+const TYPES = [
+  "single_choice",
+  "multiple_choice",
+  "short_text",
+  "long_text",
+  "rating",
+  "nps",
+  "number",
+  "date",
+];
+const CHOICES = new Set(["single_choice", "multiple_choice"]);
+const id = param("id");
+let role = "VIEWER";
+let questionnaire = null;
+// The editor's model: the questions as the API knows them, edited in place.
+let questions = [];
+let counter = 0; // makes element ids unique as questions are added and removed
+
+function nextQuestionId() {
+  const taken = new Set(questions.map((q) => q.id));
+  let n = questions.length + 1;
+  while (taken.has(`q${n}`)) n += 1;
+  return `q${n}`;
+}
+
+function newQuestion(type = "single_choice") {
+  return { id: nextQuestionId(), type, text: "", required: true, options: [] , key: counter++ };
+}
+
+// Option lines to options, keeping the ids of unchanged labels (results stay comparable).
+function optionsFrom(lines, previous) {
+  const byLabel = new Map((previous || []).map((o) => [o.label, o.id]));
+  const used = new Set();
+  const options = [];
+  for (const label of lines.split("\n").map((line) => line.trim()).filter(Boolean)) {
+    let optionId = byLabel.get(label);
+    if (!optionId || used.has(optionId)) {
+      let n = options.length + 1;
+      while (used.has(`o${n}`) || [...byLabel.values()].includes(`o${n}`)) n += 1;
+      optionId = `o${n}`;
+    }
+    used.add(optionId);
+    options.push({ id: optionId, label });
+  }
+  return options;
+}
+
+function renderQuestions() {
+  const list = $("#questions");
+  const editable = atLeast(role, "OPERATOR");
+  list.replaceChildren(
+    ...questions.map((q, index) => {
+      const n = index + 1;
+      const base = `q-${q.key}`;
+      const field = `questions[${index}]`;
+      const typeSelect = el(
+        "select",
+        { id: `${base}-type`, "data-field": `${field}.type`, disabled: !editable },
+        TYPES.map((type) => el("option", { value: type, selected: type === q.type }, t(`qtype_${type}`))),
+      );
+      typeSelect.addEventListener("change", () => {
+        q.type = typeSelect.value;
+        renderQuestions();
+        document.getElementById(`${base}-type`).focus();
+      });
+      const text = el("input", {
+        id: `${base}-text`,
+        "data-field": `${field}.text`,
+        value: q.text,
+        required: true,
+        maxlength: "500",
+        disabled: !editable,
+      });
+      text.addEventListener("input", () => {
+        q.text = text.value;
+      });
+      const required = el("input", {
+        id: `${base}-required`,
+        type: "checkbox",
+        checked: q.required,
+        disabled: !editable,
+      });
+      required.addEventListener("change", () => {
+        q.required = required.checked;
+      });
+      const parts = [
+        el("legend", {}, t("question_n", { n })),
+        el("div", { class: "field" }, el("label", { for: `${base}-text` }, t("question_text")), text),
+        el(
+          "div",
+          { class: "grid-2" },
+          el("div", { class: "field" }, el("label", { for: `${base}-type` }, t("question_type")), typeSelect),
+          el(
+            "div",
+            { class: "field checkbox" },
+            required,
+            el("label", { for: `${base}-required` }, t("question_required")),
+          ),
+        ),
+      ];
+      if (CHOICES.has(q.type)) {
+        const options = el("textarea", {
+          id: `${base}-options`,
+          "data-field": `${field}.options`,
+          rows: "4",
+          disabled: !editable,
+        });
+        options.value = (q.options || []).map((o) => o.label).join("\n");
+        options.addEventListener("change", () => {
+          q.options = optionsFrom(options.value, q.options);
+        });
+        parts.push(
+          el("div", { class: "field" }, el("label", { for: `${base}-options` }, t("question_options")), options),
+        );
+      }
+      if (editable) {
+        const move = (delta) => () => {
+          const target = index + delta;
+          [questions[index], questions[target]] = [questions[target], questions[index]];
+          renderQuestions();
+          document.getElementById(`${base}-text`).focus();
+        };
+        parts.push(
+          el(
+            "div",
+            { class: "question-tools" },
+            el("button", { type: "button", class: "link", disabled: index === 0, "aria-label": t("move_up", { n }), onclick: move(-1) }, "↑"),
+            el("button", { type: "button", class: "link", disabled: index === questions.length - 1, "aria-label": t("move_down", { n }), onclick: move(1) }, "↓"),
+            el(
+              "button",
+              {
+                type: "button",
+                class: "link danger-text",
+                onclick: () => {
+                  questions.splice(index, 1);
+                  renderQuestions();
+                  $("#add-question").focus();
+                },
+              },
+              t("remove_question", { n }),
+            ),
+          ),
+        );
+      }
+      return el("li", {}, el("fieldset", { class: "question" }, parts));
+    }),
+  );
+}
+
+// The questions as the API takes them (JSON), without the editor's bookkeeping.
+function definition() {
+  return questions.map((q) => {
+    const item = { id: q.id, type: q.type, text: q.text.trim(), required: q.required };
+    if (q.help) item.help = q.help;
+    if (CHOICES.has(q.type)) item.options = q.options || [];
+    for (const key of ["minSelections", "maxSelections", "minLength", "maxLength", "min", "max"]) {
+      if (q[key] !== null && q[key] !== undefined) item[key] = q[key];
+    }
+    if (q.showIf) item.showIf = q.showIf;
+    return item;
+  });
+}
+
+function renderExisting() {
+  const q = questionnaire;
+  $("#q-title").textContent = q.name;
+  $("#q-status").replaceChildren(statusBadge("status", q.status));
+  $("#q-existing").hidden = false;
+  $("#details").hidden = true;
+  $("#versions-hint").hidden = false;
+  $("#q-responses").textContent = `${number(q.rewardedResponses)} / ${number(q.maxRewardedResponses)}`;
+  $("#q-points").textContent = points(q.pointsPerResponse);
+  $("#q-version").textContent = number(q.version);
+  $("#share-link").href = q.shareUrl;
+  $("#share-link").textContent = q.shareUrl;
+  $("#poster-link").href = q.posterUrl;
+  $("#results-link").href = link("results", { id: q.id });
+  const operator = atLeast(role, "OPERATOR");
+  $("#activate").hidden = !(operator && (q.status === "DRAFT" || q.status === "PAUSED"));
+  $("#activate").textContent = q.status === "PAUSED" ? t("resume") : t("activate");
+  $("#pause").hidden = !(operator && q.status === "ACTIVE");
+  $("#end").hidden = !(atLeast(role, "ADMIN") && q.status !== "ENDED");
+  if (q.status === "ENDED") {
+    for (const element of document.querySelectorAll("[data-role]")) element.hidden = true;
+    role = "VIEWER"; // an ended questionnaire is read-only
+  }
+}
+
+async function changeStatus(operation) {
+  if (operation === "EndCampaign" && !window.confirm(t("confirm_end"))) return;
+  alertError("");
+  try {
+    const payload = await mutate(operation, { id: questionnaire.campaign.id });
+    questionnaire = { ...questionnaire, status: payload.campaign.status };
+    renderExisting();
+    renderQuestions();
+    announce(t(`status_${payload.campaign.status}`));
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function main() {
+  ({ role } = await start());
+  if (id) {
+    try {
+      const { node } = await api.call("Questionnaire", { id }, { auth: true });
+      if (!node || !node.questions) {
+        alertError(api.message("NOT_FOUND"));
+        $("#questionnaire-form").hidden = true;
+        return;
+      }
+      questionnaire = node;
+      questions = node.questions.map((q) => ({ ...q, key: counter++ }));
+      renderExisting();
+    } catch (error) {
+      fail(error);
+      return;
+    }
+  } else if (!atLeast(role, "OPERATOR")) {
+    alertError(api.message("PERMISSION_DENIED"));
+    $("#questionnaire-form").hidden = true;
+    return;
+  } else {
+    questions = [newQuestion()];
+  }
+  applyRoles($("#screen"), role);
+  renderQuestions();
+
+  $("#add-question").addEventListener("click", () => {
+    const question = newQuestion();
+    questions.push(question);
+    renderQuestions();
+    document.getElementById(`q-${question.key}-text`).focus();
+  });
+  $("#activate").addEventListener("click", () => changeStatus("ActivateCampaign"));
+  $("#pause").addEventListener("click", () => changeStatus("PauseCampaign"));
+  $("#end").addEventListener("click", () => changeStatus("EndCampaign"));
+
+  onSubmit($("#questionnaire-form"), async (values) => {
+    // Options typed but not yet committed by a change event.
+    for (const q of questions) {
+      const box = document.getElementById(`q-${q.key}-options`);
+      if (box) q.options = optionsFrom(box.value, q.options);
+    }
+    if (!questions.length) throw new ApiError("INVALID_QUESTION", t("add_question_first"), "questions");
+    const json = JSON.stringify(definition());
+    if (!questionnaire) {
+      const payload = await mutate("CreateQuestionnaire", {
+        name: values.name.trim(),
+        description: values.description,
+        pointsPerResponse: requiredInt(values, "pointsPerResponse"),
+        maxRewardedResponses: requiredInt(values, "maxRewardedResponses"),
+        questions: json,
+      });
+      window.location.assign(link("questionnaire", { id: payload.questionnaire.id }));
+      return;
+    }
+    const payload = await mutate("EditQuestions", { id: questionnaire.id, questions: json });
+    questionnaire = { ...questionnaire, version: payload.questionnaire.version };
+    questions = payload.questionnaire.questions.map((q) => ({ ...q, key: counter++ }));
+    renderExisting();
+    renderQuestions();
+    announce(t("saved"));
+  });
+}
+
+main();

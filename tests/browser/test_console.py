@@ -1,0 +1,303 @@
+"""The merchant console in a real browser, against a live server and a real Celery worker.
+
+Acceptance (issue 7): sign in → create a scan campaign → activate → generate a batch
+and watch its progress reach 100% → download the PDF label sheet. Also: switching
+merchants, the questionnaire builder and results, staff and roles, the ledger, goods
+and orders. A JavaScript or console error on any page fails the test (conftest).
+
+``UPDATE_SCREENSHOTS=1`` writes each main screen at phone and desktop size to
+``docs/screenshots/console-<screen>-<size>.png``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pypdfium2
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from campaigns import questionnaires
+from campaigns.models import Campaign, CodeBatch
+from conftest import STAFF_PASSWORD, _staff
+from points import services
+from redemption.tests.helpers import new_consumer, placed_order
+from tenants.models import Membership, Merchant, Role
+from tenants.onboarding import create_merchant
+from tests.browser.conftest import VIEWPORTS, BrowserPage
+
+pytestmark = pytest.mark.browser
+
+Shoot = Callable[[BrowserPage, str], object]
+
+
+def funded_merchant(
+    unique: Callable[[str], str], name: str, owner: User, prefix: str = "shop"
+) -> Merchant:
+    merchant = create_merchant(slug=unique(prefix), name=name, owner=owner)
+    services.fund_with_money(
+        merchant, amount_minor=100_000, currency="CNY", rate="100", payment_reference=unique("p")
+    )
+    return merchant
+
+
+def sign_in(page: BrowserPage, email: str) -> None:
+    page.page.goto("/console/sign-in/")
+    page.page.get_by_label("Email").fill(email)
+    page.page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.page.get_by_role("button", name="Sign in").click()
+    page.page.get_by_role("heading", name="Dashboard").wait_for()
+
+
+def shoot_both(page: BrowserPage, shoot: Shoot, name: str) -> None:
+    """The screen as it is now, at phone and at desktop size (the page ends at desktop)."""
+    for size in ("phone", "desktop"):
+        page.page.set_viewport_size(VIEWPORTS[size])
+        page.size = size
+        page.page.wait_for_timeout(150)  # charts follow the resize on the next frame
+        shoot(page, f"console-{name}")
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_sign_in_create_campaign_generate_batch_and_download_the_pdf(
+    committed_db: None,
+    celery_worker: Any,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+    size: str,
+) -> None:
+    owner = _staff(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "Lotus Tea", owner)
+    page = open_page(size)
+    p = page.page
+
+    p.goto("/console/")  # not signed in: sent to sign-in, then back
+    p.get_by_role("heading", name="Sign in to the merchant console").wait_for()
+    assert "next=%2Fconsole%2F" in p.url
+    if size == "desktop":
+        shoot_both(page, shoot, "sign-in")
+    p.get_by_label("Email").fill(owner.email)
+    p.get_by_label("Password").fill("wrong password")
+    p.get_by_role("button", name="Sign in").click()
+    p.get_by_text("The email or password is not right.").wait_for()
+    p.get_by_label("Password").fill(STAFF_PASSWORD)
+    p.get_by_role("button", name="Sign in").click()
+    p.get_by_role("heading", name="Dashboard").wait_for()
+    p.locator("#budget-available").get_by_text("100,000 points").wait_for()
+    assert p.locator("#merchant-switch").input_value() == merchant.slug
+
+    p.get_by_role("link", name="Campaigns", exact=True).first.click()
+    p.get_by_role("heading", name="New scan campaign").wait_for()
+    # A missing name is refused by the server and shown at the field.
+    p.get_by_role("button", name="Create campaign").click()
+
+    p.locator("#c-name-error").wait_for()
+    assert p.locator("#c-name").get_attribute("aria-invalid") == "true"
+    p.get_by_label("Name", exact=True).fill("Spring caps")
+    p.get_by_label("Description (shown to consumers)").fill("5 points a cap")
+    p.get_by_role("button", name="Create campaign").click()
+    p.get_by_role("heading", name="Spring caps").wait_for()
+    p.get_by_role("button", name="Activate").click()
+    p.locator("#campaign-status").get_by_text("Active").wait_for()
+
+    p.get_by_label("Number of codes").fill("2000")
+    p.get_by_label("Points per code").fill("5")
+    p.get_by_role("button", name="Generate codes").click()
+    # The batch appears while the worker generates it, then reaches 100%.
+    batch = p.locator(".batch").first
+    batch.locator("progress").wait_for()
+    batch.get_by_text("All 2,000 codes generated.").wait_for(timeout=60_000)
+    assert batch.locator("progress").get_attribute("value") == "100"
+    p.locator("#s-issued").get_by_text("2,000").wait_for()
+    with tenant_context(merchant):
+        assert CodeBatch.objects.get().status == "ready"
+
+    batch.get_by_role("button", name="PDF").click()
+    link = batch.get_by_role("link", name=re.compile(r"Download PDF"))
+    link.wait_for(timeout=60_000)
+    shoot_both(page, shoot, "campaign") if size == "desktop" else None
+    with p.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename.endswith(".pdf")
+    data = Path(download.path()).read_bytes()
+    assert data.startswith(b"%PDF")
+    pdf = pypdfium2.PdfDocument(io.BytesIO(data))
+    assert len(pdf) == -(-2000 // 24)  # 4 x 6 labels a page
+
+    p.get_by_role("link", name="Dashboard").first.click()
+    p.locator("#points-reserved").get_by_text("10,000 points").wait_for()
+    p.get_by_role("link", name="Spring caps").wait_for()
+    if size == "desktop":
+        shoot_both(page, shoot, "dashboard")
+        p.get_by_role("link", name="Campaigns", exact=True).first.click()
+        p.get_by_role("link", name="Spring caps").wait_for()
+        shoot_both(page, shoot, "campaigns")
+
+
+def test_a_member_of_two_merchants_switches_between_them(
+    committed_db: None, unique: Callable[[str], str], open_page: Callable[..., BrowserPage]
+) -> None:
+    person = _staff(f"{unique('two')}@console.test")
+    # Memberships are listed by slug: the console starts at the first one.
+    first = funded_merchant(unique, "Alpha Tea", person, prefix="a-shop")
+    other_owner = _staff(f"{unique('owner')}@console.test")
+    second = funded_merchant(unique, "Beta Tea", other_owner, prefix="b-shop")
+    Membership.objects.create(merchant=second, user=person, role=Role.VIEWER)
+    with tenant_context(second):
+        from campaigns.services import create_scan_campaign
+
+        create_scan_campaign(name="Beta only")
+
+    page = open_page("desktop")
+    p = page.page
+    sign_in(page, person.email)
+    switch = p.get_by_label("Merchant")
+    assert sorted(switch.locator("option").all_inner_texts()) == ["Alpha Tea", "Beta Tea"]
+    assert switch.input_value() == first.slug
+    assert p.locator("#role-badge").inner_text() == "Owner"
+
+    switch.select_option(second.slug)
+    p.wait_for_url(re.compile(r"/console/$"))
+    p.locator("#role-badge").get_by_text("Viewer").wait_for()
+    assert switch.input_value() == second.slug
+    p.get_by_role("link", name="Campaigns", exact=True).first.click()
+    p.get_by_role("link", name="Beta only").wait_for()
+    # A viewer is not offered what the server would refuse.
+    assert not p.get_by_role("heading", name="New scan campaign").is_visible()
+
+    p.get_by_label("Merchant").select_option(first.slug)
+    p.locator("#role-badge").get_by_text("Owner").wait_for()
+    p.get_by_role("link", name="Campaigns", exact=True).first.click()
+    p.get_by_role("heading", name="New scan campaign").wait_for()
+    assert p.get_by_role("link", name="Beta only").count() == 0
+
+
+def test_questionnaire_builder_and_results(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+) -> None:
+    owner = _staff(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "Survey Tea", owner)
+    page = open_page("desktop")
+    p = page.page
+    sign_in(page, owner.email)
+    p.goto("/console/questionnaire/new/")
+    p.get_by_role("heading", name="New questionnaire").wait_for()
+    p.get_by_label("Name", exact=True).fill("Taste survey")
+    p.get_by_label("Points per response").fill("20")
+    p.get_by_label("Rewarded responses at most").fill("100")
+    first = p.get_by_role("group", name="Question 1")
+    first.get_by_label("Question", exact=True).fill("Which tea do you like?")
+    first.get_by_label("Options, one per line").fill("Green\nOolong\nBlack")
+    p.get_by_role("button", name="Add a question").click()
+    second = p.get_by_role("group", name="Question 2")
+    second.get_by_label("Question", exact=True).fill("How was the taste?")
+    second.get_by_label("Type").select_option("rating")
+    p.get_by_role("button", name="Add a question").click()
+    third = p.get_by_role("group", name="Question 3")
+    third.get_by_label("Type").select_option("short_text")
+    # An empty question text is refused and marked on that question.
+    p.get_by_role("button", name="Save questionnaire").click()
+    p.locator(".field-error").first.wait_for()
+    third.get_by_label("Question", exact=True).fill("Anything else?")
+    third.get_by_label("Required").uncheck()
+    p.get_by_role("button", name="Save questionnaire").click()
+    p.get_by_role("heading", name="Taste survey").wait_for()
+    p.get_by_role("button", name="Activate").click()
+    p.locator("#q-status").get_by_text("Active").wait_for()
+    assert p.get_by_role("group", name="Question 2").get_by_label("Type").input_value() == "rating"
+    shoot_both(page, shoot, "questionnaire")
+
+    with tenant_context(merchant):
+        campaign = Campaign.objects.get(name="Taste survey")
+        ids = {q["text"]: q for q in campaign.questionnaire.current_version.questions}
+        choice = ids["Which tea do you like?"]
+        for n, option in enumerate(["o1", "o2", "o2"]):
+            answers = {choice["id"]: option, ids["How was the taste?"]["id"]: 4 + n % 2}
+            if n == 0:
+                answers[ids["Anything else?"]["id"]] = "More oolong please"
+            questionnaires.submit(merchant, new_consumer(), campaign.pk, answers, unique("k"))
+
+    p.get_by_role("link", name="Results").click()
+    p.get_by_role("heading", name="Taste survey").wait_for()
+    p.locator("#r-submitted").get_by_text("3").wait_for()
+    p.get_by_text("Oolong: 2 (66.7%)").wait_for()
+    p.get_by_role("button", name="Show the answers").click()
+    p.get_by_text("More oolong please").wait_for()
+    shoot_both(page, shoot, "results")
+
+
+def test_staff_and_roles(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+) -> None:
+    owner = _staff(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "Staff Tea", owner)
+    clerk = _staff(f"{unique('clerk')}@console.test")
+    Membership.objects.create(merchant=merchant, user=clerk, role=Role.VIEWER)
+    page = open_page("desktop")
+    p = page.page
+    sign_in(page, owner.email)
+    p.get_by_role("link", name="Staff").first.click()
+    p.get_by_text(clerk.email, exact=True).wait_for()
+    p.get_by_label(f"Role of {clerk.email}").select_option("OPERATOR")
+    p.locator("#progress").get_by_text("Saved.").wait_for(state="attached")
+    assert Membership.objects.get(merchant=merchant, user=clerk).role == Role.OPERATOR
+    invited = f"{unique('new')}@console.test"
+    p.get_by_label("Email").fill("not an email")
+    p.get_by_role("button", name="Send invitation").click()
+    p.get_by_text("Enter a valid email address.").wait_for()
+    p.get_by_label("Email").fill(invited)
+    p.get_by_label("Role", exact=True).select_option("VIEWER")
+    p.get_by_role("button", name="Send invitation").click()
+    p.get_by_role("cell", name=invited, exact=True).wait_for()
+    shoot_both(page, shoot, "staff")
+
+    # The clerk (now an operator) sees the members but cannot change them.
+    other = open_page("desktop")
+    sign_in(other, clerk.email)
+    other.page.get_by_role("link", name="Staff").first.click()
+    other.page.get_by_text(invited, exact=True).wait_for()
+    assert other.page.locator("#members select").count() == 0
+    assert not other.page.get_by_role("heading", name="Invite a member").is_visible()
+
+
+def test_ledger_and_goods_pages(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+) -> None:
+    owner = _staff(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "Goods Tea", owner)
+    order = placed_order(merchant)
+    page = open_page("desktop")
+    p = page.page
+    sign_in(page, owner.email)
+
+    p.get_by_role("link", name="Ledger").first.click()
+    p.get_by_role("cell", name="Funded with money").first.wait_for()
+    p.get_by_role("cell", name="+100,000").wait_for()
+    shoot_both(page, shoot, "ledger")
+
+    p.get_by_role("link", name="Goods and orders").first.click()
+    p.get_by_role("heading", name="Orders to ship").wait_for()
+    p.get_by_role("cell", name=re.compile("Oolong")).first.wait_for()
+    shoot_both(page, shoot, "goods")
+    p.get_by_label("Carrier").fill("SF Express")
+    p.get_by_label("Tracking number").fill("SF123456789")
+    p.get_by_role("button", name="Ship").click()
+    p.get_by_text("SF Express SF123456789").wait_for()
+    order.refresh_from_db()
+    assert order.status == "shipped"

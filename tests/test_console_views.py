@@ -1,0 +1,98 @@
+"""The merchant console's pages: served in the visitor's language, embedding only real
+operations, one message for every API error code, Chart.js only where there are charts."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from config.schema import merchant_schema
+from frontend.console.messages import error_messages, texts
+from frontend.console.views import SCREENS
+from frontend.pages import OPERATIONS_DIR
+
+URLS = {
+    "console-sign-in": "sign_in",
+    "console-dashboard": "dashboard",
+    "console-campaigns": "campaigns",
+    "console-campaign": "campaign",
+    "console-questionnaire": "questionnaire",
+    "console-questionnaire-new": "questionnaire",
+    "console-results": "results",
+    "console-goods": "goods",
+    "console-ledger": "ledger",
+    "console-staff": "staff",
+}
+
+
+def _embedded(html: str, element_id: str) -> object:
+    found = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert found, element_id
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("url_name", sorted(URLS))
+def test_screen_is_served_with_its_operations(client: Client, url_name: str) -> None:
+    response = client.get(reverse(url_name), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    assert response.status_code == 200
+    assert response["Content-Language"] == "zh-hans"
+    html = response.content.decode()
+    screen = SCREENS[URLS[url_name]]
+    operations = _embedded(html, "operations")
+    assert isinstance(operations, dict)
+    for name in screen.operations:
+        assert operations[name] == (OPERATIONS_DIR / "merchant" / f"{name}.graphql").read_text()
+    assert {"Me", "RefreshToken", "SignOut"} <= set(operations)
+    config = _embedded(html, "console-config")
+    assert config["api"] == "/merchant/graphql/"  # type: ignore[index]
+    assert f"console/{screen.name}.js" in html
+    assert ("chart.umd.min.js" in html) == screen.charts
+
+
+def test_every_embedded_operation_is_a_merchant_operation_file() -> None:
+    files = {path.stem for path in (OPERATIONS_DIR / "merchant").glob("*.graphql")}
+    for screen in SCREENS.values():
+        assert set(screen.operations) <= files, screen.name
+
+
+def test_english_on_request(client: Client) -> None:
+    response = client.get(reverse("console-sign-in"), {"lang": "en"})
+    assert response["Content-Language"] == "en"
+    assert "Sign in to the merchant console" in response.content.decode()
+    chinese = client.get(reverse("console-sign-in"), HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert chinese["Content-Language"] == "zh-hans"
+    assert "登录商户后台" in chinese.content.decode()
+
+
+def test_every_error_code_of_the_merchant_api_has_a_message() -> None:
+    codes = set(merchant_schema.graphql_schema.get_type("ErrorCode").values)  # type: ignore[union-attr]
+    messages = error_messages()
+    assert codes - set(messages) == set()
+    # Transport failures the client itself reports.
+    assert {"NETWORK", "UNEXPECTED", "SERVICE_UNAVAILABLE", "RATE_LIMITED"} <= set(messages)
+
+
+def test_chinese_texts_are_translated() -> None:
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        chinese_messages, chinese_texts = error_messages(), texts()
+    with translation.override("en"):
+        english_messages, english_texts = error_messages(), texts()
+    same = [k for k in english_texts if chinese_texts[k] == english_texts[k] and k != "nps_score"]
+    assert same == [], same
+    same = [k for k in english_messages if chinese_messages[k] == english_messages[k]]
+    assert same == [], same
+
+
+@pytest.mark.django_db
+def test_pages_need_no_database(client: Client, django_assert_num_queries: object) -> None:
+    # The shells read no merchant data: the scripts ask the API, which checks roles.
+    with django_assert_num_queries(0):  # type: ignore[operator]
+        assert client.get(reverse("console-dashboard")).status_code == 200
