@@ -145,7 +145,7 @@ class StaffInvite(DomainMutation):
         cls, root: Any, info: graphene.ResolveInfo, email: str, role: Any, name: str
     ) -> StaffInvite:
         actor = require_membership(info, Role.ADMIN)
-        return cls(member=staff.invite(actor, email, _role_value(role), name))
+        return cls(member=staff.invite(actor, email, _role_value(role), name or ""))
 
 
 class StaffChangeRole(DomainMutation):

@@ -461,3 +461,15 @@ def test_member_id_of_another_type_is_not_found(merchant_api: Api, tenants: Tena
     wrong_type = to_global_id("MyMembership", membership.pk)
     assert _codes(_remove(merchant_api, tenants.acme_owner, wrong_type)) == ["NOT_FOUND"]
     assert _role_of(tenants, tenants.acme_viewer) == Role.VIEWER
+
+
+def test_invite_with_a_null_name(merchant_api: Api, tenants: Tenants) -> None:
+    # The console leaves the optional name out or sends null: both mean "no name".
+    invited = merchant_api.op(
+        "StaffInvite",
+        {"email": "nameless@example.test", "role": "VIEWER", "name": None},
+        token=access_token(tenants.acme_admin),
+        merchant="acme",
+    )["data"]["staffInvite"]
+    assert invited["errors"] == []
+    assert invited["member"]["email"] == "nameless@example.test"
