@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -57,7 +58,8 @@ def _ensure_other_owner_remains(membership: Membership) -> None:
 def invitation_link(user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    return f"{settings.PUBLIC_BASE_URL}/merchant/accept-invitation?uid={uid}&token={token}"
+    page = reverse("console-accept-invitation")
+    return f"{settings.PUBLIC_BASE_URL}{page}?uid={uid}&token={token}"
 
 
 def invite(actor: Membership, email: str, role: str, name: str = "") -> Membership:

@@ -38,7 +38,7 @@ def _member_id(merchant, user: User) -> str:
 
 
 def _invite_link_params(message: mail.EmailMessage) -> dict[str, str]:
-    match = re.search(r"https?://\S+/merchant/accept-invitation\?\S+", message.body)
+    match = re.search(r"https?://\S+/console/accept-invitation/\?\S+", message.body)
     assert match, message.body
     query = parse_qs(urlparse(match.group(0).rstrip(".")).query)
     return {"uid": query["uid"][0], "token": query["token"][0]}

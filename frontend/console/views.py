@@ -38,6 +38,8 @@ SCREENS: dict[str, Screen] = {
     screen.name: screen
     for screen in (
         Screen("sign_in", _("Sign in"), ("StaffSignIn",)),
+        # The link in an invitation email: choose a password, then sign in.
+        Screen("accept_invitation", _("Join the merchant"), ("AcceptInvitation",)),
         Screen("dashboard", _("Dashboard"), ("Dashboard",), charts=True, nav="dashboard"),
         Screen(
             "campaigns",
@@ -120,8 +122,8 @@ NAV = (
 
 def urls() -> dict[str, str]:
     """Where each screen lives, for the scripts' links (one place for every path)."""
-    names = ["sign_in", "dashboard", "campaigns", "campaign", "questionnaire", "results"]
-    names += ["questionnaire_new", "goods", "ledger", "staff"]
+    names = ["sign_in", "accept_invitation", "dashboard", "campaigns", "campaign"]
+    names += ["questionnaire", "results", "questionnaire_new", "goods", "ledger", "staff"]
     return {name: reverse(f"console-{name.replace('_', '-')}") for name in names}
 
 

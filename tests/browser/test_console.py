@@ -27,6 +27,7 @@ from campaigns.models import Campaign, CodeBatch
 from conftest import STAFF_PASSWORD, _staff
 from points import services
 from redemption.tests.helpers import new_consumer, placed_order
+from tenants import staff
 from tenants.models import Membership, Merchant, Role
 from tenants.onboarding import create_merchant
 from tests.browser.conftest import VIEWPORTS, BrowserPage
@@ -301,3 +302,28 @@ def test_ledger_and_goods_pages(
     p.get_by_text("SF Express SF123456789").wait_for()
     order.refresh_from_db()
     assert order.status == "shipped"
+
+
+def test_an_invited_member_chooses_a_password_from_the_email_link(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+) -> None:
+    owner = _staff(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "Invite Tea", owner)
+    email = f"{unique('invited')}@console.test"
+    actor = Membership.objects.get(merchant=merchant, user=owner)
+    invited = staff.invite(actor, email, Role.OPERATOR)
+    link = staff.invitation_link(invited.user)
+    assert "/console/accept-invitation/?" in link
+
+    page = open_page("phone")
+    page.page.goto("/console/" + link.split("/console/", 1)[1])  # on the test server
+    page.page.get_by_label("New password").fill("12345678")
+    page.page.get_by_role("button", name="Set password and sign in").click()
+    page.page.get_by_text("Choose a longer, less common password.").wait_for()
+    page.page.get_by_label("New password").fill("a much better passphrase 7")
+    page.page.get_by_role("button", name="Set password and sign in").click()
+    page.page.get_by_role("heading", name="Dashboard").wait_for()
+    invited.user.refresh_from_db()
+    assert invited.user.check_password("a much better passphrase 7")
