@@ -23,6 +23,16 @@ from campaigns.models import BatchStatus, CodeBatch
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 20_000
+# Small batches in smaller chunks, so that the progress a merchant watches moves in
+# about twenty steps (a chunk is one commit: progress moves per chunk).
+MIN_CHUNK_SIZE = 500
+PROGRESS_STEPS = 20
+
+
+def chunk_size_for(size: int) -> int:
+    return max(MIN_CHUNK_SIZE, min(CHUNK_SIZE, -(-size // PROGRESS_STEPS)))
+
+
 RANDOM_BYTES = (RANDOM_WIDTH * 5 + 7) // 8  # 9 bytes for 65 bits
 
 
@@ -50,8 +60,11 @@ def _copy_chunk(prefix: str, batch_id: int, start: int, end: int) -> None:
             copy.write_row(row)
 
 
-def generate_batch(batch_id: int, chunk_size: int = CHUNK_SIZE) -> CodeBatch:
-    """Write every missing code of a batch; returns it ready (or as another runner left it)."""
+def generate_batch(batch_id: int, chunk_size: int | None = None) -> CodeBatch:
+    """Write every missing code of a batch; returns it ready (or as another runner left it).
+
+    ``chunk_size`` defaults to ``chunk_size_for(batch.size)``.
+    """
     prefix = encode_merchant(connection.tenant.pk)
     while True:
         with transaction.atomic():
@@ -59,7 +72,7 @@ def generate_batch(batch_id: int, chunk_size: int = CHUNK_SIZE) -> CodeBatch:
             if batch.status != BatchStatus.GENERATING:
                 return batch
             start = batch.generated
-            end = min(start + chunk_size, batch.size)
+            end = min(start + (chunk_size or chunk_size_for(batch.size)), batch.size)
             if start < end:
                 try:
                     with transaction.atomic():

@@ -40,8 +40,8 @@ from tenants.tasks import schema_probe
 pytestmark = pytest.mark.celery_worker
 
 ROOT = Path(__file__).resolve().parents[2]
-SIZE = 100_000  # the batch: 5 chunks of generation.CHUNK_SIZE
-KILL_SIZE = 60_000  # 3 chunks: killed after the first, finished by another worker
+SIZE = 100_000  # the batch: 20 chunks of generation.chunk_size_for(SIZE)
+KILL_SIZE = 60_000  # 20 chunks: killed after the first, finished by another worker
 
 
 def _funded_merchant(unique: Callable[[str], str], points_needed: int) -> Merchant:
@@ -187,7 +187,7 @@ def test_batch_generates_through_the_worker_with_visible_progress(
         partial = sorted({g for g in seen if 0 < g < SIZE})
         assert partial, f"no progress observed between 0 and {SIZE}: {sorted(set(seen))}"
         # Progress moves by whole committed chunks and never backwards.
-        assert all(g % generation.CHUNK_SIZE == 0 for g in partial), partial
+        assert all(g % generation.chunk_size_for(SIZE) == 0 for g in partial), partial
         assert seen == sorted(seen)
         _assert_complete(merchant, batch.pk, SIZE)
 
@@ -212,7 +212,8 @@ def test_killed_worker_mid_batch_then_a_new_worker_completes_it(
         # What the dead worker committed stays; its chunk in flight is gone.
         status, committed = _snapshot(batch.pk)
         assert status == BatchStatus.GENERATING
-        assert 0 < committed < KILL_SIZE and committed % generation.CHUNK_SIZE == 0, committed
+        chunk = generation.chunk_size_for(KILL_SIZE)
+        assert 0 < committed < KILL_SIZE and committed % chunk == 0, committed
         assert Code.objects.filter(batch_id=batch.pk).count() == committed
         serials = sorted(Code.objects.filter(batch_id=batch.pk).values_list("serial", flat=True))
         assert serials == list(range(committed))

@@ -100,3 +100,12 @@ def test_batch_beyond_the_ledger_cap_is_refused_on_points_per_code(acme: Tenants
     with pytest.raises(DomainError) as exc:
         create_batch(acme.acme, campaign, size=5_000_000, points_per_code=1_000_000)
     assert (exc.value.code, exc.value.field) == ("INVALID_AMOUNT", "pointsPerCode")
+
+
+def test_progress_moves_in_about_twenty_steps_for_small_batches() -> None:
+    from campaigns.generation import CHUNK_SIZE, MIN_CHUNK_SIZE, chunk_size_for
+
+    assert chunk_size_for(1) == MIN_CHUNK_SIZE
+    assert chunk_size_for(2_000) == MIN_CHUNK_SIZE  # four commits, four progress steps
+    assert chunk_size_for(100_000) == 5_000
+    assert chunk_size_for(5_000_000) == CHUNK_SIZE  # big batches keep big COPY chunks
