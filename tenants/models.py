@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -14,6 +14,9 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 from config import rows
 from tenants.errors import MerchantNotActive
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class MerchantStatus(models.TextChoices):
@@ -137,7 +140,7 @@ class Membership(models.Model):
         return Role.rank(self.role) >= Role.rank(required)
 
     @property
-    def acting_user(self) -> models.Model | None:
+    def acting_user(self) -> User | None:
         """The person acting, or None when an API key acts (its membership has no user)."""
         return self.user if self.user_id is not None else None
 
