@@ -1,21 +1,37 @@
-"""Authenticate API requests that carry ``Authorization: Bearer <access token>``."""
+"""Authenticate API requests that carry ``Authorization: Bearer <access token or API key>``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts import tokens
 from accounts.errors import AuthError
 
 
+def _unauthorized(exc: AuthError) -> JsonResponse:
+    return JsonResponse(
+        {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
+        status=401,
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", code="{exc.code}"'},
+    )
+
+
 class BearerTokenMiddleware:
-    """Sets ``request.user`` from a bearer token.
+    """Sets ``request.user`` from a bearer token, or ``request.api_key`` from an API key.
 
     A request with a bad or expired token is answered 401 at once with a GraphQL
     shaped error, so that a client knows to refresh rather than silently being
     treated as signed out. Bearer requests skip CSRF: no cookie authenticates them.
+
+    An API key (``lk_live_…``, recognised by its prefix) authenticates only the
+    merchant API: anywhere else it is refused with 401, so that a leaked key never
+    reaches the consumer API, downloads or pages. The request stays anonymous
+    (``request.user``); ``config.api.require_membership`` lets the key act for its
+    merchant.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -24,17 +40,22 @@ class BearerTokenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         header = request.headers.get("Authorization", "")
         if header[:7].lower() == "bearer ":
+            token = header[7:].strip()
+            # Imported here: tenants builds on accounts, not the other way round.
+            from tenants import apikeys
+
             try:
-                user, session = tokens.authenticate(header[7:].strip())
+                if apikeys.is_api_key(token):
+                    if request.path != reverse("merchant-api"):
+                        raise AuthError(
+                            "TOKEN_INVALID", _("API keys work only on the merchant API.")
+                        )
+                    request.api_key = apikeys.authenticate(token)  # type: ignore[attr-defined]
+                else:
+                    user, session = tokens.authenticate(token)
+                    request.user = user
+                    request.auth_session = session  # type: ignore[attr-defined]
             except AuthError as exc:
-                return JsonResponse(
-                    {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
-                    status=401,
-                    headers={
-                        "WWW-Authenticate": f'Bearer error="invalid_token", code="{exc.code}"'
-                    },
-                )
-            request.user = user
-            request.auth_session = session  # type: ignore[attr-defined]
+                return _unauthorized(exc)
             request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
         return self.get_response(request)

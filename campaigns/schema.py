@@ -444,7 +444,7 @@ class CreateScanCampaign(DomainMutation):
             ends_at=_aware(kwargs.get("ends_at")),
             max_claims_per_day=kwargs.get("max_claims_per_day"),
             max_claims_per_consumer=kwargs.get("max_claims_per_consumer"),
-            created_by=membership.user,
+            created_by=membership.acting_user,
         )
         return cls(campaign=campaign)
 
@@ -546,7 +546,7 @@ class CreateCodeBatch(DomainMutation):
             campaign,
             size=size,
             points_per_code=points_per_code,
-            created_by=membership.user,
+            created_by=membership.acting_user,
         )
         return cls(batch=batch)
 

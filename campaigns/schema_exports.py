@@ -155,7 +155,7 @@ class RequestBatchExport(DomainMutation):
             getattr(format, "value", format),
             columns=columns,
             rows=rows,
-            requested_by=membership.user,
+            requested_by=membership.acting_user,
         )
         return cls(export=export)
 

@@ -610,7 +610,7 @@ class CreateQuestionnaire(DomainMutation):
             max_rewarded_responses=kwargs["max_rewarded_responses"],
             starts_at=_aware(kwargs.get("starts_at")),
             ends_at=_aware(kwargs.get("ends_at")),
-            created_by=membership.user,
+            created_by=membership.acting_user,
         )
         return cls(questionnaire=_reload(campaign.pk))
 

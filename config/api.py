@@ -5,7 +5,8 @@
 - ``DomainMutation``: runs ``perform`` and turns a ``DomainError`` into ``errors``.
 - ``domain_errors_middleware``: in queries, a ``DomainError`` becomes a GraphQL
   error whose ``extensions.code`` is the same stable code.
-- ``require_consumer`` / ``require_membership``: who may do what.
+- ``require_consumer`` / ``require_membership``: who may do what (staff or an API key).
+- ``api_key_middleware``: which root fields an API key's scopes reach.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from config.errors import DomainError
-from graphql import GraphQLError
-from tenants.models import Domain, Membership, Role
+from graphql import GraphQLError, OperationType
+from tenants import apikeys, audit
+from tenants.models import ApiKey, Domain, Membership, Role
 
 ERROR_CODES = [
     # Generic
@@ -57,6 +59,11 @@ ERROR_CODES = [
     ("ALREADY_MEMBER", "This person is already on the staff."),
     ("LAST_OWNER", "A merchant must keep at least one owner."),
     ("INVALID_PASSWORD", "The password is too weak."),
+    # API keys
+    ("INVALID_SCOPE", "Unknown API key scope, or none given."),
+    ("SCOPE_MISSING", "The API key lacks the scope this needs (the message names it)."),
+    ("API_KEY_REVOKED", "The API key was revoked (HTTP 401)."),
+    ("API_KEY_EXPIRED", "The API key has expired (HTTP 401)."),
     # Campaigns and scan codes
     ("MALFORMED_CODE", "Not a code: wrong length or characters."),
     ("INVALID_CHECK_CHARACTER", "The code has a typo (its check character does not match)."),
@@ -165,14 +172,28 @@ class DomainMutation(graphene.Mutation):
 
     @classmethod
     def mutate(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> DomainMutation:
+        # Every merchant-API mutation is audited here, in one place, whatever happens
+        # (tenants.audit); an API key's scope is checked here too, so that a refusal
+        # is payload data like any other.
+        result = "INTERNAL_ERROR"
         try:
-            payload = cls.perform(root, info, **kwargs)
-        except DomainError as exc:
-            # Several problems at once (e.g. questions.AnswersInvalid): report them all.
-            return cls(errors=[error_from(e) for e in getattr(exc, "errors", None) or [exc]])
-        if getattr(payload, "errors", None) is None:
-            payload.errors = []
-        return payload
+            try:
+                key: ApiKey | None = getattr(info.context, "api_key", None)
+                if key is not None:
+                    apikeys.check_field(key, info.field_name)
+                payload = cls.perform(root, info, **kwargs)
+            except DomainError as exc:
+                # Several problems at once (e.g. questions.AnswersInvalid): report them all.
+                errors = [error_from(e) for e in getattr(exc, "errors", None) or [exc]]
+                result = errors[0].code
+                return cls(errors=errors)
+            if getattr(payload, "errors", None) is None:
+                payload.errors = []
+            result = payload.errors[0].code if payload.errors else "ok"
+            return payload
+        finally:
+            if getattr(info.context, "merchant_api", False):
+                audit.record(info.context, info.field_name, kwargs, result)
 
 
 def domain_errors_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
@@ -181,6 +202,31 @@ def domain_errors_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, 
         return next_(root, info, **args)
     except DomainError as exc:
         raise GraphQLError(exc.message, extensions={"code": exc.code, "field": exc.field}) from exc
+
+
+def api_key_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
+    """Graphene middleware: an API key reaches only the root query fields its scopes
+    allow, and ``node(id)`` answers it only objects of those scopes.
+
+    Mutations are checked in ``DomainMutation.mutate`` (their refusals are payload
+    data). Nested fields are not checked: a root field the key may use decides.
+    """
+    key: ApiKey | None = getattr(info.context, "api_key", None)
+    if (
+        key is None
+        or info.path.prev is not None
+        or info.field_name.startswith("__")
+        or info.operation.operation != OperationType.QUERY
+    ):
+        return next_(root, info, **args)
+    try:
+        apikeys.check_field(key, info.field_name)
+    except DomainError as exc:
+        raise GraphQLError(exc.message, extensions={"code": exc.code, "field": exc.field}) from exc
+    found = next_(root, info, **args)
+    if info.field_name == "node" and found is not None and not apikeys.may_see(key, found):
+        return None  # as for any object the caller may not see
+    return found
 
 
 # --- Who is asking ----------------------------------------------------------------
@@ -225,6 +271,18 @@ def require_membership(info: graphene.ResolveInfo, role: str = Role.VIEWER) -> M
     """
     request = info.context
     membership: Membership | None = getattr(request, "_membership", None)
+    key: ApiKey | None = getattr(request, "api_key", None)
+    if membership is None and key is not None:
+        # A key fixes its merchant; naming another one answers like an unknown one.
+        hint = _merchant_hint(request)
+        if hint is not None and not (
+            hint[1] == key.merchant.slug
+            if hint[0] == "slug"
+            else Domain.objects.filter(domain=hint[1], tenant_id=key.merchant_id).exists()
+        ):
+            raise DomainError("MERCHANT_NOT_FOUND", _("This API key belongs to another merchant."))
+        membership = request._membership = apikeys.key_membership(key)
+        connection.set_tenant(key.merchant)
     if membership is None:
         user = require_user(info)
         memberships = Membership.objects.select_related("merchant").filter(user=user)

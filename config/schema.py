@@ -17,6 +17,7 @@ from campaigns import schema_questionnaires as campaigns_questionnaires
 from points import schema as points_schema
 from redemption import schema as redemption_schema
 from tenants import schema as tenants_schema
+from tenants import schema_security
 
 
 class ConsumerQuery(
@@ -47,6 +48,7 @@ class MerchantQuery(
     campaigns_exports.ExportQueries,
     campaigns_questionnaires.MerchantQueries,
     redemption_schema.MerchantQueries,
+    schema_security.SecurityQueries,
     graphene.ObjectType,
 ):
     node = graphene.relay.Node.Field()
@@ -59,6 +61,7 @@ class MerchantMutation(
     campaigns_exports.ExportMutations,
     campaigns_questionnaires.MerchantMutations,
     redemption_schema.MerchantMutations,
+    schema_security.SecurityMutations,
     graphene.ObjectType,
 ):
     pass

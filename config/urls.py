@@ -13,7 +13,7 @@ urlpatterns = [
     path("graphql/", csrf_exempt(ApiView.as_view(schema=consumer_schema)), name="consumer-api"),
     path(
         "merchant/graphql/",
-        csrf_exempt(ApiView.as_view(schema=merchant_schema)),
+        csrf_exempt(ApiView.as_view(schema=merchant_schema, merchant_api=True)),
         name="merchant-api",
     ),
     # Questionnaire response exports and posters, from signed links (15 minutes).

@@ -31,7 +31,7 @@ from graphql.language import (
 )
 from graphql.validation import ASTValidationRule, ValidationRule, specified_rules
 
-from config.api import domain_errors_middleware
+from config.api import api_key_middleware, domain_errors_middleware
 from graphql import (
     ExecutionResult,
     GraphQLError,
@@ -211,7 +211,11 @@ class ApiView(GraphQLView):
       bounded by entries and by total document length (a parsed document takes
       about a hundred times its length in memory); larger documents are not kept.
     - The database connection goes back to the public schema after each request.
+    - ``merchant_api=True`` (the merchant endpoint) audits its mutations
+      (``tenants.audit``) and is the only endpoint API keys authenticate.
     """
+
+    merchant_api = False
 
     cache_size = 512
     cache_max_document = 8 * 1024
@@ -221,7 +225,8 @@ class ApiView(GraphQLView):
     _documents_lock = Lock()
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("middleware", [domain_errors_middleware])
+        self.merchant_api = kwargs.pop("merchant_api", False)
+        kwargs.setdefault("middleware", [domain_errors_middleware, api_key_middleware])
         kwargs.setdefault("validation_rules", validation_rules())
         kwargs.setdefault("graphiql", settings.GRAPHIQL)
         super().__init__(**kwargs)
@@ -232,6 +237,7 @@ class ApiView(GraphQLView):
             return _error("The request body is too large.", "REQUEST_TOO_LARGE", 413)
         if getattr(request, "auth_session", None) is None:
             request.user = AnonymousUser()
+        request.merchant_api = self.merchant_api  # type: ignore[attr-defined]
         try:
             return super().dispatch(request, *args, **kwargs)
         finally:

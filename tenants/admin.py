@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tenants.models import Domain, Membership, Merchant
+from tenants.models import ApiKey, AuditEvent, Domain, Membership, Merchant
 
 
 class DomainInline(admin.TabularInline):
@@ -26,4 +26,42 @@ class MerchantAdmin(admin.ModelAdmin):
     inlines = (DomainInline, MembershipInline)
 
     def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are made and revoked by the merchant's admins through the API (the secret is
+    shown only to them, once); operators here only look."""
+
+    list_display = ("prefix", "name", "merchant", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("merchant",)
+    search_fields = ("prefix", "name")
+    readonly_fields = tuple(f.name for f in ApiKey._meta.fields)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the table is append-only (a trigger refuses UPDATE and DELETE).
+    Staff sign-in attempts (no merchant) are seen only here."""
+
+    list_display = ("created_at", "merchant", "actor_label", "mutation", "result", "ip")
+    list_filter = ("mutation", "result")
+    search_fields = ("actor_label", "mutation")
+    readonly_fields = tuple(f.name for f in AuditEvent._meta.fields)
+    raw_id_fields = ("merchant", "actor_user", "api_key")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
         return False

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
 from config import rows
 from tenants.errors import MerchantNotActive
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class MerchantStatus(models.TextChoices):
@@ -133,3 +138,119 @@ class Membership(models.Model):
 
     def has_role(self, required: str) -> bool:
         return Role.rank(self.role) >= Role.rank(required)
+
+    @property
+    def acting_user(self) -> User | None:
+        """The person acting, or None when an API key acts (its membership has no user)."""
+        return self.user if self.user_id is not None else None
+
+
+class ApiScope(models.TextChoices):
+    """What an API key may reach. ``X:write`` implies ``X:read`` (see ``tenants.apikeys``)."""
+
+    CAMPAIGNS_READ = "campaigns:read", _("Read campaigns, batches, questionnaires and stats")
+    CAMPAIGNS_WRITE = "campaigns:write", _("Create and change campaigns and questionnaires")
+    BATCHES_WRITE = "batches:write", _("Create and void code batches")
+    EXPORTS_READ = "exports:read", _("Export codes and responses, download exports")
+    LEDGER_READ = "ledger:read", _("Read the budget and the ledger")
+    MALL_READ = "mall:read", _("Read supplied goods, their orders and settlements")
+    MALL_WRITE = "mall:write", _("Consign goods, ship and refund orders")
+
+
+class ApiKey(models.Model):
+    """A merchant's key for server-to-server use of the merchant API (e.g. an ERP).
+
+    The full key (``lk_live_<8 characters>_<secret>``) is shown once, at creation;
+    only its SHA-256 digest is stored. ``prefix`` (``lk_live_<8 characters>``) is
+    unique and shown in lists, so that a key can be recognised and looked up
+    without storing anything that authenticates.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scopes = ArrayField(models.CharField(max_length=32), default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Written at most once a minute per key (tenants.apikeys.touch): not a hot row.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["merchant", "-created_at"])]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(scopes__contained_by=ApiScope.values),
+                name="apikey_scopes_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}) @ {self.merchant_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
+
+
+class AuditEvent(models.Model):
+    """One merchant-API mutation: who, for which merchant, what, when, from where.
+
+    Append-only: a trigger refuses UPDATE and DELETE (migration 0003), as on the
+    ledger. Foreign keys carry no database constraint, so that an event outlives
+    the user or key it names (a delete must never cascade into the log, and could
+    not: the trigger refuses it); ``actor_label`` keeps who it was.
+    """
+
+    merchant = models.ForeignKey(
+        Merchant,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    api_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The staff member's email, or the key's prefix; for a failed sign-in the email tried.
+    actor_label = models.CharField(max_length=254, blank=True)
+    mutation = models.CharField(max_length=100)
+    # The arguments, with secrets replaced by "[redacted]" and long values cut.
+    input = models.JSONField(default=dict)
+    # "ok", or the first error code of the payload (INTERNAL_ERROR for a crash).
+    result = models.CharField(max_length=64)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["merchant", "-id"], name="auditevent_merchant_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.mutation}"

@@ -33,7 +33,7 @@ from points import services
 from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product
 from redemption.tests.helpers import placed_order
-from tenants.models import Membership, Role
+from tenants.models import ApiKey, AuditEvent, Membership, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +75,13 @@ QUERY_CASES: dict[str, str] = {
     "supplierOrders": (
         "query { supplierOrders(first: 100) { edges { node { id status consumerPhone "
         "address { phone } product { title } } } } }"
+    ),
+    # API keys (admins) and the audit log (owners); more in tenants/tests/test_api_keys.py
+    # and tenants/tests/test_audit.py.
+    "apiKeys": "query { apiKeys(first: 100) { edges { node { id name prefix scopes } } } }",
+    "auditLog": (
+        "query { auditLog(first: 100) { edges { node { id actor actorKind mutation input "
+        "result } } } }"
     ),
     "settlement": (
         f"query {{ settlement(year: {timezone.now().year}, month: {timezone.now().month}) "
@@ -214,7 +221,27 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
         "mutation($id: ID!) { refundOrder(id: $id) { order { id } errors { code } } }",
         lambda t: {"id": to_global_id("SupplierOrder", placed_order(t.acme).pk)},
     ),
+    "apiKeyCreate": (
+        'mutation { apiKeyCreate(name: "Isolation ERP", scopes: [CAMPAIGNS_READ]) '
+        "{ apiKey { id } errors { code } } }",
+        lambda t: {},
+    ),
+    "apiKeyRevoke": (
+        "mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
+        lambda t: {"id": to_global_id("ApiKey", _acme_api_key(t).pk)},
+    ),
 }
+
+
+def _acme_api_key(t: Tenants) -> ApiKey:
+    """A live key of acme's (its secret is irrelevant here)."""
+    return ApiKey.objects.create(
+        merchant=t.acme,
+        name="Isolation key",
+        prefix=f"lk_live_{uuid4().hex[:8]}",
+        key_hash="0" * 64,
+        scopes=["campaigns:read"],
+    )
 
 
 def _query_fields(schema) -> set[str]:
@@ -281,6 +308,16 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
             reason="UNKNOWN_CODE",
             defaults={"count": 9},
         )
+    ApiKey.objects.create(
+        merchant=tenants.beta,
+        name=marker,
+        prefix=f"lk_live_{uuid4().hex[:8]}",
+        key_hash="0" * 64,
+        scopes=["ledger:read"],
+    )
+    AuditEvent.objects.create(
+        merchant=tenants.beta, actor_label=marker, mutation="staffInvite", result="ok"
+    )
     return marker
 
 
@@ -307,7 +344,15 @@ def test_query_field_does_not_show_another_merchants_data(
     assert marker not in json.dumps(after)
     # Beta's own staff do see the activity where the field shows such data.
     beta_view = json.dumps(_as(merchant_api, tenants.beta_owner, document, "beta"))
-    if field in {"ledger", "staff", "campaigns", "batchExports", "dashboard"}:
+    if field in {
+        "ledger",
+        "staff",
+        "campaigns",
+        "batchExports",
+        "dashboard",
+        "apiKeys",
+        "auditLog",
+    }:
         assert marker in beta_view
 
 
@@ -437,7 +482,8 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
     connection.set_schema_to_public()
     products = sorted(Product.objects.filter(supplier=tenants.acme).values_list("pk", "status"))
     orders = sorted(Order.objects.filter(supplier=tenants.acme).values_list("pk", "status"))
-    return staff, campaigns, batches, exports, products, orders, versions, files
+    keys = sorted(ApiKey.objects.filter(merchant=tenants.acme).values_list("pk", "revoked_at"))
+    return staff, campaigns, batches, exports, products, orders, versions, files, keys
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATION_CASES))

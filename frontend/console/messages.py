@@ -39,6 +39,11 @@ def error_messages() -> dict[str, str]:
         "OTP_INVALID": _("That code is not right."),
         "OTP_EXPIRED": _("That code has expired."),
         "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
+        # API keys.
+        "INVALID_SCOPE": _("Choose at least one permission for the key."),
+        "SCOPE_MISSING": _("This API key does not have the permission for this."),
+        "API_KEY_REVOKED": _("This API key was revoked."),
+        "API_KEY_EXPIRED": _("This API key has expired."),
         # Campaigns and batches.
         "NOT_FOUND": _("Not found: it may have been removed, or belong to another merchant."),
         "INVALID_STATUS_CHANGE": _("The campaign cannot change to that status now."),

@@ -30,6 +30,11 @@ NOT_FOR_CONSUMERS = frozenset(
         "ALREADY_MEMBER",
         "LAST_OWNER",
         "INVALID_PASSWORD",
+        # API keys authenticate only the merchant API.
+        "INVALID_SCOPE",
+        "SCOPE_MISSING",
+        "API_KEY_REVOKED",
+        "API_KEY_EXPIRED",
         "INVALID_STATUS_CHANGE",
         "INVALID_DATES",
         "INVALID_LIMIT",
