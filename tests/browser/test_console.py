@@ -23,14 +23,15 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns import questionnaires
-from campaigns.models import Campaign, CodeBatch
+from campaigns.models import Campaign, Code, CodeBatch
 from conftest import STAFF_PASSWORD, _staff
 from points import services
 from redemption.tests.helpers import new_consumer, placed_order
 from tenants import staff
 from tenants.models import Membership, Merchant, Role
 from tenants.onboarding import create_merchant
-from tests.browser.conftest import VIEWPORTS, BrowserPage
+from tests.browser.conftest import VIEWPORTS, BrowserPage, Site
+from tests.browser.test_consumer_web import consumer_journey
 
 pytestmark = pytest.mark.browser
 
@@ -72,6 +73,8 @@ def test_sign_in_create_campaign_generate_batch_and_download_the_pdf(
     open_page: Callable[..., BrowserPage],
     shoot: Shoot,
     size: str,
+    site: Site,
+    new_phone: Callable[[], str],
 ) -> None:
     owner = _staff(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Lotus Tea", owner)
@@ -140,6 +143,12 @@ def test_sign_in_create_campaign_generate_batch_and_download_the_pdf(
         p.get_by_role("link", name="Campaigns", exact=True).first.click()
         p.get_by_role("link", name="Spring caps").wait_for()
         shoot_both(page, shoot, "campaigns")
+    else:
+        # Issue 7's journey goes on with a consumer holding a cap from this very batch.
+        with tenant_context(merchant):
+            code = Code.objects.order_by("serial").values_list("code", flat=True).first()
+        assert code is not None
+        consumer_journey(merchant, code, 5, "phone", unique, new_phone(), site, open_page, None)
 
 
 def test_a_member_of_two_merchants_switches_between_them(

@@ -77,30 +77,48 @@ def test_scan_sign_in_answer_redeem_and_see_the_order(
     shoot: Callable[[BrowserPage, str], object],
 ) -> None:
     merchant, codes = merchant_with_codes(unique, size=2, points=500)
+    consumer_journey(merchant, codes[0], 500, size, unique, new_phone(), site, open_page, shoot)
+
+
+def consumer_journey(
+    merchant: Any,
+    code: str,
+    code_points: int,
+    size: str,
+    unique: Callable[[str], str],
+    phone: str,
+    site: Site,
+    open_page: Callable[..., BrowserPage],
+    shoot: Callable[[BrowserPage, str], object] | None,
+) -> None:
+    """Scan ``code`` (worth ``code_points``), answer, redeem, see the order; then a
+    second claim of the code is refused. Also the merchant console's journey's end."""
+    snap = shoot or (lambda _page, _name: None)
     link = _questionnaire(merchant, unique)
     category = Category.objects.create(slug=unique("cat"), name="Tea")
     title = f"Oolong {unique('tea')}"
-    listed_product(category, title=title, price=300, stock=5, description="250 g, Anxi.")
-    phone = new_phone()
+    balance = code_points + 50  # the code, then the questionnaire
+    price = balance // 2
+    listed_product(category, title=title, price=price, stock=5, description="250 g, Anxi.")
 
     # The printed code's page: sign in by phone, collect.
     browser = open_page(size)
     page = browser.page
-    page.goto(f"/s/{codes[0]}")
-    page.get_by_text("500 points", exact=True).wait_for()
-    shoot(browser, "scan")
+    page.goto(f"/s/{code}")
+    page.get_by_text(f"{code_points} points", exact=True).wait_for()
+    snap(browser, "scan")
     page.get_by_label("Mobile number").fill(phone)
     page.get_by_role("button", name="Send code").click()
     page.get_by_label("6-digit code").wait_for()
-    shoot(browser, "sign-in")
+    snap(browser, "sign-in")
     page.get_by_label("6-digit code").fill(site.sms_code(phone))
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Collect 500 points").click()
-    page.get_by_role("heading", name="You earned 500 points").wait_for()
-    page.get_by_text(re.compile(r"Your wallet: 500 points")).wait_for()
-    shoot(browser, "scan-earned")
+    page.get_by_role("button", name=f"Collect {code_points} points").click()
+    page.get_by_role("heading", name=f"You earned {code_points} points").wait_for()
+    page.get_by_text(f"Your wallet: {code_points} points").wait_for()
+    snap(browser, "scan-earned")
     consumer = User.objects.get(phone=phone)
-    assert ledger.balance_of(ledger.wallet(consumer.pk)) == 500
+    assert ledger.balance_of(ledger.wallet(consumer.pk)) == code_points
 
     # The questionnaire: the conditional question appears with its answer; a missing
     # answer is marked at its question before anything is sent.
@@ -111,30 +129,30 @@ def test_scan_sign_in_answer_redeem_and_see_the_order(
     page.get_by_text("Which shop did you visit?").first.wait_for()
     page.get_by_role("button", name="Submit and earn 50 points").click()
     page.get_by_text("Please answer this question.").first.wait_for()
-    shoot(browser, "questionnaire")
+    snap(browser, "questionnaire")
     page.get_by_role("textbox", name="Which shop did you visit?").fill("Nanjing Road")
     page.locator("fieldset[data-id=stars] label", has_text="4").click()
     page.get_by_role("button", name="Submit and earn 50 points").click()
     page.get_by_role("heading", name="Thank you! You earned 50 points").wait_for()
-    page.get_by_text("Your wallet: 550 points").wait_for()
+    page.get_by_text(f"Your wallet: {balance} points").wait_for()
 
     # The wallet: balance and history.
     page.goto("/")
-    page.get_by_text("550 points", exact=True).wait_for()
+    page.get_by_text(f"{balance} points", exact=True).wait_for()
     page.get_by_text("Earned").first.wait_for()
-    shoot(browser, "wallet")
+    snap(browser, "wallet")
 
     # The mall: search, the product, redeem with a new address.
     page.goto(f"/mall?search={title.split()[-1]}")
     page.get_by_role("link", name=re.compile(re.escape(title))).wait_for()
-    shoot(browser, "mall")
+    snap(browser, "mall")
     page.get_by_role("link", name=re.compile(re.escape(title))).click()
     page.get_by_role("heading", name=title).wait_for()
     page.get_by_text("250 g, Anxi.").wait_for()
-    shoot(browser, "product")
+    snap(browser, "product")
     page.get_by_role("link", name="Redeem").click()
-    page.get_by_role("button", name="Redeem for 300 points").wait_for()
-    page.get_by_role("button", name="Redeem for 300 points").click()
+    page.get_by_role("button", name=f"Redeem for {price} points").wait_for()
+    page.get_by_role("button", name=f"Redeem for {price} points").click()
     page.get_by_text("Choose a delivery address.").first.wait_for()  # inline, nothing sent
     page.get_by_role("button", name="Add a new address").click()
     page.get_by_label("Recipient", exact=True).fill("王小明")
@@ -143,24 +161,24 @@ def test_scan_sign_in_answer_redeem_and_see_the_order(
     page.get_by_label("Street and number").fill("世纪大道 1 号")
     page.get_by_role("button", name="Save the address").click()
     page.get_by_label(re.compile("王小明")).wait_for()
-    shoot(browser, "redeem")
-    page.get_by_role("button", name="Redeem for 300 points").click()
+    snap(browser, "redeem")
+    page.get_by_role("button", name=f"Redeem for {price} points").click()
     page.get_by_role("heading", name="Done! Your order is placed.").wait_for()
-    page.get_by_text("Points left: 250").wait_for()
+    page.get_by_text(f"Points left: {balance - price}").wait_for()
     assert Order.objects.filter(consumer=consumer, product__title=title).count() == 1
 
     # The orders list shows it; the address book has the new address.
     page.get_by_role("link", name="See my orders").click()
     page.get_by_role("heading", name=title).wait_for()
     page.get_by_text("Placed", exact=True).first.wait_for()
-    shoot(browser, "orders")
+    snap(browser, "orders")
     page.goto("/addresses")
     page.get_by_text(re.compile("王小明")).first.wait_for()
-    shoot(browser, "addresses")
+    snap(browser, "addresses")
 
     # A second claim of the same code, by someone else: already used.
     other = open_page(size)
-    other.page.goto(f"/s/{codes[0]}")
+    other.page.goto(f"/s/{code}")
     other.page.get_by_text("This code has already been used.").first.wait_for()
     assert other.page.get_by_role("button", name=re.compile("Collect")).count() == 0
 
