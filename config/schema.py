@@ -14,9 +14,11 @@ from campaigns import schema as campaigns_schema
 from campaigns import schema_consumer as campaigns_consumer
 from campaigns import schema_exports as campaigns_exports
 from campaigns import schema_questionnaires as campaigns_questionnaires
+from notifications import schema as notifications_schema
 from points import schema as points_schema
 from redemption import schema as redemption_schema
 from tenants import schema as tenants_schema
+from webhooks import schema as webhooks_schema
 
 
 class ConsumerQuery(
@@ -25,6 +27,7 @@ class ConsumerQuery(
     campaigns_consumer.ConsumerQueries,
     campaigns_questionnaires.ConsumerQueries,
     redemption_schema.ConsumerQueries,
+    notifications_schema.ConsumerQueries,
     graphene.ObjectType,
 ):
     node = graphene.relay.Node.Field()
@@ -35,6 +38,7 @@ class ConsumerMutation(
     campaigns_consumer.ConsumerMutations,
     campaigns_questionnaires.ConsumerMutations,
     redemption_schema.ConsumerMutations,
+    notifications_schema.ConsumerMutations,
     graphene.ObjectType,
 ):
     pass
@@ -47,6 +51,7 @@ class MerchantQuery(
     campaigns_exports.ExportQueries,
     campaigns_questionnaires.MerchantQueries,
     redemption_schema.MerchantQueries,
+    webhooks_schema.MerchantQueries,
     graphene.ObjectType,
 ):
     node = graphene.relay.Node.Field()
@@ -59,6 +64,7 @@ class MerchantMutation(
     campaigns_exports.ExportMutations,
     campaigns_questionnaires.MerchantMutations,
     redemption_schema.MerchantMutations,
+    webhooks_schema.MerchantMutations,
     graphene.ObjectType,
 ):
     pass
