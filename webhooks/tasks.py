@@ -27,7 +27,7 @@ def deliver(delivery_id: int) -> str:
     return outcome.status
 
 
-@app.task(name="webhooks.tasks.send_due", ignore_result=True)
+@app.task(name="webhooks.tasks.send_due")
 def send_due() -> int:
     """Beat: queue every delivery that is due (failed ones waiting for their retry,
     and any whose queued task was lost). Safe to run often: attempts lease rows."""
