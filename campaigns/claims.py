@@ -44,6 +44,8 @@ from points.errors import LedgerError
 from points.ledger import Posting
 from points.models import TransactionKind
 from tenants.models import Merchant
+from webhooks import events, payloads
+from webhooks.models import EventType
 
 FAILURE_WINDOW_SECONDS = 600
 MAX_FAILURES_PER_CONSUMER = 10
@@ -199,6 +201,12 @@ def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) 
             claimed_at=now,
         )
         _INSERT_CLAIM.one(claim)
+        # In this transaction: the event exists exactly when the claim does.
+        events.record(
+            merchant.pk,
+            EventType.CODE_CLAIMED,
+            lambda: payloads.code_claimed(merchant.pk, claim, campaign, consumer),
+        )
         balance = txn.balances[wallet.pk]  # type: ignore[attr-defined]
     return ClaimResult(claim, merchant, campaign, balance, replayed=False)
 

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from campaigns.codes import ALPHABET, BASE, RANDOM_WIDTH, check_character, encode_merchant
 from campaigns.models import BatchStatus, CodeBatch
+from webhooks import events, payloads
+from webhooks.models import EventType
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,13 @@ def generate_batch(batch_id: int, chunk_size: int | None = None) -> CodeBatch:
                 batch.finished_at = batch.heartbeat_at
                 fields += ["status", "finished_at"]
             batch.save(update_fields=fields)
+            if end == batch.size:
+                merchant_id = connection.tenant.pk
+                events.record(
+                    merchant_id,
+                    EventType.BATCH_READY,
+                    lambda: payloads.batch_ready(merchant_id, batch),  # noqa: B023 (called at once)
+                )
         if end == batch.size:
             return batch
 

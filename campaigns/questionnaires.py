@@ -40,6 +40,8 @@ from points.errors import LedgerError
 from points.ledger import Posting
 from points.models import Account, Transaction, TransactionKind
 from tenants.models import Merchant
+from webhooks import events, payloads
+from webhooks.models import EventType
 
 MAX_POINTS_PER_RESPONSE = 1_000_000
 MAX_CAP = 10_000_000
@@ -236,6 +238,13 @@ def submit(
                     points=points,
                     transaction=txn,
                     idempotency_key=idempotency_key,
+                )
+                events.record(
+                    merchant.pk,
+                    EventType.QUESTIONNAIRE_ANSWERED,
+                    lambda: payloads.questionnaire_answered(
+                        merchant.pk, response, campaign, questionnaire, consumer
+                    ),
                 )
                 balance = ledger.balance_of(wallet)
     except IntegrityError:

@@ -129,6 +129,10 @@ ERROR_CODES = [
     ("INVALID_ORDER_STATUS", "The order cannot move to that status."),
     ("INVALID_ADDRESS", "An address field is missing or too long."),
     ("TOO_MANY_ADDRESSES", "The address book is full."),
+    # Webhooks
+    ("INVALID_URL", "The webhook URL must be https:// to a public host."),
+    ("INVALID_EVENT_TYPES", "Choose at least one known event type."),
+    ("TOO_MANY_ENDPOINTS", "The merchant has the most webhook endpoints allowed."),
 ]
 
 ErrorCode = graphene.Enum(

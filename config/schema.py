@@ -14,10 +14,12 @@ from campaigns import schema as campaigns_schema
 from campaigns import schema_consumer as campaigns_consumer
 from campaigns import schema_exports as campaigns_exports
 from campaigns import schema_questionnaires as campaigns_questionnaires
+from notifications import schema as notifications_schema
 from points import schema as points_schema
 from redemption import schema as redemption_schema
 from tenants import schema as tenants_schema
 from tenants import schema_security
+from webhooks import schema as webhooks_schema
 
 
 class ConsumerQuery(
@@ -26,6 +28,7 @@ class ConsumerQuery(
     campaigns_consumer.ConsumerQueries,
     campaigns_questionnaires.ConsumerQueries,
     redemption_schema.ConsumerQueries,
+    notifications_schema.ConsumerQueries,
     graphene.ObjectType,
 ):
     node = graphene.relay.Node.Field()
@@ -36,6 +39,7 @@ class ConsumerMutation(
     campaigns_consumer.ConsumerMutations,
     campaigns_questionnaires.ConsumerMutations,
     redemption_schema.ConsumerMutations,
+    notifications_schema.ConsumerMutations,
     graphene.ObjectType,
 ):
     pass
@@ -49,6 +53,7 @@ class MerchantQuery(
     campaigns_questionnaires.MerchantQueries,
     redemption_schema.MerchantQueries,
     schema_security.SecurityQueries,
+    webhooks_schema.MerchantQueries,
     graphene.ObjectType,
 ):
     node = graphene.relay.Node.Field()
@@ -62,6 +67,7 @@ class MerchantMutation(
     campaigns_questionnaires.MerchantMutations,
     redemption_schema.MerchantMutations,
     schema_security.SecurityMutations,
+    webhooks_schema.MerchantMutations,
     graphene.ObjectType,
 ):
     pass

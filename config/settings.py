@@ -37,6 +37,8 @@ SHARED_APPS = [
     "accounts",
     "points",
     "redemption",
+    "webhooks",  # merchants' webhook endpoints and the delivery outbox
+    "notifications",  # SMS to consumers (expiring points, order shipped), opt-outs
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",
@@ -146,6 +148,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.resume_stalled_batches",
         "schedule": 120,
     },
+    "send-due-webhooks": {
+        "task": "webhooks.tasks.send_due",
+        "schedule": env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 30),
+    },
+    "notify-expiring-points": {
+        "task": "notifications.tasks.notify_expiring_points",
+        "schedule": env_int("EXPIRY_NOTICE_INTERVAL_SECONDS", 3600),
+    },
 }
 # Redis redelivers a task whose worker died without acknowledging it after this long.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -170,6 +180,26 @@ OTP_MAX_PER_PHONE_PER_HOUR = env_int("OTP_MAX_PER_PHONE_PER_HOUR", 5)
 OTP_MAX_PER_IP_PER_HOUR = env_int("OTP_MAX_PER_IP_PER_HOUR", 20)
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "CN")
 SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
+
+# --- Webhooks (docs/webhooks.md) -------------------------------------------------
+# Hosts that may be reached over plain http (development and tests only).
+WEBHOOK_ALLOW_HTTP_HOSTS = env_list(
+    "WEBHOOK_ALLOW_HTTP_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 16)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
+# Retries due sooner than this are queued with a Celery countdown; later ones are
+# sent by the sweep (beat), which reads next_attempt_at from the database.
+WEBHOOK_CELERY_RETRY_MAX_SECONDS = env_int("WEBHOOK_CELERY_RETRY_MAX_SECONDS", 300)
+WEBHOOK_ENDPOINT_CACHE_SECONDS = env_int("WEBHOOK_ENDPOINT_CACHE_SECONDS", 5)
+
+# --- Consumer notifications ---------------------------------------------------------
+# Points expiring within this many days are announced once by SMS.
+EXPIRY_NOTICE_DAYS = env_int("EXPIRY_NOTICE_DAYS", 7)
+# Dates in consumers' texts are written in this zone.
+CONSUMER_TIME_ZONE = env_str("CONSUMER_TIME_ZONE", "Asia/Shanghai")
 
 # --- GraphQL ----------------------------------------------------------------------
 GRAPHENE = {"SCHEMA": "config.schema.consumer_schema"}

@@ -21,6 +21,13 @@ os.environ.setdefault(
     "CELERY_BROKER_URL", urlunparse(urlparse(os.environ["REDIS_URL"])._replace(path="/2"))
 )
 os.environ.setdefault("CELERY_RESULT_BACKEND", os.environ["CELERY_BROKER_URL"])
+# Webhooks to the tests' local servers over http, retried within seconds (the worker
+# process started by the tests reads the same values).
+os.environ.setdefault("WEBHOOK_ALLOW_HTTP_HOSTS", "127.0.0.1")
+os.environ.setdefault("WEBHOOK_RETRY_BASE_SECONDS", "1")
+os.environ.setdefault("WEBHOOK_RETRY_MAX_SECONDS", "2")
+os.environ.setdefault("WEBHOOK_MAX_ATTEMPTS", "30")
+os.environ.setdefault("WEBHOOK_TIMEOUT_SECONDS", "3")
 
 from config.settings import *  # noqa: F403
 

@@ -39,6 +39,8 @@ from redemption.models import (
 )
 from redemption.search import search_vector
 from tenants.models import Merchant
+from webhooks import events, payloads
+from webhooks.models import EventType
 
 MAX_QUANTITY = 100
 MAX_COUPONS_PER_UPLOAD = 100_000
@@ -335,6 +337,10 @@ def redeem(
             )
             if not taken:
                 raise MallError("OUT_OF_STOCK", _("Sorry, this product is sold out."), "productId")
+            if order.supplier_id is not None:
+                events.record(
+                    order.supplier_id, EventType.ORDER_PLACED, lambda: payloads.order(order)
+                )
     except IntegrityError:
         # The same idempotency key raced itself: the other request's order stands.
         previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
@@ -402,7 +408,18 @@ def ship(order: Order, supplier: Merchant | None, *, carrier: str, tracking_numb
         order.status, order.shipped_at = OrderStatus.SHIPPED, timezone.now()
         order.carrier, order.tracking_number = carrier.strip()[:60], tracking_number.strip()[:60]
         order.save(update_fields=["status", "shipped_at", "carrier", "tracking_number"])
+        if order.supplier_id is not None:
+            events.record(order.supplier_id, EventType.ORDER_SHIPPED, lambda: payloads.order(order))
+        _text_buyer_on_commit(order.pk)
     return order
+
+
+def _text_buyer_on_commit(order_id: int) -> None:
+    """The buyer's "shipped" SMS, through Celery once the shipment is committed (the
+    gateway's latency stays out of the request; the task sends it at most once)."""
+    from notifications.tasks import order_shipped
+
+    transaction.on_commit(lambda: order_shipped.delay(order_id))
 
 
 def advance(order: Order, status: str) -> Order:

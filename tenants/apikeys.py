@@ -99,6 +99,14 @@ KEY_FORBIDDEN_FIELDS = frozenset(
         "apiKeyCreate",
         "apiKeyRevoke",
         "auditLog",
+        # Webhook endpoints carry signing secrets and receive consumers' addresses:
+        # set up by a person in the console, not by another server's key.
+        "webhookEndpoints",
+        "webhookDeliveries",
+        "webhookEndpointCreate",
+        "webhookEndpointUpdate",
+        "webhookEndpointDelete",
+        "webhookRedeliver",
     }
 )
 

@@ -34,6 +34,9 @@ from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product
 from redemption.tests.helpers import placed_order
 from tenants.models import ApiKey, AuditEvent, Membership, Role
+from webhooks import events as webhook_events
+from webhooks import services as webhook_services
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +90,14 @@ QUERY_CASES: dict[str, str] = {
         f"query {{ settlement(year: {timezone.now().year}, month: {timezone.now().month}) "
         "{ totalUnits totalPoints rows { productId productTitle units points } } }"
     ),
+    "webhookEndpoints": (
+        "query { webhookEndpoints(first: 100) { edges { node { id url description eventTypes "
+        "isActive secretHint } } } }"
+    ),
+    "webhookDeliveries": (
+        "query { webhookDeliveries(first: 100) { edges { node { id eventId eventType status "
+        "attempts payload endpoint { id url description } } } } }"
+    ),
 }
 QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me"}
 
@@ -132,6 +143,33 @@ def _ready_acme_batch(t: Tenants) -> str:
     with tenant_context(t.acme):
         generate_batch(int(from_global_id(global_id).id.split(":")[1]))
     return global_id
+
+
+# Webhooks can be sent to a closed local port: an attempt fails at once.
+CLOSED_HOOK = "http://127.0.0.1:9/hook"
+
+
+def _acme_endpoint(t: Tenants) -> str:
+    made = webhook_services.create_endpoint(
+        t.acme, url=CLOSED_HOOK, event_types=["code.claimed"], description="Isolation"
+    )
+    return to_global_id("WebhookEndpoint", made.endpoint.pk)
+
+
+def _acme_dead_delivery(t: Tenants) -> str:
+    endpoint = webhook_services.create_endpoint(
+        t.acme, url=CLOSED_HOOK, event_types=["code.claimed"]
+    ).endpoint
+    delivery = WebhookDelivery.objects.create(
+        merchant=t.acme,
+        endpoint=endpoint,
+        event_type="code.claimed",
+        payload={"isolation": True},
+        status=DeliveryStatus.DEAD,
+        attempts=16,
+        next_attempt_at=None,
+    )
+    return to_global_id("WebhookDelivery", delivery.pk)
 
 
 # Every other merchant mutation, with minimal valid arguments built for acme (the
@@ -230,6 +268,24 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
         "mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
         lambda t: {"id": to_global_id("ApiKey", _acme_api_key(t).pk)},
     ),
+    "webhookEndpointCreate": (
+        "mutation($url: String!) { webhookEndpointCreate(url: $url, eventTypes: [BATCH_READY]) "
+        "{ endpoint { id } errors { code } } }",
+        lambda t: {"url": CLOSED_HOOK},
+    ),
+    "webhookEndpointUpdate": (
+        'mutation($id: ID!) { webhookEndpointUpdate(id: $id, description: "Renamed") '
+        "{ endpoint { id } errors { code } } }",
+        lambda t: {"id": _acme_endpoint(t)},
+    ),
+    "webhookEndpointDelete": (
+        "mutation($id: ID!) { webhookEndpointDelete(id: $id) { deletedId errors { code } } }",
+        lambda t: {"id": _acme_endpoint(t)},
+    ),
+    "webhookRedeliver": (
+        "mutation($id: ID!) { webhookRedeliver(id: $id) { delivery { id } errors { code } } }",
+        lambda t: {"id": _acme_dead_delivery(t)},
+    ),
 }
 
 
@@ -277,6 +333,8 @@ CONSUMER_FIELDS_COVERED = {
     "orders",
     # Public by link; per consumer only `state` (campaigns/tests/test_questionnaire_api.py).
     "questionnaire",
+    # The caller's own (test_notification_preferences_are_the_callers_own below).
+    "notificationPreferences",
 }
 
 
@@ -318,6 +376,11 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
     AuditEvent.objects.create(
         merchant=tenants.beta, actor_label=marker, mutation="staffInvite", result="ok"
     )
+    hook = webhook_services.create_endpoint(
+        tenants.beta, url=CLOSED_HOOK, event_types=["code.claimed"], description=marker
+    ).endpoint
+    webhook_events.record(tenants.beta.pk, "code.claimed", lambda: {"marker": marker})
+    assert WebhookDelivery.objects.filter(endpoint=hook).exists()
     return marker
 
 
@@ -352,6 +415,8 @@ def test_query_field_does_not_show_another_merchants_data(
         "dashboard",
         "apiKeys",
         "auditLog",
+        "webhookEndpoints",
+        "webhookDeliveries",
     }:
         assert marker in beta_view
 
@@ -483,7 +548,29 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
     products = sorted(Product.objects.filter(supplier=tenants.acme).values_list("pk", "status"))
     orders = sorted(Order.objects.filter(supplier=tenants.acme).values_list("pk", "status"))
     keys = sorted(ApiKey.objects.filter(merchant=tenants.acme).values_list("pk", "revoked_at"))
-    return staff, campaigns, batches, exports, products, orders, versions, files, keys
+    hooks = sorted(
+        WebhookEndpoint.objects.filter(merchant=tenants.acme).values_list(
+            "pk", "url", "description", "is_active", "deleted_at", "secret"
+        )
+    )
+    deliveries = sorted(
+        WebhookDelivery.objects.filter(merchant=tenants.acme).values_list(
+            "pk", "status", "attempts"
+        )
+    )
+    return (
+        staff,
+        campaigns,
+        batches,
+        exports,
+        products,
+        orders,
+        versions,
+        files,
+        keys,
+        hooks,
+        deliveries,
+    )
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATION_CASES))
@@ -633,3 +720,19 @@ def test_scan_preview_is_the_same_for_everyone_and_names_no_claimer(
     assert views[0]["data"]["scanPreview"]["status"] == "ALREADY_CLAIMED"
     assert views[0] == views[1] == views[2]
     assert alice.phone[3:] not in json.dumps(views[0])
+
+
+def test_notification_preferences_are_the_callers_own(
+    consumer_api: Api, new_phone: Callable[[], str]
+) -> None:
+    alice, _ = User.objects.get_or_create_consumer(new_phone())
+    bob, _ = User.objects.get_or_create_consumer(new_phone())
+    changed = consumer_api.op(
+        "SetNotificationPreferences", {"expiryReminders": False}, token=access_token(alice)
+    )["data"]["setNotificationPreferences"]
+    assert changed["preferences"] == {"expiryReminders": False, "orderUpdates": True}
+    for user, expected in ((alice, False), (bob, True)):
+        prefs = consumer_api.op("NotificationPreferences", token=access_token(user))
+        assert prefs["data"]["notificationPreferences"]["expiryReminders"] is expected
+    anonymous = consumer_api.op("NotificationPreferences", expect_status=None)
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -113,6 +113,10 @@ def error_messages() -> dict[str, str]:
         "INVALID_ORDER_STATUS": _("This order is not in a state that allows this."),
         "INVALID_ADDRESS": _("Not a valid address."),
         "TOO_MANY_ADDRESSES": _("Too many addresses."),
+        # Webhooks.
+        "INVALID_URL": _("Enter an https:// address of a public server."),
+        "INVALID_EVENT_TYPES": _("Choose at least one event."),
+        "TOO_MANY_ENDPOINTS": _("This merchant has the most endpoints allowed. Delete one first."),
         # Requests and transport.
         "GRAPHQL_VALIDATION_FAILED": _("This page is out of date. Reload it."),
         "RATE_LIMITED": _("Too many attempts. Try again in %(seconds)s seconds."),

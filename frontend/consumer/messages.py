@@ -61,6 +61,9 @@ NOT_FOR_CONSUMERS = frozenset(
         "INVALID_COUPON",
         "DUPLICATE_COUPON",
         "TRACKING_REQUIRED",
+        "INVALID_URL",
+        "INVALID_EVENT_TYPES",
+        "TOO_MANY_ENDPOINTS",
     }
 )
 

@@ -1,0 +1,115 @@
+"""Recording events: a transactional outbox written inside the business transaction.
+
+``record`` is called inside the transaction that makes the change (a claim, a
+response, an order, a finished batch): the delivery rows commit or roll back with
+it, so no event is lost and none is invented, and the send is queued only once the
+transaction has committed.
+
+Most merchants have no endpoint, and a claim must stay cheap, so which event types
+a merchant subscribes to is cached in the process for a few seconds
+(``WEBHOOK_ENDPOINT_CACHE_SECONDS``): a merchant with none costs a dictionary
+lookup. A new or changed endpoint takes effect at once in the process that made the
+change and within that many seconds elsewhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+_cache: dict[int, tuple[float, frozenset[str]]] = {}
+_lock = threading.Lock()
+
+
+def subscribed_types(merchant_id: int) -> frozenset[str]:
+    """Event types at least one live endpoint of the merchant subscribes to (cached)."""
+    now = time.monotonic()
+    cached = _cache.get(merchant_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    types = frozenset(
+        t
+        for types in WebhookEndpoint.objects.filter(
+            merchant_id=merchant_id, is_active=True, deleted_at__isnull=True
+        ).values_list("event_types", flat=True)
+        for t in types
+    )
+    with _lock:
+        _cache[merchant_id] = (now + settings.WEBHOOK_ENDPOINT_CACHE_SECONDS, types)
+    return types
+
+
+def forget(merchant_id: int) -> None:
+    """Drop the cached subscriptions (an endpoint of the merchant changed)."""
+    with _lock:
+        _cache.pop(merchant_id, None)
+
+
+def record(
+    merchant_id: int, event_type: str, data: Callable[[], dict[str, Any]]
+) -> list[WebhookDelivery]:
+    """Write one delivery per live endpoint subscribed to ``event_type``; send on commit.
+
+    ``data`` builds the event's payload; it is called only when someone listens.
+    Call inside the business transaction.
+    """
+    if event_type not in subscribed_types(merchant_id):
+        return []
+    endpoints = list(
+        WebhookEndpoint.objects.filter(
+            merchant_id=merchant_id,
+            is_active=True,
+            deleted_at__isnull=True,
+            event_types__contains=[event_type],
+        ).values_list("pk", flat=True)
+    )
+    if not endpoints:
+        return []
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    payload = {
+        "id": str(event_id),
+        "type": event_type,
+        "createdAt": now.isoformat(),
+        "data": data(),
+    }
+    deliveries = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            merchant_id=merchant_id,
+            endpoint_id=endpoint_id,
+            event_id=event_id,
+            event_type=event_type,
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for endpoint_id in endpoints
+    )
+    enqueue_on_commit([d.pk for d in deliveries])
+    return deliveries
+
+
+def enqueue_on_commit(delivery_ids: list[int]) -> None:
+    from webhooks.tasks import deliver
+
+    def send() -> None:
+        for delivery_id in delivery_ids:
+            try:
+                deliver.delay(delivery_id)
+            except Exception:
+                # The broker is down: the rows are committed, the sweep sends them later.
+                import logging
+
+                logging.getLogger(__name__).exception("could not queue webhook delivery")
+                return
+
+    transaction.on_commit(send)

@@ -1,0 +1,104 @@
+"""The ``data`` of each event. IDs are the merchant API's global IDs, so a receiver can
+look an object up with ``node(id:)``. Consumers appear masked, with a reference
+(``consumerRef``) that is stable within one merchant and differs between merchants,
+so a receiver can count and recognise consumers without learning who they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from django.conf import settings
+from graphql_relay import to_global_id
+
+from accounts.models import User, mask_phone
+
+
+def consumer_ref(merchant_id: int, consumer_id: int) -> str:
+    mac = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"webhook-consumer:{merchant_id}:{consumer_id}".encode(),
+        hashlib.sha256,
+    )
+    return mac.hexdigest()[:24]
+
+
+def consumer(merchant_id: int, user: User) -> dict[str, str]:
+    return {
+        "consumerRef": consumer_ref(merchant_id, user.pk),
+        "maskedPhone": mask_phone(user.phone or ""),
+    }
+
+
+def tenant_id(type_name: str, merchant_id: int, pk: int) -> str:
+    return to_global_id(type_name, f"{merchant_id}:{pk}")
+
+
+def code_claimed(merchant_id: int, claim: Any, campaign: Any, user: User) -> dict[str, Any]:
+    return {
+        "code": claim.code_id,
+        "points": claim.points,
+        "claimedAt": claim.claimed_at.isoformat(),
+        "campaign": {"id": tenant_id("Campaign", merchant_id, campaign.pk), "name": campaign.name},
+        "batch": {"id": tenant_id("CodeBatch", merchant_id, claim.batch_id)},
+        "consumer": consumer(merchant_id, user),
+    }
+
+
+def questionnaire_answered(
+    merchant_id: int, response: Any, campaign: Any, questionnaire: Any, user: User
+) -> dict[str, Any]:
+    return {
+        "questionnaire": {
+            "id": tenant_id("Questionnaire", merchant_id, questionnaire.pk),
+            "campaignId": tenant_id("Campaign", merchant_id, campaign.pk),
+            "name": campaign.name,
+        },
+        "version": response.version.number,
+        "points": response.points,
+        "answers": response.answers,
+        "submittedAt": response.submitted_at.isoformat(),
+        "consumer": consumer(merchant_id, user),
+    }
+
+
+def order(order: Any) -> dict[str, Any]:
+    """An order of the merchant's goods, as the supplier's API shows it to operators
+    (who ship it: the address is in full)."""
+
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "order": {
+            "id": to_global_id("SupplierOrder", order.pk),
+            "status": str(order.status).upper(),
+            "quantity": order.quantity,
+            "unitPoints": order.unit_points,
+            "totalPoints": order.total_points,
+            "product": {
+                "id": to_global_id("SuppliedProduct", order.product_id),
+                "title": order.product.title,
+            },
+            "address": order.address,
+            "carrier": order.carrier or None,
+            "trackingNumber": order.tracking_number or None,
+            "placedAt": when(order.placed_at),
+            "shippedAt": when(order.shipped_at),
+        },
+        "consumer": consumer(order.supplier_id, order.consumer),
+    }
+
+
+def batch_ready(merchant_id: int, batch: Any) -> dict[str, Any]:
+    return {
+        "batch": {
+            "id": tenant_id("CodeBatch", merchant_id, batch.pk),
+            "size": batch.size,
+            "pointsPerCode": batch.points_per_code,
+            "finishedAt": batch.finished_at.isoformat() if batch.finished_at else None,
+        },
+        "campaign": {"id": tenant_id("Campaign", merchant_id, batch.campaign_id)},
+    }
