@@ -14,6 +14,7 @@ from campaigns import schema as campaigns_schema
 from campaigns import schema_consumer as campaigns_consumer
 from campaigns import schema_exports as campaigns_exports
 from campaigns import schema_questionnaires as campaigns_questionnaires
+from points import liability_schema
 from points import schema as points_schema
 from redemption import schema as redemption_schema
 from tenants import schema as tenants_schema
@@ -41,6 +42,8 @@ class ConsumerMutation(
 
 
 class MerchantQuery(
+    # First: fields of earlier bases come later in the SDL, so new fields go at its end.
+    liability_schema.MerchantQueries,
     tenants_schema.MerchantQueries,
     points_schema.MerchantQueries,
     campaigns_schema.MerchantQueries,
