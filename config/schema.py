@@ -10,6 +10,7 @@ from __future__ import annotations
 import graphene
 
 from accounts import schema as accounts_schema
+from analytics import schema as analytics_schema
 from campaigns import schema as campaigns_schema
 from campaigns import schema_consumer as campaigns_consumer
 from campaigns import schema_exports as campaigns_exports
@@ -43,6 +44,7 @@ class ConsumerMutation(
 
 class MerchantQuery(
     # First: fields of earlier bases come later in the SDL, so new fields go at its end.
+    analytics_schema.MerchantQueries,
     liability_schema.MerchantQueries,
     tenants_schema.MerchantQueries,
     points_schema.MerchantQueries,

@@ -37,6 +37,7 @@ SHARED_APPS = [
     "accounts",
     "points",
     "redemption",
+    "analytics",  # activity summaries rolled up from the ledger (public schema)
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",
@@ -141,6 +142,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-lots": {
         "task": "points.tasks.expire_lots",
         "schedule": env_int("LOT_EXPIRY_INTERVAL_SECONDS", 3600),
+    },
+    "analytics-rollup": {
+        "task": "analytics.tasks.rollup",
+        "schedule": env_int("ANALYTICS_ROLLUP_INTERVAL_SECONDS", 900),
     },
     "resume-stalled-batches": {
         "task": "campaigns.tasks.resume_stalled_batches",

@@ -64,6 +64,12 @@ QUERY_CASES: dict[str, str] = {
     "ledger": (
         "query { ledger(first: 100) { edges { node { id amount kind memo account reference } } } }"
     ),
+    "analytics": (
+        'query { analytics(from: "2021-01-01", to: "2021-12-31") { consumersReached '
+        "repeatConsumers redeemedConsumers redeemedShare newConsumers "
+        "days { day dau wau mau new returning scans claims answers redeems } "
+        "funnel { scans claims redemptions } cohorts { week size retained } } }"
+    ),
     "pointsLiability": (
         "query { pointsLiability { outstanding overdue expiring { days points } "
         "months(last: 36) { month opening issued redeemed expired awardReversals "
