@@ -10,11 +10,13 @@ from __future__ import annotations
 import graphene
 
 from accounts import schema as accounts_schema
+from analytics import schema as analytics_schema
 from campaigns import schema as campaigns_schema
 from campaigns import schema_consumer as campaigns_consumer
 from campaigns import schema_exports as campaigns_exports
 from campaigns import schema_questionnaires as campaigns_questionnaires
 from notifications import schema as notifications_schema
+from points import liability_schema
 from points import schema as points_schema
 from redemption import schema as redemption_schema
 from tenants import schema as tenants_schema
@@ -46,6 +48,9 @@ class ConsumerMutation(
 
 
 class MerchantQuery(
+    # First: fields of earlier bases come later in the SDL, so new fields go at its end.
+    analytics_schema.MerchantQueries,
+    liability_schema.MerchantQueries,
     tenants_schema.MerchantQueries,
     points_schema.MerchantQueries,
     campaigns_schema.MerchantQueries,

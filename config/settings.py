@@ -39,6 +39,7 @@ SHARED_APPS = [
     "redemption",
     "webhooks",  # merchants' webhook endpoints and the delivery outbox
     "notifications",  # SMS to consumers (expiring points, order shipped), opt-outs
+    "analytics",  # activity summaries rolled up from the ledger (public schema)
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",
@@ -143,6 +144,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-lots": {
         "task": "points.tasks.expire_lots",
         "schedule": env_int("LOT_EXPIRY_INTERVAL_SECONDS", 3600),
+    },
+    "analytics-rollup": {
+        "task": "analytics.tasks.rollup",
+        "schedule": env_int("ANALYTICS_ROLLUP_INTERVAL_SECONDS", 900),
     },
     "resume-stalled-batches": {
         "task": "campaigns.tasks.resume_stalled_batches",

@@ -72,9 +72,11 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     "batchExports": ApiScope.EXPORTS_READ,
     "requestBatchExport": ApiScope.EXPORTS_READ,
     "requestQuestionnaireExport": ApiScope.EXPORTS_READ,
-    # Ledger.
+    # Ledger, and the figures finance and growth read from it.
     "budget": ApiScope.LEDGER_READ,
     "ledger": ApiScope.LEDGER_READ,
+    "pointsLiability": ApiScope.LEDGER_READ,
+    "analytics": ApiScope.LEDGER_READ,
     # Mall.
     "mallCategories": ApiScope.MALL_READ,
     "suppliedProducts": ApiScope.MALL_READ,

@@ -67,6 +67,17 @@ QUERY_CASES: dict[str, str] = {
     "ledger": (
         "query { ledger(first: 100) { edges { node { id amount kind memo account reference } } } }"
     ),
+    "analytics": (
+        'query { analytics(from: "2021-01-01", to: "2021-12-31") { consumersReached '
+        "repeatConsumers redeemedConsumers redeemedShare newConsumers "
+        "days { day dau wau mau new returning scans claims answers redeems } "
+        "funnel { scans claims redemptions } cohorts { week size retained } } }"
+    ),
+    "pointsLiability": (
+        "query { pointsLiability { outstanding overdue expiring { days points } "
+        "months(last: 36) { month opening issued redeemed expired awardReversals "
+        "redeemReversals closing } } }"
+    ),
     "merchant": "query { merchant { slug name status pointsExpiryDays contactEmail } }",
     "myRole": "query { myRole }",
     "staff": "query { staff(first: 100) { edges { node { id email name role } } } }",
@@ -355,6 +366,9 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
         tenants.beta, amount_minor=50_000, currency="CNY", rate="10", payment_reference=marker
     )
     services.reserve(tenants.beta, marker, 700, idempotency_key=unique("r"), memo=marker)
+    # Points a consumer holds of beta's: beta's liability, never acme's.
+    holder = User.objects.get_or_create_consumer(f"+86137{uuid4().int % 10**8:08d}")[0]
+    services.award(tenants.beta, marker, holder, 5, idempotency_key=unique("a"), memo=marker)
     clerk = User.objects.create_user(f"{marker}@beta.test", None, name=marker)
     Membership.objects.create(merchant=tenants.beta, user=clerk, role=Role.VIEWER)
     with tenant_context(tenants.beta):

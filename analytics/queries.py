@@ -1,0 +1,169 @@
+"""What the dashboards read: a few statements over the summary tables, whatever the volume.
+
+``summary(merchant_id, first, last)`` (``merchant_id=None``: the platform) costs four
+queries: the days, the running totals as of ``last``, the cohorts, the rollup's state.
+
+- **days**: per day DAU, WAU (7 days to the day), MAU (30 days), new (first active
+  that day) and returning (active before), scans, claims, answers, redemptions;
+- **totals**: consumers reached (ever active with the merchant, up to ``last``),
+  repeat consumers (two activity events or more), consumers who redeemed and their
+  share of those reached; plus the period's sums of new consumers and events;
+- **funnel**: scans → claims → redemptions in the period (events: distinct consumers
+  do not add up over days; the per-consumer view is ``redeemed_share``);
+- **cohorts**: weekly cohorts (week first active) that start in the period, with the
+  consumers active again each week after.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.utils.translation import gettext as _
+
+from analytics.models import DailyActivity, RollupState, WeeklyCohort
+from config.errors import DomainError
+
+MAX_DAYS = 366
+DAY_FIELDS = (
+    "dau",
+    "wau",
+    "mau",
+    "new",
+    "returning",
+    "scans",
+    "claims",
+    "answers",
+    "redeems",
+)
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    dau: int = 0
+    wau: int = 0
+    mau: int = 0
+    new: int = 0
+    returning: int = 0
+    scans: int = 0
+    claims: int = 0
+    answers: int = 0
+    redeems: int = 0
+
+
+@dataclass(frozen=True)
+class Cohort:
+    week: date
+    size: int
+    retained: list[int]  # consumers active again 1, 2, … weeks later (up to `last`)
+
+
+@dataclass(frozen=True)
+class Summary:
+    first: date
+    last: date
+    days: list[Day]
+    reached: int
+    repeat: int
+    redeemed: int
+    cohorts: list[Cohort]
+    updated_at: datetime | None
+    rolled_to: date | None
+    totals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def redeemed_share(self) -> float:
+        return self.redeemed / self.reached if self.reached else 0.0
+
+    @property
+    def funnel(self) -> tuple[int, int, int]:
+        return (self.totals["scans"], self.totals["claims"], self.totals["redeems"])
+
+
+def check_period(first: date, last: date) -> None:
+    if last < first or (last - first).days >= MAX_DAYS:
+        raise DomainError(
+            "INVALID_PERIOD",
+            _("Choose a period of 1 to %(max)d days, the end after the start.") % {"max": MAX_DAYS},
+            "to",
+        )
+
+
+def summary(merchant_id: int | None, first: date, last: date) -> Summary:
+    check_period(first, last)
+    scope = {"merchant_id": merchant_id} if merchant_id else {"merchant__isnull": True}
+    rows = {
+        r["day"]: r
+        for r in DailyActivity.objects.filter(**scope, day__gte=first, day__lte=last).values(
+            "day", *DAY_FIELDS
+        )
+    }
+    days = []
+    day = first
+    while day <= last:
+        row = rows.get(day)
+        days.append(Day(day, *(row[f] for f in DAY_FIELDS)) if row else Day(day))
+        day += timedelta(days=1)
+    # Running totals as of `last`: the latest row up to it (rows exist from the first
+    # activity on, for every day rolled up).
+    latest = (
+        DailyActivity.objects.filter(**scope, day__lte=last)
+        .order_by("-day")
+        .values_list("reached", "repeat", "redeemed")
+        .first()
+    ) or (0, 0, 0)
+    cells: dict[date, dict[int, int]] = defaultdict(dict)
+    for week, offset, consumers in WeeklyCohort.objects.filter(
+        **scope,
+        cohort_week__gte=first - timedelta(days=first.weekday()),
+        cohort_week__lte=last,
+    ).values_list("cohort_week", "week", "consumers"):
+        cells[week][offset] = consumers
+    cohorts = [
+        Cohort(
+            week=week,
+            size=cells[week].get(0, 0),
+            retained=[cells[week].get(n, 0) for n in range(1, (last - week).days // 7 + 1)],
+        )
+        for week in sorted(cells)
+    ]
+    state = RollupState.objects.values_list("updated_at", "rolled_to").first() or (None, None)
+    totals = {
+        f: sum(getattr(d, f) for d in days)
+        for f in ("new", "scans", "claims", "answers", "redeems")
+    }
+    return Summary(
+        first=first,
+        last=last,
+        days=days,
+        reached=latest[0],
+        repeat=latest[1],
+        redeemed=latest[2],
+        cohorts=cohorts,
+        updated_at=state[0],
+        rolled_to=state[1],
+        totals=totals,
+    )
+
+
+def to_csv(result: Summary) -> str:
+    """The days, then the totals and the cohorts, as one CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["day", *DAY_FIELDS])
+    for d in result.days:
+        writer.writerow([d.day.isoformat(), *(getattr(d, f) for f in DAY_FIELDS)])
+    writer.writerow([])
+    writer.writerow(["reached", "repeat", "redeemed", "redeemed_share"])
+    writer.writerow(
+        [result.reached, result.repeat, result.redeemed, f"{result.redeemed_share:.4f}"]
+    )
+    writer.writerow([])
+    writer.writerow(["cohort_week", "size", "retained_by_week"])
+    for c in result.cohorts:
+        writer.writerow([c.week.isoformat(), c.size, *c.retained])
+    return out.getvalue()
