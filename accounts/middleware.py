@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts import tokens
 from accounts.errors import AuthError
+from config import unavailable
 
 
 class BearerTokenMiddleware:
@@ -26,6 +27,10 @@ class BearerTokenMiddleware:
         if header[:7].lower() == "bearer ":
             try:
                 user, session = tokens.authenticate(header[7:].strip())
+            except unavailable.UNAVAILABLE_ERRORS as exc:
+                # Django would make this a 500 before outer middleware could see it.
+                unavailable.log_unavailable(exc, "bearer token check")
+                return unavailable.unavailable_response()
             except AuthError as exc:
                 return JsonResponse(
                     {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},

@@ -31,6 +31,7 @@ from graphql.language import (
 )
 from graphql.validation import ASTValidationRule, ValidationRule, specified_rules
 
+from config import unavailable
 from config.api import domain_errors_middleware
 from graphql import (
     ExecutionResult,
@@ -233,9 +234,15 @@ class ApiView(GraphQLView):
         if getattr(request, "auth_session", None) is None:
             request.user = AnonymousUser()
         try:
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)
         finally:
             connection.set_schema_to_public()
+        if getattr(request, "service_unavailable", False):
+            # A resolver lost the database (domain_errors_middleware): say "retry" in
+            # the status too, so that proxies and clients treat it as transient.
+            response.status_code = 503
+            response["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
+        return response
 
     @staticmethod
     def format_error(error: Exception) -> dict[str, Any]:
