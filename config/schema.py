@@ -27,9 +27,9 @@ class SafeNodeField(NodeField):
     """``node(id:)`` that answers null for an ID that names nothing, as the Relay spec says.
 
     graphene raises bare exceptions (no code) for malformed base64, an unknown type
-    name or a type that is not a Node, and a non-numeric or huge key reached the
-    database (found by the fuzzer). Such IDs are checked here first; a well-formed
-    ID then goes to the type's own ``get_node`` (which applies visibility).
+    name or a type that is not a Node (found by the fuzzer). Such IDs are checked
+    here first; a well-formed ID then goes to the type's own ``get_node``, which
+    checks its key and applies visibility.
     """
 
     def wrap_resolve(self, parent_resolver: Any) -> Any:
@@ -37,13 +37,15 @@ class SafeNodeField(NodeField):
 
         def resolver(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
             try:
-                kind, pk = from_global_id(args.get("id") or "")
+                kind, _key = from_global_id(args.get("id") or "")
             except Exception:  # not base64 or no "Type:key" inside: names nothing
                 return None
             graphene_type = getattr(info.schema.get_type(kind), "graphene_type", None)
             interfaces = getattr(getattr(graphene_type, "_meta", None), "interfaces", ())
-            if graphene.relay.Node not in interfaces or not pk.isdigit() or len(pk) > 18:
+            if graphene.relay.Node not in interfaces:
                 return None
+            # The key (numeric, or "<merchant>:<pk>" for tenant rows) is each type's
+            # own get_node's to check.
             return resolve(root, info, **args)
 
         return resolver
