@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts import tokens
 from accounts.errors import AuthError
+from config import unavailable
 
 
 def _unauthorized(exc: AuthError) -> JsonResponse:
@@ -55,6 +56,10 @@ class BearerTokenMiddleware:
                     user, session = tokens.authenticate(token)
                     request.user = user
                     request.auth_session = session  # type: ignore[attr-defined]
+            except unavailable.UNAVAILABLE_ERRORS as exc:
+                # Django would make this a 500 before outer middleware could see it.
+                unavailable.log_unavailable(exc, "bearer token check")
+                return unavailable.unavailable_response()
             except AuthError as exc:
                 return _unauthorized(exc)
             request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]

@@ -89,8 +89,10 @@ def time_zone(name: str | None) -> ZoneInfo:
         ) from exc
 
 
-def check_window(value: int, maximum: int, field: str) -> int:
-    if not 1 <= value <= maximum:
+def check_window(value: int | None, maximum: int, field: str) -> int:
+    # An explicit null (``days: null``) overrides the argument's default: refuse it
+    # like any other value out of range, not with a TypeError.
+    if not isinstance(value, int) or not 1 <= value <= maximum:
         raise StatsError("INVALID_PERIOD", _("Choose 1 to %(max)s.") % {"max": maximum}, field)
     return value
 

@@ -7,7 +7,11 @@ merchant fields.
 
 from __future__ import annotations
 
+from typing import Any
+
 import graphene
+from graphene.relay.node import NodeField
+from graphql_relay import from_global_id
 
 from accounts import schema as accounts_schema
 from analytics import schema as analytics_schema
@@ -24,6 +28,38 @@ from tenants import schema_security
 from webhooks import schema as webhooks_schema
 
 
+class SafeNodeField(NodeField):
+    """``node(id:)`` that answers null for an ID that names nothing, as the Relay spec says.
+
+    graphene raises bare exceptions (no code) for malformed base64, an unknown type
+    name or a type that is not a Node (found by the fuzzer). Such IDs are checked
+    here first; a well-formed ID then goes to the type's own ``get_node``, which
+    checks its key and applies visibility.
+    """
+
+    def wrap_resolve(self, parent_resolver: Any) -> Any:
+        resolve = super().wrap_resolve(parent_resolver)
+
+        def resolver(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
+            try:
+                kind, _key = from_global_id(args.get("id") or "")
+            except Exception:  # not base64 or no "Type:key" inside: names nothing
+                return None
+            graphene_type = getattr(info.schema.get_type(kind), "graphene_type", None)
+            interfaces = getattr(getattr(graphene_type, "_meta", None), "interfaces", ())
+            if graphene.relay.Node not in interfaces:
+                return None
+            # The key (numeric, or "<merchant>:<pk>" for tenant rows) is each type's
+            # own get_node's to check.
+            return resolve(root, info, **args)
+
+        return resolver
+
+
+def node_field() -> SafeNodeField:
+    return SafeNodeField(graphene.relay.Node)
+
+
 class ConsumerQuery(
     accounts_schema.ConsumerQueries,
     points_schema.ConsumerQueries,
@@ -33,7 +69,7 @@ class ConsumerQuery(
     notifications_schema.ConsumerQueries,
     graphene.ObjectType,
 ):
-    node = graphene.relay.Node.Field()
+    node = node_field()
 
 
 class ConsumerMutation(
@@ -61,7 +97,7 @@ class MerchantQuery(
     webhooks_schema.MerchantQueries,
     graphene.ObjectType,
 ):
-    node = graphene.relay.Node.Field()
+    node = node_field()
 
 
 class MerchantMutation(

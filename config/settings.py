@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "accounts.middleware.BearerTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view that loses the database answers 503 SERVICE_UNAVAILABLE, not 500.
+    "config.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -123,6 +125,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "loyalty"),
+            # A Redis that hangs (not one that is down: that refuses at once) must not
+            # hang requests: claims and sign-in then fail closed (SERVICE_UNAVAILABLE).
+            "OPTIONS": {
+                "socket_connect_timeout": env_int("REDIS_TIMEOUT_SECONDS", 2),
+                "socket_timeout": env_int("REDIS_TIMEOUT_SECONDS", 2),
+            },
         }
     }
 else:

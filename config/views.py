@@ -31,6 +31,7 @@ from graphql.language import (
 )
 from graphql.validation import ASTValidationRule, ValidationRule, specified_rules
 
+from config import unavailable
 from config.api import api_key_middleware, domain_errors_middleware
 from graphql import (
     ExecutionResult,
@@ -239,9 +240,15 @@ class ApiView(GraphQLView):
             request.user = AnonymousUser()
         request.merchant_api = self.merchant_api  # type: ignore[attr-defined]
         try:
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)
         finally:
             connection.set_schema_to_public()
+        if getattr(request, "service_unavailable", False):
+            # A resolver lost the database (domain_errors_middleware): say "retry" in
+            # the status too, so that proxies and clients treat it as transient.
+            response.status_code = 503
+            response["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
+        return response
 
     @staticmethod
     def format_error(error: Exception) -> dict[str, Any]:

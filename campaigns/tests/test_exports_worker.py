@@ -9,6 +9,7 @@ commits (``committed_db``) on a merchant of the test's own.
 from __future__ import annotations
 
 import math
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -76,3 +77,71 @@ def test_worker_renders_an_export_that_the_link_downloads(
         assert len(document) == math.ceil(SIZE / 12)
     finally:
         default_storage.delete(export.file_name)
+
+
+KILL_SIZE = 2_000  # a PDF of 167 pages: long enough to be caught mid-render
+
+
+@pytest.mark.faults
+@pytest.mark.timeout(240)
+def test_worker_killed_mid_export_then_a_new_worker_renders_it(
+    committed_db: None,
+    celery_worker: Any,
+    unique: Callable[[str], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """SIGKILL the worker while it renders: the export stays RUNNING with no file; the
+    redelivered task (``acks_late``; sent again here rather than waiting out Redis's
+    visibility timeout, as test_batch_worker does) renders it from the start."""
+    from campaigns.export_tasks import render_export
+    from campaigns.tests.test_batch_worker import Workers
+
+    merchant = create_merchant(slug=unique("killprint"), name="Kill print merchant")
+    points.fund_with_money(
+        merchant, amount_minor=KILL_SIZE, currency="CNY", rate="100", payment_reference=unique("p")
+    )
+    workers = Workers(tmp_path_factory.mktemp("export-workers"))
+    try:
+        first = workers.start()
+        with tenant_context(merchant), workers.default_queue():
+            campaign = services.create_scan_campaign(name="Labels")
+            services.set_status(merchant, campaign, CampaignStatus.ACTIVE)
+            batch = services.create_batch(merchant, campaign, size=KILL_SIZE, points_per_code=1)
+            batch = _wait_for(
+                lambda: CodeBatch.objects.filter(pk=batch.pk, status=BatchStatus.READY).first()
+            )
+            export = exports.request_export(batch, "pdf", columns=4, rows=3)
+
+        with tenant_context(merchant):
+            rendering = BatchExport.objects.filter(
+                pk=export.pk, status=ExportStatus.RUNNING, progress__gt=0
+            )
+            _wait_for(rendering.exists, timeout=120)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            killed = BatchExport.objects.get(pk=export.pk)
+            assert killed.status == ExportStatus.RUNNING and 0 < killed.progress < KILL_SIZE
+            assert killed.file_name == ""
+
+            workers.start()
+            result = render_export.apply_async(
+                (export.pk,), queue=workers.queue, headers={"_schema_name": merchant.schema_name}
+            )
+            result.get(timeout=120)
+            export = BatchExport.objects.get(pk=export.pk)
+            assert (export.status, export.error, export.progress) == (
+                ExportStatus.READY,
+                "",
+                KILL_SIZE,
+            )
+            path = exports.download_path(merchant.schema_name, export)
+        connection.set_schema_to_public()
+        try:
+            response = Client().get(path)
+            assert response.status_code == 200
+            document = pdfium.PdfDocument(b"".join(response.streaming_content))
+            assert len(document) == math.ceil(KILL_SIZE / 12)
+        finally:
+            default_storage.delete(export.file_name)
+    finally:
+        workers.stop_all()

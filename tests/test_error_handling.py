@@ -1,0 +1,182 @@
+"""Every failure answers with a code: what the fuzzer found, and the database going away.
+
+The first cases are regressions for bugs that ``tests/test_fuzz.py`` found (each
+answered with an uncoded error, or a Python exception text, before). The rest pin
+how unexpected exceptions and a lost database connection are answered: a coded
+error, a 503 with ``Retry-After`` for the database, a logged traceback for bugs.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.db import OperationalError
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+
+from accounts import tokens
+from accounts.models import User
+from config.schema import consumer_schema
+from config.unavailable import DatabaseUnavailableMiddleware
+from conftest import Api, Tenants, access_token
+
+pytestmark = pytest.mark.django_db
+
+
+def _codes(result: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in result["errors"]]
+
+
+# --- Found by the fuzzer --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ("first: 729", "first"),
+        ("last: 25000", "last"),
+        ("first: -1", "first"),
+        ('offset: 1, before: "YXJyYXljb25uZWN0aW9uOjA="', "offset"),
+        ("offset: -3", "offset"),
+    ],
+)
+def test_paging_arguments_out_of_range_are_refused_with_a_code(
+    consumer_api: Api, consumer: User, arguments: str, field: str
+) -> None:
+    result = consumer_api.query(
+        f"{{ categories({arguments}) {{ edges {{ node {{ id }} }} }} }}",
+        token=access_token(consumer),
+    )
+    assert result["data"]["categories"] is None
+    [error] = result["errors"]
+    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED", "field": field}
+
+
+def test_a_page_size_in_a_variable_is_checked_too(merchant_api: Api, tenants: Tenants) -> None:
+    result = merchant_api.query(
+        "query($n: Int) { questionnaires(first: $n) { edges { node { id } } } }",
+        {"n": 101},
+        token=access_token(tenants.acme_owner),
+        merchant="acme",
+    )
+    assert _codes(result) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+@pytest.mark.parametrize(
+    "global_id",
+    [
+        "n",  # not base64
+        "-486",
+        base64.b64encode(b"NoSuchType:1").decode(),
+        base64.b64encode(b"Wallet:1").decode(),  # a type that is not a Node
+        base64.b64encode(b"Order:abc").decode(),  # non-numeric key
+        base64.b64encode(b"Order:99999999999999999999").decode(),  # beyond bigint
+    ],
+)
+def test_node_with_an_id_that_names_nothing_is_null(
+    consumer_api: Api, consumer: User, global_id: str
+) -> None:
+    result = consumer_api.query(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": global_id}, token=access_token(consumer)
+    )
+    assert result == {"data": {"node": None}}
+
+
+def test_dashboard_with_an_explicit_null_period_is_invalid_period(
+    merchant_api: Api, tenants: Tenants
+) -> None:
+    result = merchant_api.query(
+        "{ dashboard(days: null) { pointsAwarded } }",
+        token=access_token(tenants.acme_owner),
+        merchant="acme",
+    )
+    assert _codes(result) == ["INVALID_PERIOD"]
+
+
+# --- Unexpected exceptions and a lost database ------------------------------------
+
+
+@contextmanager
+def wallet_raising(exc: Exception) -> Iterator[None]:
+    """The consumer schema's ``wallet`` resolver raises ``exc`` (graphql-core reads
+    ``field.resolve`` at execution, so replacing it takes effect at once)."""
+    field = consumer_schema.graphql_schema.query_type.fields["wallet"]  # type: ignore[union-attr]
+    original = field.resolve
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise exc
+
+    field.resolve = broken
+    try:
+        yield
+    finally:
+        field.resolve = original
+
+
+def _wallet(client: Client, consumer: User) -> HttpResponse:
+    return client.post(
+        "/graphql/",
+        {"query": "{ wallet { balance } }"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(consumer)}",
+    )
+
+
+def test_a_bug_in_a_resolver_is_logged_and_answered_without_internals(
+    client: Client, consumer: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        wallet_raising(RuntimeError("secret internals: /srv/app/points.py line 3")),
+        caplog.at_level(logging.ERROR, logger="config.errors"),
+    ):
+        response = _wallet(client, consumer)
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert "secret" not in error["message"]
+    [record] = [r for r in caplog.records if r.name == "config.errors"]
+    assert record.levelno == logging.ERROR and record.exc_info is not None
+
+
+def test_a_lost_database_in_a_resolver_is_503_service_unavailable(
+    client: Client, consumer: User
+) -> None:
+    with wallet_raising(OperationalError("server closed the connection unexpectedly")):
+        response = _wallet(client, consumer)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+
+
+def test_a_lost_database_in_the_token_check_is_503_not_500(
+    client: Client, consumer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = access_token(consumer)
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(tokens, "authenticate", lost)
+    response = client.post(
+        "/graphql/",
+        {"query": "{ me { phone } }"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_a_view_that_loses_the_database_answers_503(rf: RequestFactory) -> None:
+    middleware = DatabaseUnavailableMiddleware(lambda request: HttpResponse())
+    request = rf.get("/mall")
+    response = middleware.process_exception(request, OperationalError("could not connect"))
+    assert response is not None and response.status_code == 503
+    # Other exceptions are left to Django (a 500, logged): they are bugs.
+    assert middleware.process_exception(request, ValueError("bug")) is None

@@ -1,0 +1,296 @@
+"""Faults with real processes: the database connection cut mid-request, Redis gone.
+
+- **Connection cut mid-claim / mid-redeem.** Requests go through the real WSGI
+  handler in this process (werkzeug's client: Django's request signals run, so a
+  broken connection is closed at the end of the request as in production). A hook
+  lets the points move, then ``pg_terminate_backend`` ends the request's database
+  backend from another connection; the request's next statement fails. The answer
+  must be 503 ``SERVICE_UNAVAILABLE``, nothing of the request may remain,
+  ``audit()`` must be clean, and retrying with the same idempotency key must
+  succeed exactly once.
+- **Redis stopped.** A ``redis-server`` of the test's own on a free port (never
+  the machine's shared one) is the cache, rate limiter and broker; it is killed
+  and the APIs are called: claims fail closed with ``SERVICE_UNAVAILABLE`` (their
+  guessing limits live in Redis), sign-in codes fail closed with the same code;
+  nothing moves; after Redis is back the same requests work.
+
+``tests/test_pg_restart.py`` restarts a private PostgreSQL under load.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.core.cache import caches
+from django.db import connection
+from django.test import override_settings
+from django_tenants.utils import tenant_context
+from graphql_relay import to_global_id
+from werkzeug.test import Client as WsgiClient
+
+from accounts import tokens
+from accounts.models import User
+from campaigns.models import Code
+from config.wsgi import application
+from conftest import OPERATIONS_DIR, merchant_with_codes
+from points import ledger
+from points.audit import audit
+from points.models import Transaction
+from redemption import services as mall
+from redemption.models import Address, Category, Order, Product, ProductStatus
+
+pytestmark = [pytest.mark.faults]
+
+
+def _operation(name: str) -> str:
+    return (OPERATIONS_DIR / "consumer" / f"{name}.graphql").read_text()
+
+
+def call(
+    name: str, variables: dict[str, Any], token: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """POST the named consumer operation through the real WSGI handler."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = WsgiClient(application).post(
+        "/graphql/",
+        json={"query": _operation(name), "variables": variables},
+        headers=headers,
+    )
+    return response.status_code, response.get_json()
+
+
+def _kill_backend(pid: int) -> None:
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"],
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    ) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
+
+
+@contextmanager
+def connection_cut_after(module: Any, name: str) -> Iterator[list[int]]:
+    """Wrap ``module.name``: run it, then terminate this thread's database backend.
+
+    Yields the list of pids killed (one per call while the hook is in place).
+    """
+    original = getattr(module, name)
+    killed: list[int] = []
+
+    def hooked(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        pid = connection.connection.info.backend_pid
+        _kill_backend(pid)
+        killed.append(pid)
+        return result
+
+    setattr(module, name, hooked)
+    try:
+        yield killed
+    finally:
+        setattr(module, name, original)
+
+
+def _consumer(new_phone: Callable[[], str]) -> tuple[User, str]:
+    user, _created = User.objects.get_or_create_consumer(new_phone())
+    return user, tokens.issue(user).access_token
+
+
+def _wallet(user: User) -> int:
+    return ledger.balance_of(ledger.wallet(user.pk))
+
+
+def test_connection_cut_mid_claim_leaves_nothing_and_the_retry_claims_once(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    merchant, (code, _other) = merchant_with_codes(unique, size=2, points=100)
+    consumer, token = _consumer(new_phone)
+    variables = {"code": code, "idempotencyKey": unique("claim")}
+
+    # After the award is posted (points moved inside the transaction), before the
+    # claim row is written and the transaction commits.
+    with connection_cut_after(ledger, "post") as killed:
+        status, body = call("ClaimCode", variables, token)
+    assert len(killed) == 1
+    assert status == 503, body
+    assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert body["data"]["claimCode"] is None
+
+    # Nothing half-done: the code is unused, no award, no points.
+    connection.close()  # this thread's connection was the one cut
+    with tenant_context(merchant):
+        assert Code.objects.get(code=code).claimed_at is None
+    assert not Transaction.objects.filter(idempotency_key=f"claim:{merchant.pk}:{code}").exists()
+    assert _wallet(consumer) == 0
+    assert audit() == []
+
+    # The phone retries with the same key: claimed once, then replayed.
+    for replayed in (False, True):
+        status, body = call("ClaimCode", variables, token)
+        assert status == 200, body
+        payload = body["data"]["claimCode"]
+        assert (payload["errors"], payload["balance"], payload["replayed"]) == ([], 100, replayed)
+    assert _wallet(consumer) == 100
+    assert audit() == []
+
+
+def test_connection_cut_mid_redeem_leaves_nothing_and_the_retry_redeems_once(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    _merchant, (code, _other) = merchant_with_codes(unique, size=2, points=100)
+    consumer, token = _consumer(new_phone)
+    status, body = call("ClaimCode", {"code": code, "idempotencyKey": unique("c")}, token)
+    assert body["data"]["claimCode"]["balance"] == 100, body
+    product = mall.save_product(
+        Product(
+            title="Oolong",
+            category=Category.objects.create(slug=unique("cat"), name="Tea"),
+            points_price=30,
+            stock=5,
+            status=ProductStatus.LISTED,
+        )
+    )
+    address = Address.objects.create(
+        consumer=consumer,
+        recipient="李四",
+        phone="13800138000",
+        region="杭州",
+        street="西湖路 1 号",
+    )
+    variables = {
+        "productId": to_global_id("Product", product.pk),
+        "quantity": 2,
+        "addressId": to_global_id("Address", address.pk),
+        "idempotencyKey": unique("redeem"),
+    }
+
+    # After the wallet is debited, before the order, the stock and the commit.
+    with connection_cut_after(mall.points_services, "spend") as killed:
+        status, body = call("Redeem", variables, token)
+    assert len(killed) == 1
+    assert status == 503, body
+    assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+    connection.close()
+    assert _wallet(consumer) == 100
+    assert not Order.objects.filter(consumer=consumer).exists()
+    assert Product.objects.get(pk=product.pk).stock == 5
+    assert audit() == []
+
+    for replayed in (False, True):
+        status, body = call("Redeem", variables, token)
+        assert status == 200, body
+        payload = body["data"]["redeem"]
+        assert (payload["errors"], payload["balance"], payload["replayed"]) == ([], 40, replayed)
+    assert Order.objects.filter(consumer=consumer).count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 3
+    assert _wallet(consumer) == 40
+    assert audit() == []
+
+
+# --- Redis stopped ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[Callable[[], None]]:
+    """A redis-server of this test's own; yields a function that kills it (SIGKILL)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    caches_setting = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "faults",
+            # A stopped Redis refuses at once; one that hangs must not hang requests.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    try:
+        with override_settings(CACHES=caches_setting, CELERY_BROKER_URL=url):
+            assert caches["default"].get("probe") is None  # reachable before the fault
+            yield process.kill
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_redis_stopped_claims_and_sign_in_codes_fail_closed_then_recover(
+    committed_db: None,
+    unique: Callable[[str], str],
+    new_phone: Callable[[], str],
+    private_redis: Callable[[], None],
+) -> None:
+    merchant, (code, _other) = merchant_with_codes(unique, size=2, points=100)
+    consumer, token = _consumer(new_phone)
+    phone = new_phone()
+
+    private_redis()  # Redis dies
+    time.sleep(0.2)
+    status, body = call("ClaimCode", {"code": code, "idempotencyKey": unique("k")}, token)
+    assert status == 200, body
+    assert [e["code"] for e in body["data"]["claimCode"]["errors"]] == ["SERVICE_UNAVAILABLE"]
+    status, body = call("RequestSignInCode", {"phone": phone})
+    assert status == 200, body
+    assert [e["code"] for e in body["data"]["requestSignInCode"]["errors"]] == [
+        "SERVICE_UNAVAILABLE"
+    ]
+    status, body = call("SignInWithCode", {"phone": phone, "code": "000000"})
+    assert status == 200, body
+    errors = body["data"]["signInWithCode"]["errors"]
+    assert [e["code"] for e in errors] == ["SERVICE_UNAVAILABLE"]  # fail closed, not OTP_INVALID
+    # Nothing moved.
+    with tenant_context(merchant):
+        assert Code.objects.get(code=code).claimed_at is None
+    assert _wallet(consumer) == 0
+    assert audit() == []
+
+
+def test_redis_back_claims_work_again(
+    committed_db: None,
+    unique: Callable[[str], str],
+    new_phone: Callable[[], str],
+    private_redis: Callable[[], None],
+) -> None:
+    """The counterpart: with the private Redis up, the same calls succeed."""
+    _merchant, (code, _other) = merchant_with_codes(unique, size=2, points=100)
+    _consumer_user, token = _consumer(new_phone)
+    status, body = call("ClaimCode", {"code": code, "idempotencyKey": unique("k")}, token)
+    assert status == 200 and body["data"]["claimCode"]["errors"] == [], body
+    assert body["data"]["claimCode"]["balance"] == 100
+    status, body = call("RequestSignInCode", {"phone": new_phone()})
+    assert status == 200 and body["data"]["requestSignInCode"]["errors"] == [], body
