@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -73,11 +72,11 @@ from harness import (  # noqa: E402
     median_rate,
     payload_judge,
     print_sql,
+    profile_parts,
+    profiling,
     render_table,
     server_flags,
     start_django,
-    start_profilers,
-    stop_profilers,
     summarise_profile,
 )
 
@@ -265,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each, alternating")
     parser.add_argument("--consumers", type=int, default=1_000)
     add_common_arguments(parser)
-    parser.add_argument("--profile", type=Path, help="record py-spy of the workers to this dir")
     args = parser.parse_args(argv)
     # 120 claims a minute per consumer: stay under it with room to spare.
     if args.consumers < 1 or args.clients < 1 or args.rounds < 1:
@@ -292,17 +290,14 @@ def main(argv: list[str] | None = None) -> int:
             stack: list[Round] = []
             pg: list[Round] = []
             used = WARMUP
-            profilers: list[subprocess.Popen[bytes]] = []
             for number in range(1, args.rounds + 1):
                 pg.append(pgbench.run(args.pgbench_claims, args.clients, defines))
                 print(f"round {number} {describe(pg[-1], 'claim')}", flush=True)
                 work = claim_bodies(setup, used, args.claims)
                 used += args.claims
-                if args.profile and number == args.rounds:
-                    profilers = start_profilers(server, args.profile)
-                stack.append(load(server, work, args.clients, args.max_seconds, JUDGE))
+                with profiling(server, args.profile if number == args.rounds else None):
+                    stack.append(load(server, work, args.clients, args.max_seconds, JUDGE))
                 print(f"round {number} {describe(stack[-1], 'claim')}", flush=True)
-            stop_profilers(profilers)
         if args.profile:
             print(summarise_profile(args.profile, PROFILE_PARTS), flush=True)
 
@@ -332,22 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-# Where the workers' CPU goes: (label, a frame that marks it). Shares are inclusive, so
-# nested lines overlap (the claim includes the ORM work it does).
-PROFILE_PARTS = [
-    ("request in gunicorn (everything)", "SyncWorker.handle_request"),
-    ("  bearer token check (accounts.tokens.authenticate)", "authenticate (accounts/tokens.py"),
-    ("  GraphQL view (parse/validate cache, execute)", "ApiView.execute_graphql_request"),
+# Where the workers' CPU goes inside the claim (the request's parts are the harness's).
+PROFILE_PARTS = profile_parts(
     ("    claim_code (campaigns/claims.py)", "claim_code (campaigns/claims.py"),
     ("      rate limits in Redis (config/ratelimit.py)", "(config/ratelimit.py"),
     ("      the claim transaction (_claim)", "_claim (campaigns/claims.py"),
     ("        ledger.post", "post (points/ledger.py"),
     ("        ledger account lookups (_account)", "_account (points/ledger.py"),
-    ("anywhere: Django ORM building SQL (SQLCompiler.as_sql)", "as_sql (django/db/models/sql/"),
-    ("anywhere: psycopg sending/reading (Cursor.execute)", "Cursor.execute (psycopg/cursor.py"),
-    ("anywhere: django-tenants SET search_path", "_handle_search_path (django_tenants"),
-    ("anywhere: new redis.Redis client per cache call", "Redis.__init__ (redis/client.py"),
-]
+)
 
 
 def check_invariants(setup: Setup, http_ok: int, pg_ok: int) -> None:

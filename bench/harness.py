@@ -240,7 +240,7 @@ class LockWaits:
 
     samples: int = 0
     active: int = 0  # active client backends summed over the samples
-    waiting: Counter[str] = field(default_factory=Counter)  # "wait_event on relation"
+    waiting: Counter[str] = field(default_factory=Counter)  # "wait_event: UPDATE table"
 
     @property
     def share(self) -> float:
@@ -269,6 +269,7 @@ class Round:
     machine_busy: float = 0.0  # share of all cores busy during the round (all processes)
     clients: int = 0
     locks: LockWaits | None = None
+    statements: list[tuple[float, str]] = field(default_factory=list)  # pgbench: (mean ms, SQL)
 
     @property
     def rate(self) -> float:
@@ -325,13 +326,22 @@ class Meter:
 
 
 LOCK_QUERY = """
-SELECT a.wait_event_type, a.wait_event,
-       (SELECT l.relation::regclass::text FROM pg_locks l
-         WHERE l.pid = a.pid AND l.locktype = 'tuple' LIMIT 1)
+SELECT a.wait_event_type, a.wait_event, a.query
   FROM pg_stat_activity a
  WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
    AND a.backend_type = 'client backend' AND a.state = 'active'
 """
+# The table a statement writes or reads first: what a lock wait is about.
+STATEMENT_TARGET = re.compile(r'\b(UPDATE|INTO|FROM)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def statement_target(query: str) -> str:
+    """``UPDATE points_account`` for an UPDATE of that table, else the statement's start."""
+    match = STATEMENT_TARGET.search(query)
+    if match is None:
+        return " ".join(query.split())[:40]
+    verb = {"INTO": "INSERT INTO", "FROM": "SELECT FROM"}.get(match[1].upper(), match[1].upper())
+    return f"{verb} {match[2]}"
 
 
 class LockSampler:
@@ -339,8 +349,8 @@ class LockSampler:
 
     A backend waiting for another transaction's row lock shows ``wait_event_type =
     'Lock'`` (``transactionid`` for the first in line, ``tuple`` for those queued behind
-    it, ``advisory`` for advisory locks); the relation comes from the tuple lock it holds
-    or waits for. The share of active backends waiting is what a hot row costs.
+    it, ``advisory`` for advisory locks); the statement it runs names the table. The
+    share of active backends waiting is what a hot row costs.
     """
 
     def __init__(self, url: str, interval: float = 0.05) -> None:
@@ -357,9 +367,9 @@ class LockSampler:
                 rows = conn.execute(LOCK_QUERY).fetchall()
                 self.waits.samples += 1
                 self.waits.active += len(rows)
-                for kind, event, relation in rows:
+                for kind, event, query in rows:
                     if kind == "Lock":
-                        self.waits.waiting[f"{event} on {relation or '?'}"] += 1
+                        self.waits.waiting[f"{event}: {statement_target(query)}"] += 1
 
     def __enter__(self) -> LockSampler:
         self._thread.start()
@@ -455,6 +465,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy the workers in the last HTTP round into this dir"
+    )
 
 
 def server_flags(args: argparse.Namespace) -> str:
@@ -477,8 +490,19 @@ class PgBench:
 
     NUMBERING = "\\set i :client_id + :n * :clients\n\\set n :n + 1\n"
 
-    def __init__(self, url: str, script: str, workdir: Path, name: str = "pgbench") -> None:
+    def __init__(
+        self,
+        url: str,
+        script: str,
+        workdir: Path,
+        name: str = "pgbench",
+        *,
+        per_statement: bool = False,
+    ) -> None:
         self.url, self.workdir, self.name = url, workdir, name
+        # pgbench's mean latency of each statement (--report-per-command): where a
+        # transaction waits, e.g. for a row lock. Off by default: it times every statement.
+        self.per_statement = per_statement
         self.script = workdir / f"{name}.sql"
         self.script.write_text(self.NUMBERING + script)
         self.protocol = "simple"
@@ -506,6 +530,7 @@ class PgBench:
             f"--file={self.script}",
             "--log",
             f"--log-prefix={prefix}",
+            *(["--report-per-command"] if self.per_statement else []),
             f"--define=n={n0}",
             f"--define=clients={clients}",
             *(f"--define={key}={value}" for key, value in defines.items()),
@@ -532,7 +557,23 @@ class PgBench:
         result = Round(system, count, count / float(tps.group(1)), latencies, clients=clients)
         if failed and int(failed.group(1)):
             result.failures["pgbench failed transactions"] = int(failed.group(1))
+        if self.per_statement:
+            report = done.stdout.partition("statement latencies in milliseconds")[2]
+            result.statements = [
+                (float(match[1]), match[2])
+                for match in re.finditer(r"^\s+([\d.]+)\s+\d+\s+(\S.*)$", report, re.MULTILINE)
+            ]
         return meter.finish(result, "children")
+
+
+def slowest_statements(rounds: list[Round], top: int = 3) -> str:
+    """The statements with the highest mean latency over the rounds (pgbench per_statement)."""
+    means: dict[str, list[float]] = {}
+    for r in rounds:
+        for ms, sql in r.statements:
+            means.setdefault(sql, []).append(ms)
+    ranked = sorted(((statistics.mean(v), sql) for sql, v in means.items()), reverse=True)
+    return "; ".join(f"{sql[:60]} {ms:.2f} ms" for ms, sql in ranked[:top])
 
 
 # --- The full stack --------------------------------------------------------------------------
@@ -745,6 +786,37 @@ def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
     for profiler in profilers:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(timeout=60)
+
+
+@contextmanager
+def profiling(server: Server, directory: Path | None) -> Iterator[None]:
+    """py-spy records the workers inside the block (nothing when ``directory`` is None)."""
+    profilers = start_profilers(server, directory) if directory else []
+    try:
+        yield
+    finally:
+        stop_profilers(profilers)
+
+
+# Where the workers' CPU goes: (label, a frame that marks it). Shares are inclusive, so
+# nested lines overlap (an operation includes the ORM work it does).
+PROFILE_REQUEST = [
+    ("request in gunicorn (everything)", "SyncWorker.handle_request"),
+    ("  bearer token check (accounts.tokens.authenticate)", "authenticate (accounts/tokens.py"),
+    ("  GraphQL view (parse/validate cache, execute)", "ApiView.execute_graphql_request"),
+]
+PROFILE_ANYWHERE = [
+    ("anywhere: Django ORM building SQL (SQLCompiler.as_sql)", "as_sql (django/db/models/sql/"),
+    ("anywhere: psycopg sending/reading (Cursor.execute)", "Cursor.execute (psycopg/cursor.py"),
+    ("anywhere: django-tenants SET search_path", "_handle_search_path (django_tenants"),
+    ("anywhere: new redis.Redis client per cache call", "Redis.__init__ (redis/client.py"),
+]
+
+
+def profile_parts(*operation: tuple[str, str]) -> list[tuple[str, str]]:
+    """The request's parts, then the operation's (indented under the view), then the
+    costs found anywhere."""
+    return [*PROFILE_REQUEST, *operation, *PROFILE_ANYWHERE]
 
 
 def summarise_profile(directory: Path, parts: list[tuple[str, str]]) -> str:
