@@ -259,6 +259,8 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     ]
     assert spread == list(range(spread[0], spread[0] + args.clients)), "product ids"
     buyer = consumers.users[-1]
+    # The mall's account exists from the first redeem on: not part of a redeem's SQL.
+    mall_account = ledger.platform_account(AccountKind.MALL).pk
 
     def redeem_as_the_api_does() -> None:
         mall.redeem(buyer, product.pk, 1, idempotency_key="bench-sql", address_id=address_ids[-1])
@@ -284,7 +286,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         address_gids=[to_global_id("Address", pk) for pk in address_ids[:http_consumers]],
         first_pg_consumer=consumers.first_id + http_consumers,
         first_pg_address=address_ids[http_consumers],
-        mall_account=ledger.platform_account(AccountKind.MALL).pk,
+        mall_account=mall_account,
         sql_of_one_redeem=sql,
     )
 

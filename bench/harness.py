@@ -220,7 +220,10 @@ def captured_sql(action: Callable[[], object]) -> list[str]:
 
 
 def print_sql(title: str, statements: list[str]) -> None:
-    print(f"\nSQL of one {title} as Django sends it (captured in-process):")
+    print(
+        f"\nSQL of one {title} as Django sends it (captured in-process, "
+        f"{len(statements)} statements):"
+    )
     for sql in statements:
         print("   ", sql[:150] + (" …" if len(sql) > 150 else ""))
 
