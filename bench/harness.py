@@ -754,6 +754,31 @@ def load(
     return meter.finish(result, "self")
 
 
+def sampled_load(
+    url: str,
+    server: Server,
+    work: list[Request],
+    clients: int,
+    max_seconds: float,
+    judge: Judge,
+    *,
+    expected: frozenset[str] = frozenset(),
+) -> Round:
+    """:func:`load` with the bench database's lock waits recorded on its round."""
+    return sampled(url, lambda: load(server, work, clients, max_seconds, judge, expected=expected))
+
+
+def report_invariants(checks: dict[str, bool], problems: list[Any]) -> None:
+    """Print each check (and the ledger audit's problems); exit non-zero if one failed."""
+    print("\ninvariants:")
+    for text, ok in checks.items():
+        print(f"    {'ok  ' if ok else 'FAIL'} {text}")
+    for problem in problems[:10]:
+        print("   ", problem)
+    if not all(checks.values()):
+        raise SystemExit("invariants FAILED")
+
+
 # --- py-spy profile of the workers -----------------------------------------------------------
 
 
