@@ -54,40 +54,16 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-from harness import (  # noqa: E402
-    ROOT,
-    PgBench,
-    Request,
-    Round,
-    Server,
-    add_common_arguments,
-    bench_resources,
-    captured_sql,
-    describe,
-    graphql_requests,
-    load,
-    load_average,
-    machine_summary,
-    make_consumers,
-    median_rate,
-    payload_judge,
-    print_sql,
-    profile_parts,
-    profiling,
-    render_table,
-    server_flags,
-    start_django,
-    summarise_profile,
-)
+import harness  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_claims"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 CACHE_PREFIX = "bench-claims"
 POINTS_PER_CODE = 10
 BUCKETS = 16  # campaigns.models.RESERVE_BUCKETS (checked at set-up)
-OPERATION = ROOT / "graphql" / "operations" / "consumer" / "ClaimCode.graphql"
+OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "ClaimCode.graphql"
 WARMUP = 400
-JUDGE = payload_judge("claimCode", "claim")
+JUDGE = harness.payload_judge("claimCode", "claim")
 
 
 # --- Set-up (in this process, with Django) ------------------------------------------------
@@ -107,7 +83,7 @@ class Setup:
 
 def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     t0 = time.perf_counter()
-    start_django(url, redis_url, CACHE_PREFIX)
+    harness.start_django(url, redis_url, CACHE_PREFIX)
 
     from django.db import connection
     from django_tenants.utils import tenant_context
@@ -145,9 +121,9 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
             Code.objects.filter(batch=http_batch).order_by("serial").values_list("code", flat=True)
         )
     connection.set_schema_to_public()
-    consumers = make_consumers(args.consumers)
+    consumers = harness.make_consumers(args.consumers)
     user = consumers.users[0]
-    sql = captured_sql(lambda: claim_code(user, codes[-1], "bench-sql"))
+    sql = harness.captured_sql(lambda: claim_code(user, codes[-1], "bench-sql"))
     print(
         f"set-up: {time.perf_counter() - t0:.1f} s (migrate, merchant, {http_size:,} + "
         f"{pg_size:,} codes generated in-process, {args.consumers:,} consumers)",
@@ -237,10 +213,10 @@ def pgbench_defines(setup: Setup, consumers: int) -> dict[str, object]:
 # --- The full stack -----------------------------------------------------------------------
 
 
-def claim_bodies(setup: Setup, start: int, count: int) -> list[Request]:
+def claim_bodies(setup: Setup, start: int, count: int) -> list[harness.Request]:
     """Claims ``start`` … ``start + count - 1``, each a distinct code, consumers round-robin."""
     run = uuid.uuid4().hex[:8]
-    return graphql_requests(
+    return harness.graphql_requests(
         OPERATION,
         (
             (
@@ -263,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each, alternating")
     parser.add_argument("--consumers", type=int, default=1_000)
-    add_common_arguments(parser)
+    harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     # 120 claims a minute per consumer: stay under it with room to spare.
     if args.consumers < 1 or args.clients < 1 or args.rounds < 1:
@@ -272,63 +248,55 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     started = time.perf_counter()
-    load_at_start = load_average()
-    with bench_resources(url, redis_url, keep=args.keep, prefix="bench-claims") as workdir:
+    load_at_start = harness.load_average()
+    with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-claims") as workdir:
         setup = set_up(url, redis_url, args)
         from django.db import connections
 
         connections.close_all()
-        pgbench = PgBench(url, PGBENCH_SCRIPT.format(schema=setup.schema, buckets=BUCKETS), workdir)
+        pgbench = harness.PgBench(
+            url, PGBENCH_SCRIPT.format(schema=setup.schema, buckets=BUCKETS), workdir
+        )
         defines = pgbench_defines(setup, args.consumers)
-        with Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
+        with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
             # Warm-up: both systems, not counted (imports, prepared statements, caches).
-            warm = load(server, claim_bodies(setup, 0, WARMUP), args.clients, 60, JUDGE)
-            print(f"warm-up {describe(warm, 'claim')}", flush=True)
+            warm = harness.load(server, claim_bodies(setup, 0, WARMUP), args.clients, 60, JUDGE)
+            print(f"warm-up {harness.describe(warm, 'claim')}", flush=True)
             pg_warm = pgbench.run(WARMUP, args.clients, defines)
-            print(f"warm-up {describe(pg_warm, 'claim')}", flush=True)
+            print(f"warm-up {harness.describe(pg_warm, 'claim')}", flush=True)
 
-            stack: list[Round] = []
-            pg: list[Round] = []
+            stack: list[harness.Round] = []
+            pg: list[harness.Round] = []
             used = WARMUP
             for number in range(1, args.rounds + 1):
                 pg.append(pgbench.run(args.pgbench_claims, args.clients, defines))
-                print(f"round {number} {describe(pg[-1], 'claim')}", flush=True)
+                print(f"round {number} {harness.describe(pg[-1], 'claim')}", flush=True)
                 work = claim_bodies(setup, used, args.claims)
                 used += args.claims
-                with profiling(server, args.profile if number == args.rounds else None):
-                    stack.append(load(server, work, args.clients, args.max_seconds, JUDGE))
-                print(f"round {number} {describe(stack[-1], 'claim')}", flush=True)
+                with harness.profiling(server, args.profile if number == args.rounds else None):
+                    stack.append(harness.load(server, work, args.clients, args.max_seconds, JUDGE))
+                print(f"round {number} {harness.describe(stack[-1], 'claim')}", flush=True)
         if args.profile:
-            print(summarise_profile(args.profile, PROFILE_PARTS), flush=True)
+            print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
 
         http_ok = sum(r.count for r in [warm, *stack])
         pg_ok = sum(r.count for r in [pg_warm, *pg])
         check_invariants(setup, http_ok + 1, pg_ok)  # + 1: the claim of the SQL capture
 
-    print_sql("claim", setup.sql_of_one_claim)
+    harness.print_sql("claim", setup.sql_of_one_claim)
     print(
         f"\ncommand: uv run python bench/claims.py --claims {args.claims} "
         f"--pgbench-claims {args.pgbench_claims} --rounds {args.rounds} "
-        f"--clients {args.clients} --consumers {args.consumers} {server_flags(args)}"
+        f"--clients {args.clients} --consumers {args.consumers} {harness.server_flags(args)}"
     )
-    print(machine_summary(started, load_at_start))
+    print(harness.machine_summary(started, load_at_start))
     print()
-    print(
-        render_table(
-            [
-                ("full stack (gunicorn → GraphQL → PostgreSQL)", stack),
-                ("pgbench, same SQL transaction", pg),
-            ],
-            "claim",
-        )
-    )
-    ratio = median_rate(stack) / median_rate(pg)
-    print(f"\nratio full stack / pgbench (medians): **{ratio:.2f}** (target ≥ 0.30)")
+    harness.print_comparison(stack, pg, "claim", note=" (target ≥ 0.30)")
     return 0
 
 
 # Where the workers' CPU goes inside the claim (the request's parts are the harness's).
-PROFILE_PARTS = profile_parts(
+PROFILE_PARTS = harness.profile_parts(
     ("    claim_code (campaigns/claims.py)", "claim_code (campaigns/claims.py"),
     ("      rate limits in Redis (config/ratelimit.py)", "(config/ratelimit.py"),
     ("      the claim transaction (_claim)", "_claim (campaigns/claims.py"),

@@ -64,49 +64,21 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-from harness import (  # noqa: E402
-    ROOT,
-    PgBench,
-    Request,
-    Round,
-    Server,
-    add_common_arguments,
-    bench_resources,
-    captured_sql,
-    describe,
-    graphql_requests,
-    load_average,
-    machine_summary,
-    make_consumers,
-    median_rate,
-    payload_judge,
-    percentile,
-    print_sql,
-    profile_parts,
-    profiling,
-    render_table,
-    report_invariants,
-    sampled,
-    sampled_load,
-    server_flags,
-    slowest_statements,
-    start_django,
-    summarise_profile,
-)
+import harness  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_flash"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 CACHE_PREFIX = "bench-flash"
 PRICE = 100
 TITLE = "限时抢购 蓝牙耳机 Flash sale earphones"
-OPERATION = ROOT / "graphql" / "operations" / "consumer" / "Redeem.graphql"
+OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "Redeem.graphql"
 WARMUP_HTTP = 200
 WARMUP_PG = 400
 SELLOUT_SECONDS = 600
 FUNDING_CHUNK = 1_000  # wallets credited per ledger transaction at set-up
-JUDGE = payload_judge("redeem", "order")
+JUDGE = harness.payload_judge("redeem", "order")
 # Where the workers' CPU goes inside the redeem (the request's parts are the harness's).
-PROFILE_PARTS = profile_parts(
+PROFILE_PARTS = harness.profile_parts(
     ("    redeem (redemption/services.py)", "redeem (redemption/services.py"),
     ("      ledger.post (points.services.spend)", "post (points/ledger.py"),
     ("        lots taken (ledger.take_from_lots)", "take_from_lots (points/ledger.py"),
@@ -149,7 +121,7 @@ def pgbench_transactions(total: int, clients: int) -> int:
 
 def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     t0 = time.perf_counter()
-    start_django(url, redis_url, CACHE_PREFIX)
+    harness.start_django(url, redis_url, CACHE_PREFIX)
 
     from datetime import timedelta
 
@@ -170,7 +142,9 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     spread_runs = [(args.pgbench_redeems, args.clients)] * args.rounds
     # Numbers pgbench may use (harness.PgBench).
     pg_consumers = sum(total + clients for total, clients in [*pg_runs, *spread_runs])
-    consumers = make_consumers(http_consumers + pg_consumers + 1, with_tokens=http_consumers)
+    consumers = harness.make_consumers(
+        http_consumers + pg_consumers + 1, with_tokens=http_consumers
+    )
     count = len(consumers.users)
 
     # Every consumer earned the price of one unit from a merchant's campaign.
@@ -269,7 +243,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         mall.redeem(buyer, product.pk, 1, idempotency_key="bench-sql", address_id=address_ids[-1])
         ledger.balance_of(ledger.wallet(buyer.pk))
 
-    sql = captured_sql(redeem_as_the_api_does)
+    sql = harness.captured_sql(redeem_as_the_api_does)
     connection.set_schema_to_public()
     print(
         f"set-up: {time.perf_counter() - t0:.1f} s (migrate, {count:,} consumers with "
@@ -383,10 +357,10 @@ def pgbench_defines(setup: Setup, clients: int | None = None) -> dict[str, objec
 # --- The full stack -----------------------------------------------------------------------
 
 
-def redeem_bodies(setup: Setup, buyers: Iterable[int]) -> list[Request]:
+def redeem_bodies(setup: Setup, buyers: Iterable[int]) -> list[harness.Request]:
     """One redeem by each of these HTTP consumers (indexes into the tokens)."""
     run = uuid.uuid4().hex[:8]
-    return graphql_requests(
+    return harness.graphql_requests(
         OPERATION,
         (
             (
@@ -416,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sellout", type=int, default=800, help="HTTP buyers at the end, for 1/4 as many units"
     )
-    add_common_arguments(parser)
+    harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.clients < 1 or args.rounds < 1 or args.sellout < 4:
         parser.error("--clients and --rounds must be at least 1, --sellout at least 4")
@@ -424,43 +398,37 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     started = time.perf_counter()
-    load_at_start = load_average()
-    with bench_resources(url, redis_url, keep=args.keep, prefix="bench-flash") as workdir:
+    load_at_start = harness.load_average()
+    with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-flash") as workdir:
         setup = set_up(url, redis_url, args)
         from django.db import connections
 
         connections.close_all()
         script = PGBENCH_SCRIPT.format(title=TITLE, address=json.dumps(ADDRESS))
-        pgbench = PgBench(url, script, workdir, "redeem", per_statement=True)
+        pgbench = harness.PgBench(url, script, workdir, "redeem", per_statement=True)
         defines = pgbench_defines(setup)
-        with Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
-
-            def http_round(
-                work: list[Request],
-                expected: frozenset[str] = frozenset(),
-                max_seconds: float = args.max_seconds,
-            ) -> Round:
-                return sampled_load(
-                    url, server, work, args.clients, max_seconds, JUDGE, expected=expected
-                )
+        with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
+            http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
 
             # Warm-up: not counted (imports, caches, the first pages of the tables).
-            warm = http_round(redeem_bodies(setup, range(WARMUP_HTTP)))
-            print(f"warm-up {describe(warm, 'redeem')}", flush=True)
+            warm = http.run(redeem_bodies(setup, range(WARMUP_HTTP)))
+            print(f"warm-up {harness.describe(warm, 'redeem')}", flush=True)
             pg_warm = pgbench.run(WARMUP_PG, args.clients, defines)
-            print(f"warm-up {describe(pg_warm, 'redeem')}", flush=True)
+            print(f"warm-up {harness.describe(pg_warm, 'redeem')}", flush=True)
 
-            stack: list[Round] = []
-            pg: list[Round] = []
-            spread: list[Round] = []  # the same transaction, no row shared between buyers
+            stack: list[harness.Round] = []
+            pg: list[harness.Round] = []
+            spread: list[harness.Round] = []  # the same transaction, no row shared between buyers
             used = WARMUP_HTTP
             for number in range(1, args.rounds + 1):
                 pg.append(
-                    sampled(url, lambda: pgbench.run(args.pgbench_redeems, args.clients, defines))
+                    harness.sampled(
+                        url, lambda: pgbench.run(args.pgbench_redeems, args.clients, defines)
+                    )
                 )
-                print(f"round {number} {describe(pg[-1], 'redeem')}", flush=True)
+                print(f"round {number} {harness.describe(pg[-1], 'redeem')}", flush=True)
                 spread.append(
-                    sampled(
+                    harness.sampled(
                         url,
                         lambda: pgbench.run(
                             args.pgbench_redeems,
@@ -470,63 +438,57 @@ def main(argv: list[str] | None = None) -> int:
                         ),
                     )
                 )
-                print(f"round {number} {describe(spread[-1], 'redeem')}", flush=True)
-                with profiling(server, args.profile if number == args.rounds else None):
-                    stack.append(http_round(redeem_bodies(setup, range(used, used + args.redeems))))
+                print(f"round {number} {harness.describe(spread[-1], 'redeem')}", flush=True)
+                with harness.profiling(server, args.profile if number == args.rounds else None):
+                    stack.append(http.run(redeem_bodies(setup, range(used, used + args.redeems))))
                 used += args.redeems
-                print(f"round {number} {describe(stack[-1], 'redeem')}", flush=True)
+                print(f"round {number} {harness.describe(stack[-1], 'redeem')}", flush=True)
 
             # Every HTTP consumer still without an order buys at once: the --sellout ones and
             # any a round left out (stopped at --max-seconds), whose units are left too.
             left_before, buyers = unserved(setup)
-            sellout = http_round(
+            sellout = http.run(
                 redeem_bodies(setup, buyers),
                 expected=frozenset({"OUT_OF_STOCK"}),
                 max_seconds=SELLOUT_SECONDS,  # a sale stopped half way proves nothing
             )
-            print(f"sell-out {describe(sellout, 'redeem')}", flush=True)
+            print(f"sell-out {harness.describe(sellout, 'redeem')}", flush=True)
 
         if args.profile:
-            print(summarise_profile(args.profile, PROFILE_PARTS), flush=True)
+            print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
         http_ok = sum(r.count for r in [warm, *stack, sellout])
         pg_ok = sum(r.count for r in [pg_warm, *pg])
         spread_ok = sum(r.count for r in spread)
         # + 1: the redeem of the SQL capture.
         check_invariants(setup, http_ok + 1, pg_ok, spread_ok, left_before, sellout)
 
-    print_sql("redeem", setup.sql_of_one_redeem)
+    harness.print_sql("redeem", setup.sql_of_one_redeem)
     print(
         f"\ncommand: uv run python bench/flash_sale.py --redeems {args.redeems} "
         f"--pgbench-redeems {args.pgbench_redeems} --rounds {args.rounds} "
-        f"--sellout {args.sellout} --clients {args.clients} {server_flags(args)}"
+        f"--sellout {args.sellout} --clients {args.clients} {harness.server_flags(args)}"
     )
-    print(machine_summary(started, load_at_start))
+    print(harness.machine_summary(started, load_at_start))
     print()
-    print(
-        render_table(
-            [
-                ("full stack (gunicorn → GraphQL → PostgreSQL)", stack),
-                ("pgbench, same SQL transaction", pg),
-                ("pgbench, same SQL, one product per client (no shared row)", spread),
-            ],
-            "redeem",
-        )
+    harness.print_comparison(
+        stack,
+        pg,
+        "redeem",
+        more=[("pgbench, same SQL, one product per client (no shared row)", spread)],
     )
-    ratio = median_rate(stack) / median_rate(pg)
-    print(f"\nratio full stack / pgbench (medians): **{ratio:.2f}**")
     print(
         f"\nthe one product row: pgbench on one product / one product per client (medians): "
-        f"{median_rate(pg) / median_rate(spread):.2f}"
+        f"{harness.median_rate(pg) / harness.median_rate(spread):.2f}"
     )
-    print(f"slowest statements (pgbench, mean): one product: {slowest_statements(pg)}")
-    print(f"    one product per client: {slowest_statements(spread)}")
+    print(f"slowest statements (pgbench, mean): one product: {harness.slowest_statements(pg)}")
+    print(f"    one product per client: {harness.slowest_statements(spread)}")
     answered = sellout.count + sum(sellout.refused.values())
     print(
         f"\nsell-out: {len(sellout.latencies_ms):,} buyers for {left_before:,} units left: "
         f"{sellout.count:,} orders, refused {dict(sellout.refused)}, failures "
         f"{dict(sellout.failures) or 'none'}; {answered / sellout.seconds:,.0f} answers/s, "
-        f"p50 {percentile(sellout.latencies_ms, 50):.1f} ms, "
-        f"p99 {percentile(sellout.latencies_ms, 99):.1f} ms"
+        f"p50 {harness.percentile(sellout.latencies_ms, 50):.1f} ms, "
+        f"p99 {harness.percentile(sellout.latencies_ms, 99):.1f} ms"
     )
     return 0
 
@@ -549,7 +511,7 @@ def unserved(setup: Setup) -> tuple[int, list[int]]:
 
 
 def check_invariants(
-    setup: Setup, http_ok: int, pg_ok: int, spread_ok: int, left_before: int, sellout: Round
+    setup: Setup, http_ok: int, pg_ok: int, spread_ok: int, left_before: int, sellout: harness.Round
 ) -> None:
     from django.db.models import Count, Max, Min, Sum
 
@@ -597,7 +559,7 @@ def check_invariants(
             and sellout.refused["OUT_OF_STOCK"] == answered - sellout.count
         ),
     }
-    report_invariants(checks, problems)
+    harness.report_invariants(checks, problems)
 
 
 if __name__ == "__main__":

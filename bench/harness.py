@@ -413,6 +413,24 @@ def median_rate(rounds: list[Round]) -> float:
     return statistics.median(r.rate for r in rounds)
 
 
+FULL_STACK = "full stack (gunicorn → GraphQL → PostgreSQL)"
+SAME_SQL = "pgbench, same SQL transaction"
+
+
+def print_comparison(
+    stack: list[Round],
+    pg: list[Round],
+    unit: str,
+    *,
+    more: list[tuple[str, list[Round]]] | None = None,
+    note: str = "",
+) -> None:
+    """The table of the full stack against pgbench (and ``more`` rows), then their ratio."""
+    print(render_table([(FULL_STACK, stack), (SAME_SQL, pg), *(more or [])], unit))
+    ratio = median_rate(stack) / median_rate(pg)
+    print(f"\nratio full stack / pgbench (medians): **{ratio:.2f}**{note}")
+
+
 def render_table(rows: list[tuple[str, list[Round]]], unit: str) -> str:
     """One line per system: rates per round and their median, latency, CPU per operation."""
     with_locks = any(r.locks for _name, rounds in rows for r in rounds)
@@ -754,18 +772,27 @@ def load(
     return meter.finish(result, "self")
 
 
-def sampled_load(
-    url: str,
-    server: Server,
-    work: list[Request],
-    clients: int,
-    max_seconds: float,
-    judge: Judge,
-    *,
-    expected: frozenset[str] = frozenset(),
-) -> Round:
-    """:func:`load` with the bench database's lock waits recorded on its round."""
-    return sampled(url, lambda: load(server, work, clients, max_seconds, judge, expected=expected))
+class HttpRounds:
+    """:func:`load` rounds against one server, with the bench database's lock waits."""
+
+    def __init__(
+        self, url: str, server: Server, clients: int, max_seconds: float, judge: Judge
+    ) -> None:
+        self.url, self.server, self.clients = url, server, clients
+        self.max_seconds, self.judge = max_seconds, judge
+
+    def run(
+        self,
+        work: list[Request],
+        *,
+        expected: frozenset[str] = frozenset(),
+        max_seconds: float | None = None,
+    ) -> Round:
+        seconds = self.max_seconds if max_seconds is None else max_seconds
+        return sampled(
+            self.url,
+            lambda: load(self.server, work, self.clients, seconds, self.judge, expected=expected),
+        )
 
 
 def report_invariants(checks: dict[str, bool], problems: list[Any]) -> None:

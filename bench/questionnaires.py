@@ -54,54 +54,25 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
+import harness  # noqa: E402
 from claims import PGBENCH_SCRIPT as CLAIM_SCRIPT  # noqa: E402
-from harness import (  # noqa: E402
-    ROOT,
-    LockWaits,
-    PgBench,
-    Request,
-    Round,
-    Server,
-    add_common_arguments,
-    bench_resources,
-    captured_sql,
-    describe,
-    graphql_requests,
-    load_average,
-    machine_summary,
-    make_consumers,
-    median_rate,
-    payload_judge,
-    percentile,
-    print_sql,
-    profile_parts,
-    profiling,
-    render_table,
-    report_invariants,
-    sampled,
-    sampled_load,
-    server_flags,
-    slowest_statements,
-    start_django,
-    summarise_profile,
-)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_submit"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
 CACHE_PREFIX = "bench-submit"
 POINTS = 10
 BUCKETS = 16  # campaigns.reserves.RESERVE_BUCKETS (checked at set-up)
-OPERATION = ROOT / "graphql" / "operations" / "consumer" / "SubmitResponse.graphql"
+OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "SubmitResponse.graphql"
 WARMUP_HTTP = 200
 WARMUP_PG = 400
 DRAIN_SECONDS = 600
-JUDGE = payload_judge("submitResponse", "response")
+JUDGE = harness.payload_judge("submitResponse", "response")
 # The pgbench transactions of the serialisation runs.
 CLAIM = "scan claim (16 buckets)"
 AS_BUILT = "submit (16 buckets, as built)"
 ONE_ROW = "submit, reserve on one row"
 # Where the workers' CPU goes inside the submit (the request's parts are the harness's).
-PROFILE_PARTS = profile_parts(
+PROFILE_PARTS = harness.profile_parts(
     ("    merchant + schema from the link", "in_merchant_schema (campaigns/schema_quest"),
     ("    submit (campaigns/questionnaires.py)", "submit (campaigns/questionnaires.py"),
     ("      answers validated (validate_answers)", "validate_answers (campaigns/questions"),
@@ -158,7 +129,7 @@ def pgbench_numbers(runs: list[tuple[int, int]]) -> int:
 
 def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     t0 = time.perf_counter()
-    start_django(url, redis_url, CACHE_PREFIX)
+    harness.start_django(url, redis_url, CACHE_PREFIX)
 
     from django.db import connection
     from django_tenants.utils import tenant_context
@@ -214,14 +185,16 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         assert batch.status == BatchStatus.READY, batch.status
     connection.set_schema_to_public()
     # HTTP consumers first (with tokens), then pgbench's, then one for the SQL capture.
-    consumers = make_consumers(http_consumers + pg_consumers + 1, with_tokens=http_consumers)
+    consumers = harness.make_consumers(
+        http_consumers + pg_consumers + 1, with_tokens=http_consumers
+    )
     link = questionnaire_link(merchant.pk, campaign.pk)
 
     def submit_as_the_api_does() -> None:
         with in_merchant_schema(link) as (owner, campaign_id):
             questionnaires.submit(owner, consumers.users[-1], campaign_id, ANSWERS, "bench-sql")
 
-    sql = captured_sql(submit_as_the_api_does)
+    sql = harness.captured_sql(submit_as_the_api_does)
     print(
         f"set-up: {time.perf_counter() - t0:.1f} s (migrate, merchant, questionnaires with caps "
         f"{cap:,} and {drain_cap:,}, {claim_codes:,} scan codes, "
@@ -343,11 +316,11 @@ def claim_defines(setup: Setup) -> dict[str, object]:
 # --- The full stack -----------------------------------------------------------------------
 
 
-def submit_bodies(setup: Setup, link: str, start: int, count: int) -> list[Request]:
+def submit_bodies(setup: Setup, link: str, start: int, count: int) -> list[harness.Request]:
     """Submits by HTTP consumers ``start`` … ``start + count - 1``, one each."""
     run = uuid.uuid4().hex[:8]
     answers = json.dumps(ANSWERS)
-    return graphql_requests(
+    return harness.graphql_requests(
         OPERATION,
         (
             (
@@ -362,7 +335,7 @@ def submit_bodies(setup: Setup, link: str, start: int, count: int) -> list[Reque
 # --- Report -------------------------------------------------------------------------------
 
 
-def scaling_table(runs: dict[str, list[Round]]) -> str:
+def scaling_table(runs: dict[str, list[harness.Round]]) -> str:
     lines = [
         "| SQL transaction (pgbench) | clients | per second | vs 1 client | p50 ms | p99 ms "
         "| lock waits | most waited for |",
@@ -371,7 +344,7 @@ def scaling_table(runs: dict[str, list[Round]]) -> str:
     for name, rounds in runs.items():
         single = rounds[0].rate if rounds and rounds[0].clients == 1 else None
         for r in rounds:
-            locks = r.locks or LockWaits()
+            locks = r.locks or harness.LockWaits()
             top = ", ".join(
                 f"{what} ({100 * n / max(1, locks.active):.1f}%)"
                 for what, n in locks.waiting.most_common(1)
@@ -379,7 +352,8 @@ def scaling_table(runs: dict[str, list[Round]]) -> str:
             lines.append(
                 f"| {name} | {r.clients} | {r.rate:,.0f} "
                 f"| {f'{r.rate / single:.2f}' if single else '—'} "
-                f"| {percentile(r.latencies_ms, 50):.2f} | {percentile(r.latencies_ms, 99):.2f} "
+                f"| {harness.percentile(r.latencies_ms, 50):.2f} "
+                f"| {harness.percentile(r.latencies_ms, 99):.2f} "
                 f"| {100 * locks.share:.1f}% | {top or '—'} |"
             )
     return "\n".join(lines)
@@ -405,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drain", type=int, default=600, help="HTTP submits at a questionnaire capped at half"
     )
-    add_common_arguments(parser)
+    harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.clients < 1 or args.rounds < 1 or min(args.scaling) < 1 or args.drain < 2:
         parser.error("--clients, --rounds and --scaling must be at least 1, --drain 2")
@@ -413,106 +387,90 @@ def main(argv: list[str] | None = None) -> int:
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     started = time.perf_counter()
-    load_at_start = load_average()
-    with bench_resources(url, redis_url, keep=args.keep, prefix="bench-submit") as workdir:
+    load_at_start = harness.load_average()
+    with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-submit") as workdir:
         setup = set_up(url, redis_url, args)
         from django.db import connections
 
         connections.close_all()
-        submits = PgBench(url, submit_script(setup), workdir, "submit", per_statement=True)
-        claims = PgBench(
+        submits = harness.PgBench(url, submit_script(setup), workdir, "submit", per_statement=True)
+        claims = harness.PgBench(
             url, CLAIM_SCRIPT.format(schema=setup.schema, buckets=BUCKETS), workdir, "claim"
         )
         own_bucket, one_row = submit_defines(setup, False), submit_defines(setup, True)
 
-        def pg_round(bench: PgBench, total: int, clients: int, defines: dict[str, object]) -> Round:
-            return sampled(url, lambda: bench.run(total, clients, defines))
+        def pg_round(
+            bench: harness.PgBench, total: int, clients: int, defines: dict[str, object]
+        ) -> harness.Round:
+            return harness.sampled(url, lambda: bench.run(total, clients, defines))
 
-        with Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
-
-            def http_round(
-                work: list[Request],
-                expected: frozenset[str] = frozenset(),
-                max_seconds: float = args.max_seconds,
-            ) -> Round:
-                return sampled_load(
-                    url, server, work, args.clients, max_seconds, JUDGE, expected=expected
-                )
+        with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
+            http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
 
             # Warm-up: not counted (imports, caches, the first pages of the tables).
-            warm = http_round(submit_bodies(setup, setup.link, 0, WARMUP_HTTP))
-            print(f"warm-up {describe(warm, 'submit')}", flush=True)
+            warm = http.run(submit_bodies(setup, setup.link, 0, WARMUP_HTTP))
+            print(f"warm-up {harness.describe(warm, 'submit')}", flush=True)
             pg_warm = submits.run(WARMUP_PG, args.clients, own_bucket)
-            print(f"warm-up {describe(pg_warm, 'submit')}", flush=True)
+            print(f"warm-up {harness.describe(pg_warm, 'submit')}", flush=True)
             claim_warm = claims.run(WARMUP_PG, args.clients, claim_defines(setup))
-            print(f"warm-up {describe(claim_warm, 'claim')}", flush=True)
+            print(f"warm-up {harness.describe(claim_warm, 'claim')}", flush=True)
 
-            stack: list[Round] = []
-            pg: list[Round] = []
+            stack: list[harness.Round] = []
+            pg: list[harness.Round] = []
             used = WARMUP_HTTP
             for number in range(1, args.rounds + 1):
                 pg.append(pg_round(submits, args.pgbench_submits, args.clients, own_bucket))
-                print(f"round {number} {describe(pg[-1], 'submit')}", flush=True)
+                print(f"round {number} {harness.describe(pg[-1], 'submit')}", flush=True)
                 work = submit_bodies(setup, setup.link, used, args.submits)
-                with profiling(server, args.profile if number == args.rounds else None):
-                    stack.append(http_round(work))
+                with harness.profiling(server, args.profile if number == args.rounds else None):
+                    stack.append(http.run(work))
                 used += args.submits
-                print(f"round {number} {describe(stack[-1], 'submit')}", flush=True)
+                print(f"round {number} {harness.describe(stack[-1], 'submit')}", flush=True)
 
             variants = {
                 CLAIM: (claims, claim_defines(setup)),
                 AS_BUILT: (submits, own_bucket),
                 ONE_ROW: (submits, one_row),
             }
-            scaling: dict[str, list[Round]] = {name: [] for name in variants}
+            scaling: dict[str, list[harness.Round]] = {name: [] for name in variants}
             for clients in args.scaling:
                 for name, (bench, defines) in variants.items():
                     scaling[name].append(pg_round(bench, args.scaling_submits, clients, defines))
-                    print(f"{clients} clients, {name}: {describe(scaling[name][-1], 'tx')}")
+                    print(f"{clients} clients, {name}: {harness.describe(scaling[name][-1], 'tx')}")
 
-            drained = http_round(
+            drained = http.run(
                 submit_bodies(setup, setup.drain_link, 0, args.drain),
                 expected=frozenset({"BUDGET_EXHAUSTED"}),
                 max_seconds=DRAIN_SECONDS,  # a cap half reached proves nothing
             )
-            print(f"cap drain {describe(drained, 'submit')}", flush=True)
+            print(f"cap drain {harness.describe(drained, 'submit')}", flush=True)
 
         if args.profile:
-            print(summarise_profile(args.profile, PROFILE_PARTS), flush=True)
+            print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
         http_ok = sum(r.count for r in [warm, *stack])
         pg_ok = sum(r.count for r in [pg_warm, *pg, *scaling[AS_BUILT], *scaling[ONE_ROW]])
         claim_ok = sum(r.count for r in [claim_warm, *scaling[CLAIM]])
         # + 1: the submit of the SQL capture.
         check_invariants(setup, http_ok + 1, pg_ok, claim_ok, drained)
 
-    print_sql("submit", setup.sql_of_one_submit)
+    harness.print_sql("submit", setup.sql_of_one_submit)
     print(
         f"\ncommand: uv run python bench/questionnaires.py --submits {args.submits} "
         f"--pgbench-submits {args.pgbench_submits} --rounds {args.rounds} "
         f"--scaling {','.join(map(str, args.scaling))} --scaling-submits "
         f"{args.scaling_submits} --drain {args.drain} --clients {args.clients} "
-        f"{server_flags(args)}"
+        f"{harness.server_flags(args)}"
     )
-    print(machine_summary(started, load_at_start))
+    print(harness.machine_summary(started, load_at_start))
     print()
-    print(
-        render_table(
-            [
-                ("full stack (gunicorn → GraphQL → PostgreSQL)", stack),
-                ("pgbench, same SQL transaction", pg),
-            ],
-            "submit",
-        )
-    )
-    ratio = median_rate(stack) / median_rate(pg)
-    print(f"\nratio full stack / pgbench (medians): **{ratio:.2f}**")
+    harness.print_comparison(stack, pg, "submit")
     print()
     print(scaling_table(scaling))
     most = {name: rounds[-1] for name, rounds in scaling.items()}
     print(
         f"\nslowest statements at {args.scaling[-1]} clients (pgbench, mean): 16 buckets: "
-        f"{slowest_statements([most[AS_BUILT]])}\n    one row: "
-        f"{slowest_statements([most[ONE_ROW]])}"
+        f"{harness.slowest_statements([most[AS_BUILT]])}\n    one row: "
+        f"{harness.slowest_statements([most[ONE_ROW]])}"
     )
     print(
         f"\nat {args.scaling[-1]} clients: submit / scan claim "
@@ -523,13 +481,15 @@ def main(argv: list[str] | None = None) -> int:
         f"\ncap drain: {args.drain} submitters at a questionnaire capped at {setup.drain_cap}: "
         f"{drained.count} rewarded, refused {dict(drained.refused)}, failures "
         f"{dict(drained.failures) or 'none'}; {drained.seconds:.2f} s, p50 "
-        f"{percentile(drained.latencies_ms, 50):.1f} ms, p99 "
-        f"{percentile(drained.latencies_ms, 99):.1f} ms"
+        f"{harness.percentile(drained.latencies_ms, 50):.1f} ms, p99 "
+        f"{harness.percentile(drained.latencies_ms, 99):.1f} ms"
     )
     return 0
 
 
-def check_invariants(setup: Setup, http_ok: int, pg_ok: int, claim_ok: int, drained: Round) -> None:
+def check_invariants(
+    setup: Setup, http_ok: int, pg_ok: int, claim_ok: int, drained: harness.Round
+) -> None:
     from django.db import connection
     from django_tenants.utils import schema_context
 
@@ -581,7 +541,7 @@ def check_invariants(setup: Setup, http_ok: int, pg_ok: int, claim_ok: int, drai
             exhausted == answered - setup.drain_cap
         ),
     }
-    report_invariants(checks, problems)
+    harness.report_invariants(checks, problems)
 
 
 if __name__ == "__main__":
