@@ -48,7 +48,7 @@ for path in (ROOT, BENCH):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from onboarding import drop_database, recreate_database  # noqa: E402
+from harness import drop_database, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_generation"
 

@@ -36,60 +36,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+for path in (ROOT, BENCH):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from harness import database_name, drop_database, recreate_database  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench"
-PROTECTED_DATABASES = {"postgres", "template0", "template1", "loyalty"}
-
-
-# --- The benchmark database (outside Django) ------------------------------------------
-
-
-def _admin_conninfo(url: str) -> tuple[str, str]:
-    """The maintenance-database URL for ``url`` and the name of the database in ``url``."""
-    parsed = urlparse(url)
-    name = unquote(parsed.path.lstrip("/"))
-    if not name:
-        raise SystemExit(f"BENCH_DATABASE_URL has no database name: {url!r}")
-    return urlunparse(parsed._replace(path="/postgres")), name
-
-
-def _check_name(name: str) -> None:
-    # This script drops the database it is given: refuse anything that looks like a real one.
-    if name in PROTECTED_DATABASES or "bench" not in name:
-        raise SystemExit(
-            f"refusing to drop and recreate database {name!r}: "
-            "the benchmark database name must contain 'bench'"
-        )
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    admin, name = _admin_conninfo(url)
-    _check_name(name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    admin, name = _admin_conninfo(url)
-    _check_name(name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 # --- Figures ----------------------------------------------------------------------------
@@ -173,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
             connections.close_all()
         if args.keep:
-            print(f"\nkept database {_admin_conninfo(url)[1]!r} (--keep)")
+            print(f"\nkept database {database_name(url)!r} (--keep)")
         else:
             drop_database(url)
     print(

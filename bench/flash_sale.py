@@ -1,0 +1,566 @@
+"""Flash-sale throughput through the full stack beside pgbench running the same SQL transaction.
+
+A flash sale: many consumers redeem one product with limited stock at once, at most
+one each (``per_consumer_limit`` = 1, the usual rule), paying with points earned from a
+merchant. Every redeem ends by taking the stock from the one product row
+(``UPDATE … SET stock = stock - 1 WHERE stock >= 1``), which it then holds until its
+commit: the one row every buyer needs.
+
+**Full stack**: gunicorn serving ``config.wsgi`` → bearer token → GraphQL (the ``Redeem``
+operation of ``graphql/operations/consumer/``) → ``redemption.services.redeem`` →
+PostgreSQL; ``--clients`` threads, each request a distinct consumer with a delivery
+address. **Baseline**: pgbench running the statements the redeem sends (captured from
+Django in-process and printed), in the same order and one transaction, on the same
+product, with the same number of clients: previous order by key; product; address;
+then in the transaction: the per-consumer advisory lock and the count of earlier
+orders, the wallet and mall accounts, two savepoints around the ledger transaction,
+the wallet's conditional debit, the two entries, the lot taken (a cursor ``FOR
+UPDATE``) and its debit row, the order, the stock; after the commit the new balance
+as the mutation reads it. The two run in turns (``--rounds``), never at once, while
+the stock lasts; lock waits are sampled from ``pg_stat_activity`` during each round.
+
+**What the one row costs**: in each round pgbench also runs the same transaction with
+the same clients, each on a product of its own (``--clients`` more products): no row
+shared between buyers. The ratio of the two pgbench rates is the price of selling one
+product's stock from one row.
+
+**Sell-out**: then ``--sellout`` more consumers (and any a round did not reach before
+``--max-seconds``) redeem at once through the full stack while a quarter of
+``--sellout`` is left in stock (and the units the unreached ones would have bought):
+the stock must run out exactly, every other buyer getting ``OUT_OF_STOCK``.
+
+Invariants after the run: orders = HTTP successes + pgbench transactions; stock sold =
+units ordered, product by product;
+no negative stock or wallet; at most one order per consumer; every buyer's wallet
+paid exactly the price; ``points.audit.audit()`` finds no problem.
+
+Run from the project root::
+
+    uv run python bench/flash_sale.py [--redeems 1200] [--pgbench-redeems 4000]
+        [--rounds 2] [--sellout 800] [--clients 8] [--workers 2] [--profile DIR] [--keep]
+
+``--profile DIR`` records the gunicorn workers with py-spy (``--gil``) during the last
+HTTP round and prints where their CPU goes.
+
+Database: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/loyalty_bench_flash),
+dropped and created at start, dropped at the end unless --keep. Redis: BENCH_REDIS_URL
+(default redis://127.0.0.1:6379/13), flushed at start and end. Figures are printed,
+never asserted (see docs/benchmarks.md); the machinery is ``bench/harness.py``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import harness  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_flash"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+CACHE_PREFIX = "bench-flash"
+PRICE = 100
+TITLE = "限时抢购 蓝牙耳机 Flash sale earphones"
+OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "Redeem.graphql"
+WARMUP_HTTP = 200
+WARMUP_PG = 400
+SELLOUT_SECONDS = 600
+FUNDING_CHUNK = 1_000  # wallets credited per ledger transaction at set-up
+JUDGE = harness.payload_judge("redeem", "order")
+# Where the workers' CPU goes inside the redeem (the request's parts are the harness's).
+PROFILE_PARTS = harness.profile_parts(
+    ("    redeem (redemption/services.py)", "redeem (redemption/services.py"),
+    ("      ledger.post (points.services.spend)", "post (points/ledger.py"),
+    ("        lots taken (ledger.take_from_lots)", "take_from_lots (points/ledger.py"),
+    ("      ledger account lookups (_account)", "_account (points/ledger.py"),
+    ("    the balance afterwards (redemption.schema._balance)", "_balance (redemption/schema.py"),
+)
+ADDRESS = {
+    "recipient": "王小明",
+    "phone": "13800138000",
+    "region": "上海市 浦东新区",
+    "street": "世纪大道 100 号 8 楼",
+    "postal_code": "200120",
+}
+
+
+# --- Set-up (in this process, with Django) ------------------------------------------------
+
+
+@dataclass
+class Setup:
+    product_id: int
+    product_gid: str
+    stock: int
+    first_spread_product: int  # one product per pgbench client, consecutive ids
+    spread_products: int
+    spread_stock: int
+    consumers: int
+    http_consumers: int
+    tokens: list[str]
+    address_gids: list[str]  # of the HTTP consumers
+    first_pg_consumer: int
+    first_pg_address: int
+    mall_account: int
+    sql_of_one_redeem: list[str]
+
+
+def pgbench_transactions(total: int, clients: int) -> int:
+    return max(1, total // clients) * clients  # what harness.PgBench runs
+
+
+def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
+    t0 = time.perf_counter()
+    harness.start_django(url, redis_url, CACHE_PREFIX)
+
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+    from graphql_relay import to_global_id
+
+    from points import ledger
+    from points.ledger import Posting
+    from points.models import Account, AccountKind, Lot, Transaction, TransactionKind
+    from points.services import fund_with_money
+    from redemption import services as mall
+    from redemption.models import Address, Category, Product, ProductKind, ProductStatus
+    from tenants.onboarding import create_merchant
+
+    http_consumers = WARMUP_HTTP + args.rounds * args.redeems + args.sellout
+    pg_runs = [(WARMUP_PG, args.clients)] + [(args.pgbench_redeems, args.clients)] * args.rounds
+    spread_runs = [(args.pgbench_redeems, args.clients)] * args.rounds
+    # Numbers pgbench may use (harness.PgBench).
+    pg_consumers = sum(total + clients for total, clients in [*pg_runs, *spread_runs])
+    consumers = harness.make_consumers(
+        http_consumers + pg_consumers + 1, with_tokens=http_consumers
+    )
+    count = len(consumers.users)
+
+    # Every consumer earned the price of one unit from a merchant's campaign.
+    merchant = create_merchant(slug="bench-flash", name="Bench Flash")
+    fund_with_money(
+        merchant,
+        amount_minor=count * PRICE,  # 100 points per yuan
+        currency="CNY",
+        rate="100",
+        payment_reference="bench-flash",
+    )
+    budget = ledger.merchant_budget(merchant.pk)
+    expires = timezone.now() + timedelta(days=365)
+    wallets = {a.consumer_id: a for a in Account.objects.filter(kind=AccountKind.CONSUMER_WALLET)}
+    lots: list[Lot] = []
+
+    def open_lot_later(txn: Transaction, wallet: Account, points: int) -> None:
+        # The lot ledger.post would open, inserted with the others of its chunk.
+        lots.append(
+            Lot(
+                account=wallet,
+                consumer_id=wallet.consumer_id,
+                merchant_id=merchant.pk,
+                source=txn,
+                points=points,
+                remaining=points,
+                earned_at=txn.created_at,
+                expires_at=expires,
+            )
+        )
+
+    for start in range(0, count, FUNDING_CHUNK):
+        chunk = consumers.users[start : start + FUNDING_CHUNK]
+        with transaction.atomic():
+            ledger.post(
+                TransactionKind.AWARD,
+                f"bench-flash-award:{start}",
+                [Posting(budget, -len(chunk) * PRICE)]
+                + [Posting(wallets[user.pk], PRICE) for user in chunk],
+                merchant_id=merchant.pk,
+                memo="Bench flash: points earned",
+                wallet_hook=open_lot_later,
+            )
+            Lot.objects.bulk_create(lots)
+        lots.clear()
+    with transaction.atomic():
+        addresses = Address.objects.bulk_create(
+            Address(consumer=user, **ADDRESS) for user in consumers.users
+        )
+    address_ids = sorted(a.pk for a in addresses)
+    assert address_ids == list(range(address_ids[0], address_ids[0] + count)), "addresses"
+
+    # The stock: everything the rounds may sell, the capture's unit, and a quarter of the
+    # sell-out's buyers.
+    stock = (
+        WARMUP_HTTP
+        + args.rounds * args.redeems
+        + sum(pgbench_transactions(total, clients) for total, clients in pg_runs)
+        + 1
+        + args.sellout // 4
+    )
+    category = Category.objects.create(slug="flash", name="限时抢购 Flash sales")
+    product = mall.save_product(
+        Product(
+            title=TITLE,
+            category=category,
+            kind=ProductKind.PHYSICAL,
+            points_price=PRICE,
+            stock=stock,
+            per_consumer_limit=1,
+            status=ProductStatus.LISTED,
+        )
+    )
+    # One product per pgbench client, each with what that client will redeem and a margin.
+    spread_stock = 2 * sum(pgbench_transactions(*run) for run in spread_runs) // args.clients
+    spread = [
+        mall.save_product(
+            Product(
+                title=f"{TITLE} {n}",
+                category=category,
+                kind=ProductKind.PHYSICAL,
+                points_price=PRICE,
+                stock=spread_stock,
+                per_consumer_limit=1,
+                status=ProductStatus.LISTED,
+            )
+        ).pk
+        for n in range(args.clients)
+    ]
+    assert spread == list(range(spread[0], spread[0] + args.clients)), "product ids"
+    buyer = consumers.users[-1]
+    # The mall's account exists from the first redeem on: not part of a redeem's SQL.
+    mall_account = ledger.platform_account(AccountKind.MALL).pk
+
+    def redeem_as_the_api_does() -> None:
+        mall.redeem(buyer, product.pk, 1, idempotency_key="bench-sql", address_id=address_ids[-1])
+        ledger.balance_of(ledger.wallet(buyer.pk))
+
+    sql = harness.captured_sql(redeem_as_the_api_does)
+    connection.set_schema_to_public()
+    print(
+        f"set-up: {time.perf_counter() - t0:.1f} s (migrate, {count:,} consumers with "
+        f"{PRICE} points and an address each, one product with {stock:,} in stock)",
+        flush=True,
+    )
+    return Setup(
+        product_id=product.pk,
+        product_gid=to_global_id("Product", product.pk),
+        stock=stock,
+        first_spread_product=spread[0],
+        spread_products=len(spread),
+        spread_stock=spread_stock,
+        consumers=count,
+        http_consumers=http_consumers,
+        tokens=consumers.tokens,
+        address_gids=[to_global_id("Address", pk) for pk in address_ids[:http_consumers]],
+        first_pg_consumer=consumers.first_id + http_consumers,
+        first_pg_address=address_ids[http_consumers],
+        mall_account=mall_account,
+        sql_of_one_redeem=sql,
+    )
+
+
+# --- pgbench ------------------------------------------------------------------------------
+
+PGBENCH_SCRIPT = r"""
+-- One redeem, as the redeem mutation sends it (see bench/flash_sale.py): simple protocol.
+-- products = 1: the flash sale's product; else one product per client.
+\set product :first_product + :client_id % :products
+\set cid :first_consumer + :i
+\set addr :first_address + :i
+\set debit 0 - :price
+SELECT id, consumer_id, product_id, supplier_id, quantity, unit_points, total_points, status,
+       address, transaction_id, idempotency_key, carrier, tracking_number, placed_at,
+       shipped_at, delivered_at, completed_at, cancelled_at
+  FROM redemption_order WHERE consumer_id = :cid AND idempotency_key = 'pgbench-:i'
+ ORDER BY placed_at DESC, id DESC LIMIT 1;
+SELECT id, title, description, image_url, category_id, kind, points_price, stock,
+       per_consumer_limit, available_from, available_until, status, supplier_id, search,
+       created_at
+  FROM redemption_product WHERE id = :product ORDER BY created_at DESC, id DESC LIMIT 1;
+SELECT id, consumer_id, recipient, phone, region, street, postal_code, is_default, created_at
+  FROM redemption_address WHERE consumer_id = :cid AND id = :addr ORDER BY id LIMIT 1;
+BEGIN;
+SELECT pg_advisory_xact_lock(('x' || substr(md5('redeem-limit:' || ':cid:' || ':product'), 1,
+                                             16))::bit(64)::bigint);
+SELECT SUM(quantity) AS n FROM redemption_order
+ WHERE consumer_id = :cid AND product_id = :product AND NOT (status IN ('cancelled', 'refunded'));
+SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
+  FROM points_account
+ WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL AND ref = ''
+ ORDER BY id LIMIT 1 \gset wl_
+SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
+  FROM points_account
+ WHERE consumer_id IS NULL AND kind = 'mall' AND merchant_id IS NULL AND ref = ''
+ ORDER BY id LIMIT 1;
+SAVEPOINT post;
+SAVEPOINT create_transaction;
+INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
+                                reverses_id, memo, metadata, created_at)
+VALUES ('redeem', 'redeem:' || ':cid:' || 'pgbench-:i', md5(':cid') || md5(':i'), NULL, :cid,
+        NULL, '{title}', '{{"product": :product, "quantity": 1}}'::jsonb, now())
+RETURNING id AS txn \gset
+RELEASE SAVEPOINT create_transaction;
+UPDATE points_account SET balance = balance + :debit WHERE id = :wl_id AND balance + :debit >= 0;
+INSERT INTO points_entry (transaction_id, account_id, amount, consumer_id, created_at)
+VALUES (:txn, :wl_id, :debit, :cid, now()), (:txn, :mall, :price, NULL, now()) RETURNING id;
+DECLARE lots NO SCROLL CURSOR FOR
+SELECT id, account_id, consumer_id, merchant_id, source_id, points, remaining, earned_at,
+       expires_at
+  FROM points_lot WHERE account_id = :wl_id AND remaining > 0
+ ORDER BY expires_at, id FOR UPDATE;
+FETCH FORWARD 200 FROM lots \gset lot_
+\set left :lot_remaining - :price
+UPDATE points_lot SET remaining = :left WHERE id = :lot_id;
+CLOSE lots;
+INSERT INTO points_lotdebit (lot_id, transaction_id, points) VALUES (:lot_id, :txn, :price)
+RETURNING id;
+RELEASE SAVEPOINT post;
+INSERT INTO redemption_order (consumer_id, product_id, supplier_id, quantity, unit_points,
+                              total_points, status, address, transaction_id, idempotency_key,
+                              carrier, tracking_number, placed_at, shipped_at, delivered_at,
+                              completed_at, cancelled_at)
+VALUES (:cid, :product, NULL, 1, :price, :price, 'placed', '{address}'::jsonb, :txn,
+        'pgbench-:i', '', '', now(), NULL, NULL, NULL, NULL) RETURNING id;
+-- Sold out: no row, \gset fails, pgbench aborts the client and the transaction rolls back.
+UPDATE redemption_product SET stock = stock - 1 WHERE id = :product AND stock >= 1
+RETURNING stock \gset
+COMMIT;
+SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
+  FROM points_account
+ WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL AND ref = ''
+ ORDER BY id LIMIT 1;
+SELECT balance FROM points_account WHERE id = :wl_id LIMIT 21;
+"""
+
+
+def pgbench_defines(setup: Setup, clients: int | None = None) -> dict[str, object]:
+    """The flash sale's product, or with ``clients`` one product per client."""
+    return {
+        "first_consumer": setup.first_pg_consumer,
+        "first_address": setup.first_pg_address,
+        "first_product": setup.first_spread_product if clients else setup.product_id,
+        "products": clients or 1,
+        "price": PRICE,
+        "mall": setup.mall_account,
+    }
+
+
+# --- The full stack -----------------------------------------------------------------------
+
+
+def redeem_bodies(setup: Setup, buyers: Iterable[int]) -> list[harness.Request]:
+    """One redeem by each of these HTTP consumers (indexes into the tokens)."""
+    run = uuid.uuid4().hex[:8]
+    return harness.graphql_requests(
+        OPERATION,
+        (
+            (
+                {
+                    "productId": setup.product_gid,
+                    "quantity": 1,
+                    "addressId": setup.address_gids[j],
+                    "idempotencyKey": f"{run}-{j}",
+                },
+                setup.tokens[j],
+            )
+            for j in buyers
+        ),
+    )
+
+
+# --- Main -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--redeems", type=int, default=1_200, help="HTTP redeems per round")
+    parser.add_argument(
+        "--pgbench-redeems", type=int, default=4_000, help="pgbench redeems per round"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of each, alternating")
+    parser.add_argument(
+        "--sellout", type=int, default=800, help="HTTP buyers at the end, for 1/4 as many units"
+    )
+    harness.add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.clients < 1 or args.rounds < 1 or args.sellout < 4:
+        parser.error("--clients and --rounds must be at least 1, --sellout at least 4")
+
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    started = time.perf_counter()
+    load_at_start = harness.load_average()
+    with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-flash") as workdir:
+        setup = set_up(url, redis_url, args)
+        from django.db import connections
+
+        connections.close_all()
+        script = PGBENCH_SCRIPT.format(title=TITLE, address=json.dumps(ADDRESS))
+        pgbench = harness.PgBench(url, script, workdir, "redeem", per_statement=True)
+        defines = pgbench_defines(setup)
+        with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
+            http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
+
+            # Warm-up: not counted (imports, caches, the first pages of the tables).
+            warm = http.run(redeem_bodies(setup, range(WARMUP_HTTP)))
+            print(f"warm-up {harness.describe(warm, 'redeem')}", flush=True)
+            pg_warm = pgbench.run(WARMUP_PG, args.clients, defines)
+            print(f"warm-up {harness.describe(pg_warm, 'redeem')}", flush=True)
+
+            stack: list[harness.Round] = []
+            pg: list[harness.Round] = []
+            spread: list[harness.Round] = []  # the same transaction, no row shared between buyers
+            used = WARMUP_HTTP
+            for number in range(1, args.rounds + 1):
+                pg.append(
+                    harness.sampled(
+                        url, lambda: pgbench.run(args.pgbench_redeems, args.clients, defines)
+                    )
+                )
+                print(f"round {number} {harness.describe(pg[-1], 'redeem')}", flush=True)
+                spread.append(
+                    harness.sampled(
+                        url,
+                        lambda: pgbench.run(
+                            args.pgbench_redeems,
+                            args.clients,
+                            pgbench_defines(setup, args.clients),
+                            system="pgbench, one product per client",
+                        ),
+                    )
+                )
+                print(f"round {number} {harness.describe(spread[-1], 'redeem')}", flush=True)
+                with harness.profiling(server, args.profile if number == args.rounds else None):
+                    stack.append(http.run(redeem_bodies(setup, range(used, used + args.redeems))))
+                used += args.redeems
+                print(f"round {number} {harness.describe(stack[-1], 'redeem')}", flush=True)
+
+            # Every HTTP consumer still without an order buys at once: the --sellout ones and
+            # any a round left out (stopped at --max-seconds), whose units are left too.
+            left_before, buyers = unserved(setup)
+            sellout = http.run(
+                redeem_bodies(setup, buyers),
+                expected=frozenset({"OUT_OF_STOCK"}),
+                max_seconds=SELLOUT_SECONDS,  # a sale stopped half way proves nothing
+            )
+            print(f"sell-out {harness.describe(sellout, 'redeem')}", flush=True)
+
+        if args.profile:
+            print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
+        http_ok = sum(r.count for r in [warm, *stack, sellout])
+        pg_ok = sum(r.count for r in [pg_warm, *pg])
+        spread_ok = sum(r.count for r in spread)
+        # + 1: the redeem of the SQL capture.
+        check_invariants(setup, http_ok + 1, pg_ok, spread_ok, left_before, sellout)
+
+    harness.print_sql("redeem", setup.sql_of_one_redeem)
+    print(
+        f"\ncommand: uv run python bench/flash_sale.py --redeems {args.redeems} "
+        f"--pgbench-redeems {args.pgbench_redeems} --rounds {args.rounds} "
+        f"--sellout {args.sellout} --clients {args.clients} {harness.server_flags(args)}"
+    )
+    print(harness.machine_summary(started, load_at_start))
+    print()
+    harness.print_comparison(
+        stack,
+        pg,
+        "redeem",
+        more=[("pgbench, same SQL, one product per client (no shared row)", spread)],
+    )
+    print(
+        f"\nthe one product row: pgbench on one product / one product per client (medians): "
+        f"{harness.median_rate(pg) / harness.median_rate(spread):.2f}"
+    )
+    print(f"slowest statements (pgbench, mean): one product: {harness.slowest_statements(pg)}")
+    print(f"    one product per client: {harness.slowest_statements(spread)}")
+    answered = sellout.count + sum(sellout.refused.values())
+    print(
+        f"\nsell-out: {len(sellout.latencies_ms):,} buyers for {left_before:,} units left: "
+        f"{sellout.count:,} orders, refused {dict(sellout.refused)}, failures "
+        f"{dict(sellout.failures) or 'none'}; {answered / sellout.seconds:,.0f} answers/s, "
+        f"p50 {harness.percentile(sellout.latencies_ms, 50):.1f} ms, "
+        f"p99 {harness.percentile(sellout.latencies_ms, 99):.1f} ms"
+    )
+    return 0
+
+
+def unserved(setup: Setup) -> tuple[int, list[int]]:
+    """The flash sale's stock left, and the HTTP consumers (indexes) with no order yet."""
+    from django.db import connections
+
+    from redemption.models import Order, Product
+
+    left = Product.objects.values_list("stock", flat=True).get(pk=setup.product_id)
+    first = setup.first_pg_consumer - setup.http_consumers  # the first HTTP consumer's id
+    served = set(
+        Order.objects.filter(
+            consumer_id__gte=first, consumer_id__lt=setup.first_pg_consumer
+        ).values_list("consumer_id", flat=True)
+    )
+    connections.close_all()  # no idle connection of ours during the rounds
+    return left, [j for j in range(setup.http_consumers) if first + j not in served]
+
+
+def check_invariants(
+    setup: Setup, http_ok: int, pg_ok: int, spread_ok: int, left_before: int, sellout: harness.Round
+) -> None:
+    from django.db.models import Count, Max, Min, Sum
+
+    from points.audit import audit
+    from points.models import Account, AccountKind
+    from redemption.models import Order, Product
+
+    problems = audit()
+    at_start = {setup.product_id: setup.stock} | {
+        setup.first_spread_product + n: setup.spread_stock for n in range(setup.spread_products)
+    }
+    stock = dict(Product.objects.filter(pk__in=at_start).values_list("pk", "stock"))
+    ordered = dict(
+        Order.objects.filter(product_id__in=at_start)
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("product_id", "units")
+    )
+    orders = Order.objects.aggregate(n=Count("id"), buyers=Count("consumer_id", distinct=True))
+    flash_orders = Order.objects.filter(product_id=setup.product_id).count()
+    wallets = Account.objects.filter(kind=AccountKind.CONSUMER_WALLET).aggregate(
+        total=Sum("balance"), lowest=Min("balance"), highest=Max("balance")
+    )
+    paid = setup.consumers * PRICE - wallets["total"]
+    lowest, highest = wallets["lowest"], wallets["highest"]
+    sold = {pk: at_start[pk] - stock[pk] for pk in at_start}
+    answered = len(sellout.latencies_ms)
+    checks = {
+        f"audit() problems: {len(problems)}": not problems,
+        f"flash sale orders {flash_orders:,} = {http_ok:,} HTTP successes + {pg_ok:,} pgbench "
+        "transactions": flash_orders == http_ok + pg_ok,
+        f"other products' orders {orders['n'] - flash_orders:,} = {spread_ok:,} pgbench "
+        "transactions": orders["n"] - flash_orders == spread_ok,
+        f"stock sold = units ordered, each of {len(at_start)} products (flash sale: "
+        f"{sold[setup.product_id]:,})": all(sold[pk] == ordered.get(pk, 0) for pk in at_start),
+        f"no negative stock (flash sale left: {stock[setup.product_id]})": min(stock.values()) >= 0,
+        f"one order per buyer ({orders['buyers']:,} buyers)": orders["buyers"] == orders["n"],
+        f"wallets paid {paid:,} = orders x price; lowest {lowest}, highest {highest}": (
+            paid == orders["n"] * PRICE and 0 <= lowest <= highest <= PRICE
+        ),
+        f"sold out: {sellout.count} orders for {left_before} units left, "
+        f"{sellout.refused['OUT_OF_STOCK']} OUT_OF_STOCK for the other buyers": (
+            sellout.count == left_before
+            and stock[setup.product_id] == 0
+            and sellout.refused["OUT_OF_STOCK"] == answered - sellout.count
+        ),
+    }
+    harness.report_invariants(checks, problems)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

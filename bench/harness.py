@@ -1,0 +1,894 @@
+"""What the benchmark scripts share: their database, Django, gunicorn, pgbench, load, figures.
+
+``bench/`` is not a package: a script puts this folder on ``sys.path`` and imports
+``harness``. The full-stack benchmarks (``claims.py``, ``questionnaires.py``,
+``flash_sale.py``) all follow one pattern, built from the pieces here:
+
+* a database of their own (:func:`bench_resources`: recreated at start, dropped at the
+  end) and a Redis database of their own (flushed at start and end);
+* set-up in the script's own process with Django (:func:`start_django`,
+  :func:`make_consumers`, :func:`captured_sql`);
+* **full stack**: gunicorn serving ``config.wsgi`` (:class:`Server`) and a threaded
+  ``http.client`` load generator posting one GraphQL operation with bearer tokens
+  (:func:`graphql_requests`, :func:`load`);
+* **baseline**: pgbench running the same SQL transaction (:class:`PgBench`), in turns
+  with the full stack, never at once;
+* CPU meters (:class:`Meter`: the machine, the load generator or pgbench, the gunicorn
+  workers), row-lock waits sampled from ``pg_stat_activity`` (:class:`LockSampler`),
+  nearest-rank percentiles and a Markdown table (:func:`render_table`).
+
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse, urlunparse
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PROTECTED_DATABASES = {"postgres", "template0", "template1", "loyalty"}
+# Redis databases the development server, the tests and Celery use: never flushed here.
+PROTECTED_REDIS_DATABASES = {0, 1, 2, 3}
+
+
+# --- The benchmark database and Redis (outside Django) ----------------------------------
+
+
+def _admin_conninfo(url: str) -> tuple[str, str]:
+    """The maintenance-database URL for ``url`` and the name of the database in ``url``."""
+    parsed = urlparse(url)
+    name = unquote(parsed.path.lstrip("/"))
+    if not name:
+        raise SystemExit(f"BENCH_DATABASE_URL has no database name: {url!r}")
+    return urlunparse(parsed._replace(path="/postgres")), name
+
+
+def database_name(url: str) -> str:
+    return _admin_conninfo(url)[1]
+
+
+def _check_name(name: str) -> None:
+    # The scripts drop the database they are given: refuse anything that looks like a real one.
+    if name in PROTECTED_DATABASES or "bench" not in name:
+        raise SystemExit(
+            f"refusing to drop and recreate database {name!r}: "
+            "the benchmark database name must contain 'bench'"
+        )
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    admin, name = _admin_conninfo(url)
+    _check_name(name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    admin, name = _admin_conninfo(url)
+    _check_name(name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def flush_redis(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    number = int(client.connection_pool.connection_kwargs.get("db", 0))
+    if number in PROTECTED_REDIS_DATABASES:
+        raise SystemExit(f"refusing to flush Redis database {number} (used by others)")
+    client.flushdb()
+
+
+@contextmanager
+def bench_resources(url: str, redis_url: str, *, keep: bool, prefix: str) -> Iterator[Path]:
+    """A fresh database and Redis database for the run, and a scratch directory.
+
+    All three are cleaned up at the end, whatever happens, unless ``keep``.
+    """
+    recreate_database(url)
+    flush_redis(redis_url)
+    workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    try:
+        yield workdir
+    finally:
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        flush_redis(redis_url)
+        if keep:
+            print(f"\nkept database {database_name(url)!r} and {workdir} (--keep)")
+        else:
+            drop_database(url)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- Django, in the script's process (set-up and checks) ------------------------------------
+
+
+def django_environment(url: str, redis_url: str, cache_prefix: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": cache_prefix,
+        "CELERY_TASK_ALWAYS_EAGER": "1",  # set-up tasks (code generation) run in-process
+    }
+
+
+def start_django(url: str, redis_url: str, cache_prefix: str) -> None:
+    """Django on the bench database, migrated (django-tenants' ``migrate_schemas``)."""
+    os.environ.update(django_environment(url, redis_url, cache_prefix))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", interactive=False, verbosity=0)
+    connection.set_schema_to_public()
+
+
+@dataclass
+class Consumers:
+    users: list[User]  # by id: the ids are consecutive
+    tokens: list[str]  # access tokens of the first ``len(tokens)`` consumers
+
+    @property
+    def first_id(self) -> int:
+        return self.users[0].pk
+
+
+def make_consumers(count: int, *, with_tokens: int | None = None) -> Consumers:
+    """``count`` consumers with consecutive ids (pgbench computes a consumer from a number),
+    each with a wallet; the first ``with_tokens`` (default all) also get an access token."""
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+
+    from accounts import tokens
+    from accounts.models import User
+    from points.models import Account, AccountKind
+
+    password = make_password(None)
+    with transaction.atomic():
+        users = User.objects.bulk_create(
+            User(phone=f"+86137{n:08d}", password=password) for n in range(count)
+        )
+        users.sort(key=lambda user: user.pk)
+        ids = [user.pk for user in users]
+        assert ids == list(range(ids[0], ids[0] + count)), "consumer ids not consecutive"
+        # The rows ledger.wallet() would create one by one.
+        Account.objects.bulk_create(
+            Account(kind=AccountKind.CONSUMER_WALLET, consumer_id=pk, materialized=True)
+            for pk in ids
+        )
+        access = [tokens.issue(user).access_token for user in users[: with_tokens or count]]
+    return Consumers(users, access)
+
+
+def captured_sql(action: Callable[[], object]) -> list[str]:
+    """The SQL Django sends for ``action()`` (the pgbench scripts mirror it)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    connection.set_schema_to_public()
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def print_sql(title: str, statements: list[str]) -> None:
+    print(
+        f"\nSQL of one {title} as Django sends it (captured in-process, "
+        f"{len(statements)} statements):"
+    )
+    for sql in statements:
+        print("   ", sql[:150] + (" …" if len(sql) > 150 else ""))
+
+
+# --- Figures -------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class LockWaits:
+    """Backends of the bench database seen by :class:`LockSampler`."""
+
+    samples: int = 0
+    active: int = 0  # active client backends summed over the samples
+    waiting: Counter[str] = field(default_factory=Counter)  # "wait_event: UPDATE table"
+
+    @property
+    def share(self) -> float:
+        """Share of active backends' time spent waiting for a lock."""
+        return sum(self.waiting.values()) / max(1, self.active)
+
+    def describe(self) -> str:
+        per_active = 100 / max(1, self.active)
+        top = ", ".join(f"{what} {n * per_active:.1f}%" for what, n in self.waiting.most_common(3))
+        return (
+            f"lock waits {100 * self.share:.1f}% of {self.active / max(1, self.samples):.1f} "
+            f"active backends ({self.samples} samples{'; ' + top if top else ''})"
+        )
+
+
+@dataclass
+class Round:
+    system: str
+    count: int  # successful operations
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)  # expected refusals (sold out)
+    server_cpu_ms: float | None = None  # gunicorn workers' CPU per operation
+    client_cpu_ms: float = 0.0  # load generator's (or pgbench's) CPU per operation
+    machine_busy: float = 0.0  # share of all cores busy during the round (all processes)
+    clients: int = 0
+    locks: LockWaits | None = None
+    statements: list[tuple[float, str]] = field(default_factory=list)  # pgbench: (mean ms, SQL)
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot."""
+    values = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class Meter:
+    """CPU used by the machine, this process, waited-for children and given processes."""
+
+    def __init__(self, pids: list[int] | None = None) -> None:
+        self.pids = pids or []
+        self.machine = machine_ticks()
+        self.own = time.process_time()
+        self.children = self._children()
+        self.server = cpu_seconds(self.pids)
+
+    @staticmethod
+    def _children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def finish(self, result: Round, client: str) -> Round:
+        """Per-operation CPU of the round; ``client`` is "self" (load generator) or
+        "children" (pgbench)."""
+        busy, total = machine_ticks()
+        result.machine_busy = (busy - self.machine[0]) / max(1, total - self.machine[1])
+        used = (
+            time.process_time() - self.own if client == "self" else self._children() - self.children
+        )
+        operations = max(1, result.count)
+        result.client_cpu_ms = used * 1000 / operations
+        if self.pids:
+            result.server_cpu_ms = (cpu_seconds(self.pids) - self.server) * 1000 / operations
+        return result
+
+
+LOCK_QUERY = """
+SELECT a.wait_event_type, a.wait_event, a.query
+  FROM pg_stat_activity a
+ WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+   AND a.backend_type = 'client backend' AND a.state = 'active'
+"""
+# The table a statement writes or reads first: what a lock wait is about.
+STATEMENT_TARGET = re.compile(r'\b(UPDATE|INTO|FROM)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def statement_target(query: str) -> str:
+    """``UPDATE points_account`` for an UPDATE of that table, else the statement's start."""
+    match = STATEMENT_TARGET.search(query)
+    if match is None:
+        return " ".join(query.split())[:40]
+    verb = {"INTO": "INSERT INTO", "FROM": "SELECT FROM"}.get(match[1].upper(), match[1].upper())
+    return f"{verb} {match[2]}"
+
+
+class LockSampler:
+    """Samples the bench database's active backends while a round runs (``with`` block).
+
+    A backend waiting for another transaction's row lock shows ``wait_event_type =
+    'Lock'`` (``transactionid`` for the first in line, ``tuple`` for those queued behind
+    it, ``advisory`` for advisory locks); the statement it runs names the table. The
+    share of active backends waiting is what a hot row costs.
+    """
+
+    def __init__(self, url: str, interval: float = 0.05) -> None:
+        self.url, self.interval = url, interval
+        self.waits = LockWaits()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(self.interval):
+                rows = conn.execute(LOCK_QUERY).fetchall()
+                self.waits.samples += 1
+                self.waits.active += len(rows)
+                for kind, event, query in rows:
+                    if kind == "Lock":
+                        self.waits.waiting[f"{event}: {statement_target(query)}"] += 1
+
+    def __enter__(self) -> LockSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def sampled(url: str, measure: Callable[[], Round]) -> Round:
+    """``measure()`` with the lock waits of the bench database recorded on its round."""
+    with LockSampler(url) as sampler:
+        result = measure()
+    result.locks = sampler.waits
+    return result
+
+
+def describe(r: Round, unit: str) -> str:
+    fails = f", failures {dict(r.failures)}" if r.failures else ""
+    refused = f", refused {dict(r.refused)}" if r.refused else ""
+    server = f"server CPU {r.server_cpu_ms:.2f} ms/{unit}, " if r.server_cpu_ms is not None else ""
+    locks = f"; {r.locks.describe()}" if r.locks else ""
+    return (
+        f"{r.system:>10}: {r.count:>6,} {unit}s in {r.seconds:6.2f} s = {r.rate:7.0f}/s, "
+        f"p50 {percentile(r.latencies_ms, 50):6.2f} ms, p99 {percentile(r.latencies_ms, 99):6.2f}"
+        f" ms; {server}client CPU {r.client_cpu_ms:.2f} ms/{unit}, machine busy "
+        f"{100 * r.machine_busy:.0f}%{fails}{refused}{locks}"
+    )
+
+
+def median_rate(rounds: list[Round]) -> float:
+    return statistics.median(r.rate for r in rounds)
+
+
+FULL_STACK = "full stack (gunicorn → GraphQL → PostgreSQL)"
+SAME_SQL = "pgbench, same SQL transaction"
+
+
+def print_comparison(
+    stack: list[Round],
+    pg: list[Round],
+    unit: str,
+    *,
+    more: list[tuple[str, list[Round]]] | None = None,
+    note: str = "",
+) -> None:
+    """The table of the full stack against pgbench (and ``more`` rows), then their ratio."""
+    print(render_table([(FULL_STACK, stack), (SAME_SQL, pg), *(more or [])], unit))
+    ratio = median_rate(stack) / median_rate(pg)
+    print(f"\nratio full stack / pgbench (medians): **{ratio:.2f}**{note}")
+
+
+def render_table(rows: list[tuple[str, list[Round]]], unit: str) -> str:
+    """One line per system: rates per round and their median, latency, CPU per operation."""
+    with_locks = any(r.locks for _name, rounds in rows for r in rounds)
+
+    def row(name: str, rounds: list[Round]) -> str:
+        rates = [r.rate for r in rounds]
+        lat = [x for r in rounds for x in r.latencies_ms]
+        server = [r.server_cpu_ms for r in rounds if r.server_cpu_ms is not None]
+        server_text = f"{statistics.mean(server):.2f}" if server else "—"
+        waits = [r.locks.share for r in rounds if r.locks]
+        lock_text = f" {100 * statistics.mean(waits):.1f}% |" if waits else " — |"
+        return (
+            f"| {name} | {sum(r.count for r in rounds):,} | {statistics.median(rates):,.0f} "
+            f"({', '.join(f'{x:,.0f}' for x in rates)}) | {percentile(lat, 50):.2f} "
+            f"| {percentile(lat, 99):.2f} | {server_text} "
+            f"| {statistics.mean(r.client_cpu_ms for r in rounds):.2f} "
+            f"| {100 * statistics.mean(r.machine_busy for r in rounds):.0f}% |"
+            + (lock_text if with_locks else "")
+        )
+
+    header = (
+        f"| system | {unit}s | {unit}s/s median (per round) | p50 ms | p99 ms "
+        f"| server CPU ms/{unit} | client CPU ms/{unit} | machine busy |"
+    )
+    rule = "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    if with_locks:
+        header += " lock waits |"
+        rule += " ---: |"
+    return "\n".join([header, rule, *(row(name, rounds) for name, rounds in rows)])
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine_summary(started: float, load_at_start: str) -> str:
+    return (
+        f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}; date: {datetime.now(UTC):%Y-%m-%d}; "
+        f"total {time.perf_counter() - started:.0f} s; "
+        f"load average at start {load_at_start}, at end {load_average()}"
+    )
+
+
+# --- Command line ----------------------------------------------------------------------------
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Load and server options every full-stack benchmark takes."""
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (both)")
+    parser.add_argument("--max-seconds", type=float, default=60, help="per HTTP round")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
+    parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy the workers in the last HTTP round into this dir"
+    )
+
+
+def server_flags(args: argparse.Namespace) -> str:
+    flags = f"--workers {args.workers} --worker-class {args.worker_class}"
+    return flags + (f" --threads {args.threads}" if args.worker_class == "gthread" else "")
+
+
+# --- pgbench ---------------------------------------------------------------------------------
+
+
+class PgBench:
+    """pgbench running one SQL transaction script.
+
+    Every transaction of every run gets a fresh number ``:i`` (the script's set-up rows
+    are indexed by it: a code's serial, a consumer), unique across runs of this
+    instance whatever their client counts; a run of ``total`` transactions on ``c``
+    clients uses at most ``total + c`` numbers. Simple query protocol: Django 5.2 with
+    psycopg 3 binds parameters client-side and sends literal SQL.
+    """
+
+    NUMBERING = "\\set i :client_id + :n * :clients\n\\set n :n + 1\n"
+
+    def __init__(
+        self,
+        url: str,
+        script: str,
+        workdir: Path,
+        name: str = "pgbench",
+        *,
+        per_statement: bool = False,
+    ) -> None:
+        self.url, self.workdir, self.name = url, workdir, name
+        # pgbench's mean latency of each statement (--report-per-command): where a
+        # transaction waits, e.g. for a row lock. Off by default: it times every statement.
+        self.per_statement = per_statement
+        self.script = workdir / f"{name}.sql"
+        self.script.write_text(self.NUMBERING + script)
+        self.protocol = "simple"
+        self.used = 0  # numbers below this are taken
+        self.runs = 0
+
+    def run(
+        self, total: int, clients: int, defines: dict[str, object], system: str = "pgbench"
+    ) -> Round:
+        per_client = max(1, total // clients)
+        self.runs += 1
+        prefix = self.workdir / f"{self.name}-log{self.runs}"
+        parsed = urlparse(self.url)
+        # Transaction k of client c is number c + (n0 + k) * clients: past every number
+        # an earlier run used.
+        n0 = -(-self.used // clients)
+        self.used = (n0 + per_client) * clients
+        command = [
+            shutil.which("pgbench") or "pgbench",
+            "--no-vacuum",
+            f"--protocol={self.protocol}",
+            f"--client={clients}",
+            f"--jobs={min(clients, 2)}",
+            f"--transactions={per_client}",
+            f"--file={self.script}",
+            "--log",
+            f"--log-prefix={prefix}",
+            *(["--report-per-command"] if self.per_statement else []),
+            f"--define=n={n0}",
+            f"--define=clients={clients}",
+            *(f"--define={key}={value}" for key, value in defines.items()),
+            f"--host={parsed.hostname}",
+            f"--port={parsed.port or 5432}",
+            f"--username={parsed.username}",
+            database_name(self.url),
+        ]
+        env = {**os.environ, "PGPASSWORD": parsed.password or ""}
+        meter = Meter()
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        if done.returncode != 0:
+            raise SystemExit(f"pgbench failed:\n{done.stdout}\n{done.stderr}")
+        tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
+        processed = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
+        failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
+        assert tps and processed, done.stdout
+        count = int(processed.group(1))
+        latencies: list[float] = []
+        for log in self.workdir.glob(f"{prefix.name}.*"):
+            for line in log.read_text().splitlines():
+                latencies.append(int(line.split()[2]) / 1000)  # microseconds
+            log.unlink()
+        result = Round(system, count, count / float(tps.group(1)), latencies, clients=clients)
+        if failed and int(failed.group(1)):
+            result.failures["pgbench failed transactions"] = int(failed.group(1))
+        if self.per_statement:
+            report = done.stdout.partition("statement latencies in milliseconds")[2]
+            result.statements = [
+                (float(match[1]), match[2])
+                for match in re.finditer(r"^\s+([\d.]+)\s+\d+\s+(\S.*)$", report, re.MULTILINE)
+            ]
+        return meter.finish(result, "children")
+
+
+def slowest_statements(rounds: list[Round], top: int = 3) -> str:
+    """The statements with the highest mean latency over the rounds (pgbench per_statement)."""
+    means: dict[str, list[float]] = {}
+    for r in rounds:
+        for ms, sql in r.statements:
+            means.setdefault(sql, []).append(ms)
+    ranked = sorted(((statistics.mean(v), sql) for sql, v in means.items()), reverse=True)
+    return "; ".join(f"{sql[:60]} {ms:.2f} ms" for ms, sql in ranked[:top])
+
+
+# --- The full stack --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """gunicorn serving config.wsgi against the bench database and Redis (``with`` block)."""
+
+    def __init__(
+        self, url: str, redis_url: str, args: argparse.Namespace, log: Path, cache_prefix: str
+    ) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            **django_environment(url, redis_url, cache_prefix),
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            f"--workers={args.workers}",
+            f"--worker-class={args.worker_class}",
+            f"--bind=127.0.0.1:{self.port}",
+            "--log-level=warning",
+        ]
+        if args.worker_class == "gthread":
+            command.append(f"--threads={args.threads}")
+        self.command = " ".join(command[2:])
+        self.log = log
+        with open(log, "w") as out:
+            self.process = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit(f"gunicorn did not start:\n{log.read_text()}") from None
+                time.sleep(0.2)
+        print(f"server: {self.command} (pid {self.process.pid})", flush=True)
+
+    def worker_pids(self) -> list[int]:
+        done = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True
+        )
+        return [int(pid) for pid in done.stdout.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+Request = tuple[bytes, str]  # (JSON body, bearer token), prepared before timing
+# What a GraphQL answer means: None for a success, else the error code.
+Judge = Callable[[dict[str, Any]], str | None]
+
+
+def graphql_requests(operation: Path, calls: Iterable[tuple[dict[str, Any], str]]) -> list[Request]:
+    """The bodies posting ``operation`` (a file of graphql/operations/, named as its
+    operation) with each call's variables, and each call's token."""
+    document = operation.read_text()
+    return [
+        (
+            json.dumps(
+                {"query": document, "operationName": operation.stem, "variables": variables}
+            ).encode(),
+            token,
+        )
+        for variables, token in calls
+    ]
+
+
+def payload_judge(mutation: str, success_field: str) -> Judge:
+    """A mutation succeeded when its payload has ``success_field`` and no errors."""
+
+    def judge(answer: dict[str, Any]) -> str | None:
+        result = (answer.get("data") or {}).get(mutation) or {}
+        errors = result.get("errors") or answer.get("errors")
+        if errors or not result.get(success_field):
+            return (errors or [{}])[0].get("code") or str(errors)[:60]
+        return None
+
+    return judge
+
+
+def load(
+    server: Server,
+    work: list[Request],
+    clients: int,
+    max_seconds: float,
+    judge: Judge,
+    *,
+    expected: frozenset[str] = frozenset(),
+    system: str = "full stack",
+) -> Round:
+    """``clients`` threads POST the requests (each its own connection); bounded by time too.
+
+    Error codes in ``expected`` (a sold-out refusal) count as refusals, not failures.
+    """
+    port = server.port
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    outcomes: list[Counter[str]] = [Counter() for _ in range(clients)]
+    start_gate = threading.Barrier(clients + 1)
+    deadline = 0.0
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = work[index::clients]
+        start_gate.wait()
+        for body, token in mine:
+            if time.perf_counter() > deadline:
+                break
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", "/graphql/", body, headers)
+                response = conn.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                outcomes[index][type(exc).__name__] += 1
+                conn.close()
+                continue
+            latencies[index].append((time.perf_counter() - t0) * 1000)
+            if response.status != 200:
+                outcomes[index][f"HTTP {response.status}"] += 1
+                continue
+            outcomes[index][judge(json.loads(payload)) or ""] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    meter = Meter(server.worker_pids())
+    t0 = time.perf_counter()
+    deadline = t0 + max_seconds
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - t0
+    total = sum(outcomes, Counter[str]())
+    result = Round(system, total.pop("", 0), elapsed, clients=clients)
+    for values in latencies:
+        result.latencies_ms.extend(values)
+    for code, n in total.items():
+        (result.refused if code in expected else result.failures)[code] += n
+    return meter.finish(result, "self")
+
+
+class HttpRounds:
+    """:func:`load` rounds against one server, with the bench database's lock waits."""
+
+    def __init__(
+        self, url: str, server: Server, clients: int, max_seconds: float, judge: Judge
+    ) -> None:
+        self.url, self.server, self.clients = url, server, clients
+        self.max_seconds, self.judge = max_seconds, judge
+
+    def run(
+        self,
+        work: list[Request],
+        *,
+        expected: frozenset[str] = frozenset(),
+        max_seconds: float | None = None,
+    ) -> Round:
+        seconds = self.max_seconds if max_seconds is None else max_seconds
+        return sampled(
+            self.url,
+            lambda: load(self.server, work, self.clients, seconds, self.judge, expected=expected),
+        )
+
+
+def report_invariants(checks: dict[str, bool], problems: list[Any]) -> None:
+    """Print each check (and the ledger audit's problems); exit non-zero if one failed."""
+    print("\ninvariants:")
+    for text, ok in checks.items():
+        print(f"    {'ok  ' if ok else 'FAIL'} {text}")
+    for problem in problems[:10]:
+        print("   ", problem)
+    if not all(checks.values()):
+        raise SystemExit("invariants FAILED")
+
+
+# --- py-spy profile of the workers -----------------------------------------------------------
+
+
+def start_profilers(server: Server, out: Path) -> list[subprocess.Popen[bytes]]:
+    out.mkdir(parents=True, exist_ok=True)
+    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path.home() / ".local/bin"))
+    if py_spy is None:
+        print("py-spy not found: no profile", flush=True)
+        return []
+    return [
+        subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--gil",  # only samples holding the GIL: where the workers' CPU goes
+                "--format",
+                "raw",
+                "--rate",
+                "100",
+                "--output",
+                str(out / f"worker-{pid}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in server.worker_pids()
+    ]
+
+
+def stop_profilers(profilers: list[subprocess.Popen[bytes]]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
+
+
+@contextmanager
+def profiling(server: Server, directory: Path | None) -> Iterator[None]:
+    """py-spy records the workers inside the block (nothing when ``directory`` is None)."""
+    profilers = start_profilers(server, directory) if directory else []
+    try:
+        yield
+    finally:
+        stop_profilers(profilers)
+
+
+# Where the workers' CPU goes: (label, a frame that marks it). Shares are inclusive, so
+# nested lines overlap (an operation includes the ORM work it does).
+PROFILE_REQUEST = [
+    ("request in gunicorn (everything)", "SyncWorker.handle_request"),
+    ("  bearer token check (accounts.tokens.authenticate)", "authenticate (accounts/tokens.py"),
+    ("  GraphQL view (parse/validate cache, execute)", "ApiView.execute_graphql_request"),
+]
+PROFILE_ANYWHERE = [
+    ("anywhere: Django ORM building SQL (SQLCompiler.as_sql)", "as_sql (django/db/models/sql/"),
+    ("anywhere: psycopg sending/reading (Cursor.execute)", "Cursor.execute (psycopg/cursor.py"),
+    ("anywhere: django-tenants SET search_path", "_handle_search_path (django_tenants"),
+    ("anywhere: new redis.Redis client per cache call", "Redis.__init__ (redis/client.py"),
+]
+
+
+def profile_parts(*operation: tuple[str, str]) -> list[tuple[str, str]]:
+    """The request's parts, then the operation's (indented under the view), then the
+    costs found anywhere."""
+    return [*PROFILE_REQUEST, *operation, *PROFILE_ANYWHERE]
+
+
+def summarise_profile(directory: Path, parts: list[tuple[str, str]]) -> str:
+    """Inclusive share of on-CPU samples per part of the request (py-spy raw output);
+    ``parts`` are (label, a frame that marks it)."""
+    counts = Counter[str]()
+    total = 0
+    for path in directory.glob("worker-*.txt"):
+        for line in path.read_text().splitlines():
+            stack, _, number = line.rpartition(" ")
+            if not stack or not number.isdigit():
+                continue
+            total += int(number)
+            for label, marker in parts:
+                if marker in stack:
+                    counts[label] += int(number)
+    lines = [f"\nprofile of the gunicorn workers (py-spy --gil, {total:,} samples):"]
+    for label, _marker in parts:
+        lines.append(f"  {100 * counts[label] / max(1, total):5.1f}%  {label}")
+    return "\n".join(lines)
