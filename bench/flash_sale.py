@@ -295,21 +295,19 @@ SELECT SUM(quantity) AS n FROM redemption_order
  WHERE consumer_id = :cid AND product_id = :product AND NOT (status IN ('cancelled', 'refunded'));
 SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
   FROM points_account
- WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL AND ref = ''
- ORDER BY id LIMIT 1 \gset wl_
+ WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL
+   AND ref = '' \gset wl_
 SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
   FROM points_account
- WHERE consumer_id IS NULL AND kind = 'mall' AND merchant_id IS NULL AND ref = ''
- ORDER BY id LIMIT 1;
+ WHERE consumer_id IS NULL AND kind = 'mall' AND merchant_id IS NULL AND ref = '';
 SAVEPOINT post;
-SAVEPOINT create_transaction;
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
 VALUES ('redeem', 'redeem:' || ':cid:' || 'pgbench-:i', md5(':cid') || md5(':i'), NULL, :cid,
         NULL, '{title}', '{{"product": :product, "quantity": 1}}'::jsonb, now())
-RETURNING id AS txn \gset
-RELEASE SAVEPOINT create_transaction;
-UPDATE points_account SET balance = balance + :debit WHERE id = :wl_id AND balance + :debit >= 0;
+ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
+UPDATE points_account SET balance = balance + :debit WHERE id = :wl_id AND balance + :debit >= 0
+RETURNING balance;
 INSERT INTO points_entry (transaction_id, account_id, amount, consumer_id, created_at)
 VALUES (:txn, :wl_id, :debit, :cid, now()), (:txn, :mall, :price, NULL, now()) RETURNING id;
 DECLARE lots NO SCROLL CURSOR FOR

@@ -249,25 +249,24 @@ SELECT id, campaign_id, version_id, consumer_id, answers, points, transaction_id
  ORDER BY id LIMIT 1;
 SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
   FROM points_account
- WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL AND ref = ''
- ORDER BY id LIMIT 1 \gset wl_
+ WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL
+   AND ref = '' \gset wl_
 BEGIN;
 SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
   FROM points_account
  WHERE consumer_id IS NULL AND kind = 'campaign_reserve' AND merchant_id = :merchant
-   AND ref = 'survey:' || ':questionnaire:' || ':bucket'
- ORDER BY id LIMIT 1 \gset bk_
+   AND ref = 'survey:' || ':questionnaire:' || ':bucket' \gset bk_
 SAVEPOINT post;
-SAVEPOINT create_transaction;
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
 VALUES ('award', 'survey:{schema}:' || ':campaign:' || ':cid', md5(':cid') || md5(':bucket'),
         :merchant, :cid, NULL, 'Bench survey', '{{"campaign": :campaign}}'::jsonb, now())
-RETURNING id AS txn \gset
-RELEASE SAVEPOINT create_transaction;
+ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
 \set debit 0 - :ppr
-UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0;
-UPDATE points_account SET balance = balance + :ppr WHERE id = :wl_id AND balance + :ppr >= 0;
+UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0
+RETURNING balance;
+UPDATE points_account SET balance = balance + :ppr WHERE id = :wl_id AND balance + :ppr >= 0
+RETURNING balance;
 INSERT INTO points_entry (transaction_id, account_id, amount, consumer_id, created_at)
 VALUES (:txn, :bk_id, :debit, NULL, now()), (:txn, :wl_id, :ppr, :cid, now()) RETURNING id;
 INSERT INTO points_lot (account_id, consumer_id, merchant_id, source_id, points, remaining,
