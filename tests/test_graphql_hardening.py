@@ -380,3 +380,13 @@ def test_large_documents_are_not_cached(merchant_api: Api, validations: list[str
         assert merchant_api.query(document) == {"data": {"__typename": "MerchantQuery"}}
     assert len(validations) == 2
     assert not views.ApiView._documents
+
+
+def test_the_apis_set_no_cookie(client: Client) -> None:
+    # Bearer-only APIs: no CSRF cookie (graphene-django's ensure_csrf_cookie is skipped).
+    for path in ("/graphql/", "/merchant/graphql/"):
+        response = client.post(
+            path, data='{"query": "{ __typename }"}', content_type="application/json"
+        )
+        assert response.status_code == 200, response.content
+        assert not response.cookies, (path, response.cookies)
