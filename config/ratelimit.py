@@ -11,6 +11,7 @@ import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django.core.cache import cache, caches
@@ -111,51 +112,69 @@ class Limit:
 # One long-lived client per Redis cache backend. Django's RedisCache builds a new
 # ``redis.Redis`` on every call (its constructor copies some 170 response callbacks):
 # on the claim path that was a tenth of the CPU, for four commands.
-_clients: weakref.WeakKeyDictionary[object, redis.Redis] = weakref.WeakKeyDictionary()
+_clients: weakref.WeakKeyDictionary[object, tuple[redis.Redis, Any]] = weakref.WeakKeyDictionary()
+
+# The whole guard as one command: read the ``below`` counters, then add-if-absent and
+# increment the counted one (same layout as the cache API's add + incr: plain
+# integers, so ``hit`` and ``ensure_below`` read and write the same counters).
+# KEYS: the below keys, then the counted key if any; ARGV: how many below keys, the
+# counted key's time to live (0: nothing counted).
+_GUARD_LUA = """
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+  out[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[n + 1], 0, 'EX', ARGV[2], 'NX')
+  out[n + 1] = redis.call('INCR', KEYS[n + 1])
+end
+return out
+"""
 
 
-def _redis_client() -> redis.Redis | None:
+def _redis_client() -> tuple[redis.Redis, Any] | None:
+    """A long-lived client of the cache's Redis and the guard script registered on it."""
     current = caches["default"]
     if not isinstance(current, RedisCache):
         return None
     backend = current._cache  # Django's RedisCacheClient (its pools live there)
-    client = _clients.get(backend)
-    if client is None:
+    found = _clients.get(backend)
+    if found is None:
         client = redis.Redis(connection_pool=backend._get_connection_pool(write=True))
-        _clients[backend] = client
-    return client
+        found = (client, client.register_script(_GUARD_LUA))
+        _clients[backend] = found
+    return found
 
 
 def guard(*, below: Sequence[Limit] = (), count: Limit | None = None) -> None:
-    """``ensure_below`` each of ``below``, then ``check`` ``count``: one Redis round trip.
+    """``ensure_below`` each of ``below``, then ``check`` ``count``: one Redis command.
 
     Counts ``count`` even when a ``below`` limit refuses (an attempt is an attempt).
     Without Redis (the demo's in-process cache) it falls back to one call per limit.
     """
-    client = _redis_client()
-    if client is None:
+    found = _redis_client()
+    if found is None:
         for limit in below:
             ensure_below(limit.key, limit.limit, limit.window_seconds)
         if count is not None:
             check(count.key, count.limit, count.window_seconds)
         return
+    _client, script = found
     windows = [(limit, *_bucket(limit.key, limit.window_seconds)) for limit in below]
+    keys = [cache.make_key(cache_key) for _limit, cache_key, _retry in windows]
+    ttl = 0
+    if count is not None:
+        counted_key, counted_retry = _bucket(count.key, count.window_seconds)
+        keys.append(cache.make_key(counted_key))
+        ttl = count.window_seconds + 1
     try:
-        with client.pipeline(transaction=True) as pipe:
-            for _limit, cache_key, _retry in windows:
-                pipe.get(cache.make_key(cache_key))
-            if count is not None:
-                counted_key, counted_retry = _bucket(count.key, count.window_seconds)
-                # Same layout as the cache API's add + incr (plain integers), so that
-                # ``hit`` and ``ensure_below`` read and write the same counters.
-                pipe.set(cache.make_key(counted_key), 0, ex=count.window_seconds + 1, nx=True)
-                pipe.incr(cache.make_key(counted_key))
-            replies = pipe.execute()
+        replies = script(keys=keys, args=[len(windows), ttl])
     except redis.RedisError as exc:
         logger.warning("rate limiter unavailable: %s", exc)
         raise RateLimiterUnavailable() from exc
     for (limit, _cache_key, retry_after), value in zip(windows, replies, strict=False):
-        if value is not None and int(value) >= limit.limit:
+        if value >= limit.limit:
             raise RateLimited(retry_after)
     if count is not None and replies[-1] > count.limit:
         raise RateLimited(counted_retry)

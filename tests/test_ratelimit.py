@@ -31,21 +31,25 @@ def test_guard_reads_the_counters_hit_writes() -> None:
     assert ratelimit.hit("test:attempts", 100, 60).count == 3
 
 
-def test_guard_uses_one_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = ratelimit._redis_client()
-    assert client is not None
-    sent: list[int] = []
-    original = type(client.pipeline()).execute
+def test_guard_uses_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = ratelimit._redis_client()
+    assert found is not None
+    client, _script = found
+    limits = {
+        "below": [Limit("test:a", 5, 60), Limit("test:b", 5, 60)],
+        "count": Limit("test:c", 5, 60),
+    }
+    ratelimit.guard(**limits)  # loads the script into Redis on first use
+    sent: list[object] = []
+    original = client.execute_command
 
-    def execute(self: object, *args: object, **kwargs: object) -> object:
-        sent.append(len(self.command_stack))  # type: ignore[attr-defined]
-        return original(self, *args, **kwargs)
+    def execute_command(*args: object, **kwargs: object) -> object:
+        sent.append(args[0])
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(type(client.pipeline()), "execute", execute)
-    ratelimit.guard(
-        below=[Limit("test:a", 5, 60), Limit("test:b", 5, 60)], count=Limit("test:c", 5, 60)
-    )
-    assert sent == [4]  # two reads, set-if-absent and increment, sent together
+    monkeypatch.setattr(client, "execute_command", execute_command)
+    ratelimit.guard(**limits)
+    assert sent == ["EVALSHA"]  # two reads, set-if-absent and increment, in one script
 
 
 def test_guard_fails_closed_without_redis(settings: Settings) -> None:
