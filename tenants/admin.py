@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from tenants.models import ApiKey, AuditEvent, Domain, Membership, Merchant
+from config.errors import DomainError
+from tenants.lifecycle import change_status
+from tenants.models import ApiKey, AuditEvent, Domain, Membership, Merchant, MerchantStatus
 
 
 class DomainInline(admin.TabularInline):
@@ -22,8 +26,37 @@ class MerchantAdmin(admin.ModelAdmin):
     search_fields = ("slug", "name", "contact_email")
     # The schema name is fixed at onboarding; merchants are created by the onboarding
     # service (manage.py create_merchant), which also creates the schema.
-    readonly_fields = ("schema_name", "slug", "created_at")
+    # The status moves only through the actions below (tenants.lifecycle): approve,
+    # suspend, reinstate; never by editing the field.
+    readonly_fields = ("schema_name", "slug", "status", "created_at")
     inlines = (DomainInline, MembershipInline)
+    actions = ("approve", "suspend", "reinstate")
+
+    def _move(self, request: HttpRequest, merchants: QuerySet[Merchant], status: str) -> None:
+        moved = 0
+        for merchant in merchants:
+            try:
+                change_status(merchant, status, by=request.user)  # type: ignore[arg-type]
+            except DomainError as exc:
+                self.message_user(request, f"{merchant.slug}: {exc.message}", messages.ERROR)
+            else:
+                moved += 1
+        if moved:
+            self.message_user(request, f"{moved} merchant(s) now {status}.", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected pending merchants")
+    def approve(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
+        self._move(request, merchants.filter(status=MerchantStatus.PENDING), MerchantStatus.ACTIVE)
+
+    @admin.action(description="Suspend the selected merchants (their campaigns stop awarding)")
+    def suspend(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
+        self._move(request, merchants, MerchantStatus.SUSPENDED)
+
+    @admin.action(description="Reinstate the selected suspended merchants")
+    def reinstate(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
+        self._move(
+            request, merchants.filter(status=MerchantStatus.SUSPENDED), MerchantStatus.ACTIVE
+        )
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -1,0 +1,74 @@
+"""Operators approve, suspend and reinstate merchants; no other status move exists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from config.errors import DomainError
+from tenants.errors import MerchantNotActive
+from tenants.lifecycle import change_status
+from tenants.models import Merchant, MerchantStatus
+from tenants.onboarding import create_merchant
+
+@pytest.fixture
+def pending(committed_db: None, unique: Callable[[str], str]) -> Merchant:
+    # Onboarding creates a schema: committed, as every test that onboards does.
+    return create_merchant(slug=unique("life"), name="Life Tea", status=MerchantStatus.PENDING)
+
+
+def test_approve_suspend_reinstate(pending: Merchant) -> None:
+    with pytest.raises(MerchantNotActive):
+        pending.ensure_can_award()
+    change_status(pending, MerchantStatus.ACTIVE)
+    pending.refresh_from_db()
+    pending.ensure_can_award()  # active: awards
+    change_status(pending, MerchantStatus.SUSPENDED)
+    pending.refresh_from_db()
+    with pytest.raises(MerchantNotActive) as exc:
+        pending.ensure_can_award()
+    assert exc.value.code == "MERCHANT_SUSPENDED"
+    change_status(pending, MerchantStatus.ACTIVE)
+    assert Merchant.objects.get(pk=pending.pk).status == MerchantStatus.ACTIVE
+
+
+def test_no_other_move_and_repeats_change_nothing(pending: Merchant) -> None:
+    with pytest.raises(DomainError) as exc:
+        change_status(pending, MerchantStatus.SUSPENDED)  # never approved
+    assert exc.value.code == "INVALID_STATUS_CHANGE"
+    assert Merchant.objects.get(pk=pending.pk).status == MerchantStatus.PENDING
+    change_status(pending, MerchantStatus.ACTIVE)
+    change_status(pending, MerchantStatus.ACTIVE)  # already there: nothing to do
+    with pytest.raises(DomainError):
+        change_status(pending, MerchantStatus.PENDING)  # no way back to pending
+    assert Merchant.objects.get(pk=pending.pk).status == MerchantStatus.ACTIVE
+
+
+def test_operator_actions_in_the_admin(pending: Merchant, unique: Callable[[str], str]) -> None:
+    operator = User.objects.create_superuser(f"{unique('op')}@platform.test", "op-password-1")
+    client = Client()
+    client.force_login(operator)
+    changelist = reverse("admin:tenants_merchant_changelist")
+
+    def act(action: str) -> None:
+        response = client.post(
+            changelist, {"action": action, "_selected_action": [pending.pk]}, follow=True
+        )
+        assert response.status_code == 200
+
+    act("suspend")  # a pending merchant cannot be suspended: refused, unchanged
+    assert Merchant.objects.get(pk=pending.pk).status == MerchantStatus.PENDING
+    act("approve")
+    assert Merchant.objects.get(pk=pending.pk).status == MerchantStatus.ACTIVE
+    act("suspend")
+    assert Merchant.objects.get(pk=pending.pk).status == MerchantStatus.SUSPENDED
+    act("reinstate")
+    assert Merchant.objects.get(pk=pending.pk).status == MerchantStatus.ACTIVE
+    # The status is not editable on the merchant's page.
+    page = client.get(reverse("admin:tenants_merchant_change", args=[pending.pk]))
+    assert page.status_code == 200
+    assert b'name="status"' not in page.content
