@@ -8,9 +8,12 @@ from accounts.models import AuthSession, User
 class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     list_display = ("email", "masked_phone", "name", "is_staff", "is_active", "date_joined")
-    search_fields = ("email", "name")
+    # Consumers are found by the full number they give support ("=": exact match);
+    # the number itself is only ever shown masked.
+    search_fields = ("email", "name", "=phone")
+    readonly_fields = ("masked_phone",)
     fieldsets = (
-        (None, {"fields": ("email", "phone", "name", "password")}),
+        (None, {"fields": ("email", "masked_phone", "name", "password")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

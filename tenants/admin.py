@@ -1,8 +1,15 @@
+from decimal import Decimal
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import URLPattern, path, reverse
 
 from config.errors import DomainError
+from points import services as points_services
 from tenants.lifecycle import change_status
 from tenants.models import ApiKey, AuditEvent, Domain, Membership, Merchant, MerchantStatus
 
@@ -17,6 +24,17 @@ class MembershipInline(admin.TabularInline):
     fk_name = "merchant"
     extra = 0
     raw_id_fields = ("user", "invited_by")
+
+
+class TopUpForm(forms.Form):
+    """A payment received from a merchant: what ``points.services.fund_with_money`` needs."""
+
+    amount = forms.DecimalField(min_value=Decimal("0.01"), decimal_places=2, label="Amount")
+    currency = forms.CharField(initial="CNY", max_length=3)
+    rate = forms.DecimalField(
+        initial=Decimal(100), min_value=Decimal("0.0001"), label="Points per unit"
+    )
+    payment_reference = forms.CharField(max_length=100)
 
 
 @admin.register(Merchant)
@@ -43,6 +61,50 @@ class MerchantAdmin(admin.ModelAdmin):
                 moved += 1
         if moved:
             self.message_user(request, f"{moved} merchant(s) now {status}.", messages.SUCCESS)
+
+    def get_urls(self) -> list[URLPattern]:
+        top_up = path(
+            "<int:pk>/top-up/",
+            self.admin_site.admin_view(self.top_up_view),
+            name="tenants_merchant_top_up",
+        )
+        return [top_up, *super().get_urls()]
+
+    def top_up_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Record money received: the budget is credited through the ledger, once per
+        payment reference (the service is idempotent)."""
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        merchant = get_object_or_404(Merchant, pk=pk)
+        form = TopUpForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data: dict[str, Any] = form.cleaned_data
+            currency = data["currency"].upper()
+            minor = data["amount"] * 10 ** points_services.CURRENCY_EXPONENT.get(currency, 2)
+            try:
+                if minor != minor.to_integral_value():
+                    raise DomainError("INVALID_AMOUNT", f"{currency} has no such fraction.")
+                funding = points_services.fund_with_money(
+                    merchant,
+                    amount_minor=int(minor),
+                    currency=currency,
+                    rate=data["rate"],
+                    payment_reference=data["payment_reference"],
+                    recorded_by=request.user,  # type: ignore[arg-type]
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    f"{merchant.slug}: {funding.points:,} points for {funding.reference}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:tenants_merchant_change", args=[merchant.pk])
+                )
+        context = {**self.admin_site.each_context(request), "merchant": merchant, "form": form}
+        return render(request, "admin/tenants/merchant/top_up.html", context)
 
     @admin.action(description="Approve the selected pending merchants")
     def approve(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:

@@ -15,6 +15,7 @@ from tenants.lifecycle import change_status
 from tenants.models import Merchant, MerchantStatus
 from tenants.onboarding import create_merchant
 
+
 @pytest.fixture
 def pending(committed_db: None, unique: Callable[[str], str]) -> Merchant:
     # Onboarding creates a schema: committed, as every test that onboards does.
@@ -72,3 +73,38 @@ def test_operator_actions_in_the_admin(pending: Merchant, unique: Callable[[str]
     page = client.get(reverse("admin:tenants_merchant_change", args=[pending.pk]))
     assert page.status_code == 200
     assert b'name="status"' not in page.content
+
+
+def test_operator_records_a_top_up_once(pending: Merchant, unique: Callable[[str], str]) -> None:
+    from points import ledger
+
+    operator = User.objects.create_superuser(f"{unique('op')}@platform.test", "op-password-1")
+    client = Client()
+    client.force_login(operator)
+    url = reverse("admin:tenants_merchant_top_up", args=[pending.pk])
+    assert client.get(url).status_code == 200
+    reference = unique("wire")
+    form = {"amount": "12.34", "currency": "cny", "rate": "100", "payment_reference": reference}
+    for _ in range(2):  # the operator submits twice: one credit
+        response = client.post(url, form)
+        assert response.status_code == 302, response.content
+    assert ledger.balance_of(ledger.merchant_budget(pending.pk)) == 1234
+    refused = client.post(url, {**form, "currency": "JPY", "amount": "1.50"})
+    assert refused.status_code == 200 and b"has no such fraction" in refused.content
+    assert ledger.balance_of(ledger.merchant_budget(pending.pk)) == 1234
+
+
+def test_consumers_are_found_by_full_number_and_shown_masked(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    operator = User.objects.create_superuser(f"{unique('op')}@platform.test", "op-password-1")
+    phone = new_phone()
+    consumer, _ = User.objects.get_or_create_consumer(phone)
+    client = Client()
+    client.force_login(operator)
+    found = client.get(reverse("admin:accounts_user_changelist"), {"q": phone})
+    assert found.status_code == 200
+    assert consumer.masked_phone.encode() in found.content
+    assert phone.encode() not in found.content.replace(b'value="' + phone.encode(), b"")
+    page = client.get(reverse("admin:accounts_user_change", args=[consumer.pk]))
+    assert consumer.masked_phone.encode() in page.content and phone.encode() not in page.content
