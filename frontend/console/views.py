@@ -40,7 +40,9 @@ SCREENS: dict[str, Screen] = {
         Screen("sign_in", _("Sign in"), ("StaffSignIn",)),
         # The link in an invitation email: choose a password, then sign in.
         Screen("accept_invitation", _("Join the merchant"), ("AcceptInvitation",)),
-        Screen("dashboard", _("Dashboard"), ("Dashboard",), charts=True, nav="dashboard"),
+        Screen(
+            "dashboard", _("Dashboard"), ("Dashboard", "Analytics"), charts=True, nav="dashboard"
+        ),
         Screen(
             "campaigns",
             _("Campaigns"),

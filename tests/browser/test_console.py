@@ -54,6 +54,10 @@ def sign_in(page: BrowserPage, email: str) -> None:
     page.page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.page.get_by_role("button", name="Sign in").click()
     page.page.get_by_role("heading", name="Dashboard").wait_for()
+    # The active-consumer figures (analytics query) fill in below the earnings chart.
+    page.page.locator("#growth-summary").get_by_text(
+        re.compile(r"^Scans \d+ → claims \d+ → redemptions \d+ · ")
+    ).wait_for()
 
 
 def shoot_both(page: BrowserPage, shoot: Shoot, name: str) -> None:

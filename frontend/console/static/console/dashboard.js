@@ -1,5 +1,6 @@
 import {
-  $, api, chart, COLORS, date, el, fail, link, number, points, start, statusBadge, t, table, timeZone,
+  $, api, chart, COLORS, date, el, fail, link, number, percent, points, start, statusBadge, t, table,
+  timeZone,
 } from "./console.js";
 
 function campaignLink(campaign) {
@@ -51,9 +52,38 @@ async function main() {
           )
         : el("p", { class: "hint" }, t("none")),
     );
+    await growth();
   } catch (error) {
     fail(error);
   }
+}
+
+// Active consumers from the analytics summaries (rolled up by a periodic task).
+async function growth() {
+  const day = (offset) => new Date(Date.now() - offset * 86400000).toISOString().slice(0, 10);
+  const { analytics } = await api.call("Analytics", { from: day(29), to: day(0) }, { auth: true });
+  const days = analytics.days;
+  chart(
+    $("#growth-chart"),
+    "line",
+    days.map((d) => date(d.day)),
+    [
+      { label: t("dau"), data: days.map((d) => d.dau), borderColor: COLORS[0] },
+      { label: t("wau"), data: days.map((d) => d.wau), borderColor: COLORS[1] },
+      { label: t("mau"), data: days.map((d) => d.mau), borderColor: COLORS[2] },
+    ],
+    { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  );
+  $("#reached").textContent = number(analytics.consumersReached);
+  $("#repeat").textContent = number(analytics.repeatConsumers);
+  $("#redeemed-share").textContent = percent(analytics.redeemedShare * 100);
+  const funnel = t("funnel", {
+    scans: number(analytics.funnel.scans),
+    claims: number(analytics.funnel.claims),
+    redemptions: number(analytics.funnel.redemptions),
+  });
+  const fresh = analytics.rolledTo ? t("rolled_to", { day: date(analytics.rolledTo) }) : t("not_rolled");
+  $("#growth-summary").textContent = `${funnel} · ${fresh}`;
 }
 
 main();
