@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from graphql_relay import from_global_id
 
 from accounts.models import User
 from config import unavailable
@@ -367,3 +368,32 @@ def require_membership(info: graphene.ResolveInfo, role: str = Role.VIEWER) -> M
             _("This needs the %(role)s role or higher.") % {"role": Role(role).label},
         )
     return membership
+
+
+# --- IDs and choices shared by the apps' schemas --------------------------------------
+
+
+def choice_value(choice: Any) -> str:
+    """The plain value of a choice or enum member (a row just created holds the member)."""
+    return getattr(choice, "value", choice)
+
+
+def decode_id(global_id: str | None, type_name: str, field: str) -> int:
+    """The primary key inside a global ID of ``type_name``; otherwise ``NOT_FOUND``."""
+    try:
+        kind, pk = from_global_id(global_id or "")
+    except Exception:  # malformed base64 or text: simply not found
+        kind, pk = "", ""
+    if kind != type_name or not pk.isdigit() or len(pk) > 18:
+        raise DomainError("NOT_FOUND", _("No such object."), field)
+    return int(pk)
+
+
+class PublicNode:
+    """``node(id:)`` for public-schema rows: a malformed key is not found (null), not an error."""
+
+    @classmethod
+    def get_node(cls, info: graphene.ResolveInfo, id: str) -> Any:
+        if not str(id).isdigit() or len(str(id)) > 18:
+            return None
+        return super().get_node(info, id)  # type: ignore[misc]

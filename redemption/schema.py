@@ -23,11 +23,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
-from graphql_relay import from_global_id, to_global_id
+from graphql_relay import to_global_id
 
 from accounts.models import User, mask_phone
 from accounts.phones import normalize_phone
-from config.api import DomainMutation, require_consumer, require_membership
+from config.api import (
+    DomainMutation,
+    PublicNode,
+    choice_value,
+    decode_id,
+    require_consumer,
+    require_membership,
+)
 from config.errors import DomainError
 from points import ledger
 from redemption import services as mall
@@ -69,34 +76,8 @@ SETTLEMENT_SALT = "redemption.settlement.download"
 SETTLEMENT_LINK_TTL = 15 * 60  # seconds
 
 
-def _value(choice: Any) -> str:
-    """The plain value of a choice (a row just created holds the TextChoices member)."""
-    return getattr(choice, "value", choice)
-
-
 def _enum_value(argument: Any) -> str | None:
     return None if argument is None else getattr(argument, "value", argument)
-
-
-def decode_id(global_id: str | None, type_name: str, field: str) -> int:
-    """The primary key inside a global ID of ``type_name``; otherwise ``NOT_FOUND``."""
-    try:
-        kind, pk = from_global_id(global_id or "")
-    except Exception:  # malformed base64 or text: simply not found
-        kind, pk = "", ""
-    if kind != type_name or not pk.isdigit() or len(pk) > 18:
-        raise DomainError("NOT_FOUND", _("No such object."), field)
-    return int(pk)
-
-
-class PublicNode:
-    """``node(id:)`` for public-schema rows: a malformed key is not found (null), not an error."""
-
-    @classmethod
-    def get_node(cls, info: graphene.ResolveInfo, id: str) -> Any:
-        if not str(id).isdigit() or len(str(id)) > 18:
-            return None
-        return super().get_node(info, id)  # type: ignore[misc]
 
 
 # --- Catalog (both APIs) ------------------------------------------------------------
@@ -121,7 +102,7 @@ class ProductFields:
 
     @staticmethod
     def resolve_kind(product: Product, info: graphene.ResolveInfo) -> str:
-        return _value(product.kind)
+        return choice_value(product.kind)
 
     @staticmethod
     def resolve_category(product: Product, info: graphene.ResolveInfo) -> Category:
@@ -207,7 +188,7 @@ class OrderFields:
 
     @staticmethod
     def resolve_status(order: Order, info: graphene.ResolveInfo) -> str:
-        return _value(order.status)
+        return choice_value(order.status)
 
 
 ORDER_FIELDS = (
@@ -533,7 +514,7 @@ class SuppliedProduct(ProductFields, PublicNode, DjangoObjectType):
 
     @staticmethod
     def resolve_status(product: Product, info: graphene.ResolveInfo) -> str:
-        return _value(product.status)
+        return choice_value(product.status)
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Product], info: graphene.ResolveInfo) -> QuerySet:

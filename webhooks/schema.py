@@ -18,9 +18,8 @@ import graphene
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
-from graphql_relay import from_global_id
 
-from config.api import DomainMutation, require_membership
+from config.api import DomainMutation, PublicNode, choice_value, decode_id, require_membership
 from config.errors import DomainError
 from tenants.models import Role
 from webhooks import services
@@ -44,31 +43,7 @@ WebhookDeliveryStatusEnum = graphene.Enum(
 )
 
 
-def _value(enum_member: Any) -> str:
-    return str(getattr(enum_member, "value", enum_member))
-
-
-def _decode(global_id: str | None, type_name: str, field: str) -> int:
-    try:
-        kind, pk = from_global_id(global_id or "")
-    except Exception:  # malformed base64 or text: simply not found
-        kind, pk = "", ""
-    if kind != type_name or not pk.isdigit() or len(pk) > 18:
-        raise DomainError("NOT_FOUND", _("No such object."), field)
-    return int(pk)
-
-
-class MerchantScopedNode:
-    """``node(id:)`` answers only rows of the merchant the request is for."""
-
-    @classmethod
-    def get_node(cls, info: graphene.ResolveInfo, id: str) -> Any:
-        if not str(id).isdigit() or len(str(id)) > 18:
-            return None
-        return super().get_node(info, id)  # type: ignore[misc]
-
-
-class WebhookEndpointNode(MerchantScopedNode, DjangoObjectType):
+class WebhookEndpointNode(PublicNode, DjangoObjectType):
     """An HTTPS URL that receives the events it subscribes to, signed with its secret."""
 
     event_types = graphene.List(graphene.NonNull(WebhookEventTypeEnum), required=True)
@@ -97,7 +72,7 @@ class WebhookEndpointNode(MerchantScopedNode, DjangoObjectType):
         return queryset.filter(merchant=merchant, deleted_at__isnull=True)
 
 
-class WebhookDeliveryNode(MerchantScopedNode, DjangoObjectType):
+class WebhookDeliveryNode(PublicNode, DjangoObjectType):
     """One event sent (or being sent) to one endpoint."""
 
     endpoint = graphene.Field(WebhookEndpointNode, required=True)
@@ -134,11 +109,11 @@ class WebhookDeliveryNode(MerchantScopedNode, DjangoObjectType):
 
     @staticmethod
     def resolve_event_type(delivery: WebhookDelivery, info: graphene.ResolveInfo) -> str:
-        return _value(delivery.event_type)
+        return choice_value(delivery.event_type)
 
     @staticmethod
     def resolve_status(delivery: WebhookDelivery, info: graphene.ResolveInfo) -> str:
-        return _value(delivery.status)
+        return choice_value(delivery.status)
 
     @staticmethod
     def resolve_payload(delivery: WebhookDelivery, info: graphene.ResolveInfo) -> Any:
@@ -155,7 +130,9 @@ class WebhookDeliveryNode(MerchantScopedNode, DjangoObjectType):
 def _endpoint(info: graphene.ResolveInfo, global_id: str, field: str = "id") -> WebhookEndpoint:
     merchant = require_membership(info).merchant
     endpoint = WebhookEndpoint.objects.filter(
-        pk=_decode(global_id, "WebhookEndpoint", field), merchant=merchant, deleted_at__isnull=True
+        pk=decode_id(global_id, "WebhookEndpoint", field),
+        merchant=merchant,
+        deleted_at__isnull=True,
     ).first()
     if endpoint is None:
         raise DomainError("NOT_FOUND", _("No such webhook endpoint."), field)
@@ -166,7 +143,7 @@ def _delivery(info: graphene.ResolveInfo, global_id: str) -> WebhookDelivery:
     merchant = require_membership(info).merchant
     delivery = (
         WebhookDelivery.objects.select_related("endpoint")
-        .filter(pk=_decode(global_id, "WebhookDelivery", "id"), merchant=merchant)
+        .filter(pk=decode_id(global_id, "WebhookDelivery", "id"), merchant=merchant)
         .first()
     )
     if delivery is None:
@@ -205,7 +182,7 @@ class WebhookEndpointCreate(DomainMutation):
         made = services.create_endpoint(
             merchant,
             url=url,
-            event_types=[_value(t) for t in event_types],
+            event_types=[choice_value(t) for t in event_types],
             description=description,
             is_active=is_active,
         )
@@ -243,7 +220,7 @@ class WebhookEndpointUpdate(DomainMutation):
         changed = services.update_endpoint(
             _endpoint(info, id),
             url=url,
-            event_types=None if event_types is None else [_value(t) for t in event_types],
+            event_types=None if event_types is None else [choice_value(t) for t in event_types],
             description=description,
             is_active=is_active,
             rotate_secret=rotate_secret,
@@ -313,10 +290,10 @@ class MerchantQueries(graphene.ObjectType):
         merchant = require_membership(info).merchant
         deliveries = WebhookDelivery.objects.order_by("-created_at", "-id")
         if endpoint_id is not None:
-            endpoint = _decode(endpoint_id, "WebhookEndpoint", "endpointId")
+            endpoint = decode_id(endpoint_id, "WebhookEndpoint", "endpointId")
             deliveries = deliveries.filter(endpoint_id=endpoint, merchant=merchant)
         if status is not None:
-            deliveries = deliveries.filter(status=_value(status))
+            deliveries = deliveries.filter(status=choice_value(status))
         return deliveries
 
 
