@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from django_tenants.utils import tenant_context
 from accounts import tokens
 from accounts.models import User
 from accounts.sms import MemorySmsBackend
+from frontend.pages import operations
 from tenants.models import Membership, Merchant, Role
 from tenants.onboarding import create_merchant
 
@@ -290,9 +294,30 @@ def merchant_with_codes(
     return merchant, found
 
 
-# --- GraphQL --------------------------------------------------------------------
+# --- Processes the tests start --------------------------------------------------------
 
-OPERATIONS_DIR = Path(__file__).resolve().parent / "graphql" / "operations"
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen[Any], log: Path, timeout: float) -> None:
+    """Wait until ``url`` answers; fail with the process's log if it dies or is too slow."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:  # refused, reset, timed out (URLError is an OSError)
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{url} did not answer within {timeout:.0f} s:\n{log.read_text()}")
+            time.sleep(0.2)
+
+
+# --- GraphQL --------------------------------------------------------------------
 
 
 class Api:
@@ -327,7 +352,7 @@ class Api:
 
     def op(self, name: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict:
         """Send the named operation from graphql/operations/<api>/<name>.graphql."""
-        document = (OPERATIONS_DIR / self.kind / f"{name}.graphql").read_text()
+        document = operations(self.kind, [name])[name]  # what the front ends send
         return self.query(document, variables, **kwargs)
 
 

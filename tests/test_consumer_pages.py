@@ -19,9 +19,9 @@ from django.test import Client
 from django.utils import translation
 
 from config.api import KNOWN_CODES
-from conftest import OPERATIONS_DIR
 from frontend.consumer import views
 from frontend.consumer.messages import NOT_FOR_CONSUMERS, error_messages
+from frontend.pages import OPERATIONS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUES = [

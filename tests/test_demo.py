@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,9 @@ from typing import Any
 
 import pytest
 
+from conftest import free_port, wait_for_http
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _post(url: str, query: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -40,7 +35,7 @@ def _post(url: str, query: str, headers: dict[str, str] | None = None) -> dict[s
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Any:
-    port = _free_port()
+    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -65,16 +60,7 @@ def demo(tmp_path: Path) -> Any:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (tmp_path / "demo.log").read_text()
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("demo did not serve within 120 s:\n" + (tmp_path / "demo.log").read_text())
+        wait_for_http(base + "/", process, tmp_path / "demo.log", timeout=120)
         yield base, tmp_path / "demo.log"
     finally:
         process.send_signal(signal.SIGTERM)

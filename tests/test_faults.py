@@ -41,7 +41,8 @@ from accounts import tokens
 from accounts.models import User
 from campaigns.models import Code
 from config.wsgi import application
-from conftest import OPERATIONS_DIR, merchant_with_codes
+from conftest import free_port, merchant_with_codes
+from frontend.pages import OPERATIONS_DIR
 from points import ledger
 from points.audit import audit
 from points.models import Transaction
@@ -202,12 +203,6 @@ def test_connection_cut_mid_redeem_leaves_nothing_and_the_retry_redeems_once(
 
 
 # --- Redis stopped ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ from string import Template
 from typing import Any
 
 import pytest
+
+from conftest import free_port
 
 pytestmark = [pytest.mark.faults]
 
@@ -79,17 +80,11 @@ print("SEED" + json.dumps({"codes": codes, "tokens": tokens}))
 """).substitute(codes=CODES, points=POINTS, clients=CLIENTS)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PrivateCluster:
     """A throwaway PostgreSQL cluster (trust auth, TCP on 127.0.0.1 only)."""
 
     def __init__(self, base: Path) -> None:
-        self.base, self.data, self.port = base, base / "data", _free_port()
+        self.base, self.data, self.port = base, base / "data", free_port()
         self.log = base / "postgres.log"
         # initdb refuses to run as root; the Debian package's system user owns it then.
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -183,7 +178,7 @@ def test_postgres_restart_under_load(tmp_path: Path) -> None:
         codes, tokens = seed["codes"], seed["tokens"]
 
         prepared = time.monotonic()
-        port = _free_port()
+        port = free_port()
         gunicorn_log = tmp_path / "gunicorn.log"
         with open(gunicorn_log, "w") as log:
             gunicorn = subprocess.Popen(

@@ -30,8 +30,9 @@ from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch, S
 from campaigns.preview import preview_code
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
 from config.errors import DomainError
-from conftest import OPERATIONS_DIR, Api, Tenants, access_token
+from conftest import Api, Tenants, access_token
 from frontend.consumer.views import SCAN_OPERATIONS as PAGE_OPERATIONS
+from frontend.pages import OPERATIONS_DIR
 from points import ledger, services
 from points.audit import audit
 from points.models import Transaction, TransactionKind

@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +30,8 @@ from typing import Any
 
 import pytest
 from django.db import connection
+
+from conftest import free_port, wait_for_http
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # inside one unless told that this thread does not share it with async code.
@@ -46,12 +45,6 @@ VIEWPORTS: dict[str, dict[str, int]] = {
     "phone": {"width": 360, "height": 640},
     "desktop": {"width": 1280, "height": 800},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -76,7 +69,7 @@ class Site:
 @pytest.fixture(scope="session")
 def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     db = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("live-server") / "server.log"
     env = {
         **os.environ,
@@ -98,15 +91,7 @@ def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/static/frontend/api.js", timeout=2).close()
-                break
-            except (urllib.error.URLError, ConnectionError) as exc:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"no live server:\n{log.read_text()}") from exc
-                time.sleep(0.2)
+        wait_for_http(f"{url}/static/frontend/api.js", server, log, timeout=60)
         yield Site(url=url, log=log)
     finally:
         server.terminate()
