@@ -1,25 +1,7 @@
 import {
-  $, api, dateTime, el, fail, instantOrNull, intOrNull, link, mutate, nodes, number, onSubmit,
-  percent, points, start, statusBadge, t, table,
+  $, api, dateTime, el, instantOrNull, intOrNull, link, mutate, number, onSubmit, pager, percent,
+  points, start, statusBadge, t, table,
 } from "./console.js";
-
-function pager(button, render) {
-  let after = null;
-  const rows = [];
-  async function more() {
-    try {
-      const page = await render.fetch(after);
-      rows.push(...nodes(page));
-      after = page.pageInfo.endCursor;
-      button.hidden = !page.pageInfo.hasNextPage;
-      render.show(rows);
-    } catch (error) {
-      fail(error);
-    }
-  }
-  button.addEventListener("click", more);
-  return more;
-}
 
 function showScan(rows) {
   $("#scan-list").replaceChildren(
@@ -69,16 +51,18 @@ async function main() {
     });
     window.location.assign(link("campaign", { id: campaign.id }));
   });
-  const scan = pager($("#scan-more"), {
-    fetch: async (after) =>
+  const scan = pager(
+    $("#scan-more"),
+    async (after) =>
       (await api.call("Campaigns", { first: 20, after, kind: "SCAN" }, { auth: true })).campaigns,
-    show: showScan,
-  });
-  const surveys = pager($("#questionnaire-more"), {
-    fetch: async (after) =>
+    showScan,
+  );
+  const surveys = pager(
+    $("#questionnaire-more"),
+    async (after) =>
       (await api.call("Questionnaires", { first: 20, after }, { auth: true })).questionnaires,
-    show: showQuestionnaires,
-  });
+    showQuestionnaires,
+  );
   await Promise.all([scan(), surveys()]);
 
 }

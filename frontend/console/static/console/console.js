@@ -123,6 +123,38 @@ export function nodes(connection) {
   return (connection?.edges || []).map((edge) => edge.node);
 }
 
+/**
+ * Page through a connection with a "Load more" button.
+ * `fetch(after)` returns the connection; `show(rows)` draws every row loaded so far.
+ * Returns `more(reset)`: `more(true)` starts again (a filter changed); an answer to an
+ * older request that arrives late is dropped, so rows of two filters never mix.
+ */
+export function pager(button, fetch, show) {
+  let after = null;
+  let rows = [];
+  let generation = 0;
+  async function more(reset = false) {
+    if (reset) {
+      generation += 1;
+      after = null;
+      rows = [];
+    }
+    const asked = generation;
+    try {
+      const page = await fetch(after);
+      if (asked !== generation) return;
+      rows.push(...nodes(page));
+      after = page.pageInfo.endCursor;
+      button.hidden = !page.pageInfo.hasNextPage;
+      show(rows);
+    } catch (error) {
+      fail(error);
+    }
+  }
+  button.addEventListener("click", () => more());
+  return more;
+}
+
 export function param(name) {
   return new URLSearchParams(window.location.search).get(name);
 }

@@ -3,32 +3,10 @@
 
 import {
   $, announce, api, atLeast, dateTime, el, fail, intOrNull, mutate, nodes, number, onSubmit,
-  points, requiredInt, showError, clearErrors, start, statusBadge, t, table, ApiError,
+  pager, points, requiredInt, showError, clearErrors, start, statusBadge, t, table, ApiError,
 } from "./console.js";
 
 let role = "VIEWER";
-
-function pager(button, fetch, show) {
-  let after = null;
-  let rows = [];
-  async function more(reset = false) {
-    if (reset) {
-      after = null;
-      rows = [];
-    }
-    try {
-      const page = await fetch(after);
-      rows.push(...nodes(page));
-      after = page.pageInfo.endCursor;
-      button.hidden = !page.pageInfo.hasNextPage;
-      show(rows);
-    } catch (error) {
-      fail(error);
-    }
-  }
-  button.addEventListener("click", () => more());
-  return more;
-}
 
 function address(order) {
   const a = order.address;

@@ -1,6 +1,6 @@
 // The merchant's ledger statement: budget and campaign reserve entries, newest first.
 
-import { $, api, dateTime, el, fail, nodes, number, points, start, t, table } from "./console.js";
+import { $, api, dateTime, el, number, pager, points, start, t, table } from "./console.js";
 
 function amount(entry) {
   const value = Number(entry.amount);
@@ -11,15 +11,10 @@ async function main() {
   const { budget } = await start();
   $("#budget-available").textContent = points(budget.available);
   $("#budget-reserved").textContent = points(budget.reserved);
-  const rows = [];
-  let after = null;
-  const more = $("#entries-more");
-  async function load() {
-    try {
-      const { ledger } = await api.call("Ledger", { first: 50, after }, { auth: true });
-      rows.push(...nodes(ledger));
-      after = ledger.pageInfo.endCursor;
-      more.hidden = !ledger.pageInfo.hasNextPage;
+  const entries = pager(
+    $("#entries-more"),
+    async (after) => (await api.call("Ledger", { first: 50, after }, { auth: true })).ledger,
+    (rows) =>
       $("#entries").replaceChildren(
         rows.length
           ? table(
@@ -33,13 +28,9 @@ async function main() {
               rows,
             )
           : el("p", { class: "hint" }, t("none")),
-      );
-    } catch (error) {
-      fail(error);
-    }
-  }
-  more.addEventListener("click", load);
-  await load();
+      ),
+  );
+  await entries();
 }
 
 main();
