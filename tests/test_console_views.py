@@ -26,6 +26,9 @@ URLS = {
     "console-goods": "goods",
     "console-ledger": "ledger",
     "console-staff": "staff",
+    "console-webhooks": "webhooks",
+    "console-api-keys": "api_keys",
+    "console-audit": "audit",
 }
 
 
@@ -90,6 +93,33 @@ def test_chinese_texts_are_translated() -> None:
     assert same == [], same
     same = [k for k in english_messages if chinese_messages[k] == english_messages[k]]
     assert same == [], same
+
+
+def test_key_and_webhook_screens_offer_exactly_the_schemas_choices(client: Client) -> None:
+    # The checkboxes are built from these lists: one per value of the schema's enums.
+    schema = merchant_schema.graphql_schema
+    expected = {
+        "console-api-keys": ("scopes", "ApiKeyScope"),
+        "console-webhooks": ("eventTypes", "WebhookEventType"),
+    }
+    for url_name, (key, enum) in expected.items():
+        config = _embedded(client.get(reverse(url_name)).content.decode(), "console-config")
+        values = [choice["value"] for choice in config[key]]  # type: ignore[index]
+        assert sorted(values) == sorted(schema.get_type(enum).values), url_name  # type: ignore[union-attr]
+    config = _embedded(client.get(reverse("console-audit")).content.decode(), "console-config")
+    assert config["mutations"] == sorted(schema.mutation_type.fields)  # type: ignore[index, union-attr]
+    assert {"apiKeyCreate", "webhookRedeliver"} <= set(config["mutations"])  # type: ignore[index]
+
+
+def test_links_to_screens_for_some_roles_only_are_marked_with_the_role(client: Client) -> None:
+    # Hidden until the script knows the role (console.js applyRoles): the API lists keys to
+    # admins and the audit log to owners, so nobody below is offered those screens.
+    html = client.get(reverse("console-dashboard"), {"lang": "en"}).content.decode()
+    for url_name, role in (("console-api-keys", "ADMIN"), ("console-audit", "OWNER")):
+        assert re.search(rf'<li data-role="{role}" hidden><a href="{reverse(url_name)}"', html), (
+            url_name
+        )
+    assert re.search(rf'<li><a href="{reverse("console-webhooks")}"', html)
 
 
 @pytest.mark.django_db

@@ -15,4 +15,7 @@ urlpatterns: list[URLPattern] = [
     path("goods/", page("goods"), name="console-goods"),
     path("ledger/", page("ledger"), name="console-ledger"),
     path("staff/", page("staff"), name="console-staff"),
+    path("webhooks/", page("webhooks"), name="console-webhooks"),
+    path("api-keys/", page("api_keys"), name="console-api-keys"),
+    path("audit/", page("audit"), name="console-audit"),
 ]

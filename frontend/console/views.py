@@ -9,6 +9,7 @@ so the server stays the one authority on who may see and do what.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,41 @@ class Screen:
     operations: tuple[str, ...]
     charts: bool = False
     nav: str = ""  # the navigation entry highlighted on this screen
+    # Values from the API's own enums that the screen builds its controls from (the
+    # scopes a key can have, the events an endpoint can take), added to its config so
+    # that the console never keeps a copy of a list the schema owns.
+    choices: Callable[[], dict[str, Any]] | None = None
+
+
+def _key_scopes() -> dict[str, Any]:
+    from tenants.models import ApiScope
+
+    # The schema's ApiKeyScope names each value "campaigns:read" as CAMPAIGNS_READ.
+    return {
+        "scopes": [
+            {"value": value.replace(":", "_").upper(), "scope": value, "label": str(label)}
+            for value, label in ApiScope.choices
+        ]
+    }
+
+
+def _event_types() -> dict[str, Any]:
+    from webhooks.models import EventType
+
+    # WebhookEventType: "code.claimed" is CODE_CLAIMED; labels are in messages.texts().
+    return {
+        "eventTypes": [
+            {"value": value.replace(".", "_").upper(), "type": value} for value in EventType.values
+        ]
+    }
+
+
+def _mutations() -> dict[str, Any]:
+    from config.schema import merchant_schema
+
+    # The audit log's operation filter offers every mutation the merchant API has.
+    mutation_type = merchant_schema.graphql_schema.mutation_type
+    return {"mutations": sorted(mutation_type.fields) if mutation_type else []}
 
 
 SCREENS: dict[str, Screen] = {
@@ -110,15 +146,43 @@ SCREENS: dict[str, Screen] = {
             ("Staff", "StaffInvite", "StaffChangeRole", "StaffRemove"),
             nav="staff",
         ),
+        Screen(
+            "webhooks",
+            _("Webhooks"),
+            (
+                "WebhookEndpoints",
+                "WebhookEndpointCreate",
+                "WebhookEndpointUpdate",
+                "WebhookEndpointDelete",
+                "WebhookDeliveries",
+                "WebhookDelivery",
+                "WebhookRedeliver",
+            ),
+            nav="webhooks",
+            choices=_event_types,
+        ),
+        Screen(
+            "api_keys",
+            _("API keys"),
+            ("ApiKeys", "ApiKeyCreate", "ApiKeyRevoke"),
+            nav="api_keys",
+            choices=_key_scopes,
+        ),
+        Screen("audit", _("Audit log"), ("AuditLog",), nav="audit", choices=_mutations),
     )
 }
 
+# (key, URL name, label, the lowest role that sees the link: the API's own rule for
+# the screen's list, so that nobody is offered a screen that only says "refused").
 NAV = (
-    ("dashboard", "console-dashboard", _("Dashboard")),
-    ("campaigns", "console-campaigns", _("Campaigns")),
-    ("goods", "console-goods", _("Goods and orders")),
-    ("ledger", "console-ledger", _("Ledger")),
-    ("staff", "console-staff", _("Staff")),
+    ("dashboard", "console-dashboard", _("Dashboard"), ""),
+    ("campaigns", "console-campaigns", _("Campaigns"), ""),
+    ("goods", "console-goods", _("Goods and orders"), ""),
+    ("ledger", "console-ledger", _("Ledger"), ""),
+    ("staff", "console-staff", _("Staff"), ""),
+    ("webhooks", "console-webhooks", _("Webhooks"), ""),
+    ("api_keys", "console-api-keys", _("API keys"), "ADMIN"),
+    ("audit", "console-audit", _("Audit log"), "OWNER"),
 )
 
 
@@ -126,6 +190,7 @@ def urls() -> dict[str, str]:
     """Where each screen lives, for the scripts' links (one place for every path)."""
     names = ["sign_in", "accept_invitation", "dashboard", "campaigns", "campaign"]
     names += ["questionnaire", "results", "questionnaire_new", "goods", "ledger", "staff"]
+    names += ["webhooks", "api_keys", "audit"]
     return {name: reverse(f"console-{name.replace('_', '-')}") for name in names}
 
 
@@ -137,11 +202,12 @@ def page(screen_name: str) -> Any:
         def context() -> dict[str, Any]:
             return {
                 "screen": screen,
-                "nav": [(key, reverse(url), label) for key, url, label in NAV],
+                "nav": [(key, reverse(url), label, role) for key, url, label, role in NAV],
                 "config": {
                     "screen": screen.name,
                     "api": reverse("merchant-api"),
                     "urls": urls(),
+                    **(screen.choices() if screen.choices else {}),
                 },
                 "operations": operations("merchant", SESSION + screen.operations),
                 "error_messages": error_messages(),

@@ -104,6 +104,81 @@ export function percent(value, digits = 1) {
   return `${Number(value ?? 0).toFixed(digits)}%`;
 }
 
+/**
+ * A secret shown once (an API key, a webhook signing secret): a read-only field to copy
+ * from, a Copy button and the warning that it will not be shown again. `Done` removes
+ * it from the page. Put into `slot` (emptied first); returns the box.
+ */
+export function secretBox(slot, { title, secret, hint }) {
+  const id = `secret-${Math.random().toString(36).slice(2, 8)}`;
+  const field = el("input", {
+    id,
+    class: "code secret-value",
+    readonly: true,
+    value: secret,
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+  const copied = el("span", { class: "hint", role: "status" });
+  const copy = el("button", { type: "button", class: "button secondary" }, t("copy"));
+  copy.addEventListener("click", async () => {
+    field.select();
+    try {
+      await navigator.clipboard.writeText(secret);
+      copied.textContent = t("copied");
+    } catch {
+      // No clipboard API (plain http, or permission refused): the text is selected.
+      copied.textContent = document.execCommand?.("copy") ? t("copied") : t("copy_yourself");
+    }
+  });
+  const done = el("button", { type: "button", class: "link" }, t("secret_done"));
+  const box = el(
+    "div",
+    { class: "secret-box", role: "region", "aria-labelledby": `${id}-title` },
+    el("h3", { id: `${id}-title` }, title),
+    el("p", { class: "notice" }, t("secret_once")),
+    hint ? el("p", { class: "hint" }, hint) : null,
+    el("label", { for: id }, t("secret_label")),
+    el("div", { class: "secret-row" }, field, copy),
+    el("div", { class: "actions" }, copied, done),
+  );
+  done.addEventListener("click", () => {
+    if (!window.confirm(t("confirm_secret_done"))) return;
+    box.remove();
+  });
+  slot.replaceChildren(box);
+  box.scrollIntoView({ block: "nearest" });
+  field.focus();
+  field.select();
+  return box;
+}
+
+/**
+ * Checkboxes for a list of choices, in a fieldset marked `data-field=name`: an API error
+ * on that field (e.g. `scopes`) is shown after the whole group, not after one box.
+ */
+export function checkboxes(name, legend, choices, checked = [], idPrefix = name) {
+  return el(
+    "fieldset",
+    { class: "choices", "data-field": name, id: `${idPrefix}-group`, tabindex: "-1" },
+    el("legend", {}, legend),
+    choices.map((choice) => {
+      const id = `${idPrefix}-${choice.value}`;
+      return el(
+        "div",
+        { class: "choice" },
+        el("input", { type: "checkbox", id, name: `choice-${name}`, value: choice.value, checked: checked.includes(choice.value) }),
+        el("label", { for: id }, choice.label, choice.hint ? el("span", { class: "hint" }, ` ${choice.hint}`) : null),
+      );
+    }),
+  );
+}
+
+/** The values of the checked boxes named `name` inside `form`. */
+export function checkedValues(form, name) {
+  return [...form.querySelectorAll(`input[name="choice-${CSS.escape(name)}"]:checked`)].map((box) => box.value);
+}
+
 export function badge(text, tone = "") {
   return el("span", { class: `badge ${tone}` }, text);
 }
@@ -224,6 +299,7 @@ export async function start() {
     document.body.dataset.role = data.myRole;
     const screen = $("#screen");
     applyRoles(screen, data.myRole);
+    applyRoles($("nav.screens") || document.createElement("nav"), data.myRole);
     $("#booting").remove();
     screen.hidden = false;
     return { me, merchant: data.merchant, role: data.myRole, budget: data.budget };
