@@ -78,7 +78,9 @@ def test_one_cursor_sends_the_block_through_one_cursor() -> None:
         assert len(opened) == 1  # outside a block: a cursor per statement
         with rows.one_cursor():
             assert rows.fetch_one(sql, [account.pk]) == (account.pk,)
-            assert rows.execute("UPDATE points_account SET ref = ref WHERE id = %s", [account.pk]) == 1
+            assert (
+                rows.execute("UPDATE points_account SET ref = ref WHERE id = %s", [account.pk]) == 1
+            )
             assert rows.fetch_all(sql, [account.pk]) == [(account.pk,)]
         assert len(opened) == 2  # the block's one
 
