@@ -312,7 +312,7 @@ def test_tampered_expired_and_foreign_links_are_refused(
     batch = new_batch(acme.acme, size=3)
     export = _request(batch, ExportFormat.CSV, django_capture_on_commit_callbacks, stored_files)
     schema = acme.acme.schema_name
-    good = exports.download_token(schema, export.pk)
+    good = exports.DOWNLOAD_LINK.token(schema, export.pk)
     client = Client()
 
     def get(token: str) -> Any:
@@ -331,7 +331,7 @@ def test_tampered_expired_and_foreign_links_are_refused(
     assert get(signing.dumps({"s": schema, "e": export.pk}, salt="other")).status_code == 403
     expired = _PastSigner(salt=exports.DOWNLOAD_SALT).sign_object({"s": schema, "e": export.pk})
     response = get(expired)
-    assert response.status_code == 403 and b"expired" in response.content
+    assert response.status_code == 410 and b"expired" in response.content
     # Not yet expired one second before the deadline.
     _PastSigner.seconds_ago = exports.DOWNLOAD_LINK_TTL - 5
     try:
@@ -340,11 +340,11 @@ def test_tampered_expired_and_foreign_links_are_refused(
         _PastSigner.seconds_ago = exports.DOWNLOAD_LINK_TTL + 5
     assert get(fresh).status_code == 200
     # A valid signature naming another merchant's schema finds nothing there.
-    beta = exports.download_token(acme.beta.schema_name, export.pk)
+    beta = exports.DOWNLOAD_LINK.token(acme.beta.schema_name, export.pk)
     with tenant_context(acme.beta):
         assert not BatchExport.objects.filter(pk=export.pk).exists()
     assert get(beta).status_code == 404
-    assert get(exports.download_token("no_such_schema", export.pk)).status_code == 404
+    assert get(exports.DOWNLOAD_LINK.token("no_such_schema", export.pk)).status_code == 404
     # A voided batch's codes must not be printed: its exports stop downloading.
     void_batch(acme.acme, batch)
     response = get(good)

@@ -751,7 +751,7 @@ def test_settlement_rows_and_csv_download(
         {"m": tenants.acme.pk, "y": now.year, "n": now.month}
     )
     expired = Client().get(f"/mall/settlements/{old}/")
-    assert expired.status_code == 403 and b"expired" in expired.content
+    assert expired.status_code == 410 and b"expired" in expired.content
 
     bad = merchant_api.op(
         "Settlement",
