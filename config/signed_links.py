@@ -133,7 +133,7 @@ def csv_attachment(text: str, filename: str) -> HttpResponse:
 
 
 class DownloadLink(graphene.ObjectType):
-    """A signed link that gives a file without sign-in until ``expiresAt``."""
+    """A signed link that gives a file without sign-in until `expiresAt`."""
 
     url = graphene.String(required=True)
     expires_at = graphene.DateTime(required=True)
