@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import time
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterator
@@ -45,7 +44,7 @@ from campaigns.models import (
 )
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
 from config.errors import DomainError
-from conftest import Api, Tenants, access_token
+from conftest import Api, Tenants, access_token, signed_ago
 from points import services
 from tenants.models import Merchant
 
@@ -297,15 +296,6 @@ def test_csv_and_zip_exports_download_with_their_content_types(
             assert len(zipfile.ZipFile(io.BytesIO(body)).namelist()) == 10
 
 
-class _PastSigner(signing.TimestampSigner):
-    """Signs as if ``seconds_ago`` had passed: how a link looks once it has expired."""
-
-    seconds_ago = exports.DOWNLOAD_LINK_TTL + 5
-
-    def timestamp(self) -> str:
-        return signing.b62_encode(int(time.time()) - self.seconds_ago)
-
-
 def test_tampered_expired_and_foreign_links_are_refused(
     acme: Tenants, django_capture_on_commit_callbacks: Any, stored_files: list[str]
 ) -> None:
@@ -329,16 +319,11 @@ def test_tampered_expired_and_foreign_links_are_refused(
         assert b"not valid" in response.content
     # Signed for another purpose (another salt) with the same key.
     assert get(signing.dumps({"s": schema, "e": export.pk}, salt="other")).status_code == 403
-    expired = _PastSigner(salt=exports.DOWNLOAD_SALT).sign_object({"s": schema, "e": export.pk})
-    response = get(expired)
+    link, ttl = exports.DOWNLOAD_LINK, exports.DOWNLOAD_LINK_TTL
+    response = get(signed_ago(link, ttl + 5, schema, export.pk))
     assert response.status_code == 410 and b"expired" in response.content
-    # Not yet expired one second before the deadline.
-    _PastSigner.seconds_ago = exports.DOWNLOAD_LINK_TTL - 5
-    try:
-        fresh = _PastSigner(salt=exports.DOWNLOAD_SALT).sign_object({"s": schema, "e": export.pk})
-    finally:
-        _PastSigner.seconds_ago = exports.DOWNLOAD_LINK_TTL + 5
-    assert get(fresh).status_code == 200
+    # Not yet expired a few seconds before the deadline.
+    assert get(signed_ago(link, ttl - 5, schema, export.pk)).status_code == 200
     # A valid signature naming another merchant's schema finds nothing there.
     beta = exports.DOWNLOAD_LINK.token(acme.beta.schema_name, export.pk)
     with tenant_context(acme.beta):
