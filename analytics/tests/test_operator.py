@@ -309,3 +309,10 @@ def test_operator_links_refuse_tampering_expiry_and_a_maker_who_lost_access(
     assert client.get(downloads.LIABILITY_CSV.path(staff.pk)).status_code == 403
     # Only GET and HEAD.
     assert client.post(good).status_code == 405
+
+
+def test_the_page_speaks_chinese(ops: World, operator: User, client: Client) -> None:
+    client.force_login(operator)
+    html = client.get(PAGE, PERIOD, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "平台数据分析与积分负债" in html and "每周留存同期群" in html
+    assert "2021-03-01 至 2021-03-21" in html
