@@ -122,7 +122,8 @@ def platform_analytics(request: HttpRequest) -> HttpResponse:
     see_analytics, see_liability = can_see_analytics(user), can_see_liability(user)
     if not (see_analytics or see_liability):
         raise PermissionDenied
-    period = _period(request)
+    # The period concerns the activity figures only; the liability is as of now.
+    period = _period(request) if see_analytics else None
     context: dict[str, Any] = {
         **admin.site.each_context(request),
         "title": _("Platform analytics and points liability"),
@@ -143,7 +144,7 @@ def platform_analytics(request: HttpRequest) -> HttpResponse:
             "expired": _("Expired"),
         }
     }
-    if see_analytics and not period.error:
+    if period is not None and not period.error:
         context["analytics"] = _analytics(period, user.pk)
         chart.update(context["analytics"]["chart"])
     if see_liability:
@@ -154,5 +155,5 @@ def platform_analytics(request: HttpRequest) -> HttpResponse:
         request,
         "admin/analytics/platform.html",
         context,
-        status=400 if period.error else 200,
+        status=400 if period is not None and period.error else 200,
     )

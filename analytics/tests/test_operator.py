@@ -217,6 +217,7 @@ def test_the_page_is_for_staff_with_the_permissions(
     response = client.get(PAGE)
     assert response.status_code == 200
     assert "liability" in response.context and "analytics" not in response.context
+    assert 'id="period-form"' not in response.content.decode()  # no period to choose
     assert PAGE in client.get("/admin/").content.decode()
     staff.user_permissions.add(Permission.objects.get(codename="view_dailyactivity"))
     client.force_login(User.objects.get(pk=staff.pk))
