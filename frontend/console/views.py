@@ -41,7 +41,11 @@ SCREENS: dict[str, Screen] = {
         # The link in an invitation email: choose a password, then sign in.
         Screen("accept_invitation", _("Join the merchant"), ("AcceptInvitation",)),
         Screen(
-            "dashboard", _("Dashboard"), ("Dashboard", "Analytics"), charts=True, nav="dashboard"
+            "dashboard",
+            _("Dashboard"),
+            ("Dashboard", "Analytics", "AnalyticsCsv"),
+            charts=True,
+            nav="dashboard",
         ),
         Screen(
             "campaigns",
