@@ -22,10 +22,15 @@ def error_messages() -> dict[str, str]:
         "ACCOUNT_DISABLED": _("This account is disabled."),
         "INVALID_CREDENTIALS": _("The email or password is not right."),
         "INVALID_PASSWORD": _("Choose a longer, less common password."),
+        "EMAIL_TAKEN": _(
+            "This email already has an account. Use another email, or ask us to add a merchant."
+        ),
         "MERCHANT_REQUIRED": _("Choose a merchant first."),
         "MERCHANT_NOT_FOUND": _("You are not a member of this merchant (any more)."),
         "MERCHANT_SUSPENDED": _("This merchant is suspended: campaigns cannot run."),
-        "MERCHANT_NOT_ACTIVE": _("This merchant is not active yet: campaigns cannot run."),
+        "MERCHANT_NOT_ACTIVE": _(
+            "This merchant is not approved: its application is under review or was declined."
+        ),
         "INVALID_SLUG": _("Not a valid merchant address name."),
         "SLUG_TAKEN": _("That name is taken."),
         "DOMAIN_TAKEN": _("That domain is taken."),
