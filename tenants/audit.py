@@ -108,7 +108,11 @@ def record(request: HttpRequest, mutation: str, arguments: Mapping[str, Any], re
     else:
         merchant_id = membership.merchant_id if membership is not None else None
         actor_argument = ANONYMOUS_MUTATIONS.get(mutation, "email")
-        label = (user.email or "") if signed_in else str(arguments.get(actor_argument, "")).lower()
+        label = (
+            (user.email or "")
+            if signed_in
+            else str(arguments.get(actor_argument, "")).strip().lower()
+        )
     try:
         AuditEvent.objects.create(
             merchant_id=merchant_id,

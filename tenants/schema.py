@@ -11,7 +11,13 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 from accounts import tokens
 from accounts.models import User
 from accounts.schema import AuthTokens, _tokens, _user_agent
-from config.api import DomainMutation, client_ip, require_membership, require_user
+from config.api import (
+    DomainMutation,
+    choice_value,
+    client_ip,
+    require_membership,
+    require_user,
+)
 from config.errors import DomainError
 from tenants import signup, staff
 from tenants.models import Membership, Merchant, MerchantStatus, Role
@@ -31,6 +37,10 @@ class MerchantType(graphene.ObjectType):
     status = graphene.Field(MerchantStatusEnum, required=True)
     points_expiry_days = graphene.Int(required=True)
     contact_email = graphene.String(required=True)
+
+    @staticmethod
+    def resolve_status(merchant: Merchant, info: graphene.ResolveInfo) -> str:
+        return choice_value(merchant.status)  # a row just created holds the enum member
 
 
 class MembershipNode:

@@ -15,8 +15,8 @@ from accounts.models import User
 from points import ledger, services
 from points.audit import CHECKS
 from points.models import Lot
-from tenants.models import Membership, Merchant, MerchantStatus, Role
 from tenants import onboarding
+from tenants.models import Membership, Merchant, MerchantStatus, Role
 from tenants.onboarding import schema_for
 
 
