@@ -142,6 +142,20 @@ def texts() -> dict[str, str]:
         "load_more": _("Load more"),
         "points": _("%(points)s points"),
         "signed_in_as": _("Signed in as %(email)s"),
+        "application_received": _(
+            "Thank you. We received the application for %(name)s and will email %(email)s "
+            "once it has been reviewed."
+        ),
+        "application_pending_title": _("Your application is under review"),
+        "application_pending": _(
+            "%(name)s is waiting for the platform's approval. We will email %(email)s with "
+            "the decision; the budget, campaigns and the other screens open once it is approved."
+        ),
+        "application_rejected_title": _("Your application was not approved"),
+        "application_rejected": _(
+            "The platform did not approve %(name)s. The email sent to %(email)s says why; "
+            "reply to it with any questions."
+        ),
         "role_VIEWER": _("Viewer"),
         "role_OPERATOR": _("Operator"),
         "role_ADMIN": _("Admin"),
