@@ -320,6 +320,41 @@ def test_a_code_naming_an_application_is_unknown(
     assert [e["code"] for e in claimed["errors"]] == ["UNKNOWN_CODE"]
 
 
+def test_commands_refuse_an_application(apply_for: Callable[..., Merchant], tmp_path: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    merchant = apply_for()
+    with pytest.raises(CommandError, match="MERCHANT_NOT_ACTIVE"):
+        call_command(
+            "fund_merchant",
+            merchant.slug,
+            "--money",
+            "--amount-minor",
+            "100",
+            "--currency",
+            "CNY",
+            "--rate",
+            "100",
+            "--reference",
+            f"pay-{merchant.slug}",
+            stdout=StringIO(),
+        )
+    with pytest.raises(CommandError, match="is an application"):
+        call_command(
+            "export_batch",
+            merchant.slug,
+            "1",
+            "--format",
+            "csv",
+            "--output",
+            str(tmp_path / "x.csv"),
+            stdout=StringIO(),
+        )
+    assert budgets(merchant) == 0
+
+
 def test_migrate_skips_applications(apply_for: Callable[..., Merchant], tenants: Tenants) -> None:
     """``migrate`` hands django-tenants' executor every tenant row's schema; ours drops
     those not created yet (django-tenants' own would fail on them and stop)."""
