@@ -96,6 +96,7 @@ KEY_FORBIDDEN_FIELDS = frozenset(
         "staffChangeRole",
         "staffRemove",
         "acceptInvitation",
+        "merchantSignUp",  # an applicant is a person, and a key already has its merchant
         "signIn",
         "refreshToken",
         "signOut",
