@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import signing
 from django.core.cache import cache
 from django.db import connection, connections
 from django.test import Client
@@ -32,6 +33,7 @@ from django_tenants.utils import tenant_context
 from accounts import tokens
 from accounts.models import User
 from accounts.sms import MemorySmsBackend
+from config.signed_links import SignedLink
 from frontend.pages import operations
 from tenants.models import Membership, Merchant, Role
 from tenants.onboarding import create_merchant
@@ -375,3 +377,16 @@ def access_token(user: User) -> str:
 def consumer(db: None, new_phone: Callable[[], str]) -> User:
     user, _created = User.objects.get_or_create_consumer(new_phone())
     return user
+
+
+# --- Signed download links --------------------------------------------------------
+
+
+def signed_ago(link: SignedLink, seconds: int, *values: Any) -> str:
+    """A token of ``link`` for ``values`` as if made ``seconds`` ago (an expired link)."""
+
+    class Signer(signing.TimestampSigner):
+        def timestamp(self) -> str:
+            return signing.b62_encode(int(time.time()) - seconds)
+
+    return Signer(salt=link.salt).sign_object(dict(zip(link.fields, values, strict=True)))

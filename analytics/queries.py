@@ -2,6 +2,8 @@
 
 ``summary(merchant_id, first, last)`` (``merchant_id=None``: the platform) costs four
 queries: the days, the running totals as of ``last``, the cohorts, the rollup's state.
+``merchant_table(first, last)`` lists every merchant's figures side by side for the
+operators, in one query whatever the number of merchants.
 
 - **days**: per day DAU, WAU (7 days to the day), MAU (30 days), new (first active
   that day) and returning (active before), scans, claims, answers, redemptions;
@@ -22,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from analytics.models import DailyActivity, RollupState, WeeklyCohort
@@ -78,6 +81,10 @@ class Summary:
     @property
     def redeemed_share(self) -> float:
         return self.redeemed / self.reached if self.reached else 0.0
+
+    @property
+    def redeemed_percent(self) -> float:
+        return 100 * self.redeemed_share
 
     @property
     def funnel(self) -> tuple[int, int, int]:
@@ -150,8 +157,94 @@ def summary(merchant_id: int | None, first: date, last: date) -> Summary:
     )
 
 
-def to_csv(result: Summary) -> str:
-    """The days, then the totals and the cohorts, as one CSV."""
+@dataclass(frozen=True)
+class MerchantFigures:
+    """One merchant's line in the operators' table: totals as of ``last``, events in
+    the period (rows of the platform's own summary, ``DailyActivity``)."""
+
+    merchant_id: int
+    slug: str
+    name: str
+    reached: int
+    repeat: int
+    redeemed: int
+    new: int
+    scans: int
+    claims: int
+    answers: int
+    redeems: int
+
+    @property
+    def redeemed_share(self) -> float:
+        return self.redeemed / self.reached if self.reached else 0.0
+
+    @property
+    def redeemed_percent(self) -> float:
+        return 100 * self.redeemed_share
+
+
+@dataclass(frozen=True)
+class MerchantTable:
+    rows: list[MerchantFigures]
+    merchants: int  # all merchants, however many rows were asked for
+
+
+MERCHANT_FIELDS = (
+    "reached",
+    "repeat",
+    "redeemed",
+    "redeemed_share",
+    "new",
+    "scans",
+    "claims",
+    "answers",
+    "redeems",
+)
+
+
+def merchant_table(first: date, last: date, limit: int | None = None) -> MerchantTable:
+    """Every merchant, most consumers reached first (``limit``: only the first rows).
+
+    One statement: per merchant, its latest summary row up to ``last`` (the running
+    totals) and the sums of its rows in the period, each found through the
+    ``(merchant, day)`` unique index, so the cost grows with the number of merchants,
+    not with the history. Merchants with no activity yet are listed with zeros.
+    """
+    check_period(first, last)
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be positive")
+    sums = ", ".join(f"SUM(a.{f}) AS {f}" for f in ("new", "scans", "claims", "answers", "redeems"))
+    sql = f"""
+        SELECT m.id, m.slug, m.name,
+               COALESCE(t.reached, 0), COALESCE(t.repeat, 0), COALESCE(t.redeemed, 0),
+               COALESCE(p.new, 0), COALESCE(p.scans, 0), COALESCE(p.claims, 0),
+               COALESCE(p.answers, 0), COALESCE(p.redeems, 0),
+               COUNT(*) OVER ()
+        FROM tenants_merchant m
+        LEFT JOIN LATERAL (
+            SELECT a.reached, a.repeat, a.redeemed FROM analytics_dailyactivity a
+            WHERE a.merchant_id = m.id AND a.day <= %(last)s
+            ORDER BY a.day DESC LIMIT 1
+        ) t ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT {sums} FROM analytics_dailyactivity a
+            WHERE a.merchant_id = m.id AND a.day BETWEEN %(first)s AND %(last)s
+        ) p ON TRUE
+        WHERE m.schema_name <> 'public'
+        ORDER BY 4 DESC, m.slug
+        LIMIT %(limit)s"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"first": first, "last": last, "limit": limit})
+        found = cursor.fetchall()
+    rows = [
+        MerchantFigures(pk, slug, name, *(int(v) for v in values[:-1]))
+        for pk, slug, name, *values in found
+    ]
+    return MerchantTable(rows=rows, merchants=int(found[0][-1]) if found else 0)
+
+
+def to_csv(result: Summary, merchants: MerchantTable | None = None) -> str:
+    """The days, then the totals and the cohorts (and the merchants), as one CSV."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["day", *DAY_FIELDS])
@@ -166,4 +259,11 @@ def to_csv(result: Summary) -> str:
     writer.writerow(["cohort_week", "size", "retained_by_week"])
     for c in result.cohorts:
         writer.writerow([c.week.isoformat(), c.size, *c.retained])
+    if merchants is not None:
+        writer.writerow([])
+        writer.writerow(["merchant", "name", *MERCHANT_FIELDS])
+        for m in merchants.rows:
+            values = [getattr(m, f) for f in MERCHANT_FIELDS]
+            values[MERCHANT_FIELDS.index("redeemed_share")] = f"{m.redeemed_share:.4f}"
+            writer.writerow([m.slug, m.name, *values])
     return out.getvalue()

@@ -126,10 +126,17 @@ def _consumer_days(first: date, last: date) -> None:
 
 
 def _scans(first: date, last: date) -> dict[tuple[int, date], int]:
-    """Failed scans per merchant and day, from every merchant schema: one statement."""
+    """Failed scans per merchant and day, from every merchant schema: one statement.
+
+    Only schemas that exist: a merchant that is an application has none yet.
+    """
     from tenants.models import Merchant
 
-    schemas = list(Merchant.objects.exclude(schema_name="public").values_list("pk", "schema_name"))
+    schemas = list(
+        Merchant.objects.provisioned()
+        .exclude(schema_name="public")
+        .values_list("pk", "schema_name")
+    )
     result: dict[tuple[int, date], int] = {}
     for offset in range(0, len(schemas), 500):
         parts = [

@@ -4,9 +4,8 @@
 HTTP → bearer-token middleware → GraphQL (the ``ClaimCode`` operation of
 ``graphql/operations/consumer/``) → ``campaigns.claims.claim_code`` → PostgreSQL, with
 Redis for the rate limits (real: a dedicated Redis database, flushed at start and end).
-A Python load generator (``--clients`` threads, one ``http.client`` connection each,
-loopback only; gunicorn's sync workers close the connection after each response, so
-it reconnects) claims distinct codes, spread round-robin over ``--consumers``
+wrk (``--clients`` connections, loopback only; gunicorn's sync workers close the
+connection after each response, so it reconnects) claims distinct codes, spread round-robin over ``--consumers``
 consumers so that none exceeds the 120 claims a minute a consumer may make. Each
 round is bounded by a count and a time (``--max-seconds``).
 

@@ -153,7 +153,7 @@ def _read_code(code: str) -> tuple[int, int | None, CodeBatch] | None:
 
 def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) -> ClaimResult:
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(), rows.one_cursor():
         found = _read_code(code)
         if found is None:
             raise _unknown()
@@ -166,9 +166,7 @@ def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) 
             raise CampaignError("CODE_VOIDED", _("This code is no longer valid."), "code")
         if campaign.has_per_consumer_limits:
             _check_limits(campaign, consumer, now)
-        with connection.cursor() as cursor:
-            cursor.execute(_TAKE_CODE, [consumer.pk, now, code])
-            taken = cursor.rowcount == 1
+        taken = rows.execute(_TAKE_CODE, [consumer.pk, now, code]) == 1
         if not taken:
             # Someone else's claim committed between our read and our update.
             raise CampaignError("ALREADY_CLAIMED", _("This code has already been used."), "code")

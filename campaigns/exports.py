@@ -10,8 +10,9 @@ Three layers, each usable alone:
 - the **export service** (``request_export``, ``run_export``) records a
   ``BatchExport``, renders it in a Celery task into a temporary file, then saves it
   to Django's default storage (local files under ``MEDIA_ROOT`` unless configured).
-- **download links**: a signed token naming the merchant's schema and the export,
-  valid ``DOWNLOAD_LINK_TTL`` seconds, served by ``campaigns.views.download_export``.
+- **download links** (``DOWNLOAD_LINK``, a ``config.signed_links.SignedLink``): a
+  signed token naming the merchant's schema and the export, valid
+  ``DOWNLOAD_LINK_TTL`` seconds, served by ``campaigns.views.download_export``.
 
 Every QR code encodes ``codes.scan_url(code)`` with error correction M and the
 standard 4-module quiet zone. In the PDF it is drawn as vector rectangles from the
@@ -35,11 +36,9 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import qrcode
-from django.core import signing
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from qrcode.image.svg import SvgPathImage
@@ -59,6 +58,7 @@ from campaigns.models import (
     ExportStatus,
 )
 from config.errors import DomainError
+from config.signed_links import SignedLink
 
 logger = logging.getLogger(__name__)
 
@@ -595,28 +595,20 @@ def run_export(export_id: int) -> BatchExport:
 DOWNLOAD_SALT = "campaigns.exports.download"
 DOWNLOAD_LINK_TTL = 15 * 60  # seconds
 
-
-def download_token(schema_name: str, export_id: int) -> str:
-    """A signed token naming one export of one merchant, good for ``DOWNLOAD_LINK_TTL``.
-
-    Whoever holds the link may download the file (it can be handed to a print shop),
-    as with a pre-signed storage URL; it cannot be altered to name another export or
-    another merchant, and it dies after 15 minutes (the API gives a fresh one each time).
-    """
-    return signing.dumps({"s": schema_name, "e": export_id}, salt=DOWNLOAD_SALT)
-
-
-def read_download_token(token: str) -> tuple[str, int]:
-    """``(schema, export id)``; raises ``signing.SignatureExpired`` or ``signing.BadSignature``."""
-    data = signing.loads(token, salt=DOWNLOAD_SALT, max_age=DOWNLOAD_LINK_TTL)
-    schema, export_id = (data.get("s"), data.get("e")) if isinstance(data, dict) else (None, None)
-    if not isinstance(schema, str) or isinstance(export_id, bool) or not isinstance(export_id, int):
-        raise signing.BadSignature("malformed download token")
-    return schema, export_id
+# Names one export of one merchant (its schema, the export's id). Whoever holds the
+# link may download the file (it can be handed to a print shop), as with a pre-signed
+# storage URL; it cannot be altered to name another export or another merchant, and
+# it dies after 15 minutes (the API gives a fresh one each time).
+DOWNLOAD_LINK = SignedLink(
+    salt=DOWNLOAD_SALT,
+    url_name="batch-export-download",
+    fields={"s": str, "e": int},
+    ttl=DOWNLOAD_LINK_TTL,
+)
 
 
 def download_path(schema_name: str, export: BatchExport) -> str:
-    return reverse("batch-export-download", args=[download_token(schema_name, export.pk)])
+    return DOWNLOAD_LINK.path(schema_name, export.pk)
 
 
 def is_downloadable(export: BatchExport) -> bool:

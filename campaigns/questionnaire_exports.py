@@ -22,11 +22,9 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import qrcode
-from django.core import signing
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.urls import reverse
 from openpyxl import Workbook
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -38,6 +36,7 @@ from campaigns.models import Campaign
 from campaigns.questionnaire_models import QuestionnaireVersion, Response
 from config.celery import app
 from config.errors import DomainError
+from config.signed_links import SignedLink
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -46,7 +45,10 @@ CONTENT_TYPES = {
     "pdf": "application/pdf",
 }
 SALT = "campaigns.questionnaire_exports"
-LINK_TTL = 15 * 60
+# Names a merchant, a campaign and a stored file name (or "poster"), 15 minutes.
+LINK = SignedLink(
+    salt=SALT, url_name="questionnaire-export-download", fields={"m": int, "c": int, "f": str}
+)
 FETCH_CHUNK = 2000
 FIXED_COLUMNS = ["submitted_at", "masked_phone", "version"]
 POSTER_FONT = "STSong-Light"  # a CID font every PDF reader has: Chinese without embedding
@@ -151,27 +153,11 @@ def request_export(merchant_id: int, campaign: Campaign, fmt: str) -> str:
     render_responses.apply_async(
         (campaign.pk, fmt, name), headers={"_schema_name": connection.schema_name}
     )
-    token = signing.dumps({"m": merchant_id, "c": campaign.pk, "f": name}, salt=SALT)
-    return reverse("questionnaire-export-download", args=[token])
+    return LINK.path(merchant_id, campaign.pk, name)
 
 
 def poster_path(merchant_id: int, campaign_id: int) -> str:
-    token = signing.dumps({"m": merchant_id, "c": campaign_id, "f": "poster"}, salt=SALT)
-    return reverse("questionnaire-export-download", args=[token])
-
-
-def read_token(token: str) -> tuple[int, int, str]:
-    """(merchant id, campaign id, file name or "poster"); raises signing.BadSignature
-    (or SignatureExpired) for a bad or old link."""
-    data = signing.loads(token, salt=SALT, max_age=LINK_TTL)
-    if not isinstance(data, dict):
-        raise signing.BadSignature("malformed")
-    merchant_id, campaign_id, name = data.get("m"), data.get("c"), data.get("f")
-    if not (isinstance(merchant_id, int) and isinstance(campaign_id, int)):
-        raise signing.BadSignature("malformed")
-    if not isinstance(name, str):
-        raise signing.BadSignature("malformed")
-    return merchant_id, campaign_id, name
+    return LINK.path(merchant_id, campaign_id, "poster")
 
 
 def write_poster(out: IO[bytes], *, url: str, title: str, merchant: str, points: int) -> None:

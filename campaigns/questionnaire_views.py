@@ -7,40 +7,26 @@ from __future__ import annotations
 
 import io
 
-from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 
 from campaigns import questionnaire_exports
 from campaigns.models import Campaign, CampaignKind
 from campaigns.schema_questionnaires import questionnaire_link, questionnaire_url
+from config.signed_links import refusal
 from tenants.models import Merchant
 
 
-def _refusal(status: int, message: str) -> HttpResponse:
-    return HttpResponse(
-        message + "\n",
-        status=status,
-        content_type="text/plain; charset=utf-8",
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-@require_safe
-def download_questionnaire_export(request: HttpRequest, token: str) -> HttpResponse:
+@questionnaire_exports.LINK.view
+def download_questionnaire_export(
+    request: HttpRequest, merchant_id: int, campaign_id: int, name: str
+) -> HttpResponse:
     """A responses export (202 until rendered) or the poster, from a signed link."""
-    try:
-        merchant_id, campaign_id, name = questionnaire_exports.read_token(token)
-    except signing.SignatureExpired:
-        return _refusal(403, _("This download link has expired. Get a new one."))
-    except signing.BadSignature:
-        return _refusal(403, _("This download link is not valid."))
     merchant = Merchant.find(merchant_id)
     if merchant is None:
-        return _refusal(404, _("Not found."))
+        return refusal(404, _("Not found."))
     with tenant_context(merchant):
         campaign = (
             Campaign.objects.filter(pk=campaign_id, kind=CampaignKind.QUESTIONNAIRE)
@@ -48,7 +34,7 @@ def download_questionnaire_export(request: HttpRequest, token: str) -> HttpRespo
             .first()
         )
         if campaign is None:
-            return _refusal(404, _("Not found."))
+            return refusal(404, _("Not found."))
         if name == "poster":
             out = io.BytesIO()
             questionnaire_exports.write_poster(
@@ -69,7 +55,7 @@ def download_questionnaire_export(request: HttpRequest, token: str) -> HttpRespo
             return response
     expected = f"questionnaire-exports/{merchant.schema_name}/{campaign_id}-"
     if not name.startswith(expected) or not default_storage.exists(name):
-        return _refusal(202, _("The export is being prepared. Try again in a moment."))
+        return refusal(202, _("The export is being prepared. Try again in a moment."))
     extension = name.rsplit(".", 1)[-1]
     response = FileResponse(
         default_storage.open(name, "rb"),

@@ -47,11 +47,12 @@ def generate_codes(self: object, batch_id: int) -> dict[str, object]:
 def resume_stalled_batches(stalled_after_seconds: int = 300) -> int:
     """Requeue batches whose generation stopped moving (a worker died mid-batch).
 
-    Runs from beat in the public schema, so it visits each merchant's schema itself.
+    Runs from beat in the public schema, so it visits each merchant's schema itself
+    (those that exist: an application has none yet).
     """
     cutoff = timezone.now() - timedelta(seconds=stalled_after_seconds)
     resumed = 0
-    for merchant in Merchant.objects.exclude(schema_name="public").iterator():
+    for merchant in Merchant.objects.provisioned().exclude(schema_name="public").iterator():
         with tenant_context(merchant):
             stalled = CodeBatch.objects.filter(
                 status=BatchStatus.GENERATING, heartbeat_at__lte=cutoff

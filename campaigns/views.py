@@ -1,56 +1,39 @@
 """Download of a rendered batch export from a signed, expiring link.
 
-The link (``campaigns.exports.download_token``) is the authorisation, like a
-pre-signed storage URL: the merchant API hands it only to staff allowed to download,
-it names one export of one merchant, and it dies after 15 minutes. No session or
-bearer token is needed, so it works in a plain browser tab or from a print shop.
+The link (``campaigns.exports.DOWNLOAD_LINK``, see ``config.signed_links``) is the
+authorisation, like a pre-signed storage URL: the merchant API hands it only to staff
+allowed to download, it names one export of one merchant, and it dies after 15
+minutes. No session or bearer token is needed, so it works in a plain browser tab or
+from a print shop.
 """
 
 from __future__ import annotations
 
-from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 
 from campaigns import exports
 from campaigns.models import BatchExport
+from config.signed_links import refusal
 from tenants.models import Merchant
 
 
-def _refusal(status: int, message: str) -> HttpResponse:
-    return HttpResponse(
-        message + "\n",
-        status=status,
-        content_type="text/plain; charset=utf-8",
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-@require_safe
-def download_export(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        schema, export_id = exports.read_download_token(token)
-    except signing.SignatureExpired:
-        return _refusal(
-            403, _("This download link has expired. Get a new one from the merchant console.")
-        )
-    except signing.BadSignature:
-        return _refusal(403, _("This download link is not valid."))
+@exports.DOWNLOAD_LINK.view
+def download_export(request: HttpRequest, schema: str, export_id: int) -> HttpResponse:
     merchant = Merchant.objects.filter(schema_name=schema).first()
     unavailable = _("This export is no longer available (its batch may have been voided).")
     if merchant is None:
-        return _refusal(404, unavailable)
+        return refusal(404, unavailable)
     with tenant_context(merchant):
         export = BatchExport.objects.select_related("batch").filter(pk=export_id).first()
         if export is None or not exports.is_downloadable(export):
-            return _refusal(404, unavailable)
+            return refusal(404, unavailable)
         try:
             file = default_storage.open(export.file_name, "rb")
         except FileNotFoundError:
-            return _refusal(404, unavailable)
+            return refusal(404, unavailable)
     extension = exports.stored_extension(export)
     response = FileResponse(
         file,

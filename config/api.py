@@ -25,7 +25,7 @@ from config import unavailable
 from config.errors import DomainError
 from graphql import GraphQLError, OperationType
 from tenants import apikeys, audit
-from tenants.models import ApiKey, Domain, Membership, Role
+from tenants.models import ApiKey, Domain, Membership, Merchant, Role
 
 ERROR_CODES = [
     # Generic
@@ -62,6 +62,7 @@ ERROR_CODES = [
     ("ALREADY_MEMBER", "This person is already on the staff."),
     ("LAST_OWNER", "A merchant must keep at least one owner."),
     ("INVALID_PASSWORD", "The password is too weak."),
+    ("EMAIL_TAKEN", "This email already has an account (merchant sign-up)."),
     # API keys
     ("INVALID_SCOPE", "Unknown API key scope, or none given."),
     ("SCOPE_MISSING", "The API key lacks the scope this needs (the message names it)."),
@@ -320,13 +321,19 @@ def _merchant_hint(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
-def require_membership(info: graphene.ResolveInfo, role: str = Role.VIEWER) -> Membership:
+def require_membership(
+    info: graphene.ResolveInfo, role: str = Role.VIEWER, *, approved: bool = True
+) -> Membership:
     """The caller's membership at the merchant this request names, with at least ``role``.
 
     The merchant is named by the ``X-Merchant: <slug>`` header or the request's host
     (a merchant ``Domain``); a member of exactly one merchant may name none. A
     merchant the caller does not belong to answers exactly like an unknown one. On
     success the connection is switched to the merchant's schema for this request.
+
+    A merchant that is only an application (pending or declined: no schema yet) is
+    refused with ``MERCHANT_NOT_ACTIVE``, except by the few fields that say who and
+    where (``approved=False``: the merchant's name and status, the caller's role).
     """
     request = info.context
     membership: Membership | None = getattr(request, "_membership", None)
@@ -341,7 +348,7 @@ def require_membership(info: graphene.ResolveInfo, role: str = Role.VIEWER) -> M
         ):
             raise DomainError("MERCHANT_NOT_FOUND", _("This API key belongs to another merchant."))
         membership = request._membership = apikeys.key_membership(key)
-        connection.set_tenant(key.merchant)
+        _enter(key.merchant)
     if membership is None:
         user = require_user(info)
         memberships = Membership.objects.select_related("merchant").filter(user=user)
@@ -361,13 +368,22 @@ def require_membership(info: graphene.ResolveInfo, role: str = Role.VIEWER) -> M
                     "MERCHANT_NOT_FOUND", _("No merchant you belong to matches this request.")
                 )
         request._membership = membership
-        connection.set_tenant(membership.merchant)
+        _enter(membership.merchant)
+    if approved:
+        membership.merchant.ensure_approved()
     if not membership.has_role(role):
         raise DomainError(
             "PERMISSION_DENIED",
             _("This needs the %(role)s role or higher.") % {"role": Role(role).label},
         )
     return membership
+
+
+def _enter(merchant: Merchant) -> None:
+    """Switch the connection to the merchant's schema, if it has one (an application
+    has none: its fields are refused before any query could look there)."""
+    if merchant.is_provisioned:
+        connection.set_tenant(merchant)
 
 
 # --- IDs and choices shared by the apps' schemas --------------------------------------

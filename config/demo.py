@@ -9,7 +9,9 @@ What it does, in order:
 2. Migrates the public schema and every merchant schema (django-tenants' ``migrate``).
 3. Seeds, idempotently: a platform operator (superuser), the merchant ``demo-tea``
    with its owner, and an initial money funding of its budget (the funding's
-   payment reference makes a re-run credit nothing twice). See :func:`seed`.
+   payment reference makes a re-run credit nothing twice), and a merchant sign-up
+   waiting for the operators' review (``demo-bakery``, no schema until approved).
+   See :func:`seed`.
 4. Prints the URLs and credentials, then serves on 127.0.0.1 (``--port`` or
    ``PORT``, default 8000) with Django's development server until Ctrl-C, and
    stops the embedded PostgreSQL it started. ``--no-serve`` stops after step 3.
@@ -51,6 +53,10 @@ FUNDING_REFERENCE = "demo-initial-funding"
 FUNDING_AMOUNT_MINOR = 1_000_000  # CNY 10,000.00
 FUNDING_CURRENCY = "CNY"
 FUNDING_RATE = "100"  # points per yuan
+APPLICANT_EMAIL = "applicant@demo.test"
+APPLICANT_PASSWORD = "demo-applicant-password"
+APPLICATION_SLUG = "demo-bakery"
+APPLICATION_NAME = "Demo Bakery"
 CAMPAIGN_NAME = "Scan the cap, earn points"
 BATCH_SIZE = 200
 POINTS_PER_CODE = 10
@@ -249,6 +255,7 @@ def seed() -> dict[str, Any]:
             payment_reference=FUNDING_REFERENCE,
             recorded_by=admin,
         )
+        application = _seed_application()
     sample_codes = _seed_scan_campaign(merchant, owner)
     budget = ledger.balance_of(ledger.merchant_budget(merchant.pk))
     connection.set_schema_to_public()
@@ -270,6 +277,33 @@ def seed() -> dict[str, Any]:
         },
         "budget_available": budget,
         "sample_codes": sample_codes,
+        "application": application,
+    }
+
+
+def _seed_application() -> dict[str, Any]:
+    """A self-service sign-up waiting for review, as the sign-up page makes one: a
+    pending merchant with no schema (a re-run of the demo migrates around it)."""
+    from tenants import onboarding
+    from tenants.models import Merchant
+
+    applicant, created = _staff_user(APPLICANT_EMAIL, APPLICANT_PASSWORD, name="Demo applicant")
+    merchant = Merchant.objects.filter(slug=APPLICATION_SLUG).first()
+    if merchant is None:
+        merchant = onboarding.apply(
+            slug=APPLICATION_SLUG,
+            name=APPLICATION_NAME,
+            owner=applicant,
+            contact_email=APPLICANT_EMAIL,
+            about="Sourdough and pastries; would reward regulars with points.",
+        )
+    return {
+        "email": APPLICANT_EMAIL,
+        "password": APPLICANT_PASSWORD,
+        "created": created,
+        "slug": merchant.slug,
+        "name": merchant.name,
+        "status": merchant.status,
     }
 
 
@@ -309,6 +343,7 @@ def banner(seeded: dict[str, Any], base_url: str, db: str, *, serving: bool) -> 
     from points.services import CURRENCY_EXPONENT
 
     admin, owner, merchant = seeded["admin"], seeded["owner"], seeded["merchant"]
+    application = seeded["application"]
     funding = seeded["funding"]
     exponent = CURRENCY_EXPONENT.get(funding["currency"], 2)
     amount = f"{funding['amount_minor'] / 10**exponent:,.{exponent}f}"
@@ -337,10 +372,20 @@ def banner(seeded: dict[str, Any], base_url: str, db: str, *, serving: bool) -> 
         f"  {base_url}/merchant/graphql/  merchant API (GraphiQL in a browser)",
         f"  {base_url}/admin/             Django admin for platform operators",
         f"  {base_url}/console/           merchant console (sign in as the owner below)",
+        f"  {base_url}/console/sign-up/   merchant sign-up (applications the operators review)",
         "",
         "Credentials:",
         f"  platform operator (/admin/): {credentials(admin)}",
         f"  owner of {slug} (merchant console and API): {credentials(owner)}",
+        f"  applicant of {application['slug']} (sees 'under review'): {credentials(application)}",
+        "",
+        f"Merchant application {application['name']} ({application['slug']}): "
+        + (
+            "waiting for review; approve or reject it at"
+            if application["status"] == "pending"
+            else f"{application['status']} (decided already); applications are at"
+        ),
+        f"  {base_url}/admin/tenants/merchantapplication/  (approving creates its schema).",
         "",
         "Merchant API: sign in at /merchant/graphql/ with",
         f"  {sign_in}",

@@ -8,19 +8,29 @@ and their rows turned into model instances the same way the ORM does
 (``Model.from_db``), so the rest of the code sees ordinary model objects. Columns
 not selected are deferred: reading one later costs a query, as with ``.only()``.
 
+A transaction that sends many of these statements runs them through one cursor
+(``one_cursor``): opening a Django cursor (the connection checks, django-tenants'
+search path, psycopg's cursor and Django's wrapper) cost more Python than sending
+a short statement.
+
 Everything else keeps the ORM: this is for statements measured to matter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,7 @@ class Columns(Generic[M]):
 
     def build(self, values: Sequence[Any]) -> M:
         """The model instance for these columns' values (as a queryset would build it)."""
-        return self.model.from_db(connection.alias, list(self.attnames), list(values))
+        return self.model.from_db(DEFAULT_DB_ALIAS, list(self.attnames), list(values))
 
     def __len__(self) -> int:
         return len(self.attnames)
@@ -66,10 +76,66 @@ def table(model: type[Model]) -> str:
     return model._meta.db_table
 
 
-def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+# The cursor of the innermost ``one_cursor`` block of this thread, with its connection.
+_shared = threading.local()
+
+
+@contextmanager
+def one_cursor() -> Iterator[None]:
+    """Send the statements of this block (``fetch_one``, ``execute``, ``Insert``) through
+    one cursor, opened here, in the block's schema.
+
+    Should the schema change inside the block (a ``tenant_context``, or a rollback
+    that undoes django-tenants' ``SET search_path``), the connection forgets its
+    search path and the statements after it go through a fresh cursor, which sets
+    the path again; the shared one is used again once the path is known.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        outer = getattr(_shared, "pair", None)
+        _shared.pair = (db, cursor)
+        try:
+            yield
+        finally:
+            _shared.pair = outer
+
+
+def _run(sql: str, params: Sequence[Any], result: Callable[[CursorWrapper], T]) -> T:
+    pair: tuple[BaseDatabaseWrapper, CursorWrapper] | None = getattr(_shared, "pair", None)
+    # django-tenants' record of the search path it set (None: not set since the
+    # schema changed, so the shared cursor's session may be on another path).
+    if pair is not None and pair[0].search_path_set_schemas is not None:  # type: ignore[attr-defined]
+        cursor = pair[1]
+        cursor.execute(sql, params)
+        return result(cursor)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        return result(cursor)
+
+
+def _fetchone(cursor: CursorWrapper) -> tuple[Any, ...] | None:
+    return cursor.fetchone()
+
+
+def _fetchall(cursor: CursorWrapper) -> list[tuple[Any, ...]]:
+    return cursor.fetchall()
+
+
+def _rowcount(cursor: CursorWrapper) -> int:
+    return cursor.rowcount
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    return _run(sql, params, _fetchone)
+
+
+def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return _run(sql, params, _fetchall)
+
+
+def execute(sql: str, params: Sequence[Any]) -> int:
+    """Run ``sql``; the number of rows it touched."""
+    return _run(sql, params, _rowcount)
 
 
 class Insert(Generic[M]):
@@ -93,17 +159,21 @@ class Insert(Generic[M]):
             f" RETURNING {self.pk.column}"
         )
 
-    def _values(self, obj: M) -> list[Any]:
-        return [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in self.fields]
+    def _values(self, obj: M, db: BaseDatabaseWrapper) -> list[Any]:
+        # ``db`` is the connection itself, not the ``connection`` proxy, which each
+        # field would otherwise look up again (a thread-local lookup per access).
+        return [f.get_db_prep_save(f.pre_save(obj, add=True), db) for f in self.fields]
 
     def _saved(self, obj: M, pk: Any) -> None:
         setattr(obj, self.pk.attname, pk)
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = DEFAULT_DB_ALIAS
 
     def one(self, obj: M) -> bool:
         """Insert ``obj``; False when the ``ON CONFLICT`` clause skipped it."""
-        row = fetch_one(self.head + self.row + self.tail, self._values(obj))
+        row = fetch_one(
+            self.head + self.row + self.tail, self._values(obj, connections[DEFAULT_DB_ALIAS])
+        )
         if row is None:
             return False
         self._saved(obj, row[0])
@@ -113,8 +183,7 @@ class Insert(Generic[M]):
         """Insert all of ``objs`` in one statement (ids in input order, as PostgreSQL
         returns rows of a multi-row ``VALUES`` insert in order)."""
         sql = self.head + ", ".join([self.row] * len(objs)) + self.tail
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [value for obj in objs for value in self._values(obj)])
-            ids = [row[0] for row in cursor.fetchall()]
-        for obj, pk in zip(objs, ids, strict=True):
+        db = connections[DEFAULT_DB_ALIAS]
+        ids = fetch_all(sql, [value for obj in objs for value in self._values(obj, db)])
+        for obj, (pk,) in zip(objs, ids, strict=True):
             self._saved(obj, pk)

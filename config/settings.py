@@ -70,6 +70,8 @@ TENANT_LIMIT_SET_CALLS = True
 # New merchants are created by copying a migrated template schema instead of running
 # every tenant migration (see tenants/onboarding.py and docs/decisions.md).
 TENANT_TEMPLATE_SCHEMA = env_str("TENANT_TEMPLATE_SCHEMA", "merchant_template")
+# `migrate` skips merchants that are only applications (no schema until approval).
+GET_EXECUTOR_FUNCTION = "tenants.migration.get_executor"
 
 AUTH_USER_MODEL = "accounts.User"
 
@@ -192,6 +194,8 @@ OTP_RESEND_INTERVAL_SECONDS = env_int("OTP_RESEND_INTERVAL_SECONDS", 60)
 OTP_MAX_PER_PHONE_PER_HOUR = env_int("OTP_MAX_PER_PHONE_PER_HOUR", 5)
 OTP_MAX_PER_IP_PER_HOUR = env_int("OTP_MAX_PER_IP_PER_HOUR", 20)
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "CN")
+# Self-service merchant sign-ups (applications), counted per IP address.
+MERCHANT_SIGNUPS_PER_IP_PER_HOUR = env_int("MERCHANT_SIGNUPS_PER_IP_PER_HOUR", 10)
 SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
 
 # --- Webhooks (docs/webhooks.md) -------------------------------------------------

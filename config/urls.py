@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
+from analytics.operator import platform_analytics
 from campaigns.questionnaire_views import download_questionnaire_export
 from campaigns.views import download_export
 from config.schema import consumer_schema, merchant_schema
@@ -29,6 +30,14 @@ urlpatterns = [
         "mall/settlements/<str:token>/",
         download_settlement,
         name="mall-settlement-download",
+    ),
+    # Analytics and liability CSV files, from signed links (analytics/downloads.py).
+    path("reports/", include("analytics.urls")),
+    # The operators' analytics page: staff only, through the admin's own login.
+    path(
+        "admin/platform-analytics/",
+        admin.site.admin_view(platform_analytics),
+        name="admin-platform-analytics",
     ),
     path("admin/", admin.site.urls),
     # The merchant console and the consumer web (the consumer's is the root: its home,

@@ -53,6 +53,17 @@ def _error(message: str, code: str, status: int) -> JsonResponse:
     )
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether a JSON value (the variables) holds U+0000 in any string or key."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
     """Give a parse or validation error a stable ``extensions.code`` like every other error."""
     if not (error.extensions or {}).get("code"):
@@ -319,6 +330,10 @@ class ApiView(GraphQLView):
             if show_graphiql:
                 return None
             raise HttpError(HttpResponseBadRequest(), "Must provide query string.")
+        if "\x00" in query or "\\u0000" in query or _has_nul(variables):
+            # PostgreSQL text cannot hold U+0000: refused here, once, for every field,
+            # rather than as an internal error wherever such a string meets the database.
+            raise HttpError(HttpResponseBadRequest(), "Text may not contain NUL (U+0000).")
         document, errors = self._document(query)
         if document is None or errors:
             return ExecutionResult(data=None, errors=errors)

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -256,6 +256,11 @@ def post(
 _INSERT_TRANSACTION = rows.Insert(Transaction, on_conflict="(idempotency_key) DO NOTHING")
 _INSERT_ENTRIES = rows.Insert(Entry)
 _INSERT_LOT = rows.Insert(Lot)
+# Conditional: a balance never goes below zero (the refusal is the missing row).
+_MOVE_BALANCE = (
+    f"UPDATE {rows.table(Account)} SET balance = balance + %s "
+    "WHERE id = %s AND balance + %s >= 0 RETURNING balance"
+)
 
 
 def _move_balances(postings: Sequence[Posting]) -> dict[int, int]:
@@ -266,21 +271,15 @@ def _move_balances(postings: Sequence[Posting]) -> dict[int, int]:
             acc, total = by_account.get(p.account.pk, (p.account, 0))
             by_account[p.account.pk] = (acc, total + p.amount)
     balances: dict[int, int] = {}
-    with connection.cursor() as cursor:
-        for account_id in sorted(by_account):
-            account, delta = by_account[account_id]
-            if delta == 0:
-                continue
-            cursor.execute(
-                "UPDATE points_account SET balance = balance + %s "
-                "WHERE id = %s AND balance + %s >= 0 RETURNING balance",
-                [delta, account_id, delta],
-            )
-            row = cursor.fetchone()
-            if row is None:
-                code = INSUFFICIENT_CODE.get(AccountKind(account.kind), "INSUFFICIENT_FUNDS")
-                raise LedgerError(code, _("Not enough points for this operation."))
-            balances[account_id] = row[0]
+    for account_id in sorted(by_account):
+        account, delta = by_account[account_id]
+        if delta == 0:
+            continue
+        row = rows.fetch_one(_MOVE_BALANCE, [delta, account_id, delta])
+        if row is None:
+            code = INSUFFICIENT_CODE.get(AccountKind(account.kind), "INSUFFICIENT_FUNDS")
+            raise LedgerError(code, _("Not enough points for this operation."))
+        balances[account_id] = row[0]
     return balances
 
 

@@ -69,6 +69,8 @@ def _fund(
     description: str,
     recorded_by: User | None,
 ) -> Funding:
+    # Money for an application that may yet be declined would have no way back.
+    merchant.ensure_approved()
     reference = (reference or "").strip()
     if not reference or len(reference) > 100:
         raise LedgerError(

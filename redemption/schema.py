@@ -16,10 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
-from django.core import signing
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
@@ -36,6 +34,7 @@ from config.api import (
     require_membership,
 )
 from config.errors import DomainError
+from config.signed_links import SignedLink
 from points import ledger
 from redemption import services as mall
 from redemption.models import (
@@ -73,7 +72,10 @@ OrderStatusEnum = graphene.Enum(
 
 MAX_ADDRESSES = 50
 SETTLEMENT_SALT = "redemption.settlement.download"
-SETTLEMENT_LINK_TTL = 15 * 60  # seconds
+# Names one merchant's statement for one month (merchant id, year, month), 15 minutes.
+SETTLEMENT_LINK = SignedLink(
+    salt=SETTLEMENT_SALT, url_name="mall-settlement-download", fields={"m": int, "y": int, "n": int}
+)
 
 
 def _enum_value(argument: Any) -> str | None:
@@ -677,21 +679,6 @@ class Settlement(graphene.ObjectType):
     )
 
 
-def settlement_token(merchant: Merchant, year: int, month: int) -> str:
-    """A signed token naming one merchant's statement for one month (``SETTLEMENT_LINK_TTL``)."""
-    return signing.dumps({"m": merchant.pk, "y": year, "n": month}, salt=SETTLEMENT_SALT)
-
-
-def read_settlement_token(token: str) -> tuple[int, int, int]:
-    """``(merchant id, year, month)``; raises ``signing.BadSignature`` (or its subclass
-    ``SignatureExpired``)."""
-    data = signing.loads(token, salt=SETTLEMENT_SALT, max_age=SETTLEMENT_LINK_TTL)
-    values = [data.get(key) for key in ("m", "y", "n")] if isinstance(data, dict) else []
-    if len(values) != 3 or not all(type(v) is int for v in values):
-        raise signing.BadSignature("malformed settlement token")
-    return values[0], values[1], values[2]
-
-
 def check_period(year: int, month: int) -> None:
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         raise DomainError("INVALID_PERIOD", _("Choose a month of the years 2000 to 2100."), "month")
@@ -758,14 +745,13 @@ class MerchantQueries(graphene.ObjectType):
             )
             for row in mall.settlement(merchant, year, month)
         ]
-        path = reverse("mall-settlement-download", args=[settlement_token(merchant, year, month)])
         return Settlement(
             year=year,
             month=month,
             rows=rows,
             total_units=sum(row.units for row in rows),
             total_points=sum(row.points for row in rows),
-            download_url=info.context.build_absolute_uri(path),
+            download_url=SETTLEMENT_LINK.url(info.context, merchant.pk, year, month),
         )
 
 

@@ -3,15 +3,26 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from config.errors import DomainError
 from points import services as points_services
 from tenants.lifecycle import change_status
-from tenants.models import ApiKey, AuditEvent, Domain, Membership, Merchant, MerchantStatus
+from tenants.models import (
+    ApiKey,
+    AuditEvent,
+    Domain,
+    Membership,
+    Merchant,
+    MerchantApplication,
+    MerchantStatus,
+    Role,
+)
 
 
 class DomainInline(admin.TabularInline):
@@ -39,28 +50,25 @@ class TopUpForm(forms.Form):
 
 @admin.register(Merchant)
 class MerchantAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "status", "points_expiry_days", "created_at")
+    list_display = ("slug", "name", "status", "points_expiry_days", "created_at", "provisioned_at")
     list_filter = ("status",)
     search_fields = ("slug", "name", "contact_email")
     # The schema name is fixed at onboarding; merchants are created by the onboarding
-    # service (manage.py create_merchant), which also creates the schema.
-    # The status moves only through the actions below (tenants.lifecycle): approve,
-    # suspend, reinstate; never by editing the field.
-    readonly_fields = ("schema_name", "slug", "status", "created_at")
+    # service (manage.py create_merchant) or a sign-up, and get their schema when
+    # approved. The status moves only through the actions below (tenants.lifecycle):
+    # approve, suspend, reinstate (applications are decided on "Merchant applications");
+    # never by editing the field.
+    readonly_fields = (
+        "schema_name",
+        "slug",
+        "status",
+        "created_at",
+        "provisioned_at",
+        "reviewed_at",
+        "reviewed_by",
+    )
     inlines = (DomainInline, MembershipInline)
     actions = ("approve", "suspend", "reinstate")
-
-    def _move(self, request: HttpRequest, merchants: QuerySet[Merchant], status: str) -> None:
-        moved = 0
-        for merchant in merchants:
-            try:
-                change_status(merchant, status, by=request.user)  # type: ignore[arg-type]
-            except DomainError as exc:
-                self.message_user(request, f"{merchant.slug}: {exc.message}", messages.ERROR)
-            else:
-                moved += 1
-        if moved:
-            self.message_user(request, f"{moved} merchant(s) now {status}.", messages.SUCCESS)
 
     def get_urls(self) -> list[URLPattern]:
         top_up = path(
@@ -106,22 +114,169 @@ class MerchantAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "merchant": merchant, "form": form}
         return render(request, "admin/tenants/merchant/top_up.html", context)
 
-    @admin.action(description="Approve the selected pending merchants")
+    @admin.action(description="Approve the selected pending merchants (creates their schema)")
     def approve(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
-        self._move(request, merchants.filter(status=MerchantStatus.PENDING), MerchantStatus.ACTIVE)
+        _move(self, request, merchants.filter(status=MerchantStatus.PENDING), MerchantStatus.ACTIVE)
 
     @admin.action(description="Suspend the selected merchants (their campaigns stop awarding)")
     def suspend(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
-        self._move(request, merchants, MerchantStatus.SUSPENDED)
+        _move(self, request, merchants, MerchantStatus.SUSPENDED)
 
     @admin.action(description="Reinstate the selected suspended merchants")
     def reinstate(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
-        self._move(
-            request, merchants.filter(status=MerchantStatus.SUSPENDED), MerchantStatus.ACTIVE
+        _move(
+            self, request, merchants.filter(status=MerchantStatus.SUSPENDED), MerchantStatus.ACTIVE
         )
 
     def has_add_permission(self, request: object) -> bool:
         return False
+
+
+def _move(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    merchants: QuerySet[Merchant],
+    status: str,
+    note: str = "",
+) -> None:
+    """Move each merchant through ``tenants.lifecycle``; report each refusal or failure."""
+    moved = 0
+    for merchant in merchants:
+        try:
+            change_status(merchant, status, by=request.user, note=note)  # type: ignore[arg-type]
+        except DomainError as exc:
+            model_admin.message_user(request, f"{merchant.slug}: {exc.message}", messages.ERROR)
+        else:
+            moved += 1
+    if moved:
+        model_admin.message_user(request, f"{moved} merchant(s) now {status}.", messages.SUCCESS)
+
+
+class ApplicationStatusFilter(admin.SimpleListFilter):
+    """Pending applications by default: what the desk has to decide."""
+
+    title = "status"
+    parameter_name = "decision"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("pending", "Waiting for review"), ("rejected", "Declined"), ("all", "All")]
+
+    def value(self) -> str:
+        return super().value() or "pending"
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset if value == "all" else queryset.filter(status=value)
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(
+        label="Reason (sent to the applicant; optional)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+    )
+
+
+@admin.register(MerchantApplication)
+class MerchantApplicationAdmin(admin.ModelAdmin):
+    """The operators' desk for self-service sign-ups: review, then approve or reject.
+
+    Approving provisions the merchant (schema, budget) and activates it; rejecting
+    declines it for good. Both email the applicant (``tenants.lifecycle``).
+    """
+
+    list_display = (
+        "name",
+        "slug",
+        "applicant",
+        "contact_email",
+        "contact_phone",
+        "created_at",
+        "status",
+        "reviewed_at",
+    )
+    list_filter = (ApplicationStatusFilter,)
+    search_fields = ("slug", "name", "contact_email", "memberships__user__email")
+    ordering = ("-created_at",)
+    fields = (
+        "name",
+        "slug",
+        "status",
+        "applicant",
+        "contact_email",
+        "contact_phone",
+        "about",
+        "language",
+        "created_at",
+        "reviewed_at",
+        "reviewed_by",
+        "review_note",
+    )
+    readonly_fields = fields
+    actions = ("approve", "reject")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MerchantApplication]:
+        owners = Membership.objects.filter(role=Role.OWNER).select_related("user")
+        return (
+            super()
+            .get_queryset(request)
+            .applications()
+            .prefetch_related(Prefetch("memberships", queryset=owners, to_attr="owners"))
+        )
+
+    @admin.display(description="Applicant")
+    def applicant(self, merchant: MerchantApplication) -> str:
+        owners = getattr(merchant, "owners", None)
+        if owners is None:
+            owners = list(merchant.memberships.filter(role=Role.OWNER).select_related("user"))
+        return ", ".join(f"{m.user.name} <{m.user.email}>" for m in owners) or "—"
+
+    @admin.action(description="Approve: create the schema and budget, activate, email")
+    def approve(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
+        _move(self, request, merchants.filter(status=MerchantStatus.PENDING), MerchantStatus.ACTIVE)
+
+    @admin.action(description="Reject the selected applications (asks for a reason), email")
+    def reject(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> HttpResponse | None:
+        pending = merchants.filter(status=MerchantStatus.PENDING)
+        form = RejectForm(request.POST if "confirm" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            _move(self, request, pending, MerchantStatus.REJECTED, form.cleaned_data["note"])
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject merchant applications",
+            "applications": pending,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/tenants/merchantapplication/reject.html", context)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # A pending application is decided, not deleted (the applicant is told).
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: Merchant | None = None) -> bool:
+        # Deleting a declined application frees its slug; it never had a schema.
+        return (
+            obj is not None
+            and obj.status == MerchantStatus.REJECTED
+            and super().has_delete_permission(request, obj)  # type: ignore[arg-type]
+        )
 
 
 @admin.register(ApiKey)

@@ -77,6 +77,8 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     "ledger": ApiScope.LEDGER_READ,
     "pointsLiability": ApiScope.LEDGER_READ,
     "analytics": ApiScope.LEDGER_READ,
+    # The same figures as a file (a signed link): what reads them may download them.
+    "analyticsCsv": ApiScope.LEDGER_READ,
     # Mall.
     "mallCategories": ApiScope.MALL_READ,
     "suppliedProducts": ApiScope.MALL_READ,
@@ -94,6 +96,7 @@ KEY_FORBIDDEN_FIELDS = frozenset(
         "staffChangeRole",
         "staffRemove",
         "acceptInvitation",
+        "merchantSignUp",  # an applicant is a person, and a key already has its merchant
         "signIn",
         "refreshToken",
         "signOut",

@@ -34,7 +34,9 @@ REDACTED = "[redacted]"
 # An argument whose name contains one of these is never stored (password, token,
 # refreshToken, secret…).
 SECRET_WORDS = ("password", "token", "secret")
-SIGN_IN_MUTATIONS = frozenset({"signIn"})
+# Mutations recorded even when anonymous, with the argument that names the actor:
+# sign-in attempts and merchant sign-ups (no merchant: operators see them in the admin).
+ANONYMOUS_MUTATIONS = {"signIn": "email", "merchantSignUp": "contact_email"}
 MAX_STRING = 200
 MAX_ITEMS = 20
 MAX_DEPTH = 4
@@ -57,13 +59,15 @@ def _clean(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, str):
+        # PostgreSQL's jsonb cannot hold U+0000 (found by the fuzzer): shown as U+FFFD.
+        value = value.replace("\x00", "\ufffd")
         return value if len(value) <= MAX_STRING else value[:MAX_STRING] + "…"
     if depth >= MAX_DEPTH:
         return "…"
     if isinstance(value, Mapping):
         items = list(value.items())
         cleaned = {
-            str(k): REDACTED if _is_secret(str(k)) else _clean(v, depth + 1)
+            _clean(str(k)): REDACTED if _is_secret(str(k)) else _clean(v, depth + 1)
             for k, v in items[:MAX_ITEMS]
         }
         if len(items) > MAX_ITEMS:
@@ -98,14 +102,19 @@ def record(request: HttpRequest, mutation: str, arguments: Mapping[str, Any], re
     key = getattr(request, "api_key", None)
     user = getattr(request, "user", None)
     signed_in = user is not None and user.is_authenticated
-    if key is None and not signed_in and mutation not in SIGN_IN_MUTATIONS:
+    if key is None and not signed_in and mutation not in ANONYMOUS_MUTATIONS:
         return
     membership = getattr(request, "_membership", None)
     if key is not None:
         merchant_id, label = key.merchant_id, key.prefix
     else:
         merchant_id = membership.merchant_id if membership is not None else None
-        label = (user.email or "") if signed_in else str(arguments.get("email", "")).lower()
+        actor_argument = ANONYMOUS_MUTATIONS.get(mutation, "email")
+        label = (
+            (user.email or "")
+            if signed_in
+            else str(arguments.get(actor_argument, "")).strip().lower()
+        )
     try:
         AuditEvent.objects.create(
             merchant_id=merchant_id,

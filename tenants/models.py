@@ -20,9 +20,29 @@ if TYPE_CHECKING:
 
 
 class MerchantStatus(models.TextChoices):
+    # An application (self-service sign-up, or ``create_merchant --status pending``):
+    # a row and its staff, no schema and no budget until an operator approves it.
     PENDING = "pending", _("Pending")
     ACTIVE = "active", _("Active")
     SUSPENDED = "suspended", _("Suspended")
+    # An application the operators declined. Kept (who applied, when, why declined);
+    # the slug stays taken until an operator deletes the row.
+    REJECTED = "rejected", _("Rejected")
+
+
+# Statuses of a merchant that was approved: only these have a schema and a budget, and
+# only their staff use the merchant API beyond "who am I, where".
+APPROVED_STATUSES = (MerchantStatus.ACTIVE, MerchantStatus.SUSPENDED)
+
+
+class MerchantQuerySet(models.QuerySet["Merchant"]):
+    def provisioned(self) -> MerchantQuerySet:
+        """Merchants whose schema exists: what every loop over merchant schemas visits."""
+        return self.filter(provisioned_at__isnull=False)
+
+    def applications(self) -> MerchantQuerySet:
+        """Sign-ups waiting for an operator, or declined."""
+        return self.filter(status__in=[MerchantStatus.PENDING, MerchantStatus.REJECTED])
 
 
 class Merchant(TenantMixin):
@@ -30,6 +50,11 @@ class Merchant(TenantMixin):
 
     Its campaigns, codes and questionnaires live in its own PostgreSQL schema
     (``schema_name``); its money and points live in the shared ledger.
+
+    A merchant starts as an application (``pending``): ``schema_name`` is reserved
+    but the schema does not exist until approval provisions it (``provisioned_at``,
+    ``tenants.lifecycle``). Code that visits merchant schemas uses
+    ``Merchant.objects.provisioned()``.
     """
 
     slug = models.SlugField(max_length=40, unique=True)
@@ -44,6 +69,25 @@ class Merchant(TenantMixin):
         default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its schema (copied from the template) and budget account were created, in
+    # the approval's transaction; null for an application. Set once, never cleared.
+    provisioned_at = models.DateTimeField(null=True, blank=True)
+    # The application: what the applicant told us, and the operators' decision.
+    about = models.TextField(blank=True, max_length=1000)
+    # The language of the platform's emails to this merchant (the sign-up page's).
+    language = models.CharField(max_length=16, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Why an application was declined; sent to the applicant with the decision.
+    review_note = models.TextField(blank=True, max_length=1000)
+
+    objects = MerchantQuerySet.as_manager()
 
     # Schemas are created by tenants.onboarding (a copy of a migrated template),
     # never implicitly on save, and never dropped by a delete.
@@ -57,6 +101,12 @@ class Merchant(TenantMixin):
                 condition=models.Q(status__in=MerchantStatus.values),
                 name="merchant_status_valid",
             ),
+            # An approved merchant has its schema: approval provisions before it activates.
+            models.CheckConstraint(
+                condition=models.Q(status__in=[MerchantStatus.PENDING, MerchantStatus.REJECTED])
+                | models.Q(provisioned_at__isnull=False),
+                name="merchant_approved_is_provisioned",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -67,7 +117,9 @@ class Merchant(TenantMixin):
         """The merchant a scanned code or a questionnaire link names, or None.
 
         On every claim and submission, so its one statement is written once
-        (``config.rows``) rather than built by the ORM each time.
+        (``config.rows``) rather than built by the ORM each time. A merchant without
+        a schema (an application) is not found: no code or link of its can exist, and
+        a made-up code naming its id must not reach a schema that is not there.
         """
         row = rows.fetch_one(_FIND_MERCHANT, [pk])
         return None if row is None else _MERCHANT.build(row)
@@ -75,6 +127,27 @@ class Merchant(TenantMixin):
     @property
     def is_active(self) -> bool:
         return self.status == MerchantStatus.ACTIVE
+
+    @property
+    def is_provisioned(self) -> bool:
+        return self.provisioned_at is not None
+
+    def ensure_approved(self) -> None:
+        """Refuse the merchant API's work to an application (pending or declined).
+
+        Its staff may sign in and see the merchant's name and status, nothing else:
+        there is no schema behind it yet (``MERCHANT_NOT_ACTIVE``). Suspended
+        merchants keep reading and managing; only awarding stops for them
+        (``ensure_can_award``).
+        """
+        if self.status == MerchantStatus.REJECTED:
+            raise MerchantNotActive(
+                "MERCHANT_NOT_ACTIVE", _("This merchant's application was declined.")
+            )
+        if self.status not in APPROVED_STATUSES:
+            raise MerchantNotActive(
+                "MERCHANT_NOT_ACTIVE", _("This merchant's application is under review.")
+            )
 
     def ensure_can_award(self) -> None:
         """Refuse to award points for a merchant that is not active.
@@ -89,7 +162,10 @@ class Merchant(TenantMixin):
 
 
 _MERCHANT = rows.columns(Merchant)
-_FIND_MERCHANT = f"SELECT {_MERCHANT.select('m')} FROM {rows.table(Merchant)} m WHERE m.id = %s"
+_FIND_MERCHANT = (
+    f"SELECT {_MERCHANT.select('m')} FROM {rows.table(Merchant)} m "
+    "WHERE m.id = %s AND m.provisioned_at IS NOT NULL"
+)
 
 
 class Domain(DomainMixin):
@@ -254,3 +330,13 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.mutation}"
+
+
+class MerchantApplication(Merchant):
+    """A merchant seen as a sign-up to review: the operators' desk in the admin lists
+    pending and declined applications with the applicant's details (``tenants.admin``)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("merchant application")
+        verbose_name_plural = _("merchant applications")

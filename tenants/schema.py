@@ -11,9 +11,15 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 from accounts import tokens
 from accounts.models import User
 from accounts.schema import AuthTokens, _tokens, _user_agent
-from config.api import DomainMutation, require_membership, require_user
+from config.api import (
+    DomainMutation,
+    choice_value,
+    client_ip,
+    require_membership,
+    require_user,
+)
 from config.errors import DomainError
-from tenants import staff
+from tenants import signup, staff
 from tenants.models import Membership, Merchant, MerchantStatus, Role
 
 RoleEnum = graphene.Enum("StaffRole", [(value.upper(), value) for value in Role.values])
@@ -31,6 +37,10 @@ class MerchantType(graphene.ObjectType):
     status = graphene.Field(MerchantStatusEnum, required=True)
     points_expiry_days = graphene.Int(required=True)
     contact_email = graphene.String(required=True)
+
+    @staticmethod
+    def resolve_status(merchant: Merchant, info: graphene.ResolveInfo) -> str:
+        return choice_value(merchant.status)  # a row just created holds the enum member
 
 
 class MembershipNode:
@@ -192,6 +202,38 @@ class AcceptInvitation(DomainMutation):
         return cls(tokens=_tokens(tokens.issue(user, _user_agent(info))))
 
 
+class MerchantSignUp(DomainMutation):
+    """Apply for a merchant account; no sign-in needed (rate limited per address).
+
+    Creates the owner's staff account (the contact email and the password) and a
+    pending merchant. The owner can sign in at once; until the platform's operators
+    approve the application, every field but ``merchant``, ``myRole`` and ``me``
+    answers ``MERCHANT_NOT_ACTIVE``. Every field at fault is reported.
+    """
+
+    class Arguments:
+        name = graphene.String(required=True, description="The business's name.")
+        slug = graphene.String(
+            required=True, description="3-40 lowercase letters, digits and hyphens; unique."
+        )
+        contact_email = graphene.String(
+            required=True, description="Where decisions are sent; also the owner's sign-in."
+        )
+        owner_name = graphene.String(required=True, description="The owner's own name.")
+        password = graphene.String(required=True, description="The owner's password.")
+        contact_phone = graphene.String(default_value="")
+        about = graphene.String(default_value="", description="What the business does.")
+        language = graphene.String(
+            default_value="", description="Language of the emails (zh-hans or en)."
+        )
+
+    merchant = graphene.Field(MerchantType)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, **fields: Any) -> MerchantSignUp:
+        return cls(merchant=signup.sign_up(**fields, ip=client_ip(info.context)))
+
+
 def _role_value(role: Any) -> str:
     return getattr(role, "value", role)
 
@@ -209,13 +251,15 @@ class MerchantQueries(graphene.ObjectType):
         user = info.context.user
         return user if user.is_authenticated and user.email else None
 
+    # Who and where: answered for an application too (pending or declined), so that its
+    # staff can see its status; every other field refuses it (MERCHANT_NOT_ACTIVE).
     @staticmethod
     def resolve_merchant(root: Any, info: graphene.ResolveInfo) -> Merchant:
-        return require_membership(info).merchant
+        return require_membership(info, approved=False).merchant
 
     @staticmethod
     def resolve_my_role(root: Any, info: graphene.ResolveInfo) -> str:
-        return require_membership(info).role
+        return require_membership(info, approved=False).role
 
     @staticmethod
     def resolve_staff(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
@@ -227,3 +271,4 @@ class MerchantMutations(graphene.ObjectType):
     staff_change_role = StaffChangeRole.Field()
     staff_remove = StaffRemove.Field()
     accept_invitation = AcceptInvitation.Field()
+    merchant_sign_up = MerchantSignUp.Field()

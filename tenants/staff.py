@@ -8,12 +8,9 @@ pass.
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
@@ -23,9 +20,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from config.errors import DomainError
+from tenants import emails
 from tenants.models import Membership, Role
-
-logger = logging.getLogger(__name__)
 
 
 class StaffError(DomainError):
@@ -92,17 +88,10 @@ def invite(actor: Membership, email: str, role: str, name: str = "") -> Membersh
             "m": merchant_name,
             "link": link,
         }
-        transaction.on_commit(lambda: _send_invitation(email, subject, body))
+        # A mail failure does not undo the membership: the invitation can be sent
+        # again by removing and re-inviting.
+        emails.send_on_commit([email], subject, body)
     return membership
-
-
-def _send_invitation(email: str, subject: str, body: str) -> None:
-    # The membership is committed; a mail failure must not turn it into an error.
-    # The invitation can be sent again by removing and re-inviting.
-    try:
-        send_mail(subject, body, None, [email])
-    except Exception:
-        logger.exception("could not send the staff invitation to %s", email)
 
 
 def accept_invitation(uid: str, token: str, password: str) -> User:

@@ -17,6 +17,7 @@ from frontend.pages import OPERATIONS_DIR
 
 URLS = {
     "console-sign-in": "sign_in",
+    "console-sign-up": "sign_up",
     "console-dashboard": "dashboard",
     "console-campaigns": "campaigns",
     "console-campaign": "campaign",

@@ -33,14 +33,19 @@ def _post(url: str, query: str, headers: dict[str, str] | None = None) -> dict[s
         return json.loads(response.read())
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Any:
-    port = free_port()
-    env = {
+def demo_env() -> dict[str, str]:
+    """A newcomer's environment: no database, Redis or settings of the test run."""
+    return {
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG"}
     }
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Any:
+    port = free_port()
+    env = demo_env()
     log = (tmp_path / "demo.log").open("w")
     process = subprocess.Popen(
         [
@@ -61,7 +66,7 @@ def demo(tmp_path: Path) -> Any:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(base + "/", process, tmp_path / "demo.log", timeout=120)
-        yield base, tmp_path / "demo.log"
+        yield base, tmp_path / "demo.log", tmp_path / "pg"
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -71,8 +76,8 @@ def demo(tmp_path: Path) -> Any:
         log.close()
 
 
-def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path]) -> None:
-    base, log_path = demo
+def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path, Path]) -> None:
+    base, log_path, pgdata = demo
     output = log_path.read_text()
     assert "/merchant/graphql/" in output and "owner@demo.test" in output
     assert "/s/" in output  # scan pages of the seeded batch
@@ -103,6 +108,33 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path]) -
     )["data"]
     # 1,000,000 funded, 200 codes x 10 points reserved for the demo batch.
     assert merchant == {"merchant": {"slug": "demo-tea"}, "budget": {"available": 998_000}}
+
+    # The seeded sign-up: its applicant signs in, the application answers who and where only.
+    assert "demo-bakery" in output and "/admin/tenants/merchantapplication/" in output
+    applicant = _post(
+        base + "/merchant/graphql/",
+        'mutation { signIn(email: "applicant@demo.test", password: "demo-applicant-password")'
+        " { tokens { accessToken } errors { code } } }",
+    )["data"]["signIn"]["tokens"]["accessToken"]
+    application = _post(
+        base + "/merchant/graphql/",
+        "{ merchant { slug status } }",
+        {"Authorization": f"Bearer {applicant}", "X-Merchant": "demo-bakery"},
+    )["data"]
+    assert application == {"merchant": {"slug": "demo-bakery", "status": "PENDING"}}
+
+    # A second run (joining the running database) migrates every merchant schema with
+    # that application among the merchants: it has no schema, and is skipped.
+    again = subprocess.run(
+        [sys.executable, "-m", "config.demo", "--no-serve", "--pgdata", str(pgdata)],
+        cwd=ROOT,
+        env=demo_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "data ready" in again.stdout and "(as first created)" in again.stdout
 
     sent = _post(
         base + "/graphql/",

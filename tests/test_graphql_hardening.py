@@ -219,6 +219,32 @@ def test_request_without_a_query_is_refused(client: Client) -> None:
     assert _post(client, "not json").status_code == 400
 
 
+CREATE, OUT = "createScanCampaign(input: {name", "{ errors { code } }"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "query": f"mutation($n: String!) {{ {CREATE}: $n}}) {OUT} }}",
+            "variables": {"n": "T\x00"},
+        },
+        {"query": "mutation($i: JSONString) { x(i: $i) }", "variables": {"i": {"a\x00": 1}}},
+        {"query": f'mutation {{ {CREATE}: "Tea\\u0000"}}) {OUT} }}'},
+    ],
+    ids=["variable", "key", "literal"],
+)
+def test_nul_characters_are_refused_before_anything_runs(
+    client: Client, tenants: Tenants, body: dict[str, Any]
+) -> None:
+    """PostgreSQL text cannot hold U+0000; such a string would fail at its INSERT."""
+    token = f"Bearer {access_token(tenants.acme_owner)}"
+    response = _post(client, body, HTTP_AUTHORIZATION=token)
+    assert response.status_code == 400
+    assert _codes(response.json()) == ["BAD_REQUEST"]
+    assert "NUL" in _messages(response.json())
+
+
 def test_mutation_over_get_is_refused(client: Client, tenants: Tenants) -> None:
     token = f"Bearer {access_token(tenants.acme_owner)}"
     response = client.get(

@@ -22,6 +22,7 @@ from django_tenants.utils import tenant_context
 from graphql_relay import from_global_id, to_global_id
 
 from accounts.models import User
+from analytics.downloads import MERCHANT_CSV
 from campaigns import services as campaign_services
 from campaigns.generation import generate_batch
 from campaigns.models import BatchExport, Campaign, CodeBatch, ScanFailure
@@ -33,7 +34,8 @@ from points import services
 from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product
 from redemption.tests.helpers import placed_order
-from tenants.models import ApiKey, AuditEvent, Membership, Role
+from tenants import onboarding
+from tenants.models import ApiKey, AuditEvent, Membership, Merchant, MerchantStatus, Role
 from webhooks import events as webhook_events
 from webhooks import services as webhook_services
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -72,6 +74,10 @@ QUERY_CASES: dict[str, str] = {
         "repeatConsumers redeemedConsumers redeemedShare newConsumers "
         "days { day dau wau mau new returning scans claims answers redeems } "
         "funnel { scans claims redemptions } cohorts { week size retained } } }"
+    ),
+    # A signed link naming the merchant (the link itself: analytics/tests/test_downloads.py).
+    "analyticsCsv": (
+        'query { analyticsCsv(from: "2021-01-01", to: "2021-12-31") { url expiresAt } }'
     ),
     "pointsLiability": (
         "query { pointsLiability { outstanding overdue expiring { days points } "
@@ -112,8 +118,9 @@ QUERY_CASES: dict[str, str] = {
 }
 QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me"}
 
-# Mutations anyone may call (they act on the caller's own session or invitation).
-PUBLIC_MUTATIONS = {"signIn", "refreshToken", "signOut", "acceptInvitation"}
+# Mutations anyone may call (they act on the caller's own session or invitation, or
+# apply for a new merchant: test_a_sign_up_reaches_no_existing_merchant below).
+PUBLIC_MUTATIONS = {"signIn", "refreshToken", "signOut", "acceptInvitation", "merchantSignUp"}
 
 
 def _member_gid(merchant, user: User) -> str:
@@ -402,6 +409,24 @@ def _as(api: Api, user: User, document: str, merchant: str | None, **kwargs: Any
     return api.query(document, token=access_token(user), merchant=merchant, **kwargs)
 
 
+ANALYTICS_LINK = "http://testserver/reports/analytics/"
+
+
+def _what_links_name(value: Any) -> Any:
+    """``value`` with each signed analytics link replaced by what its token names.
+
+    A link carries the second it was made (and ``expiresAt`` follows from it), so two
+    reads may differ in time only; what must not differ is what they give.
+    """
+    if isinstance(value, dict):
+        return {k: None if k == "expiresAt" else _what_links_name(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_what_links_name(v) for v in value]
+    if isinstance(value, str) and value.startswith(ANALYTICS_LINK):
+        return ["link", *MERCHANT_CSV.read(value.removeprefix(ANALYTICS_LINK).rstrip("/"))]
+    return value
+
+
 @pytest.mark.parametrize("field", sorted(QUERY_CASES))
 def test_query_field_does_not_show_another_merchants_data(
     merchant_api: Api,
@@ -417,7 +442,11 @@ def test_query_field_does_not_show_another_merchants_data(
     marker = request.getfixturevalue("beta_activity")
 
     after = _as(merchant_api, tenants.acme_owner, document, "acme")
-    assert after == before, "acme's view changed when only beta's data did"
+    assert _what_links_name(after) == _what_links_name(before), (
+        "acme's view changed when only beta's data did"
+    )
+    if field == "analyticsCsv":  # the link names acme, whatever beta does
+        assert _what_links_name(after)["data"][field]["url"][1] == tenants.acme.pk
     assert marker not in json.dumps(after)
     # Beta's own staff do see the activity where the field shows such data.
     beta_view = json.dumps(_as(merchant_api, tenants.beta_owner, document, "beta"))
@@ -629,6 +658,112 @@ def test_every_merchant_mutation_works_for_the_owner(
         result = _as(merchant_api, tenants.acme_owner, document, "acme", variables=arguments)
     assert result["data"][mutation]["errors"] == []
     assert _acme_state(tenants) != state
+
+
+# --- Applications: a merchant that is not approved does nothing but say who and where ------
+
+# The fields an application's staff may read: its name and status, their role, themselves.
+APPLICATION_FIELDS = {"merchant", "myRole", "me"}
+
+
+@pytest.fixture(params=[MerchantStatus.PENDING, MerchantStatus.REJECTED])
+def application(request: pytest.FixtureRequest, tenants: Tenants) -> tuple[Merchant, User]:
+    """A sign-up (no schema), pending or declined, and its owner, also on acme's staff as
+    a viewer: membership elsewhere must not open anything."""
+    owner = User.objects.create_user(f"{uuid4().hex[:8]}@applicant.test", "Applicant-pw-1")
+    merchant = onboarding.apply(slug=f"app-{uuid4().hex[:8]}", name="Applicant", owner=owner)
+    Merchant.objects.filter(pk=merchant.pk).update(status=request.param)
+    Membership.objects.create(merchant=tenants.acme, user=owner, role=Role.VIEWER)
+    return Merchant.objects.get(pk=merchant.pk), owner
+
+
+@pytest.mark.parametrize("field", sorted(set(QUERY_CASES) - APPLICATION_FIELDS))
+def test_an_application_is_refused_every_query_field(
+    merchant_api: Api, application: tuple[Merchant, User], field: str
+) -> None:
+    merchant, owner = application
+    result = _as(merchant_api, owner, QUERY_CASES[field], merchant.slug)
+    assert result["data"] is None or result["data"].get(field) is None
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["MERCHANT_NOT_ACTIVE"]
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATION_CASES))
+def test_an_application_is_refused_every_mutation(
+    merchant_api: Api,
+    tenants: Tenants,
+    application: tuple[Merchant, User],
+    mutation: str,
+    django_capture_on_commit_callbacks,
+) -> None:
+    merchant, owner = application
+    document, variables = MUTATION_CASES[mutation]
+    arguments = variables(tenants)
+    state = _acme_state(tenants)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = _as(merchant_api, owner, document, merchant.slug, variables=arguments)
+    assert result["data"][mutation]["errors"] == [{"code": "MERCHANT_NOT_ACTIVE"}]
+    assert _acme_state(tenants) == state
+    assert callbacks == []
+
+
+def test_an_application_answers_who_and_where_and_no_node(
+    merchant_api: Api, tenants: Tenants, application: tuple[Merchant, User]
+) -> None:
+    merchant, owner = application
+    who = _as(merchant_api, owner, QUERY_CASES["merchant"], merchant.slug)
+    assert who["data"]["merchant"]["status"] == merchant.status.upper()
+    assert _as(merchant_api, owner, QUERY_CASES["myRole"], merchant.slug)["data"] == {
+        "myRole": "OWNER"
+    }
+    own = Membership.objects.get(merchant=merchant, user=owner)
+    for gid in (to_global_id("StaffMember", own.pk), _acme_campaign(tenants)):
+        result = _node(merchant_api, owner, gid, merchant.slug)
+        assert (result.get("data") or {}).get("node") is None, result
+        assert [e["extensions"]["code"] for e in result["errors"]] == ["MERCHANT_NOT_ACTIVE"]
+    # The same person, asking as acme's viewer, reads acme as before.
+    assert _as(merchant_api, owner, QUERY_CASES["campaigns"], "acme")["data"]["campaigns"]
+
+
+def test_a_sign_up_reaches_no_existing_merchant(
+    merchant_api: Api, tenants: Tenants, unique: Callable[[str], str]
+) -> None:
+    """Signed in as acme's owner and naming acme, a sign-up still makes a separate,
+    pending merchant owned by a new account; acme's slug and staff cannot be taken."""
+    document = (
+        'mutation($slug: String!, $email: String!) { merchantSignUp(name: "Side shop", '
+        'slug: $slug, contactEmail: $email, ownerName: "New", password: "Side-shop-pw-1") '
+        "{ merchant { slug status } errors { field code } } }"
+    )
+    acme_staff = sorted(
+        Membership.objects.filter(merchant=tenants.acme).values_list("user_id", "role")
+    )
+
+    def sign_up(slug: str, email: str) -> dict[str, Any]:
+        variables = {"slug": slug, "email": email}
+        result = _as(merchant_api, tenants.acme_owner, document, "acme", variables=variables)
+        return result["data"]["merchantSignUp"]
+
+    assert sign_up("acme", f"{unique('x')}@side.test")["errors"] == [
+        {"field": "slug", "code": "SLUG_TAKEN"}
+    ]
+    assert sign_up(unique("side"), tenants.beta_owner.email)["errors"] == [
+        {"field": "contactEmail", "code": "EMAIL_TAKEN"}
+    ]
+    slug, email = unique("side"), f"{unique('side')}@side.test"
+    assert sign_up(slug, email) == {"merchant": {"slug": slug, "status": "PENDING"}, "errors": []}
+    side = Merchant.objects.get(slug=slug)
+    assert list(Membership.objects.filter(merchant=side).values_list("user__email", "role")) == [
+        (email, Role.OWNER)
+    ]
+    assert (
+        sorted(Membership.objects.filter(merchant=tenants.acme).values_list("user_id", "role"))
+        == acme_staff
+    )
+    assert (
+        not Membership.objects.filter(merchant=tenants.beta)
+        .exclude(user=tenants.beta_owner)
+        .exists()
+    )
 
 
 # --- Consumers ----------------------------------------------------------------------------

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from unittest import mock
+
 import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
 
 from config import rows
 from points import ledger
 from points.models import Account, AccountKind, Transaction, TransactionKind
+
+if TYPE_CHECKING:
+    from conftest import Tenants
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +59,37 @@ def test_insert_many_returns_ids_in_order() -> None:
         )
     )
     assert {t.pk: t.request_hash for t in batch} == stored
+
+
+def test_one_cursor_sends_the_block_through_one_cursor() -> None:
+    account = ledger.platform_account(AccountKind.ISSUANCE)
+    sql = "SELECT id FROM points_account WHERE id = %s"
+    opened: list[object] = []
+    real_cursor = connection.cursor
+
+    def counting_cursor() -> object:
+        cursor = real_cursor()
+        opened.append(cursor)
+        return cursor
+
+    connection.cursor()  # the search path is set before counting starts
+    with mock.patch.object(connection, "cursor", counting_cursor):
+        assert rows.fetch_one(sql, [account.pk]) == (account.pk,)
+        assert len(opened) == 1  # outside a block: a cursor per statement
+        with rows.one_cursor():
+            assert rows.fetch_one(sql, [account.pk]) == (account.pk,)
+            assert (
+                rows.execute("UPDATE points_account SET ref = ref WHERE id = %s", [account.pk]) == 1
+            )
+            assert rows.fetch_all(sql, [account.pk]) == [(account.pk,)]
+        assert len(opened) == 2  # the block's one
+
+
+def test_one_cursor_follows_a_schema_change_inside_the_block(tenants: Tenants) -> None:
+    """A tenant_context inside the block makes the next statement set its path again."""
+    sql = "SELECT current_schemas(false)::text"
+    with rows.one_cursor():
+        assert rows.fetch_one(sql, []) == ("{public}",)
+        with tenant_context(tenants.acme):
+            assert rows.fetch_one(sql, []) == ("{m_acme,public}",)
+        assert rows.fetch_one(sql, []) == ("{public}",)

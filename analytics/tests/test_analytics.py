@@ -1,96 +1,22 @@
-"""Analytics against a small history computed by hand, dated into March 2021.
-
-Weeks start on Monday 1 March 2021. M is acme, N is beta; no other test writes 2021.
-
-| day        | a                  | b               | c          |
-| ---------- | ------------------ | --------------- | ---------- |
-| Mon 03-01  | 2 claims at M      | answers at M    |            |
-| Tue 03-02  | redeems            |                 |            |
-| Wed 03-03  |                    |                 | claim at N |
-| Mon 03-08  | claim at N         | claim at M      |            |
-| Mon 03-15  |                    | redeems         | claim at M |
-
-and 3 failed scans at M on 03-08.
-"""
+"""Analytics against the small history computed by hand in conftest.py (March 2021)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django_tenants.utils import tenant_context
 
-from accounts.models import User
 from analytics import queries
 from analytics.models import ConsumerDay, DailyActivity, Reach, WeeklyCohort
 from analytics.rollup import rollup
-from campaigns.models import ScanFailure
+from analytics.tests.conftest import FIRST, LAST, World, d
 from conftest import Api, Tenants, access_token
-from points import services
-from points.tests.test_liability import backdate
-from tenants.models import Merchant
 
 pytestmark = pytest.mark.django_db
-
-FIRST, LAST = date(2021, 3, 1), date(2021, 3, 21)
-
-
-def d(day: int) -> date:
-    return date(2021, 3, day)
-
-
-@dataclass
-class World:
-    m: Merchant
-    n: Merchant
-
-
-@pytest.fixture
-def world(tenants: Tenants, unique: Callable[[str], str], new_phone: Callable[[], str]) -> World:
-    m, n = tenants.acme, tenants.beta
-    for merchant in (m, n):
-        services.fund_with_money(
-            merchant, amount_minor=1_000, currency="CNY", rate="100", payment_reference=unique("p")
-        )
-        services.reserve(merchant, "an", 1_000, idempotency_key=unique("r"))
-    a, b, c = (User.objects.get_or_create_consumer(new_phone())[0] for _ in range(3))
-
-    def at(day: int, txn: object) -> None:
-        backdate(txn, datetime(2021, 3, day, 10, tzinfo=UTC))  # type: ignore[arg-type]
-
-    def claim(who: User, merchant: Merchant, day: int) -> None:
-        # A scan-code claim is an award naming its code (campaigns/claims.py).
-        code = unique("code")
-        txn = services.award(
-            merchant, "an", who, 10, idempotency_key=unique("c"), metadata={"code": code}
-        )
-        at(day, txn)
-
-    def answer(who: User, merchant: Merchant, day: int) -> None:
-        at(day, services.award(merchant, "an", who, 10, idempotency_key=unique("q")))
-
-    def redeem(who: User, day: int) -> None:
-        at(day, services.spend(who, 5, idempotency_key=unique("s")))
-
-    claim(a, m, 1)
-    claim(a, m, 1)
-    answer(b, m, 1)
-    redeem(a, 2)
-    claim(c, n, 3)
-    claim(a, n, 8)
-    claim(b, m, 8)
-    redeem(b, 15)
-    claim(c, m, 15)
-    with tenant_context(m):
-        ScanFailure.objects.create(day=d(8), reason="UNKNOWN_CODE", count=3)
-    connection.set_schema_to_public()
-    return World(m, n)
 
 
 def series(summary: queries.Summary, name: str) -> dict[date, int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import time
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterator
@@ -45,7 +44,7 @@ from campaigns.models import (
 )
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
 from config.errors import DomainError
-from conftest import Api, Tenants, access_token
+from conftest import Api, Tenants, access_token, signed_ago
 from points import services
 from tenants.models import Merchant
 
@@ -297,22 +296,13 @@ def test_csv_and_zip_exports_download_with_their_content_types(
             assert len(zipfile.ZipFile(io.BytesIO(body)).namelist()) == 10
 
 
-class _PastSigner(signing.TimestampSigner):
-    """Signs as if ``seconds_ago`` had passed: how a link looks once it has expired."""
-
-    seconds_ago = exports.DOWNLOAD_LINK_TTL + 5
-
-    def timestamp(self) -> str:
-        return signing.b62_encode(int(time.time()) - self.seconds_ago)
-
-
 def test_tampered_expired_and_foreign_links_are_refused(
     acme: Tenants, django_capture_on_commit_callbacks: Any, stored_files: list[str]
 ) -> None:
     batch = new_batch(acme.acme, size=3)
     export = _request(batch, ExportFormat.CSV, django_capture_on_commit_callbacks, stored_files)
     schema = acme.acme.schema_name
-    good = exports.download_token(schema, export.pk)
+    good = exports.DOWNLOAD_LINK.token(schema, export.pk)
     client = Client()
 
     def get(token: str) -> Any:
@@ -329,22 +319,17 @@ def test_tampered_expired_and_foreign_links_are_refused(
         assert b"not valid" in response.content
     # Signed for another purpose (another salt) with the same key.
     assert get(signing.dumps({"s": schema, "e": export.pk}, salt="other")).status_code == 403
-    expired = _PastSigner(salt=exports.DOWNLOAD_SALT).sign_object({"s": schema, "e": export.pk})
-    response = get(expired)
-    assert response.status_code == 403 and b"expired" in response.content
-    # Not yet expired one second before the deadline.
-    _PastSigner.seconds_ago = exports.DOWNLOAD_LINK_TTL - 5
-    try:
-        fresh = _PastSigner(salt=exports.DOWNLOAD_SALT).sign_object({"s": schema, "e": export.pk})
-    finally:
-        _PastSigner.seconds_ago = exports.DOWNLOAD_LINK_TTL + 5
-    assert get(fresh).status_code == 200
+    link, ttl = exports.DOWNLOAD_LINK, exports.DOWNLOAD_LINK_TTL
+    response = get(signed_ago(link, ttl + 5, schema, export.pk))
+    assert response.status_code == 410 and b"expired" in response.content
+    # Not yet expired a few seconds before the deadline.
+    assert get(signed_ago(link, ttl - 5, schema, export.pk)).status_code == 200
     # A valid signature naming another merchant's schema finds nothing there.
-    beta = exports.download_token(acme.beta.schema_name, export.pk)
+    beta = exports.DOWNLOAD_LINK.token(acme.beta.schema_name, export.pk)
     with tenant_context(acme.beta):
         assert not BatchExport.objects.filter(pk=export.pk).exists()
     assert get(beta).status_code == 404
-    assert get(exports.download_token("no_such_schema", export.pk)).status_code == 404
+    assert get(exports.DOWNLOAD_LINK.token("no_such_schema", export.pk)).status_code == 404
     # A voided batch's codes must not be printed: its exports stop downloading.
     void_batch(acme.acme, batch)
     response = get(good)

@@ -22,10 +22,15 @@ def error_messages() -> dict[str, str]:
         "ACCOUNT_DISABLED": _("This account is disabled."),
         "INVALID_CREDENTIALS": _("The email or password is not right."),
         "INVALID_PASSWORD": _("Choose a longer, less common password."),
+        "EMAIL_TAKEN": _(
+            "This email already has an account. Use another email, or ask us to add a merchant."
+        ),
         "MERCHANT_REQUIRED": _("Choose a merchant first."),
         "MERCHANT_NOT_FOUND": _("You are not a member of this merchant (any more)."),
         "MERCHANT_SUSPENDED": _("This merchant is suspended: campaigns cannot run."),
-        "MERCHANT_NOT_ACTIVE": _("This merchant is not active yet: campaigns cannot run."),
+        "MERCHANT_NOT_ACTIVE": _(
+            "This merchant is not approved: its application is under review or was declined."
+        ),
         "INVALID_SLUG": _("Not a valid merchant address name."),
         "SLUG_TAKEN": _("That name is taken."),
         "DOMAIN_TAKEN": _("That domain is taken."),
@@ -137,6 +142,20 @@ def texts() -> dict[str, str]:
         "load_more": _("Load more"),
         "points": _("%(points)s points"),
         "signed_in_as": _("Signed in as %(email)s"),
+        "application_received": _(
+            "Thank you. We received the application for %(name)s and will email %(email)s "
+            "once it has been reviewed."
+        ),
+        "application_pending_title": _("Your application is under review"),
+        "application_pending": _(
+            "%(name)s is waiting for the platform's approval. We will email %(email)s with "
+            "the decision; the budget, campaigns and the other screens open once it is approved."
+        ),
+        "application_rejected_title": _("Your application was not approved"),
+        "application_rejected": _(
+            "The platform did not approve %(name)s. The email sent to %(email)s says why; "
+            "reply to it with any questions."
+        ),
         "role_VIEWER": _("Viewer"),
         "role_OPERATOR": _("Operator"),
         "role_ADMIN": _("Admin"),

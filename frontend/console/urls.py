@@ -5,6 +5,7 @@ from frontend.console.views import page
 urlpatterns: list[URLPattern] = [
     path("", page("dashboard"), name="console-dashboard"),
     path("sign-in/", page("sign_in"), name="console-sign-in"),
+    path("sign-up/", page("sign_up"), name="console-sign-up"),
     path("accept-invitation/", page("accept_invitation"), name="console-accept-invitation"),
     path("campaigns/", page("campaigns"), name="console-campaigns"),
     # Objects are named by global ID in the query string (?id=): IDs are base64.

@@ -74,10 +74,16 @@ SCREENS: dict[str, Screen] = {
     screen.name: screen
     for screen in (
         Screen("sign_in", _("Sign in"), ("StaffSignIn",)),
+        # Self-service sign-up: an application the platform's operators review.
+        Screen("sign_up", _("Apply for a merchant account"), ("MerchantSignUp",)),
         # The link in an invitation email: choose a password, then sign in.
         Screen("accept_invitation", _("Join the merchant"), ("AcceptInvitation",)),
         Screen(
-            "dashboard", _("Dashboard"), ("Dashboard", "Analytics"), charts=True, nav="dashboard"
+            "dashboard",
+            _("Dashboard"),
+            ("Dashboard", "Analytics", "AnalyticsCsv"),
+            charts=True,
+            nav="dashboard",
         ),
         Screen(
             "campaigns",
@@ -188,7 +194,7 @@ NAV = (
 
 def urls() -> dict[str, str]:
     """Where each screen lives, for the scripts' links (one place for every path)."""
-    names = ["sign_in", "accept_invitation", "dashboard", "campaigns", "campaign"]
+    names = ["sign_in", "sign_up", "accept_invitation", "dashboard", "campaigns", "campaign"]
     names += ["questionnaire", "results", "questionnaire_new", "goods", "ledger", "staff"]
     names += ["webhooks", "api_keys", "audit"]
     return {name: reverse(f"console-{name.replace('_', '-')}") for name in names}

@@ -30,6 +30,7 @@ NOT_FOR_CONSUMERS = frozenset(
         "ALREADY_MEMBER",
         "LAST_OWNER",
         "INVALID_PASSWORD",
+        "EMAIL_TAKEN",
         # API keys authenticate only the merchant API.
         "INVALID_SCOPE",
         "SCOPE_MISSING",

@@ -10,11 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from typing import Any
 
 import pytest
-from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -23,7 +21,7 @@ from django.utils import timezone
 from graphql_relay import to_global_id
 
 from accounts.models import User
-from conftest import Api, Tenants, access_token
+from conftest import Api, Tenants, access_token, signed_ago
 from points import ledger
 from points.audit import audit
 from redemption import services as mall
@@ -38,7 +36,7 @@ from redemption.models import (
     ProductKind,
     ProductStatus,
 )
-from redemption.schema import SETTLEMENT_SALT
+from redemption.schema import SETTLEMENT_LINK
 from redemption.tests.helpers import (
     earn,
     listed_product,
@@ -743,15 +741,9 @@ def test_settlement_rows_and_csv_download(
     assert Client().get(tampered).status_code == 403
     assert Client().get("/mall/settlements/garbage/").status_code == 403
 
-    class Signed20MinutesAgo(signing.TimestampSigner):
-        def timestamp(self) -> str:
-            return signing.b62_encode(int(time.time()) - 20 * 60)
-
-    old = Signed20MinutesAgo(salt=SETTLEMENT_SALT).sign_object(
-        {"m": tenants.acme.pk, "y": now.year, "n": now.month}
-    )
+    old = signed_ago(SETTLEMENT_LINK, 20 * 60, tenants.acme.pk, now.year, now.month)
     expired = Client().get(f"/mall/settlements/{old}/")
-    assert expired.status_code == 403 and b"expired" in expired.content
+    assert expired.status_code == 410 and b"expired" in expired.content
 
     bad = merchant_api.op(
         "Settlement",

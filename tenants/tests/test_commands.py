@@ -15,6 +15,7 @@ from accounts.models import User
 from points import ledger, services
 from points.audit import CHECKS
 from points.models import Lot
+from tenants import onboarding
 from tenants.models import Membership, Merchant, MerchantStatus, Role
 from tenants.onboarding import schema_for
 
@@ -133,8 +134,11 @@ def test_create_merchant_command_onboards_and_refuses_a_taken_slug(
         stdout=out,
     )
 
-    assert f"created merchant {slug} (schema {schema_for(slug)})" in out.getvalue()
+    # Pending: an application, as a sign-up makes; its schema comes with the approval.
+    assert f"recorded the application of {slug} (no schema until approved)" in out.getvalue()
     merchant = Merchant.objects.get(slug=slug)
+    assert merchant.provisioned_at is None
+    assert not onboarding.schema_exists(schema_for(slug))
     assert (merchant.name, merchant.status, merchant.points_expiry_days) == (
         "Command Tea",
         MerchantStatus.PENDING,

@@ -77,6 +77,7 @@ def test_operator_actions_in_the_admin(pending: Merchant, unique: Callable[[str]
 
 def test_operator_records_a_top_up_once(pending: Merchant, unique: Callable[[str], str]) -> None:
     from points import ledger
+    from points.models import Account
 
     operator = User.objects.create_superuser(f"{unique('op')}@platform.test", "op-password-1")
     client = Client()
@@ -85,6 +86,11 @@ def test_operator_records_a_top_up_once(pending: Merchant, unique: Callable[[str
     assert client.get(url).status_code == 200
     reference = unique("wire")
     form = {"amount": "12.34", "currency": "cny", "rate": "100", "payment_reference": reference}
+    # An application is not funded: money for a merchant that may be declined has no way back.
+    refused = client.post(url, form)
+    assert refused.status_code == 200 and b"under review" in refused.content
+    assert not Account.objects.filter(merchant_id=pending.pk).exists()
+    change_status(pending, MerchantStatus.ACTIVE)
     for _ in range(2):  # the operator submits twice: one credit
         response = client.post(url, form)
         assert response.status_code == 302, response.content

@@ -336,11 +336,15 @@ def test_a_taken_domain_leaves_no_merchant_and_no_schema(committed_db: None, uni
 def test_a_merchant_that_is_not_active_cannot_award(
     committed_db: None, unique, new_phone, status: str, code: str
 ) -> None:
-    merchant = create_merchant(slug=unique("status"), name="Paused", status=status)
+    merchant = create_merchant(slug=unique("status"), name="Paused")
     services.fund_with_money(
         merchant, amount_minor=1_000, currency="CNY", rate="100", payment_reference=unique("pay")
     )
     services.reserve(merchant, "promo", 500, idempotency_key=unique("reserve"))
+    # Funded and reserved while active; then suspended, or (as a merchant approved
+    # before sign-ups existed could be) pending with its schema.
+    Merchant.objects.filter(pk=merchant.pk).update(status=status)
+    merchant.refresh_from_db()
     consumer, _created = User.objects.get_or_create_consumer(new_phone())
     before = (Transaction.objects.count(), Entry.objects.count(), Lot.objects.count())
 

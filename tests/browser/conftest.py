@@ -2,9 +2,9 @@
 
 The server is ``manage.py runserver`` in its own process on the test database, as a
 newcomer's demo serves the pages: static files through WhiteNoise, tasks through
-the broker (a test that needs them done asks for ``celery_worker``), SMS through
-the console backend, whose output the tests read to sign in
-(``Site.sms_code``). Data the server must see is committed
+the broker (a test that needs them done asks for ``celery_worker``), SMS and email
+through the console backends, whose output the tests read (``Site.sms_code``,
+``Site.log``). Data the server must see is committed
 (``committed_db``), so each test uses names of its own (``unique``).
 
 A JavaScript error or a console error on any page fails the test
@@ -78,6 +78,8 @@ def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         f"/{db['NAME']}",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "SMS_BACKEND": "accounts.sms.ConsoleSmsBackend",
+        # Emails (invitations, decisions on applications) printed into the server's log.
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1",
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -340,3 +341,83 @@ def test_an_invited_member_chooses_a_password_from_the_email_link(
     page.page.get_by_role("heading", name="Dashboard").wait_for()
     invited.user.refresh_from_db()
     assert invited.user.check_password("a much better passphrase 7")
+
+
+def test_sign_up_wait_for_approval_then_the_dashboard(
+    committed_db: None,
+    tenants: Any,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+    site: Site,
+) -> None:
+    """Issue 9: a self-service sign-up makes a pending merchant; its owner sees only that
+    it is under review; an operator approves it in the admin; the owner's console opens."""
+    slug, email, password = unique("plum"), f"{unique('li.mei')}@plum.test", "Plum-blossom-1987"
+    page = open_page("desktop")
+    p = page.page
+    p.goto("/console/sign-in/")
+    p.get_by_role("link", name="Apply for a merchant account").click()
+    p.get_by_role("heading", name="Apply for a merchant account").wait_for()
+    p.get_by_label("Business name").fill("Plum Blossom Teahouse")
+    assert p.get_by_label("Short name").input_value() == "plum-blossom-teahouse"  # suggested
+    p.get_by_label("Your name").fill("Li Mei")
+    p.get_by_label("Email").fill(email)
+    p.get_by_label("Mobile phone (optional)").fill("138 0013 8000")
+    p.get_by_label("About your business (optional)").fill("Loose-leaf tea, two shops.")
+    p.get_by_label("Password").fill(password)
+    shoot_both(page, shoot, "sign-up")
+    # A taken short name and a weak password: both refused at once, each at its field.
+    p.get_by_label("Short name").fill("acme")
+    p.get_by_label("Password").fill("12345678")
+    p.get_by_role("button", name="Apply").click()
+    p.locator("#slug-error").get_by_text("That name is taken.").wait_for()
+    p.locator("#password-error").get_by_text("Choose a longer, less common password.").wait_for()
+    assert Merchant.objects.filter(slug="acme").count() == 1
+    p.get_by_label("Short name").fill(slug)
+    p.get_by_label("Password").fill(password)
+    p.get_by_role("button", name="Apply").click()
+    p.get_by_role("heading", name="Your application is under review").wait_for()
+    p.get_by_text(f"will email {email} once it has been reviewed").wait_for()
+    merchant = Merchant.objects.get(slug=slug)
+    assert (merchant.status, merchant.provisioned_at) == ("pending", None)
+
+    # The owner signs in: only the application's state, no screens.
+    p.get_by_role("link", name="Sign in").click()
+    p.get_by_label("Email").fill(email)
+    p.get_by_label("Password").fill(password)
+    p.get_by_role("button", name="Sign in").click()
+    p.get_by_role("heading", name="Your application is under review").wait_for()
+    p.get_by_text("Plum Blossom Teahouse is waiting for the platform's approval.").wait_for()
+    assert p.get_by_role("link", name="Campaigns").count() == 0
+    assert p.locator("#role-badge").inner_text() == "Owner"
+    shoot_both(page, shoot, "application")
+
+    # An operator approves it on the desk in the admin.
+    operator = User.objects.create_superuser(f"{unique('op')}@platform.test", "op-password-1")
+    admin = open_page("desktop")
+    admin.allow_console(r"favicon\.ico")  # the admin's pages name no icon
+    desk = admin.page
+    desk.goto("/admin/login/?next=/admin/tenants/merchantapplication/")
+    desk.get_by_label("Email").fill(operator.email)
+    desk.get_by_label("Password").fill("op-password-1")
+    desk.get_by_role("button", name="Log in").click()
+    row = desk.get_by_role("row").filter(has_text=slug)
+    row.get_by_text(f"Li Mei <{email}>").wait_for()
+    row.get_by_role("checkbox").check()
+    desk.locator("select[name=action]").select_option("approve")
+    desk.get_by_role("button", name="Go").click()
+    desk.get_by_text("1 merchant(s) now active.").wait_for()
+    merchant.refresh_from_db()
+    assert merchant.status == "active" and merchant.provisioned_at is not None
+    # The decision went out by email (the console backend prints it in the server's log).
+    deadline = time.monotonic() + 10
+    while "Plum Blossom Teahouse is approved" not in site.log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, "no approval email in the server's log"
+        time.sleep(0.1)
+
+    # The owner's console now opens on the dashboard of the new merchant.
+    p.reload()
+    p.get_by_role("heading", name="Dashboard").wait_for()
+    p.locator("#budget-available").get_by_text("0 points").wait_for()
+    assert p.get_by_label("Merchant").input_value() == slug

@@ -73,6 +73,8 @@ class Command(BaseCommand):
         merchant = Merchant.objects.filter(slug=slug).first()
         if merchant is None:
             raise CommandError(f"No merchant with slug {slug!r}.")
+        if not merchant.is_provisioned:
+            raise CommandError(f"Merchant {slug!r} is an application: it has no batches yet.")
         output = os.path.abspath(options["output"])
         if os.path.isdir(output):
             raise CommandError(f"--output {output} is a directory; name a file.")

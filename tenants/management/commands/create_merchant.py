@@ -8,12 +8,15 @@ from django.db import transaction
 
 from accounts.models import User
 from config.errors import DomainError
-from tenants.models import MerchantStatus
+from tenants.models import APPROVED_STATUSES, MerchantStatus
 from tenants.onboarding import create_merchant
 
 
 class Command(BaseCommand):
-    help = "Onboard a merchant: schema, owner (created if new) and budget account."
+    help = (
+        "Onboard a merchant: schema, owner (created if new) and budget account; with "
+        "--status pending, only record the application (no schema until approved)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
@@ -23,7 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--contact-email", default="")
         parser.add_argument("--domain", help="host name that selects this merchant")
         parser.add_argument(
-            "--status", choices=MerchantStatus.values, default=MerchantStatus.ACTIVE
+            "--status",
+            choices=[MerchantStatus.PENDING, *APPROVED_STATUSES],
+            default=MerchantStatus.ACTIVE,
         )
         parser.add_argument("--points-expiry-days", type=int, default=365)
 
@@ -51,9 +56,8 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         elapsed = time.perf_counter() - started
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"created merchant {merchant.slug} (schema {merchant.schema_name}) "
-                f"in {elapsed * 1000:.0f} ms"
-            )
-        )
+        if merchant.is_provisioned:
+            done = f"created merchant {merchant.slug} (schema {merchant.schema_name})"
+        else:
+            done = f"recorded the application of {merchant.slug} (no schema until approved)"
+        self.stdout.write(self.style.SUCCESS(f"{done} in {elapsed * 1000:.0f} ms"))

@@ -294,6 +294,12 @@ export async function start() {
     const current =
       memberships.find((m) => m.merchant.slug === stored) || memberships[0];
     setMerchant(current.merchant.slug);
+    if (APPLICATIONS.has(current.merchant.status)) {
+      // Not approved: the API refuses everything but who and where, so say where it stands.
+      renderAccount(me, memberships, current, current.role);
+      showApplication(me, current.merchant);
+      return new Promise(() => {});
+    }
     const data = await api.call("Merchant", {}, { auth: true });
     renderAccount(me, memberships, current, data.myRole);
     document.body.dataset.role = data.myRole;
@@ -308,6 +314,31 @@ export async function start() {
     fail(error);
     return new Promise(() => {});
   }
+}
+
+// A merchant that is only an application (a self-service sign-up): under review, or declined.
+const APPLICATIONS = new Set(["PENDING", "REJECTED"]);
+
+function showApplication(me, merchant) {
+  const pending = merchant.status === "PENDING";
+  const values = { name: merchant.name, email: me.email };
+  document.body.classList.add("bare");
+  document.querySelector("nav.screens")?.remove(); // no screen opens before approval
+  const screen = $("#screen");
+  screen.replaceChildren(
+    el(
+      "section",
+      { class: "card narrow", id: "application", "aria-labelledby": "application-title" },
+      el(
+        "h1",
+        { id: "application-title" },
+        t(pending ? "application_pending_title" : "application_rejected_title"),
+      ),
+      el("p", {}, t(pending ? "application_pending" : "application_rejected", values)),
+    ),
+  );
+  $("#booting").remove();
+  screen.hidden = false;
 }
 
 function renderAccount(me, memberships, current, role) {

@@ -61,7 +61,8 @@ async function main() {
 // Active consumers from the analytics summaries (rolled up by a periodic task).
 async function growth() {
   const day = (offset) => new Date(Date.now() - offset * 86400000).toISOString().slice(0, 10);
-  const { analytics } = await api.call("Analytics", { from: day(29), to: day(0) }, { auth: true });
+  const period = { from: day(29), to: day(0) };
+  const { analytics } = await api.call("Analytics", period, { auth: true });
   const days = analytics.days;
   chart(
     $("#growth-chart"),
@@ -84,6 +85,28 @@ async function growth() {
   });
   const fresh = analytics.rolledTo ? t("rolled_to", { day: date(analytics.rolledTo) }) : t("not_rolled");
   $("#growth-summary").textContent = `${funnel} · ${fresh}`;
+  await csvLink(period);
+}
+
+// "Download CSV" is a real link to a signed URL that works for 15 minutes (the
+// console does not download by script). A page left open gets a fresh link a minute
+// before the old one dies, and when it comes back into view after that.
+async function csvLink(period) {
+  const anchor = $("#analytics-csv");
+  let expires = 0;
+  let timer = null;
+  const refresh = async () => {
+    clearTimeout(timer);
+    const { analyticsCsv } = await api.call("AnalyticsCsv", period, { auth: true });
+    anchor.href = analyticsCsv.url;
+    anchor.hidden = false;
+    expires = Date.parse(analyticsCsv.expiresAt);
+    timer = setTimeout(() => refresh().catch(fail), Math.max(expires - Date.now() - 60000, 10000));
+  };
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && Date.now() > expires - 60000) refresh().catch(fail);
+  });
+  await refresh();
 }
 
 main();

@@ -1,0 +1,41 @@
+"""``config.db``: the health check between requests costs no round trip, and still
+notices a connection the server has closed."""
+
+from __future__ import annotations
+
+import time
+from unittest import mock
+
+import psycopg
+import pytest
+from django.db import connection
+
+pytestmark = pytest.mark.usefixtures("committed_db")
+
+
+def test_a_live_idle_connection_is_usable_without_a_statement() -> None:
+    connection.ensure_connection()
+    with mock.patch.object(
+        connection.connection, "cursor", side_effect=AssertionError("a round trip")
+    ):
+        assert connection.is_usable()
+
+
+def test_a_connection_the_server_closed_is_replaced_before_the_next_request() -> None:
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(connection.connection.info.dsn, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    # The server's FATAL and its close reach the socket a moment later.
+    deadline = time.monotonic() + 5
+    while connection.is_usable() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not connection.is_usable()
+
+    # What Django does before each request: the dead connection is closed, the next
+    # statement opens a fresh one instead of failing.
+    connection.health_check_done = False
+    connection.close_if_health_check_failed()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
