@@ -5,9 +5,10 @@ HTTP → bearer-token middleware → GraphQL (the ``ClaimCode`` operation of
 ``graphql/operations/consumer/``) → ``campaigns.claims.claim_code`` → PostgreSQL, with
 Redis for the rate limits (real: a dedicated Redis database, flushed at start and end).
 wrk (``--clients`` connections, loopback only; gunicorn's sync workers close the
-connection after each response, so it reconnects) claims distinct codes, spread round-robin over ``--consumers``
-consumers so that none exceeds the 120 claims a minute a consumer may make. Each
-round is bounded by a count and a time (``--max-seconds``).
+connection after each response, so it reconnects) claims distinct codes, spread
+round-robin over ``--consumers`` consumers so that none exceeds the 120 claims a
+minute a consumer may make. Each round is bounded by a count and a time
+(``--max-seconds``).
 
 **Baseline**: ``pgbench`` (same number of clients; simple query protocol, because
 Django 5.2 with psycopg 3 binds parameters client-side and sends literal SQL) running
