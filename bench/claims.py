@@ -148,9 +148,7 @@ PGBENCH_SCRIPT = r"""
 -- One claim, as campaigns.claims.claim_code sends it (see bench/claims.py).
 -- Simple protocol: variables are pasted into the text, as Django's client-side binding does.
 \set cid :first_consumer + :i % :consumers
-SELECT id, schema_name, slug, name, status, contact_email, contact_phone, points_expiry_days,
-       created_at
-  FROM tenants_merchant WHERE id = :merchant ORDER BY slug LIMIT 1;
+{find_merchant};
 BEGIN;
 SET search_path = "{schema}", public;
 SELECT c.code AS code, c.batch_id AS batch, c.serial AS serial, c.claimed_by_id AS claimed_by,
@@ -252,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
 
         connections.close_all()
         pgbench = harness.PgBench(
-            url, PGBENCH_SCRIPT.format(schema=setup.schema, buckets=BUCKETS), workdir
+            url,
+            PGBENCH_SCRIPT.format(
+                schema=setup.schema, buckets=BUCKETS, find_merchant=harness.find_merchant_sql()
+            ),
+            workdir,
         )
         defines = pgbench_defines(setup, args.consumers)
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
