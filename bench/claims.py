@@ -5,9 +5,10 @@ HTTP → bearer-token middleware → GraphQL (the ``ClaimCode`` operation of
 ``graphql/operations/consumer/``) → ``campaigns.claims.claim_code`` → PostgreSQL, with
 Redis for the rate limits (real: a dedicated Redis database, flushed at start and end).
 wrk (``--clients`` connections, loopback only; gunicorn's sync workers close the
-connection after each response, so it reconnects) claims distinct codes, spread round-robin over ``--consumers``
-consumers so that none exceeds the 120 claims a minute a consumer may make. Each
-round is bounded by a count and a time (``--max-seconds``).
+connection after each response, so it reconnects) claims distinct codes, spread
+round-robin over ``--consumers`` consumers so that none exceeds the 120 claims a
+minute a consumer may make. Each round is bounded by a count and a time
+(``--max-seconds``).
 
 **Baseline**: ``pgbench`` (same number of clients; simple query protocol, because
 Django 5.2 with psycopg 3 binds parameters client-side and sends literal SQL) running
@@ -147,9 +148,7 @@ PGBENCH_SCRIPT = r"""
 -- One claim, as campaigns.claims.claim_code sends it (see bench/claims.py).
 -- Simple protocol: variables are pasted into the text, as Django's client-side binding does.
 \set cid :first_consumer + :i % :consumers
-SELECT id, schema_name, slug, name, status, contact_email, contact_phone, points_expiry_days,
-       created_at
-  FROM tenants_merchant WHERE id = :merchant ORDER BY slug LIMIT 1;
+{find_merchant};
 BEGIN;
 SET search_path = "{schema}", public;
 SELECT c.code AS code, c.batch_id AS batch, c.serial AS serial, c.claimed_by_id AS claimed_by,
@@ -251,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
 
         connections.close_all()
         pgbench = harness.PgBench(
-            url, PGBENCH_SCRIPT.format(schema=setup.schema, buckets=BUCKETS), workdir
+            url,
+            PGBENCH_SCRIPT.format(
+                schema=setup.schema, buckets=BUCKETS, find_merchant=harness.find_merchant_sql()
+            ),
+            workdir,
         )
         defines = pgbench_defines(setup, args.consumers)
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:

@@ -207,6 +207,14 @@ def make_consumers(count: int, *, with_tokens: int | None = None) -> Consumers:
     return Consumers(users, access)
 
 
+def find_merchant_sql() -> str:
+    """``Merchant.find``'s statement with pgbench's ``:merchant`` for its parameter: the
+    scripts' merchant lookup is the app's own text, not a copy that can drift."""
+    from tenants.models import _FIND_MERCHANT
+
+    return _FIND_MERCHANT.replace("%s", ":merchant")
+
+
 def captured_sql(action: Callable[[], object]) -> list[str]:
     """The SQL Django sends for ``action()`` (the pgbench scripts mirror it)."""
     from django.db import connection

@@ -229,9 +229,7 @@ SUBMIT_SCRIPT = r"""
 \set cid :first_consumer + :i
 \set bucket (:cid % {buckets}) * (1 - :one_row)
 SET search_path = public;
-SELECT id, schema_name, slug, name, status, contact_email, contact_phone, points_expiry_days,
-       created_at
-  FROM tenants_merchant WHERE id = :merchant ORDER BY slug LIMIT 1;
+{find_merchant};
 SET search_path = "{schema}", public;
 SELECT id, kind, name, description, image, starts_at, ends_at, status, max_claims_per_day,
        max_claims_per_consumer, created_by_id, created_at, updated_at
@@ -288,7 +286,11 @@ SELECT balance FROM points_account
 def submit_script(setup: Setup) -> str:
     refs = ", ".join(f"'survey:{setup.questionnaire_id}:{b}'" for b in range(BUCKETS))
     return SUBMIT_SCRIPT.format(
-        schema=setup.schema, buckets=BUCKETS, answers=json.dumps(ANSWERS), refs=refs
+        schema=setup.schema,
+        buckets=BUCKETS,
+        answers=json.dumps(ANSWERS),
+        refs=refs,
+        find_merchant=harness.find_merchant_sql(),
     )
 
 
@@ -394,7 +396,12 @@ def main(argv: list[str] | None = None) -> int:
         connections.close_all()
         submits = harness.PgBench(url, submit_script(setup), workdir, "submit", per_statement=True)
         claims = harness.PgBench(
-            url, CLAIM_SCRIPT.format(schema=setup.schema, buckets=BUCKETS), workdir, "claim"
+            url,
+            CLAIM_SCRIPT.format(
+                schema=setup.schema, buckets=BUCKETS, find_merchant=harness.find_merchant_sql()
+            ),
+            workdir,
+            "claim",
         )
         own_bucket, one_row = submit_defines(setup, False), submit_defines(setup, True)
 

@@ -59,15 +59,13 @@ def _clean(value: Any, depth: int = 0) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, str):
-        # PostgreSQL's jsonb cannot hold U+0000 (found by the fuzzer): shown as U+FFFD.
-        value = value.replace("\x00", "\ufffd")
         return value if len(value) <= MAX_STRING else value[:MAX_STRING] + "…"
     if depth >= MAX_DEPTH:
         return "…"
     if isinstance(value, Mapping):
         items = list(value.items())
         cleaned = {
-            _clean(str(k)): REDACTED if _is_secret(str(k)) else _clean(v, depth + 1)
+            str(k): REDACTED if _is_secret(str(k)) else _clean(v, depth + 1)
             for k, v in items[:MAX_ITEMS]
         }
         if len(items) > MAX_ITEMS:

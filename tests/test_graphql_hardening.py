@@ -219,18 +219,18 @@ def test_request_without_a_query_is_refused(client: Client) -> None:
     assert _post(client, "not json").status_code == 400
 
 
-CREATE, OUT = "createScanCampaign(input: {name", "{ errors { code } }"
+CREATE, OUT = "createScanCampaign(name", "{ errors { code } }"
 
 
 @pytest.mark.parametrize(
     "body",
     [
         {
-            "query": f"mutation($n: String!) {{ {CREATE}: $n}}) {OUT} }}",
+            "query": f"mutation($n: String!) {{ {CREATE}: $n) {OUT} }}",
             "variables": {"n": "T\x00"},
         },
         {"query": "mutation($i: JSONString) { x(i: $i) }", "variables": {"i": {"a\x00": 1}}},
-        {"query": f'mutation {{ {CREATE}: "Tea\\u0000"}}) {OUT} }}'},
+        {"query": f'mutation {{ {CREATE}: "Tea\\u0000") {OUT} }}'},
     ],
     ids=["variable", "key", "literal"],
 )

@@ -174,7 +174,11 @@ def test_the_page_costs_the_same_queries_whatever_the_number_of_merchants(
     for i in range(3):
         slug = unique("more")
         merchant = Merchant.objects.create(
-            schema_name=slug.replace("-", "_"), slug=slug, name=slug, status="active"
+            schema_name=slug.replace("-", "_"),
+            slug=slug,
+            name=slug,
+            status="active",
+            provisioned_at=timezone.now(),  # an active merchant has been provisioned
         )
         services.fund_with_money(
             merchant, amount_minor=100, currency="CNY", rate="100", payment_reference=unique("p")
