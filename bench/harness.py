@@ -492,7 +492,6 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
-    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"])
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument(
         "--profile", type=Path, help="py-spy the workers in the last HTTP round into this dir"
@@ -627,33 +626,18 @@ class Server:
             "DEBUG": "0",
             "LOG_LEVEL": "WARNING",
         }
-        if args.server == "granian":
-            command = [
-                sys.executable,
-                "-m",
-                "granian",
-                "--interface=wsgi",
-                f"--workers={args.workers}",
-                f"--blocking-threads={args.threads}",
-                "--host=127.0.0.1",
-                f"--port={self.port}",
-                "--log-level=warning",
-                "--no-ws",
-                "config.wsgi:application",
-            ]
-        else:
-            command = [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                f"--workers={args.workers}",
-                f"--worker-class={args.worker_class}",
-                f"--bind=127.0.0.1:{self.port}",
-                "--log-level=warning",
-            ]
-            if args.worker_class == "gthread":
-                command.append(f"--threads={args.threads}")
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            f"--workers={args.workers}",
+            f"--worker-class={args.worker_class}",
+            f"--bind=127.0.0.1:{self.port}",
+            "--log-level=warning",
+        ]
+        if args.worker_class == "gthread":
+            command.append(f"--threads={args.threads}")
         self.command = " ".join(command[2:])
         self.log = log
         with open(log, "w") as out:
