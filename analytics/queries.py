@@ -65,8 +65,23 @@ class Cohort:
     retained: list[int]  # consumers active again 1, 2, … weeks later (up to `last`)
 
 
+class RedeemedShare:
+    """Of the consumers a merchant (or the platform) reached, the share who redeemed."""
+
+    reached: int
+    redeemed: int
+
+    @property
+    def redeemed_share(self) -> float:
+        return self.redeemed / self.reached if self.reached else 0.0
+
+    @property
+    def redeemed_percent(self) -> float:
+        return 100 * self.redeemed_share
+
+
 @dataclass(frozen=True)
-class Summary:
+class Summary(RedeemedShare):
     first: date
     last: date
     days: list[Day]
@@ -77,14 +92,6 @@ class Summary:
     updated_at: datetime | None
     rolled_to: date | None
     totals: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def redeemed_share(self) -> float:
-        return self.redeemed / self.reached if self.reached else 0.0
-
-    @property
-    def redeemed_percent(self) -> float:
-        return 100 * self.redeemed_share
 
     @property
     def funnel(self) -> tuple[int, int, int]:
@@ -158,7 +165,7 @@ def summary(merchant_id: int | None, first: date, last: date) -> Summary:
 
 
 @dataclass(frozen=True)
-class MerchantFigures:
+class MerchantFigures(RedeemedShare):
     """One merchant's line in the operators' table: totals as of ``last``, events in
     the period (rows of the platform's own summary, ``DailyActivity``)."""
 
@@ -173,14 +180,6 @@ class MerchantFigures:
     claims: int
     answers: int
     redeems: int
-
-    @property
-    def redeemed_share(self) -> float:
-        return self.redeemed / self.reached if self.reached else 0.0
-
-    @property
-    def redeemed_percent(self) -> float:
-        return 100 * self.redeemed_share
 
 
 @dataclass(frozen=True)
