@@ -37,8 +37,11 @@ class DatabaseWrapper(TenantDatabaseWrapper):
             # Mid-transaction (Django checks only between requests, but be exact):
             # fall back to the round trip, which tells an error from a live session.
             return super().is_usable()
+        # poll, not select: select cannot watch a descriptor numbered 1024 or more.
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([pgconn.socket], [], [], 0)
+            poller.register(pgconn.socket, select.POLLIN)
+            events = poller.poll(0)
         except (OSError, ValueError):
             return False
-        return not readable
+        return not events  # anything (data, hang-up, error) means the server spoke
