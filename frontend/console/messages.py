@@ -277,7 +277,7 @@ def texts() -> dict[str, str]:
         "col_points": _("Points"),
         "col_consumer": _("Consumer"),
         "col_address": _("Address"),
-        "col_placed": _("Placed"),
+        "col_placed": _("Placed at"),
         "col_actions": _("Actions"),
         "col_kind": _("Kind"),
         "col_category": _("Category"),
