@@ -13,15 +13,19 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+# The keys the summary tables below share (rows the rollup derives and rebuilds;
+# no database constraint on them).
 
-class ConsumerDay(models.Model):
-    """What one consumer did on one day: with one merchant, or (merchant null) in all."""
 
-    day = models.DateField()
-    consumer = models.ForeignKey(
+def consumer_key() -> models.ForeignKey:
+    return models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
-    merchant = models.ForeignKey(
+
+
+def merchant_or_platform() -> models.ForeignKey:
+    """A merchant, or null for the platform as a whole."""
+    return models.ForeignKey(
         "tenants.Merchant",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
@@ -29,6 +33,14 @@ class ConsumerDay(models.Model):
         blank=True,
         related_name="+",
     )
+
+
+class ConsumerDay(models.Model):
+    """What one consumer did on one day: with one merchant, or (merchant null) in all."""
+
+    day = models.DateField()
+    consumer = consumer_key()
+    merchant = merchant_or_platform()
     claims = models.IntegerField(default=0)
     answers = models.IntegerField(default=0)
     # Mall redemptions: only on the platform row (a redemption has no merchant).
@@ -51,17 +63,8 @@ class ConsumerDay(models.Model):
 class Reach(models.Model):
     """When a consumer was first active (with a merchant, or at all), second, first redeemed."""
 
-    consumer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
-    merchant = models.ForeignKey(
-        "tenants.Merchant",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    consumer = consumer_key()
+    merchant = merchant_or_platform()
     first_day = models.DateField()
     # The day of the consumer's second activity event (a repeat consumer from then on).
     second_day = models.DateField(null=True, blank=True)
@@ -85,14 +88,7 @@ class DailyActivity(models.Model):
     """The dashboard's row: one per merchant (or the platform) and day."""
 
     day = models.DateField()
-    merchant = models.ForeignKey(
-        "tenants.Merchant",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    merchant = merchant_or_platform()
     dau = models.IntegerField(default=0)
     wau = models.IntegerField(default=0, help_text="Distinct consumers in the 7 days to `day`.")
     mau = models.IntegerField(default=0, help_text="Distinct consumers in the 30 days to `day`.")
@@ -124,14 +120,7 @@ class DailyActivity(models.Model):
 class WeeklyCohort(models.Model):
     """Consumers first active in ``cohort_week`` who were active again ``week`` weeks later."""
 
-    merchant = models.ForeignKey(
-        "tenants.Merchant",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    merchant = merchant_or_platform()
     cohort_week = models.DateField(help_text="Monday of the week.")
     week = models.IntegerField()
     consumers = models.IntegerField()
