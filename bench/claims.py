@@ -64,7 +64,7 @@ POINTS_PER_CODE = 10
 BUCKETS = 16  # campaigns.models.RESERVE_BUCKETS (checked at set-up)
 OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "ClaimCode.graphql"
 WARMUP = 400
-JUDGE = harness.payload_judge("claimCode", "claim")
+JUDGE = harness.PayloadJudge("claim")
 
 
 # --- Set-up (in this process, with Django) ------------------------------------------------

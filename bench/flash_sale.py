@@ -76,7 +76,7 @@ WARMUP_HTTP = 200
 WARMUP_PG = 400
 SELLOUT_SECONDS = 600
 FUNDING_CHUNK = 1_000  # wallets credited per ledger transaction at set-up
-JUDGE = harness.payload_judge("redeem", "order")
+JUDGE = harness.PayloadJudge("order")
 # Where the workers' CPU goes inside the redeem (the request's parts are the harness's).
 PROFILE_PARTS = harness.profile_parts(
     ("    redeem (redemption/services.py)", "redeem (redemption/services.py"),

@@ -703,26 +703,14 @@ def graphql_requests(operation: Path, calls: Iterable[tuple[dict[str, Any], str]
 
 @dataclass(frozen=True)
 class PayloadJudge:
-    """A mutation succeeded when its payload has ``success_field`` and no errors.
+    """What a success is: the mutation's payload has ``success_field`` and no errors.
 
-    The load generator (wrk, bench/wrk_graphql.lua) applies the same rule to the
-    answer's text: ``"<success_field>":{`` present, and no ``"code":`` anywhere
-    (every error, in a payload or at the top level, carries one).
+    wrk applies it to each answer's text (bench/wrk_graphql.lua): ``"<success_field>":{``
+    present, and no ``"code":`` anywhere (every error, in a payload or at the top level,
+    carries one); a failure is named by its first error code or its HTTP status.
     """
 
-    mutation: str
     success_field: str
-
-    def __call__(self, answer: dict[str, Any]) -> str | None:
-        result = (answer.get("data") or {}).get(self.mutation) or {}
-        errors = result.get("errors") or answer.get("errors")
-        if errors or not result.get(self.success_field):
-            return (errors or [{}])[0].get("code") or str(errors)[:60]
-        return None
-
-
-def payload_judge(mutation: str, success_field: str) -> PayloadJudge:
-    return PayloadJudge(mutation, success_field)
 
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_graphql.lua"

@@ -66,7 +66,7 @@ OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "SubmitRespon
 WARMUP_HTTP = 200
 WARMUP_PG = 400
 DRAIN_SECONDS = 600
-JUDGE = harness.payload_judge("submitResponse", "response")
+JUDGE = harness.PayloadJudge("response")
 # The pgbench transactions of the serialisation runs.
 CLAIM = "scan claim (16 buckets)"
 AS_BUILT = "submit (16 buckets, as built)"
