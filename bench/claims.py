@@ -10,8 +10,9 @@ round-robin over ``--consumers`` consumers so that none exceeds the 120 claims a
 minute a consumer may make. Each round is bounded by a count and a time
 (``--max-seconds``).
 
-**Baseline**: ``pgbench`` (same number of clients; simple query protocol, because
-Django 5.2 with psycopg 3 binds parameters client-side and sends literal SQL) running
+**Baseline**: ``pgbench`` (same number of clients; extended query protocol, because the
+claim's statements go through ``config.rows``' server-binding cursor, which sends the
+parameters apart from the statement, unprepared) running
 the statements the claim sends, in the same order and in one transaction, on a second
 batch of the same campaign: merchant lookup; then in the transaction: code + batch +
 campaign, the conditional ``UPDATE`` of the code, the reserve bucket and wallet
@@ -146,7 +147,9 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
 PGBENCH_SCRIPT = r"""
 -- One claim, as campaigns.claims.claim_code sends it (see bench/claims.py).
--- Simple protocol: variables are pasted into the text, as Django's client-side binding does.
+-- Extended protocol: pgbench sends each variable as a parameter ($1, …) apart from the
+-- statement, as config.rows' server-binding cursor does; so no variable sits inside a
+-- quoted literal (it would not be replaced there).
 \set cid :first_consumer + :i % :consumers
 {find_merchant};
 BEGIN;
@@ -160,21 +163,22 @@ SELECT c.code AS code, c.batch_id AS batch, c.serial AS serial, c.claimed_by_id 
   JOIN campaigns_campaign p ON p.id = b.campaign_id
  WHERE c.batch_id = :batch_id AND c.serial = :i \gset
 UPDATE campaigns_code SET claimed_by_id = :cid, claimed_at = now()
- WHERE code = ':code' AND claimed_at IS NULL;
+ WHERE code = :code AND claimed_at IS NULL;
 \set bucket :serial % {buckets}
 SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
   FROM points_account
  WHERE kind = 'campaign_reserve' AND merchant_id = :merchant AND consumer_id IS NULL
-   AND ref = 'batch:' || ':batch_id:' || ':bucket' \gset bk_
+   AND ref = 'batch:' || :batch_id || ':' || :bucket \gset bk_
 SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
   FROM points_account
  WHERE kind = 'consumer_wallet' AND merchant_id IS NULL AND consumer_id = :cid
    AND ref = '' \gset wl_
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
-VALUES ('award', 'claim:' || ':merchant:' || ':code', md5(':code') || md5(':cid'), :merchant,
-        :cid, NULL, 'Bench caps',
-        '{{"code": ":code", "campaign": :campaign, "batch": :batch_id}}'::jsonb, now())
+VALUES ('award', 'claim:' || :merchant || ':' || :code, md5(:code::text) || md5(:cid::text),
+        :merchant, :cid, NULL, 'Bench caps',
+        jsonb_build_object('code', :code::text, 'campaign', :campaign::int,
+                           'batch', :batch_id::int), now())
 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
 \set debit 0 - :ppc
 UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0
@@ -189,7 +193,7 @@ VALUES (:wl_id, :cid, :merchant, :txn, :ppc, :ppc, now(), now() + interval '365 
 RETURNING id;
 INSERT INTO campaigns_claim (code_id, campaign_id, batch_id, consumer_id, points,
                              transaction_id, idempotency_key, claimed_at)
-VALUES (':code', :campaign, :batch_id, :cid, :ppc, :txn, 'pgbench-:code', now())
+VALUES (:code, :campaign, :batch_id, :cid, :ppc, :txn, 'pgbench-' || :code, now())
 RETURNING id;
 COMMIT;
 """
@@ -255,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                 schema=setup.schema, buckets=BUCKETS, find_merchant=harness.find_merchant_sql()
             ),
             workdir,
+            protocol="extended",
         )
         defines = pgbench_defines(setup, args.consumers)
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:

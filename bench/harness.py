@@ -512,8 +512,8 @@ class PgBench:
     Every transaction of every run gets a fresh number ``:i`` (the script's set-up rows
     are indexed by it: a code's serial, a consumer), unique across runs of this
     instance whatever their client counts; a run of ``total`` transactions on ``c``
-    clients uses at most ``total + c`` numbers. Simple query protocol: Django 5.2 with
-    psycopg 3 binds parameters client-side and sends literal SQL.
+    clients uses at most ``total + c`` numbers. The protocol is the app's for those
+    statements (``protocol``).
     """
 
     NUMBERING = "\\set i :client_id + :n * :clients\n\\set n :n + 1\n"
@@ -526,6 +526,7 @@ class PgBench:
         name: str = "pgbench",
         *,
         per_statement: bool = False,
+        protocol: str = "simple",
     ) -> None:
         self.url, self.workdir, self.name = url, workdir, name
         # pgbench's mean latency of each statement (--report-per-command): where a
@@ -533,7 +534,10 @@ class PgBench:
         self.per_statement = per_statement
         self.script = workdir / f"{name}.sql"
         self.script.write_text(self.NUMBERING + script)
-        self.protocol = "simple"
+        # As the app sends the script's statements: "simple" for the ORM's (Django binds
+        # parameters client-side and sends literal SQL), "extended" for config.rows'
+        # (parameters apart from the statement; nothing prepared).
+        self.protocol = protocol
         self.used = 0  # numbers below this are taken
         self.runs = 0
 

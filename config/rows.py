@@ -91,7 +91,7 @@ def one_cursor() -> Iterator[None]:
     the path again; the shared one is used again once the path is known.
     """
     db = connections[DEFAULT_DB_ALIAS]
-    with db.cursor() as cursor:
+    with db.bound_cursor() as cursor:
         outer = getattr(_shared, "pair", None)
         _shared.pair = (db, cursor)
         try:
@@ -108,7 +108,7 @@ def _run(sql: str, params: Sequence[Any], result: Callable[[CursorWrapper], T]) 
         cursor = pair[1]
         cursor.execute(sql, params)
         return result(cursor)
-    with connection.cursor() as cursor:
+    with connection.bound_cursor() as cursor:
         cursor.execute(sql, params)
         return result(cursor)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import pytest
@@ -65,7 +65,7 @@ def test_one_cursor_sends_the_block_through_one_cursor() -> None:
     account = ledger.platform_account(AccountKind.ISSUANCE)
     sql = "SELECT id FROM points_account WHERE id = %s"
     opened: list[object] = []
-    real_cursor = connection.cursor
+    real_cursor = connection.bound_cursor
 
     def counting_cursor() -> object:
         cursor = real_cursor()
@@ -73,7 +73,7 @@ def test_one_cursor_sends_the_block_through_one_cursor() -> None:
         return cursor
 
     connection.cursor()  # the search path is set before counting starts
-    with mock.patch.object(connection, "cursor", counting_cursor):
+    with mock.patch.object(connection, "bound_cursor", counting_cursor):
         assert rows.fetch_one(sql, [account.pk]) == (account.pk,)
         assert len(opened) == 1  # outside a block: a cursor per statement
         with rows.one_cursor():
@@ -93,3 +93,23 @@ def test_one_cursor_follows_a_schema_change_inside_the_block(tenants: Tenants) -
         with tenant_context(tenants.acme):
             assert rows.fetch_one(sql, []) == ("{m_acme,public}",)
         assert rows.fetch_one(sql, []) == ("{public}",)
+
+
+def test_statements_bind_their_parameters_on_the_server() -> None:
+    """The parameters travel apart from the statement, typed by psycopg (a Python int is
+    sent as the smallest integer type that holds it); the ORM's client-side binding
+    would have pasted a literal, which PostgreSQL reads as ``integer``."""
+    sql = "SELECT pg_typeof(%s)::text"
+    assert rows.fetch_one(sql, [1]) == ("smallint",)
+    with connection.cursor() as cursor:  # the ORM's cursor, for contrast
+        cursor.execute(sql, [1])
+        assert cursor.fetchone() == ("integer",)
+
+
+def test_statements_are_counted_like_the_orms(django_assert_num_queries: Any) -> None:
+    """Django's wrapper logs them, so query-count tests and captures see them."""
+    account = ledger.platform_account(AccountKind.ISSUANCE)
+    with django_assert_num_queries(2) as captured, rows.one_cursor():
+        rows.fetch_one("SELECT id FROM points_account WHERE id = %s", [account.pk])
+        rows.execute("UPDATE points_account SET ref = ref WHERE id = %s", [account.pk])
+    assert "UPDATE points_account" in captured.captured_queries[-1]["sql"]
