@@ -113,7 +113,8 @@ _SESSION = rows.columns(AuthSession)
 _USER = rows.columns(User, only={f.attname for f in User._meta.concrete_fields} - {"password"})
 _SESSION_WITH_USER = (
     f"SELECT {_SESSION.select('s')}, {_USER.select('u')}"
-    f" FROM {rows.table(AuthSession)} s JOIN {rows.table(User)} u ON u.id = s.user_id"
+    f" FROM {rows.public_table(AuthSession)} s JOIN {rows.public_table(User)} u"
+    " ON u.id = s.user_id"
     " WHERE s.id = %s AND s.user_id = %s"
 )
 
@@ -121,7 +122,7 @@ _SESSION_WITH_USER = (
 def _session_with_user(session_id: object, user_id: object) -> AuthSession | None:
     if not isinstance(session_id, int) or not isinstance(user_id, int):
         return None
-    row = rows.fetch_one(_SESSION_WITH_USER, [session_id, user_id])
+    row = rows.fetch_one(_SESSION_WITH_USER, [session_id, user_id], any_path=True)
     if row is None:
         return None
     session = _SESSION.build(row[: len(_SESSION)])

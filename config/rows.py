@@ -28,6 +28,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
+from django_tenants.utils import get_public_schema_name
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -76,6 +77,19 @@ def table(model: type[Model]) -> str:
     return model._meta.db_table
 
 
+def public_table(model: type[Model]) -> str:
+    """A shared app's table, named with its schema (public).
+
+    A statement that names only such tables reads the same rows whatever the
+    session's search path, so it is sent without django-tenants' ``SET search_path``
+    (``fetch_one(..., any_path=True)``). Every API request starts with two of them
+    (the token check, the merchant a code names); each used to cost a
+    ``SET search_path = public`` round trip, since the previous request had left the
+    session on a merchant's schema.
+    """
+    return f'"{get_public_schema_name()}".{model._meta.db_table}'
+
+
 # The cursor of the innermost ``one_cursor`` block of this thread, with its connection.
 _shared = threading.local()
 
@@ -100,7 +114,9 @@ def one_cursor() -> Iterator[None]:
             _shared.pair = outer
 
 
-def _run(sql: str, params: Sequence[Any], result: Callable[[CursorWrapper], T]) -> T:
+def _run(
+    sql: str, params: Sequence[Any], result: Callable[[CursorWrapper], T], any_path: bool = False
+) -> T:
     pair: tuple[BaseDatabaseWrapper, CursorWrapper] | None = getattr(_shared, "pair", None)
     # django-tenants' record of the search path it set (None: not set since the
     # schema changed, so the shared cursor's session may be on another path).
@@ -108,7 +124,7 @@ def _run(sql: str, params: Sequence[Any], result: Callable[[CursorWrapper], T]) 
         cursor = pair[1]
         cursor.execute(sql, params)
         return result(cursor)
-    with connection.bound_cursor() as cursor:
+    with connection.bound_cursor(search_path=not any_path) as cursor:
         cursor.execute(sql, params)
         return result(cursor)
 
@@ -125,8 +141,10 @@ def _rowcount(cursor: CursorWrapper) -> int:
     return cursor.rowcount
 
 
-def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    return _run(sql, params, _fetchone)
+def fetch_one(sql: str, params: Sequence[Any], *, any_path: bool = False) -> tuple[Any, ...] | None:
+    """The first row of ``sql``. ``any_path=True``: the statement names its schema
+    (``public_table``), so it may run in whatever search path the session has."""
+    return _run(sql, params, _fetchone, any_path)
 
 
 def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -121,7 +121,7 @@ class Merchant(TenantMixin):
         a schema (an application) is not found: no code or link of its can exist, and
         a made-up code naming its id must not reach a schema that is not there.
         """
-        row = rows.fetch_one(_FIND_MERCHANT, [pk])
+        row = rows.fetch_one(_FIND_MERCHANT, [pk], any_path=True)
         return None if row is None else _MERCHANT.build(row)
 
     @property
@@ -163,7 +163,7 @@ class Merchant(TenantMixin):
 
 _MERCHANT = rows.columns(Merchant)
 _FIND_MERCHANT = (
-    f"SELECT {_MERCHANT.select('m')} FROM {rows.table(Merchant)} m "
+    f"SELECT {_MERCHANT.select('m')} FROM {rows.public_table(Merchant)} m "
     "WHERE m.id = %s AND m.provisioned_at IS NOT NULL"
 )
 

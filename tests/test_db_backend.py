@@ -1,14 +1,20 @@
 """``config.db``: the health check between requests costs no round trip, and still
-notices a connection the server has closed."""
+notices a connection the server has closed; timestamps load with psycopg's loader and
+come back exactly as Django's own loader gives them."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from unittest import mock
 
 import psycopg
 import pytest
 from django.db import connection
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+from psycopg import pq
+
+from config.db.base import UtcTimestamptzLoader
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -39,3 +45,21 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_request() ->
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != pid
+
+
+def test_timestamps_load_in_utc_with_psycopgs_loader() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::timestamptz, '2026-01-01 10:00:00.123456+08'::timestamptz",
+            [datetime(2026, 3, 1, 12, 30, tzinfo=UTC)],
+        )
+        sent, literal = cursor.fetchone()
+    assert sent == datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    assert literal == datetime(2026, 1, 1, 2, 0, 0, 123456, tzinfo=UTC)
+    # The very tzinfo Django's loader sets (django.utils.timezone works with it).
+    assert sent.tzinfo is UTC and literal.tzinfo is UTC
+    loader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
+    assert loader is UtcTimestamptzLoader
+    # Django's create_cursor keeps it (it would register its own on a disagreement).
+    with connection.cursor() as cursor:
+        assert cursor.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT) is loader

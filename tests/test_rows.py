@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 from config import rows
 from points import ledger
 from points.models import Account, AccountKind, Transaction, TransactionKind
+from tenants.models import Merchant
 
 if TYPE_CHECKING:
     from conftest import Tenants
@@ -67,8 +68,8 @@ def test_one_cursor_sends_the_block_through_one_cursor() -> None:
     opened: list[object] = []
     real_cursor = connection.bound_cursor
 
-    def counting_cursor() -> object:
-        cursor = real_cursor()
+    def counting_cursor(search_path: bool = True) -> object:
+        cursor = real_cursor(search_path)
         opened.append(cursor)
         return cursor
 
@@ -113,3 +114,18 @@ def test_statements_are_counted_like_the_orms(django_assert_num_queries: Any) ->
         rows.fetch_one("SELECT id FROM points_account WHERE id = %s", [account.pk])
         rows.execute("UPDATE points_account SET ref = ref WHERE id = %s", [account.pk])
     assert "UPDATE points_account" in captured.captured_queries[-1]["sql"]
+
+
+def test_statements_on_public_tables_run_in_any_search_path(tenants: Tenants) -> None:
+    """The token check and the merchant lookup name their schema: they neither send
+    ``SET search_path`` nor depend on the path a merchant's request left behind."""
+    current = "SELECT current_schemas(false)::text"
+    with tenant_context(tenants.acme):
+        assert rows.fetch_one(current, []) == ("{m_acme,public}",)
+    # Back on public for django-tenants, which has not sent that SET yet.
+    assert connection.search_path_set_schemas is None
+    found = Merchant.find(tenants.acme.pk)
+    assert found is not None and found.slug == tenants.acme.slug
+    assert connection.search_path_set_schemas is None  # no SET was sent
+    assert rows.fetch_one(current, [], any_path=True) == ("{m_acme,public}",)
+    assert rows.fetch_one(current, []) == ("{public}",)  # the next unqualified one sets it
