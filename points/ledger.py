@@ -222,11 +222,14 @@ def post(
             return existing
 
         txn.balances = _move_balances(postings)  # type: ignore[attr-defined]
+        # Entries and lots are only written here, never read back through their
+        # relations: ids, not instances (an instance goes through the relation's
+        # descriptor and the database router on every assignment).
         _INSERT_ENTRIES.many(
             [
                 Entry(
-                    transaction=txn,
-                    account=p.account,
+                    transaction_id=txn.pk,
+                    account_id=p.account.pk,
                     amount=p.amount,
                     consumer_id=p.account.consumer_id,
                     created_at=txn.created_at,
@@ -308,10 +311,10 @@ def open_lot(
     expires_at: datetime | None,
 ) -> Lot:
     lot = Lot(
-        account=account,
+        account_id=account.pk,
         consumer_id=account.consumer_id,
         merchant_id=merchant_id,
-        source=txn,
+        source_id=txn.pk,
         points=points,
         remaining=points,
         earned_at=txn.created_at,
