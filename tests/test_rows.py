@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection
+from django.db.models.signals import post_init
 from django_tenants.utils import tenant_context
 
 from config import rows
@@ -15,6 +16,7 @@ from points.models import Account, AccountKind, Transaction, TransactionKind
 from tenants.models import Merchant
 
 if TYPE_CHECKING:
+    from accounts.models import User
     from conftest import Tenants
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +131,37 @@ def test_statements_on_public_tables_run_in_any_search_path(tenants: Tenants) ->
     assert connection.search_path_set_schemas is None  # no SET was sent
     assert rows.fetch_one(current, [], any_path=True) == ("{m_acme,public}",)
     assert rows.fetch_one(current, []) == ("{public}",)  # the next unqualified one sets it
+
+
+def test_build_gives_what_the_orm_gives(consumer: User) -> None:
+    wallet = ledger.wallet(consumer.pk)
+    every = rows.columns(Account)
+    row = rows.fetch_one(
+        f"SELECT {every.select('a')} FROM points_account a WHERE a.id = %s", [wallet.pk]
+    )
+    assert row is not None
+    built, loaded = every.build(row), Account.objects.get(pk=wallet.pk)
+    fields = [f.attname for f in Account._meta.concrete_fields]
+    assert [getattr(built, f) for f in fields] == [getattr(loaded, f) for f in fields]
+    assert (built._state.adding, built._state.db) == (False, "default")
+    assert built.get_deferred_fields() == set()
+    assert built.consumer == consumer  # relations load on first use, as from a queryset
+    built.balance += 1
+    built.save(update_fields=["balance"])  # an UPDATE, not an INSERT
+    assert Account.objects.get(pk=wallet.pk).balance == loaded.balance + 1
+
+
+def test_build_sends_init_signals_when_something_listens() -> None:
+    account = ledger.platform_account(AccountKind.ISSUANCE)
+    only = rows.columns(Account, only={"id", "kind"})
+    seen: list[Account] = []
+
+    def listener(sender: type[Account], instance: Account, **kwargs: Any) -> None:
+        seen.append(instance)
+
+    post_init.connect(listener, sender=Account)
+    try:
+        built = only.build([account.pk, account.kind])
+    finally:
+        post_init.disconnect(listener, sender=Account)
+    assert seen == [built] and built.get_deferred_fields() >= {"balance"}
