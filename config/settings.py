@@ -79,14 +79,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, session users and messages serve the admin; the APIs skip them.
+    "config.middleware.SessionMiddleware",
     # The APIs' messages follow Accept-Language (the pages send their own language).
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.AuthenticationMiddleware",
     "accounts.middleware.BearerTokenMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A view that loses the database answers 503 SERVICE_UNAVAILABLE, not 500.
     "config.unavailable.DatabaseUnavailableMiddleware",

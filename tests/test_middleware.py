@@ -1,0 +1,63 @@
+"""``config.middleware``: the bearer-token APIs skip the admin's cookie middleware."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.management import call_command
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from config.middleware import AuthenticationMiddleware, MessageMiddleware, SessionMiddleware
+
+MIDDLEWARE = [SessionMiddleware, AuthenticationMiddleware, MessageMiddleware]
+
+
+def _seen(path: str) -> HttpRequest:
+    """The request as the view gets it after the three middleware."""
+    reached: list[HttpRequest] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        reached.append(request)
+        return HttpResponse()
+
+    handler = view
+    for middleware in reversed(MIDDLEWARE):
+        handler = middleware(handler)
+    handler(RequestFactory().post(path))
+    return reached[0]
+
+
+@pytest.mark.parametrize("api", ["consumer-api", "merchant-api"])
+def test_the_apis_get_no_session_user_or_messages(api: str) -> None:
+    request = _seen(reverse(api))
+    assert not hasattr(request, "session")
+    assert not hasattr(request, "user")
+    assert not hasattr(request, "_messages")
+
+
+@pytest.mark.django_db
+def test_pages_still_get_them() -> None:
+    request = _seen(reverse("admin:index"))
+    assert hasattr(request, "session") and hasattr(request, "_messages")
+    assert isinstance(request.user, AnonymousUser)
+
+
+def test_settings_use_them_and_the_admins_checks_accept_them() -> None:
+    for middleware in MIDDLEWARE:
+        assert f"{middleware.__module__}.{middleware.__name__}" in settings.MIDDLEWARE
+    call_command("check", "--fail-level", "ERROR")  # admin.E408 to E410 look for these
+
+
+@pytest.mark.django_db
+def test_an_anonymous_api_request_still_answers_as_anonymous(client: Client) -> None:
+    response = client.post(
+        reverse("consumer-api"),
+        {"query": "{ me { id } }"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"me": None}}
+    assert "sessionid" not in response.cookies and "messages" not in response.cookies
