@@ -197,6 +197,8 @@ VALUES (:code, :campaign, :batch_id, :cid, :ppc, :txn, 'pgbench-' || :code, now(
 RETURNING id;
 COMMIT;
 """
+# The app sends these statements through config.rows' server-binding cursor.
+PGBENCH_PROTOCOL = "extended"
 
 
 def pgbench_defines(setup: Setup, consumers: int) -> dict[str, object]:
@@ -259,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                 schema=setup.schema, buckets=BUCKETS, find_merchant=harness.find_merchant_sql()
             ),
             workdir,
-            protocol="extended",
+            protocol=PGBENCH_PROTOCOL,
         )
         defines = pgbench_defines(setup, args.consumers)
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:

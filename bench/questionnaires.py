@@ -55,6 +55,7 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
 import harness  # noqa: E402
+from claims import PGBENCH_PROTOCOL as CLAIM_PROTOCOL  # noqa: E402
 from claims import PGBENCH_SCRIPT as CLAIM_SCRIPT  # noqa: E402
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_submit"
@@ -402,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             workdir,
             "claim",
+            protocol=CLAIM_PROTOCOL,
         )
         own_bucket, one_row = submit_defines(setup, False), submit_defines(setup, True)
 
