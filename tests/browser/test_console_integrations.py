@@ -169,6 +169,31 @@ def test_an_api_key_is_shown_once_works_over_http_and_is_refused_once_revoked(
     p.get_by_role("row", name=re.compile(r"createScanCampaign")).wait_for(state="detached")
     assert p.locator("#events tbody tr").count() == 1
 
+    # Days, in the browser's zone: nothing from tomorrow on; days in the wrong order
+    # are refused at the field, before any request; today's events from today to today.
+    p.get_by_label("Operation").select_option("")
+    today, tomorrow = p.evaluate(
+        """() => [0, 1].map((ahead) => {
+          const d = new Date();
+          d.setDate(d.getDate() + ahead);
+          const pad = (n) => String(n).padStart(2, "0");
+          return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+        })"""
+    )
+    filter_events = p.get_by_role("button", name="Filter the events")
+    p.get_by_label("First day").fill(tomorrow)
+    filter_events.click()
+    p.get_by_text("Nothing recorded yet.").wait_for()
+    p.get_by_label("Last day (included)").fill(today)
+    filter_events.click()
+    p.locator("#a-until-error").get_by_text("The end must be after the start.").wait_for()
+    assert p.get_by_label("Last day (included)").get_attribute("aria-invalid") == "true"
+    p.get_by_label("First day").fill(today)
+    filter_events.click()
+    p.locator("#a-until-error").wait_for(state="detached")
+    p.locator("#events tbody tr").nth(3).wait_for()
+    assert p.locator("#events tbody tr").count() == 4
+
 
 class Receiver:
     """The merchant's server: answers 500 until ``healthy``, then verifies each delivery

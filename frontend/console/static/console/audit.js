@@ -1,7 +1,22 @@
 // The audit log (owners): every mutation made for the merchant, newest first, by staff
 // or by an API key, with its outcome and the address it came from.
 
-import { $, api, atLeast, badge, config, dateTime, el, start, t, table, pager } from "./console.js";
+import {
+  $,
+  api,
+  ApiError,
+  atLeast,
+  badge,
+  clearErrors,
+  config,
+  dateTime,
+  el,
+  pager,
+  showError,
+  start,
+  t,
+  table,
+} from "./console.js";
 
 // Arguments that name what a mutation acted on, most telling first.
 const TARGET_ARGUMENTS = ["id", "campaignId", "batchId", "questionnaireId", "orderId", "productId", "endpointId"];
@@ -65,6 +80,22 @@ function details(event) {
   );
 }
 
+/** A date input's day as the instant its day starts in the browser's zone; `next` gives
+ * the start of the following day (the end of a day included). */
+function dayStart(value, next = false) {
+  if (!value) return null;
+  const [year, month, day] = value.split("-").map(Number);
+  return new Date(year, month - 1, day + (next ? 1 : 0)).toISOString();
+}
+
+/** The filter's period, or INVALID_DATES on the last day when it comes first. */
+function period(values) {
+  const since = dayStart(values.since);
+  const until = dayStart(values.until, true);
+  if (since && until && since >= until) throw new ApiError("INVALID_DATES", "", "until");
+  return { since, until };
+}
+
 async function main() {
   const { role } = await start();
   if (!atLeast(role, "OWNER")) {
@@ -80,7 +111,13 @@ async function main() {
       const values = Object.fromEntries(new FormData(form));
       const { auditLog } = await api.call(
         "AuditLog",
-        { first: 50, after, mutation: values.mutation || null, actor: values.actor.trim() || null },
+        {
+          first: 50,
+          after,
+          mutation: values.mutation || null,
+          actor: values.actor.trim() || null,
+          ...period(values),
+        },
         { auth: true },
       );
       return auditLog;
@@ -106,9 +143,16 @@ async function main() {
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    clearErrors(form);
+    try {
+      period(Object.fromEntries(new FormData(form)));
+    } catch (error) {
+      showError(form, error); // the days in the wrong order: said at the field, no request
+      return;
+    }
     events(true);
   });
-  select.addEventListener("change", () => events(true));
+  select.addEventListener("change", () => form.requestSubmit());
   await events();
 }
 
