@@ -166,3 +166,17 @@ def test_zh_hans_catalogue_is_complete_and_compiled(po: Path) -> None:
             and not CJK.search(translation.gettext(msgid))
         ]
     assert not stale, f"run compilemessages: {stale[:5]}"
+
+
+def test_a_text_has_one_translation_in_every_catalogue() -> None:
+    """gettext is global: a msgid in two catalogues shows the first one's translation
+    everywhere (the project's, then the apps' in INSTALLED_APPS order), so a different
+    one in another catalogue is never shown and only misleads its reader."""
+    console = ROOT / "frontend" / "console" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+    seen: dict[str, dict[str, str]] = {}
+    for po in [*CATALOGUES, console]:
+        for msgid, msgstr, _fuzzy in _entries(po):
+            if msgid:
+                seen.setdefault(msgid, {})[str(po.relative_to(ROOT))] = msgstr
+    differing = {msgid: where for msgid, where in seen.items() if len(set(where.values())) > 1}
+    assert not differing
