@@ -24,6 +24,7 @@ from django.urls import get_script_prefix, reverse
 
 @lru_cache(maxsize=8)
 def _api_paths(script_prefix: str) -> frozenset[str]:
+    # Keyed by the script prefix because reverse() puts the current one in front.
     return frozenset({reverse("consumer-api"), reverse("merchant-api")})
 
 
