@@ -33,7 +33,7 @@ from django_tenants.utils import tenant_context
 from accounts import tokens
 from accounts.models import User
 from accounts.sms import MemorySmsBackend
-from config.signed_links import SignedLink
+from core.signed_links import SignedLink
 from frontend.pages import operations
 from tenants.models import Membership, Merchant, Role
 from tenants.onboarding import create_merchant
@@ -195,7 +195,7 @@ def run_jobs(jobs: list[Callable[[], object]], threads: int = 40) -> list[str]:
     "ok", or the code of the DomainError a job raised."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from config.errors import DomainError
+    from core.errors import DomainError
 
     def run(job: Callable[[], object]) -> str:
         try:

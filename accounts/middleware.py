@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts import tokens
+from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
-from config import unavailable
+from core import unavailable
 
 
 def _unauthorized(exc: AuthError) -> JsonResponse:
@@ -31,7 +32,7 @@ class BearerTokenMiddleware:
     An API key (``lk_live_…``, recognised by its prefix) authenticates only the
     merchant API: anywhere else it is refused with 401, so that a leaked key never
     reaches the consumer API, downloads or pages. The request stays anonymous
-    (``request.user``); ``config.api.require_membership`` lets the key act for its
+    (``request.user``); ``api.require_membership`` lets the key act for its
     merchant.
     """
 
@@ -49,7 +50,8 @@ class BearerTokenMiddleware:
                 if apikeys.is_api_key(token):
                     if request.path != reverse("merchant-api"):
                         raise AuthError(
-                            "TOKEN_INVALID", _("API keys work only on the merchant API.")
+                            AccountErrorCode.TOKEN_INVALID,
+                            _("API keys work only on the merchant API."),
                         )
                     request.api_key = apikeys.authenticate(token)  # type: ignore[attr-defined]
                 else:

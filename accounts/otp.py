@@ -21,11 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.models import PhoneChallenge, User
 from accounts.phones import normalize_phone
 from accounts.sms import send_sms
-from config import ratelimit
+from core import ratelimit
 
 
 def _digest(phone: str, code: str) -> str:
@@ -105,14 +106,20 @@ def verify_code(raw_phone: str, code: str) -> User:
         if challenge is None or challenge.invalidated_at is not None:
             if challenge is not None and challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
                 raise AuthError(
-                    "OTP_TOO_MANY_ATTEMPTS",
+                    AccountErrorCode.OTP_TOO_MANY_ATTEMPTS,
                     _("Too many wrong codes. Request a new code."),
                     field="code",
                 )
-            raise AuthError("OTP_INVALID", _("This code is not valid. Request a new code."), "code")
+            raise AuthError(
+                AccountErrorCode.OTP_INVALID,
+                _("This code is not valid. Request a new code."),
+                "code",
+            )
         now = timezone.now()
         if challenge.expires_at <= now:
-            raise AuthError("OTP_EXPIRED", _("This code has expired. Request a new one."), "code")
+            raise AuthError(
+                AccountErrorCode.OTP_EXPIRED, _("This code has expired. Request a new one."), "code"
+            )
         if not (len(code) == 6 and code.isdigit()) or not hmac.compare_digest(
             challenge.code_hash, _digest(phone, code)
         ):
@@ -124,7 +131,9 @@ def verify_code(raw_phone: str, code: str) -> User:
             challenge.save(update_fields=fields)
             left = settings.OTP_MAX_ATTEMPTS - challenge.attempts
             wrong = AuthError(
-                "OTP_TOO_MANY_ATTEMPTS" if left <= 0 else "OTP_INVALID",
+                AccountErrorCode.OTP_TOO_MANY_ATTEMPTS
+                if left <= 0
+                else AccountErrorCode.OTP_INVALID,
                 _("Too many wrong codes. Request a new code.")
                 if left <= 0
                 else _("Wrong code. %(n)d tries left.") % {"n": left},
@@ -135,7 +144,7 @@ def verify_code(raw_phone: str, code: str) -> User:
             challenge.save(update_fields=["used_at"])
             user, _created = User.objects.get_or_create_consumer(phone)
             if not user.is_active:
-                raise AuthError("ACCOUNT_DISABLED", _("This account is disabled."))
+                raise AuthError(AccountErrorCode.ACCOUNT_DISABLED, _("This account is disabled."))
             return user
     # Outside the atomic block: the counted attempt is committed before we fail.
     raise wrong

@@ -6,12 +6,15 @@ import phonenumbers
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from accounts.error_codes import AccountErrorCode
+from core.errors import DomainError
 
 
 class InvalidPhone(DomainError):
     def __init__(self) -> None:
-        super().__init__("INVALID_PHONE", _("Enter a valid mobile phone number."), field="phone")
+        super().__init__(
+            AccountErrorCode.INVALID_PHONE, _("Enter a valid mobile phone number."), field="phone"
+        )
 
 
 def normalize_phone(raw: str) -> str:

@@ -9,7 +9,8 @@ from django.conf import settings
 
 from accounts import otp, services, tokens
 from accounts.models import User
-from config.api import DomainMutation, client_ip, require_user
+from api.mutations import DomainMutation
+from api.permissions import client_ip, require_user
 
 
 class Consumer(graphene.ObjectType):

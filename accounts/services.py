@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 
+from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.models import User
-from config import ratelimit
+from core import ratelimit
 
 STAFF_FAILURES_PER_HOUR = 10
 
@@ -25,5 +26,7 @@ def staff_sign_in(email: str, password: str, ip: str | None) -> User:
     if user is None or not isinstance(user, User) or not user.is_active:
         for key, limit in limits:
             ratelimit.hit(key, limit, 3600)
-        raise AuthError("INVALID_CREDENTIALS", _("Email or password is incorrect."), "email")
+        raise AuthError(
+            AccountErrorCode.INVALID_CREDENTIALS, _("Email or password is incorrect."), "email"
+        )
     return user

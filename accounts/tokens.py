@@ -19,9 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.models import AuthSession, User
-from config import rows
+from core.db import rows
 
 ACCESS_SALT = "accounts.tokens.access"
 
@@ -72,9 +73,9 @@ def refresh(refresh_token: str) -> TokenPair:
             ).update(revoked_at=timezone.now())
         else:
             if session.revoked_at is not None:
-                raise AuthError("SESSION_REVOKED", _("This session was signed out."))
+                raise AuthError(AccountErrorCode.SESSION_REVOKED, _("This session was signed out."))
             if session.expires_at <= timezone.now() or not session.user.is_active:
-                raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired."))
+                raise AuthError(AccountErrorCode.TOKEN_EXPIRED, _("Your sign-in has expired."))
             new_refresh = secrets.token_urlsafe(32)
             session.previous_refresh_hash = session.refresh_hash
             session.refresh_hash = _hash(new_refresh)
@@ -83,8 +84,8 @@ def refresh(refresh_token: str) -> TokenPair:
     if session is None:
         # Raised only now: inside the atomic block it would roll the revocation back.
         if stolen:
-            raise AuthError("SESSION_REVOKED", _("This session was signed out."))
-        raise AuthError("TOKEN_INVALID", _("This sign-in is not valid."))
+            raise AuthError(AccountErrorCode.SESSION_REVOKED, _("This session was signed out."))
+        raise AuthError(AccountErrorCode.TOKEN_INVALID, _("This sign-in is not valid."))
     return TokenPair(
         _access_token(session), new_refresh, settings.ACCESS_TOKEN_TTL_SECONDS, session
     )
@@ -96,18 +97,18 @@ def authenticate(access_token: str) -> tuple[User, AuthSession]:
             access_token, salt=ACCESS_SALT, max_age=settings.ACCESS_TOKEN_TTL_SECONDS
         )
     except signing.SignatureExpired as exc:
-        raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired.")) from exc
+        raise AuthError(AccountErrorCode.TOKEN_EXPIRED, _("Your sign-in has expired.")) from exc
     except signing.BadSignature as exc:
-        raise AuthError("TOKEN_INVALID", _("This sign-in is not valid.")) from exc
+        raise AuthError(AccountErrorCode.TOKEN_INVALID, _("This sign-in is not valid.")) from exc
     session = _session_with_user(payload.get("sid"), payload.get("uid"))
     if session is None or session.revoked_at is not None:
-        raise AuthError("SESSION_REVOKED", _("This session was signed out."))
+        raise AuthError(AccountErrorCode.SESSION_REVOKED, _("This session was signed out."))
     if session.expires_at <= timezone.now() or not session.user.is_active:
-        raise AuthError("TOKEN_EXPIRED", _("Your sign-in has expired."))
+        raise AuthError(AccountErrorCode.TOKEN_EXPIRED, _("Your sign-in has expired."))
     return session.user, session
 
 
-# Every API request runs this lookup, so it is written once (config.rows) instead of
+# Every API request runs this lookup, so it is written once (core.db.rows) instead of
 # being built by the ORM per request; the user's password hash is not read.
 _SESSION = rows.columns(AuthSession)
 _USER = rows.columns(User, only={f.attname for f in User._meta.concrete_fields} - {"password"})

@@ -1,4 +1,4 @@
-"""Analytics and liability as CSV files, from signed, expiring links (config.signed_links).
+"""Analytics and liability as CSV files, from signed, expiring links (core.signed_links).
 
 Three kinds of link, each with its own salt (a token of one kind is worthless as
 another):
@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from analytics import queries
 from analytics.rollup import today
-from config.signed_links import SignedLink, csv_attachment, refusal
+from core.signed_links import SignedLink, csv_attachment, refusal
 from points import liability
 from tenants.models import Merchant
 

@@ -33,7 +33,7 @@ from analytics.downloads import (
     can_see_liability,
 )
 from analytics.rollup import today
-from config.errors import DomainError
+from core.errors import DomainError
 from points import liability
 
 DEFAULT_DAYS = 30

@@ -28,7 +28,8 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from analytics.models import DailyActivity, RollupState, WeeklyCohort
-from config.errors import DomainError
+from campaigns.error_codes import CampaignErrorCode
+from core.errors import DomainError
 
 MAX_DAYS = 366
 DAY_FIELDS = (
@@ -101,7 +102,7 @@ class Summary(RedeemedShare):
 def check_period(first: date, last: date) -> None:
     if last < first or (last - first).days >= MAX_DAYS:
         raise DomainError(
-            "INVALID_PERIOD",
+            CampaignErrorCode.INVALID_PERIOD,
             _("Choose a period of 1 to %(max)d days, the end after the start.") % {"max": MAX_DAYS},
             "to",
         )

@@ -38,6 +38,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import DailyActivity, RollupState
+from core.db.locks import advisory_xact_lock
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def rollup(first: date, last: date) -> RollupResult:
     started = timezone.now()
     with transaction.atomic():
         # One rollup at a time: a second waits, then rebuilds the same rows again.
-        _execute("SELECT pg_advisory_xact_lock(hashtext('analytics.rollup'))")
+        advisory_xact_lock("analytics.rollup")
         _consumer_days(first, last)
         _daily(first, last)
         _cohorts(first, last)

@@ -9,8 +9,8 @@ import graphene
 
 from analytics import queries
 from analytics.downloads import MERCHANT_CSV
-from config.api import require_membership
-from config.signed_links import DownloadLink
+from api.permissions import require_membership
+from api.types import DownloadLink
 
 
 class AnalyticsDay(graphene.ObjectType):

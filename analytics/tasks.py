@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from config.celery import app
+from celery import shared_task
 
 
-@app.task(name="analytics.tasks.rollup")
+@shared_task(name="analytics.tasks.rollup")
 def rollup() -> str | None:
     """Rebuild the summaries from the last completed day to today (idempotent)."""
     from analytics.rollup import pending_range

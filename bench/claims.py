@@ -11,7 +11,7 @@ minute a consumer may make. Each round is bounded by a count and a time
 (``--max-seconds``).
 
 **Baseline**: ``pgbench`` (same number of clients; extended query protocol, because the
-claim's statements go through ``config.rows``' server-binding cursor, which sends the
+claim's statements go through ``core.db.rows``' server-binding cursor, which sends the
 parameters apart from the statement, unprepared) running
 the statements the claim sends, in the same order and in one transaction, on a second
 batch of the same campaign: merchant lookup; then in the transaction: code + batch +
@@ -148,7 +148,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 PGBENCH_SCRIPT = r"""
 -- One claim, as campaigns.claims.claim_code sends it (see bench/claims.py).
 -- Extended protocol: pgbench sends each variable as a parameter ($1, …) apart from the
--- statement, as config.rows' server-binding cursor does; so no variable sits inside a
+-- statement, as core.db.rows' server-binding cursor does; so no variable sits inside a
 -- quoted literal (it would not be replaced there).
 \set cid :first_consumer + :i % :consumers
 {find_merchant};
@@ -197,7 +197,7 @@ VALUES (:code, :campaign, :batch_id, :cid, :ppc, :txn, 'pgbench-' || :code, now(
 RETURNING id;
 COMMIT;
 """
-# The app sends these statements through config.rows' server-binding cursor.
+# The app sends these statements through core.db.rows' server-binding cursor.
 PGBENCH_PROTOCOL = "extended"
 
 

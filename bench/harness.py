@@ -535,7 +535,7 @@ class PgBench:
         self.script = workdir / f"{name}.sql"
         self.script.write_text(self.NUMBERING + script)
         # As the app sends the script's statements: "simple" for the ORM's (Django binds
-        # parameters client-side and sends literal SQL), "extended" for config.rows'
+        # parameters client-side and sends literal SQL), "extended" for core.db.rows'
         # (parameters apart from the statement; nothing prepared).
         self.protocol = protocol
         self.used = 0  # numbers below this are taken

@@ -16,7 +16,6 @@ consumer's wallet: nothing that every claim of a campaign would queue on.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +26,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns.codes import CodeError, parse
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import (
     RESERVE_BUCKETS,
     BatchStatus,
@@ -36,9 +36,11 @@ from campaigns.models import (
     Code,
     CodeBatch,
 )
-from config import ratelimit, rows
-from config.errors import DomainError
-from config.ratelimit import Limit
+from core import idempotency, ratelimit
+from core.db import rows
+from core.db.locks import advisory_xact_lock
+from core.errors import DomainError
+from core.ratelimit import Limit
 from points import ledger
 from points.errors import LedgerError
 from points.ledger import Posting
@@ -53,7 +55,12 @@ MAX_FAILURES_PER_IP = 50
 MAX_CLAIMS_PER_CONSUMER_PER_MINUTE = 120
 # Refusals that may be guessing or misuse: counted toward the cool-down and shown
 # to the merchant. Refusals caused by the merchant (paused, ended) are not.
-GUESS_LIKE = {"MALFORMED_CODE", "INVALID_CHECK_CHARACTER", "UNKNOWN_CODE", "ALREADY_CLAIMED"}
+GUESS_LIKE = {
+    CampaignErrorCode.MALFORMED_CODE,
+    CampaignErrorCode.INVALID_CHECK_CHARACTER,
+    CampaignErrorCode.UNKNOWN_CODE,
+    CampaignErrorCode.ALREADY_CLAIMED,
+}
 
 
 @dataclass(frozen=True)
@@ -66,18 +73,17 @@ class ClaimResult:
 
 
 def _unknown() -> CodeError:
-    return CodeError("UNKNOWN_CODE", _("We do not know this code. Check it and try again."), "code")
+    return CodeError(
+        CampaignErrorCode.UNKNOWN_CODE,
+        _("We do not know this code. Check it and try again."),
+        "code",
+    )
 
 
 def claim_code(
     consumer: User, raw_code: str, idempotency_key: str, ip: str | None = None
 ) -> ClaimResult:
-    if not idempotency_key or len(idempotency_key) > 200:
-        raise DomainError(
-            "INVALID_IDEMPOTENCY_KEY",
-            _("An idempotency key of 1 to 200 characters is required."),
-            "idempotencyKey",
-        )
+    idempotency.check_key(idempotency_key)
     limits = [
         Limit(
             f"scan-fail:consumer:{consumer.pk}", MAX_FAILURES_PER_CONSUMER, FAILURE_WINDOW_SECONDS
@@ -123,7 +129,7 @@ def _claim_in_schema(
         return _claim(merchant, consumer, code, idempotency_key)
 
 
-# The claim's two statements on the code, written once (config.rows): the ORM spent
+# The claim's two statements on the code, written once (core.db.rows): the ORM spent
 # more CPU building them than PostgreSQL spent running them.
 _CAMPAIGN = rows.columns(Campaign)
 _BATCH = rows.columns(CodeBatch, only={"id", "campaign_id", "status", "points_per_code"})
@@ -163,13 +169,17 @@ def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) 
         campaign = batch.campaign
         campaign.ensure_claimable(now)
         if batch.status in (BatchStatus.VOIDED, BatchStatus.FAILED):
-            raise CampaignError("CODE_VOIDED", _("This code is no longer valid."), "code")
+            raise CampaignError(
+                CampaignErrorCode.CODE_VOIDED, _("This code is no longer valid."), "code"
+            )
         if campaign.has_per_consumer_limits:
             _check_limits(campaign, consumer, now)
         taken = rows.execute(_TAKE_CODE, [consumer.pk, now, code]) == 1
         if not taken:
             # Someone else's claim committed between our read and our update.
-            raise CampaignError("ALREADY_CLAIMED", _("This code has already been used."), "code")
+            raise CampaignError(
+                CampaignErrorCode.ALREADY_CLAIMED, _("This code has already been used."), "code"
+            )
         bucket = ledger.campaign_reserve(merchant.pk, batch.reserve_ref(serial % RESERVE_BUCKETS))
         wallet = ledger.wallet(consumer.pk)
         try:
@@ -187,7 +197,9 @@ def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) 
             )
         except LedgerError as exc:
             # The bucket was emptied by a void that committed after we read the batch.
-            raise CampaignError("CODE_VOIDED", _("This code is no longer valid."), "code") from exc
+            raise CampaignError(
+                CampaignErrorCode.CODE_VOIDED, _("This code is no longer valid."), "code"
+            ) from exc
         claim = Claim(
             code_id=code,
             campaign=campaign,
@@ -219,7 +231,9 @@ def _replay_or_refuse(
     )
     if claim is None:
         # Whoever claimed it, the answer is the same: no one else's identity is revealed.
-        raise CampaignError("ALREADY_CLAIMED", _("This code has already been used."), "code")
+        raise CampaignError(
+            CampaignErrorCode.ALREADY_CLAIMED, _("This code has already been used."), "code"
+        )
     balance = ledger.balance_of(ledger.wallet(consumer.pk))
     return ClaimResult(claim, merchant, claim.campaign, balance, replayed=True)
 
@@ -227,21 +241,19 @@ def _replay_or_refuse(
 def _check_limits(campaign: Campaign, consumer: User, now: datetime) -> None:
     # One consumer's claims on one campaign take turns here, so eight phones of the
     # same person cannot all pass a limit of one at once. Other consumers never wait.
-    name = f"claim-limit:{connection.schema_name}:{campaign.pk}:{consumer.pk}".encode()
-    lock = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock])
+    advisory_xact_lock(f"claim-limit:{connection.schema_name}:{campaign.pk}:{consumer.pk}")
     claims = Claim.objects.filter(campaign=campaign, consumer=consumer)
     if campaign.max_claims_per_consumer is not None and (
         claims.count() >= campaign.max_claims_per_consumer
     ):
         raise CampaignError(
-            "CAMPAIGN_LIMIT_REACHED",
+            CampaignErrorCode.CAMPAIGN_LIMIT_REACHED,
             _("You have collected all the points this campaign offers you."),
         )
     if campaign.max_claims_per_day is not None:
         since = now - timedelta(days=1)
         if claims.filter(claimed_at__gt=since).count() >= campaign.max_claims_per_day:
             raise CampaignError(
-                "DAILY_LIMIT_REACHED", _("You have reached today's limit for this campaign.")
+                CampaignErrorCode.DAILY_LIMIT_REACHED,
+                _("You have reached today's limit for this campaign."),
             )

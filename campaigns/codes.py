@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from campaigns.error_codes import CampaignErrorCode
+from core.errors import DomainError
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 VALUE = {char: index for index, char in enumerate(ALPHABET)}
@@ -87,11 +88,13 @@ def parse(raw: str) -> ParsedCode:
     code = normalize(raw)
     if len(code) != LENGTH or any(char not in VALUE for char in code):
         raise CodeError(
-            "MALFORMED_CODE", _("This is not a valid code. Check it and try again."), "code"
+            CampaignErrorCode.MALFORMED_CODE,
+            _("This is not a valid code. Check it and try again."),
+            "code",
         )
     if check_character(code[:-1]) != code[-1]:
         raise CodeError(
-            "INVALID_CHECK_CHARACTER",
+            CampaignErrorCode.INVALID_CHECK_CHARACTER,
             _("This code has a typo. Check each character and try again."),
             "code",
         )

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 
+from celery import shared_task
 from django.db import connection
 
 from campaigns import exports
-from config.celery import app
-from config.errors import DomainError
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 
-@app.task(
+@shared_task(
     name="campaigns.export_tasks.render_export",
     acks_late=True,  # a worker killed mid-render: the task is delivered again and starts over
     autoretry_for=(OSError,),  # a lost database connection or a storage hiccup

@@ -10,7 +10,7 @@ Three layers, each usable alone:
 - the **export service** (``request_export``, ``run_export``) records a
   ``BatchExport``, renders it in a Celery task into a temporary file, then saves it
   to Django's default storage (local files under ``MEDIA_ROOT`` unless configured).
-- **download links** (``DOWNLOAD_LINK``, a ``config.signed_links.SignedLink``): a
+- **download links** (``DOWNLOAD_LINK``, a ``core.signed_links.SignedLink``): a
   signed token naming the merchant's schema and the export, valid
   ``DOWNLOAD_LINK_TTL`` seconds, served by ``campaigns.views.download_export``.
 
@@ -49,6 +49,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from accounts.models import User
 from campaigns.codes import pretty, scan_url
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import (
     BatchExport,
     BatchStatus,
@@ -57,8 +58,8 @@ from campaigns.models import (
     ExportFormat,
     ExportStatus,
 )
-from config.errors import DomainError
-from config.signed_links import SignedLink
+from core.errors import DomainError
+from core.signed_links import SignedLink
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ class Grid:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ExportError(
-                    "INVALID_GRID",
+                    CampaignErrorCode.INVALID_GRID,
                     _("A label sheet has %(low)s to %(high)s %(what)s.")
                     % {"low": low, "high": high, "what": field},
                     field,
@@ -491,10 +492,12 @@ def download_name(batch: CodeBatch, extension: str) -> str:
 
 def ensure_exportable(batch: CodeBatch, fmt: str) -> None:
     if fmt not in ExportFormat.values:
-        raise ExportError("INVALID_EXPORT_FORMAT", _("Unknown export format."), "format")
+        raise ExportError(
+            CampaignErrorCode.INVALID_EXPORT_FORMAT, _("Unknown export format."), "format"
+        )
     if batch.status != BatchStatus.READY:
         raise ExportError(
-            "BATCH_NOT_READY",
+            CampaignErrorCode.BATCH_NOT_READY,
             _("Only a ready batch can be exported; this one is %(status)s.")
             % {"status": batch.get_status_display().lower()},
             "batchId",

@@ -10,8 +10,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.reserves import RESERVE_BUCKETS, bucket_sizes  # noqa: F401 (re-exported)
-from config.errors import DomainError
+from core.errors import DomainError
 
 # Foreign keys from these tenant tables to public ones (users, ledger transactions)
 # are DO_NOTHING in Django: deleting a public row must not make Django look for
@@ -89,14 +90,16 @@ class Campaign(models.Model):
         """Refuse a claim unless the campaign is active and within its dates."""
         now = now or timezone.now()
         if self.status == CampaignStatus.ENDED or (self.ends_at and now >= self.ends_at):
-            raise CampaignError("CAMPAIGN_ENDED", _("This campaign has ended."))
+            raise CampaignError(CampaignErrorCode.CAMPAIGN_ENDED, _("This campaign has ended."))
         if self.status != CampaignStatus.ACTIVE or (self.starts_at and now < self.starts_at):
-            raise CampaignError("CAMPAIGN_NOT_ACTIVE", _("This campaign is not running right now."))
+            raise CampaignError(
+                CampaignErrorCode.CAMPAIGN_NOT_ACTIVE, _("This campaign is not running right now.")
+            )
 
     def ensure_transition(self, status: str) -> None:
         if status not in TRANSITIONS[self.status]:
             raise CampaignError(
-                "INVALID_STATUS_CHANGE",
+                CampaignErrorCode.INVALID_STATUS_CHANGE,
                 _("A %(from)s campaign cannot become %(to)s.")
                 % {"from": self.get_status_display(), "to": CampaignStatus(status).label},
                 "status",

@@ -27,8 +27,8 @@ from django_tenants.utils import tenant_context
 from campaigns import claims
 from campaigns.codes import parse
 from campaigns.models import BatchStatus, CampaignStatus, Code
-from config import ratelimit
-from config.errors import DomainError
+from core import ratelimit
+from core.errors import DomainError
 from tenants.models import Merchant
 
 # Every preview from one IP, guesses or not, within the failure window.

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import qrcode
+from celery import shared_task
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -32,11 +33,11 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign
 from campaigns.questionnaire_models import QuestionnaireVersion, Response
-from config.celery import app
-from config.errors import DomainError
-from config.signed_links import SignedLink
+from core.errors import DomainError
+from core.signed_links import SignedLink
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -134,7 +135,7 @@ def render(campaign_id: int, fmt: str, name: str) -> str:
         return default_storage.save(name, File(out))
 
 
-@app.task(
+@shared_task(
     name="campaigns.questionnaire_exports.render_responses",
     acks_late=True,
     autoretry_for=(OSError,),
@@ -148,7 +149,7 @@ def render_responses(campaign_id: int, fmt: str, name: str) -> str:
 def request_export(merchant_id: int, campaign: Campaign, fmt: str) -> str:
     """Queue the rendering; returns the download path (signed, 15 minutes)."""
     if fmt not in FORMATS:
-        raise DomainError("INVALID_EXPORT_FORMAT", "CSV or XLSX.", "format")
+        raise DomainError(CampaignErrorCode.INVALID_EXPORT_FORMAT, "CSV or XLSX.", "format")
     name = file_name(campaign, fmt)
     render_responses.apply_async(
         (campaign.pk, fmt, name), headers={"_schema_name": connection.schema_name}

@@ -15,7 +15,7 @@ from django_tenants.utils import tenant_context
 from campaigns import questionnaire_exports
 from campaigns.models import Campaign, CampaignKind
 from campaigns.schema_questionnaires import questionnaire_link, questionnaire_url
-from config.signed_links import refusal
+from core.signed_links import refusal
 from tenants.models import Merchant
 
 

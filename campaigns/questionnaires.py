@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from campaigns import reserves
+from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
 from campaigns.models import (
     Campaign,
     CampaignError,
@@ -34,8 +35,11 @@ from campaigns.questionnaire_models import (
     Response,
 )
 from campaigns.questions import validate_answers, validate_definition, visible_questions
-from config.errors import DomainError
+from core import idempotency
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 from points import ledger
+from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
 from points.ledger import Posting
 from points.models import Account, Transaction, TransactionKind
@@ -54,11 +58,15 @@ def _check_funding(points: Any, cap: Any) -> None:
         or not (1 <= points <= MAX_POINTS_PER_RESPONSE)
     ):
         raise CampaignError(
-            "INVALID_AMOUNT", _("Points per response must be 1 to 1,000,000."), "pointsPerResponse"
+            LedgerErrorCode.INVALID_AMOUNT,
+            _("Points per response must be 1 to 1,000,000."),
+            "pointsPerResponse",
         )
     if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_CAP:
         raise CampaignError(
-            "INVALID_LIMIT", _("The cap must be 1 to 10,000,000 responses."), "maxRewardedResponses"
+            CampaignErrorCode.INVALID_LIMIT,
+            _("The cap must be 1 to 10,000,000 responses."),
+            "maxRewardedResponses",
         )
 
 
@@ -105,7 +113,9 @@ def edit_questions(campaign: Campaign, questions: Any) -> QuestionnaireVersion:
     every response keeps the version it answered."""
     definition = validate_definition(questions)
     if campaign.status == CampaignStatus.ENDED:
-        raise CampaignError("CAMPAIGN_ENDED", _("An ended campaign cannot be changed."))
+        raise CampaignError(
+            CampaignErrorCode.CAMPAIGN_ENDED, _("An ended campaign cannot be changed.")
+        )
     with transaction.atomic():
         questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
         current = questionnaire.current_version
@@ -165,7 +175,7 @@ def release(merchant: Merchant, campaign: Campaign) -> int:
 def _questionnaire(campaign_id: int) -> tuple[Campaign, Questionnaire]:
     campaign = Campaign.objects.filter(pk=campaign_id, kind=CampaignKind.QUESTIONNAIRE).first()
     if campaign is None:
-        raise DomainError("NOT_FOUND", _("No such questionnaire."), "campaignId")
+        raise DomainError(CoreErrorCode.NOT_FOUND, _("No such questionnaire."), "campaignId")
     questionnaire = Questionnaire.objects.select_related("current_version").get(campaign=campaign)
     return campaign, questionnaire
 
@@ -173,7 +183,8 @@ def _questionnaire(campaign_id: int) -> tuple[Campaign, Questionnaire]:
 def _ensure_open(campaign: Campaign, questionnaire: Questionnaire) -> None:
     if questionnaire.exhausted_at is not None:
         raise CampaignError(
-            "BUDGET_EXHAUSTED", _("All rewards of this questionnaire have been given out.")
+            QuestionnaireErrorCode.BUDGET_EXHAUSTED,
+            _("All rewards of this questionnaire have been given out."),
         )
     campaign.ensure_claimable()
 
@@ -198,25 +209,26 @@ class Submission:
 def _existing(campaign: Campaign, consumer: User, idempotency_key: str) -> Submission:
     response = Response.objects.filter(campaign=campaign, consumer=consumer).first()
     if response is None or response.idempotency_key != idempotency_key:
-        raise CampaignError("ALREADY_RESPONDED", _("You have already answered this questionnaire."))
+        raise CampaignError(
+            QuestionnaireErrorCode.ALREADY_RESPONDED,
+            _("You have already answered this questionnaire."),
+        )
     return Submission(response, ledger.balance_of(ledger.wallet(consumer.pk)), replayed=True)
 
 
 def submit(
     merchant: Merchant, consumer: User, campaign_id: int, answers: Any, idempotency_key: str
 ) -> Submission:
-    if not idempotency_key or len(idempotency_key) > 200:
-        raise DomainError(
-            "INVALID_IDEMPOTENCY_KEY",
-            _("An idempotency key of 1 to 200 characters is required."),
-            "idempotencyKey",
-        )
+    idempotency.check_key(idempotency_key)
     campaign, questionnaire = _questionnaire(campaign_id)
     previous = Response.objects.filter(campaign=campaign, consumer=consumer).first()
     if previous is not None:
         if previous.idempotency_key == idempotency_key:
             return Submission(previous, ledger.balance_of(ledger.wallet(consumer.pk)), True)
-        raise CampaignError("ALREADY_RESPONDED", _("You have already answered this questionnaire."))
+        raise CampaignError(
+            QuestionnaireErrorCode.ALREADY_RESPONDED,
+            _("You have already answered this questionnaire."),
+        )
     merchant.ensure_can_award()
     _ensure_open(campaign, questionnaire)
     version = questionnaire.current_version
@@ -253,7 +265,8 @@ def submit(
     if txn is None:
         _close_exhausted(campaign, questionnaire)
         raise CampaignError(
-            "BUDGET_EXHAUSTED", _("All rewards of this questionnaire have been given out.")
+            QuestionnaireErrorCode.BUDGET_EXHAUSTED,
+            _("All rewards of this questionnaire have been given out."),
         )
     if getattr(txn, "replayed", False):
         return _existing(campaign, consumer, idempotency_key)
@@ -285,10 +298,10 @@ def _reward(
                 lot_expires_at=timezone.now() + timedelta(days=merchant.points_expiry_days),
             )
         except LedgerError as exc:
-            if exc.code == "IDEMPOTENCY_CONFLICT":
+            if exc.code == CoreErrorCode.IDEMPOTENCY_CONFLICT:
                 # Our own concurrent submission was paid from another bucket.
                 raise IntegrityError("duplicate submission") from exc
-            if exc.code != "INSUFFICIENT_BUDGET":
+            if exc.code != LedgerErrorCode.INSUFFICIENT_BUDGET:
                 raise
     return None
 

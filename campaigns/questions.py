@@ -22,7 +22,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from config.errors import DomainError
+from campaigns.error_codes import QuestionnaireErrorCode
+from core.errors import DomainError
 
 TYPES = {
     "single_choice",
@@ -51,7 +52,7 @@ class AnswersInvalid(DomainError):
 
 
 def _bad(where: str, message: str) -> DomainError:
-    return DomainError("INVALID_QUESTION", message, where)
+    return DomainError(QuestionnaireErrorCode.INVALID_QUESTION, message, where)
 
 
 def validate_definition(questions: Any) -> list[dict[str, Any]]:
@@ -179,48 +180,54 @@ def _check(question: dict[str, Any], value: Any) -> Any:
 
     if kind == "single_choice":
         if not isinstance(value, str):
-            raise error("INVALID_ANSWER", _("Choose one option."))
+            raise error(QuestionnaireErrorCode.INVALID_ANSWER, _("Choose one option."))
         if value not in {o["id"] for o in question["options"]}:
-            raise error("INVALID_OPTION", _("This option does not exist."))
+            raise error(QuestionnaireErrorCode.INVALID_OPTION, _("This option does not exist."))
         return value
     if kind == "multiple_choice":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise error("INVALID_ANSWER", _("Choose options from the list."))
+            raise error(QuestionnaireErrorCode.INVALID_ANSWER, _("Choose options from the list."))
         if len(set(value)) != len(value) or not set(value) <= {
             o["id"] for o in question["options"]
         }:
-            raise error("INVALID_OPTION", _("An option does not exist or is repeated."))
+            raise error(
+                QuestionnaireErrorCode.INVALID_OPTION, _("An option does not exist or is repeated.")
+            )
         if len(value) > question["maxSelections"]:
             raise error(
-                "TOO_MANY_SELECTIONS", _("Choose at most %(n)d.") % {"n": question["maxSelections"]}
+                QuestionnaireErrorCode.TOO_MANY_SELECTIONS,
+                _("Choose at most %(n)d.") % {"n": question["maxSelections"]},
             )
         if len(value) < question["minSelections"]:
             raise error(
-                "TOO_FEW_SELECTIONS", _("Choose at least %(n)d.") % {"n": question["minSelections"]}
+                QuestionnaireErrorCode.TOO_FEW_SELECTIONS,
+                _("Choose at least %(n)d.") % {"n": question["minSelections"]},
             )
         return value
     if kind in TEXT_LIMITS:
         if not isinstance(value, str):
-            raise error("INVALID_ANSWER", _("Write your answer as text."))
+            raise error(QuestionnaireErrorCode.INVALID_ANSWER, _("Write your answer as text."))
         value = value.strip()
         if len(value) > question["maxLength"]:
             raise error(
-                "TEXT_TOO_LONG", _("At most %(n)d characters.") % {"n": question["maxLength"]}
+                QuestionnaireErrorCode.TEXT_TOO_LONG,
+                _("At most %(n)d characters.") % {"n": question["maxLength"]},
             )
         if len(value) < question["minLength"]:
             raise error(
-                "TEXT_TOO_SHORT", _("At least %(n)d characters.") % {"n": question["minLength"]}
+                QuestionnaireErrorCode.TEXT_TOO_SHORT,
+                _("At least %(n)d characters.") % {"n": question["minLength"]},
             )
         return value
     if kind in SCALES or kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise error("INVALID_ANSWER", _("Give a number."))
+            raise error(QuestionnaireErrorCode.INVALID_ANSWER, _("Give a number."))
         low, high = SCALES.get(kind, (question.get("min"), question.get("max")))
         if kind in SCALES and not isinstance(value, int):
-            raise error("INVALID_ANSWER", _("Give a whole number."))
+            raise error(QuestionnaireErrorCode.INVALID_ANSWER, _("Give a whole number."))
         if (low is not None and value < low) or (high is not None and value > high):
             raise error(
-                "OUT_OF_RANGE",
+                QuestionnaireErrorCode.OUT_OF_RANGE,
                 _("Give a number from %(low)s to %(high)s.")
                 % {
                     "low": low if low is not None else "…",
@@ -232,20 +239,30 @@ def _check(question: dict[str, Any], value: Any) -> Any:
     try:
         return date.fromisoformat(value).isoformat()
     except (TypeError, ValueError):
-        raise error("INVALID_DATE", _("Give a date as YYYY-MM-DD.")) from None
+        raise error(QuestionnaireErrorCode.INVALID_DATE, _("Give a date as YYYY-MM-DD.")) from None
 
 
 def validate_answers(questions: list[dict[str, Any]], answers: Any) -> dict[str, Any]:
     if not isinstance(answers, dict):
         raise AnswersInvalid(
-            [DomainError("INVALID_ANSWER", _("Answers must be an object."), "answers")]
+            [
+                DomainError(
+                    QuestionnaireErrorCode.INVALID_ANSWER,
+                    _("Answers must be an object."),
+                    "answers",
+                )
+            ]
         )
     by_id = {q["id"]: q for q in questions}
     errors: list[DomainError] = []
     cleaned: dict[str, Any] = {}
     for qid in answers:
         if qid not in by_id:
-            errors.append(DomainError("UNKNOWN_QUESTION", _("No such question."), str(qid)[:40]))
+            errors.append(
+                DomainError(
+                    QuestionnaireErrorCode.UNKNOWN_QUESTION, _("No such question."), str(qid)[:40]
+                )
+            )
     for question in questions:
         qid = question["id"]
         value = answers.get(qid)
@@ -254,13 +271,19 @@ def validate_answers(questions: list[dict[str, Any]], answers: Any) -> dict[str,
             if not empty:
                 errors.append(
                     DomainError(
-                        "HIDDEN_QUESTION_ANSWERED", _("This question does not apply to you."), qid
+                        QuestionnaireErrorCode.HIDDEN_QUESTION_ANSWERED,
+                        _("This question does not apply to you."),
+                        qid,
                     )
                 )
             continue
         if empty:
             if question["required"]:
-                errors.append(DomainError("REQUIRED", _("Please answer this question."), qid))
+                errors.append(
+                    DomainError(
+                        QuestionnaireErrorCode.REQUIRED, _("Please answer this question."), qid
+                    )
+                )
             continue
         try:
             cleaned[qid] = _check(question, value)

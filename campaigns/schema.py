@@ -25,9 +25,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
+from api.errors import ErrorCode
+from api.mutations import DomainMutation
+from api.permissions import require_membership
 from campaigns import dashboard, models, services, stats
-from config.api import DomainMutation, ErrorCode, require_membership
-from config.errors import DomainError
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 from tenants.models import Role
 
 CampaignStatusEnum = graphene.Enum(
@@ -396,7 +399,7 @@ def _by_id(
     except Exception:
         obj = None  # malformed, or an ID of another type: simply not found
     if obj is None:
-        raise DomainError("NOT_FOUND", message, field)
+        raise DomainError(CoreErrorCode.NOT_FOUND, message, field)
     return obj
 
 

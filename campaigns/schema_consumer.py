@@ -11,9 +11,10 @@ from typing import Any
 
 import graphene
 
+from api.mutations import DomainMutation
+from api.permissions import client_ip, require_consumer
 from campaigns.claims import claim_code
 from campaigns.preview import Preview, ScanStatus, preview_code
-from config.api import DomainMutation, client_ip, require_consumer
 
 ScanStatusEnum = graphene.Enum.from_enum(
     ScanStatus,

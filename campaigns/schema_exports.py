@@ -17,9 +17,10 @@ import graphene
 from django.db.models import QuerySet
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
+from api.mutations import DomainMutation
+from api.permissions import require_membership
 from campaigns import exports, models, stats
 from campaigns.schema import CodeBatchNode, MerchantNode, batch_by_id
-from config.api import DomainMutation, require_membership
 from tenants.models import Role
 
 BatchExportFormatEnum = graphene.Enum(

@@ -25,8 +25,11 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
+from api.mutations import DomainMutation
+from api.permissions import require_consumer, require_membership
 from campaigns import questionnaire_exports, questionnaires, results
 from campaigns.codes import MAX_MERCHANT_ID, VALUE, decode_merchant, encode_merchant
+from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
 from campaigns.models import Campaign, CampaignError, CampaignKind
 from campaigns.questionnaire_models import Questionnaire, QuestionnaireOpen, Response
 from campaigns.questions import visible_questions
@@ -37,8 +40,8 @@ from campaigns.schema import (
     _aware,
     _by_id,
 )
-from config.api import DomainMutation, require_consumer, require_membership
-from config.errors import DomainError
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 from tenants.models import Merchant, Role
 
 # --- Links --------------------------------------------------------------------------
@@ -71,7 +74,7 @@ def parse_link(link: str) -> tuple[int, int] | None:
 
 
 def _not_found() -> DomainError:
-    return DomainError("NOT_FOUND", _("No such questionnaire."), "link")
+    return DomainError(CoreErrorCode.NOT_FOUND, _("No such questionnaire."), "link")
 
 
 @contextmanager
@@ -200,7 +203,7 @@ def _state(campaign: Campaign, exhausted: bool, consumer: Any) -> str:
     try:
         campaign.ensure_claimable()
     except CampaignError as exc:
-        return "ENDED" if exc.code == "CAMPAIGN_ENDED" else "NOT_ACTIVE"
+        return "ENDED" if exc.code == CampaignErrorCode.CAMPAIGN_ENDED else "NOT_ACTIVE"
     return "OPEN"
 
 
@@ -246,7 +249,7 @@ class SubmitResponse(DomainMutation):
                     merchant, consumer, campaign_id, answers, idempotency_key
                 )
             except DomainError as exc:
-                if exc.code == "NOT_FOUND":
+                if exc.code == CoreErrorCode.NOT_FOUND:
                     raise _not_found() from exc
                 raise
             response = result.response
@@ -278,7 +281,9 @@ class ConsumerQueries(graphene.ObjectType):
     ) -> QuestionnaireForm:
         consumer = _consumer_or_none(info)
         if answers is not None and not isinstance(answers, dict):
-            raise DomainError("INVALID_ANSWER", _("Answers must be an object."), "answers")
+            raise DomainError(
+                QuestionnaireErrorCode.INVALID_ANSWER, _("Answers must be an object."), "answers"
+            )
         with in_merchant_schema(link) as (merchant, campaign_id):
             campaign = (
                 Campaign.objects.filter(pk=campaign_id, kind=CampaignKind.QUESTIONNAIRE)

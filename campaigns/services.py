@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns import reserves
 from campaigns.codes import MAX_MERCHANT_ID
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import (
     MAX_BATCH_SIZE,
     BatchStatus,
@@ -28,6 +29,8 @@ from campaigns.models import (
     CodeBatch,
 )
 from points import ledger
+from points.error_codes import LedgerErrorCode
+from tenants.error_codes import MerchantErrorCode
 from tenants.models import Merchant
 
 MAX_POINTS_PER_CODE = 1_000_000
@@ -38,14 +41,20 @@ def _validate_details(
 ) -> None:
     if not (name or "").strip() or len(name) > 200:
         raise CampaignError(
-            "INVALID_NAME", _("A campaign needs a name (200 characters at most)."), "name"
+            MerchantErrorCode.INVALID_NAME,
+            _("A campaign needs a name (200 characters at most)."),
+            "name",
         )
     if starts_at and ends_at and ends_at <= starts_at:
-        raise CampaignError("INVALID_DATES", _("The end must be after the start."), "endsAt")
+        raise CampaignError(
+            CampaignErrorCode.INVALID_DATES, _("The end must be after the start."), "endsAt"
+        )
     for field, value in limits.items():
         if value is not None and not 1 <= value <= 1_000_000:
             raise CampaignError(
-                "INVALID_LIMIT", _("A limit must be between 1 and 1,000,000."), field
+                CampaignErrorCode.INVALID_LIMIT,
+                _("A limit must be between 1 and 1,000,000."),
+                field,
             )
 
 
@@ -87,7 +96,9 @@ def update_campaign(campaign: Campaign, **changes: Any) -> Campaign:
 
 def _update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
     if campaign.status == CampaignStatus.ENDED:
-        raise CampaignError("CAMPAIGN_ENDED", _("An ended campaign cannot be changed."))
+        raise CampaignError(
+            CampaignErrorCode.CAMPAIGN_ENDED, _("An ended campaign cannot be changed.")
+        )
     merged = {
         "name": changes.get("name", campaign.name),
         "starts_at": changes.get("starts_at", campaign.starts_at),
@@ -147,12 +158,14 @@ def create_batch(
     All or nothing: with too small a budget (``INSUFFICIENT_BUDGET``) no batch exists.
     """
     if campaign.kind != CampaignKind.SCAN:
-        raise CampaignError("WRONG_CAMPAIGN_KIND", _("Codes belong to scan campaigns."))
+        raise CampaignError(
+            CampaignErrorCode.WRONG_CAMPAIGN_KIND, _("Codes belong to scan campaigns.")
+        )
     if campaign.status == CampaignStatus.ENDED:
-        raise CampaignError("CAMPAIGN_ENDED", _("This campaign has ended."))
+        raise CampaignError(CampaignErrorCode.CAMPAIGN_ENDED, _("This campaign has ended."))
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
         raise CampaignError(
-            "INVALID_BATCH_SIZE",
+            CampaignErrorCode.INVALID_BATCH_SIZE,
             _("A batch holds 1 to %(max)s codes.") % {"max": f"{MAX_BATCH_SIZE:,}"},
             "size",
         )
@@ -162,25 +175,27 @@ def create_batch(
         or not 1 <= points_per_code <= MAX_POINTS_PER_CODE
     ):
         raise CampaignError(
-            "INVALID_AMOUNT",
+            LedgerErrorCode.INVALID_AMOUNT,
             _("Points per code must be 1 to %(max)s.") % {"max": f"{MAX_POINTS_PER_CODE:,}"},
             "pointsPerCode",
         )
     if size * points_per_code > ledger.MAX_POINTS:
         raise CampaignError(
-            "INVALID_AMOUNT",
+            LedgerErrorCode.INVALID_AMOUNT,
             _("A batch may reserve at most %(max)s points; make it smaller.")
             % {"max": f"{ledger.MAX_POINTS:,}"},
             "pointsPerCode",
         )
     if merchant.pk > MAX_MERCHANT_ID:
-        raise CampaignError("CODES_UNAVAILABLE", _("This merchant cannot issue codes."))
+        raise CampaignError(
+            CampaignErrorCode.CODES_UNAVAILABLE, _("This merchant cannot issue codes.")
+        )
     schema = connection.schema_name
     with transaction.atomic():
         # Ending the campaign locks it too: no batch slips in after its batches are voided.
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status == CampaignStatus.ENDED:
-            raise CampaignError("CAMPAIGN_ENDED", _("This campaign has ended."))
+            raise CampaignError(CampaignErrorCode.CAMPAIGN_ENDED, _("This campaign has ended."))
         batch = CodeBatch.objects.create(
             campaign=campaign, size=size, points_per_code=points_per_code, created_by=created_by
         )
@@ -206,7 +221,7 @@ def void_batch(merchant: Merchant, batch: CodeBatch) -> CodeBatch:
     with transaction.atomic():
         batch = CodeBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.status == BatchStatus.VOIDED:
-            raise CampaignError("BATCH_VOIDED", _("This batch is already void."))
+            raise CampaignError(CampaignErrorCode.BATCH_VOIDED, _("This batch is already void."))
         _void(merchant, batch, _("Batch voided"))
     return batch
 

@@ -38,8 +38,9 @@ from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Claim, CodeBatch
-from config.errors import DomainError
+from core.errors import DomainError
 
 Scope = Literal["campaign", "batch"]
 # The column of Claim / CodeBatch that names the campaign or batch, per scope.
@@ -85,7 +86,9 @@ def time_zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or settings.TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise StatsError(
-            "INVALID_TIME_ZONE", _("Not a known time zone (e.g. Asia/Shanghai)."), "timeZone"
+            CampaignErrorCode.INVALID_TIME_ZONE,
+            _("Not a known time zone (e.g. Asia/Shanghai)."),
+            "timeZone",
         ) from exc
 
 
@@ -93,7 +96,9 @@ def check_window(value: int | None, maximum: int, field: str) -> int:
     # An explicit null (``days: null``) overrides the argument's default: refuse it
     # like any other value out of range, not with a TypeError.
     if not isinstance(value, int) or not 1 <= value <= maximum:
-        raise StatsError("INVALID_PERIOD", _("Choose 1 to %(max)s.") % {"max": maximum}, field)
+        raise StatsError(
+            CampaignErrorCode.INVALID_PERIOD, _("Choose 1 to %(max)s.") % {"max": maximum}, field
+        )
     return value
 
 

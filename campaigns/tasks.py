@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import shared_task
 from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from campaigns import generation
 from campaigns.models import BatchStatus, CodeBatch
-from config.celery import app
 from tenants.models import Merchant
 
 logger = logging.getLogger(__name__)
 
 
-@app.task(
+@shared_task(
     bind=True,
     name="campaigns.tasks.generate_codes",
     acks_late=True,
@@ -43,7 +43,7 @@ def generate_codes(self: object, batch_id: int) -> dict[str, object]:
     }
 
 
-@app.task(name="campaigns.tasks.resume_stalled_batches")
+@shared_task(name="campaigns.tasks.resume_stalled_batches")
 def resume_stalled_batches(stalled_after_seconds: int = 300) -> int:
     """Requeue batches whose generation stopped moving (a worker died mid-batch).
 

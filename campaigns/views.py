@@ -1,6 +1,6 @@
 """Download of a rendered batch export from a signed, expiring link.
 
-The link (``campaigns.exports.DOWNLOAD_LINK``, see ``config.signed_links``) is the
+The link (``campaigns.exports.DOWNLOAD_LINK``, see ``core.signed_links``) is the
 authorisation, like a pre-signed storage URL: the merchant API hands it only to staff
 allowed to download, it names one export of one merchant, and it dies after 15
 minutes. No session or bearer token is needed, so it works in a plain browser tab or
@@ -16,7 +16,7 @@ from django_tenants.utils import tenant_context
 
 from campaigns import exports
 from campaigns.models import BatchExport
-from config.signed_links import refusal
+from core.signed_links import refusal
 from tenants.models import Merchant
 
 

@@ -59,7 +59,7 @@ def parse_database_url(url: str) -> dict[str, object]:
     # A socket directory may be given as ?host=/path (libpq style).
     host = options.pop("host", host)
     return {
-        "ENGINE": "config.db",
+        "ENGINE": "core.db",
         "NAME": unquote(parsed.path.lstrip("/")) or "loyalty",
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),

@@ -48,7 +48,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "graphene_django",
-    "config",  # management commands only (GraphQL snapshots); no models
+    "api",  # the GraphQL framework and schemas; management command graphql_snapshots; no models
     "frontend",  # the shared GraphQL client, base layout and page helpers; no models
     "frontend.consumer",  # consumer mobile web (/)
     "frontend.console",  # merchant console (/console/)
@@ -80,17 +80,17 @@ MIDDLEWARE = [
     # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Sessions, session users and messages serve the admin; the APIs skip them.
-    "config.middleware.SessionMiddleware",
+    "api.cookies.SessionMiddleware",
     # The APIs' messages follow Accept-Language (the pages send their own language).
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "config.middleware.AuthenticationMiddleware",
+    "api.cookies.AuthenticationMiddleware",
     "accounts.middleware.BearerTokenMiddleware",
-    "config.middleware.MessageMiddleware",
+    "api.cookies.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A view that loses the database answers 503 SERVICE_UNAVAILABLE, not 500.
-    "config.unavailable.DatabaseUnavailableMiddleware",
+    "core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -220,7 +220,7 @@ EXPIRY_NOTICE_DAYS = env_int("EXPIRY_NOTICE_DAYS", 7)
 CONSUMER_TIME_ZONE = env_str("CONSUMER_TIME_ZONE", "Asia/Shanghai")
 
 # --- GraphQL ----------------------------------------------------------------------
-GRAPHENE = {"SCHEMA": "config.schema.consumer_schema"}
+GRAPHENE = {"SCHEMA": "api.schema.consumer_schema"}
 GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
 GRAPHQL_MAX_COST = env_int("GRAPHQL_MAX_COST", 5000)
 GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 30)

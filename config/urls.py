@@ -3,10 +3,10 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 from analytics.operator import platform_analytics
+from api.schema import consumer_schema, merchant_schema
+from api.views import ApiView
 from campaigns.questionnaire_views import download_questionnaire_export
 from campaigns.views import download_export
-from config.schema import consumer_schema, merchant_schema
-from config.views import ApiView
 from redemption.views import download_settlement
 
 urlpatterns = [

@@ -6,7 +6,8 @@ from typing import Any
 
 import graphene
 
-from config.api import DomainMutation, require_consumer
+from api.mutations import DomainMutation
+from api.permissions import require_consumer
 from notifications import services
 from notifications.models import ConsumerPreference
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from config.celery import app
+from celery import shared_task
+
 from notifications import services
 
 
-@app.task(name="notifications.tasks.notify_expiring_points", ignore_result=True)
+@shared_task(name="notifications.tasks.notify_expiring_points", ignore_result=True)
 def notify_expiring_points() -> int:
     """Beat: remind consumers of points expiring soon. Safe to run twice (once per lot)."""
     return services.notify_expiring_points()
 
 
-@app.task(name="notifications.tasks.order_shipped", ignore_result=True)
+@shared_task(name="notifications.tasks.order_shipped", ignore_result=True)
 def order_shipped(order_id: int) -> bool:
     return services.order_shipped(order_id)

@@ -28,7 +28,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config import rows
+from core import idempotency
+from core.db import rows
+from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
 from points.models import (
     PLATFORM_KINDS,
@@ -44,21 +46,27 @@ from points.models import (
 MAX_POINTS = 10**12
 
 INSUFFICIENT_CODE = {
-    AccountKind.MERCHANT_BUDGET: "INSUFFICIENT_BUDGET",
-    AccountKind.CAMPAIGN_RESERVE: "INSUFFICIENT_BUDGET",
-    AccountKind.CONSUMER_WALLET: "INSUFFICIENT_POINTS",
+    AccountKind.MERCHANT_BUDGET: LedgerErrorCode.INSUFFICIENT_BUDGET,
+    AccountKind.CAMPAIGN_RESERVE: LedgerErrorCode.INSUFFICIENT_BUDGET,
+    AccountKind.CONSUMER_WALLET: LedgerErrorCode.INSUFFICIENT_POINTS,
 }
 
 
 def validate_points(amount: object, field: str = "amount") -> int:
     """A positive whole number of points within bounds, or ``INVALID_AMOUNT``."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise LedgerError("INVALID_AMOUNT", _("Points must be a whole number."), field)
+        raise LedgerError(
+            LedgerErrorCode.INVALID_AMOUNT, _("Points must be a whole number."), field
+        )
     if amount <= 0:
-        raise LedgerError("INVALID_AMOUNT", _("Points must be greater than zero."), field)
+        raise LedgerError(
+            LedgerErrorCode.INVALID_AMOUNT, _("Points must be greater than zero."), field
+        )
     if amount > MAX_POINTS:
         raise LedgerError(
-            "INVALID_AMOUNT", _("At most %(max)d points at a time.") % {"max": MAX_POINTS}, field
+            LedgerErrorCode.INVALID_AMOUNT,
+            _("At most %(max)d points at a time.") % {"max": MAX_POINTS},
+            field,
         )
     return amount
 
@@ -67,7 +75,7 @@ def validate_points(amount: object, field: str = "amount") -> int:
 
 
 # The lookup by owner runs on every claim and redemption, as SQL written once
-# (config.rows). ``IS NULL`` (not ``= NULL``) keeps it on the ``account_unique_owner``
+# (core.db.rows). ``IS NULL`` (not ``= NULL``) keeps it on the ``account_unique_owner``
 # index, hence one statement per null pattern.
 _ACCOUNT = rows.columns(Account)
 _ACCOUNT_SQL = {
@@ -174,20 +182,19 @@ def post(
     The returned transaction carries ``replayed`` and ``balances`` (the new balance
     of each materialised account it moved; empty for a replay).
     """
-    if not idempotency_key or len(idempotency_key) > 200:
-        raise LedgerError(
-            "INVALID_IDEMPOTENCY_KEY",
-            _("An idempotency key of 1 to 200 characters is required."),
-            "idempotencyKey",
-        )
+    idempotency.check_key(idempotency_key, LedgerError)
     if len(postings) < 2:
-        raise LedgerError("UNBALANCED", _("A transaction needs at least two postings."))
+        raise LedgerError(
+            LedgerErrorCode.UNBALANCED, _("A transaction needs at least two postings.")
+        )
     for p in postings:
         if isinstance(p.amount, bool) or not isinstance(p.amount, int):
             validate_points(p.amount)  # raises INVALID_AMOUNT
         validate_points(abs(p.amount))
     if sum(p.amount for p in postings) != 0:
-        raise LedgerError("UNBALANCED", _("A transaction's postings must sum to zero."))
+        raise LedgerError(
+            LedgerErrorCode.UNBALANCED, _("A transaction's postings must sum to zero.")
+        )
 
     metadata = metadata or {}
     request_hash = _request_hash(kind, postings, {"memo": memo, **metadata})
@@ -206,17 +213,11 @@ def post(
             existing = Transaction.objects.filter(idempotency_key=idempotency_key).first()
             if existing is None:
                 # The first request with this key rolled back after we waited on it.
-                raise LedgerError(
-                    "IDEMPOTENCY_CONFLICT",
-                    _("This request is already in progress. Retry it."),
-                    "idempotencyKey",
+                raise idempotency.conflict(
+                    LedgerError, _("This request is already in progress. Retry it.")
                 )
             if existing.request_hash != request_hash:
-                raise LedgerError(
-                    "IDEMPOTENCY_CONFLICT",
-                    _("This idempotency key was already used for a different request."),
-                    "idempotencyKey",
-                )
+                raise idempotency.conflict(LedgerError)
             existing.replayed = True  # type: ignore[attr-defined]
             existing.balances = {}  # type: ignore[attr-defined]
             return existing
@@ -255,7 +256,7 @@ def post(
 # key waits on the index until the first commits (then nothing is inserted) or
 # rolls back (then this one is). Another unique violation (a second reversal of the
 # same transaction) still raises IntegrityError. Entries and lots are written on
-# every posting, so their inserts are written once too (config.rows).
+# every posting, so their inserts are written once too (core.db.rows).
 _INSERT_TRANSACTION = rows.Insert(Transaction, on_conflict="(idempotency_key) DO NOTHING")
 _INSERT_ENTRIES = rows.Insert(Entry)
 _INSERT_LOT = rows.Insert(Lot)
@@ -280,7 +281,9 @@ def _move_balances(postings: Sequence[Posting]) -> dict[int, int]:
             continue
         row = rows.fetch_one(_MOVE_BALANCE, [delta, account_id, delta])
         if row is None:
-            code = INSUFFICIENT_CODE.get(AccountKind(account.kind), "INSUFFICIENT_FUNDS")
+            code = INSUFFICIENT_CODE.get(
+                AccountKind(account.kind), LedgerErrorCode.INSUFFICIENT_FUNDS
+            )
             raise LedgerError(code, _("Not enough points for this operation."))
         balances[account_id] = row[0]
     return balances
@@ -346,5 +349,7 @@ def take_from_lots(
             break
     if left:
         # The balance said yes but the lots say no: the wallet is out of step. Refuse.
-        raise LedgerError("INSUFFICIENT_POINTS", _("Not enough points for this operation."))
+        raise LedgerError(
+            LedgerErrorCode.INSUFFICIENT_POINTS, _("Not enough points for this operation.")
+        )
     LotDebit.objects.bulk_create(debits)

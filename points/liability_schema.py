@@ -6,7 +6,7 @@ from typing import Any
 
 import graphene
 
-from config.api import require_membership
+from api.permissions import require_membership
 from points import liability
 from tenants.models import Role
 

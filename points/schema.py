@@ -11,7 +11,7 @@ from django.utils import timezone
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from accounts.models import User
-from config.api import require_consumer, require_membership
+from api.permissions import require_consumer, require_membership
 from points import ledger
 from points.models import Account, AccountKind, Entry, Lot, TransactionKind
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from points import ledger
+from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
 from points.ledger import Posting
 from points.models import (
@@ -34,15 +35,21 @@ MAX_MONEY_MINOR = 10**13
 def points_for_money(amount_minor: int, currency: str, rate: Decimal | str) -> int:
     """Whole points bought by ``amount_minor`` at ``rate`` points per major unit (floored)."""
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
-        raise LedgerError("INVALID_AMOUNT", _("The amount must be a whole number."), "amount")
+        raise LedgerError(
+            LedgerErrorCode.INVALID_AMOUNT, _("The amount must be a whole number."), "amount"
+        )
     if not 0 < amount_minor <= MAX_MONEY_MINOR:
-        raise LedgerError("INVALID_AMOUNT", _("The amount is out of range."), "amount")
+        raise LedgerError(
+            LedgerErrorCode.INVALID_AMOUNT, _("The amount is out of range."), "amount"
+        )
     if currency not in CURRENCY_EXPONENT:
-        raise LedgerError("INVALID_CURRENCY", _("Unsupported currency."), "currency")
+        raise LedgerError(LedgerErrorCode.INVALID_CURRENCY, _("Unsupported currency."), "currency")
     try:
         rate = Decimal(str(rate))
     except InvalidOperation as exc:
-        raise LedgerError("INVALID_RATE", _("The rate must be a number."), "rate") from exc
+        raise LedgerError(
+            LedgerErrorCode.INVALID_RATE, _("The rate must be a number."), "rate"
+        ) from exc
     if (
         not rate.is_finite()
         or rate <= 0
@@ -50,7 +57,9 @@ def points_for_money(amount_minor: int, currency: str, rate: Decimal | str) -> i
         or rate != rate.quantize(Decimal("0.0001"))
     ):
         raise LedgerError(
-            "INVALID_RATE", _("The rate must be positive (4 decimals at most)."), "rate"
+            LedgerErrorCode.INVALID_RATE,
+            _("The rate must be positive (4 decimals at most)."),
+            "rate",
         )
     points = (Decimal(amount_minor) * rate / (10 ** CURRENCY_EXPONENT[currency])).to_integral_value(
         ROUND_FLOOR
@@ -74,7 +83,9 @@ def _fund(
     reference = (reference or "").strip()
     if not reference or len(reference) > 100:
         raise LedgerError(
-            "INVALID_REFERENCE", _("A payment or receipt reference is required."), "reference"
+            LedgerErrorCode.INVALID_REFERENCE,
+            _("A payment or receipt reference is required."),
+            "reference",
         )
     points = points_for_money(amount_minor, currency, rate)
     key = f"fund:{source}:{reference}"
@@ -171,10 +182,12 @@ def transfer(
     """Move points between two accounts (e.g. between a merchant's budgets)."""
     ledger.validate_points(points)
     if source.pk == destination.pk:
-        raise LedgerError("INVALID_ACCOUNT", _("Source and destination must differ."))
+        raise LedgerError(LedgerErrorCode.INVALID_ACCOUNT, _("Source and destination must differ."))
     if AccountKind.CONSUMER_WALLET in (source.kind, destination.kind):
         # Wallets move only by earning, redeeming, expiring and reversals, never by hand.
-        raise LedgerError("INVALID_ACCOUNT", _("Wallets cannot take part in transfers."))
+        raise LedgerError(
+            LedgerErrorCode.INVALID_ACCOUNT, _("Wallets cannot take part in transfers.")
+        )
     return ledger.post(
         TransactionKind.TRANSFER,
         idempotency_key,
@@ -312,7 +325,7 @@ def reverse(original: Transaction, *, idempotency_key: str, memo: str = "") -> T
     points back out of the lot it opened, and is refused once they are spent.
     """
     if original.kind in (TransactionKind.REVERSAL, TransactionKind.EXPIRE):
-        raise LedgerError("NOT_REVERSIBLE", _("This transaction cannot be reversed."))
+        raise LedgerError(LedgerErrorCode.NOT_REVERSIBLE, _("This transaction cannot be reversed."))
     entries = list(original.entries.select_related("account"))
     postings = [Posting(e.account, -e.amount) for e in entries]
 
@@ -328,7 +341,9 @@ def reverse(original: Transaction, *, idempotency_key: str, memo: str = "") -> T
                 restored.append(LotDebit(lot=debit.lot, transaction=txn, points=-debit.points))
             LotDebit.objects.bulk_create(restored)
             if sum(-d.points for d in restored) != amount:
-                raise LedgerError("NOT_REVERSIBLE", _("The original lots cannot be restored."))
+                raise LedgerError(
+                    LedgerErrorCode.NOT_REVERSIBLE, _("The original lots cannot be restored.")
+                )
         else:
             ledger.take_from_lots(txn, account, -amount, lots=list(original.lots.all()))
 
@@ -345,4 +360,6 @@ def reverse(original: Transaction, *, idempotency_key: str, memo: str = "") -> T
         )
     except IntegrityError as exc:
         # reverses is one-to-one: a second reversal under a new key is refused.
-        raise LedgerError("ALREADY_REVERSED", _("This transaction was already reversed.")) from exc
+        raise LedgerError(
+            LedgerErrorCode.ALREADY_REVERSED, _("This transaction was already reversed.")
+        ) from exc

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
+from celery import shared_task
 from django.utils import timezone
 
-from config.celery import app
 from points.models import Lot
 from points.services import expire_lot
 
 logger = logging.getLogger(__name__)
 
 
-@app.task(name="points.tasks.expire_lots")
+@shared_task(name="points.tasks.expire_lots")
 def expire_lots(batch_size: int = 1000) -> int:
     """Expire every lot past its date. Safe to run twice: each expiry is keyed by lot."""
     now = timezone.now()

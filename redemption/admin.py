@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import mask_phone
-from config.errors import DomainError
+from core.errors import DomainError
 from points.admin import ReadOnlyAdmin
 from points.services import CURRENCY_EXPONENT
 from redemption import services as mall

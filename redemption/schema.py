@@ -25,18 +25,16 @@ from graphql_relay import to_global_id
 
 from accounts.models import User, mask_phone
 from accounts.phones import normalize_phone
-from config.api import (
-    DomainMutation,
-    PublicNode,
-    choice_value,
-    decode_id,
-    require_consumer,
-    require_membership,
-)
-from config.errors import DomainError
-from config.signed_links import SignedLink
+from api.mutations import DomainMutation
+from api.permissions import require_consumer, require_membership
+from api.types import PublicNode, choice_value, decode_id
+from campaigns.error_codes import CampaignErrorCode
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
+from core.signed_links import SignedLink
 from points import ledger
 from redemption import services as mall
+from redemption.error_codes import MallErrorCode
 from redemption.models import (
     Address,
     Category,
@@ -254,7 +252,7 @@ def _address_text(value: str | None, field: str, limit: int, *, required: bool =
     text = " ".join((value or "").split())
     if (required and not text) or len(text) > limit:
         raise DomainError(
-            "INVALID_ADDRESS",
+            MallErrorCode.INVALID_ADDRESS,
             _("Give %(field)s (at most %(n)d characters).") % {"field": field, "n": limit},
             field,
         )
@@ -277,14 +275,14 @@ def save_address(consumer: User, address_id: int | None, **fields: Any) -> Addre
         if address_id is None:
             if len(book) >= MAX_ADDRESSES:
                 raise DomainError(
-                    "TOO_MANY_ADDRESSES",
+                    MallErrorCode.TOO_MANY_ADDRESSES,
                     _("At most %(n)d addresses; delete one first.") % {"n": MAX_ADDRESSES},
                 )
             address = Address(consumer=consumer)
         else:
             address = next((a for a in book if a.pk == address_id), None)
             if address is None:
-                raise DomainError("NOT_FOUND", _("No such address."), "id")
+                raise DomainError(CoreErrorCode.NOT_FOUND, _("No such address."), "id")
         for name, value in values.items():
             setattr(address, name, value)
         others_default = any(a.is_default for a in book if a.pk != address.pk)
@@ -304,7 +302,7 @@ def delete_address(consumer: User, address_id: int) -> None:
             Address.objects.select_for_update().filter(pk=address_id, consumer=consumer).first()
         )
         if address is None:
-            raise DomainError("NOT_FOUND", _("No such address."), "id")
+            raise DomainError(CoreErrorCode.NOT_FOUND, _("No such address."), "id")
         address.delete()
         if address.is_default:
             newest = Address.objects.filter(consumer=consumer).order_by("-created_at", "-id")
@@ -398,9 +396,11 @@ class Redeem(DomainMutation):
                 address_id=address_pk,
             )
         except DomainError as exc:
-            if exc.code == "ADDRESS_REQUIRED" and address_pk is not None:
+            if exc.code == MallErrorCode.ADDRESS_REQUIRED and address_pk is not None:
                 # An address ID that is not one of the caller's is simply not found.
-                raise DomainError("NOT_FOUND", _("No such address."), "addressId") from exc
+                raise DomainError(
+                    CoreErrorCode.NOT_FOUND, _("No such address."), "addressId"
+                ) from exc
             raise
         return cls(order=result.order, balance=_balance(consumer), replayed=result.replayed)
 
@@ -420,7 +420,7 @@ class CancelOrder(DomainMutation):
         consumer = require_consumer(info)
         order = Order.objects.filter(pk=decode_id(id, "Order", "id"), consumer=consumer).first()
         if order is None:
-            raise DomainError("NOT_FOUND", _("No such order."), "id")
+            raise DomainError(CoreErrorCode.NOT_FOUND, _("No such order."), "id")
         return cls(order=mall.cancel(order, consumer), balance=_balance(consumer))
 
 
@@ -565,7 +565,7 @@ def _supplier_order(info: graphene.ResolveInfo, global_id: str) -> Order:
         pk=decode_id(global_id, "SupplierOrder", "id"), supplier=_merchant(info)
     ).first()
     if order is None:
-        raise DomainError("NOT_FOUND", _("No such order."), "id")
+        raise DomainError(CoreErrorCode.NOT_FOUND, _("No such order."), "id")
     return order
 
 
@@ -598,16 +598,20 @@ class ConsignProduct(DomainMutation):
     ) -> ConsignProduct:
         merchant = _merchant(info, Role.OPERATOR)
         if len(title.strip()) > 200:
-            raise DomainError("INVALID_TITLE", _("A title is at most 200 characters."), "title")
+            raise DomainError(
+                MallErrorCode.INVALID_TITLE, _("A title is at most 200 characters."), "title"
+            )
         if per_consumer_limit is not None and not 0 < per_consumer_limit <= 1_000_000:
             raise DomainError(
-                "INVALID_LIMIT", _("The limit is 1 to 1,000,000 units."), "perConsumerLimit"
+                CampaignErrorCode.INVALID_LIMIT,
+                _("The limit is 1 to 1,000,000 units."),
+                "perConsumerLimit",
             )
         category = Category.objects.filter(
             pk=decode_id(category_id, "Category", "categoryId")
         ).first()
         if category is None:
-            raise DomainError("NOT_FOUND", _("No such category."), "categoryId")
+            raise DomainError(CoreErrorCode.NOT_FOUND, _("No such category."), "categoryId")
         product = mall.consign(
             merchant,
             title=title,
@@ -681,7 +685,11 @@ class Settlement(graphene.ObjectType):
 
 def check_period(year: int, month: int) -> None:
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
-        raise DomainError("INVALID_PERIOD", _("Choose a month of the years 2000 to 2100."), "month")
+        raise DomainError(
+            CampaignErrorCode.INVALID_PERIOD,
+            _("Choose a month of the years 2000 to 2100."),
+            "month",
+        )
 
 
 class MerchantQueries(graphene.ObjectType):

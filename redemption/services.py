@@ -10,22 +10,26 @@ commit. Any refusal rolls everything back: no oversell, no negative wallet.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from config.errors import DomainError
+from core import idempotency
+from core.db.locks import advisory_xact_lock
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 from points import services as points_services
+from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
 from points.models import Transaction
+from redemption.error_codes import MallErrorCode
 from redemption.models import (
     Address,
     Category,
@@ -56,13 +60,17 @@ class MallError(DomainError):
 def save_product(product: Product) -> Product:
     """Save a product and refresh its search tokens."""
     if not (product.title or "").strip():
-        raise MallError("INVALID_TITLE", _("A product needs a title."), "title")
+        raise MallError(MallErrorCode.INVALID_TITLE, _("A product needs a title."), "title")
     if not isinstance(product.points_price, int) or product.points_price <= 0:
         raise MallError(
-            "INVALID_AMOUNT", _("The price must be a positive number of points."), "pointsPrice"
+            LedgerErrorCode.INVALID_AMOUNT,
+            _("The price must be a positive number of points."),
+            "pointsPrice",
         )
     if len(product.title) > 200:
-        raise MallError("INVALID_TITLE", _("A title has at most 200 characters."), "title")
+        raise MallError(
+            MallErrorCode.INVALID_TITLE, _("A title has at most 200 characters."), "title"
+        )
     if product.pk is None:
         product.save()
     else:
@@ -118,14 +126,16 @@ def approve_consignment(
     consignment and credits nothing more.
     """
     if product.supplier_id is None:
-        raise MallError("NOT_CONSIGNED", _("Platform products are not consigned."))
+        raise MallError(MallErrorCode.NOT_CONSIGNED, _("Platform products are not consigned."))
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= 10**6:
-        raise MallError("INVALID_QUANTITY", _("Quantity must be 1 to 1,000,000."), "quantity")
+        raise MallError(
+            MallErrorCode.INVALID_QUANTITY, _("Quantity must be 1 to 1,000,000."), "quantity"
+        )
     existing = Consignment.objects.filter(receipt_reference=receipt_reference).first()
     if existing is not None:
         if existing.product_id != product.pk or existing.quantity != quantity:
-            raise MallError(
-                "IDEMPOTENCY_CONFLICT",
+            raise idempotency.conflict(
+                MallError,
                 _("This receipt was already recorded for other goods."),
                 "receiptReference",
             )
@@ -168,7 +178,9 @@ def upload_coupons(product: Product, csv_text: str) -> int:
     whole upload and name their line numbers.
     """
     if product.kind != ProductKind.COUPON:
-        raise MallError("NOT_A_COUPON_PRODUCT", _("Only coupon products take coupon codes."))
+        raise MallError(
+            MallErrorCode.NOT_A_COUPON_PRODUCT, _("Only coupon products take coupon codes.")
+        )
     seen: dict[str, int] = {}
     duplicates: list[str] = []
     codes: list[str] = []
@@ -178,7 +190,7 @@ def upload_coupons(product: Product, csv_text: str) -> int:
             continue
         if len(code) > 100:
             raise MallError(
-                "INVALID_COUPON",
+                MallErrorCode.INVALID_COUPON,
                 _("Line %(n)d: a code is at most 100 characters.") % {"n": line_number},
                 "csv",
             )
@@ -190,7 +202,7 @@ def upload_coupons(product: Product, csv_text: str) -> int:
             seen[code] = line_number
             codes.append(code)
     if len(codes) > MAX_COUPONS_PER_UPLOAD:
-        raise MallError("INVALID_COUPON", _("At most 100,000 codes per upload."), "csv")
+        raise MallError(MallErrorCode.INVALID_COUPON, _("At most 100,000 codes per upload."), "csv")
     existing = set(
         Coupon.objects.filter(product=product, code__in=codes).values_list("code", flat=True)
     )
@@ -199,12 +211,12 @@ def upload_coupons(product: Product, csv_text: str) -> int:
     ]
     if duplicates:
         raise MallError(
-            "DUPLICATE_COUPON",
+            MallErrorCode.DUPLICATE_COUPON,
             _("Duplicate codes: %(lines)s.") % {"lines": "; ".join(duplicates[:50])},
             "csv",
         )
     if not codes:
-        raise MallError("INVALID_COUPON", _("The file holds no codes."), "csv")
+        raise MallError(MallErrorCode.INVALID_COUPON, _("The file holds no codes."), "csv")
     with transaction.atomic():
         Coupon.objects.bulk_create(Coupon(product=product, code=c) for c in codes)
         Product.objects.filter(pk=product.pk).update(stock=F("stock") + len(codes))
@@ -220,12 +232,6 @@ class Redemption:
     replayed: bool
 
 
-def _advisory_lock(name: str) -> None:
-    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-
-
 def redeem(
     consumer: User,
     product_id: int,
@@ -235,12 +241,7 @@ def redeem(
     address_id: int | None = None,
     now: datetime | None = None,
 ) -> Redemption:
-    if not idempotency_key or len(idempotency_key) > 200:
-        raise MallError(
-            "INVALID_IDEMPOTENCY_KEY",
-            _("An idempotency key of 1 to 200 characters is required."),
-            "idempotencyKey",
-        )
+    idempotency.check_key(idempotency_key, MallError)
     previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
     if previous is not None:
         return _replay(previous, product_id, quantity)
@@ -249,7 +250,7 @@ def redeem(
         or not isinstance(quantity, int)
         or not 0 < quantity <= MAX_QUANTITY
     ):
-        raise MallError("INVALID_QUANTITY", _("Quantity must be 1 to 100."), "quantity")
+        raise MallError(MallErrorCode.INVALID_QUANTITY, _("Quantity must be 1 to 100."), "quantity")
     now = now or timezone.now()
     product = Product.objects.filter(pk=product_id).first()
     if (
@@ -258,9 +259,13 @@ def redeem(
         or (product.available_from and now < product.available_from)
         or (product.available_until and now >= product.available_until)
     ):
-        raise MallError("NOT_AVAILABLE", _("This product is not available."), "productId")
+        raise MallError(
+            MallErrorCode.NOT_AVAILABLE, _("This product is not available."), "productId"
+        )
     if product.stock < quantity:
-        raise MallError("OUT_OF_STOCK", _("Sorry, this product is sold out."), "productId")
+        raise MallError(
+            MallErrorCode.OUT_OF_STOCK, _("Sorry, this product is sold out."), "productId"
+        )
     address = None
     if product.kind == ProductKind.PHYSICAL:
         address = (
@@ -269,13 +274,15 @@ def redeem(
             else None
         )
         if address is None:
-            raise MallError("ADDRESS_REQUIRED", _("Choose a delivery address."), "addressId")
+            raise MallError(
+                MallErrorCode.ADDRESS_REQUIRED, _("Choose a delivery address."), "addressId"
+            )
     total = quantity * product.points_price
     try:
         with transaction.atomic():
             if product.per_consumer_limit is not None:
                 # One consumer's redeems of one product take turns; nobody else waits.
-                _advisory_lock(f"redeem-limit:{consumer.pk}:{product.pk}")
+                advisory_xact_lock(f"redeem-limit:{consumer.pk}:{product.pk}")
                 bought = (
                     Order.objects.filter(consumer=consumer, product=product)
                     .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED])
@@ -284,7 +291,7 @@ def redeem(
                 )
                 if bought + quantity > product.per_consumer_limit:
                     raise MallError(
-                        "LIMIT_REACHED",
+                        MallErrorCode.LIMIT_REACHED,
                         _("You can redeem at most %(n)d of this product.")
                         % {"n": product.per_consumer_limit},
                         "quantity",
@@ -298,9 +305,11 @@ def redeem(
                     metadata={"product": product.pk, "quantity": quantity},
                 )
             except LedgerError as exc:
-                if exc.code == "INSUFFICIENT_POINTS":
+                if exc.code == LedgerErrorCode.INSUFFICIENT_POINTS:
                     raise MallError(
-                        "INSUFFICIENT_POINTS", _("You do not have enough points."), "quantity"
+                        LedgerErrorCode.INSUFFICIENT_POINTS,
+                        _("You do not have enough points."),
+                        "quantity",
                     ) from exc
                 raise
             order = Order.objects.create(
@@ -328,7 +337,9 @@ def redeem(
                 )
                 if len(coupons) < quantity:
                     raise MallError(
-                        "OUT_OF_STOCK", _("Sorry, this product is sold out."), "productId"
+                        MallErrorCode.OUT_OF_STOCK,
+                        _("Sorry, this product is sold out."),
+                        "productId",
                     )
                 Coupon.objects.filter(pk__in=coupons).update(order=order)
             # Last, so the product row is locked for as short a time as possible.
@@ -336,7 +347,9 @@ def redeem(
                 stock=F("stock") - quantity
             )
             if not taken:
-                raise MallError("OUT_OF_STOCK", _("Sorry, this product is sold out."), "productId")
+                raise MallError(
+                    MallErrorCode.OUT_OF_STOCK, _("Sorry, this product is sold out."), "productId"
+                )
             if order.supplier_id is not None:
                 events.record(
                     order.supplier_id, EventType.ORDER_PLACED, lambda: payloads.order(order)
@@ -353,11 +366,7 @@ def redeem(
 def _replay(previous: Order, product_id: int, quantity: int) -> Redemption:
     """A retry returns the first order; the same key for a different request is refused."""
     if previous.product_id != product_id or previous.quantity != quantity:
-        raise MallError(
-            "IDEMPOTENCY_CONFLICT",
-            _("This idempotency key was already used for a different request."),
-            "idempotencyKey",
-        )
+        raise idempotency.conflict(MallError)
     return Redemption(previous, replayed=True)
 
 
@@ -380,9 +389,11 @@ def cancel(order: Order, consumer: User) -> Order:
     with transaction.atomic():
         order = _locked(order)
         if order.consumer_id != consumer.pk:
-            raise MallError("NOT_FOUND", _("No such order."), "id")
+            raise MallError(CoreErrorCode.NOT_FOUND, _("No such order."), "id")
         if order.status != OrderStatus.PLACED:
-            raise MallError("NOT_CANCELLABLE", _("Only orders not yet shipped can be cancelled."))
+            raise MallError(
+                MallErrorCode.NOT_CANCELLABLE, _("Only orders not yet shipped can be cancelled.")
+            )
         _refund_points(order, "cancel")
         Product.objects.filter(pk=order.product_id).update(stock=F("stock") + order.quantity)
         order.status, order.cancelled_at = OrderStatus.CANCELLED, timezone.now()
@@ -392,19 +403,23 @@ def cancel(order: Order, consumer: User) -> Order:
 
 def _ensure_supplier(order: Order, supplier: Merchant | None) -> None:
     if order.supplier_id != (supplier.pk if supplier else None):
-        raise MallError("NOT_FOUND", _("No such order."), "id")
+        raise MallError(CoreErrorCode.NOT_FOUND, _("No such order."), "id")
 
 
 def ship(order: Order, supplier: Merchant | None, *, carrier: str, tracking_number: str) -> Order:
     if not carrier.strip() or not tracking_number.strip():
         raise MallError(
-            "TRACKING_REQUIRED", _("Give the carrier and the tracking number."), "trackingNumber"
+            MallErrorCode.TRACKING_REQUIRED,
+            _("Give the carrier and the tracking number."),
+            "trackingNumber",
         )
     with transaction.atomic():
         order = _locked(order)
         _ensure_supplier(order, supplier)
         if order.status != OrderStatus.PLACED:
-            raise MallError("INVALID_ORDER_STATUS", _("Only placed orders can be shipped."))
+            raise MallError(
+                MallErrorCode.INVALID_ORDER_STATUS, _("Only placed orders can be shipped.")
+            )
         order.status, order.shipped_at = OrderStatus.SHIPPED, timezone.now()
         order.carrier, order.tracking_number = carrier.strip()[:60], tracking_number.strip()[:60]
         order.save(update_fields=["status", "shipped_at", "carrier", "tracking_number"])
@@ -431,7 +446,9 @@ def advance(order: Order, status: str) -> Order:
     with transaction.atomic():
         order = _locked(order)
         if allowed.get(status) != order.status:
-            raise MallError("INVALID_ORDER_STATUS", _("The order cannot move to that status."))
+            raise MallError(
+                MallErrorCode.INVALID_ORDER_STATUS, _("The order cannot move to that status.")
+            )
         order.status = status
         field = "delivered_at" if status == OrderStatus.DELIVERED else "completed_at"
         setattr(order, field, timezone.now())
@@ -445,7 +462,9 @@ def refund(order: Order, supplier: Merchant | None) -> Order:
         order = _locked(order)
         _ensure_supplier(order, supplier)
         if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
-            raise MallError("INVALID_ORDER_STATUS", _("This order was already refunded."))
+            raise MallError(
+                MallErrorCode.INVALID_ORDER_STATUS, _("This order was already refunded.")
+            )
         _refund_points(order, "refund")
         order.status = OrderStatus.REFUNDED
         order.save(update_fields=["status"])

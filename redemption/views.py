@@ -1,7 +1,7 @@
 """Download of a supplier's monthly settlement statement (CSV) from a signed link.
 
 The merchant API's ``settlement { downloadUrl }`` hands the link to the merchant's
-staff; the link is the authorisation, as for batch exports (``config.signed_links``):
+staff; the link is the authorisation, as for batch exports (``core.signed_links``):
 it names one merchant and one month, cannot be altered, and dies after 15 minutes.
 So it opens in a plain browser tab, with no bearer token.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from config.signed_links import csv_attachment, refusal
+from core.signed_links import csv_attachment, refusal
 from redemption import services as mall
 from redemption.schema import SETTLEMENT_LINK
 from tenants.models import Merchant

@@ -10,8 +10,9 @@ from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from config.errors import DomainError
+from core.errors import DomainError
 from points import services as points_services
+from points.error_codes import LedgerErrorCode
 from tenants.lifecycle import change_status
 from tenants.models import (
     ApiKey,
@@ -91,7 +92,9 @@ class MerchantAdmin(admin.ModelAdmin):
             minor = data["amount"] * 10 ** points_services.CURRENCY_EXPONENT.get(currency, 2)
             try:
                 if minor != minor.to_integral_value():
-                    raise DomainError("INVALID_AMOUNT", f"{currency} has no such fraction.")
+                    raise DomainError(
+                        LedgerErrorCode.INVALID_AMOUNT, f"{currency} has no such fraction."
+                    )
                 funding = points_services.fund_with_money(
                     merchant,
                     amount_minor=int(minor),

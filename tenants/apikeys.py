@@ -29,8 +29,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
-from config.errors import DomainError
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
+from tenants.error_codes import ApiKeyErrorCode, MerchantErrorCode
 from tenants.models import ApiKey, ApiScope, Membership, Role
 
 KEY_PREFIX = "lk_live_"
@@ -155,10 +158,13 @@ def check_field(key: ApiKey, field_name: str) -> None:
     """Refuse a root field the key may not use (``PERMISSION_DENIED`` / ``SCOPE_MISSING``)."""
     scope = ROOT_FIELD_SCOPES.get(field_name)
     if scope is None:
-        raise ApiKeyError("PERMISSION_DENIED", _("API keys cannot use %(f)s.") % {"f": field_name})
+        raise ApiKeyError(
+            CoreErrorCode.PERMISSION_DENIED, _("API keys cannot use %(f)s.") % {"f": field_name}
+        )
     if scope != ANY_KEY and scope not in granted(key):
         raise ApiKeyError(
-            "SCOPE_MISSING", _("This API key lacks the %(scope)s scope.") % {"scope": scope}
+            ApiKeyErrorCode.SCOPE_MISSING,
+            _("This API key lacks the %(scope)s scope.") % {"scope": scope},
         )
 
 
@@ -186,11 +192,13 @@ def _digest(key: str) -> str:
 
 def _check_scopes(scopes: list[str]) -> list[str]:
     if not scopes:
-        raise ApiKeyError("INVALID_SCOPE", _("Choose at least one scope."), "scopes")
+        raise ApiKeyError(ApiKeyErrorCode.INVALID_SCOPE, _("Choose at least one scope."), "scopes")
     unknown = [scope for scope in scopes if scope not in ApiScope.values]
     if unknown:
         raise ApiKeyError(
-            "INVALID_SCOPE", _("Unknown scope: %(s)s.") % {"s": ", ".join(unknown)}, "scopes"
+            ApiKeyErrorCode.INVALID_SCOPE,
+            _("Unknown scope: %(s)s.") % {"s": ", ".join(unknown)},
+            "scopes",
         )
     return sorted(set(scopes))
 
@@ -203,15 +211,21 @@ def create(
     The full key exists only in the return value; the database keeps its digest.
     """
     if not actor.has_role(Role.ADMIN):
-        raise ApiKeyError("PERMISSION_DENIED", _("Only admins and owners manage API keys."))
+        raise ApiKeyError(
+            CoreErrorCode.PERMISSION_DENIED, _("Only admins and owners manage API keys.")
+        )
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:
-        raise ApiKeyError("INVALID_NAME", _("A name of 1 to 100 characters is required."), "name")
+        raise ApiKeyError(
+            MerchantErrorCode.INVALID_NAME, _("A name of 1 to 100 characters is required."), "name"
+        )
     scopes = _check_scopes(scopes)
     now = timezone.now()
     if expires_at is not None and not (now < expires_at <= now + timedelta(MAX_EXPIRY_DAYS)):
         raise ApiKeyError(
-            "INVALID_EXPIRY", _("The expiry must be in the next three years."), "expiresAt"
+            MerchantErrorCode.INVALID_EXPIRY,
+            _("The expiry must be in the next three years."),
+            "expiresAt",
         )
     for _attempt in range(5):  # 36^8 prefixes: a collision is rare, and retried
         prefix = KEY_PREFIX + "".join(secrets.choice(_PREFIX_ALPHABET) for _i in range(8))
@@ -231,15 +245,19 @@ def create(
         except IntegrityError:
             continue
         return key, full
-    raise ApiKeyError("SERVICE_UNAVAILABLE", _("Could not make a key; retry."))  # pragma: no cover
+    raise ApiKeyError(
+        CoreErrorCode.SERVICE_UNAVAILABLE, _("Could not make a key; retry.")
+    )  # pragma: no cover
 
 
 def revoke(actor: Membership, key: ApiKey) -> ApiKey:
     """Revoke a key of the actor's merchant at once (idempotent: revoking twice is fine)."""
     if not actor.has_role(Role.ADMIN):
-        raise ApiKeyError("PERMISSION_DENIED", _("Only admins and owners manage API keys."))
+        raise ApiKeyError(
+            CoreErrorCode.PERMISSION_DENIED, _("Only admins and owners manage API keys.")
+        )
     if key.merchant_id != actor.merchant_id:  # callers look keys up per merchant already
-        raise ApiKeyError("NOT_FOUND", _("No such API key."), "id")
+        raise ApiKeyError(CoreErrorCode.NOT_FOUND, _("No such API key."), "id")
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     key.refresh_from_db(fields=["revoked_at"])
     return key
@@ -260,11 +278,11 @@ def authenticate(token: str) -> ApiKey:
         else None
     )
     if key is None or not hmac.compare_digest(key.key_hash, _digest(token)):
-        raise AuthError("TOKEN_INVALID", _("This API key is not valid."))
+        raise AuthError(AccountErrorCode.TOKEN_INVALID, _("This API key is not valid."))
     if key.revoked_at is not None:
-        raise AuthError("API_KEY_REVOKED", _("This API key was revoked."))
+        raise AuthError(ApiKeyErrorCode.API_KEY_REVOKED, _("This API key was revoked."))
     if key.expires_at is not None and key.expires_at <= timezone.now():
-        raise AuthError("API_KEY_EXPIRED", _("This API key has expired."))
+        raise AuthError(ApiKeyErrorCode.API_KEY_EXPIRED, _("This API key has expired."))
     touch(key)
     return key
 

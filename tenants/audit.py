@@ -1,6 +1,6 @@
 """The audit log: every merchant-API mutation, recorded in one place.
 
-``config.api.DomainMutation.mutate`` calls ``record`` after every mutation of the
+``api.DomainMutation.mutate`` calls ``record`` after every mutation of the
 merchant API (``ApiView(merchant_api=True)``), whether it succeeded, was refused
 (role, scope, validation) or crashed, so no mutation can forget to log itself.
 Recorded: mutations with an actor (a signed-in staff member or an API key), and

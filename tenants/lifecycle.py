@@ -29,7 +29,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from config.errors import DomainError
+from campaigns.error_codes import CampaignErrorCode
+from core.errors import DomainError
 from tenants import emails, onboarding
 from tenants.models import APPROVED_STATUSES, Merchant, MerchantStatus, Role
 
@@ -72,7 +73,7 @@ def change_status(
             return current
         if (old, status) not in TRANSITIONS:
             raise DomainError(
-                "INVALID_STATUS_CHANGE",
+                CampaignErrorCode.INVALID_STATUS_CHANGE,
                 _("A merchant cannot go from %(old)s to %(new)s.") % {"old": old, "new": status},
                 "status",
             )

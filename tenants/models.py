@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
 
-from config import rows
+from core.db import rows
+from tenants.error_codes import MerchantErrorCode
 from tenants.errors import MerchantNotActive
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class Merchant(TenantMixin):
         """The merchant a scanned code or a questionnaire link names, or None.
 
         On every claim and submission, so its one statement is written once
-        (``config.rows``) rather than built by the ORM each time. A merchant without
+        (``core.db.rows``) rather than built by the ORM each time. A merchant without
         a schema (an application) is not found: no code or link of its can exist, and
         a made-up code naming its id must not reach a schema that is not there.
         """
@@ -142,11 +143,13 @@ class Merchant(TenantMixin):
         """
         if self.status == MerchantStatus.REJECTED:
             raise MerchantNotActive(
-                "MERCHANT_NOT_ACTIVE", _("This merchant's application was declined.")
+                MerchantErrorCode.MERCHANT_NOT_ACTIVE,
+                _("This merchant's application was declined."),
             )
         if self.status not in APPROVED_STATUSES:
             raise MerchantNotActive(
-                "MERCHANT_NOT_ACTIVE", _("This merchant's application is under review.")
+                MerchantErrorCode.MERCHANT_NOT_ACTIVE,
+                _("This merchant's application is under review."),
             )
 
     def ensure_can_award(self) -> None:
@@ -156,9 +159,13 @@ class Merchant(TenantMixin):
         ``MERCHANT_SUSPENDED`` instead of points the merchant may never pay for.
         """
         if self.status == MerchantStatus.SUSPENDED:
-            raise MerchantNotActive("MERCHANT_SUSPENDED", _("This merchant is suspended."))
+            raise MerchantNotActive(
+                MerchantErrorCode.MERCHANT_SUSPENDED, _("This merchant is suspended.")
+            )
         if self.status != MerchantStatus.ACTIVE:
-            raise MerchantNotActive("MERCHANT_NOT_ACTIVE", _("This merchant is not active yet."))
+            raise MerchantNotActive(
+                MerchantErrorCode.MERCHANT_NOT_ACTIVE, _("This merchant is not active yet.")
+            )
 
 
 _MERCHANT = rows.columns(Merchant)

@@ -33,15 +33,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from config.errors import DomainError
+from campaigns.error_codes import CampaignErrorCode
+from core.db.locks import advisory_xact_lock
+from core.errors import DomainError
 from points import ledger
+from tenants.error_codes import MerchantErrorCode
 from tenants.models import APPROVED_STATUSES, Domain, Membership, Merchant, MerchantStatus, Role
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
 MAX_NAME_LENGTH = 200  # Merchant.name
 RESERVED_SLUGS = {"public", "admin", "api", "www", "static", "media", "template", "platform"}
 # Serialises template upkeep across processes (two onboardings right after a deploy).
-TEMPLATE_LOCK_ID = 0x10_7A17
+TEMPLATE_LOCK = "tenants.template-schema"
 
 
 class OnboardingError(DomainError):
@@ -72,7 +75,7 @@ def ensure_template_schema() -> str:
     if _template_checked:
         return template
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TEMPLATE_LOCK_ID])
+        advisory_xact_lock(TEMPLATE_LOCK)
         cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [template])
         exists = cursor.fetchone() is not None
         applied: set[tuple[str, str]] = set()
@@ -213,7 +216,7 @@ def validate_slug(slug: str) -> str:
     slug = (slug or "").strip()
     if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS or "--" in slug:
         raise OnboardingError(
-            "INVALID_SLUG",
+            MerchantErrorCode.INVALID_SLUG,
             _("Use 3 to 40 lowercase letters, digits and single hyphens, starting with a letter."),
             "slug",
         )
@@ -224,7 +227,7 @@ def validate_name(name: str, field: str = "name", max_length: int = MAX_NAME_LEN
     name = (name or "").strip()
     if not name or len(name) > max_length:
         raise OnboardingError(
-            "INVALID_NAME",
+            MerchantErrorCode.INVALID_NAME,
             _("Enter a name of 1 to %(max)d characters.") % {"max": max_length},
             field,
         )
@@ -237,7 +240,9 @@ def validate_details(*, slug: str, name: str, points_expiry_days: int = 365) -> 
     validate_name(name)
     if not 1 <= int(points_expiry_days) <= 3650:
         raise OnboardingError(
-            "INVALID_EXPIRY", _("Points expiry must be 1 to 3650 days."), "pointsExpiryDays"
+            MerchantErrorCode.INVALID_EXPIRY,
+            _("Points expiry must be 1 to 3650 days."),
+            "pointsExpiryDays",
         )
     return slug
 
@@ -296,14 +301,18 @@ def apply(
             raise slug_taken_error() from exc
         if domain and Domain.objects.filter(domain=domain.lower()).exists():
             raise OnboardingError(
-                "DOMAIN_TAKEN", _("This domain already belongs to a merchant."), "domain"
+                MerchantErrorCode.DOMAIN_TAKEN,
+                _("This domain already belongs to a merchant."),
+                "domain",
             ) from exc
         raise
     return merchant
 
 
 def slug_taken_error() -> OnboardingError:
-    return OnboardingError("SLUG_TAKEN", _("A merchant with this slug already exists."), "slug")
+    return OnboardingError(
+        MerchantErrorCode.SLUG_TAKEN, _("A merchant with this slug already exists."), "slug"
+    )
 
 
 def provision(merchant: Merchant) -> bool:
@@ -348,7 +357,9 @@ def create_merchant(
 
     if status not in (MerchantStatus.PENDING, *APPROVED_STATUSES):
         raise OnboardingError(
-            "INVALID_STATUS_CHANGE", _("A new merchant is pending, active or suspended."), "status"
+            CampaignErrorCode.INVALID_STATUS_CHANGE,
+            _("A new merchant is pending, active or suspended."),
+            "status",
         )
     validate_details(slug=slug, name=name, points_expiry_days=points_expiry_days)
     if status != MerchantStatus.PENDING:

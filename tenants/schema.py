@@ -11,14 +11,11 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 from accounts import tokens
 from accounts.models import User
 from accounts.schema import AuthTokens, _tokens, _user_agent
-from config.api import (
-    DomainMutation,
-    choice_value,
-    client_ip,
-    require_membership,
-    require_user,
-)
-from config.errors import DomainError
+from api.mutations import DomainMutation
+from api.permissions import client_ip, require_membership, require_user
+from api.types import choice_value
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 from tenants import signup, staff
 from tenants.models import Membership, Merchant, MerchantStatus, Role
 
@@ -136,7 +133,7 @@ def _member(info: graphene.ResolveInfo, member_id: str) -> Membership:
     except Exception:
         member = None
     if member is None:
-        raise DomainError("NOT_FOUND", "No such staff member.", "id")
+        raise DomainError(CoreErrorCode.NOT_FOUND, "No such staff member.", "id")
     return member
 
 

@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 from graphql_relay import from_global_id
 
-from config.api import DomainMutation, require_membership
-from config.errors import DomainError
+from api.mutations import DomainMutation
+from api.permissions import require_membership
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 from tenants import apikeys, audit
 from tenants.models import ApiKey, ApiScope, AuditEvent, Role
 
@@ -129,7 +131,7 @@ def _api_key(info: graphene.ResolveInfo, merchant_id: int, global_id: str) -> Ap
         else None
     )
     if key is None:
-        raise DomainError("NOT_FOUND", _("No such API key."), "id")
+        raise DomainError(CoreErrorCode.NOT_FOUND, _("No such API key."), "id")
     return key
 
 

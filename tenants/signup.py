@@ -33,9 +33,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.phones import InvalidPhone, normalize_phone
-from config import ratelimit
-from config.errors import DomainError
+from campaigns.error_codes import QuestionnaireErrorCode
+from core import ratelimit
+from core.errors import DomainError
 from tenants import onboarding
+from tenants.error_codes import MerchantErrorCode
 from tenants.models import Merchant
 
 MAX_ABOUT_LENGTH = 1000
@@ -54,7 +56,7 @@ class SignUpInvalid(DomainError):
 
 def _email_taken() -> DomainError:
     return DomainError(
-        "EMAIL_TAKEN",
+        MerchantErrorCode.EMAIL_TAKEN,
         _("This email already has an account. Use another email, or ask us to add a merchant."),
         "contactEmail",
     )
@@ -107,7 +109,9 @@ def sign_up(
         validate_email(email)
     except ValidationError:
         errors.append(
-            DomainError("INVALID_EMAIL", _("Enter a valid email address."), "contactEmail")
+            DomainError(
+                MerchantErrorCode.INVALID_EMAIL, _("Enter a valid email address."), "contactEmail"
+            )
         )
     else:
         if User.objects.filter(email=email).exists():
@@ -122,12 +126,14 @@ def sign_up(
         # Checked against the would-be account, so a password like the email is refused.
         validate_password(password or "", User(email=email, name=owner_name))
     except ValidationError as exc:
-        errors.append(DomainError("INVALID_PASSWORD", " ".join(exc.messages), "password"))
+        errors.append(
+            DomainError(MerchantErrorCode.INVALID_PASSWORD, " ".join(exc.messages), "password")
+        )
     about = (about or "").strip()
     if len(about) > MAX_ABOUT_LENGTH:
         errors.append(
             DomainError(
-                "TEXT_TOO_LONG",
+                QuestionnaireErrorCode.TEXT_TOO_LONG,
                 _("Tell us about your business in %(max)d characters or fewer.")
                 % {"max": MAX_ABOUT_LENGTH},
                 "about",

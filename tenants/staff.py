@@ -18,9 +18,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from accounts.error_codes import AccountErrorCode
 from accounts.models import User
-from config.errors import DomainError
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 from tenants import emails
+from tenants.error_codes import MerchantErrorCode
 from tenants.models import Membership, Role
 
 
@@ -30,15 +33,17 @@ class StaffError(DomainError):
 
 def _check_role_value(role: str) -> str:
     if role not in Role.values:
-        raise StaffError("INVALID_ROLE", _("Unknown role."), "role")
+        raise StaffError(MerchantErrorCode.INVALID_ROLE, _("Unknown role."), "role")
     return role
 
 
 def _ensure_may_manage(actor: Membership, role: str) -> None:
     if not actor.has_role(Role.ADMIN):
-        raise DomainError("PERMISSION_DENIED", _("Only admins and owners manage staff."))
+        raise DomainError(
+            CoreErrorCode.PERMISSION_DENIED, _("Only admins and owners manage staff.")
+        )
     if role == Role.OWNER and actor.role != Role.OWNER:
-        raise DomainError("PERMISSION_DENIED", _("Only an owner can act on owners."))
+        raise DomainError(CoreErrorCode.PERMISSION_DENIED, _("Only an owner can act on owners."))
 
 
 def _ensure_other_owner_remains(membership: Membership) -> None:
@@ -48,7 +53,9 @@ def _ensure_other_owner_remains(membership: Membership) -> None:
         .values_list("pk", flat=True)
     )
     if owners == [membership.pk]:
-        raise StaffError("LAST_OWNER", _("A merchant must keep at least one owner."))
+        raise StaffError(
+            MerchantErrorCode.LAST_OWNER, _("A merchant must keep at least one owner.")
+        )
 
 
 def invitation_link(user: User) -> str:
@@ -66,14 +73,18 @@ def invite(actor: Membership, email: str, role: str, name: str = "") -> Membersh
     try:
         validate_email(email)
     except ValidationError as exc:
-        raise StaffError("INVALID_EMAIL", _("Enter a valid email address."), "email") from exc
+        raise StaffError(
+            MerchantErrorCode.INVALID_EMAIL, _("Enter a valid email address."), "email"
+        ) from exc
     with transaction.atomic():
         user = User.objects.filter(email=email).first()
         created = user is None
         if user is None:
             user = User.objects.create_user(email, None, name=name[:150])
         if Membership.objects.filter(merchant_id=actor.merchant_id, user=user).exists():
-            raise StaffError("ALREADY_MEMBER", _("This person is already on the staff."), "email")
+            raise StaffError(
+                MerchantErrorCode.ALREADY_MEMBER, _("This person is already on the staff."), "email"
+            )
         membership = Membership.objects.create(
             merchant_id=actor.merchant_id, user=user, role=role, invited_by=actor.user
         )
@@ -101,13 +112,19 @@ def accept_invitation(uid: str, token: str, password: str) -> User:
     try:
         user = User.objects.get(pk=int(urlsafe_base64_decode(uid).decode()))
     except (ValueError, TypeError, User.DoesNotExist) as exc:
-        raise StaffError("TOKEN_INVALID", _("This invitation link is not valid.")) from exc
+        raise StaffError(
+            AccountErrorCode.TOKEN_INVALID, _("This invitation link is not valid.")
+        ) from exc
     if not default_token_generator.check_token(user, token):
-        raise StaffError("TOKEN_INVALID", _("This invitation link is not valid or was used."))
+        raise StaffError(
+            AccountErrorCode.TOKEN_INVALID, _("This invitation link is not valid or was used.")
+        )
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise StaffError("INVALID_PASSWORD", " ".join(exc.messages), "password") from exc
+        raise StaffError(
+            MerchantErrorCode.INVALID_PASSWORD, " ".join(exc.messages), "password"
+        ) from exc
     user.set_password(password)
     user.save(update_fields=["password"])  # also invalidates the token
     return user

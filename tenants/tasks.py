@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.db import connection
 
-from config.celery import app
 
-
-@app.task(name="tenants.tasks.schema_probe")
+@shared_task(name="tenants.tasks.schema_probe")
 def schema_probe() -> str:
     """Report the schema a task runs in: a health check that workers honour tenancy.
 

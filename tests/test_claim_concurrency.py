@@ -16,8 +16,8 @@ from accounts.models import User
 from campaigns import claims
 from campaigns.claims import ClaimResult, claim_code
 from campaigns.models import Claim, Code
-from config.errors import DomainError
 from conftest import merchant_with_codes, run_in_threads
+from core.errors import DomainError
 from points import ledger
 from points.audit import audit
 from points.models import Transaction, TransactionKind

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from config.schema import merchant_schema
+from api.schema import merchant_schema
 from frontend.console.messages import error_messages, texts
 from frontend.console.views import SCREENS
 from frontend.pages import OPERATIONS_DIR

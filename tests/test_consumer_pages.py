@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from config.api import KNOWN_CODES
+from api.errors import KNOWN_CODES
 from frontend.consumer import views
 from frontend.consumer.messages import NOT_FOR_CONSUMERS, error_messages
 from frontend.pages import OPERATIONS_DIR

@@ -1,4 +1,4 @@
-"""``config.db``: the health check between requests costs no round trip, and still
+"""``core.db``: the health check between requests costs no round trip, and still
 notices a connection the server has closed; timestamps load with psycopg's loader and
 come back exactly as Django's own loader gives them."""
 
@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
 from psycopg import pq
 
-from config.db.base import UtcTimestamptzLoader
+from core.db.base import UtcTimestamptzLoader
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 

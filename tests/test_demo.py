@@ -1,6 +1,6 @@
 """The README's first command: the demo starts an embedded PostgreSQL and serves both APIs.
 
-Runs ``python -m config.demo`` as a newcomer would (no DATABASE_URL, no Redis), in
+Runs ``python -m devtools.demo`` as a newcomer would (no DATABASE_URL, no Redis), in
 its own data directory and port, and talks to it over HTTP.
 """
 
@@ -51,7 +51,7 @@ def demo(tmp_path: Path) -> Any:
         [
             sys.executable,
             "-m",
-            "config.demo",
+            "devtools.demo",
             "--port",
             str(port),
             "--pgdata",
@@ -126,7 +126,7 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path, Pa
     # A second run (joining the running database) migrates every merchant schema with
     # that application among the merchants: it has no schema, and is skipped.
     again = subprocess.run(
-        [sys.executable, "-m", "config.demo", "--no-serve", "--pgdata", str(pgdata)],
+        [sys.executable, "-m", "devtools.demo", "--no-serve", "--pgdata", str(pgdata)],
         cwd=ROOT,
         env=demo_env(),
         capture_output=True,

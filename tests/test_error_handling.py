@@ -21,9 +21,9 @@ from django.test import Client, RequestFactory
 
 from accounts import tokens
 from accounts.models import User
-from config.schema import consumer_schema
-from config.unavailable import DatabaseUnavailableMiddleware
+from api.schema import consumer_schema
 from conftest import Api, Tenants, access_token
+from core.unavailable import DatabaseUnavailableMiddleware
 
 pytestmark = pytest.mark.django_db
 
@@ -132,14 +132,14 @@ def test_a_bug_in_a_resolver_is_logged_and_answered_without_internals(
 ) -> None:
     with (
         wallet_raising(RuntimeError("secret internals: /srv/app/points.py line 3")),
-        caplog.at_level(logging.ERROR, logger="config.errors"),
+        caplog.at_level(logging.ERROR, logger="core.errors"),
     ):
         response = _wallet(client, consumer)
     assert response.status_code == 200
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert "secret" not in error["message"]
-    [record] = [r for r in caplog.records if r.name == "config.errors"]
+    [record] = [r for r in caplog.records if r.name == "core.errors"]
     assert record.levelno == logging.ERROR and record.exc_info is not None
 
 

@@ -12,7 +12,7 @@ What must hold for every request:
 - every GraphQL error carries a stable ``extensions.code`` and none is
   ``INTERNAL_SERVER_ERROR`` (an exception the code did not expect);
 - nothing was logged at ERROR (``django.request`` logs a 500,
-  ``config.errors`` an unhandled resolver exception).
+  ``core.errors`` an unhandled resolver exception).
 
 Schemathesis's own GraphQL check counts any error with a ``path`` as a server
 error, which our coded refusals of queries (``NOT_FOUND``, ``UNAUTHENTICATED``)
@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 
 from accounts import tokens
 from accounts.models import User
-from config.api import KNOWN_CODES
+from api.errors import KNOWN_CODES
 from config.wsgi import application
 from conftest import Tenants
 

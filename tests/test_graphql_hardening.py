@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from config import views
+from api import views
 from conftest import Api, Tenants, access_token
 
 pytestmark = pytest.mark.django_db

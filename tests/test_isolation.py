@@ -23,12 +23,12 @@ from graphql_relay import from_global_id, to_global_id
 
 from accounts.models import User
 from analytics.downloads import MERCHANT_CSV
+from api.schema import consumer_schema, merchant_schema
 from campaigns import services as campaign_services
 from campaigns.generation import generate_batch
 from campaigns.models import BatchExport, Campaign, CodeBatch, ScanFailure
 from campaigns.questionnaire_models import QuestionnaireVersion
 from campaigns.questionnaires import create_questionnaire_campaign
-from config.schema import consumer_schema, merchant_schema
 from conftest import Api, Tenants, access_token
 from points import services
 from points.models import AccountKind, Entry

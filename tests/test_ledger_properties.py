@@ -46,7 +46,7 @@ from campaigns import services as campaigns
 from campaigns.claims import claim_code
 from campaigns.generation import generate_batch
 from campaigns.models import CampaignStatus, Code
-from config.errors import DomainError
+from core.errors import DomainError
 from points import ledger
 from points import services as points
 from points.audit import audit

@@ -1,4 +1,4 @@
-"""``config.middleware``: the bearer-token APIs skip the admin's cookie middleware."""
+"""``api.cookies``: the bearer-token APIs skip the admin's cookie middleware."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from config.middleware import AuthenticationMiddleware, MessageMiddleware, SessionMiddleware
+from api.cookies import AuthenticationMiddleware, MessageMiddleware, SessionMiddleware
 
 MIDDLEWARE = [SessionMiddleware, AuthenticationMiddleware, MessageMiddleware]
 

@@ -1,12 +1,12 @@
-"""``config.ratelimit.guard``: several limits checked and one counted in one Redis round trip."""
+"""``core.ratelimit.guard``: several limits checked and one counted in one Redis round trip."""
 
 from __future__ import annotations
 
 import pytest
 from pytest_django.fixtures import Settings
 
-from config import ratelimit
-from config.ratelimit import Limit, RateLimited, RateLimiterUnavailable
+from core import ratelimit
+from core.ratelimit import Limit, RateLimited, RateLimiterUnavailable
 
 
 def test_guard_counts_and_refuses_past_the_limit() -> None:

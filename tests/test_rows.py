@@ -1,4 +1,4 @@
-"""``config.rows``: the hot path's written-once statements build what the ORM would."""
+"""``core.db.rows``: the hot path's written-once statements build what the ORM would."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models.signals import post_init
 from django_tenants.utils import tenant_context
 
-from config import rows
+from core.db import rows
 from points import ledger
 from points.models import Account, AccountKind, Transaction, TransactionKind
 from tenants.models import Merchant

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from config.snapshots import SNAPSHOTS, render, snapshot_dir
+from api.snapshots import SNAPSHOTS, render, snapshot_dir
 from graphql import GraphQLSchema, OperationDefinitionNode, build_schema, parse, validate
 
 REGENERATE = "run `uv run python manage.py graphql_snapshots` and commit graphql/*.graphql"

@@ -19,8 +19,11 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
-from config.api import DomainMutation, PublicNode, choice_value, decode_id, require_membership
-from config.errors import DomainError
+from api.mutations import DomainMutation
+from api.permissions import require_membership
+from api.types import PublicNode, choice_value, decode_id
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 from tenants.models import Role
 from webhooks import services
 from webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
@@ -135,7 +138,7 @@ def _endpoint(info: graphene.ResolveInfo, global_id: str, field: str = "id") -> 
         deleted_at__isnull=True,
     ).first()
     if endpoint is None:
-        raise DomainError("NOT_FOUND", _("No such webhook endpoint."), field)
+        raise DomainError(CoreErrorCode.NOT_FOUND, _("No such webhook endpoint."), field)
     return endpoint
 
 
@@ -147,7 +150,7 @@ def _delivery(info: graphene.ResolveInfo, global_id: str) -> WebhookDelivery:
         .first()
     )
     if delivery is None:
-        raise DomainError("NOT_FOUND", _("No such webhook delivery."), "id")
+        raise DomainError(CoreErrorCode.NOT_FOUND, _("No such webhook delivery."), "id")
     return delivery
 
 

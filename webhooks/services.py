@@ -12,9 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import DomainError
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
+from tenants.error_codes import MerchantErrorCode
 from tenants.models import Merchant
 from webhooks import events, signing
+from webhooks.error_codes import WebhookErrorCode
 from webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
 MAX_ENDPOINTS_PER_MERCHANT = 10
@@ -33,7 +36,7 @@ def validate_url(raw: str) -> str:
     """
     url = (raw or "").strip()
     invalid = WebhookError(
-        "INVALID_URL", _("Enter an https:// URL of at most 500 characters."), "url"
+        WebhookErrorCode.INVALID_URL, _("Enter an https:// URL of at most 500 characters."), "url"
     )
     if not url or len(url) > MAX_URL_LENGTH:
         raise invalid
@@ -49,7 +52,9 @@ def validate_url(raw: str) -> str:
     if parts.scheme == "http" and host in allowed_http:
         return url
     if parts.scheme != "https":
-        raise WebhookError("INVALID_URL", _("The URL must start with https://."), "url")
+        raise WebhookError(
+            WebhookErrorCode.INVALID_URL, _("The URL must start with https://."), "url"
+        )
     if host in allowed_http:
         return url
     try:
@@ -57,7 +62,9 @@ def validate_url(raw: str) -> str:
     except ValueError:
         address = None
     if host == "localhost" or host.endswith(".localhost") or (address and not address.is_global):
-        raise WebhookError("INVALID_URL", _("The URL must point to a public address."), "url")
+        raise WebhookError(
+            WebhookErrorCode.INVALID_URL, _("The URL must point to a public address."), "url"
+        )
     return url
 
 
@@ -65,7 +72,9 @@ def validate_event_types(values: Iterable[str]) -> list[str]:
     chosen = sorted({str(v) for v in values})
     if not chosen or any(v not in EventType.values for v in chosen):
         raise WebhookError(
-            "INVALID_EVENT_TYPES", _("Choose at least one known event type."), "eventTypes"
+            WebhookErrorCode.INVALID_EVENT_TYPES,
+            _("Choose at least one known event type."),
+            "eventTypes",
         )
     return chosen
 
@@ -74,7 +83,9 @@ def _description(value: str | None) -> str:
     text = (value or "").strip()
     if len(text) > 200:
         raise WebhookError(
-            "INVALID_NAME", _("A description has at most 200 characters."), "description"
+            MerchantErrorCode.INVALID_NAME,
+            _("A description has at most 200 characters."),
+            "description",
         )
     return text
 
@@ -105,7 +116,7 @@ def create_endpoint(
         Merchant.objects.select_for_update().filter(pk=merchant.pk).exists()
         if live_endpoints(merchant).count() >= MAX_ENDPOINTS_PER_MERCHANT:
             raise WebhookError(
-                "TOO_MANY_ENDPOINTS",
+                WebhookErrorCode.TOO_MANY_ENDPOINTS,
                 _("A merchant has at most %(n)d webhook endpoints.")
                 % {"n": MAX_ENDPOINTS_PER_MERCHANT},
             )
@@ -163,7 +174,7 @@ def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     The event id stays the same, so a receiver that already has it ignores it.
     """
     if delivery.endpoint.deleted_at is not None:
-        raise WebhookError("NOT_FOUND", _("This endpoint was deleted."), "id")
+        raise WebhookError(CoreErrorCode.NOT_FOUND, _("This endpoint was deleted."), "id")
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
     )

@@ -3,13 +3,13 @@ schema tenant-schemas-celery runs them in."""
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.conf import settings
 
-from config.celery import app
 from webhooks import delivery
 
 
-@app.task(name="webhooks.tasks.deliver", ignore_result=True)
+@shared_task(name="webhooks.tasks.deliver", ignore_result=True)
 def deliver(delivery_id: int) -> str:
     """One attempt; a soon retry is queued with a countdown, later ones wait for the sweep.
 
@@ -21,13 +21,13 @@ def deliver(delivery_id: int) -> str:
     if (
         outcome.retry_in is not None
         and outcome.retry_in <= settings.WEBHOOK_CELERY_RETRY_MAX_SECONDS
-        and not app.conf.task_always_eager  # eagerly it would run now, before it is due
+        and not deliver.app.conf.task_always_eager  # eagerly it would run now, before it is due
     ):
         deliver.apply_async((delivery_id,), countdown=outcome.retry_in)
     return outcome.status
 
 
-@app.task(name="webhooks.tasks.send_due")
+@shared_task(name="webhooks.tasks.send_due")
 def send_due() -> int:
     """Beat: queue every delivery that is due (failed ones waiting for their retry,
     and any whose queued task was lost). Safe to run often: attempts lease rows."""

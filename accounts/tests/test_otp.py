@@ -22,7 +22,7 @@ from accounts.errors import AuthError
 from accounts.models import PhoneChallenge, User
 from accounts.phones import InvalidPhone, normalize_phone
 from accounts.sms import MemorySmsBackend
-from config.ratelimit import RateLimited, RateLimiterUnavailable
+from core.ratelimit import RateLimited, RateLimiterUnavailable
 
 IP = "203.0.113.7"
 

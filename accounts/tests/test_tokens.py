@@ -13,7 +13,7 @@ from accounts import tokens
 from accounts.errors import AuthError
 from accounts.models import AuthSession, User
 from accounts.services import STAFF_FAILURES_PER_HOUR, staff_sign_in
-from config.ratelimit import RateLimited
+from core.ratelimit import RateLimited
 
 PASSWORD = "a-long-staff-password"
 

@@ -14,8 +14,8 @@ from campaigns.claims import claim_code
 from campaigns.generation import generate_batch
 from campaigns.models import BatchStatus, CampaignStatus, Code, CodeBatch
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
-from config.errors import DomainError
 from conftest import Tenants
+from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
 

@@ -29,8 +29,8 @@ from campaigns.generation import generate_batch
 from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.preview import preview_code
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
-from config.errors import DomainError
 from conftest import Api, Tenants, access_token
+from core.errors import DomainError
 from frontend.consumer.views import SCAN_OPERATIONS as PAGE_OPERATIONS
 from frontend.pages import OPERATIONS_DIR
 from points import ledger, services

@@ -43,8 +43,8 @@ from campaigns.models import (
     ExportStatus,
 )
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
-from config.errors import DomainError
 from conftest import Api, Tenants, access_token, signed_ago
+from core.errors import DomainError
 from points import services
 from tenants.models import Merchant
 

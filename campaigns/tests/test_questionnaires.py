@@ -13,8 +13,8 @@ from campaigns import questionnaires, results
 from campaigns.models import CampaignStatus, Response
 from campaigns.questions import AnswersInvalid
 from campaigns.services import set_status
-from config.errors import DomainError
 from conftest import Tenants
+from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
 

@@ -63,7 +63,7 @@ def _event_types() -> dict[str, Any]:
 
 
 def _mutations() -> dict[str, Any]:
-    from config.schema import merchant_schema
+    from api.schema import merchant_schema
 
     # The audit log's operation filter offers every mutation the merchant API has.
     mutation_type = merchant_schema.graphql_schema.mutation_type

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from config.errors import DomainError
 from conftest import Tenants
+from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
 from points.models import Lot

@@ -11,8 +11,8 @@ from django.db import connection
 from django.utils import timezone
 from graphql_relay import to_global_id
 
-from config.api import DomainMutation
-from config.schema import merchant_schema
+from api.mutations import DomainMutation
+from api.schema import merchant_schema
 from conftest import Api, Tenants, access_token
 from points import services
 from points.models import Entry

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from config.errors import DomainError
+from core.errors import DomainError
 from tenants.errors import MerchantNotActive
 from tenants.lifecycle import change_status
 from tenants.models import Merchant, MerchantStatus

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics import queries
 from analytics.rollup import today
-from config.errors import DomainError
+from core.errors import DomainError
 from tenants.models import Merchant
 
 

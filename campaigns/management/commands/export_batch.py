@@ -17,7 +17,7 @@ from django_tenants.utils import tenant_context
 
 from campaigns import exports
 from campaigns.models import CodeBatch, ExportFormat
-from config.errors import DomainError
+from core.errors import DomainError
 from tenants.models import Merchant
 
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import User
-from config.errors import DomainError
+from core.errors import DomainError
 from tenants.models import APPROVED_STATUSES, MerchantStatus
 from tenants.onboarding import create_merchant
 

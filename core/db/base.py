@@ -2,7 +2,7 @@
 
 Three changes, each measured on the scan claim (docs/benchmarks.md, "Scan claims"):
 a health check with no round trip (below), a cursor that binds parameters on the
-server for ``config.rows``' statements (``bound_cursor``), and psycopg's own
+server for ``core.db.rows``' statements (``bound_cursor``), and psycopg's own
 timestamp loader (``get_connection_params``).
 
 Django's health check (``CONN_HEALTH_CHECKS``) runs ``SELECT 1`` before the first
@@ -103,7 +103,7 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         the statement's text in Python, which was a tenth of a scan claim's CPU
         (docs/benchmarks.md). This cursor hands the statement and its parameters to
         libpq separately (the extended protocol; nothing is prepared) and its
-        parameters are converted in C. It is for ``config.rows``' hand-written
+        parameters are converted in C. It is for ``core.db.rows``' hand-written
         statements only: the ORM keeps Django's cursor, since some ORM queries are
         not valid with server-side binding (a parameter repeated in ``GROUP BY``).
 
@@ -111,7 +111,7 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         django-tenants' search path, Django's wrapper (error translation, and query
         logging when it is on, so ``assertNumQueries`` counts these statements).
         ``search_path=False`` leaves the session's path as it is, for statements that
-        name their schema (``config.rows.public_table``): django-tenants would otherwise
+        name their schema (``core.db.rows.public_table``): django-tenants would otherwise
         send a ``SET search_path`` first whenever the schema changed since its last one.
         """
         self.close_if_health_check_failed()

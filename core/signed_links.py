@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import graphene
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -130,10 +129,3 @@ def csv_attachment(text: str, filename: str) -> HttpResponse:
             "Cache-Control": "private, no-store",
         },
     )
-
-
-class DownloadLink(graphene.ObjectType):
-    """A signed link that gives a file without sign-in until `expiresAt`."""
-
-    url = graphene.String(required=True)
-    expires_at = graphene.DateTime(required=True)

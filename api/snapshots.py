@@ -7,7 +7,7 @@ from pathlib import Path
 import graphene
 from django.conf import settings
 
-from config.schema import consumer_schema, merchant_schema
+from api.schema import consumer_schema, merchant_schema
 from graphql import print_schema
 
 SNAPSHOTS: dict[str, graphene.Schema] = {

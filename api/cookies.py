@@ -1,7 +1,7 @@
 """Cookie middleware that the bearer-token APIs skip.
 
 The two GraphQL endpoints authenticate by bearer token only and ignore cookies
-(``config.views.ApiView``), so sessions, session-based users and flash messages,
+(``api.views.ApiView``), so sessions, session-based users and flash messages,
 which only the Django admin uses, have nothing to do there. Django runs every
 middleware on every request; on the scan claim, these three cost 3% of the
 worker's CPU (building a session store and two message stores for each request,

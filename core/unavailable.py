@@ -8,7 +8,7 @@ answer is "retry": HTTP 503 with the ``SERVICE_UNAVAILABLE`` code and a
 broken connection at the end of the request (``close_if_unusable_or_obsolete``),
 so the next request opens a new one: the app recovers without a restart.
 
-Any other exception is a bug: it is logged with its traceback (``config.errors``
+Any other exception is a bug: it is logged with its traceback (``core.errors``
 logger, ERROR) and the client gets ``INTERNAL_SERVER_ERROR`` with no internals.
 """
 
@@ -21,7 +21,9 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
-logger = logging.getLogger("config.errors")
+from core.error_codes import CoreErrorCode
+
+logger = logging.getLogger("core.errors")
 
 # What a lost or refused database connection raises (Django's and psycopg's classes:
 # Django re-raises psycopg's under its own names, but code that talks to psycopg
@@ -56,7 +58,7 @@ def unavailable_response() -> JsonResponse:
             "errors": [
                 {
                     "message": unavailable_message(),
-                    "extensions": {"code": "SERVICE_UNAVAILABLE"},
+                    "extensions": {"code": CoreErrorCode.SERVICE_UNAVAILABLE},
                 }
             ]
         },

@@ -31,8 +31,9 @@ from graphql.language import (
 )
 from graphql.validation import ASTValidationRule, ValidationRule, specified_rules
 
-from config import unavailable
-from config.api import api_key_middleware, domain_errors_middleware
+from api.middleware import api_key_middleware, domain_errors_middleware
+from core import unavailable
+from core.error_codes import CoreErrorCode
 from graphql import (
     ExecutionResult,
     GraphQLError,
@@ -112,7 +113,7 @@ class OperationLimitsRule(ValidationRule):
                         GraphQLError(
                             f"'{name}' exceeds maximum operation depth of {self.max_depth}.",
                             definition,
-                            extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                            extensions={"code": CoreErrorCode.GRAPHQL_VALIDATION_FAILED},
                         )
                     )
                 if cost > self.max_cost:
@@ -120,14 +121,14 @@ class OperationLimitsRule(ValidationRule):
                         GraphQLError(
                             f"Query cost {cost} exceeds the limit of {self.max_cost}.",
                             definition,
-                            extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                            extensions={"code": CoreErrorCode.GRAPHQL_VALIDATION_FAILED},
                         )
                     )
         if aliases > self.max_aliases:
             self.report_error(
                 GraphQLError(
                     f"{aliases} aliases exceed the limit of {self.max_aliases}.",
-                    extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                    extensions={"code": CoreErrorCode.GRAPHQL_VALIDATION_FAILED},
                 )
             )
 
@@ -302,7 +303,10 @@ class ApiView(GraphQLView):
             )
         else:
             errors = validate(self.schema.graphql_schema, document, self.validation_rules)
-            result = (document, [_with_code(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
+            result = (
+                document,
+                [_with_code(e, CoreErrorCode.GRAPHQL_VALIDATION_FAILED) for e in errors],
+            )
         if len(query) <= self.cache_max_document:
             with cls._documents_lock:
                 if cls._documents.pop(key, None) is not None:

@@ -1,4 +1,4 @@
-"""Run the platform on this machine with demo data: ``uv run python -m config.demo``.
+"""Run the platform on this machine with demo data: ``uv run python -m devtools.demo``.
 
 What it does, in order:
 
@@ -433,7 +433,7 @@ def _port_is_free(host: str, port: int) -> bool:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m config.demo",
+        prog="python -m devtools.demo",
         description="Migrate, seed demo data and serve the loyalty platform on this machine.",
     )
     parser.add_argument(

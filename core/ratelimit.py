@@ -18,7 +18,8 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import DomainError
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 class RateLimited(DomainError):
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         super().__init__(
-            "RATE_LIMITED",
+            CoreErrorCode.RATE_LIMITED,
             message or _("Too many attempts. Try again in %(s)d seconds.") % {"s": retry_after},
         )
         self.retry_after = retry_after
@@ -37,7 +38,8 @@ class RateLimiterUnavailable(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "SERVICE_UNAVAILABLE", _("This service is briefly unavailable. Please retry.")
+            CoreErrorCode.SERVICE_UNAVAILABLE,
+            _("This service is briefly unavailable. Please retry."),
         )
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.snapshots import SNAPSHOTS, render, snapshot_dir
+from api.snapshots import SNAPSHOTS, render, snapshot_dir
 
 
 class Command(BaseCommand):

@@ -1,0 +1,17 @@
+"""Error codes of this domain (joined into the APIs' ``ErrorCode`` enum by ``api.errors``)."""
+
+from core.errors import ErrorCodeEnum
+
+
+class AccountErrorCode(ErrorCodeEnum):
+    """Sign-in and tokens."""
+
+    INVALID_PHONE = "INVALID_PHONE", "Not a valid mobile phone number."
+    OTP_INVALID = "OTP_INVALID", "Wrong or unknown sign-in code."
+    OTP_EXPIRED = "OTP_EXPIRED", "The sign-in code has expired."
+    OTP_TOO_MANY_ATTEMPTS = "OTP_TOO_MANY_ATTEMPTS", "Too many wrong codes; request a new one."
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS", "Email or password is incorrect."
+    ACCOUNT_DISABLED = "ACCOUNT_DISABLED", "The account is disabled."
+    TOKEN_INVALID = "TOKEN_INVALID", "The token is not valid."
+    TOKEN_EXPIRED = "TOKEN_EXPIRED", "The token has expired."
+    SESSION_REVOKED = "SESSION_REVOKED", "The session was signed out."

@@ -1,0 +1,56 @@
+"""The mutation base of both schemas: expected failures come back as payload ``errors``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+
+from api.errors import Error, error_from
+from core.errors import DomainError
+from tenants import apikeys, audit
+from tenants.models import ApiKey
+
+
+class DomainMutation(graphene.Mutation):
+    """A mutation whose expected failures come back as ``errors``.
+
+    Subclasses implement ``perform(cls, root, info, **arguments)`` and return
+    ``cls(...)``; any ``DomainError`` raised becomes ``errors`` and the other
+    fields stay null. Services own their transactions, so a refusal has already
+    rolled back whatever it started.
+    """
+
+    class Meta:
+        abstract = True
+
+    errors = graphene.List(graphene.NonNull(Error), required=True)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> DomainMutation:
+        raise NotImplementedError
+
+    @classmethod
+    def mutate(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> DomainMutation:
+        # Every merchant-API mutation is audited here, in one place, whatever happens
+        # (tenants.audit); an API key's scope is checked here too, so that a refusal
+        # is payload data like any other.
+        result = "INTERNAL_ERROR"
+        try:
+            try:
+                key: ApiKey | None = getattr(info.context, "api_key", None)
+                if key is not None:
+                    apikeys.check_field(key, info.field_name)
+                payload = cls.perform(root, info, **kwargs)
+            except DomainError as exc:
+                # Several problems at once (e.g. questions.AnswersInvalid): report them all.
+                errors = [error_from(e) for e in getattr(exc, "errors", None) or [exc]]
+                result = errors[0].code
+                return cls(errors=errors)
+            if getattr(payload, "errors", None) is None:
+                payload.errors = []
+            result = payload.errors[0].code if payload.errors else "ok"
+            return payload
+        finally:
+            if getattr(info.context, "merchant_api", False):
+                audit.record(info.context, info.field_name, kwargs, result)

@@ -1,0 +1,119 @@
+"""Who is asking, and which merchant a merchant-API request acts for.
+
+``require_consumer`` / ``require_membership``: who may do what (staff or an API key).
+``require_membership`` also switches the connection to the merchant's schema: the
+merchant API's tenancy is decided here, after the membership check, never from the
+host alone (docs/decisions: "Merchant API picks the merchant by X-Merchant ...").
+"""
+
+from __future__ import annotations
+
+import graphene
+from django.db import connection
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
+from tenants import apikeys
+from tenants.error_codes import MerchantErrorCode
+from tenants.models import ApiKey, Domain, Membership, Merchant, Role
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # Behind a proxy, configure it to set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
+    return request.META.get("REMOTE_ADDR")
+
+
+def require_user(info: graphene.ResolveInfo) -> User:
+    user = info.context.user
+    if not user.is_authenticated:
+        raise DomainError(CoreErrorCode.UNAUTHENTICATED, _("Sign in first."))
+    return user
+
+
+def require_consumer(info: graphene.ResolveInfo) -> User:
+    user = require_user(info)
+    if not user.phone:
+        raise DomainError(CoreErrorCode.PERMISSION_DENIED, _("Only consumers can do this."))
+    return user
+
+
+def _merchant_hint(request: HttpRequest) -> tuple[str, str] | None:
+    slug = request.headers.get("X-Merchant", "").strip().lower()
+    if slug:
+        return ("slug", slug)
+    host = request.get_host().split(":")[0].lower()
+    if Domain.objects.filter(domain=host).exists():
+        return ("domain", host)
+    return None
+
+
+def require_membership(
+    info: graphene.ResolveInfo, role: str = Role.VIEWER, *, approved: bool = True
+) -> Membership:
+    """The caller's membership at the merchant this request names, with at least ``role``.
+
+    The merchant is named by the ``X-Merchant: <slug>`` header or the request's host
+    (a merchant ``Domain``); a member of exactly one merchant may name none. A
+    merchant the caller does not belong to answers exactly like an unknown one. On
+    success the connection is switched to the merchant's schema for this request.
+
+    A merchant that is only an application (pending or declined: no schema yet) is
+    refused with ``MERCHANT_NOT_ACTIVE``, except by the few fields that say who and
+    where (``approved=False``: the merchant's name and status, the caller's role).
+    """
+    request = info.context
+    membership: Membership | None = getattr(request, "_membership", None)
+    key: ApiKey | None = getattr(request, "api_key", None)
+    if membership is None and key is not None:
+        # A key fixes its merchant; naming another one answers like an unknown one.
+        hint = _merchant_hint(request)
+        if hint is not None and not (
+            hint[1] == key.merchant.slug
+            if hint[0] == "slug"
+            else Domain.objects.filter(domain=hint[1], tenant_id=key.merchant_id).exists()
+        ):
+            raise DomainError(
+                MerchantErrorCode.MERCHANT_NOT_FOUND, _("This API key belongs to another merchant.")
+            )
+        membership = request._membership = apikeys.key_membership(key)
+        _enter(key.merchant)
+    if membership is None:
+        user = require_user(info)
+        memberships = Membership.objects.select_related("merchant").filter(user=user)
+        hint = _merchant_hint(request)
+        if hint is None:
+            candidates = list(memberships[:2])
+            if len(candidates) != 1:
+                raise DomainError(
+                    MerchantErrorCode.MERCHANT_REQUIRED,
+                    _("Choose a merchant with the X-Merchant header."),
+                )
+            membership = candidates[0]
+        else:
+            lookup = "merchant__slug" if hint[0] == "slug" else "merchant__domains__domain"
+            membership = memberships.filter(**{lookup: hint[1]}).first()
+            if membership is None:
+                raise DomainError(
+                    MerchantErrorCode.MERCHANT_NOT_FOUND,
+                    _("No merchant you belong to matches this request."),
+                )
+        request._membership = membership
+        _enter(membership.merchant)
+    if approved:
+        membership.merchant.ensure_approved()
+    if not membership.has_role(role):
+        raise DomainError(
+            CoreErrorCode.PERMISSION_DENIED,
+            _("This needs the %(role)s role or higher.") % {"role": Role(role).label},
+        )
+    return membership
+
+
+def _enter(merchant: Merchant) -> None:
+    """Switch the connection to the merchant's schema, if it has one (an application
+    has none: its fields are refused before any query could look there)."""
+    if merchant.is_provisioned:
+        connection.set_tenant(merchant)

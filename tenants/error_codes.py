@@ -1,0 +1,35 @@
+"""Error codes of this domain (joined into the APIs' ``ErrorCode`` enum by ``api.errors``)."""
+
+from core.errors import ErrorCodeEnum
+
+
+class MerchantErrorCode(ErrorCodeEnum):
+    """Merchants, staff and onboarding."""
+
+    MERCHANT_REQUIRED = "MERCHANT_REQUIRED", "Name the merchant (X-Merchant header)."
+    MERCHANT_NOT_FOUND = "MERCHANT_NOT_FOUND", "No merchant you belong to has this slug or domain."
+    MERCHANT_SUSPENDED = "MERCHANT_SUSPENDED", "The merchant is suspended."
+    MERCHANT_NOT_ACTIVE = "MERCHANT_NOT_ACTIVE", "The merchant is not active yet."
+    INVALID_SLUG = "INVALID_SLUG", "Not a valid merchant slug."
+    SLUG_TAKEN = "SLUG_TAKEN", "A merchant with this slug exists."
+    DOMAIN_TAKEN = "DOMAIN_TAKEN", "This domain belongs to another merchant."
+    INVALID_NAME = "INVALID_NAME", "A name is required."
+    INVALID_EXPIRY = "INVALID_EXPIRY", "Points expiry is out of range."
+    INVALID_EMAIL = "INVALID_EMAIL", "Not a valid email address."
+    INVALID_ROLE = "INVALID_ROLE", "Not a valid role."
+    ALREADY_MEMBER = "ALREADY_MEMBER", "This person is already on the staff."
+    LAST_OWNER = "LAST_OWNER", "A merchant must keep at least one owner."
+    INVALID_PASSWORD = "INVALID_PASSWORD", "The password is too weak."
+    EMAIL_TAKEN = "EMAIL_TAKEN", "This email already has an account (merchant sign-up)."
+
+
+class ApiKeyErrorCode(ErrorCodeEnum):
+    """Merchants' API keys."""
+
+    INVALID_SCOPE = "INVALID_SCOPE", "Unknown API key scope, or none given."
+    SCOPE_MISSING = (
+        "SCOPE_MISSING",
+        "The API key lacks the scope this needs (the message names it).",
+    )
+    API_KEY_REVOKED = "API_KEY_REVOKED", "The API key was revoked (HTTP 401)."
+    API_KEY_EXPIRED = "API_KEY_EXPIRED", "The API key has expired (HTTP 401)."
