@@ -63,3 +63,35 @@ def test_timestamps_load_in_utc_with_psycopgs_loader() -> None:
     # Django's create_cursor keeps it (it would register its own on a disagreement).
     with connection.cursor() as cursor:
         assert cursor.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT) is loader
+
+
+def test_the_private_internals_the_fast_path_relies_on_still_exist() -> None:
+    """``core.db`` leans on a few private names of Django and django-tenants.
+
+    Both are pinned to the minor versions this was tested on (pyproject.toml); a new
+    minor version must pass this first. Each name is used by ``core.db.base`` or
+    ``core.db.rows``: if one is renamed, this fails with its name, not a claim with a
+    wrong search path.
+    """
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.backends.postgresql import base as postgresql
+    from django.db.models.base import ModelState
+    from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantWrapper
+
+    missing = [
+        name
+        for owner, name in (
+            (BaseDatabaseWrapper, "_prepare_cursor"),
+            (BaseDatabaseWrapper, "close_if_health_check_failed"),
+            (TenantWrapper, "_handle_search_path"),
+            (postgresql, "ServerBindingCursor"),
+            (postgresql, "TIMESTAMPTZ_OID"),
+        )
+        if not hasattr(owner, name)
+    ]
+    # Set on every connection by django-tenants' backend (None until it sets a path).
+    if not hasattr(connection, "search_path_set_schemas"):
+        missing.append("DatabaseWrapper.search_path_set_schemas")
+    state = ModelState()
+    missing += [f"ModelState.{name}" for name in ("adding", "db") if not hasattr(state, name)]
+    assert missing == []

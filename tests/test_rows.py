@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, models
 from django.db.models.signals import post_init
+from django.test.utils import isolate_apps
 from django_tenants.utils import tenant_context
 
 from core.db import rows
@@ -165,3 +167,36 @@ def test_build_sends_init_signals_when_something_listens() -> None:
     finally:
         post_init.disconnect(listener, sender=Account)
     assert seen == [built] and built.get_deferred_fields() >= {"balance"}
+
+
+@isolate_apps("points")
+def test_columns_refuses_a_model_with_its_own_init_or_from_db() -> None:
+    """``build`` skips both: a model with a hook there must fail at import, not run wrong."""
+
+    class Row(models.Model):
+        class Meta:
+            abstract = True
+            app_label = "points"
+
+        def __str__(self) -> str:
+            return str(self.pk)
+
+    class Plain(Row):
+        name = models.CharField(max_length=10)
+
+    class OwnInit(Row):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+
+    class OwnFromDb(Row):
+        @classmethod
+        def from_db(cls, db: str | None, field_names: Any, values: Any) -> OwnFromDb:
+            return super().from_db(db, field_names, values)
+
+    class Inherited(OwnFromDb):  # an override on a parent counts too
+        pass
+
+    assert rows.columns(Plain).attnames == ("id", "name")
+    for model, name in ((OwnInit, "__init__"), (OwnFromDb, "from_db"), (Inherited, "from_db")):
+        with pytest.raises(ImproperlyConfigured, match=f"overrides {name}"):
+            rows.columns(model)

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
@@ -72,12 +73,33 @@ class Columns(Generic[M]):
         return len(self.attnames)
 
 
+def _ensure_buildable(model: type[Model]) -> None:
+    """Refuse a model whose own ``__init__`` or ``from_db`` ``Columns.build`` would skip.
+
+    ``build`` fills ``__dict__`` the way ``Model.__init__`` and ``Model.from_db`` do for
+    a database row; a model that overrides either has a hook of its own that the hot
+    path would silently bypass. ``columns`` runs at import, so this fails at start-up.
+    """
+    overridden = {
+        name
+        for klass in model.__mro__[: model.__mro__.index(Model)]
+        for name in ("__init__", "from_db")
+        if name in vars(klass)
+    }
+    if overridden:
+        raise ImproperlyConfigured(
+            f"{model.__name__} overrides {', '.join(sorted(overridden))}: core.db.rows builds "
+            "instances without calling them; read it with the ORM instead."
+        )
+
+
 def columns(model: type[M], only: Collection[str] | None = None) -> Columns[M]:
     """The model's concrete columns, or those whose attribute names are in ``only``.
 
     ``Model.from_db`` expects a partial row in field order, so the order is the
     model's, whatever the order of ``only``.
     """
+    _ensure_buildable(model)
     fields = [
         field for field in model._meta.concrete_fields if only is None or field.attname in only
     ]
