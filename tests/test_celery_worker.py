@@ -11,12 +11,12 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from conftest import Tenants
 from points import ledger, services
 from points.audit import audit
 from points.models import Lot, Transaction, TransactionKind
 from points.tasks import expire_lots
 from tenants.tasks import schema_probe
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.celery_worker
 

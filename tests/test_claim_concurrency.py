@@ -16,11 +16,12 @@ from accounts.models import User
 from campaigns import claims
 from campaigns.claims import ClaimResult, claim_code
 from campaigns.models import Claim, Code
-from conftest import merchant_with_codes, run_in_threads
 from core.errors import DomainError
 from points import ledger
 from points.audit import audit
 from points.models import Transaction, TransactionKind
+from tests.fixtures.concurrency import run_in_threads
+from tests.fixtures.tenants import merchant_with_codes
 
 
 def test_twenty_consumers_race_for_one_code(

@@ -8,8 +8,9 @@ import pytest
 
 from accounts.models import User
 from accounts.sms import MemorySmsBackend
-from conftest import Api, Tenants, access_token
 from points import ledger, services
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

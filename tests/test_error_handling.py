@@ -22,8 +22,9 @@ from django.test import Client, RequestFactory
 from accounts import tokens
 from accounts.models import User
 from api.schema import consumer_schema
-from conftest import Api, Tenants, access_token
 from core.unavailable import DatabaseUnavailableMiddleware
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

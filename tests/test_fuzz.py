@@ -43,7 +43,7 @@ from accounts import tokens
 from accounts.models import User
 from api.errors import KNOWN_CODES
 from config.wsgi import application
-from conftest import Tenants
+from tests.fixtures.tenants import Tenants
 
 GRAPHQL_DIR = Path(__file__).resolve().parent.parent / "graphql"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))

@@ -12,7 +12,8 @@ from django.test import Client
 
 from accounts.models import User
 from api import views
-from conftest import Api, Tenants, access_token
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

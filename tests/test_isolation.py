@@ -29,13 +29,14 @@ from campaigns.generation import generate_batch
 from campaigns.models import BatchExport, Campaign, CodeBatch, ScanFailure
 from campaigns.questionnaire_models import QuestionnaireVersion
 from campaigns.questionnaires import create_questionnaire_campaign
-from conftest import Api, Tenants, access_token
 from points import services
 from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product
 from redemption.tests.helpers import placed_order
 from tenants import onboarding
 from tenants.models import ApiKey, AuditEvent, Membership, Merchant, MerchantStatus, Role
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 from webhooks import events as webhook_events
 from webhooks import services as webhook_services
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint

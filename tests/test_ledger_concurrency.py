@@ -20,13 +20,13 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from conftest import run_in_threads
 from points import ledger, services
 from points.audit import audit
 from points.errors import LedgerError
 from points.models import Funding, Lot, Transaction
 from tenants.models import Merchant
 from tenants.onboarding import create_merchant
+from tests.fixtures.concurrency import run_in_threads
 
 
 @pytest.fixture(autouse=True)

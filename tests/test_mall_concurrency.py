@@ -8,11 +8,12 @@ from collections.abc import Callable
 import pytest
 
 from accounts.models import User
-from conftest import Tenants, run_jobs
 from points import ledger, services
 from points.audit import audit
 from redemption import services as mall
 from redemption.models import Address, Category, Coupon, Order, Product, ProductKind, ProductStatus
+from tests.fixtures.concurrency import run_jobs
+from tests.fixtures.tenants import Tenants
 
 
 def _consumers(

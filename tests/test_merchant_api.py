@@ -11,9 +11,10 @@ from django.core import mail
 from graphql_relay import to_global_id
 
 from accounts.models import User
-from conftest import STAFF_PASSWORD, Api, Tenants, access_token
 from points import services
 from tenants.models import Domain, Membership, Role
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import STAFF_PASSWORD, Tenants
 
 pytestmark = pytest.mark.django_db
 

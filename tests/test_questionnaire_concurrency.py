@@ -10,10 +10,11 @@ from accounts.models import User
 from campaigns import questionnaires
 from campaigns.models import Campaign, CampaignStatus, Response
 from campaigns.services import set_status
-from conftest import Tenants, run_jobs
 from points import ledger, services
 from points.audit import audit
 from points.models import Account
+from tests.fixtures.concurrency import run_jobs
+from tests.fixtures.tenants import Tenants
 
 QUESTIONS = [{"id": "q", "type": "rating", "text": "How was it?", "required": True}]
 

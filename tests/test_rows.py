@@ -19,7 +19,7 @@ from tenants.models import Merchant
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from conftest import Tenants
+    from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

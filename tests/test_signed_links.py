@@ -11,8 +11,8 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from conftest import signed_ago
 from core.signed_links import SignedLink, csv_attachment
+from tests.fixtures.api import signed_ago
 
 LINK = SignedLink(salt="tests.signed", url_name="analytics-csv", fields={"m": int, "f": str})
 OTHER = SignedLink(salt="tests.other", url_name="analytics-csv", fields={"m": int, "f": str})

@@ -25,11 +25,11 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns.models import ScanFailure
-from conftest import Tenants
 from points import services
 from points.models import Transaction
 from points.tests.test_liability import backdate
 from tenants.models import Merchant
+from tests.fixtures.tenants import Tenants
 
 FIRST, LAST = date(2021, 3, 1), date(2021, 3, 21)
 

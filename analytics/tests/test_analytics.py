@@ -14,7 +14,8 @@ from analytics import queries
 from analytics.models import ConsumerDay, DailyActivity, Reach, WeeklyCohort
 from analytics.rollup import rollup
 from analytics.tests.conftest import FIRST, LAST, World, d
-from conftest import Api, Tenants, access_token
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,8 @@ from django.utils.dateparse import parse_datetime
 from analytics import downloads, queries
 from analytics.rollup import rollup
 from analytics.tests.conftest import FIRST, LAST, World
-from conftest import Api, Tenants, access_token, signed_ago
+from tests.fixtures.api import Api, access_token, signed_ago
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -41,10 +41,11 @@ from analytics import downloads, queries
 from analytics.models import DailyActivity
 from analytics.rollup import rollup
 from analytics.tests.conftest import FIRST, LAST, World, d
-from conftest import Tenants, signed_ago
 from points import liability, services
 from points.models import Lot
 from tenants.models import Merchant
+from tests.fixtures.api import signed_ago
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,10 @@ from campaigns.claims import claim_code
 from campaigns.generation import generate_batch
 from campaigns.models import BatchStatus, CampaignStatus, Code, CodeBatch
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
-from conftest import Tenants
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

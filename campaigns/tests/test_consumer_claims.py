@@ -29,7 +29,6 @@ from campaigns.generation import generate_batch
 from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.preview import preview_code
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
-from conftest import Api, Tenants, access_token
 from core.errors import DomainError
 from frontend.consumer.views import SCAN_OPERATIONS as PAGE_OPERATIONS
 from frontend.pages import OPERATIONS_DIR
@@ -37,6 +36,8 @@ from points import ledger, services
 from points.audit import audit
 from points.models import Transaction, TransactionKind
 from tenants.models import Merchant, MerchantStatus
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

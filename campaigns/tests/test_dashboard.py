@@ -17,7 +17,8 @@ from campaigns.models import CampaignStatus
 from campaigns.services import set_status
 from campaigns.tests.test_merchant_campaigns import call, consumers
 from campaigns.tests.test_stats import Fixture, stats_fixture  # noqa: F401 (fixture)
-from conftest import Api, Tenants, access_token
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

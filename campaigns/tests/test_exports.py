@@ -43,10 +43,11 @@ from campaigns.models import (
     ExportStatus,
 )
 from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
-from conftest import Api, Tenants, access_token, signed_ago
 from core.errors import DomainError
 from points import services
 from tenants.models import Merchant
+from tests.fixtures.api import Api, access_token, signed_ago
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -24,13 +24,14 @@ from campaigns.claims import claim_code
 from campaigns.generation import generate_batch
 from campaigns.models import BatchStatus, Campaign, Claim, Code, CodeBatch, ScanFailure
 from campaigns.services import create_batch, create_scan_campaign, reserve_left, set_status
-from conftest import Api, Tenants, access_token
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
 from points.models import Account, Transaction
 from tenants.models import Merchant
 from tenants.onboarding import create_merchant
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 ERRORS = "errors { field code }"
 

@@ -22,11 +22,12 @@ from campaigns import questionnaire_exports, results
 from campaigns.models import Campaign, Response
 from campaigns.schema_questionnaires import parse_link, questionnaire_link
 from campaigns.tests.test_questionnaires import QUESTIONS
-from conftest import Api, Tenants, access_token
 from frontend.consumer.views import QUESTIONNAIRE_OPERATIONS as PAGE_OPERATIONS
 from frontend.pages import OPERATIONS_DIR
 from points import ledger, services
 from points.audit import audit
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -13,10 +13,10 @@ from campaigns import questionnaires, results
 from campaigns.models import CampaignStatus, Response
 from campaigns.questions import AnswersInvalid
 from campaigns.services import set_status
-from conftest import Tenants
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,8 @@ from campaigns.generation import generate_batch
 from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch
 from campaigns.services import create_batch, create_scan_campaign, reserve_left, set_status
 from campaigns.tests.test_merchant_campaigns import call, claim, consumers, fund
-from conftest import Api, Tenants, access_token
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -11,12 +11,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.sms import MemorySmsBackend
-from conftest import Api, Tenants, access_token, run_in_threads
 from notifications import services
 from notifications.models import NoticeKind, SmsNotice
 from points.models import Lot
 from redemption import services as mall
 from redemption.tests.helpers import earn, new_consumer, placed_order
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.concurrency import run_in_threads
+from tests.fixtures.tenants import Tenants
 
 NOW = timezone.now()
 

@@ -24,12 +24,13 @@ from campaigns.claims import claim_code
 from campaigns.generation import generate_batch
 from campaigns.models import CampaignStatus, Code
 from campaigns.services import create_batch, create_scan_campaign, set_status
-from conftest import Api, Tenants, access_token
 from points import liability, services
 from points.audit import audit
 from points.models import Entry, Lot, Transaction
 from tenants.models import Membership, Merchant, Role
 from tenants.onboarding import create_merchant
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

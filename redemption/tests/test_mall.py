@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from conftest import Tenants
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
@@ -25,6 +24,7 @@ from redemption.models import (
     ProductStatus,
 )
 from redemption.search import search_products
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,6 @@ from django.utils import timezone
 from graphql_relay import to_global_id
 
 from accounts.models import User
-from conftest import Api, Tenants, access_token, signed_ago
 from points import ledger
 from points.audit import audit
 from redemption import services as mall
@@ -45,6 +44,8 @@ from redemption.tests.helpers import (
     new_consumer,
     placed_order,
 )
+from tests.fixtures.api import Api, access_token, signed_ago
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

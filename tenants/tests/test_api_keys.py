@@ -13,11 +13,12 @@ from graphql_relay import to_global_id
 
 from api.mutations import DomainMutation
 from api.schema import merchant_schema
-from conftest import Api, Tenants, access_token
 from points import services
 from points.models import Entry
 from tenants import apikeys
 from tenants.models import ApiKey, AuditEvent
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

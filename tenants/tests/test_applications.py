@@ -19,12 +19,14 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from campaigns import codes
 from campaigns.models import Campaign
-from conftest import Api, Tenants, access_token, run_in_threads
 from points.models import Account, AccountKind
 from tenants import onboarding, signup
 from tenants.lifecycle import ProvisioningFailed, change_status
 from tenants.models import Merchant, MerchantStatus
 from tenants.onboarding import schema_exists
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.concurrency import run_in_threads
+from tests.fixtures.tenants import Tenants
 
 PASSWORD = "Plum-blossom-1987"
 

@@ -11,9 +11,10 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from conftest import STAFF_PASSWORD, Api, Tenants, access_token
 from tenants import audit
 from tenants.models import AuditEvent
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import STAFF_PASSWORD, Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,11 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
-from conftest import Api, Tenants
 from points.models import Account
 from tenants.models import AuditEvent, Membership, Merchant, MerchantStatus, Role
 from tenants.onboarding import schema_exists, schema_for
+from tests.fixtures.api import Api
+from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,6 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from campaigns import questionnaires
 from campaigns.models import Campaign, Code, CodeBatch
-from conftest import STAFF_PASSWORD, _staff
 from points import services
 from redemption.tests.helpers import new_consumer, placed_order
 from tenants import staff
@@ -33,6 +32,7 @@ from tenants.models import Membership, Merchant, Role
 from tenants.onboarding import create_merchant
 from tests.browser.conftest import VIEWPORTS, BrowserPage, Site
 from tests.browser.test_consumer_web import consumer_journey
+from tests.fixtures.tenants import STAFF_PASSWORD, staff_user
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +81,7 @@ def test_sign_in_create_campaign_generate_batch_and_download_the_pdf(
     site: Site,
     new_phone: Callable[[], str],
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Lotus Tea", owner)
     page = open_page(size)
     p = page.page
@@ -159,10 +159,10 @@ def test_sign_in_create_campaign_generate_batch_and_download_the_pdf(
 def test_a_member_of_two_merchants_switches_between_them(
     committed_db: None, unique: Callable[[str], str], open_page: Callable[..., BrowserPage]
 ) -> None:
-    person = _staff(f"{unique('two')}@console.test")
+    person = staff_user(f"{unique('two')}@console.test")
     # Memberships are listed by slug: the console starts at the first one.
     first = funded_merchant(unique, "Alpha Tea", person, prefix="a-shop")
-    other_owner = _staff(f"{unique('owner')}@console.test")
+    other_owner = staff_user(f"{unique('owner')}@console.test")
     second = funded_merchant(unique, "Beta Tea", other_owner, prefix="b-shop")
     Membership.objects.create(merchant=second, user=person, role=Role.VIEWER)
     with tenant_context(second):
@@ -200,7 +200,7 @@ def test_questionnaire_builder_and_results(
     open_page: Callable[..., BrowserPage],
     shoot: Shoot,
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Survey Tea", owner)
     page = open_page("desktop")
     p = page.page
@@ -257,9 +257,9 @@ def test_staff_and_roles(
     open_page: Callable[..., BrowserPage],
     shoot: Shoot,
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Staff Tea", owner)
-    clerk = _staff(f"{unique('clerk')}@console.test")
+    clerk = staff_user(f"{unique('clerk')}@console.test")
     Membership.objects.create(merchant=merchant, user=clerk, role=Role.VIEWER)
     page = open_page("desktop")
     p = page.page
@@ -294,7 +294,7 @@ def test_ledger_and_goods_pages(
     open_page: Callable[..., BrowserPage],
     shoot: Shoot,
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Goods Tea", owner)
     order = placed_order(merchant)
     page = open_page("desktop")
@@ -323,7 +323,7 @@ def test_an_invited_member_chooses_a_password_from_the_email_link(
     unique: Callable[[str], str],
     open_page: Callable[..., BrowserPage],
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Invite Tea", owner)
     email = f"{unique('invited')}@console.test"
     actor = Membership.objects.get(merchant=merchant, user=owner)

@@ -27,10 +27,11 @@ from graphql_relay import to_global_id
 
 from accounts.models import User
 from campaigns.claims import claim_code
-from conftest import _staff, free_port, merchant_with_codes
 from tenants.models import ApiKey, AuditEvent, Membership, Role
 from tests.browser.conftest import BrowserPage, Site
 from tests.browser.test_console import funded_merchant, shoot_both, sign_in
+from tests.fixtures.processes import free_port
+from tests.fixtures.tenants import merchant_with_codes, staff_user
 from webhooks import events as webhook_events
 from webhooks import signing
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -78,7 +79,7 @@ def test_an_api_key_is_shown_once_works_over_http_and_is_refused_once_revoked(
     shoot: Shoot,
     site: Site,
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Key Tea", owner)
     page = open_page("desktop")
     p = page.page
@@ -263,7 +264,7 @@ def test_a_webhook_endpoint_gets_a_claim_and_a_redelivery_from_the_screen(
     new_phone: Callable[[], str],
     receiver: Receiver,
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant, codes = merchant_with_codes(unique, size=2, points=5, owner=owner)
     page = open_page("desktop")
     p = page.page
@@ -365,7 +366,7 @@ def test_lower_roles_are_not_offered_what_the_api_refuses(
     unique: Callable[[str], str],
     open_page: Callable[..., BrowserPage],
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Roles Tea", owner)
     WebhookEndpoint.objects.create(
         merchant=merchant,
@@ -373,8 +374,8 @@ def test_lower_roles_are_not_offered_what_the_api_refuses(
         secret="whsec_test_only_1234",
         event_types=["code.claimed"],
     )
-    admin = _staff(f"{unique('admin')}@console.test")
-    viewer = _staff(f"{unique('viewer')}@console.test")
+    admin = staff_user(f"{unique('admin')}@console.test")
+    viewer = staff_user(f"{unique('viewer')}@console.test")
     Membership.objects.create(merchant=merchant, user=admin, role=Role.ADMIN)
     Membership.objects.create(merchant=merchant, user=viewer, role=Role.VIEWER)
 

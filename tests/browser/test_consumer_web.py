@@ -22,11 +22,11 @@ from campaigns.models import CampaignStatus
 from campaigns.questionnaires import create_questionnaire_campaign
 from campaigns.schema_questionnaires import questionnaire_link
 from campaigns.services import set_status
-from conftest import merchant_with_codes
 from points import ledger, services
 from redemption.models import Category, Order
 from redemption.tests.helpers import listed_product
 from tests.browser.conftest import BrowserPage, Site
+from tests.fixtures.tenants import merchant_with_codes
 
 pytestmark = pytest.mark.browser
 

@@ -28,12 +28,12 @@ from analytics import queries
 from analytics.models import RollupState
 from analytics.rollup import rollup, today
 from campaigns.models import ScanFailure
-from conftest import STAFF_PASSWORD, _staff
 from points import services
 from points.models import Lot, Transaction
 from points.tests.test_liability import backdate
 from tests.browser.conftest import BrowserPage
 from tests.browser.test_console import funded_merchant, sign_in
+from tests.fixtures.tenants import STAFF_PASSWORD, staff_user
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def _read_csv(path: Path) -> list[list[str]]:
 def test_the_dashboards_csv_button_downloads_the_merchants_analytics(
     committed_db: None, unique: Callable[[str], str], open_page: Callable[..., BrowserPage]
 ) -> None:
-    owner = _staff(f"{unique('owner')}@console.test")
+    owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "Lotus Tea", owner)
     page = open_page("desktop")
     p = page.page
@@ -71,7 +71,7 @@ def rolled_up_history(
     rolled up. The rollup's state is put back afterwards: other tests roll up 2021
     and read how far the rollup has come."""
     state = RollupState.objects.first()
-    owner = _staff(f"{unique('owner')}@reports.test")
+    owner = staff_user(f"{unique('owner')}@reports.test")
     shops = [funded_merchant(unique, name, owner) for name in ("Lotus Tea", "Plum Bakery")]
     for shop in shops:
         services.reserve(shop, "spring", 50_000, idempotency_key=unique("r"))

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from accounts.models import User
-from conftest import merchant_with_codes
 from points import ledger
 from tests.browser.conftest import BrowserPage, Site
+from tests.fixtures.tenants import merchant_with_codes
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,6 @@ receiver dedupes by id; a replayed request is refused by its id and timestamp.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,19 +20,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns.claims import claim_code
-from conftest import merchant_with_codes
+from tests.fixtures.processes import free_port
+from tests.fixtures.tenants import merchant_with_codes
 from webhooks import signing
 from webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 from webhooks.services import create_endpoint
 from webhooks.tasks import send_due
 
 pytestmark = pytest.mark.celery_worker
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Merchant3rdParty:
@@ -101,7 +95,7 @@ def hooked_merchant(
 ) -> Iterator[tuple[Any, list[str], int, str]]:
     merchant, codes = merchant_with_codes(unique, size=6, points=5)
     connection.set_schema_to_public()
-    port = _free_port()
+    port = free_port()
     made = create_endpoint(
         merchant, url=f"http://127.0.0.1:{port}/hook", event_types=[EventType.CODE_CLAIMED]
     )

@@ -22,11 +22,12 @@ from campaigns.generation import generate_batch
 from campaigns.models import CampaignStatus, Code
 from campaigns.questionnaires import create_questionnaire_campaign, submit
 from campaigns.services import create_batch, create_scan_campaign, set_status
-from conftest import Api, Tenants, access_token
 from core.errors import DomainError
 from points import services as points_services
 from redemption import services as mall
 from redemption.tests.helpers import new_consumer, placed_order
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import Tenants
 from webhooks import delivery, events, services, signing
 from webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
