@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import free_port, wait_for_http
+from tests.fixtures.processes import free_port, running, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,37 +43,16 @@ def demo_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Any:
+def demo(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     port = free_port()
-    env = demo_env()
-    log = (tmp_path / "demo.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devtools.demo",
-            "--port",
-            str(port),
-            "--pgdata",
-            str(tmp_path / "pg"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(base + "/", process, tmp_path / "demo.log", timeout=120)
-        yield base, tmp_path / "demo.log", tmp_path / "pg"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
+    log = tmp_path / "demo.log"
+    command = [sys.executable, "-m", "devtools.demo", "--port", str(port)]
+    command += ["--pgdata", str(tmp_path / "pg")]
+    # In a session of its own: if it does not stop in time, its PostgreSQL is killed too.
+    with running(command, env=demo_env(), log=log, own_session=True, stop_timeout=30) as process:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(base + "/", process, log, timeout=120)
+        yield base, log, tmp_path / "pg"
 
 
 def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path, Path]) -> None:

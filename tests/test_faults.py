@@ -20,8 +20,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,13 +39,14 @@ from accounts import tokens
 from accounts.models import User
 from campaigns.models import Code
 from config.wsgi import application
-from conftest import free_port, merchant_with_codes
 from frontend.pages import OPERATIONS_DIR
 from points import ledger
 from points.audit import audit
 from points.models import Transaction
 from redemption import services as mall
 from redemption.models import Address, Category, Order, Product, ProductStatus
+from tests.fixtures.processes import free_port, running, wait_for_port
+from tests.fixtures.tenants import merchant_with_codes
 
 pytestmark = [pytest.mark.faults]
 
@@ -212,20 +211,10 @@ def private_redis(tmp_path: Path) -> Iterator[Callable[[], None]]:
     if binary is None:
         pytest.skip("redis-server is not installed")
     port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    log = tmp_path / "redis.log"
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1"]
+    command += ["--save", "", "--appendonly", "no"]  # nothing on disk
     caches_setting = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -235,13 +224,11 @@ def private_redis(tmp_path: Path) -> Iterator[Callable[[], None]]:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    try:
+    with running(command, log=log, cwd=tmp_path, stop_timeout=10) as process:
+        wait_for_port(port, process, log, timeout=20)
         with override_settings(CACHES=caches_setting, CELERY_BROKER_URL=url):
             assert caches["default"].get("probe") is None  # reachable before the fault
             yield process.kill
-    finally:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def test_redis_stopped_claims_and_sign_in_codes_fail_closed_then_recover(

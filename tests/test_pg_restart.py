@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from conftest import free_port
+from tests.fixtures.processes import free_port, start_process, stop_process
 
 pytestmark = [pytest.mark.faults]
 
@@ -180,12 +180,11 @@ def test_postgres_restart_under_load(tmp_path: Path) -> None:
         prepared = time.monotonic()
         port = free_port()
         gunicorn_log = tmp_path / "gunicorn.log"
-        with open(gunicorn_log, "w") as log:
-            gunicorn = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
-                 "-w", "2", "--threads", "2", "--timeout", "60"],
-                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        gunicorn = start_process(
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
+             "-w", "2", "--threads", "2", "--timeout", "60"],
+            env=env, log=gunicorn_log,
+        )  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -263,10 +262,6 @@ def test_postgres_restart_under_load(tmp_path: Path) -> None:
         assert check.returncode == 0, check.stdout + check.stderr
     finally:
         if gunicorn is not None:
-            gunicorn.terminate()
-            try:
-                gunicorn.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
+            stop_process(gunicorn)
         cluster.ctl("stop")
         shutil.rmtree(base, ignore_errors=True)

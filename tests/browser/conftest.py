@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
-from conftest import free_port, wait_for_http
+from tests.fixtures.processes import child_env, free_port, running, wait_for_http
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # inside one unless told that this thread does not share it with async code.
@@ -68,39 +66,20 @@ class Site:
 
 @pytest.fixture(scope="session")
 def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    db = connection.settings_dict
     port = free_port()
-    log = tmp_path_factory.mktemp("live-server") / "server.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings_test",
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}"
-        f"/{db['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "SMS_BACKEND": "accounts.sms.ConsoleSmsBackend",
-        # Emails (invitations, decisions on applications) printed into the server's log.
-        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "PYTHONUNBUFFERED": "1",
-    }
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
+    log = tmp_path_factory.mktemp("live-server") / "server.log"
+    env = child_env(
+        SMS_BACKEND="accounts.sms.ConsoleSmsBackend",
+        # Emails (invitations, decisions on applications) printed into the server's log.
+        EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
+        PUBLIC_BASE_URL=url,
+        PYTHONUNBUFFERED="1",
+    )
+    command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    with running(command, env=env, log=log, stop_timeout=10) as server:
         wait_for_http(f"{url}/static/frontend/api.js", server, log, timeout=60)
         yield Site(url=url, log=log)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture(scope="session")
