@@ -14,8 +14,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"test-{uuid.uuid4().hex[:12]}")
 os.environ.setdefault("CACHE_KEY_PREFIX", "loyalty-test")
 # The broker and results in another Redis database than the cache: every test clears
-# the cache (conftest.py), and Django's RedisCache.clear() is FLUSHDB, which would also
-# delete queued tasks and results, this run's or a concurrent run's.
+# the cache (tests/fixtures/tenants.py), and Django's RedisCache.clear() is FLUSHDB,
+# which would also delete queued tasks and results, this run's or a concurrent run's.
 # (So a REDIS_URL of your own must not name database 2.)
 os.environ.setdefault(
     "CELERY_BROKER_URL", urlunparse(urlparse(os.environ["REDIS_URL"])._replace(path="/2"))
@@ -35,8 +35,8 @@ from config.settings import *  # noqa: F403
 SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.MemorySmsBackend")  # noqa: F405
 # Fast hashing: password strength is Django's concern, not what these tests prove.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# Tasks run eagerly unless a test starts a real worker (conftest.py: celery_worker),
-# which runs these settings with CELERY_TASK_ALWAYS_EAGER=0.
+# Tasks run eagerly unless a test starts a real worker (celery_worker in
+# tests/fixtures/processes.py), which runs these settings with CELERY_TASK_ALWAYS_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)  # noqa: F405
 SECURE_COOKIES = False
 SESSION_COOKIE_SECURE = False

@@ -177,9 +177,9 @@ def test_an_empty_database_migrates_and_a_new_merchant_is_made_from_the_template
             rows = fresh.execute(f'SELECT app, name FROM "{schema}".django_migrations')
             return {(app, name) for app, name in rows.fetchall()}
 
-        (schema,) = fresh.execute(
+        [(schema,)] = fresh.execute(
             "SELECT schema_name FROM tenants_merchant WHERE slug = 'fresh-tea'"
-        ).fetchone()
+        ).fetchall()
         owner = fresh.execute(
             "SELECT u.email FROM tenants_membership m JOIN accounts_user u ON u.id = m.user_id"
             " JOIN tenants_merchant t ON t.id = m.merchant_id"
