@@ -34,10 +34,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from analytics.models import DailyActivity, RollupState
+from core.db import connection
 from core.db.locks import advisory_xact_lock
 
 logger = logging.getLogger(__name__)

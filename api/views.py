@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -33,6 +32,7 @@ from graphql.validation import ASTValidationRule, ValidationRule, specified_rule
 
 from api.middleware import api_key_middleware, domain_errors_middleware
 from core import unavailable
+from core.db import connection
 from core.error_codes import CoreErrorCode
 from graphql import (
     ExecutionResult,

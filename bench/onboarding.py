@@ -155,9 +155,9 @@ def run(url: str, sizes: list[int], samples: int) -> list[SizeResult]:
 
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
     from django_tenants.clone import CloneSchema
 
+    from core.db import connection
     from tenants.models import Merchant
     from tenants.onboarding import create_merchant, ensure_template_schema
 

@@ -10,10 +10,10 @@ from unittest import mock
 
 import psycopg
 import pytest
-from django.db import connection
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
 from psycopg import pq
 
+from core.db import connection
 from core.db.base import UtcTimestamptzLoader
 
 pytestmark = pytest.mark.usefixtures("committed_db")

@@ -16,7 +16,6 @@ from uuid import uuid4
 
 import pytest
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from graphql_relay import from_global_id, to_global_id
@@ -30,6 +29,7 @@ from campaigns.models import BatchExport, Campaign, CodeBatch, ScanFailure
 from campaigns.questionnaire_models import QuestionnaireVersion
 from campaigns.questionnaires import create_questionnaire_campaign
 from conftest import Api, Tenants, access_token
+from core.db import connection
 from points import services
 from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product

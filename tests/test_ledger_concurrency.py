@@ -16,11 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
 from conftest import run_in_threads
+from core.db import connection
 from points import ledger, services
 from points.audit import audit
 from points.errors import LedgerError

@@ -7,12 +7,12 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, models
+from django.db import models
 from django.db.models.signals import post_init
 from django.test.utils import isolate_apps
 from django_tenants.utils import tenant_context
 
-from core.db import rows
+from core.db import connection, rows
 from points import ledger
 from points.models import Account, AccountKind, Transaction, TransactionKind
 from tenants.models import Merchant

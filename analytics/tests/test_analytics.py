@@ -7,7 +7,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from analytics import queries
@@ -15,6 +14,7 @@ from analytics.models import ConsumerDay, DailyActivity, Reach, WeeklyCohort
 from analytics.rollup import rollup
 from analytics.tests.conftest import FIRST, LAST, World, d
 from conftest import Api, Tenants, access_token
+from core.db import connection
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -22,6 +21,7 @@ from graphql_relay import to_global_id
 
 from accounts.models import User
 from conftest import Api, Tenants, access_token, signed_ago
+from core.db import connection
 from points import ledger
 from points.audit import audit
 from redemption import services as mall

@@ -7,13 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from graphql_relay import to_global_id
 
 from api.mutations import DomainMutation
 from api.schema import merchant_schema
 from conftest import Api, Tenants, access_token
+from core.db import connection
 from points import services
 from points.models import Entry
 from tenants import apikeys

@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import STAFF_PASSWORD, Api, Tenants, access_token
+from core.db import connection
 from tenants import audit
 from tenants.models import AuditEvent
 

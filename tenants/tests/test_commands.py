@@ -8,10 +8,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.db.models import F
 
 from accounts.models import User
+from core.db import connection
 from points import ledger, services
 from points.audit import CHECKS
 from points.models import Lot

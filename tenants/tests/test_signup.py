@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from accounts.models import User
 from conftest import Api, Tenants
+from core.db import connection
 from points.models import Account
 from tenants.models import AuditEvent, Membership, Merchant, MerchantStatus, Role
 from tenants.onboarding import schema_exists, schema_for

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -29,6 +29,7 @@ from analytics.models import RollupState
 from analytics.rollup import rollup, today
 from campaigns.models import ScanFailure
 from conftest import STAFF_PASSWORD, _staff
+from core.db import connection
 from points import services
 from points.models import Lot, Transaction
 from points.tests.test_liability import backdate
