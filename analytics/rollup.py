@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -74,10 +76,13 @@ class RollupResult:
     seconds: float
 
 
-def _execute(sql: str, params: dict[str, object] | list[object] | None = None) -> list[tuple]:
+def _execute(
+    sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
+        rows: list[tuple[Any, ...]] = cursor.fetchall() if cursor.description else []
+        return rows
 
 
 def _consumer_days(first: date, last: date) -> None:

@@ -164,6 +164,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
     def open_lot_later(txn: Transaction, wallet: Account, points: int) -> None:
         # The lot ledger.post would open, inserted with the others of its chunk.
+        assert wallet.consumer_id is not None  # a wallet names its consumer
         lots.append(
             Lot(
                 account=wallet,

@@ -40,6 +40,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypedDict
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(url: str, size: int, workdir: Path) -> dict[str, object]:
+class Figures(TypedDict):
+    copy: list[float]  # seconds of each raw COPY
+    generation: dict[str, Any]  # the child's JSON line
+
+
+def run(url: str, size: int, workdir: Path) -> Figures:
     _django(url)
     from django.core.management import call_command
     from django_tenants.utils import tenant_context

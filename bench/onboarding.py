@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -161,7 +162,7 @@ def run(url: str, sizes: list[int], samples: int) -> list[SizeResult]:
     from tenants.models import Merchant
     from tenants.onboarding import create_merchant, ensure_template_schema
 
-    def scalar(query: str, params: list[object] | None = None) -> object:
+    def scalar(query: str, params: list[Any] | None = None) -> object:
         with connection.cursor() as cursor:
             cursor.execute(query, params or [])
             return cursor.fetchone()[0]

@@ -179,6 +179,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
             campaigns.append(campaign)
         campaign, drain = campaigns
         questionnaire = Questionnaire.objects.get(campaign=campaign)
+        assert questionnaire.current_version_id is not None  # created with its first version
         scan = services.create_scan_campaign(name="Bench scan")
         services.set_status(merchant, scan, CampaignStatus.ACTIVE)
         batch = services.create_batch(merchant, scan, size=claim_codes, points_per_code=POINTS)
