@@ -40,7 +40,7 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_request() ->
 
     # What Django does before each request: the dead connection is closed, the next
     # statement opens a fresh one instead of failing.
-    connection.health_check_done = False
+    connection.health_check_done = False  # type: ignore[attr-defined]  # Django's, not in django-stubs
     connection.close_if_health_check_failed()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")

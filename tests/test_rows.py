@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
@@ -190,8 +191,10 @@ def test_columns_refuses_a_model_with_its_own_init_or_from_db() -> None:
 
     class OwnFromDb(Row):
         @classmethod
-        def from_db(cls, db: str | None, field_names: Any, values: Any) -> OwnFromDb:
-            return super().from_db(db, field_names, values)
+        def from_db(
+            cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kw: Any
+        ) -> OwnFromDb:
+            return super().from_db(db, field_names, values, **kw)
 
     class Inherited(OwnFromDb):  # an override on a parent counts too
         pass

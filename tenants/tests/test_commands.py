@@ -76,6 +76,7 @@ def test_ledger_check_fails_when_a_balance_is_corrupted(tenants, activity: User)
 
 def test_ledger_check_fails_when_a_wallet_disagrees_with_its_lots(activity: User) -> None:
     lot = Lot.objects.filter(consumer=activity).first()
+    assert lot is not None
     Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + 1)
 
     err = failing_ledger_check()

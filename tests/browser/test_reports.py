@@ -50,7 +50,7 @@ def test_the_dashboards_csv_button_downloads_the_merchants_analytics(
     merchant = funded_merchant(unique, "Lotus Tea", owner)
     page = open_page("desktop")
     p = page.page
-    sign_in(page, owner.email)
+    sign_in(page, owner.get_username())
     button = p.get_by_role("link", name="Download CSV")
     button.wait_for()
     assert "/reports/analytics/" in (button.get_attribute("href") or "")
