@@ -54,7 +54,7 @@ class UtcTimestamptzLoader(adapt.Loader):
 
     def __init__(self, oid: int, context: AdaptContext | None = None) -> None:
         super().__init__(oid, context)
-        self.load = _PSYCOPG_TIMESTAMPTZ_LOADER(oid, context).load  # type: ignore[method-assign]
+        self.load = _PSYCOPG_TIMESTAMPTZ_LOADER(oid, context).load  # type: ignore[method-assign]  # the C loader's, per instance (docstring)
 
     def load(self, data: Any) -> Any:  # replaced per instance in __init__
         raise NotImplementedError
