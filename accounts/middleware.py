@@ -53,16 +53,16 @@ class BearerTokenMiddleware:
                             AccountErrorCode.TOKEN_INVALID,
                             _("API keys work only on the merchant API."),
                         )
-                    request.api_key = apikeys.authenticate(token)  # type: ignore[attr-defined]
+                    request.api_key = apikeys.authenticate(token)  # type: ignore[attr-defined]  # ours on Django's request
                 else:
                     user, session = tokens.authenticate(token)
                     request.user = user
-                    request.auth_session = session  # type: ignore[attr-defined]
+                    request.auth_session = session  # type: ignore[attr-defined]  # ours on Django's request
             except unavailable.UNAVAILABLE_ERRORS as exc:
                 # Django would make this a 500 before outer middleware could see it.
                 unavailable.log_unavailable(exc, "bearer token check")
                 return unavailable.unavailable_response()
             except AuthError as exc:
                 return _unauthorized(exc)
-            request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+            request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]  # Django's CSRF opt-out, not in django-stubs
         return self.get_response(request)

@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from accounts.admin import staff_user
 from analytics import queries
 from analytics.downloads import (
     LIABILITY_CSV,
@@ -118,7 +119,7 @@ def _liability(user_id: int) -> dict[str, Any]:
 
 def platform_analytics(request: HttpRequest) -> HttpResponse:
     """The page (wrapped by ``admin.site.admin_view`` in config/urls.py: staff only)."""
-    user = request.user
+    user = staff_user(request)
     see_analytics, see_liability = can_see_analytics(user), can_see_liability(user)
     if not (see_analytics or see_liability):
         raise PermissionDenied

@@ -24,11 +24,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from analytics.models import DailyActivity, RollupState, WeeklyCohort
 from campaigns.error_codes import CampaignErrorCode
+from core.db import connection
 from core.errors import DomainError
 
 MAX_DAYS = 366

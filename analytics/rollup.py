@@ -29,15 +29,18 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from analytics.models import DailyActivity, RollupState
+from core.db import connection
 from core.db.locks import advisory_xact_lock
 
 logger = logging.getLogger(__name__)
@@ -73,10 +76,13 @@ class RollupResult:
     seconds: float
 
 
-def _execute(sql: str, params: dict[str, object] | list[object] | None = None) -> list[tuple]:
+def _execute(
+    sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
+        rows: list[tuple[Any, ...]] = cursor.fetchall() if cursor.description else []
+        return rows
 
 
 def _consumer_days(first: date, last: date) -> None:

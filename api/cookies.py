@@ -20,6 +20,7 @@ from django.contrib.messages.middleware import MessageMiddleware as DjangoMessag
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessions
 from django.http import HttpRequest
 from django.urls import get_script_prefix, reverse
+from django.utils.deprecation import MiddlewareMixin
 
 
 @lru_cache(maxsize=8)
@@ -33,16 +34,17 @@ def is_api_request(request: HttpRequest) -> bool:
     return request.path in _api_paths(get_script_prefix())
 
 
-class NotOnTheApisMixin:
-    """Pass API requests on untouched (in a synchronous stack, as served here)."""
+class NotOnTheApisMixin(MiddlewareMixin):
+    """Pass API requests on untouched (in a synchronous stack, as served here).
 
-    get_response: Any
-    async_mode: bool
+    A ``MiddlewareMixin`` itself, as each of Django's classes below is: the class order
+    is unchanged, and ``super().__call__`` is Django's middleware.
+    """
 
     def __call__(self, request: HttpRequest) -> Any:
         if not self.async_mode and is_api_request(request):
             return self.get_response(request)
-        return super().__call__(request)  # type: ignore[misc]
+        return super().__call__(request)
 
 
 class SessionMiddleware(NotOnTheApisMixin, DjangoSessions):

@@ -9,11 +9,11 @@ host alone (docs/decisions: "Merchant API picks the merchant by X-Merchant ...")
 from __future__ import annotations
 
 import graphene
-from django.db import connection
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.db import connection
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from tenants import apikeys

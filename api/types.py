@@ -35,7 +35,7 @@ class PublicNode:
     def get_node(cls, info: graphene.ResolveInfo, id: str) -> Any:
         if not str(id).isdigit() or len(str(id)) > 18:
             return None
-        return super().get_node(info, id)  # type: ignore[misc]
+        return super().get_node(info, id)  # type: ignore[misc]  # a mixin: graphene's node type is next in the MRO
 
 
 class DownloadLink(graphene.ObjectType):

@@ -67,8 +67,8 @@ def _django(url: str) -> None:
 
 def seed(args: argparse.Namespace) -> list[int]:
     from django.core.management import call_command
-    from django.db import connection
 
+    from core.db import connection
     from tenants.onboarding import create_merchant
 
     t0 = time.perf_counter()
@@ -139,12 +139,12 @@ def seed(args: argparse.Namespace) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from analytics import queries
     from analytics.models import ConsumerDay, DailyActivity, Reach, WeeklyCohort
     from analytics.rollup import first_event_day, rollup, today
+    from core.db import connection
 
     merchants = seed(args)
     last = today()

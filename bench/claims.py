@@ -87,12 +87,12 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     t0 = time.perf_counter()
     harness.start_django(url, redis_url, CACHE_PREFIX)
 
-    from django.db import connection
     from django_tenants.utils import tenant_context
 
     from campaigns import services
     from campaigns.claims import claim_code
     from campaigns.models import RESERVE_BUCKETS, BatchStatus, CampaignStatus, Code
+    from core.db import connection
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
 
@@ -312,10 +312,10 @@ PROFILE_PARTS = harness.profile_parts(
 
 
 def check_invariants(setup: Setup, http_ok: int, pg_ok: int) -> None:
-    from django.db import connection
     from django_tenants.utils import schema_context
 
     from campaigns.models import Claim, Code
+    from core.db import connection
     from points.audit import audit
 
     problems = audit()

@@ -125,10 +125,11 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
     from datetime import timedelta
 
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
     from graphql_relay import to_global_id
 
+    from core.db import connection
     from points import ledger
     from points.ledger import Posting
     from points.models import Account, AccountKind, Lot, Transaction, TransactionKind
@@ -163,6 +164,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
     def open_lot_later(txn: Transaction, wallet: Account, points: int) -> None:
         # The lot ledger.post would open, inserted with the others of its chunk.
+        assert wallet.consumer_id is not None  # a wallet names its consumer
         lots.append(
             Lot(
                 account=wallet,

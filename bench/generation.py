@@ -40,6 +40,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypedDict
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,11 +81,11 @@ def child(url: str, schema: str, batch_id: int) -> int:
     """Generate the batch as a worker would; print one JSON line of figures."""
     _django(url)
     # Import and connect first, so that the figures are the generation's own.
-    from django.db import connection
     from django_tenants.utils import schema_context
 
     from campaigns.models import CodeBatch
     from campaigns.tasks import generate_codes
+    from core.db import connection
 
     with schema_context(schema):
         CodeBatch.objects.filter(pk=batch_id).exists()
@@ -195,16 +196,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(url: str, size: int, workdir: Path) -> dict[str, object]:
+class Figures(TypedDict):
+    copy: list[float]  # seconds of each raw COPY
+    generation: dict[str, Any]  # the child's JSON line
+
+
+def run(url: str, size: int, workdir: Path) -> Figures:
     _django(url)
     from django.core.management import call_command
-    from django.db import connection
     from django_tenants.utils import tenant_context
 
     from campaigns import services
     from campaigns.codes import encode_merchant
     from campaigns.generation import CHUNK_SIZE
     from campaigns.models import BatchStatus, Code, CodeBatch
+    from core.db import connection
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
 

@@ -164,7 +164,8 @@ def start_django(url: str, redis_url: str, cache_prefix: str) -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
+
+    from core.db import connection
 
     call_command("migrate", interactive=False, verbosity=0)
     connection.set_schema_to_public()
@@ -217,8 +218,9 @@ def find_merchant_sql() -> str:
 
 def captured_sql(action: Callable[[], object]) -> list[str]:
     """The SQL Django sends for ``action()`` (the pgbench scripts mirror it)."""
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    from core.db import connection
 
     with CaptureQueriesContext(connection) as captured:
         action()

@@ -44,12 +44,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    from campaigns.exports import LabelLayout
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 Rows = list[tuple[int, str]]
+# draw(canvas, layout, x, y, code): one label
+Draw = Callable[["Canvas", "LabelLayout", float, float, str], None]
 
 
 @dataclass
@@ -102,7 +112,7 @@ def _grid_pages(
     out: io.BufferedRandom,
     columns: int,
     rows_down: int,
-    draw: Callable[..., None],
+    draw: Draw,
 ) -> int:
     """The product's page loop and layout, with ``draw(canvas, layout, x, y, code)`` per label."""
     from reportlab.pdfgen.canvas import Canvas
@@ -131,7 +141,7 @@ def path_rect(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) 
     from campaigns import exports
     from campaigns.codes import pretty
 
-    def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
+    def draw(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
         modules = exports.make_qr(code).modules
         module = layout.qr_side / (len(modules) + 2 * exports.QR_BORDER)
         canvas.saveState()
@@ -156,7 +166,7 @@ def pil_images(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int)
     from campaigns import exports
     from campaigns.codes import pretty
 
-    def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
+    def draw(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
         image = exports.make_qr(code).make_image().get_image()
         canvas.drawImage(
             ImageReader(image),
@@ -173,7 +183,7 @@ def pil_images(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int)
 def text_only(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
     from campaigns.codes import pretty
 
-    def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
+    def draw(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
         canvas.drawCentredString(x + layout.cell_width / 2, y + layout.text_y, pretty(code))
 
     return _grid_pages(rows, out, columns, rows_down, draw)
@@ -196,13 +206,15 @@ VARIANTS: dict[str, tuple[str, Callable[[Rows, io.BufferedRandom, int, int], int
 }
 
 
-def _run(key: str, rows: Rows, columns: int, rows_down: int, base_url: str, queue) -> None:  # type: ignore[no-untyped-def]
+def _run(
+    key: str, rows: Rows, columns: int, rows_down: int, base_url: str, queue: Queue[Result]
+) -> None:
     _setup(base_url)
     name, function = VARIANTS[key]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryFile() as out:
         started, cpu_started = time.perf_counter(), time.process_time()
-        pages = function(rows, out, columns, rows_down)  # type: ignore[arg-type]
+        pages = function(rows, out, columns, rows_down)
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu_started
         size = out.tell()

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -155,13 +156,13 @@ def run(url: str, sizes: list[int], samples: int) -> list[SizeResult]:
 
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
     from django_tenants.clone import CloneSchema
 
+    from core.db import connection
     from tenants.models import Merchant
     from tenants.onboarding import create_merchant, ensure_template_schema
 
-    def scalar(query: str, params: list[object] | None = None) -> object:
+    def scalar(query: str, params: list[Any] | None = None) -> object:
         with connection.cursor() as cursor:
             cursor.execute(query, params or [])
             return cursor.fetchone()[0]

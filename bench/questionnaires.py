@@ -132,13 +132,13 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     t0 = time.perf_counter()
     harness.start_django(url, redis_url, CACHE_PREFIX)
 
-    from django.db import connection
     from django_tenants.utils import tenant_context
 
     from campaigns import questionnaires, reserves, services
     from campaigns.models import BatchStatus, CampaignStatus
     from campaigns.questionnaire_models import Questionnaire
     from campaigns.schema_questionnaires import in_merchant_schema, questionnaire_link
+    from core.db import connection
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
 
@@ -179,6 +179,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
             campaigns.append(campaign)
         campaign, drain = campaigns
         questionnaire = Questionnaire.objects.get(campaign=campaign)
+        assert questionnaire.current_version_id is not None  # created with its first version
         scan = services.create_scan_campaign(name="Bench scan")
         services.set_status(merchant, scan, CampaignStatus.ACTIVE)
         batch = services.create_batch(merchant, scan, size=claim_codes, points_per_code=POINTS)
@@ -498,12 +499,12 @@ def main(argv: list[str] | None = None) -> int:
 def check_invariants(
     setup: Setup, http_ok: int, pg_ok: int, claim_ok: int, drained: harness.Round
 ) -> None:
-    from django.db import connection
     from django_tenants.utils import schema_context
 
     from campaigns import reserves
     from campaigns.models import Campaign, CampaignStatus, Claim
     from campaigns.questionnaire_models import Questionnaire, Response
+    from core.db import connection
     from points.audit import audit
     from tenants.models import Merchant
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django_stubs_ext
+
 from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+
+# Django's generic classes (``ModelAdmin[Entry]`` …) are generic in django-stubs only;
+# this lets the type arguments be written at runtime too (docs/decisions/0122).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -143,7 +143,7 @@ def _redis_client() -> tuple[redis.Redis, Any] | None:
     backend = current._cache  # Django's RedisCacheClient (its pools live there)
     found = _clients.get(backend)
     if found is None:
-        client = redis.Redis(connection_pool=backend._get_connection_pool(write=True))
+        client = backend.get_client(write=True)
         found = (client, client.register_script(_GUARD_LUA))
         _clients[backend] = found
     return found

@@ -182,7 +182,9 @@ def setup_django() -> None:
 
 
 def _can_connect() -> bool:
-    from django.db import OperationalError, connection
+    from django.db import OperationalError
+
+    from core.db import connection
 
     try:
         connection.ensure_connection()
@@ -221,8 +223,9 @@ def seed() -> dict[str, Any]:
     or for a test to check. Later demo content (campaigns, a code batch) is added
     here, each step idempotent in the same way.
     """
-    from django.db import connection, transaction
+    from django.db import transaction
 
+    from core.db import connection
     from points import ledger
     from points.services import fund_with_money
     from tenants.models import Membership, Merchant, Role

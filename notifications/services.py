@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.sms import send_sms
+from core.db import connection
 from notifications.models import ConsumerPreference, NoticeKind, SmsNotice
 from points.models import Lot
 

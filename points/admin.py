@@ -1,13 +1,16 @@
 """Read-only views of the ledger: history is corrected by reversing transactions, never edited."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db.models import Model
 
 from points.models import Account, Entry, Funding, Lot, Transaction
 
+M = TypeVar("M", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[M]):
     def has_add_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
@@ -18,7 +21,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(admin.TabularInline[Entry, Transaction]):
     model = Entry
     extra = 0
     can_delete = False
@@ -29,14 +32,14 @@ class EntryInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(ReadOnlyAdmin[Account]):
     list_display = ("id", "kind", "merchant", "consumer", "ref", "balance", "materialized")
     list_filter = ("kind",)
     search_fields = ("ref", "merchant__slug")
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(ReadOnlyAdmin[Transaction]):
     list_display = ("id", "kind", "merchant", "consumer", "memo", "created_at")
     list_filter = ("kind",)
     search_fields = ("idempotency_key", "memo")
@@ -44,11 +47,11 @@ class TransactionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Lot)
-class LotAdmin(ReadOnlyAdmin):
+class LotAdmin(ReadOnlyAdmin[Lot]):
     list_display = ("id", "consumer", "merchant", "points", "remaining", "expires_at")
 
 
 @admin.register(Funding)
-class FundingAdmin(ReadOnlyAdmin):
+class FundingAdmin(ReadOnlyAdmin[Funding]):
     list_display = ("id", "merchant", "source", "amount_minor", "currency", "points", "reference")
     search_fields = ("reference", "merchant__slug")

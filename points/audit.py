@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from core.db import connection
 
 
 @dataclass(frozen=True)

@@ -218,11 +218,11 @@ def post(
                 )
             if existing.request_hash != request_hash:
                 raise idempotency.conflict(LedgerError)
-            existing.replayed = True  # type: ignore[attr-defined]
-            existing.balances = {}  # type: ignore[attr-defined]
+            existing.replayed = True
+            existing.balances = {}
             return existing
 
-        txn.balances = _move_balances(postings)  # type: ignore[attr-defined]
+        txn.balances = _move_balances(postings)
         # Entries and lots are only written here, never read back through their
         # relations: ids, not instances (an instance goes through the relation's
         # descriptor and the database router on every assignment).
@@ -247,7 +247,7 @@ def post(
                 open_lot(txn, p.account, p.amount, merchant_id, lot_expires_at)
             else:
                 take_from_lots(txn, p.account, -p.amount)
-    txn.replayed = False  # type: ignore[attr-defined]
+    txn.replayed = False
     return txn
 
 
@@ -313,6 +313,8 @@ def open_lot(
     merchant_id: int | None,
     expires_at: datetime | None,
 ) -> Lot:
+    # Lots are a wallet's, and a wallet names its consumer (account_wallet_has_consumer).
+    assert account.consumer_id is not None, f"{account} has no consumer"
     lot = Lot(
         account_id=account.pk,
         consumer_id=account.consumer_id,

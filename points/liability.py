@@ -34,11 +34,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from core.db import connection
 from points.models import AccountKind, TransactionKind
 
 WINDOWS = (30, 60, 90)
@@ -69,9 +70,7 @@ class Flows:
         )
 
     def __add__(self, other: Flows) -> Flows:
-        return Flows(
-            *(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__)  # type: ignore[arg-type]
-        )
+        return Flows(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
 
 
 @dataclass(frozen=True)
@@ -112,10 +111,11 @@ class LiabilityReport:
 # --- Queries -----------------------------------------------------------------------
 
 
-def _fetch(sql: str, params: Iterable[object]) -> list[tuple]:
+def _fetch(sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
 def _zone() -> str:

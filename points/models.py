@@ -118,6 +118,13 @@ class Transaction(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    # Not columns: ``ledger.post`` sets both on the transaction it returns (declared
+    # here for the type checker only). ``replayed``: the idempotency key had been used,
+    # this is the first request's transaction. ``balances``: each moved materialised
+    # account's new balance by account id (empty on a replay).
+    replayed: bool
+    balances: dict[int, int]
+
     class Meta:
         indexes: ClassVar = [
             models.Index(fields=["merchant", "-id"], name="txn_merchant_recent"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -106,7 +107,7 @@ def _fund(
                 "reference": reference,
             },
         )
-        if txn.replayed:  # type: ignore[attr-defined]
+        if txn.replayed:
             return Funding.objects.get(transaction=txn)
         return Funding.objects.create(
             merchant=merchant,
@@ -239,7 +240,7 @@ def award(
     *,
     idempotency_key: str,
     memo: str = "",
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Transaction:
     """Pay ``points`` from a campaign's reserve into the consumer's wallet (a new lot).
 
@@ -267,7 +268,7 @@ def spend(
     *,
     idempotency_key: str,
     memo: str = "",
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Transaction:
     """Debit the consumer's wallet into the mall, oldest lots first."""
     ledger.validate_points(points)

@@ -24,6 +24,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.admin import staff_user
 from accounts.models import mask_phone
 from core.errors import DomainError
 from points.admin import ReadOnlyAdmin
@@ -216,7 +217,9 @@ class ProductAdmin(admin.ModelAdmin):
                 receipt_reference=data["receipt_reference"]
             ).exists()
             try:
-                consignment = mall.approve_consignment(product, approved_by=request.user, **data)
+                consignment = mall.approve_consignment(
+                    product, approved_by=staff_user(request), **data
+                )
             except DomainError as exc:
                 form.add_error(None, _refusal(exc))
             else:

@@ -141,8 +141,10 @@ def approve_consignment(
             )
         return existing
     with transaction.atomic():
+        supplier = product.supplier
+        assert supplier is not None  # refused above when supplier_id is None
         funding = points_services.fund_with_goods(
-            product.supplier,
+            supplier,
             value_minor=quantity * unit_value_minor,
             currency=currency,
             rate=rate,
@@ -439,7 +441,7 @@ def _text_buyer_on_commit(order_id: int) -> None:
 
 def advance(order: Order, status: str) -> Order:
     """shipped → delivered → completed (carrier callbacks, the consumer, or the operator)."""
-    allowed = {
+    allowed: dict[str, str] = {
         OrderStatus.DELIVERED: OrderStatus.SHIPPED,
         OrderStatus.COMPLETED: OrderStatus.DELIVERED,
     }

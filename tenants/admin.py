@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from accounts.admin import staff_user
 from core.errors import DomainError
 from points import services as points_services
 from points.error_codes import LedgerErrorCode
@@ -21,6 +22,7 @@ from tenants.models import (
     Membership,
     Merchant,
     MerchantApplication,
+    MerchantQuerySet,
     MerchantStatus,
     Role,
 )
@@ -101,7 +103,7 @@ class MerchantAdmin(admin.ModelAdmin):
                     currency=currency,
                     rate=data["rate"],
                     payment_reference=data["payment_reference"],
-                    recorded_by=request.user,  # type: ignore[arg-type]
+                    recorded_by=staff_user(request),
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -146,7 +148,7 @@ def _move(
     moved = 0
     for merchant in merchants:
         try:
-            change_status(merchant, status, by=request.user, note=note)  # type: ignore[arg-type]
+            change_status(merchant, status, by=staff_user(request), note=note)
         except DomainError as exc:
             model_admin.message_user(request, f"{merchant.slug}: {exc.message}", messages.ERROR)
         else:
@@ -227,13 +229,13 @@ class MerchantApplicationAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ("approve", "reject")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[MerchantApplication]:
+    def get_queryset(self, request: HttpRequest) -> MerchantQuerySet:
         owners = Membership.objects.filter(role=Role.OWNER).select_related("user")
-        return (
-            super()
-            .get_queryset(request)
-            .applications()
-            .prefetch_related(Prefetch("memberships", queryset=owners, to_attr="owners"))
+        queryset = super().get_queryset(request)
+        # The proxy has Merchant's manager; django-stubs sees a plain QuerySet.
+        assert isinstance(queryset, MerchantQuerySet)
+        return queryset.applications().prefetch_related(
+            Prefetch("memberships", queryset=owners, to_attr="owners")
         )
 
     @admin.display(description="Applicant")
@@ -270,15 +272,15 @@ class MerchantApplicationAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    def has_add_permission(self, request: object) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: object, obj: Merchant | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Merchant | None = None) -> bool:
         # Deleting a declined application frees its slug; it never had a schema.
         return (
             obj is not None
             and obj.status == MerchantStatus.REJECTED
-            and super().has_delete_permission(request, obj)  # type: ignore[arg-type]
+            and super().has_delete_permission(request, obj)
         )
 
 

@@ -110,7 +110,7 @@ def record(request: HttpRequest, mutation: str, arguments: Mapping[str, Any], re
         actor_argument = ANONYMOUS_MUTATIONS.get(mutation, "email")
         label = (
             (user.email or "")
-            if signed_in
+            if signed_in and user is not None  # signed_in implies a user
             else str(arguments.get(actor_argument, "")).strip().lower()
         )
     try:

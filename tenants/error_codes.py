@@ -33,3 +33,16 @@ class ApiKeyErrorCode(ErrorCodeEnum):
     )
     API_KEY_REVOKED = "API_KEY_REVOKED", "The API key was revoked (HTTP 401)."
     API_KEY_EXPIRED = "API_KEY_EXPIRED", "The API key has expired (HTTP 401)."
+
+
+class OperatorErrorCode(ErrorCodeEnum):
+    """Failures of the operators' actions in the admin (``tenants.lifecycle``).
+
+    Not part of the API: no mutation raises them, so ``api.errors`` does not join them
+    into ``ErrorCode`` (the admin shows the message).
+    """
+
+    PROVISIONING_FAILED = (
+        "PROVISIONING_FAILED",
+        "The merchant's schema or budget could not be created; it stays pending.",
+    )

@@ -32,6 +32,7 @@ from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
 from core.errors import DomainError
 from tenants import emails, onboarding
+from tenants.error_codes import OperatorErrorCode
 from tenants.models import APPROVED_STATUSES, Merchant, MerchantStatus, Role
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def _provision(merchant: Merchant) -> None:
         logger.exception("merchant %s: provisioning failed", merchant.slug)
         merchant.provisioned_at = None
         raise ProvisioningFailed(
-            "PROVISIONING_FAILED",
+            OperatorErrorCode.PROVISIONING_FAILED,
             _(
                 "The merchant's schema could not be created (%(error)s); it stays pending. "
                 "Fix the cause and approve it again."

@@ -39,7 +39,7 @@ def without_applications(schemas: Iterable[Any]) -> list[Any]:
 def get_executor(codename: str | None = None) -> type[MigrationExecutor]:
     base = tenants_executor(codename)
 
-    class ProvisionedOnly(base):  # type: ignore[valid-type, misc]
+    class ProvisionedOnly(base):  # type: ignore[valid-type, misc]  # a base chosen at runtime
         def run_migrations(self, tenants: Any = None) -> Any:
             return super().run_migrations(tenants=without_applications(tenants or []))
 

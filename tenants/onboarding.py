@@ -27,13 +27,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
+from core.db import connection
 from core.db.locks import advisory_xact_lock
 from core.errors import DomainError
 from points import ledger

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import connection
+
+from core.db import connection
 
 
 @shared_task(name="tenants.tasks.schema_probe")

@@ -165,7 +165,7 @@ def bare_error_codes(paths: Iterable[Path], root: Path = ROOT) -> list[str]:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
-            name = getattr(node.func, "id", None) or getattr(node.func, "attr", "")
+            name = getattr(node.func, "id", "") or getattr(node.func, "attr", "")
             first = node.args[0]
             if (
                 name.endswith("Error")

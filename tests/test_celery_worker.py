@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 from celery.result import EagerResult
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from core.db import connection
 from points import ledger, services
 from points.audit import audit
 from points.models import Lot, Transaction, TransactionKind

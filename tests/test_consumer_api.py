@@ -79,7 +79,9 @@ def test_wrong_code_then_sixth_try_is_refused(
     phone = new_phone()
     with django_capture_on_commit_callbacks(execute=True):
         consumer_api.op("RequestSignInCode", {"phone": phone})
-    code = _code_in(MemorySmsBackend.last_to(phone).message)
+    sent = MemorySmsBackend.last_to(phone)
+    assert sent is not None
+    code = _code_in(sent.message)
     wrong = "000000" if code != "000000" else "111111"
     codes = []
     for _ in range(5):
@@ -125,8 +127,8 @@ def test_wallet_balance_expiring_points_and_history(
     services.award(merchant, ref, consumer, 80, idempotency_key=unique("award"), memo="Survey")
     services.spend(consumer, 50, idempotency_key=unique("spend"), memo="Mug")
     # One lot expiring within 30 days: 120 - 50 taken (oldest first) = 70 left in it.
-    lot = consumer_lots = ledger.wallet(consumer.pk).lots.order_by("id").first()
-    assert consumer_lots is not None
+    lot = ledger.wallet(consumer.pk).lots.order_by("id").first()
+    assert lot is not None
     from datetime import timedelta
 
     from django.utils import timezone

@@ -4,19 +4,26 @@ come back exactly as Django's own loader gives them."""
 
 from __future__ import annotations
 
+import ast
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from unittest import mock
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connection as django_connection
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+from django_tenants.postgresql_backend.base import FakeTenant as TenantFakeTenant
 from psycopg import pq
 
-from core.db.base import UtcTimestamptzLoader
+from core.db import connection, default_connection
+from core.db.base import DatabaseWrapper, UtcTimestamptzLoader
 
 pytestmark = pytest.mark.usefixtures("committed_db")
+
+TYPINGS = Path(__file__).resolve().parent.parent / "typings"
 
 
 def test_a_live_idle_connection_is_usable_without_a_statement() -> None:
@@ -40,7 +47,7 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_request() ->
 
     # What Django does before each request: the dead connection is closed, the next
     # statement opens a fresh one instead of failing.
-    connection.health_check_done = False
+    connection.health_check_done = False  # type: ignore[attr-defined]  # Django's, not in django-stubs
     connection.close_if_health_check_failed()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
@@ -94,4 +101,37 @@ def test_the_private_internals_the_fast_path_relies_on_still_exist() -> None:
         missing.append("DatabaseWrapper.search_path_set_schemas")
     state = ModelState()
     missing += [f"ModelState.{name}" for name in ("adding", "db") if not hasattr(state, name)]
+    assert missing == []
+
+
+def _members(klass: ast.ClassDef) -> list[str]:
+    """The attributes and methods a stub's class declares."""
+    names = []
+    for member in klass.body:
+        if isinstance(member, ast.FunctionDef):
+            names.append(member.name)
+        elif isinstance(member, ast.AnnAssign) and isinstance(member.target, ast.Name):
+            names.append(member.target.id)
+    return names
+
+
+def test_core_db_connection_is_djangos_connection_typed_as_this_backend() -> None:
+    """``core.db.connection`` is Django's own proxy under this backend's type (a cast,
+    which the settings make true), and django-tenants still has every name that our
+    stub of its wrapper (typings/django_tenants) declares: the stub cannot drift."""
+    assert connection is django_connection
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    assert type(wrapper) is DatabaseWrapper
+    assert default_connection() is wrapper
+
+    stub = ast.parse((TYPINGS / "django_tenants/postgresql_backend/base.pyi").read_text())
+    declared = {node.name: _members(node) for node in stub.body if isinstance(node, ast.ClassDef)}
+    assert set(declared) == {"DatabaseWrapper", "FakeTenant"}
+    fake = TenantFakeTenant(schema_name="public")
+    missing = [
+        f"{owner}.{name}"
+        for owner, instance in (("DatabaseWrapper", wrapper), ("FakeTenant", fake))
+        for name in declared[owner]
+        if name != "__init__" and not hasattr(instance, name)
+    ]
     assert missing == []

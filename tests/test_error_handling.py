@@ -12,7 +12,7 @@ import base64
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import OperationalError
@@ -25,6 +25,10 @@ from api.schema import consumer_schema
 from core.unavailable import DatabaseUnavailableMiddleware
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants
+
+if TYPE_CHECKING:
+    # The test client's response (with .json()), as django-stubs names it.
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +110,7 @@ def test_dashboard_with_an_explicit_null_period_is_invalid_period(
 def wallet_raising(exc: Exception) -> Iterator[None]:
     """The consumer schema's ``wallet`` resolver raises ``exc`` (graphql-core reads
     ``field.resolve`` at execution, so replacing it takes effect at once)."""
-    field = consumer_schema.graphql_schema.query_type.fields["wallet"]  # type: ignore[union-attr]
+    field = consumer_schema.graphql_schema.query_type.fields["wallet"]
     original = field.resolve
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -119,7 +123,7 @@ def wallet_raising(exc: Exception) -> Iterator[None]:
         field.resolve = original
 
 
-def _wallet(client: Client, consumer: User) -> HttpResponse:
+def _wallet(client: Client, consumer: User) -> TestResponse:
     return client.post(
         "/graphql/",
         {"query": "{ wallet { balance } }"},

@@ -29,7 +29,6 @@ from typing import Any
 import psycopg
 import pytest
 from django.core.cache import caches
-from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
@@ -39,6 +38,7 @@ from accounts import tokens
 from accounts.models import User
 from campaigns.models import Code
 from config.wsgi import application
+from core.db import connection
 from frontend.pages import OPERATIONS_DIR
 from points import ledger
 from points.audit import audit

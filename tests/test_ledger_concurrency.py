@@ -16,10 +16,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import connection
 from points import ledger, services
 from points.audit import audit
 from points.errors import LedgerError
@@ -93,7 +93,7 @@ def test_concurrent_transfers_never_overdraw_a_budget(committed_db: None, unique
     again, failed_again = split(run_in_threads(attempts, transfer))
     assert sorted(t.pk for t in again) == sorted(t.pk for t in done)
     assert all(t.replayed for t in again)
-    assert all(e.code == "INSUFFICIENT_BUDGET" for e in failed_again)
+    assert all(isinstance(e, LedgerError) and e.code == "INSUFFICIENT_BUDGET" for e in failed_again)
     assert posted.count() == affordable
     assert ledger.balance_of(source_budget) == 1_000 - affordable * amount
     assert ledger.balance_of(target_budget) == affordable * amount

@@ -254,7 +254,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # --- Checks --------------------------------------------------------------------
 
-    def _category(self, account: Account) -> str | None:
+    def _category(self, account: Account) -> str:
         if account.kind == AccountKind.MERCHANT_BUDGET:
             return "budget"
         if account.kind == AccountKind.CAMPAIGN_RESERVE:
@@ -266,15 +266,16 @@ class LedgerMachine(RuleBasedStateMachine):
         if account.kind == AccountKind.EXPIRED:
             return "expired"
         if account.kind == AccountKind.CONSUMER_WALLET:
-            return f"wallet{[c.pk for c in self.consumers].index(account.consumer_id)}"
-        return None
+            consumer_ids: list[int | None] = [c.pk for c in self.consumers]
+            return f"wallet{consumer_ids.index(account.consumer_id)}"
+        raise AssertionError(f"no category for {account}")
 
     def _deltas(self, txn: Transaction) -> dict[str, int]:
         deltas = dict.fromkeys(
             ["budget", "reserve", "mall", "issuance", "expired", "wallet0", "wallet1"], 0
         )
         for entry in txn.entries.select_related("account"):
-            deltas[self._category(entry.account)] += entry.amount  # type: ignore[index]
+            deltas[self._category(entry.account)] += entry.amount
         return deltas
 
     def _platform_total(self, kind: AccountKind) -> int:

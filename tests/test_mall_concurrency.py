@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -62,12 +63,8 @@ def test_flash_sale_sells_exactly_the_stock(
         for c in consumers
     }
     product = _product(unique, stock=100, price=100)
-    jobs = [
-        (
-            lambda c=c: mall.redeem(
-                c, product.pk, 1, idempotency_key="flash", address_id=addresses[c.pk]
-            )
-        )
+    jobs: list[Callable[[], object]] = [
+        partial(mall.redeem, c, product.pk, 1, idempotency_key="flash", address_id=addresses[c.pk])
         for c in consumers
     ]
     outcomes = Counter(run_jobs(jobs))
@@ -90,11 +87,9 @@ def test_one_consumer_cannot_overspend_with_parallel_redeems(
         consumer=consumer, recipient="A", phone="1", region="R", street="S"
     )
     product = _product(unique, stock=50, price=100)
-    jobs = [
-        (
-            lambda i=i: mall.redeem(
-                consumer, product.pk, 1, idempotency_key=f"tap-{i}", address_id=address.pk
-            )
+    jobs: list[Callable[[], object]] = [
+        partial(
+            mall.redeem, consumer, product.pk, 1, idempotency_key=f"tap-{i}", address_id=address.pk
         )
         for i in range(10)
     ]
@@ -114,8 +109,8 @@ def test_each_coupon_is_issued_exactly_once(
     consumers = _consumers(tenants, new_phone, unique, 1000, points=10)
     product = _product(unique, kind=ProductKind.COUPON, stock=0, price=10)
     mall.upload_coupons(product, "\n".join(f"CPN-{i:05d}" for i in range(1000)))
-    jobs = [
-        (lambda c=c: mall.redeem(c, product.pk, 1, idempotency_key="coupon")) for c in consumers
+    jobs: list[Callable[[], object]] = [
+        partial(mall.redeem, c, product.pk, 1, idempotency_key="coupon") for c in consumers
     ]
     assert Counter(run_jobs(jobs)) == {"ok": 1000}
     issued = list(Coupon.objects.filter(product=product).values_list("order_id", flat=True))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 
 from django_tenants.utils import tenant_context
 
@@ -48,7 +50,9 @@ def test_cap_of_ten_with_thirty_submitters(
 ) -> None:
     campaign = _survey(tenants, unique, cap=10)
     consumers = [User.objects.get_or_create_consumer(new_phone())[0] for _ in range(30)]
-    jobs = [(lambda c=c: _submit(tenants, c, campaign, {"q": 4}, "k")) for c in consumers]
+    jobs: list[Callable[[], object]] = [
+        partial(_submit, tenants, c, campaign, {"q": 4}, "k") for c in consumers
+    ]
     assert Counter(run_jobs(jobs)) == {"ok": 10, "BUDGET_EXHAUSTED": 20}
     with tenant_context(tenants.acme):
         campaign.refresh_from_db()
@@ -67,8 +71,8 @@ def test_same_consumer_twice_at_once_gets_one_reward(
 ) -> None:
     campaign = _survey(tenants, unique, cap=5)
     consumer = User.objects.get_or_create_consumer(new_phone())[0]
-    jobs = [
-        (lambda k=k: _submit(tenants, consumer, campaign, {"q": 5}, k))
+    jobs: list[Callable[[], object]] = [
+        partial(_submit, tenants, consumer, campaign, {"q": 5}, k)
         for k in ("tap-1", "tap-2", "tap-1", "tap-2")
     ]
     outcomes = Counter(run_jobs(jobs))

@@ -35,11 +35,9 @@ def test_guard_uses_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
     found = ratelimit._redis_client()
     assert found is not None
     client, _script = found
-    limits = {
-        "below": [Limit("test:a", 5, 60), Limit("test:b", 5, 60)],
-        "count": Limit("test:c", 5, 60),
-    }
-    ratelimit.guard(**limits)  # loads the script into Redis on first use
+    below = [Limit("test:a", 5, 60), Limit("test:b", 5, 60)]
+    count = Limit("test:c", 5, 60)
+    ratelimit.guard(below=below, count=count)  # loads the script into Redis on first use
     sent: list[object] = []
     original = client.execute_command
 
@@ -48,7 +46,7 @@ def test_guard_uses_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(*args, **kwargs)
 
     monkeypatch.setattr(client, "execute_command", execute_command)
-    ratelimit.guard(**limits)
+    ratelimit.guard(below=below, count=count)
     assert sent == ["EVALSHA"]  # two reads, set-if-absent and increment, in one script
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, models
+from django.db import models
 from django.db.models.signals import post_init
 from django.test.utils import isolate_apps
 from django_tenants.utils import tenant_context
 
-from core.db import rows
+from core.db import connection, rows
 from points import ledger
 from points.models import Account, AccountKind, Transaction, TransactionKind
 from tenants.models import Merchant
@@ -190,8 +191,10 @@ def test_columns_refuses_a_model_with_its_own_init_or_from_db() -> None:
 
     class OwnFromDb(Row):
         @classmethod
-        def from_db(cls, db: str | None, field_names: Any, values: Any) -> OwnFromDb:
-            return super().from_db(db, field_names, values)
+        def from_db(
+            cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kw: Any
+        ) -> OwnFromDb:
+            return super().from_db(db, field_names, values, **kw)
 
     class Inherited(OwnFromDb):  # an override on a parent counts too
         pass

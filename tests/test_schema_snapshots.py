@@ -39,6 +39,8 @@ def test_snapshot_matches_the_schema(filename: str) -> None:
 def test_snapshots_are_the_two_different_apis() -> None:
     consumer = build_schema((snapshot_dir() / APIS["consumer"]).read_text())
     merchant = build_schema((snapshot_dir() / APIS["merchant"]).read_text())
+    assert merchant.query_type is not None and consumer.query_type is not None
+    assert consumer.mutation_type is not None
     assert "myRole" in merchant.query_type.fields
     assert "myRole" not in consumer.query_type.fields
     assert "staffInvite" not in consumer.mutation_type.fields

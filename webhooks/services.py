@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -90,7 +91,7 @@ def _description(value: str | None) -> str:
     return text
 
 
-def live_endpoints(merchant: Merchant):  # type: ignore[no-untyped-def]
+def live_endpoints(merchant: Merchant) -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.filter(merchant=merchant, deleted_at__isnull=True)
 
 

@@ -104,7 +104,9 @@ def test_request_code_sends_the_sms_only_on_commit(
         assert MemorySmsBackend.outbox == []  # nothing leaves before the commit
     assert len(callbacks) == 1
     assert [sms.phone for sms in MemorySmsBackend.outbox] == [phone]
-    code = re.search(r"\b(\d{6})\b", MemorySmsBackend.outbox[0].message).group(1)
+    match = re.search(r"\b(\d{6})\b", MemorySmsBackend.outbox[0].message)
+    assert match is not None
+    code = match.group(1)
     challenge.refresh_from_db()
     assert challenge.phone == phone
     assert challenge.requested_ip == IP

@@ -31,7 +31,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -41,6 +40,7 @@ from analytics import downloads, queries
 from analytics.models import DailyActivity
 from analytics.rollup import rollup
 from analytics.tests.conftest import FIRST, LAST, World, d
+from core.db import connection
 from points import liability, services
 from points.models import Lot
 from tenants.models import Merchant

@@ -35,6 +35,7 @@ from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCur
 from django.db.backends.utils import CursorWrapper
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
 from psycopg import adapt, pq
+from psycopg.abc import AdaptContext
 
 
 class UtcTimestamptzLoader(adapt.Loader):
@@ -51,9 +52,9 @@ class UtcTimestamptzLoader(adapt.Loader):
 
     timezone = UTC
 
-    def __init__(self, oid: int, context: adapt.AdaptContext | None = None) -> None:
+    def __init__(self, oid: int, context: AdaptContext | None = None) -> None:
         super().__init__(oid, context)
-        self.load = _PSYCOPG_TIMESTAMPTZ_LOADER(oid, context).load  # type: ignore[method-assign]
+        self.load = _PSYCOPG_TIMESTAMPTZ_LOADER(oid, context).load  # type: ignore[method-assign]  # the C loader's, per instance (docstring)
 
     def load(self, data: Any) -> Any:  # replaced per instance in __init__
         raise NotImplementedError
@@ -117,7 +118,8 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            cursor = ServerBindingCursor(self.connection)
+            cursor = ServerBindingCursor(self.connection)  # type: ignore[call-arg]  # django-stubs omits its psycopg.Cursor base
         if search_path:
             self._handle_search_path(cursor)
-        return self._prepare_cursor(cursor)
+        wrapped: CursorWrapper = self._prepare_cursor(cursor)  # type: ignore[attr-defined]  # private, absent from django-stubs (tests/test_db_backend.py checks it)
+        return wrapped

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db import connection
+from core.db import connection
 
 
 def lock_key(name: str) -> int:

@@ -22,16 +22,21 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from django_tenants.utils import get_public_schema_name
+
+from core.db import connection, default_connection
+
+if TYPE_CHECKING:
+    from core.db.base import DatabaseWrapper
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -109,8 +114,15 @@ def columns(model: type[M], only: Collection[str] | None = None) -> Columns[M]:
     return Columns(
         model=model,
         attnames=tuple(field.attname for field in fields),
-        names=tuple(field.column for field in fields),
+        names=tuple(_column(field) for field in fields),
     )
+
+
+def _column(field: Field[Any, Any]) -> str:
+    """A concrete field's column name (Django's ``Field.column`` is None only for a
+    field with no column, which ``concrete_fields`` leaves out)."""
+    assert field.column is not None, f"{field} has no column"
+    return field.column
 
 
 def table(model: type[Model]) -> str:
@@ -144,7 +156,7 @@ def one_cursor() -> Iterator[None]:
     search path and the statements after it go through a fresh cursor, which sets
     the path again; the shared one is used again once the path is known.
     """
-    db = connections[DEFAULT_DB_ALIAS]
+    db = default_connection()
     with db.bound_cursor() as cursor:
         outer = getattr(_shared, "pair", None)
         _shared.pair = (db, cursor)
@@ -157,10 +169,10 @@ def one_cursor() -> Iterator[None]:
 def _run(
     sql: str, params: Sequence[Any], result: Callable[[CursorWrapper], T], any_path: bool = False
 ) -> T:
-    pair: tuple[BaseDatabaseWrapper, CursorWrapper] | None = getattr(_shared, "pair", None)
+    pair: tuple[DatabaseWrapper, CursorWrapper] | None = getattr(_shared, "pair", None)
     # django-tenants' record of the search path it set (None: not set since the
     # schema changed, so the shared cursor's session may be on another path).
-    if pair is not None and pair[0].search_path_set_schemas is not None:  # type: ignore[attr-defined]
+    if pair is not None and pair[0].search_path_set_schemas is not None:
         cursor = pair[1]
         cursor.execute(sql, params)
         return result(cursor)
@@ -169,16 +181,20 @@ def _run(
         return result(cursor)
 
 
+# Django's cursor wrapper passes these through to psycopg untyped (``__getattr__``).
 def _fetchone(cursor: CursorWrapper) -> tuple[Any, ...] | None:
-    return cursor.fetchone()
+    row: tuple[Any, ...] | None = cursor.fetchone()
+    return row
 
 
 def _fetchall(cursor: CursorWrapper) -> list[tuple[Any, ...]]:
-    return cursor.fetchall()
+    rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def _rowcount(cursor: CursorWrapper) -> int:
-    return cursor.rowcount
+    count: int = cursor.rowcount
+    return count
 
 
 def fetch_one(sql: str, params: Sequence[Any], *, any_path: bool = False) -> tuple[Any, ...] | None:
@@ -209,7 +225,7 @@ class Insert(Generic[M]):
         self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         self.pk = model._meta.pk
         self.head = (
-            f"INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in self.fields)}) "
+            f"INSERT INTO {model._meta.db_table} ({', '.join(_column(f) for f in self.fields)}) "
             "VALUES "
         )
         self.row = f"({', '.join(['%s'] * len(self.fields))})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Protocol
 
 import pytest
 from django.db.models import Sum
@@ -17,12 +18,17 @@ from points.errors import LedgerError
 from points.models import AccountKind, Lot, LotDebit, Transaction, TransactionKind
 from points.tasks import expire_lots
 from tenants.models import Merchant
+from tests.fixtures.tenants import Tenants
 
 CAMPAIGN = "autumn"
 
 
+class Earn(Protocol):
+    def __call__(self, consumer: User, points: int, expires_in: timedelta) -> Lot: ...
+
+
 @pytest.fixture
-def earn(db: None, tenants, unique: Callable[[str], str]) -> Callable[..., Lot]:
+def earn(db: None, tenants: Tenants, unique: Callable[[str], str]) -> Earn:
     """Award ``points`` from acme to a consumer; return the lot, dated ``expires_in`` from now."""
     acme: Merchant = tenants.acme
 
@@ -56,7 +62,9 @@ def expiries_of(consumer: User) -> list[Transaction]:
     )
 
 
-def test_spending_takes_the_soonest_expiring_lot_first(earn, consumer: User, unique) -> None:
+def test_spending_takes_the_soonest_expiring_lot_first(
+    earn: Earn, consumer: User, unique: Callable[[str], str]
+) -> None:
     late = earn(consumer, 100, timedelta(days=30))
     soon = earn(consumer, 100, timedelta(days=10))
     middle = earn(consumer, 100, timedelta(days=20))
@@ -74,7 +82,7 @@ def test_spending_takes_the_soonest_expiring_lot_first(earn, consumer: User, uni
 
 
 def test_expire_lots_posts_what_is_left_of_each_lot_past_its_date(
-    earn, consumer: User, unique
+    earn: Earn, consumer: User, unique: Callable[[str], str]
 ) -> None:
     oldest = earn(consumer, 100, timedelta(days=-2))
     older = earn(consumer, 200, timedelta(hours=-1))
@@ -108,7 +116,7 @@ def test_expire_lots_posts_what_is_left_of_each_lot_past_its_date(
     assert audit() == []
 
 
-def test_expire_lot_waits_for_the_date(earn, consumer: User) -> None:
+def test_expire_lot_waits_for_the_date(earn: Earn, consumer: User) -> None:
     lot = earn(consumer, 100, timedelta(days=1))
     assert services.expire_lot(lot.pk) is None
     assert expire_lots() == 0
@@ -124,7 +132,9 @@ def test_expire_lot_waits_for_the_date(earn, consumer: User) -> None:
     assert audit() == []
 
 
-def test_a_lot_restored_after_it_expired_expires_again(earn, consumer: User, unique) -> None:
+def test_a_lot_restored_after_it_expired_expires_again(
+    earn: Earn, consumer: User, unique: Callable[[str], str]
+) -> None:
     lot = earn(consumer, 100, timedelta(days=-1))
     spend = services.spend(consumer, 40, idempotency_key=unique("spend"))
     expire_lots()
@@ -146,7 +156,9 @@ def test_a_lot_restored_after_it_expired_expires_again(earn, consumer: User, uni
     assert audit() == []
 
 
-def test_spending_after_expiry_cannot_use_expired_points(earn, consumer: User, unique) -> None:
+def test_spending_after_expiry_cannot_use_expired_points(
+    earn: Earn, consumer: User, unique: Callable[[str], str]
+) -> None:
     earn(consumer, 100, timedelta(days=-1))
     fresh = earn(consumer, 50, timedelta(days=30))
     expire_lots()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -18,10 +20,11 @@ from points.models import (
     TransactionKind,
 )
 from tenants.models import Merchant
+from tests.fixtures.tenants import Tenants
 
 
 @pytest.fixture
-def acme(db: None, tenants) -> Merchant:
+def acme(db: None, tenants: Tenants) -> Merchant:
     return tenants.acme
 
 
@@ -48,7 +51,9 @@ def test_points_for_money(amount_minor: int, currency: str, rate: str, points: i
     assert services.points_for_money(amount_minor, currency, rate) == points
 
 
-def test_money_funding_credits_the_budget(acme: Merchant, tenants, unique) -> None:
+def test_money_funding_credits_the_budget(
+    acme: Merchant, tenants: Tenants, unique: Callable[[str], str]
+) -> None:
     issuance = ledger.platform_account(AccountKind.ISSUANCE)
     issued_before, budget_before = ledger.balance_of(issuance), budget_of(acme)
     reference = unique("pay")
@@ -76,7 +81,7 @@ def test_money_funding_credits_the_budget(acme: Merchant, tenants, unique) -> No
     assert audit() == []
 
 
-def test_goods_funding_credits_the_budget(acme: Merchant, unique) -> None:
+def test_goods_funding_credits_the_budget(acme: Merchant, unique: Callable[[str], str]) -> None:
     before = budget_of(acme)
     funding = services.fund_with_goods(
         acme,
@@ -92,7 +97,9 @@ def test_goods_funding_credits_the_budget(acme: Merchant, unique) -> None:
     assert budget_of(acme) == before + 80_000
 
 
-def test_a_retried_payment_reference_credits_once(acme: Merchant, unique) -> None:
+def test_a_retried_payment_reference_credits_once(
+    acme: Merchant, unique: Callable[[str], str]
+) -> None:
     reference = unique("pay")
     before = budget_of(acme)
     first = services.fund_with_money(
@@ -111,7 +118,7 @@ def test_a_retried_payment_reference_credits_once(acme: Merchant, unique) -> Non
 
 
 def test_the_same_reference_for_money_and_for_goods_are_different_fundings(
-    acme: Merchant, unique
+    acme: Merchant, unique: Callable[[str], str]
 ) -> None:
     reference = unique("ref")
     money = services.fund_with_money(
@@ -129,10 +136,10 @@ def test_the_same_reference_for_money_and_for_goods_are_different_fundings(
     ids=["amount", "rate", "currency"],
 )
 def test_a_reference_reused_for_another_payment_is_refused(
-    acme: Merchant, unique, change: dict
+    acme: Merchant, unique: Callable[[str], str], change: dict[str, Any]
 ) -> None:
     reference = unique("pay")
-    request = {"amount_minor": 1_000, "currency": "CNY", "rate": "100"}
+    request: dict[str, Any] = {"amount_minor": 1_000, "currency": "CNY", "rate": "100"}
     services.fund_with_money(acme, payment_reference=reference, **request)
     before, budget = counts(), budget_of(acme)
 
@@ -144,7 +151,9 @@ def test_a_reference_reused_for_another_payment_is_refused(
     assert budget_of(acme) == budget
 
 
-def test_a_reference_belongs_to_one_merchant(acme: Merchant, tenants, unique) -> None:
+def test_a_reference_belongs_to_one_merchant(
+    acme: Merchant, tenants: Tenants, unique: Callable[[str], str]
+) -> None:
     reference = unique("pay")
     services.fund_with_money(
         acme, amount_minor=100, currency="CNY", rate="100", payment_reference=reference
@@ -159,7 +168,12 @@ def test_a_reference_belongs_to_one_merchant(acme: Merchant, tenants, unique) ->
     assert budget_of(tenants.beta) == beta_budget
 
 
-GOOD = {"amount_minor": 1_000, "currency": "CNY", "rate": "100", "payment_reference": "ok"}
+GOOD: dict[str, Any] = {
+    "amount_minor": 1_000,
+    "currency": "CNY",
+    "rate": "100",
+    "payment_reference": "ok",
+}
 
 
 @pytest.mark.parametrize(
@@ -194,7 +208,7 @@ GOOD = {"amount_minor": 1_000, "currency": "CNY", "rate": "100", "payment_refere
     ],
 )
 def test_bad_funding_is_refused_and_changes_nothing(
-    acme: Merchant, change: dict, code: str, field: str
+    acme: Merchant, change: dict[str, Any], code: str, field: str
 ) -> None:
     before, budget = counts(), budget_of(acme)
     with pytest.raises(LedgerError) as exc:

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any, Protocol
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import connection
 from points import ledger, services
 from points.audit import audit
 from points.errors import LedgerError
@@ -28,8 +30,19 @@ from points.models import (
     TransactionKind,
 )
 from tenants.models import Merchant
+from tests.fixtures.tenants import Tenants
 
 CAMPAIGN = "spring"
+Unique = Callable[[str], str]
+Fund = Callable[[Merchant, int], Funding]
+
+
+class Earn(Protocol):
+    def __call__(
+        self, consumer: User, points: int, expires_in: timedelta | None = None
+    ) -> Transaction: ...
+
+
 BAD_AMOUNTS = [0, -1, -500, 10**13, 2**63, 1.5, 10.0, "10", None, True, False, Decimal("10")]
 
 
@@ -52,17 +65,17 @@ def refused(code: str, call: Callable[[], object]) -> LedgerError:
 
 
 @pytest.fixture
-def acme(tenants) -> Merchant:
+def acme(tenants: Tenants) -> Merchant:
     return tenants.acme
 
 
 @pytest.fixture
-def beta(tenants) -> Merchant:
+def beta(tenants: Tenants) -> Merchant:
     return tenants.beta
 
 
 @pytest.fixture
-def fund(db: None, unique: Callable[[str], str]) -> Callable[[Merchant, int], Funding]:
+def fund(db: None, unique: Unique) -> Fund:
     def fund(merchant: Merchant, points: int) -> Funding:
         # 1 fen at 100 points per yuan is one point.
         return services.fund_with_money(
@@ -77,7 +90,7 @@ def fund(db: None, unique: Callable[[str], str]) -> Callable[[Merchant, int], Fu
 
 
 @pytest.fixture
-def earn(acme: Merchant, fund, unique) -> Callable[..., Transaction]:
+def earn(acme: Merchant, fund: Fund, unique: Unique) -> Earn:
     """Award ``points`` to a consumer from acme's campaign (funding and reserving first)."""
 
     def earn(consumer: User, points: int, expires_in: timedelta | None = None) -> Transaction:
@@ -95,7 +108,9 @@ def earn(acme: Merchant, fund, unique) -> Callable[..., Transaction]:
 # --- Posting ------------------------------------------------------------------------
 
 
-def test_points_flow_from_funding_to_the_mall(acme: Merchant, fund, consumer: User, unique):
+def test_points_flow_from_funding_to_the_mall(
+    acme: Merchant, fund: Fund, consumer: User, unique: Unique
+) -> None:
     budget = ledger.merchant_budget(acme.pk)
     reserve = ledger.campaign_reserve(acme.pk, CAMPAIGN)
     wallet = ledger.wallet(consumer.pk)
@@ -130,7 +145,9 @@ def test_points_flow_from_funding_to_the_mall(acme: Merchant, fund, consumer: Us
     assert audit() == []
 
 
-def test_a_retried_key_returns_the_first_transaction(acme: Merchant, beta: Merchant, fund):
+def test_a_retried_key_returns_the_first_transaction(
+    acme: Merchant, beta: Merchant, fund: Fund
+) -> None:
     fund(acme, 1_000)
     source, target = ledger.merchant_budget(acme.pk), ledger.merchant_budget(beta.pk)
     start = balances(source, target)
@@ -154,8 +171,8 @@ def test_a_retried_key_returns_the_first_transaction(acme: Merchant, beta: Merch
     ],
 )
 def test_a_reused_key_with_another_request_is_refused(
-    acme: Merchant, beta: Merchant, fund, change: dict
-):
+    acme: Merchant, beta: Merchant, fund: Fund, change: dict[str, Any]
+) -> None:
     fund(acme, 1_000)
     fund(beta, 1_000)
     source, target = ledger.merchant_budget(acme.pk), ledger.merchant_budget(beta.pk)
@@ -178,7 +195,9 @@ def test_a_reused_key_with_another_request_is_refused(
     assert balances(ledger.merchant_budget(acme.pk), ledger.merchant_budget(beta.pk)) == start
 
 
-def test_a_key_used_by_another_kind_of_operation_is_refused(acme: Merchant, beta: Merchant, fund):
+def test_a_key_used_by_another_kind_of_operation_is_refused(
+    acme: Merchant, beta: Merchant, fund: Fund
+) -> None:
     fund(acme, 1_000)
     source, target = ledger.merchant_budget(acme.pk), ledger.merchant_budget(beta.pk)
     services.transfer(source, target, 100, idempotency_key="shared-key")
@@ -193,8 +212,13 @@ def test_a_key_used_by_another_kind_of_operation_is_refused(acme: Merchant, beta
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS, ids=repr)
 def test_bad_amounts_are_refused_everywhere(
-    acme: Merchant, beta: Merchant, fund, earn, consumer: User, amount: object
-):
+    acme: Merchant,
+    beta: Merchant,
+    fund: Fund,
+    earn: Earn,
+    consumer: User,
+    amount: Any,  # deliberately anything: the ledger refuses what is not a points amount
+) -> None:
     fund(acme, 1_000)
     earn(consumer, 100)
     services.reserve(acme, CAMPAIGN, 500, idempotency_key="reserve-bad-amounts")
@@ -234,8 +258,8 @@ def test_bad_amounts_are_refused_everywhere(
     ],
 )
 def test_post_refuses_malformed_postings(
-    acme: Merchant, beta: Merchant, fund, postings: list, key: str, code: str
-):
+    acme: Merchant, beta: Merchant, fund: Fund, postings: list[Any], key: str, code: str
+) -> None:
     fund(acme, 1_000)
     accounts = [ledger.merchant_budget(beta.pk), ledger.merchant_budget(acme.pk)]
     start = balances(*accounts)
@@ -250,7 +274,9 @@ def test_post_refuses_malformed_postings(
     assert balances(*accounts) == start
 
 
-def test_overdrafts_are_refused(acme: Merchant, beta: Merchant, fund, earn, consumer: User):
+def test_overdrafts_are_refused(
+    acme: Merchant, beta: Merchant, fund: Fund, earn: Earn, consumer: User
+) -> None:
     earn(consumer, 100)  # acme's budget and reserve are back to what they were
     budget, reserve = ledger.merchant_budget(acme.pk), ledger.campaign_reserve(acme.pk, CAMPAIGN)
     wallet = ledger.wallet(consumer.pk)
@@ -284,7 +310,9 @@ def test_overdrafts_are_refused(acme: Merchant, beta: Merchant, fund, earn, cons
     assert audit() == []
 
 
-def test_transfers_need_two_accounts_and_never_touch_wallets(acme: Merchant, fund, earn, consumer):
+def test_transfers_need_two_accounts_and_never_touch_wallets(
+    acme: Merchant, fund: Fund, earn: Earn, consumer: User
+) -> None:
     fund(acme, 1_000)
     earn(consumer, 10)
     budget = ledger.merchant_budget(acme.pk)
@@ -294,7 +322,7 @@ def test_transfers_need_two_accounts_and_never_touch_wallets(acme: Merchant, fun
     refused("INVALID_ACCOUNT", lambda: services.transfer(wallet, budget, 1, idempotency_key="c"))
 
 
-def test_balance_check_constraint_backs_the_conditional_update(acme: Merchant, fund):
+def test_balance_check_constraint_backs_the_conditional_update(acme: Merchant, fund: Fund) -> None:
     """Even SQL that skips the ledger cannot drive a materialised balance below zero."""
     budget = ledger.merchant_budget(acme.pk)
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
@@ -304,7 +332,9 @@ def test_balance_check_constraint_backs_the_conditional_update(acme: Merchant, f
 # --- Reversals ---------------------------------------------------------------------------
 
 
-def test_reversing_a_spend_restores_the_same_lots_with_their_expiry(earn, consumer: User, unique):
+def test_reversing_a_spend_restores_the_same_lots_with_their_expiry(
+    earn: Earn, consumer: User, unique: Unique
+) -> None:
     for days in (10, 20, 30):
         earn(consumer, 100, expires_in=timedelta(days=days))
     lots = list(Lot.objects.filter(consumer=consumer).order_by("expires_at"))
@@ -335,7 +365,9 @@ def test_reversing_a_spend_restores_the_same_lots_with_their_expiry(earn, consum
     assert audit() == []
 
 
-def test_reversing_an_award_takes_the_points_back(acme: Merchant, earn, consumer: User, unique):
+def test_reversing_an_award_takes_the_points_back(
+    acme: Merchant, earn: Earn, consumer: User, unique: Unique
+) -> None:
     award = earn(consumer, 100)
     reserve = ledger.campaign_reserve(acme.pk, CAMPAIGN)
     reserve_before = ledger.balance_of(reserve)
@@ -349,7 +381,7 @@ def test_reversing_an_award_takes_the_points_back(acme: Merchant, earn, consumer
     assert audit() == []
 
 
-def test_reversing_twice_is_refused(earn, consumer: User, unique):
+def test_reversing_twice_is_refused(earn: Earn, consumer: User, unique: Unique) -> None:
     award = earn(consumer, 100)
     key = unique("reverse")
     reversal = services.reverse(award, idempotency_key=key)
@@ -360,7 +392,9 @@ def test_reversing_twice_is_refused(earn, consumer: User, unique):
     assert ledger.balance_of(ledger.wallet(consumer.pk)) == 0
 
 
-def test_reversing_an_expiry_or_a_reversal_is_refused(earn, consumer: User, unique):
+def test_reversing_an_expiry_or_a_reversal_is_refused(
+    earn: Earn, consumer: User, unique: Unique
+) -> None:
     award = earn(consumer, 100, expires_in=timedelta(days=-1))
     lot = Lot.objects.get(source=award)
     expiry = services.expire_lot(lot.pk)
@@ -373,7 +407,9 @@ def test_reversing_an_expiry_or_a_reversal_is_refused(earn, consumer: User, uniq
     assert ledger.balance_of(ledger.wallet(consumer.pk)) == 0
 
 
-def test_reversing_a_spent_award_is_refused_and_changes_nothing(earn, consumer: User, unique):
+def test_reversing_a_spent_award_is_refused_and_changes_nothing(
+    earn: Earn, consumer: User, unique: Unique
+) -> None:
     # Wallet empty again: the balance itself says no.
     award = earn(consumer, 100)
     services.spend(consumer, 100, idempotency_key=unique("spend"))
@@ -384,6 +420,7 @@ def test_reversing_a_spent_award_is_refused_and_changes_nothing(earn, consumer: 
     earn(consumer, 100, expires_in=timedelta(days=50))
     services.spend(consumer, 50, idempotency_key=unique("spend"))
     wallet = ledger.wallet(consumer.pk)
+    assert first.merchant_id is not None
     reserve = ledger.campaign_reserve(first.merchant_id, CAMPAIGN)
     start = balances(wallet, reserve)
     lots_before = sorted(Lot.objects.filter(consumer=consumer).values_list("pk", "remaining"))
@@ -400,8 +437,8 @@ def test_reversing_a_spent_award_is_refused_and_changes_nothing(earn, consumer: 
 
 
 def test_reversing_a_transfer_needs_the_points_to_still_be_there(
-    acme: Merchant, beta: Merchant, fund, unique
-):
+    acme: Merchant, beta: Merchant, fund: Fund, unique: Unique
+) -> None:
     fund(acme, 1_000)
     source, target = ledger.merchant_budget(acme.pk), ledger.merchant_budget(beta.pk)
     spare = ledger.balance_of(target)
@@ -418,7 +455,7 @@ def test_reversing_a_transfer_needs_the_points_to_still_be_there(
 
 
 @pytest.fixture
-def history(earn, consumer: User, unique) -> Transaction:
+def history(earn: Earn, consumer: User, unique: Unique) -> Transaction:
     earn(consumer, 100)
     return services.spend(consumer, 40, idempotency_key=unique("spend"))
 
@@ -433,8 +470,9 @@ def _raw(sql: str, pk: int) -> None:
         cursor.execute(sql, [pk])
 
 
-def test_entries_cannot_be_updated_or_deleted(history: Transaction):
+def test_entries_cannot_be_updated_or_deleted(history: Transaction) -> None:
     entry = history.entries.order_by("pk").first()
+    assert entry is not None
     amount = entry.amount
 
     _refused_by_trigger(lambda: Entry.objects.filter(pk=entry.pk).update(amount=amount * 2))
@@ -448,7 +486,7 @@ def test_entries_cannot_be_updated_or_deleted(history: Transaction):
     assert history.entries.count() == 2
 
 
-def test_transactions_cannot_be_updated_or_deleted(history: Transaction):
+def test_transactions_cannot_be_updated_or_deleted(history: Transaction) -> None:
     _refused_by_trigger(lambda: Transaction.objects.filter(pk=history.pk).update(memo="edited"))
     history.memo = "edited"
     _refused_by_trigger(history.save)
@@ -463,7 +501,7 @@ def test_transactions_cannot_be_updated_or_deleted(history: Transaction):
     assert history.entries.count() == 2
 
 
-def test_lot_debits_cannot_be_updated_or_deleted(history: Transaction):
+def test_lot_debits_cannot_be_updated_or_deleted(history: Transaction) -> None:
     debit = LotDebit.objects.get(transaction=history)
     _refused_by_trigger(lambda: LotDebit.objects.filter(pk=debit.pk).update(points=1))
     _refused_by_trigger(debit.delete)

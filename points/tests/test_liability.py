@@ -14,7 +14,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -24,6 +23,7 @@ from campaigns.claims import claim_code
 from campaigns.generation import generate_batch
 from campaigns.models import CampaignStatus, Code
 from campaigns.services import create_batch, create_scan_campaign, set_status
+from core.db import connection
 from points import liability, services
 from points.audit import audit
 from points.models import Entry, Lot, Transaction

@@ -88,7 +88,7 @@ def test_redeem_debits_oldest_points_takes_stock_and_cancel_restores_both(
     address = _address(consumer)
     order = mall.redeem(consumer, product.pk, 2, idempotency_key="k1", address_id=address.pk).order
     assert order.status == OrderStatus.PLACED and order.total_points == 200
-    assert order.address["recipient"] == "王小明"
+    assert order.address is not None and order.address["recipient"] == "王小明"
     product.refresh_from_db()
     assert product.stock == 3
     lots = list(Lot.objects.filter(consumer=consumer).order_by("expires_at"))

@@ -10,17 +10,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from graphql_relay import to_global_id
 
 from accounts.models import User
+from core.db import connection
 from points import ledger
 from points.audit import audit
 from redemption import services as mall
@@ -94,13 +95,13 @@ def test_browse_filters_paginates_and_searches_chinese_titles(
     ]
     Product.objects.filter(pk=hidden[0].pk).update(status=ProductStatus.DELISTED)
     Product.objects.filter(pk=hidden[1].pk).update(
-        available_until=timezone.now() - timezone.timedelta(minutes=1)
+        available_until=timezone.now() - timedelta(minutes=1)
     )
     upcoming = listed_product(
         category,
         title="Flash sale 秒杀 乌龙茶",
         price=100,
-        available_from=timezone.now() + timezone.timedelta(days=1),
+        available_from=timezone.now() + timedelta(days=1),
     )
     cat = gid("Category", category.pk)
 
@@ -344,7 +345,7 @@ def test_every_redeem_refusal_through_the_api_changes_nothing(
     delisted = listed_product(category, title="Delisted")
     Product.objects.filter(pk=delisted.pk).update(status=ProductStatus.DELISTED)
     later = listed_product(
-        category, title="Later", available_from=timezone.now() + timezone.timedelta(hours=1)
+        category, title="Later", available_from=timezone.now() + timedelta(hours=1)
     )
     cheap = listed_product(category, title="Cheap", price=1)
     cases = [
@@ -531,6 +532,7 @@ def test_merchant_sees_only_orders_for_its_goods_with_masked_phones(
     beta_order = placed_order(tenants.beta)
     platform_order = placed_order(None)
     phone = acme_order.consumer.phone
+    assert phone is not None
 
     owner_view = _as(merchant_api, tenants.acme_owner, "SupplierOrders", {"first": 100})
     ids = [o["id"] for o in nodes(owner_view["data"]["supplierOrders"])]
@@ -646,8 +648,8 @@ def test_consign_then_admin_approval_credits_exactly_once(
     }
     # Platform goods are not consigned.
     platform = listed_product(category, title="Platform goods")
-    refused = client.post(f"/admin/redemption/product/{platform.pk}/approve/", form)
-    assert b"NOT_CONSIGNED" in refused.content
+    not_consigned = client.post(f"/admin/redemption/product/{platform.pk}/approve/", form)
+    assert b"NOT_CONSIGNED" in not_consigned.content
     assert audit() == []
 
 
@@ -867,6 +869,7 @@ def test_admin_pages_and_order_lifecycle(
     ):
         response = admin_client.get(url)
         assert response.status_code == 200, url
+        assert order.consumer.phone is not None
         assert order.consumer.phone.encode() not in response.content, url
     shipped = admin_client.post(
         f"/admin/redemption/order/{order.pk}/ship/",

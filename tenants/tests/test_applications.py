@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django_tenants.utils import tenant_context
@@ -19,6 +18,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from campaigns import codes
 from campaigns.models import Campaign
+from core.db import connection
 from points.models import Account, AccountKind
 from tenants import onboarding, signup
 from tenants.lifecycle import ProvisioningFailed, change_status

@@ -8,10 +8,10 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.db.models import F
 
 from accounts.models import User
+from core.db import connection
 from points import ledger, services
 from points.audit import CHECKS
 from points.models import Lot
@@ -76,6 +76,7 @@ def test_ledger_check_fails_when_a_balance_is_corrupted(tenants, activity: User)
 
 def test_ledger_check_fails_when_a_wallet_disagrees_with_its_lots(activity: User) -> None:
     lot = Lot.objects.filter(consumer=activity).first()
+    assert lot is not None
     Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + 1)
 
     err = failing_ledger_check()

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
+from core.db import connection
 from points import ledger, services
 from points.models import Account, AccountKind, Entry, Lot, Transaction
 from tenants.errors import MerchantNotActive

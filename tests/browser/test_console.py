@@ -172,7 +172,7 @@ def test_a_member_of_two_merchants_switches_between_them(
 
     page = open_page("desktop")
     p = page.page
-    sign_in(page, person.email)
+    sign_in(page, person.get_username())
     switch = p.get_by_label("Merchant")
     assert sorted(switch.locator("option").all_inner_texts()) == ["Alpha Tea", "Beta Tea"]
     assert switch.input_value() == first.slug
@@ -204,7 +204,7 @@ def test_questionnaire_builder_and_results(
     merchant = funded_merchant(unique, "Survey Tea", owner)
     page = open_page("desktop")
     p = page.page
-    sign_in(page, owner.email)
+    sign_in(page, owner.get_username())
     p.goto("/console/questionnaire/new/")
     p.get_by_role("heading", name="New questionnaire").wait_for()
     p.get_by_label("Name", exact=True).fill("Taste survey")
@@ -234,7 +234,9 @@ def test_questionnaire_builder_and_results(
 
     with tenant_context(merchant):
         campaign = Campaign.objects.get(name="Taste survey")
-        ids = {q["text"]: q for q in campaign.questionnaire.current_version.questions}
+        version = campaign.questionnaire.current_version
+        assert version is not None
+        ids = {q["text"]: q for q in version.questions}
         choice = ids["Which tea do you like?"]
         for n, option in enumerate(["o1", "o2", "o2"]):
             answers = {choice["id"]: option, ids["How was the taste?"]["id"]: 4 + n % 2}
@@ -263,7 +265,7 @@ def test_staff_and_roles(
     Membership.objects.create(merchant=merchant, user=clerk, role=Role.VIEWER)
     page = open_page("desktop")
     p = page.page
-    sign_in(page, owner.email)
+    sign_in(page, owner.get_username())
     p.get_by_role("link", name="Staff").first.click()
     p.get_by_text(clerk.email, exact=True).wait_for()
     p.get_by_label(f"Role of {clerk.email}").select_option("OPERATOR")
@@ -281,7 +283,7 @@ def test_staff_and_roles(
 
     # The clerk (now an operator) sees the members but cannot change them.
     other = open_page("desktop")
-    sign_in(other, clerk.email)
+    sign_in(other, clerk.get_username())
     other.page.get_by_role("link", name="Staff").first.click()
     other.page.get_by_text(invited, exact=True).wait_for()
     assert other.page.locator("#members select").count() == 0
@@ -299,7 +301,7 @@ def test_ledger_and_goods_pages(
     order = placed_order(merchant)
     page = open_page("desktop")
     p = page.page
-    sign_in(page, owner.email)
+    sign_in(page, owner.get_username())
 
     p.get_by_role("link", name="Ledger").first.click()
     p.get_by_role("cell", name="Funded with money").first.wait_for()

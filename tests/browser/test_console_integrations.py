@@ -84,7 +84,7 @@ def test_an_api_key_is_shown_once_works_over_http_and_is_refused_once_revoked(
     page = open_page("desktop")
     p = page.page
     asked = accept_dialogs(page)
-    sign_in(page, owner.email)
+    sign_in(page, owner.get_username())
     p.get_by_role("link", name="API keys").click()
     p.get_by_role("heading", name="New API key").wait_for()
     p.get_by_text("No API keys yet.").wait_for()
@@ -269,7 +269,7 @@ def test_a_webhook_endpoint_gets_a_claim_and_a_redelivery_from_the_screen(
     page = open_page("desktop")
     p = page.page
     asked = accept_dialogs(page)
-    sign_in(page, owner.email)
+    sign_in(page, owner.get_username())
     p.get_by_role("link", name="Webhooks").click()
     p.get_by_role("heading", name="New endpoint").wait_for()
     p.get_by_text("No endpoints yet.").wait_for()
@@ -382,7 +382,7 @@ def test_lower_roles_are_not_offered_what_the_api_refuses(
     # An admin manages keys and webhooks but does not read the audit log.
     page = open_page("desktop")
     p = page.page
-    sign_in(page, admin.email)
+    sign_in(page, admin.get_username())
     nav = p.get_by_role("navigation", name="Console")
     assert nav.get_by_role("link", name="API keys").is_visible()
     assert not nav.get_by_role("link", name="Audit log").is_visible()
@@ -393,7 +393,7 @@ def test_lower_roles_are_not_offered_what_the_api_refuses(
     # A viewer reads the endpoints, without the actions or the payloads.
     other = open_page("phone")
     q = other.page
-    sign_in(other, viewer.email)
+    sign_in(other, viewer.get_username())
     nav = q.get_by_role("navigation", name="Console")
     assert not nav.get_by_role("link", name="API keys").is_visible()
     assert not nav.get_by_role("link", name="Audit log").is_visible()

@@ -264,7 +264,7 @@ def test_the_camera_reads_a_qr_code_and_opens_its_page(
         context.grant_permissions(["camera"])
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto("/scan")
         page.get_by_role("button", name="Start the camera").click()
         # The code's own page, on this site (not the host inside the QR code).

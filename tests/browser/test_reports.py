@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -28,6 +28,7 @@ from analytics import queries
 from analytics.models import RollupState
 from analytics.rollup import rollup, today
 from campaigns.models import ScanFailure
+from core.db import connection
 from points import services
 from points.models import Lot, Transaction
 from points.tests.test_liability import backdate
@@ -49,7 +50,7 @@ def test_the_dashboards_csv_button_downloads_the_merchants_analytics(
     merchant = funded_merchant(unique, "Lotus Tea", owner)
     page = open_page("desktop")
     p = page.page
-    sign_in(page, owner.email)
+    sign_in(page, owner.get_username())
     button = p.get_by_role("link", name="Download CSV")
     button.wait_for()
     assert "/reports/analytics/" in (button.get_attribute("href") or "")

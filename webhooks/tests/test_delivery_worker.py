@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
 from campaigns.claims import claim_code
+from core.db import connection
 from tests.fixtures.processes import free_port
 from tests.fixtures.tenants import merchant_with_codes
 from webhooks import signing
@@ -99,6 +99,7 @@ def hooked_merchant(
     made = create_endpoint(
         merchant, url=f"http://127.0.0.1:{port}/hook", event_types=[EventType.CODE_CLAIMED]
     )
+    assert made.secret is not None  # returned once, when created
     yield merchant, codes, port, made.secret
 
 
@@ -120,7 +121,9 @@ def test_endpoint_down_for_a_while_receives_every_event_once_back(
         60,
         "every delivery to fail twice while the endpoint is down",
     )
-    assert "refused" in deliveries.first().last_error.lower()
+    delivery = deliveries.first()
+    assert delivery is not None
+    assert "refused" in delivery.last_error.lower()
 
     with Merchant3rdParty(port, secret, failures=3) as endpoint:
         _wait(

@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -184,6 +185,7 @@ def test_claim_writes_one_delivery_per_subscribed_endpoint(
     data = payload["data"]
     assert data["code"] == codes[0] and data["points"] == 5
     assert data["consumer"]["maskedPhone"] == consumer.masked_phone
+    assert consumer.phone is not None
     assert consumer.phone not in json.dumps(payload)
     assert not WebhookDelivery.objects.filter(endpoint=beta_hook).exists()
 
@@ -229,6 +231,7 @@ def test_questionnaire_orders_and_batches_record_events(
 class _Hook(BaseHTTPRequestHandler):
     status = 200
     received: list[tuple[dict[str, str], bytes]] = []
+    url: str  # set by the local_hook fixture
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -242,11 +245,15 @@ class _Hook(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def local_hook() -> Iterator[type[_Hook]]:
-    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
+    class Hook(_Hook):  # a class per test: its own received list and status
+        received = []
+        status = 200
+
+    handler = Hook
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    handler.url = f"http://127.0.0.1:{server.server_address[1]}/hook"  # type: ignore[attr-defined]
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     yield handler
     server.shutdown()
     server.server_close()
@@ -398,7 +405,7 @@ def test_deliveries_list_filter_payload_by_role_and_redeliver(
     one = _endpoint(tenants.acme, EventType.CODE_CLAIMED)
     two = _endpoint(tenants.acme, EventType.CODE_CLAIMED, url="https://two.example.com/h")
     for n in range(3):
-        events.record(tenants.acme.pk, EventType.CODE_CLAIMED, lambda n=n: {"n": n})
+        events.record(tenants.acme.pk, EventType.CODE_CLAIMED, partial(dict, n=n))
     WebhookDelivery.objects.filter(endpoint=two).update(status=DeliveryStatus.DEAD)
     events.record(tenants.beta.pk, EventType.CODE_CLAIMED, lambda: {"beta": 1})  # no endpoint
 
