@@ -62,7 +62,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_claims"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 CACHE_PREFIX = "bench-claims"
 POINTS_PER_CODE = 10
-BUCKETS = 16  # campaigns.models.RESERVE_BUCKETS (checked at set-up)
+BUCKETS = 16  # campaigns.reserves.RESERVE_BUCKETS (checked at set-up)
 OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "ClaimCode.graphql"
 WARMUP = 400
 JUDGE = harness.PayloadJudge("claim")
@@ -92,7 +92,8 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
     from campaigns import services
     from campaigns.claims import claim_code
-    from campaigns.models import RESERVE_BUCKETS, BatchStatus, CampaignStatus, Code
+    from campaigns.models import BatchStatus, CampaignStatus, Code
+    from campaigns.reserves import RESERVE_BUCKETS
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
 

@@ -136,8 +136,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     from django_tenants.utils import tenant_context
 
     from campaigns import questionnaires, reserves, services
-    from campaigns.models import BatchStatus, CampaignStatus
-    from campaigns.questionnaire_models import Questionnaire
+    from campaigns.models import BatchStatus, CampaignStatus, Questionnaire
     from campaigns.schema_questionnaires import in_merchant_schema, questionnaire_link
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
@@ -502,8 +501,7 @@ def check_invariants(
     from django_tenants.utils import schema_context
 
     from campaigns import reserves
-    from campaigns.models import Campaign, CampaignStatus, Claim
-    from campaigns.questionnaire_models import Questionnaire, Response
+    from campaigns.models import Campaign, CampaignStatus, Claim, Questionnaire, Response
     from points.audit import audit
     from tenants.models import Merchant
 

@@ -28,7 +28,6 @@ from accounts.models import User
 from campaigns.codes import CodeError, parse
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import (
-    RESERVE_BUCKETS,
     BatchStatus,
     Campaign,
     CampaignError,
@@ -36,6 +35,7 @@ from campaigns.models import (
     Code,
     CodeBatch,
 )
+from campaigns.reserves import RESERVE_BUCKETS
 from core import idempotency, ratelimit
 from core.db import rows
 from core.db.locks import advisory_xact_lock

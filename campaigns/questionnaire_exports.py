@@ -34,8 +34,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from campaigns.error_codes import CampaignErrorCode
-from campaigns.models import Campaign
-from campaigns.questionnaire_models import QuestionnaireVersion, Response
+from campaigns.models import Campaign, QuestionnaireVersion, Response
 from core.errors import DomainError
 from core.signed_links import SignedLink
 

@@ -27,8 +27,6 @@ from campaigns.models import (
     CampaignError,
     CampaignKind,
     CampaignStatus,
-)
-from campaigns.questionnaire_models import (
     Questionnaire,
     QuestionnaireOpen,
     QuestionnaireVersion,
@@ -81,9 +79,7 @@ def create_questionnaire_campaign(
     ends_at: datetime | None = None,
     created_by: User | None = None,
 ) -> Campaign:
-    from campaigns.services import _validate_details
-
-    _validate_details(name, starts_at, ends_at, {})
+    Campaign.validate_details(name, starts_at, ends_at, {})
     _check_funding(points_per_response, max_rewarded_responses)
     definition = validate_definition(questions)
     with transaction.atomic():

@@ -30,8 +30,14 @@ from api.permissions import require_consumer, require_membership
 from campaigns import questionnaire_exports, questionnaires, results
 from campaigns.codes import MAX_MERCHANT_ID, VALUE, decode_merchant, encode_merchant
 from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
-from campaigns.models import Campaign, CampaignError, CampaignKind
-from campaigns.questionnaire_models import Questionnaire, QuestionnaireOpen, Response
+from campaigns.models import (
+    Campaign,
+    CampaignError,
+    CampaignKind,
+    Questionnaire,
+    QuestionnaireOpen,
+    Response,
+)
 from campaigns.questions import visible_questions
 from campaigns.schema import (
     CampaignNode,

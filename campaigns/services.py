@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from campaigns import reserves
+from campaigns import questionnaires, reserves
 from campaigns.codes import MAX_MERCHANT_ID
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import (
@@ -30,32 +30,9 @@ from campaigns.models import (
 )
 from points import ledger
 from points.error_codes import LedgerErrorCode
-from tenants.error_codes import MerchantErrorCode
 from tenants.models import Merchant
 
 MAX_POINTS_PER_CODE = 1_000_000
-
-
-def _validate_details(
-    name: str, starts_at: datetime | None, ends_at: datetime | None, limits: dict[str, int | None]
-) -> None:
-    if not (name or "").strip() or len(name) > 200:
-        raise CampaignError(
-            MerchantErrorCode.INVALID_NAME,
-            _("A campaign needs a name (200 characters at most)."),
-            "name",
-        )
-    if starts_at and ends_at and ends_at <= starts_at:
-        raise CampaignError(
-            CampaignErrorCode.INVALID_DATES, _("The end must be after the start."), "endsAt"
-        )
-    for field, value in limits.items():
-        if value is not None and not 1 <= value <= 1_000_000:
-            raise CampaignError(
-                CampaignErrorCode.INVALID_LIMIT,
-                _("A limit must be between 1 and 1,000,000."),
-                field,
-            )
 
 
 def create_scan_campaign(
@@ -68,7 +45,7 @@ def create_scan_campaign(
     max_claims_per_consumer: int | None = None,
     created_by: User | None = None,
 ) -> Campaign:
-    _validate_details(
+    Campaign.validate_details(
         name,
         starts_at,
         ends_at,
@@ -110,7 +87,7 @@ def _update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
             "max_claims_per_consumer", campaign.max_claims_per_consumer
         ),
     }
-    _validate_details(merged["name"], merged["starts_at"], merged["ends_at"], limits)
+    Campaign.validate_details(merged["name"], merged["starts_at"], merged["ends_at"], limits)
     for field, value in changes.items():
         setattr(campaign, field, value.strip() if field == "name" else value)
     campaign.save(update_fields=[*changes, "updated_at"])
@@ -123,8 +100,6 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
     Activating a questionnaire reserves its rewards (once). Ending voids every batch
     and returns its unclaimed reserve, or a questionnaire's unused reserve.
     """
-    from campaigns import questionnaires
-
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         campaign.ensure_transition(status)

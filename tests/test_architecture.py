@@ -53,7 +53,6 @@ DOMAIN_APPS = (
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"tenants.lifecycle", "tenants.onboarding"}),
     frozenset({"campaigns.export_tasks", "campaigns.exports"}),
-    frozenset({"campaigns.questionnaires", "campaigns.services"}),
 }
 KNOWN_FLOOR_VIOLATIONS: set[tuple[str, str]] = {
     ("campaigns.questionnaire_views", "campaigns.schema_questionnaires"),

@@ -26,8 +26,7 @@ from analytics.downloads import MERCHANT_CSV
 from api.schema import consumer_schema, merchant_schema
 from campaigns import services as campaign_services
 from campaigns.generation import generate_batch
-from campaigns.models import BatchExport, Campaign, CodeBatch, ScanFailure
-from campaigns.questionnaire_models import QuestionnaireVersion
+from campaigns.models import BatchExport, Campaign, CodeBatch, QuestionnaireVersion, ScanFailure
 from campaigns.questionnaires import create_questionnaire_campaign
 from conftest import Api, Tenants, access_token
 from points import services

@@ -1,7 +1,5 @@
-"""Questionnaire campaigns: versioned question sets, responses, reward buckets.
-
-Imported by ``campaigns.models`` (one app, one schema per merchant).
-"""
+"""Questionnaires: the questionnaire side of a campaign, its versioned question sets, the
+responses and who opened it. Tables in each merchant's schema."""
 
 from __future__ import annotations
 
