@@ -271,9 +271,10 @@ def merchant_with_codes(
     unique: Callable[[str], str], size: int, points: int, owner: User | None = None
 ) -> tuple[Merchant, list[str]]:
     """A funded merchant (committed) with an active scan campaign and one ready batch."""
-    from campaigns.generation import generate_batch
     from campaigns.models import CampaignStatus, Code
-    from campaigns.services import create_batch, create_scan_campaign, set_status
+    from campaigns.scan.generation import generate_batch
+    from campaigns.scan.services import create_batch, create_scan_campaign
+    from campaigns.services import set_status
     from points import services
 
     merchant = create_merchant(slug=unique("claims"), name="Claims Co", owner=owner)

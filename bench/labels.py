@@ -1,6 +1,6 @@
 """PDF label rendering rate: labels per second for a 10,000-code batch.
 
-Renders the same in-memory codes (made with ``campaigns.codes.new_code``, as a batch's
+Renders the same in-memory codes (made with ``campaigns.scan.codes.new_code``, as a batch's
 codes are) through the product's renderer and through baselines, each in a child
 process of its own (so that each one's peak memory is its own), one after the other
 in the same run:
@@ -80,7 +80,7 @@ def _setup(base_url: str) -> None:
 
 
 def make_rows(count: int) -> Rows:
-    from campaigns.codes import encode_merchant, new_code
+    from campaigns.scan.codes import encode_merchant, new_code
 
     prefix = encode_merchant(1)
     return [(serial, new_code(prefix)) for serial in range(count)]
@@ -129,7 +129,7 @@ def _grid_pages(
 
 def path_rect(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
     from campaigns import exports
-    from campaigns.codes import pretty
+    from campaigns.scan.codes import pretty
 
     def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
         modules = exports.make_qr(code).modules
@@ -154,7 +154,7 @@ def pil_images(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int)
     from reportlab.lib.utils import ImageReader
 
     from campaigns import exports
-    from campaigns.codes import pretty
+    from campaigns.scan.codes import pretty
 
     def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
         image = exports.make_qr(code).make_image().get_image()
@@ -171,7 +171,7 @@ def pil_images(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int)
 
 
 def text_only(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
-    from campaigns.codes import pretty
+    from campaigns.scan.codes import pretty
 
     def draw(canvas, layout, x, y, code):  # type: ignore[no-untyped-def]
         canvas.drawCentredString(x + layout.cell_width / 2, y + layout.text_y, pretty(code))
@@ -218,7 +218,7 @@ def _check_ours_scans(rows: Rows, columns: int, rows_down: int) -> str:
     except ImportError:
         return "zxing-cpp or pypdfium2 not installed: scan check skipped"
     from campaigns import exports
-    from campaigns.codes import scan_url
+    from campaigns.scan.codes import scan_url
 
     grid = exports.Grid.of(columns, rows_down)
     page = rows[: grid.per_page]
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.conf import settings
 
     from campaigns import exports
-    from campaigns.codes import scan_url
+    from campaigns.scan.codes import scan_url
 
     rows = make_rows(options.labels)
     sample = exports.make_qr(rows[0][1])

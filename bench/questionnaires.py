@@ -137,6 +137,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
     from campaigns import questionnaires, reserves, services
     from campaigns.models import BatchStatus, CampaignStatus, Questionnaire
+    from campaigns.scan import services as scan_services
     from campaigns.schema_questionnaires import in_merchant_schema, questionnaire_link
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
@@ -178,9 +179,9 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
             campaigns.append(campaign)
         campaign, drain = campaigns
         questionnaire = Questionnaire.objects.get(campaign=campaign)
-        scan = services.create_scan_campaign(name="Bench scan")
+        scan = scan_services.create_scan_campaign(name="Bench scan")
         services.set_status(merchant, scan, CampaignStatus.ACTIVE)
-        batch = services.create_batch(merchant, scan, size=claim_codes, points_per_code=POINTS)
+        batch = scan_services.create_batch(merchant, scan, size=claim_codes, points_per_code=POINTS)
         batch.refresh_from_db()
         assert batch.status == BatchStatus.READY, batch.status
     connection.set_schema_to_public()

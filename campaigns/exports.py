@@ -48,16 +48,9 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from accounts.models import User
-from campaigns.codes import pretty, scan_url
 from campaigns.error_codes import CampaignErrorCode
-from campaigns.models import (
-    BatchExport,
-    BatchStatus,
-    Code,
-    CodeBatch,
-    ExportFormat,
-    ExportStatus,
-)
+from campaigns.models import BatchExport, BatchStatus, Code, CodeBatch, ExportFormat, ExportStatus
+from campaigns.scan.codes import pretty, scan_url
 from core.errors import DomainError
 from core.signed_links import SignedLink
 

@@ -28,7 +28,9 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 from api.errors import ErrorCode
 from api.mutations import DomainMutation
 from api.permissions import require_membership
-from campaigns import dashboard, models, services, stats
+from campaigns import dashboard, models, services
+from campaigns.scan import services as scan_services
+from campaigns.scan import stats
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from tenants.models import Role
@@ -440,7 +442,7 @@ class CreateScanCampaign(DomainMutation):
     @classmethod
     def perform(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> CreateScanCampaign:
         membership = require_membership(info, Role.OPERATOR)
-        campaign = services.create_scan_campaign(
+        campaign = scan_services.create_scan_campaign(
             name=kwargs["name"],
             description=kwargs.get("description") or "",
             starts_at=_aware(kwargs.get("starts_at")),
@@ -544,7 +546,7 @@ class CreateCodeBatch(DomainMutation):
     ) -> CreateCodeBatch:
         membership = require_membership(info, Role.OPERATOR)
         campaign = campaign_by_id(info, campaign_id, "campaignId")
-        batch = services.create_batch(
+        batch = scan_services.create_batch(
             membership.merchant,
             campaign,
             size=size,
@@ -566,7 +568,7 @@ class VoidCodeBatch(DomainMutation):
     def perform(cls, root: Any, info: graphene.ResolveInfo, id: str) -> VoidCodeBatch:
         merchant = require_membership(info, Role.ADMIN).merchant
         batch = batch_by_id(info, id)
-        return cls(batch=services.void_batch(merchant, batch))
+        return cls(batch=scan_services.void_batch(merchant, batch))
 
 
 # --- Root fields --------------------------------------------------------------------

@@ -13,8 +13,8 @@ import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import client_ip, require_consumer
-from campaigns.claims import claim_code
-from campaigns.preview import Preview, ScanStatus, preview_code
+from campaigns.scan.claims import claim_code
+from campaigns.scan.preview import Preview, ScanStatus, preview_code
 
 ScanStatusEnum = graphene.Enum.from_enum(
     ScanStatus,

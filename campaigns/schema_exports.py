@@ -19,7 +19,8 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from api.mutations import DomainMutation
 from api.permissions import require_membership
-from campaigns import exports, models, stats
+from campaigns import exports, models
+from campaigns.scan import stats
 from campaigns.schema import CodeBatchNode, MerchantNode, batch_by_id
 from tenants.models import Role
 

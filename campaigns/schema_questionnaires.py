@@ -28,7 +28,6 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 from api.mutations import DomainMutation
 from api.permissions import require_consumer, require_membership
 from campaigns import questionnaire_exports, questionnaires, results
-from campaigns.codes import MAX_MERCHANT_ID, VALUE, decode_merchant, encode_merchant
 from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
 from campaigns.models import (
     Campaign,
@@ -39,13 +38,8 @@ from campaigns.models import (
     Response,
 )
 from campaigns.questions import visible_questions
-from campaigns.schema import (
-    CampaignNode,
-    CampaignStatusEnum,
-    MerchantNode,
-    _aware,
-    _by_id,
-)
+from campaigns.scan.codes import MAX_MERCHANT_ID, VALUE, decode_merchant, encode_merchant
+from campaigns.schema import CampaignNode, CampaignStatusEnum, MerchantNode, _aware, _by_id
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from tenants.models import Merchant, Role

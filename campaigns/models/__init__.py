@@ -11,14 +11,7 @@ from campaigns.models.campaigns import (
     CampaignKind,
     CampaignStatus,
 )
-from campaigns.models.codes import (
-    MAX_BATCH_SIZE,
-    BatchStatus,
-    Claim,
-    Code,
-    CodeBatch,
-    ScanFailure,
-)
+from campaigns.models.codes import MAX_BATCH_SIZE, BatchStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.models.exports import BatchExport, ExportFormat, ExportStatus
 from campaigns.models.questionnaires import (
     Questionnaire,

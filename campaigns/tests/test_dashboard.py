@@ -97,7 +97,7 @@ def test_dashboard_costs_the_same_queries_with_more_campaigns(
     before = count()
     assert before <= 8
     with tenant_context(f.tenants.acme):
-        from campaigns.services import create_scan_campaign
+        from campaigns.scan.services import create_scan_campaign
 
         for i in range(5):
             create_scan_campaign(name=f"More {i}")

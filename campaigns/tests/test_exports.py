@@ -31,8 +31,6 @@ from graphql_relay import to_global_id
 from PIL import Image
 
 from campaigns import exports
-from campaigns.codes import pretty, scan_url
-from campaigns.generation import generate_batch
 from campaigns.models import (
     BatchExport,
     BatchStatus,
@@ -42,7 +40,10 @@ from campaigns.models import (
     ExportFormat,
     ExportStatus,
 )
-from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
+from campaigns.scan.codes import pretty, scan_url
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.services import create_batch, create_scan_campaign, void_batch
+from campaigns.services import set_status
 from conftest import Api, Tenants, access_token, signed_ago
 from core.errors import DomainError
 from points import services

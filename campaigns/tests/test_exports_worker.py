@@ -23,6 +23,7 @@ from django_tenants.utils import tenant_context
 
 from campaigns import exports, services
 from campaigns.models import BatchExport, BatchStatus, CampaignStatus, CodeBatch, ExportStatus
+from campaigns.scan import services as scan_services
 from points import services as points
 from tenants.onboarding import create_merchant
 
@@ -49,9 +50,9 @@ def test_worker_renders_an_export_that_the_link_downloads(
         merchant, amount_minor=1_000, currency="CNY", rate="100", payment_reference=unique("p")
     )
     with tenant_context(merchant):
-        campaign = services.create_scan_campaign(name="Labels")
+        campaign = scan_services.create_scan_campaign(name="Labels")
         services.set_status(merchant, campaign, CampaignStatus.ACTIVE)
-        batch = services.create_batch(merchant, campaign, size=SIZE, points_per_code=1)
+        batch = scan_services.create_batch(merchant, campaign, size=SIZE, points_per_code=1)
 
         def ready() -> CodeBatch | None:
             return CodeBatch.objects.filter(pk=batch.pk, status=BatchStatus.READY).first()
@@ -104,9 +105,11 @@ def test_worker_killed_mid_export_then_a_new_worker_renders_it(
     try:
         first = workers.start()
         with tenant_context(merchant), workers.default_queue():
-            campaign = services.create_scan_campaign(name="Labels")
+            campaign = scan_services.create_scan_campaign(name="Labels")
             services.set_status(merchant, campaign, CampaignStatus.ACTIVE)
-            batch = services.create_batch(merchant, campaign, size=KILL_SIZE, points_per_code=1)
+            batch = scan_services.create_batch(
+                merchant, campaign, size=KILL_SIZE, points_per_code=1
+            )
             batch = _wait_for(
                 lambda: CodeBatch.objects.filter(pk=batch.pk, status=BatchStatus.READY).first()
             )

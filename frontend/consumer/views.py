@@ -26,7 +26,7 @@ from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
-from campaigns.codes import CodeError, normalize, parse, pretty
+from campaigns.scan.codes import CodeError, normalize, parse, pretty
 from frontend.consumer.messages import error_messages
 from frontend.pages import operations, render_page
 

@@ -166,7 +166,7 @@ def test_a_member_of_two_merchants_switches_between_them(
     second = funded_merchant(unique, "Beta Tea", other_owner, prefix="b-shop")
     Membership.objects.create(merchant=second, user=person, role=Role.VIEWER)
     with tenant_context(second):
-        from campaigns.services import create_scan_campaign
+        from campaigns.scan.services import create_scan_campaign
 
         create_scan_campaign(name="Beta only")
 

@@ -20,7 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.claims import claim_code
+from campaigns.scan.claims import claim_code
 from conftest import merchant_with_codes
 from webhooks import signing
 from webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint

@@ -1,4 +1,9 @@
-"""Celery tasks of the campaigns app. They run in the merchant's schema (tenant-schemas-celery)."""
+"""Celery tasks of scan codes: generate a batch's codes, resume generations that stalled.
+
+``generate_codes`` runs in the merchant's schema (tenant-schemas-celery). The ``name=``
+strings are what the broker, queued messages and the beat schedule know the tasks by:
+they keep the names of the module the tasks once lived in (``campaigns.tasks``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns import generation
 from campaigns.models import BatchStatus, CodeBatch
+from campaigns.scan import generation
 from tenants.models import Merchant
 
 logger = logging.getLogger(__name__)
