@@ -13,21 +13,16 @@ questionnaire's ``campaign { id }``): operators build, activate and pause, admin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import graphene
-from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from api.mutations import DomainMutation
 from api.permissions import require_consumer, require_membership
-from campaigns import questionnaire_exports, questionnaires, results
 from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
 from campaigns.models import (
     Campaign,
@@ -37,56 +32,20 @@ from campaigns.models import (
     QuestionnaireOpen,
     Response,
 )
-from campaigns.questions import visible_questions
-from campaigns.scan.codes import MAX_MERCHANT_ID, VALUE, decode_merchant, encode_merchant
+from campaigns.questionnaires import exports as questionnaire_exports
+from campaigns.questionnaires import results
+from campaigns.questionnaires import services as questionnaires
+from campaigns.questionnaires.links import (
+    in_merchant_schema,
+    link_not_found,
+    questionnaire_link,
+    questionnaire_url,
+)
+from campaigns.questionnaires.questions import visible_questions
 from campaigns.schema import CampaignNode, CampaignStatusEnum, MerchantNode, _aware, _by_id
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
-from tenants.models import Merchant, Role
-
-# --- Links --------------------------------------------------------------------------
-
-
-def questionnaire_link(merchant_id: int, campaign_id: int) -> str:
-    return f"{encode_merchant(merchant_id)}-{campaign_id}"
-
-
-def questionnaire_url(link: str) -> str:
-    """What the share link and the poster's QR code open."""
-    return f"{settings.PUBLIC_BASE_URL}/q/{link}"
-
-
-def parse_link(link: str) -> tuple[int, int] | None:
-    """(merchant id, campaign id) of a link, or None when it is malformed (no query)."""
-    prefix, sep, pk = (link or "").strip().upper().partition("-")
-    if (
-        not sep
-        or len(prefix) != 4
-        or any(c not in VALUE for c in prefix)
-        or not pk.isdigit()
-        or len(pk) > 18
-    ):
-        return None
-    merchant_id = decode_merchant(prefix)
-    if not 0 < merchant_id <= MAX_MERCHANT_ID:
-        return None
-    return merchant_id, int(pk)
-
-
-def _not_found() -> DomainError:
-    return DomainError(CoreErrorCode.NOT_FOUND, _("No such questionnaire."), "link")
-
-
-@contextmanager
-def in_merchant_schema(link: str) -> Iterator[tuple[Merchant, int]]:
-    """Run in the schema of the link's merchant; the previous schema is restored after."""
-    parsed = parse_link(link)
-    merchant = Merchant.find(parsed[0]) if parsed else None
-    if merchant is None or parsed is None:
-        raise _not_found()
-    with tenant_context(merchant):
-        yield merchant, parsed[1]
-
+from tenants.models import Role
 
 # --- Shared types -------------------------------------------------------------------
 
@@ -250,7 +209,7 @@ class SubmitResponse(DomainMutation):
                 )
             except DomainError as exc:
                 if exc.code == CoreErrorCode.NOT_FOUND:
-                    raise _not_found() from exc
+                    raise link_not_found() from exc
                 raise
             response = result.response
             version = response.version.number
@@ -291,7 +250,7 @@ class ConsumerQueries(graphene.ObjectType):
                 .first()
             )
             if campaign is None:
-                raise _not_found()
+                raise link_not_found()
             questionnaire = campaign.questionnaire
             state = _state(campaign, questionnaire.exhausted_at is not None, consumer)
             if consumer is not None and state == "OPEN":
@@ -664,9 +623,7 @@ class RequestQuestionnaireExport(DomainMutation):
         membership = require_membership(info, Role.OPERATOR)
         questionnaire = questionnaire_by_id(info, id)
         fmt = getattr(format, "value", format)
-        path = questionnaire_exports.request_export(
-            membership.merchant_id, questionnaire.campaign, fmt
-        )
+        path = questionnaires.request_export(membership.merchant_id, questionnaire.campaign, fmt)
         return cls(download_url=info.context.build_absolute_uri(path))
 
 

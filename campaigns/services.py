@@ -14,9 +14,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from campaigns import questionnaires as questionnaire_services
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, CampaignKind, CampaignStatus
+from campaigns.questionnaires import services as questionnaire_services
 from campaigns.scan import services as scan
 from tenants.models import Merchant
 

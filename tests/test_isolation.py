@@ -26,7 +26,7 @@ from analytics.downloads import MERCHANT_CSV
 from api.schema import consumer_schema, merchant_schema
 from campaigns import services as campaign_services
 from campaigns.models import BatchExport, Campaign, CodeBatch, QuestionnaireVersion, ScanFailure
-from campaigns.questionnaires import create_questionnaire_campaign
+from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan import services as scan_services
 from campaigns.scan.generation import generate_batch
 from conftest import Api, Tenants, access_token

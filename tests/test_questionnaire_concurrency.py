@@ -7,8 +7,8 @@ from collections import Counter
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import questionnaires
 from campaigns.models import Campaign, CampaignStatus, Response
+from campaigns.questionnaires import services as questionnaires
 from campaigns.services import set_status
 from conftest import Tenants, run_jobs
 from points import ledger, services

@@ -51,7 +51,7 @@ class QuestionnaireVersion(models.Model):
         Questionnaire, on_delete=models.PROTECT, related_name="versions"
     )
     number = models.PositiveIntegerField()
-    # Validated by campaigns.questions.validate_definition: a list of question dicts.
+    # Validated by campaigns.questionnaires.questions.validate_definition: a list of question dicts.
     questions = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
 

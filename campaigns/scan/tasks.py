@@ -70,4 +70,3 @@ def resume_stalled_batches(stalled_after_seconds: int = 300) -> int:
 
 # Registers the export task with the worker (Celery autodiscovers only ``tasks`` modules).
 from campaigns.export_tasks import render_export  # noqa: E402, F401
-from campaigns.questionnaire_exports import render_responses  # noqa: E402, F401

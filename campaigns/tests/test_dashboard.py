@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns import questionnaires
 from campaigns.models import CampaignStatus
+from campaigns.questionnaires import services as questionnaires
 from campaigns.services import set_status
 from campaigns.tests.test_merchant_campaigns import call, consumers
 from campaigns.tests.test_stats import Fixture, stats_fixture  # noqa: F401 (fixture)

@@ -23,8 +23,8 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import questionnaires
 from campaigns.models import Campaign, Code, CodeBatch
+from campaigns.questionnaires import services as questionnaires
 from conftest import STAFF_PASSWORD, _staff
 from points import services
 from redemption.tests.helpers import new_consumer, placed_order

@@ -18,7 +18,7 @@ from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
 from campaigns.models import CampaignStatus, Code
-from campaigns.questionnaires import create_questionnaire_campaign, submit
+from campaigns.questionnaires.services import create_questionnaire_campaign, submit
 from campaigns.scan.claims import claim_code
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign

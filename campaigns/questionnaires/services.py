@@ -6,7 +6,8 @@ reward takes ``points`` from one bucket with the ledger's conditional update, tr
 the buckets in an order that starts at the consumer's own, so concurrent submitters
 spread over 16 rows instead of queueing on one counter, and exactly ``cap`` rewards
 can ever be paid. When every bucket is empty the campaign closes itself and later
-submitters get ``BUDGET_EXHAUSTED``.
+submitters get ``BUDGET_EXHAUSTED``. A merchant also requests its responses as a file
+(``request_export``, rendered by ``tasks``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from campaigns.models import (
     QuestionnaireVersion,
     Response,
 )
-from campaigns.questions import validate_answers, validate_definition, visible_questions
+from campaigns.questionnaires import exports
+from campaigns.questionnaires.questions import (
+    validate_answers,
+    validate_definition,
+    visible_questions,
+)
+from campaigns.questionnaires.tasks import render_responses
 from core import idempotency
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
@@ -315,3 +322,18 @@ def _close_exhausted(campaign: Campaign, questionnaire: Questionnaire) -> None:
 def _close_if_empty(merchant: Merchant, campaign: Campaign, questionnaire: Questionnaire) -> None:
     if not reserves.left(merchant, questionnaire.reserve_ref, questionnaire.max_rewarded_responses):
         _close_exhausted(campaign, questionnaire)
+
+
+# --- Exports ----------------------------------------------------------------------
+
+
+def request_export(merchant_id: int, campaign: Campaign, fmt: str) -> str:
+    """Queue the rendering of every response (``exports``); returns the download path
+    (signed, 15 minutes), which answers 202 until the file is written."""
+    if fmt not in exports.FORMATS:
+        raise DomainError(CampaignErrorCode.INVALID_EXPORT_FORMAT, "CSV or XLSX.", "format")
+    name = exports.file_name(campaign, fmt)
+    render_responses.apply_async(
+        (campaign.pk, fmt, name), headers={"_schema_name": connection.schema_name}
+    )
+    return exports.LINK.path(merchant_id, campaign.pk, name)
