@@ -19,7 +19,8 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from api.mutations import DomainMutation
 from api.permissions import require_membership
-from campaigns import exports, models
+from campaigns import models
+from campaigns.exports import render, service
 from campaigns.scan import stats
 from campaigns.schema import CodeBatchNode, MerchantNode, batch_by_id
 from tenants.models import Role
@@ -30,7 +31,7 @@ BatchExportFormatEnum = graphene.Enum(
     description=(
         "CSV: one row per code (code, url). ZIP: a PNG and an SVG QR image per code. "
         "PDF: A4 label sheets (a ZIP of PDF volumes above "
-        f"{exports.PDF_LABELS_PER_FILE:,} labels)."
+        f"{render.PDF_LABELS_PER_FILE:,} labels)."
     ),
 )
 BatchExportStatusEnum = graphene.Enum(
@@ -99,9 +100,9 @@ class BatchExportNode(MerchantNode, DjangoObjectType):
     @staticmethod
     def resolve_download_url(export: models.BatchExport, info: graphene.ResolveInfo) -> str | None:
         membership = require_membership(info)
-        if not membership.has_role(Role.OPERATOR) or not exports.is_downloadable(export):
+        if not membership.has_role(Role.OPERATOR) or not service.is_downloadable(export):
             return None
-        path = exports.download_path(membership.merchant.schema_name, export)
+        path = service.download_path(membership.merchant.schema_name, export)
         return info.context.build_absolute_uri(path)
 
 
@@ -127,14 +128,14 @@ class RequestBatchExport(DomainMutation):
         format = BatchExportFormatEnum(required=True)
         columns = graphene.Int(
             description=(
-                f"PDF: labels across an A4 page, {exports.MIN_COLUMNS} to "
-                f"{exports.MAX_COLUMNS} (default {exports.DEFAULT_COLUMNS})."
+                f"PDF: labels across an A4 page, {render.MIN_COLUMNS} to "
+                f"{render.MAX_COLUMNS} (default {render.DEFAULT_COLUMNS})."
             )
         )
         rows = graphene.Int(
             description=(
-                f"PDF: labels down an A4 page, {exports.MIN_ROWS} to {exports.MAX_ROWS} "
-                f"(default {exports.DEFAULT_ROWS})."
+                f"PDF: labels down an A4 page, {render.MIN_ROWS} to {render.MAX_ROWS} "
+                f"(default {render.DEFAULT_ROWS})."
             )
         )
 
@@ -152,7 +153,7 @@ class RequestBatchExport(DomainMutation):
     ) -> RequestBatchExport:
         membership = require_membership(info, Role.OPERATOR)
         batch = batch_by_id(info, batch_id, "batchId")
-        export = exports.request_export(
+        export = service.request_export(
             batch,
             getattr(format, "value", format),
             columns=columns,

@@ -30,7 +30,7 @@ class ExportStatus(models.TextChoices):
 
 
 class BatchExport(models.Model):
-    """One rendering of a ready batch's codes into a file in storage (see campaigns/exports.py).
+    """One rendering of a ready batch's codes into a file in storage (see campaigns.exports).
 
     Rendered by a Celery task that moves ``progress`` (codes written) as it goes;
     the file is downloaded from a signed, expiring link.

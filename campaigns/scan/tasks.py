@@ -66,7 +66,3 @@ def resume_stalled_batches(stalled_after_seconds: int = 300) -> int:
                 generate_codes.delay(batch_id)
                 resumed += 1
     return resumed
-
-
-# Registers the export task with the worker (Celery autodiscovers only ``tasks`` modules).
-from campaigns.export_tasks import render_export  # noqa: E402, F401
