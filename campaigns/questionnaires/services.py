@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -200,6 +201,67 @@ def open_questionnaire(
     _ensure_open(campaign, questionnaire)
     QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
     return visible_questions(questionnaire.current_version.questions, answers or {})
+
+
+class FormState(StrEnum):
+    """Whether a consumer can answer a questionnaire now (ALREADY_RESPONDED: signed in)."""
+
+    OPEN = "OPEN"
+    NOT_ACTIVE = "NOT_ACTIVE"
+    ENDED = "ENDED"
+    BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
+    ALREADY_RESPONDED = "ALREADY_RESPONDED"
+
+
+@dataclass(frozen=True)
+class Form:
+    """A questionnaire as a consumer sees it: only the questions to show now."""
+
+    campaign: Campaign
+    questionnaire: Questionnaire
+    state: FormState
+    questions: list[dict[str, Any]]
+
+
+def consumer_form(campaign_id: int, consumer: User | None, answers: dict[str, Any]) -> Form | None:
+    """What the consumer's page shows, or None when there is no such questionnaire.
+
+    Unlike ``open_questionnaire`` it refuses nothing: anyone may look (``consumer`` is
+    None when no one is signed in), and ``state`` says whether they can answer. A
+    signed-in consumer who can counts as having opened it (the completion rate).
+    """
+    campaign = (
+        Campaign.objects.filter(pk=campaign_id, kind=CampaignKind.QUESTIONNAIRE)
+        .select_related("questionnaire__current_version")
+        .first()
+    )
+    if campaign is None:
+        return None
+    questionnaire = campaign.questionnaire
+    state = _form_state(campaign, questionnaire, consumer)
+    if consumer is not None and state == FormState.OPEN:
+        QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
+    questions = visible_questions(questionnaire.current_version.questions, answers)
+    return Form(campaign, questionnaire, state, questions)
+
+
+def _form_state(
+    campaign: Campaign, questionnaire: Questionnaire, consumer: User | None
+) -> FormState:
+    if (
+        consumer is not None
+        and Response.objects.filter(campaign=campaign, consumer=consumer).exists()
+    ):
+        return FormState.ALREADY_RESPONDED
+    if questionnaire.exhausted_at is not None:
+        return FormState.BUDGET_EXHAUSTED
+    try:
+        campaign.ensure_claimable()
+    except CampaignError as exc:
+        if exc.code == CampaignErrorCode.CAMPAIGN_ENDED:
+            return FormState.ENDED
+        return FormState.NOT_ACTIVE
+    return FormState.OPEN
 
 
 @dataclass(frozen=True)
