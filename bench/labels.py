@@ -188,7 +188,7 @@ def encode_only(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int
 
 
 VARIANTS: dict[str, tuple[str, Callable[[Rows, io.BufferedRandom, int, int], int]]] = {
-    "ours": ("ours: render.write_pdf (vector, operators written directly)", ours),
+    "ours": ("ours: exports.render.write_pdf (vector, operators written directly)", ours),
     "rect": ("ours, reportlab path.rect per run", path_rect),
     "pil": ("baseline: qrcode PIL image + drawImage", pil_images),
     "text": ("baseline: text only, no QR code", text_only),

@@ -4,7 +4,7 @@ Run inside the merchant's schema (the merchant API switches to it). A status cha
 is where the kinds meet the ledger: activating a questionnaire reserves its rewards;
 ending a campaign voids its code batches and returns what is left of every reserve.
 Each kind's own rules are in ``campaigns.scan.services`` and
-``campaigns.questionnaires``; the details check is ``Campaign.validate_details``.
+``campaigns.questionnaires.services``; the details check is ``Campaign.validate_details``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, CampaignKind, CampaignStatus
 from campaigns.questionnaires import services as questionnaire_services
-from campaigns.scan import services as scan
+from campaigns.scan import services as scan_services
 from tenants.models import Merchant
 
 
 def update_campaign(campaign: Campaign, **changes: Any) -> Campaign:
+    """Change a campaign's details (model field names as keys); an ended one is final."""
     with transaction.atomic():
         # Locked and re-read, and only the changed fields saved: a stale copy must not
         # write back an old status over a campaign ended meanwhile.
@@ -68,7 +69,7 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
         campaign.status = status
         campaign.save(update_fields=["status", "updated_at"])
         if status == CampaignStatus.ENDED:
-            scan.end_batches(merchant, campaign)
+            scan_services.end_batches(merchant, campaign)
             if campaign.kind == CampaignKind.QUESTIONNAIRE:
                 questionnaire_services.release(merchant, campaign)
     return campaign

@@ -46,6 +46,7 @@ def create_scan_campaign(
     max_claims_per_consumer: int | None = None,
     created_by: User | None = None,
 ) -> Campaign:
+    """A scan campaign in draft: it takes codes (batches) and claims once activated."""
     Campaign.validate_details(
         name,
         starts_at,

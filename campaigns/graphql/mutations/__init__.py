@@ -9,23 +9,38 @@ from __future__ import annotations
 
 import graphene
 
-from campaigns.graphql.mutations import batches, campaigns, claims, exports, questionnaires
+from campaigns.graphql.mutations.batches import CreateCodeBatch, VoidCodeBatch
+from campaigns.graphql.mutations.campaigns import (
+    ActivateCampaign,
+    CreateScanCampaign,
+    EndCampaign,
+    PauseCampaign,
+    UpdateCampaign,
+)
+from campaigns.graphql.mutations.claims import ClaimCode
+from campaigns.graphql.mutations.exports import RequestBatchExport
+from campaigns.graphql.mutations.questionnaires import (
+    CreateQuestionnaire,
+    EditQuestions,
+    RequestQuestionnaireExport,
+    SubmitResponse,
+)
 
 
 class ConsumerMutations(graphene.ObjectType):
-    submit_response = questionnaires.SubmitResponse.Field()
-    claim_code = claims.ClaimCode.Field()
+    submit_response = SubmitResponse.Field()
+    claim_code = ClaimCode.Field()
 
 
 class MerchantMutations(graphene.ObjectType):
-    create_questionnaire = questionnaires.CreateQuestionnaire.Field()
-    edit_questions = questionnaires.EditQuestions.Field()
-    request_questionnaire_export = questionnaires.RequestQuestionnaireExport.Field()
-    request_batch_export = exports.RequestBatchExport.Field()
-    create_scan_campaign = campaigns.CreateScanCampaign.Field()
-    update_campaign = campaigns.UpdateCampaign.Field()
-    activate_campaign = campaigns.ActivateCampaign.Field()
-    pause_campaign = campaigns.PauseCampaign.Field()
-    end_campaign = campaigns.EndCampaign.Field()
-    create_code_batch = batches.CreateCodeBatch.Field()
-    void_code_batch = batches.VoidCodeBatch.Field()
+    create_questionnaire = CreateQuestionnaire.Field()
+    edit_questions = EditQuestions.Field()
+    request_questionnaire_export = RequestQuestionnaireExport.Field()
+    request_batch_export = RequestBatchExport.Field()
+    create_scan_campaign = CreateScanCampaign.Field()
+    update_campaign = UpdateCampaign.Field()
+    activate_campaign = ActivateCampaign.Field()
+    pause_campaign = PauseCampaign.Field()
+    end_campaign = EndCampaign.Field()
+    create_code_batch = CreateCodeBatch.Field()
+    void_code_batch = VoidCodeBatch.Field()
