@@ -15,10 +15,8 @@ from graphql_relay import from_global_id
 
 from accounts import schema as accounts_schema
 from analytics import schema as analytics_schema
-from campaigns import schema as campaigns_schema
-from campaigns import schema_consumer as campaigns_consumer
-from campaigns import schema_exports as campaigns_exports
-from campaigns import schema_questionnaires as campaigns_questionnaires
+from campaigns.graphql import mutations as campaigns_mutations
+from campaigns.graphql import queries as campaigns_queries
 from notifications import schema as notifications_schema
 from points import liability_schema
 from points import schema as points_schema
@@ -63,8 +61,7 @@ def node_field() -> SafeNodeField:
 class ConsumerQuery(
     accounts_schema.ConsumerQueries,
     points_schema.ConsumerQueries,
-    campaigns_consumer.ConsumerQueries,
-    campaigns_questionnaires.ConsumerQueries,
+    campaigns_queries.ConsumerQueries,
     redemption_schema.ConsumerQueries,
     notifications_schema.ConsumerQueries,
     graphene.ObjectType,
@@ -74,8 +71,7 @@ class ConsumerQuery(
 
 class ConsumerMutation(
     accounts_schema.ConsumerAuthMutations,
-    campaigns_consumer.ConsumerMutations,
-    campaigns_questionnaires.ConsumerMutations,
+    campaigns_mutations.ConsumerMutations,
     redemption_schema.ConsumerMutations,
     notifications_schema.ConsumerMutations,
     graphene.ObjectType,
@@ -89,9 +85,7 @@ class MerchantQuery(
     liability_schema.MerchantQueries,
     tenants_schema.MerchantQueries,
     points_schema.MerchantQueries,
-    campaigns_schema.MerchantQueries,
-    campaigns_exports.ExportQueries,
-    campaigns_questionnaires.MerchantQueries,
+    campaigns_queries.MerchantQueries,
     redemption_schema.MerchantQueries,
     schema_security.SecurityQueries,
     webhooks_schema.MerchantQueries,
@@ -103,9 +97,7 @@ class MerchantQuery(
 class MerchantMutation(
     accounts_schema.StaffAuthMutations,
     tenants_schema.MerchantMutations,
-    campaigns_schema.MerchantMutations,
-    campaigns_exports.ExportMutations,
-    campaigns_questionnaires.MerchantMutations,
+    campaigns_mutations.MerchantMutations,
     redemption_schema.MerchantMutations,
     schema_security.SecurityMutations,
     webhooks_schema.MerchantMutations,

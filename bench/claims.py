@@ -2,7 +2,7 @@
 
 **Full stack**: gunicorn serving ``config.wsgi`` (``--workers 2``: the machine has 2 cores),
 HTTP → bearer-token middleware → GraphQL (the ``ClaimCode`` operation of
-``graphql/operations/consumer/``) → ``campaigns.claims.claim_code`` → PostgreSQL, with
+``graphql/operations/consumer/``) → ``campaigns.scan.claims.claim_code`` → PostgreSQL, with
 Redis for the rate limits (real: a dedicated Redis database, flushed at start and end).
 wrk (``--clients`` connections, loopback only; gunicorn's sync workers close the
 connection after each response, so it reconnects) claims distinct codes, spread
@@ -62,7 +62,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_claims"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 CACHE_PREFIX = "bench-claims"
 POINTS_PER_CODE = 10
-BUCKETS = 16  # campaigns.models.RESERVE_BUCKETS (checked at set-up)
+BUCKETS = 16  # campaigns.reserves.RESERVE_BUCKETS (checked at set-up)
 OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "ClaimCode.graphql"
 WARMUP = 400
 JUDGE = harness.PayloadJudge("claim")
@@ -90,8 +90,10 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     from django_tenants.utils import tenant_context
 
     from campaigns import services
-    from campaigns.claims import claim_code
-    from campaigns.models import RESERVE_BUCKETS, BatchStatus, CampaignStatus, Code
+    from campaigns.models import BatchStatus, CampaignStatus, Code
+    from campaigns.reserves import RESERVE_BUCKETS
+    from campaigns.scan import services as scan_services
+    from campaigns.scan.claims import claim_code
     from core.db import connection
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
@@ -108,12 +110,12 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         payment_reference="bench-claims",
     )
     with tenant_context(merchant):
-        campaign = services.create_scan_campaign(name="Bench caps")
+        campaign = scan_services.create_scan_campaign(name="Bench caps")
         services.set_status(merchant, campaign, CampaignStatus.ACTIVE)
-        http_batch = services.create_batch(
+        http_batch = scan_services.create_batch(
             merchant, campaign, size=http_size, points_per_code=POINTS_PER_CODE
         )
-        pg_batch = services.create_batch(
+        pg_batch = scan_services.create_batch(
             merchant, campaign, size=pg_size, points_per_code=POINTS_PER_CODE
         )
         for batch in (http_batch, pg_batch):
@@ -146,7 +148,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 # --- pgbench ------------------------------------------------------------------------------
 
 PGBENCH_SCRIPT = r"""
--- One claim, as campaigns.claims.claim_code sends it (see bench/claims.py).
+-- One claim, as campaigns.scan.claims.claim_code sends it (see bench/claims.py).
 -- Extended protocol: pgbench sends each variable as a parameter ($1, …) apart from the
 -- statement, as core.db.rows' server-binding cursor does; so no variable sits inside a
 -- quoted literal (it would not be replaced there).
@@ -303,9 +305,9 @@ def main(argv: list[str] | None = None) -> int:
 
 # Where the workers' CPU goes inside the claim (the request's parts are the harness's).
 PROFILE_PARTS = harness.profile_parts(
-    ("    claim_code (campaigns/claims.py)", "claim_code (campaigns/claims.py"),
-    ("      rate limits in Redis (config/ratelimit.py)", "(config/ratelimit.py"),
-    ("      the claim transaction (_claim)", "_claim (campaigns/claims.py"),
+    ("    claim_code (campaigns/scan/claims.py)", "claim_code (campaigns/scan/claims.py"),
+    ("      rate limits in Redis (core/ratelimit.py)", "(core/ratelimit.py"),
+    ("      the claim transaction (_claim)", "_claim (campaigns/scan/claims.py"),
     ("        ledger.post", "post (points/ledger.py"),
     ("        ledger account lookups (_account)", "_account (points/ledger.py"),
 )

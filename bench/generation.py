@@ -1,9 +1,9 @@
 """A 1,000,000-code batch: generation time and peak memory beside a raw COPY of the same rows.
 
-* **generation**: the ``campaigns.tasks.generate_codes`` task (``apply``, in the merchant's
-  schema, as a worker runs it: ``campaigns.generation.generate_batch``, chunks of
+* **generation**: the ``campaigns.scan.tasks.generate_codes`` task (``apply``, in the merchant's
+  schema, as a worker runs it: ``campaigns.scan.generation.generate_batch``, chunks of
   ``CHUNK_SIZE`` codes, each drawn with ``secrets``, checked, COPYed and committed) for
-  a batch made by ``campaigns.services.create_batch``. It runs in a **separate
+  a batch made by ``campaigns.scan.services.create_batch``. It runs in a **separate
   process** started for it, so that its peak resident memory (``ru_maxrss``) is the
   worker's and nothing else's; the process also reports its memory after Django's
   start-up, before generating, to show what the generation adds.
@@ -84,7 +84,7 @@ def child(url: str, schema: str, batch_id: int) -> int:
     from django_tenants.utils import schema_context
 
     from campaigns.models import CodeBatch
-    from campaigns.tasks import generate_codes
+    from campaigns.scan.tasks import generate_codes
     from core.db import connection
 
     with schema_context(schema):
@@ -111,8 +111,8 @@ def child(url: str, schema: str, batch_id: int) -> int:
 
 
 def write_rows(path: Path, prefix: str, batch_id: int, size: int) -> None:
-    """COPY text format, as campaigns.generation writes it: code, batch id, serial."""
-    from campaigns.generation import _rows
+    """COPY text format, as campaigns.scan.generation writes it: code, batch id, serial."""
+    from campaigns.scan.generation import _rows
 
     with open(path, "w") as out:
         for code, batch, serial in _rows(prefix, batch_id, 0, size):
@@ -206,10 +206,10 @@ def run(url: str, size: int, workdir: Path) -> Figures:
     from django.core.management import call_command
     from django_tenants.utils import tenant_context
 
-    from campaigns import services
-    from campaigns.codes import encode_merchant
-    from campaigns.generation import CHUNK_SIZE
     from campaigns.models import BatchStatus, Code, CodeBatch
+    from campaigns.scan import services
+    from campaigns.scan.codes import encode_merchant
+    from campaigns.scan.generation import CHUNK_SIZE
     from core.db import connection
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant

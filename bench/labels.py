@@ -1,11 +1,11 @@
 """PDF label rendering rate: labels per second for a 10,000-code batch.
 
-Renders the same in-memory codes (made with ``campaigns.codes.new_code``, as a batch's
+Renders the same in-memory codes (made with ``campaigns.scan.codes.new_code``, as a batch's
 codes are) through the product's renderer and through baselines, each in a child
 process of its own (so that each one's peak memory is its own), one after the other
 in the same run:
 
-* **ours** -- ``campaigns.exports.write_pdf``, the function the export task and
+* **ours** -- ``campaigns.exports.render.write_pdf``, the function the export task and
   ``manage.py export_batch`` call: qrcode's module matrix drawn as vector rectangles
   (one path per code, one rectangle per horizontal run), code text under it, crop marks;
 * **ours, path.rect** -- the same drawing through reportlab's public path API
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
     from reportlab.pdfgen.canvas import Canvas
 
-    from campaigns.exports import LabelLayout
+    from campaigns.exports.render import LabelLayout
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -90,7 +90,7 @@ def _setup(base_url: str) -> None:
 
 
 def make_rows(count: int) -> Rows:
-    from campaigns.codes import encode_merchant, new_code
+    from campaigns.scan.codes import encode_merchant, new_code
 
     prefix = encode_merchant(1)
     return [(serial, new_code(prefix)) for serial in range(count)]
@@ -100,10 +100,10 @@ def make_rows(count: int) -> Rows:
 
 
 def ours(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
-    from campaigns import exports
+    from campaigns.exports import render
 
-    grid = exports.Grid.of(columns, rows_down)
-    exports.write_pdf(iter(rows), out, total=len(rows), grid=grid, title="Batch 1")
+    grid = render.Grid.of(columns, rows_down)
+    render.write_pdf(iter(rows), out, total=len(rows), grid=grid, title="Batch 1")
     return grid.pages(len(rows))
 
 
@@ -117,20 +117,20 @@ def _grid_pages(
     """The product's page loop and layout, with ``draw(canvas, layout, x, y, code)`` per label."""
     from reportlab.pdfgen.canvas import Canvas
 
-    from campaigns import exports
+    from campaigns.exports import render
 
-    grid = exports.Grid.of(columns, rows_down)
-    layout = exports.LabelLayout.for_grid(grid)
-    canvas = Canvas(out, pagesize=exports.A4, pageCompression=1)
-    canvas.setFont(exports.CODE_FONT, layout.font_size)
+    grid = render.Grid.of(columns, rows_down)
+    layout = render.LabelLayout.for_grid(grid)
+    canvas = Canvas(out, pagesize=render.A4, pageCompression=1)
+    canvas.setFont(render.CODE_FONT, layout.font_size)
     for index, (_serial, code) in enumerate(rows):
         slot = index % grid.per_page
         if slot == 0 and index:
             canvas.showPage()
-            canvas.setFont(exports.CODE_FONT, layout.font_size)
+            canvas.setFont(render.CODE_FONT, layout.font_size)
         column, row = slot % grid.columns, slot // grid.columns
-        x = exports.PAGE_MARGIN + column * layout.cell_width
-        y = exports.PAGE_HEIGHT - exports.PAGE_MARGIN - (row + 1) * layout.cell_height
+        x = render.PAGE_MARGIN + column * layout.cell_width
+        y = render.PAGE_HEIGHT - render.PAGE_MARGIN - (row + 1) * layout.cell_height
         draw(canvas, layout, x, y, code)
     canvas.showPage()
     canvas.save()
@@ -138,20 +138,20 @@ def _grid_pages(
 
 
 def path_rect(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
-    from campaigns import exports
-    from campaigns.codes import pretty
+    from campaigns.exports import render
+    from campaigns.scan.codes import pretty
 
     def draw(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
-        modules = exports.make_qr(code).modules
-        module = layout.qr_side / (len(modules) + 2 * exports.QR_BORDER)
+        modules = render.make_qr(code).modules
+        module = layout.qr_side / (len(modules) + 2 * render.QR_BORDER)
         canvas.saveState()
         canvas.translate(
-            x + layout.qr_x + exports.QR_BORDER * module,
-            y + layout.qr_y + layout.qr_side - exports.QR_BORDER * module,
+            x + layout.qr_x + render.QR_BORDER * module,
+            y + layout.qr_y + layout.qr_side - render.QR_BORDER * module,
         )
         canvas.scale(module, -module)
         path = canvas.beginPath()
-        for row, column, length in exports.dark_runs(modules):
+        for row, column, length in render.dark_runs(modules):
             path.rect(column, row, length, 1)
         canvas.drawPath(path, stroke=0, fill=1)
         canvas.restoreState()
@@ -163,11 +163,11 @@ def path_rect(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) 
 def pil_images(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
     from reportlab.lib.utils import ImageReader
 
-    from campaigns import exports
-    from campaigns.codes import pretty
+    from campaigns.exports import render
+    from campaigns.scan.codes import pretty
 
     def draw(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
-        image = exports.make_qr(code).make_image().get_image()
+        image = render.make_qr(code).make_image().get_image()
         canvas.drawImage(
             ImageReader(image),
             x + layout.qr_x,
@@ -181,7 +181,7 @@ def pil_images(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int)
 
 
 def text_only(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
-    from campaigns.codes import pretty
+    from campaigns.scan.codes import pretty
 
     def draw(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
         canvas.drawCentredString(x + layout.cell_width / 2, y + layout.text_y, pretty(code))
@@ -190,15 +190,15 @@ def text_only(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) 
 
 
 def encode_only(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
-    from campaigns import exports
+    from campaigns.exports import render
 
     for _serial, code in rows:
-        exports.make_qr(code)
+        render.make_qr(code)
     return 0
 
 
 VARIANTS: dict[str, tuple[str, Callable[[Rows, io.BufferedRandom, int, int], int]]] = {
-    "ours": ("ours: exports.write_pdf (vector, operators written directly)", ours),
+    "ours": ("ours: exports.render.write_pdf (vector, operators written directly)", ours),
     "rect": ("ours, reportlab path.rect per run", path_rect),
     "pil": ("baseline: qrcode PIL image + drawImage", pil_images),
     "text": ("baseline: text only, no QR code", text_only),
@@ -229,13 +229,13 @@ def _check_ours_scans(rows: Rows, columns: int, rows_down: int) -> str:
         import zxingcpp
     except ImportError:
         return "zxing-cpp or pypdfium2 not installed: scan check skipped"
-    from campaigns import exports
-    from campaigns.codes import scan_url
+    from campaigns.exports import render
+    from campaigns.scan.codes import scan_url
 
-    grid = exports.Grid.of(columns, rows_down)
+    grid = render.Grid.of(columns, rows_down)
     page = rows[: grid.per_page]
     out = io.BytesIO()
-    exports.write_pdf(iter(page), out, total=len(page), grid=grid)
+    render.write_pdf(iter(page), out, total=len(page), grid=grid)
     image = pypdfium2.PdfDocument(out.getvalue())[0].render(scale=300 / 72).to_pil()
     found = {result.text for result in zxingcpp.read_barcodes(image)}
     expected = {scan_url(code) for _serial, code in page}
@@ -281,11 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     import reportlab
     from django.conf import settings
 
-    from campaigns import exports
-    from campaigns.codes import scan_url
+    from campaigns.exports import render
+    from campaigns.scan.codes import scan_url
 
     rows = make_rows(options.labels)
-    sample = exports.make_qr(rows[0][1])
+    sample = render.make_qr(rows[0][1])
     print(
         f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, qrcode {_version('qrcode', qrcode)}, "

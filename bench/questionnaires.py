@@ -8,7 +8,7 @@ database:
 
 1. **Throughput**: the ``SubmitResponse`` operation of ``graphql/operations/consumer/``
    through the full stack (gunicorn serving ``config.wsgi`` → bearer token → GraphQL →
-   ``campaigns.questionnaires.submit`` → PostgreSQL), each request a distinct consumer
+   ``campaigns.questionnaires.services.submit`` → PostgreSQL), each request a distinct consumer
    answering the same capped campaign, beside pgbench running the same SQL transaction
    (captured from Django in-process and printed) in turns; the ratio is printed.
 2. **Serialisation**: the SQL of a submit under pgbench at 1, 2, 4 and 8 clients, beside
@@ -74,13 +74,25 @@ AS_BUILT = "submit (16 buckets, as built)"
 ONE_ROW = "submit, reserve on one row"
 # Where the workers' CPU goes inside the submit (the request's parts are the harness's).
 PROFILE_PARTS = harness.profile_parts(
-    ("    merchant + schema from the link", "in_merchant_schema (campaigns/schema_quest"),
-    ("    submit (campaigns/questionnaires.py)", "submit (campaigns/questionnaires.py"),
-    ("      answers validated (validate_answers)", "validate_answers (campaigns/questions"),
-    ("      the reward from a bucket (_reward)", "_reward (campaigns/questionnaires.py"),
+    (
+        "    merchant + schema from the link",
+        "in_merchant_schema (campaigns/questionnaires/links.py",
+    ),
+    (
+        "    submit (campaigns/questionnaires/services.py)",
+        "submit (campaigns/questionnaires/services.py",
+    ),
+    (
+        "      answers validated (validate_answers)",
+        "validate_answers (campaigns/questionnaires/questions.py",
+    ),
+    ("      the reward from a bucket (_reward)", "_reward (campaigns/questionnaires/services.py"),
     ("        ledger.post", "post (points/ledger.py"),
     ("      ledger account lookups (_account)", "_account (points/ledger.py"),
-    ("      the cap check after (_close_if_empty)", "_close_if_empty (campaigns/questionnaires"),
+    (
+        "      the cap check after (_close_if_empty)",
+        "_close_if_empty (campaigns/questionnaires/services.py",
+    ),
 )
 QUESTIONS = [
     {
@@ -134,10 +146,11 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
     from django_tenants.utils import tenant_context
 
-    from campaigns import questionnaires, reserves, services
-    from campaigns.models import BatchStatus, CampaignStatus
-    from campaigns.questionnaire_models import Questionnaire
-    from campaigns.schema_questionnaires import in_merchant_schema, questionnaire_link
+    from campaigns import reserves, services
+    from campaigns.models import BatchStatus, CampaignStatus, Questionnaire
+    from campaigns.questionnaires import services as questionnaires
+    from campaigns.questionnaires.links import in_merchant_schema, questionnaire_link
+    from campaigns.scan import services as scan_services
     from core.db import connection
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
@@ -180,9 +193,9 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         campaign, drain = campaigns
         questionnaire = Questionnaire.objects.get(campaign=campaign)
         assert questionnaire.current_version_id is not None  # created with its first version
-        scan = services.create_scan_campaign(name="Bench scan")
+        scan = scan_services.create_scan_campaign(name="Bench scan")
         services.set_status(merchant, scan, CampaignStatus.ACTIVE)
-        batch = services.create_batch(merchant, scan, size=claim_codes, points_per_code=POINTS)
+        batch = scan_services.create_batch(merchant, scan, size=claim_codes, points_per_code=POINTS)
         batch.refresh_from_db()
         assert batch.status == BatchStatus.READY, batch.status
     connection.set_schema_to_public()
@@ -226,7 +239,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
 SUBMIT_SCRIPT = r"""
 -- One submit, as the submitResponse mutation sends it (see bench/questionnaires.py):
--- in_merchant_schema(link), then campaigns.questionnaires.submit. Simple protocol.
+-- in_merchant_schema(link), then campaigns.questionnaires.services.submit. Simple protocol.
 -- one_row = 1: every submit takes from bucket 0 (a single cap row), else its own bucket.
 \set cid :first_consumer + :i
 \set bucket (:cid % {buckets}) * (1 - :one_row)
@@ -502,8 +515,7 @@ def check_invariants(
     from django_tenants.utils import schema_context
 
     from campaigns import reserves
-    from campaigns.models import Campaign, CampaignStatus, Claim
-    from campaigns.questionnaire_models import Questionnaire, Response
+    from campaigns.models import Campaign, CampaignStatus, Claim, Questionnaire, Response
     from core.db import connection
     from points.audit import audit
     from tenants.models import Merchant

@@ -27,8 +27,7 @@ from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum, Va
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from campaigns.models import Campaign, Claim
-from campaigns.questionnaire_models import Response
+from campaigns.models import Campaign, Claim, Response
 from points.models import AccountKind, Entry, TransactionKind
 
 MAX_TOP = 20

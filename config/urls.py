@@ -5,8 +5,8 @@ from django.views.decorators.csrf import csrf_exempt
 from analytics.operator import platform_analytics
 from api.schema import consumer_schema, merchant_schema
 from api.views import ApiView
-from campaigns.questionnaire_views import download_questionnaire_export
-from campaigns.views import download_export
+from campaigns.exports.views import download_export
+from campaigns.questionnaires.views import download_questionnaire_export
 from redemption.views import download_settlement
 
 urlpatterns = [

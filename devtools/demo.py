@@ -314,9 +314,10 @@ def _seed_scan_campaign(merchant: Any, owner: Any) -> list[str]:
     """An active scan campaign with one ready batch of codes; returns a few of its codes."""
     from django_tenants.utils import tenant_context
 
-    from campaigns.generation import generate_batch
     from campaigns.models import Campaign, CampaignKind, CampaignStatus, Code
-    from campaigns.services import create_batch, create_scan_campaign, set_status
+    from campaigns.scan.generation import generate_batch
+    from campaigns.scan.services import create_batch, create_scan_campaign
+    from campaigns.services import set_status
 
     with tenant_context(merchant):
         campaign = Campaign.objects.filter(kind=CampaignKind.SCAN, name=CAMPAIGN_NAME).first()

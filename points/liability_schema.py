@@ -65,7 +65,7 @@ class PointsLiability(graphene.ObjectType):
     def resolve_months(
         root: liability.MerchantLiability, info: Any, last: int
     ) -> list[liability.Month]:
-        from campaigns.stats import check_window
+        from campaigns.scan.stats import check_window
 
         check_window(last, MAX_MONTHS, "last")
         return root.months[-last:]

@@ -126,8 +126,7 @@ IMPLIED: dict[str, set[str]] = {
 
 def model_scopes() -> dict[type, str]:
     """The scope ``node(id)`` needs per model (imported late: campaigns imports tenants)."""
-    from campaigns.models import BatchExport, Campaign, CodeBatch
-    from campaigns.questionnaire_models import Questionnaire
+    from campaigns.models import BatchExport, Campaign, CodeBatch, Questionnaire
     from points.models import Entry
     from redemption.models import Order, Product
 

@@ -13,9 +13,9 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import claims
-from campaigns.claims import ClaimResult, claim_code
 from campaigns.models import Claim, Code
+from campaigns.scan import claims
+from campaigns.scan.claims import ClaimResult, claim_code
 from core.errors import DomainError
 from points import ledger
 from points.audit import audit

@@ -24,10 +24,10 @@ from accounts.models import User
 from analytics.downloads import MERCHANT_CSV
 from api.schema import consumer_schema, merchant_schema
 from campaigns import services as campaign_services
-from campaigns.generation import generate_batch
-from campaigns.models import BatchExport, Campaign, CodeBatch, ScanFailure
-from campaigns.questionnaire_models import QuestionnaireVersion
-from campaigns.questionnaires import create_questionnaire_campaign
+from campaigns.models import BatchExport, Campaign, CodeBatch, QuestionnaireVersion, ScanFailure
+from campaigns.questionnaires.services import create_questionnaire_campaign
+from campaigns.scan import services as scan_services
+from campaigns.scan.generation import generate_batch
 from core.db import connection
 from points import services
 from points.models import AccountKind, Entry
@@ -134,11 +134,11 @@ def _acme_campaign(t: Tenants, *statuses: str, batch: bool = False) -> str:
         t.acme, amount_minor=100, currency="CNY", rate="10", payment_reference=f"iso-{uuid4()}"
     )
     with tenant_context(t.acme):
-        campaign = campaign_services.create_scan_campaign(name="Isolation campaign")
+        campaign = scan_services.create_scan_campaign(name="Isolation campaign")
         for status in statuses:
             campaign_services.set_status(t.acme, campaign, status)
         if batch:
-            made = campaign_services.create_batch(t.acme, campaign, size=2, points_per_code=1)
+            made = scan_services.create_batch(t.acme, campaign, size=2, points_per_code=1)
             return to_global_id("CodeBatch", f"{t.acme.pk}:{made.pk}")
     return to_global_id("Campaign", f"{t.acme.pk}:{campaign.pk}")
 
@@ -380,8 +380,8 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
     clerk = User.objects.create_user(f"{marker}@beta.test", None, name=marker)
     Membership.objects.create(merchant=tenants.beta, user=clerk, role=Role.VIEWER)
     with tenant_context(tenants.beta):
-        campaign = campaign_services.create_scan_campaign(name=marker)
-        batch = campaign_services.create_batch(tenants.beta, campaign, size=3, points_per_code=1)
+        campaign = scan_services.create_scan_campaign(name=marker)
+        batch = scan_services.create_batch(tenants.beta, campaign, size=3, points_per_code=1)
         BatchExport.objects.create(batch=batch, format="csv", total=3)
         ScanFailure.objects.update_or_create(
             day=timezone.localdate() - timedelta(days=1),
@@ -846,10 +846,11 @@ def test_scan_preview_is_the_same_for_everyone_and_names_no_claimer(
 ) -> None:
     from django_tenants.utils import tenant_context
 
-    from campaigns.claims import claim_code
-    from campaigns.generation import generate_batch
     from campaigns.models import CampaignStatus, Code
-    from campaigns.services import create_batch, create_scan_campaign, set_status
+    from campaigns.scan.claims import claim_code
+    from campaigns.scan.generation import generate_batch
+    from campaigns.scan.services import create_batch, create_scan_campaign
+    from campaigns.services import set_status
 
     services.fund_with_money(
         tenants.acme, amount_minor=1_000, currency="CNY", rate="10", payment_reference=unique("p")

@@ -43,9 +43,10 @@ from hypothesis.stateful import (
 
 from accounts.models import User
 from campaigns import services as campaigns
-from campaigns.claims import claim_code
-from campaigns.generation import generate_batch
 from campaigns.models import CampaignStatus, Code
+from campaigns.scan import services as scan_services
+from campaigns.scan.claims import claim_code
+from campaigns.scan.generation import generate_batch
 from core.errors import DomainError
 from points import ledger
 from points import services as points
@@ -85,7 +86,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 street="1号",
             )
         with tenant_context(self.merchant):
-            self.campaign = campaigns.create_scan_campaign(name="Caps")
+            self.campaign = scan_services.create_scan_campaign(name="Caps")
             campaigns.set_status(self.merchant, self.campaign, CampaignStatus.ACTIVE)
         self.product = mall.save_product(
             Product(
@@ -130,7 +131,7 @@ class LedgerMachine(RuleBasedStateMachine):
         cost = size * points_per_code
         with tenant_context(self.merchant):
             try:
-                batch = campaigns.create_batch(
+                batch = scan_services.create_batch(
                     self.merchant, self.campaign, size=size, points_per_code=points_per_code
                 )
             except DomainError as exc:

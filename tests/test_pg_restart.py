@@ -66,9 +66,10 @@ import json
 from django_tenants.utils import tenant_context
 from accounts import tokens
 from accounts.models import User
-from campaigns.generation import generate_batch
+from campaigns.scan.generation import generate_batch
 from campaigns.models import CampaignStatus, Code
-from campaigns.services import create_batch, create_scan_campaign, set_status
+from campaigns.scan.services import create_batch, create_scan_campaign
+from campaigns.services import set_status
 from points import services
 from tenants.onboarding import create_merchant
 

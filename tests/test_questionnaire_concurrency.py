@@ -9,8 +9,8 @@ from functools import partial
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import questionnaires
 from campaigns.models import Campaign, CampaignStatus, Response
+from campaigns.questionnaires import services as questionnaires
 from campaigns.services import set_status
 from points import ledger, services
 from points.audit import audit

@@ -52,7 +52,7 @@ class World:
         return txn
 
     def claim(self, who: User, merchant: Merchant, day: int) -> Transaction:
-        # A scan-code claim is an award naming its code (campaigns/claims.py).
+        # A scan-code claim is an award naming its code (campaigns/scan/claims.py).
         code = self.unique("code")
         txn = services.award(
             merchant, "an", who, 10, idempotency_key=self.unique("c"), metadata={"code": code}

@@ -25,9 +25,9 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns import codes, generation, services
 from campaigns.models import BatchStatus, Campaign, Code, CodeBatch
-from campaigns.tasks import generate_codes, resume_stalled_batches
+from campaigns.scan import codes, generation, services
+from campaigns.scan.tasks import generate_codes, resume_stalled_batches
 from config.celery import app
 from points import services as points
 from tenants.models import Merchant

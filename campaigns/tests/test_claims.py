@@ -9,11 +9,12 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import codes
-from campaigns.claims import claim_code
-from campaigns.generation import generate_batch
 from campaigns.models import BatchStatus, CampaignStatus, Code, CodeBatch
-from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
+from campaigns.scan import codes
+from campaigns.scan.claims import claim_code
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.services import create_batch, create_scan_campaign, void_batch
+from campaigns.services import set_status
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
@@ -103,7 +104,7 @@ def test_batch_beyond_the_ledger_cap_is_refused_on_points_per_code(acme: Tenants
 
 
 def test_progress_moves_in_about_twenty_steps_for_small_batches() -> None:
-    from campaigns.generation import CHUNK_SIZE, MIN_CHUNK_SIZE, chunk_size_for
+    from campaigns.scan.generation import CHUNK_SIZE, MIN_CHUNK_SIZE, chunk_size_for
 
     assert chunk_size_for(1) == MIN_CHUNK_SIZE
     assert chunk_size_for(2_000) == MIN_CHUNK_SIZE  # four commits, four progress steps

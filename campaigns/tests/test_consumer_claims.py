@@ -23,12 +23,13 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from accounts.sms import MemorySmsBackend
-from campaigns import codes
-from campaigns.claims import MAX_FAILURES_PER_CONSUMER, MAX_FAILURES_PER_IP, claim_code
-from campaigns.generation import generate_batch
 from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch, ScanFailure
-from campaigns.preview import preview_code
-from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
+from campaigns.scan import codes
+from campaigns.scan.claims import MAX_FAILURES_PER_CONSUMER, MAX_FAILURES_PER_IP, claim_code
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.preview import preview_code
+from campaigns.scan.services import create_batch, create_scan_campaign, void_batch
+from campaigns.services import set_status
 from core.errors import DomainError
 from frontend.consumer.views import SCAN_OPERATIONS as PAGE_OPERATIONS
 from frontend.pages import OPERATIONS_DIR

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns import questionnaires
 from campaigns.models import CampaignStatus
+from campaigns.questionnaires import services as questionnaires
 from campaigns.services import set_status
 from campaigns.tests.test_merchant_campaigns import call, consumers
 from campaigns.tests.test_stats import Fixture, stats_fixture  # noqa: F401 (fixture)
@@ -98,7 +98,7 @@ def test_dashboard_costs_the_same_queries_with_more_campaigns(
     before = count()
     assert before <= 8
     with tenant_context(f.tenants.acme):
-        from campaigns.services import create_scan_campaign
+        from campaigns.scan.services import create_scan_campaign
 
         for i in range(5):
             create_scan_campaign(name=f"More {i}")

@@ -30,9 +30,8 @@ from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 from PIL import Image
 
-from campaigns import exports
-from campaigns.codes import pretty, scan_url
-from campaigns.generation import generate_batch
+from campaigns.exports import render as renderers
+from campaigns.exports import service
 from campaigns.models import (
     BatchExport,
     BatchStatus,
@@ -42,7 +41,10 @@ from campaigns.models import (
     ExportFormat,
     ExportStatus,
 )
-from campaigns.services import create_batch, create_scan_campaign, set_status, void_batch
+from campaigns.scan.codes import pretty, scan_url
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.services import create_batch, create_scan_campaign, void_batch
+from campaigns.services import set_status
 from core.errors import DomainError
 from points import services
 from tenants.models import Merchant
@@ -92,7 +94,7 @@ def codes_of(batch: CodeBatch) -> list[str]:
 
 def render(batch: CodeBatch, fmt: str, **kwargs: Any) -> bytes:
     out = io.BytesIO()
-    assert exports.render_batch(batch, fmt, out, **kwargs) == batch.size
+    assert renderers.render_batch(batch, fmt, out, **kwargs) == batch.size
     return out.getvalue()
 
 
@@ -147,7 +149,7 @@ def test_pdf_has_one_page_per_grid_and_its_codes_scan(
 ) -> None:
     batch = new_batch(acme.acme)
     codes = codes_of(batch)
-    grid = exports.Grid.of(columns, rows)
+    grid = renderers.Grid.of(columns, rows)
     document = pdf_pages(render(batch, ExportFormat.PDF, grid=grid))
     assert len(document) == math.ceil(SIZE / (columns * rows))
     width, height = document[0].get_size()
@@ -186,10 +188,10 @@ def test_pdf_keeps_labels_inside_the_crop_safe_margins(acme: Tenants) -> None:
 def test_big_pdf_comes_as_zip_of_pdf_volumes_of_whole_pages(acme: Tenants) -> None:
     batch = new_batch(acme.acme)
     codes = codes_of(batch)
-    grid = exports.Grid.of(2, 3)
+    grid = renderers.Grid.of(2, 3)
     out = io.BytesIO()
-    written = exports.write_pdf_volumes(
-        exports.batch_codes(batch, chunk_size=7),
+    written = renderers.write_pdf_volumes(
+        renderers.batch_codes(batch, chunk_size=7),
         out,
         total=SIZE,
         grid=grid,
@@ -205,13 +207,13 @@ def test_big_pdf_comes_as_zip_of_pdf_volumes_of_whole_pages(acme: Tenants) -> No
     last = pdf_pages(archive.read(names[-1]))
     assert all(pretty(code) in page_text(last, 0) for code in codes[24:])
     assert "volume 3 of 3" in page_text(last, 0)
-    assert exports.output_extension(ExportFormat.PDF, SIZE, grid) == "pdf"
-    assert exports.pdf_is_split(exports.PDF_LABELS_PER_FILE + 1, exports.Grid())
+    assert renderers.output_extension(ExportFormat.PDF, SIZE, grid) == "pdf"
+    assert renderers.pdf_is_split(renderers.PDF_LABELS_PER_FILE + 1, renderers.Grid())
 
 
 def test_batch_codes_pages_through_the_batch_in_serial_order(acme: Tenants) -> None:
     batch = new_batch(acme.acme)
-    assert [code for _serial, code in exports.batch_codes(batch, chunk_size=4)] == codes_of(batch)
+    assert [code for _serial, code in renderers.batch_codes(batch, chunk_size=4)] == codes_of(batch)
 
 
 @pytest.mark.parametrize(
@@ -220,7 +222,7 @@ def test_batch_codes_pages_through_the_batch_in_serial_order(acme: Tenants) -> N
 )
 def test_grid_out_of_bounds_is_refused(columns: Any, rows: Any, field: str) -> None:
     with pytest.raises(DomainError) as exc:
-        exports.Grid.of(columns, rows)
+        renderers.Grid.of(columns, rows)
     assert (exc.value.code, exc.value.field) == ("INVALID_GRID", field)
 
 
@@ -229,10 +231,10 @@ def test_only_a_ready_batch_can_be_exported(acme: Tenants) -> None:
     voided = void_batch(acme.acme, new_batch(acme.acme))
     for batch in (generating, voided):
         with pytest.raises(DomainError) as exc:
-            exports.request_export(batch, ExportFormat.CSV)
+            service.request_export(batch, ExportFormat.CSV)
         assert exc.value.code == "BATCH_NOT_READY"
     with pytest.raises(DomainError) as exc:
-        exports.request_export(new_batch(acme.acme), "docx")
+        service.request_export(new_batch(acme.acme), "docx")
     assert exc.value.code == "INVALID_EXPORT_FORMAT"
     assert BatchExport.objects.count() == 0
 
@@ -244,7 +246,7 @@ def _request(
     batch: CodeBatch, fmt: str, capture: Callable[..., Any], stored: list[str], **grid: int
 ) -> BatchExport:
     with capture(execute=True) as callbacks:
-        export = exports.request_export(batch, fmt, **grid)
+        export = service.request_export(batch, fmt, **grid)
         assert export.status == ExportStatus.PENDING
     assert len(callbacks) == 1  # the task is sent only once the export row is committed
     export.refresh_from_db()
@@ -266,7 +268,7 @@ def test_task_renders_into_storage_and_the_link_downloads_it(
     assert default_storage.size(export.file_name) == export.file_size
     assert export.started_at <= export.finished_at
 
-    response = Client().get(exports.download_path(acme.acme.schema_name, export))
+    response = Client().get(service.download_path(acme.acme.schema_name, export))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == f'attachment; filename="batch-{batch.pk}-codes.pdf"'
@@ -286,7 +288,7 @@ def test_csv_and_zip_exports_download_with_their_content_types(
     ):
         export = _request(batch, fmt, django_capture_on_commit_callbacks, stored_files)
         assert export.options == {}
-        response = Client().get(exports.download_path(acme.acme.schema_name, export))
+        response = Client().get(service.download_path(acme.acme.schema_name, export))
         assert response.status_code == 200, response.content
         assert response["Content-Type"] == content_type
         assert f'filename="batch-{batch.pk}-codes.{fmt}"' in response["Content-Disposition"]
@@ -303,7 +305,7 @@ def test_tampered_expired_and_foreign_links_are_refused(
     batch = new_batch(acme.acme, size=3)
     export = _request(batch, ExportFormat.CSV, django_capture_on_commit_callbacks, stored_files)
     schema = acme.acme.schema_name
-    good = exports.DOWNLOAD_LINK.token(schema, export.pk)
+    good = service.DOWNLOAD_LINK.token(schema, export.pk)
     client = Client()
 
     def get(token: str) -> Any:
@@ -320,17 +322,17 @@ def test_tampered_expired_and_foreign_links_are_refused(
         assert b"not valid" in response.content
     # Signed for another purpose (another salt) with the same key.
     assert get(signing.dumps({"s": schema, "e": export.pk}, salt="other")).status_code == 403
-    link, ttl = exports.DOWNLOAD_LINK, exports.DOWNLOAD_LINK_TTL
+    link, ttl = service.DOWNLOAD_LINK, service.DOWNLOAD_LINK_TTL
     response = get(signed_ago(link, ttl + 5, schema, export.pk))
     assert response.status_code == 410 and b"expired" in response.content
     # Not yet expired a few seconds before the deadline.
     assert get(signed_ago(link, ttl - 5, schema, export.pk)).status_code == 200
     # A valid signature naming another merchant's schema finds nothing there.
-    beta = exports.DOWNLOAD_LINK.token(acme.beta.schema_name, export.pk)
+    beta = service.DOWNLOAD_LINK.token(acme.beta.schema_name, export.pk)
     with tenant_context(acme.beta):
         assert not BatchExport.objects.filter(pk=export.pk).exists()
     assert get(beta).status_code == 404
-    assert get(exports.DOWNLOAD_LINK.token("no_such_schema", export.pk)).status_code == 404
+    assert get(service.DOWNLOAD_LINK.token("no_such_schema", export.pk)).status_code == 404
     # A voided batch's codes must not be printed: its exports stop downloading.
     void_batch(acme.acme, batch)
     response = get(good)
@@ -343,7 +345,7 @@ def test_task_records_a_failure(
 ) -> None:
     batch = new_batch(acme.acme, size=3)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        export = exports.request_export(batch, ExportFormat.CSV)
+        export = service.request_export(batch, ExportFormat.CSV)
     void_batch(acme.acme, batch)  # voided before the worker got to it
     for callback in callbacks:
         callback()

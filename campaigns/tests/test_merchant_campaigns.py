@@ -20,10 +20,11 @@ from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
 from accounts.models import User
-from campaigns.claims import claim_code
-from campaigns.generation import generate_batch
 from campaigns.models import BatchStatus, Campaign, Claim, Code, CodeBatch, ScanFailure
-from campaigns.services import create_batch, create_scan_campaign, reserve_left, set_status
+from campaigns.scan.claims import claim_code
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.services import create_batch, create_scan_campaign, reserve_left
+from campaigns.services import set_status
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
@@ -641,7 +642,7 @@ def test_another_merchants_campaigns_are_invisible(
 def test_scan_failures_count_guesses_per_day_and_reason(
     merchant_api: Api, acme: Tenants, new_phone: Callable[[], str]
 ) -> None:
-    from campaigns import codes
+    from campaigns.scan import codes
 
     campaign_id = _active_campaign(merchant_api, acme)
     batch_id = new_batch(merchant_api, acme.acme_operator, campaign_id, 3, 1)["id"]

@@ -18,9 +18,10 @@ from graphql_relay import from_global_id, to_global_id
 from openpyxl import load_workbook
 
 from accounts.models import User
-from campaigns import questionnaire_exports, results
 from campaigns.models import Campaign, Response
-from campaigns.schema_questionnaires import parse_link, questionnaire_link
+from campaigns.questionnaires import exports as questionnaire_exports
+from campaigns.questionnaires import results
+from campaigns.questionnaires.links import parse_link, questionnaire_link
 from campaigns.tests.test_questionnaires import QUESTIONS
 from frontend.consumer.views import QUESTIONNAIRE_OPERATIONS as PAGE_OPERATIONS
 from frontend.pages import OPERATIONS_DIR

@@ -17,8 +17,8 @@ from django.test import Client
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import questionnaire_exports, questionnaires
 from campaigns.models import CampaignStatus
+from campaigns.questionnaires import services as questionnaires
 from campaigns.services import set_status
 from points import services as points
 from tenants.onboarding import create_merchant
@@ -46,7 +46,7 @@ def test_worker_renders_the_responses_export(
         set_status(merchant, campaign, CampaignStatus.ACTIVE)
         for i, person in enumerate(people):
             questionnaires.submit(merchant, person, campaign.pk, {"stars": 1 + i % 5}, "k")
-        path = questionnaire_exports.request_export(merchant.pk, campaign, "csv")
+        path = questionnaires.request_export(merchant.pk, campaign, "csv")
     connection.set_schema_to_public()
     client = Client()
     deadline = time.monotonic() + 90

@@ -9,9 +9,10 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import questionnaires, results
 from campaigns.models import CampaignStatus, Response
-from campaigns.questions import AnswersInvalid
+from campaigns.questionnaires import results
+from campaigns.questionnaires import services as questionnaires
+from campaigns.questionnaires.questions import AnswersInvalid
 from campaigns.services import set_status
 from core.errors import DomainError
 from points import ledger, services

@@ -22,9 +22,10 @@ from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
 from accounts.models import User
-from campaigns.generation import generate_batch
 from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch
-from campaigns.services import create_batch, create_scan_campaign, reserve_left, set_status
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.services import create_batch, create_scan_campaign, reserve_left
+from campaigns.services import set_status
 from campaigns.tests.test_merchant_campaigns import call, claim, consumers, fund
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants

@@ -26,9 +26,12 @@ from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
-from campaigns.codes import CodeError, normalize, parse, pretty
+from campaigns.models import Campaign, CampaignKind
+from campaigns.questionnaires.links import parse_link, questionnaire_link
+from campaigns.scan.codes import CodeError, normalize, parse, pretty
 from frontend.consumer.messages import error_messages
 from frontend.pages import operations, render_page
+from tenants.models import Merchant
 
 # Every page that may sign a consumer in (or keep a session alive) sends these.
 SESSION_OPERATIONS = ("Me", "RequestSignInCode", "SignInWithCode", "RefreshToken", "SignOut")
@@ -216,10 +219,6 @@ def questionnaire_texts() -> dict[str, str]:
 
 
 def _questionnaire_exists(link: str) -> bool:
-    from campaigns.models import Campaign, CampaignKind
-    from campaigns.schema_questionnaires import parse_link
-    from tenants.models import Merchant
-
     parsed = parse_link(link)
     if parsed is None:
         return False
@@ -233,8 +232,6 @@ def _questionnaire_exists(link: str) -> bool:
 @require_safe
 def questionnaire_page(request: HttpRequest, link: str) -> HttpResponse:
     """``/q/<link>``: a questionnaire's share link and poster QR code open this."""
-    from campaigns.schema_questionnaires import parse_link, questionnaire_link
-
     if not _questionnaire_exists(link):
         return render_page(request, "consumer/questionnaire_missing.html", status=404)
     parsed = parse_link(link)

@@ -19,10 +19,11 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns.claims import claim_code
-from campaigns.generation import generate_batch
 from campaigns.models import CampaignStatus, Code
-from campaigns.services import create_batch, create_scan_campaign, set_status
+from campaigns.scan.claims import claim_code
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.services import create_batch, create_scan_campaign
+from campaigns.services import set_status
 from core.db import connection
 from points import liability, services
 from points.audit import audit

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import codes
 from campaigns.models import Campaign
+from campaigns.scan import codes
 from core.db import connection
 from points.models import Account, AccountKind
 from tenants import onboarding, signup
@@ -394,7 +394,7 @@ def test_beat_tasks_skip_applications(
     """The periodic tasks that visit every merchant's schema, run by a real worker with
     an application (no schema) among the merchants."""
     from analytics.tasks import rollup
-    from campaigns.tasks import resume_stalled_batches
+    from campaigns.scan.tasks import resume_stalled_batches
     from points import services
 
     # Activity for the rollup to work on: an award by an approved merchant.

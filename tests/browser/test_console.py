@@ -23,8 +23,8 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns import questionnaires
 from campaigns.models import Campaign, Code, CodeBatch
+from campaigns.questionnaires import services as questionnaires
 from points import services
 from redemption.tests.helpers import new_consumer, placed_order
 from tenants import staff
@@ -166,7 +166,7 @@ def test_a_member_of_two_merchants_switches_between_them(
     second = funded_merchant(unique, "Beta Tea", other_owner, prefix="b-shop")
     Membership.objects.create(merchant=second, user=person, role=Role.VIEWER)
     with tenant_context(second):
-        from campaigns.services import create_scan_campaign
+        from campaigns.scan.services import create_scan_campaign
 
         create_scan_campaign(name="Beta only")
 

@@ -26,7 +26,7 @@ import pytest
 from graphql_relay import to_global_id
 
 from accounts.models import User
-from campaigns.claims import claim_code
+from campaigns.scan.claims import claim_code
 from tenants.models import ApiKey, AuditEvent, Membership, Role
 from tests.browser.conftest import BrowserPage, Site
 from tests.browser.test_console import funded_merchant, shoot_both, sign_in

@@ -19,8 +19,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns.models import CampaignStatus
-from campaigns.questionnaires import create_questionnaire_campaign
-from campaigns.schema_questionnaires import questionnaire_link
+from campaigns.questionnaires.links import questionnaire_link
+from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.services import set_status
 from points import ledger, services
 from redemption.models import Category, Order

@@ -18,7 +18,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.claims import claim_code
+from campaigns.scan.claims import claim_code
 from core.db import connection
 from tests.fixtures.processes import free_port
 from tests.fixtures.tenants import merchant_with_codes

@@ -18,11 +18,12 @@ from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
-from campaigns.claims import claim_code
-from campaigns.generation import generate_batch
 from campaigns.models import CampaignStatus, Code
-from campaigns.questionnaires import create_questionnaire_campaign, submit
-from campaigns.services import create_batch, create_scan_campaign, set_status
+from campaigns.questionnaires.services import create_questionnaire_campaign, submit
+from campaigns.scan.claims import claim_code
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.services import create_batch, create_scan_campaign
+from campaigns.services import set_status
 from core.errors import DomainError
 from points import services as points_services
 from redemption import services as mall

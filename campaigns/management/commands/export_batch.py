@@ -1,7 +1,7 @@
 """``manage.py export_batch <merchant-slug> <batch-id> --format pdf|csv|zip --output PATH``.
 
 Renders a ready batch synchronously with the same renderers as the Celery export
-(campaigns/exports.py), showing a progress bar on stderr. The file is written next
+(``campaigns.exports.render``), showing a progress bar on stderr. The file is written next
 to PATH under a temporary name and renamed onto PATH when complete, so PATH is
 never a half-written file.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django_tenants.utils import tenant_context
 
-from campaigns import exports
+from campaigns.exports import render
 from campaigns.models import CodeBatch, ExportFormat
 from core.errors import DomainError
 from tenants.models import Merchant
@@ -57,14 +57,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--columns",
             type=int,
-            help=f"PDF: labels across, {exports.MIN_COLUMNS}-{exports.MAX_COLUMNS} "
-            f"(default {exports.DEFAULT_COLUMNS})",
+            help=f"PDF: labels across, {render.MIN_COLUMNS}-{render.MAX_COLUMNS} "
+            f"(default {render.DEFAULT_COLUMNS})",
         )
         parser.add_argument(
             "--rows",
             type=int,
-            help=f"PDF: labels down, {exports.MIN_ROWS}-{exports.MAX_ROWS} "
-            f"(default {exports.DEFAULT_ROWS})",
+            help=f"PDF: labels down, {render.MIN_ROWS}-{render.MAX_ROWS} "
+            f"(default {render.DEFAULT_ROWS})",
         )
         parser.add_argument("--output", required=True, help="file to write")
 
@@ -85,21 +85,21 @@ class Command(BaseCommand):
             if batch is None:
                 raise CommandError(f"Merchant {slug!r} has no batch {batch_id}.")
             try:
-                exports.ensure_exportable(batch, fmt)
-                grid = exports.Grid.of(options["columns"], options["rows"])
+                render.ensure_exportable(batch, fmt)
+                grid = render.Grid.of(options["columns"], options["rows"])
             except DomainError as exc:
                 raise CommandError(f"{exc.code}: {exc.message}") from exc
-            extension = exports.output_extension(fmt, batch.size, grid)
+            extension = render.output_extension(fmt, batch.size, grid)
             if extension != fmt:
                 self.stderr.write(
-                    f"{batch.size:,} labels exceed {exports.PDF_LABELS_PER_FILE:,} per PDF: "
+                    f"{batch.size:,} labels exceed {render.PDF_LABELS_PER_FILE:,} per PDF: "
                     f"writing a ZIP of PDF volumes."
                 )
             partial = os.path.join(os.path.dirname(output), f".{os.path.basename(output)}.part")
             bar = ProgressBar(batch.size, self.stderr)
             try:
                 with open(partial, "wb") as out:
-                    written = exports.render_batch(batch, fmt, out, grid=grid, progress=bar)
+                    written = render.render_batch(batch, fmt, out, grid=grid, progress=bar)
                 os.replace(partial, output)
             except BaseException:
                 if os.path.exists(partial):

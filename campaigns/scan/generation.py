@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from campaigns.codes import ALPHABET, BASE, RANDOM_WIDTH, check_character, encode_merchant
 from campaigns.models import BatchStatus, CodeBatch
+from campaigns.scan.codes import ALPHABET, BASE, RANDOM_WIDTH, check_character, encode_merchant
 from webhooks import events, payloads
 from webhooks.models import EventType
 

@@ -8,7 +8,7 @@ the points before asking for a phone number. Three rules keep it from leaking:
   a code that fails is refused (``MALFORMED_CODE`` / ``INVALID_CHECK_CHARACTER``).
 - Answers that a guesser would learn from (malformed, typo, unknown, already
   claimed) count against the same per-IP failure window as failed claims
-  (``campaigns.claims``); past it, previews from that IP are refused with
+  (``campaigns.scan.claims``); past it, previews from that IP are refused with
   ``RATE_LIMITED`` until the window ends. Every preview also counts toward a
   wider per-IP cap, so claimed/unclaimed cannot be harvested at speed either.
 
@@ -24,9 +24,9 @@ from enum import StrEnum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns import claims
-from campaigns.codes import parse
 from campaigns.models import BatchStatus, CampaignStatus, Code
+from campaigns.scan import claims
+from campaigns.scan.codes import parse
 from core import ratelimit
 from core.errors import DomainError
 from tenants.models import Merchant
@@ -112,7 +112,7 @@ def _lookup(merchant_id: int, code: str) -> Preview:
 
 
 def _status(merchant: Merchant, row: Code) -> ScanStatus:
-    """The outcome a claim would have now (same order of checks as ``campaigns.claims``)."""
+    """The outcome a claim would have now (same order of checks as ``campaigns.scan.claims``)."""
     batch, campaign = row.batch, row.batch.campaign
     now = timezone.now()
     if not merchant.is_active:

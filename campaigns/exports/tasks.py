@@ -1,8 +1,9 @@
-"""The Celery task that renders a batch export (see campaigns/exports.py).
+"""The Celery task that renders a batch export (``render.run_export`` does the work).
 
-It runs in the merchant's schema: ``exports.request_export`` sends it with the
+It runs in the merchant's schema: ``service.request_export`` sends it with the
 ``_schema_name`` header (tenant-schemas-celery) once the export row is committed.
-Registered with the worker by ``campaigns/tasks.py``, which imports this module.
+Its ``name=`` is what queued messages know it by: the name of the module it once
+lived in (``campaigns.export_tasks``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from celery import shared_task
 from django.db import connection
 
-from campaigns import exports
+from campaigns.exports import render
 from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 def render_export(export_id: int) -> dict[str, object]:
     """Render one export into storage. Safe to run again (a ready export is left alone)."""
     try:
-        export = exports.run_export(export_id)
+        export = render.run_export(export_id)
     except DomainError as exc:
         # Expected (the batch was voided meanwhile): recorded on the export, not an error.
         logger.info("export %s refused: %s", export_id, exc.message)

@@ -1,4 +1,9 @@
-"""Celery tasks of the campaigns app. They run in the merchant's schema (tenant-schemas-celery)."""
+"""Celery tasks of scan codes: generate a batch's codes, resume generations that stalled.
+
+``generate_codes`` runs in the merchant's schema (tenant-schemas-celery). The ``name=``
+strings are what the broker, queued messages and the beat schedule know the tasks by:
+they keep the names of the module the tasks once lived in (``campaigns.tasks``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns import generation
 from campaigns.models import BatchStatus, CodeBatch
+from campaigns.scan import generation
 from tenants.models import Merchant
 
 logger = logging.getLogger(__name__)
@@ -61,8 +66,3 @@ def resume_stalled_batches(stalled_after_seconds: int = 300) -> int:
                 generate_codes.delay(batch_id)
                 resumed += 1
     return resumed
-
-
-# Registers the export task with the worker (Celery autodiscovers only ``tasks`` modules).
-from campaigns.export_tasks import render_export  # noqa: E402, F401
-from campaigns.questionnaire_exports import render_responses  # noqa: E402, F401

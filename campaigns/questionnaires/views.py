@@ -12,9 +12,9 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
-from campaigns import questionnaire_exports
 from campaigns.models import Campaign, CampaignKind
-from campaigns.schema_questionnaires import questionnaire_link, questionnaire_url
+from campaigns.questionnaires import exports as questionnaire_exports
+from campaigns.questionnaires.links import questionnaire_link, questionnaire_url
 from core.signed_links import refusal
 from tenants.models import Merchant
 

@@ -1,12 +1,10 @@
-"""Merchant API for printing a batch: request an export, follow it, get its download link.
+"""Batch exports in the merchant API: a ready batch printed as a file, followed until ready.
 
 Exports are rows of the merchant's schema like the batches they render, with the
 same kind of global ID (``BatchExport:<merchant id>:<pk>``, see
-``campaigns.schema.MerchantNode``).
-
-Roles: any staff member sees exports and their progress; requesting one and seeing
-its ``downloadUrl`` need the operator role, because the file holds live codes that
-anyone can claim points with (see docs/decisions.md).
+``campaigns.graphql.nodes.MerchantNode``). Any staff member sees exports and their
+progress; ``downloadUrl`` needs the operator role, because the file holds live codes
+that anyone can claim points with (docs/decisions/0033).
 """
 
 from __future__ import annotations
@@ -14,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
-from django.db.models import QuerySet
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
-from api.mutations import DomainMutation
 from api.permissions import require_membership
-from campaigns import exports, models, stats
-from campaigns.schema import CodeBatchNode, MerchantNode, batch_by_id
+from campaigns import models
+from campaigns.exports import render, service
+from campaigns.graphql.nodes import MerchantNode
+from campaigns.graphql.types.campaigns import CodeBatchNode
+from campaigns.scan import stats
 from tenants.models import Role
 
 BatchExportFormatEnum = graphene.Enum(
@@ -29,7 +28,7 @@ BatchExportFormatEnum = graphene.Enum(
     description=(
         "CSV: one row per code (code, url). ZIP: a PNG and an SVG QR image per code. "
         "PDF: A4 label sheets (a ZIP of PDF volumes above "
-        f"{exports.PDF_LABELS_PER_FILE:,} labels)."
+        f"{render.PDF_LABELS_PER_FILE:,} labels)."
     ),
 )
 BatchExportStatusEnum = graphene.Enum(
@@ -98,9 +97,9 @@ class BatchExportNode(MerchantNode, DjangoObjectType):
     @staticmethod
     def resolve_download_url(export: models.BatchExport, info: graphene.ResolveInfo) -> str | None:
         membership = require_membership(info)
-        if not membership.has_role(Role.OPERATOR) or not exports.is_downloadable(export):
+        if not membership.has_role(Role.OPERATOR) or not service.is_downloadable(export):
             return None
-        path = exports.download_path(membership.merchant.schema_name, export)
+        path = service.download_path(membership.merchant.schema_name, export)
         return info.context.build_absolute_uri(path)
 
 
@@ -111,75 +110,3 @@ class BatchExportConnectionField(DjangoConnectionField):
         # The page's batches (loaded with it) share one stats loader, as batch pages do.
         stats.share_loader([edge.node.batch for edge in result.edges], "batch")
         return result
-
-
-class RequestBatchExport(DomainMutation):
-    """Render a ready batch as CSV, ZIP of QR images or PDF label sheets (operator).
-
-    Rendering runs in the background: poll the export's ``status`` and ``progress``;
-    once ready, ``downloadUrl`` gives the file. ``BATCH_NOT_READY`` for a batch that is
-    generating, failed or void; ``INVALID_GRID`` for a PDF grid out of bounds.
-    """
-
-    class Arguments:
-        batch_id = graphene.ID(required=True)
-        format = BatchExportFormatEnum(required=True)
-        columns = graphene.Int(
-            description=(
-                f"PDF: labels across an A4 page, {exports.MIN_COLUMNS} to "
-                f"{exports.MAX_COLUMNS} (default {exports.DEFAULT_COLUMNS})."
-            )
-        )
-        rows = graphene.Int(
-            description=(
-                f"PDF: labels down an A4 page, {exports.MIN_ROWS} to {exports.MAX_ROWS} "
-                f"(default {exports.DEFAULT_ROWS})."
-            )
-        )
-
-    export = graphene.Field(BatchExportNode)
-
-    @classmethod
-    def perform(
-        cls,
-        root: Any,
-        info: graphene.ResolveInfo,
-        batch_id: str,
-        format: Any,
-        columns: int | None = None,
-        rows: int | None = None,
-    ) -> RequestBatchExport:
-        membership = require_membership(info, Role.OPERATOR)
-        batch = batch_by_id(info, batch_id, "batchId")
-        export = exports.request_export(
-            batch,
-            getattr(format, "value", format),
-            columns=columns,
-            rows=rows,
-            requested_by=membership.acting_user,
-        )
-        return cls(export=export)
-
-
-class ExportQueries(graphene.ObjectType):
-    batch_exports = BatchExportConnectionField(
-        BatchExportNode,
-        batch_id=graphene.ID(description="Only this batch's exports."),
-        description="The merchant's batch exports, newest first.",
-    )
-
-    @staticmethod
-    def resolve_batch_exports(
-        root: Any, info: graphene.ResolveInfo, batch_id: str | None = None, **kwargs: Any
-    ) -> QuerySet[models.BatchExport]:
-        require_membership(info)
-        queryset = models.BatchExport.objects.select_related("batch__campaign").order_by(
-            "-created_at", "-id"
-        )
-        if batch_id is not None:
-            queryset = queryset.filter(batch=batch_by_id(info, batch_id, "batchId"))
-        return queryset
-
-
-class ExportMutations(graphene.ObjectType):
-    request_batch_export = RequestBatchExport.Field()

@@ -1,94 +1,30 @@
-"""GraphQL for questionnaire campaigns: answering (consumer API) and building, results
-and responses (merchant API).
+"""Questionnaires in both APIs: the form a consumer answers (consumer API), and the
+questionnaire with its results and responses (merchant API).
 
-A questionnaire is named publicly by its *link*, ``<merchant id in base32>-<campaign
-id>`` (``/q/<link>``): the merchant comes from the link by primary key, like a scan
-code's, so no schema is searched. The consumer resolvers switch the connection to
-that merchant's schema for the call and switch back afterwards.
-
-Merchant side: a questionnaire is a campaign of kind questionnaire, so activation,
-pause and end are the campaign mutations (``activateCampaign`` etc. with the
-questionnaire's ``campaign { id }``): operators build, activate and pause, admins end.
+A questionnaire is a campaign of kind questionnaire: activation, pause and end are the
+campaign mutations (``activateCampaign`` etc. with the questionnaire's ``campaign { id }``).
+Consumers name it by its public link (``campaigns.questionnaires.links``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import graphene
-from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
-from api.mutations import DomainMutation
-from api.permissions import require_consumer, require_membership
-from campaigns import questionnaire_exports, questionnaires, results
-from campaigns.codes import MAX_MERCHANT_ID, VALUE, decode_merchant, encode_merchant
-from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
-from campaigns.models import Campaign, CampaignError, CampaignKind
-from campaigns.questionnaire_models import Questionnaire, QuestionnaireOpen, Response
-from campaigns.questions import visible_questions
-from campaigns.schema import (
-    CampaignNode,
-    CampaignStatusEnum,
-    MerchantNode,
-    _aware,
-    _by_id,
-)
-from core.error_codes import CoreErrorCode
-from core.errors import DomainError
-from tenants.models import Merchant, Role
+from api.permissions import require_membership
+from campaigns.graphql.nodes import MerchantNode, node_or_not_found
+from campaigns.graphql.types.campaigns import CampaignNode, CampaignStatusEnum
+from campaigns.models import Campaign, Questionnaire, Response
+from campaigns.questionnaires import exports, results
+from campaigns.questionnaires.links import questionnaire_link, questionnaire_url
+from campaigns.questionnaires.services import FormState
 
-# --- Links --------------------------------------------------------------------------
-
-
-def questionnaire_link(merchant_id: int, campaign_id: int) -> str:
-    return f"{encode_merchant(merchant_id)}-{campaign_id}"
-
-
-def questionnaire_url(link: str) -> str:
-    """What the share link and the poster's QR code open."""
-    return f"{settings.PUBLIC_BASE_URL}/q/{link}"
-
-
-def parse_link(link: str) -> tuple[int, int] | None:
-    """(merchant id, campaign id) of a link, or None when it is malformed (no query)."""
-    prefix, sep, pk = (link or "").strip().upper().partition("-")
-    if (
-        not sep
-        or len(prefix) != 4
-        or any(c not in VALUE for c in prefix)
-        or not pk.isdigit()
-        or len(pk) > 18
-    ):
-        return None
-    merchant_id = decode_merchant(prefix)
-    if not 0 < merchant_id <= MAX_MERCHANT_ID:
-        return None
-    return merchant_id, int(pk)
-
-
-def _not_found() -> DomainError:
-    return DomainError(CoreErrorCode.NOT_FOUND, _("No such questionnaire."), "link")
-
-
-@contextmanager
-def in_merchant_schema(link: str) -> Iterator[tuple[Merchant, int]]:
-    """Run in the schema of the link's merchant; the previous schema is restored after."""
-    parsed = parse_link(link)
-    merchant = Merchant.find(parsed[0]) if parsed else None
-    if merchant is None or parsed is None:
-        raise _not_found()
-    with tenant_context(merchant):
-        yield merchant, parsed[1]
-
-
-# --- Shared types -------------------------------------------------------------------
+# --- Shared types -----------------------------------------------------------------
 
 
 class QuestionOption(graphene.ObjectType):
@@ -164,17 +100,11 @@ Question.resolve_show_if = staticmethod(_resolve_show_if)  # type: ignore[attr-d
 Question.resolve_options = staticmethod(_resolve_options)  # type: ignore[attr-defined]
 
 
-# --- Consumer API -------------------------------------------------------------------
+# --- Consumer API -----------------------------------------------------------------
 
 QuestionnaireStateEnum = graphene.Enum(
     "QuestionnaireState",
-    [
-        ("OPEN", "OPEN"),
-        ("NOT_ACTIVE", "NOT_ACTIVE"),
-        ("ENDED", "ENDED"),
-        ("BUDGET_EXHAUSTED", "BUDGET_EXHAUSTED"),
-        ("ALREADY_RESPONDED", "ALREADY_RESPONDED"),
-    ],
+    [(state.value, state.value) for state in FormState],
     description="Whether the caller can answer now (ALREADY_RESPONDED only when signed in).",
 )
 
@@ -195,124 +125,13 @@ class QuestionnaireForm(graphene.ObjectType):
     )
 
 
-def _state(campaign: Campaign, exhausted: bool, consumer: Any) -> str:
-    if consumer is not None and Response.objects.filter(campaign=campaign, consumer=consumer):
-        return "ALREADY_RESPONDED"
-    if exhausted:
-        return "BUDGET_EXHAUSTED"
-    try:
-        campaign.ensure_claimable()
-    except CampaignError as exc:
-        return "ENDED" if exc.code == CampaignErrorCode.CAMPAIGN_ENDED else "NOT_ACTIVE"
-    return "OPEN"
-
-
-def _consumer_or_none(info: graphene.ResolveInfo) -> Any:
-    """The signed-in consumer, or None (anonymous, or staff looking at the page)."""
-    user = info.context.user
-    return user if user.is_authenticated and user.phone else None
-
-
 class SubmittedResponse(graphene.ObjectType):
     points = graphene.BigInt(required=True)
     submitted_at = graphene.DateTime(required=True)
     version = graphene.Int(required=True, description="The question version answered.")
 
 
-class SubmitResponse(DomainMutation):
-    """Answer a questionnaire and earn its points, once per consumer.
-
-    Invalid answers come back as one error per question (`field` = the question id:
-    REQUIRED, INVALID_OPTION, TOO_MANY_SELECTIONS, OUT_OF_RANGE, TEXT_TOO_LONG,
-    HIDDEN_QUESTION_ANSWERED, …) and nothing is stored. A retry with the same
-    `idempotencyKey` answers `replayed: true`; another submission ALREADY_RESPONDED;
-    after the cap BUDGET_EXHAUSTED.
-    """
-
-    class Arguments:
-        link = graphene.String(required=True)
-        answers = graphene.JSONString(required=True, description="{question id: answer}.")
-        idempotency_key = graphene.String(required=True)
-
-    response = graphene.Field(SubmittedResponse)
-    balance = graphene.BigInt(description="The wallet balance after the reward.")
-    replayed = graphene.Boolean()
-
-    @classmethod
-    def perform(
-        cls, root: Any, info: graphene.ResolveInfo, link: str, answers: Any, idempotency_key: str
-    ) -> SubmitResponse:
-        consumer = require_consumer(info)
-        with in_merchant_schema(link) as (merchant, campaign_id):
-            try:
-                result = questionnaires.submit(
-                    merchant, consumer, campaign_id, answers, idempotency_key
-                )
-            except DomainError as exc:
-                if exc.code == CoreErrorCode.NOT_FOUND:
-                    raise _not_found() from exc
-                raise
-            response = result.response
-            version = response.version.number
-        return cls(
-            response=SubmittedResponse(
-                points=response.points, submitted_at=response.submitted_at, version=version
-            ),
-            balance=result.balance,
-            replayed=result.replayed,
-        )
-
-
-class ConsumerQueries(graphene.ObjectType):
-    questionnaire = graphene.Field(
-        QuestionnaireForm,
-        link=graphene.String(required=True, description="From /q/<link>."),
-        answers=graphene.JSONString(description="Answers so far, to apply the conditions."),
-        description=(
-            "A questionnaire by its link. Public; signed in, it counts as opened (completion "
-            "rate) and `state` tells whether the consumer has already answered. NOT_FOUND for "
-            "an unknown link."
-        ),
-    )
-
-    @staticmethod
-    def resolve_questionnaire(
-        root: Any, info: graphene.ResolveInfo, link: str, answers: Any = None
-    ) -> QuestionnaireForm:
-        consumer = _consumer_or_none(info)
-        if answers is not None and not isinstance(answers, dict):
-            raise DomainError(
-                QuestionnaireErrorCode.INVALID_ANSWER, _("Answers must be an object."), "answers"
-            )
-        with in_merchant_schema(link) as (merchant, campaign_id):
-            campaign = (
-                Campaign.objects.filter(pk=campaign_id, kind=CampaignKind.QUESTIONNAIRE)
-                .select_related("questionnaire__current_version")
-                .first()
-            )
-            if campaign is None:
-                raise _not_found()
-            questionnaire = campaign.questionnaire
-            state = _state(campaign, questionnaire.exhausted_at is not None, consumer)
-            if consumer is not None and state == "OPEN":
-                QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
-            questions = visible_questions(questionnaire.current_version.questions, answers or {})
-            return QuestionnaireForm(
-                link=questionnaire_link(merchant.pk, campaign.pk),
-                merchant_name=merchant.name,
-                campaign_name=campaign.name,
-                description=campaign.description,
-                points_per_response=questionnaire.points_per_response,
-                state=state,
-                questions=questions,
-            )
-
-
-class ConsumerMutations(graphene.ObjectType):
-    submit_response = SubmitResponse.Field()
-
-
-# --- Merchant API -------------------------------------------------------------------
+# --- Merchant API -----------------------------------------------------------------
 
 
 class ChoiceCount(graphene.ObjectType):
@@ -541,7 +360,7 @@ class QuestionnaireNode(MerchantNode, DjangoObjectType):
     @staticmethod
     def resolve_poster_url(q: Questionnaire, info: graphene.ResolveInfo) -> str:
         membership = require_membership(info)
-        path = questionnaire_exports.poster_path(membership.merchant_id, q.campaign_id)
+        path = exports.poster_path(membership.merchant_id, q.campaign_id)
         return info.context.build_absolute_uri(path)
 
     @staticmethod
@@ -577,120 +396,13 @@ class QuestionnaireNode(MerchantNode, DjangoObjectType):
         )
 
 
-def _reload(campaign_id: int) -> Questionnaire:
-    return Questionnaire.objects.select_related("campaign", "current_version").get(
-        campaign_id=campaign_id
-    )
-
-
 def questionnaire_by_id(
     info: graphene.ResolveInfo, global_id: str, field: str = "id"
 ) -> Questionnaire:
-    return _by_id(info, global_id, QuestionnaireNode, field, _("No such questionnaire."))
-
-
-class CreateQuestionnaire(DomainMutation):
-    """Create a questionnaire campaign in draft (operator). Activating it (the campaign's
-    `activateCampaign`) reserves `maxRewardedResponses x pointsPerResponse`."""
-
-    class Arguments:
-        name = graphene.String(required=True)
-        description = graphene.String(default_value="")
-        points_per_response = graphene.Int(required=True)
-        max_rewarded_responses = graphene.Int(required=True)
-        questions = graphene.JSONString(required=True, description="A list of questions.")
-        starts_at = graphene.DateTime()
-        ends_at = graphene.DateTime()
-
-    questionnaire = graphene.Field(QuestionnaireNode)
-
-    @classmethod
-    def perform(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> CreateQuestionnaire:
-        membership = require_membership(info, Role.OPERATOR)
-        campaign = questionnaires.create_questionnaire_campaign(
-            name=kwargs["name"],
-            description=kwargs.get("description") or "",
-            questions=kwargs["questions"],
-            points_per_response=kwargs["points_per_response"],
-            max_rewarded_responses=kwargs["max_rewarded_responses"],
-            starts_at=_aware(kwargs.get("starts_at")),
-            ends_at=_aware(kwargs.get("ends_at")),
-            created_by=membership.acting_user,
-        )
-        return cls(questionnaire=_reload(campaign.pk))
-
-
-class EditQuestions(DomainMutation):
-    """Replace the questions (operator). Once someone has answered, this makes a new
-    version; earlier responses keep theirs."""
-
-    class Arguments:
-        id = graphene.ID(required=True)
-        questions = graphene.JSONString(required=True)
-
-    questionnaire = graphene.Field(QuestionnaireNode)
-
-    @classmethod
-    def perform(
-        cls, root: Any, info: graphene.ResolveInfo, id: str, questions: Any
-    ) -> EditQuestions:
-        require_membership(info, Role.OPERATOR)
-        questionnaire = questionnaire_by_id(info, id)
-        questionnaires.edit_questions(questionnaire.campaign, questions)
-        return cls(questionnaire=_reload(questionnaire.campaign_id))
+    """The current merchant's questionnaire with this global ID, or ``NOT_FOUND`` on ``field``."""
+    return node_or_not_found(info, global_id, QuestionnaireNode, field, _("No such questionnaire."))
 
 
 QuestionnaireExportFormatEnum = graphene.Enum(
     "QuestionnaireExportFormat", [("CSV", "csv"), ("XLSX", "xlsx")]
 )
-
-
-class RequestQuestionnaireExport(DomainMutation):
-    """Render every response as CSV or XLSX in the background (operator).
-
-    `downloadUrl` is valid for 15 minutes; it answers 202 until the file is ready.
-    """
-
-    class Arguments:
-        id = graphene.ID(required=True)
-        format = QuestionnaireExportFormatEnum(required=True)
-
-    download_url = graphene.String()
-
-    @classmethod
-    def perform(
-        cls, root: Any, info: graphene.ResolveInfo, id: str, format: Any
-    ) -> RequestQuestionnaireExport:
-        membership = require_membership(info, Role.OPERATOR)
-        questionnaire = questionnaire_by_id(info, id)
-        fmt = getattr(format, "value", format)
-        path = questionnaire_exports.request_export(
-            membership.merchant_id, questionnaire.campaign, fmt
-        )
-        return cls(download_url=info.context.build_absolute_uri(path))
-
-
-class MerchantQueries(graphene.ObjectType):
-    questionnaires = DjangoConnectionField(
-        QuestionnaireNode,
-        status=CampaignStatusEnum(),
-        description="The merchant's questionnaires, newest first. One by ID: `node(id:)`.",
-    )
-
-    @staticmethod
-    def resolve_questionnaires(
-        root: Any, info: graphene.ResolveInfo, status: Any = None, **kwargs: Any
-    ) -> QuerySet[Questionnaire]:
-        require_membership(info)
-        found = Questionnaire.objects.select_related("campaign", "current_version").annotate(
-            rewarded=Count("campaign__responses")
-        )
-        if status is not None:
-            found = found.filter(campaign__status=getattr(status, "value", status))
-        return found.order_by("-campaign__created_at", "-id")
-
-
-class MerchantMutations(graphene.ObjectType):
-    create_questionnaire = CreateQuestionnaire.Field()
-    edit_questions = EditQuestions.Field()
-    request_questionnaire_export = RequestQuestionnaireExport.Field()

@@ -14,8 +14,7 @@ from django.db import connection
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
-from campaigns.models import Campaign
-from campaigns.questionnaire_models import Questionnaire, QuestionnaireOpen, Response
+from campaigns.models import Campaign, Questionnaire, QuestionnaireOpen, Response
 
 
 @dataclass

@@ -6,13 +6,15 @@ reward takes ``points`` from one bucket with the ledger's conditional update, tr
 the buckets in an order that starts at the consumer's own, so concurrent submitters
 spread over 16 rows instead of queueing on one counter, and exactly ``cap`` rewards
 can ever be paid. When every bucket is empty the campaign closes itself and later
-submitters get ``BUDGET_EXHAUSTED``.
+submitters get ``BUDGET_EXHAUSTED``. A merchant also requests its responses as a file
+(``request_export``, rendered by ``tasks``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -27,14 +29,18 @@ from campaigns.models import (
     CampaignError,
     CampaignKind,
     CampaignStatus,
-)
-from campaigns.questionnaire_models import (
     Questionnaire,
     QuestionnaireOpen,
     QuestionnaireVersion,
     Response,
 )
-from campaigns.questions import validate_answers, validate_definition, visible_questions
+from campaigns.questionnaires import exports
+from campaigns.questionnaires.questions import (
+    validate_answers,
+    validate_definition,
+    visible_questions,
+)
+from campaigns.questionnaires.tasks import render_responses
 from core import idempotency
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
@@ -81,9 +87,7 @@ def create_questionnaire_campaign(
     ends_at: datetime | None = None,
     created_by: User | None = None,
 ) -> Campaign:
-    from campaigns.services import _validate_details
-
-    _validate_details(name, starts_at, ends_at, {})
+    Campaign.validate_details(name, starts_at, ends_at, {})
     _check_funding(points_per_response, max_rewarded_responses)
     definition = validate_definition(questions)
     with transaction.atomic():
@@ -197,6 +201,67 @@ def open_questionnaire(
     _ensure_open(campaign, questionnaire)
     QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
     return visible_questions(questionnaire.current_version.questions, answers or {})
+
+
+class FormState(StrEnum):
+    """Whether a consumer can answer a questionnaire now (ALREADY_RESPONDED: signed in)."""
+
+    OPEN = "OPEN"
+    NOT_ACTIVE = "NOT_ACTIVE"
+    ENDED = "ENDED"
+    BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
+    ALREADY_RESPONDED = "ALREADY_RESPONDED"
+
+
+@dataclass(frozen=True)
+class Form:
+    """A questionnaire as a consumer sees it: only the questions to show now."""
+
+    campaign: Campaign
+    questionnaire: Questionnaire
+    state: FormState
+    questions: list[dict[str, Any]]
+
+
+def consumer_form(campaign_id: int, consumer: User | None, answers: dict[str, Any]) -> Form | None:
+    """What the consumer's page shows, or None when there is no such questionnaire.
+
+    Unlike ``open_questionnaire`` it refuses nothing: anyone may look (``consumer`` is
+    None when no one is signed in), and ``state`` says whether they can answer. A
+    signed-in consumer who can counts as having opened it (the completion rate).
+    """
+    campaign = (
+        Campaign.objects.filter(pk=campaign_id, kind=CampaignKind.QUESTIONNAIRE)
+        .select_related("questionnaire__current_version")
+        .first()
+    )
+    if campaign is None:
+        return None
+    questionnaire = campaign.questionnaire
+    state = _form_state(campaign, questionnaire, consumer)
+    if consumer is not None and state == FormState.OPEN:
+        QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
+    questions = visible_questions(questionnaire.current_version.questions, answers)
+    return Form(campaign, questionnaire, state, questions)
+
+
+def _form_state(
+    campaign: Campaign, questionnaire: Questionnaire, consumer: User | None
+) -> FormState:
+    if (
+        consumer is not None
+        and Response.objects.filter(campaign=campaign, consumer=consumer).exists()
+    ):
+        return FormState.ALREADY_RESPONDED
+    if questionnaire.exhausted_at is not None:
+        return FormState.BUDGET_EXHAUSTED
+    try:
+        campaign.ensure_claimable()
+    except CampaignError as exc:
+        if exc.code == CampaignErrorCode.CAMPAIGN_ENDED:
+            return FormState.ENDED
+        return FormState.NOT_ACTIVE
+    return FormState.OPEN
 
 
 @dataclass(frozen=True)
@@ -319,3 +384,18 @@ def _close_exhausted(campaign: Campaign, questionnaire: Questionnaire) -> None:
 def _close_if_empty(merchant: Merchant, campaign: Campaign, questionnaire: Questionnaire) -> None:
     if not reserves.left(merchant, questionnaire.reserve_ref, questionnaire.max_rewarded_responses):
         _close_exhausted(campaign, questionnaire)
+
+
+# --- Exports ----------------------------------------------------------------------
+
+
+def request_export(merchant_id: int, campaign: Campaign, fmt: str) -> str:
+    """Queue the rendering of every response (``exports``); returns the download path
+    (signed, 15 minutes), which answers 202 until the file is written."""
+    if fmt not in exports.FORMATS:
+        raise DomainError(CampaignErrorCode.INVALID_EXPORT_FORMAT, "CSV or XLSX.", "format")
+    name = exports.file_name(campaign, fmt)
+    render_responses.apply_async(
+        (campaign.pk, fmt, name), headers={"_schema_name": connection.schema_name}
+    )
+    return exports.LINK.path(merchant_id, campaign.pk, name)

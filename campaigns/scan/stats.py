@@ -39,7 +39,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.error_codes import CampaignErrorCode
-from campaigns.models import Claim, CodeBatch
+from campaigns.models import Claim, CodeBatch, ScanFailure
 from core.errors import DomainError
 
 Scope = Literal["campaign", "batch"]
@@ -49,6 +49,8 @@ _BATCH_KEY = {"campaign": "campaign_id", "batch": "id"}
 
 MAX_DAYS = 90
 MAX_HOURS = 168
+# Failed scans listed at most (days x reasons; claims count 4 reasons).
+MAX_FAILURE_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,15 @@ def claims_series(
     )
     counts: dict[tuple[int, datetime], int] = {(key, bucket): n for key, bucket, n in rows}
     return {key: [Bucket(start, counts.get((key, start), 0)) for start in starts] for key in ids}
+
+
+def failures_per_day(days: int) -> list[ScanFailure]:
+    """Failed scans per day and reason over the last ``days`` days (today included),
+    newest day first: one query, ``MAX_FAILURE_ROWS`` rows at most."""
+    days = check_window(days, MAX_DAYS, "days")
+    since = timezone.localdate() - timedelta(days=days - 1)
+    failures = ScanFailure.objects.filter(day__gte=since).order_by("-day", "reason")
+    return list(failures[:MAX_FAILURE_ROWS])
 
 
 # --- One page of items, loaded together -----------------------------------------------

@@ -1,7 +1,5 @@
-"""Questionnaire campaigns: versioned question sets, responses, reward buckets.
-
-Imported by ``campaigns.models`` (one app, one schema per merchant).
-"""
+"""Questionnaires: the questionnaire side of a campaign, its versioned question sets, the
+responses and who opened it. Tables in each merchant's schema."""
 
 from __future__ import annotations
 
@@ -53,7 +51,7 @@ class QuestionnaireVersion(models.Model):
         Questionnaire, on_delete=models.PROTECT, related_name="versions"
     )
     number = models.PositiveIntegerField()
-    # Validated by campaigns.questions.validate_definition: a list of question dicts.
+    # Validated by campaigns.questionnaires.questions.validate_definition: a list of question dicts.
     questions = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -25,17 +25,10 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns.codes import CodeError, parse
 from campaigns.error_codes import CampaignErrorCode
-from campaigns.models import (
-    RESERVE_BUCKETS,
-    BatchStatus,
-    Campaign,
-    CampaignError,
-    Claim,
-    Code,
-    CodeBatch,
-)
+from campaigns.models import BatchStatus, Campaign, CampaignError, Claim, Code, CodeBatch
+from campaigns.reserves import RESERVE_BUCKETS
+from campaigns.scan.codes import CodeError, parse
 from core import idempotency, ratelimit
 from core.db import rows
 from core.db.locks import advisory_xact_lock

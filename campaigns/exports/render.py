@@ -1,18 +1,17 @@
-"""Print and export a ready batch: CSV, a ZIP of QR images, a PDF label sheet.
+"""Rendering a ready batch's codes: CSV, a ZIP of QR images, a PDF label sheet.
 
-Three layers, each usable alone:
+Two layers, each usable alone:
 
 - **renderers** (``write_csv``, ``write_zip``, ``write_pdf``) take an iterable of
   ``(serial, code)`` and a binary file, and call ``progress(done)`` now and then.
   They hold one code at a time (a PDF also holds its pages until saved, so a big
   batch's PDF comes as a ZIP of PDF volumes, see ``PDF_LABELS_PER_FILE``), so
   memory stays flat however big the batch.
-- the **export service** (``request_export``, ``run_export``) records a
-  ``BatchExport``, renders it in a Celery task into a temporary file, then saves it
+- **a batch and an export**: ``render_batch`` streams a batch's codes into one of
+  them; ``run_export`` renders a ``BatchExport`` into a temporary file, then saves it
   to Django's default storage (local files under ``MEDIA_ROOT`` unless configured).
-- **download links** (``DOWNLOAD_LINK``, a ``core.signed_links.SignedLink``): a
-  signed token naming the merchant's schema and the export, valid
-  ``DOWNLOAD_LINK_TTL`` seconds, served by ``campaigns.views.download_export``.
+  ``run_export`` is what the Celery task (``campaigns.exports.tasks``) runs; the
+  export is requested, and downloaded, through ``campaigns.exports.service``.
 
 Every QR code encodes ``codes.scan_url(code)`` with error correction M and the
 standard 4-module quiet zone. In the PDF it is drawn as vector rectangles from the
@@ -25,7 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import logging
 import math
 import secrets
 import shutil
@@ -33,12 +31,12 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 import qrcode
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from qrcode.image.svg import SvgPathImage
@@ -47,21 +45,10 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from accounts.models import User
-from campaigns.codes import pretty, scan_url
 from campaigns.error_codes import CampaignErrorCode
-from campaigns.models import (
-    BatchExport,
-    BatchStatus,
-    Code,
-    CodeBatch,
-    ExportFormat,
-    ExportStatus,
-)
+from campaigns.models import BatchExport, BatchStatus, Code, CodeBatch, ExportFormat, ExportStatus
+from campaigns.scan.codes import pretty, scan_url
 from core.errors import DomainError
-from core.signed_links import SignedLink
-
-logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 CodeRows = Iterable[tuple[int, str]]
@@ -70,12 +57,6 @@ CodeRows = Iterable[tuple[int, str]]
 PROGRESS_EVERY = 500
 # Codes read per query while streaming a batch (keyset pages, see batch_codes).
 FETCH_CHUNK = 2_000
-
-CONTENT_TYPES = {  # by file extension
-    "csv": "text/csv; charset=utf-8",
-    "zip": "application/zip",
-    "pdf": "application/pdf",
-}
 
 
 class ExportError(DomainError):
@@ -485,11 +466,6 @@ def render_batch(
     return pdf(rows, out, total=batch.size, grid=grid, title=f"Batch {batch.pk}", progress=progress)
 
 
-def download_name(batch: CodeBatch, extension: str) -> str:
-    """What the browser saves the file as."""
-    return f"batch-{batch.pk}-codes.{extension}"
-
-
 def ensure_exportable(batch: CodeBatch, fmt: str) -> None:
     if fmt not in ExportFormat.values:
         raise ExportError(
@@ -504,41 +480,7 @@ def ensure_exportable(batch: CodeBatch, fmt: str) -> None:
         )
 
 
-# --- The export service -------------------------------------------------------------
-
-
-def request_export(
-    batch: CodeBatch,
-    fmt: str,
-    *,
-    columns: int | None = None,
-    rows: int | None = None,
-    requested_by: User | None = None,
-) -> BatchExport:
-    """Record an export of a ready batch and queue its rendering (on commit).
-
-    ``columns`` and ``rows`` set the PDF grid (``INVALID_GRID`` out of bounds); the
-    other formats ignore them.
-    """
-    ensure_exportable(batch, fmt)
-    options: dict[str, Any] = {}
-    if fmt == ExportFormat.PDF:
-        options = Grid.of(columns, rows).as_options()
-    schema = connection.schema_name
-    with transaction.atomic():
-        export = BatchExport.objects.create(
-            batch=batch, format=fmt, options=options, total=batch.size, requested_by=requested_by
-        )
-        from campaigns.export_tasks import render_export
-
-        export_id = export.pk
-        # Robust: a rendering failure (eager mode) or a broker error is logged and
-        # leaves the export failed or pending; it never fails the request that asked.
-        transaction.on_commit(
-            lambda: render_export.apply_async((export_id,), headers={"_schema_name": schema}),
-            robust=True,
-        )
-    return export
+# --- Rendering an export into storage -------------------------------------------
 
 
 def export_grid(export: BatchExport) -> Grid | None:
@@ -591,41 +533,3 @@ def run_export(export_id: int) -> BatchExport:
     )
     export.refresh_from_db()
     return export
-
-
-# --- Download links ---------------------------------------------------------------
-
-DOWNLOAD_SALT = "campaigns.exports.download"
-DOWNLOAD_LINK_TTL = 15 * 60  # seconds
-
-# Names one export of one merchant (its schema, the export's id). Whoever holds the
-# link may download the file (it can be handed to a print shop), as with a pre-signed
-# storage URL; it cannot be altered to name another export or another merchant, and
-# it dies after 15 minutes (the API gives a fresh one each time).
-DOWNLOAD_LINK = SignedLink(
-    salt=DOWNLOAD_SALT,
-    url_name="batch-export-download",
-    fields={"s": str, "e": int},
-    ttl=DOWNLOAD_LINK_TTL,
-)
-
-
-def download_path(schema_name: str, export: BatchExport) -> str:
-    return DOWNLOAD_LINK.path(schema_name, export.pk)
-
-
-def is_downloadable(export: BatchExport) -> bool:
-    """Ready, and its batch still works (a voided batch's codes must not be printed)."""
-    return (
-        export.status == ExportStatus.READY
-        and bool(export.file_name)
-        and export.batch.status == BatchStatus.READY
-    )
-
-
-def stored_extension(export: BatchExport) -> str:
-    return export.file_name.rsplit(".", 1)[-1]
-
-
-def content_type(extension: str) -> str:
-    return CONTENT_TYPES.get(extension, "application/octet-stream")

@@ -1,6 +1,6 @@
 """Download of a rendered batch export from a signed, expiring link.
 
-The link (``campaigns.exports.DOWNLOAD_LINK``, see ``core.signed_links``) is the
+The link (``campaigns.exports.service.DOWNLOAD_LINK``, see ``core.signed_links``) is the
 authorisation, like a pre-signed storage URL: the merchant API hands it only to staff
 allowed to download, it names one export of one merchant, and it dies after 15
 minutes. No session or bearer token is needed, so it works in a plain browser tab or
@@ -14,13 +14,13 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
-from campaigns import exports
+from campaigns.exports import service
 from campaigns.models import BatchExport
 from core.signed_links import refusal
 from tenants.models import Merchant
 
 
-@exports.DOWNLOAD_LINK.view
+@service.DOWNLOAD_LINK.view
 def download_export(request: HttpRequest, schema: str, export_id: int) -> HttpResponse:
     merchant = Merchant.objects.filter(schema_name=schema).first()
     unavailable = _("This export is no longer available (its batch may have been voided).")
@@ -28,18 +28,18 @@ def download_export(request: HttpRequest, schema: str, export_id: int) -> HttpRe
         return refusal(404, unavailable)
     with tenant_context(merchant):
         export = BatchExport.objects.select_related("batch").filter(pk=export_id).first()
-        if export is None or not exports.is_downloadable(export):
+        if export is None or not service.is_downloadable(export):
             return refusal(404, unavailable)
         try:
             file = default_storage.open(export.file_name, "rb")
         except FileNotFoundError:
             return refusal(404, unavailable)
-    extension = exports.stored_extension(export)
+    extension = service.stored_extension(export)
     response = FileResponse(
         file,
         as_attachment=True,
-        filename=exports.download_name(export.batch, extension),
-        content_type=exports.content_type(extension),
+        filename=service.download_name(export.batch, extension),
+        content_type=service.content_type(extension),
     )
     response["Cache-Control"] = "private, no-store"
     return response

@@ -1,0 +1,46 @@
+"""The campaigns' mutations, one module per family, and the root pieces ``api.schema``
+stitches into the two schemas.
+
+The fields are listed in the order the SDL snapshots (``graphql/*.graphql``) have them:
+add new ones at the end.
+"""
+
+from __future__ import annotations
+
+import graphene
+
+from campaigns.graphql.mutations.batches import CreateCodeBatch, VoidCodeBatch
+from campaigns.graphql.mutations.campaigns import (
+    ActivateCampaign,
+    CreateScanCampaign,
+    EndCampaign,
+    PauseCampaign,
+    UpdateCampaign,
+)
+from campaigns.graphql.mutations.claims import ClaimCode
+from campaigns.graphql.mutations.exports import RequestBatchExport
+from campaigns.graphql.mutations.questionnaires import (
+    CreateQuestionnaire,
+    EditQuestions,
+    RequestQuestionnaireExport,
+    SubmitResponse,
+)
+
+
+class ConsumerMutations(graphene.ObjectType):
+    submit_response = SubmitResponse.Field()
+    claim_code = ClaimCode.Field()
+
+
+class MerchantMutations(graphene.ObjectType):
+    create_questionnaire = CreateQuestionnaire.Field()
+    edit_questions = EditQuestions.Field()
+    request_questionnaire_export = RequestQuestionnaireExport.Field()
+    request_batch_export = RequestBatchExport.Field()
+    create_scan_campaign = CreateScanCampaign.Field()
+    update_campaign = UpdateCampaign.Field()
+    activate_campaign = ActivateCampaign.Field()
+    pause_campaign = PauseCampaign.Field()
+    end_campaign = EndCampaign.Field()
+    create_code_batch = CreateCodeBatch.Field()
+    void_code_batch = VoidCodeBatch.Field()

@@ -1,0 +1,63 @@
+"""Code batch mutations of the merchant API: create a batch (operator), void one (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+
+from api.mutations import DomainMutation
+from api.permissions import require_membership
+from campaigns.graphql.types.campaigns import CodeBatchNode, batch_by_id, campaign_by_id
+from campaigns.scan import services as scan_services
+from tenants.models import Role
+
+
+class CreateCodeBatch(DomainMutation):
+    """Reserve ``size x pointsPerCode`` from the budget and generate the codes (operator).
+
+    Generation runs in the background; poll the batch's ``progressPercent``. With
+    too small a budget (``INSUFFICIENT_BUDGET``) nothing is created.
+    """
+
+    class Arguments:
+        campaign_id = graphene.ID(required=True)
+        size = graphene.Int(required=True, description="1 to 5,000,000 codes.")
+        points_per_code = graphene.BigInt(required=True, description="1 to 1,000,000.")
+
+    batch = graphene.Field(CodeBatchNode)
+
+    @classmethod
+    def perform(
+        cls,
+        root: Any,
+        info: graphene.ResolveInfo,
+        campaign_id: str,
+        size: int,
+        points_per_code: int,
+    ) -> CreateCodeBatch:
+        membership = require_membership(info, Role.OPERATOR)
+        campaign = campaign_by_id(info, campaign_id, "campaignId")
+        batch = scan_services.create_batch(
+            membership.merchant,
+            campaign,
+            size=size,
+            points_per_code=points_per_code,
+            created_by=membership.acting_user,
+        )
+        return cls(batch=batch)
+
+
+class VoidCodeBatch(DomainMutation):
+    """Stop a batch's unclaimed codes working and return their reserve (admin)."""
+
+    class Arguments:
+        id = graphene.ID(required=True)
+
+    batch = graphene.Field(CodeBatchNode)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, id: str) -> VoidCodeBatch:
+        merchant = require_membership(info, Role.ADMIN).merchant
+        batch = batch_by_id(info, id)
+        return cls(batch=scan_services.void_batch(merchant, batch))

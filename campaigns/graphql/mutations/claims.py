@@ -1,0 +1,46 @@
+"""The consumer API's claim of a scanned code (``campaigns.scan.claims`` does the work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+
+from api.mutations import DomainMutation
+from api.permissions import client_ip, require_consumer
+from campaigns.graphql.types.scan import ClaimedCode
+from campaigns.scan.claims import claim_code
+
+
+class ClaimCode(DomainMutation):
+    """Claim a scanned code's points into the signed-in consumer's wallet, exactly once.
+
+    Send a fresh random `idempotencyKey` per claim and the same one when retrying
+    it: a retry answers the first result with `replayed: true`. Refusals come as
+    `errors` (e.g. `ALREADY_CLAIMED`, `CAMPAIGN_ENDED`, `RATE_LIMITED`).
+    """
+
+    class Arguments:
+        code = graphene.String(required=True, description="As scanned or typed; case-insensitive.")
+        idempotency_key = graphene.String(required=True)
+
+    claim = graphene.Field(ClaimedCode)
+    balance = graphene.BigInt(description="The wallet balance after the claim.")
+    replayed = graphene.Boolean(description="True when this answers a retry of an earlier claim.")
+
+    @classmethod
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, code: str, idempotency_key: str
+    ) -> ClaimCode:
+        consumer = require_consumer(info)
+        result = claim_code(consumer, code, idempotency_key, ip=client_ip(info.context))
+        return cls(
+            claim=ClaimedCode(
+                points=result.claim.points,
+                merchant_name=result.merchant.name,
+                campaign_name=result.campaign.name,
+                claimed_at=result.claim.claimed_at,
+            ),
+            balance=result.balance,
+            replayed=result.replayed,
+        )

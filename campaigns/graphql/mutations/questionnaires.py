@@ -1,0 +1,157 @@
+"""Questionnaire mutations: answer one (consumer API); create one, edit its questions and
+export its responses (merchant API, operator).
+
+Activation, pause and end are the campaign mutations (``mutations.campaigns``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+
+from api.mutations import DomainMutation
+from api.permissions import require_consumer, require_membership
+from campaigns.graphql.inputs import aware
+from campaigns.graphql.types.questionnaires import (
+    QuestionnaireExportFormatEnum,
+    QuestionnaireNode,
+    SubmittedResponse,
+    questionnaire_by_id,
+)
+from campaigns.models import Questionnaire
+from campaigns.questionnaires import services as questionnaires
+from campaigns.questionnaires.links import in_merchant_schema, link_not_found
+from core.error_codes import CoreErrorCode
+from core.errors import DomainError
+from tenants.models import Role
+
+# --- Consumer API -----------------------------------------------------------------
+
+
+class SubmitResponse(DomainMutation):
+    """Answer a questionnaire and earn its points, once per consumer.
+
+    Invalid answers come back as one error per question (`field` = the question id:
+    REQUIRED, INVALID_OPTION, TOO_MANY_SELECTIONS, OUT_OF_RANGE, TEXT_TOO_LONG,
+    HIDDEN_QUESTION_ANSWERED, …) and nothing is stored. A retry with the same
+    `idempotencyKey` answers `replayed: true`; another submission ALREADY_RESPONDED;
+    after the cap BUDGET_EXHAUSTED.
+    """
+
+    class Arguments:
+        link = graphene.String(required=True)
+        answers = graphene.JSONString(required=True, description="{question id: answer}.")
+        idempotency_key = graphene.String(required=True)
+
+    response = graphene.Field(SubmittedResponse)
+    balance = graphene.BigInt(description="The wallet balance after the reward.")
+    replayed = graphene.Boolean()
+
+    @classmethod
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, link: str, answers: Any, idempotency_key: str
+    ) -> SubmitResponse:
+        consumer = require_consumer(info)
+        with in_merchant_schema(link) as (merchant, campaign_id):
+            try:
+                result = questionnaires.submit(
+                    merchant, consumer, campaign_id, answers, idempotency_key
+                )
+            except DomainError as exc:
+                if exc.code == CoreErrorCode.NOT_FOUND:
+                    raise link_not_found() from exc
+                raise
+            response = result.response
+            version = response.version.number
+        return cls(
+            response=SubmittedResponse(
+                points=response.points, submitted_at=response.submitted_at, version=version
+            ),
+            balance=result.balance,
+            replayed=result.replayed,
+        )
+
+
+# --- Merchant API -----------------------------------------------------------------
+
+
+def _reload(campaign_id: int) -> Questionnaire:
+    """The questionnaire as the payload shows it: its campaign and version loaded with it."""
+    return Questionnaire.objects.select_related("campaign", "current_version").get(
+        campaign_id=campaign_id
+    )
+
+
+class CreateQuestionnaire(DomainMutation):
+    """Create a questionnaire campaign in draft (operator). Activating it (the campaign's
+    `activateCampaign`) reserves `maxRewardedResponses x pointsPerResponse`."""
+
+    class Arguments:
+        name = graphene.String(required=True)
+        description = graphene.String(default_value="")
+        points_per_response = graphene.Int(required=True)
+        max_rewarded_responses = graphene.Int(required=True)
+        questions = graphene.JSONString(required=True, description="A list of questions.")
+        starts_at = graphene.DateTime()
+        ends_at = graphene.DateTime()
+
+    questionnaire = graphene.Field(QuestionnaireNode)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> CreateQuestionnaire:
+        membership = require_membership(info, Role.OPERATOR)
+        campaign = questionnaires.create_questionnaire_campaign(
+            name=kwargs["name"],
+            description=kwargs.get("description") or "",
+            questions=kwargs["questions"],
+            points_per_response=kwargs["points_per_response"],
+            max_rewarded_responses=kwargs["max_rewarded_responses"],
+            starts_at=aware(kwargs.get("starts_at")),
+            ends_at=aware(kwargs.get("ends_at")),
+            created_by=membership.acting_user,
+        )
+        return cls(questionnaire=_reload(campaign.pk))
+
+
+class EditQuestions(DomainMutation):
+    """Replace the questions (operator). Once someone has answered, this makes a new
+    version; earlier responses keep theirs."""
+
+    class Arguments:
+        id = graphene.ID(required=True)
+        questions = graphene.JSONString(required=True)
+
+    questionnaire = graphene.Field(QuestionnaireNode)
+
+    @classmethod
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, id: str, questions: Any
+    ) -> EditQuestions:
+        require_membership(info, Role.OPERATOR)
+        questionnaire = questionnaire_by_id(info, id)
+        questionnaires.edit_questions(questionnaire.campaign, questions)
+        return cls(questionnaire=_reload(questionnaire.campaign_id))
+
+
+class RequestQuestionnaireExport(DomainMutation):
+    """Render every response as CSV or XLSX in the background (operator).
+
+    `downloadUrl` is valid for 15 minutes; it answers 202 until the file is ready.
+    """
+
+    class Arguments:
+        id = graphene.ID(required=True)
+        format = QuestionnaireExportFormatEnum(required=True)
+
+    download_url = graphene.String()
+
+    @classmethod
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, id: str, format: Any
+    ) -> RequestQuestionnaireExport:
+        membership = require_membership(info, Role.OPERATOR)
+        questionnaire = questionnaire_by_id(info, id)
+        fmt = getattr(format, "value", format)
+        path = questionnaires.request_export(membership.merchant_id, questionnaire.campaign, fmt)
+        return cls(download_url=info.context.build_absolute_uri(path))

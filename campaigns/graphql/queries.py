@@ -1,0 +1,176 @@
+"""The campaigns' root query fields of both APIs, the pieces ``api.schema`` stitches.
+
+The fields are listed in the order the SDL snapshots (``graphql/*.graphql``) have them:
+add new ones at the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+from graphene_django import DjangoConnectionField
+
+from api.permissions import client_ip, require_membership
+from campaigns import models
+from campaigns.error_codes import QuestionnaireErrorCode
+from campaigns.graphql.types.campaigns import (
+    CampaignConnectionField,
+    CampaignKindEnum,
+    CampaignNode,
+    CampaignStatusEnum,
+    ScanFailureDay,
+    batch_by_id,
+)
+from campaigns.graphql.types.dashboard import Dashboard, DashboardRoot
+from campaigns.graphql.types.exports import BatchExportConnectionField, BatchExportNode
+from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
+from campaigns.graphql.types.scan import ScanPreview
+from campaigns.questionnaires import services as questionnaires
+from campaigns.questionnaires.links import in_merchant_schema, link_not_found, questionnaire_link
+from campaigns.scan import stats
+from campaigns.scan.preview import Preview, preview_code
+from core.errors import DomainError
+
+
+def _consumer_or_none(info: graphene.ResolveInfo) -> Any:
+    """The signed-in consumer, or None (anonymous, or staff looking at the page)."""
+    user = info.context.user
+    return user if user.is_authenticated and user.phone else None
+
+
+class ConsumerQueries(graphene.ObjectType):
+    questionnaire = graphene.Field(
+        QuestionnaireForm,
+        link=graphene.String(required=True, description="From /q/<link>."),
+        answers=graphene.JSONString(description="Answers so far, to apply the conditions."),
+        description=(
+            "A questionnaire by its link. Public; signed in, it counts as opened (completion "
+            "rate) and `state` tells whether the consumer has already answered. NOT_FOUND for "
+            "an unknown link."
+        ),
+    )
+    scan_preview = graphene.Field(
+        ScanPreview,
+        required=True,
+        code=graphene.String(required=True),
+        description=(
+            "What a scanned code offers. Public (no sign-in). A malformed code or typo is "
+            "an error (MALFORMED_CODE, INVALID_CHECK_CHARACTER); guesses count toward a "
+            "per-IP limit (RATE_LIMITED)."
+        ),
+    )
+
+    @staticmethod
+    def resolve_questionnaire(
+        root: Any, info: graphene.ResolveInfo, link: str, answers: Any = None
+    ) -> QuestionnaireForm:
+        consumer = _consumer_or_none(info)
+        if answers is not None and not isinstance(answers, dict):
+            raise DomainError(
+                QuestionnaireErrorCode.INVALID_ANSWER, _("Answers must be an object."), "answers"
+            )
+        with in_merchant_schema(link) as (merchant, campaign_id):
+            form = questionnaires.consumer_form(campaign_id, consumer, answers or {})
+            if form is None:
+                raise link_not_found()
+            return QuestionnaireForm(
+                link=questionnaire_link(merchant.pk, form.campaign.pk),
+                merchant_name=merchant.name,
+                campaign_name=form.campaign.name,
+                description=form.campaign.description,
+                points_per_response=form.questionnaire.points_per_response,
+                state=form.state.value,
+                questions=form.questions,
+            )
+
+    @staticmethod
+    def resolve_scan_preview(root: Any, info: graphene.ResolveInfo, code: str) -> Preview:
+        return preview_code(code, ip=client_ip(info.context))
+
+
+class MerchantQueries(graphene.ObjectType):
+    questionnaires = DjangoConnectionField(
+        QuestionnaireNode,
+        status=CampaignStatusEnum(),
+        description="The merchant's questionnaires, newest first. One by ID: `node(id:)`.",
+    )
+    batch_exports = BatchExportConnectionField(
+        BatchExportNode,
+        batch_id=graphene.ID(description="Only this batch's exports."),
+        description="The merchant's batch exports, newest first.",
+    )
+    campaigns = CampaignConnectionField(
+        CampaignNode,
+        status=CampaignStatusEnum(),
+        kind=CampaignKindEnum(),
+        description="The merchant's campaigns, newest first.",
+    )
+    scan_failures = graphene.List(
+        graphene.NonNull(ScanFailureDay),
+        required=True,
+        days=graphene.Int(default_value=30, description=f"1 to {stats.MAX_DAYS}."),
+        description="Failed scans of the merchant's codes per day and reason, newest day first.",
+    )
+    dashboard = graphene.Field(
+        Dashboard,
+        required=True,
+        days=graphene.Int(default_value=30, description=f"1 to {stats.MAX_DAYS}."),
+        time_zone=graphene.String(description="IANA name, e.g. Asia/Shanghai (default UTC)."),
+        description="Points, earnings per day, active consumers and top campaigns.",
+    )
+
+    @staticmethod
+    def resolve_questionnaires(
+        root: Any, info: graphene.ResolveInfo, status: Any = None, **kwargs: Any
+    ) -> QuerySet[models.Questionnaire]:
+        require_membership(info)
+        found = models.Questionnaire.objects.select_related("campaign", "current_version").annotate(
+            rewarded=Count("campaign__responses")
+        )
+        if status is not None:
+            found = found.filter(campaign__status=getattr(status, "value", status))
+        return found.order_by("-campaign__created_at", "-id")
+
+    @staticmethod
+    def resolve_batch_exports(
+        root: Any, info: graphene.ResolveInfo, batch_id: str | None = None, **kwargs: Any
+    ) -> QuerySet[models.BatchExport]:
+        require_membership(info)
+        queryset = models.BatchExport.objects.select_related("batch__campaign").order_by(
+            "-created_at", "-id"
+        )
+        if batch_id is not None:
+            queryset = queryset.filter(batch=batch_by_id(info, batch_id, "batchId"))
+        return queryset
+
+    @staticmethod
+    def resolve_campaigns(
+        root: Any, info: graphene.ResolveInfo, status: Any = None, kind: Any = None, **kwargs: Any
+    ) -> QuerySet[models.Campaign]:
+        require_membership(info)
+        campaigns = models.Campaign.objects.prefetch_related("batches").order_by(
+            "-created_at", "-id"
+        )
+        if status is not None:
+            campaigns = campaigns.filter(status=getattr(status, "value", status))
+        if kind is not None:
+            campaigns = campaigns.filter(kind=getattr(kind, "value", kind))
+        return campaigns
+
+    @staticmethod
+    def resolve_scan_failures(
+        root: Any, info: graphene.ResolveInfo, days: int
+    ) -> list[models.ScanFailure]:
+        require_membership(info)
+        return stats.failures_per_day(days)
+
+    @staticmethod
+    def resolve_dashboard(
+        root: Any, info: graphene.ResolveInfo, days: int, time_zone: str | None = None
+    ) -> DashboardRoot:
+        membership = require_membership(info)
+        days = stats.check_window(days, stats.MAX_DAYS, "days")
+        return DashboardRoot(membership.merchant_id, days, stats.time_zone(time_zone))

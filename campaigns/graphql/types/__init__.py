@@ -1,0 +1,1 @@
+"""The campaigns' GraphQL object types, one module per family (as ``mutations``)."""

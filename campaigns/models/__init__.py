@@ -1,0 +1,42 @@
+"""The campaigns app's models, one module per domain; Django loads them from here.
+
+Every table lives in each merchant's schema. Import models from ``campaigns.models``;
+the modules inside import each other directly, so that this package can list them all.
+"""
+
+from campaigns.models.campaigns import (
+    TRANSITIONS,
+    Campaign,
+    CampaignError,
+    CampaignKind,
+    CampaignStatus,
+)
+from campaigns.models.codes import MAX_BATCH_SIZE, BatchStatus, Claim, Code, CodeBatch, ScanFailure
+from campaigns.models.exports import BatchExport, ExportFormat, ExportStatus
+from campaigns.models.questionnaires import (
+    Questionnaire,
+    QuestionnaireOpen,
+    QuestionnaireVersion,
+    Response,
+)
+
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "TRANSITIONS",
+    "BatchExport",
+    "BatchStatus",
+    "Campaign",
+    "CampaignError",
+    "CampaignKind",
+    "CampaignStatus",
+    "Claim",
+    "Code",
+    "CodeBatch",
+    "ExportFormat",
+    "ExportStatus",
+    "Questionnaire",
+    "QuestionnaireOpen",
+    "QuestionnaireVersion",
+    "Response",
+    "ScanFailure",
+]

@@ -1,0 +1,151 @@
+"""Scan codes: batches (print runs), their codes, claims and failed scans.
+
+Tables in each merchant's schema. Foreign keys to public tables (users, ledger
+transactions) are DO_NOTHING, for the reason given in ``campaigns.models.campaigns``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models.campaigns import Campaign
+from campaigns.reserves import bucket_sizes
+
+
+class BatchStatus(models.TextChoices):
+    GENERATING = "generating", _("Generating")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    VOIDED = "voided", _("Voided")
+
+
+MAX_BATCH_SIZE = 5_000_000
+
+
+class CodeBatch(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="batches")
+    size = models.PositiveIntegerField()
+    points_per_code = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=BatchStatus.choices, default=BatchStatus.GENERATING
+    )
+    generated = models.PositiveIntegerField(default=0)
+    failure_reason = models.CharField(max_length=500, blank=True)
+    released_points = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Moved by every committed chunk: a batch generating with an old heartbeat stalled.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(size__gte=1, size__lte=MAX_BATCH_SIZE), name="batch_size_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points_per_code__gte=1), name="batch_points_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(generated__lte=models.F("size")), name="batch_generated_le_size"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of {self.campaign_id}: {self.size} x {self.points_per_code}"
+
+    @property
+    def progress_percent(self) -> float:
+        return round(100.0 * self.generated / self.size, 1) if self.size else 100.0
+
+    @property
+    def reserved_points(self) -> int:
+        return self.size * self.points_per_code
+
+    def reserve_ref(self, bucket: int) -> str:
+        return f"batch:{self.pk}:{bucket}"
+
+    def bucket_sizes(self) -> dict[int, int]:
+        """How many codes fall in each reserve bucket (serials 0 … size-1, bucket = serial % N)."""
+        return bucket_sizes(self.size)
+
+
+class Code(models.Model):
+    """One printed code. Claimed exactly once: ``claimed_at`` goes from null once."""
+
+    code = models.CharField(max_length=18, primary_key=True)
+    batch = models.ForeignKey(CodeBatch, on_delete=models.PROTECT, related_name="codes")
+    serial = models.PositiveIntegerField()
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["batch", "serial"], name="code_unique_serial"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Claim(models.Model):
+    """A successful claim: who earned how much from which code, when (stats read these)."""
+
+    code = models.OneToOneField(Code, on_delete=models.PROTECT, related_name="claim")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="claims")
+    batch = models.ForeignKey(CodeBatch, on_delete=models.PROTECT, related_name="claims")
+    consumer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    points = models.PositiveIntegerField()
+    transaction = models.ForeignKey(
+        "points.Transaction", on_delete=models.DO_NOTHING, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=200)
+    claimed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(
+                fields=["campaign", "consumer", "claimed_at"], name="claim_consumer_recent"
+            ),
+            models.Index(fields=["campaign", "claimed_at"], name="claim_campaign_time"),
+            models.Index(fields=["batch", "claimed_at"], name="claim_batch_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code_id} by {self.consumer_id}"
+
+
+class ScanFailure(models.Model):
+    """Failed scan attempts per day and reason, so the merchant sees guessing and misuse."""
+
+    day = models.DateField()
+    reason = models.CharField(max_length=40)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["day", "reason"], name="scan_failure_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.reason}: {self.count}"
