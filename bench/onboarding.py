@@ -160,7 +160,8 @@ def run(url: str, sizes: list[int], samples: int) -> list[SizeResult]:
 
     from core.db import connection
     from tenants.models import Merchant
-    from tenants.onboarding import create_merchant, ensure_template_schema
+    from tenants.onboarding import create_merchant
+    from tenants.provisioning import ensure_template_schema
 
     def scalar(query: str, params: list[Any] | None = None) -> object:
         with connection.cursor() as cursor:

@@ -74,7 +74,7 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 # the statements of a claim were these round trips.
 TENANT_LIMIT_SET_CALLS = True
 # New merchants are created by copying a migrated template schema instead of running
-# every tenant migration (see tenants/onboarding.py and docs/decisions.md).
+# every tenant migration (see tenants/provisioning.py and docs/decisions/).
 TENANT_TEMPLATE_SCHEMA = env_str("TENANT_TEMPLATE_SCHEMA", "merchant_template")
 # `migrate` skips merchants that are only applications (no schema until approval).
 GET_EXECUTOR_FUNCTION = "tenants.migration.get_executor"

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
 from core.errors import DomainError
-from tenants import emails, onboarding
+from tenants import emails, provisioning
 from tenants.error_codes import OperatorErrorCode
 from tenants.models import APPROVED_STATUSES, Merchant, MerchantStatus, Role
 
@@ -66,7 +66,7 @@ def change_status(
     """
     if status in APPROVED_STATUSES and merchant.provisioned_at is None:
         # Before the transaction: it may migrate the template (a no-op once checked).
-        onboarding.ensure_template_schema()
+        provisioning.ensure_template_schema()
     with transaction.atomic():
         current = Merchant.objects.select_for_update().get(pk=merchant.pk)
         old = current.status
@@ -106,7 +106,7 @@ def _provision(merchant: Merchant) -> None:
         # A savepoint: a failed CREATE leaves the transaction usable to report it, and
         # the exception below rolls the whole move back (the merchant stays pending).
         with transaction.atomic():
-            onboarding.provision(merchant)
+            provisioning.provision(merchant)
     except DatabaseError as exc:
         logger.exception("merchant %s: provisioning failed", merchant.slug)
         merchant.provisioned_at = None

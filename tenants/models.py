@@ -90,7 +90,7 @@ class Merchant(TenantMixin):
 
     objects = MerchantQuerySet.as_manager()
 
-    # Schemas are created by tenants.onboarding (a copy of a migrated template),
+    # Schemas are created by tenants.provisioning (a copy of a migrated template),
     # never implicitly on save, and never dropped by a delete.
     auto_create_schema = False
     auto_drop_schema = False

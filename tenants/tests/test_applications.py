@@ -23,7 +23,7 @@ from points.models import Account, AccountKind
 from tenants import onboarding, signup
 from tenants.lifecycle import ProvisioningFailed, change_status
 from tenants.models import Merchant, MerchantStatus
-from tenants.onboarding import schema_exists
+from tenants.provisioning import schema_exists
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.concurrency import run_in_threads
 from tests.fixtures.tenants import Tenants

@@ -15,9 +15,8 @@ from core.db import connection
 from points import ledger, services
 from points.audit import CHECKS
 from points.models import Lot
-from tenants import onboarding
 from tenants.models import Membership, Merchant, MerchantStatus, Role
-from tenants.onboarding import schema_for
+from tenants.provisioning import schema_exists, schema_for
 
 
 @pytest.fixture(autouse=True)
@@ -139,7 +138,7 @@ def test_create_merchant_command_onboards_and_refuses_a_taken_slug(
     assert f"recorded the application of {slug} (no schema until approved)" in out.getvalue()
     merchant = Merchant.objects.get(slug=slug)
     assert merchant.provisioned_at is None
-    assert not onboarding.schema_exists(schema_for(slug))
+    assert not schema_exists(schema_for(slug))
     assert (merchant.name, merchant.status, merchant.points_expiry_days) == (
         "Command Tea",
         MerchantStatus.PENDING,

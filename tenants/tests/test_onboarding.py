@@ -22,7 +22,8 @@ from points import ledger, services
 from points.models import Account, AccountKind, Entry, Lot, Transaction
 from tenants.errors import MerchantNotActive
 from tenants.models import Domain, Membership, Merchant, MerchantStatus, Role
-from tenants.onboarding import OnboardingError, copy_schema, create_merchant, schema_for
+from tenants.onboarding import OnboardingError, create_merchant
+from tenants.provisioning import copy_schema, schema_for
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from accounts.models import User
 from core.db import connection
 from points.models import Account
 from tenants.models import AuditEvent, Membership, Merchant, MerchantStatus, Role
-from tenants.onboarding import schema_exists, schema_for
+from tenants.provisioning import schema_exists, schema_for
 from tests.fixtures.api import Api
 from tests.fixtures.tenants import Tenants
 
