@@ -26,6 +26,11 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def user_agent(request: HttpRequest) -> str:
+    """The caller's User-Agent, recorded with a session so that its owner can tell it apart."""
+    return request.headers.get("User-Agent", "")
+
+
 def require_user(info: graphene.ResolveInfo) -> User:
     user = info.context.user
     if not user.is_authenticated:

@@ -13,7 +13,8 @@ import graphene
 from graphene.relay.node import NodeField
 from graphql_relay import from_global_id
 
-from accounts import schema as accounts_schema
+from accounts.graphql import mutations as accounts_mutations
+from accounts.graphql import queries as accounts_queries
 from analytics import schema as analytics_schema
 from campaigns.graphql import mutations as campaigns_mutations
 from campaigns.graphql import queries as campaigns_queries
@@ -21,8 +22,8 @@ from notifications import schema as notifications_schema
 from points import liability_schema
 from points import schema as points_schema
 from redemption import schema as redemption_schema
-from tenants import schema as tenants_schema
-from tenants import schema_security
+from tenants.graphql import mutations as tenants_mutations
+from tenants.graphql import queries as tenants_queries
 from webhooks import schema as webhooks_schema
 
 
@@ -59,7 +60,7 @@ def node_field() -> SafeNodeField:
 
 
 class ConsumerQuery(
-    accounts_schema.ConsumerQueries,
+    accounts_queries.ConsumerQueries,
     points_schema.ConsumerQueries,
     campaigns_queries.ConsumerQueries,
     redemption_schema.ConsumerQueries,
@@ -70,7 +71,7 @@ class ConsumerQuery(
 
 
 class ConsumerMutation(
-    accounts_schema.ConsumerAuthMutations,
+    accounts_mutations.ConsumerAuthMutations,
     campaigns_mutations.ConsumerMutations,
     redemption_schema.ConsumerMutations,
     notifications_schema.ConsumerMutations,
@@ -83,11 +84,11 @@ class MerchantQuery(
     # First: fields of earlier bases come later in the SDL, so new fields go at its end.
     analytics_schema.MerchantQueries,
     liability_schema.MerchantQueries,
-    tenants_schema.MerchantQueries,
+    tenants_queries.MerchantQueries,
     points_schema.MerchantQueries,
     campaigns_queries.MerchantQueries,
     redemption_schema.MerchantQueries,
-    schema_security.SecurityQueries,
+    tenants_queries.SecurityQueries,
     webhooks_schema.MerchantQueries,
     graphene.ObjectType,
 ):
@@ -95,11 +96,11 @@ class MerchantQuery(
 
 
 class MerchantMutation(
-    accounts_schema.StaffAuthMutations,
-    tenants_schema.MerchantMutations,
+    accounts_mutations.StaffAuthMutations,
+    tenants_mutations.MerchantMutations,
     campaigns_mutations.MerchantMutations,
     redemption_schema.MerchantMutations,
-    schema_security.SecurityMutations,
+    tenants_mutations.SecurityMutations,
     webhooks_schema.MerchantMutations,
     graphene.ObjectType,
 ):

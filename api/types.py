@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import graphene
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from graphql_relay import from_global_id
 
@@ -15,6 +17,13 @@ from core.errors import DomainError
 def choice_value(choice: Any) -> str:
     """The plain value of a choice or enum member (a row just created holds the member)."""
     return getattr(choice, "value", choice)
+
+
+def assume_utc(moment: datetime | None) -> datetime | None:
+    """A ``DateTime`` argument sent without an offset, read as UTC (graphene leaves it naive)."""
+    if moment is not None and timezone.is_naive(moment):
+        return timezone.make_aware(moment, UTC)
+    return moment
 
 
 def decode_id(global_id: str | None, type_name: str, field: str) -> int:

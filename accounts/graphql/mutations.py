@@ -8,42 +8,9 @@ import graphene
 from django.conf import settings
 
 from accounts import otp, services, tokens
-from accounts.models import User
+from accounts.graphql.types import AuthTokens, Consumer
 from api.mutations import DomainMutation
-from api.permissions import client_ip, require_user
-
-
-class Consumer(graphene.ObjectType):
-    """The signed-in consumer."""
-
-    id = graphene.ID(required=True)
-    phone = graphene.String(required=True, description="E.164, e.g. +8613800138000.")
-    name = graphene.String(required=True)
-    date_joined = graphene.DateTime(required=True)
-
-    @staticmethod
-    def resolve_id(user: User, info: graphene.ResolveInfo) -> str:
-        from graphql_relay import to_global_id
-
-        return to_global_id("Consumer", user.pk)
-
-
-class AuthTokens(graphene.ObjectType):
-    access_token = graphene.String(required=True, description="Send as `Authorization: Bearer`.")
-    refresh_token = graphene.String(
-        required=True, description="Exchange with refreshToken before the access token expires."
-    )
-    expires_in = graphene.Int(required=True, description="Seconds the access token is valid.")
-
-
-def _tokens(pair: tokens.TokenPair) -> AuthTokens:
-    return AuthTokens(
-        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
-    )
-
-
-def _user_agent(info: graphene.ResolveInfo) -> str:
-    return info.context.headers.get("User-Agent", "")
+from api.permissions import client_ip, require_user, user_agent
 
 
 class RequestSignInCode(DomainMutation):
@@ -79,7 +46,8 @@ class SignInWithCode(DomainMutation):
         cls, root: Any, info: graphene.ResolveInfo, phone: str, code: str
     ) -> SignInWithCode:
         user = otp.verify_code(phone, code)
-        return cls(tokens=_tokens(tokens.issue(user, _user_agent(info))), consumer=user)
+        pair = tokens.issue(user, user_agent(info.context))
+        return cls(tokens=AuthTokens.from_pair(pair), consumer=user)
 
 
 class RefreshToken(DomainMutation):
@@ -92,7 +60,7 @@ class RefreshToken(DomainMutation):
 
     @classmethod
     def perform(cls, root: Any, info: graphene.ResolveInfo, refresh_token: str) -> RefreshToken:
-        return cls(tokens=_tokens(tokens.refresh(refresh_token)))
+        return cls(tokens=AuthTokens.from_pair(tokens.refresh(refresh_token)))
 
 
 class SignOut(DomainMutation):
@@ -121,7 +89,7 @@ class StaffSignIn(DomainMutation):
         cls, root: Any, info: graphene.ResolveInfo, email: str, password: str
     ) -> StaffSignIn:
         user = services.staff_sign_in(email, password, client_ip(info.context))
-        return cls(tokens=_tokens(tokens.issue(user, _user_agent(info))))
+        return cls(tokens=AuthTokens.from_pair(tokens.issue(user, user_agent(info.context))))
 
 
 class ConsumerAuthMutations(graphene.ObjectType):
@@ -135,12 +103,3 @@ class StaffAuthMutations(graphene.ObjectType):
     sign_in = StaffSignIn.Field()
     refresh_token = RefreshToken.Field()
     sign_out = SignOut.Field()
-
-
-class ConsumerQueries(graphene.ObjectType):
-    me = graphene.Field(Consumer, description="The signed-in consumer, or null.")
-
-    @staticmethod
-    def resolve_me(root: Any, info: graphene.ResolveInfo) -> User | None:
-        user = info.context.user
-        return user if user.is_authenticated and user.phone else None

@@ -1,0 +1,1 @@
+"""GraphQL of accounts: who is signed in, and signing in (both APIs)."""

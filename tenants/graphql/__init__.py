@@ -1,0 +1,1 @@
+"""GraphQL of tenants (merchant API): the merchant, its staff, sign-up, API keys, audit log."""
