@@ -19,8 +19,7 @@ from analytics import schema as analytics_schema
 from campaigns.graphql import mutations as campaigns_mutations
 from campaigns.graphql import queries as campaigns_queries
 from notifications import schema as notifications_schema
-from points import liability_schema
-from points import schema as points_schema
+from points.graphql import queries as points_queries
 from redemption import schema as redemption_schema
 from tenants.graphql import mutations as tenants_mutations
 from tenants.graphql import queries as tenants_queries
@@ -61,7 +60,7 @@ def node_field() -> SafeNodeField:
 
 class ConsumerQuery(
     accounts_queries.ConsumerQueries,
-    points_schema.ConsumerQueries,
+    points_queries.ConsumerQueries,
     campaigns_queries.ConsumerQueries,
     redemption_schema.ConsumerQueries,
     notifications_schema.ConsumerQueries,
@@ -83,9 +82,9 @@ class ConsumerMutation(
 class MerchantQuery(
     # First: fields of earlier bases come later in the SDL, so new fields go at its end.
     analytics_schema.MerchantQueries,
-    liability_schema.MerchantQueries,
+    points_queries.LiabilityQueries,
     tenants_queries.MerchantQueries,
-    points_schema.MerchantQueries,
+    points_queries.MerchantQueries,
     campaigns_queries.MerchantQueries,
     redemption_schema.MerchantQueries,
     tenants_queries.SecurityQueries,

@@ -38,11 +38,16 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from campaigns.error_codes import CampaignErrorCode
 from core.db import connection
+from core.errors import DomainError
 from points.models import AccountKind, TransactionKind
 
 WINDOWS = (30, 60, 90)
+# The most months a merchant's report shows at once.
+MAX_MONTHS = 36
 WALLET = AccountKind.CONSUMER_WALLET.value
 
 
@@ -89,6 +94,18 @@ class MerchantLiability:
     expiring: dict[int, int]  # window in days → points
     overdue: int
     months: list[Month] = field(default_factory=list)
+
+    def last_months(self, count: int | None) -> list[Month]:
+        """The last ``count`` months with movements (1 to ``MAX_MONTHS``), oldest first."""
+        # An explicit null (``last: null``) overrides the argument's default: refuse it
+        # like any other value out of range, not with a TypeError.
+        if not isinstance(count, int) or not 1 <= count <= MAX_MONTHS:
+            raise DomainError(
+                CampaignErrorCode.INVALID_PERIOD,
+                _("Choose 1 to %(max)s.") % {"max": MAX_MONTHS},
+                "last",
+            )
+        return self.months[-count:]
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,17 @@
-"""GraphQL for the ledger: the consumer's wallet and the merchant's budget and statement."""
+"""The wallet, ledger entries, the budget and the points liability, as the APIs show them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import graphene
-from django.db.models import QuerySet, Sum
-from django.utils import timezone
+from django.db.models import QuerySet
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
-from accounts.models import User
 from api.permissions import require_consumer, require_membership
-from points import ledger
-from points.models import Account, AccountKind, Entry, Lot, TransactionKind
+from points import balances, liability
+from points.models import Account, AccountKind, Entry, TransactionKind
 
 TransactionKindEnum = graphene.Enum(
     "TransactionKind", [(value.upper(), value) for value in TransactionKind.values]
@@ -81,18 +79,11 @@ class Wallet(graphene.ObjectType):
 
     @staticmethod
     def resolve_expiring_soon(account: Account, info: graphene.ResolveInfo, days: int) -> int:
-        horizon = timezone.now() + timedelta(days=max(0, min(days, 3650)))
-        open_lots = Lot.objects.filter(account=account, remaining__gt=0, expires_at__lte=horizon)
-        return open_lots.aggregate(s=Sum("remaining"))["s"] or 0
+        return balances.expiring_within(account, days)
 
     @staticmethod
     def resolve_next_expiry(account: Account, info: graphene.ResolveInfo) -> datetime | None:
-        return (
-            Lot.objects.filter(account=account, remaining__gt=0)
-            .order_by("expires_at")
-            .values_list("expires_at", flat=True)
-            .first()
-        )
+        return balances.next_expiry(account)
 
     @staticmethod
     def resolve_history(account: Account, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
@@ -135,33 +126,56 @@ class Budget(graphene.ObjectType):
     )
 
 
-class ConsumerQueries(graphene.ObjectType):
-    wallet = graphene.Field(Wallet, required=True)
+class LiabilityExpiring(graphene.ObjectType):
+    days = graphene.Int(required=True)
+    points = graphene.BigInt(
+        required=True, description="Open points expiring before now + `days` (overdue included)."
+    )
+
+
+class LiabilityMonth(graphene.ObjectType):
+    month = graphene.Date(required=True, description="First day of the month (server time zone).")
+    opening = graphene.BigInt(required=True)
+    issued = graphene.BigInt(required=True, description="Awarded to consumers.")
+    redeemed = graphene.BigInt(required=True, description="Spent in the mall.")
+    expired = graphene.BigInt(required=True)
+    award_reversals = graphene.BigInt(required=True, description="Awards taken back.")
+    redeem_reversals = graphene.BigInt(
+        required=True, description="Spends given back (e.g. cancelled orders)."
+    )
+    closing = graphene.BigInt(required=True)
+
+    resolve_issued = staticmethod(lambda m, info: m.flows.issued)
+    resolve_redeemed = staticmethod(lambda m, info: m.flows.redeemed)
+    resolve_expired = staticmethod(lambda m, info: m.flows.expired)
+    resolve_award_reversals = staticmethod(lambda m, info: m.flows.award_reversals)
+    resolve_redeem_reversals = staticmethod(lambda m, info: m.flows.redeem_reversals)
+
+
+class PointsLiability(graphene.ObjectType):
+    """Points the merchant's campaigns paid that consumers still hold (definitions in
+    points/liability.py)."""
+
+    outstanding = graphene.BigInt(required=True, description="Σ remaining of its open lots.")
+    overdue = graphene.BigInt(
+        required=True, description="Past their expiry date, not yet expired by the hourly task."
+    )
+    expiring = graphene.List(
+        graphene.NonNull(LiabilityExpiring), required=True, description="Within 30, 60, 90 days."
+    )
+    months = graphene.List(
+        graphene.NonNull(LiabilityMonth),
+        required=True,
+        last=graphene.Int(default_value=12, description=f"1 to {liability.MAX_MONTHS}."),
+        description="Months with movements, oldest first: the last `last` of them.",
+    )
 
     @staticmethod
-    def resolve_wallet(root: Any, info: graphene.ResolveInfo) -> Account:
-        consumer: User = require_consumer(info)
-        return ledger.wallet(consumer.pk)
-
-
-class MerchantQueries(graphene.ObjectType):
-    budget = graphene.Field(Budget, required=True)
-    ledger = DjangoConnectionField(LedgerEntry, description="Budget and reserves, newest first.")
+    def resolve_expiring(root: liability.MerchantLiability, info: Any) -> list[LiabilityExpiring]:
+        return [LiabilityExpiring(days=d, points=p) for d, p in root.expiring.items()]
 
     @staticmethod
-    def resolve_budget(root: Any, info: graphene.ResolveInfo) -> Budget:
-        merchant = require_membership(info).merchant
-        totals = dict(
-            Account.objects.filter(merchant=merchant)
-            .values("kind")
-            .annotate(total=Sum("balance"))
-            .values_list("kind", "total")
-        )
-        return Budget(
-            available=totals.get(AccountKind.MERCHANT_BUDGET, 0),
-            reserved=totals.get(AccountKind.CAMPAIGN_RESERVE, 0),
-        )
-
-    @staticmethod
-    def resolve_ledger(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
-        return Entry.objects.order_by("-id")
+    def resolve_months(
+        root: liability.MerchantLiability, info: Any, last: int
+    ) -> list[liability.Month]:
+        return root.last_months(last)
