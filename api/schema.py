@@ -20,7 +20,8 @@ from campaigns.graphql import mutations as campaigns_mutations
 from campaigns.graphql import queries as campaigns_queries
 from notifications import schema as notifications_schema
 from points.graphql import queries as points_queries
-from redemption import schema as redemption_schema
+from redemption.graphql import mutations as redemption_mutations
+from redemption.graphql import queries as redemption_queries
 from tenants.graphql import mutations as tenants_mutations
 from tenants.graphql import queries as tenants_queries
 from webhooks import schema as webhooks_schema
@@ -62,7 +63,7 @@ class ConsumerQuery(
     accounts_queries.ConsumerQueries,
     points_queries.ConsumerQueries,
     campaigns_queries.ConsumerQueries,
-    redemption_schema.ConsumerQueries,
+    redemption_queries.ConsumerQueries,
     notifications_schema.ConsumerQueries,
     graphene.ObjectType,
 ):
@@ -72,7 +73,7 @@ class ConsumerQuery(
 class ConsumerMutation(
     accounts_mutations.ConsumerAuthMutations,
     campaigns_mutations.ConsumerMutations,
-    redemption_schema.ConsumerMutations,
+    redemption_mutations.ConsumerMutations,
     notifications_schema.ConsumerMutations,
     graphene.ObjectType,
 ):
@@ -86,7 +87,7 @@ class MerchantQuery(
     tenants_queries.MerchantQueries,
     points_queries.MerchantQueries,
     campaigns_queries.MerchantQueries,
-    redemption_schema.MerchantQueries,
+    redemption_queries.MerchantQueries,
     tenants_queries.SecurityQueries,
     webhooks_schema.MerchantQueries,
     graphene.ObjectType,
@@ -98,7 +99,7 @@ class MerchantMutation(
     accounts_mutations.StaffAuthMutations,
     tenants_mutations.MerchantMutations,
     campaigns_mutations.MerchantMutations,
-    redemption_schema.MerchantMutations,
+    redemption_mutations.MerchantMutations,
     tenants_mutations.SecurityMutations,
     webhooks_schema.MerchantMutations,
     graphene.ObjectType,

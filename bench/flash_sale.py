@@ -83,7 +83,10 @@ PROFILE_PARTS = harness.profile_parts(
     ("      ledger.post (points.services.spend)", "post (points/ledger.py"),
     ("        lots taken (ledger.take_from_lots)", "take_from_lots (points/ledger.py"),
     ("      ledger account lookups (_account)", "_account (points/ledger.py"),
-    ("    the balance afterwards (redemption.schema._balance)", "_balance (redemption/schema.py"),
+    (
+        "    the balance afterwards (points.balances.wallet_balance)",
+        "wallet_balance (points/balances.py",
+    ),
 )
 ADDRESS = {
     "recipient": "王小明",

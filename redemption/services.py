@@ -16,11 +16,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns.error_codes import CampaignErrorCode
 from core import idempotency
 from core.db.locks import advisory_xact_lock
 from core.error_codes import CoreErrorCode
@@ -41,13 +42,16 @@ from redemption.models import (
     ProductKind,
     ProductStatus,
 )
-from redemption.search import search_vector
+from redemption.search import search_products, search_vector
 from tenants.models import Merchant
 from webhooks import events, payloads
 from webhooks.models import EventType
 
 MAX_QUANTITY = 100
 MAX_COUPONS_PER_UPLOAD = 100_000
+MAX_TITLE_LENGTH = 200  # Product.title
+MAX_DESCRIPTION_LENGTH = 5000  # what a merchant's offer keeps of its description
+MAX_PER_CONSUMER_LIMIT = 1_000_000
 
 
 class MallError(DomainError):
@@ -67,7 +71,7 @@ def save_product(product: Product) -> Product:
             _("The price must be a positive number of points."),
             "pointsPrice",
         )
-    if len(product.title) > 200:
+    if len(product.title) > MAX_TITLE_LENGTH:
         raise MallError(
             MallErrorCode.INVALID_TITLE, _("A title has at most 200 characters."), "title"
         )
@@ -85,6 +89,55 @@ def save_product(product: Product) -> Product:
     return product
 
 
+def catalog(
+    *,
+    category_id: int | None = None,
+    min_points: int | None = None,
+    max_points: int | None = None,
+    search: str | None = None,
+) -> QuerySet[Product]:
+    """Products whose availability has not ended, newest first.
+
+    Upcoming and sold-out products are included (the consumer sees when they start,
+    and that they are gone). Only listed ones are shown: the consumer API's product
+    type filters every way of reaching a product by that, not only this list.
+    """
+    now = timezone.now()
+    products = Product.objects.filter(
+        Q(available_until__isnull=True) | Q(available_until__gt=now)
+    ).order_by("-created_at", "-id")
+    if category_id is not None:
+        products = products.filter(category_id=category_id)
+    if min_points is not None:
+        products = products.filter(points_price__gte=min_points)
+    if max_points is not None:
+        products = products.filter(points_price__lte=max_points)
+    if search is not None and search.strip():
+        products = search_products(products, search)
+    return products
+
+
+def check_offer(title: str, per_consumer_limit: int | None) -> None:
+    """What a merchant's offer of goods must meet, checked before its category is looked up."""
+    if len(title.strip()) > MAX_TITLE_LENGTH:
+        raise MallError(
+            MallErrorCode.INVALID_TITLE, _("A title is at most 200 characters."), "title"
+        )
+    if per_consumer_limit is not None and not 0 < per_consumer_limit <= MAX_PER_CONSUMER_LIMIT:
+        raise MallError(
+            CampaignErrorCode.INVALID_LIMIT,
+            _("The limit is 1 to 1,000,000 units."),
+            "perConsumerLimit",
+        )
+
+
+def find_category(category_id: int) -> Category:
+    category = Category.objects.filter(pk=category_id).first()
+    if category is None:
+        raise MallError(CoreErrorCode.NOT_FOUND, _("No such category."), "categoryId")
+    return category
+
+
 def consign(
     merchant: Merchant,
     *,
@@ -95,11 +148,15 @@ def consign(
     description: str = "",
     per_consumer_limit: int | None = None,
 ) -> Product:
-    """A merchant offers goods to the mall: the product waits for the platform's review."""
+    """A merchant offers goods to the mall: the product waits for the platform's review.
+
+    The merchant API checks the offer first (``check_offer``), then finds its category
+    (``find_category``).
+    """
     return save_product(
         Product(
             title=title.strip(),
-            description=description,
+            description=description[:MAX_DESCRIPTION_LENGTH],
             category=category,
             kind=kind,
             points_price=points_price,
@@ -275,6 +332,9 @@ def redeem(
             if (address_id)
             else None
         )
+        if address is None and address_id is not None:
+            # An address ID that is not one of the consumer's is simply not found.
+            raise MallError(CoreErrorCode.NOT_FOUND, _("No such address."), "addressId")
         if address is None:
             raise MallError(
                 MallErrorCode.ADDRESS_REQUIRED, _("Choose a delivery address."), "addressId"
@@ -375,6 +435,22 @@ def _replay(previous: Order, product_id: int, quantity: int) -> Redemption:
 # --- Orders -----------------------------------------------------------------------
 
 
+def consumer_order(consumer: User, order_id: int) -> Order:
+    """One of the consumer's orders; anyone else's is not found."""
+    order = Order.objects.filter(pk=order_id, consumer=consumer).first()
+    if order is None:
+        raise MallError(CoreErrorCode.NOT_FOUND, _("No such order."), "id")
+    return order
+
+
+def supplier_order(supplier: Merchant, order_id: int) -> Order:
+    """An order for the supplier's goods; any other order is not found."""
+    order = Order.objects.filter(pk=order_id, supplier=supplier).first()
+    if order is None:
+        raise MallError(CoreErrorCode.NOT_FOUND, _("No such order."), "id")
+    return order
+
+
 def _locked(order: Order) -> Order:
     return Order.objects.select_for_update().select_related("product").get(pk=order.pk)
 
@@ -473,8 +549,18 @@ def refund(order: Order, supplier: Merchant | None) -> Order:
     return order
 
 
+def check_period(year: int, month: int) -> None:
+    if not (2000 <= year <= 2100 and 1 <= month <= 12):
+        raise MallError(
+            CampaignErrorCode.INVALID_PERIOD,
+            _("Choose a month of the years 2000 to 2100."),
+            "month",
+        )
+
+
 def settlement(supplier: Merchant, year: int, month: int) -> list[dict[str, object]]:
     """Units and points redeemed on the supplier's goods in one month (not refunded)."""
+    check_period(year, month)
     start = datetime(year, month, 1, tzinfo=timezone.get_current_timezone())
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=start.tzinfo)
     rows = (

@@ -11,10 +11,16 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from core.signed_links import csv_attachment, refusal
+from core.signed_links import SignedLink, csv_attachment, refusal
 from redemption import services as mall
-from redemption.schema import SETTLEMENT_LINK
 from tenants.models import Merchant
+
+# Names one merchant's statement for one month (merchant id, year, month), 15 minutes.
+SETTLEMENT_LINK = SignedLink(
+    salt="redemption.settlement.download",
+    url_name="mall-settlement-download",
+    fields={"m": int, "y": int, "n": int},
+)
 
 
 @SETTLEMENT_LINK.view

@@ -36,7 +36,6 @@ from redemption.models import (
     ProductKind,
     ProductStatus,
 )
-from redemption.schema import SETTLEMENT_LINK
 from redemption.tests.helpers import (
     earn,
     listed_product,
@@ -45,6 +44,7 @@ from redemption.tests.helpers import (
     new_consumer,
     placed_order,
 )
+from redemption.views import SETTLEMENT_LINK
 from tests.fixtures.api import Api, access_token, signed_ago
 from tests.fixtures.tenants import Tenants
 
