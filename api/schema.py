@@ -1,4 +1,4 @@
-"""The two root schemas, stitched from each app's ``schema.py``.
+"""The two root schemas, stitched from each app's GraphQL (``<app>/graphql/``).
 
 Consumer API (``/graphql/``) and merchant API (``/merchant/graphql/``) are separate
 schemas, as Shopify splits Storefront and Admin: a consumer schema simply has no
@@ -15,16 +15,18 @@ from graphql_relay import from_global_id
 
 from accounts.graphql import mutations as accounts_mutations
 from accounts.graphql import queries as accounts_queries
-from analytics import schema as analytics_schema
+from analytics.graphql import queries as analytics_queries
 from campaigns.graphql import mutations as campaigns_mutations
 from campaigns.graphql import queries as campaigns_queries
-from notifications import schema as notifications_schema
+from notifications.graphql import mutations as notifications_mutations
+from notifications.graphql import queries as notifications_queries
 from points.graphql import queries as points_queries
 from redemption.graphql import mutations as redemption_mutations
 from redemption.graphql import queries as redemption_queries
 from tenants.graphql import mutations as tenants_mutations
 from tenants.graphql import queries as tenants_queries
-from webhooks import schema as webhooks_schema
+from webhooks.graphql import mutations as webhooks_mutations
+from webhooks.graphql import queries as webhooks_queries
 
 
 class SafeNodeField(NodeField):
@@ -64,7 +66,7 @@ class ConsumerQuery(
     points_queries.ConsumerQueries,
     campaigns_queries.ConsumerQueries,
     redemption_queries.ConsumerQueries,
-    notifications_schema.ConsumerQueries,
+    notifications_queries.ConsumerQueries,
     graphene.ObjectType,
 ):
     node = node_field()
@@ -74,7 +76,7 @@ class ConsumerMutation(
     accounts_mutations.ConsumerAuthMutations,
     campaigns_mutations.ConsumerMutations,
     redemption_mutations.ConsumerMutations,
-    notifications_schema.ConsumerMutations,
+    notifications_mutations.ConsumerMutations,
     graphene.ObjectType,
 ):
     pass
@@ -82,14 +84,14 @@ class ConsumerMutation(
 
 class MerchantQuery(
     # First: fields of earlier bases come later in the SDL, so new fields go at its end.
-    analytics_schema.MerchantQueries,
+    analytics_queries.MerchantQueries,
     points_queries.LiabilityQueries,
     tenants_queries.MerchantQueries,
     points_queries.MerchantQueries,
     campaigns_queries.MerchantQueries,
     redemption_queries.MerchantQueries,
     tenants_queries.SecurityQueries,
-    webhooks_schema.MerchantQueries,
+    webhooks_queries.MerchantQueries,
     graphene.ObjectType,
 ):
     node = node_field()
@@ -101,7 +103,7 @@ class MerchantMutation(
     campaigns_mutations.MerchantMutations,
     redemption_mutations.MerchantMutations,
     tenants_mutations.SecurityMutations,
-    webhooks_schema.MerchantMutations,
+    webhooks_mutations.MerchantMutations,
     graphene.ObjectType,
 ):
     pass

@@ -95,6 +95,26 @@ def live_endpoints(merchant: Merchant) -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.filter(merchant=merchant, deleted_at__isnull=True)
 
 
+def merchant_endpoint(merchant: Merchant, endpoint_id: int) -> WebhookEndpoint:
+    """One of the merchant's endpoints; a deleted one, or another merchant's, is not found."""
+    endpoint = live_endpoints(merchant).filter(pk=endpoint_id).first()
+    if endpoint is None:
+        raise WebhookError(CoreErrorCode.NOT_FOUND, _("No such webhook endpoint."), "id")
+    return endpoint
+
+
+def merchant_delivery(merchant: Merchant, delivery_id: int) -> WebhookDelivery:
+    """One of the merchant's deliveries (those of deleted endpoints too: they stay listed)."""
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint")
+        .filter(pk=delivery_id, merchant=merchant)
+        .first()
+    )
+    if delivery is None:
+        raise WebhookError(CoreErrorCode.NOT_FOUND, _("No such webhook delivery."), "id")
+    return delivery
+
+
 @dataclass(frozen=True)
 class EndpointWithSecret:
     endpoint: WebhookEndpoint

@@ -1,4 +1,4 @@
-"""Consumer API: the signed-in consumer's notification choices."""
+"""Consumer API: ``setNotificationPreferences``."""
 
 from __future__ import annotations
 
@@ -9,16 +9,7 @@ import graphene
 from api.mutations import DomainMutation
 from api.permissions import require_consumer
 from notifications import services
-from notifications.models import ConsumerPreference
-
-
-class NotificationPreferences(graphene.ObjectType):
-    """SMS the consumer agrees to receive. Sign-in codes are always sent."""
-
-    expiry_reminders = graphene.Boolean(
-        required=True, description="A text when points are about to expire."
-    )
-    order_updates = graphene.Boolean(required=True, description="A text when an order ships.")
+from notifications.graphql.types import NotificationPreferences
 
 
 class SetNotificationPreferences(DomainMutation):
@@ -43,18 +34,6 @@ class SetNotificationPreferences(DomainMutation):
             consumer, expiry_reminders=expiry_reminders, order_updates=order_updates
         )
         return cls(preferences=prefs)
-
-
-class ConsumerQueries(graphene.ObjectType):
-    notification_preferences = graphene.Field(
-        NotificationPreferences, required=True, description="Yours (consumers only)."
-    )
-
-    @staticmethod
-    def resolve_notification_preferences(
-        root: Any, info: graphene.ResolveInfo
-    ) -> ConsumerPreference:
-        return services.preferences(require_consumer(info))
 
 
 class ConsumerMutations(graphene.ObjectType):

@@ -1,0 +1,1 @@
+"""GraphQL of analytics (merchant API): the merchant's own activity figures."""

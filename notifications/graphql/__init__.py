@@ -1,0 +1,1 @@
+"""GraphQL of notifications (consumer API): the signed-in consumer's notification choices."""
