@@ -211,9 +211,9 @@ def make_consumers(count: int, *, with_tokens: int | None = None) -> Consumers:
 def find_merchant_sql() -> str:
     """``Merchant.find``'s statement with pgbench's ``:merchant`` for its parameter: the
     scripts' merchant lookup is the app's own text, not a copy that can drift."""
-    from tenants.models import _FIND_MERCHANT
+    from tenants.models import FIND_MERCHANT_SQL
 
-    return _FIND_MERCHANT.replace("%s", ":merchant")
+    return FIND_MERCHANT_SQL.replace("%s", ":merchant")
 
 
 def captured_sql(action: Callable[[], object]) -> list[str]:

@@ -122,7 +122,7 @@ class Merchant(TenantMixin):
         a schema (an application) is not found: no code or link of its can exist, and
         a made-up code naming its id must not reach a schema that is not there.
         """
-        row = rows.fetch_one(_FIND_MERCHANT, [pk], any_path=True)
+        row = rows.fetch_one(FIND_MERCHANT_SQL, [pk], any_path=True)
         return None if row is None else _MERCHANT.build(row)
 
     @property
@@ -169,7 +169,8 @@ class Merchant(TenantMixin):
 
 
 _MERCHANT = rows.columns(Merchant)
-_FIND_MERCHANT = (
+# Public: bench/ replays this very statement in pgbench, so that it cannot drift.
+FIND_MERCHANT_SQL = (
     f"SELECT {_MERCHANT.select('m')} FROM {rows.public_table(Merchant)} m "
     "WHERE m.id = %s AND m.provisioned_at IS NOT NULL"
 )
