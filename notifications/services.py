@@ -23,6 +23,7 @@ from accounts.sms import send_sms
 from core.db import connection
 from notifications.models import ConsumerPreference, NoticeKind, SmsNotice
 from points.models import Lot
+from redemption.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +143,6 @@ def _notify_consumer(
 
 def order_shipped(order_id: int) -> bool:
     """Text the buyer that an order shipped, once, unless they opted out."""
-    from redemption.models import Order
-
     order = Order.objects.select_related("consumer", "product").filter(pk=order_id).first()
     if order is None or not order.consumer.phone:
         return False

@@ -26,6 +26,7 @@ from core import idempotency
 from core.db.locks import advisory_xact_lock
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
+from notifications.tasks import order_shipped
 from points import services as points_services
 from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
@@ -510,8 +511,6 @@ def ship(order: Order, supplier: Merchant | None, *, carrier: str, tracking_numb
 def _text_buyer_on_commit(order_id: int) -> None:
     """The buyer's "shipped" SMS, through Celery once the shipment is committed (the
     gateway's latency stays out of the request; the task sends it at most once)."""
-    from notifications.tasks import order_shipped
-
     transaction.on_commit(lambda: order_shipped.delay(order_id))
 
 
