@@ -133,6 +133,7 @@ def check_offer(title: str, per_consumer_limit: int | None) -> None:
 
 
 def find_category(category_id: int) -> Category:
+    """A category of the mall by its key (every merchant may offer goods in any)."""
     category = Category.objects.filter(pk=category_id).first()
     if category is None:
         raise MallError(CoreErrorCode.NOT_FOUND, _("No such category."), "categoryId")
@@ -549,6 +550,7 @@ def refund(order: Order, supplier: Merchant | None) -> Order:
 
 
 def check_period(year: int, month: int) -> None:
+    """A settlement covers one calendar month of the years 2000 to 2100."""
     if not (2000 <= year <= 2100 and 1 <= month <= 12):
         raise MallError(
             CampaignErrorCode.INVALID_PERIOD,
