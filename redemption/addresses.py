@@ -45,6 +45,7 @@ def save_address(consumer: User, address_id: int | None, **fields: Any) -> Addre
     with transaction.atomic():
         # The consumer's addresses take turns: two saves cannot both become the default.
         book = list(Address.objects.select_for_update().filter(consumer=consumer).order_by("id"))
+        address: Address | None
         if address_id is None:
             if len(book) >= MAX_ADDRESSES:
                 raise DomainError(
