@@ -48,16 +48,11 @@ DOMAIN_APPS = (
     "notifications",
 )
 
-# Cycles and GraphQL modules that the restructuring (issue 15) is still removing; each
-# entry must still be true (test_allowances_are_not_stale), and the lists only shrink.
-KNOWN_CYCLES: set[frozenset[str]] = set()
-KNOWN_FLOOR_VIOLATIONS: set[tuple[str, str]] = set()
-
 
 def _is_graphql_module(module: str) -> bool:
-    """A domain's GraphQL: its ``<app>.graphql`` package (or, until moved, ``schema*``)."""
+    """A domain's GraphQL: its ``<app>.graphql`` package."""
     parts = module.split(".")
-    return len(parts) > 1 and (parts[1] == "graphql" or "schema" in parts[-1])
+    return len(parts) > 1 and parts[1] == "graphql"
 
 
 def _is_test_module(module: str) -> bool:
@@ -179,17 +174,11 @@ def graph() -> grimp.ImportGraph:
 
 
 def test_no_import_cycle(graph: grimp.ImportGraph) -> None:
-    cycles = [sorted(c) for c in import_cycles(graph) if c not in KNOWN_CYCLES]
-    assert cycles == []
-
-
-def test_allowances_are_not_stale(graph: grimp.ImportGraph) -> None:
-    assert set(import_cycles(graph)) >= KNOWN_CYCLES
-    assert set(floor_violations(graph)) >= KNOWN_FLOOR_VIOLATIONS
+    assert [sorted(cycle) for cycle in import_cycles(graph)] == []
 
 
 def test_every_import_stays_on_its_floor_or_below(graph: grimp.ImportGraph) -> None:
-    assert [v for v in floor_violations(graph) if v not in KNOWN_FLOOR_VIOLATIONS] == []
+    assert floor_violations(graph) == []
 
 
 def _source_files() -> Iterator[Path]:
