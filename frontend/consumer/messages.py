@@ -2,7 +2,7 @@
 
 Every consumer page embeds this mapping (``page-messages``) in its own language, so
 the scripts never show a bare code and never depend on the language the API answered
-in. ``tests`` check that every code of ``api.ERROR_CODES`` is either here or in
+in. ``tests`` check that every code of ``api.errors.ERROR_CODES`` is either here or in
 ``NOT_FOR_CONSUMERS`` (codes only the merchant API or back-office services return),
 so a new code forces a decision.
 
