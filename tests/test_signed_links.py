@@ -1,4 +1,4 @@
-"""The one helper for signed, expiring download links (config/signed_links.py).
+"""The one helper for signed, expiring download links (core/signed_links.py).
 
 The links themselves are tested where they are used (batch and questionnaire exports,
 settlements, analytics and liability CSV files); here, what every link shares.
