@@ -26,8 +26,12 @@ class DomainMutation(graphene.Mutation):
 
     errors = graphene.List(graphene.NonNull(Error), required=True)
 
+    # ``*args: Any, **kwargs: Any`` is how mypy spells "any arguments": each subclass
+    # names its own GraphQL arguments, which a ``**kwargs``-only signature would forbid.
     @classmethod
-    def perform(cls, root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> DomainMutation:
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, *args: Any, **kwargs: Any
+    ) -> DomainMutation:
         raise NotImplementedError
 
     @classmethod

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns.models import ScanFailure
+from core.db import connection
 from points import services
 from points.models import Transaction
 from points.tests.test_liability import backdate

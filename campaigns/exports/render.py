@@ -36,7 +36,6 @@ from typing import IO
 import qrcode
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from qrcode.image.svg import SvgPathImage
@@ -48,6 +47,7 @@ from reportlab.pdfgen.canvas import Canvas
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import BatchExport, BatchStatus, Code, CodeBatch, ExportFormat, ExportStatus
 from campaigns.scan.codes import pretty, scan_url
+from core.db import connection
 from core.errors import DomainError
 
 Progress = Callable[[int], None]

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from accounts.models import User
 from campaigns.exports.render import Grid, ensure_exportable
 from campaigns.exports.tasks import render_export
 from campaigns.models import BatchExport, BatchStatus, CodeBatch, ExportFormat, ExportStatus
+from core.db import connection
 from core.signed_links import SignedLink
 
 CONTENT_TYPES = {  # by file extension

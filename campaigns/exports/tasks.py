@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import connection
 
 from campaigns.exports import render
+from core.db import connection
 from core.errors import DomainError
 
 logger = logging.getLogger(__name__)

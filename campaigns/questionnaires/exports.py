@@ -24,7 +24,6 @@ from typing import IO, Any
 import qrcode
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import connection
 from openpyxl import Workbook
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -33,6 +32,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from campaigns.models import Campaign, QuestionnaireVersion, Response
+from core.db import connection
 from core.signed_links import SignedLink
 
 FORMATS = ("csv", "xlsx")

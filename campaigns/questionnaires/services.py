@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,6 +42,7 @@ from campaigns.questionnaires.questions import (
 )
 from campaigns.questionnaires.tasks import render_responses
 from core import idempotency
+from core.db import connection
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from points import ledger

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
@@ -30,7 +30,7 @@ from campaigns.models import BatchStatus, Campaign, CampaignError, Claim, Code, 
 from campaigns.reserves import RESERVE_BUCKETS
 from campaigns.scan.codes import CodeError, parse
 from core import idempotency, ratelimit
-from core.db import rows
+from core.db import connection, rows
 from core.db.locks import advisory_xact_lock
 from core.errors import DomainError
 from core.ratelimit import Limit

@@ -14,11 +14,12 @@ import logging
 import secrets
 from collections.abc import Iterator
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from campaigns.models import BatchStatus, CodeBatch
 from campaigns.scan.codes import ALPHABET, BASE, RANDOM_WIDTH, check_character, encode_merchant
+from core.db import connection
 from webhooks import events, payloads
 from webhooks.models import EventType
 

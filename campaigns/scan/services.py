@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +29,7 @@ from campaigns.models import (
 )
 from campaigns.scan.codes import MAX_MERCHANT_ID
 from campaigns.scan.tasks import generate_codes
+from core.db import connection
 from points import ledger
 from points.error_codes import LedgerErrorCode
 from tenants.models import Merchant

@@ -11,12 +11,12 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from campaigns.models import BatchStatus, CodeBatch
 from campaigns.scan import generation
+from core.db import connection
 from tenants.models import Merchant
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from celery.result import EagerResult
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -29,6 +28,7 @@ from campaigns.models import BatchStatus, Campaign, Code, CodeBatch
 from campaigns.scan import codes, generation, services
 from campaigns.scan.tasks import generate_codes, resume_stalled_batches
 from config.celery import app
+from core.db import connection
 from points import services as points
 from tenants.models import Merchant
 from tenants.onboarding import create_merchant

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
@@ -15,6 +14,7 @@ from campaigns.scan.claims import claim_code
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign, void_batch
 from campaigns.services import set_status
+from core.db import connection
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit

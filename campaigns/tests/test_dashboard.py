@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -17,6 +16,7 @@ from campaigns.questionnaires import services as questionnaires
 from campaigns.services import set_status
 from campaigns.tests.test_merchant_campaigns import call, consumers
 from campaigns.tests.test_stats import Fixture, stats_fixture  # noqa: F401 (fixture)
+from core.db import connection
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants
 

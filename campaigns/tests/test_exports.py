@@ -23,7 +23,6 @@ import zxingcpp
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
@@ -45,6 +44,7 @@ from campaigns.scan.codes import pretty, scan_url
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign, void_batch
 from campaigns.services import set_status
+from core.db import connection
 from core.errors import DomainError
 from points import services
 from tenants.models import Merchant

@@ -17,7 +17,6 @@ from typing import Any
 import pypdfium2 as pdfium
 import pytest
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -25,6 +24,7 @@ from campaigns import services
 from campaigns.exports import service
 from campaigns.models import BatchExport, BatchStatus, CampaignStatus, CodeBatch, ExportStatus
 from campaigns.scan import services as scan_services
+from core.db import connection
 from points import services as points
 from tenants.onboarding import create_merchant
 

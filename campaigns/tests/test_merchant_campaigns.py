@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
@@ -25,6 +24,7 @@ from campaigns.scan.claims import claim_code
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign, reserve_left
 from campaigns.services import set_status
+from core.db import connection
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit

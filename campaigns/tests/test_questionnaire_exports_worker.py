@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -20,6 +19,7 @@ from accounts.models import User
 from campaigns.models import CampaignStatus
 from campaigns.questionnaires import services as questionnaires
 from campaigns.services import set_status
+from core.db import connection
 from points import services as points
 from tenants.onboarding import create_merchant
 

@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -27,6 +26,7 @@ from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign, reserve_left
 from campaigns.services import set_status
 from campaigns.tests.test_merchant_campaigns import call, claim, consumers, fund
+from core.db import connection
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants
 
