@@ -25,6 +25,7 @@ from typing import Any
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -37,8 +38,9 @@ FROM_THE_CONSOLE = gettext_lazy(
     "This download link has expired. Get a new one from the merchant console."
 )
 
-# What the view of a link receives: the token's values in the order of ``fields``.
-Handler = Callable[..., HttpResponse]
+# What the view of a link receives: the token's values in the order of ``fields``. It
+# answers with any response, a file streamed from storage (``FileResponse``) included.
+Handler = Callable[..., HttpResponseBase]
 
 
 @dataclass(frozen=True)
@@ -86,12 +88,12 @@ class SignedLink:
             raise signing.BadSignature("malformed token")
         return values
 
-    def view(self, handler: Handler) -> Callable[[HttpRequest, str], HttpResponse]:
+    def view(self, handler: Handler) -> Callable[[HttpRequest, str], HttpResponseBase]:
         """Wrap ``handler(request, *values)`` as the view of ``<token>`` URLs (GET/HEAD)."""
 
         @require_safe
         @functools.wraps(handler)
-        def view(request: HttpRequest, token: str) -> HttpResponse:
+        def view(request: HttpRequest, token: str) -> HttpResponseBase:
             try:
                 values = self.read(token)
             except signing.SignatureExpired:

@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypedDict
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet, Sum
@@ -559,7 +560,16 @@ def check_period(year: int, month: int) -> None:
         )
 
 
-def settlement(supplier: Merchant, year: int, month: int) -> list[dict[str, object]]:
+class SettlementLine(TypedDict):
+    """One product's line of a supplier's monthly settlement."""
+
+    product_id: int
+    title: str
+    units: int
+    points: int
+
+
+def settlement(supplier: Merchant, year: int, month: int) -> list[SettlementLine]:
     """Units and points redeemed on the supplier's goods in one month (not refunded)."""
     check_period(year, month)
     start = datetime(year, month, 1, tzinfo=timezone.get_current_timezone())

@@ -21,7 +21,9 @@ from tenants.models import Merchant
 
 
 @service.DOWNLOAD_LINK.view
-def download_export(request: HttpRequest, schema: str, export_id: int) -> HttpResponse:
+def download_export(
+    request: HttpRequest, schema: str, export_id: int
+) -> HttpResponse | FileResponse:
     merchant = Merchant.objects.filter(schema_name=schema).first()
     unavailable = _("This export is no longer available (its batch may have been voided).")
     if merchant is None:

@@ -28,6 +28,9 @@ class MerchantNode:
     """
 
     node_related: tuple[str, ...] = ()
+    # Declared, not set: the DjangoObjectType this is mixed into has the options (graphene
+    # is untyped, hence Any).
+    _meta: Any
 
     @staticmethod
     def resolve_id(obj: Model, info: graphene.ResolveInfo) -> str:
@@ -39,8 +42,8 @@ class MerchantNode:
         owner, _sep, pk = str(id).partition(":")
         if owner != str(merchant_id) or not pk.isdigit() or len(pk) > 18:
             return None
-        model = cls._meta.model  # type: ignore[attr-defined]
-        queryset = cls.get_queryset(model.objects.select_related(*cls.node_related), info)  # type: ignore[attr-defined]
+        model = cls._meta.model
+        queryset = cls.get_queryset(model.objects.select_related(*cls.node_related), info)
         return queryset.filter(pk=int(pk)).first()
 
     @classmethod

@@ -43,6 +43,14 @@ class Questionnaire(models.Model):
     def reserve_ref(self, bucket: int) -> str:
         return f"survey:{self.pk}:{bucket}"
 
+    def live_version(self) -> QuestionnaireVersion:
+        """The current version, for code that reads a saved questionnaire.
+        ``current_version`` is nullable only because the questionnaire row is inserted
+        before its first version (services.create_questionnaire sets it in the same
+        transaction): no committed questionnaire is without one."""
+        assert self.current_version is not None, "a questionnaire gets its version on creation"
+        return self.current_version
+
 
 class QuestionnaireVersion(models.Model):
     """An immutable set of questions. Edits after the first response make a new version."""

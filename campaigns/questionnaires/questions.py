@@ -130,7 +130,9 @@ def validate_definition(questions: Any) -> list[dict[str, Any]]:
             question["min"], question["max"] = low, high
         show_if = raw.get("showIf")
         if show_if is not None:
-            target = seen.get(show_if.get("question")) if isinstance(show_if, dict) else None
+            named = show_if.get("question") if isinstance(show_if, dict) else None
+            # Question ids are strings: anything else names no earlier question.
+            target = seen.get(named) if isinstance(named, str) else None
             if (
                 target is None
                 or target["type"] not in CHOICE_TYPES
@@ -175,7 +177,7 @@ def _check(question: dict[str, Any], value: Any) -> Any:
     """The cleaned value of one answer, or a DomainError."""
     qid, kind = question["id"], question["type"]
 
-    def error(code: str, message: str) -> DomainError:
+    def error(code: QuestionnaireErrorCode, message: str) -> DomainError:
         return DomainError(code, message, qid)
 
     if kind == "single_choice":

@@ -78,7 +78,7 @@ def results(campaign: Campaign) -> list[QuestionResult]:
     """Aggregates for the questions of the current version (older versions' responses
     count where they answered a question with the same id)."""
     questionnaire = Questionnaire.objects.select_related("current_version").get(campaign=campaign)
-    return [question_result(campaign, q) for q in questionnaire.current_version.questions]
+    return [question_result(campaign, q) for q in questionnaire.live_version().questions]
 
 
 def text_answers(

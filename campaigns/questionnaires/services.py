@@ -201,7 +201,7 @@ def open_questionnaire(
     campaign, questionnaire = _questionnaire(campaign_id)
     _ensure_open(campaign, questionnaire)
     QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
-    return visible_questions(questionnaire.current_version.questions, answers or {})
+    return visible_questions(questionnaire.live_version().questions, answers or {})
 
 
 class FormState(StrEnum):
@@ -242,7 +242,7 @@ def consumer_form(campaign_id: int, consumer: User | None, answers: dict[str, An
     state = _form_state(campaign, questionnaire, consumer)
     if consumer is not None and state == FormState.OPEN:
         QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
-    questions = visible_questions(questionnaire.current_version.questions, answers)
+    questions = visible_questions(questionnaire.live_version().questions, answers)
     return Form(campaign, questionnaire, state, questions)
 
 
@@ -297,7 +297,7 @@ def submit(
         )
     merchant.ensure_can_award()
     _ensure_open(campaign, questionnaire)
-    version = questionnaire.current_version
+    version = questionnaire.live_version()
     cleaned = validate_answers(version.questions, answers)
     points = questionnaire.points_per_response
     wallet = ledger.wallet(consumer.pk)

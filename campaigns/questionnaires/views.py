@@ -22,7 +22,7 @@ from tenants.models import Merchant
 @questionnaire_exports.LINK.view
 def download_questionnaire_export(
     request: HttpRequest, merchant_id: int, campaign_id: int, name: str
-) -> HttpResponse:
+) -> HttpResponse | FileResponse:
     """A responses export (202 until rendered) or the poster, from a signed link."""
     merchant = Merchant.find(merchant_id)
     if merchant is None:

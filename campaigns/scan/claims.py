@@ -210,7 +210,7 @@ def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) 
             EventType.CODE_CLAIMED,
             lambda: payloads.code_claimed(merchant.pk, claim, campaign, consumer),
         )
-        balance = txn.balances[wallet.pk]  # type: ignore[attr-defined]
+        balance = txn.balances[wallet.pk]
     return ClaimResult(claim, merchant, campaign, balance, replayed=False)
 
 

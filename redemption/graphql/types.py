@@ -96,7 +96,9 @@ class ProductNode(ProductFields, PublicNode, DjangoObjectType):
 
     @staticmethod
     def resolve_supplier_name(product: Product, info: graphene.ResolveInfo) -> str | None:
-        return product.supplier.name if product.supplier_id else None
+        # No query when there is no supplier: the foreign key is read first.
+        supplier = product.supplier
+        return supplier.name if supplier is not None else None
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Product], info: graphene.ResolveInfo) -> QuerySet:

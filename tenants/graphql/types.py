@@ -142,7 +142,9 @@ class ApiKeyNode(DjangoObjectType):
 
     @staticmethod
     def resolve_created_by(key: ApiKey, info: graphene.ResolveInfo) -> str | None:
-        return key.created_by.email if key.created_by_id else None
+        # No query when there is no creator: the foreign key is read first.
+        created_by = key.created_by
+        return created_by.email if created_by is not None else None
 
     @staticmethod
     def resolve_active(key: ApiKey, info: graphene.ResolveInfo) -> bool:

@@ -105,7 +105,9 @@ class BatchExportNode(MerchantNode, DjangoObjectType):
 
 class BatchExportConnectionField(DjangoConnectionField):
     @classmethod
-    def resolve_connection(cls, connection: Any, args: Any, iterable: Any, max_limit: Any = None):  # type: ignore[no-untyped-def]
+    def resolve_connection(
+        cls, connection: Any, args: Any, iterable: Any, max_limit: int | None = None
+    ) -> Any:
         result = super().resolve_connection(connection, args, iterable, max_limit)
         # The page's batches (loaded with it) share one stats loader, as batch pages do.
         stats.share_loader([edge.node.batch for edge in result.edges], "batch")

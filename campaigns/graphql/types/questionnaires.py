@@ -96,8 +96,8 @@ def _resolve_options(question: dict[str, Any], info: graphene.ResolveInfo) -> An
     return [QuestionOption(**o) for o in options] if options is not None else None
 
 
-Question.resolve_show_if = staticmethod(_resolve_show_if)  # type: ignore[attr-defined]
-Question.resolve_options = staticmethod(_resolve_options)  # type: ignore[attr-defined]
+Question.resolve_show_if = staticmethod(_resolve_show_if)
+Question.resolve_options = staticmethod(_resolve_options)
 
 
 # --- Consumer API -----------------------------------------------------------------
@@ -342,11 +342,11 @@ class QuestionnaireNode(MerchantNode, DjangoObjectType):
 
     @staticmethod
     def resolve_version(q: Questionnaire, info: graphene.ResolveInfo) -> int:
-        return q.current_version.number
+        return q.live_version().number
 
     @staticmethod
     def resolve_questions(q: Questionnaire, info: graphene.ResolveInfo) -> list[dict]:
-        return q.current_version.questions
+        return q.live_version().questions
 
     @staticmethod
     def resolve_link(q: Questionnaire, info: graphene.ResolveInfo) -> str:
