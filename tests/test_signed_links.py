@@ -27,7 +27,9 @@ VIEW = LINK.view(_view)
 
 def _get(token: str, method: str = "get") -> HttpResponse:
     request = getattr(RequestFactory(), method)(f"/x/{token}/")
-    return VIEW(request, token)
+    response = VIEW(request, token)
+    assert isinstance(response, HttpResponse)  # _view and the refusals answer plainly
+    return response
 
 
 def test_a_token_gives_back_its_values_and_only_for_its_own_kind() -> None:

@@ -48,7 +48,7 @@ from core.db import connection
 from core.errors import DomainError
 from points import services
 from tenants.models import Merchant
-from tests.fixtures.api import Api, access_token, signed_ago
+from tests.fixtures.api import Api, access_token, signed_ago, streamed_body
 from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,8 @@ def test_zip_holds_a_png_and_an_svg_per_code_that_scan(acme: Tenants) -> None:
     for serial, code in enumerate(codes):
         svg = ET.fromstring(archive.read(f"{serial:07d}-{code}.svg"))
         assert svg.tag == "{http://www.w3.org/2000/svg}svg"
-        assert svg.find("{http://www.w3.org/2000/svg}path").get("d")
+        path = svg.find("{http://www.w3.org/2000/svg}path")
+        assert path is not None and path.get("d")
 
 
 @pytest.mark.parametrize(("columns", "rows"), [(4, 6), (3, 4), (6, 12), (1, 1)])
@@ -182,6 +183,7 @@ def test_pdf_keeps_labels_inside_the_crop_safe_margins(acme: Tenants) -> None:
     }
     for name, box in bands.items():
         darkest = image.crop(box).getextrema()[0]
+        assert isinstance(darkest, int)  # one band ("L"): (min, max)
         assert darkest > 96, f"something printed in the {name} margin"
 
 
@@ -243,10 +245,16 @@ def test_only_a_ready_batch_can_be_exported(acme: Tenants) -> None:
 
 
 def _request(
-    batch: CodeBatch, fmt: str, capture: Callable[..., Any], stored: list[str], **grid: int
+    batch: CodeBatch,
+    fmt: str,
+    capture: Callable[..., Any],
+    stored: list[str],
+    *,
+    columns: int | None = None,
+    rows: int | None = None,
 ) -> BatchExport:
     with capture(execute=True) as callbacks:
-        export = service.request_export(batch, fmt, **grid)
+        export = service.request_export(batch, fmt, columns=columns, rows=rows)
         assert export.status == ExportStatus.PENDING
     assert len(callbacks) == 1  # the task is sent only once the export row is committed
     export.refresh_from_db()
@@ -266,13 +274,14 @@ def test_task_renders_into_storage_and_the_link_downloads_it(
     assert export.file_name.startswith(f"exports/{acme.acme.schema_name}/batch-{batch.pk}/")
     assert default_storage.exists(export.file_name)
     assert default_storage.size(export.file_name) == export.file_size
+    assert export.started_at is not None and export.finished_at is not None
     assert export.started_at <= export.finished_at
 
     response = Client().get(service.download_path(acme.acme.schema_name, export))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == f'attachment; filename="batch-{batch.pk}-codes.pdf"'
-    body = b"".join(response.streaming_content)
+    body = streamed_body(response)
     with default_storage.open(export.file_name, "rb") as stored:
         assert body == stored.read()
     assert len(pdf_pages(body)) == math.ceil(SIZE / 12)
@@ -292,7 +301,7 @@ def test_csv_and_zip_exports_download_with_their_content_types(
         assert response.status_code == 200, response.content
         assert response["Content-Type"] == content_type
         assert f'filename="batch-{batch.pk}-codes.{fmt}"' in response["Content-Disposition"]
-        body = b"".join(response.streaming_content)
+        body = streamed_body(response)
         if fmt == ExportFormat.CSV:
             assert body.decode().splitlines()[1:] == [f"{c},{scan_url(c)}" for c in codes_of(batch)]
         else:
@@ -440,7 +449,7 @@ def test_merchant_api_requests_an_export_and_gives_a_download_link(
     assert export["downloadUrl"].startswith("http://testserver/exports/")
     response = Client().get(export["downloadUrl"].removeprefix("http://testserver"))
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert len(pdf_pages(b"".join(response.streaming_content))) == 3
+    assert len(pdf_pages(streamed_body(response))) == 3
 
     # A viewer sees the export and its progress, but gets no link and cannot request one.
     seen = _op(merchant_api, acme.acme_viewer, "BatchExport", id=requested["id"])
@@ -484,7 +493,7 @@ def test_merchant_api_refuses_unready_batches_and_bad_grids(
 ) -> None:
     generating = new_batch(acme.acme, size=3, ready=False)
     ready = new_batch(acme.acme, size=3)
-    cases = [
+    cases: list[tuple[dict[str, Any], tuple[str, str]]] = [
         ({"batchId": _gid(acme.acme, "CodeBatch", generating.pk), "format": "CSV"},
          ("batchId", "BATCH_NOT_READY")),
         ({"batchId": _gid(acme.acme, "CodeBatch", ready.pk), "format": "PDF", "columns": 7},

@@ -27,6 +27,7 @@ from campaigns.scan import services as scan_services
 from core.db import connection
 from points import services as points
 from tenants.onboarding import create_merchant
+from tests.fixtures.api import streamed_body
 
 pytestmark = pytest.mark.celery_worker
 
@@ -75,7 +76,7 @@ def test_worker_renders_an_export_that_the_link_downloads(
     try:
         response = Client().get(path)
         assert response.status_code == 200
-        document = pdfium.PdfDocument(b"".join(response.streaming_content))
+        document = pdfium.PdfDocument(streamed_body(response))
         assert len(document) == math.ceil(SIZE / 12)
     finally:
         default_storage.delete(export.file_name)
@@ -143,7 +144,7 @@ def test_worker_killed_mid_export_then_a_new_worker_renders_it(
         try:
             response = Client().get(path)
             assert response.status_code == 200
-            document = pdfium.PdfDocument(b"".join(response.streaming_content))
+            document = pdfium.PdfDocument(streamed_body(response))
             assert len(document) == math.ceil(KILL_SIZE / 12)
         finally:
             default_storage.delete(export.file_name)

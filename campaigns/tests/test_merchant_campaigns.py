@@ -286,7 +286,7 @@ def test_insufficient_budget_creates_nothing(merchant_api: Api, acme: Tenants) -
     ],
 )
 def test_invalid_batches_are_refused(
-    merchant_api: Api, acme: Tenants, variables: dict[str, int], code: str, field: str
+    merchant_api: Api, acme: Tenants, variables: dict[str, Any], code: str, field: str
 ) -> None:
     campaign_id = _active_campaign(merchant_api, acme)
     before = budget(acme.acme)
@@ -309,7 +309,7 @@ def test_invalid_campaign_details_are_refused(merchant_api: Api, acme: Tenants) 
     now = timezone.now()
     with tenant_context(acme.acme):
         count = Campaign.objects.count()
-    for variables, expected in [
+    cases: list[tuple[dict[str, Any], tuple[str, str]]] = [
         ({"name": "   "}, ("name", "INVALID_NAME")),
         ({"name": "x" * 201}, ("name", "INVALID_NAME")),
         (
@@ -326,7 +326,8 @@ def test_invalid_campaign_details_are_refused(merchant_api: Api, acme: Tenants) 
         ),
         ({"name": "Limits", "maxClaimsPerDay": 0}, ("maxClaimsPerDay", "INVALID_LIMIT")),
         ({"name": "Limits", "maxClaimsPerConsumer": -1}, ("maxClaimsPerConsumer", "INVALID_LIMIT")),
-    ]:
+    ]
+    for variables, expected in cases:
         payload = call(merchant_api, operator, "CreateScanCampaign", **variables)
         assert payload["campaign"] is None
         assert _codes(payload) == [expected], variables

@@ -108,6 +108,11 @@ class BrowserPage:
     errors: list[str] = field(default_factory=list)
     allowed: list[re.Pattern[str]] = field(default_factory=list)
 
+    def record_console(self, message: Any) -> None:
+        """Playwright's console listener: keeps the page's console errors."""
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} ({message.location})")
+
     def allow_console(self, pattern: str) -> None:
         self.allowed.append(re.compile(pattern))
 
@@ -137,13 +142,7 @@ def open_page(browser: Any, site: Site) -> Iterator[Callable[..., BrowserPage]]:
         page = context.new_page()
         wrapped = BrowserPage(page=page, size=size)
         page.on("pageerror", lambda error: wrapped.errors.append(f"pageerror: {error}"))
-        page.on(
-            "console",
-            lambda message: (
-                message.type == "error"
-                and wrapped.errors.append(f"console: {message.text} ({message.location})")
-            ),
-        )
+        page.on("console", wrapped.record_console)
         pages.append(wrapped)
         return wrapped
 
