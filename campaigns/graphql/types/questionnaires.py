@@ -64,6 +64,18 @@ class Question(graphene.ObjectType):
     def _get(question: dict[str, Any], key: str) -> Any:
         return question.get(key)
 
+    @staticmethod
+    def resolve_show_if(question: dict[str, Any], info: graphene.ResolveInfo) -> ShowIf | None:
+        condition = question.get("showIf")
+        return ShowIf(**condition) if condition else None
+
+    @staticmethod
+    def resolve_options(
+        question: dict[str, Any], info: graphene.ResolveInfo
+    ) -> list[QuestionOption] | None:
+        options = question.get("options")
+        return [QuestionOption(**o) for o in options] if options is not None else None
+
 
 for _name, _key in [
     ("id", "id"),
@@ -71,7 +83,6 @@ for _name, _key in [
     ("text", "text"),
     ("help", "help"),
     ("required", "required"),
-    ("options", "options"),
     ("min_selections", "minSelections"),
     ("max_selections", "maxSelections"),
     ("min_length", "minLength"),
@@ -84,20 +95,6 @@ for _name, _key in [
         f"resolve_{_name}",
         staticmethod(lambda q, info, _k=_key: q.get(_k)),
     )
-
-
-def _resolve_show_if(question: dict[str, Any], info: graphene.ResolveInfo) -> Any:
-    condition = question.get("showIf")
-    return ShowIf(**condition) if condition else None
-
-
-def _resolve_options(question: dict[str, Any], info: graphene.ResolveInfo) -> Any:
-    options = question.get("options")
-    return [QuestionOption(**o) for o in options] if options is not None else None
-
-
-Question.resolve_show_if = staticmethod(_resolve_show_if)
-Question.resolve_options = staticmethod(_resolve_options)
 
 
 # --- Consumer API -----------------------------------------------------------------
