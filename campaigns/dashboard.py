@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum, Value
+from django.db.models import BigIntegerField, Count, Manager, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -88,9 +88,9 @@ def earnings_per_day(days: int, zone: ZoneInfo) -> list[Day]:
     """Claims and responses on each of the last ``days`` days, oldest first: two queries."""
     start = _first_day(days, zone)
 
-    def per_day(queryset: object, field: str) -> dict[date, int]:
+    def per_day(rows_of: Manager[Claim] | Manager[Response], field: str) -> dict[date, int]:
         rows = (
-            queryset.filter(**{f"{field}__gte": start})  # type: ignore[attr-defined]
+            rows_of.filter(**{f"{field}__gte": start})
             .annotate(day=TruncDate(field, tzinfo=zone))
             .order_by()
             .values("day")

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BigIntegerField, Count, F, Sum
+from django.db.models import BigIntegerField, Count, F, Model, Sum
 from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -220,19 +220,24 @@ class StatsLoader:
         return self._series[memo][key]
 
 
-def loader_for(obj: object, scope: Scope) -> StatsLoader:
+# A page's loader rides on its rows (campaigns, batches) for the rest of the request: an
+# attribute of the instance, not a field of the model, so it is read and set by name.
+_LOADER = "_stats_loader"
+
+
+def loader_for(obj: Model, scope: Scope) -> StatsLoader:
     """The loader shared by ``obj``'s page, or a loader of its own."""
-    loader = getattr(obj, "_stats_loader", None)
+    loader: StatsLoader | None = getattr(obj, _LOADER, None)
     if loader is None:
-        loader = StatsLoader(scope, [obj.pk])  # type: ignore[attr-defined]
-        obj._stats_loader = loader  # type: ignore[attr-defined]
+        loader = StatsLoader(scope, [obj.pk])
+        setattr(obj, _LOADER, loader)
     return loader
 
 
-def share_loader(objects: Sequence[object], scope: Scope) -> None:
+def share_loader(objects: Sequence[Model], scope: Scope) -> None:
     """Give the items of one page that have no loader yet one shared loader."""
-    fresh = [obj for obj in objects if getattr(obj, "_stats_loader", None) is None]
+    fresh = [obj for obj in objects if getattr(obj, _LOADER, None) is None]
     if fresh:
-        loader = StatsLoader(scope, [obj.pk for obj in fresh])  # type: ignore[attr-defined]
+        loader = StatsLoader(scope, [obj.pk for obj in fresh])
         for obj in fresh:
-            obj._stats_loader = loader  # type: ignore[attr-defined]
+            setattr(obj, _LOADER, loader)

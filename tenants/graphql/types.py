@@ -53,14 +53,14 @@ class MembershipNode:
 
     @classmethod
     def get_node(cls, info: graphene.ResolveInfo, id: str) -> Membership | None:
-        membership = super().get_node(info, id)  # type: ignore[misc]
+        membership = super().get_node(info, id)  # type: ignore[misc]  # a mixin: graphene's node type is next in the MRO
         if membership is not None:
             membership._node_type = cls
         return membership
 
     @classmethod
     def is_type_of(cls, root: Any, info: graphene.ResolveInfo) -> bool:
-        matches = super().is_type_of(root, info)  # type: ignore[misc]
+        matches = super().is_type_of(root, info)  # type: ignore[misc]  # a mixin: graphene's node type is next in the MRO
         return matches and getattr(root, "_node_type", cls) is cls
 
 
