@@ -96,7 +96,7 @@ class ProductNode(ProductFields, PublicNode, DjangoObjectType):
 
     @staticmethod
     def resolve_supplier_name(product: Product, info: graphene.ResolveInfo) -> str | None:
-        # No query when there is no supplier: the foreign key is read first.
+        # A null foreign key makes no query: Django's descriptor answers None from it.
         supplier = product.supplier
         return supplier.name if supplier is not None else None
 

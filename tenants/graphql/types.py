@@ -142,7 +142,7 @@ class ApiKeyNode(DjangoObjectType):
 
     @staticmethod
     def resolve_created_by(key: ApiKey, info: graphene.ResolveInfo) -> str | None:
-        # No query when there is no creator: the foreign key is read first.
+        # A null foreign key makes no query: Django's descriptor answers None from it.
         created_by = key.created_by
         return created_by.email if created_by is not None else None
 
