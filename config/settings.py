@@ -82,6 +82,9 @@ GET_EXECUTOR_FUNCTION = "tenants.migration.get_executor"
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # First: a request that waited in the server's queue past the deadline is refused
+    # before any work (core/deadline.py, config/gunicorn.py).
+    "core.deadline.QueueDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -98,6 +101,9 @@ MIDDLEWARE = [
     # A view that loses the database answers 503 SERVICE_UNAVAILABLE, not 500.
     "core.unavailable.DatabaseUnavailableMiddleware",
 ]
+
+# Seconds a request may wait in the server's queue before it is refused with 503.
+REQUEST_QUEUE_DEADLINE_SECONDS = env_int("REQUEST_QUEUE_DEADLINE_SECONDS", 10)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
