@@ -12,7 +12,7 @@ from pathlib import Path
 
 import django_stubs_ext
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
 
 # Django's generic classes (``ModelAdmin[Entry]`` …) are generic in django-stubs only;
 # this lets the type arguments be written at runtime too (docs/decisions/0122).
@@ -103,7 +103,7 @@ MIDDLEWARE = [
 ]
 
 # Seconds a request may wait in the server's queue before it is refused with 503.
-REQUEST_QUEUE_DEADLINE_SECONDS = env_int("REQUEST_QUEUE_DEADLINE_SECONDS", 10)
+REQUEST_QUEUE_DEADLINE_SECONDS = env_float("REQUEST_QUEUE_DEADLINE_SECONDS", 10.0)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

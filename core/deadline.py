@@ -48,7 +48,7 @@ class QueueDeadlineMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.deadline = float(settings.REQUEST_QUEUE_DEADLINE_SECONDS)
+        self.deadline: float = settings.REQUEST_QUEUE_DEADLINE_SECONDS
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         seconds = waited(request)

@@ -26,6 +26,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,35 +210,54 @@ def _libpq(url: str) -> str:
     return url.replace("postgres://", "postgresql://", 1)
 
 
-@pytest.mark.timeout(180)
-def test_burst_on_the_production_configuration(committed_db: None, tmp_path: Path) -> None:
+@contextmanager
+def production_server(tmp_path: Path, **env: str) -> Iterator[tuple[int, ConnectionSampler]]:
+    """gunicorn with ``config/gunicorn.py`` on the test database (``env`` overrides);
+    yields its port and a sampler of its PostgreSQL connections. Its log must hold no
+    traceback."""
     port = free_port()
     log = tmp_path / "gunicorn.log"
     # The server's connections carry a name of their own (libpq reads PGAPPNAME), so the
     # count leaves out this test's and any Celery worker's.
     name = f"burst-{uuid.uuid4().hex[:8]}"
-    env = child_env(
-        PGAPPNAME=name,
-        WEB_WORKERS=str(WORKERS),
-        WEB_THREADS=str(THREADS),
-        LOG_LEVEL="WARNING",
-    )
+    settings = {"WEB_WORKERS": str(WORKERS), "WEB_THREADS": str(THREADS), **env}
     command = [
         sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.wsgi",
         "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
-    with running(command, env=env, log=log) as server:
+    with running(command, env=child_env(PGAPPNAME=name, **settings), log=log) as server:
         wait_for_http(f"http://127.0.0.1:{port}/console/sign-in/", server, log, timeout=60)
-        db = connection.settings_dict
         conninfo = _libpq(database_url())
-        sampler = ConnectionSampler(
-            conninfo, "datname = %s AND application_name = %s", [db["NAME"], name]
-        )
-        figures = burst_and_recover(port, sampler)
-        assert server.poll() is None
+        where = "datname = %s AND application_name = %s"
+        yield port, ConnectionSampler(conninfo, where, [connection.settings_dict["NAME"], name])
+        assert server.poll() is None, log.read_text()
     text = log.read_text()
     assert "Traceback" not in text, text
+
+
+@pytest.mark.timeout(180)
+def test_burst_on_the_production_configuration(committed_db: None, tmp_path: Path) -> None:
+    with production_server(tmp_path) as (port, sampler):
+        figures = burst_and_recover(port, sampler)
     print(f"\nproduction configuration: {figures}")
+
+
+@pytest.mark.timeout(180)
+def test_a_request_past_the_deadline_is_refused_with_retry_after(
+    committed_db: None, tmp_path: Path
+) -> None:
+    """One thread and a 50 ms deadline: the burst's queue outgrows the deadline at once,
+    so most requests are refused, each a 503 with ``Retry-After``, none reset, and the
+    server serves normally right after with its one connection."""
+    one = {"WEB_WORKERS": "1", "WEB_THREADS": "1", "REQUEST_QUEUE_DEADLINE_SECONDS": "0.05"}
+    with production_server(tmp_path, **one) as (port, sampler):
+        answers = burst(port)
+        outcomes = check_answers(answers)
+        assert outcomes["503"] > CONNECTIONS // 2, outcomes
+        assert {a.retry_after for a in answers if a.status == 503} == {"5"}
+        answers_normally_within(port, RECOVERY_SECONDS)
+        assert sampler.count() <= 1
+    print(f"\n50 ms deadline, one thread: {dict(outcomes)}")
 
 
 @pytest.mark.timeout(300)
