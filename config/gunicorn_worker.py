@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -39,7 +39,8 @@ class DeadlineThreadWorker(ThreadWorker):
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        app = self.wsgi
+        # gunicorn sets ``wsgi`` in ``load_wsgi`` and declares no type for it.
+        app = cast(Any, self).wsgi
 
         def stamped(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
             queued_at = getattr(_serving, "queued_at", None)
