@@ -547,7 +547,8 @@ def bursts(args: argparse.Namespace) -> int:
         from redemption.models import Order, Product
 
         connections.close_all()
-        pool = args.workers * args.threads
+        threaded = args.worker_class in {"gthread", "production"}
+        pool = args.workers * (args.threads if threaded else 1)  # one connection per thread
         with harness.Server(url, redis_url, args, _work / "gunicorn.log", CACHE_PREFIX) as server:
             # Warm-up, not counted: the workers' first requests load the schema and fill
             # the validation cache (seconds on a cold worker).
