@@ -26,7 +26,8 @@ threads = env_int("WEB_THREADS", 4)
 worker_class = "config.gunicorn_worker.DeadlineThreadWorker"
 worker_connections = 1000
 backlog = env_int("WEB_BACKLOG", 2048)
-# A request that runs this long is stuck; the deadline above is for queueing only.
+# The arbiter restarts a worker whose main (accepting) loop has not reported for this
+# long; with threads it does not time requests themselves.
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
