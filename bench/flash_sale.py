@@ -54,8 +54,10 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -393,8 +395,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sellout", type=int, default=800, help="HTTP buyers at the end, for 1/4 as many units"
     )
+    parser.add_argument(
+        "--bursts",
+        type=lambda text: [int(n) for n in text.split(",")],
+        help="instead of the rounds: flash sales of these many buyers (e.g. 50,500), each "
+        "arriving within one second on a connection of its own, for a fifth as many units",
+    )
     harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
+    if args.bursts:
+        return bursts(args)
     if args.clients < 1 or args.rounds < 1 or args.sellout < 4:
         parser.error("--clients and --rounds must be at least 1, --sellout at least 4")
 
@@ -494,6 +504,128 @@ def main(argv: list[str] | None = None) -> int:
         f"p99 {harness.percentile(sellout.latencies_ms, 99):.1f} ms"
     )
     return 0
+
+
+# --- Bursts ---------------------------------------------------------------------------------
+
+BURST_SPREAD_SECONDS = 1.0
+BURST_WARMUP = 160  # buyers before the bursts, so every thread has served (set-up made 200 spare)
+BURST_RETRIES = 5  # a buyer refused with 503 comes back after Retry-After, this many times
+
+
+def _burst_outcome(answer: harness.Answer) -> str:
+    """``order``, ``OUT_OF_STOCK``, ``503`` (with Retry-After) or what went wrong."""
+    if answer.status == 0:
+        return f"no answer ({answer.error})"
+    if answer.status == 503:
+        return "503" if answer.retry_after else "503 without Retry-After"
+    if answer.status == 200 and '"order":{' in answer.body and '"code":' not in answer.body:
+        return "order"
+    if answer.status == 200 and '"OUT_OF_STOCK"' in answer.body:
+        return "OUT_OF_STOCK"
+    return f"HTTP {answer.status} {answer.body[:120]}"
+
+
+def bursts(args: argparse.Namespace) -> int:
+    """Flash sales of ``args.bursts`` buyers each, every buyer arriving within one second on
+    a TCP connection of its own, for a fifth as many units (500 buyers, 100 units: the
+    issue's sale). Buyers refused with 503 retry with the same key after ``Retry-After``.
+    Prints, per burst: the answers, p50/p99 of the first attempt, resets, what the retries
+    did, and the server's PostgreSQL connections at their peak and afterwards."""
+    from django.db import connections
+
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    started = time.perf_counter()
+    load_at_start = harness.load_average()
+    sizes = list(args.bursts)
+    lines: list[str] = []
+    with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-flash") as _work:
+        sized = argparse.Namespace(**{**vars(args), "rounds": 0, "redeems": 0})
+        sized.sellout = sum(sizes)
+        setup = set_up(url, redis_url, sized)
+        from redemption.models import Order, Product
+
+        connections.close_all()
+        threaded = args.worker_class in {"gthread", "production"}
+        pool = args.workers * (args.threads if threaded else 1)  # one connection per thread
+        with harness.Server(url, redis_url, args, _work / "gunicorn.log", CACHE_PREFIX) as server:
+            # Warm-up, not counted: the workers' first requests load the schema and fill
+            # the validation cache (seconds on a cold worker).
+            warm = redeem_bodies(setup, range(BURST_WARMUP))
+            harness.burst(
+                server.port,
+                [harness.http_post(server.port, "/graphql/", b, t) for b, t in warm],
+                BURST_SPREAD_SECONDS,
+            )
+            first = BURST_WARMUP
+            for size in sizes:
+                units = max(1, size // 5)
+                Product.objects.filter(pk=setup.product_id).update(stock=units)
+                orders_before = Order.objects.filter(product_id=setup.product_id).count()
+                connections.close_all()
+                buyers = redeem_bodies(setup, range(first, first + size))
+                first += size
+                requests = [
+                    harness.http_post(server.port, "/graphql/", body, token)
+                    for body, token in buyers
+                ]
+                peak = [0]
+                stop = threading.Event()
+
+                def sample(peak: list[int] = peak, stop: threading.Event = stop) -> None:
+                    while not stop.is_set():
+                        peak[0] = max(peak[0], harness.connections_of(url))
+                        stop.wait(0.05)
+
+                sampler = threading.Thread(target=sample)
+                sampler.start()
+                t0 = time.monotonic()
+                answers = harness.burst(server.port, requests, BURST_SPREAD_SECONDS)
+                took = time.monotonic() - t0
+                stop.set()
+                sampler.join()
+                outcomes = Counter(_burst_outcome(a) for a in answers)
+                latencies = [a.seconds * 1000 for a in answers if a.status]
+                # Refused buyers come back after Retry-After with the same request (same key).
+                pending = [r for r, a in zip(requests, answers, strict=True) if a.status == 503]
+                retried = Counter[str]()
+                for _ in range(BURST_RETRIES):
+                    if not pending:
+                        break
+                    time.sleep(max(int(a.retry_after or 1) for a in answers if a.status == 503))
+                    again = harness.burst(server.port, pending, BURST_SPREAD_SECONDS)
+                    retried.update(_burst_outcome(a) for a in again)
+                    pending = [r for r, a in zip(pending, again, strict=True) if a.status == 503]
+                time.sleep(1)
+                held = harness.connections_of(url)
+                made = Order.objects.filter(product_id=setup.product_id).count() - orders_before
+                left = Product.objects.values_list("stock", flat=True).get(pk=setup.product_id)
+                connections.close_all()
+                resets = sum(n for o, n in outcomes.items() if o.startswith("no answer"))
+                lines.append(
+                    f"{size} buyers in {BURST_SPREAD_SECONDS:.0f} s for {units} units: "
+                    f"{dict(outcomes)}; all answered in {took:.1f} s; p50 "
+                    f"{harness.percentile(latencies, 50):.0f} ms, p99 "
+                    f"{harness.percentile(latencies, 99):.0f} ms; resets/no answer {resets}; "
+                    f"retries after Retry-After {dict(retried) or 'none needed'}, still "
+                    f"refused {len(pending)}; orders {made}, stock left {left}; PostgreSQL "
+                    f"connections peak {peak[0]}, after {held} (pool {pool})"
+                )
+                print(lines[-1], flush=True)
+                assert made == units and left == 0, (made, left)
+        from points.audit import audit
+
+        problems = audit()
+        connections.close_all()
+    print(
+        f"\ncommand: uv run python bench/flash_sale.py --bursts {','.join(map(str, sizes))} "
+        f"{harness.server_flags(args)}"
+    )
+    print(harness.machine_summary(started, load_at_start))
+    print(f"audit() problems: {len(problems)}")
+    print("\n".join(lines))
+    return 1 if problems else 0
 
 
 def unserved(setup: Setup) -> tuple[int, list[int]]:

@@ -23,6 +23,7 @@ Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -492,7 +493,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (both)")
     parser.add_argument("--max-seconds", type=float, default=60, help="per HTTP round")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=["sync", "gthread", "production"],
+        help="production: config/gunicorn.py (its threaded worker, backlog and deadline)",
+    )
     parser.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument(
@@ -502,7 +508,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def server_flags(args: argparse.Namespace) -> str:
     flags = f"--workers {args.workers} --worker-class {args.worker_class}"
-    return flags + (f" --threads {args.threads}" if args.worker_class == "gthread" else "")
+    threaded = args.worker_class in {"gthread", "production"}
+    return flags + (f" --threads {args.threads}" if threaded else "")
 
 
 # --- pgbench ---------------------------------------------------------------------------------
@@ -632,17 +639,19 @@ class Server:
             "DEBUG": "0",
             "LOG_LEVEL": "WARNING",
         }
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
+        command = [sys.executable, "-m", "gunicorn"]
+        if args.worker_class == "production":
+            # The production configuration; these flags override only its sizes.
+            command += ["-c", "python:config.gunicorn"]
+        else:
+            command.append(f"--worker-class={args.worker_class}")
+        command += [
             "config.wsgi:application",
             f"--workers={args.workers}",
-            f"--worker-class={args.worker_class}",
             f"--bind=127.0.0.1:{self.port}",
             "--log-level=warning",
         ]
-        if args.worker_class == "gthread":
+        if args.worker_class in {"gthread", "production"}:
             command.append(f"--threads={args.threads}")
         self.command = " ".join(command[2:])
         self.log = log
@@ -827,6 +836,82 @@ class HttpRounds:
             self.url,
             lambda: load(self.server, work, self.clients, seconds, self.judge, expected=expected),
         )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One connection's answer: ``status`` 0 when none came (``error`` says why)."""
+
+    seconds: float  # from opening the connection to the end of the answer
+    status: int
+    retry_after: str | None
+    body: str
+    error: str = ""
+
+
+async def _exchange(port: int, request: bytes, delay: float, timeout: float) -> Answer:
+    await asyncio.sleep(delay)
+    opened = time.monotonic()
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                writer.write(request)
+                await writer.drain()
+                raw = await reader.read()  # Connection: close: until the server closes
+            finally:
+                writer.close()
+    except (OSError, TimeoutError) as exc:  # reset, refused, timed out
+        return Answer(time.monotonic() - opened, 0, None, "", type(exc).__name__)
+    seconds = time.monotonic() - opened
+    if not raw:
+        return Answer(seconds, 0, None, "", "closed without an answer")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in lines[1:])
+    }
+    status = int(lines[0].split()[1])
+    return Answer(seconds, status, headers.get("retry-after"), body.decode(errors="replace"))
+
+
+def http_post(port: int, path: str, body: bytes, token: str) -> bytes:
+    """A whole HTTP/1.1 request on a connection of its own (``Connection: close``)."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def burst(
+    port: int, requests: list[bytes], spread_seconds: float, timeout: float = 120
+) -> list[Answer]:
+    """Each request on a distinct TCP connection, opened at a fixed rate over
+    ``spread_seconds`` (not kept-alive sockets reused): arrivals, not clients."""
+    gap = spread_seconds / max(1, len(requests))
+
+    async def everyone() -> list[Answer]:
+        return await asyncio.gather(
+            *(_exchange(port, r, n * gap, timeout) for n, r in enumerate(requests))
+        )
+
+    return asyncio.run(everyone())
+
+
+def connections_of(url: str) -> int:
+    """Client backends connected to the bench database now, this query's left out."""
+    import psycopg
+
+    conninfo, name = _admin_conninfo(url)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def report_invariants(checks: dict[str, bool], problems: list[Any]) -> None:

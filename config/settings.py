@@ -12,7 +12,7 @@ from pathlib import Path
 
 import django_stubs_ext
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
 
 # Django's generic classes (``ModelAdmin[Entry]`` …) are generic in django-stubs only;
 # this lets the type arguments be written at runtime too (docs/decisions/0122).
@@ -82,6 +82,9 @@ GET_EXECUTOR_FUNCTION = "tenants.migration.get_executor"
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # First: a request that waited in the server's queue past the deadline is refused
+    # before any work (core/deadline.py, config/gunicorn.py).
+    "core.deadline.QueueDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -98,6 +101,9 @@ MIDDLEWARE = [
     # A view that loses the database answers 503 SERVICE_UNAVAILABLE, not 500.
     "core.unavailable.DatabaseUnavailableMiddleware",
 ]
+
+# Seconds a request may wait in the server's queue before it is refused with 503.
+REQUEST_QUEUE_DEADLINE_SECONDS = env_float("REQUEST_QUEUE_DEADLINE_SECONDS", 10.0)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -51,8 +51,8 @@ def unavailable_message() -> str:
     return _("This service is briefly unavailable. Please retry.")
 
 
-def unavailable_response() -> JsonResponse:
-    """The GraphQL-shaped 503 that every layer answers with."""
+def unavailable_response(retry_after: int = RETRY_AFTER_SECONDS) -> JsonResponse:
+    """The GraphQL-shaped 503 that every layer answers with; ``retry_after`` in seconds."""
     return JsonResponse(
         {
             "errors": [
@@ -63,7 +63,7 @@ def unavailable_response() -> JsonResponse:
             ]
         },
         status=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers={"Retry-After": str(retry_after)},
     )
 
 

@@ -13,8 +13,10 @@ What it does, in order:
    waiting for the operators' review (``demo-bakery``, no schema until approved).
    See :func:`seed`.
 4. Prints the URLs and credentials, then serves on 127.0.0.1 (``--port`` or
-   ``PORT``, default 8000) with Django's development server until Ctrl-C, and
-   stops the embedded PostgreSQL it started. ``--no-serve`` stops after step 3.
+   ``PORT``, default 8000) with gunicorn in the production configuration
+   (``config/gunicorn.py``: bounded threads and database connections, a queue for
+   bursts) until Ctrl-C, and stops the embedded PostgreSQL it started.
+   ``--no-serve`` stops after step 3.
 
 ``DEBUG`` defaults to on here (GraphiQL, static files, non-secure cookies so the
 admin works over http). ``REDIS_URL`` is left alone: without it the settings use
@@ -28,6 +30,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
@@ -42,6 +45,7 @@ PGDATA = BASE_DIR / "var" / "demo-pg"
 DEMO_DATABASE = "loyalty_demo"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+SERVER_STOP_SECONDS = 25  # gunicorn's graceful_timeout (20 s) and a margin
 
 ADMIN_EMAIL = "admin@demo.test"
 ADMIN_PASSWORD = "demo-admin-password"
@@ -419,10 +423,36 @@ def banner(seeded: dict[str, Any], base_url: str, db: str, *, serving: bool) -> 
 
 
 def serve(host: str, port: int) -> None:
-    from django.core.management import call_command
+    """Serve with the production server and configuration (``config/gunicorn.py``).
 
-    # No autoreloader: it would re-run this module in a child process.
-    call_command("runserver", f"{host}:{port}", use_reloader=False)
+    Not Django's development server: it starts a thread, with a database connection of
+    its own, for every connection, so a burst of a few hundred connections filled
+    PostgreSQL's slots with connections of threads that were gone, and the demo
+    answered 503 until restarted. gunicorn's bounded threads hold at most
+    ``WEB_WORKERS`` x ``WEB_THREADS`` connections, queue a burst, and refuse only
+    requests that waited past the deadline (503 with ``Retry-After``).
+
+    gunicorn runs as a child process: its workers are forks, and a fork of this
+    process would carry the embedded PostgreSQL's handle and stop the server when it
+    exits. Ctrl-C reaches both (one process group); SIGTERM here stops the child.
+    """
+    _close_django_connections()  # the seeding's; the server opens its own
+    command = [
+        sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.wsgi",
+        "--bind", f"{host}:{port}", "--access-logfile", "-",
+    ]  # fmt: skip
+    # Unbuffered, so that the console SMS backend's sign-in codes show at once.
+    server = subprocess.Popen(command, cwd=BASE_DIR, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        server.wait()
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=SERVER_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def _port_is_free(host: str, port: int) -> bool:

@@ -7,7 +7,6 @@ its own data directory and port, and talks to it over HTTP.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.processes import free_port, running, wait_for_http
+from tests.fixtures.processes import demo_env, free_port, running, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,15 +30,6 @@ def _post(url: str, query: str, headers: dict[str, str] | None = None) -> dict[s
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
-
-
-def demo_env() -> dict[str, str]:
-    """A newcomer's environment: no database, Redis or settings of the test run."""
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG"}
-    }
 
 
 @pytest.fixture

@@ -1,6 +1,10 @@
-"""``api.cookies``: the bearer-token APIs skip the admin's cookie middleware."""
+"""``api.cookies``: the bearer-token APIs skip the admin's cookie middleware; and
+``core.deadline``: a request that waited past the deadline is refused first."""
 
 from __future__ import annotations
+
+import json
+import time
 
 import pytest
 from django.conf import settings
@@ -11,6 +15,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from api.cookies import AuthenticationMiddleware, MessageMiddleware, SessionMiddleware
+from core.deadline import ACCEPTED_AT, QueueDeadlineMiddleware
 
 MIDDLEWARE = [SessionMiddleware, AuthenticationMiddleware, MessageMiddleware]
 
@@ -61,3 +66,42 @@ def test_an_anonymous_api_request_still_answers_as_anonymous(client: Client) -> 
     assert response.status_code == 200
     assert response.json() == {"data": {"me": None}}
     assert "sessionid" not in response.cookies and "messages" not in response.cookies
+
+
+# --- The queue deadline ---------------------------------------------------------------
+
+
+def _through_deadline(**meta: object) -> tuple[HttpResponse, list[HttpRequest]]:
+    served: list[HttpRequest] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        served.append(request)
+        return HttpResponse("served")
+
+    request = RequestFactory().post("/graphql/", **meta)  # type: ignore[arg-type]
+    return QueueDeadlineMiddleware(view)(request), served
+
+
+def test_a_request_past_the_deadline_is_refused_with_retry_after(settings: object) -> None:
+    waited = settings.REQUEST_QUEUE_DEADLINE_SECONDS + 1  # type: ignore[attr-defined]
+    response, served = _through_deadline(**{ACCEPTED_AT: time.time() - waited})
+    assert served == []
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    body = json.loads(response.content)
+    assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_a_request_within_the_deadline_is_served(settings: object) -> None:
+    waited = settings.REQUEST_QUEUE_DEADLINE_SECONDS - 1  # type: ignore[attr-defined]
+    response, served = _through_deadline(**{ACCEPTED_AT: time.time() - waited})
+    assert response.content == b"served" and len(served) == 1
+
+
+def test_without_the_servers_stamp_nothing_is_refused() -> None:
+    # A client's header cannot stand in for the stamp: headers arrive as HTTP_* keys.
+    response, served = _through_deadline(HTTP_LOYALTY_ACCEPTED_AT="0")
+    assert response.content == b"served" and len(served) == 1
+
+
+def test_the_deadline_is_the_first_middleware() -> None:
+    assert settings.MIDDLEWARE[0] == "core.deadline.QueueDeadlineMiddleware"
