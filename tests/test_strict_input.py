@@ -45,7 +45,8 @@ from api.errors import KNOWN_CODES
 from api.inputs import RANGE_PAIRS, argument_rule, type_refusal_codes
 from api.schema import consumer_schema, merchant_schema
 from core.db import connection
-from core.text import TextKind
+from core.errors import DomainError
+from core.text import TextKind, clean_json_text, clean_text, refused_character
 from graphql import (
     GraphQLArgument,
     GraphQLEnumType,
@@ -437,3 +438,202 @@ def test_the_sweep_catches_a_lax_field(
     _sent, problems = sweep(merchant_api, schema, token, "acme", only="createCodeBatch")
     assert any("pointsPerCode='1e3'" in p and "not refused" in p for p in problems)
     assert any("pointsPerCode=1.5" in p and "not refused" in p for p in problems)
+
+
+# --- The classes of issue 16, one request each, and the text rules themselves ---------
+
+CREATE_CAMPAIGN = """
+mutation($name: String!, $description: String) {
+  createScanCampaign(name: $name, description: $description) {
+    campaign { name description } errors { field code }
+  }
+}
+"""
+
+
+def _owner(api: Api, tenants: Tenants, document: str, variables: dict[str, Any]) -> dict:
+    return api.query(
+        document,
+        variables,
+        token=access_token(tenants.acme_owner),
+        merchant="acme",
+        expect_status=None,
+    )
+
+
+def test_an_escaped_nul_in_json_is_refused_with_a_code(consumer_api: Api, consumer: User) -> None:
+    result = consumer_api.query(
+        'mutation($a: JSONString!) { submitResponse(link: "x", answers: $a, '
+        'idempotencyKey: "k") { errors { code } } }',
+        {"a": '{"q1": "a\\u0000b"}'},
+        token=access_token(consumer),
+        expect_status=None,
+    )
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID_INPUT"]
+
+
+@pytest.mark.parametrize("points", ["1e3", 1.5, "5", 2**63])
+def test_a_bigint_takes_whole_numbers_only(
+    merchant_api: Api, tenants: Tenants, points: Any
+) -> None:
+    result = _owner(
+        merchant_api,
+        tenants,
+        'mutation($p: BigInt!) { createCodeBatch(campaignId: "x", size: 1, '
+        "pointsPerCode: $p) { errors { code } } }",
+        {"p": points},
+    )
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID_INPUT"]
+    assert "$p" in result["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("declared", "variables"),
+    [
+        ("$d: Int", {"d": 2**31}),  # above Int
+        ("$d: Int", {"d": "5"}),  # a string for an Int
+        ("$d: Int!", {}),  # a required variable missing
+    ],
+)
+def test_variable_errors_carry_a_code(
+    consumer_api: Api, consumer: User, declared: str, variables: dict
+) -> None:
+    result = consumer_api.query(
+        f"query({declared}) {{ wallet {{ expiringSoon(days: $d) }} }}",
+        variables,
+        token=access_token(consumer),
+        expect_status=None,
+    )
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID_INPUT"]
+
+
+def test_bad_datetime_and_unknown_operation_carry_a_code(
+    merchant_api: Api, tenants: Tenants
+) -> None:
+    result = _owner(
+        merchant_api,
+        tenants,
+        "query($s: DateTime) { auditLog(since: $s) { edges { node { id } } } }",
+        {"s": "yesterday"},
+    )
+    assert [e["extensions"]["code"] for e in result["errors"]] == ["INVALID_INPUT"]
+    response = merchant_api.client.post(
+        merchant_api.path,
+        data=json.dumps({"query": "query A { myRole } query B { myRole }", "operationName": "C"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(tenants.acme_owner)}",
+        HTTP_X_MERCHANT="acme",
+    )
+    codes = [e["extensions"]["code"] for e in response.json()["errors"]]
+    assert codes == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+def test_variables_that_are_not_an_object_are_a_bad_request(
+    consumer_api: Api, consumer: User
+) -> None:
+    response = consumer_api.client.post(
+        consumer_api.path,
+        data=json.dumps({"query": "query { wallet { balance } }", "variables": [1]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(consumer)}",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_an_audit_window_that_ends_before_it_starts_is_refused(
+    merchant_api: Api, tenants: Tenants
+) -> None:
+    now = timezone.now()
+    result = _owner(
+        merchant_api,
+        tenants,
+        "query($s: DateTime, $u: DateTime) "
+        "{ auditLog(since: $s, until: $u) { edges { node { id } } } }",
+        {"s": now.isoformat(), "u": (now - timedelta(days=1)).isoformat()},
+    )
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in result["errors"]] == [
+        ("INVALID_INPUT", "until")
+    ]
+
+
+def test_expiring_soon_refuses_negative_days(consumer_api: Api, consumer: User) -> None:
+    result = consumer_api.query(
+        "query { wallet { expiringSoon(days: -1) } }",
+        token=access_token(consumer),
+        expect_status=None,
+    )
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in result["errors"]] == [
+        ("INVALID_INPUT", "days")
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["Tea\x07", "\x1b[31mRed", "Tea\x7f", "\u202eaet", "Tea\u2066", "Tea\nTime"]
+)
+def test_a_campaign_name_with_a_control_or_bidi_character_is_refused(
+    merchant_api: Api, tenants: Tenants, name: str
+) -> None:
+    result = _owner(merchant_api, tenants, CREATE_CAMPAIGN, {"name": name})
+    payload = result["data"]["createScanCampaign"]
+    assert payload["campaign"] is None
+    # The code clients already know for a bad campaign name (refusal_codes).
+    assert payload["errors"] == [{"field": "name", "code": "INVALID_NAME"}]
+
+
+def test_text_is_stored_in_nfc_and_keeps_emoji_and_line_breaks(
+    merchant_api: Api, tenants: Tenants
+) -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467 \u2764\ufe0f"  # ZWJ, VS16
+    result = _owner(
+        merchant_api,
+        tenants,
+        CREATE_CAMPAIGN,
+        {"name": f"Cafe\u0301 {family}", "description": "One\r\nTwo\tthree"},
+    )
+    campaign = result["data"]["createScanCampaign"]["campaign"]
+    assert campaign == {"name": f"Caf\u00e9 {family}", "description": "One\nTwo\tthree"}
+
+
+def test_a_description_over_its_limit_is_refused(merchant_api: Api, tenants: Tenants) -> None:
+    result = _owner(
+        merchant_api, tenants, CREATE_CAMPAIGN, {"name": "Tea", "description": "x" * 5001}
+    )
+    assert result["data"]["createScanCampaign"]["errors"] == [
+        {"field": "description", "code": "INVALID_INPUT"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "allowed"),
+    [
+        ("a\tb", TextKind.SINGLE_LINE, False),
+        ("a\tb", TextKind.MULTI_LINE, True),
+        ("a\nb", TextKind.MULTI_LINE, True),
+        ("a\x0bb", TextKind.MULTI_LINE, False),
+        ("a\x9fb", TextKind.MULTI_LINE, False),
+        ("a\u202ab", TextKind.MULTI_LINE, False),
+        ("a\u2069b", TextKind.SINGLE_LINE, False),
+        ("\u200f\u200e", TextKind.SINGLE_LINE, True),  # marks, not overrides
+        ("\U0001f44d\U0001f3fd\ufe0f", TextKind.SINGLE_LINE, True),
+    ],
+)
+def test_the_characters_each_kind_allows(text: str, kind: TextKind, allowed: bool) -> None:
+    assert (refused_character(text, kind) is None) is allowed
+    if not allowed:
+        with pytest.raises(DomainError) as refused:
+            clean_text(text, kind, 100, "f")
+        assert (refused.value.code, refused.value.field) == ("INVALID_INPUT", "f")
+
+
+def test_the_length_counts_the_normalised_text() -> None:
+    assert clean_text("e\u0301" * 3, TextKind.SINGLE_LINE, 3) == "\u00e9" * 3
+    with pytest.raises(DomainError):
+        clean_text("x" * 4, TextKind.SINGLE_LINE, 3)
+
+
+def test_json_text_is_cleaned_in_keys_and_values() -> None:
+    assert clean_json_text({"e\u0301": ["a\r\nb", 1, None]}) == {"\u00e9": ["a\nb", 1, None]}
+    for bad in ({"a\x00": 1}, ["\u202e"], {"k": {"k": "\x07"}}):
+        with pytest.raises(DomainError):
+            clean_json_text(bad)
