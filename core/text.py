@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext as _
 
@@ -91,3 +91,24 @@ def clean_json_text(value: Any, field: str | None = None) -> Any:
             clean_json_text(key, field): clean_json_text(item, field) for key, item in value.items()
         }
     return value
+
+
+class TextRulesFormMixin:
+    """The same rules for text that arrives through a Django form (the admin).
+
+    ``text_rules`` maps a field name to its kind and maximum length; a refused value
+    is a form error on that field, and an accepted one is stored normalised.
+    """
+
+    text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {}
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean()  # type: ignore[misc]  # a mixin: the form is next in the MRO
+        for name, (kind, max_length) in self.text_rules.items():
+            value = data.get(name)
+            if isinstance(value, str):
+                try:
+                    data[name] = clean_text(value, kind, max_length, name)
+                except DomainError as exc:
+                    self.add_error(name, exc.message)  # type: ignore[attr-defined]  # the form's
+        return data

@@ -59,6 +59,7 @@ from graphql import (
     is_non_null_type,
 )
 from points import ledger
+from redemption.admin import CategoryForm
 from tenants.models import Merchant
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants
@@ -637,3 +638,13 @@ def test_json_text_is_cleaned_in_keys_and_values() -> None:
     for bad in ({"a\x00": 1}, ["\u202e"], {"k": {"k": "\x07"}}):
         with pytest.raises(DomainError):
             clean_json_text(bad)
+
+
+def test_the_admin_applies_the_same_text_rules() -> None:
+    """Text from elsewhere than the API (here the admin's category form) meets core.text."""
+    form = CategoryForm(data={"name": "Tea\u202e", "slug": "tea-bidi", "position": 0})
+    assert not form.is_valid()
+    assert "name" in form.errors
+    form = CategoryForm(data={"name": "Cafe\u0301", "slug": "cafe-nfc", "position": 0})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["name"] == "Caf\u00e9"
