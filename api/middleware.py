@@ -62,11 +62,13 @@ def domain_errors_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, 
     """
     _check_paging(args)
     try:
-        if args and not _is_mutation(info):
-            # Every argument against the rule its description states (api.inputs);
-            # a mutation does it in DomainMutation.mutate, to answer payload errors.
+        # Every argument against the rule its description states (api.inputs); a
+        # mutation does it in DomainMutation.mutate, to answer payload errors. The
+        # introspection fields (__type) are not in the type's fields.
+        field = info.parent_type.fields.get(info.field_name) if args else None
+        if field is not None and not _is_mutation(info):
             args = clean_arguments(
-                info.parent_type.fields[info.field_name],
+                field,
                 args,
                 type_refusal_codes(
                     getattr(info.parent_type, "graphene_type", None), info.field_name

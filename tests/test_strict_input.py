@@ -648,3 +648,13 @@ def test_the_admin_applies_the_same_text_rules() -> None:
     form = CategoryForm(data={"name": "Cafe\u0301", "slug": "cafe-nfc", "position": 0})
     assert form.is_valid(), form.errors
     assert form.cleaned_data["name"] == "Caf\u00e9"
+
+
+def test_introspection_arguments_pass(consumer_api: Api, consumer: User, settings) -> None:
+    settings.GRAPHQL_INTROSPECTION = True
+    result = consumer_api.query(
+        '{ __type(name: "Wallet") { fields(includeDeprecated: true) { name } } }',
+        token=access_token(consumer),
+        expect_status=None,
+    )
+    assert "errors" not in result, result
