@@ -314,7 +314,7 @@ def row_counts() -> dict[str, int]:
 
 def problems_of(api: Api, case: Case, token: str, merchant: str | None) -> list[str]:
     """What is wrong with the answer to one case (nothing when it was refused well)."""
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     if merchant:
         headers["HTTP_X_MERCHANT"] = merchant
     response = api.client.post(
