@@ -8,6 +8,7 @@ import graphene
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from api.inputs import clean_arguments, type_refusal_codes
 from core import unavailable
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
@@ -45,6 +46,10 @@ def _check_paging(args: dict[str, Any]) -> None:
             raise _paging_error(_("Use either offset or before, not both."), "offset")
 
 
+def _is_mutation(info: graphene.ResolveInfo) -> bool:
+    return info.path.prev is None and info.operation.operation == OperationType.MUTATION
+
+
 def domain_errors_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
     """Graphene middleware: every failure in a resolver becomes a coded GraphQL error.
 
@@ -57,6 +62,18 @@ def domain_errors_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, 
     """
     _check_paging(args)
     try:
+        # Every argument against the rule its description states (api.inputs); a
+        # mutation does it in DomainMutation.mutate, to answer payload errors. The
+        # introspection fields (__type) are not in the type's fields.
+        field = info.parent_type.fields.get(info.field_name) if args else None
+        if field is not None and not _is_mutation(info):
+            args = clean_arguments(
+                field,
+                args,
+                type_refusal_codes(
+                    getattr(info.parent_type, "graphene_type", None), info.field_name
+                ),
+            )
         return next_(root, info, **args)
     except GraphQLError:
         raise

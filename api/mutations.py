@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
 from api.errors import Error, error_from
-from core.errors import DomainError
+from api.inputs import clean_arguments
+from core.errors import DomainError, ErrorCodeEnum
 from tenants import apikeys, audit
 from tenants.models import ApiKey
 
@@ -25,6 +26,12 @@ class DomainMutation(graphene.Mutation):
         abstract = True
 
     errors = graphene.List(graphene.NonNull(Error), required=True)
+
+    # The domain's own code for an argument refused by its rule (api.inputs), by GraphQL
+    # argument name; INVALID_INPUT otherwise.
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {}
+    # Arguments whose length or range the service checks and reports with the others.
+    limits_checked_by_service: ClassVar[tuple[str, ...]] = ()
 
     # ``*args: Any, **kwargs: Any`` is how mypy spells "any arguments": each subclass
     # names its own GraphQL arguments, which a ``**kwargs``-only signature would forbid.
@@ -45,6 +52,13 @@ class DomainMutation(graphene.Mutation):
                 key: ApiKey | None = getattr(info.context, "api_key", None)
                 if key is not None:
                     apikeys.check_field(key, info.field_name)
+                # Saleor's clean_input: every argument against its rule, before anything.
+                kwargs = clean_arguments(
+                    info.parent_type.fields[info.field_name],
+                    kwargs,
+                    cls.refusal_codes,
+                    cls.limits_checked_by_service,
+                )
                 payload = cls.perform(root, info, **kwargs)
             except DomainError as exc:
                 # Several problems at once (e.g. questions.AnswersInvalid): report them all.

@@ -18,6 +18,7 @@ from django.http import (
 )
 from graphene.validation import DisableIntrospection
 from graphene_django.views import GraphQLView, HttpError
+from graphql.execution.values import get_variable_values
 from graphql.language import (
     DocumentNode,
     FieldNode,
@@ -338,10 +339,23 @@ class ApiView(GraphQLView):
             # PostgreSQL text cannot hold U+0000: refused here, once, for every field,
             # rather than as an internal error wherever such a string meets the database.
             raise HttpError(HttpResponseBadRequest(), "Text may not contain NUL (U+0000).")
+        if variables is not None and not isinstance(variables, dict):
+            raise HttpError(HttpResponseBadRequest(), "Variables must be a JSON object.")
         document, errors = self._document(query)
         if document is None or errors:
             return ExecutionResult(data=None, errors=errors)
         operation = get_operation_ast(document, operation_name)
+        if operation is not None:
+            # graphql-core answers a variable it cannot coerce (a string for an Int, an
+            # Int above 2^31, a bad DateTime or JSONString, a missing required one) with
+            # an uncoded error: coerce here first, so that each carries INVALID_INPUT.
+            coerced = get_variable_values(
+                self.schema.graphql_schema, operation.variable_definitions or (), variables or {}
+            )
+            if isinstance(coerced, list):
+                return ExecutionResult(
+                    data=None, errors=[_with_code(e, CoreErrorCode.INVALID_INPUT) for e in coerced]
+                )
         if (
             request.method == "GET"  # Django upper-cases the method
             and operation is not None
@@ -361,4 +375,8 @@ class ApiView(GraphQLView):
         )
         # No resolver here is async, so execute returns the result, never an awaitable.
         assert isinstance(result, ExecutionResult)
+        # What graphql-core refuses before any resolver runs (no operation of that name,
+        # several operations and no name) comes without a code: every error has one.
+        for error in result.errors or ():
+            _with_code(error, CoreErrorCode.GRAPHQL_VALIDATION_FAILED)
         return result

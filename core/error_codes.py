@@ -23,3 +23,8 @@ class CoreErrorCode(ErrorCodeEnum):
         "IDEMPOTENCY_CONFLICT",
         "The idempotency key was used for a different request.",
     )
+    INVALID_INPUT = (
+        "INVALID_INPUT",
+        "An argument's value is not allowed: wrong type, out of its documented range, "
+        "a refused character or too long.",
+    )

@@ -11,7 +11,7 @@ stale form would overwrite them. Stock is adjusted by a difference instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from accounts.admin import staff_user
 from accounts.models import mask_phone
 from core.errors import DomainError
+from core.text import TextKind, TextRulesFormMixin
 from points.admin import ReadOnlyAdmin
 from points.services import CURRENCY_EXPONENT
 from redemption import services as mall
@@ -40,6 +41,7 @@ from redemption.models import (
     ProductStatus,
 )
 from redemption.search import search_vector
+from redemption.services import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH
 
 MAX_COUPON_FILE_BYTES = 10 * 1024 * 1024
 
@@ -48,8 +50,17 @@ def _refusal(exc: DomainError) -> str:
     return f"{exc.code}: {exc.message}"
 
 
+class CategoryForm(TextRulesFormMixin, forms.ModelForm):
+    text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {"name": (TextKind.SINGLE_LINE, 100)}
+
+    class Meta:
+        model = Category
+        fields = ("name", "slug", "position")
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryForm
     list_display = ("name", "slug", "position")
     list_editable = ("position",)
     search_fields = ("name", "slug")
@@ -58,7 +69,12 @@ class CategoryAdmin(admin.ModelAdmin):
 # --- Products ------------------------------------------------------------------------
 
 
-class ProductForm(forms.ModelForm):
+class ProductForm(TextRulesFormMixin, forms.ModelForm):
+    # The same characters as the API's consignProduct (core.text).
+    text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {
+        "title": (TextKind.SINGLE_LINE, MAX_TITLE_LENGTH),
+        "description": (TextKind.MULTI_LINE, MAX_DESCRIPTION_LENGTH),
+    }
     image_url = forms.URLField(required=False, max_length=200, assume_scheme="https")
     add_stock = forms.IntegerField(
         required=False,

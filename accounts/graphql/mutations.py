@@ -79,7 +79,7 @@ class StaffSignIn(DomainMutation):
     """Staff sign-in with email and password."""
 
     class Arguments:
-        email = graphene.String(required=True)
+        email = graphene.String(required=True, description="At most 254 characters.")
         password = graphene.String(required=True)
 
     tokens = graphene.Field(AuthTokens)

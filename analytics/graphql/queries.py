@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
@@ -12,9 +12,16 @@ from analytics.downloads import MERCHANT_CSV
 from analytics.graphql.types import Analytics
 from api.permissions import require_membership
 from api.types import DownloadLink
+from campaigns.error_codes import CampaignErrorCode
+from core.errors import ErrorCodeEnum
 
 
 class MerchantQueries(graphene.ObjectType):
+    refusal_codes: ClassVar[dict[str, dict[str, ErrorCodeEnum]]] = {
+        "analytics": {"to": CampaignErrorCode.INVALID_PERIOD},
+        "analyticsCsv": {"to": CampaignErrorCode.INVALID_PERIOD},
+    }
+
     analytics = graphene.Field(
         Analytics,
         required=True,

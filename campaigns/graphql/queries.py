@@ -6,7 +6,7 @@ add new ones at the end.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 from django.db.models import Count, QuerySet
@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField
 
 from api.permissions import client_ip, require_membership
+from api.scalars import JSONString
 from campaigns import models
-from campaigns.error_codes import QuestionnaireErrorCode
+from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
 from campaigns.graphql.types.campaigns import (
     CampaignConnectionField,
     CampaignKindEnum,
@@ -32,7 +33,7 @@ from campaigns.questionnaires import services as questionnaires
 from campaigns.questionnaires.links import in_merchant_schema, link_not_found, questionnaire_link
 from campaigns.scan import stats
 from campaigns.scan.preview import Preview, preview_code
-from core.errors import DomainError
+from core.errors import DomainError, ErrorCodeEnum
 
 
 def _consumer_or_none(info: graphene.ResolveInfo) -> Any:
@@ -45,7 +46,7 @@ class ConsumerQueries(graphene.ObjectType):
     questionnaire = graphene.Field(
         QuestionnaireForm,
         link=graphene.String(required=True, description="From /q/<link>."),
-        answers=graphene.JSONString(description="Answers so far, to apply the conditions."),
+        answers=JSONString(description="Answers so far, to apply the conditions."),
         description=(
             "A questionnaire by its link. Public; signed in, it counts as opened (completion "
             "rate) and `state` tells whether the consumer has already answered. NOT_FOUND for "
@@ -92,6 +93,11 @@ class ConsumerQueries(graphene.ObjectType):
 
 
 class MerchantQueries(graphene.ObjectType):
+    refusal_codes: ClassVar[dict[str, dict[str, ErrorCodeEnum]]] = {
+        "scanFailures": {"days": CampaignErrorCode.INVALID_PERIOD},
+        "dashboard": {"days": CampaignErrorCode.INVALID_PERIOD},
+    }
+
     questionnaires = DjangoConnectionField(
         QuestionnaireNode,
         status=CampaignStatusEnum(),

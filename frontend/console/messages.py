@@ -102,6 +102,10 @@ def error_messages() -> dict[str, str]:
         "NOT_REVERSIBLE": _("This cannot be reversed."),
         "INVALID_IDEMPOTENCY_KEY": _("Something went wrong on this page. Reload it and retry."),
         "IDEMPOTENCY_CONFLICT": _("Something went wrong on this page. Reload it and retry."),
+        "INVALID_INPUT": _(
+            "A value is not allowed: check its range, remove control or direction characters, "
+            "or shorten it."
+        ),
         # Mall.
         "INVALID_TITLE": _("Enter a title of 1 to 200 characters."),
         "NOT_CONSIGNED": _("This product is not consigned by you."),

@@ -84,6 +84,9 @@ def error_messages() -> dict[str, str]:
         "RATE_LIMITED_SOON": _("Too many attempts. Try again in a few minutes."),
         "INVALID_IDEMPOTENCY_KEY": again,
         "IDEMPOTENCY_CONFLICT": again,
+        "INVALID_INPUT": _(
+            "Something you entered cannot be used: remove special characters or shorten it."
+        ),
         # Signing in
         "UNAUTHENTICATED": sign_in_again,
         "PERMISSION_DENIED": _("Sign in with a phone number to continue."),

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from api.permissions import require_consumer, require_membership
+from api.scalars import BigInt
 from points import balances, liability
 from points.models import Account, AccountKind, Entry, TransactionKind
 
@@ -39,7 +40,7 @@ class EntryFields:
 class WalletEntry(EntryFields, DjangoObjectType):
     """One movement of the consumer's wallet: earned (+), redeemed (-), expired (-), …"""
 
-    amount = graphene.BigInt(required=True, description="Points; positive adds to the wallet.")
+    amount = BigInt(required=True, description="Points; positive adds to the wallet.")
     merchant_name = graphene.String(description="The merchant whose campaign paid, if any.")
 
     class Meta:
@@ -64,10 +65,10 @@ class WalletEntry(EntryFields, DjangoObjectType):
 class Wallet(graphene.ObjectType):
     """The consumer's points from every merchant, in one balance."""
 
-    balance = graphene.BigInt(required=True)
-    expiring_soon = graphene.BigInt(
+    balance = BigInt(required=True)
+    expiring_soon = BigInt(
         required=True,
-        days=graphene.Int(default_value=30),
+        days=graphene.Int(default_value=30, description="0 to 3,650."),
         description="Points that expire within `days` (default 30) unless spent.",
     )
     next_expiry = graphene.DateTime(description="When the next points expire, if any.")
@@ -93,7 +94,7 @@ class Wallet(graphene.ObjectType):
 class LedgerEntry(EntryFields, DjangoObjectType):
     """One movement of the merchant's budget or of one of its campaign reserves."""
 
-    amount = graphene.BigInt(required=True, description="Points; positive adds to the account.")
+    amount = BigInt(required=True, description="Points; positive adds to the account.")
     account = graphene.Field(AccountKindEnum, required=True)
     reference = graphene.String(
         required=True, description="The campaign reserve's key; empty for the budget."
@@ -120,30 +121,30 @@ class LedgerEntry(EntryFields, DjangoObjectType):
 
 
 class Budget(graphene.ObjectType):
-    available = graphene.BigInt(required=True, description="Points free to spend on campaigns.")
-    reserved = graphene.BigInt(
+    available = BigInt(required=True, description="Points free to spend on campaigns.")
+    reserved = BigInt(
         required=True, description="Points set aside in campaign reserves, not yet awarded."
     )
 
 
 class LiabilityExpiring(graphene.ObjectType):
     days = graphene.Int(required=True)
-    points = graphene.BigInt(
+    points = BigInt(
         required=True, description="Open points expiring before now + `days` (overdue included)."
     )
 
 
 class LiabilityMonth(graphene.ObjectType):
     month = graphene.Date(required=True, description="First day of the month (server time zone).")
-    opening = graphene.BigInt(required=True)
-    issued = graphene.BigInt(required=True, description="Awarded to consumers.")
-    redeemed = graphene.BigInt(required=True, description="Spent in the mall.")
-    expired = graphene.BigInt(required=True)
-    award_reversals = graphene.BigInt(required=True, description="Awards taken back.")
-    redeem_reversals = graphene.BigInt(
+    opening = BigInt(required=True)
+    issued = BigInt(required=True, description="Awarded to consumers.")
+    redeemed = BigInt(required=True, description="Spent in the mall.")
+    expired = BigInt(required=True)
+    award_reversals = BigInt(required=True, description="Awards taken back.")
+    redeem_reversals = BigInt(
         required=True, description="Spends given back (e.g. cancelled orders)."
     )
-    closing = graphene.BigInt(required=True)
+    closing = BigInt(required=True)
 
     resolve_issued = staticmethod(lambda m, info: m.flows.issued)
     resolve_redeemed = staticmethod(lambda m, info: m.flows.redeemed)
@@ -156,8 +157,8 @@ class PointsLiability(graphene.ObjectType):
     """Points the merchant's campaigns paid that consumers still hold (definitions in
     points/liability.py)."""
 
-    outstanding = graphene.BigInt(required=True, description="Σ remaining of its open lots.")
-    overdue = graphene.BigInt(
+    outstanding = BigInt(required=True, description="Σ remaining of its open lots.")
+    overdue = BigInt(
         required=True, description="Past their expiry date, not yet expired by the hourly task."
     )
     expiring = graphene.List(

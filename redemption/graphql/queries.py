@@ -3,7 +3,7 @@ supplying merchant's goods, their orders and the monthly settlement."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 from django.db.models import QuerySet
@@ -12,6 +12,8 @@ from graphql_relay import to_global_id
 
 from api.permissions import require_membership
 from api.types import choice_value, decode_id
+from campaigns.error_codes import CampaignErrorCode
+from core.errors import ErrorCodeEnum
 from redemption import services as mall
 from redemption.graphql.types import (
     AddressNode,
@@ -34,8 +36,8 @@ class ConsumerQueries(graphene.ObjectType):
     products = DjangoConnectionField(
         ProductNode,
         category=graphene.ID(description="Only this category's products."),
-        min_points=graphene.Int(description="Price at least this many points."),
-        max_points=graphene.Int(description="Price at most this many points."),
+        min_points=graphene.Int(description="Price at least this many points, 0 to 2,147,483,647."),
+        max_points=graphene.Int(description="Price at most this many points, 0 to 2,147,483,647."),
         search=graphene.String(
             description=(
                 "Words of the title, in any order. Chinese needs no spaces: 乌龙 finds "
@@ -88,6 +90,13 @@ class ConsumerQueries(graphene.ObjectType):
 
 
 class MerchantQueries(graphene.ObjectType):
+    refusal_codes: ClassVar[dict[str, dict[str, ErrorCodeEnum]]] = {
+        "settlement": {
+            "year": CampaignErrorCode.INVALID_PERIOD,
+            "month": CampaignErrorCode.INVALID_PERIOD,
+        },
+    }
+
     mall_categories = DjangoConnectionField(
         CategoryNode, description="The mall's categories, for consignProduct."
     )
@@ -104,7 +113,7 @@ class MerchantQueries(graphene.ObjectType):
     settlement = graphene.Field(
         Settlement,
         required=True,
-        year=graphene.Int(required=True),
+        year=graphene.Int(required=True, description="2000 to 2100."),
         month=graphene.Int(required=True, description="1 to 12."),
     )
 

@@ -9,6 +9,7 @@ from graphene_django import DjangoObjectType
 
 from accounts.models import mask_phone
 from api.permissions import require_consumer, require_membership
+from api.scalars import BigInt
 from api.types import PublicNode, choice_value
 from redemption.models import (
     Address,
@@ -147,7 +148,7 @@ class OrderFields:
     status = graphene.Field(OrderStatusEnum, required=True)
     quantity = graphene.Int(required=True)
     unit_points = graphene.Int(required=True)
-    total_points = graphene.BigInt(required=True)
+    total_points = BigInt(required=True)
     carrier = graphene.String(required=True, description="Empty until shipped.")
     tracking_number = graphene.String(required=True, description="Empty until shipped.")
 
@@ -276,7 +277,7 @@ class SettlementRow(graphene.ObjectType):
     product_id = graphene.ID(required=True, description="A SuppliedProduct ID.")
     product_title = graphene.String(required=True)
     units = graphene.Int(required=True)
-    points = graphene.BigInt(required=True)
+    points = BigInt(required=True)
 
 
 class Settlement(graphene.ObjectType):
@@ -287,7 +288,7 @@ class Settlement(graphene.ObjectType):
     month = graphene.Int(required=True)
     rows = graphene.List(graphene.NonNull(SettlementRow), required=True)
     total_units = graphene.Int(required=True)
-    total_points = graphene.BigInt(required=True)
+    total_points = BigInt(required=True)
     download_url = graphene.String(
         required=True,
         description="The statement as CSV; the link works for 15 minutes without sign-in.",

@@ -10,6 +10,7 @@ from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from accounts.models import User
 from api.permissions import require_membership, require_user
+from api.scalars import JSONString
 from api.types import choice_value
 from tenants.models import ApiKey, ApiScope, AuditEvent, Membership, Merchant, MerchantStatus, Role
 
@@ -166,7 +167,7 @@ class AuditEventNode(DjangoObjectType):
     )
     actor_kind = graphene.Field(AuditActorKindEnum, required=True)
     api_key_name = graphene.String(description="The key's name when a key acted.")
-    input = graphene.JSONString(
+    input = JSONString(
         required=True, description="The arguments; passwords, tokens and secrets redacted."
     )
     result = graphene.String(

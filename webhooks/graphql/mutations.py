@@ -24,7 +24,7 @@ class WebhookEndpointCreate(DomainMutation):
     `TOO_MANY_ENDPOINTS` (10 per merchant)."""
 
     class Arguments:
-        url = graphene.String(required=True)
+        url = graphene.String(required=True, description="At most 500 characters.")
         event_types = graphene.List(graphene.NonNull(WebhookEventTypeEnum), required=True)
         description = graphene.String()
         is_active = graphene.Boolean(default_value=True)
@@ -59,7 +59,7 @@ class WebhookEndpointUpdate(DomainMutation):
 
     class Arguments:
         id = graphene.ID(required=True)
-        url = graphene.String()
+        url = graphene.String(description="At most 500 characters.")
         event_types = graphene.List(graphene.NonNull(WebhookEventTypeEnum))
         description = graphene.String()
         is_active = graphene.Boolean()

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from graphene_django import DjangoObjectType
 
 from api.permissions import require_membership
+from api.scalars import JSONString
 from api.types import PublicNode, choice_value
 from tenants.models import Role
 from webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
@@ -67,9 +68,7 @@ class WebhookDeliveryNode(PublicNode, DjangoObjectType):
     event_id = graphene.String(required=True, description="X-Loyalty-Event-Id: dedupe by it.")
     event_type = graphene.Field(WebhookEventTypeEnum, required=True)
     status = graphene.Field(WebhookDeliveryStatusEnum, required=True)
-    payload = graphene.JSONString(
-        description="The body sent (operators and above; null for viewers)."
-    )
+    payload = JSONString(description="The body sent (operators and above; null for viewers).")
 
     class Meta:
         name = "WebhookDelivery"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import require_membership
+from api.scalars import BigInt
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.types.campaigns import CodeBatchNode, batch_by_id, campaign_by_id
 from campaigns.scan import services as scan_services
+from core.errors import ErrorCodeEnum
+from points.error_codes import LedgerErrorCode
 from tenants.models import Role
 
 
@@ -20,10 +24,15 @@ class CreateCodeBatch(DomainMutation):
     too small a budget (``INSUFFICIENT_BUDGET``) nothing is created.
     """
 
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "size": CampaignErrorCode.INVALID_BATCH_SIZE,
+        "pointsPerCode": LedgerErrorCode.INVALID_AMOUNT,
+    }
+
     class Arguments:
         campaign_id = graphene.ID(required=True)
         size = graphene.Int(required=True, description="1 to 5,000,000 codes.")
-        points_per_code = graphene.BigInt(required=True, description="1 to 1,000,000.")
+        points_per_code = BigInt(required=True, description="1 to 1,000,000.")
 
     batch = graphene.Field(CodeBatchNode)
 

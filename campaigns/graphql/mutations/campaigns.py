@@ -7,29 +7,45 @@ the batches and returns what is left of the reserves).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import require_membership
 from campaigns import models, services
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.inputs import aware
 from campaigns.graphql.types.campaigns import CampaignNode, campaign_by_id
 from campaigns.scan import services as scan_services
+from core.errors import ErrorCodeEnum
+from tenants.error_codes import MerchantErrorCode
 from tenants.models import Role
 
 
 class CreateScanCampaign(DomainMutation):
     """Create a scan campaign in draft (operator)."""
 
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "name": MerchantErrorCode.INVALID_NAME,
+        "endsAt": CampaignErrorCode.INVALID_DATES,
+        "maxClaimsPerDay": CampaignErrorCode.INVALID_LIMIT,
+        "maxClaimsPerConsumer": CampaignErrorCode.INVALID_LIMIT,
+    }
+
     class Arguments:
         name = graphene.String(required=True)
-        description = graphene.String(default_value="")
+        description = graphene.String(
+            default_value="", description="Several lines, at most 5,000 characters."
+        )
         starts_at = graphene.DateTime()
         ends_at = graphene.DateTime()
-        max_claims_per_day = graphene.Int(description="Claims per consumer per 24 hours.")
-        max_claims_per_consumer = graphene.Int(description="Claims per consumer in all.")
+        max_claims_per_day = graphene.Int(
+            description="Claims per consumer per 24 hours, 1 to 1,000,000."
+        )
+        max_claims_per_consumer = graphene.Int(
+            description="Claims per consumer in all, 1 to 1,000,000."
+        )
 
     campaign = graphene.Field(CampaignNode)
 
@@ -51,14 +67,21 @@ class CreateScanCampaign(DomainMutation):
 class UpdateCampaign(DomainMutation):
     """Change a campaign's details (operator). Arguments left out stay; null clears."""
 
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "name": MerchantErrorCode.INVALID_NAME,
+        "endsAt": CampaignErrorCode.INVALID_DATES,
+        "maxClaimsPerDay": CampaignErrorCode.INVALID_LIMIT,
+        "maxClaimsPerConsumer": CampaignErrorCode.INVALID_LIMIT,
+    }
+
     class Arguments:
         id = graphene.ID(required=True)
         name = graphene.String()
-        description = graphene.String()
+        description = graphene.String(description="Several lines, at most 5,000 characters.")
         starts_at = graphene.DateTime()
         ends_at = graphene.DateTime()
-        max_claims_per_day = graphene.Int()
-        max_claims_per_consumer = graphene.Int()
+        max_claims_per_day = graphene.Int(description="1 to 1,000,000.")
+        max_claims_per_consumer = graphene.Int(description="1 to 1,000,000.")
 
     campaign = graphene.Field(CampaignNode)
 

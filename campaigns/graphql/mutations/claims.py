@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import client_ip, require_consumer
+from api.scalars import BigInt
 from campaigns.graphql.types.scan import ClaimedCode
 from campaigns.scan.claims import claim_code
+from core.error_codes import CoreErrorCode
+from core.errors import ErrorCodeEnum
 
 
 class ClaimCode(DomainMutation):
@@ -20,12 +23,16 @@ class ClaimCode(DomainMutation):
     `errors` (e.g. `ALREADY_CLAIMED`, `CAMPAIGN_ENDED`, `RATE_LIMITED`).
     """
 
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "idempotencyKey": CoreErrorCode.INVALID_IDEMPOTENCY_KEY
+    }
+
     class Arguments:
         code = graphene.String(required=True, description="As scanned or typed; case-insensitive.")
         idempotency_key = graphene.String(required=True)
 
     claim = graphene.Field(ClaimedCode)
-    balance = graphene.BigInt(description="The wallet balance after the claim.")
+    balance = BigInt(description="The wallet balance after the claim.")
     replayed = graphene.Boolean(description="True when this answers a retry of an earlier claim.")
 
     @classmethod

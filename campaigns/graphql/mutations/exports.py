@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import require_membership
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.exports import render, service
 from campaigns.graphql.types.campaigns import batch_by_id
 from campaigns.graphql.types.exports import BatchExportFormatEnum, BatchExportNode
+from core.errors import ErrorCodeEnum
 from tenants.models import Role
 
 
@@ -21,6 +23,11 @@ class RequestBatchExport(DomainMutation):
     once ready, ``downloadUrl`` gives the file. ``BATCH_NOT_READY`` for a batch that is
     generating, failed or void; ``INVALID_GRID`` for a PDF grid out of bounds.
     """
+
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "columns": CampaignErrorCode.INVALID_GRID,
+        "rows": CampaignErrorCode.INVALID_GRID,
+    }
 
     class Arguments:
         batch_id = graphene.ID(required=True)

@@ -6,12 +6,14 @@ Activation, pause and end are the campaign mutations (``mutations.campaigns``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import require_consumer, require_membership
+from api.scalars import BigInt, JSONString
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.inputs import aware
 from campaigns.graphql.types.questionnaires import (
     QuestionnaireExportFormatEnum,
@@ -23,7 +25,8 @@ from campaigns.models import Questionnaire
 from campaigns.questionnaires import services as questionnaires
 from campaigns.questionnaires.links import in_merchant_schema, link_not_found
 from core.error_codes import CoreErrorCode
-from core.errors import DomainError
+from core.errors import DomainError, ErrorCodeEnum
+from tenants.error_codes import MerchantErrorCode
 from tenants.models import Role
 
 # --- Consumer API -----------------------------------------------------------------
@@ -39,13 +42,17 @@ class SubmitResponse(DomainMutation):
     after the cap BUDGET_EXHAUSTED.
     """
 
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "idempotencyKey": CoreErrorCode.INVALID_IDEMPOTENCY_KEY
+    }
+
     class Arguments:
         link = graphene.String(required=True)
-        answers = graphene.JSONString(required=True, description="{question id: answer}.")
+        answers = JSONString(required=True, description="{question id: answer}.")
         idempotency_key = graphene.String(required=True)
 
     response = graphene.Field(SubmittedResponse)
-    balance = graphene.BigInt(description="The wallet balance after the reward.")
+    balance = BigInt(description="The wallet balance after the reward.")
     replayed = graphene.Boolean()
 
     @classmethod
@@ -87,12 +94,19 @@ class CreateQuestionnaire(DomainMutation):
     """Create a questionnaire campaign in draft (operator). Activating it (the campaign's
     `activateCampaign`) reserves `maxRewardedResponses x pointsPerResponse`."""
 
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "name": MerchantErrorCode.INVALID_NAME,
+        "endsAt": CampaignErrorCode.INVALID_DATES,
+    }
+
     class Arguments:
         name = graphene.String(required=True)
-        description = graphene.String(default_value="")
-        points_per_response = graphene.Int(required=True)
-        max_rewarded_responses = graphene.Int(required=True)
-        questions = graphene.JSONString(required=True, description="A list of questions.")
+        description = graphene.String(
+            default_value="", description="Several lines, at most 5,000 characters."
+        )
+        points_per_response = graphene.Int(required=True, description="1 to 1,000,000.")
+        max_rewarded_responses = graphene.Int(required=True, description="1 to 10,000,000.")
+        questions = JSONString(required=True, description="A list of questions.")
         starts_at = graphene.DateTime()
         ends_at = graphene.DateTime()
 
@@ -120,7 +134,7 @@ class EditQuestions(DomainMutation):
 
     class Arguments:
         id = graphene.ID(required=True)
-        questions = graphene.JSONString(required=True)
+        questions = JSONString(required=True)
 
     questionnaire = graphene.Field(QuestionnaireNode)
 

@@ -11,16 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from api.errors import ErrorCode
+from api.scalars import BigInt
 from campaigns import models
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.nodes import MerchantNode, node_or_not_found
 from campaigns.scan import stats
+from core.errors import ErrorCodeEnum
 
 CampaignStatusEnum = graphene.Enum(
     "CampaignStatus",
@@ -64,10 +67,15 @@ def _total(name: str) -> Callable[[StatsRoot, graphene.ResolveInfo], Any]:
 class ClaimStats(graphene.ObjectType):
     """Claims of a campaign or of one batch (definitions in the API guide)."""
 
-    codes_issued = graphene.BigInt(
+    refusal_codes: ClassVar[dict[str, dict[str, ErrorCodeEnum]]] = {
+        "claimsPerDay": {"days": CampaignErrorCode.INVALID_PERIOD},
+        "claimsPerHour": {"hours": CampaignErrorCode.INVALID_PERIOD},
+    }
+
+    codes_issued = BigInt(
         required=True, resolver=_total("codes_issued"), description="Codes written."
     )
-    codes_claimed = graphene.BigInt(required=True, resolver=_total("codes_claimed"))
+    codes_claimed = BigInt(required=True, resolver=_total("codes_claimed"))
     claim_rate = graphene.Float(
         required=True,
         resolver=_total("claim_rate"),
@@ -79,20 +87,20 @@ class ClaimStats(graphene.ObjectType):
         resolver=_total("repeat_consumers"),
         description="Consumers with two claims or more.",
     )
-    points_reserved = graphene.BigInt(
+    points_reserved = BigInt(
         required=True,
         resolver=_total("points_reserved"),
         description="Taken from the budget for the batches (size x points per code).",
     )
-    points_awarded = graphene.BigInt(
+    points_awarded = BigInt(
         required=True, resolver=_total("points_awarded"), description="Paid to consumers."
     )
-    points_returned = graphene.BigInt(
+    points_returned = BigInt(
         required=True,
         resolver=_total("points_returned"),
         description="Given back to the budget by voiding batches or ending the campaign.",
     )
-    points_outstanding = graphene.BigInt(
+    points_outstanding = BigInt(
         required=True,
         resolver=_total("points_outstanding"),
         description="Still in reserve: reserved - awarded - returned.",
@@ -165,16 +173,16 @@ class CodeBatchNode(MerchantNode, DjangoObjectType):
     """A print run of codes in a campaign. Poll it with `node(id:)` for generation progress."""
 
     campaign = graphene.Field(lambda: CampaignNode, required=True)
-    points_per_code = graphene.BigInt(required=True)
+    points_per_code = BigInt(required=True)
     status = graphene.Field(CodeBatchStatusEnum, required=True)
     progress_percent = graphene.Float(
         required=True, description="Codes written so far, 0 to 100 (one decimal)."
     )
     failure_reason = graphene.String(description="Why generation failed, if it did.")
-    reserved_points = graphene.BigInt(
+    reserved_points = BigInt(
         required=True, description="Taken from the budget at creation: size x points per code."
     )
-    released_points = graphene.BigInt(
+    released_points = BigInt(
         required=True, description="Given back to the budget when the batch was voided."
     )
     claimed_count = graphene.Int(required=True)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
+from api.scalars import BigInt
 from campaigns import dashboard
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.types.campaigns import CampaignNode
 from campaigns.scan import stats
+from core.errors import ErrorCodeEnum
 
 
 class DashboardDay(graphene.ObjectType):
@@ -21,7 +24,7 @@ class DashboardDay(graphene.ObjectType):
 
 class TopCampaign(graphene.ObjectType):
     campaign = graphene.Field(lambda: CampaignNode, required=True)
-    points = graphene.BigInt(required=True, description="Points awarded, all time.")
+    points = BigInt(required=True, description="Points awarded, all time.")
     earnings = graphene.Int(required=True, description="Claims plus responses, all time.")
 
 
@@ -39,11 +42,15 @@ class DashboardRoot:
 class Dashboard(graphene.ObjectType):
     """The merchant's campaigns at a glance (definitions in campaigns/dashboard.py)."""
 
-    points_reserved = graphene.BigInt(
+    refusal_codes: ClassVar[dict[str, dict[str, ErrorCodeEnum]]] = {
+        "topCampaigns": {"first": CampaignErrorCode.INVALID_PERIOD}
+    }
+
+    points_reserved = BigInt(
         required=True, description="Put into campaign reserves (batches, questionnaire caps)."
     )
-    points_awarded = graphene.BigInt(required=True, description="Paid to consumers.")
-    points_returned = graphene.BigInt(
+    points_awarded = BigInt(required=True, description="Paid to consumers.")
+    points_returned = BigInt(
         required=True, description="Given back to the budget (voided batches, ended campaigns)."
     )
     active_consumers = graphene.Int(

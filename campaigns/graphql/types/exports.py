@@ -15,6 +15,7 @@ import graphene
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from api.permissions import require_membership
+from api.scalars import BigInt
 from campaigns import models
 from campaigns.exports import render, service
 from campaigns.graphql.nodes import MerchantNode
@@ -49,7 +50,7 @@ class BatchExportNode(MerchantNode, DjangoObjectType):
     progress_percent = graphene.Float(required=True, description="0 to 100, one decimal.")
     columns = graphene.Int(description="PDF only: labels across a page.")
     rows = graphene.Int(description="PDF only: labels down a page.")
-    file_size = graphene.BigInt(description="Bytes, once ready.")
+    file_size = BigInt(description="Bytes, once ready.")
     error = graphene.String(description="Why rendering failed, if it did.")
     download_url = graphene.String(
         description=(

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from api.permissions import require_membership
+from api.scalars import BigInt, JSONString
 from campaigns.graphql.nodes import MerchantNode, node_or_not_found
 from campaigns.graphql.types.campaigns import CampaignNode, CampaignStatusEnum
 from campaigns.models import Campaign, Questionnaire, Response
@@ -113,7 +114,7 @@ class QuestionnaireForm(graphene.ObjectType):
     merchant_name = graphene.String(required=True)
     campaign_name = graphene.String(required=True)
     description = graphene.String(required=True)
-    points_per_response = graphene.BigInt(required=True)
+    points_per_response = BigInt(required=True)
     state = graphene.Field(QuestionnaireStateEnum, required=True)
     questions = graphene.List(
         graphene.NonNull(Question),
@@ -123,7 +124,7 @@ class QuestionnaireForm(graphene.ObjectType):
 
 
 class SubmittedResponse(graphene.ObjectType):
-    points = graphene.BigInt(required=True)
+    points = BigInt(required=True)
     submitted_at = graphene.DateTime(required=True)
     version = graphene.Int(required=True, description="The question version answered.")
 
@@ -229,8 +230,8 @@ class QuestionnaireResponseNode(MerchantNode, DjangoObjectType):
 
     masked_phone = graphene.String(required=True)
     version = graphene.Int(required=True, description="The question version answered.")
-    answers = graphene.JSONString(required=True)
-    points = graphene.BigInt(required=True)
+    answers = JSONString(required=True)
+    points = BigInt(required=True)
 
     node_related = ("consumer", "version")
 
@@ -265,7 +266,7 @@ class QuestionnaireNode(MerchantNode, DjangoObjectType):
     created_at = graphene.DateTime(required=True)
     status = graphene.Field(CampaignStatusEnum, required=True)
     campaign = graphene.Field(CampaignNode, required=True)
-    points_per_response = graphene.BigInt(required=True)
+    points_per_response = BigInt(required=True)
     max_rewarded_responses = graphene.Int(required=True)
     rewarded_responses = graphene.Int(required=True)
     budget_exhausted = graphene.Boolean(required=True)

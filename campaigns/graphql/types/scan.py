@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import graphene
 
+from api.scalars import BigInt
 from campaigns.scan.preview import Preview, ScanStatus
 
 ScanStatusEnum = graphene.Enum.from_enum(
@@ -30,7 +31,7 @@ class ScanPreview(graphene.ObjectType):
     merchant_name = graphene.String()
     campaign_name = graphene.String()
     campaign_description = graphene.String()
-    points = graphene.BigInt(description="Points the code is worth.")
+    points = BigInt(description="Points the code is worth.")
 
     @staticmethod
     def resolve_status(preview: Preview, info: graphene.ResolveInfo) -> str:
@@ -40,7 +41,7 @@ class ScanPreview(graphene.ObjectType):
 class ClaimedCode(graphene.ObjectType):
     """Points earned from one scanned code."""
 
-    points = graphene.BigInt(required=True)
+    points = BigInt(required=True)
     merchant_name = graphene.String(required=True)
     campaign_name = graphene.String(required=True)
     claimed_at = graphene.DateTime(required=True)

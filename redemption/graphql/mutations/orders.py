@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import require_consumer, require_membership
+from api.scalars import BigInt
 from api.types import decode_id
+from core.error_codes import CoreErrorCode
+from core.errors import ErrorCodeEnum
 from points import balances
 from redemption import services as mall
+from redemption.error_codes import MallErrorCode
 from redemption.graphql.types import OrderNode, SupplierOrder
 from tenants.models import Role
 
@@ -26,14 +30,19 @@ class Redeem(DomainMutation):
     yours), `INVALID_IDEMPOTENCY_KEY`.
     """
 
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "quantity": MallErrorCode.INVALID_QUANTITY,
+        "idempotencyKey": CoreErrorCode.INVALID_IDEMPOTENCY_KEY,
+    }
+
     class Arguments:
         product_id = graphene.ID(required=True)
-        quantity = graphene.Int(required=True)
+        quantity = graphene.Int(required=True, description="1 to 100.")
         address_id = graphene.ID()
         idempotency_key = graphene.String(required=True)
 
     order = graphene.Field(OrderNode)
-    balance = graphene.BigInt(description="The wallet balance afterwards.")
+    balance = BigInt(description="The wallet balance afterwards.")
     replayed = graphene.Boolean(description="True when this answers a retry.")
 
     @classmethod
@@ -68,7 +77,7 @@ class CancelOrder(DomainMutation):
         id = graphene.ID(required=True)
 
     order = graphene.Field(OrderNode)
-    balance = graphene.BigInt(description="The wallet balance afterwards.")
+    balance = BigInt(description="The wallet balance afterwards.")
 
     @classmethod
     def perform(cls, root: Any, info: graphene.ResolveInfo, id: str) -> CancelOrder:
@@ -84,8 +93,8 @@ class ShipOrder(DomainMutation):
 
     class Arguments:
         id = graphene.ID(required=True)
-        carrier = graphene.String(required=True)
-        tracking_number = graphene.String(required=True)
+        carrier = graphene.String(required=True, description="At most 60 characters.")
+        tracking_number = graphene.String(required=True, description="At most 60 characters.")
 
     order = graphene.Field(SupplierOrder)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import require_membership
 from api.types import choice_value, decode_id
+from campaigns.error_codes import CampaignErrorCode
+from core.errors import ErrorCodeEnum
+from points.error_codes import LedgerErrorCode
 from redemption import services as mall
+from redemption.error_codes import MallErrorCode
 from redemption.graphql.types import ProductKindEnum, SuppliedProduct
 from redemption.models import ProductKind
 from tenants.models import Role
@@ -20,11 +24,21 @@ class ConsignProduct(DomainMutation):
     platform receives the goods; then it is listed and your budget is credited with
     their agreed value."""
 
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "title": MallErrorCode.INVALID_TITLE,
+        "pointsPrice": LedgerErrorCode.INVALID_AMOUNT,
+        "perConsumerLimit": CampaignErrorCode.INVALID_LIMIT,
+    }
+
     class Arguments:
         title = graphene.String(required=True)
-        description = graphene.String(default_value="")
+        description = graphene.String(
+            default_value="", description="Several lines, at most 5,000 characters."
+        )
         category_id = graphene.ID(required=True)
-        points_price = graphene.Int(required=True, description="Points per unit; above 0.")
+        points_price = graphene.Int(
+            required=True, description="Points per unit, 1 to 2,147,483,647."
+        )
         kind = ProductKindEnum(default_value=ProductKind.PHYSICAL.value)
         per_consumer_limit = graphene.Int(description="1 to 1,000,000; null: no limit.")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
 from django.utils.translation import gettext as _
@@ -13,8 +13,9 @@ from api.mutations import DomainMutation
 from api.permissions import require_membership
 from api.types import assume_utc, choice_value
 from core.error_codes import CoreErrorCode
-from core.errors import DomainError
+from core.errors import DomainError, ErrorCodeEnum
 from tenants import apikeys
+from tenants.error_codes import MerchantErrorCode
 from tenants.graphql.types import ApiKeyNode, ApiKeyScopeEnum
 from tenants.models import ApiKey, Role
 
@@ -39,6 +40,8 @@ def _api_key(merchant_id: int, global_id: str) -> ApiKey:
 class ApiKeyCreate(DomainMutation):
     """Make an API key (admin). ``secret`` is the whole key, shown in this answer only:
     send it as ``Authorization: Bearer <secret>`` to the merchant API."""
+
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {"name": MerchantErrorCode.INVALID_NAME}
 
     class Arguments:
         name = graphene.String(required=True, description="1 to 100 characters, e.g. ERP.")

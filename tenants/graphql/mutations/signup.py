@@ -21,18 +21,34 @@ class MerchantSignUp(DomainMutation):
     answers ``MERCHANT_NOT_ACTIVE``. Every field at fault is reported.
     """
 
+    # The service reports every field at fault at once, with its own codes.
+    limits_checked_by_service = (
+        "name",
+        "slug",
+        "contactEmail",
+        "contactPhone",
+        "ownerName",
+        "about",
+    )
+
     class Arguments:
         name = graphene.String(required=True, description="The business's name.")
         slug = graphene.String(
             required=True, description="3-40 lowercase letters, digits and hyphens; unique."
         )
         contact_email = graphene.String(
-            required=True, description="Where decisions are sent; also the owner's sign-in."
+            required=True,
+            description=(
+                "Where decisions are sent; also the owner's sign-in. At most 254 characters."
+            ),
         )
         owner_name = graphene.String(required=True, description="The owner's own name.")
         password = graphene.String(required=True, description="The owner's password.")
         contact_phone = graphene.String(default_value="")
-        about = graphene.String(default_value="", description="What the business does.")
+        about = graphene.String(
+            default_value="",
+            description="What the business does; several lines, at most 1,000 characters.",
+        )
         language = graphene.String(
             default_value="", description="Language of the emails (zh-hans or en)."
         )

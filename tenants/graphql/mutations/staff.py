@@ -40,7 +40,7 @@ class StaffInvite(DomainMutation):
     """Add someone to the staff (admin or owner; only owners invite owners)."""
 
     class Arguments:
-        email = graphene.String(required=True)
+        email = graphene.String(required=True, description="At most 254 characters.")
         role = RoleEnum(required=True)
         name = graphene.String(default_value="")
 
