@@ -26,11 +26,17 @@ change, ``TENANT_LIMIT_SET_CALLS``, as pgbench does once per transaction).
 
 The two run in turns (``--rounds``), never at once, in one run on one database.
 
+**Fixed references** (issue 17): ``../shared/peer/run.sh`` runs before our server starts and
+after it stops (``--peer-seconds`` per line, 0 to skip): pgbench of the minimal claim
+("raw"), a plain Django view and a naive graphene mutation on the same SQL. The script prints
+our claims/s beside their medians: against our own pgbench line a heavy transaction looks
+good; against these it cannot.
+
 Run from the project root::
 
     uv run python bench/claims.py [--claims 6000] [--pgbench-claims 16000] [--rounds 2]
                                   [--clients 8] [--consumers 1000] [--worker-class sync]
-                                  [--profile DIR] [--keep]
+                                  [--peer-seconds 10] [--profile DIR] [--keep]
 
 ``--profile DIR`` records the gunicorn workers with py-spy (``--gil``: on-CPU Python
 only) during the last HTTP round and prints where their CPU goes.
@@ -242,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of each, alternating")
     parser.add_argument("--consumers", type=int, default=1_000)
+    parser.add_argument(
+        "--peer-seconds",
+        type=int,
+        default=10,
+        help="seconds per line of ../shared/peer/run.sh, run before and after ours (0: skip)",
+    )
     harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     # 120 claims a minute per consumer: stay under it with room to spare.
@@ -266,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
             protocol=PGBENCH_PROTOCOL,
         )
         defines = pgbench_defines(setup, args.consumers)
+        # The references run while nothing of ours does: before our server and after it.
+        peers = [harness.run_peer(args.peer_seconds)] if args.peer_seconds else []
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
             # Warm-up: both systems, not counted (imports, prepared statements, caches).
             warm = harness.load(server, claim_bodies(setup, 0, WARMUP), args.clients, 60, JUDGE)
@@ -284,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 with harness.profiling(server, args.profile if number == args.rounds else None):
                     stack.append(harness.load(server, work, args.clients, args.max_seconds, JUDGE))
                 print(f"round {number} {harness.describe(stack[-1], 'claim')}", flush=True)
+        if args.peer_seconds:
+            peers.append(harness.run_peer(args.peer_seconds))
         if args.profile:
             print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
 
@@ -295,11 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ncommand: uv run python bench/claims.py --claims {args.claims} "
         f"--pgbench-claims {args.pgbench_claims} --rounds {args.rounds} "
-        f"--clients {args.clients} --consumers {args.consumers} {harness.server_flags(args)}"
+        f"--clients {args.clients} --consumers {args.consumers} "
+        f"--peer-seconds {args.peer_seconds} {harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))
     print()
     harness.print_comparison(stack, pg, "claim", note=" (target ≥ 0.30)")
+    if peers:
+        harness.print_against_peer("claims", harness.median_rate(stack), peers)
     return 0
 
 

@@ -441,6 +441,58 @@ def print_comparison(
     print(f"\nratio full stack / pgbench (medians): **{ratio:.2f}**{note}")
 
 
+# The fixed references of a claim (../shared/peer/run.sh): pgbench of the minimal claim
+# ("raw"), a plain Django view and a naive graphene mutation on the same SQL. Measured in
+# the same run as ours, since this machine's speed moves by a third within minutes.
+PEER_RUN = ROOT.parent / "shared" / "peer" / "run.sh"
+_PEER_LINE = re.compile(
+    r"raw (?P<raw>[\d.]+) tps \| plain (?P<plain>[\d.]+) req/s .*\| naive (?P<naive>[\d.]+) req/s"
+)
+
+
+@dataclass(frozen=True)
+class PeerLines:
+    raw: float
+    plain: float
+    naive: float
+
+
+def run_peer(seconds: int) -> PeerLines:
+    """Run ``../shared/peer/run.sh`` once (``seconds`` per line) and read its one line."""
+    if not PEER_RUN.exists():
+        raise SystemExit(f"{PEER_RUN} is missing: the references need ../shared/peer")
+    done = subprocess.run(
+        ["bash", str(PEER_RUN)],
+        env={**os.environ, "SECS": str(seconds)},
+        capture_output=True,
+        text=True,
+        timeout=20 * seconds + 300,  # its own venv on the first run, then 3 lines
+    )
+    found = _PEER_LINE.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"peer run failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return PeerLines(float(found["raw"]), float(found["plain"]), float(found["naive"]))
+
+
+def print_against_peer(name: str, ours: float, peers: list[PeerLines]) -> None:
+    """Our rate beside the references' medians, with the targets of issue 17."""
+    raw = statistics.median(p.raw for p in peers)
+    plain = statistics.median(p.plain for p in peers)
+    naive = statistics.median(p.naive for p in peers)
+    each = "; ".join(f"raw {p.raw:,.0f}, plain {p.plain:,.0f}, naive {p.naive:,.0f}" for p in peers)
+    print(f"\nreferences (../shared/peer/run.sh, before and after ours: {each})")
+    print(f"| line | {name}/s |")
+    print("| --- | ---: |")
+    print(f"| raw: pgbench of the minimal claim | {raw:,.0f} |")
+    print(f"| plain Django view, same SQL | {plain:,.0f} |")
+    print(f"| naive graphene mutation, same SQL | {naive:,.0f} |")
+    print(f"| **ours**: full stack | {ours:,.0f} |")
+    print(
+        f"\nours / naive: **{ours / naive:.2f}** (target ≥ 2); ours / raw: **{ours / raw:.2f}** "
+        f"(target ≥ 0.45); ours / plain: {ours / plain:.2f} (stretch: 1)"
+    )
+
+
 def render_table(rows: list[tuple[str, list[Round]]], unit: str) -> str:
     """One line per system: rates per round and their median, latency, CPU per operation."""
     with_locks = any(r.locks for _name, rounds in rows for r in rounds)
