@@ -22,6 +22,7 @@ import unicodedata
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from django import forms
 from django.utils.translation import gettext as _
 
 from core.error_codes import CoreErrorCode
@@ -93,22 +94,25 @@ def clean_json_text(value: Any, field: str | None = None) -> Any:
     return value
 
 
-class TextRulesFormMixin:
+class TextRulesFormMixin(forms.BaseForm):
     """The same rules for text that arrives through a Django form (the admin).
 
     ``text_rules`` maps a field name to its kind and maximum length; a refused value
-    is a form error on that field, and an accepted one is stored normalised.
+    is a form error on that field, and an accepted one is stored normalised. Put it
+    before the form class (``class F(TextRulesFormMixin, forms.Form)``); every admin
+    form that takes text uses it.
     """
 
     text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {}
 
     def clean(self) -> dict[str, Any]:
-        data: dict[str, Any] = super().clean()  # type: ignore[misc]  # a mixin: the form is next in the MRO
+        super().clean()
+        data = self.cleaned_data  # what BaseForm.clean returns (typed Optional in the stubs)
         for name, (kind, max_length) in self.text_rules.items():
             value = data.get(name)
             if isinstance(value, str):
                 try:
                     data[name] = clean_text(value, kind, max_length, name)
                 except DomainError as exc:
-                    self.add_error(name, exc.message)  # type: ignore[attr-defined]  # the form's
+                    self.add_error(name, exc.message)
         return data

@@ -302,7 +302,10 @@ class ProductAdmin(admin.ModelAdmin):
         )
 
 
-class ConsignmentForm(forms.Form):
+class ConsignmentForm(TextRulesFormMixin, forms.Form):
+    text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {
+        "receipt_reference": (TextKind.SINGLE_LINE, 100)
+    }
     receipt_reference = forms.CharField(
         max_length=100,
         help_text=gettext_lazy("The warehouse receipt: approving it again credits nothing."),
@@ -342,7 +345,11 @@ class CouponUploadForm(forms.Form):
 # --- Orders and consignments (read-mostly) ------------------------------------------------
 
 
-class ShipForm(forms.Form):
+class ShipForm(TextRulesFormMixin, forms.Form):
+    text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {
+        "carrier": (TextKind.SINGLE_LINE, 60),
+        "tracking_number": (TextKind.SINGLE_LINE, 60),
+    }
     carrier = forms.CharField(max_length=60)
     tracking_number = forms.CharField(max_length=60)
 

@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,6 +12,7 @@ from django.urls import URLPattern, path, reverse
 
 from accounts.admin import staff_user
 from core.errors import DomainError
+from core.text import TextKind, TextRulesFormMixin
 from points import services as points_services
 from points.error_codes import LedgerErrorCode
 from tenants.lifecycle import change_status
@@ -40,8 +41,13 @@ class MembershipInline(admin.TabularInline):
     raw_id_fields = ("user", "invited_by")
 
 
-class TopUpForm(forms.Form):
+class TopUpForm(TextRulesFormMixin, forms.Form):
     """A payment received from a merchant: what ``points.services.fund_with_money`` needs."""
+
+    text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {
+        "currency": (TextKind.SINGLE_LINE, 3),
+        "payment_reference": (TextKind.SINGLE_LINE, 100),
+    }
 
     amount = forms.DecimalField(min_value=Decimal("0.01"), decimal_places=2, label="Amount")
     currency = forms.CharField(initial="CNY", max_length=3)
@@ -182,7 +188,8 @@ class ApplicationStatusFilter(admin.SimpleListFilter):
         return queryset if value == "all" else queryset.filter(status=value)
 
 
-class RejectForm(forms.Form):
+class RejectForm(TextRulesFormMixin, forms.Form):
+    text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {"note": (TextKind.MULTI_LINE, 1000)}
     note = forms.CharField(
         label="Reason (sent to the applicant; optional)",
         required=False,

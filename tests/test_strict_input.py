@@ -37,6 +37,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django import forms
 from django.utils import timezone
 
 from accounts.models import User
@@ -59,7 +60,8 @@ from graphql import (
     is_non_null_type,
 )
 from points import ledger
-from redemption.admin import CategoryForm
+from redemption.admin import CategoryForm, ConsignmentForm, ShipForm
+from tenants.admin import RejectForm, TopUpForm
 from tenants.models import Merchant
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants
@@ -261,7 +263,8 @@ def _declared_codes(schema: GraphQLSchema, target: Target) -> dict[str, str]:
     else:
         parent = schema.query_type
         for name in target.path[:-1]:
-            parent = get_named_type(parent.fields[name].type)  # type: ignore[union-attr]
+            assert isinstance(parent, GraphQLObjectType)  # the path runs through object types
+            parent = get_named_type(parent.fields[name].type)
         codes = type_refusal_codes(getattr(parent, "graphene_type", None), target.path[-1])
     return {name: str(code) for name, code in codes.items()}
 
@@ -658,3 +661,47 @@ def test_introspection_arguments_pass(consumer_api: Api, consumer: User, setting
         expect_status=None,
     )
     assert "errors" not in result, result
+
+
+@pytest.mark.parametrize(
+    ("form_class", "data", "field"),
+    [
+        (
+            ConsignmentForm,
+            {
+                "receipt_reference": "R-1\u202e",
+                "quantity": 1,
+                "unit_value_minor": 100,
+                "currency": "CNY",
+                "rate": "100",
+            },
+            "receipt_reference",
+        ),
+        (ShipForm, {"carrier": "SF\x07", "tracking_number": "SF1"}, "carrier"),
+        (ShipForm, {"carrier": "SF", "tracking_number": "SF\u20661"}, "tracking_number"),
+        (
+            TopUpForm,
+            {"amount": "1.00", "currency": "CNY", "rate": "100", "payment_reference": "P\x1b[31m"},
+            "payment_reference",
+        ),
+        (RejectForm, {"note": "No\u202e licence"}, "note"),
+    ],
+)
+def test_every_admin_form_that_takes_text_applies_the_rules(
+    form_class: type[forms.Form], data: dict[str, object], field: str
+) -> None:
+    form = form_class(data=data)
+    assert not form.is_valid()
+    assert list(form.errors) == [field]
+    clean = {
+        key: (
+            value.replace("\u202e", "")
+            .replace("\u2066", "")
+            .replace("\x07", "")
+            .replace("\x1b", "")
+            if isinstance(value, str)
+            else value
+        )
+        for key, value in data.items()
+    }
+    assert form_class(data=clean).is_valid()
