@@ -29,7 +29,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from core.error_codes import CoreErrorCode
-from core.errors import DomainError, ErrorCodeEnum
+from core.errors import DomainError, DomainErrors, ErrorCodeEnum
 from core.text import DEFAULT_MAX_LENGTH, TextKind, clean_text
 from graphql import GraphQLArgument, GraphQLField, GraphQLScalarType, get_named_type
 
@@ -126,12 +126,8 @@ def field_rules(field: GraphQLField) -> FieldRules:
     return rules
 
 
-class InputRefused(DomainError):
+class InputRefused(DomainErrors):
     """Every argument refused by its rule, reported at once (``errors``)."""
-
-    def __init__(self, errors: list[DomainError]) -> None:
-        super().__init__(errors[0].code, errors[0].message, errors[0].field)
-        self.errors = errors
 
 
 def _check(rule: ArgumentRule, value: Any, check_limits: bool) -> Any:

@@ -8,7 +8,7 @@ import graphene
 
 from api.errors import Error, error_from
 from api.inputs import clean_arguments
-from core.errors import DomainError, ErrorCodeEnum
+from core.errors import DomainError, DomainErrors, ErrorCodeEnum
 from tenants import apikeys, audit
 from tenants.models import ApiKey
 
@@ -61,8 +61,9 @@ class DomainMutation(graphene.Mutation):
                 )
                 payload = cls.perform(root, info, **kwargs)
             except DomainError as exc:
-                # Several problems at once (e.g. questions.AnswersInvalid): report them all.
-                errors = [error_from(e) for e in getattr(exc, "errors", None) or [exc]]
+                # Several problems at once (DomainErrors): report them all.
+                found = exc.errors if isinstance(exc, DomainErrors) else [exc]
+                errors = [error_from(e) for e in found]
                 result = errors[0].code
                 return cls(errors=errors)
             if getattr(payload, "errors", None) is None:

@@ -45,3 +45,13 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r}, field={self.field!r})"
+
+
+class DomainErrors(DomainError):
+    """Several problems at once (every field at fault): each is reported (``errors``), the
+    first is the headline, so code that reads one ``code`` still sees a refusal."""
+
+    def __init__(self, errors: list[DomainError]) -> None:
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field)
+        self.errors = errors

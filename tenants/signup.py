@@ -35,7 +35,7 @@ from accounts.models import User
 from accounts.phones import InvalidPhone, normalize_phone
 from campaigns.error_codes import QuestionnaireErrorCode
 from core import ratelimit
-from core.errors import DomainError
+from core.errors import DomainError, DomainErrors
 from tenants import onboarding
 from tenants.error_codes import MerchantErrorCode
 from tenants.models import Merchant
@@ -45,13 +45,8 @@ MAX_OWNER_NAME_LENGTH = 150  # User.name
 MAX_EMAIL_LENGTH = 254
 
 
-class SignUpInvalid(DomainError):
+class SignUpInvalid(DomainErrors):
     """Several fields at fault: each is reported (``errors``), the first is the headline."""
-
-    def __init__(self, errors: list[DomainError]) -> None:
-        first = errors[0]
-        super().__init__(first.code, first.message, first.field)
-        self.errors = errors
 
 
 def _email_taken() -> DomainError:

@@ -23,7 +23,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from campaigns.error_codes import QuestionnaireErrorCode
-from core.errors import DomainError
+from core.errors import DomainError, DomainErrors
 
 TYPES = {
     "single_choice",
@@ -43,12 +43,8 @@ MAX_QUESTIONS = 100
 MAX_OPTIONS = 50
 
 
-class AnswersInvalid(DomainError):
+class AnswersInvalid(DomainErrors):
     """Several problems at once: ``errors`` holds one DomainError per question."""
-
-    def __init__(self, errors: list[DomainError]) -> None:
-        super().__init__(errors[0].code, errors[0].message, errors[0].field)
-        self.errors = errors
 
 
 def _bad(where: str, message: str) -> DomainError:
