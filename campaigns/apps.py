@@ -6,3 +6,9 @@ class CampaignsConfig(AppConfig):
 
     name = "campaigns"
     verbose_name = "Campaigns"
+
+    def ready(self) -> None:
+        from core.db.functions import install_on_migrate
+
+        # In the public schema: the function takes the merchant and sets its own path.
+        install_on_migrate(self, "scan/sql/campaigns_claim_code.sql")

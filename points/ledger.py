@@ -208,38 +208,65 @@ def post(
         memo=memo[:200],
         metadata=metadata,
     )
+    moves = _moves(postings)
+    # The lot a wallet credit opens is written by points_post in the same round trip;
+    # any other wallet posting (a debit, a hook's own lots) is handled below.
+    lot = None
+    if wallet_hook is None:
+        lot = next(
+            (p for p in postings if p.account.kind == AccountKind.CONSUMER_WALLET and p.amount > 0),
+            None,
+        )
     with transaction.atomic(savepoint=savepoint):
-        if not _INSERT_TRANSACTION.one(txn):
-            existing = Transaction.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is None:
+        try:
+            row = rows.fetch_one(
+                POST_SQL,
+                [
+                    kind,
+                    idempotency_key,
+                    request_hash,
+                    merchant_id,
+                    consumer_id,
+                    reverses.pk if reverses is not None else None,
+                    txn.memo,
+                    json.dumps(metadata),
+                    txn.created_at,
+                    [p.account.pk for p in postings],
+                    [p.amount for p in postings],
+                    [p.account.consumer_id for p in postings],
+                    [account.pk for account, _delta in moves],
+                    [delta for _account, delta in moves],
+                    lot.account.pk if lot else None,
+                    lot.account.consumer_id if lot else None,
+                    lot.amount if lot else None,
+                    _lot_expiry(lot, lot_expires_at, merchant_id, txn.created_at),
+                ],
+                any_path=True,
+            )
+        except IntegrityError as exc:
+            refusal = _refusal(exc, moves)
+            if refusal is None:
+                raise
+            raise refusal from exc
+        assert row is not None  # the function always answers one row
+        txn_id, replayed, stored_hash, balances = row
+        if replayed:
+            if txn_id is None:
                 # The first request with this key rolled back after we waited on it.
                 raise idempotency.conflict(
                     LedgerError, _("This request is already in progress. Retry it.")
                 )
-            if existing.request_hash != request_hash:
+            if stored_hash != request_hash:
                 raise idempotency.conflict(LedgerError)
+            existing = Transaction.objects.get(pk=txn_id)
             existing.replayed = True
             existing.balances = {}
             return existing
-
-        txn.balances = _move_balances(postings)
-        # Entries and lots are only written here, never read back through their
-        # relations: ids, not instances (an instance goes through the relation's
-        # descriptor and the database router on every assignment).
-        _INSERT_ENTRIES.many(
-            [
-                Entry(
-                    transaction_id=txn.pk,
-                    account_id=p.account.pk,
-                    amount=p.amount,
-                    consumer_id=p.account.consumer_id,
-                    created_at=txn.created_at,
-                )
-                for p in postings
-            ]
-        )
+        txn.pk = txn_id
+        txn._state.adding = False
+        txn.balances = dict(zip((account.pk for account, _delta in moves), balances, strict=True))
         for p in postings:
-            if p.account.kind != AccountKind.CONSUMER_WALLET:
+            if p.account.kind != AccountKind.CONSUMER_WALLET or p is lot:
                 continue
             if wallet_hook is not None:
                 wallet_hook(txn, p.account, p.amount)
@@ -251,42 +278,53 @@ def post(
     return txn
 
 
-# ON CONFLICT instead of catching the unique violation: no savepoint is needed to
-# survive it (two statements fewer per posting). A concurrent request with the same
-# key waits on the index until the first commits (then nothing is inserted) or
-# rolls back (then this one is). Another unique violation (a second reversal of the
-# same transaction) still raises IntegrityError. Entries and lots are written on
-# every posting, so their inserts are written once too (core.db.rows).
-_INSERT_TRANSACTION = rows.Insert(Transaction, on_conflict="(idempotency_key) DO NOTHING")
-_INSERT_ENTRIES = rows.Insert(Entry)
-_INSERT_LOT = rows.Insert(Lot)
-# Conditional: a balance never goes below zero (the refusal is the missing row).
-_MOVE_BALANCE = (
-    f"UPDATE {rows.table(Account)} SET balance = balance + %s "
-    "WHERE id = %s AND balance + %s >= 0 RETURNING balance"
+# The posting's writes in one round trip: points/sql/points_post.sql (installed by
+# migrate, core/db/functions.py) says what it writes and in which order. It names its
+# tables' schema, so it runs on whatever search path the session has.
+POST_SQL = (
+    "SELECT * FROM public.points_post(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s,"
+    " %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s, %s, %s, %s)"
 )
+BALANCE_CONSTRAINT = "account_balance_not_negative"
+# Lots that points_post does not open (a hook's, a second wallet credit) are written once too.
+_INSERT_LOT = rows.Insert(Lot)
 
 
-def _move_balances(postings: Sequence[Posting]) -> dict[int, int]:
-    """Move the materialised balances; return each moved account's new balance."""
+def _lot_expiry(
+    lot: Posting | None, expires_at: datetime | None, merchant_id: int | None, now: datetime
+) -> datetime | None:
+    if lot is None:
+        return None
+    return expires_at or default_expiry(merchant_id, now)
+
+
+def _moves(postings: Sequence[Posting]) -> list[tuple[Account, int]]:
+    """The net move of each materialised balance, in account id order (never zero).
+
+    In id order so that concurrent postings lock the balances they share in the same
+    order and never deadlock.
+    """
     by_account: dict[int, tuple[Account, int]] = {}
     for p in postings:
         if p.account.materialized:
             acc, total = by_account.get(p.account.pk, (p.account, 0))
             by_account[p.account.pk] = (acc, total + p.amount)
-    balances: dict[int, int] = {}
-    for account_id in sorted(by_account):
-        account, delta = by_account[account_id]
-        if delta == 0:
-            continue
-        row = rows.fetch_one(_MOVE_BALANCE, [delta, account_id, delta])
-        if row is None:
-            code = INSUFFICIENT_CODE.get(
-                AccountKind(account.kind), LedgerErrorCode.INSUFFICIENT_FUNDS
-            )
-            raise LedgerError(code, _("Not enough points for this operation."))
-        balances[account_id] = row[0]
-    return balances
+    return [by_account[pk] for pk in sorted(by_account) if by_account[pk][1] != 0]
+
+
+def _refusal(exc: IntegrityError, moves: Sequence[tuple[Account, int]]) -> LedgerError | None:
+    """A refused balance move as the ``LedgerError`` of that account's kind; None for
+    any other integrity error (a second reversal of the same transaction)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    if diag is None or diag.constraint_name != BALANCE_CONSTRAINT:
+        return None
+    account = next((a for a, _delta in moves if str(a.pk) == diag.message_detail), None)
+    code = (
+        INSUFFICIENT_CODE.get(AccountKind(account.kind), LedgerErrorCode.INSUFFICIENT_FUNDS)
+        if account is not None
+        else LedgerErrorCode.INSUFFICIENT_FUNDS
+    )
+    return LedgerError(code, _("Not enough points for this operation."))
 
 
 # --- Lots -------------------------------------------------------------------------

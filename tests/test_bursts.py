@@ -144,7 +144,9 @@ def check_answers(answers: list[Answer], spread: float = SPREAD_SECONDS) -> Coun
     assert len(answers) == CONNECTIONS
     assert not bad, (len(bad), bad[:5])
     opened = max(a.opened_at for a in answers)
-    assert opened < spread + 0.5, f"the burst took {opened:.2f} s to open"
+    # A precondition, not a figure: on a machine busy with other work the generator
+    # itself falls behind; past this the test would not be measuring a burst.
+    assert opened < spread + 1.5, f"the burst took {opened:.2f} s to open"
     return outcomes
 
 

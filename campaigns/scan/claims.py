@@ -17,27 +17,25 @@ consumer's wallet: nothing that every claim of a campaign would queue on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
-from campaigns.models import BatchStatus, Campaign, CampaignError, Claim, Code, CodeBatch
+from campaigns.models import Campaign, CampaignError, Claim
 from campaigns.reserves import RESERVE_BUCKETS
 from campaigns.scan.codes import CodeError, parse
 from core import idempotency, ratelimit
 from core.db import connection, rows
-from core.db.locks import advisory_xact_lock
 from core.errors import DomainError
 from core.ratelimit import Limit
 from points import ledger
-from points.errors import LedgerError
-from points.ledger import Posting
-from points.models import TransactionKind
 from tenants.models import Merchant
 from webhooks import events, payloads
 from webhooks.models import EventType
@@ -54,6 +52,19 @@ GUESS_LIKE = {
     CampaignErrorCode.UNKNOWN_CODE,
     CampaignErrorCode.ALREADY_CLAIMED,
 }
+
+
+class Outcome(StrEnum):
+    """What campaigns_claim_code answers (its first column)."""
+
+    CLAIMED = "claimed"
+    UNKNOWN = "unknown"
+    MERCHANT = "merchant"
+    TAKEN = "taken"
+    CAMPAIGN = "campaign"
+    VOIDED = "voided"
+    CAMPAIGN_LIMIT = "campaign_limit"
+    DAILY_LIMIT = "daily_limit"
 
 
 @dataclass(frozen=True)
@@ -88,18 +99,16 @@ def claim_code(
         below=limits,
         count=Limit(f"scan:consumer:{consumer.pk}", MAX_CLAIMS_PER_CONSUMER_PER_MINUTE, 60),
     )
-    merchant: Merchant | None = None
+    merchant_id: int | None = None
     try:
         parsed = parse(raw_code)
-        merchant = Merchant.find(parsed.merchant_id)
-        if merchant is None:
-            raise _unknown()
-        merchant.ensure_can_award()
-        return _claim_in_schema(merchant, consumer, parsed.code, idempotency_key)
+        merchant_id = parsed.merchant_id
+        return _claim_in_schema(merchant_id, consumer, parsed.code, idempotency_key)
     except DomainError as exc:
         if exc.code in GUESS_LIKE:
             for limit in limits:
                 ratelimit.hit(limit.key, limit.limit, limit.window_seconds)
+            merchant = Merchant.find(merchant_id) if merchant_id is not None else None
             if merchant is not None:
                 _count_failure(merchant, exc.code)
         raise
@@ -115,103 +124,124 @@ def _count_failure(merchant: Merchant, reason: str) -> None:
         )
 
 
+# The claim's database work is one statement: campaigns/scan/sql/campaigns_claim_code.sql
+# (installed by migrate, core/db/functions.py) says what it does and in which order.
+CLAIM_SQL = "SELECT * FROM public.campaigns_claim_code(%s, %s, %s, %s, %s, %s)"
+_CLAIM_MERCHANT = rows.columns(Merchant, only={"id", "name"})
+_CLAIM_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
+
+
 def _claim_in_schema(
-    merchant: Merchant, consumer: User, code: str, idempotency_key: str
+    merchant_id: int, consumer: User, code: str, idempotency_key: str
 ) -> ClaimResult:
-    with tenant_context(merchant):
-        return _claim(merchant, consumer, code, idempotency_key)
-
-
-# The claim's two statements on the code, written once (core.db.rows): the ORM spent
-# more CPU building them than PostgreSQL spent running them.
-_CAMPAIGN = rows.columns(Campaign)
-_BATCH = rows.columns(CodeBatch, only={"id", "campaign_id", "status", "points_per_code"})
-_READ_CODE = (
-    f"SELECT c.serial, c.claimed_by_id, {_BATCH.select('b')}, {_CAMPAIGN.select('p')}"
-    f" FROM {rows.table(Code)} c"
-    f" JOIN {rows.table(CodeBatch)} b ON b.id = c.batch_id"
-    f" JOIN {rows.table(Campaign)} p ON p.id = b.campaign_id"
-    " WHERE c.code = %s"
-)
-_TAKE_CODE = (
-    f"UPDATE {rows.table(Code)} SET claimed_by_id = %s, claimed_at = %s"
-    " WHERE code = %s AND claimed_at IS NULL"
-)
-_INSERT_CLAIM = rows.Insert(Claim)
-
-
-def _read_code(code: str) -> tuple[int, int | None, CodeBatch] | None:
-    """(serial, claimed by, batch with its campaign) of a code of this schema."""
-    row = rows.fetch_one(_READ_CODE, [code])
-    if row is None:
-        return None
-    batch = _BATCH.build(row[2 : 2 + len(_BATCH)])
-    batch.campaign = _CAMPAIGN.build(row[2 + len(_BATCH) :])
-    return row[0], row[1], batch
-
-
-def _claim(merchant: Merchant, consumer: User, code: str, idempotency_key: str) -> ClaimResult:
     now = timezone.now()
-    with transaction.atomic(), rows.one_cursor():
-        found = _read_code(code)
+    params = [merchant_id, code, consumer.pk, idempotency_key, now, RESERVE_BUCKETS]
+    listening = EventType.CODE_CLAIMED in events.subscribed_types(merchant_id)
+    try:
+        if listening or connection.in_atomic_block:
+            # A transaction of its own (a savepoint inside the caller's), so that a
+            # refusal leaves the caller's transaction usable and the webhook's outbox
+            # row commits exactly when the claim does.
+            with transaction.atomic():
+                row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+                result = _answer(merchant_id, consumer, code, idempotency_key, now, row)
+                if listening and not result.replayed:
+                    _record_event(result, consumer)
+                return result
+        # Most claims: the one statement is its own transaction (autocommit).
+        row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+    except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) == (
+            ledger.BALANCE_CONSTRAINT
+        ):
+            # The bucket was emptied (or never filled) by a void that committed first.
+            raise _voided() from exc
+        raise
+    return _answer(merchant_id, consumer, code, idempotency_key, now, row)
+
+
+def _answer(
+    merchant_id: int,
+    consumer: User,
+    code: str,
+    idempotency_key: str,
+    now: datetime,
+    row: tuple[Any, ...] | None,
+) -> ClaimResult:
+    """The function's row as a result, or its refusal as the domain's error."""
+    assert row is not None  # the function always answers one row
+    (
+        outcome,
+        merchant_name,
+        campaign_id,
+        campaign_name,
+        status,
+        starts_at,
+        ends_at,
+        batch_id,
+        points,
+        claim_id,
+        txn_id,
+        balance,
+    ) = row
+    if outcome == Outcome.UNKNOWN:
+        raise _unknown()
+    if outcome == Outcome.MERCHANT:
+        found = Merchant.find(merchant_id)
         if found is None:
             raise _unknown()
-        serial, claimed_by, batch = found
-        if claimed_by is not None:
-            return _replay_or_refuse(merchant, consumer, code, idempotency_key)
-        campaign = batch.campaign
+        found.ensure_can_award()
+        raise AssertionError(f"the claim function refused merchant {merchant_id} (rule drift)")
+    merchant = _CLAIM_MERCHANT.build([merchant_id, merchant_name])
+    campaign = _CLAIM_CAMPAIGN.build([campaign_id, campaign_name, starts_at, ends_at, status])
+    if outcome == Outcome.TAKEN:
+        tenant = Merchant.find(merchant_id)
+        assert tenant is not None  # the function just found it
+        with tenant_context(tenant):
+            return _replay_or_refuse(tenant, consumer, code, idempotency_key)
+    if outcome == Outcome.CAMPAIGN:
         campaign.ensure_claimable(now)
-        if batch.status in (BatchStatus.VOIDED, BatchStatus.FAILED):
-            raise CampaignError(
-                CampaignErrorCode.CODE_VOIDED, _("This code is no longer valid."), "code"
-            )
-        if campaign.has_per_consumer_limits:
-            _check_limits(campaign, consumer, now)
-        taken = rows.execute(_TAKE_CODE, [consumer.pk, now, code]) == 1
-        if not taken:
-            # Someone else's claim committed between our read and our update.
-            raise CampaignError(
-                CampaignErrorCode.ALREADY_CLAIMED, _("This code has already been used."), "code"
-            )
-        bucket = ledger.campaign_reserve(merchant.pk, batch.reserve_ref(serial % RESERVE_BUCKETS))
-        wallet = ledger.wallet(consumer.pk)
-        try:
-            txn = ledger.post(
-                TransactionKind.AWARD,
-                f"claim:{merchant.pk}:{code}",
-                [Posting(bucket, -batch.points_per_code), Posting(wallet, batch.points_per_code)],
-                merchant_id=merchant.pk,
-                consumer_id=consumer.pk,
-                memo=campaign.name[:200],
-                metadata={"code": code, "campaign": campaign.pk, "batch": batch.pk},
-                lot_expires_at=now + timedelta(days=merchant.points_expiry_days),
-                # Every refusal below ends this transaction: no savepoint needed.
-                savepoint=False,
-            )
-        except LedgerError as exc:
-            # The bucket was emptied by a void that committed after we read the batch.
-            raise CampaignError(
-                CampaignErrorCode.CODE_VOIDED, _("This code is no longer valid."), "code"
-            ) from exc
-        claim = Claim(
-            code_id=code,
-            campaign=campaign,
-            batch=batch,
-            consumer=consumer,
-            points=batch.points_per_code,
-            transaction=txn,
-            idempotency_key=idempotency_key,
-            claimed_at=now,
+        raise AssertionError(f"the claim function refused campaign {campaign_id} (rule drift)")
+    if outcome == Outcome.VOIDED:
+        raise _voided()
+    if outcome == Outcome.CAMPAIGN_LIMIT:
+        raise CampaignError(
+            CampaignErrorCode.CAMPAIGN_LIMIT_REACHED,
+            _("You have collected all the points this campaign offers you."),
         )
-        _INSERT_CLAIM.one(claim)
-        # In this transaction: the event exists exactly when the claim does.
-        events.record(
-            merchant.pk,
-            EventType.CODE_CLAIMED,
-            lambda: payloads.code_claimed(merchant.pk, claim, campaign, consumer),
+    if outcome == Outcome.DAILY_LIMIT:
+        raise CampaignError(
+            CampaignErrorCode.DAILY_LIMIT_REACHED,
+            _("You have reached today's limit for this campaign."),
         )
-        balance = txn.balances[wallet.pk]
+    assert outcome == Outcome.CLAIMED, outcome
+    claim = Claim(
+        id=claim_id,
+        code_id=code,
+        campaign_id=campaign_id,
+        batch_id=batch_id,
+        consumer_id=consumer.pk,
+        points=points,
+        transaction_id=txn_id,
+        idempotency_key=idempotency_key,
+        claimed_at=now,
+    )
+    claim._state.adding = False
     return ClaimResult(claim, merchant, campaign, balance, replayed=False)
+
+
+def _record_event(result: ClaimResult, consumer: User) -> None:
+    # In the claim's transaction: the event exists exactly when the claim does.
+    merchant_id = result.merchant.pk
+    events.record(
+        merchant_id,
+        EventType.CODE_CLAIMED,
+        lambda: payloads.code_claimed(merchant_id, result.claim, result.campaign, consumer),
+    )
+
+
+def _voided() -> CampaignError:
+    return CampaignError(CampaignErrorCode.CODE_VOIDED, _("This code is no longer valid."), "code")
 
 
 def _replay_or_refuse(
@@ -229,24 +259,3 @@ def _replay_or_refuse(
         )
     balance = ledger.balance_of(ledger.wallet(consumer.pk))
     return ClaimResult(claim, merchant, claim.campaign, balance, replayed=True)
-
-
-def _check_limits(campaign: Campaign, consumer: User, now: datetime) -> None:
-    # One consumer's claims on one campaign take turns here, so eight phones of the
-    # same person cannot all pass a limit of one at once. Other consumers never wait.
-    advisory_xact_lock(f"claim-limit:{connection.schema_name}:{campaign.pk}:{consumer.pk}")
-    claims = Claim.objects.filter(campaign=campaign, consumer=consumer)
-    if campaign.max_claims_per_consumer is not None and (
-        claims.count() >= campaign.max_claims_per_consumer
-    ):
-        raise CampaignError(
-            CampaignErrorCode.CAMPAIGN_LIMIT_REACHED,
-            _("You have collected all the points this campaign offers you."),
-        )
-    if campaign.max_claims_per_day is not None:
-        since = now - timedelta(days=1)
-        if claims.filter(claimed_at__gt=since).count() >= campaign.max_claims_per_day:
-            raise CampaignError(
-                CampaignErrorCode.DAILY_LIMIT_REACHED,
-                _("You have reached today's limit for this campaign."),
-            )

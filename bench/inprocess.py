@@ -1,0 +1,150 @@
+"""The claim's server cost without an HTTP server: the WSGI application called in-process.
+
+Throughput on 2 shared cores moves by a third from one minute to the next; the Python
+CPU a claim costs in-process (``time.process_time`` over N requests, one thread) moves
+by a few percent, so it is how each lever of issue 17 was weighed before the full-stack
+run (docs/benchmarks.md, "Scan claims"). The requests are the front end's own
+``ClaimCode`` operation with a bearer token, through every middleware and the view,
+exactly as gunicorn would hand them over; only the HTTP parsing and the sockets are
+left out. PostgreSQL's own CPU is not in the figure (it runs in other processes).
+
+Run from the project root::
+
+    uv run python bench/inprocess.py [--claims 3000] [--profile FILE] [--keep]
+
+``--profile FILE`` writes cProfile's statistics of the measured claims and prints the
+top functions by own time. Database: BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/loyalty_bench_inprocess), Redis BENCH_REDIS_URL
+(default redis://127.0.0.1:6379/12); dropped and flushed at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import harness  # noqa: E402
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_inprocess"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
+OPERATION = harness.ROOT / "graphql" / "operations" / "consumer" / "ClaimCode.graphql"
+WARMUP = 300
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--claims", type=int, default=3000)
+    parser.add_argument("--consumers", type=int, default=200)
+    parser.add_argument("--profile", type=Path)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-inprocess"):
+        os.environ["DEBUG"] = "0"
+        harness.start_django(url, redis_url, "bench-inprocess")
+        from django.core.handlers.wsgi import WSGIHandler
+        from django_tenants.utils import tenant_context
+
+        from campaigns import services
+        from campaigns.models import CampaignStatus, Code
+        from campaigns.scan import services as scan_services
+        from points.services import fund_with_money
+        from tenants.onboarding import create_merchant
+
+        size = args.claims + WARMUP
+        merchant = create_merchant(slug="bench-inprocess", name="Bench in-process")
+        fund_with_money(
+            merchant,
+            amount_minor=size * 10,
+            currency="CNY",
+            rate="100",
+            payment_reference="bench-inprocess",
+        )
+        with tenant_context(merchant):
+            campaign = scan_services.create_scan_campaign(name="Bench caps")
+            services.set_status(merchant, campaign, CampaignStatus.ACTIVE)
+            batch = scan_services.create_batch(merchant, campaign, size=size, points_per_code=10)
+            codes = list(
+                Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)
+            )
+        consumers = harness.make_consumers(args.consumers)
+        document = OPERATION.read_text()
+        environs = []
+        for n, code in enumerate(codes):
+            body = json.dumps(
+                {
+                    "query": document,
+                    "operationName": "ClaimCode",
+                    "variables": {"code": code, "idempotencyKey": uuid.uuid4().hex},
+                }
+            ).encode()
+            environs.append((body, consumers.tokens[n % len(consumers.tokens)]))
+        app = WSGIHandler()
+        statuses: dict[str, int] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], *_exc: object) -> Any:
+            statuses[status] = statuses.get(status, 0) + 1
+            return None
+
+        def call(body: bytes, token: str) -> bytes:
+            environ = {
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": "/graphql/",
+                "SCRIPT_NAME": "",
+                "QUERY_STRING": "",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "8000",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "REMOTE_ADDR": "127.0.0.1",
+                "CONTENT_TYPE": "application/json",
+                "CONTENT_LENGTH": str(len(body)),
+                "HTTP_AUTHORIZATION": f"Bearer {token}",
+                "HTTP_HOST": "127.0.0.1",
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.url_scheme": "http",
+                "wsgi.errors": sys.stderr,
+            }
+            return b"".join(app(environ, start_response))
+
+        for body, token in environs[:WARMUP]:
+            call(body, token)
+        measured = environs[WARMUP:]
+        profiler = cProfile.Profile(time.process_time) if args.profile else None
+        failures = 0
+        t0, c0 = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        for body, token in measured:
+            answer = call(body, token)
+            if b'"claim":{' not in answer or b'"code":' in answer:
+                failures += 1
+        if profiler:
+            profiler.disable()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        print(
+            f"{len(measured):,} claims in-process: {cpu / len(measured) * 1000:.3f} ms of "
+            f"Python CPU a claim, {wall / len(measured) * 1000:.3f} ms wall; "
+            f"failures {failures}; statuses {statuses}"
+        )
+        if profiler and args.profile:
+            profiler.dump_stats(args.profile)
+            stats = pstats.Stats(profiler)
+            stats.sort_stats("tottime").print_stats(35)
+
+
+if __name__ == "__main__":
+    main()

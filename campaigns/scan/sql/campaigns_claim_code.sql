@@ -1,0 +1,169 @@
+-- campaigns_claim_code: a scanned code's claim in one round trip (campaigns/scan/claims.py).
+--
+-- One statement, so in autocommit it is its own transaction: no BEGIN, no COMMIT, no
+-- SET search_path from the client. Python keeps what needs no database (the code's
+-- shape and check character, the rate limits in Redis) and the wording of every
+-- refusal; this function does what must happen together:
+--   1. the merchant (public): unknown or not provisioned -> 'unknown'; not active ->
+--      'merchant' (Python raises Merchant.ensure_can_award's error);
+--   2. the search path on the merchant's schema, for this function only (restored
+--      before returning; a raised error rolls it back with everything else);
+--   3. the code with its batch and campaign: none -> 'unknown'; claimed -> 'taken'
+--      (Python answers a replay or ALREADY_CLAIMED); the campaign not claimable ->
+--      'campaign' (Python raises Campaign.ensure_claimable's error: the same rule,
+--      tests/test_claim_function.py sweeps both); the batch voided or failed -> 'voided';
+--   4. per-consumer limits, under an advisory lock on (schema, campaign, consumer) so
+--      that one person's concurrent claims take turns -> 'campaign_limit', 'daily_limit';
+--   5. the code taken with a conditional UPDATE (only one concurrent claim gets the
+--      row; losing the race -> 'taken');
+--   6. the award posted by points_post (points/sql/points_post.sql) from the batch's
+--      reserve bucket (CodeBatch.reserve_ref) to the wallet, opening a lot that expires
+--      after the merchant's expiry days; an empty bucket raises check_violation and
+--      rolls the claim back (Python: CODE_VOIDED);
+--   7. the claim row.
+-- Every outcome but 'claimed' is decided before the first write.
+-- Re-created from this file on every migrate (core/db/functions.py).
+CREATE OR REPLACE FUNCTION public.campaigns_claim_code(
+    p_merchant bigint,
+    p_code text,
+    p_consumer bigint,
+    p_key text,
+    p_now timestamptz,
+    p_buckets integer,
+    OUT outcome text,
+    OUT merchant_name text,
+    OUT campaign_id bigint,
+    OUT campaign_name text,
+    OUT campaign_status text,
+    OUT starts_at timestamptz,
+    OUT ends_at timestamptz,
+    OUT batch_id bigint,
+    OUT points integer,
+    OUT claim_id bigint,
+    OUT txn_id bigint,
+    OUT balance bigint
+) LANGUAGE plpgsql AS $$
+DECLARE
+    v_schema text;
+    v_status text;
+    v_expiry_days integer;
+    v_path text := current_setting('search_path');
+    v_serial integer;
+    v_claimed_by bigint;
+    v_batch_status text;
+    v_max_total integer;
+    v_max_day integer;
+    v_reserve bigint;
+    v_wallet bigint;
+    v_post record;
+BEGIN
+    SELECT m.schema_name, m.status, m.points_expiry_days, m.name
+      INTO v_schema, v_status, v_expiry_days, merchant_name
+      FROM public.tenants_merchant m
+     WHERE m.id = p_merchant AND m.provisioned_at IS NOT NULL;
+    IF NOT FOUND THEN
+        outcome := 'unknown';
+        RETURN;
+    END IF;
+    IF v_status <> 'active' THEN
+        outcome := 'merchant';
+        RETURN;
+    END IF;
+    -- The statements below name no schema: they are planned for the merchant's (a
+    -- cached plan is re-planned when the search path differs from its own).
+    PERFORM set_config('search_path', quote_ident(v_schema) || ', public', true);
+
+    SELECT c.serial, c.claimed_by_id, b.id, b.status, b.points_per_code, p.id, p.name,
+           p.status, p.starts_at, p.ends_at, p.max_claims_per_consumer, p.max_claims_per_day
+      INTO v_serial, v_claimed_by, batch_id, v_batch_status, points, campaign_id,
+           campaign_name, campaign_status, starts_at, ends_at, v_max_total, v_max_day
+      FROM campaigns_code c
+      JOIN campaigns_codebatch b ON b.id = c.batch_id
+      JOIN campaigns_campaign p ON p.id = b.campaign_id
+     WHERE c.code = p_code;
+    IF NOT FOUND THEN
+        outcome := 'unknown';
+    ELSIF v_claimed_by IS NOT NULL THEN
+        outcome := 'taken';
+    ELSIF NOT (campaign_status = 'active'
+               AND (starts_at IS NULL OR p_now >= starts_at)
+               AND (ends_at IS NULL OR p_now < ends_at)) THEN
+        outcome := 'campaign';
+    ELSIF v_batch_status IN ('voided', 'failed') THEN
+        outcome := 'voided';
+    END IF;
+    IF outcome IS NULL AND (v_max_total IS NOT NULL OR v_max_day IS NOT NULL) THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended(
+            'claim-limit:' || v_schema || ':' || campaign_id || ':' || p_consumer, 0));
+        IF v_max_total IS NOT NULL AND v_max_total <= (
+            SELECT count(*) FROM campaigns_claim k
+             WHERE k.campaign_id = campaigns_claim_code.campaign_id
+               AND k.consumer_id = p_consumer) THEN
+            outcome := 'campaign_limit';
+        ELSIF v_max_day IS NOT NULL AND v_max_day <= (
+            SELECT count(*) FROM campaigns_claim k
+             WHERE k.campaign_id = campaigns_claim_code.campaign_id
+               AND k.consumer_id = p_consumer
+               AND k.claimed_at > p_now - interval '1 day') THEN
+            outcome := 'daily_limit';
+        END IF;
+    END IF;
+    IF outcome IS NULL THEN
+        UPDATE campaigns_code c SET claimed_by_id = p_consumer, claimed_at = p_now
+         WHERE c.code = p_code AND c.claimed_at IS NULL;
+        IF NOT FOUND THEN
+            outcome := 'taken';  -- another claim committed between our read and update
+        END IF;
+    END IF;
+    IF outcome IS NOT NULL THEN
+        PERFORM set_config('search_path', v_path, true);
+        RETURN;
+    END IF;
+
+    SELECT a.id INTO v_reserve FROM public.points_account a
+     WHERE a.kind = 'campaign_reserve' AND a.merchant_id = p_merchant
+       AND a.consumer_id IS NULL AND a.ref = 'batch:' || batch_id || ':' || v_serial % p_buckets;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch % has no reserve bucket %', batch_id, v_serial % p_buckets
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'account_balance_not_negative';
+    END IF;
+    SELECT a.id INTO v_wallet FROM public.points_account a
+     WHERE a.kind = 'consumer_wallet' AND a.merchant_id IS NULL
+       AND a.consumer_id = p_consumer AND a.ref = '';
+    IF NOT FOUND THEN
+        INSERT INTO public.points_account (kind, consumer_id, ref, balance, materialized, created_at)
+        VALUES ('consumer_wallet', p_consumer, '', 0, true, p_now)
+        ON CONFLICT ON CONSTRAINT account_unique_owner DO NOTHING;
+        SELECT a.id INTO v_wallet FROM public.points_account a
+         WHERE a.kind = 'consumer_wallet' AND a.merchant_id IS NULL
+           AND a.consumer_id = p_consumer AND a.ref = '';
+    END IF;
+    SELECT * INTO v_post FROM public.points_post(
+        'award', 'claim:' || p_merchant || ':' || p_code,
+        encode(sha256(convert_to(
+            'award:' || p_code || ':' || p_consumer || ':' || points, 'UTF8')), 'hex'),
+        p_merchant, p_consumer, NULL, left(campaign_name, 200),
+        jsonb_build_object('code', p_code, 'campaign', campaign_id, 'batch', batch_id),
+        p_now,
+        ARRAY[v_reserve, v_wallet], ARRAY[-points, points]::bigint[], ARRAY[NULL, p_consumer],
+        CASE WHEN v_reserve < v_wallet THEN ARRAY[v_reserve, v_wallet]
+             ELSE ARRAY[v_wallet, v_reserve] END,
+        CASE WHEN v_reserve < v_wallet THEN ARRAY[-points, points]::bigint[]
+             ELSE ARRAY[points, -points]::bigint[] END,
+        v_wallet, p_consumer, points, p_now + make_interval(days => v_expiry_days));
+    IF v_post.replayed THEN
+        -- The code was free a moment ago, so its award cannot exist: the ledger and
+        -- the codes disagree. Refuse rather than award twice.
+        RAISE EXCEPTION 'claim of % already posted as transaction %', p_code, v_post.txn_id;
+    END IF;
+    txn_id := v_post.txn_id;
+    balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
+    INSERT INTO campaigns_claim
+        (code_id, campaign_id, batch_id, consumer_id, points, transaction_id, idempotency_key,
+         claimed_at)
+    VALUES (p_code, campaign_id, batch_id, p_consumer, points, txn_id, p_key, p_now)
+    RETURNING id INTO claim_id;
+    outcome := 'claimed';
+    PERFORM set_config('search_path', v_path, true);
+END
+$$;

@@ -1,0 +1,156 @@
+"""The claim's SQL function against the rules the models state, and the installed
+functions against their files.
+
+``campaigns_claim_code`` (campaigns/scan/sql/) decides in SQL what the models decide in
+Python: whether a campaign is claimable (``Campaign.ensure_claimable``), whether a
+merchant may award (``Merchant.ensure_can_award``), which reserve bucket a code draws
+from (``CodeBatch.reserve_ref``). These sweeps put both sides to every case and
+require the same verdict, so that a rule changed on one side fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch
+from campaigns.reserves import RESERVE_BUCKETS
+from campaigns.scan.claims import claim_code
+from core.db import connection
+from core.db.functions import install
+from core.errors import DomainError
+from points.models import Account, Entry
+from tenants.models import Merchant, MerchantStatus
+from tests.fixtures.tenants import merchant_with_codes
+
+SQL_FUNCTIONS = {
+    "campaigns_claim_code": ("campaigns", "scan/sql/campaigns_claim_code.sql"),
+    "points_post": ("points", "sql/points_post.sql"),
+}
+
+
+@pytest.fixture
+def shop(committed_db: None, unique: Callable[[str], str]) -> Iterator[tuple[Merchant, list[str]]]:
+    # Committed, as in production: the claim runs as its own statement (autocommit),
+    # not in a test's transaction.
+    yield merchant_with_codes(unique, size=60, points=3)
+
+
+@pytest.fixture
+def shopper(shop: tuple[Merchant, list[str]], new_phone: Callable[[], str]) -> User:
+    user, _created = User.objects.get_or_create_consumer(new_phone())
+    return user
+
+
+def _verdict(action: Callable[[], object]) -> str:
+    try:
+        action()
+    except DomainError as exc:
+        return str(exc.code)
+    return "ok"
+
+
+MOMENTS: list[tuple[str, timedelta | None, timedelta | None]] = [
+    ("open", None, None),
+    ("not yet", timedelta(hours=1), None),
+    ("started", -timedelta(hours=1), None),
+    ("ending", None, timedelta(hours=1)),
+    ("ended", None, -timedelta(seconds=1)),
+    ("window", -timedelta(hours=1), timedelta(hours=1)),
+    ("future window", timedelta(hours=1), timedelta(hours=2)),
+    ("past window", -timedelta(hours=2), -timedelta(hours=1)),
+]
+
+
+def test_the_function_refuses_exactly_the_campaigns_the_model_refuses(
+    shop: tuple[Merchant, list[str]], new_phone: Callable[[], str]
+) -> None:
+    merchant, codes = shop
+    cases = [(status, moment) for status in CampaignStatus.values for moment in MOMENTS]
+    assert len(codes) >= len(cases)
+    for n, (status, (label, start, end)) in enumerate(cases):
+        now: datetime = timezone.now()
+        with tenant_context(merchant):
+            campaign = Campaign.objects.get(batches__codes__code=codes[n])
+            Campaign.objects.filter(pk=campaign.pk).update(
+                status=status,
+                starts_at=now + start if start is not None else None,
+                ends_at=now + end if end is not None else None,
+            )
+            campaign.refresh_from_db()
+        expected = _verdict(partial(campaign.ensure_claimable, timezone.now()))
+        consumer, _created = User.objects.get_or_create_consumer(new_phone())
+        got = _verdict(partial(claim_code, consumer, codes[n], f"k{codes[n]}"))
+        assert got == expected, (status, label)
+
+
+def test_the_function_refuses_exactly_the_merchants_the_model_refuses(
+    shop: tuple[Merchant, list[str]], shopper: User
+) -> None:
+    merchant, codes = shop
+    for n, status in enumerate(MerchantStatus.values):
+        Merchant.objects.filter(pk=merchant.pk).update(status=status)
+        merchant.refresh_from_db()
+        expected = _verdict(merchant.ensure_can_award)
+        got = _verdict(partial(claim_code, shopper, codes[n], f"k{codes[n]}"))
+        assert got == expected, status
+
+
+def test_each_code_draws_on_the_bucket_its_batch_names(
+    shop: tuple[Merchant, list[str]], shopper: User
+) -> None:
+    merchant, codes = shop
+    for code in codes[: RESERVE_BUCKETS + 3]:
+        result = claim_code(shopper, code, f"k{code}")
+        with tenant_context(merchant):
+            found = Code.objects.select_related("batch").get(code=code)
+            batch: CodeBatch = found.batch
+            assert Claim.objects.get(code_id=code).transaction_id == result.claim.transaction_id
+        debited = Entry.objects.get(transaction_id=result.claim.transaction_id, amount__lt=0)
+        account = Account.objects.get(pk=debited.account_id)
+        assert account.ref == batch.reserve_ref(found.serial % RESERVE_BUCKETS)
+        assert account.merchant_id == merchant.pk
+
+
+def _body(sql: str) -> str:
+    found = re.search(r"\$\$(.*)\$\$", sql, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(SQL_FUNCTIONS))
+def test_the_database_runs_the_function_its_file_holds(name: str) -> None:
+    app, path = SQL_FUNCTIONS[name]
+    text = (Path(apps.get_app_config(app).path) / path).read_text()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public' AND p.proname = %s",
+            [name],
+        )
+        installed = [row[0] for row in cursor.fetchall()]
+    assert installed == [_body(text)], f"{name}: one function, as {path} has it"
+
+
+@pytest.mark.django_db
+def test_migrate_reinstalls_a_function_changed_in_the_database() -> None:
+    # A planted violation: the installed body drifts from the file (a hand edit, an old
+    # deploy); the installer puts the file's back, as every migrate does.
+    app, path = SQL_FUNCTIONS["points_post"]
+    file = Path(apps.get_app_config(app).path) / path
+    with connection.cursor() as cursor:
+        cursor.execute(file.read_text().replace("balances := '{}';", "balances := '{0}';"))
+    with pytest.raises(AssertionError):
+        test_the_database_runs_the_function_its_file_holds("points_post")
+    install([file])
+    test_the_database_runs_the_function_its_file_holds("points_post")
