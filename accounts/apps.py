@@ -1,6 +1,32 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from accounts.models import AuthSession, User
+
+        # Whatever saves or deletes a user or a session through the ORM drops the
+        # processes' checked copies (accounts/session_cache.py); the few bulk updates
+        # (tokens.revoke, refresh-token theft) say so themselves.
+        post_save.connect(_user_changed, sender=User, dispatch_uid="session-cache-user")
+        post_delete.connect(_user_changed, sender=User, dispatch_uid="session-cache-user-del")
+        post_save.connect(_session_changed, sender=AuthSession, dispatch_uid="session-cache")
+        post_delete.connect(_session_changed, sender=AuthSession, dispatch_uid="session-cache-del")
+
+
+def _user_changed(sender: Any, instance: Any, **_kwargs: Any) -> None:
+    from accounts.session_cache import sessions
+
+    sessions.changed(user_id=instance.pk)
+
+
+def _session_changed(sender: Any, instance: Any, **_kwargs: Any) -> None:
+    from accounts.session_cache import sessions
+
+    sessions.changed(session_id=instance.pk)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.models import AuthSession, User
+from accounts.session_cache import sessions
 from core.db import rows
 
 ACCESS_SALT = "accounts.tokens.access"
@@ -68,9 +69,12 @@ def refresh(refresh_token: str) -> TokenPair:
             .first()
         )
         if session is None:
-            stolen = AuthSession.objects.filter(
+            theft = AuthSession.objects.filter(
                 previous_refresh_hash=digest, revoked_at__isnull=True
-            ).update(revoked_at=timezone.now())
+            )
+            for session_id in theft.values_list("pk", flat=True):
+                sessions.changed(session_id=session_id)
+            stolen = theft.update(revoked_at=timezone.now())
         else:
             if session.revoked_at is not None:
                 raise AuthError(AccountErrorCode.SESSION_REVOKED, _("This session was signed out."))
@@ -100,7 +104,7 @@ def authenticate(access_token: str) -> tuple[User, AuthSession]:
         raise AuthError(AccountErrorCode.TOKEN_EXPIRED, _("Your sign-in has expired.")) from exc
     except signing.BadSignature as exc:
         raise AuthError(AccountErrorCode.TOKEN_INVALID, _("This sign-in is not valid.")) from exc
-    session = _session_with_user(payload.get("sid"), payload.get("uid"))
+    session = _checked_session(payload.get("sid"), payload.get("uid"))
     if session is None or session.revoked_at is not None:
         raise AuthError(AccountErrorCode.SESSION_REVOKED, _("This session was signed out."))
     if session.expires_at <= timezone.now() or not session.user.is_active:
@@ -120,6 +124,20 @@ _SESSION_WITH_USER = (
 )
 
 
+def _checked_session(session_id: object, user_id: object) -> AuthSession | None:
+    """The token's session with its user: kept in the process while every change to
+    them is heard (``accounts.session_cache``), else read."""
+    if not isinstance(session_id, int) or not isinstance(user_id, int):
+        return None
+    session = sessions.get(session_id, user_id)
+    if session is None:
+        generation = sessions.generation
+        session = _session_with_user(session_id, user_id)
+        if session is not None:
+            sessions.put(session, generation)
+    return session
+
+
 def _session_with_user(session_id: object, user_id: object) -> AuthSession | None:
     if not isinstance(session_id, int) or not isinstance(user_id, int):
         return None
@@ -135,3 +153,4 @@ def revoke(session: AuthSession) -> None:
     AuthSession.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    sessions.changed(session_id=session.pk)

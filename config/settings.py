@@ -199,6 +199,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 ACCESS_TOKEN_TTL_SECONDS = env_int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60)
 REFRESH_TOKEN_TTL_SECONDS = env_int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600)
+# How long a process keeps a checked session while Redis reports every change to it
+# (accounts/session_cache.py): the limit for a change made outside the application.
+AUTH_SESSION_CACHE_SECONDS = env_int("AUTH_SESSION_CACHE_SECONDS", 30)
 
 # One-time sign-in codes sent by SMS.
 OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 5 * 60)

@@ -1,0 +1,184 @@
+"""Checked sign-in sessions kept in the process, for as long as Redis reports every change.
+
+Every API request checks its access token's session: not revoked, not expired, its user
+active. That was one statement per request, the second most expensive part of a scan
+claim after the claim itself (docs/benchmarks.md, "Scan claims"). The session and user
+rows change rarely (sign-out, a stolen refresh token, an operator deactivating a user)
+and are read on every request, so each process keeps the rows it read, and drops them
+the moment any process says they changed:
+
+- A change is announced on the Redis channel ``CHANNEL`` (``changed``) when its
+  transaction commits, and dropped in the announcing process at once.
+- A thread per process listens on that channel. Entries are kept only while it is
+  subscribed: when the subscription breaks (Redis restarted, the network), the process
+  forgets everything and reads the database on every request until it is subscribed
+  again. A revocation is therefore never missed, only slower to apply.
+- A row read while a change was being announced is not kept (``generation``): the read
+  may predate the change's commit.
+- Entries expire after ``AUTH_SESSION_CACHE_SECONDS`` anyway (a change made behind the
+  application's back, in ``psql``, lasts at most that long).
+
+The cached rows are the request's copies: a request that changes its user changes its
+own copy, never the entry.
+
+Without Redis (the demo's in-process cache) nothing is kept: every request reads the rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import redis
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from accounts.models import AuthSession
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "accounts.sessions.changed"
+RETRY_SECONDS = 1.0
+
+
+class SessionCache:
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[float, AuthSession]] = {}
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._pid = 0  # the process whose listener is started (a fork starts its own)
+        # Bumped by every change heard: a read that spans a change is not kept.
+        self.generation = 0
+
+    # --- reading -------------------------------------------------------------------
+
+    def get(self, session_id: int, user_id: int) -> AuthSession | None:
+        """A copy of the kept session (with its user), or None."""
+        self._ensure_listening()
+        if not self._subscribed.is_set():
+            return None
+        found = self._entries.get(session_id)
+        if found is None or found[0] < time.monotonic():
+            return None
+        session = found[1]
+        if session.user_id != user_id:
+            return None
+        mine = copy.copy(session)
+        mine.user = copy.copy(session.user)
+        return mine
+
+    def put(self, session: AuthSession, generation: int) -> None:
+        """Keep ``session`` read while ``generation`` was current, unless a change came since."""
+        if not self._subscribed.is_set() or settings.AUTH_SESSION_CACHE_SECONDS <= 0:
+            return
+        expires = time.monotonic() + settings.AUTH_SESSION_CACHE_SECONDS
+        kept = copy.copy(session)
+        kept.user = copy.copy(session.user)
+        with self._lock:
+            if generation == self.generation and self._subscribed.is_set():
+                self._entries[session.pk] = (expires, kept)
+
+    # --- changes -------------------------------------------------------------------
+
+    def changed(self, *, session_id: int | None = None, user_id: int | None = None) -> None:
+        """A session or a user changed: drop it here now, and everywhere once committed.
+
+        Dropping before the commit too keeps this process (and a test's transaction,
+        which never commits) from answering with the old row.
+        """
+        message = f"s:{session_id}" if session_id is not None else f"u:{user_id}"
+        self._drop(message)
+        transaction.on_commit(lambda: self._announce(message))
+
+    def _announce(self, message: str) -> None:
+        self._drop(message)
+        client = _redis()
+        if client is None:
+            return
+        try:
+            client.publish(CHANNEL, message)
+        except redis.RedisError:
+            # No one can hear it, and no one keeps entries while unsubscribed.
+            logger.warning("could not announce a session change: %s", message)
+
+    def _drop(self, message: str) -> None:
+        kind, _sep, value = message.partition(":")
+        with self._lock:
+            self.generation += 1
+            if kind == "s":
+                self._entries.pop(int(value), None)
+            else:
+                user_id = int(value)
+                for session_id in [
+                    sid for sid, (_exp, s) in self._entries.items() if s.user_id == user_id
+                ]:
+                    del self._entries[session_id]
+
+    def _forget_all(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+
+    # --- the listening thread ------------------------------------------------------
+
+    def _ensure_listening(self) -> None:
+        pid = os.getpid()
+        if self._pid == pid:
+            return
+        with self._lock:
+            if self._pid == pid:
+                return
+            # A forked worker inherits the parent's entries but not its thread.
+            self._entries.clear()
+            self._subscribed.clear()
+            self._pid = pid
+            if _redis() is not None:
+                threading.Thread(target=self._listen, name="session-cache", daemon=True).start()
+
+    def _listen(self) -> None:
+        while True:
+            client = _redis()
+            if client is None:
+                return
+            pubsub = client.pubsub()
+            try:
+                pubsub.subscribe(CHANNEL)
+                # Keep nothing before Redis confirms the subscription.
+                deadline = time.monotonic() + 5 * RETRY_SECONDS
+                while (reply := pubsub.get_message(timeout=RETRY_SECONDS)) is None or (
+                    reply.get("type") != "subscribe"
+                ):
+                    if time.monotonic() > deadline:
+                        raise redis.TimeoutError("no subscription confirmed")
+                self._forget_all()
+                self._subscribed.set()
+                for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        data = message["data"]
+                        self._drop(data.decode() if isinstance(data, bytes) else str(data))
+            except (redis.RedisError, OSError, ValueError) as exc:
+                logger.warning("session cache unsubscribed: %s", exc)
+            finally:
+                self._subscribed.clear()
+                self._forget_all()
+                with contextlib.suppress(redis.RedisError, OSError):
+                    pubsub.close()
+            time.sleep(RETRY_SECONDS)
+
+
+def _redis() -> Any:
+    current = caches["default"]
+    if not isinstance(current, RedisCache):
+        return None
+    return current._cache.get_client(write=True)
+
+
+sessions = SessionCache()
