@@ -20,13 +20,15 @@ class AccountsConfig(AppConfig):
         post_delete.connect(_session_changed, sender=AuthSession, dispatch_uid="session-cache-del")
 
 
-def _user_changed(sender: Any, instance: Any, **_kwargs: Any) -> None:
+def _user_changed(sender: Any, instance: Any, created: bool = False, **_kwargs: Any) -> None:
     from accounts.session_cache import sessions
 
-    sessions.changed(user_id=instance.pk)
+    if not created:  # a new row is in no process's cache yet
+        sessions.changed(user_id=instance.pk)
 
 
-def _session_changed(sender: Any, instance: Any, **_kwargs: Any) -> None:
+def _session_changed(sender: Any, instance: Any, created: bool = False, **_kwargs: Any) -> None:
     from accounts.session_cache import sessions
 
-    sessions.changed(session_id=instance.pk)
+    if not created:
+        sessions.changed(session_id=instance.pk)

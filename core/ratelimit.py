@@ -6,10 +6,12 @@ that they all count the same way and all answer with a retry-after.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import threading
 import time
-import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,16 +113,59 @@ class Limit:
     window_seconds: int
 
 
-# One long-lived client per Redis cache backend. Django's RedisCache builds a new
-# ``redis.Redis`` on every call (its constructor copies some 170 response callbacks):
-# on the claim path that was a tenth of the CPU, for four commands.
-_clients: weakref.WeakKeyDictionary[object, tuple[redis.Redis, Any]] = weakref.WeakKeyDictionary()
+# Django's RedisCache builds a new ``redis.Redis`` on every call (its constructor copies
+# some 170 response callbacks), and a client's command goes through its pool, its
+# retry policy and a fork check: on the claim path that was most of the guard's CPU
+# for one round trip. So ``guard`` keeps, per thread, one connection of its own to
+# the cache's Redis and sends its one command on it (``_Link``).
 
-# The whole guard as one command: read the ``below`` counters, then add-if-absent and
-# increment the counted one (same layout as the cache API's add + incr: plain
-# integers, so ``hit`` and ``ensure_below`` read and write the same counters).
-# KEYS: the below keys, then the counted key if any; ARGV: how many below keys, the
-# counted key's time to live (0: nothing counted).
+
+@dataclass
+class _Link:
+    backend: RedisCache  # the thread's cache backend it serves (settings may change it)
+    pid: int  # a forked worker must not share its parent's socket
+    connection: redis.Connection
+    make_key: Callable[[str], str]
+
+
+_links = threading.local()
+
+
+def _link() -> _Link | None:
+    """The thread's connection for ``guard``, or None without Redis."""
+    current = caches["default"]
+    link: _Link | None = getattr(_links, "link", None)
+    if link is not None and link.backend is current and link.pid == os.getpid():
+        return link
+    if not isinstance(current, RedisCache):
+        return None
+    pool = current._cache.get_client(write=True).connection_pool
+    connection = pool.connection_class(**pool.connection_kwargs)
+    link = _Link(current, os.getpid(), connection, current.make_key)
+    _links.link = link
+    return link
+
+
+def _run_guard(link: _Link, keys: list[str], args: list[int]) -> list[int]:
+    command = ("EVALSHA", _GUARD_SHA, len(keys), *keys, *args)
+    # redis-py leaves Connection's methods untyped: use it as Any rather than ignore each.
+    connection: Any = link.connection
+    try:
+        connection.send_command(*command)
+        try:
+            replies: list[int] = connection.read_response()
+        except redis.exceptions.NoScriptError:
+            # Redis restarted (or its scripts were flushed) since we loaded it.
+            connection.send_command("SCRIPT", "LOAD", _GUARD_LUA)
+            connection.read_response()
+            connection.send_command(*command)
+            replies = connection.read_response()
+    except redis.RedisError:
+        connection.disconnect()  # the next call connects again
+        raise
+    return replies
+
+
 _GUARD_LUA = """
 local n = tonumber(ARGV[1])
 local out = {}
@@ -133,20 +178,7 @@ if tonumber(ARGV[2]) > 0 then
 end
 return out
 """
-
-
-def _redis_client() -> tuple[redis.Redis, Any] | None:
-    """A long-lived client of the cache's Redis and the guard script registered on it."""
-    current = caches["default"]
-    if not isinstance(current, RedisCache):
-        return None
-    backend = current._cache  # Django's RedisCacheClient (its pools live there)
-    found = _clients.get(backend)
-    if found is None:
-        client = backend.get_client(write=True)
-        found = (client, client.register_script(_GUARD_LUA))
-        _clients[backend] = found
-    return found
+_GUARD_SHA = hashlib.sha1(_GUARD_LUA.encode()).hexdigest()
 
 
 def guard(*, below: Sequence[Limit] = (), count: Limit | None = None) -> None:
@@ -155,23 +187,22 @@ def guard(*, below: Sequence[Limit] = (), count: Limit | None = None) -> None:
     Counts ``count`` even when a ``below`` limit refuses (an attempt is an attempt).
     Without Redis (the demo's in-process cache) it falls back to one call per limit.
     """
-    found = _redis_client()
-    if found is None:
+    link = _link()
+    if link is None:
         for limit in below:
             ensure_below(limit.key, limit.limit, limit.window_seconds)
         if count is not None:
             check(count.key, count.limit, count.window_seconds)
         return
-    _client, script = found
     windows = [(limit, *_bucket(limit.key, limit.window_seconds)) for limit in below]
-    keys = [cache.make_key(cache_key) for _limit, cache_key, _retry in windows]
+    keys = [link.make_key(cache_key) for _limit, cache_key, _retry in windows]
     ttl = 0
     if count is not None:
         counted_key, counted_retry = _bucket(count.key, count.window_seconds)
-        keys.append(cache.make_key(counted_key))
+        keys.append(link.make_key(counted_key))
         ttl = count.window_seconds + 1
     try:
-        replies = script(keys=keys, args=[len(windows), ttl])
+        replies = _run_guard(link, keys, [len(windows), ttl])
     except redis.RedisError as exc:
         logger.warning("rate limiter unavailable: %s", exc)
         raise RateLimiterUnavailable() from exc

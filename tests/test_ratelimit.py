@@ -32,22 +32,32 @@ def test_guard_reads_the_counters_hit_writes() -> None:
 
 
 def test_guard_uses_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    found = ratelimit._redis_client()
-    assert found is not None
-    client, _script = found
     below = [Limit("test:a", 5, 60), Limit("test:b", 5, 60)]
     count = Limit("test:c", 5, 60)
-    ratelimit.guard(below=below, count=count)  # loads the script into Redis on first use
+    ratelimit.guard(below=below, count=count)
+    link = ratelimit._link()
+    assert link is not None
     sent: list[object] = []
-    original = client.execute_command
+    original = link.connection.send_command
 
-    def execute_command(*args: object, **kwargs: object) -> object:
+    def send_command(*args: object, **kwargs: object) -> None:
         sent.append(args[0])
-        return original(*args, **kwargs)
+        original(*args, **kwargs)
 
-    monkeypatch.setattr(client, "execute_command", execute_command)
+    monkeypatch.setattr(link.connection, "send_command", send_command)
     ratelimit.guard(below=below, count=count)
     assert sent == ["EVALSHA"]  # two reads, set-if-absent and increment, in one script
+
+
+def test_guard_loads_its_script_again_after_redis_forgot_it() -> None:
+    link = ratelimit._link()
+    assert link is not None
+    counted = Limit("test:flushed", 5, 60)
+    ratelimit.guard(count=counted)
+    link.connection.send_command("SCRIPT", "FLUSH")
+    link.connection.read_response()
+    ratelimit.guard(count=counted)  # NOSCRIPT, loaded, sent again
+    assert ratelimit.hit(counted.key, counted.limit, counted.window_seconds).count == 3
 
 
 def test_guard_fails_closed_without_redis(settings: Settings) -> None:
