@@ -488,9 +488,14 @@ def print_against_peer(name: str, ours: float, peers: list[PeerLines]) -> None:
     print(f"| plain Django view, same SQL | {plain:,.0f} |")
     print(f"| naive graphene mutation, same SQL | {naive:,.0f} |")
     print(f"| **ours**: full stack | {ours:,.0f} |")
+
+    def ratio(line: float) -> str:
+        # A line that served nothing (a run too short on a busy machine) has no ratio.
+        return f"{ours / line:.2f}" if line else "n/a (the line measured 0)"
+
     print(
-        f"\nours / naive: **{ours / naive:.2f}** (target ≥ 2); ours / raw: **{ours / raw:.2f}** "
-        f"(target ≥ 0.45); ours / plain: {ours / plain:.2f} (stretch: 1)"
+        f"\nours / naive: **{ratio(naive)}** (target ≥ 2); ours / raw: **{ratio(raw)}** "
+        f"(target ≥ 0.45); ours / plain: {ratio(plain)} (stretch: 1)"
     )
 
 
