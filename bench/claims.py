@@ -425,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     started = time.perf_counter()
     load_at_start = harness.load_average()
+    print_settings(args)
     with (
         harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-claims") as workdir,
         harness.WebhookReceiver() as receiver,
@@ -455,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             # Warm-up: both systems, not counted (imports, prepared statements, caches).
             warm = harness.load(server, claim_bodies(setup, 0, WARMUP), args.clients, 60, JUDGE)
             print(f"warm-up {harness.describe(warm, 'claim')}", flush=True)
-            print_settings(args, server, setup, redis_url, receiver.url)
+            print_checks(server, setup, redis_url, receiver.url)
             pg_warm = pgbench.run(WARMUP, args.clients, defines)
             print(f"warm-up {harness.describe(pg_warm, 'claim')}", flush=True)
 
@@ -533,20 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_settings(
-    args: argparse.Namespace,
-    server: harness.Server,
-    setup: Setup,
-    redis_url: str,
-    hook_url: str,
-) -> None:
-    """What runs, checked where it can be (after the warm-up, which shows it)."""
-    import redis
-
-    from webhooks.models import WebhookDelivery
-
-    counters = len(redis.Redis.from_url(redis_url).keys("*scan:consumer:*"))
-    deliveries = WebhookDelivery.objects.filter(endpoint_id=setup.endpoint_id).count()
+def print_settings(args: argparse.Namespace) -> None:
+    """What runs, before anything does (:func:`print_checks` confirms it after the warm-up)."""
     threads = f", threads {args.threads}" if args.worker_class in {"gthread", "production"} else ""
     rates = (
         ", ".join(
@@ -556,18 +545,37 @@ def print_settings(
         or "none"
     )
     print(
-        "\nsettings:\n"
-        f"  server: worker class {args.worker_class}, workers {args.workers}{threads}; "
-        f"DEBUG {'off' if harness.debug_is_off(server.port) else 'ON'} (asked the server)\n"
-        f"  operation: {OPERATION.relative_to(harness.ROOT)}; bearer token checked per request\n"
-        f"  rate limits on: {counters} per-consumer claim counters in Redis after the warm-up\n"
-        f"  webhooks outbox on: an endpoint for code.claimed ({hook_url}), {deliveries} "
-        f"deliveries after the warm-up; a Celery worker drains them in the run "
-        f"(--celery-concurrency {args.celery_concurrency}, tasks through Redis, not eager)\n"
-        f"  closed loop: wrk, {args.clients} connections; rounds {args.rounds} x "
-        f"{args.claims:,} claims\n"
+        "settings:\n"
+        f"  server: gunicorn, worker class {args.worker_class}"
+        f"{' (config/gunicorn.py)' if args.worker_class == 'production' else ''}, "
+        f"workers {args.workers}{threads}; DEBUG off\n"
+        f"  operation: {OPERATION.relative_to(harness.ROOT)}, bearer token checked per "
+        "request, rate limits on (Redis)\n"
+        f"  webhooks outbox on: the merchant has an endpoint for code.claimed; tasks through "
+        f"Redis to a Celery worker (prefork, --celery-concurrency {args.celery_concurrency}), "
+        f"drained within each round (at most {args.drain_seconds:g} s)\n"
+        f"  closed loop: wrk, {args.clients} connections, {args.rounds} rounds of "
+        f"{args.claims:,} claims (at most {args.max_seconds:g} s)\n"
         f"  open loop: rates {rates}; {args.open_seconds:g} s each, {args.connections} "
-        f"kept-alive connections to start, max send lag p99 {args.max_lag_ms:g} ms\n",
+        f"kept-alive connections to start, refused above a p99 send lag of "
+        f"{args.max_lag_ms:g} ms\n",
+        flush=True,
+    )
+
+
+def print_checks(server: harness.Server, setup: Setup, redis_url: str, hook_url: str) -> None:
+    """The settings as the warm-up shows them: asked of the server, counted in Redis and
+    in the outbox."""
+    import redis
+
+    from webhooks.models import WebhookDelivery
+
+    counters = len(redis.Redis.from_url(redis_url).keys("*scan:consumer:*"))
+    deliveries = WebhookDelivery.objects.filter(endpoint_id=setup.endpoint_id).count()
+    print(
+        f"checked after the warm-up: DEBUG {'off' if harness.debug_is_off(server.port) else 'ON'}"
+        f" (asked the server); {counters} per-consumer claim counters in Redis (rate limits); "
+        f"{deliveries} webhook deliveries to {hook_url} (outbox)",
         flush=True,
     )
 
