@@ -554,8 +554,8 @@ def print_settings(args: argparse.Namespace) -> None:
         f"  webhooks outbox on: the merchant has an endpoint for code.claimed; tasks through "
         f"Redis to a Celery worker (prefork, --celery-concurrency {args.celery_concurrency}), "
         f"drained within each round (at most {args.drain_seconds:g} s)\n"
-        f"  closed loop: wrk, {args.clients} connections, {args.rounds} rounds of "
-        f"{args.claims:,} claims (at most {args.max_seconds:g} s)\n"
+        f"  closed loop: wrk, {args.clients} connections; rounds: {args.rounds} x "
+        f"{args.claims:,} claims (each at most {args.max_seconds:g} s)\n"
         f"  open loop: rates {rates}; {args.open_seconds:g} s each, {args.connections} "
         f"kept-alive connections to start, refused above a p99 send lag of "
         f"{args.max_lag_ms:g} ms\n",

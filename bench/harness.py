@@ -1234,7 +1234,8 @@ async def _open_loop(spec: dict[str, Any]) -> dict[str, Any]:
         tasks.append(loop.create_task(send(k, due)))
     # One deadline for the round rather than a timer per request (CPU): what has no
     # answer ``timeout`` seconds after the last scheduled send is cancelled and counted.
-    await asyncio.wait(tasks, timeout=max(0.0, start + n / rate + timeout - loop.time()))
+    if tasks:
+        await asyncio.wait(tasks, timeout=max(0.0, start + n / rate + timeout - loop.time()))
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks)
