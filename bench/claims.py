@@ -1,14 +1,29 @@
-"""Claim throughput through the full stack beside pgbench running the same SQL transaction.
+"""Claim throughput and latency through the full stack, in the production configuration.
 
-**Full stack**: gunicorn serving ``config.wsgi`` (``--workers 2``: the machine has 2 cores),
-HTTP → bearer-token middleware → GraphQL (the ``ClaimCode`` operation of
-``graphql/operations/consumer/``) → ``campaigns.scan.claims.claim_code`` → PostgreSQL, with
-Redis for the rate limits (real: a dedicated Redis database, flushed at start and end).
-wrk (``--clients`` connections, loopback only; gunicorn's sync workers close the
-connection after each response, so it reconnects) claims distinct codes, spread
-round-robin over ``--consumers`` consumers so that none exceeds the 120 claims a
-minute a consumer may make. Each round is bounded by a count and a time
-(``--max-seconds``).
+**Full stack**, as production runs it (printed at the start, checked where it can be):
+gunicorn in ``config/gunicorn.py`` (``--worker-class production``: threaded workers with
+keep-alive, ``--workers 2 --threads 4``), ``DEBUG`` off, HTTP → bearer-token middleware →
+GraphQL (the front end's ``ClaimCode`` operation of ``graphql/operations/consumer/``) →
+``campaigns.scan.claims.claim_code`` → PostgreSQL, with Redis for the rate limits (real: a
+dedicated Redis database, flushed at start and end) and the webhooks outbox on: the
+merchant has an endpoint for ``code.claimed`` (a receiver on 127.0.0.1), so every claim
+writes a delivery and queues its task through Redis to a real Celery worker
+(``--celery-concurrency``), which the run drains: each round starts from an empty backlog
+and ends once its deliveries are sent; the backlog is printed at the end and must be empty.
+
+**Closed loop**: wrk (``--clients`` kept-alive connections, loopback only) claims distinct
+codes, spread round-robin over ``--consumers`` consumers so that none exceeds the 120
+claims a minute a consumer may make; each round bounded by a count and a time
+(``--max-seconds``). Its claims/s is the throughput; its latency hides queueing (each
+connection waits for its answer before sending again).
+
+**Open loop** (decision 0143): then one round per rate of ``--rates`` (default 50%, 75%,
+90% of the closed-loop median; or claims/s), ``--open-seconds`` each, by
+``harness.open_loop``: each claim sent at its scheduled time over a pool of kept-alive
+connections, its latency from that time. Printed per rate: offered and achieved rate,
+p50/p90/p99/max, errors, the server's, the Celery worker's and the generator's CPU per
+claim, and the generator's send lag; a round where the generator fell behind (p99 lag
+over ``--max-lag-ms``) is not reported and the script exits 1.
 
 **Baseline**: ``pgbench`` (same number of clients; extended query protocol, because the
 claim's statements go through ``core.db.rows``' server-binding cursor, which sends the
@@ -18,7 +33,8 @@ batch of the same campaign: merchant lookup; then in the transaction: code + bat
 campaign, the conditional ``UPDATE`` of the code, the reserve bucket and wallet
 account lookups, the ledger transaction insert (``ON CONFLICT`` on the idempotency
 key), the two conditional balance updates (``RETURNING`` the new balance), the two
-entries, the lot, the claim.
+entries, the lot, the claim, the outbox's endpoint lookup and delivery (to an inactive
+endpoint: never sent).
 The script prints Django's SQL of one claim, captured in-process, to compare. What
 pgbench leaves out is what the stack adds: HTTP, the token check, the Redis rate
 limits, GraphQL and the ORM (django-tenants sets the search path once per schema
@@ -35,22 +51,28 @@ good; against these it cannot.
 Run from the project root::
 
     uv run python bench/claims.py [--claims 6000] [--pgbench-claims 16000] [--rounds 2]
-                                  [--clients 8] [--consumers 1000] [--worker-class sync]
-                                  [--peer-seconds 10] [--profile DIR] [--keep]
+                                  [--clients 8] [--consumers 1000] [--peer-seconds 10]
+                                  [--rates 50%,75%,90%] [--open-seconds 20]
+                                  [--connections 32] [--max-lag-ms 10]
+                                  [--celery-concurrency 2] [--drain-seconds 120]
+                                  [--worker-class production] [--profile DIR] [--keep]
 
 ``--profile DIR`` records the gunicorn workers with py-spy (``--gil``: on-CPU Python
-only) during the last HTTP round and prints where their CPU goes.
+only) during the last HTTP round (the last open-loop one, if any) and prints where their
+CPU goes.
 
 Database: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/loyalty_bench_claims),
 dropped and created at start, dropped at the end unless --keep. Redis: BENCH_REDIS_URL
-(default redis://127.0.0.1:6379/14), flushed at start and end. Figures are printed,
-never asserted (see docs/benchmarks.md). The machinery (database, gunicorn, load generator,
-pgbench, CPU meters, table) is ``bench/harness.py``'s.
+(default redis://127.0.0.1:6379/14; also the Celery broker), flushed at start and end.
+Figures are printed, never asserted (see docs/benchmarks.md). The machinery (database,
+gunicorn, Celery worker, webhook receiver, load generators, pgbench, CPU meters, tables)
+is ``bench/harness.py``'s.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -81,16 +103,22 @@ JUDGE = harness.PayloadJudge("claim")
 class Setup:
     schema: str
     merchant_id: int
+    campaign_id: int
     http_batch: int
     pg_batch: int
     codes: list[str]  # the HTTP batch's codes, by serial
     tokens: list[str]  # one access token per consumer
     first_consumer: int
     sql_of_one_claim: list[str]
+    endpoint_id: int  # the live webhook endpoint: the app's deliveries
+    pg_endpoint_id: int  # an inactive one: pgbench's deliveries, never sent
 
 
-def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
+def set_up(url: str, redis_url: str, args: argparse.Namespace, hook_url: str) -> Setup:
     t0 = time.perf_counter()
+    # The receiver is on this machine: plain http to 127.0.0.1 is refused otherwise (in
+    # this process only: the endpoint is created here, the worker only sends).
+    os.environ["WEBHOOK_ALLOW_HTTP_HOSTS"] = "127.0.0.1"
     harness.start_django(url, redis_url, CACHE_PREFIX)
 
     from django_tenants.utils import tenant_context
@@ -103,6 +131,8 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     from core.db import connection
     from points.services import fund_with_money
     from tenants.onboarding import create_merchant
+    from webhooks.models import EventType, WebhookEndpoint
+    from webhooks.services import create_endpoint
 
     assert RESERVE_BUCKETS == BUCKETS, RESERVE_BUCKETS
     http_size = args.rounds * args.claims + WARMUP + 1
@@ -131,6 +161,13 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
             Code.objects.filter(batch=http_batch).order_by("serial").values_list("code", flat=True)
         )
     connection.set_schema_to_public()
+    # The outbox on: the merchant listens to its claims, so each claim writes a delivery
+    # in its transaction and queues its send (webhooks.events.record).
+    endpoint = create_endpoint(merchant, url=hook_url, event_types=[EventType.CODE_CLAIMED])
+    pg_endpoint = create_endpoint(
+        merchant, url=hook_url, event_types=[EventType.CODE_CLAIMED], is_active=False
+    )
+    assert WebhookEndpoint.objects.filter(merchant=merchant, is_active=True).count() == 1
     consumers = harness.make_consumers(args.consumers)
     user = consumers.users[0]
     sql = harness.captured_sql(lambda: claim_code(user, codes[-1], "bench-sql"))
@@ -142,13 +179,49 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     return Setup(
         schema=merchant.schema_name,
         merchant_id=merchant.pk,
+        campaign_id=campaign.pk,
         http_batch=http_batch.pk,
         pg_batch=pg_batch.pk,
         codes=codes[:-1],
         tokens=consumers.tokens,
         first_consumer=consumers.first_id,
         sql_of_one_claim=sql,
+        endpoint_id=endpoint.endpoint.pk,
+        pg_endpoint_id=pg_endpoint.endpoint.pk,
     )
+
+
+def open_loop_codes(setup: Setup, count: int) -> tuple[int, list[str]]:
+    """A batch of ``count`` codes of the campaign for the open-loop rounds, made once
+    their rates are known (in this process; the budget is topped up for it)."""
+    from django_tenants.utils import tenant_context
+
+    from campaigns.models import BatchStatus, Campaign, Code
+    from campaigns.scan import services as scan_services
+    from core.db import connection
+    from points.services import fund_with_money
+    from tenants.models import Merchant
+
+    merchant = Merchant.objects.get(pk=setup.merchant_id)
+    fund_with_money(
+        merchant,
+        amount_minor=count * POINTS_PER_CODE,
+        currency="CNY",
+        rate="100",
+        payment_reference="bench-claims-open-loop",
+    )
+    with tenant_context(merchant):
+        campaign = Campaign.objects.get(pk=setup.campaign_id)
+        batch = scan_services.create_batch(
+            merchant, campaign, size=count, points_per_code=POINTS_PER_CODE
+        )
+        batch.refresh_from_db()
+        assert batch.status == BatchStatus.READY, batch.status
+        codes = list(
+            Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)
+        )
+    connection.set_schema_to_public()
+    return batch.pk, codes
 
 
 # --- pgbench ------------------------------------------------------------------------------
@@ -203,6 +276,21 @@ INSERT INTO campaigns_claim (code_id, campaign_id, batch_id, consumer_id, points
                              transaction_id, idempotency_key, claimed_at)
 VALUES (:code, :campaign, :batch_id, :cid, :ppc, :txn, 'pgbench-' || :code, now())
 RETURNING id;
+-- The outbox (webhooks.events.record): the live endpoints listening, then the delivery, on
+-- pgbench's own endpoint (inactive: never sent, so out of the backlog the run drains).
+SELECT id FROM webhooks_webhookendpoint
+ WHERE deleted_at IS NULL AND event_types @> (ARRAY['code.claimed'])::varchar(40)[]
+   AND is_active AND merchant_id = :merchant;
+INSERT INTO webhooks_webhookdelivery (merchant_id, endpoint_id, event_id, event_type, payload,
+                                      status, attempts, next_attempt_at, last_status_code,
+                                      last_error, created_at, last_attempt_at, delivered_at)
+VALUES (:merchant, :pg_endpoint, gen_random_uuid(), 'code.claimed',
+        jsonb_build_object('id', gen_random_uuid(), 'type', 'code.claimed', 'createdAt', now(),
+                           'data', jsonb_build_object('code', :code::text, 'points', :ppc::int,
+                                                      'claimedAt', now(),
+                                                      'campaign', :campaign::int,
+                                                      'consumer', :cid::int)),
+        'pending', 0, now(), NULL, '', now(), NULL, NULL);
 COMMIT;
 """
 # The app sends these statements through core.db.rows' server-binding cursor.
@@ -216,25 +304,70 @@ def pgbench_defines(setup: Setup, consumers: int) -> dict[str, object]:
         "consumers": consumers,
         "merchant": setup.merchant_id,
         "batch_id": setup.pg_batch,
+        "pg_endpoint": setup.pg_endpoint_id,
     }
 
 
 # --- The full stack -----------------------------------------------------------------------
 
 
-def claim_bodies(setup: Setup, start: int, count: int) -> list[harness.Request]:
-    """Claims ``start`` … ``start + count - 1``, each a distinct code, consumers round-robin."""
+def claim_bodies(
+    setup: Setup, start: int, count: int, codes: list[str] | None = None
+) -> list[harness.Request]:
+    """Claims ``start`` … ``start + count - 1`` of ``codes`` (the HTTP batch's by default),
+    each a distinct code, consumers round-robin."""
     run = uuid.uuid4().hex[:8]
+    codes = setup.codes if codes is None else codes
     return harness.graphql_requests(
         OPERATION,
         (
             (
-                {"code": setup.codes[j], "idempotencyKey": f"{run}-{j}"},
+                {"code": codes[j], "idempotencyKey": f"{run}-{j}"},
                 setup.tokens[j % len(setup.tokens)],
             )
             for j in range(start, start + count)
         ),
     )
+
+
+def parse_rates(text: str) -> list[tuple[float, bool]]:
+    """``50%,75%,300``: (value, relative) pairs; a percentage is of the closed-loop median."""
+    rates = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        relative = part.endswith("%")
+        value = float(part.rstrip("%")) / (100 if relative else 1)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"a rate must be positive: {part!r}")
+        rates.append((value, relative))
+    return rates
+
+
+def drain(setup: Setup, redis_url: str, seconds: float) -> dict[str, int]:
+    """Wait until the background work the claims left is done: no task queued or being
+    run in the broker, no delivery of the live endpoint pending or failed; the backlog
+    then (or at the deadline)."""
+    from django.db.models import Count
+
+    from webhooks.models import DeliveryStatus, WebhookDelivery
+
+    deadline = time.monotonic() + seconds
+    while True:
+        queued, unacked = harness.queued_tasks(redis_url)
+        statuses = dict(
+            WebhookDelivery.objects.filter(endpoint_id=setup.endpoint_id)
+            .values("status")
+            .annotate(n=Count("id"))
+            .values_list("status", "n")
+        )
+        backlog = {
+            "tasks queued": queued,
+            "tasks unacknowledged": unacked,
+            **{f"deliveries {s}": statuses.get(s, 0) for s in DeliveryStatus.values},
+        }
+        waiting = queued + unacked + statuses.get("pending", 0) + statuses.get("failed", 0)
+        if waiting == 0 or time.monotonic() > deadline:
+            return backlog
+        time.sleep(0.5)
 
 
 # --- Main -----------------------------------------------------------------------------------
@@ -254,7 +387,35 @@ def main(argv: list[str] | None = None) -> int:
         default=10,
         help="seconds per line of ../shared/peer/run.sh, run before and after ours (0: skip)",
     )
-    harness.add_common_arguments(parser)
+    parser.add_argument(
+        "--rates",
+        type=parse_rates,
+        default=parse_rates("50%,75%,90%"),
+        help="open-loop arrival rates, claims/s or %% of the closed-loop median (default "
+        "50%%,75%%,90%%; empty: no open-loop round)",
+    )
+    parser.add_argument(
+        "--open-seconds", type=float, default=20, help="length of each open-loop round"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=32, help="open loop: kept-alive connections at start"
+    )
+    parser.add_argument(
+        "--max-lag-ms",
+        type=float,
+        default=harness.OPEN_LOOP_MAX_LAG_MS,
+        help="open loop: a round whose p99 send lag exceeds this is not reported",
+    )
+    parser.add_argument(
+        "--celery-concurrency",
+        type=int,
+        default=2,
+        help="the Celery worker's processes (production's default: the cores)",
+    )
+    parser.add_argument(
+        "--drain-seconds", type=float, default=120, help="longest wait for the backlog to empty"
+    )
+    harness.add_common_arguments(parser, worker_class="production")
     args = parser.parse_args(argv)
     # 120 claims a minute per consumer: stay under it with room to spare.
     if args.consumers < 1 or args.clients < 1 or args.rounds < 1:
@@ -264,8 +425,12 @@ def main(argv: list[str] | None = None) -> int:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     started = time.perf_counter()
     load_at_start = harness.load_average()
-    with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-claims") as workdir:
-        setup = set_up(url, redis_url, args)
+    print_settings(args)
+    with (
+        harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-claims") as workdir,
+        harness.WebhookReceiver() as receiver,
+    ):
+        setup = set_up(url, redis_url, args, receiver.url)
         from django.db import connections
 
         connections.close_all()
@@ -280,10 +445,18 @@ def main(argv: list[str] | None = None) -> int:
         defines = pgbench_defines(setup, args.consumers)
         # The references run while nothing of ours does: before our server and after it.
         peers = [harness.run_peer(args.peer_seconds)] if args.peer_seconds else []
-        with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
+        with (
+            harness.CeleryWorker(
+                url, redis_url, workdir / "celery.log", CACHE_PREFIX, args.celery_concurrency
+            ) as worker,
+            harness.Server(
+                url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX, eager_tasks=False
+            ) as server,
+        ):
             # Warm-up: both systems, not counted (imports, prepared statements, caches).
             warm = harness.load(server, claim_bodies(setup, 0, WARMUP), args.clients, 60, JUDGE)
             print(f"warm-up {harness.describe(warm, 'claim')}", flush=True)
+            print_checks(server, setup, redis_url, receiver.url)
             pg_warm = pgbench.run(WARMUP, args.clients, defines)
             print(f"warm-up {harness.describe(pg_warm, 'claim')}", flush=True)
 
@@ -295,31 +468,152 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"round {number} {harness.describe(pg[-1], 'claim')}", flush=True)
                 work = claim_bodies(setup, used, args.claims)
                 used += args.claims
-                with harness.profiling(server, args.profile if number == args.rounds else None):
+                profiled = number == args.rounds and not args.rates
+                drain(setup, redis_url, args.drain_seconds)
+                celery_cpu = harness.cpu_seconds(worker.pids())
+                with harness.profiling(server, args.profile if profiled else None):
                     stack.append(harness.load(server, work, args.clients, args.max_seconds, JUDGE))
-                print(f"round {number} {harness.describe(stack[-1], 'claim')}", flush=True)
+                drain(setup, redis_url, args.drain_seconds)
+                celery_ms = (harness.cpu_seconds(worker.pids()) - celery_cpu) * 1000
+                print(
+                    f"round {number} {harness.describe(stack[-1], 'claim')}; celery CPU "
+                    f"{celery_ms / max(1, stack[-1].count):.2f} ms/claim (its drain included)",
+                    flush=True,
+                )
+
+            open_rounds, open_batch = open_loop_rounds(
+                args, setup, redis_url, server, worker, stack
+            )
+            backlog = drain(setup, redis_url, args.drain_seconds)
         if args.peer_seconds:
             peers.append(harness.run_peer(args.peer_seconds))
         if args.profile:
             print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
 
+        print(
+            "\nbacklog at the end (broker and outbox): "
+            + ", ".join(f"{what} {n:,}" for what, n in backlog.items())
+        )
         http_ok = sum(r.count for r in [warm, *stack])
+        open_ok = sum(r.successes for r in open_rounds)
         pg_ok = sum(r.count for r in [pg_warm, *pg])
-        check_invariants(setup, http_ok + 1, pg_ok)  # + 1: the claim of the SQL capture
+        # A closed-loop round cut at --max-seconds leaves up to --clients claims in flight,
+        # which the server may still make; so may open-loop requests with no answer.
+        in_flight = (
+            sum(args.clients for r in stack if answers(r) < args.claims),
+            sum(r.unanswered for r in open_rounds),
+        )
+        # + 1: the claim of the SQL capture.
+        check_invariants(setup, http_ok + 1, open_batch, open_ok, pg_ok, backlog, in_flight)
 
     harness.print_sql("claim", setup.sql_of_one_claim)
+    rates = ",".join(f"{v * 100:g}%" if rel else f"{v:g}" for v, rel in args.rates) or "''"
     print(
         f"\ncommand: uv run python bench/claims.py --claims {args.claims} "
         f"--pgbench-claims {args.pgbench_claims} --rounds {args.rounds} "
         f"--clients {args.clients} --consumers {args.consumers} "
-        f"--peer-seconds {args.peer_seconds} {harness.server_flags(args)}"
+        f"--peer-seconds {args.peer_seconds} --rates {rates} "
+        f"--open-seconds {args.open_seconds:g} --connections {args.connections} "
+        f"--celery-concurrency {args.celery_concurrency} {harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))
     print()
     harness.print_comparison(stack, pg, "claim", note=" (target ≥ 0.30)")
+    if open_rounds:
+        print(
+            f"\nopen loop (fixed arrival rate, latency from each claim's scheduled time; "
+            f"closed-loop wrk above: {harness.median_rate(stack):,.0f} claims/s, p99 "
+            f"{harness.percentile([x for r in stack for x in r.latencies_ms], 99):.1f} ms):"
+        )
+        print(harness.render_open_loop_table(open_rounds, "claim"))
     if peers:
         harness.print_against_peer("claims", harness.median_rate(stack), peers)
+    if any(not r.kept_schedule for r in open_rounds):
+        print("\nsome open-loop rounds are not reported: the generator fell behind its schedule")
+        return 1
     return 0
+
+
+def print_settings(args: argparse.Namespace) -> None:
+    """What runs, before anything does (:func:`print_checks` confirms it after the warm-up)."""
+    threads = f", threads {args.threads}" if args.worker_class in {"gthread", "production"} else ""
+    rates = (
+        ", ".join(
+            f"{v * 100:g}% of the closed-loop median" if rel else f"{v:g}/s"
+            for v, rel in args.rates
+        )
+        or "none"
+    )
+    print(
+        "settings:\n"
+        f"  server: gunicorn, worker class {args.worker_class}"
+        f"{' (config/gunicorn.py)' if args.worker_class == 'production' else ''}, "
+        f"workers {args.workers}{threads}; DEBUG off\n"
+        f"  operation: {OPERATION.relative_to(harness.ROOT)}, bearer token checked per "
+        "request, rate limits on (Redis)\n"
+        f"  webhooks outbox on: the merchant has an endpoint for code.claimed; tasks through "
+        f"Redis to a Celery worker (prefork, --celery-concurrency {args.celery_concurrency}), "
+        f"drained within each round (at most {args.drain_seconds:g} s)\n"
+        f"  closed loop: wrk, {args.clients} connections; rounds: {args.rounds} x "
+        f"{args.claims:,} claims (each at most {args.max_seconds:g} s)\n"
+        f"  open loop: rates {rates}; {args.open_seconds:g} s each, {args.connections} "
+        f"kept-alive connections to start, refused above a p99 send lag of "
+        f"{args.max_lag_ms:g} ms\n",
+        flush=True,
+    )
+
+
+def print_checks(server: harness.Server, setup: Setup, redis_url: str, hook_url: str) -> None:
+    """The settings as the warm-up shows them: asked of the server, counted in Redis and
+    in the outbox."""
+    import redis
+
+    from webhooks.models import WebhookDelivery
+
+    counters = len(redis.Redis.from_url(redis_url).keys("*scan:consumer:*"))
+    deliveries = WebhookDelivery.objects.filter(endpoint_id=setup.endpoint_id).count()
+    print(
+        f"checked after the warm-up: DEBUG {'off' if harness.debug_is_off(server.port) else 'ON'}"
+        f" (asked the server); {counters} per-consumer claim counters in Redis (rate limits); "
+        f"{deliveries} webhook deliveries to {hook_url} (outbox)",
+        flush=True,
+    )
+
+
+def open_loop_rounds(
+    args: argparse.Namespace,
+    setup: Setup,
+    redis_url: str,
+    server: harness.Server,
+    worker: harness.CeleryWorker,
+    stack: list[harness.Round],
+) -> tuple[list[harness.OpenLoopRound], int | None]:
+    """One open-loop round per rate of ``--rates`` (percentages of the closed-loop median),
+    on a batch of codes of their own; the rounds and that batch."""
+    if not args.rates:
+        return [], None
+    closed = harness.median_rate(stack)
+    rates = [value * closed if relative else value for value, relative in args.rates]
+    sizes = [math.ceil(rate * args.open_seconds) for rate in rates]
+    batch, codes = open_loop_codes(setup, sum(sizes))
+    rounds = []
+    used = 0
+    for number, (rate, size) in enumerate(zip(rates, sizes, strict=True), 1):
+        work = claim_bodies(setup, used, size, codes)
+        used += size
+        # Each round starts from an empty backlog and owns the drain of what it leaves.
+        drain(setup, redis_url, args.drain_seconds)
+        celery_cpu = harness.cpu_seconds(worker.pids())
+        with harness.profiling(server, args.profile if number == len(rates) else None):
+            result = harness.open_loop(
+                server, work, rate, JUDGE, connections=args.connections, max_lag_ms=args.max_lag_ms
+            )
+        drain(setup, redis_url, args.drain_seconds)
+        celery_cpu = harness.cpu_seconds(worker.pids()) - celery_cpu
+        result.background_cpu_ms["celery"] = celery_cpu * 1000 / max(1, result.successes)
+        rounds.append(result)
+        print(harness.describe_open_loop(result, "claim"), flush=True)
+    return rounds, batch
 
 
 # Where the workers' CPU goes inside the claim (the request's parts are the harness's).
@@ -332,31 +626,70 @@ PROFILE_PARTS = harness.profile_parts(
 )
 
 
-def check_invariants(setup: Setup, http_ok: int, pg_ok: int) -> None:
+def answers(r: harness.Round) -> int:
+    return r.count + sum(r.failures.values()) + sum(r.refused.values())
+
+
+def check_invariants(
+    setup: Setup,
+    http_ok: int,
+    open_batch: int | None,
+    open_ok: int,
+    pg_ok: int,
+    backlog: dict[str, int],
+    in_flight: tuple[int, int],
+) -> None:
+    """The ledger's audit; every claim counted once; every claim of ours sent once to the
+    merchant's endpoint; nothing left waiting. ``in_flight``: the claims that may have
+    been made unseen (closed loop, open loop)."""
     from django_tenants.utils import schema_context
 
     from campaigns.models import Claim, Code
     from core.db import connection
     from points.audit import audit
+    from webhooks.models import WebhookDelivery
 
     problems = audit()
     with schema_context(setup.schema):
         claims = Claim.objects.count()
-        claimed_http = Code.objects.filter(
-            batch_id=setup.http_batch, claimed_at__isnull=False
-        ).count()
-        claimed_pg = Code.objects.filter(batch_id=setup.pg_batch, claimed_at__isnull=False).count()
+        claimed = {
+            batch: Code.objects.filter(batch_id=batch, claimed_at__isnull=False).count()
+            for batch in (setup.http_batch, setup.pg_batch, open_batch)
+            if batch is not None
+        }
     connection.set_schema_to_public()
-    print(
-        f"\ninvariants: audit() problems: {len(problems)}; claims {claims:,} = "
-        f"{http_ok:,} HTTP successes + {pg_ok:,} pgbench transactions: "
-        f"{claims == http_ok + pg_ok}; codes claimed {claimed_http:,} (HTTP batch) = "
-        f"{claimed_http == http_ok}, {claimed_pg:,} (pgbench batch) = {claimed_pg == pg_ok}"
+    sent = WebhookDelivery.objects.filter(endpoint_id=setup.endpoint_id, status="succeeded").count()
+    pg_deliveries = WebhookDelivery.objects.filter(endpoint_id=setup.pg_endpoint_id).count()
+    http_claimed = claimed[setup.http_batch]
+    open_claimed = claimed[open_batch] if open_batch is not None else 0
+    over_http = http_claimed + open_claimed
+    waiting = {k: n for k, n in backlog.items() if n and k != "deliveries succeeded"}
+
+    def within(ok: int, unseen: int) -> str:
+        return f"{ok:,}" + (f" (+ at most {unseen:,} unanswered)" if unseen else "")
+
+    harness.report_invariants(
+        {
+            f"audit(): {len(problems)} problems": not problems,
+            f"claims {claims:,} = codes claimed in the three batches {sum(claimed.values()):,}": (
+                claims == sum(claimed.values())
+            ),
+            f"closed loop: codes claimed {http_claimed:,} = HTTP successes "
+            f"{within(http_ok, in_flight[0])}": http_ok <= http_claimed <= http_ok + in_flight[0],
+            f"open loop: codes claimed {open_claimed:,} = HTTP successes "
+            f"{within(open_ok, in_flight[1])}": open_ok <= open_claimed <= open_ok + in_flight[1],
+            f"pgbench: codes claimed {claimed[setup.pg_batch]:,} = transactions {pg_ok:,}": (
+                claimed[setup.pg_batch] == pg_ok
+            ),
+            f"webhook deliveries sent {sent:,} = claims over HTTP {over_http:,}": (
+                sent == over_http
+            ),
+            f"pgbench's deliveries (never sent) {pg_deliveries:,} = {pg_ok:,}": pg_deliveries
+            == pg_ok,
+            f"backlog empty at the end: {waiting or 'nothing waiting'}": not waiting,
+        },
+        problems,
     )
-    for problem in problems[:10]:
-        print("   ", problem)
-    if problems or claims != http_ok + pg_ok or claimed_http != http_ok or claimed_pg != pg_ok:
-        raise SystemExit("invariants FAILED")
 
 
 if __name__ == "__main__":

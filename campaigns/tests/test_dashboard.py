@@ -95,8 +95,9 @@ def test_dashboard_costs_the_same_queries_with_more_campaigns(
         # Switching search_path is not a data query (it depends on the previous request).
         return sum(not q["sql"].startswith("SET ") for q in queries.captured_queries)
 
+    count()  # the first request also reads the token's session (then kept: 0138)
     before = count()
-    assert before <= 8
+    assert before <= 7
     with tenant_context(f.tenants.acme):
         from campaigns.scan.services import create_scan_campaign
 
