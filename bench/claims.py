@@ -5,11 +5,14 @@ gunicorn in ``config/gunicorn.py`` (``--worker-class production``: threaded work
 keep-alive, ``--workers 2 --threads 4``), ``DEBUG`` off, HTTP → bearer-token middleware →
 GraphQL (the front end's ``ClaimCode`` operation of ``graphql/operations/consumer/``) →
 ``campaigns.scan.claims.claim_code`` → PostgreSQL, with Redis for the rate limits (real: a
-dedicated Redis database, flushed at start and end) and the webhooks outbox on: the
-merchant has an endpoint for ``code.claimed`` (a receiver on 127.0.0.1), so every claim
-writes a delivery and queues its task through Redis to a real Celery worker
-(``--celery-concurrency``), which the run drains: each round starts from an empty backlog
-and ends once its deliveries are sent; the backlog is printed at the end and must be empty.
+dedicated Redis database, flushed at start and end) and the webhooks outbox on
+(``--webhooks on``, the default): the merchant has an endpoint for ``code.claimed`` (a
+receiver on 127.0.0.1), so every claim writes a delivery and queues its task through
+Redis to a real Celery worker (``--celery-concurrency``), which the run drains: each
+round starts from an empty backlog and ends once its deliveries are sent; the backlog is
+printed at the end and must be empty.
+``--webhooks off``: the merchant's endpoint listens to another event, as most merchants'
+claims have no listener (the claim then asks only the process's cached subscriptions).
 
 **Closed loop**: wrk (``--clients`` kept-alive connections, loopback only) claims distinct
 codes, spread round-robin over ``--consumers`` consumers so that none exceeds the 120
@@ -28,13 +31,10 @@ over ``--max-lag-ms``) is not reported and the script exits 1.
 **Baseline**: ``pgbench`` (same number of clients; extended query protocol, because the
 claim's statements go through ``core.db.rows``' server-binding cursor, which sends the
 parameters apart from the statement, unprepared) running
-the statements the claim sends, in the same order and in one transaction, on a second
-batch of the same campaign: merchant lookup; then in the transaction: code + batch +
-campaign, the conditional ``UPDATE`` of the code, the reserve bucket and wallet
-account lookups, the ledger transaction insert (``ON CONFLICT`` on the idempotency
-key), the two conditional balance updates (``RETURNING`` the new balance), the two
-entries, the lot, the claim, the outbox's endpoint lookup and delivery (to an inactive
-endpoint: never sent).
+what the claim sends, on a second batch of the same campaign: the one call of
+``campaigns_claim_code`` (decision 0137), in autocommit; with ``--webhooks on``, in a
+transaction with the outbox's endpoint lookup and delivery (to an inactive endpoint:
+never sent).
 The script prints Django's SQL of one claim, captured in-process, to compare. What
 pgbench leaves out is what the stack adds: HTTP, the token check, the Redis rate
 limits, GraphQL and the ORM (django-tenants sets the search path once per schema
@@ -163,10 +163,11 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace, hook_url: str) ->
     connection.set_schema_to_public()
     # The outbox on: the merchant listens to its claims, so each claim writes a delivery
     # in its transaction and queues its send (webhooks.events.record).
-    endpoint = create_endpoint(merchant, url=hook_url, event_types=[EventType.CODE_CLAIMED])
-    pg_endpoint = create_endpoint(
-        merchant, url=hook_url, event_types=[EventType.CODE_CLAIMED], is_active=False
-    )
+    # --webhooks off: the merchant's endpoint listens to another event, as most merchants'
+    # claims have no listener; the claim then only asks the process's cached subscriptions.
+    listened = EventType.CODE_CLAIMED if args.webhooks == "on" else EventType.ORDER_PLACED
+    endpoint = create_endpoint(merchant, url=hook_url, event_types=[listened])
+    pg_endpoint = create_endpoint(merchant, url=hook_url, event_types=[listened], is_active=False)
     assert WebhookEndpoint.objects.filter(merchant=merchant, is_active=True).count() == 1
     consumers = harness.make_consumers(args.consumers)
     user = consumers.users[0]
@@ -227,57 +228,27 @@ def open_loop_codes(setup: Setup, count: int) -> tuple[int, list[str]]:
 # --- pgbench ------------------------------------------------------------------------------
 
 PGBENCH_SCRIPT = r"""
--- One claim, as campaigns.scan.claims.claim_code sends it (see bench/claims.py).
--- Extended protocol: pgbench sends each variable as a parameter ($1, …) apart from the
--- statement, as core.db.rows' server-binding cursor does; so no variable sits inside a
--- quoted literal (it would not be replaced there).
+-- One claim, as campaigns.scan.claims.claim_code sends it (see bench/claims.py): the one
+-- call of campaigns/scan/sql/campaigns_claim_code.sql, in autocommit. Extended protocol:
+-- pgbench sends each variable as a parameter ($1, …) apart from the statement, as
+-- core.db.rows' server-binding cursor does. Claim number i takes the code of serial i of
+-- the pgbench batch (a subquery: the app is sent the code by the phone).
 \set cid :first_consumer + :i % :consumers
-{find_merchant};
+SELECT * FROM public.campaigns_claim_code(
+    :merchant,
+    (SELECT code FROM "{schema}".campaigns_code WHERE batch_id = :batch_id AND serial = :i),
+    :cid, 'pgbench-' || :i, now(), {buckets});
+"""
+# --webhooks on: the claim and its outbox row in one transaction (webhooks.events.record):
+# the live endpoints listening, then the delivery, on pgbench's own endpoint (inactive:
+# never sent, so out of the backlog the run drains).
+PGBENCH_SCRIPT_WITH_OUTBOX = r"""
+\set cid :first_consumer + :i % :consumers
 BEGIN;
-SET search_path = "{schema}", public;
-SELECT c.code AS code, c.batch_id AS batch, c.serial AS serial, c.claimed_by_id AS claimed_by,
-       b.campaign_id AS campaign, b.points_per_code AS ppc, b.status AS batch_status,
-       p.kind, p.name, p.description, p.image, p.starts_at, p.ends_at, p.status,
-       p.max_claims_per_day, p.max_claims_per_consumer
-  FROM campaigns_code c
-  JOIN campaigns_codebatch b ON b.id = c.batch_id
-  JOIN campaigns_campaign p ON p.id = b.campaign_id
- WHERE c.batch_id = :batch_id AND c.serial = :i \gset
-UPDATE campaigns_code SET claimed_by_id = :cid, claimed_at = now()
- WHERE code = :code AND claimed_at IS NULL;
-\set bucket :serial % {buckets}
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE kind = 'campaign_reserve' AND merchant_id = :merchant AND consumer_id IS NULL
-   AND ref = 'batch:' || :batch_id || ':' || :bucket \gset bk_
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE kind = 'consumer_wallet' AND merchant_id IS NULL AND consumer_id = :cid
-   AND ref = '' \gset wl_
-INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
-                                reverses_id, memo, metadata, created_at)
-VALUES ('award', 'claim:' || :merchant || ':' || :code, md5(:code::text) || md5(:cid::text),
-        :merchant, :cid, NULL, 'Bench caps',
-        jsonb_build_object('code', :code::text, 'campaign', :campaign::int,
-                           'batch', :batch_id::int), now())
-ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
-\set debit 0 - :ppc
-UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0
-RETURNING balance;
-UPDATE points_account SET balance = balance + :ppc WHERE id = :wl_id AND balance + :ppc >= 0
-RETURNING balance;
-INSERT INTO points_entry (transaction_id, account_id, amount, consumer_id, created_at)
-VALUES (:txn, :bk_id, :debit, NULL, now()), (:txn, :wl_id, :ppc, :cid, now()) RETURNING id;
-INSERT INTO points_lot (account_id, consumer_id, merchant_id, source_id, points, remaining,
-                        earned_at, expires_at)
-VALUES (:wl_id, :cid, :merchant, :txn, :ppc, :ppc, now(), now() + interval '365 days')
-RETURNING id;
-INSERT INTO campaigns_claim (code_id, campaign_id, batch_id, consumer_id, points,
-                             transaction_id, idempotency_key, claimed_at)
-VALUES (:code, :campaign, :batch_id, :cid, :ppc, :txn, 'pgbench-' || :code, now())
-RETURNING id;
--- The outbox (webhooks.events.record): the live endpoints listening, then the delivery, on
--- pgbench's own endpoint (inactive: never sent, so out of the backlog the run drains).
+SELECT * FROM public.campaigns_claim_code(
+    :merchant,
+    (SELECT code FROM "{schema}".campaigns_code WHERE batch_id = :batch_id AND serial = :i),
+    :cid, 'pgbench-' || :i, now(), {buckets});
 SELECT id FROM webhooks_webhookendpoint
  WHERE deleted_at IS NULL AND event_types @> (ARRAY['code.claimed'])::varchar(40)[]
    AND is_active AND merchant_id = :merchant;
@@ -286,9 +257,7 @@ INSERT INTO webhooks_webhookdelivery (merchant_id, endpoint_id, event_id, event_
                                       last_error, created_at, last_attempt_at, delivered_at)
 VALUES (:merchant, :pg_endpoint, gen_random_uuid(), 'code.claimed',
         jsonb_build_object('id', gen_random_uuid(), 'type', 'code.claimed', 'createdAt', now(),
-                           'data', jsonb_build_object('code', :code::text, 'points', :ppc::int,
-                                                      'claimedAt', now(),
-                                                      'campaign', :campaign::int,
+                           'data', jsonb_build_object('points', {points}, 'claimedAt', now(),
                                                       'consumer', :cid::int)),
         'pending', 0, now(), NULL, '', now(), NULL, NULL);
 COMMIT;
@@ -407,6 +376,14 @@ def main(argv: list[str] | None = None) -> int:
         help="open loop: a round whose p99 send lag exceeds this is not reported",
     )
     parser.add_argument(
+        "--webhooks",
+        choices=["on", "off"],
+        default="on",
+        help="on: the merchant's endpoint listens to code.claimed, so every claim writes an "
+        "outbox row and a delivery is sent (drained in the run); off: its endpoint listens "
+        "to another event, as for most merchants",
+    )
+    parser.add_argument(
         "--celery-concurrency",
         type=int,
         default=2,
@@ -436,8 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         connections.close_all()
         pgbench = harness.PgBench(
             url,
-            PGBENCH_SCRIPT.format(
-                schema=setup.schema, buckets=BUCKETS, find_merchant=harness.find_merchant_sql()
+            (PGBENCH_SCRIPT_WITH_OUTBOX if args.webhooks == "on" else PGBENCH_SCRIPT).format(
+                schema=setup.schema, buckets=BUCKETS, points=POINTS_PER_CODE
             ),
             workdir,
             protocol=PGBENCH_PROTOCOL,
@@ -504,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
             sum(r.unanswered for r in open_rounds),
         )
         # + 1: the claim of the SQL capture.
-        check_invariants(setup, http_ok + 1, open_batch, open_ok, pg_ok, backlog, in_flight)
+        check_invariants(
+            setup, http_ok + 1, open_batch, open_ok, pg_ok, backlog, in_flight, args.webhooks
+        )
 
     harness.print_sql("claim", setup.sql_of_one_claim)
     rates = ",".join(f"{v * 100:g}%" if rel else f"{v:g}" for v, rel in args.rates) or "''"
@@ -514,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
         f"--clients {args.clients} --consumers {args.consumers} "
         f"--peer-seconds {args.peer_seconds} --rates {rates} "
         f"--open-seconds {args.open_seconds:g} --connections {args.connections} "
-        f"--celery-concurrency {args.celery_concurrency} {harness.server_flags(args)}"
+        f"--celery-concurrency {args.celery_concurrency} --webhooks {args.webhooks} "
+        f"{harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))
     print()
@@ -551,7 +531,13 @@ def print_settings(args: argparse.Namespace) -> None:
         f"workers {args.workers}{threads}; DEBUG off\n"
         f"  operation: {OPERATION.relative_to(harness.ROOT)}, bearer token checked per "
         "request, rate limits on (Redis)\n"
-        f"  webhooks outbox on: the merchant has an endpoint for code.claimed; tasks through "
+        + (
+            "  webhooks on (--webhooks on): the merchant has an endpoint for code.claimed; "
+            if args.webhooks == "on"
+            else "  webhooks off (--webhooks off): the merchant's endpoint listens to "
+            "order.placed, not to claims; "
+        )
+        + f"tasks through "
         f"Redis to a Celery worker (prefork, --celery-concurrency {args.celery_concurrency}), "
         f"drained within each round (at most {args.drain_seconds:g} s)\n"
         f"  closed loop: wrk, {args.clients} connections; rounds: {args.rounds} x "
@@ -638,6 +624,7 @@ def check_invariants(
     pg_ok: int,
     backlog: dict[str, int],
     in_flight: tuple[int, int],
+    webhooks: str,
 ) -> None:
     """The ledger's audit; every claim counted once; every claim of ours sent once to the
     merchant's endpoint; nothing left waiting. ``in_flight``: the claims that may have
@@ -681,11 +668,10 @@ def check_invariants(
             f"pgbench: codes claimed {claimed[setup.pg_batch]:,} = transactions {pg_ok:,}": (
                 claimed[setup.pg_batch] == pg_ok
             ),
-            f"webhook deliveries sent {sent:,} = claims over HTTP {over_http:,}": (
-                sent == over_http
-            ),
-            f"pgbench's deliveries (never sent) {pg_deliveries:,} = {pg_ok:,}": pg_deliveries
-            == pg_ok,
+            f"webhook deliveries sent {sent:,} = claims over HTTP {over_http:,}"
+            f" (--webhooks {webhooks})": sent == (over_http if webhooks == "on" else 0),
+            f"pgbench's deliveries (never sent) {pg_deliveries:,} = {pg_ok:,}"
+            f" (--webhooks {webhooks})": pg_deliveries == (pg_ok if webhooks == "on" else 0),
             f"backlog empty at the end: {waiting or 'nothing waiting'}": not waiting,
         },
         problems,
