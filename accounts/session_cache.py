@@ -86,6 +86,11 @@ class SessionCache:
             if generation == self.generation and self._subscribed.is_set():
                 self._entries[session.pk] = (expires, kept)
 
+    def wait_until_listening(self, seconds: float) -> bool:
+        """Start listening if not yet, and wait until subscribed (tests; a warm-up)."""
+        self._ensure_listening()
+        return self._subscribed.wait(seconds)
+
     # --- changes -------------------------------------------------------------------
 
     def changed(self, *, session_id: int | None = None, user_id: int | None = None) -> None:

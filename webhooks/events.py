@@ -5,8 +5,8 @@ response, an order, a finished batch): the delivery rows commit or roll back wit
 it, so no event is lost and none is invented, and the send is queued only once the
 transaction has committed.
 
-Most merchants have no endpoint, and a claim must stay cheap, so which event types
-a merchant subscribes to is cached in the process for a few seconds
+Most merchants have no endpoint, and a claim must stay cheap, so which live endpoints
+of a merchant subscribe to which event types is cached in the process for a few seconds
 (``WEBHOOK_ENDPOINT_CACHE_SECONDS``): a merchant with none costs a dictionary
 lookup. A new or changed endpoint takes effect at once in the process that made the
 change and within that many seconds elsewhere.
@@ -26,26 +26,32 @@ from django.utils import timezone
 
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
-_cache: dict[int, tuple[float, frozenset[str]]] = {}
+# merchant id -> (expires at, {event type: ids of the live endpoints subscribed to it})
+_cache: dict[int, tuple[float, dict[str, tuple[int, ...]]]] = {}
 _lock = threading.Lock()
 
 
-def subscribed_types(merchant_id: int) -> frozenset[str]:
-    """Event types at least one live endpoint of the merchant subscribes to (cached)."""
+def _subscriptions(merchant_id: int) -> dict[str, tuple[int, ...]]:
+    """Each event type's live endpoints of the merchant (cached)."""
     now = time.monotonic()
     cached = _cache.get(merchant_id)
     if cached is not None and cached[0] > now:
         return cached[1]
-    types = frozenset(
-        t
-        for types in WebhookEndpoint.objects.filter(
-            merchant_id=merchant_id, is_active=True, deleted_at__isnull=True
-        ).values_list("event_types", flat=True)
-        for t in types
-    )
+    by_type: dict[str, list[int]] = {}
+    for endpoint_id, types in WebhookEndpoint.objects.filter(
+        merchant_id=merchant_id, is_active=True, deleted_at__isnull=True
+    ).values_list("pk", "event_types"):
+        for event_type in types:
+            by_type.setdefault(event_type, []).append(endpoint_id)
+    found = {t: tuple(sorted(ids)) for t, ids in by_type.items()}
     with _lock:
-        _cache[merchant_id] = (now + settings.WEBHOOK_ENDPOINT_CACHE_SECONDS, types)
-    return types
+        _cache[merchant_id] = (now + settings.WEBHOOK_ENDPOINT_CACHE_SECONDS, found)
+    return found
+
+
+def subscribed_types(merchant_id: int) -> frozenset[str]:
+    """Event types at least one live endpoint of the merchant subscribes to (cached)."""
+    return frozenset(_subscriptions(merchant_id))
 
 
 def forget(merchant_id: int) -> None:
@@ -62,16 +68,10 @@ def record(
     ``data`` builds the event's payload; it is called only when someone listens.
     Call inside the business transaction.
     """
-    if event_type not in subscribed_types(merchant_id):
-        return []
-    endpoints = list(
-        WebhookEndpoint.objects.filter(
-            merchant_id=merchant_id,
-            is_active=True,
-            deleted_at__isnull=True,
-            event_types__contains=[event_type],
-        ).values_list("pk", flat=True)
-    )
+    # The endpoints come from the same cache as the subscriptions: an endpoint disabled
+    # within the last few seconds may still get a delivery, which is never sent (the
+    # sender takes only live endpoints' deliveries).
+    endpoints = _subscriptions(merchant_id).get(event_type, ())
     if not endpoints:
         return []
     now = timezone.now()
