@@ -2,9 +2,12 @@
 
 - **Connection cut mid-claim / mid-redeem.** Requests go through the real WSGI
   handler in this process (werkzeug's client: Django's request signals run, so a
-  broken connection is closed at the end of the request as in production). A hook
-  lets the points move, then ``pg_terminate_backend`` ends the request's database
-  backend from another connection; the request's next statement fails. The answer
+  broken connection is closed at the end of the request as in production). The claim
+  is one statement (decision 0137): another session holds the merchant's reserve
+  buckets, so the claim's statement takes the code, posts the transaction and waits
+  at the bucket's balance; ``pg_terminate_backend`` then ends its backend mid-statement.
+  The redeem: a hook lets the points move, then ends the backend; the request's next
+  statement fails. The answer
   must be 503 ``SERVICE_UNAVAILABLE``, nothing of the request may remain,
   ``audit()`` must be clean, and retrying with the same idempotency key must
   succeed exactly once.
@@ -20,6 +23,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -69,15 +73,7 @@ def call(
 
 
 def _kill_backend(pid: int) -> None:
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"],
-        port=db["PORT"],
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        dbname=db["NAME"],
-        autocommit=True,
-    ) as admin:
+    with _admin_connection() as admin:
         assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
 
 
@@ -104,6 +100,55 @@ def connection_cut_after(module: Any, name: str) -> Iterator[list[int]]:
         setattr(module, name, original)
 
 
+def _admin_connection(autocommit: bool = True) -> psycopg.Connection[Any]:
+    db = connection.settings_dict
+    return psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"],
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=autocommit,
+    )
+
+
+@contextmanager
+def killed_while_waiting(merchant_id: int, statement: str) -> Iterator[list[int]]:
+    """Hold the merchant's reserve buckets in another session; the backend that comes to
+    wait for them running ``statement`` is terminated. Yields the pids killed."""
+    killed: list[int] = []
+    holder = _admin_connection(autocommit=False)
+    holder.execute(
+        "SELECT id FROM points_account WHERE kind = 'campaign_reserve' AND merchant_id = %s"
+        " FOR UPDATE",
+        [merchant_id],
+    )
+
+    def kill_the_waiter() -> None:
+        deadline = time.monotonic() + 20
+        with _admin_connection() as admin:
+            while time.monotonic() < deadline:
+                row = admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE %s",
+                    [f"%{statement}%"],
+                ).fetchone()
+                if row is not None:
+                    admin.execute("SELECT pg_terminate_backend(%s)", [row[0]])
+                    killed.append(row[0])
+                    return
+                time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_the_waiter)
+    killer.start()
+    try:
+        yield killed
+    finally:
+        killer.join()
+        holder.rollback()
+        holder.close()
+
+
 def _consumer(new_phone: Callable[[], str]) -> tuple[User, str]:
     user, _created = User.objects.get_or_create_consumer(new_phone())
     return user, tokens.issue(user).access_token
@@ -120,9 +165,9 @@ def test_connection_cut_mid_claim_leaves_nothing_and_the_retry_claims_once(
     consumer, token = _consumer(new_phone)
     variables = {"code": code, "idempotencyKey": unique("claim")}
 
-    # After the award is posted (points moved inside the transaction), before the
-    # claim row is written and the transaction commits.
-    with connection_cut_after(ledger, "post") as killed:
+    # Mid-statement: the code taken and the transaction inserted, waiting to move the
+    # reserve's balance, before the claim row is written and the statement commits.
+    with killed_while_waiting(merchant.pk, "campaigns_claim_code") as killed:
         status, body = call("ClaimCode", variables, token)
     assert len(killed) == 1
     assert status == 503, body
