@@ -275,6 +275,42 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     )
 
 
+def in_process(setup: Setup, count: int) -> None:
+    """``count`` redeems as the ``Redeem`` mutation makes them (the redeem, then the
+    balance), by pgbench's consumers (no pgbench runs in this mode), timed in this
+    process; then the audit and the stock."""
+    from accounts.models import User
+    from points import balances
+    from points.audit import audit
+    from redemption import services as mall
+    from redemption.models import Product
+
+    pg_consumers = setup.consumers - setup.http_consumers - 1
+    assert count <= pg_consumers, f"--in-process at most {pg_consumers:,}"
+    first = setup.first_pg_consumer
+    users = list(User.objects.filter(pk__gte=first, pk__lt=first + count).order_by("pk"))
+    stock = Product.objects.get(pk=setup.product_id).stock
+
+    def redeem(n: int, user: User) -> None:
+        result = mall.redeem(
+            user,
+            setup.product_id,
+            1,
+            idempotency_key=f"cpu-{n}",
+            address_id=setup.first_pg_address + n,
+        )
+        assert not result.replayed and balances.wallet_balance(user.pk) == 0
+
+    harness.time_in_process(
+        "redeem", [lambda n=n, user=user: redeem(n, user) for n, user in enumerate(users)]
+    )
+    problems = audit()
+    sold = stock - Product.objects.get(pk=setup.product_id).stock
+    print(f"audit() problems: {len(problems)}; stock sold {sold:,} = redeems: {sold == count}")
+    if problems or sold != count:
+        raise SystemExit("invariants FAILED")
+
+
 # --- pgbench ------------------------------------------------------------------------------
 
 PGBENCH_SCRIPT = r"""
@@ -401,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of the rounds: flash sales of these many buyers (e.g. 50,500), each "
         "arriving within one second on a connection of its own, for a fifth as many units",
     )
+    harness.add_peer_argument(parser)
+    harness.add_in_process_argument(parser)
     harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.bursts:
@@ -414,12 +452,17 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = harness.load_average()
     with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-flash") as workdir:
         setup = set_up(url, redis_url, args)
+        if args.in_process:
+            in_process(setup, args.in_process)
+            return 0
         from django.db import connections
 
         connections.close_all()
         script = PGBENCH_SCRIPT.format(title=TITLE, address=json.dumps(ADDRESS))
         pgbench = harness.PgBench(url, script, workdir, "redeem", per_statement=True)
         defines = pgbench_defines(setup)
+        # The references run while nothing of ours does: before our server and after it.
+        peers = [harness.run_peer(args.peer_seconds)] if args.peer_seconds else []
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
             http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
 
@@ -467,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"sell-out {harness.describe(sellout, 'redeem')}", flush=True)
 
+        if args.peer_seconds:
+            peers.append(harness.run_peer(args.peer_seconds))
         if args.profile:
             print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
         http_ok = sum(r.count for r in [warm, *stack, sellout])
@@ -479,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ncommand: uv run python bench/flash_sale.py --redeems {args.redeems} "
         f"--pgbench-redeems {args.pgbench_redeems} --rounds {args.rounds} "
-        f"--sellout {args.sellout} --clients {args.clients} {harness.server_flags(args)}"
+        f"--sellout {args.sellout} --clients {args.clients} "
+        f"--peer-seconds {args.peer_seconds} {harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))
     print()
@@ -503,6 +549,10 @@ def main(argv: list[str] | None = None) -> int:
         f"p50 {harness.percentile(sellout.latencies_ms, 50):.1f} ms, "
         f"p99 {harness.percentile(sellout.latencies_ms, 99):.1f} ms"
     )
+    if peers:
+        harness.print_against_peer(
+            "redeems", harness.median_rate(stack), peers, naive_target=1.5, raw_target=None
+        )
     return 0
 
 

@@ -235,6 +235,32 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     )
 
 
+def in_process(setup: Setup, count: int) -> None:
+    """``count`` submits as the ``SubmitResponse`` mutation makes them, by pgbench's
+    consumers (no pgbench runs in this mode), timed in this process; then the audit."""
+    from accounts.models import User
+    from campaigns.questionnaires import services as questionnaires
+    from campaigns.questionnaires.links import in_merchant_schema
+    from core.db import connection
+    from points.audit import audit
+
+    assert count <= setup.pg_consumers, f"--in-process at most {setup.pg_consumers:,}"
+    first = setup.first_pg_consumer
+    users = list(User.objects.filter(pk__gte=first, pk__lt=first + count).order_by("pk"))
+
+    def submit(user: User) -> None:
+        with in_merchant_schema(setup.link) as (merchant, campaign_id):
+            result = questionnaires.submit(merchant, user, campaign_id, ANSWERS, f"cpu-{user.pk}")
+            assert not result.replayed and result.response.version.number == 1
+
+    harness.time_in_process("submit", [lambda user=user: submit(user) for user in users])
+    connection.set_schema_to_public()
+    problems = audit()
+    print(f"audit() problems: {len(problems)}")
+    if problems:
+        raise SystemExit("invariants FAILED")
+
+
 # --- pgbench ------------------------------------------------------------------------------
 
 SUBMIT_SCRIPT = r"""
@@ -395,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drain", type=int, default=600, help="HTTP submits at a questionnaire capped at half"
     )
+    harness.add_peer_argument(parser)
+    harness.add_in_process_argument(parser)
     harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.clients < 1 or args.rounds < 1 or min(args.scaling) < 1 or args.drain < 2:
@@ -406,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = harness.load_average()
     with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-submit") as workdir:
         setup = set_up(url, redis_url, args)
+        if args.in_process:
+            in_process(setup, args.in_process)
+            return 0
         from django.db import connections
 
         connections.close_all()
@@ -426,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         ) -> harness.Round:
             return harness.sampled(url, lambda: bench.run(total, clients, defines))
 
+        # The references run while nothing of ours does: before our server and after it.
+        peers = [harness.run_peer(args.peer_seconds)] if args.peer_seconds else []
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
             http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
 
@@ -467,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"cap drain {harness.describe(drained, 'submit')}", flush=True)
 
+        if args.peer_seconds:
+            peers.append(harness.run_peer(args.peer_seconds))
         if args.profile:
             print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
         http_ok = sum(r.count for r in [warm, *stack])
@@ -481,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--pgbench-submits {args.pgbench_submits} --rounds {args.rounds} "
         f"--scaling {','.join(map(str, args.scaling))} --scaling-submits "
         f"{args.scaling_submits} --drain {args.drain} --clients {args.clients} "
-        f"{harness.server_flags(args)}"
+        f"--peer-seconds {args.peer_seconds} {harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))
     print()
@@ -499,6 +534,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{most[AS_BUILT].rate / most[CLAIM].rate:.2f}; one row / 16 buckets "
         f"{most[ONE_ROW].rate / most[AS_BUILT].rate:.2f}"
     )
+    if peers:
+        harness.print_against_peer(
+            "submits", harness.median_rate(stack), peers, naive_target=1.5, raw_target=None
+        )
     print(
         f"\ncap drain: {args.drain} submitters at a questionnaire capped at {setup.drain_cap}: "
         f"{drained.count} rewarded, refused {dict(drained.refused)}, failures "
