@@ -217,6 +217,14 @@ def find_merchant_sql() -> str:
     return FIND_MERCHANT_SQL.replace("%s", ":merchant")
 
 
+def app_sql(sql: str, values: list[str]) -> str:
+    """An app statement (``core.db.rows``' text) with pgbench's variables or literals for
+    its ``%s``, in order: the scripts run the app's own text, not a copy that can drift."""
+    parts = sql.split("%s")
+    assert len(parts) == len(values) + 1, (sql, values)
+    return "".join(part + value for part, value in zip(parts, [*values, ""], strict=True))
+
+
 def captured_sql(action: Callable[[], object]) -> list[str]:
     """The SQL Django sends for ``action()`` (the pgbench scripts mirror it)."""
     from django.test.utils import CaptureQueriesContext

@@ -265,41 +265,24 @@ def in_process(setup: Setup, count: int) -> None:
 
 SUBMIT_SCRIPT = r"""
 -- One submit, as the submitResponse mutation sends it (see bench/questionnaires.py):
--- in_merchant_schema(link), then campaigns.questionnaires.services.submit. Simple protocol.
+-- in_merchant_schema(link), then campaigns.questionnaires.services.submit. Extended protocol
+-- (core.db.rows binds on the server): each variable is a parameter, so none sits inside a
+-- quoted literal. The merchant, the submit's read and its bucket's lock are the app's text.
 -- one_row = 1: every submit takes from bucket 0 (a single cap row), else its own bucket.
 \set cid :first_consumer + :i
 \set bucket (:cid % {buckets}) * (1 - :one_row)
 SET search_path = public;
 {find_merchant};
 SET search_path = "{schema}", public;
-SELECT id, kind, name, description, image, starts_at, ends_at, status, max_claims_per_day,
-       max_claims_per_consumer, created_by_id, created_at, updated_at
-  FROM campaigns_campaign WHERE kind = 'questionnaire' AND id = :campaign
- ORDER BY created_at DESC, id DESC LIMIT 1;
-SELECT q.id, q.campaign_id, q.points_per_response AS ppr, q.max_rewarded_responses,
-       q.current_version_id, q.reserved, q.released_points, q.exhausted_at,
-       v.id AS version, v.questionnaire_id, v.number, v.questions, v.created_at
-  FROM campaigns_questionnaire q
-  LEFT JOIN campaigns_questionnaireversion v ON q.current_version_id = v.id
- WHERE q.campaign_id = :campaign LIMIT 21 \gset
-SELECT id, campaign_id, version_id, consumer_id, answers, points, transaction_id,
-       idempotency_key, submitted_at
-  FROM campaigns_response WHERE campaign_id = :campaign AND consumer_id = :cid
- ORDER BY id LIMIT 1;
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL
-   AND ref = '' \gset wl_
+{read} \gset
+\set wl_id :id
 BEGIN;
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE consumer_id IS NULL AND kind = 'campaign_reserve' AND merchant_id = :merchant
-   AND ref = 'survey:' || ':questionnaire:' || ':bucket' \gset bk_
-SAVEPOINT post;
+{lock_bucket} \gset bk_
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
-VALUES ('award', 'survey:{schema}:' || ':campaign:' || ':cid', md5(':cid') || md5(':bucket'),
-        :merchant, :cid, NULL, 'Bench survey', '{{"campaign": :campaign}}'::jsonb, now())
+VALUES ('award', 'survey:{schema}:' || :campaign || ':' || :cid,
+        md5(:cid::text) || md5(:bucket::text), :merchant, :cid, NULL, 'Bench survey',
+        jsonb_build_object('campaign', :campaign::int), now())
 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
 \set debit 0 - :ppr
 UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0
@@ -312,26 +295,38 @@ INSERT INTO points_lot (account_id, consumer_id, merchant_id, source_id, points,
                         earned_at, expires_at)
 VALUES (:wl_id, :cid, :merchant, :txn, :ppr, :ppr, now(), now() + interval '365 days')
 RETURNING id;
-RELEASE SAVEPOINT post;
 INSERT INTO campaigns_response (campaign_id, version_id, consumer_id, answers, points,
                                 transaction_id, idempotency_key, submitted_at)
-VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-:cid', now())
+VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-' || :cid, now())
 RETURNING id;
-SELECT balance FROM points_account WHERE id = :wl_id LIMIT 21;
 COMMIT;
-SELECT balance FROM points_account
- WHERE kind = 'campaign_reserve' AND merchant_id = :merchant AND ref IN ({refs});
 """
+SUBMIT_PROTOCOL = "extended"
 
 
 def submit_script(setup: Setup) -> str:
-    refs = ", ".join(f"'survey:{setup.questionnaire_id}:{b}'" for b in range(BUCKETS))
+    from campaigns.questionnaires import services
+
+    read = harness.app_sql(
+        services._READ_FOR_SUBMIT,
+        [":cid", "'consumer_wallet'", ":cid", ":campaign", "'questionnaire'"],
+    )
+    lock_bucket = harness.app_sql(
+        services._LOCK_BUCKET,
+        [
+            "'campaign_reserve'",
+            ":merchant",
+            "'survey:' || :questionnaire || ':' || :bucket",
+            ":ppr",
+        ],
+    )
     return SUBMIT_SCRIPT.format(
         schema=setup.schema,
         buckets=BUCKETS,
         answers=json.dumps(ANSWERS),
-        refs=refs,
         find_merchant=harness.find_merchant_sql(),
+        read=read,
+        lock_bucket=lock_bucket,
     )
 
 
@@ -341,6 +336,8 @@ def submit_defines(setup: Setup, one_row: bool) -> dict[str, object]:
         "merchant": setup.merchant_id,
         "campaign": setup.campaign_id,
         "questionnaire": setup.questionnaire_id,
+        "version": setup.version_id,
+        "ppr": POINTS,
         "one_row": int(one_row),
     }
 
@@ -440,7 +437,14 @@ def main(argv: list[str] | None = None) -> int:
         from django.db import connections
 
         connections.close_all()
-        submits = harness.PgBench(url, submit_script(setup), workdir, "submit", per_statement=True)
+        submits = harness.PgBench(
+            url,
+            submit_script(setup),
+            workdir,
+            "submit",
+            per_statement=True,
+            protocol=SUBMIT_PROTOCOL,
+        )
         claims = harness.PgBench(
             url,
             CLAIM_SCRIPT.format(
