@@ -315,23 +315,26 @@ def in_process(setup: Setup, count: int) -> None:
 PGBENCH_SCRIPT = r"""
 -- One redeem, as the redeem mutation sends it (see bench/flash_sale.py). Extended protocol
 -- (core.db.rows binds on the server): each variable is a parameter, so none sits inside a
--- quoted literal. The read, the units bought and the stock's update are the app's text.
+-- quoted literal, and no literal holds a colon before a name (pgbench would take it for one).
+-- The read, the units bought and the stock's update are the app's text.
 -- products = 1: the flash sale's product; else one product per client.
 \set product :first_product + :client_id % :products
 \set cid :first_consumer + :i
 \set addr :first_address + :i
 \set debit 0 - :price
+-- The wallet's columns come last: \gset leaves its id in :id.
 {read} \gset
 \set wl_id :id
 BEGIN;
-SELECT pg_advisory_xact_lock(('x' || substr(md5('redeem-limit:' || :cid || ':' || :product),
-                                             1, 16))::bit(64)::bigint);
+SELECT pg_advisory_xact_lock(
+    ('x' || substr(md5('redeem-limit:' || :cid::text || ':' || :product::text), 1, 16))
+    ::bit(64)::bigint);
 {bought};
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
-VALUES ('redeem', 'redeem:' || :cid || ':pgbench-' || :i, md5(:cid::text) || md5(:i::text),
-        NULL, :cid, NULL, '{title}', jsonb_build_object('product', :product::int, 'quantity', 1),
-        now())
+VALUES ('redeem', 'redeem:' || :cid::text || ':' || 'pgbench-' || :i::text,
+        md5(:cid::text) || md5(:i::text), NULL, :cid, NULL, '{title}',
+        jsonb_build_object('product', :product::int, 'quantity', 1), now())
 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
 UPDATE points_account SET balance = balance + :debit WHERE id = :wl_id AND balance + :debit >= 0
 RETURNING balance;
@@ -353,7 +356,7 @@ INSERT INTO redemption_order (consumer_id, product_id, supplier_id, quantity, un
                               carrier, tracking_number, placed_at, shipped_at, delivered_at,
                               completed_at, cancelled_at)
 VALUES (:cid, :product, NULL, 1, :price, :price, 'placed', '{address}'::jsonb, :txn,
-        'pgbench-' || :i, '', '', now(), NULL, NULL, NULL, NULL) RETURNING id;
+        'pgbench-' || :i::text, '', '', now(), NULL, NULL, NULL, NULL) RETURNING id;
 -- Sold out: no row, \gset fails, pgbench aborts the client and the transaction rolls back.
 {take_stock} RETURNING stock \gset
 COMMIT;
@@ -368,13 +371,13 @@ def pgbench_script() -> str:
         services._READ_FOR_REDEEM,
         [
             ":cid",
-            "'pgbench-' || :i",
+            "'pgbench-' || :i::text",
             ":product",
             ":addr",
             ":cid",
+            "'mall'",
             "'consumer_wallet'",
             ":cid",
-            "'mall'",
         ],
     )
     bought = harness.app_sql(

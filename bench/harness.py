@@ -551,9 +551,12 @@ def print_against_peer(
     each = "; ".join(f"raw {p.raw:,.0f}, plain {p.plain:,.0f}, naive {p.naive:,.0f}" for p in peers)
     print(f"\nreferences (../shared/peer/run.sh, before and after ours: {each})")
     # A line of 0 is a run whose server was not up in time (wrk answered nothing): left out.
-    counted = [p for p in peers if p.plain and p.naive] or peers
+    counted = [p for p in peers if p.raw and p.plain and p.naive]
     if len(counted) < len(peers):
         print(f"({len(peers) - len(counted)} reference run(s) with a line of 0 left out)")
+    if not counted:
+        print(f"no reference run answered: no ratio (ours: {ours:,.0f} {name}/s)")
+        return
     raw = statistics.median(p.raw for p in counted)
     plain = statistics.median(p.plain for p in counted)
     naive = statistics.median(p.naive for p in counted)

@@ -267,20 +267,22 @@ SUBMIT_SCRIPT = r"""
 -- One submit, as the submitResponse mutation sends it (see bench/questionnaires.py):
 -- in_merchant_schema(link), then campaigns.questionnaires.services.submit. Extended protocol
 -- (core.db.rows binds on the server): each variable is a parameter, so none sits inside a
--- quoted literal. The merchant, the submit's read and its bucket's lock are the app's text.
+-- quoted literal, and no literal holds a colon before a name (pgbench would take it for one).
+-- The merchant, the submit's read and its bucket's lock are the app's text.
 -- one_row = 1: every submit takes from bucket 0 (a single cap row), else its own bucket.
 \set cid :first_consumer + :i
 \set bucket (:cid % {buckets}) * (1 - :one_row)
 SET search_path = public;
 {find_merchant};
 SET search_path = "{schema}", public;
+-- The wallet's columns come last: \gset leaves its id in :id.
 {read} \gset
 \set wl_id :id
 BEGIN;
 {lock_bucket} \gset bk_
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
-VALUES ('award', 'survey:{schema}:' || :campaign || ':' || :cid,
+VALUES ('award', 'survey:' || '{schema}' || ':' || :campaign::text || ':' || :cid::text,
         md5(:cid::text) || md5(:bucket::text), :merchant, :cid, NULL, 'Bench survey',
         jsonb_build_object('campaign', :campaign::int), now())
 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
@@ -297,7 +299,7 @@ VALUES (:wl_id, :cid, :merchant, :txn, :ppr, :ppr, now(), now() + interval '365 
 RETURNING id;
 INSERT INTO campaigns_response (campaign_id, version_id, consumer_id, answers, points,
                                 transaction_id, idempotency_key, submitted_at)
-VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-' || :cid, now())
+VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-' || :cid::text, now())
 RETURNING id;
 COMMIT;
 """
@@ -316,7 +318,7 @@ def submit_script(setup: Setup) -> str:
         [
             "'campaign_reserve'",
             ":merchant",
-            "'survey:' || :questionnaire || ':' || :bucket",
+            "'survey:' || :questionnaire::text || ':' || :bucket::text",
             ":ppr",
         ],
     )

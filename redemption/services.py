@@ -309,15 +309,15 @@ _PRODUCT = rows.columns(
 _ADDRESS = rows.columns(Address)
 _ACCOUNT = rows.columns(Account)
 _READ_FOR_REDEEM = (
-    f"SELECT o.id, {_PRODUCT.select('p')}, {_ADDRESS.select('a')}, {_ACCOUNT.select('w')},"
-    f" {_ACCOUNT.select('m')} FROM (VALUES (1)) AS one (n)"
+    f"SELECT o.id, {_PRODUCT.select('p')}, {_ADDRESS.select('a')}, {_ACCOUNT.select('m')},"
+    f" {_ACCOUNT.select('w')} FROM (VALUES (1)) AS one (n)"
     f" LEFT JOIN {rows.table(Order)} o ON o.consumer_id = %s AND o.idempotency_key = %s"
     f" LEFT JOIN {rows.table(Product)} p ON p.id = %s"
     f" LEFT JOIN {rows.table(Address)} a ON a.id = %s AND a.consumer_id = %s"
-    f" LEFT JOIN {rows.table(Account)} w ON w.kind = %s AND w.merchant_id IS NULL"
-    " AND w.consumer_id = %s AND w.ref = ''"
     f" LEFT JOIN {rows.table(Account)} m ON m.kind = %s AND m.merchant_id IS NULL"
     " AND m.consumer_id IS NULL AND m.ref = ''"
+    f" LEFT JOIN {rows.table(Account)} w ON w.kind = %s AND w.merchant_id IS NULL"
+    " AND w.consumer_id = %s AND w.ref = ''"
 )
 _BOUGHT = (
     f"SELECT COALESCE(SUM(quantity), 0) FROM {rows.table(Order)}"
@@ -349,9 +349,9 @@ def _read_for_redeem(
             product_id,
             address_id,
             consumer.pk,
+            AccountKind.MALL,
             AccountKind.CONSUMER_WALLET,
             consumer.pk,
-            AccountKind.MALL,
         ],
     )
     assert row is not None  # a LEFT JOIN from one row
@@ -360,7 +360,7 @@ def _read_for_redeem(
     for span in (len(_PRODUCT), len(_ADDRESS), len(_ACCOUNT), len(_ACCOUNT)):
         found.append(row[at : at + span])
         at += span
-    product, address, wallet, mall = found
+    product, address, mall, wallet = found
     return _Read(
         previous=row[0],
         product=_PRODUCT.build(product) if product[0] is not None else None,
