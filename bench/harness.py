@@ -515,13 +515,27 @@ def run_peer(seconds: int) -> PeerLines:
     """Run ``../shared/peer/run.sh`` once (``seconds`` per line) and read its one line."""
     if not PEER_RUN.exists():
         raise SystemExit(f"{PEER_RUN} is missing: the references need ../shared/peer")
-    done = subprocess.run(
-        ["bash", str(PEER_RUN)],
-        env={**os.environ, "SECS": str(seconds)},
-        capture_output=True,
-        text=True,
-        timeout=20 * seconds + 300,  # its own venv on the first run, then 3 lines
-    )
+    # run.sh keeps its server's pid file in the temporary folder and listens on a fixed
+    # port: two scripts running it at once (several sessions share this machine) would stop
+    # each other's server. A folder and a free port of its own, the same venv.
+    private = tempfile.mkdtemp(prefix="peer-")
+    env = {
+        "PEER_VENV": str(Path(tempfile.gettempdir()) / "peerenv"),
+        "PEER_PORT": str(free_port()),
+        **os.environ,
+        "TMPDIR": private,
+        "SECS": str(seconds),
+    }
+    try:
+        done = subprocess.run(
+            ["bash", str(PEER_RUN)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=20 * seconds + 300,  # its own venv on the first run, then 3 lines
+        )
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     found = _PEER_LINE.search(done.stdout)
     if done.returncode != 0 or found is None:
         raise SystemExit(f"peer run failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
