@@ -247,8 +247,8 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     mall_account = ledger.platform_account(AccountKind.MALL).pk
 
     def redeem_as_the_api_does() -> None:
+        # The mutation's balance comes with the redeem (Redemption.balance).
         mall.redeem(buyer, product.pk, 1, idempotency_key="bench-sql", address_id=address_ids[-1])
-        ledger.balance_of(ledger.wallet(buyer.pk))
 
     sql = harness.captured_sql(redeem_as_the_api_does)
     connection.set_schema_to_public()
@@ -275,43 +275,66 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     )
 
 
+def in_process(setup: Setup, count: int) -> None:
+    """``count`` redeems as the ``Redeem`` mutation makes them (the balance comes with the
+    redeem), by pgbench's consumers (no pgbench runs in this mode), timed in this
+    process; then the audit and the stock."""
+    from accounts.models import User
+    from points.audit import audit
+    from redemption import services as mall
+    from redemption.models import Product
+
+    pg_consumers = setup.consumers - setup.http_consumers - 1
+    assert count <= pg_consumers, f"--in-process at most {pg_consumers:,}"
+    first = setup.first_pg_consumer
+    users = list(User.objects.filter(pk__gte=first, pk__lt=first + count).order_by("pk"))
+    stock = Product.objects.get(pk=setup.product_id).stock
+
+    def redeem(n: int, user: User) -> None:
+        result = mall.redeem(
+            user,
+            setup.product_id,
+            1,
+            idempotency_key=f"cpu-{n}",
+            address_id=setup.first_pg_address + n,
+        )
+        assert not result.replayed and result.balance == 0
+
+    harness.time_in_process(
+        "redeem", [lambda n=n, user=user: redeem(n, user) for n, user in enumerate(users)]
+    )
+    problems = audit()
+    sold = stock - Product.objects.get(pk=setup.product_id).stock
+    print(f"audit() problems: {len(problems)}; stock sold {sold:,} = redeems: {sold == count}")
+    if problems or sold != count:
+        raise SystemExit("invariants FAILED")
+
+
 # --- pgbench ------------------------------------------------------------------------------
 
 PGBENCH_SCRIPT = r"""
--- One redeem, as the redeem mutation sends it (see bench/flash_sale.py): simple protocol.
+-- One redeem, as the redeem mutation sends it (see bench/flash_sale.py). Extended protocol
+-- (core.db.rows binds on the server): each variable is a parameter, so none sits inside a
+-- quoted literal, and no literal holds a colon before a name (pgbench would take it for one).
+-- The read, the units bought and the stock's update are the app's text.
 -- products = 1: the flash sale's product; else one product per client.
 \set product :first_product + :client_id % :products
 \set cid :first_consumer + :i
 \set addr :first_address + :i
 \set debit 0 - :price
-SELECT id, consumer_id, product_id, supplier_id, quantity, unit_points, total_points, status,
-       address, transaction_id, idempotency_key, carrier, tracking_number, placed_at,
-       shipped_at, delivered_at, completed_at, cancelled_at
-  FROM redemption_order WHERE consumer_id = :cid AND idempotency_key = 'pgbench-:i'
- ORDER BY placed_at DESC, id DESC LIMIT 1;
-SELECT id, title, description, image_url, category_id, kind, points_price, stock,
-       per_consumer_limit, available_from, available_until, status, supplier_id, search,
-       created_at
-  FROM redemption_product WHERE id = :product ORDER BY created_at DESC, id DESC LIMIT 1;
-SELECT id, consumer_id, recipient, phone, region, street, postal_code, is_default, created_at
-  FROM redemption_address WHERE consumer_id = :cid AND id = :addr ORDER BY id LIMIT 1;
+-- The wallet's columns come last: \gset leaves its id in :id.
+{read} \gset
+\set wl_id :id
 BEGIN;
-SELECT pg_advisory_xact_lock(('x' || substr(md5('redeem-limit:' || ':cid:' || ':product'), 1,
-                                             16))::bit(64)::bigint);
-SELECT SUM(quantity) AS n FROM redemption_order
- WHERE consumer_id = :cid AND product_id = :product AND NOT (status IN ('cancelled', 'refunded'));
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL
-   AND ref = '' \gset wl_
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE consumer_id IS NULL AND kind = 'mall' AND merchant_id IS NULL AND ref = '';
-SAVEPOINT post;
+SELECT pg_advisory_xact_lock(
+    ('x' || substr(md5('redeem-limit:' || :cid::text || ':' || :product::text), 1, 16))
+    ::bit(64)::bigint);
+{bought};
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
-VALUES ('redeem', 'redeem:' || ':cid:' || 'pgbench-:i', md5(':cid') || md5(':i'), NULL, :cid,
-        NULL, '{title}', '{{"product": :product, "quantity": 1}}'::jsonb, now())
+VALUES ('redeem', 'redeem:' || :cid::text || ':' || 'pgbench-' || :i::text,
+        md5(:cid::text) || md5(:i::text), NULL, :cid, NULL, '{title}',
+        jsonb_build_object('product', :product::int, 'quantity', 1), now())
 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
 UPDATE points_account SET balance = balance + :debit WHERE id = :wl_id AND balance + :debit >= 0
 RETURNING balance;
@@ -328,23 +351,46 @@ UPDATE points_lot SET remaining = :left WHERE id = :lot_id;
 CLOSE lots;
 INSERT INTO points_lotdebit (lot_id, transaction_id, points) VALUES (:lot_id, :txn, :price)
 RETURNING id;
-RELEASE SAVEPOINT post;
 INSERT INTO redemption_order (consumer_id, product_id, supplier_id, quantity, unit_points,
                               total_points, status, address, transaction_id, idempotency_key,
                               carrier, tracking_number, placed_at, shipped_at, delivered_at,
                               completed_at, cancelled_at)
 VALUES (:cid, :product, NULL, 1, :price, :price, 'placed', '{address}'::jsonb, :txn,
-        'pgbench-:i', '', '', now(), NULL, NULL, NULL, NULL) RETURNING id;
+        'pgbench-' || :i::text, '', '', now(), NULL, NULL, NULL, NULL) RETURNING id;
 -- Sold out: no row, \gset fails, pgbench aborts the client and the transaction rolls back.
-UPDATE redemption_product SET stock = stock - 1 WHERE id = :product AND stock >= 1
-RETURNING stock \gset
+{take_stock} RETURNING stock \gset
 COMMIT;
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL AND ref = ''
- ORDER BY id LIMIT 1;
-SELECT balance FROM points_account WHERE id = :wl_id LIMIT 21;
 """
+PGBENCH_PROTOCOL = "extended"
+
+
+def pgbench_script() -> str:
+    from redemption import services
+
+    read = harness.app_sql(
+        services._READ_FOR_REDEEM,
+        [
+            ":cid",
+            "'pgbench-' || :i::text",
+            ":product",
+            ":addr",
+            ":cid",
+            "'mall'",
+            "'consumer_wallet'",
+            ":cid",
+        ],
+    )
+    bought = harness.app_sql(
+        services._BOUGHT, [":cid", ":product", "ARRAY['cancelled', 'refunded']"]
+    )
+    take_stock = harness.app_sql(services._TAKE_STOCK, ["1", ":product", "1"])
+    return PGBENCH_SCRIPT.format(
+        title=TITLE,
+        address=json.dumps(ADDRESS),
+        read=read,
+        bought=bought,
+        take_stock=take_stock,
+    )
 
 
 def pgbench_defines(setup: Setup, clients: int | None = None) -> dict[str, object]:
@@ -401,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         help="instead of the rounds: flash sales of these many buyers (e.g. 50,500), each "
         "arriving within one second on a connection of its own, for a fifth as many units",
     )
+    harness.add_peer_argument(parser)
+    harness.add_in_process_argument(parser)
     harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.bursts:
@@ -414,12 +462,23 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = harness.load_average()
     with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-flash") as workdir:
         setup = set_up(url, redis_url, args)
+        if args.in_process:
+            in_process(setup, args.in_process)
+            return 0
         from django.db import connections
 
         connections.close_all()
-        script = PGBENCH_SCRIPT.format(title=TITLE, address=json.dumps(ADDRESS))
-        pgbench = harness.PgBench(url, script, workdir, "redeem", per_statement=True)
+        pgbench = harness.PgBench(
+            url,
+            pgbench_script(),
+            workdir,
+            "redeem",
+            per_statement=True,
+            protocol=PGBENCH_PROTOCOL,
+        )
         defines = pgbench_defines(setup)
+        # The references run while nothing of ours does: before our server and after it.
+        peers = [harness.run_peer(args.peer_seconds)] if args.peer_seconds else []
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
             http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
 
@@ -467,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"sell-out {harness.describe(sellout, 'redeem')}", flush=True)
 
+        if args.peer_seconds:
+            peers.append(harness.run_peer(args.peer_seconds))
         if args.profile:
             print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
         http_ok = sum(r.count for r in [warm, *stack, sellout])
@@ -479,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ncommand: uv run python bench/flash_sale.py --redeems {args.redeems} "
         f"--pgbench-redeems {args.pgbench_redeems} --rounds {args.rounds} "
-        f"--sellout {args.sellout} --clients {args.clients} {harness.server_flags(args)}"
+        f"--sellout {args.sellout} --clients {args.clients} "
+        f"--peer-seconds {args.peer_seconds} {harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))
     print()
@@ -503,6 +565,10 @@ def main(argv: list[str] | None = None) -> int:
         f"p50 {harness.percentile(sellout.latencies_ms, 50):.1f} ms, "
         f"p99 {harness.percentile(sellout.latencies_ms, 99):.1f} ms"
     )
+    if peers:
+        harness.print_against_peer(
+            "redeems", harness.median_rate(stack), peers, naive_target=1.5, raw_target=None
+        )
     return 0
 
 

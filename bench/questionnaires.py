@@ -235,45 +235,56 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     )
 
 
+def in_process(setup: Setup, count: int) -> None:
+    """``count`` submits as the ``SubmitResponse`` mutation makes them, by pgbench's
+    consumers (no pgbench runs in this mode), timed in this process; then the audit."""
+    from accounts.models import User
+    from campaigns.questionnaires import services as questionnaires
+    from campaigns.questionnaires.links import in_merchant_schema
+    from core.db import connection
+    from points.audit import audit
+
+    assert count <= setup.pg_consumers, f"--in-process at most {setup.pg_consumers:,}"
+    first = setup.first_pg_consumer
+    users = list(User.objects.filter(pk__gte=first, pk__lt=first + count).order_by("pk"))
+
+    def submit(user: User) -> None:
+        with in_merchant_schema(setup.link) as (merchant, campaign_id):
+            result = questionnaires.submit(merchant, user, campaign_id, ANSWERS, f"cpu-{user.pk}")
+            assert not result.replayed and result.response.version.number == 1
+
+    harness.time_in_process("submit", [lambda user=user: submit(user) for user in users])
+    connection.set_schema_to_public()
+    problems = audit()
+    print(f"audit() problems: {len(problems)}")
+    if problems:
+        raise SystemExit("invariants FAILED")
+
+
 # --- pgbench ------------------------------------------------------------------------------
 
 SUBMIT_SCRIPT = r"""
 -- One submit, as the submitResponse mutation sends it (see bench/questionnaires.py):
--- in_merchant_schema(link), then campaigns.questionnaires.services.submit. Simple protocol.
+-- in_merchant_schema(link), then campaigns.questionnaires.services.submit. Extended protocol
+-- (core.db.rows binds on the server): each variable is a parameter, so none sits inside a
+-- quoted literal, and no literal holds a colon before a name (pgbench would take it for one).
+-- The merchant, the submit's read and its bucket's lock are the app's text.
 -- one_row = 1: every submit takes from bucket 0 (a single cap row), else its own bucket.
 \set cid :first_consumer + :i
 \set bucket (:cid % {buckets}) * (1 - :one_row)
 SET search_path = public;
 {find_merchant};
 SET search_path = "{schema}", public;
-SELECT id, kind, name, description, image, starts_at, ends_at, status, max_claims_per_day,
-       max_claims_per_consumer, created_by_id, created_at, updated_at
-  FROM campaigns_campaign WHERE kind = 'questionnaire' AND id = :campaign
- ORDER BY created_at DESC, id DESC LIMIT 1;
-SELECT q.id, q.campaign_id, q.points_per_response AS ppr, q.max_rewarded_responses,
-       q.current_version_id, q.reserved, q.released_points, q.exhausted_at,
-       v.id AS version, v.questionnaire_id, v.number, v.questions, v.created_at
-  FROM campaigns_questionnaire q
-  LEFT JOIN campaigns_questionnaireversion v ON q.current_version_id = v.id
- WHERE q.campaign_id = :campaign LIMIT 21 \gset
-SELECT id, campaign_id, version_id, consumer_id, answers, points, transaction_id,
-       idempotency_key, submitted_at
-  FROM campaigns_response WHERE campaign_id = :campaign AND consumer_id = :cid
- ORDER BY id LIMIT 1;
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE consumer_id = :cid AND kind = 'consumer_wallet' AND merchant_id IS NULL
-   AND ref = '' \gset wl_
+-- The wallet's columns come last: \gset leaves its id in :id.
+{read} \gset
+\set wl_id :id
 BEGIN;
-SELECT id, kind, merchant_id, consumer_id, ref, balance, materialized, created_at
-  FROM points_account
- WHERE consumer_id IS NULL AND kind = 'campaign_reserve' AND merchant_id = :merchant
-   AND ref = 'survey:' || ':questionnaire:' || ':bucket' \gset bk_
-SAVEPOINT post;
+{lock_bucket} \gset bk_
 INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
                                 reverses_id, memo, metadata, created_at)
-VALUES ('award', 'survey:{schema}:' || ':campaign:' || ':cid', md5(':cid') || md5(':bucket'),
-        :merchant, :cid, NULL, 'Bench survey', '{{"campaign": :campaign}}'::jsonb, now())
+VALUES ('award', 'survey:' || '{schema}' || ':' || :campaign::text || ':' || :cid::text,
+        md5(:cid::text) || md5(:bucket::text), :merchant, :cid, NULL, 'Bench survey',
+        jsonb_build_object('campaign', :campaign::int), now())
 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
 \set debit 0 - :ppr
 UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0
@@ -286,26 +297,38 @@ INSERT INTO points_lot (account_id, consumer_id, merchant_id, source_id, points,
                         earned_at, expires_at)
 VALUES (:wl_id, :cid, :merchant, :txn, :ppr, :ppr, now(), now() + interval '365 days')
 RETURNING id;
-RELEASE SAVEPOINT post;
 INSERT INTO campaigns_response (campaign_id, version_id, consumer_id, answers, points,
                                 transaction_id, idempotency_key, submitted_at)
-VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-:cid', now())
+VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-' || :cid::text, now())
 RETURNING id;
-SELECT balance FROM points_account WHERE id = :wl_id LIMIT 21;
 COMMIT;
-SELECT balance FROM points_account
- WHERE kind = 'campaign_reserve' AND merchant_id = :merchant AND ref IN ({refs});
 """
+SUBMIT_PROTOCOL = "extended"
 
 
 def submit_script(setup: Setup) -> str:
-    refs = ", ".join(f"'survey:{setup.questionnaire_id}:{b}'" for b in range(BUCKETS))
+    from campaigns.questionnaires import services
+
+    read = harness.app_sql(
+        services._READ_FOR_SUBMIT,
+        [":cid", "'consumer_wallet'", ":cid", ":campaign", "'questionnaire'"],
+    )
+    lock_bucket = harness.app_sql(
+        services._LOCK_BUCKET,
+        [
+            "'campaign_reserve'",
+            ":merchant",
+            "'survey:' || :questionnaire::text || ':' || :bucket::text",
+            ":ppr",
+        ],
+    )
     return SUBMIT_SCRIPT.format(
         schema=setup.schema,
         buckets=BUCKETS,
         answers=json.dumps(ANSWERS),
-        refs=refs,
         find_merchant=harness.find_merchant_sql(),
+        read=read,
+        lock_bucket=lock_bucket,
     )
 
 
@@ -315,6 +338,8 @@ def submit_defines(setup: Setup, one_row: bool) -> dict[str, object]:
         "merchant": setup.merchant_id,
         "campaign": setup.campaign_id,
         "questionnaire": setup.questionnaire_id,
+        "version": setup.version_id,
+        "ppr": POINTS,
         "one_row": int(one_row),
     }
 
@@ -395,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drain", type=int, default=600, help="HTTP submits at a questionnaire capped at half"
     )
+    harness.add_peer_argument(parser)
+    harness.add_in_process_argument(parser)
     harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.clients < 1 or args.rounds < 1 or min(args.scaling) < 1 or args.drain < 2:
@@ -406,10 +433,20 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = harness.load_average()
     with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-submit") as workdir:
         setup = set_up(url, redis_url, args)
+        if args.in_process:
+            in_process(setup, args.in_process)
+            return 0
         from django.db import connections
 
         connections.close_all()
-        submits = harness.PgBench(url, submit_script(setup), workdir, "submit", per_statement=True)
+        submits = harness.PgBench(
+            url,
+            submit_script(setup),
+            workdir,
+            "submit",
+            per_statement=True,
+            protocol=SUBMIT_PROTOCOL,
+        )
         claims = harness.PgBench(
             url,
             CLAIM_SCRIPT.format(
@@ -426,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         ) -> harness.Round:
             return harness.sampled(url, lambda: bench.run(total, clients, defines))
 
+        # The references run while nothing of ours does: before our server and after it.
+        peers = [harness.run_peer(args.peer_seconds)] if args.peer_seconds else []
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
             http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
 
@@ -467,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"cap drain {harness.describe(drained, 'submit')}", flush=True)
 
+        if args.peer_seconds:
+            peers.append(harness.run_peer(args.peer_seconds))
         if args.profile:
             print(harness.summarise_profile(args.profile, PROFILE_PARTS), flush=True)
         http_ok = sum(r.count for r in [warm, *stack])
@@ -481,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--pgbench-submits {args.pgbench_submits} --rounds {args.rounds} "
         f"--scaling {','.join(map(str, args.scaling))} --scaling-submits "
         f"{args.scaling_submits} --drain {args.drain} --clients {args.clients} "
-        f"{harness.server_flags(args)}"
+        f"--peer-seconds {args.peer_seconds} {harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))
     print()
@@ -499,6 +540,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{most[AS_BUILT].rate / most[CLAIM].rate:.2f}; one row / 16 buckets "
         f"{most[ONE_ROW].rate / most[AS_BUILT].rate:.2f}"
     )
+    if peers:
+        harness.print_against_peer(
+            "submits", harness.median_rate(stack), peers, naive_target=1.5, raw_target=None
+        )
     print(
         f"\ncap drain: {args.drain} submitters at a questionnaire capped at {setup.drain_cap}: "
         f"{drained.count} rewarded, refused {dict(drained.refused)}, failures "

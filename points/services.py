@@ -269,19 +269,27 @@ def spend(
     idempotency_key: str,
     memo: str = "",
     metadata: dict[str, Any] | None = None,
+    wallet: Account | None = None,
+    mall: Account | None = None,
+    savepoint: bool = True,
 ) -> Transaction:
-    """Debit the consumer's wallet into the mall, oldest lots first."""
+    """Debit the consumer's wallet into the mall, oldest lots first.
+
+    ``wallet`` and ``mall``: the accounts when the caller has read them already (the
+    redeem reads them with its product); ``savepoint`` as ``ledger.post``'s.
+    """
     ledger.validate_points(points)
     return ledger.post(
         TransactionKind.REDEEM,
         idempotency_key,
         [
-            Posting(ledger.wallet(consumer.pk), -points),
-            Posting(ledger.platform_account(AccountKind.MALL), points),
+            Posting(wallet or ledger.wallet(consumer.pk), -points),
+            Posting(mall or ledger.platform_account(AccountKind.MALL), points),
         ],
         consumer_id=consumer.pk,
         memo=memo,
         metadata=metadata,
+        savepoint=savepoint,
     )
 
 

@@ -24,14 +24,16 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
 from core import idempotency
+from core.db import rows
 from core.db.locks import advisory_xact_lock
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from notifications.tasks import order_shipped
+from points import balances, ledger
 from points import services as points_services
 from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
-from points.models import Transaction
+from points.models import Account, AccountKind, Transaction
 from redemption.error_codes import MallErrorCode
 from redemption.models import (
     Address,
@@ -292,6 +294,80 @@ def upload_coupons(product: Product, csv_text: str) -> int:
 class Redemption:
     order: Order
     replayed: bool
+    balance: int  # the wallet's, afterwards
+
+
+# The redeem's statements, written once (core.db.rows) as the scan claim's are: building
+# them with the ORM cost more CPU than PostgreSQL spent running them. One read before the
+# transaction brings the earlier order under the key (its id: a replay is rare and reads
+# it whole), the product, the address, the consumer's wallet and the mall's account (an
+# account's id and owner never change, so reading them outside the transaction is safe;
+# the balances are moved by the ledger's conditional updates, not from these rows).
+_PRODUCT = rows.columns(
+    Product, only={f.attname for f in Product._meta.concrete_fields} - {"search"}
+)
+_ADDRESS = rows.columns(Address)
+_ACCOUNT = rows.columns(Account)
+_READ_FOR_REDEEM = (
+    f"SELECT o.id, {_PRODUCT.select('p')}, {_ADDRESS.select('a')}, {_ACCOUNT.select('m')},"
+    f" {_ACCOUNT.select('w')} FROM (VALUES (1)) AS one (n)"
+    f" LEFT JOIN {rows.table(Order)} o ON o.consumer_id = %s AND o.idempotency_key = %s"
+    f" LEFT JOIN {rows.table(Product)} p ON p.id = %s"
+    f" LEFT JOIN {rows.table(Address)} a ON a.id = %s AND a.consumer_id = %s"
+    f" LEFT JOIN {rows.table(Account)} m ON m.kind = %s AND m.merchant_id IS NULL"
+    " AND m.consumer_id IS NULL AND m.ref = ''"
+    f" LEFT JOIN {rows.table(Account)} w ON w.kind = %s AND w.merchant_id IS NULL"
+    " AND w.consumer_id = %s AND w.ref = ''"
+)
+_BOUGHT = (
+    f"SELECT COALESCE(SUM(quantity), 0) FROM {rows.table(Order)}"
+    " WHERE consumer_id = %s AND product_id = %s AND status <> ALL(%s::text[])"
+)
+_TAKE_STOCK = f"UPDATE {rows.table(Product)} SET stock = stock - %s WHERE id = %s AND stock >= %s"
+_INSERT_ORDER = rows.Insert(Order)
+# Orders that no longer hold their units (their points came back).
+_RETURNED = [OrderStatus.CANCELLED, OrderStatus.REFUNDED]
+
+
+@dataclass(frozen=True)
+class _Read:
+    previous: int | None
+    product: Product | None
+    address: Address | None
+    wallet: Account | None
+    mall: Account | None
+
+
+def _read_for_redeem(
+    consumer: User, idempotency_key: str, product_id: int, address_id: int | None
+) -> _Read:
+    row = rows.fetch_one(
+        _READ_FOR_REDEEM,
+        [
+            consumer.pk,
+            idempotency_key,
+            product_id,
+            address_id,
+            consumer.pk,
+            AccountKind.MALL,
+            AccountKind.CONSUMER_WALLET,
+            consumer.pk,
+        ],
+    )
+    assert row is not None  # a LEFT JOIN from one row
+    at = 1
+    found: list[tuple[object, ...]] = []
+    for span in (len(_PRODUCT), len(_ADDRESS), len(_ACCOUNT), len(_ACCOUNT)):
+        found.append(row[at : at + span])
+        at += span
+    product, address, mall, wallet = found
+    return _Read(
+        previous=row[0],
+        product=_PRODUCT.build(product) if product[0] is not None else None,
+        address=_ADDRESS.build(address) if address[0] is not None else None,
+        wallet=_ACCOUNT.build(wallet) if wallet[0] is not None else None,
+        mall=_ACCOUNT.build(mall) if mall[0] is not None else None,
+    )
 
 
 def redeem(
@@ -304,9 +380,9 @@ def redeem(
     now: datetime | None = None,
 ) -> Redemption:
     idempotency.check_key(idempotency_key, MallError)
-    previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
-    if previous is not None:
-        return _replay(previous, product_id, quantity)
+    read = _read_for_redeem(consumer, idempotency_key, product_id, address_id)
+    if read.previous is not None:
+        return _replay(Order.objects.get(pk=read.previous), product_id, quantity)
     if (
         isinstance(quantity, bool)
         or not isinstance(quantity, int)
@@ -314,7 +390,7 @@ def redeem(
     ):
         raise MallError(MallErrorCode.INVALID_QUANTITY, _("Quantity must be 1 to 100."), "quantity")
     now = now or timezone.now()
-    product = Product.objects.filter(pk=product_id).first()
+    product = read.product
     if (
         product is None
         or product.status != ProductStatus.LISTED
@@ -330,11 +406,7 @@ def redeem(
         )
     address = None
     if product.kind == ProductKind.PHYSICAL:
-        address = (
-            Address.objects.filter(pk=address_id, consumer=consumer).first()
-            if (address_id)
-            else None
-        )
+        address = read.address
         if address is None and address_id is not None:
             # An address ID that is not one of the consumer's is simply not found.
             raise MallError(CoreErrorCode.NOT_FOUND, _("No such address."), "addressId")
@@ -343,17 +415,15 @@ def redeem(
                 MallErrorCode.ADDRESS_REQUIRED, _("Choose a delivery address."), "addressId"
             )
     total = quantity * product.points_price
+    wallet = read.wallet or ledger.wallet(consumer.pk)
+    mall = read.mall or ledger.platform_account(AccountKind.MALL)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), rows.one_cursor():
             if product.per_consumer_limit is not None:
                 # One consumer's redeems of one product take turns; nobody else waits.
                 advisory_xact_lock(f"redeem-limit:{consumer.pk}:{product.pk}")
-                bought = (
-                    Order.objects.filter(consumer=consumer, product=product)
-                    .exclude(status__in=[OrderStatus.CANCELLED, OrderStatus.REFUNDED])
-                    .aggregate(n=Sum("quantity"))["n"]
-                    or 0
-                )
+                found = rows.fetch_one(_BOUGHT, [consumer.pk, product.pk, _RETURNED])
+                bought = found[0] if found else 0
                 if bought + quantity > product.per_consumer_limit:
                     raise MallError(
                         MallErrorCode.LIMIT_REACHED,
@@ -368,6 +438,10 @@ def redeem(
                     idempotency_key=f"redeem:{consumer.pk}:{idempotency_key}",
                     memo=product.title[:200],
                     metadata={"product": product.pk, "quantity": quantity},
+                    wallet=wallet,
+                    mall=mall,
+                    # Every refusal ends this transaction: no savepoint needed.
+                    savepoint=False,
                 )
             except LedgerError as exc:
                 if exc.code == LedgerErrorCode.INSUFFICIENT_POINTS:
@@ -377,7 +451,11 @@ def redeem(
                         "quantity",
                     ) from exc
                 raise
-            order = Order.objects.create(
+            if txn.replayed:
+                # The same key's first request committed its debit while this one ran:
+                # its order stands (the unique key sends this one to the replay below).
+                raise IntegrityError("redeem replayed")
+            order = Order(
                 consumer=consumer,
                 product=product,
                 supplier_id=product.supplier_id,
@@ -393,6 +471,7 @@ def redeem(
                 idempotency_key=idempotency_key,
                 placed_at=now,
             )
+            _INSERT_ORDER.one(order)
             if product.kind == ProductKind.COUPON:
                 coupons = list(
                     Coupon.objects.select_for_update(skip_locked=True)
@@ -408,10 +487,7 @@ def redeem(
                     )
                 Coupon.objects.filter(pk__in=coupons).update(order=order)
             # Last, so the product row is locked for as short a time as possible.
-            taken = Product.objects.filter(pk=product.pk, stock__gte=quantity).update(
-                stock=F("stock") - quantity
-            )
-            if not taken:
+            if not rows.execute(_TAKE_STOCK, [quantity, product.pk, quantity]):
                 raise MallError(
                     MallErrorCode.OUT_OF_STOCK, _("Sorry, this product is sold out."), "productId"
                 )
@@ -425,14 +501,16 @@ def redeem(
         if previous is None:
             raise
         return _replay(previous, product_id, quantity)
-    return Redemption(order, replayed=False)
+    return Redemption(order, replayed=False, balance=txn.balances[wallet.pk])
 
 
 def _replay(previous: Order, product_id: int, quantity: int) -> Redemption:
     """A retry returns the first order; the same key for a different request is refused."""
     if previous.product_id != product_id or previous.quantity != quantity:
         raise idempotency.conflict(MallError)
-    return Redemption(previous, replayed=True)
+    return Redemption(
+        previous, replayed=True, balance=balances.wallet_balance(previous.consumer_id)
+    )
 
 
 # --- Orders -----------------------------------------------------------------------

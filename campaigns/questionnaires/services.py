@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import JSONField, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,14 +43,14 @@ from campaigns.questionnaires.questions import (
 )
 from campaigns.questionnaires.tasks import render_responses
 from core import idempotency
-from core.db import connection
+from core.db import connection, rows
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from points import ledger
 from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
 from points.ledger import Posting
-from points.models import Account, Transaction, TransactionKind
+from points.models import Account, AccountKind, Transaction, TransactionKind
 from tenants.models import Merchant
 from webhooks import events, payloads
 from webhooks.models import EventType
@@ -282,49 +283,161 @@ def _existing(campaign: Campaign, consumer: User, idempotency_key: str) -> Submi
     return Submission(response, ledger.balance_of(ledger.wallet(consumer.pk)), replayed=True)
 
 
+# A submit's statements, written once (core.db.rows) as the scan claim's are: building
+# them with the ORM cost more CPU than PostgreSQL spent running them. One read brings
+# the campaign, its questionnaire and live version, the consumer's earlier response and
+# wallet (an account's id and owner never change, so reading it outside the transaction
+# is safe); in the transaction, one statement picks and locks the bucket that pays.
+_CAMPAIGN = rows.columns(Campaign)
+_QUESTIONNAIRE = rows.columns(Questionnaire)
+_VERSION = rows.columns(QuestionnaireVersion)
+_RESPONSE = rows.columns(Response)
+_ACCOUNT = rows.columns(Account)
+_READ_FOR_SUBMIT = (
+    f"SELECT {_CAMPAIGN.select('c')}, {_QUESTIONNAIRE.select('q')}, {_VERSION.select('v')},"
+    f" {_RESPONSE.select('r')}, {_ACCOUNT.select('w')}"
+    f" FROM {rows.table(Campaign)} c"
+    f" JOIN {rows.table(Questionnaire)} q ON q.campaign_id = c.id"
+    # Every committed questionnaire has its version (``live_version``).
+    f" JOIN {rows.table(QuestionnaireVersion)} v ON v.id = q.current_version_id"
+    f" LEFT JOIN {rows.table(Response)} r ON r.campaign_id = c.id AND r.consumer_id = %s"
+    f" LEFT JOIN {rows.public_table(Account)} w ON w.kind = %s AND w.merchant_id IS NULL"
+    " AND w.consumer_id = %s AND w.ref = ''"
+    " WHERE c.id = %s AND c.kind = %s"
+)
+_SPANS = [len(_CAMPAIGN), len(_QUESTIONNAIRE), len(_VERSION), len(_RESPONSE), len(_ACCOUNT)]
+# The consumer's own bucket when it can still pay ``points``, locked until the commit:
+# the ledger's conditional debit of it cannot then be refused, so the posting needs no
+# savepoint (every refusal after this ends the transaction). Almost every submit pays
+# from its own bucket; the few that find it empty (near the cap) go the slow way.
+_LOCK_BUCKET = (
+    f"SELECT {_ACCOUNT.select('a')} FROM {rows.table(Account)} a"
+    " WHERE a.kind = %s AND a.merchant_id = %s AND a.consumer_id IS NULL AND a.ref = %s"
+    " AND a.balance >= %s FOR UPDATE"
+)
+_INSERT_RESPONSE = rows.Insert(Response)
+
+
+@dataclass(frozen=True)
+class _Read:
+    campaign: Campaign
+    questionnaire: Questionnaire
+    version: QuestionnaireVersion
+    previous: Response | None
+    wallet: Account | None
+
+
+def _json(model: type[Model], name: str, value: Any) -> Any:
+    field = model._meta.get_field(name)
+    assert isinstance(field, JSONField), field
+    return field.from_db_value(value, field.get_col(model._meta.db_table), connection)
+
+
+def _read_for_submit(campaign_id: int, consumer_id: int) -> _Read:
+    row = rows.fetch_one(
+        _READ_FOR_SUBMIT,
+        [
+            consumer_id,
+            AccountKind.CONSUMER_WALLET,
+            consumer_id,
+            campaign_id,
+            CampaignKind.QUESTIONNAIRE,
+        ],
+    )
+    if row is None:
+        raise DomainError(CoreErrorCode.NOT_FOUND, _("No such questionnaire."), "campaignId")
+    parts = []
+    at = 0
+    for span in _SPANS:
+        parts.append(row[at : at + span])
+        at += span
+    campaign = _CAMPAIGN.build(parts[0])
+    questionnaire = _QUESTIONNAIRE.build(parts[1])
+    version = _VERSION.build(parts[2])
+    # Django's backend reads jsonb as text and leaves the decoding to the field.
+    version.questions = _json(QuestionnaireVersion, "questions", version.questions)
+    questionnaire.campaign = campaign
+    questionnaire.current_version = version
+    previous = None
+    if parts[3][0] is not None:
+        previous = _RESPONSE.build(parts[3])
+        previous.answers = _json(Response, "answers", previous.answers)
+        if previous.version_id == version.pk:
+            previous.version = version
+    wallet = _ACCOUNT.build(parts[4]) if parts[4][0] is not None else None
+    return _Read(campaign, questionnaire, version, previous, wallet)
+
+
+class _OwnBucketEmpty(Exception):
+    """Ends the fast path's transaction, and with it any lock it took, before the slow one."""
+
+
 def submit(
     merchant: Merchant, consumer: User, campaign_id: int, answers: Any, idempotency_key: str
 ) -> Submission:
     idempotency.check_key(idempotency_key)
-    campaign, questionnaire = _questionnaire(campaign_id)
-    previous = Response.objects.filter(campaign=campaign, consumer=consumer).first()
-    if previous is not None:
-        if previous.idempotency_key == idempotency_key:
-            return Submission(previous, ledger.balance_of(ledger.wallet(consumer.pk)), True)
+    read = _read_for_submit(campaign_id, consumer.pk)
+    campaign, questionnaire, version = read.campaign, read.questionnaire, read.version
+    if read.previous is not None:
+        if read.previous.idempotency_key == idempotency_key:
+            wallet = read.wallet or ledger.wallet(consumer.pk)
+            return Submission(read.previous, ledger.balance_of(wallet), True)
         raise CampaignError(
             QuestionnaireErrorCode.ALREADY_RESPONDED,
             _("You have already answered this questionnaire."),
         )
     merchant.ensure_can_award()
     _ensure_open(campaign, questionnaire)
-    version = questionnaire.live_version()
     cleaned = validate_answers(version.questions, answers)
     points = questionnaire.points_per_response
-    wallet = ledger.wallet(consumer.pk)
+    wallet = read.wallet or ledger.wallet(consumer.pk)
     order = sorted(reserves.bucket_sizes(questionnaire.max_rewarded_responses))
     start = consumer.pk % len(order)
-    order = order[start:] + order[:start]
+    refs = [questionnaire.reserve_ref(bucket) for bucket in order[start:] + order[:start]]
+    now = timezone.now()
+    key = f"survey:{connection.schema_name}:{campaign.pk}:{consumer.pk}"
+    reward = _Reward(merchant, campaign, consumer, wallet, points, key, now)
+
+    def respond(txn: Transaction) -> Response:
+        response = Response(
+            campaign=campaign,
+            version=version,
+            consumer=consumer,
+            answers=cleaned,
+            points=points,
+            transaction=txn,
+            idempotency_key=idempotency_key,
+            submitted_at=now,
+        )
+        _INSERT_RESPONSE.one(response)
+        events.record(
+            merchant.pk,
+            EventType.QUESTIONNAIRE_ANSWERED,
+            lambda: payloads.questionnaire_answered(
+                merchant.pk, response, campaign, questionnaire, consumer
+            ),
+        )
+        return response
+
+    bucket_left: int | None = None  # what the paying bucket holds after, on the fast path
     try:
-        with transaction.atomic():
-            txn = _reward(merchant, questionnaire, campaign, consumer, wallet, order, points)
-            if txn is not None:
-                response = Response.objects.create(
-                    campaign=campaign,
-                    version=version,
-                    consumer=consumer,
-                    answers=cleaned,
-                    points=points,
-                    transaction=txn,
-                    idempotency_key=idempotency_key,
+        try:
+            with transaction.atomic(), rows.one_cursor():
+                row = rows.fetch_one(
+                    _LOCK_BUCKET, [AccountKind.CAMPAIGN_RESERVE, merchant.pk, refs[0], points]
                 )
-                events.record(
-                    merchant.pk,
-                    EventType.QUESTIONNAIRE_ANSWERED,
-                    lambda: payloads.questionnaire_answered(
-                        merchant.pk, response, campaign, questionnaire, consumer
-                    ),
-                )
-                balance = ledger.balance_of(wallet)
+                if row is None:
+                    raise _OwnBucketEmpty
+                bucket = _ACCOUNT.build(row)
+                txn: Transaction | None = reward.post(bucket, savepoint=False)
+                if txn is not None and not txn.replayed:
+                    response = respond(txn)
+                    bucket_left = txn.balances[bucket.pk]
+        except _OwnBucketEmpty:
+            with transaction.atomic():
+                txn = _reward_from_any(reward, merchant, refs)
+                if txn is not None and not txn.replayed:
+                    response = respond(txn)
     except IntegrityError:
         # The same consumer submitted twice at once: the first response stands.
         return _existing(campaign, consumer, idempotency_key)
@@ -334,39 +447,55 @@ def submit(
             QuestionnaireErrorCode.BUDGET_EXHAUSTED,
             _("All rewards of this questionnaire have been given out."),
         )
-    if getattr(txn, "replayed", False):
+    if txn.replayed:
         return _existing(campaign, consumer, idempotency_key)
-    _close_if_empty(merchant, campaign, questionnaire)
-    return Submission(response, balance, replayed=False)
+    # Only a submit that emptied a bucket can have emptied the last one, and of those
+    # that empty the last ones at once, the last to commit sees them all empty.
+    if bucket_left is None or bucket_left < points:
+        _close_if_empty(merchant, campaign, questionnaire)
+    return Submission(response, txn.balances[wallet.pk], replayed=False)
 
 
-def _reward(
-    merchant: Merchant,
-    questionnaire: Questionnaire,
-    campaign: Campaign,
-    consumer: User,
-    wallet: Account,
-    order: list[int],
-    points: int,
-) -> Transaction | None:
-    key = f"survey:{connection.schema_name}:{campaign.pk}:{consumer.pk}"
-    for bucket in order:
-        account = ledger.campaign_reserve(merchant.pk, questionnaire.reserve_ref(bucket))
+@dataclass(frozen=True)
+class _Reward:
+    """The award of one response, from whichever bucket pays it."""
+
+    merchant: Merchant
+    campaign: Campaign
+    consumer: User
+    wallet: Account
+    points: int
+    key: str
+    now: datetime
+
+    def post(self, bucket: Account, *, savepoint: bool) -> Transaction:
         try:
             return ledger.post(
                 TransactionKind.AWARD,
-                key,
-                [Posting(account, -points), Posting(wallet, points)],
-                merchant_id=merchant.pk,
-                consumer_id=consumer.pk,
-                memo=campaign.name[:200],
-                metadata={"campaign": campaign.pk},
-                lot_expires_at=timezone.now() + timedelta(days=merchant.points_expiry_days),
+                self.key,
+                [Posting(bucket, -self.points), Posting(self.wallet, self.points)],
+                merchant_id=self.merchant.pk,
+                consumer_id=self.consumer.pk,
+                memo=self.campaign.name[:200],
+                metadata={"campaign": self.campaign.pk},
+                lot_expires_at=self.now + timedelta(days=self.merchant.points_expiry_days),
+                savepoint=savepoint,
             )
         except LedgerError as exc:
             if exc.code == CoreErrorCode.IDEMPOTENCY_CONFLICT:
                 # Our own concurrent submission was paid from another bucket.
                 raise IntegrityError("duplicate submission") from exc
+            raise
+
+
+def _reward_from_any(reward: _Reward, merchant: Merchant, refs: list[str]) -> Transaction | None:
+    """The slow way, when the consumer's own bucket is empty: each bucket in turn, each
+    attempt in a savepoint (a refused one releases the bucket's row at once: holding
+    rows taken in each consumer's own order could deadlock); None when all are empty."""
+    for ref in refs:
+        try:
+            return reward.post(ledger.campaign_reserve(merchant.pk, ref), savepoint=True)
+        except LedgerError as exc:
             if exc.code != LedgerErrorCode.INSUFFICIENT_BUDGET:
                 raise
     return None

@@ -18,6 +18,7 @@ from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
 from tests.fixtures.tenants import Tenants
+from webhooks import events
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +197,42 @@ def test_results_match_a_hand_computed_fixture(acme: Tenants, new_phone) -> None
     assert [text for _id, text in results.text_answers(campaign, "note")] == ["slow"]
     assert results.completion(campaign) == (5, 4, 80.0)
     assert sum(n for _day, n in results.responses_per_day(campaign)) == 4
+
+
+def test_a_submit_pays_from_its_own_bucket_in_few_statements(
+    acme: Tenants, new_phone, django_assert_max_num_queries: Any
+) -> None:
+    # 32 rewards: two a bucket, so this submit leaves its bucket able to pay another and
+    # the cap is not summed after it (decision 0147).
+    campaign = _survey(acme.acme, cap=32, points=2)
+    consumer = _consumer(new_phone)
+    ledger.wallet(consumer.pk)
+    events.subscribed_types(acme.acme.pk)  # cached in the process, as a worker has it
+    answers = {"visit": "no", "stars": 5}
+    # The read, the bucket's lock, the ledger's posting (transaction, two balances,
+    # entries, lot), the response, and the savepoint the test's transaction adds around
+    # it: no bucket lookup, savepoint of the posting's own, balance read or cap check.
+    with django_assert_max_num_queries(10):
+        submitted = questionnaires.submit(acme.acme, consumer, campaign.pk, answers, "k")
+    assert (submitted.balance, submitted.replayed) == (2, False)
+
+
+def test_a_submitter_whose_bucket_is_empty_is_paid_from_another_then_the_cap_ends_it(
+    acme: Tenants, new_phone
+) -> None:
+    campaign = _survey(acme.acme, cap=2, points=20)  # buckets 0 and 1, one reward each
+    consumers: list[User] = []
+    while len(consumers) < 2:  # two consumers whose own bucket is the same
+        consumer = _consumer(new_phone)
+        if not consumers or consumer.pk % 2 == consumers[0].pk % 2:
+            consumers.append(consumer)
+    answers = {"visit": "no", "stars": 5}
+    for n, consumer in enumerate(consumers):
+        assert questionnaires.submit(acme.acme, consumer, campaign.pk, answers, "k").balance == 20
+        campaign.refresh_from_db()
+        # The second emptied the last bucket (the other consumer's): it ended the campaign.
+        assert (campaign.status == CampaignStatus.ENDED) == (n == 1)
+    with pytest.raises(DomainError) as exc:
+        questionnaires.submit(acme.acme, _consumer(new_phone), campaign.pk, answers, "k")
+    assert exc.value.code == "BUDGET_EXHAUSTED"
+    assert audit() == []

@@ -11,7 +11,7 @@ from accounts.models import User
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
-from points.models import Lot
+from points.models import AccountKind, Lot
 from redemption import services as mall
 from redemption.models import (
     Address,
@@ -267,3 +267,30 @@ def test_reusing_a_redeem_key_for_another_request_is_refused(
         )
         == "INVALID_TITLE"
     )
+
+
+def test_a_redeem_reads_once_and_answers_the_balance_its_debit_left(
+    tenants: Tenants, consumer: User, category: Category, unique, django_assert_max_num_queries
+) -> None:
+    _earn(tenants, consumer, 150, unique, expires_in_days=10)
+    product = _product(category, price=100, stock=5, per_consumer_limit=1)
+    address = _address(consumer)
+    ledger.platform_account(AccountKind.MALL)  # exists from the mall's first redeem on
+    # One read (earlier order, product, address, wallet, mall), the limit's lock and
+    # count, the ledger's debit (transaction, wallet, entries, the lots' cursor, the lot,
+    # the lot's debit), the order, the stock, and the savepoint the test's transaction
+    # adds around it: no balance read after it, no savepoint of the posting's own.
+    with django_assert_max_num_queries(14):
+        redeemed = mall.redeem(consumer, product.pk, 1, idempotency_key="k", address_id=address.pk)
+    assert (redeemed.balance, redeemed.replayed) == (50, False)
+    replayed = mall.redeem(consumer, product.pk, 1, idempotency_key="k", address_id=address.pk)
+    assert (replayed.balance, replayed.replayed, replayed.order.pk) == (50, True, redeemed.order.pk)
+    assert (
+        _code(
+            lambda: mall.redeem(
+                consumer, product.pk, 1, idempotency_key="k2", address_id=address.pk
+            )
+        )
+        == "LIMIT_REACHED"
+    )
+    assert audit() == []

@@ -65,8 +65,7 @@ class Redeem(DomainMutation):
             idempotency_key=idempotency_key,
             address_id=address_pk,
         )
-        balance = balances.wallet_balance(consumer.pk)
-        return cls(order=result.order, balance=balance, replayed=result.replayed)
+        return cls(order=result.order, balance=result.balance, replayed=result.replayed)
 
 
 class CancelOrder(DomainMutation):
