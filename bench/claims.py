@@ -392,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drain-seconds", type=float, default=120, help="longest wait for the backlog to empty"
     )
-    harness.add_common_arguments(parser, worker_class="production")
+    harness.add_common_arguments(parser)
     args = parser.parse_args(argv)
     # 120 claims a minute per consumer: stay under it with room to spare.
     if args.consumers < 1 or args.clients < 1 or args.rounds < 1:

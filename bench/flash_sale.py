@@ -330,16 +330,14 @@ SELECT pg_advisory_xact_lock(
     ('x' || substr(md5('redeem-limit:' || :cid::text || ':' || :product::text), 1, 16))
     ::bit(64)::bigint);
 {bought};
-INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
-                                reverses_id, memo, metadata, created_at)
-VALUES ('redeem', 'redeem:' || :cid::text || ':' || 'pgbench-' || :i::text,
-        md5(:cid::text) || md5(:i::text), NULL, :cid, NULL, '{title}',
-        jsonb_build_object('product', :product::int, 'quantity', 1), now())
-ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
-UPDATE points_account SET balance = balance + :debit WHERE id = :wl_id AND balance + :debit >= 0
-RETURNING balance;
-INSERT INTO points_entry (transaction_id, account_id, amount, consumer_id, created_at)
-VALUES (:txn, :wl_id, :debit, :cid, now()), (:txn, :mall, :price, NULL, now()) RETURNING id;
+-- The posting: points_post (points/sql/points_post.sql), as ledger.post sends it; the
+-- lots are then taken as ledger.take_from_lots does.
+SELECT txn_id AS txn FROM public.points_post(
+    'redeem', 'redeem:' || :cid::text || ':' || 'pgbench-' || :i::text,
+    md5(:cid::text) || md5(:i::text), NULL, :cid, NULL, '{title}',
+    jsonb_build_object('product', :product::int, 'quantity', 1), now(),
+    ARRAY[:wl_id, :mall]::bigint[], ARRAY[:debit, :price]::bigint[], ARRAY[:cid, NULL]::bigint[],
+    ARRAY[:wl_id]::bigint[], ARRAY[:debit]::bigint[], NULL, NULL, NULL, NULL) \gset
 DECLARE lots NO SCROLL CURSOR FOR
 SELECT id, account_id, consumer_id, merchant_id, source_id, points, remaining, earned_at,
        expires_at

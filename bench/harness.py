@@ -641,7 +641,9 @@ def machine_summary(started: float, load_at_start: str) -> str:
 # --- Command line ----------------------------------------------------------------------------
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, *, worker_class: str = "sync") -> None:
+def add_common_arguments(
+    parser: argparse.ArgumentParser, *, worker_class: str = "production"
+) -> None:
     """Load and server options every full-stack benchmark takes (``worker_class``: the
     default of ``--worker-class``)."""
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (both)")

@@ -280,23 +280,18 @@ SET search_path = "{schema}", public;
 \set wl_id :id
 BEGIN;
 {lock_bucket} \gset bk_
-INSERT INTO points_transaction (kind, idempotency_key, request_hash, merchant_id, consumer_id,
-                                reverses_id, memo, metadata, created_at)
-VALUES ('award', 'survey:' || '{schema}' || ':' || :campaign::text || ':' || :cid::text,
-        md5(:cid::text) || md5(:bucket::text), :merchant, :cid, NULL, 'Bench survey',
-        jsonb_build_object('campaign', :campaign::int), now())
-ON CONFLICT (idempotency_key) DO NOTHING RETURNING id AS txn \gset
+-- The posting: points_post (points/sql/points_post.sql), as ledger.post sends it.
 \set debit 0 - :ppr
-UPDATE points_account SET balance = balance + :debit WHERE id = :bk_id AND balance + :debit >= 0
-RETURNING balance;
-UPDATE points_account SET balance = balance + :ppr WHERE id = :wl_id AND balance + :ppr >= 0
-RETURNING balance;
-INSERT INTO points_entry (transaction_id, account_id, amount, consumer_id, created_at)
-VALUES (:txn, :bk_id, :debit, NULL, now()), (:txn, :wl_id, :ppr, :cid, now()) RETURNING id;
-INSERT INTO points_lot (account_id, consumer_id, merchant_id, source_id, points, remaining,
-                        earned_at, expires_at)
-VALUES (:wl_id, :cid, :merchant, :txn, :ppr, :ppr, now(), now() + interval '365 days')
-RETURNING id;
+SELECT txn_id AS txn FROM public.points_post(
+    'award', 'survey:' || '{schema}' || ':' || :campaign::text || ':' || :cid::text,
+    md5(:cid::text) || md5(:bucket::text), :merchant, :cid, NULL, 'Bench survey',
+    jsonb_build_object('campaign', :campaign::int), now(),
+    ARRAY[:bk_id, :wl_id]::bigint[], ARRAY[:debit, :ppr]::bigint[], ARRAY[NULL, :cid]::bigint[],
+    (CASE WHEN :bk_id::bigint < :wl_id::bigint THEN ARRAY[:bk_id, :wl_id]
+          ELSE ARRAY[:wl_id, :bk_id] END)::bigint[],
+    (CASE WHEN :bk_id::bigint < :wl_id::bigint THEN ARRAY[:debit, :ppr]
+          ELSE ARRAY[:ppr, :debit] END)::bigint[],
+    :wl_id, :cid, :ppr, now() + interval '365 days') \gset
 INSERT INTO campaigns_response (campaign_id, version_id, consumer_id, answers, points,
                                 transaction_id, idempotency_key, submitted_at)
 VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-' || :cid::text, now())
