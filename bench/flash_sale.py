@@ -330,25 +330,15 @@ SELECT pg_advisory_xact_lock(
     ('x' || substr(md5('redeem-limit:' || :cid::text || ':' || :product::text), 1, 16))
     ::bit(64)::bigint);
 {bought};
--- The posting: points_post (points/sql/points_post.sql), as ledger.post sends it; the
--- lots are then taken as ledger.take_from_lots does.
+-- The posting: points_post (points/sql/points_post.sql), as ledger.post sends it, the
+-- lots the debit takes included.
 SELECT txn_id AS txn FROM public.points_post(
     'redeem', 'redeem:' || :cid::text || ':' || 'pgbench-' || :i::text,
     md5(:cid::text) || md5(:i::text), NULL, :cid, NULL, '{title}',
     jsonb_build_object('product', :product::int, 'quantity', 1), now(),
     ARRAY[:wl_id, :mall]::bigint[], ARRAY[:debit, :price]::bigint[], ARRAY[:cid, NULL]::bigint[],
-    ARRAY[:wl_id]::bigint[], ARRAY[:debit]::bigint[], NULL, NULL, NULL, NULL) \gset
-DECLARE lots NO SCROLL CURSOR FOR
-SELECT id, account_id, consumer_id, merchant_id, source_id, points, remaining, earned_at,
-       expires_at
-  FROM points_lot WHERE account_id = :wl_id AND remaining > 0
- ORDER BY expires_at, id FOR UPDATE;
-FETCH FORWARD 200 FROM lots \gset lot_
-\set left :lot_remaining - :price
-UPDATE points_lot SET remaining = :left WHERE id = :lot_id;
-CLOSE lots;
-INSERT INTO points_lotdebit (lot_id, transaction_id, points) VALUES (:lot_id, :txn, :price)
-RETURNING id;
+    ARRAY[:wl_id]::bigint[], ARRAY[:debit]::bigint[], NULL, NULL, NULL, NULL, :wl_id, :price)
+\gset
 INSERT INTO redemption_order (consumer_id, product_id, supplier_id, quantity, unit_points,
                               total_points, status, address, transaction_id, idempotency_key,
                               carrier, tracking_number, placed_at, shipped_at, delivered_at,

@@ -291,7 +291,7 @@ SELECT txn_id AS txn FROM public.points_post(
           ELSE ARRAY[:wl_id, :bk_id] END)::bigint[],
     (CASE WHEN :bk_id::bigint < :wl_id::bigint THEN ARRAY[:debit, :ppr]
           ELSE ARRAY[:ppr, :debit] END)::bigint[],
-    :wl_id, :cid, :ppr, now() + interval '365 days') \gset
+    :wl_id, :cid, :ppr, now() + interval '365 days', NULL, NULL) \gset
 INSERT INTO campaigns_response (campaign_id, version_id, consumer_id, answers, points,
                                 transaction_id, idempotency_key, submitted_at)
 VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-' || :cid::text, now())

@@ -209,14 +209,14 @@ def post(
         metadata=metadata,
     )
     moves = _moves(postings)
-    # The lot a wallet credit opens is written by points_post in the same round trip;
-    # any other wallet posting (a debit, a hook's own lots) is handled below.
-    lot = None
+    # The lot a wallet credit opens, and the lots a wallet debit takes, are written by
+    # points_post in the same round trip; any other wallet posting (a second one, a
+    # hook's own lots) is handled below.
+    lot = take = None
     if wallet_hook is None:
-        lot = next(
-            (p for p in postings if p.account.kind == AccountKind.CONSUMER_WALLET and p.amount > 0),
-            None,
-        )
+        wallet = [p for p in postings if p.account.kind == AccountKind.CONSUMER_WALLET]
+        lot = next((p for p in wallet if p.amount > 0), None)
+        take = next((p for p in wallet if p.amount < 0), None)
     with transaction.atomic(savepoint=savepoint):
         try:
             row = rows.fetch_one(
@@ -240,6 +240,8 @@ def post(
                     lot.account.consumer_id if lot else None,
                     lot.amount if lot else None,
                     _lot_expiry(lot, lot_expires_at, merchant_id, txn.created_at),
+                    take.account.pk if take else None,
+                    -take.amount if take else None,
                 ],
                 any_path=True,
             )
@@ -266,7 +268,7 @@ def post(
         txn._state.adding = False
         txn.balances = dict(zip((account.pk for account, _delta in moves), balances, strict=True))
         for p in postings:
-            if p.account.kind != AccountKind.CONSUMER_WALLET or p is lot:
+            if p.account.kind != AccountKind.CONSUMER_WALLET or p is lot or p is take:
                 continue
             if wallet_hook is not None:
                 wallet_hook(txn, p.account, p.amount)
@@ -283,9 +285,13 @@ def post(
 # tables' schema, so it runs on whatever search path the session has.
 POST_SQL = (
     "SELECT * FROM public.points_post(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s,"
-    " %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s, %s, %s, %s)"
+    " %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s, %s, %s, %s,"
+    " %s, %s)"
 )
 BALANCE_CONSTRAINT = "account_balance_not_negative"
+# Raised by points_post when a wallet's open lots hold fewer points than its balance
+# said: the wallet is out of step, and the debit is refused.
+LOTS_CONSTRAINT = "lot_remaining_in_range"
 # Lots that points_post does not open (a hook's, a second wallet credit) are written once too.
 _INSERT_LOT = rows.Insert(Lot)
 
@@ -316,6 +322,10 @@ def _refusal(exc: IntegrityError, moves: Sequence[tuple[Account, int]]) -> Ledge
     """A refused balance move as the ``LedgerError`` of that account's kind; None for
     any other integrity error (a second reversal of the same transaction)."""
     diag = getattr(exc.__cause__, "diag", None)
+    if diag is not None and diag.constraint_name == LOTS_CONSTRAINT:
+        return LedgerError(
+            LedgerErrorCode.INSUFFICIENT_POINTS, _("Not enough points for this operation.")
+        )
     if diag is None or diag.constraint_name != BALANCE_CONSTRAINT:
         return None
     account = next((a for a, _delta in moves if str(a.pk) == diag.message_detail), None)

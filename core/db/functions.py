@@ -12,23 +12,49 @@ argument and sets the search path for itself (campaigns/scan/sql/claim_code.sql)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from django.apps import AppConfig
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models.signals import post_migrate
 from django_tenants.utils import get_public_schema_name
 
+_NAME = re.compile(r"CREATE OR REPLACE FUNCTION public\.(\w+)\(")
+
+# Every overload of the name: a file whose arguments changed would otherwise add a
+# second function beside the old one instead of replacing it.
+_DROP_OVERLOADS = """
+DO $$
+DECLARE f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+              WHERE p.proname = %s AND p.pronamespace = 'public'::regnamespace LOOP
+        EXECUTE 'DROP FUNCTION ' || f;
+    END LOOP;
+END
+$$
+"""
+
 
 def install(files: list[Path], using: str = "default") -> None:
-    """Run each file's ``CREATE OR REPLACE FUNCTION`` (on the public schema's migrate)."""
+    """Re-create each file's function (on the public schema's migrate).
+
+    In one transaction: the old function is dropped (every overload of its name) and the
+    file's created, so a session calling it meanwhile waits and then finds the new one.
+    """
     db = connections[using]
     if getattr(db, "schema_name", get_public_schema_name()) != get_public_schema_name():
         return  # a merchant schema's migrate: the functions are the public schema's
-    with db.cursor() as cursor:
+    with transaction.atomic(using=using), db.cursor() as cursor:
         for path in files:
-            cursor.execute(path.read_text())
+            sql = path.read_text()
+            name = _NAME.search(sql)
+            if name is None:
+                raise ValueError(f"{path}: no CREATE OR REPLACE FUNCTION public.<name>(")
+            cursor.execute(_DROP_OVERLOADS.replace("%s", f"'{name.group(1)}'"))
+            cursor.execute(sql)
 
 
 def install_on_migrate(app_config: AppConfig, *names: str) -> None:

@@ -12,7 +12,12 @@
 --   2. each move as a conditional UPDATE: a balance never goes below zero; a refused
 --      move raises check_violation naming account_balance_not_negative with the
 --      account id as DETAIL, which rolls back the whole statement;
---   3. the entries, and the lot a wallet credit opens (when p_lot_account is given).
+--   3. the entries, and the lot a wallet credit opens (when p_lot_account is given);
+--   4. for a wallet debit (when p_take_account is given), the points taken from that
+--      wallet's open lots, soonest to expire first, each taking recorded as a lot debit;
+--      the wallet's balance row, moved above, is locked, so one transaction at a time
+--      takes from a wallet's lots. Lots short of the balance (the wallet out of step)
+--      raise check_violation naming lot_remaining_in_range.
 -- Re-created from this file on every migrate (core/db/functions.py).
 CREATE OR REPLACE FUNCTION public.points_post(
     p_kind text,
@@ -33,6 +38,8 @@ CREATE OR REPLACE FUNCTION public.points_post(
     p_lot_consumer bigint,
     p_lot_points bigint,
     p_lot_expires timestamptz,
+    p_take_account bigint,
+    p_take_points bigint,
     OUT txn_id bigint,
     OUT replayed boolean,
     OUT request_hash text,
@@ -41,6 +48,9 @@ CREATE OR REPLACE FUNCTION public.points_post(
 DECLARE
     i integer;
     moved bigint;
+    lot record;
+    left_to_take bigint := p_take_points;
+    taken bigint;
 BEGIN
     INSERT INTO public.points_transaction AS t
         (kind, idempotency_key, request_hash, merchant_id, consumer_id, reverses_id, memo,
@@ -79,6 +89,27 @@ BEGIN
              expires_at)
         VALUES (p_lot_account, p_lot_consumer, p_merchant, txn_id, p_lot_points, p_lot_points,
                 p_now, p_lot_expires);
+    END IF;
+    IF p_take_account IS NOT NULL THEN
+        FOR lot IN
+            SELECT l.id, l.remaining FROM public.points_lot l
+             WHERE l.account_id = p_take_account AND l.remaining > 0
+             ORDER BY l.expires_at, l.id
+               FOR UPDATE
+        LOOP
+            taken := least(lot.remaining, left_to_take);
+            UPDATE public.points_lot SET remaining = remaining - taken WHERE id = lot.id;
+            INSERT INTO public.points_lotdebit (lot_id, transaction_id, points)
+            VALUES (lot.id, txn_id, taken);
+            left_to_take := left_to_take - taken;
+            EXIT WHEN left_to_take = 0;
+        END LOOP;
+        IF left_to_take > 0 THEN
+            RAISE EXCEPTION 'the lots of account % are short of % points',
+                p_take_account, left_to_take
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'lot_remaining_in_range',
+                      DETAIL = p_take_account::text;
+        END IF;
     END IF;
 END
 $$;

@@ -150,7 +150,8 @@ BEGIN
              ELSE ARRAY[v_wallet, v_reserve] END,
         CASE WHEN v_reserve < v_wallet THEN ARRAY[-points, points]::bigint[]
              ELSE ARRAY[points, -points]::bigint[] END,
-        v_wallet, p_consumer, points, p_now + make_interval(days => v_expiry_days));
+        v_wallet, p_consumer, points, p_now + make_interval(days => v_expiry_days),
+        NULL, NULL);
     IF v_post.replayed THEN
         -- The code was free a moment ago, so its award cannot exist: the ledger and
         -- the codes disagree. Refuse rather than award twice.
