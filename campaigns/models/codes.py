@@ -85,8 +85,15 @@ class CodeBatch(models.Model):
 class Code(models.Model):
     """One printed code. Claimed exactly once: ``claimed_at`` goes from null once."""
 
+    # Indexes: only those a query needs (decision 0140, guarded by
+    # campaigns/tests/test_code_indexes.py): the primary key, for the claim and the
+    # preview (``code = %s``), and the unique (batch, serial), for the exports' keyset
+    # pages. The batch and the consumer get none of their own: every row a batch
+    # generates would pay for them, and no query reads codes by either alone.
     code = models.CharField(max_length=18, primary_key=True)
-    batch = models.ForeignKey(CodeBatch, on_delete=models.PROTECT, related_name="codes")
+    batch = models.ForeignKey(
+        CodeBatch, on_delete=models.PROTECT, related_name="codes", db_index=False
+    )
     serial = models.PositiveIntegerField()
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
