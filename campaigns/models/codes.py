@@ -24,7 +24,10 @@ class BatchStatus(models.TextChoices):
     VOIDED = "voided", _("Voided")
 
 
-MAX_BATCH_SIZE = 5_000_000
+# A national launch orders tens of millions of codes for one production run: it is
+# ordered as batches of up to 10,000,000 (decision 0141; serials then fit the seven
+# digits of the export's file names, and one batch generates within minutes).
+MAX_BATCH_SIZE = 10_000_000
 
 
 class CodeBatch(models.Model):
@@ -101,6 +104,7 @@ class Code(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
 
