@@ -1,4 +1,5 @@
-"""campaigns_code carries only the indexes a query needs (decision 0140).
+"""campaigns_code carries only the indexes a query needs (decision 0140), and no foreign key
+checked per row (decision 0142).
 
 Every index is paid for by every code a batch writes (a 10,000,000-code batch writes
 10,000,000 entries in each) and by every claim (its UPDATE writes a new entry in
@@ -108,3 +109,15 @@ def test_each_index_serves_its_query(tenants: Tenants, consumer: Any) -> None:
     assert "campaigns_code_pkey" in served["claim take"], served
     assert "campaigns_code_pkey" in served["preview"], served
     assert "code_unique_serial" in served["exports page"], served
+
+
+@pytest.mark.parametrize("which", ["template", "merchant"])
+def test_codes_carry_no_foreign_key_checked_per_row(tenants: Tenants, which: str) -> None:
+    # Decision 0142: each would be checked once per generated code.
+    schema = settings.TENANT_TEMPLATE_SCHEMA if which == "template" else tenants.acme.schema_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+            [f'"{schema}".campaigns_code'],
+        )
+        assert cursor.fetchall() == []
