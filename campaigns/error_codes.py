@@ -21,7 +21,7 @@ class CampaignErrorCode(ErrorCodeEnum):
     INVALID_STATUS_CHANGE = "INVALID_STATUS_CHANGE", "The campaign cannot move to that status."
     INVALID_DATES = "INVALID_DATES", "The end must be after the start."
     INVALID_LIMIT = "INVALID_LIMIT", "A limit is out of range."
-    INVALID_BATCH_SIZE = "INVALID_BATCH_SIZE", "A batch holds 1 to 5,000,000 codes."
+    INVALID_BATCH_SIZE = "INVALID_BATCH_SIZE", "A batch holds 1 to 10,000,000 codes."
     WRONG_CAMPAIGN_KIND = "WRONG_CAMPAIGN_KIND", "The campaign is of another kind."
     CODES_UNAVAILABLE = "CODES_UNAVAILABLE", "This merchant cannot issue codes."
     BATCH_VOIDED = "BATCH_VOIDED", "The batch is void."

@@ -120,8 +120,8 @@ def write_csv(rows: CodeRows, out: IO[bytes], progress: Progress | None = None) 
 
 
 def image_name(serial: int, code: str, extension: str) -> str:
-    """``0000042-<code>.png``: the serial padded to 7 digits (a batch holds up to 5,000,000),
-    so that the files sort in print order."""
+    """``0000042-<code>.png``: the serial padded to 7 digits (a batch holds up to
+    10,000,000: serials run to 9,999,999), so that the files sort in print order."""
     return f"{serial:07d}-{code}.{extension}"
 
 

@@ -24,7 +24,10 @@ class BatchStatus(models.TextChoices):
     VOIDED = "voided", _("Voided")
 
 
-MAX_BATCH_SIZE = 5_000_000
+# A national launch orders tens of millions of codes for one production run: it is
+# ordered as batches of up to 10,000,000 (decision 0141; serials then fit the seven
+# digits of the export's file names, and one batch generates within minutes).
+MAX_BATCH_SIZE = 10_000_000
 
 
 class CodeBatch(models.Model):
@@ -85,8 +88,24 @@ class CodeBatch(models.Model):
 class Code(models.Model):
     """One printed code. Claimed exactly once: ``claimed_at`` goes from null once."""
 
+    # Indexes: only those a query needs (decision 0140, guarded by
+    # campaigns/tests/test_code_indexes.py): the primary key, for the claim and the
+    # preview (``code = %s``), and the unique (batch, serial), for the exports' keyset
+    # pages. The batch and the consumer get none of their own: every row a batch
+    # generates would pay for them, and no query reads codes by either alone.
+    # Neither foreign key is a database constraint (decision 0142): PostgreSQL checks
+    # one per row written, a quarter of a 10,000,000-code generation's database time.
+    # A code's batch is the row its generation holds locked (generation.generate_batch)
+    # and batches are never deleted; a claimer is the signed-in consumer, and users
+    # are never deleted either (the audit log's and analytics' references do the same).
     code = models.CharField(max_length=18, primary_key=True)
-    batch = models.ForeignKey(CodeBatch, on_delete=models.PROTECT, related_name="codes")
+    batch = models.ForeignKey(
+        CodeBatch,
+        on_delete=models.PROTECT,
+        related_name="codes",
+        db_index=False,
+        db_constraint=False,
+    )
     serial = models.PositiveIntegerField()
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -94,6 +113,8 @@ class Code(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
 

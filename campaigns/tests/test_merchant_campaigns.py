@@ -278,7 +278,7 @@ def test_insufficient_budget_creates_nothing(merchant_api: Api, acme: Tenants) -
     ("variables", "code", "field"),
     [
         ({"size": 0, "pointsPerCode": 1}, "INVALID_BATCH_SIZE", "size"),
-        ({"size": 5_000_001, "pointsPerCode": 1}, "INVALID_BATCH_SIZE", "size"),
+        ({"size": 10_000_001, "pointsPerCode": 1}, "INVALID_BATCH_SIZE", "size"),
         ({"size": -3, "pointsPerCode": 1}, "INVALID_BATCH_SIZE", "size"),
         ({"size": 10, "pointsPerCode": 0}, "INVALID_AMOUNT", "pointsPerCode"),
         ({"size": 10, "pointsPerCode": -5}, "INVALID_AMOUNT", "pointsPerCode"),

@@ -54,7 +54,7 @@ def error_messages() -> dict[str, str]:
         "INVALID_STATUS_CHANGE": _("The campaign cannot change to that status now."),
         "INVALID_DATES": _("The end must be after the start."),
         "INVALID_LIMIT": _("Enter a limit from 1 to 1,000,000."),
-        "INVALID_BATCH_SIZE": _("Enter 1 to 5,000,000 codes."),
+        "INVALID_BATCH_SIZE": _("Enter 1 to 10,000,000 codes."),
         "INVALID_AMOUNT": _("Enter a whole number of points from 1 to 1,000,000."),
         "INSUFFICIENT_BUDGET": _("The budget is too small for this. Fund it or ask for fewer."),
         "CAMPAIGN_ENDED": _("This campaign has ended: it cannot change."),

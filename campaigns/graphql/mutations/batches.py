@@ -31,7 +31,7 @@ class CreateCodeBatch(DomainMutation):
 
     class Arguments:
         campaign_id = graphene.ID(required=True)
-        size = graphene.Int(required=True, description="1 to 5,000,000 codes.")
+        size = graphene.Int(required=True, description="1 to 10,000,000 codes.")
         points_per_code = BigInt(required=True, description="1 to 1,000,000.")
 
     batch = graphene.Field(CodeBatchNode)
