@@ -22,7 +22,6 @@ from django_tenants.utils import tenant_context
 
 from campaigns.exports.render import FETCH_CHUNK
 from campaigns.models import Code
-from campaigns.scan import claims
 from core.db import connection
 from tests.fixtures.tenants import Tenants
 
@@ -42,6 +41,16 @@ EXPECTED = {
 }
 
 pytestmark = pytest.mark.django_db
+
+CLAIM_READ = (
+    "SELECT c.serial, c.claimed_by_id, b.id, p.id FROM campaigns_code c"
+    " JOIN campaigns_codebatch b ON b.id = c.batch_id"
+    " JOIN campaigns_campaign p ON p.id = b.campaign_id WHERE c.code = %s"
+)
+CLAIM_TAKE = (
+    "UPDATE campaigns_code c SET claimed_by_id = %s, claimed_at = %s"
+    " WHERE c.code = %s AND c.claimed_at IS NULL"
+)
 
 
 def _indexes(schema: str) -> dict[str, str]:
@@ -99,8 +108,9 @@ def test_each_index_serves_its_query(tenants: Tenants, consumer: Any) -> None:
         preview = Code.objects.filter(code=code).only("code", "claimed_at")
         preview_sql, preview_params = preview.query.sql_with_params()
         served = {
-            "claim read": _plan_indexes(claims._READ_CODE, [code]),
-            "claim take": _plan_indexes(claims._TAKE_CODE, [consumer.pk, timezone.now(), code]),
+            # The claim's two statements on the code, as campaigns_claim_code.sql has them.
+            "claim read": _plan_indexes(CLAIM_READ, [code]),
+            "claim take": _plan_indexes(CLAIM_TAKE, [consumer.pk, timezone.now(), code]),
             "preview": _plan_indexes(preview_sql, list(preview_params)),
             "exports page": _plan_indexes(page_sql, list(page_params)),
         }
@@ -121,3 +131,28 @@ def test_codes_carry_no_foreign_key_checked_per_row(tenants: Tenants, which: str
             [f'"{schema}".campaigns_code'],
         )
         assert cursor.fetchall() == []
+
+
+# The claim's own table: each claim writes one entry in each of these.
+CLAIM_INDEXES = {
+    "campaigns_claim_pkey": "the claim by id",
+    "campaigns_claim_code_id_key": "one claim per code (the OneToOneField)",
+    # Django's twin of the code's unique index, for LIKE; a OneToOneField cannot drop it.
+    "campaigns_claim_code_id_ab17ca89_like": "none (Django adds it to a varchar OneToOneField)",
+    "campaigns_claim_consumer_id_129adfe4": "a consumer's claims (their history, their data)",
+    "campaigns_claim_transaction_id_34272a84": "the claim of a ledger transaction",
+    "claim_consumer_recent": "per-consumer limits, `campaign_id, consumer_id, claimed_at`",
+    "claim_campaign_time": "a campaign's stats and series, `campaign_id, claimed_at`",
+    "claim_batch_time": "a batch's stats, `batch_id, claimed_at`",
+}
+
+
+def test_claim_indexes_are_only_those_listed(tenants: Tenants) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s"
+            " AND tablename = 'campaigns_claim'",
+            [tenants.acme.schema_name],
+        )
+        found = {name for (name,) in cursor.fetchall()}
+    assert found == set(CLAIM_INDEXES), sorted(found ^ set(CLAIM_INDEXES))
