@@ -91,7 +91,7 @@ MIDDLEWARE = [
     # Sessions, session users and messages serve the admin; the APIs skip them.
     "api.cookies.SessionMiddleware",
     # The APIs' messages follow Accept-Language (the pages send their own language).
-    "django.middleware.locale.LocaleMiddleware",
+    "api.cookies.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "api.cookies.AuthenticationMiddleware",

@@ -184,3 +184,22 @@ def test_successful_sign_ins_do_not_count_toward_the_limit(staff: User) -> None:
     for _ in range(STAFF_FAILURES_PER_HOUR - 1):
         assert auth_error(staff_sign_in, staff.email, "guess", ip) == "INVALID_CREDENTIALS"
     assert staff_sign_in(staff.get_username(), PASSWORD, ip).pk == staff.pk
+
+
+def test_a_token_checked_before_still_expires(
+    consumer: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pair = tokens.issue(consumer)
+    tokens.authenticate(pair.access_token)  # its signature checked and remembered
+    assert pair.access_token in tokens._verified
+    later = tokens.time.time() + 15 * 60 + 1
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    assert auth_error(tokens.authenticate, pair.access_token) == "TOKEN_EXPIRED"
+
+
+def test_a_token_one_character_off_a_checked_one_is_refused(consumer: User) -> None:
+    pair = tokens.issue(consumer)
+    tokens.authenticate(pair.access_token)
+    last = pair.access_token[-1]
+    forged = pair.access_token[:-1] + ("A" if last != "A" else "B")
+    assert auth_error(tokens.authenticate, forged) == "TOKEN_INVALID"

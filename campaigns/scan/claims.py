@@ -128,6 +128,7 @@ def _count_failure(merchant: Merchant, reason: str) -> None:
 # (installed by migrate, core/db/functions.py) says what it does and in which order.
 CLAIM_SQL = "SELECT * FROM public.campaigns_claim_code(%s, %s, %s, %s, %s, %s)"
 _CLAIM_MERCHANT = rows.columns(Merchant, only={"id", "name"})
+_CLAIM = rows.columns(Claim)
 _CLAIM_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
 
 
@@ -215,18 +216,11 @@ def _answer(
             _("You have reached today's limit for this campaign."),
         )
     assert outcome == Outcome.CLAIMED, outcome
-    claim = Claim(
-        id=claim_id,
-        code_id=code,
-        campaign_id=campaign_id,
-        batch_id=batch_id,
-        consumer_id=consumer.pk,
-        points=points,
-        transaction_id=txn_id,
-        idempotency_key=idempotency_key,
-        claimed_at=now,
+    # Built as a row read back would be (core.db.rows): Model.__init__ and the foreign
+    # keys' descriptors were a twentieth of a claim's CPU.
+    claim = _CLAIM.build(
+        [claim_id, code, campaign_id, batch_id, consumer.pk, points, txn_id, idempotency_key, now]
     )
-    claim._state.adding = False
     return ClaimResult(claim, merchant, campaign, balance, replayed=False)
 
 
