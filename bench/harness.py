@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlparse, urlunparse
 
 if TYPE_CHECKING:
@@ -782,7 +782,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Server:
+class ChildProcess:
+    """A process the script started (``process``), stopped at the end of a ``with`` block:
+    SIGTERM (a Celery worker's warm shutdown finishes its tasks), then killed if it has
+    not stopped within ``stop_seconds``."""
+
+    process: subprocess.Popen[Any]
+    stop_seconds = 30
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=self.stop_seconds)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class Server(ChildProcess):
     """gunicorn serving config.wsgi against the bench database and Redis (``with`` block)."""
 
     def __init__(
@@ -843,26 +872,6 @@ class Server:
         )
         return [int(pid) for pid in done.stdout.split()]
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def debug_is_off(port: int) -> bool:
     """Ask the running server: with ``DEBUG`` on, Django answers an unknown URL with its
@@ -875,10 +884,12 @@ def debug_is_off(port: int) -> bool:
     return answer.status == 404 and "URLconf" not in answer.body
 
 
-class CeleryWorker:
+class CeleryWorker(ChildProcess):
     """A Celery worker as production runs it (``celery -A config worker``: prefork,
     ``concurrency`` processes) on the bench database and Redis (``with`` block); ready
     once a probe task sent through Redis came back."""
+
+    stop_seconds = 60  # a warm shutdown finishes the tasks it holds
 
     def __init__(
         self, url: str, redis_url: str, log: Path, cache_prefix: str, concurrency: int
@@ -921,26 +932,6 @@ class CeleryWorker:
         )
         return [self.process.pid, *(int(pid) for pid in done.stdout.split())]
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # warm shutdown: finishes its tasks
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self) -> CeleryWorker:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def queued_tasks(redis_url: str, queue: str = "celery") -> tuple[int, int]:
     """(tasks waiting in ``queue``, tasks taken by a worker and not yet acknowledged) in
@@ -951,7 +942,7 @@ def queued_tasks(redis_url: str, queue: str = "celery") -> tuple[int, int]:
     return int(client.llen(queue)), int(client.hlen("unacked"))
 
 
-class WebhookReceiver:
+class WebhookReceiver(ChildProcess):
     """A merchant's webhook endpoint on this machine: answers every POST 204 (this file
     run as ``receiver PORT``, a process of its own; ``with`` block)."""
 
@@ -973,18 +964,6 @@ class WebhookReceiver:
                     self.process.kill()
                     raise SystemExit("the webhook receiver did not start") from None
                 time.sleep(0.1)
-
-    def __enter__(self) -> WebhookReceiver:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 def _receive(port: int) -> None:
