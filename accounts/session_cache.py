@@ -48,6 +48,9 @@ logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=Model)
 
 CHANNEL = "accounts.sessions.changed"
+# Entries are only dropped when read after expiring or when changed: past this many, the
+# expired ones are swept (and all of them if none had expired).
+MAX_ENTRIES = 50_000
 RETRY_SECONDS = 1.0
 
 
@@ -86,7 +89,17 @@ class SessionCache:
         kept.user = _clone(session.user)
         with self._lock:
             if generation == self.generation and self._subscribed.is_set():
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._sweep()
                 self._entries[session.pk] = (expires, kept)
+
+    def _sweep(self) -> None:
+        """Drop the expired entries, or every entry if none had expired (lock held)."""
+        now = time.monotonic()
+        for session_id in [sid for sid, (exp, _s) in self._entries.items() if exp < now]:
+            del self._entries[session_id]
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
 
     def wait_until_listening(self, seconds: float) -> bool:
         """Start listening if not yet, and wait until subscribed (tests; a warm-up)."""

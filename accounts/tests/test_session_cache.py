@@ -121,3 +121,15 @@ def test_this_process_keeps_what_it_checked(consumer: User) -> None:
     _wait(sessions._subscribed.is_set)
     tokens.authenticate(pair.access_token)
     assert sessions.get(pair.session.pk, consumer.pk) is not None
+
+
+def test_the_cache_stays_bounded(
+    consumer: User, other: SessionCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("accounts.session_cache.MAX_ENTRIES", 3)
+    pairs = [tokens.issue(consumer) for _n in range(5)]
+    for pair in pairs:
+        _read(other, pair)
+        assert len(other._entries) <= 3
+    # The last one read is kept.
+    assert other.get(pairs[-1].session.pk, consumer.pk) is not None
