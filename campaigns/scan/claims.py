@@ -4,11 +4,13 @@
 2. Failed attempts are counted per consumer and per IP in Redis; past the limit
    the consumer is cooled down (``RATE_LIMITED`` with a retry-after).
 3. The merchant comes from the code (its id is in the first four characters).
-4. In the merchant's schema, one transaction: read the code with its batch,
-   check campaign and limits, take the code with a conditional ``UPDATE … WHERE
-   claimed_at IS NULL`` (only one of any number of concurrent claims gets the
-   row), post the award from the batch's reserve bucket to the wallet, and record
-   the claim. Any refusal rolls all of it back.
+4. One statement, ``campaigns_claim_code`` (sql/campaigns_claim_code.sql, decision
+   0137), in the merchant's schema: read the code with its batch, check merchant,
+   campaign and limits, take the code with a conditional ``UPDATE … WHERE claimed_at
+   IS NULL`` (only one of any number of concurrent claims gets the row), post the
+   award from the batch's reserve bucket to the wallet, and record the claim. It
+   answers an outcome; Python words each refusal, from the models' own rules where
+   one decides. Nothing is written unless everything is.
 
 The only rows updated are the code, one of the batch's reserve buckets and the
 consumer's wallet: nothing that every claim of a campaign would queue on.

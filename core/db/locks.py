@@ -1,8 +1,9 @@
 """The one advisory-lock helper (as Sentry's ``sentry.db.postgres.advisory_lock``).
 
-Every caller that must take turns on something that has no row to lock (a consumer's
-claims on one campaign, a consumer's orders of one product, the template schema,
-the analytics rollup) names it with a string and calls ``advisory_xact_lock``.
+Every caller in Python that must take turns on something that has no row to lock (a
+consumer's orders of one product, the template schema, the analytics rollup) names it
+with a string and calls ``advisory_xact_lock``. (A consumer's claims on one campaign
+take theirs inside the claim's SQL function, campaigns/scan/sql/.)
 """
 
 from __future__ import annotations
