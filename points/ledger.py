@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import idempotency
-from core.db import rows
+from core.db import diagnostics, rows, violated_constraint
 from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
 from points.models import (
@@ -214,9 +214,9 @@ def post(
     # hook's own lots) is handled below.
     lot = take = None
     if wallet_hook is None:
-        wallet = [p for p in postings if p.account.kind == AccountKind.CONSUMER_WALLET]
-        lot = next((p for p in wallet if p.amount > 0), None)
-        take = next((p for p in wallet if p.amount < 0), None)
+        on_wallets = [p for p in postings if p.account.kind == AccountKind.CONSUMER_WALLET]
+        lot = next((p for p in on_wallets if p.amount > 0), None)
+        take = next((p for p in on_wallets if p.amount < 0), None)
     with transaction.atomic(savepoint=savepoint):
         try:
             row = rows.fetch_one(
@@ -321,14 +321,15 @@ def _moves(postings: Sequence[Posting]) -> list[tuple[Account, int]]:
 def _refusal(exc: IntegrityError, moves: Sequence[tuple[Account, int]]) -> LedgerError | None:
     """A refused balance move as the ``LedgerError`` of that account's kind; None for
     any other integrity error (a second reversal of the same transaction)."""
-    diag = getattr(exc.__cause__, "diag", None)
-    if diag is not None and diag.constraint_name == LOTS_CONSTRAINT:
+    constraint = violated_constraint(exc)
+    if constraint == LOTS_CONSTRAINT:
         return LedgerError(
             LedgerErrorCode.INSUFFICIENT_POINTS, _("Not enough points for this operation.")
         )
-    if diag is None or diag.constraint_name != BALANCE_CONSTRAINT:
+    if constraint != BALANCE_CONSTRAINT:
         return None
-    account = next((a for a, _delta in moves if str(a.pk) == diag.message_detail), None)
+    detail = diagnostics(exc).message_detail  # the refused account's id
+    account = next((a for a, _delta in moves if str(a.pk) == detail), None)
     code = (
         INSUFFICIENT_CODE.get(AccountKind(account.kind), LedgerErrorCode.INSUFFICIENT_FUNDS)
         if account is not None

@@ -49,15 +49,19 @@ def _subscriptions(merchant_id: int) -> dict[str, tuple[int, ...]]:
     return found
 
 
-def subscribed_types(merchant_id: int) -> frozenset[str]:
-    """Event types at least one live endpoint of the merchant subscribes to (cached)."""
-    return frozenset(_subscriptions(merchant_id))
+def listens(merchant_id: int, event_type: str) -> bool:
+    """Whether a live endpoint of the merchant subscribes to ``event_type`` (cached)."""
+    return event_type in _subscriptions(merchant_id)
 
 
-def forget(merchant_id: int) -> None:
-    """Drop the cached subscriptions (an endpoint of the merchant changed)."""
+def forget(merchant_id: int | None = None) -> None:
+    """Drop the cached subscriptions (an endpoint of the merchant changed); of every
+    merchant without one (a test whose endpoints were rolled back)."""
     with _lock:
-        _cache.pop(merchant_id, None)
+        if merchant_id is None:
+            _cache.clear()
+        else:
+            _cache.pop(merchant_id, None)
 
 
 def record(

@@ -34,7 +34,7 @@ from campaigns.models import Campaign, CampaignError, Claim
 from campaigns.reserves import RESERVE_BUCKETS
 from campaigns.scan.codes import CodeError, parse
 from core import idempotency, ratelimit
-from core.db import connection, rows
+from core.db import connection, rows, violated_constraint
 from core.errors import DomainError
 from core.ratelimit import Limit
 from points import ledger
@@ -105,7 +105,7 @@ def claim_code(
     try:
         parsed = parse(raw_code)
         merchant_id = parsed.merchant_id
-        return _claim_in_schema(merchant_id, consumer, parsed.code, idempotency_key)
+        return _claim(merchant_id, consumer, parsed.code, idempotency_key)
     except DomainError as exc:
         if exc.code in GUESS_LIKE:
             for limit in limits:
@@ -134,12 +134,10 @@ _CLAIM = rows.columns(Claim)
 _CLAIM_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
 
 
-def _claim_in_schema(
-    merchant_id: int, consumer: User, code: str, idempotency_key: str
-) -> ClaimResult:
+def _claim(merchant_id: int, consumer: User, code: str, idempotency_key: str) -> ClaimResult:
     now = timezone.now()
     params = [merchant_id, code, consumer.pk, idempotency_key, now, RESERVE_BUCKETS]
-    listening = EventType.CODE_CLAIMED in events.subscribed_types(merchant_id)
+    listening = events.listens(merchant_id, EventType.CODE_CLAIMED)
     try:
         if listening or connection.in_atomic_block:
             # A transaction of its own (a savepoint inside the caller's), so that a
@@ -154,9 +152,7 @@ def _claim_in_schema(
         # Most claims: the one statement is its own transaction (autocommit).
         row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
     except IntegrityError as exc:
-        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) == (
-            ledger.BALANCE_CONSTRAINT
-        ):
+        if violated_constraint(exc) == ledger.BALANCE_CONSTRAINT:
             # The bucket was emptied (or never filled) by a void that committed first.
             raise _voided() from exc
         raise

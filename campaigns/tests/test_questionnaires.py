@@ -19,6 +19,7 @@ from points import ledger, services
 from points.audit import audit
 from tests.fixtures.tenants import Tenants
 from webhooks import events
+from webhooks.models import EventType
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +208,7 @@ def test_a_submit_pays_from_its_own_bucket_in_few_statements(
     campaign = _survey(acme.acme, cap=32, points=2)
     consumer = _consumer(new_phone)
     ledger.wallet(consumer.pk)
-    events.subscribed_types(acme.acme.pk)  # cached in the process, as a worker has it
+    events.listens(acme.acme.pk, EventType.QUESTIONNAIRE_ANSWERED)  # cached, as a worker has it
     answers = {"visit": "no", "stars": 5}
     # The read, the bucket's lock, the ledger's posting (transaction, two balances,
     # entries, lot), the response, and the savepoint the test's transaction adds around

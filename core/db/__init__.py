@@ -10,7 +10,7 @@ types it as the base wrapper, which knows nothing of django-tenants' schema (its
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db import connection as _django_connection
@@ -24,6 +24,17 @@ if TYPE_CHECKING:
 # connection is ``core.db.base.DatabaseWrapper`` (config/env.py sets the ENGINE;
 # tests/test_db_backend.py checks the wrapper's class). A cast, so no cost at runtime.
 connection = cast("DatabaseWrapper", _django_connection)
+
+
+def diagnostics(exc: BaseException) -> Any:
+    """PostgreSQL's diagnostics of the error under a Django database error (psycopg's
+    ``diag``: ``constraint_name``, ``message_detail``, …), or None."""
+    return getattr(exc.__cause__, "diag", None)
+
+
+def violated_constraint(exc: BaseException) -> str | None:
+    """The constraint a database error names (a ``RAISE … USING CONSTRAINT`` too)."""
+    return getattr(diagnostics(exc), "constraint_name", None)
 
 
 def default_connection() -> DatabaseWrapper:
