@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.concurrency",
     "tests.fixtures.processes",
+    "tests.fixtures.wechat",
 ]

@@ -1,4 +1,4 @@
-"""Users: consumers (phone + one-time code) and staff (email + password)."""
+"""Users: consumers (WeChat, or phone + one-time code) and staff (email + password)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """One user model for everyone.
 
-    A consumer has a ``phone`` (E.164) and signs in with a one-time code; a staff
-    member has an ``email`` and a password, and belongs to merchants through
+    A consumer signs in inside WeChat (a ``WeChatIdentity`` under our service account)
+    or with a ``phone`` (E.164) and a one-time code, or both once bound; a staff member
+    has an ``email`` and a password, and belongs to merchants through
     ``tenants.Membership``. ``is_staff`` is Django's flag for the platform's own
     operators (admin site), not for merchant staff.
     """
@@ -57,16 +58,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    class Meta:
-        constraints: ClassVar = [
-            models.CheckConstraint(
-                condition=models.Q(email__isnull=False) | models.Q(phone__isnull=False),
-                name="user_has_email_or_phone",
-            ),
-        ]
-
     def __str__(self) -> str:
-        return self.email or self.masked_phone
+        return self.email or self.masked_phone or f"consumer {self.pk}"
 
     @property
     def masked_phone(self) -> str:
@@ -123,3 +116,28 @@ class AuthSession(models.Model):
     @property
     def is_live(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class WeChatIdentity(models.Model):
+    """A consumer's OpenID under one WeChat app: ours (sign-in) or a merchant's (follows).
+
+    An OpenID is per app: the same person has one under our service account and another
+    under each merchant's official account, so the pair (app, OpenID) is the key, and a
+    consumer has at most one OpenID per app. The UnionID comes back only with
+    ``snsapi_userinfo`` and is kept when given, never relied on (ARCHITECTURE.md).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="wechat_identities")
+    app_id = models.CharField(max_length=32)
+    openid = models.CharField(max_length=64)
+    unionid = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["app_id", "openid"], name="wechat_identity_openid"),
+            models.UniqueConstraint(fields=["user", "app_id"], name="wechat_identity_one_per_app"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_id}:{self.openid[:6]}… of {self.user_id}"

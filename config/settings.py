@@ -218,6 +218,23 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "CN")
 MERCHANT_SIGNUPS_PER_IP_PER_HOUR = env_int("MERCHANT_SIGNUPS_PER_IP_PER_HOUR", 10)
 SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.ConsoleSmsBackend")
 
+# --- WeChat (docs/wechat.md) -----------------------------------------------------------
+# Our own service account (服务号): consumers sign in with it on our pages. Empty: sign-in
+# is by phone only.
+WECHAT_APP_ID = env_str("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = env_str("WECHAT_APP_SECRET", "")
+# Our third-party platform (开放平台第三方平台, "component"): merchants authorise their
+# official accounts to it. Token and AES key are the message-check token and the
+# EncodingAESKey set on the platform's page; empty: merchants cannot authorise.
+WECHAT_COMPONENT_APP_ID = env_str("WECHAT_COMPONENT_APP_ID", "")
+WECHAT_COMPONENT_APP_SECRET = env_str("WECHAT_COMPONENT_APP_SECRET", "")
+WECHAT_COMPONENT_TOKEN = env_str("WECHAT_COMPONENT_TOKEN", "")
+WECHAT_COMPONENT_AES_KEY = env_str("WECHAT_COMPONENT_AES_KEY", "")
+# Where WeChat's servers are: the tests and the demo point these at the local fake.
+WECHAT_API_BASE = env_str("WECHAT_API_BASE", "https://api.weixin.qq.com")
+WECHAT_OPEN_BASE = env_str("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")
+WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 5)
+
 # --- Webhooks (docs/webhooks.md) -------------------------------------------------
 # Hosts that may be reached over plain http (development and tests only).
 WEBHOOK_ALLOW_HTTP_HOSTS = env_list(
