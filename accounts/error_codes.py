@@ -15,3 +15,6 @@ class AccountErrorCode(ErrorCodeEnum):
     TOKEN_INVALID = "TOKEN_INVALID", "The token is not valid."
     TOKEN_EXPIRED = "TOKEN_EXPIRED", "The token has expired."
     SESSION_REVOKED = "SESSION_REVOKED", "The session was signed out."
+    WECHAT_TICKET_INVALID = "WECHAT_TICKET_INVALID", "The WeChat sign-in ticket is not valid."
+    WECHAT_TICKET_EXPIRED = "WECHAT_TICKET_EXPIRED", "The WeChat sign-in ticket has expired."
+    WECHAT_TICKET_USED = "WECHAT_TICKET_USED", "The WeChat sign-in ticket was already used."
