@@ -18,3 +18,17 @@ class AccountErrorCode(ErrorCodeEnum):
     WECHAT_TICKET_INVALID = "WECHAT_TICKET_INVALID", "The WeChat sign-in ticket is not valid."
     WECHAT_TICKET_EXPIRED = "WECHAT_TICKET_EXPIRED", "The WeChat sign-in ticket has expired."
     WECHAT_TICKET_USED = "WECHAT_TICKET_USED", "The WeChat sign-in ticket was already used."
+    PHONE_ALREADY_BOUND = "PHONE_ALREADY_BOUND", "The account already has a phone number."
+    WECHAT_ALREADY_BOUND = "WECHAT_ALREADY_BOUND", "The account is bound to another WeChat user."
+    ACCOUNT_MERGE_REQUIRED = (
+        "ACCOUNT_MERGE_REQUIRED",
+        "The phone or WeChat user belongs to another account that holds points or orders: "
+        "confirm the merge with confirmAccountMerge.",
+    )
+    ACCOUNTS_CANNOT_MERGE = (
+        "ACCOUNTS_CANNOT_MERGE",
+        "The two accounts have different phones, or different WeChat users.",
+    )
+    MERGE_TOKEN_INVALID = "MERGE_TOKEN_INVALID", "The merge token is not valid (or was used)."
+    MERGE_TOKEN_EXPIRED = "MERGE_TOKEN_EXPIRED", "The merge token has expired."
+    ACCOUNT_MERGED = "ACCOUNT_MERGED", "The account was merged into another; sign in again."

@@ -51,6 +51,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # A consumer who bound a phone and a WeChat user that were two accounts keeps one:
+    # the other is kept (its id is in merchants' history and the ledger), deactivated
+    # and points here (accounts.merge).
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_accounts"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 

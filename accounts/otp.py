@@ -87,10 +87,20 @@ def request_code(raw_phone: str, ip: str | None) -> PhoneChallenge:
 
 
 def verify_code(raw_phone: str, code: str) -> User:
-    """Check ``code`` for ``raw_phone`` and return the consumer (created on first sign-in).
+    """Check ``code`` for ``raw_phone`` and return the consumer (created on first sign-in)."""
+    phone = check_code(raw_phone, code)
+    user, _created = User.objects.get_or_create_consumer(phone)
+    if not user.is_active:
+        raise AuthError(AccountErrorCode.ACCOUNT_DISABLED, _("This account is disabled."))
+    return user
 
-    A wrong try is counted in its own committed transaction, so it counts even
-    though this call then fails.
+
+def check_code(raw_phone: str, code: str) -> str:
+    """Check ``code`` for ``raw_phone`` and use it up: the phone is proven (E.164 returned).
+
+    For a sign-in (``verify_code``) and for binding a phone to an account already signed
+    in (``accounts.merge.bind_phone``). A wrong try is counted in its own committed
+    transaction, so it counts even though this call then fails.
     """
     phone = normalize_phone(raw_phone)
     code = (code or "").strip()
@@ -142,9 +152,6 @@ def verify_code(raw_phone: str, code: str) -> User:
         else:
             challenge.used_at = now
             challenge.save(update_fields=["used_at"])
-            user, _created = User.objects.get_or_create_consumer(phone)
-            if not user.is_active:
-                raise AuthError(AccountErrorCode.ACCOUNT_DISABLED, _("This account is disabled."))
-            return user
+            return phone
     # Outside the atomic block: the counted attempt is committed before we fail.
     raise wrong

@@ -12,3 +12,8 @@ class CampaignsConfig(AppConfig):
 
         # In the public schema: the function takes the merchant and sets its own path.
         install_on_migrate(self, "scan/sql/campaigns_claim_code.sql")
+
+        from accounts.merge import MergeStep, register
+        from campaigns import merge
+
+        register(MergeStep("campaigns", 30, lambda consumer_id: {}, merge.move))

@@ -9,3 +9,9 @@ class PointsConfig(AppConfig):
         from core.db.functions import install_on_migrate
 
         install_on_migrate(self, "sql/points_post.sql")
+
+        from accounts.merge import MergeStep, register
+        from points import merge
+
+        # First of the merge's steps: it locks both wallets before anything else moves.
+        register(MergeStep("points", 10, merge.holdings, merge.merge_wallets))

@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.error_codes import AccountErrorCode
 from core import idempotency
 from core.db import diagnostics, rows, violated_constraint
 from points.error_codes import LedgerErrorCode
@@ -122,6 +123,14 @@ def campaign_reserve(merchant_id: int, ref: str) -> Account:
 
 def wallet(consumer_id: int) -> Account:
     return _account(AccountKind.CONSUMER_WALLET, consumer_id=consumer_id)
+
+
+def successor(account: Account) -> Account:
+    """The wallet that now holds what ``account`` held: itself, unless its consumer was
+    merged into another account (then the survivor's, following merges of merges)."""
+    while account.merged_into_id is not None:
+        account = Account.objects.get(pk=account.merged_into_id)
+    return account
 
 
 def balance_of(account: Account) -> int:
@@ -289,6 +298,8 @@ POST_SQL = (
     " %s, %s)"
 )
 BALANCE_CONSTRAINT = "account_balance_not_negative"
+# A merged consumer's wallet stays empty: a credit racing the merge is refused.
+MERGED_CONSTRAINT = "account_merged_is_empty"
 # Raised by points_post when a wallet's open lots hold fewer points than its balance
 # said: the wallet is out of step, and the debit is refused.
 LOTS_CONSTRAINT = "lot_remaining_in_range"
@@ -322,6 +333,8 @@ def _refusal(exc: IntegrityError, moves: Sequence[tuple[Account, int]]) -> Ledge
     """A refused balance move as the ``LedgerError`` of that account's kind; None for
     any other integrity error (a second reversal of the same transaction)."""
     constraint = violated_constraint(exc)
+    if constraint == MERGED_CONSTRAINT:
+        return merged_refusal()
     if constraint == LOTS_CONSTRAINT:
         return LedgerError(
             LedgerErrorCode.INSUFFICIENT_POINTS, _("Not enough points for this operation.")
@@ -336,6 +349,14 @@ def _refusal(exc: IntegrityError, moves: Sequence[tuple[Account, int]]) -> Ledge
         else LedgerErrorCode.INSUFFICIENT_FUNDS
     )
     return LedgerError(code, _("Not enough points for this operation."))
+
+
+def merged_refusal() -> LedgerError:
+    """A posting to the wallet of an account merged meanwhile: its sessions are revoked."""
+    return LedgerError(
+        AccountErrorCode.ACCOUNT_MERGED,
+        _("This account was merged into another. Please sign in again."),
+    )
 
 
 # --- Lots -------------------------------------------------------------------------

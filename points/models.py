@@ -55,9 +55,25 @@ class Account(models.Model):
     balance = models.BigIntegerField(default=0)
     materialized = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set on a wallet whose consumer was merged into another account (accounts.merge):
+    # the survivor's wallet, which received its points and its lots. Such a wallet stays
+    # empty (account_merged_is_empty), so a claim racing the merge cannot strand points
+    # in it, and a later reversal of its old postings lands in the survivor's wallet.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(merged_into__isnull=True) | models.Q(balance=0),
+                name="account_merged_is_empty",
+            ),
             models.UniqueConstraint(
                 fields=["kind", "merchant", "consumer", "ref"],
                 name="account_unique_owner",
@@ -93,6 +109,8 @@ class TransactionKind(models.TextChoices):
     REDEEM = "redeem", _("Redeemed")
     EXPIRE = "expire", _("Expired")
     REVERSAL = "reversal", _("Reversal")
+    # A merged account's points moving to the account that survives (accounts.merge).
+    MERGE = "merge", _("Points from a merged account")
 
 
 class Transaction(models.Model):

@@ -336,7 +336,9 @@ def reverse(original: Transaction, *, idempotency_key: str, memo: str = "") -> T
     if original.kind in (TransactionKind.REVERSAL, TransactionKind.EXPIRE):
         raise LedgerError(LedgerErrorCode.NOT_REVERSIBLE, _("This transaction cannot be reversed."))
     entries = list(original.entries.select_related("account"))
-    postings = [Posting(e.account, -e.amount) for e in entries]
+    # A wallet merged since (accounts.merge) gave its lots to the survivor's: the points
+    # go back there, to the very lots, which now belong to it.
+    postings = [Posting(ledger.successor(e.account), -e.amount) for e in entries]
 
     def restore_lots(txn: Transaction, account: Account, amount: int) -> None:
         if amount > 0:

@@ -16,9 +16,27 @@ from accounts.phones import normalize_phone
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from redemption.error_codes import MallErrorCode
-from redemption.models import Address
+from redemption.models import Address, Product, ProductKind
 
 MAX_ADDRESSES = 50
+
+
+def ensure_reachable(consumer: User, product_id: int) -> None:
+    """Goods that ship need a phone bound to the account (the courier calls it, and the
+    consumer is the person behind a phone): a consumer who signed in with WeChat only is
+    refused ``PHONE_REQUIRED`` until a phone is bound (``bindPhone``).
+
+    Checked before the redeem, and only for an account without a phone: phone accounts,
+    nearly every redeem, pay nothing for it.
+    """
+    if consumer.phone:
+        return
+    if Product.objects.filter(pk=product_id, kind=ProductKind.PHYSICAL).exists():
+        raise DomainError(
+            MallErrorCode.PHONE_REQUIRED,
+            _("Bind your phone number first: goods are delivered to a phone."),
+            "productId",
+        )
 
 
 def _address_text(value: str | None, field: str, limit: int, *, required: bool = True) -> str:

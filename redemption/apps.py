@@ -6,3 +6,9 @@ class RedemptionConfig(AppConfig):
 
     name = "redemption"
     verbose_name = "Mall"
+
+    def ready(self) -> None:
+        from accounts.merge import MergeStep, register
+        from redemption import merge
+
+        register(MergeStep("mall", 20, merge.holdings, merge.move))

@@ -21,3 +21,4 @@ class MallErrorCode(ErrorCodeEnum):
     INVALID_ORDER_STATUS = "INVALID_ORDER_STATUS", "The order cannot move to that status."
     INVALID_ADDRESS = "INVALID_ADDRESS", "An address field is missing or too long."
     TOO_MANY_ADDRESSES = "TOO_MANY_ADDRESSES", "The address book is full."
+    PHONE_REQUIRED = "PHONE_REQUIRED", "Physical goods need a phone number bound to the account."

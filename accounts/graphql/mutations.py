@@ -6,11 +6,15 @@ from typing import Any
 
 import graphene
 from django.conf import settings
+from django.utils.translation import gettext as _
 
-from accounts import otp, services, tokens
-from accounts.graphql.types import AuthTokens, Consumer
+from accounts import merge, otp, services, tokens
+from accounts.error_codes import AccountErrorCode
+from accounts.errors import AuthError
+from accounts.graphql.types import AccountMerge, AuthTokens, Consumer
+from api.errors import error_from
 from api.mutations import DomainMutation
-from api.permissions import client_ip, require_user, user_agent
+from api.permissions import client_ip, require_consumer, require_user, user_agent
 
 
 class RequestSignInCode(DomainMutation):
@@ -92,8 +96,93 @@ class StaffSignIn(DomainMutation):
         return cls(tokens=AuthTokens.from_pair(tokens.issue(user, user_agent(info.context))))
 
 
+class _Binding(DomainMutation):
+    """What binding a phone or WeChat answers (one account, one wallet: accounts.merge)."""
+
+    class Meta:
+        abstract = True
+
+    consumer = graphene.Field(Consumer, description="The account signed in afterwards.")
+    tokens = graphene.Field(
+        AuthTokens,
+        description="Set when the signed-in account joined another (its sessions are "
+        "signed out): use these from now on.",
+    )
+    merge = graphene.Field(
+        AccountMerge,
+        description="Set with the error ACCOUNT_MERGE_REQUIRED: the other account holds "
+        "points or orders; show them and confirm with confirmAccountMerge.",
+    )
+
+    @classmethod
+    def answer(cls, info: graphene.ResolveInfo, binding: merge.Binding) -> _Binding:
+        if binding.merge is not None:
+            required = AuthError(
+                AccountErrorCode.ACCOUNT_MERGE_REQUIRED,
+                _("This belongs to another account with points or orders. Merge them?"),
+            )
+            return cls(
+                consumer=binding.user,
+                merge=AccountMerge.from_pending(binding.merge),
+                errors=[error_from(required)],
+            )
+        pair = tokens.issue(binding.user, user_agent(info.context)) if binding.switched else None
+        return cls(consumer=binding.user, tokens=AuthTokens.from_pair(pair) if pair else None)
+
+
+class BindPhone(_Binding):
+    """Bind a phone to the signed-in consumer, proven by a code from requestSignInCode.
+
+    A phone of another account is merged in: silently when one of the two holds nothing,
+    else after confirmation (ACCOUNT_MERGE_REQUIRED with `merge`). Refusals: the code's
+    (OTP_INVALID, OTP_EXPIRED, OTP_TOO_MANY_ATTEMPTS), PHONE_ALREADY_BOUND (another
+    phone is bound), ACCOUNTS_CANNOT_MERGE.
+    """
+
+    class Arguments:
+        phone = graphene.String(required=True)
+        code = graphene.String(required=True)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, phone: str, code: str) -> _Binding:
+        return cls.answer(info, merge.bind_phone(require_consumer(info), phone, code))
+
+
+class BindWeChat(_Binding):
+    """Bind the WeChat user of a `#wx=` ticket (from /wechat/signin) to the signed-in consumer.
+
+    As bindPhone for another account's WeChat user. Refusals: WECHAT_TICKET_INVALID,
+    WECHAT_TICKET_EXPIRED, WECHAT_TICKET_USED, WECHAT_ALREADY_BOUND, ACCOUNTS_CANNOT_MERGE.
+    """
+
+    class Arguments:
+        ticket = graphene.String(required=True)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, ticket: str) -> _Binding:
+        return cls.answer(info, merge.bind_wechat(require_consumer(info), ticket))
+
+
+class ConfirmAccountMerge(_Binding):
+    """Merge the two accounts a bind named: one wallet (one ledger transaction), the
+    orders, addresses, phone and WeChat user in the account that stays; the other is
+    closed and signed out. Refusals: MERGE_TOKEN_INVALID (forged, another account's, or
+    used), MERGE_TOKEN_EXPIRED, ACCOUNTS_CANNOT_MERGE.
+    """
+
+    class Arguments:
+        token = graphene.String(required=True)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, token: str) -> _Binding:
+        return cls.answer(info, merge.confirm_merge(require_consumer(info), token))
+
+
 class ConsumerAuthMutations(graphene.ObjectType):
     request_sign_in_code = RequestSignInCode.Field()
+    bind_phone = BindPhone.Field()
+    bind_we_chat = BindWeChat.Field(name="bindWeChat")
+    confirm_account_merge = ConfirmAccountMerge.Field()
     sign_in_with_code = SignInWithCode.Field()
     refresh_token = RefreshToken.Field()
     sign_out = SignOut.Field()

@@ -152,9 +152,14 @@ def _claim(merchant_id: int, consumer: User, code: str, idempotency_key: str) ->
         # Most claims: the one statement is its own transaction (autocommit).
         row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
     except IntegrityError as exc:
-        if violated_constraint(exc) == ledger.BALANCE_CONSTRAINT:
+        constraint = violated_constraint(exc)
+        if constraint == ledger.BALANCE_CONSTRAINT:
             # The bucket was emptied (or never filled) by a void that committed first.
             raise _voided() from exc
+        if constraint == ledger.MERGED_CONSTRAINT:
+            # The consumer's account was merged into another while this claim waited:
+            # nothing was written, the code is still free for the surviving account.
+            raise ledger.merged_refusal() from exc
         raise
     return _answer(merchant_id, consumer, code, idempotency_key, now, row)
 

@@ -13,6 +13,7 @@ from api.types import decode_id
 from core.error_codes import CoreErrorCode
 from core.errors import ErrorCodeEnum
 from points import balances
+from redemption import addresses
 from redemption import services as mall
 from redemption.error_codes import MallErrorCode
 from redemption.graphql.types import OrderNode, SupplierOrder
@@ -27,7 +28,8 @@ class Redeem(DomainMutation):
     retry answers the first order with `replayed: true` and spends nothing. Refusals:
     `NOT_AVAILABLE`, `OUT_OF_STOCK`, `INSUFFICIENT_POINTS`, `LIMIT_REACHED`,
     `ADDRESS_REQUIRED`, `INVALID_QUANTITY` (1 to 100), `NOT_FOUND` (an address that is not
-    yours), `INVALID_IDEMPOTENCY_KEY`.
+    yours), `INVALID_IDEMPOTENCY_KEY`, `PHONE_REQUIRED` (goods that ship, for an account
+    with no phone: bindPhone first).
     """
 
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
@@ -58,6 +60,7 @@ class Redeem(DomainMutation):
         consumer = require_consumer(info)
         product_pk = decode_id(product_id, "Product", "productId")
         address_pk = None if address_id is None else decode_id(address_id, "Address", "addressId")
+        addresses.ensure_reachable(consumer, product_pk)
         result = mall.redeem(
             consumer,
             product_pk,
