@@ -272,9 +272,13 @@ def merge(survivor_id: int, merged_id: int) -> User:
 
 
 def _merge(survivor_id: int, merged_id: int) -> User:
+    # FOR NO KEY UPDATE: two merges of one account take turns, while claims and redeems,
+    # whose inserts check their foreign keys to the user (FOR KEY SHARE), are not held
+    # up by it: they queue on the wallet, which the merge locks next in id order, as
+    # they do. (FOR UPDATE would deadlock with a claim that holds the wallet.)
     users = {
         user.pk: user
-        for user in User.objects.select_for_update()
+        for user in User.objects.select_for_update(no_key=True)
         .filter(pk__in=sorted({survivor_id, merged_id}))
         .order_by("pk")
     }

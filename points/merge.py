@@ -44,9 +44,9 @@ def _lots_move_apart(txn: Transaction, account: Account, amount: int) -> None:
 def merge_wallets(merged_id: int, survivor_id: int) -> Transaction | None:
     """Move the merged consumer's wallet into the survivor's (inside the caller's
     transaction); the ledger transaction, or None when the wallet held no points."""
-    source = _existing_wallet(merged_id)
-    if source is None:
-        return None
+    # Made if missing: a claim in flight may be about to open it, and it must find it
+    # marked merged (and be refused) rather than open a fresh one after the merge.
+    source = ledger.wallet(merged_id)
     target = ledger.wallet(survivor_id)
     locked = {
         account.pk: account
