@@ -116,9 +116,9 @@ def test_claims_racing_a_merge_land_in_the_survivor_or_are_refused_and_stay_free
         taken = Claim.objects.filter(code_id__in=found).count()
         free = Code.objects.filter(code__in=found, claimed_at__isnull=True).count()
         # Every claim that counted is the survivor's, whenever it ran.
-        assert set(Claim.objects.filter(code_id__in=found).values_list("consumer_id", flat=True)) <= {
-            survivor.pk
-        }
+        assert set(
+            Claim.objects.filter(code_id__in=found).values_list("consumer_id", flat=True)
+        ) <= {survivor.pk}
     assert taken == claims - refused and free == refused
     assert (_balance(survivor), _balance(merged)) == (7 * taken, 0)
     assert audit() == []

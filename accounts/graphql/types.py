@@ -84,3 +84,13 @@ class AuthTokens(graphene.ObjectType):
             refresh_token=pair.refresh_token,
             expires_in=pair.expires_in,
         )
+
+
+class WeChatJsConfig(graphene.ObjectType):
+    """The arguments of the JS-SDK's `wx.config` for one page inside WeChat."""
+
+    app_id = graphene.String(required=True)
+    timestamp = graphene.Int(required=True)
+    nonce_str = graphene.String(required=True)
+    signature = graphene.String(required=True)
+    js_api_list = graphene.List(graphene.NonNull(graphene.String), required=True)

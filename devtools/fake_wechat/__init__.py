@@ -4,7 +4,7 @@ Importing the package registers every endpoint; ``python -m devtools.fake_wechat
 one for the demo.
 """
 
-from devtools.fake_wechat import oauth
+from devtools.fake_wechat import jsapi, oauth
 from devtools.fake_wechat.server import FakeError, FakeWeChat, Request, Response, route
 
-__all__ = ["FakeError", "FakeWeChat", "Request", "Response", "oauth", "route"]
+__all__ = ["FakeError", "FakeWeChat", "Request", "Response", "jsapi", "oauth", "route"]
