@@ -20,7 +20,7 @@ from campaigns.models import Claim, Code
 from campaigns.scan.claims import claim_code
 from core.db import connection
 from core.errors import DomainError
-from points import ledger, services
+from points import ledger
 from points.audit import audit
 from redemption import services as mall
 from redemption.models import Category, Product, ProductKind, ProductStatus
@@ -60,7 +60,7 @@ def _balance(user: User) -> int:
 
 
 def test_one_of_many_identical_merges_happens_once(committed_db: None, new_phone, unique) -> None:
-    merchant, found = merchant_with_codes(unique, 2, 25)
+    _merchant, found = merchant_with_codes(unique, 2, 25)
     survivor = User.objects.create()
     merged = User.objects.create(phone=new_phone())
     claim_code(survivor, found[0], unique("c"))
@@ -77,7 +77,7 @@ def test_one_of_many_identical_merges_happens_once(committed_db: None, new_phone
 def test_merges_in_opposite_directions_leave_one_account(
     committed_db: None, new_phone, unique
 ) -> None:
-    merchant, found = merchant_with_codes(unique, 2, 10)
+    _merchant, found = merchant_with_codes(unique, 2, 10)
     a = User.objects.create()
     b = User.objects.create(phone=new_phone())
     claim_code(a, found[0], unique("c"))
@@ -128,7 +128,7 @@ def test_redeems_racing_a_merge_spend_each_point_once(
     committed_db: None, new_phone, unique
 ) -> None:
     redeems = 20
-    merchant, found = merchant_with_codes(unique, redeems, 10)
+    _merchant, found = merchant_with_codes(unique, redeems, 10)
     survivor = User.objects.create(phone=new_phone())
     merged = User.objects.create(phone=None)
     for code in found:
