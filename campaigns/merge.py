@@ -18,6 +18,7 @@ merged account, as does an open; the survivor's own row already counts.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django_tenants.utils import tenant_context
 
@@ -58,7 +59,7 @@ def move(merged_id: int, survivor_id: int) -> None:
     history = _campaigns_by_merchant(merged_id)
     merchants = Merchant.objects.filter(pk__in=list(history), provisioned_at__isnull=False)
     for merchant in merchants.order_by("pk"):
-        values = {
+        values: dict[str, Any] = {
             "survivor": survivor_id,
             "merged": merged_id,
             "campaigns": history[merchant.pk],

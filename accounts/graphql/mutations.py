@@ -8,7 +8,8 @@ import graphene
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from accounts import merge, otp, services, tokens
+from accounts import merge as merging
+from accounts import otp, services, tokens
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.graphql.types import AccountMerge, AuthTokens, Consumer
@@ -115,7 +116,7 @@ class _Binding(DomainMutation):
     )
 
     @classmethod
-    def answer(cls, info: graphene.ResolveInfo, binding: merge.Binding) -> _Binding:
+    def answer(cls, info: graphene.ResolveInfo, binding: merging.Binding) -> _Binding:
         if binding.merge is not None:
             required = AuthError(
                 AccountErrorCode.ACCOUNT_MERGE_REQUIRED,
@@ -145,7 +146,7 @@ class BindPhone(_Binding):
 
     @classmethod
     def perform(cls, root: Any, info: graphene.ResolveInfo, phone: str, code: str) -> _Binding:
-        return cls.answer(info, merge.bind_phone(require_consumer(info), phone, code))
+        return cls.answer(info, merging.bind_phone(require_consumer(info), phone, code))
 
 
 class BindWeChat(_Binding):
@@ -160,7 +161,7 @@ class BindWeChat(_Binding):
 
     @classmethod
     def perform(cls, root: Any, info: graphene.ResolveInfo, ticket: str) -> _Binding:
-        return cls.answer(info, merge.bind_wechat(require_consumer(info), ticket))
+        return cls.answer(info, merging.bind_wechat(require_consumer(info), ticket))
 
 
 class ConfirmAccountMerge(_Binding):
@@ -175,7 +176,7 @@ class ConfirmAccountMerge(_Binding):
 
     @classmethod
     def perform(cls, root: Any, info: graphene.ResolveInfo, token: str) -> _Binding:
-        return cls.answer(info, merge.confirm_merge(require_consumer(info), token))
+        return cls.answer(info, merging.confirm_merge(require_consumer(info), token))
 
 
 class ConsumerAuthMutations(graphene.ObjectType):

@@ -98,6 +98,19 @@ def error_messages() -> dict[str, str]:
         "OTP_INVALID": _("That code is not right. Check the text message and try again."),
         "OTP_EXPIRED": _("That code has expired. Ask for a new one."),
         "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
+        # WeChat, and one account for a phone and a WeChat user
+        "WECHAT_TICKET_INVALID": _("The WeChat sign-in did not work. Please try again."),
+        "WECHAT_TICKET_EXPIRED": _("The WeChat sign-in took too long. Please try again."),
+        "WECHAT_TICKET_USED": _("This WeChat sign-in was already used. Please try again."),
+        "PHONE_ALREADY_BOUND": _("Your account already has a phone number."),
+        "WECHAT_ALREADY_BOUND": _("Your account is already bound to another WeChat user."),
+        "ACCOUNT_MERGE_REQUIRED": _("This belongs to another account with points or orders."),
+        "ACCOUNTS_CANNOT_MERGE": _(
+            "These accounts cannot be merged: they have different phones or WeChat users."
+        ),
+        "MERGE_TOKEN_INVALID": _("This merge is no longer possible. Please bind again."),
+        "MERGE_TOKEN_EXPIRED": _("The merge took too long. Please bind again."),
+        "ACCOUNT_MERGED": _("This account was merged into another. Please sign in again."),
         # Scanning a code
         "MALFORMED_CODE": _("This is not a valid code. Check it and try again."),
         "INVALID_CHECK_CHARACTER": _("This code has a typo. Check each character and try again."),
@@ -133,6 +146,7 @@ def error_messages() -> dict[str, str]:
         "OUT_OF_STOCK": _("This product is sold out."),
         "LIMIT_REACHED": _("You have redeemed as many of this product as one person may."),
         "ADDRESS_REQUIRED": _("Choose a delivery address."),
+        "PHONE_REQUIRED": _("Bind your phone number first: goods are delivered to a phone."),
         "INVALID_QUANTITY": _("Choose a quantity from 1 to 100."),
         "NOT_CANCELLABLE": _("This order can no longer be cancelled: it has shipped."),
         "INVALID_ORDER_STATUS": _("This order can no longer be changed."),

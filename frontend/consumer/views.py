@@ -19,7 +19,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
@@ -36,13 +36,22 @@ from tenants.models import Merchant
 # Every page that may sign a consumer in (or keep a session alive) sends these.
 SESSION_OPERATIONS = ("Me", "RequestSignInCode", "SignInWithCode", "RefreshToken", "SignOut")
 
-SCAN_OPERATIONS = ("ScanPreview", "ClaimCode", *SESSION_OPERATIONS)
+SCAN_OPERATIONS = ("ScanPreview", "ClaimCode", "WeChatJsConfig", *SESSION_OPERATIONS)
+BIND_OPERATIONS = ("BindPhone", "BindWeChat", "ConfirmAccountMerge")
 QUESTIONNAIRE_OPERATIONS = ("Questionnaire", "SubmitResponse", *SESSION_OPERATIONS)
-WALLET_OPERATIONS = ("Wallet", *SESSION_OPERATIONS)
+WALLET_OPERATIONS = ("Wallet", *BIND_OPERATIONS, *SESSION_OPERATIONS)
 CAMERA_OPERATIONS: tuple[str, ...] = ()
 MALL_OPERATIONS = ("Categories", "Products", *SESSION_OPERATIONS)
 PRODUCT_OPERATIONS = ("Product", *SESSION_OPERATIONS)
-REDEEM_OPERATIONS = ("Product", "Wallet", "Addresses", "SaveAddress", "Redeem", *SESSION_OPERATIONS)
+REDEEM_OPERATIONS = (
+    "Product",
+    "Wallet",
+    "Addresses",
+    "SaveAddress",
+    "Redeem",
+    *BIND_OPERATIONS,
+    *SESSION_OPERATIONS,
+)
 ORDERS_OPERATIONS = ("Orders", "CancelOrder", *SESSION_OPERATIONS)
 ADDRESSES_OPERATIONS = ("Addresses", "SaveAddress", "DeleteAddress", *SESSION_OPERATIONS)
 
@@ -64,6 +73,30 @@ def common_texts() -> dict[str, str]:
         "more": _("Show more"),
         "retry": _("Try again"),
     }
+
+
+def binding_texts() -> dict[str, str]:
+    """The bindings card (bind.js): phone and WeChat, and a merge to confirm."""
+    return {
+        "bound_phone": _("Phone %(phone)s"),
+        "bound_wechat": _("WeChat bound"),
+        "bound": _("Bound. It is one account now."),
+        "wechat_account": _("a WeChat account"),
+        "merge_required": _(
+            "%(account)s is another account, with %(points)s points and %(orders)s orders. "
+            "Merge the two into one account and one wallet? No points are lost."
+        ),
+        "merging": _("Merging…"),
+        "signed_in_wechat": _("Signed in with WeChat"),
+    }
+
+
+def binding_config() -> dict[str, str]:
+    """Where "Bind WeChat" goes: the WeChat sign-in view (it returns with ``#wx=``)."""
+    try:
+        return {"wechat_signin": reverse("wechat-signin")}
+    except NoReverseMatch:
+        return {}
 
 
 def consumer_page(
@@ -153,7 +186,8 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
         "consumer/scan.js",
         SCAN_OPERATIONS,
         scan_texts,
-        config={"code": parsed.code},
+        # The JS-SDK, loaded only inside WeChat (wx.js).
+        config={"code": parsed.code, "jweixin": static("consumer/vendor/jweixin.js")},
         extra={"code": parsed.code, "pretty": pretty(parsed.code)},
     )
 
@@ -265,10 +299,17 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
             "kind_RELEASE": _("Returned"),
             "kind_TRANSFER": _("Transfer"),
             "signed_out": _("You are signed out."),
+            "kind_MERGE": _("From your other account"),
+            **binding_texts(),
         }
 
     return consumer_page(
-        request, "consumer/wallet.html", "consumer/wallet.js", WALLET_OPERATIONS, texts
+        request,
+        "consumer/wallet.html",
+        "consumer/wallet.js",
+        WALLET_OPERATIONS,
+        texts,
+        config=binding_config(),
     )
 
 
@@ -323,6 +364,7 @@ def redeem_page(request: HttpRequest, pk: int) -> HttpResponse:
         return {
             **mall_texts(),
             **address_texts(),
+            **binding_texts(),
             "total": _("Total: %(points)s points"),
             "have": _("You have %(points)s points."),
             "short": _("You need %(points)s more points."),
@@ -340,7 +382,11 @@ def redeem_page(request: HttpRequest, pk: int) -> HttpResponse:
         "consumer/redeem.js",
         REDEEM_OPERATIONS,
         texts,
-        config={"product": to_global_id("Product", pk), "orders": reverse("orders")},
+        config={
+            "product": to_global_id("Product", pk),
+            "orders": reverse("orders"),
+            **binding_config(),
+        },
     )
 
 

@@ -21,6 +21,7 @@ import {
   start,
   texts,
 } from "./app.js";
+import { showBindings } from "./bind.js";
 import { addressLine, editAddress } from "./address-form.js";
 import { availability } from "./catalog.js";
 import { isAuthError, withSession } from "./signin.js";
@@ -129,6 +130,10 @@ async function redeem() {
     if (isAuthError(error)) throw Object.assign(new Error(error.code), { code: error.code });
     if (error.code === "IDEMPOTENCY_CONFLICT" || error.code === "INVALID_IDEMPOTENCY_KEY") {
       forgetSessionKey(KEY_NAME);
+    }
+    if (error.code === "PHONE_REQUIRED") {
+      // Goods ship to a phone: bind one here, then redeem again.
+      showBindings({ phone: null, wechat: true }, () => show("bindings", false));
     }
     if (error.code === "ADDRESS_REQUIRED" || error.field === "addressId") {
       addressError(messageFor(error));

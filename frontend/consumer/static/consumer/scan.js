@@ -24,6 +24,7 @@ import {
   texts,
 } from "./app.js";
 import { isAuthError, maskPhone, signIn, signOut } from "./signin.js";
+import { ready as weChatReady } from "./wx.js";
 
 const KEY_NAME = `claim.${config.code}`;
 const state = { preview: null, claiming: false };
@@ -190,3 +191,5 @@ $("sign-out").addEventListener("click", async () => {
 $("retry").addEventListener("click", () => start(loadPreview));
 
 start(loadPreview);
+// Inside WeChat: configure the JS-SDK (location, scanner, sharing) while the code loads.
+weChatReady();

@@ -15,6 +15,7 @@ import {
   start,
   texts,
 } from "./app.js";
+import { bindHandedOver, showBindings } from "./bind.js";
 import { maskPhone, signOut, withSession } from "./signin.js";
 
 function entry(node) {
@@ -56,6 +57,7 @@ const history = pager({
 
 async function main() {
   await withSession(async () => {
+    await bindHandedOver(); // back from "Bind WeChat" with #wx=<ticket>
     const [{ wallet }, { me }] = await Promise.all([
       api.call("Wallet", {}, { auth: true }),
       api.call("Me", {}, { auth: true }),
@@ -74,7 +76,11 @@ async function main() {
           })
         : texts.no_expiry,
     );
-    setText("signed-in-as", fmt(texts.signed_in_as, { phone: maskPhone(me.phone) }));
+    setText(
+      "signed-in-as",
+      me.phone ? fmt(texts.signed_in_as, { phone: maskPhone(me.phone) }) : texts.signed_in_wechat,
+    );
+    showBindings(me, () => window.location.reload());
     $("summary").setAttribute("aria-busy", "false");
     show("summary");
     show("history-card");
@@ -88,7 +94,7 @@ async function main() {
 
 $("sign-out").addEventListener("click", async () => {
   await signOut();
-  for (const id of ["summary", "history-card", "account"]) show(id, false);
+  for (const id of ["summary", "history-card", "account", "bindings"]) show(id, false);
   start(main);
 });
 
