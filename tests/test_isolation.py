@@ -354,6 +354,9 @@ CONSUMER_FIELDS_COVERED = {
     "questionnaire",
     # The caller's own (test_notification_preferences_are_the_callers_own below).
     "notificationPreferences",
+    # Holds nothing of anyone: a signature over the address it is given, for any caller
+    # (tests/test_wechat_jsapi.py).
+    "weChatJsConfig",
 }
 
 

@@ -106,3 +106,26 @@ def test_the_fake_refuses_a_token_it_does_not_know_and_a_wrong_type(
             platform.TOKEN, platform._fetch, lambda t: platform.client(t).jsapi.get_ticket("card")
         )
     assert wrong_type.value.errcode == 40097
+
+
+@pytest.mark.django_db
+def test_the_consumer_api_answers_a_signed_config_and_null_for_a_non_web_address(
+    fake_wechat: FakeWeChat, client
+) -> None:
+    from tests.fixtures.api import Api
+
+    api = Api(client, "/graphql/", "consumer")
+    url = "http://127.0.0.1:8000/s/ABCD"
+    answer = api.op("WeChatJsConfig", {"url": url + "#x"})["data"]["weChatJsConfig"]
+    assert answer["appId"] == PLATFORM_APP_ID and "getLocation" in answer["jsApiList"]
+    assert fake_jsapi.verify(
+        fake_wechat,
+        PLATFORM_APP_ID,
+        url,
+        answer["nonceStr"],
+        answer["timestamp"],
+        answer["signature"],
+    )
+    assert api.op("WeChatJsConfig", {"url": "javascript:alert(1)"})["data"] == {
+        "weChatJsConfig": None
+    }
