@@ -472,7 +472,12 @@ def test_page_for_a_good_code_embeds_the_operations(
     assert response.status_code == 200
     html = response.content.decode()
     assert codes.pretty(found[0]) in html
-    assert _embedded(html, "page-config") == {"code": found[0], "api": "/graphql/"}
+    assert _embedded(html, "page-config") == {
+        "code": found[0],
+        "api": "/graphql/",
+        # WeChat's JS-SDK, which the page loads only inside WeChat (wx.js).
+        "jweixin": "/static/consumer/vendor/jweixin.js",
+    }
     operations = _embedded(html, "page-operations")
     assert set(operations) == set(PAGE_OPERATIONS) >= {"ScanPreview", "ClaimCode", "SignInWithCode"}
     for name, document in operations.items():

@@ -29,7 +29,9 @@ from typing import Any
 
 import pytest
 
+from devtools.fake_wechat import FakeWeChat
 from tests.fixtures.processes import child_env, free_port, running, wait_for_http
+from tests.fixtures.wechat import PLATFORM_APP_ID, PLATFORM_SECRET
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # inside one unless told that this thread does not share it with async code.
@@ -65,7 +67,11 @@ class Site:
 
 
 @pytest.fixture(scope="session")
-def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    django_db_setup: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_wechat_server: FakeWeChat,
+) -> Iterator[Site]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("live-server") / "server.log"
@@ -75,6 +81,12 @@ def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
         PUBLIC_BASE_URL=url,
         PYTHONUNBUFFERED="1",
+        # Our service account, on the fake WeChat (the ``fake_wechat`` fixture registers
+        # it in the fake for each test).
+        WECHAT_APP_ID=PLATFORM_APP_ID,
+        WECHAT_APP_SECRET=PLATFORM_SECRET,
+        WECHAT_API_BASE=fake_wechat_server.url,
+        WECHAT_OPEN_BASE=fake_wechat_server.url,
     )
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     with running(command, env=env, log=log, stop_timeout=10) as server:
