@@ -66,6 +66,8 @@ class Account(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        # As User.merged_into: no deferred check queued by every account insert.
+        db_constraint=False,
     )
 
     class Meta:

@@ -44,6 +44,23 @@ def error_messages() -> dict[str, str]:
         "OTP_INVALID": _("That code is not right."),
         "OTP_EXPIRED": _("That code has expired."),
         "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
+        # Consumers' WeChat sign-in and account merges: never answered to the console.
+        **dict.fromkeys(
+            (
+                "WECHAT_TICKET_INVALID",
+                "WECHAT_TICKET_EXPIRED",
+                "WECHAT_TICKET_USED",
+                "PHONE_ALREADY_BOUND",
+                "WECHAT_ALREADY_BOUND",
+                "ACCOUNT_MERGE_REQUIRED",
+                "ACCOUNTS_CANNOT_MERGE",
+                "MERGE_TOKEN_INVALID",
+                "MERGE_TOKEN_EXPIRED",
+                "ACCOUNT_MERGED",
+                "PHONE_REQUIRED",
+            ),
+            _("This concerns a consumer's account, not the console."),
+        ),
         # API keys.
         "INVALID_SCOPE": _("Choose at least one permission for the key."),
         "SCOPE_MISSING": _("This API key does not have the permission for this."),
