@@ -44,6 +44,9 @@ def error_messages() -> dict[str, str]:
         "OTP_INVALID": _("That code is not right."),
         "OTP_EXPIRED": _("That code has expired."),
         "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
+        "WECHAT_TICKET_INVALID": _("Signing in with WeChat did not work. Try again."),
+        "WECHAT_TICKET_EXPIRED": _("Signing in with WeChat did not work. Try again."),
+        "WECHAT_TICKET_USED": _("Signing in with WeChat did not work. Try again."),
         # API keys.
         "INVALID_SCOPE": _("Choose at least one permission for the key."),
         "SCOPE_MISSING": _("This API key does not have the permission for this."),
