@@ -4,6 +4,9 @@ Importing the package registers every endpoint; ``python -m devtools.fake_wechat
 one for the demo.
 """
 
+# Imported after every other area: it serves ``connect/oauth2/authorize`` when called
+# with ``component_appid`` and hands the other requests to the handler registered before.
+from devtools.fake_wechat import component
 from devtools.fake_wechat.server import FakeError, FakeWeChat, Request, Response, route
 
-__all__ = ["FakeError", "FakeWeChat", "Request", "Response", "route"]
+__all__ = ["FakeError", "FakeWeChat", "Request", "Response", "component", "route"]
