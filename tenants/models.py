@@ -362,9 +362,9 @@ class ComponentVerifyTicket(models.Model):
     One row per platform app id.
     """
 
-    component_app_id = models.CharField(max_length=32, primary_key=True)
-    ticket = models.CharField(max_length=255)
-    received_at = models.DateTimeField(default=timezone.now)
+    component_app_id = models.CharField(_("component app ID"), max_length=32, primary_key=True)
+    ticket = models.CharField(_("ticket"), max_length=255)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("WeChat component verify ticket")
@@ -397,24 +397,30 @@ class OfficialAccount(models.Model):
     UNVERIFIED = -1
 
     merchant = models.OneToOneField(
-        Merchant, on_delete=models.CASCADE, related_name="official_account"
+        Merchant,
+        on_delete=models.CASCADE,
+        related_name="official_account",
+        verbose_name=_("merchant"),
     )
-    app_id = models.CharField(max_length=32, unique=True)
-    refresh_token = models.CharField(max_length=255)
+    app_id = models.CharField(_("AppID"), max_length=32, unique=True)
+    refresh_token = models.CharField(_("refresh token"), max_length=255)
     status = models.CharField(
+        _("status"),
         max_length=16,
         choices=OfficialAccountStatus.choices,
         default=OfficialAccountStatus.AUTHORIZED,
     )
-    name = models.CharField(max_length=100, blank=True)
-    principal_name = models.CharField(max_length=200, blank=True)
-    user_name = models.CharField(max_length=64, blank=True)
-    service_type = models.SmallIntegerField(default=0)
-    verify_type = models.SmallIntegerField(default=UNVERIFIED)
-    func_ids = ArrayField(models.SmallIntegerField(), default=list, blank=True)
-    authorized_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    unauthorized_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    principal_name = models.CharField(_("principal"), max_length=200, blank=True)
+    user_name = models.CharField(_("original ID"), max_length=64, blank=True)
+    service_type = models.SmallIntegerField(_("account type (service_type_info)"), default=0)
+    verify_type = models.SmallIntegerField(_("verification (verify_type_info)"), default=UNVERIFIED)
+    func_ids = ArrayField(
+        models.SmallIntegerField(), default=list, blank=True, verbose_name=_("permissions")
+    )
+    authorized_at = models.DateTimeField(_("authorised at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    unauthorized_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("WeChat official account")

@@ -25,8 +25,15 @@ from devtools.fake_wechat import FakeError, FakeWeChat
 from devtools.fake_wechat import component as fake_component
 from tenants import wechat as official_accounts
 from tenants.error_codes import OfficialAccountErrorCode as Code
-from tenants.models import ComponentVerifyTicket, Membership, Merchant, OfficialAccount
+from tenants.models import (
+    ComponentVerifyTicket,
+    Membership,
+    Merchant,
+    OfficialAccount,
+    Role,
+)
 from tenants.onboarding import create_merchant
+from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import staff_user
 from tests.fixtures.wechat import COMPONENT_APP_ID
 
@@ -457,3 +464,109 @@ def test_the_fake_sends_oauth_only_to_the_platforms_domain(
     url = wechat.oauth_url(app_id, "http://evil.example/steal", "s")
     answer = requests.get(url.split("#")[0], allow_redirects=False, timeout=10)
     assert answer.status_code == 200 and answer.json()["errcode"] == 10003
+
+
+# --- Through the APIs ------------------------------------------------------------
+
+
+def test_the_merchant_api_authorises_and_shows_the_account(
+    wechat_component: FakeWeChat, unique: Callable[[str], str], merchant_api: Api
+) -> None:
+    merchant, membership = fresh_merchant(unique)
+    owner = access_token(membership.user)
+    viewer = staff_user(f"{unique('viewer')}@wx.test")
+    Membership.objects.create(merchant=merchant, user=viewer, role=Role.VIEWER)
+    app_id = register_account(wechat_component, unique, kind="subscription", name="茶饮订阅号")
+    fake_component.push_verify_ticket(wechat_component)
+
+    shown = merchant_api.op("OfficialAccount", token=owner, merchant=merchant.slug)["data"]
+    assert shown == {"officialAccountPlatformEnabled": True, "officialAccount": None}
+    refused = merchant_api.op(
+        "OfficialAccountAuthorizeStart", token=access_token(viewer), merchant=merchant.slug
+    )["data"]["officialAccountAuthorizeStart"]
+    assert refused["errors"][0]["code"] == "PERMISSION_DENIED"
+
+    started = merchant_api.op("OfficialAccountAuthorizeStart", token=owner, merchant=merchant.slug)
+    url = started["data"]["officialAccountAuthorizeStart"]["url"]
+    back = merchant_confirms(url, app_id)
+    variables = {"state": back["state"], "authCode": back["auth_code"]}
+    done = merchant_api.op(
+        "OfficialAccountAuthorizeComplete", variables, token=owner, merchant=merchant.slug
+    )["data"]["officialAccountAuthorizeComplete"]
+    assert done["errors"] == []
+    assert done["officialAccount"] | {"authorizedAt": None} == {
+        "appId": app_id,
+        "name": "茶饮订阅号",
+        "principalName": "茶饮订阅号 有限公司",
+        "kind": "SUBSCRIPTION",
+        "verified": True,
+        "status": "AUTHORIZED",
+        "canUseServiceApis": False,
+        "authorizedAt": None,
+        "unauthorizedAt": None,
+    }
+    again = merchant_api.op(
+        "OfficialAccountAuthorizeComplete", variables, token=owner, merchant=merchant.slug
+    )["data"]["officialAccountAuthorizeComplete"]
+    assert again["errors"][0]["code"] == "OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID"
+
+    fake_component.unauthorize(wechat_component, app_id)
+    shown = merchant_api.op("OfficialAccount", token=owner, merchant=merchant.slug)["data"]
+    assert shown["officialAccount"]["status"] == "UNAUTHORIZED"
+    assert shown["officialAccount"]["unauthorizedAt"]
+
+
+def test_the_merchant_api_says_when_the_platform_is_off_or_wechat_unreachable(
+    wechat_component: FakeWeChat,
+    unique: Callable[[str], str],
+    merchant_api: Api,
+    settings: Any,
+) -> None:
+    merchant, membership = fresh_merchant(unique)
+    owner = access_token(membership.user)
+    settings.WECHAT_API_BASE = "http://127.0.0.1:9"
+    fake_component.push_verify_ticket(wechat_component)
+    unreachable = merchant_api.op(
+        "OfficialAccountAuthorizeStart", token=owner, merchant=merchant.slug
+    )["data"]["officialAccountAuthorizeStart"]
+    assert unreachable["url"] is None
+    assert unreachable["errors"][0]["code"] == "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE"
+    settings.WECHAT_COMPONENT_AES_KEY = ""
+    off = merchant_api.op("OfficialAccountAuthorizeStart", token=owner, merchant=merchant.slug)
+    assert off["data"]["officialAccountAuthorizeStart"]["errors"][0]["code"] == (
+        "OFFICIAL_ACCOUNT_PLATFORM_NOT_CONFIGURED"
+    )
+    shown = merchant_api.op("OfficialAccount", token=owner, merchant=merchant.slug)["data"]
+    assert shown["officialAccountPlatformEnabled"] is False
+
+
+def test_the_consumer_api_starts_and_finishes_for_the_signed_in_consumer_only(
+    wechat_component: FakeWeChat,
+    unique: Callable[[str], str],
+    new_phone: Callable[[], str],
+    consumer_api: Api,
+) -> None:
+    merchant, membership = fresh_merchant(unique)
+    app_id = register_account(wechat_component, unique)
+    authorised(wechat_component, membership, app_id)
+    consumer, _ = User.objects.get_or_create_consumer(new_phone())
+    other, _ = User.objects.get_or_create_consumer(new_phone())
+    mine, theirs = access_token(consumer), access_token(other)
+
+    started = consumer_api.op(
+        "MerchantOpenidLinkStart", {"merchant": merchant.slug, "next": "/s/XYZ"}, token=mine
+    )["data"]["merchantOpenidLinkStart"]
+    assert started["errors"] == []
+    back = consumer_returns(started["url"])
+    variables = {"state": back["state"], "code": back["code"]}
+    stolen = consumer_api.op("MerchantOpenidLinkComplete", variables, token=theirs)["data"]
+    assert stolen["merchantOpenidLinkComplete"]["errors"][0]["code"] == (
+        "OFFICIAL_ACCOUNT_OAUTH_INVALID"
+    )
+    done = consumer_api.op("MerchantOpenidLinkComplete", variables, token=mine)["data"]
+    assert done["merchantOpenidLinkComplete"] == {"next": "/s/XYZ", "errors": []}
+    assert WeChatIdentity.objects.filter(user=consumer, app_id=app_id).exists()
+    anonymous = consumer_api.op("MerchantOpenidLinkStart", {"merchant": merchant.slug})
+    assert anonymous["data"]["merchantOpenidLinkStart"]["errors"][0]["code"] == "UNAUTHENTICATED"
+    unknown = consumer_api.op("MerchantOpenidLinkStart", {"merchant": "no-such"}, token=mine)
+    assert unknown["data"]["merchantOpenidLinkStart"]["errors"][0]["code"] == "NOT_FOUND"

@@ -219,6 +219,7 @@ class AuditEventNode(DjangoObjectType):
 OfficialAccountStatusEnum = graphene.Enum(
     "OfficialAccountStatus",
     [(value.upper(), value) for value in OfficialAccountStatus.values],
+    description="AUTHORIZED, or UNAUTHORIZED once the merchant cancelled in WeChat.",
 )
 OfficialAccountKindEnum = graphene.Enum(
     "OfficialAccountKind",
