@@ -198,7 +198,7 @@ NAV = (
     ("ledger", "console-ledger", _("Ledger"), ""),
     ("staff", "console-staff", _("Staff"), ""),
     ("webhooks", "console-webhooks", _("Webhooks"), ""),
-    ("wechat", "console-wechat", _("WeChat official account"), ""),
+    ("wechat", "console-wechat", _("WeChat account"), ""),
     ("api_keys", "console-api-keys", _("API keys"), "ADMIN"),
     ("audit", "console-audit", _("Audit log"), "OWNER"),
 )

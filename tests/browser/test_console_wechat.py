@@ -58,7 +58,7 @@ def test_the_merchant_authorises_its_official_account_in_the_console(
     page = open_page("desktop")
     p = page.page
     sign_in(page, owner.get_username())
-    p.get_by_role("link", name="WeChat official account").click()
+    p.get_by_role("link", name="WeChat account").click()
     p.get_by_text("No official account is authorised yet.").wait_for()
 
     p.get_by_role("button", name="Authorise a WeChat official account").click()
