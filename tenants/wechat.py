@@ -35,6 +35,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from accounts.models import User, WeChatIdentity
@@ -357,7 +358,10 @@ def merchant_openid_url(user: User, merchant: Merchant, next_path: str = "/") ->
     _require_configured()
     account = authorised_account(merchant)
     nonce = secrets.token_urlsafe(12)
-    if not next_path.startswith("/") or next_path.startswith("//"):
+    # Only a path on this site: "//host" and "/\\host" are other sites to a browser.
+    if not next_path.startswith("/") or not url_has_allowed_host_and_scheme(
+        next_path, allowed_hosts=set()
+    ):
         next_path = "/"
     state = signing.dumps(
         {"u": user.pk, "a": account.app_id, "n": nonce, "x": next_path[:200]},

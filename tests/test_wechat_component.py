@@ -26,6 +26,7 @@ from devtools.fake_wechat import component as fake_component
 from tenants import wechat as official_accounts
 from tenants.error_codes import OfficialAccountErrorCode as Code
 from tenants.models import (
+    AuditEvent,
     ComponentVerifyTicket,
     Membership,
     Merchant,
@@ -494,6 +495,16 @@ def test_the_merchant_api_authorises_and_shows_the_account(
         "OfficialAccountAuthorizeComplete", variables, token=owner, merchant=merchant.slug
     )["data"]["officialAccountAuthorizeComplete"]
     assert done["errors"] == []
+    # A viewer, nobody, or a member of another merchant: refused before WeChat is asked.
+    for who, slug, code in (
+        (access_token(viewer), merchant.slug, "PERMISSION_DENIED"),
+        (None, merchant.slug, "UNAUTHENTICATED"),
+        (owner, "acme", "MERCHANT_NOT_FOUND"),
+    ):
+        for name in ("OfficialAccountAuthorizeStart", "OfficialAccountAuthorizeComplete"):
+            answer = merchant_api.op(name, variables, token=who, merchant=slug)["data"]
+            payload = answer[name[0].lower() + name[1:]]
+            assert payload["errors"][0]["code"] == code, (name, who, payload)
     assert done["officialAccount"] | {"authorizedAt": None} == {
         "appId": app_id,
         "name": "茶饮订阅号",
@@ -509,6 +520,11 @@ def test_the_merchant_api_authorises_and_shows_the_account(
         "OfficialAccountAuthorizeComplete", variables, token=owner, merchant=merchant.slug
     )["data"]["officialAccountAuthorizeComplete"]
     assert again["errors"][0]["code"] == "OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID"
+    # The audit log keeps the attempt, never the code.
+    logged = AuditEvent.objects.filter(
+        merchant=merchant, mutation="officialAccountAuthorizeComplete"
+    ).first()
+    assert logged is not None and back["auth_code"] not in str(logged.input)
 
     fake_component.unauthorize(wechat_component, app_id)
     shown = merchant_api.op("OfficialAccount", token=owner, merchant=merchant.slug)["data"]
@@ -566,6 +582,17 @@ def test_the_consumer_api_starts_and_finishes_for_the_signed_in_consumer_only(
     done = consumer_api.op("MerchantOpenidLinkComplete", variables, token=mine)["data"]
     assert done["merchantOpenidLinkComplete"] == {"next": "/s/XYZ", "errors": []}
     assert WeChatIdentity.objects.filter(user=consumer, app_id=app_id).exists()
+    # Only a path on this site to go back to: another site becomes the wallet.
+    elsewhere = consumer_api.op(
+        "MerchantOpenidLinkStart",
+        {"merchant": merchant.slug, "next": "/\\evil.example"},
+        token=mine,
+    )["data"]["merchantOpenidLinkStart"]
+    back = consumer_returns(elsewhere["url"])
+    done = consumer_api.op(
+        "MerchantOpenidLinkComplete", {"state": back["state"], "code": back["code"]}, token=mine
+    )["data"]["merchantOpenidLinkComplete"]
+    assert done == {"next": "/", "errors": []}
     anonymous = consumer_api.op("MerchantOpenidLinkStart", {"merchant": merchant.slug})
     assert anonymous["data"]["merchantOpenidLinkStart"]["errors"][0]["code"] == "UNAUTHENTICATED"
     unknown = consumer_api.op("MerchantOpenidLinkStart", {"merchant": "no-such"}, token=mine)
