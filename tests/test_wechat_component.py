@@ -597,3 +597,31 @@ def test_the_consumer_api_starts_and_finishes_for_the_signed_in_consumer_only(
     assert anonymous["data"]["merchantOpenidLinkStart"]["errors"][0]["code"] == "UNAUTHENTICATED"
     unknown = consumer_api.op("MerchantOpenidLinkStart", {"merchant": "no-such"}, token=mine)
     assert unknown["data"]["merchantOpenidLinkStart"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+def test_the_fake_refuses_a_used_or_expired_pre_auth_code_and_an_expired_auth_code(
+    wechat_component: FakeWeChat, unique: Callable[[str], str]
+) -> None:
+    _merchant, membership = fresh_merchant(unique)
+    app_id = register_account(wechat_component, unique)
+    fake_component.push_verify_ticket(wechat_component)
+    url = official_accounts.authorisation_url(membership)
+    pre_auth = parse_qs(urlsplit(url).query)["pre_auth_code"][0]
+    merchant_confirms(url, app_id)
+    with pytest.raises(FakeError) as used:
+        fake_component.authorise(wechat_component, app_id, pre_auth)
+    assert used.value.errcode == 61007
+    stale = official_accounts.authorisation_url(membership)
+    wechat_component.advance(fake_component.PRE_AUTH_SECONDS)
+    with pytest.raises(FakeError) as expired:
+        fake_component.authorise(
+            wechat_component, app_id, parse_qs(urlsplit(stale).query)["pre_auth_code"][0]
+        )
+    assert expired.value.errcode == 61007
+    # An authorisation code not exchanged within its hour (and no push arrived).
+    wechat_component.area("component")["component"].message_url = "http://127.0.0.1:9/gone"
+    back = merchant_confirms(official_accounts.authorisation_url(membership), app_id)
+    wechat_component.advance(fake_component.AUTH_CODE_SECONDS)
+    with pytest.raises(DomainError) as late:
+        official_accounts.complete_authorisation(membership, back["state"], back["auth_code"])
+    assert late.value.code == Code.OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID
