@@ -293,6 +293,12 @@ def test_a_replayed_return_or_code_and_another_merchants_state_are_refused(
     with pytest.raises(WeChatError) as used:
         official_accounts.component_call(lambda token: wechat.query_auth(token, back["auth_code"]))
     assert used.value.errcode in (61009, 61010)
+    # A used state with a fresh, unused code (the push of which was lost): refused too.
+    wechat_component.area("component")["component"].message_url = "http://127.0.0.1:9/gone"
+    unused = merchant_confirms(official_accounts.authorisation_url(membership), app_id)
+    with pytest.raises(DomainError) as used_state:
+        official_accounts.complete_authorisation(membership, back["state"], unused["auth_code"])
+    assert used_state.value.code == Code.OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID
 
 
 def test_unauthorized_and_updateauthorized_pushes_are_applied(
@@ -453,6 +459,10 @@ def test_a_replayed_code_a_forged_state_and_another_consumers_state_are_refused(
             lambda token: wechat.oauth_openid(token, app_id, back["code"])
         )
     assert used.value.errcode == WeChatError.CODE_USED
+    # A used state with a fresh code: the state is single-use on our side too.
+    with pytest.raises(DomainError) as used_state:
+        official_accounts.link_merchant_openid(consumer, back["state"], fresh["code"])
+    assert used_state.value.code == Code.OFFICIAL_ACCOUNT_OAUTH_INVALID
     assert not WeChatIdentity.objects.filter(user=intruder).exists()
 
 
