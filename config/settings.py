@@ -233,6 +233,8 @@ WECHAT_COMPONENT_AES_KEY = env_str("WECHAT_COMPONENT_AES_KEY", "")
 # Where WeChat's servers are: the tests and the demo point these at the local fake.
 WECHAT_API_BASE = env_str("WECHAT_API_BASE", "https://api.weixin.qq.com")
 WECHAT_OPEN_BASE = env_str("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")
+# Where WeChat's authorisation page for merchants is (componentloginpage).
+WECHAT_MP_BASE = env_str("WECHAT_MP_BASE", "https://mp.weixin.qq.com")
 WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 5)
 
 # --- Webhooks (docs/webhooks.md) -------------------------------------------------

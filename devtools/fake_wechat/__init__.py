@@ -5,6 +5,10 @@ one for the demo.
 """
 
 from devtools.fake_wechat import oauth
+
+# Imported after every other area: it serves ``connect/oauth2/authorize`` when called
+# with ``component_appid`` and hands the other requests to the handler registered before.
+from devtools.fake_wechat import component  # isort: skip
 from devtools.fake_wechat.server import FakeError, FakeWeChat, Request, Response, route
 
-__all__ = ["FakeError", "FakeWeChat", "Request", "Response", "oauth", "route"]
+__all__ = ["FakeError", "FakeWeChat", "Request", "Response", "component", "oauth", "route"]

@@ -129,6 +129,24 @@ def error_messages() -> dict[str, str]:
         "INVALID_URL": _("Enter an https:// address of a public server."),
         "INVALID_EVENT_TYPES": _("Choose at least one event."),
         "TOO_MANY_ENDPOINTS": _("This merchant has the most endpoints allowed. Delete one first."),
+        # WeChat official account (third-party platform).
+        "OFFICIAL_ACCOUNT_PLATFORM_NOT_CONFIGURED": _(
+            "The platform's WeChat third-party platform is not set up yet. Contact the platform."
+        ),
+        "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE": _(
+            "WeChat could not be reached or refused the request. Try again in a few minutes."
+        ),
+        "OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID": _(
+            "This authorisation has expired or was already used. Start again with the button."
+        ),
+        "OFFICIAL_ACCOUNT_NOT_AUTHORIZED": _(
+            "No WeChat official account is authorised. Authorise one on the WeChat screen."
+        ),
+        "OFFICIAL_ACCOUNT_NOT_VERIFIED_SERVICE": _(
+            "WeChat refused (48001): only a verified service account can do this. "
+            "A subscription account or an unverified account cannot."
+        ),
+        "OFFICIAL_ACCOUNT_OAUTH_INVALID": _("The WeChat sign-in was not valid. Try again."),
         # Requests and transport.
         "GRAPHQL_VALIDATION_FAILED": _("This page is out of date. Reload it."),
         "RATE_LIMITED": _("Too many attempts. Try again in %(seconds)s seconds."),
@@ -143,6 +161,36 @@ def texts() -> dict[str, str]:
     """Words the scripts put on screens (``%(name)s`` placeholders filled by ``fmt``)."""
     return {
         "loading": _("Loading…"),
+        # WeChat official account screen.
+        "wechat_none": _("No official account is authorised yet."),
+        "wechat_name": _("Name"),
+        "wechat_principal": _("Owner (principal)"),
+        "wechat_app_id": _("AppID"),
+        "wechat_kind": _("Kind"),
+        "wechat_kind_SERVICE": _("Service account (服务号)"),
+        "wechat_kind_SUBSCRIPTION": _("Subscription account (订阅号)"),
+        "wechat_verification": _("WeChat verification"),
+        "wechat_verified": _("Verified"),
+        "wechat_unverified": _("Not verified"),
+        "wechat_authorized_at": _("Authorised on"),
+        "wechat_status_AUTHORIZED": _("Authorised"),
+        "wechat_status_UNAUTHORIZED": _("Authorisation cancelled"),
+        "wechat_can": _(
+            "A verified service account: follow campaigns with parametric QR codes and "
+            "template messages are available."
+        ),
+        "wechat_cannot": _(
+            "This account is not a verified service account: it cannot use parametric QR "
+            "codes (follow campaigns) or template messages; WeChat refuses them (errcode "
+            "48001). Verify it as a service account in WeChat, then authorise it again."
+        ),
+        "wechat_cancelled": _(
+            "The authorisation was cancelled in WeChat on %(date)s: the platform can no longer "
+            "act for this account. Authorise it again to resume."
+        ),
+        "wechat_authorized": _("%(name)s is authorised."),
+        "wechat_authorize_again": _("Authorise again"),
+        "wechat_authorize_other": _("Authorise again or another account"),
         "saving": _("Saving…"),
         "saved": _("Saved."),
         "none": _("Nothing yet."),

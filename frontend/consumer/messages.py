@@ -19,6 +19,9 @@ NOT_FOR_CONSUMERS = frozenset(
     {
         "INVALID_CREDENTIALS",
         "MERCHANT_REQUIRED",
+        # Only the console authorises official accounts or uses their service APIs.
+        "OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID",
+        "OFFICIAL_ACCOUNT_NOT_VERIFIED_SERVICE",
         "MERCHANT_NOT_FOUND",
         "INVALID_SLUG",
         "SLUG_TAKEN",
@@ -141,4 +144,13 @@ def error_messages() -> dict[str, str]:
         "INVALID_ORDER_STATUS": _("This order can no longer be changed."),
         "INVALID_ADDRESS": _("Fill in this field (it may not be too long)."),
         "TOO_MANY_ADDRESSES": _("Your address book is full (50 addresses). Delete one first."),
+        # WeChat: the consumer's OpenID under a merchant's official account
+        "OFFICIAL_ACCOUNT_OAUTH_INVALID": _(
+            "This WeChat link has expired or was already used. Go back and try again."
+        ),
+        "OFFICIAL_ACCOUNT_NOT_AUTHORIZED": _("This merchant has not connected WeChat yet."),
+        "OFFICIAL_ACCOUNT_PLATFORM_NOT_CONFIGURED": _("WeChat is not available here yet."),
+        "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE": _(
+            "WeChat could not be reached. Try again in a few minutes."
+        ),
     }

@@ -18,4 +18,6 @@ urlpatterns: list[URLPattern] = [
     path("mall/<int:pk>/redeem", views.redeem_page, name="redeem"),
     path("orders", views.orders_page, name="orders"),
     path("addresses", views.addresses_page, name="addresses"),
+    # WeChat's OAuth on a merchant's behalf comes back here (?code=&state=).
+    path("wechat/merchant-openid", views.merchant_openid_page, name="wechat-merchant-openid"),
 ]

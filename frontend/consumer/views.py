@@ -400,3 +400,37 @@ def addresses_page(request: HttpRequest) -> HttpResponse:
         ADDRESSES_OPERATIONS,
         address_texts,
     )
+
+
+# --- WeChat: the consumer's OpenID under a merchant's official account -------------
+
+MERCHANT_OPENID_OPERATIONS = ("MerchantOpenidLinkComplete", *SESSION_OPERATIONS)
+
+
+@require_safe
+def merchant_openid_page(request: HttpRequest) -> HttpResponse:
+    """Where WeChat's OAuth on a merchant's behalf comes back (``?code=&state=``).
+
+    The page finishes through the consumer API with the consumer's own bearer token
+    (``merchantOpenidLinkComplete``): the signed state names the consumer who started,
+    and only that consumer's browser can finish, so a link sent to someone else cannot
+    attach their WeChat to the sender's account.
+    """
+
+    def texts() -> dict[str, str]:
+        return {
+            "linking": _("Connecting your WeChat…"),
+            "linked": _("Done. Taking you back…"),
+        }
+
+    return consumer_page(
+        request,
+        "consumer/merchant_openid.html",
+        "consumer/merchant_openid.js",
+        MERCHANT_OPENID_OPERATIONS,
+        texts,
+        config={
+            "code": request.GET.get("code", "")[:200],
+            "state": request.GET.get("state", "")[:1000],
+        },
+    )

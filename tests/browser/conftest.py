@@ -29,7 +29,9 @@ from typing import Any
 
 import pytest
 
+from devtools.fake_wechat import FakeWeChat
 from tests.fixtures.processes import child_env, free_port, running, wait_for_http
+from tests.fixtures.wechat import component_site_env
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # inside one unless told that this thread does not share it with async code.
@@ -65,7 +67,11 @@ class Site:
 
 
 @pytest.fixture(scope="session")
-def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    django_db_setup: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_wechat_server: FakeWeChat,
+) -> Iterator[Site]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("live-server") / "server.log"
@@ -75,6 +81,8 @@ def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
         PUBLIC_BASE_URL=url,
         PYTHONUNBUFFERED="1",
+        # WeChat is the tests' fake (its state is reset per test by ``fake_wechat``).
+        **component_site_env(fake_wechat_server),
     )
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     with running(command, env=env, log=log, stop_timeout=10) as server:
