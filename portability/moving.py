@@ -51,6 +51,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from accounts.models import User, WeChatIdentity
 from analytics.models import ConsumerDay, DailyActivity, Reach, WeeklyCohort
@@ -316,7 +317,7 @@ def _export(merchant: Merchant, directory: Path, note: str) -> dict[str, Any]:
             [Posting(wallet, -points), Posting(issuance, points)],
             merchant_id=merchant.pk,
             consumer_id=consumer_id,
-            memo=f"Points of {merchant.slug} moved to another database"[:200],
+            memo=_("Points of %(merchant)s moved with the merchant") % {"merchant": merchant.name},
             metadata=meta,
             wallet_hook=take,
         )
@@ -328,7 +329,7 @@ def _export(merchant: Merchant, directory: Path, note: str) -> dict[str, Any]:
             f"move:{move_id}:out:merchant",
             [*held, Posting(issuance, -sum(p.amount for p in held))],
             merchant_id=merchant.pk,
-            memo=f"Budget and reserves of {merchant.slug} moved to another database"[:200],
+            memo=_("Budget and reserves moved with the merchant"),
             metadata=meta,
         )
 
@@ -699,7 +700,7 @@ def _replay_ledger(
                 [Posting(wallet, difference), Posting(issuance, -difference)],
                 merchant_id=merchant.pk,
                 consumer_id=users[consumer],
-                memo="Points of this merchant spent or expired before it moved",
+                memo=_("Points of this merchant spent or expired before it moved"),
                 metadata={"move": move_id, "direction": "in"},
                 wallet_hook=_ignore_lots,
             )
@@ -719,7 +720,7 @@ def _replay_ledger(
             f"move:{move_id}:in:merchant",
             [*adjust, Posting(issuance, -sum(p.amount for p in adjust))],
             merchant_id=merchant.pk,
-            memo="Budget and reserves as they were when the merchant moved",
+            memo=_("Budget and reserves as they were when the merchant moved"),
             metadata={"move": move_id, "direction": "in"},
         )
     return replayed
