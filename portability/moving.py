@@ -9,7 +9,9 @@ platform's migrated public schema, possibly with other merchants and consumers.
 
 The rules (docs/decisions/0179-0181):
 
-- **Ids are never copied.** Every public row gets a new id in the target; users are
+- **Ids are never copied,** except the merchant's own: its printed codes and links carry
+  it, so the load refuses a target where it is taken. Every other public row gets a new
+  id in the target; users are
   matched by their natural keys (email, phone, WeChat OpenID per app): a consumer of
   several merchants, already in the target, is the same user and keeps their wallet.
   A user whose keys name two different target users, or a WeChat OpenID held by
@@ -452,6 +454,13 @@ def _check_target(manifest: dict[str, Any], public: dict[str, Any]) -> None:
     slug = manifest["slug"]
     if Merchant.objects.filter(slug=slug).exists():
         raise MoveError(f"the target already has a merchant {slug}: nothing was loaded")
+    merchant_id = public["merchant"]["id"]
+    if Merchant.objects.filter(pk=merchant_id).exists():
+        raise MoveError(
+            f"merchant id {merchant_id} is taken in the target: the merchant's printed codes "
+            "and links carry its id, so it must keep it (give each database its own range "
+            "of merchant ids, docs/operations.md)"
+        )
     if provisioning.schema_exists(provisioning.schema_for(slug)):
         raise MoveError(f"the target already has a schema {provisioning.schema_for(slug)}")
     names = [d["domain"] for d in public["domains"]]
@@ -567,11 +576,21 @@ def _load(manifest: dict[str, Any], public: dict[str, Any], directory: Path) -> 
             for f in MERCHANT_FIELDS
             if f not in ("status", "created_at", "reviewed_at")
         },
+        # The same id: printed codes and questionnaire links carry it (the code's merchant
+        # key), and so do the merchant API's global ids.
+        pk=source["id"],
         status=MerchantStatus.PENDING,
         schema_name=provisioning.schema_for(source["slug"]),
         reviewed_at=_when(source["reviewed_at"]),
     )
-    merchant.save()
+    merchant.save(force_insert=True)
+    with connection.cursor() as cursor:
+        # Later merchants of the target must not be given this id.
+        cursor.execute(
+            "SELECT setval(s, %s) FROM pg_get_serial_sequence('tenants_merchant', 'id') AS s "
+            "WHERE %s > COALESCE(pg_sequence_last_value(s::regclass), 0)",
+            [merchant.pk, merchant.pk],
+        )
     provisioning.provision(merchant)
     Merchant.objects.filter(pk=merchant.pk).update(
         status=source["status"], created_at=_when(source["created_at"])

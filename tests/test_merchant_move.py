@@ -79,6 +79,9 @@ def manage(database: str, *args: str, check: bool = True) -> subprocess.Complete
 # consumer of the merchant that moves (the same phone), with points of the target's.
 TARGET_SEED = """
 import sys
+from django.db import connection
+# Each database gives merchant ids from its own range (docs/operations.md).
+connection.cursor().execute("ALTER SEQUENCE tenants_merchant_id_seq RESTART WITH 100000")
 from tests.fixtures.activity import consumer, mall_product, merchant_with_activity
 shared = consumer(sys.argv[1])
 merchant_with_activity("resident", [shared, consumer()], mall_product())
@@ -210,6 +213,15 @@ def test_one_merchant_moves_with_its_points_and_nothing_else(
         assert done.returncode != 0 and "not migrated" in done.stderr, done.stderr
     finally:
         _drop(empty)
+    # The merchant's id (its printed codes carry it) taken there by an application.
+    squatter = (
+        "from tenants.models import Merchant\n"
+        f"Merchant.objects.create(pk={moving.pk}, slug='squatter', name='S', schema_name='m_sq')"
+    )
+    manage(target, "shell", "-c", squatter)
+    done = manage(target, "move_merchant", "load", str(archive), check=False)
+    assert done.returncode != 0 and "is taken in the target" in done.stderr, done.stderr
+    manage(target, "shell", "-c", squatter.replace(".create(", ".filter(") + ".delete()")
     conflict_phone = alone.phone
     manage(
         target,
@@ -239,8 +251,9 @@ def test_one_merchant_moves_with_its_points_and_nothing_else(
     # The target: every row of the schema, the balances, the points, the right people.
     assert _schema_counts(target, moving.schema_name) == expected_rows
     assert _balances(target, slug) == expected_balances
-    assert _query(target, "SELECT status FROM tenants_merchant WHERE slug = %s", [slug]) == [
-        ("active",)
+    # The same id (printed codes carry it) and status.
+    assert _query(target, "SELECT id, status FROM tenants_merchant WHERE slug = %s", [slug]) == [
+        (moving.pk, "active")
     ]
     assert _wallet(target, shared.phone) == target_before["shared"] + own_points[shared.phone]
     assert _wallet(target, alone.phone) == own_points[alone.phone]
