@@ -150,8 +150,9 @@ def dump(url: str, admin: str, out: Path) -> tuple[bool, float, int, str]:
     seconds = time.perf_counter() - started
     done_event.set()
     sampler.join()
-    error = done.stderr.strip().splitlines()
-    return done.returncode == 0, seconds, peak[0], error[-1] if error else ""
+    lines = done.stderr.strip().splitlines()
+    error = next((line for line in lines if "ERROR" in line), lines[-1] if lines else "")
+    return done.returncode == 0, seconds, peak[0], error
 
 
 def required_locks(merchants: int, per_merchant: int, public: int, connections: int = 100) -> int:
@@ -181,6 +182,12 @@ def main() -> None:
     parser.add_argument("--active", type=int, default=20)
     parser.add_argument("--lock-merchants", type=int, default=0)
     parser.add_argument("--no-restore", action="store_true", help="only dump (large runs)")
+    parser.add_argument(
+        "--server",
+        nargs="*",
+        default=list(STOCK),
+        help="server settings to start with (name=value), instead of the stock lock settings",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the cluster's directory")
     args = parser.parse_args()
 
@@ -189,13 +196,13 @@ def main() -> None:
         base.chmod(0o755)
     cluster = PrivateCluster(base)
     cluster.init()
-    cluster.ctl("start", *STOCK)
+    cluster.ctl("start", *args.server)
     admin = cluster.url("postgres")
     url, restored = cluster.url("loyalty_backup"), cluster.url("loyalty_backup_restore")
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute("CREATE DATABASE loyalty_backup")
-        print(f"PostgreSQL {scalar(admin, 'SHOW server_version')}, {STOCK}")
+        print(f"PostgreSQL {scalar(admin, 'SHOW server_version')}, {args.server}")
         started = time.perf_counter()
         manage(url, "migrate", "-v0")
         print(f"migrate: {time.perf_counter() - started:.1f} s")
@@ -209,7 +216,7 @@ def main() -> None:
 
         out = base / "loyalty.dump"
         ok, seconds, locks, error = dump(url, admin, out)
-        print(f"pg_dump -Fc, stock settings: {'ok' if ok else 'FAILED: ' + error}, "
+        print(f"pg_dump -Fc, {args.server}: {'ok' if ok else 'FAILED: ' + error}, "
               f"{seconds:.1f} s, at most {locks} locks held")  # fmt: skip
         if not ok:
             raise_locks(cluster, admin, args.merchants, per_merchant, public)
@@ -238,7 +245,7 @@ def main() -> None:
             print("seed:", manage(url, "shell", "-c", seed))
             print(f"{args.lock_merchants} merchants: {catalog(url)}")
             ok, seconds, locks, error = dump(url, admin, out)
-            print(f"pg_dump -Fc, stock settings: {'ok' if ok else 'FAILED: ' + error}, "
+            print(f"pg_dump -Fc, {args.server}: {'ok' if ok else 'FAILED: ' + error}, "
                   f"{seconds:.1f} s, at most {locks} locks held")  # fmt: skip
             raise_locks(cluster, admin, args.lock_merchants, per_merchant, public)
             ok, seconds, locks, error = dump(url, admin, out)

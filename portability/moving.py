@@ -232,8 +232,17 @@ def export(slug: str, directory: Path, *, note: str = "") -> dict[str, Any]:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             return _export(merchant, directory, note)
-    except OperationalError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) in ("40001", "40P01"):
+    except BaseException as exc:
+        # Nothing was committed: leave no archive that looks like one.
+        for path in sorted(directory.rglob("*"), reverse=True) if directory.exists() else []:
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink()
+        if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in (
+            "40001",
+            "40P01",
+        ):
             raise MoveError(
                 "the merchant's data changed while it was exported (a consumer spent points "
                 "at that instant); nothing was changed: run the export again"
@@ -420,10 +429,6 @@ def _export(merchant: Merchant, directory: Path, note: str) -> dict[str, Any]:
             for lot in lots
         ],
     }
-    for name, body in (("public.json", public), ("manifest.json", manifest)):
-        # The manifest last: an archive without it is an export that did not finish.
-        with open(directory / name, "w") as text:
-            json.dump(body, text, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
     AuditEvent.objects.create(
         merchant_id=merchant.pk,
         actor_label="manage.py move_merchant",
@@ -431,6 +436,10 @@ def _export(merchant: Merchant, directory: Path, note: str) -> dict[str, Any]:
         input={"move": move_id, "archive": str(directory), "note": note},
         result="OK",
     )
+    for name, body in (("public.json", public), ("manifest.json", manifest)):
+        # The manifest last: an archive without it is an export that did not finish.
+        with open(directory / name, "w") as text:
+            json.dump(body, text, cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
     return manifest
 
 
