@@ -11,16 +11,16 @@ The rules (docs/decisions/0179-0181):
 
 - **Ids are never copied,** except the merchant's own: its printed codes and links carry
   it, so the load refuses a target where it is taken. Every other public row gets a new
-  id in the target; users are
-  matched by their natural keys (email, phone, WeChat OpenID per app): a consumer of
-  several merchants, already in the target, is the same user and keeps their wallet.
+  id in the target; users are matched by their natural keys (email, phone, WeChat
+  OpenID per app): a consumer of several merchants, already in the target, is the same
+  user and keeps their wallet.
   A user whose keys name two different target users, or a WeChat OpenID held by
   another user there, is a conflict and the load refuses. The schema's own rows keep
   their ids (the schema is new in the target); its columns that point at public rows
   (users, ledger transactions) are rewritten through the maps.
 - **The ledger moves by replay, the consumers' points by their lots.** Each of the
   merchant's transactions is posted again in the target (``ledger.post``, same kind,
-  amounts and date, a key of the move), so the merchant's statement, its budget and
+  amounts, date and idempotency key, except an expiry's), so the merchant's statement, its budget and
   reserves and its claims' transactions are all there. A consumer's wallet is shared by
   every merchant, so what moves of it is what their open lots *from this merchant*
   still hold: in the source one transaction per consumer takes exactly those lots out
