@@ -20,13 +20,13 @@ The rules (docs/decisions/0179-0181):
   (users, ledger transactions) are rewritten through the maps.
 - **The ledger moves by replay, the consumers' points by their lots.** Each of the
   merchant's transactions is posted again in the target (``ledger.post``, same kind,
-  amounts, date and idempotency key, except an expiry's), so the merchant's statement, its budget and
-  reserves and its claims' transactions are all there. A consumer's wallet is shared by
-  every merchant, so what moves of it is what their open lots *from this merchant*
-  still hold: in the source one transaction per consumer takes exactly those lots out
-  of the wallet (back to the issuance account), and in the target the replayed awards
-  are netted by one transaction per consumer to the same amount, held by new lots with
-  the original dates. Both ledgers balance; no point exists twice.
+  amounts, date and idempotency key, except an expiry's), so the merchant's statement,
+  its budget and reserves and its claims' transactions are all there. A consumer's
+  wallet is shared by every merchant, so what moves of it is what their open lots *from
+  this merchant* still hold: in the source one transaction per consumer takes exactly
+  those lots out of the wallet (back to the issuance account), and in the target the
+  replayed awards are netted by one transaction per consumer to the same amount, held
+  by new lots with the original dates. Both ledgers balance; no point exists twice.
 - **The source keeps the record.** The merchant is marked ``moved`` (nothing awards,
   its staff see only who and where), its budget and reserves are emptied to the
   issuance account, and its schema, history and archive stay until an operator drops
