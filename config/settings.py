@@ -46,6 +46,7 @@ SHARED_APPS = [
     "webhooks",  # merchants' webhook endpoints and the delivery outbox
     "notifications",  # SMS to consumers (expiring points, order shipped), opt-outs
     "analytics",  # activity summaries rolled up from the ledger (public schema)
+    "portability",  # one merchant moved to another database (move_merchant); no models
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",

@@ -29,6 +29,10 @@ class MerchantStatus(models.TextChoices):
     # An application the operators declined. Kept (who applied, when, why declined);
     # the slug stays taken until an operator deletes the row.
     REJECTED = "rejected", _("Rejected")
+    # Moved to another database (``manage.py move_merchant export``): its points and
+    # history went with it; its schema and ledger rows stay here as the record, and
+    # nothing awards or spends its budget any more. No operator move leads out of it.
+    MOVED = "moved", _("Moved")
 
 
 # Statuses of a merchant that was approved: only these have a schema and a budget, and
