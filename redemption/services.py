@@ -436,31 +436,27 @@ def _answer(
         )
     assert outcome == Outcome.REDEEMED, outcome
     coupon = product.kind == ProductKind.COUPON
-    order = _ORDER.build(
-        [
-            {
-                "id": order_id,
-                "consumer_id": consumer.pk,
-                "product_id": product.pk,
-                "supplier_id": product.supplier_id,
-                "quantity": quantity,
-                "unit_points": product.points_price,
-                "total_points": quantity * product.points_price,
-                "status": OrderStatus.COMPLETED if coupon else OrderStatus.PLACED,
-                "address": None if address is None else json.loads(address),
-                "transaction_id": txn_id,
-                "idempotency_key": idempotency_key,
-                "carrier": "",
-                "tracking_number": "",
-                "placed_at": now,
-                "shipped_at": None,
-                "delivered_at": None,
-                "completed_at": now if coupon else None,
-                "cancelled_at": None,
-            }[name]
-            for name in _ORDER.attnames
-        ]
-    )
+    values = {
+        "id": order_id,
+        "consumer_id": consumer.pk,
+        "product_id": product.pk,
+        "supplier_id": product.supplier_id,
+        "quantity": quantity,
+        "unit_points": product.points_price,
+        "total_points": quantity * product.points_price,
+        "status": OrderStatus.COMPLETED if coupon else OrderStatus.PLACED,
+        "address": None if address is None else json.loads(address),
+        "transaction_id": txn_id,
+        "idempotency_key": idempotency_key,
+        "carrier": "",
+        "tracking_number": "",
+        "placed_at": now,
+        "shipped_at": None,
+        "delivered_at": None,
+        "completed_at": now if coupon else None,
+        "cancelled_at": None,
+    }
+    order = _ORDER.build([values[name] for name in _ORDER.attnames])
     order.product = product
     return Redemption(order, replayed=False, balance=balance)
 
