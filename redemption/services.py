@@ -374,7 +374,11 @@ def redeem(
             ) from exc
         if constraint == STOCK_CONSTRAINT:
             raise _sold_out() from exc
-        raise
+        # The same idempotency key raced itself: the other request's order stands.
+        previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
+        if previous is None:
+            raise
+        return _replay(previous, product_id, quantity)
     return _answer(consumer, product_id, quantity, idempotency_key, now, row)
 
 

@@ -485,9 +485,12 @@ def submit_to(
             return _existing(campaign_id, consumer, idempotency_key)
     if done.submission.replayed:
         return done.submission
-    if len(_ANSWERED) >= _MAX_ANSWERED:
-        _ANSWERED.clear()
-    _ANSWERED[(merchant_id, campaign_id)] = (done.version.pk, done.version.questions)
+    if not connection.in_atomic_block:
+        # Committed: the version has a response for good. (Inside a caller's
+        # transaction the response may yet roll back, and the version be edited.)
+        if len(_ANSWERED) >= _MAX_ANSWERED:
+            _ANSWERED.clear()
+        _ANSWERED[(merchant_id, campaign_id)] = (done.version.pk, done.version.questions)
     # Only a submit that emptied a bucket can have emptied the last one, and of those
     # that empty the last ones at once, the last to commit sees them all empty.
     if done.bucket_left < done.questionnaire.points_per_response:
