@@ -1,7 +1,8 @@
 """The mall's operations: catalog upkeep, consignment, coupons, redeem, order lifecycle.
 
-Redeem is one transaction: availability and limit checks, the wallet debit (oldest
-lots first, through the ledger), the coupons, then the stock taken with a
+Redeem is one statement, the SQL function ``redemption_redeem`` (sql/, decision 0151):
+availability and limit checks, the wallet debit (oldest lots first, through the
+ledger's ``points_post``), the order, the coupons, then the stock taken with a
 conditional ``UPDATE … WHERE stock >= quantity`` — last, so the product row (the
 one row every buyer of a flash sale needs) is held only from that update to the
 commit. Any refusal rolls everything back: no oversell, no negative wallet.

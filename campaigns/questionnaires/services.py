@@ -6,7 +6,9 @@ reward takes ``points`` from one bucket with the ledger's conditional update, tr
 the buckets in an order that starts at the consumer's own, so concurrent submitters
 spread over 16 rows instead of queueing on one counter, and exactly ``cap`` rewards
 can ever be paid. When every bucket is empty the campaign closes itself and later
-submitters get ``BUDGET_EXHAUSTED``. A merchant also requests its responses as a file
+submitters get ``BUDGET_EXHAUSTED``. A submit is one call of the SQL function
+``campaigns_submit_response`` (sql/, decision 0150) when the consumer's own bucket can
+pay; Python words its answer, and takes the slow way near the cap. A merchant also requests its responses as a file
 (``request_export``, rendered by ``tasks``).
 """
 
