@@ -8,8 +8,8 @@ spread over 16 rows instead of queueing on one counter, and exactly ``cap`` rewa
 can ever be paid. When every bucket is empty the campaign closes itself and later
 submitters get ``BUDGET_EXHAUSTED``. A submit is one call of the SQL function
 ``campaigns_submit_response`` (sql/, decision 0150) when the consumer's own bucket can
-pay; Python words its answer, and takes the slow way near the cap. A merchant also requests its responses as a file
-(``request_export``, rendered by ``tasks``).
+pay; Python words its answer, and takes the slow way near the cap. A merchant also
+requests its responses as a file (``request_export``, rendered by ``tasks``).
 """
 
 from __future__ import annotations
