@@ -6,3 +6,8 @@ class RedemptionConfig(AppConfig):
 
     name = "redemption"
     verbose_name = "Mall"
+
+    def ready(self) -> None:
+        from core.db.functions import install_on_migrate
+
+        install_on_migrate(self, "sql/redemption_redeem.sql")
