@@ -104,7 +104,7 @@ def test_a_forged_ticket_and_another_apps_ticket_are_refused(
     fake_wechat: FakeWeChat, consumer_api: Api
 ) -> None:
     ticket = ticket_for("dave")
-    payload, rest = ticket.split(":", 1)
+    _payload, rest = ticket.split(":", 1)
     forged = signing.b64_encode(b'{"a":"x","o":"o-eve","u":"","n":"n"}').decode() + ":" + rest
     assert codes(sign_in(consumer_api, forged, True)) == ["WECHAT_TICKET_INVALID"]
     # Validly signed, but for a merchant's app: an OpenID there is not a sign-in.
