@@ -29,7 +29,9 @@ from typing import Any
 
 import pytest
 
+from devtools.fake_wechat import FakeWeChat
 from tests.fixtures.processes import child_env, free_port, running, wait_for_http
+from tests.fixtures.wechat import site_settings
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # inside one unless told that this thread does not share it with async code.
@@ -65,7 +67,11 @@ class Site:
 
 
 @pytest.fixture(scope="session")
-def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    django_db_setup: None,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_wechat_server: FakeWeChat,
+) -> Iterator[Site]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("live-server") / "server.log"
@@ -75,6 +81,9 @@ def site(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
         PUBLIC_BASE_URL=url,
         PYTHONUNBUFFERED="1",
+        # Our service account at the fake WeChat, which runs in the test process
+        # (a test that signs in through it asks for ``fake_wechat`` for its state).
+        **site_settings(fake_wechat_server),
     )
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     with running(command, env=env, log=log, stop_timeout=10) as server:
@@ -123,12 +132,17 @@ class BrowserPage:
 
 @pytest.fixture
 def open_page(browser: Any, site: Site) -> Iterator[Callable[..., BrowserPage]]:
-    """``open_page(size="phone", locale="en")``: a fresh context (no tokens) and page."""
+    """``open_page(size="phone", locale="en", user_agent=None)``: a fresh context (no
+    tokens) and page; ``user_agent`` replaces the browser's (WeChat's, say)."""
     pages: list[BrowserPage] = []
     contexts: list[Any] = []
 
-    def open_(size: str = "phone", locale: str = "en") -> BrowserPage:
+    def open_(
+        size: str = "phone", locale: str = "en", user_agent: str | None = None
+    ) -> BrowserPage:
+        extra: dict[str, Any] = {"user_agent": user_agent} if user_agent else {}
         context = browser.new_context(
+            **extra,
             base_url=site.url,
             viewport=VIEWPORTS[size],
             locale=locale,
