@@ -22,6 +22,7 @@ from core.wechat import oauth
 from devtools.fake_wechat import FakeWeChat
 from devtools.fake_wechat import oauth as fake_oauth
 from tests.fixtures.api import Api
+from tests.fixtures.wechat import PLATFORM_APP_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,10 @@ def ticket_for(user: str) -> str:
     answer = requests.get(url, params={"user": user}, allow_redirects=False, timeout=5)
     code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
     return wechat.issue_ticket(oauth.exchange_code(code))
+
+
+def openid_of(user: str) -> str:
+    return fake_oauth.openid(user, PLATFORM_APP_ID)
 
 
 def sign_in(consumer_api: Api, ticket: str, accept: bool | None = None, **headers: str) -> dict:
@@ -55,15 +60,14 @@ def test_a_new_openid_needs_consent_then_gets_an_account_with_its_consent(
     assert codes(refused) == ["CONSENT_REQUIRED"]
     assert refused["errors"][0]["field"] == "acceptPolicies"
     assert refused["tokens"] is None
-    assert not WeChatIdentity.objects.exists()
+    assert not WeChatIdentity.objects.filter(openid=openid_of("alice")).exists()
 
     # Not used up by the refusal: the same ticket works once consent is given.
     done = sign_in(consumer_api, ticket, True, HTTP_USER_AGENT="Mozilla/5.0 MicroMessenger/8.0")
     assert done["errors"] == []
     assert done["consumer"]["phone"] is None
-    identity = WeChatIdentity.objects.get()
+    identity = WeChatIdentity.objects.get(openid=openid_of("alice"))
     assert identity.app_id == settings.WECHAT_APP_ID
-    assert identity.openid == fake_oauth.openid("alice", settings.WECHAT_APP_ID)
     user = identity.user
     assert user.is_consumer and not user.has_usable_password()
     rows = {c.document: c for c in Consent.objects.filter(user=user)}
@@ -90,14 +94,17 @@ def test_a_known_openid_signs_in_without_consent_and_the_ticket_works_once(
     again = sign_in(consumer_api, ticket)
     assert again["errors"] == []
     assert again["consumer"]["id"] == first["consumer"]["id"]
-    assert User.objects.count() == 1
-    assert Consent.objects.count() == 2  # consent is given once, at sign-up
+    mine = User.objects.filter(wechat_identities__openid=openid_of("bob"))
+    assert mine.count() == 1
+    assert Consent.objects.filter(user__in=mine).count() == 2  # given once, at sign-up
     assert codes(sign_in(consumer_api, ticket)) == ["WECHAT_TICKET_USED"]
 
 
 def test_consent_refused_creates_nothing(fake_wechat: FakeWeChat, consumer_api: Api) -> None:
+    users = User.objects.count()
     assert codes(sign_in(consumer_api, ticket_for("carol"), False)) == ["CONSENT_REQUIRED"]
-    assert not User.objects.exists() and not Consent.objects.exists()
+    assert User.objects.count() == users
+    assert not WeChatIdentity.objects.filter(openid=openid_of("carol")).exists()
 
 
 def test_a_forged_ticket_and_another_apps_ticket_are_refused(
@@ -110,12 +117,12 @@ def test_a_forged_ticket_and_another_apps_ticket_are_refused(
     # Validly signed, but for a merchant's app: an OpenID there is not a sign-in.
     other = wechat.issue_ticket(oauth.OAuthResult("wxmerchant", "o-dave", "snsapi_base"))
     assert codes(sign_in(consumer_api, other, True)) == ["WECHAT_TICKET_INVALID"]
-    assert not User.objects.exists()
+    assert not WeChatIdentity.objects.filter(openid__in=["o-eve", "o-dave"]).exists()
 
 
 def test_a_disabled_consumer_is_refused(fake_wechat: FakeWeChat, consumer_api: Api) -> None:
     sign_in(consumer_api, ticket_for("frank"), True)
-    User.objects.update(is_active=False)
+    User.objects.filter(wechat_identities__openid=openid_of("frank")).update(is_active=False)
     assert codes(sign_in(consumer_api, ticket_for("frank"))) == ["ACCOUNT_DISABLED"]
 
 
@@ -127,7 +134,7 @@ def test_sign_ins_are_rate_limited_per_address(
     assert codes(sign_in(consumer_api, ticket)) == ["CONSENT_REQUIRED"]
     assert codes(sign_in(consumer_api, ticket)) == ["CONSENT_REQUIRED"]
     assert codes(sign_in(consumer_api, ticket, True)) == ["RATE_LIMITED"]
-    assert not User.objects.exists()
+    assert not WeChatIdentity.objects.filter(openid=openid_of("gina")).exists()
     # Another address is not held back.
     assert sign_in(consumer_api, ticket, True, REMOTE_ADDR="10.0.0.9")["errors"] == []
 

@@ -25,6 +25,7 @@ from devtools.fake_wechat import FakeWeChat
 from devtools.fake_wechat import oauth as fake_oauth
 from points import ledger
 from tests.browser.conftest import BrowserPage, Site
+from tests.browser.test_consumer_web import _questionnaire as questionnaire
 from tests.fixtures.tenants import merchant_with_codes
 from tests.fixtures.wechat import PLATFORM_APP_ID
 
@@ -246,4 +247,30 @@ def test_a_forged_state_is_refused(
     # The genuine answer is refused too now: the state was single use.
     page.page.goto(callback)
     assert page.page.locator("[data-code]").get_attribute("data-code") == "WECHAT_STATE_INVALID"
+    ledger_is_clean()
+
+
+def test_a_questionnaire_inside_wechat_asks_consent_once_then_collects(
+    committed_db: None,
+    unique: Callable[[str], str],
+    site: Site,
+    fake_wechat: FakeWeChat,
+    open_page: Callable[..., BrowserPage],
+) -> None:
+    merchant, _codes = merchant_with_codes(unique, size=1, points=10)
+    link = questionnaire(merchant, unique)
+    user = unique("wx")
+    page = in_wechat(open_page, fake_wechat, user)
+    page.page.goto(f"/q/{link}")
+    agree = page.page.get_by_role("button", name="Agree and continue")
+    agree.wait_for()
+    assert "#wx=" not in page.page.url
+    agree.click()
+    page.page.get_by_label("No").check()
+    page.page.locator("fieldset[data-id=stars] label", has_text="4").click()
+    page.page.get_by_role("button", name="Submit and earn 50 points").click()
+    page.page.get_by_role("heading", name="Thank you! You earned 50 points").wait_for()
+    consumer = WeChatIdentity.objects.get(openid=fake_oauth.openid(user, PLATFORM_APP_ID)).user
+    assert Consent.objects.filter(user=consumer, channel="wechat").count() == 2
+    assert ledger.balance_of(ledger.wallet(consumer.pk)) == 50
     ledger_is_clean()
