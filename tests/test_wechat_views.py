@@ -17,6 +17,7 @@ import requests
 from django.test import Client
 
 from accounts import wechat
+from campaigns.scan.codes import encode_merchant, new_code
 from devtools.fake_wechat import FakeWeChat
 from devtools.fake_wechat import oauth as fake_oauth
 from frontend.consumer.wechat import STATE_COOKIE, local_next
@@ -204,3 +205,19 @@ def test_the_error_page_and_the_documents_are_chinese_by_default(
         assert page.status_code == 200
         assert title in page.content.decode()
     assert "User agreement" in client.get("/terms?lang=en").content.decode()
+
+
+@pytest.mark.parametrize("path", [f"/s/{new_code(encode_merchant(1))}", "/"])
+def test_pages_a_scan_opens_carry_the_wechat_address_only_when_configured(
+    client: Client, settings: Any, path: str
+) -> None:
+    def page_config() -> dict[str, Any]:
+        html = client.get(path).content.decode()
+        found = re.search(r'<script id="page-config" type="application/json">(.*?)</script>', html)
+        assert found, html
+        return dict(json.loads(found[1]))
+
+    settings.WECHAT_APP_ID, settings.WECHAT_APP_SECRET = "wx1", "secret"
+    assert page_config()["wechatSignin"] == "/wechat/signin"
+    settings.WECHAT_APP_ID = ""
+    assert "wechatSignin" not in page_config()

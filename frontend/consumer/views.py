@@ -84,7 +84,7 @@ def wechat_config() -> dict[str, Any]:
     Only the scan, questionnaire and wallet pages go to WeChat unasked: they are
     what a scan opens; the others show the sign-in card, which offers it.
     """
-    return {"wechatSignin": reverse("wechat-signin") if wechat.enabled() else None}
+    return {"wechatSignin": reverse("wechat-signin")} if wechat.enabled() else {}
 
 
 def consumer_page(
