@@ -213,6 +213,7 @@ def test_pages_a_scan_opens_carry_the_wechat_address_only_when_configured(
 ) -> None:
     def page_config() -> dict[str, Any]:
         html = client.get(path).content.decode()
+        assert "{#" not in html and "#}" not in html  # a template comment left as text
         found = re.search(r'<script id="page-config" type="application/json">(.*?)</script>', html)
         assert found, html
         return dict(json.loads(found[1]))
