@@ -18,3 +18,16 @@ class AccountErrorCode(ErrorCodeEnum):
     WECHAT_TICKET_INVALID = "WECHAT_TICKET_INVALID", "The WeChat sign-in ticket is not valid."
     WECHAT_TICKET_EXPIRED = "WECHAT_TICKET_EXPIRED", "The WeChat sign-in ticket has expired."
     WECHAT_TICKET_USED = "WECHAT_TICKET_USED", "The WeChat sign-in ticket was already used."
+    CONSENT_REQUIRED = (
+        "CONSENT_REQUIRED",
+        "Agree to the user agreement and the privacy policy to create an account.",
+    )
+    WECHAT_STATE_INVALID = (
+        "WECHAT_STATE_INVALID",
+        "The WeChat sign-in did not start in this browser, or took too long.",
+    )
+    WECHAT_CODE_INVALID = (
+        "WECHAT_CODE_INVALID",
+        "WeChat refused the sign-in code (already used or expired).",
+    )
+    WECHAT_UNAVAILABLE = "WECHAT_UNAVAILABLE", "WeChat could not be reached."

@@ -40,7 +40,7 @@ def require_user(info: graphene.ResolveInfo) -> User:
 
 def require_consumer(info: graphene.ResolveInfo) -> User:
     user = require_user(info)
-    if not user.phone:
+    if not user.is_consumer:
         raise DomainError(CoreErrorCode.PERMISSION_DENIED, _("Only consumers can do this."))
     return user
 

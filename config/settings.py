@@ -237,6 +237,8 @@ WECHAT_OPEN_BASE = env_str("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")
 # Where WeChat's authorisation page for merchants is (componentloginpage).
 WECHAT_MP_BASE = env_str("WECHAT_MP_BASE", "https://mp.weixin.qq.com")
 WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 5)
+# Sign-ins with WeChat (OAuth callbacks and signInWithWeChat) per address and hour.
+WECHAT_SIGNINS_PER_IP_PER_HOUR = env_int("WECHAT_SIGNINS_PER_IP_PER_HOUR", 60)
 
 # --- Webhooks (docs/webhooks.md) -------------------------------------------------
 # Hosts that may be reached over plain http (development and tests only).

@@ -7,7 +7,7 @@ from typing import Any
 import graphene
 from django.conf import settings
 
-from accounts import otp, services, tokens
+from accounts import otp, services, tokens, wechat_signin
 from accounts.graphql.types import AuthTokens, Consumer
 from api.mutations import DomainMutation
 from api.permissions import client_ip, require_user, user_agent
@@ -45,8 +45,44 @@ class SignInWithCode(DomainMutation):
     def perform(
         cls, root: Any, info: graphene.ResolveInfo, phone: str, code: str
     ) -> SignInWithCode:
-        user = otp.verify_code(phone, code)
+        request = info.context
+        user = otp.verify_code(phone, code, client_ip(request), user_agent(request))
         pair = tokens.issue(user, user_agent(info.context))
+        return cls(tokens=AuthTokens.from_pair(pair), consumer=user)
+
+
+class SignInWithWeChat(DomainMutation):
+    """Trade the ticket of a sign-in inside WeChat (the page's `#wx=`) for tokens.
+
+    A consumer seen before is signed in and the ticket is used up. A new one gets
+    CONSENT_REQUIRED (the ticket still works) until the call says `acceptPolicies`;
+    then the account is created with the consent recorded.
+    """
+
+    class Arguments:
+        ticket = graphene.String(
+            required=True, description="From the page address's #wx=. At most 1000 characters."
+        )
+        accept_policies = graphene.Boolean(
+            default_value=False,
+            description=(
+                "The consumer tapped to agree to the user agreement and the privacy policy "
+                "(needed once, to create the account)."
+            ),
+        )
+
+    tokens = graphene.Field(AuthTokens)
+    consumer = graphene.Field(Consumer)
+
+    @classmethod
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, ticket: str, accept_policies: bool = False
+    ) -> SignInWithWeChat:
+        request = info.context
+        user = wechat_signin.sign_in_with_wechat(
+            ticket, accept_policies, client_ip(request), user_agent(request)
+        )
+        pair = tokens.issue(user, user_agent(request))
         return cls(tokens=AuthTokens.from_pair(pair), consumer=user)
 
 
@@ -95,6 +131,7 @@ class StaffSignIn(DomainMutation):
 class ConsumerAuthMutations(graphene.ObjectType):
     request_sign_in_code = RequestSignInCode.Field()
     sign_in_with_code = SignInWithCode.Field()
+    sign_in_with_we_chat = SignInWithWeChat.Field(name="signInWithWeChat")
     refresh_token = RefreshToken.Field()
     sign_out = SignOut.Field()
 

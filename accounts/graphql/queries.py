@@ -16,4 +16,4 @@ class ConsumerQueries(graphene.ObjectType):
     @staticmethod
     def resolve_me(root: Any, info: graphene.ResolveInfo) -> User | None:
         user = info.context.user
-        return user if user.is_authenticated and user.phone else None
+        return user if user.is_authenticated and user.is_consumer else None

@@ -13,7 +13,9 @@ class Consumer(graphene.ObjectType):
     """The signed-in consumer."""
 
     id = graphene.ID(required=True)
-    phone = graphene.String(required=True, description="E.164, e.g. +8613800138000.")
+    phone = graphene.String(
+        description="E.164, e.g. +8613800138000; null for a consumer signed in only by WeChat."
+    )
     name = graphene.String(required=True)
     date_joined = graphene.DateTime(required=True)
 

@@ -44,9 +44,14 @@ def error_messages() -> dict[str, str]:
         "OTP_INVALID": _("That code is not right."),
         "OTP_EXPIRED": _("That code has expired."),
         "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
-        "WECHAT_TICKET_INVALID": _("Signing in with WeChat did not work. Try again."),
-        "WECHAT_TICKET_EXPIRED": _("Signing in with WeChat did not work. Try again."),
-        "WECHAT_TICKET_USED": _("Signing in with WeChat did not work. Try again."),
+        # Consumers' sign-in inside WeChat (the console never sends these; one enum).
+        "CONSENT_REQUIRED": _("Agree to the user agreement and the privacy policy to continue."),
+        "WECHAT_TICKET_INVALID": _("The WeChat sign-in did not work. Open the page again."),
+        "WECHAT_TICKET_EXPIRED": _("The WeChat sign-in took too long. Open the page again."),
+        "WECHAT_TICKET_USED": _("This WeChat sign-in was already used. Open the page again."),
+        "WECHAT_STATE_INVALID": _("The WeChat sign-in did not start here. Start again."),
+        "WECHAT_CODE_INVALID": _("WeChat did not accept this sign-in. Start again."),
+        "WECHAT_UNAVAILABLE": _("WeChat cannot be reached right now. Try again later."),
         # API keys.
         "INVALID_SCOPE": _("Choose at least one permission for the key."),
         "SCOPE_MISSING": _("This API key does not have the permission for this."),

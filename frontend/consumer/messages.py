@@ -101,9 +101,20 @@ def error_messages() -> dict[str, str]:
         "OTP_INVALID": _("That code is not right. Check the text message and try again."),
         "OTP_EXPIRED": _("That code has expired. Ask for a new one."),
         "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
-        "WECHAT_TICKET_INVALID": _("Signing in with WeChat did not work. Open the page again."),
-        "WECHAT_TICKET_EXPIRED": _("Signing in with WeChat took too long. Open the page again."),
+        # Signing in inside WeChat
+        "CONSENT_REQUIRED": _("Agree to the user agreement and the privacy policy to continue."),
+        "WECHAT_TICKET_INVALID": _("The WeChat sign-in did not work. Open the page again."),
+        "WECHAT_TICKET_EXPIRED": _("The WeChat sign-in took too long. Open the page again."),
         "WECHAT_TICKET_USED": _("This WeChat sign-in was already used. Open the page again."),
+        "WECHAT_STATE_INVALID": _(
+            "This sign-in did not start on this page, or took too long. Start again."
+        ),
+        "WECHAT_CODE_INVALID": _(
+            "WeChat did not accept this sign-in (used or expired). Start again."
+        ),
+        "WECHAT_UNAVAILABLE": _(
+            "WeChat cannot be reached right now. Sign in with your phone number, or try later."
+        ),
         # Scanning a code
         "MALFORMED_CODE": _("This is not a valid code. Check it and try again."),
         "INVALID_CHECK_CHARACTER": _("This code has a typo. Check each character and try again."),

@@ -26,15 +26,25 @@ from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
+from accounts.models import Consent
+from accounts.policies import CURRENT_VERSIONS
 from campaigns.models import Campaign, CampaignKind
 from campaigns.questionnaires.links import parse_link, questionnaire_link
 from campaigns.scan.codes import CodeError, normalize, parse, pretty
+from core import wechat
 from frontend.consumer.messages import error_messages
 from frontend.pages import operations, render_page
 from tenants.models import Merchant
 
 # Every page that may sign a consumer in (or keep a session alive) sends these.
-SESSION_OPERATIONS = ("Me", "RequestSignInCode", "SignInWithCode", "RefreshToken", "SignOut")
+SESSION_OPERATIONS = (
+    "Me",
+    "RequestSignInCode",
+    "SignInWithCode",
+    "SignInWithWeChat",
+    "RefreshToken",
+    "SignOut",
+)
 
 SCAN_OPERATIONS = ("ScanPreview", "ClaimCode", *SESSION_OPERATIONS)
 QUESTIONNAIRE_OPERATIONS = ("Questionnaire", "SubmitResponse", *SESSION_OPERATIONS)
@@ -63,7 +73,18 @@ def common_texts() -> dict[str, str]:
         "enter_otp": _("Enter the 6-digit code from the text message."),
         "more": _("Show more"),
         "retry": _("Try again"),
+        "signed_in_wechat": _("Signed in with WeChat"),
+        "agree": _("Agree and continue"),
     }
+
+
+def wechat_config() -> dict[str, Any]:
+    """What a page that signs in by itself inside WeChat needs (``signin.js``).
+
+    Only the scan, questionnaire and wallet pages go to WeChat unasked: they are
+    what a scan opens; the others show the sign-in card, which offers it.
+    """
+    return {"wechatSignin": reverse("wechat-signin")} if wechat.enabled() else {}
 
 
 def consumer_page(
@@ -119,6 +140,7 @@ def scan_texts() -> dict[str, str]:
         "status_VOIDED": _("This code is no longer valid."),
         "status_UNKNOWN": _("We do not know this code. Check it and try again."),
         "claim": _("Collect %(points)s points"),
+        "agree_and_claim": _("Agree and collect"),
         "claiming": _("Collecting…"),
         "earned": _("You earned %(points)s points"),
         "earned_from": _("From %(merchant)s · %(campaign)s"),
@@ -153,7 +175,7 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
         "consumer/scan.js",
         SCAN_OPERATIONS,
         scan_texts,
-        config={"code": parsed.code},
+        config={"code": parsed.code, **wechat_config()},
         extra={"code": parsed.code, "pretty": pretty(parsed.code)},
     )
 
@@ -242,7 +264,7 @@ def questionnaire_page(request: HttpRequest, link: str) -> HttpResponse:
         "consumer/questionnaire.js",
         QUESTIONNAIRE_OPERATIONS,
         questionnaire_texts,
-        config={"link": questionnaire_link(*parsed)},
+        config={"link": questionnaire_link(*parsed), **wechat_config()},
     )
 
 
@@ -268,7 +290,12 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
         }
 
     return consumer_page(
-        request, "consumer/wallet.html", "consumer/wallet.js", WALLET_OPERATIONS, texts
+        request,
+        "consumer/wallet.html",
+        "consumer/wallet.js",
+        WALLET_OPERATIONS,
+        texts,
+        config=wechat_config(),
     )
 
 
@@ -434,3 +461,27 @@ def merchant_openid_page(request: HttpRequest) -> HttpResponse:
             "state": request.GET.get("state", "")[:1000],
         },
     )
+
+
+# --- Our documents ------------------------------------------------------------------------
+
+
+def _document_page(request: HttpRequest, document: str) -> HttpResponse:
+    """A document consumers agree to, with the version their consent records."""
+    return render_page(
+        request,
+        f"consumer/{document}.html",
+        lambda: {"version": CURRENT_VERSIONS[document]},
+    )
+
+
+@require_safe
+def terms_page(request: HttpRequest) -> HttpResponse:
+    """``/terms``: the user agreement (用户协议)."""
+    return _document_page(request, Consent.Document.TERMS)
+
+
+@require_safe
+def privacy_page(request: HttpRequest) -> HttpResponse:
+    """``/privacy``: the privacy policy (隐私政策)."""
+    return _document_page(request, Consent.Document.PRIVACY)

@@ -1,6 +1,6 @@
 """The merchant authorises its WeChat official account in the console, in a real browser.
 
-The live server talks to the fake WeChat (``component_site_env``); the fake pushes the
+The live server talks to the fake WeChat (``site_settings``); the fake pushes the
 verify ticket and the ``authorized``/``unauthorized`` events to the live server's
 message URL, signed and encrypted; the button on the fake's authorisation page stands
 for the administrator scanning it with WeChat and confirming.

@@ -15,7 +15,7 @@ import {
   start,
   texts,
 } from "./app.js";
-import { maskPhone, signOut, withSession } from "./signin.js";
+import { signOut, signedInAs, weChatStart, withSession } from "./signin.js";
 
 function entry(node) {
   const amount = Number(node.amount);
@@ -74,7 +74,7 @@ async function main() {
           })
         : texts.no_expiry,
     );
-    setText("signed-in-as", fmt(texts.signed_in_as, { phone: maskPhone(me.phone) }));
+    setText("signed-in-as", signedInAs(me));
     $("summary").setAttribute("aria-busy", "false");
     show("summary");
     show("history-card");
@@ -89,7 +89,10 @@ async function main() {
 $("sign-out").addEventListener("click", async () => {
   await signOut();
   for (const id of ["summary", "history-card", "account"]) show(id, false);
-  start(main);
+  start(main); // no WeChat round trip: that would sign the same person straight back in
 });
 
-start(main);
+start(async () => {
+  await weChatStart();
+  await main();
+});
