@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import AuthSession, User
+from accounts.models import AuthSession, Consent, User, WeChatIdentity
 
 
 def staff_user(request: HttpRequest) -> User:
@@ -38,3 +38,31 @@ class AuthSessionAdmin(admin.ModelAdmin):
     list_display = ("id", "user", "created_at", "refreshed_at", "expires_at", "revoked_at")
     raw_id_fields = ("user",)
     readonly_fields = ("refresh_hash", "previous_refresh_hash")
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    """Evidence of what each consumer agreed to: read-only, never edited or deleted here."""
+
+    list_display = ("user", "document", "version", "channel", "given_at", "ip")
+    list_filter = ("document", "version", "channel")
+    raw_id_fields = ("user",)
+    date_hierarchy = "given_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(WeChatIdentity)
+class WeChatIdentityAdmin(admin.ModelAdmin):
+    list_display = ("user", "app_id", "openid", "created_at")
+    list_filter = ("app_id",)
+    # Support finds a consumer by the full OpenID they read out ("=": exact match).
+    search_fields = ("=openid",)
+    raw_id_fields = ("user",)

@@ -32,3 +32,16 @@ class AccountErrorCode(ErrorCodeEnum):
     MERGE_TOKEN_INVALID = "MERGE_TOKEN_INVALID", "The merge token is not valid (or was used)."
     MERGE_TOKEN_EXPIRED = "MERGE_TOKEN_EXPIRED", "The merge token has expired."
     ACCOUNT_MERGED = "ACCOUNT_MERGED", "The account was merged into another; sign in again."
+    CONSENT_REQUIRED = (
+        "CONSENT_REQUIRED",
+        "Agree to the user agreement and the privacy policy to create an account.",
+    )
+    WECHAT_STATE_INVALID = (
+        "WECHAT_STATE_INVALID",
+        "The WeChat sign-in did not start in this browser, or took too long.",
+    )
+    WECHAT_CODE_INVALID = (
+        "WECHAT_CODE_INVALID",
+        "WeChat refused the sign-in code (already used or expired).",
+    )
+    WECHAT_UNAVAILABLE = "WECHAT_UNAVAILABLE", "WeChat could not be reached."

@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from accounts import otp
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
-from accounts.models import AuthSession, User, WeChatIdentity
+from accounts.models import AuthSession, Consent, User, WeChatIdentity
 from accounts.phones import normalize_phone
 from accounts.session_cache import sessions
 from accounts.wechat import read_ticket, use_ticket
@@ -205,7 +205,7 @@ def _older(a: User, b: User) -> User:
 def _ensure_mergeable(a: User, b: User) -> None:
     """Two accounts become one only if nothing of theirs would have to be dropped."""
     problem = None
-    if a.email or b.email:
+    if not (a.is_consumer and b.is_consumer):
         problem = _("Staff accounts cannot be merged.")
     elif a.phone and b.phone and a.phone != b.phone:
         problem = _("These accounts have different phone numbers.")
@@ -299,6 +299,8 @@ def _merge(survivor_id: int, merged_id: int) -> User:
     # ruled that out for our own app; under a merchant's, the survivor's is kept).
     taken = WeChatIdentity.objects.filter(user=survivor).values_list("app_id", flat=True)
     WeChatIdentity.objects.filter(user=merged).exclude(app_id__in=list(taken)).update(user=survivor)
+    # The same person agreed: their consents stay evidence, on the account that stays.
+    Consent.objects.filter(user=merged).update(user=survivor)
     now = timezone.now()
     phone = merged.phone
     merged.phone, merged.is_active = None, False

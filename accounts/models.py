@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager["User"]):
@@ -75,6 +76,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email or self.masked_phone or f"consumer {self.pk}"
+
+    @property
+    def is_consumer(self) -> bool:
+        """Whether this is a consumer's account: a phone, or no email (WeChat only).
+
+        Staff always have an email (``create_user``); consumers sign in by phone or
+        inside WeChat and have none, and since WeChat a consumer may have no phone
+        either (decision 0157). Read from the row itself, so that the claim's hot path
+        costs no query to tell a consumer from staff.
+        """
+        return bool(self.phone) or not self.email
 
     @property
     def masked_phone(self) -> str:
@@ -149,6 +161,8 @@ class WeChatIdentity(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("WeChat identity")
+        verbose_name_plural = _("WeChat identities")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["app_id", "openid"], name="wechat_identity_openid"),
             models.UniqueConstraint(fields=["user", "app_id"], name="wechat_identity_one_per_app"),
@@ -156,3 +170,38 @@ class WeChatIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.app_id}:{self.openid[:6]}… of {self.user_id}"
+
+
+class Consent(models.Model):
+    """A consumer's agreement to one version of one of our documents, as given.
+
+    Append-only evidence (PIPL): who agreed to which version of the user agreement or
+    privacy policy, when, through which sign-in, from which address and browser. The
+    current versions are in ``accounts.policies``; a new version needs new rows.
+    """
+
+    class Document(models.TextChoices):
+        TERMS = "terms", _("user agreement")
+        PRIVACY = "privacy", _("privacy policy")
+
+    class Channel(models.TextChoices):
+        WECHAT = "wechat", _("WeChat sign-in")
+        PHONE = "phone", _("phone sign-in")
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="consents", verbose_name=_("consumer")
+    )
+    document = models.CharField(_("document"), max_length=16, choices=Document.choices)
+    version = models.CharField(_("version"), max_length=16)
+    given_at = models.DateTimeField(_("given at"), default=timezone.now)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        indexes: ClassVar = [models.Index(fields=["user", "document", "-given_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.version} by {self.user_id} at {self.given_at:%Y-%m-%d %H:%M}"

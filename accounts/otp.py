@@ -21,9 +21,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import policies
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
-from accounts.models import PhoneChallenge, User
+from accounts.models import Consent, PhoneChallenge, User
 from accounts.phones import normalize_phone
 from accounts.sms import send_sms
 from core import ratelimit
@@ -86,10 +87,17 @@ def request_code(raw_phone: str, ip: str | None) -> PhoneChallenge:
     return challenge
 
 
-def verify_code(raw_phone: str, code: str) -> User:
-    """Check ``code`` for ``raw_phone`` and return the consumer (created on first sign-in)."""
+def verify_code(raw_phone: str, code: str, ip: str | None = None, user_agent: str = "") -> User:
+    """Check ``code`` for ``raw_phone`` and return the consumer (created on first sign-in).
+
+    A consumer's first sign-in records their consent to our documents: the sign-in
+    card says that signing in agrees to them (``accounts.policies``).
+    """
     phone = check_code(raw_phone, code)
-    user, _created = User.objects.get_or_create_consumer(phone)
+    with transaction.atomic():
+        user, created = User.objects.get_or_create_consumer(phone)
+        if created:
+            policies.record_consent(user, Consent.Channel.PHONE, ip, user_agent)
     if not user.is_active:
         raise AuthError(AccountErrorCode.ACCOUNT_DISABLED, _("This account is disabled."))
     return user

@@ -17,7 +17,7 @@ from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
 from points.error_codes import LedgerErrorCode
 from redemption.error_codes import MallErrorCode
-from tenants.error_codes import ApiKeyErrorCode, MerchantErrorCode
+from tenants.error_codes import ApiKeyErrorCode, MerchantErrorCode, OfficialAccountErrorCode
 from webhooks.error_codes import WebhookErrorCode
 
 # The order of the schema's enum: never reorder (the SDL snapshots would change);
@@ -32,6 +32,7 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     LedgerErrorCode,
     MallErrorCode,
     WebhookErrorCode,
+    OfficialAccountErrorCode,
 )
 
 

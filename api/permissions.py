@@ -40,9 +40,7 @@ def require_user(info: graphene.ResolveInfo) -> User:
 
 def require_consumer(info: graphene.ResolveInfo) -> User:
     user = require_user(info)
-    # Consumers sign in by phone or inside WeChat (possibly with no phone); only staff
-    # have an email address.
-    if user.email:
+    if not user.is_consumer:
         raise DomainError(CoreErrorCode.PERMISSION_DENIED, _("Only consumers can do this."))
     return user
 

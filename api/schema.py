@@ -73,6 +73,7 @@ class ConsumerQuery(
 
 
 class ConsumerMutation(
+    tenants_mutations.ConsumerMutations,
     accounts_mutations.ConsumerAuthMutations,
     campaigns_mutations.ConsumerMutations,
     redemption_mutations.ConsumerMutations,
@@ -84,6 +85,7 @@ class ConsumerMutation(
 
 class MerchantQuery(
     # First: fields of earlier bases come later in the SDL, so new fields go at its end.
+    tenants_queries.OfficialAccountQueries,
     analytics_queries.MerchantQueries,
     points_queries.LiabilityQueries,
     tenants_queries.MerchantQueries,
@@ -98,6 +100,7 @@ class MerchantQuery(
 
 
 class MerchantMutation(
+    tenants_mutations.OfficialAccountMutations,
     accounts_mutations.StaffAuthMutations,
     tenants_mutations.MerchantMutations,
     campaigns_mutations.MerchantMutations,

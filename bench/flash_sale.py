@@ -51,7 +51,6 @@ never asserted (see docs/benchmarks.md); the machinery is ``bench/harness.py``'s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
@@ -82,13 +81,7 @@ JUDGE = harness.PayloadJudge("order")
 # Where the workers' CPU goes inside the redeem (the request's parts are the harness's).
 PROFILE_PARTS = harness.profile_parts(
     ("    redeem (redemption/services.py)", "redeem (redemption/services.py"),
-    ("      ledger.post (points.services.spend)", "post (points/ledger.py"),
-    ("        lots taken (ledger.take_from_lots)", "take_from_lots (points/ledger.py"),
-    ("      ledger account lookups (_account)", "_account (points/ledger.py"),
-    (
-        "    the balance afterwards (points.balances.wallet_balance)",
-        "wallet_balance (points/balances.py",
-    ),
+    ("      its answer worded (_answer)", "_answer (redemption/services.py"),
 )
 ADDRESS = {
     "recipient": "王小明",
@@ -313,72 +306,23 @@ def in_process(setup: Setup, count: int) -> None:
 # --- pgbench ------------------------------------------------------------------------------
 
 PGBENCH_SCRIPT = r"""
--- One redeem, as the redeem mutation sends it (see bench/flash_sale.py). Extended protocol
+-- One redeem, as the redeem mutation sends it (see bench/flash_sale.py): one call of
+-- redemption_redeem (redemption/sql/, decision 0151), in autocommit. Extended protocol
 -- (core.db.rows binds on the server): each variable is a parameter, so none sits inside a
 -- quoted literal, and no literal holds a colon before a name (pgbench would take it for one).
--- The read, the units bought and the stock's update are the app's text.
 -- products = 1: the flash sale's product; else one product per client.
 \set product :first_product + :client_id % :products
 \set cid :first_consumer + :i
 \set addr :first_address + :i
-\set debit 0 - :price
--- The wallet's columns come last: \gset leaves its id in :id.
-{read} \gset
-\set wl_id :id
-BEGIN;
-SELECT pg_advisory_xact_lock(
-    ('x' || substr(md5('redeem-limit:' || :cid::text || ':' || :product::text), 1, 16))
-    ::bit(64)::bigint);
-{bought};
--- The posting: points_post (points/sql/points_post.sql), as ledger.post sends it, the
--- lots the debit takes included.
-SELECT txn_id AS txn FROM public.points_post(
-    'redeem', 'redeem:' || :cid::text || ':' || 'pgbench-' || :i::text,
-    md5(:cid::text) || md5(:i::text), NULL, :cid, NULL, '{title}',
-    jsonb_build_object('product', :product::int, 'quantity', 1), now(),
-    ARRAY[:wl_id, :mall]::bigint[], ARRAY[:debit, :price]::bigint[], ARRAY[:cid, NULL]::bigint[],
-    ARRAY[:wl_id]::bigint[], ARRAY[:debit]::bigint[], NULL, NULL, NULL, NULL, :wl_id, :price)
-\gset
-INSERT INTO redemption_order (consumer_id, product_id, supplier_id, quantity, unit_points,
-                              total_points, status, address, transaction_id, idempotency_key,
-                              carrier, tracking_number, placed_at, shipped_at, delivered_at,
-                              completed_at, cancelled_at)
-VALUES (:cid, :product, NULL, 1, :price, :price, 'placed', '{address}'::jsonb, :txn,
-        'pgbench-' || :i::text, '', '', now(), NULL, NULL, NULL, NULL) RETURNING id;
--- Sold out: no row, \gset fails, pgbench aborts the client and the transaction rolls back.
-{take_stock} RETURNING stock \gset
-COMMIT;
+-- Any answer but 'redeemed' (sold out): no row, \gset fails and pgbench aborts the client.
+SELECT balance FROM public.redemption_redeem(:cid, :product, 1, :addr, 'pgbench-' || :i::text,
+    now()) WHERE outcome = 'redeemed' \gset
 """
 PGBENCH_PROTOCOL = "extended"
 
 
 def pgbench_script() -> str:
-    from redemption import services
-
-    read = harness.app_sql(
-        services._READ_FOR_REDEEM,
-        [
-            ":cid",
-            "'pgbench-' || :i::text",
-            ":product",
-            ":addr",
-            ":cid",
-            "'mall'",
-            "'consumer_wallet'",
-            ":cid",
-        ],
-    )
-    bought = harness.app_sql(
-        services._BOUGHT, [":cid", ":product", "ARRAY['cancelled', 'refunded']"]
-    )
-    take_stock = harness.app_sql(services._TAKE_STOCK, ["1", ":product", "1"])
-    return PGBENCH_SCRIPT.format(
-        title=TITLE,
-        address=json.dumps(ADDRESS),
-        read=read,
-        bought=bought,
-        take_stock=take_stock,
-    )
+    return PGBENCH_SCRIPT
 
 
 def pgbench_defines(setup: Setup, clients: int | None = None) -> dict[str, object]:

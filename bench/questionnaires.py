@@ -75,12 +75,8 @@ ONE_ROW = "submit, reserve on one row"
 # Where the workers' CPU goes inside the submit (the request's parts are the harness's).
 PROFILE_PARTS = harness.profile_parts(
     (
-        "    merchant + schema from the link",
-        "in_merchant_schema (campaigns/questionnaires/links.py",
-    ),
-    (
-        "    submit (campaigns/questionnaires/services.py)",
-        "submit (campaigns/questionnaires/services.py",
+        "    submit_to (campaigns/questionnaires/services.py)",
+        "submit_to (campaigns/questionnaires/services.py",
     ),
     (
         "      answers validated (validate_answers)",
@@ -149,7 +145,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     from campaigns import reserves, services
     from campaigns.models import BatchStatus, CampaignStatus, Questionnaire
     from campaigns.questionnaires import services as questionnaires
-    from campaigns.questionnaires.links import in_merchant_schema, questionnaire_link
+    from campaigns.questionnaires.links import questionnaire_link
     from campaigns.scan import services as scan_services
     from core.db import connection
     from points.services import fund_with_money
@@ -206,8 +202,9 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     link = questionnaire_link(merchant.pk, campaign.pk)
 
     def submit_as_the_api_does() -> None:
-        with in_merchant_schema(link) as (owner, campaign_id):
-            questionnaires.submit(owner, consumers.users[-1], campaign_id, ANSWERS, "bench-sql")
+        questionnaires.submit_to(
+            merchant.pk, consumers.users[-1], campaign.pk, ANSWERS, "bench-sql"
+        )
 
     sql = harness.captured_sql(submit_as_the_api_does)
     print(
@@ -240,7 +237,7 @@ def in_process(setup: Setup, count: int) -> None:
     consumers (no pgbench runs in this mode), timed in this process; then the audit."""
     from accounts.models import User
     from campaigns.questionnaires import services as questionnaires
-    from campaigns.questionnaires.links import in_merchant_schema
+    from campaigns.questionnaires.links import parse_link
     from core.db import connection
     from points.audit import audit
 
@@ -249,9 +246,11 @@ def in_process(setup: Setup, count: int) -> None:
     users = list(User.objects.filter(pk__gte=first, pk__lt=first + count).order_by("pk"))
 
     def submit(user: User) -> None:
-        with in_merchant_schema(setup.link) as (merchant, campaign_id):
-            result = questionnaires.submit(merchant, user, campaign_id, ANSWERS, f"cpu-{user.pk}")
-            assert not result.replayed and result.response.version.number == 1
+        parsed = parse_link(setup.link)
+        assert parsed is not None
+        merchant_id, campaign_id = parsed
+        result = questionnaires.submit_to(merchant_id, user, campaign_id, ANSWERS, f"cpu-{user.pk}")
+        assert not result.replayed and result.response.version.number == 1
 
     harness.time_in_process("submit", [lambda user=user: submit(user) for user in users])
     connection.set_schema_to_public()
@@ -265,13 +264,17 @@ def in_process(setup: Setup, count: int) -> None:
 
 SUBMIT_SCRIPT = r"""
 -- One submit, as the submitResponse mutation sends it (see bench/questionnaires.py):
--- in_merchant_schema(link), then campaigns.questionnaires.services.submit. Extended protocol
--- (core.db.rows binds on the server): each variable is a parameter, so none sits inside a
--- quoted literal, and no literal holds a colon before a name (pgbench would take it for one).
--- The merchant, the submit's read and its bucket's lock are the app's text.
--- one_row = 1: every submit takes from bucket 0 (a single cap row), else its own bucket.
+-- campaigns.questionnaires.services.submit_to, one call of campaigns_submit_response
+-- (campaigns/questionnaires/sql/, decision 0150) with the answers checked against the
+-- version this process has seen answered. Extended protocol (core.db.rows binds on the
+-- server): each variable is a parameter, so none sits inside a quoted literal, and no
+-- literal holds a colon before a name (pgbench would take it for one).
+-- one_row = 1: the comparison of the serialisation runs, every submit taking from bucket
+-- 0 (a single cap row), in the statements the submit sent before the function (the
+-- merchant, the submit's read and its bucket's lock are the app's text).
 \set cid :first_consumer + :i
-\set bucket (:cid % {buckets}) * (1 - :one_row)
+\if :one_row
+\set bucket 0
 SET search_path = public;
 {find_merchant};
 SET search_path = "{schema}", public;
@@ -297,6 +300,10 @@ INSERT INTO campaigns_response (campaign_id, version_id, consumer_id, answers, p
 VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-' || :cid::text, now())
 RETURNING id;
 COMMIT;
+\else
+SELECT outcome FROM public.campaigns_submit_response(:merchant, :campaign, :cid,
+    'pgbench-' || :cid::text, :version, '{answers}'::jsonb, now(), {buckets});
+\endif
 """
 SUBMIT_PROTOCOL = "extended"
 

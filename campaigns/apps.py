@@ -11,7 +11,11 @@ class CampaignsConfig(AppConfig):
         from core.db.functions import install_on_migrate
 
         # In the public schema: the function takes the merchant and sets its own path.
-        install_on_migrate(self, "scan/sql/campaigns_claim_code.sql")
+        install_on_migrate(
+            self,
+            "scan/sql/campaigns_claim_code.sql",
+            "questionnaires/sql/campaigns_submit_response.sql",
+        )
 
         from accounts.merge import MergeStep, register
         from campaigns import merge

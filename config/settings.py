@@ -46,6 +46,7 @@ SHARED_APPS = [
     "webhooks",  # merchants' webhook endpoints and the delivery outbox
     "notifications",  # SMS to consumers (expiring points, order shipped), opt-outs
     "analytics",  # activity summaries rolled up from the ledger (public schema)
+    "portability",  # one merchant moved to another database (move_merchant); no models
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",
@@ -233,7 +234,11 @@ WECHAT_COMPONENT_AES_KEY = env_str("WECHAT_COMPONENT_AES_KEY", "")
 # Where WeChat's servers are: the tests and the demo point these at the local fake.
 WECHAT_API_BASE = env_str("WECHAT_API_BASE", "https://api.weixin.qq.com")
 WECHAT_OPEN_BASE = env_str("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")
+# Where WeChat's authorisation page for merchants is (componentloginpage).
+WECHAT_MP_BASE = env_str("WECHAT_MP_BASE", "https://mp.weixin.qq.com")
 WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 5)
+# Sign-ins with WeChat (OAuth callbacks and signInWithWeChat) per address and hour.
+WECHAT_SIGNINS_PER_IP_PER_HOUR = env_int("WECHAT_SIGNINS_PER_IP_PER_HOUR", 60)
 
 # --- Webhooks (docs/webhooks.md) -------------------------------------------------
 # Hosts that may be reached over plain http (development and tests only).

@@ -8,6 +8,7 @@ from api.views import ApiView
 from campaigns.exports.views import download_export
 from campaigns.questionnaires.views import download_questionnaire_export
 from redemption.views import download_settlement
+from tenants.views import component_events
 
 urlpatterns = [
     # Bearer-token APIs: no cookie authenticates them (ApiView), so CSRF does not apply.
@@ -40,6 +41,8 @@ urlpatterns = [
         name="admin-platform-analytics",
     ),
     path("admin/", admin.site.urls),
+    # WeChat's pushes to our third-party platform (verify ticket, authorisations).
+    path("wechat/component/events", component_events, name="wechat-component-events"),
     # The merchant console and the consumer web (the consumer's is the root: its home,
     # /s/<code> that printed QR codes open and /q/<link> of questionnaire posters).
     path("console/", include("frontend.console.urls")),

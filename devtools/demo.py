@@ -12,7 +12,10 @@ What it does, in order:
    payment reference makes a re-run credit nothing twice), and a merchant sign-up
    waiting for the operators' review (``demo-bakery``, no schema until approved).
    See :func:`seed`.
-4. Prints the URLs and credentials, then serves on 127.0.0.1 (``--port`` or
+4. Unless ``WECHAT_APP_ID`` is set, starts the local fake WeChat
+   (``devtools.fake_wechat``) in a thread and points the ``WECHAT_*`` settings at it,
+   so that a scan page opened with a WeChat user agent signs in through it (docs/wechat.md).
+5. Prints the URLs and credentials, then serves on 127.0.0.1 (``--port`` or
    ``PORT``, default 8000) with gunicorn in the production configuration
    (``config/gunicorn.py``: bounded threads and database connections, a queue for
    bursts) until Ctrl-C, and stops the embedded PostgreSQL it started.
@@ -64,6 +67,35 @@ APPLICATION_NAME = "Demo Bakery"
 CAMPAIGN_NAME = "Scan the cap, earn points"
 BATCH_SIZE = 200
 POINTS_PER_CODE = 10
+# Our service account at the demo's fake WeChat (never a real app id).
+DEMO_WECHAT_APP_ID = "wxdemoplatform001"
+DEMO_WECHAT_SECRET = "demo-wechat-secret-0123456789abcd"
+WECHAT_USER_AGENT = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Mobile MicroMessenger/8.0.47"
+
+
+# --- The fake WeChat ---------------------------------------------------------------
+
+
+def start_fake_wechat(host: str) -> Any:
+    """The local fake WeChat in a thread of this process, with the settings pointed at it.
+
+    Only when no service account is configured (``WECHAT_APP_ID``): one that is set is
+    the operator's own, real or not, and is left alone. The environment is set before
+    Django reads its settings, and the server process inherits it.
+    """
+    if os.environ.get("WECHAT_APP_ID"):
+        return None
+    from devtools.fake_wechat import FakeWeChat
+
+    fake = FakeWeChat().start(host)
+    fake.register_app(DEMO_WECHAT_APP_ID, DEMO_WECHAT_SECRET, name="积分平台 (demo)")
+    os.environ.update(
+        WECHAT_APP_ID=DEMO_WECHAT_APP_ID,
+        WECHAT_APP_SECRET=DEMO_WECHAT_SECRET,
+        WECHAT_API_BASE=fake.url,
+        WECHAT_OPEN_BASE=fake.url,
+    )
+    return fake
 
 
 # --- Embedded PostgreSQL -----------------------------------------------------------
@@ -346,7 +378,9 @@ def _seed_scan_campaign(merchant: Any, owner: Any) -> list[str]:
         )
 
 
-def banner(seeded: dict[str, Any], base_url: str, db: str, *, serving: bool) -> str:
+def banner(
+    seeded: dict[str, Any], base_url: str, db: str, *, serving: bool, wechat_url: str = ""
+) -> str:
     """The text shown after seeding: where to go and how to sign in."""
     from points.services import CURRENCY_EXPONENT
 
@@ -415,8 +449,18 @@ def banner(seeded: dict[str, Any], base_url: str, db: str, *, serving: bool) -> 
         "  running the server, as '[sms to +8613800138000] ...'. Then:",
         '  mutation { signInWithCode(phone: "+8613800138000", code: "<code>") '
         "{ tokens { accessToken } errors { code } } }",
-        "=" * 72,
     ]
+    if wechat_url:
+        lines += [
+            "",
+            f"WeChat: a local fake WeChat answers at {wechat_url} (our service account",
+            f"  {DEMO_WECHAT_APP_ID}). Open a scan page with a WeChat user agent, e.g. in",
+            "  Chrome's device toolbar with a custom user agent containing MicroMessenger:",
+            f"    {WECHAT_USER_AGENT}",
+            "  The page signs in through the fake WeChat (you are a new WeChat user until",
+            "  its cookie is set) and asks for the one tap '同意并领取'.",
+        ]
+    lines.append("=" * 72)
     if serving:
         lines.append("Press Ctrl-C to stop (an embedded PostgreSQL started here stops too).")
     return "\n".join(lines)
@@ -499,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # Links and QR codes point at this server.
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{args.port}")
+    fake_wechat = None if args.no_serve else start_fake_wechat(host)
     with database(args.pgdata.resolve()) as db:
         setup_django()
         if not _can_connect():
@@ -506,10 +551,16 @@ def main(argv: list[str] | None = None) -> int:
         migrate()
         seeded = seed()
         base_url = f"http://{host}:{args.port}"
-        print(banner(seeded, base_url, db, serving=not args.no_serve), flush=True)
+        wechat_url = fake_wechat.url if fake_wechat is not None else ""
+        print(
+            banner(seeded, base_url, db, serving=not args.no_serve, wechat_url=wechat_url),
+            flush=True,
+        )
         if not args.no_serve:
             with suppress(KeyboardInterrupt):
                 serve(host, args.port)
+    if fake_wechat is not None:
+        fake_wechat.stop()
     return 0
 
 

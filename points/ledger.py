@@ -177,6 +177,7 @@ def post(
     lot_expires_at: datetime | None = None,
     wallet_hook: WalletHook | None = None,
     savepoint: bool = True,
+    created_at: datetime | None = None,
 ) -> Transaction:
     """Post one balanced transaction, or return the one already posted under the key.
 
@@ -186,7 +187,9 @@ def post(
     inside its own transaction that lets every ``LedgerError`` end it (a claim): a
     failure then rolls back the caller's transaction instead of a savepoint, two
     statements fewer. A caller that catches a refusal and goes on (trying another
-    reserve bucket) needs the savepoint.
+    reserve bucket) needs the savepoint. ``created_at`` dates the transaction and its
+    entries (default now): only a merchant's history replayed in another database
+    (``portability.moving``) keeps its original dates.
 
     The returned transaction carries ``replayed`` and ``balances`` (the new balance
     of each materialised account it moved; empty for a replay).
@@ -216,6 +219,7 @@ def post(
         reverses=reverses,
         memo=memo[:200],
         metadata=metadata,
+        created_at=created_at or timezone.now(),
     )
     moves = _moves(postings)
     # The lot a wallet credit opens, and the lots a wallet debit takes, are written by

@@ -8,6 +8,10 @@ class RedemptionConfig(AppConfig):
     verbose_name = "Mall"
 
     def ready(self) -> None:
+        from core.db.functions import install_on_migrate
+
+        install_on_migrate(self, "sql/redemption_redeem.sql")
+
         from accounts.merge import MergeStep, register
         from redemption import merge
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -75,6 +76,15 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def is_available(self, now: datetime) -> bool:
+        """Whether it can be redeemed now: listed, and within its dates. (The redeem's
+        SQL function states the same rule: tests/test_redeem_function.py.)"""
+        return (
+            self.status == ProductStatus.LISTED
+            and (self.available_from is None or now >= self.available_from)
+            and (self.available_until is None or now < self.available_until)
+        )
 
 
 class Coupon(models.Model):

@@ -1,7 +1,8 @@
 """The mall's operations: catalog upkeep, consignment, coupons, redeem, order lifecycle.
 
-Redeem is one transaction: availability and limit checks, the wallet debit (oldest
-lots first, through the ledger), the coupons, then the stock taken with a
+Redeem is one statement, the SQL function ``redemption_redeem`` (sql/, decision 0151):
+availability and limit checks, the wallet debit (oldest lots first, through the
+ledger's ``points_post``), the order, the coupons, then the stock taken with a
 conditional ``UPDATE … WHERE stock >= quantity`` — last, so the product row (the
 one row every buyer of a flash sale needs) is held only from that update to the
 commit. Any refusal rolls everything back: no oversell, no negative wallet.
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TypedDict
+from enum import StrEnum
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet, Sum
@@ -24,19 +27,16 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
 from core import idempotency
-from core.db import rows
-from core.db.locks import advisory_xact_lock
+from core.db import connection, rows, violated_constraint
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from notifications.tasks import order_shipped
 from points import balances, ledger
 from points import services as points_services
 from points.error_codes import LedgerErrorCode
-from points.errors import LedgerError
-from points.models import Account, AccountKind, Transaction
+from points.models import Transaction
 from redemption.error_codes import MallErrorCode
 from redemption.models import (
-    Address,
     Category,
     Consignment,
     Coupon,
@@ -297,77 +297,35 @@ class Redemption:
     balance: int  # the wallet's, afterwards
 
 
-# The redeem's statements, written once (core.db.rows) as the scan claim's are: building
-# them with the ORM cost more CPU than PostgreSQL spent running them. One read before the
-# transaction brings the earlier order under the key (its id: a replay is rare and reads
-# it whole), the product, the address, the consumer's wallet and the mall's account (an
-# account's id and owner never change, so reading them outside the transaction is safe;
-# the balances are moved by the ledger's conditional updates, not from these rows).
 _PRODUCT = rows.columns(
     Product, only={f.attname for f in Product._meta.concrete_fields} - {"search"}
 )
-_ADDRESS = rows.columns(Address)
-_ACCOUNT = rows.columns(Account)
-_READ_FOR_REDEEM = (
-    f"SELECT o.id, {_PRODUCT.select('p')}, {_ADDRESS.select('a')}, {_ACCOUNT.select('m')},"
-    f" {_ACCOUNT.select('w')} FROM (VALUES (1)) AS one (n)"
-    f" LEFT JOIN {rows.table(Order)} o ON o.consumer_id = %s AND o.idempotency_key = %s"
-    f" LEFT JOIN {rows.table(Product)} p ON p.id = %s"
-    f" LEFT JOIN {rows.table(Address)} a ON a.id = %s AND a.consumer_id = %s"
-    f" LEFT JOIN {rows.table(Account)} m ON m.kind = %s AND m.merchant_id IS NULL"
-    " AND m.consumer_id IS NULL AND m.ref = ''"
-    f" LEFT JOIN {rows.table(Account)} w ON w.kind = %s AND w.merchant_id IS NULL"
-    " AND w.consumer_id = %s AND w.ref = ''"
-)
-_BOUGHT = (
-    f"SELECT COALESCE(SUM(quantity), 0) FROM {rows.table(Order)}"
-    " WHERE consumer_id = %s AND product_id = %s AND status <> ALL(%s::text[])"
-)
-_TAKE_STOCK = f"UPDATE {rows.table(Product)} SET stock = stock - %s WHERE id = %s AND stock >= %s"
-_INSERT_ORDER = rows.Insert(Order)
-# Orders that no longer hold their units (their points came back).
-_RETURNED = [OrderStatus.CANCELLED, OrderStatus.REFUNDED]
 
 
-@dataclass(frozen=True)
-class _Read:
-    previous: int | None
-    product: Product | None
-    address: Address | None
-    wallet: Account | None
-    mall: Account | None
+class Outcome(StrEnum):
+    """What redemption_redeem answers (its first column)."""
+
+    REDEEMED = "redeemed"
+    REPLAY = "replay"
+    NOT_AVAILABLE = "not_available"
+    OUT_OF_STOCK = "out_of_stock"
+    NO_ADDRESS = "no_address"
+    ADDRESS_REQUIRED = "address_required"
+    LIMIT = "limit"
+    REPLAYED = "replayed"
 
 
-def _read_for_redeem(
-    consumer: User, idempotency_key: str, product_id: int, address_id: int | None
-) -> _Read:
-    row = rows.fetch_one(
-        _READ_FOR_REDEEM,
-        [
-            consumer.pk,
-            idempotency_key,
-            product_id,
-            address_id,
-            consumer.pk,
-            AccountKind.MALL,
-            AccountKind.CONSUMER_WALLET,
-            consumer.pk,
-        ],
-    )
-    assert row is not None  # a LEFT JOIN from one row
-    at = 1
-    found: list[tuple[object, ...]] = []
-    for span in (len(_PRODUCT), len(_ADDRESS), len(_ACCOUNT), len(_ACCOUNT)):
-        found.append(row[at : at + span])
-        at += span
-    product, address, mall, wallet = found
-    return _Read(
-        previous=row[0],
-        product=_PRODUCT.build(product) if product[0] is not None else None,
-        address=_ADDRESS.build(address) if address[0] is not None else None,
-        wallet=_ACCOUNT.build(wallet) if wallet[0] is not None else None,
-        mall=_ACCOUNT.build(mall) if mall[0] is not None else None,
-    )
+# A redeem's database work is one statement: sql/redemption_redeem.sql (installed by
+# migrate, core/db/functions.py) says what it does and in which order.
+REDEEM_SQL = "SELECT * FROM public.redemption_redeem(%s, %s, %s, %s, %s, %s)"
+# Raised by the function when the coupons or the stock ran out under it.
+STOCK_CONSTRAINT = "product_stock_not_neg"
+_ORDER = rows.columns(Order)
+# The product's supplier by product (it is set when the goods are consigned and never
+# changes): whether someone listens to its orders is known before the call, so a redeem
+# of goods nobody listens to needs no transaction of its own (autocommit).
+_SUPPLIERS: dict[int, int | None] = {}
+_MAX_SUPPLIERS = 4096
 
 
 def redeem(
@@ -380,128 +338,136 @@ def redeem(
     now: datetime | None = None,
 ) -> Redemption:
     idempotency.check_key(idempotency_key, MallError)
-    read = _read_for_redeem(consumer, idempotency_key, product_id, address_id)
-    if read.previous is not None:
-        return _replay(Order.objects.get(pk=read.previous), product_id, quantity)
     if (
         isinstance(quantity, bool)
         or not isinstance(quantity, int)
         or not 0 < quantity <= MAX_QUANTITY
     ):
+        # An earlier order under the key answers first (a replay, or a conflict).
+        previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            return _replay(previous, product_id, quantity)
         raise MallError(MallErrorCode.INVALID_QUANTITY, _("Quantity must be 1 to 100."), "quantity")
     now = now or timezone.now()
-    product = read.product
-    if (
-        product is None
-        or product.status != ProductStatus.LISTED
-        or (product.available_from and now < product.available_from)
-        or (product.available_until and now >= product.available_until)
-    ):
-        raise MallError(
-            MallErrorCode.NOT_AVAILABLE, _("This product is not available."), "productId"
-        )
-    if product.stock < quantity:
-        raise MallError(
-            MallErrorCode.OUT_OF_STOCK, _("Sorry, this product is sold out."), "productId"
-        )
-    address = None
-    if product.kind == ProductKind.PHYSICAL:
-        address = read.address
-        if address is None and address_id is not None:
-            # An address ID that is not one of the consumer's is simply not found.
-            raise MallError(CoreErrorCode.NOT_FOUND, _("No such address."), "addressId")
-        if address is None:
-            raise MallError(
-                MallErrorCode.ADDRESS_REQUIRED, _("Choose a delivery address."), "addressId"
-            )
-    total = quantity * product.points_price
-    wallet = read.wallet or ledger.wallet(consumer.pk)
-    mall = read.mall or ledger.platform_account(AccountKind.MALL)
+    params = [consumer.pk, product_id, quantity, address_id, idempotency_key, now]
+    supplier = _SUPPLIERS.get(product_id, 0)  # 0: not known yet
+    listening = supplier != 0 and supplier is not None and _listens(supplier)
     try:
-        with transaction.atomic(), rows.one_cursor():
-            if product.per_consumer_limit is not None:
-                # One consumer's redeems of one product take turns; nobody else waits.
-                advisory_xact_lock(f"redeem-limit:{consumer.pk}:{product.pk}")
-                found = rows.fetch_one(_BOUGHT, [consumer.pk, product.pk, _RETURNED])
-                bought = found[0] if found else 0
-                if bought + quantity > product.per_consumer_limit:
-                    raise MallError(
-                        MallErrorCode.LIMIT_REACHED,
-                        _("You can redeem at most %(n)d of this product.")
-                        % {"n": product.per_consumer_limit},
-                        "quantity",
-                    )
-            try:
-                txn = points_services.spend(
-                    consumer,
-                    total,
-                    idempotency_key=f"redeem:{consumer.pk}:{idempotency_key}",
-                    memo=product.title[:200],
-                    metadata={"product": product.pk, "quantity": quantity},
-                    wallet=wallet,
-                    mall=mall,
-                    # Every refusal ends this transaction: no savepoint needed.
-                    savepoint=False,
-                )
-            except LedgerError as exc:
-                if exc.code == LedgerErrorCode.INSUFFICIENT_POINTS:
-                    raise MallError(
-                        LedgerErrorCode.INSUFFICIENT_POINTS,
-                        _("You do not have enough points."),
-                        "quantity",
-                    ) from exc
-                raise
-            if txn.replayed:
-                # The same key's first request committed its debit while this one ran:
-                # its order stands (the unique key sends this one to the replay below).
-                raise IntegrityError("redeem replayed")
-            order = Order(
-                consumer=consumer,
-                product=product,
-                supplier_id=product.supplier_id,
-                quantity=quantity,
-                unit_points=product.points_price,
-                total_points=total,
-                status=OrderStatus.COMPLETED
-                if product.kind == ProductKind.COUPON
-                else OrderStatus.PLACED,
-                completed_at=now if product.kind == ProductKind.COUPON else None,
-                address=address.snapshot() if address else None,
-                transaction=txn,
-                idempotency_key=idempotency_key,
-                placed_at=now,
-            )
-            _INSERT_ORDER.one(order)
-            if product.kind == ProductKind.COUPON:
-                coupons = list(
-                    Coupon.objects.select_for_update(skip_locked=True)
-                    .filter(product=product, order__isnull=True)
-                    .order_by("id")[:quantity]
-                    .values_list("pk", flat=True)
-                )
-                if len(coupons) < quantity:
-                    raise MallError(
-                        MallErrorCode.OUT_OF_STOCK,
-                        _("Sorry, this product is sold out."),
-                        "productId",
-                    )
-                Coupon.objects.filter(pk__in=coupons).update(order=order)
-            # Last, so the product row is locked for as short a time as possible.
-            if not rows.execute(_TAKE_STOCK, [quantity, product.pk, quantity]):
-                raise MallError(
-                    MallErrorCode.OUT_OF_STOCK, _("Sorry, this product is sold out."), "productId"
-                )
-            if order.supplier_id is not None:
-                events.record(
-                    order.supplier_id, EventType.ORDER_PLACED, lambda: payloads.order(order)
-                )
-    except IntegrityError:
+        if supplier == 0 or listening or connection.in_atomic_block:
+            # A transaction of its own (a savepoint inside the caller's): a refusal
+            # leaves the caller's transaction usable, and the supplier's event commits
+            # exactly when the order does.
+            with transaction.atomic():
+                row = rows.fetch_one(REDEEM_SQL, params, any_path=True)
+                result = _answer(consumer, product_id, quantity, idempotency_key, now, row)
+                order = result.order
+                supplier = order.supplier_id
+                if not result.replayed and supplier is not None and _listens(supplier):
+                    events.record(supplier, EventType.ORDER_PLACED, lambda: payloads.order(order))
+                return result
+        # Most redeems: the one statement is its own transaction (autocommit).
+        row = rows.fetch_one(REDEEM_SQL, params, any_path=True)
+    except IntegrityError as exc:
+        constraint = violated_constraint(exc)
+        if constraint in (ledger.BALANCE_CONSTRAINT, ledger.LOTS_CONSTRAINT):
+            raise MallError(
+                LedgerErrorCode.INSUFFICIENT_POINTS, _("You do not have enough points."), "quantity"
+            ) from exc
+        if constraint == STOCK_CONSTRAINT:
+            raise _sold_out() from exc
         # The same idempotency key raced itself: the other request's order stands.
         previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
         if previous is None:
             raise
         return _replay(previous, product_id, quantity)
-    return Redemption(order, replayed=False, balance=txn.balances[wallet.pk])
+    return _answer(consumer, product_id, quantity, idempotency_key, now, row)
+
+
+def _listens(supplier_id: int) -> bool:
+    return events.listens(supplier_id, EventType.ORDER_PLACED)
+
+
+def _answer(
+    consumer: User,
+    product_id: int,
+    quantity: int,
+    idempotency_key: str,
+    now: datetime,
+    row: tuple[Any, ...] | None,
+) -> Redemption:
+    """The function's row as a result, or its refusal as the domain's error."""
+    assert row is not None  # the function always answers one row
+    outcome, order_id, txn_id, balance, address = row[:5]
+    if outcome == Outcome.REPLAY:
+        return _replay(Order.objects.get(pk=order_id), product_id, quantity)
+    if outcome == Outcome.REPLAYED:
+        # The same key's first request committed its debit while this one ran: its
+        # order stands.
+        previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
+        if previous is None:
+            raise idempotency.conflict(
+                MallError, _("This request is already in progress. Retry it.")
+            )
+        return _replay(previous, product_id, quantity)
+    if row[5] is not None:
+        if len(_SUPPLIERS) >= _MAX_SUPPLIERS:
+            _SUPPLIERS.clear()
+        _SUPPLIERS[product_id] = row[5 + _PRODUCT.attnames.index("supplier_id")]
+    if outcome == Outcome.NOT_AVAILABLE:
+        if row[5] is not None:
+            product = _PRODUCT.build(row[5:])
+            if product.is_available(now):
+                raise AssertionError(
+                    f"the redeem function refused product {product_id} (rule drift)"
+                )
+        raise MallError(
+            MallErrorCode.NOT_AVAILABLE, _("This product is not available."), "productId"
+        )
+    if outcome == Outcome.OUT_OF_STOCK:
+        raise _sold_out()
+    if outcome == Outcome.NO_ADDRESS:
+        # An address ID that is not one of the consumer's is simply not found.
+        raise MallError(CoreErrorCode.NOT_FOUND, _("No such address."), "addressId")
+    if outcome == Outcome.ADDRESS_REQUIRED:
+        raise MallError(
+            MallErrorCode.ADDRESS_REQUIRED, _("Choose a delivery address."), "addressId"
+        )
+    product = _PRODUCT.build(row[5:])
+    if outcome == Outcome.LIMIT:
+        raise MallError(
+            MallErrorCode.LIMIT_REACHED,
+            _("You can redeem at most %(n)d of this product.") % {"n": product.per_consumer_limit},
+            "quantity",
+        )
+    assert outcome == Outcome.REDEEMED, outcome
+    coupon = product.kind == ProductKind.COUPON
+    values = {
+        "id": order_id,
+        "consumer_id": consumer.pk,
+        "product_id": product.pk,
+        "supplier_id": product.supplier_id,
+        "quantity": quantity,
+        "unit_points": product.points_price,
+        "total_points": quantity * product.points_price,
+        "status": OrderStatus.COMPLETED if coupon else OrderStatus.PLACED,
+        "address": None if address is None else json.loads(address),
+        "transaction_id": txn_id,
+        "idempotency_key": idempotency_key,
+        "carrier": "",
+        "tracking_number": "",
+        "placed_at": now,
+        "shipped_at": None,
+        "delivered_at": None,
+        "completed_at": now if coupon else None,
+        "cancelled_at": None,
+    }
+    order = _ORDER.build([values[name] for name in _ORDER.attnames])
+    order.product = product
+    return Redemption(order, replayed=False, balance=balance)
+
+
+def _sold_out() -> MallError:
+    return MallError(MallErrorCode.OUT_OF_STOCK, _("Sorry, this product is sold out."), "productId")
 
 
 def _replay(previous: Order, product_id: int, quantity: int) -> Redemption:

@@ -19,12 +19,14 @@ from tenants.lifecycle import change_status
 from tenants.models import (
     ApiKey,
     AuditEvent,
+    ComponentVerifyTicket,
     Domain,
     Membership,
     Merchant,
     MerchantApplication,
     MerchantQuerySet,
     MerchantStatus,
+    OfficialAccount,
     Role,
 )
 
@@ -323,6 +325,55 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(OfficialAccount)
+class OfficialAccountAdmin(admin.ModelAdmin):
+    """Merchants' WeChat official accounts, as WeChat described them when authorised.
+
+    Read-only: authorisation happens in WeChat (the merchant's console), cancellation too
+    (the ``unauthorized`` push). The refresh token is never shown: it acts as the account.
+    """
+
+    list_display = ("name", "app_id", "merchant", "status", "service_type", "verify_type")
+    list_filter = ("status", "service_type")
+    search_fields = ("name", "app_id", "merchant__slug")
+    fields = (
+        "merchant",
+        "app_id",
+        "name",
+        "principal_name",
+        "user_name",
+        "status",
+        "service_type",
+        "verify_type",
+        "func_ids",
+        "authorized_at",
+        "updated_at",
+        "unauthorized_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ComponentVerifyTicket)
+class ComponentVerifyTicketAdmin(admin.ModelAdmin):
+    """When WeChat last pushed the verify ticket (every ten minutes when all is well)."""
+
+    list_display = ("component_app_id", "received_at")
+    fields = ("component_app_id", "received_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: object) -> bool:
         return False
 
     def has_delete_permission(self, request: object, obj: object = None) -> bool:

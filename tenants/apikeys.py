@@ -115,6 +115,12 @@ KEY_FORBIDDEN_FIELDS = frozenset(
         "webhookEndpointUpdate",
         "webhookEndpointDelete",
         "webhookRedeliver",
+        # The WeChat official account is authorised by its administrator scanning WeChat's
+        # page in a browser: a person's act, and its account facts are the console's.
+        "officialAccount",
+        "officialAccountPlatformEnabled",
+        "officialAccountAuthorizeStart",
+        "officialAccountAuthorizeComplete",
     }
 )
 

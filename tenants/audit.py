@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
 # An argument whose name contains one of these is never stored (password, token,
-# refreshToken, secret…).
-SECRET_WORDS = ("password", "token", "secret")
+# refreshToken, secret, WeChat's authCode…).
+SECRET_WORDS = ("password", "token", "secret", "authcode")
 # Mutations recorded even when anonymous, with the argument that names the actor:
 # sign-in attempts and merchant sign-ups (no merchant: operators see them in the admin).
 ANONYMOUS_MUTATIONS = {"signIn": "email", "merchantSignUp": "contact_email"}
@@ -44,7 +44,7 @@ MAX_ARGUMENT_JSON = 1000
 
 
 def _is_secret(name: str) -> bool:
-    lowered = name.lower()
+    lowered = name.lower().replace("_", "")  # authCode and auth_code alike
     return any(word in lowered for word in SECRET_WORDS)
 
 

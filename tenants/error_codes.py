@@ -35,6 +35,35 @@ class ApiKeyErrorCode(ErrorCodeEnum):
     API_KEY_EXPIRED = "API_KEY_EXPIRED", "The API key has expired (HTTP 401)."
 
 
+class OfficialAccountErrorCode(ErrorCodeEnum):
+    """Merchants' WeChat official accounts authorised to our third-party platform."""
+
+    OFFICIAL_ACCOUNT_PLATFORM_NOT_CONFIGURED = (
+        "OFFICIAL_ACCOUNT_PLATFORM_NOT_CONFIGURED",
+        "The platform's WeChat third-party platform is not configured.",
+    )
+    OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE = (
+        "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE",
+        "WeChat could not be reached or refused the call; try again later.",
+    )
+    OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID = (
+        "OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID",
+        "The authorisation came back expired, used or not for this merchant: start again.",
+    )
+    OFFICIAL_ACCOUNT_NOT_AUTHORIZED = (
+        "OFFICIAL_ACCOUNT_NOT_AUTHORIZED",
+        "The merchant has no official account authorised to the platform.",
+    )
+    OFFICIAL_ACCOUNT_NOT_VERIFIED_SERVICE = (
+        "OFFICIAL_ACCOUNT_NOT_VERIFIED_SERVICE",
+        "This needs a verified service account (WeChat answered 48001).",
+    )
+    OFFICIAL_ACCOUNT_OAUTH_INVALID = (
+        "OFFICIAL_ACCOUNT_OAUTH_INVALID",
+        "The WeChat sign-in came back forged, expired, used or for someone else.",
+    )
+
+
 class OperatorErrorCode(ErrorCodeEnum):
     """Failures of the operators' actions in the admin (``tenants.lifecycle``).
 

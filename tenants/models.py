@@ -29,6 +29,10 @@ class MerchantStatus(models.TextChoices):
     # An application the operators declined. Kept (who applied, when, why declined);
     # the slug stays taken until an operator deletes the row.
     REJECTED = "rejected", _("Rejected")
+    # Moved to another database (``manage.py move_merchant export``): its points and
+    # history went with it; its schema and ledger rows stay here as the record, and
+    # nothing awards or spends its budget any more. No operator move leads out of it.
+    MOVED = "moved", _("Moved")
 
 
 # Statuses of a merchant that was approved: only these have a schema and a budget, and
@@ -348,3 +352,100 @@ class MerchantApplication(Merchant):
         proxy = True
         verbose_name = _("merchant application")
         verbose_name_plural = _("merchant applications")
+
+
+# --- WeChat: merchants' official accounts authorised to our third-party platform ------
+
+
+class ComponentVerifyTicket(models.Model):
+    """The latest ``component_verify_ticket`` WeChat pushed to our third-party platform.
+
+    Kept in the database, not only in the cache: WeChat pushes it every ten minutes and
+    it lasts twelve hours, and without it no component access token can be fetched, so
+    a cache flush or restart must not leave the platform mute until the next push.
+    One row per platform app id.
+    """
+
+    component_app_id = models.CharField(_("component app ID"), max_length=32, primary_key=True)
+    ticket = models.CharField(_("ticket"), max_length=255)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("WeChat component verify ticket")
+        verbose_name_plural = _("WeChat component verify tickets")
+
+    def __str__(self) -> str:
+        return f"{self.component_app_id} @ {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class OfficialAccountStatus(models.TextChoices):
+    AUTHORIZED = "authorized", _("Authorised")
+    # The merchant cancelled in WeChat (the ``unauthorized`` push): the row stays, so the
+    # console can say so, but no token is fetched for it any more.
+    UNAUTHORIZED = "unauthorized", _("Authorisation cancelled")
+
+
+class OfficialAccount(models.Model):
+    """A merchant's WeChat official account, authorised to our third-party platform.
+
+    One per merchant. The authoriser's refresh token is kept here and only here (never
+    shown by the API or the admin): with it, and our component access token, we fetch
+    the account's access token. We never hold the account's AppSecret.
+
+    ``service_type`` and ``verify_type`` are WeChat's ``service_type_info`` and
+    ``verify_type_info`` ids: parametric QR codes and template messages need a verified
+    service account (type 2, verified), anything else gets errcode 48001.
+    """
+
+    SERVICE_ACCOUNT = 2
+    UNVERIFIED = -1
+
+    merchant = models.OneToOneField(
+        Merchant,
+        on_delete=models.CASCADE,
+        related_name="official_account",
+        verbose_name=_("merchant"),
+    )
+    app_id = models.CharField(_("AppID"), max_length=32, unique=True)
+    refresh_token = models.CharField(_("refresh token"), max_length=255)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=OfficialAccountStatus.choices,
+        default=OfficialAccountStatus.AUTHORIZED,
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    principal_name = models.CharField(_("principal"), max_length=200, blank=True)
+    user_name = models.CharField(_("original ID"), max_length=64, blank=True)
+    service_type = models.SmallIntegerField(_("account type (service_type_info)"), default=0)
+    verify_type = models.SmallIntegerField(_("verification (verify_type_info)"), default=UNVERIFIED)
+    func_ids = ArrayField(
+        models.SmallIntegerField(), default=list, blank=True, verbose_name=_("permissions")
+    )
+    authorized_at = models.DateTimeField(_("authorised at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    unauthorized_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("WeChat official account")
+        verbose_name_plural = _("WeChat official accounts")
+
+    def __str__(self) -> str:
+        return f"{self.name or self.app_id} ({self.merchant_id})"
+
+    @property
+    def is_authorized(self) -> bool:
+        return self.status == OfficialAccountStatus.AUTHORIZED
+
+    @property
+    def is_service_account(self) -> bool:
+        return self.service_type == self.SERVICE_ACCOUNT
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verify_type != self.UNVERIFIED
+
+    @property
+    def can_use_service_apis(self) -> bool:
+        """Parametric QR codes and template messages: a verified service account only."""
+        return self.is_authorized and self.is_service_account and self.is_verified

@@ -31,6 +31,7 @@ PACKAGES = (
     "analytics",
     "webhooks",
     "notifications",
+    "portability",
     "api",
     "frontend",
     "config",
@@ -46,6 +47,7 @@ DOMAIN_APPS = (
     "analytics",
     "webhooks",
     "notifications",
+    "portability",
 )
 
 

@@ -35,6 +35,11 @@ from tests.fixtures.tenants import merchant_with_codes
 SQL_FUNCTIONS = {
     "campaigns_claim_code": ("campaigns", "scan/sql/campaigns_claim_code.sql"),
     "points_post": ("points", "sql/points_post.sql"),
+    "campaigns_submit_response": (
+        "campaigns",
+        "questionnaires/sql/campaigns_submit_response.sql",
+    ),
+    "redemption_redeem": ("redemption", "sql/redemption_redeem.sql"),
 }
 
 

@@ -7,9 +7,11 @@ its own data directory and port, and talks to it over HTTP.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,11 @@ import pytest
 from tests.fixtures.processes import demo_env, free_port, running, wait_for_http
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def _post(url: str, query: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -58,6 +65,15 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path, Pa
     with urllib.request.urlopen(base + "/static/consumer/mall.js", timeout=10) as response:
         assert b"import" in response.read()
     assert f"{base}/console/" in output  # the merchant console, with the owner's credentials
+    # Inside WeChat the scan pages sign in through the demo's fake WeChat (in the demo's
+    # process): /wechat/signin sends the browser there.
+    fake = re.search(r"a local fake WeChat answers at (http://\S+) ", output)
+    assert fake, output
+    opener = urllib.request.build_opener(_NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(base + "/wechat/signin?next=/", timeout=10)
+    assert redirect.value.code == 302
+    assert redirect.value.headers["Location"].startswith(fake[1] + "/connect/oauth2/authorize?")
     with urllib.request.urlopen(base + "/console/sign-in/") as page:
         assert page.status == 200
     with urllib.request.urlopen(base + "/static/console/console.js") as script:

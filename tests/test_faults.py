@@ -6,8 +6,9 @@
   is one statement (decision 0137): another session holds the merchant's reserve
   buckets, so the claim's statement takes the code, posts the transaction and waits
   at the bucket's balance; ``pg_terminate_backend`` then ends its backend mid-statement.
-  The redeem: a hook lets the points move, then ends the backend; the request's next
-  statement fails. The answer
+  The redeem is one statement too (decision 0151): another session holds the product
+  row, so the redeem's statement debits the wallet, inserts the order and waits at the
+  stock; its backend is ended the same way. The answer
   must be 503 ``SERVICE_UNAVAILABLE``, nothing of the request may remain,
   ``audit()`` must be clean, and retrying with the same idempotency key must
   succeed exactly once.
@@ -77,29 +78,6 @@ def _kill_backend(pid: int) -> None:
         assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
 
 
-@contextmanager
-def connection_cut_after(module: Any, name: str) -> Iterator[list[int]]:
-    """Wrap ``module.name``: run it, then terminate this thread's database backend.
-
-    Yields the list of pids killed (one per call while the hook is in place).
-    """
-    original = getattr(module, name)
-    killed: list[int] = []
-
-    def hooked(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
-        pid = connection.connection.info.backend_pid
-        _kill_backend(pid)
-        killed.append(pid)
-        return result
-
-    setattr(module, name, hooked)
-    try:
-        yield killed
-    finally:
-        setattr(module, name, original)
-
-
 def _admin_connection(autocommit: bool = True) -> psycopg.Connection[Any]:
     db = connection.settings_dict
     return psycopg.connect(
@@ -116,13 +94,22 @@ def _admin_connection(autocommit: bool = True) -> psycopg.Connection[Any]:
 def killed_while_waiting(merchant_id: int, statement: str) -> Iterator[list[int]]:
     """Hold the merchant's reserve buckets in another session; the backend that comes to
     wait for them running ``statement`` is terminated. Yields the pids killed."""
-    killed: list[int] = []
-    holder = _admin_connection(autocommit=False)
-    holder.execute(
+    with killed_while_held(
         "SELECT id FROM points_account WHERE kind = 'campaign_reserve' AND merchant_id = %s"
         " FOR UPDATE",
         [merchant_id],
-    )
+        statement,
+    ) as killed:
+        yield killed
+
+
+@contextmanager
+def killed_while_held(lock: str, params: list[Any], statement: str) -> Iterator[list[int]]:
+    """Hold the rows ``lock`` locks in another session; the backend that comes to wait
+    for them running ``statement`` is terminated. Yields the pids killed."""
+    killed: list[int] = []
+    holder = _admin_connection(autocommit=False)
+    holder.execute(lock, params)
 
     def kill_the_waiter() -> None:
         deadline = time.monotonic() + 20
@@ -222,8 +209,13 @@ def test_connection_cut_mid_redeem_leaves_nothing_and_the_retry_redeems_once(
         "idempotencyKey": unique("redeem"),
     }
 
-    # After the wallet is debited, before the order, the stock and the commit.
-    with connection_cut_after(mall.points_services, "spend") as killed:
+    # Mid-statement (decision 0151): the wallet debited and the order inserted, waiting
+    # for the product row another session holds, before the stock and the commit.
+    with killed_while_held(
+        "SELECT id FROM redemption_product WHERE id = %s FOR NO KEY UPDATE",
+        [product.pk],
+        "redemption_redeem",
+    ) as killed:
         status, body = call("Redeem", variables, token)
     assert len(killed) == 1
     assert status == 503, body

@@ -34,7 +34,15 @@ from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product
 from redemption.tests.helpers import placed_order
 from tenants import onboarding
-from tenants.models import ApiKey, AuditEvent, Membership, Merchant, MerchantStatus, Role
+from tenants.models import (
+    ApiKey,
+    AuditEvent,
+    Membership,
+    Merchant,
+    MerchantStatus,
+    OfficialAccount,
+    Role,
+)
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants
 from webhooks import events as webhook_events
@@ -104,6 +112,9 @@ QUERY_CASES: dict[str, str] = {
         "query { auditLog(first: 100) { edges { node { id actor actorKind mutation input "
         "result } } } }"
     ),
+    # The WeChat official account authorised to the platform (a public-schema row).
+    "officialAccount": "query { officialAccount { appId name principalName status } }",
+    "officialAccountPlatformEnabled": "query { officialAccountPlatformEnabled }",
     "settlement": (
         f"query {{ settlement(year: {timezone.now().year}, month: {timezone.now().month}) "
         "{ totalUnits totalPoints rows { productId productTitle units points } } }"
@@ -122,6 +133,9 @@ QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me"}
 # Mutations anyone may call (they act on the caller's own session or invitation, or
 # apply for a new merchant: test_a_sign_up_reaches_no_existing_merchant below).
 PUBLIC_MUTATIONS = {"signIn", "refreshToken", "signOut", "acceptInvitation", "merchantSignUp"}
+# They talk to WeChat (the fake), which these cases do not start: the same refusals (a
+# viewer, no sign-in, another merchant's state) are in tests/test_wechat_component.py.
+WECHAT_MUTATIONS = {"officialAccountAuthorizeStart", "officialAccountAuthorizeComplete"}
 
 
 def _member_gid(merchant, user: User) -> str:
@@ -332,7 +346,11 @@ def test_every_merchant_query_field_has_an_isolation_case() -> None:
 
 
 def test_every_merchant_mutation_has_a_permission_case() -> None:
-    mutations = set(merchant_schema.graphql_schema.mutation_type.fields) - PUBLIC_MUTATIONS
+    mutations = (
+        set(merchant_schema.graphql_schema.mutation_type.fields)
+        - PUBLIC_MUTATIONS
+        - WECHAT_MUTATIONS
+    )
     missing = mutations - set(MUTATION_CASES)
     assert not missing, f"add a case to MUTATION_CASES for: {sorted(missing)}"
     stale = set(MUTATION_CASES) - mutations
@@ -406,7 +424,18 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
     ).endpoint
     webhook_events.record(tenants.beta.pk, "code.claimed", lambda: {"marker": marker})
     assert WebhookDelivery.objects.filter(endpoint=hook).exists()
+    OfficialAccount.objects.update_or_create(
+        merchant=tenants.beta,
+        defaults={"app_id": f"wx{uuid4().hex[:16]}", "name": marker, "principal_name": marker},
+    )
     return marker
+
+
+def _acme_official_account(tenants: Tenants) -> None:
+    OfficialAccount.objects.update_or_create(
+        merchant=tenants.acme,
+        defaults={"app_id": f"wx{uuid4().hex[:16]}", "name": "Acme Tea 服务号"},
+    )
 
 
 def _as(api: Api, user: User, document: str, merchant: str | None, **kwargs: Any) -> dict:
@@ -439,6 +468,7 @@ def test_query_field_does_not_show_another_merchants_data(
     request: pytest.FixtureRequest,
 ) -> None:
     document = QUERY_CASES[field]
+    _acme_official_account(tenants)
     before = _as(merchant_api, tenants.acme_owner, document, "acme")
     assert "errors" not in before, before
     assert before["data"][field] is not None
@@ -464,6 +494,7 @@ def test_query_field_does_not_show_another_merchants_data(
         "auditLog",
         "webhookEndpoints",
         "webhookDeliveries",
+        "officialAccount",
     }:
         assert marker in beta_view
 

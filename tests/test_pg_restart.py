@@ -34,26 +34,12 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.postgres import PG_BIN, PrivateCluster, pg_bin
 from tests.fixtures.processes import free_port, start_process, stop_process
 
 pytestmark = [pytest.mark.faults]
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_BIN = next(
-    (
-        p
-        for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-        if (p / "pg_ctl").exists()
-    ),
-    None,
-)
-
-
-def _bin(name: str) -> str:
-    assert PG_BIN is not None  # the test that runs a cluster is skipped without them
-    return str(PG_BIN / name)
-
-
 CLIENTS = 4
 # Per client: below the claim rate limit (120 a minute per consumer) with the retries.
 CODES = CLIENTS * 50
@@ -86,35 +72,6 @@ users = [User.objects.get_or_create_consumer(f"+861370000000{i}")[0] for i in ra
 tokens = [tokens.issue(user).access_token for user in users]
 print("SEED" + json.dumps({"codes": codes, "tokens": tokens}))
 """).substitute(codes=CODES, points=POINTS, clients=CLIENTS)
-
-
-class PrivateCluster:
-    """A throwaway PostgreSQL cluster (trust auth, TCP on 127.0.0.1 only)."""
-
-    def __init__(self, base: Path) -> None:
-        self.base, self.data, self.port = base, base / "data", free_port()
-        self.log = base / "postgres.log"
-        # initdb refuses to run as root; the Debian package's system user owns it then.
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    def _run(self, *args: str) -> None:
-        done = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, (args, done.stdout, done.stderr)
-
-    def init(self) -> None:
-        if self.as_user:
-            shutil.chown(self.base, user="postgres")
-        self._run(_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust")
-
-    def ctl(self, action: str) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base}"
-        self._run(
-            _bin("pg_ctl"), action, "-D", str(self.data), "-w", "-m", "fast",
-            "-l", str(self.log), "-o", options,
-        )  # fmt: skip
-
-    def url(self, database: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
 
 def _post(port: int, query: str, variables: dict[str, Any], token: str) -> tuple[int, dict]:
@@ -162,7 +119,7 @@ def test_postgres_restart_under_load(tmp_path: Path) -> None:
     gunicorn = None
     try:
         subprocess.run(
-            [_bin("createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U",
+            [pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U",
              "postgres", "loyalty_restart"],
             check=True, capture_output=True,
         )  # fmt: skip

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from accounts import merge as merging
-from accounts import otp, services, tokens
+from accounts import otp, services, tokens, wechat_signin
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.graphql.types import AccountMerge, AuthTokens, Consumer
@@ -50,8 +50,44 @@ class SignInWithCode(DomainMutation):
     def perform(
         cls, root: Any, info: graphene.ResolveInfo, phone: str, code: str
     ) -> SignInWithCode:
-        user = otp.verify_code(phone, code)
+        request = info.context
+        user = otp.verify_code(phone, code, client_ip(request), user_agent(request))
         pair = tokens.issue(user, user_agent(info.context))
+        return cls(tokens=AuthTokens.from_pair(pair), consumer=user)
+
+
+class SignInWithWeChat(DomainMutation):
+    """Trade the ticket of a sign-in inside WeChat (the page's `#wx=`) for tokens.
+
+    A consumer seen before is signed in and the ticket is used up. A new one gets
+    CONSENT_REQUIRED (the ticket still works) until the call says `acceptPolicies`;
+    then the account is created with the consent recorded.
+    """
+
+    class Arguments:
+        ticket = graphene.String(
+            required=True, description="From the page address's #wx=. At most 1000 characters."
+        )
+        accept_policies = graphene.Boolean(
+            default_value=False,
+            description=(
+                "The consumer tapped to agree to the user agreement and the privacy policy "
+                "(needed once, to create the account)."
+            ),
+        )
+
+    tokens = graphene.Field(AuthTokens)
+    consumer = graphene.Field(Consumer)
+
+    @classmethod
+    def perform(
+        cls, root: Any, info: graphene.ResolveInfo, ticket: str, accept_policies: bool = False
+    ) -> SignInWithWeChat:
+        request = info.context
+        user = wechat_signin.sign_in_with_wechat(
+            ticket, accept_policies, client_ip(request), user_agent(request)
+        )
+        pair = tokens.issue(user, user_agent(request))
         return cls(tokens=AuthTokens.from_pair(pair), consumer=user)
 
 
@@ -185,6 +221,7 @@ class ConsumerAuthMutations(graphene.ObjectType):
     bind_we_chat = BindWeChat.Field(name="bindWeChat")
     confirm_account_merge = ConfirmAccountMerge.Field()
     sign_in_with_code = SignInWithCode.Field()
+    sign_in_with_we_chat = SignInWithWeChat.Field(name="signInWithWeChat")
     refresh_token = RefreshToken.Field()
     sign_out = SignOut.Field()
 

@@ -21,7 +21,7 @@ class ConsumerQueries(graphene.ObjectType):
     @staticmethod
     def resolve_me(root: Any, info: graphene.ResolveInfo) -> User | None:
         user = info.context.user
-        return user if user.is_authenticated and not user.email else None
+        return user if user.is_authenticated and user.is_consumer else None
 
     we_chat_js_config = graphene.Field(
         WeChatJsConfig,

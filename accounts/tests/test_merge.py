@@ -15,7 +15,8 @@ from django.core import signing
 from django_tenants.utils import tenant_context
 
 from accounts import merge as merging
-from accounts.models import AuthSession, User, WeChatIdentity
+from accounts import policies
+from accounts.models import AuthSession, Consent, User, WeChatIdentity
 from accounts.sms import MemorySmsBackend
 from accounts.wechat import issue_ticket
 from campaigns.models import CampaignStatus, Claim, Code
@@ -183,6 +184,8 @@ def test_two_accounts_with_points_merge_only_when_confirmed_into_one_wallet(
     spent = services.spend(newer, 15, idempotency_key=f"spend:{newer.pk}")
     newer_lot = Lot.objects.get(account=ledger.wallet(newer.pk))
     newer_token = access_token(newer)
+    policies.record_consent(newer, Consent.Channel.WECHAT, "203.0.113.7", "WeChat")
+    newer_consents = set(Consent.objects.filter(user=newer).values_list("pk", flat=True))
 
     asked = bind_phone(
         consumer_api, newer, phone, django_capture_on_commit_callbacks, token=newer_token
@@ -204,6 +207,9 @@ def test_two_accounts_with_points_merge_only_when_confirmed_into_one_wallet(
     assert (balance(older), balance(newer)) == (115, 0)
     merged = refreshed(newer)
     assert (merged.is_active, merged.merged_into_id) == (False, older.pk)
+    # The consents the merged account gave are the survivor's evidence now.
+    assert newer_consents and not Consent.objects.filter(user=newer).exists()
+    assert newer_consents <= set(Consent.objects.filter(user=older).values_list("pk", flat=True))
     # The merged wallet's lot moved whole: its merchant, source and expiry kept.
     moved = Lot.objects.get(pk=newer_lot.pk)
     assert moved.account_id == ledger.wallet(older.pk).pk and moved.consumer_id == older.pk

@@ -39,7 +39,7 @@ from core.errors import DomainError, ErrorCodeEnum
 def _consumer_or_none(info: graphene.ResolveInfo) -> Any:
     """The signed-in consumer, or None (anonymous, or staff looking at the page)."""
     user = info.context.user
-    return user if user.is_authenticated and user.phone else None
+    return user if user.is_authenticated and user.is_consumer else None
 
 
 class ConsumerQueries(graphene.ObjectType):

@@ -6,12 +6,17 @@ reward takes ``points`` from one bucket with the ledger's conditional update, tr
 the buckets in an order that starts at the consumer's own, so concurrent submitters
 spread over 16 rows instead of queueing on one counter, and exactly ``cap`` rewards
 can ever be paid. When every bucket is empty the campaign closes itself and later
-submitters get ``BUDGET_EXHAUSTED``. A merchant also requests its responses as a file
-(``request_export``, rendered by ``tasks``).
+submitters get ``BUDGET_EXHAUSTED``. A submit is one call of the SQL function
+``campaigns_submit_response`` (sql/, decision 0150) when the consumer's own bucket can
+pay; Python words its answer, and takes the slow way near the cap. A merchant also
+requests its responses as a file (``request_export``, rendered by ``tasks``).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import JSONField, Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns import reserves
@@ -37,6 +43,7 @@ from campaigns.models import (
 )
 from campaigns.questionnaires import exports
 from campaigns.questionnaires.questions import (
+    AnswersInvalid,
     validate_answers,
     validate_definition,
     visible_questions,
@@ -273,8 +280,12 @@ class Submission:
     replayed: bool
 
 
-def _existing(campaign: Campaign, consumer: User, idempotency_key: str) -> Submission:
-    response = Response.objects.filter(campaign=campaign, consumer=consumer).first()
+def _existing(campaign_id: int, consumer: User, idempotency_key: str) -> Submission:
+    response = (
+        Response.objects.select_related("campaign", "version")
+        .filter(campaign_id=campaign_id, consumer=consumer)
+        .first()
+    )
     if response is None or response.idempotency_key != idempotency_key:
         raise CampaignError(
             QuestionnaireErrorCode.ALREADY_RESPONDED,
@@ -372,10 +383,299 @@ class _OwnBucketEmpty(Exception):
     """Ends the fast path's transaction, and with it any lock it took, before the slow one."""
 
 
+class Outcome(StrEnum):
+    """What campaigns_submit_response answers (its first column)."""
+
+    SUBMITTED = "submitted"
+    UNKNOWN = "unknown"
+    RESPONDED = "responded"
+    MERCHANT = "merchant"
+    EXHAUSTED = "exhausted"
+    CAMPAIGN = "campaign"
+    VERSION = "version"
+    SLOW = "slow"
+    EXISTING = "existing"
+
+
+# A submit's database work is one statement: sql/campaigns_submit_response.sql
+# (installed by migrate, core/db/functions.py) says what it does and in which order.
+SUBMIT_SQL = "SELECT * FROM public.campaigns_submit_response(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+_SUBMIT_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
+_SUBMIT_QUESTIONNAIRE = rows.columns(
+    Questionnaire, only={"id", "campaign_id", "points_per_response", "max_rewarded_responses"}
+)
+_SUBMIT_VERSION = rows.columns(
+    QuestionnaireVersion, only={"id", "questionnaire_id", "number", "questions"}
+)
+# The questions of the live version of each questionnaire this process has seen
+# answered, by (merchant, campaign): a version with a response never changes
+# (``edit_questions`` makes a new one once anyone has answered), so the answers are
+# checked against it without a read. The function answers 'version' with the live
+# questions when the live version is another one.
+_ANSWERED: dict[tuple[int, int], tuple[int, list[dict[str, Any]]]] = {}
+_MAX_ANSWERED = 1024
+
+
+class _Slow(Exception):
+    """The consumer's own bucket cannot pay: the submit goes the slow way (0146)."""
+
+
+@contextmanager
+def _merchant_schema(merchant_id: int) -> Iterator[Merchant]:
+    merchant = Merchant.find(merchant_id)
+    if merchant is None:
+        raise _not_found()
+    with tenant_context(merchant):
+        yield merchant
+
+
+def _not_found() -> DomainError:
+    return DomainError(CoreErrorCode.NOT_FOUND, _("No such questionnaire."), "campaignId")
+
+
+def _values(columns: rows.Columns[Any], **values: Any) -> list[Any]:
+    return [values[name] for name in columns.attnames]
+
+
 def submit(
     merchant: Merchant, consumer: User, campaign_id: int, answers: Any, idempotency_key: str
 ) -> Submission:
+    """``submit_to`` for a caller that has the merchant row."""
+    return submit_to(merchant.pk, consumer, campaign_id, answers, idempotency_key)
+
+
+def submit_to(
+    merchant_id: int, consumer: User, campaign_id: int, answers: Any, idempotency_key: str
+) -> Submission:
+    """Answer a questionnaire of the merchant: one call to ``campaigns_submit_response``
+    (decision 0150), whatever the current schema; the merchant's row is read by it."""
     idempotency.check_key(idempotency_key)
+    seen = _ANSWERED.get((merchant_id, campaign_id))
+    version_id: int | None = None
+    questions: list[dict[str, Any]] | None = None
+    cleaned: dict[str, Any] | None = None
+    if seen is not None:
+        version_id, questions = seen
+        try:
+            cleaned = validate_answers(questions, answers)
+        except (AnswersInvalid, DomainError):
+            # Refused against the version seen: the refusal, if it stands, comes
+            # after the checks that precede it, read from the live version.
+            with _merchant_schema(merchant_id) as merchant:
+                return _submit_in_schema(merchant, consumer, campaign_id, answers, idempotency_key)
+    listening = events.listens(merchant_id, EventType.QUESTIONNAIRE_ANSWERED)
+    now = timezone.now()
+    call = _Call(merchant_id, consumer, campaign_id, answers, idempotency_key, now)
+    try:
+        if listening or connection.in_atomic_block:
+            # A transaction of its own (a savepoint inside the caller's): a refusal
+            # leaves the caller's transaction usable, the webhook's outbox row commits
+            # exactly when the response does, and the slow way's rollback releases the
+            # bucket's row the function may have locked.
+            with transaction.atomic():
+                done = call.run(version_id, questions, cleaned)
+                if listening and not done.submission.replayed:
+                    _record_answered(merchant_id, done, consumer)
+        else:
+            done = call.run(version_id, questions, cleaned)
+    except _Slow:
+        with _merchant_schema(merchant_id) as merchant:
+            return _submit_in_schema(merchant, consumer, campaign_id, answers, idempotency_key)
+    except IntegrityError:
+        # The same consumer submitted twice at once: the first response stands.
+        with _merchant_schema(merchant_id):
+            return _existing(campaign_id, consumer, idempotency_key)
+    if done.submission.replayed:
+        return done.submission
+    if not connection.in_atomic_block:
+        # Committed: the version has a response for good. (Inside a caller's
+        # transaction the response may yet roll back, and the version be edited.)
+        if len(_ANSWERED) >= _MAX_ANSWERED:
+            _ANSWERED.clear()
+        _ANSWERED[(merchant_id, campaign_id)] = (done.version.pk, done.version.questions)
+    # Only a submit that emptied a bucket can have emptied the last one, and of those
+    # that empty the last ones at once, the last to commit sees them all empty.
+    if done.bucket_left < done.questionnaire.points_per_response:
+        with _merchant_schema(merchant_id) as merchant:
+            _close_if_empty(merchant, done.campaign, done.questionnaire)
+    return done.submission
+
+
+@dataclass(frozen=True)
+class _Done:
+    submission: Submission
+    campaign: Campaign
+    questionnaire: Questionnaire
+    version: QuestionnaireVersion
+    bucket_left: int
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One submit's call of the function, and its answer worded as the domain's."""
+
+    merchant_id: int
+    consumer: User
+    campaign_id: int
+    answers: Any
+    idempotency_key: str
+    now: datetime
+
+    def run(
+        self,
+        version_id: int | None,
+        questions: list[dict[str, Any]] | None,
+        cleaned: dict[str, Any] | None,
+    ) -> _Done:
+        # At most three versions in a row: the questions edited between our calls.
+        for _attempt in range(3):
+            row = rows.fetch_one(
+                SUBMIT_SQL,
+                [
+                    self.merchant_id,
+                    self.campaign_id,
+                    self.consumer.pk,
+                    self.idempotency_key,
+                    version_id,
+                    None if cleaned is None else json.dumps(cleaned),
+                    self.now,
+                    reserves.RESERVE_BUCKETS,
+                ],
+                any_path=True,
+            )
+            assert row is not None  # the function always answers one row
+            if row[0] != Outcome.VERSION:
+                assert questions is not None or row[0] != Outcome.SUBMITTED
+                return self._answer(row, questions or [], cleaned or {})
+            version_id = row[7]
+            questions = _json(QuestionnaireVersion, "questions", row[9])
+            # Every check before it passed: a refusal of the answers is the answer.
+            cleaned = validate_answers(questions, self.answers)
+        raise _Slow
+
+    def _answer(
+        self, row: tuple[Any, ...], questions: list[dict[str, Any]], cleaned: dict[str, Any]
+    ) -> _Done:
+        (
+            outcome,
+            campaign_name,
+            status,
+            starts_at,
+            ends_at,
+            questionnaire_id,
+            cap,
+            version_id,
+            version_number,
+            _questions,
+            points,
+            response_id,
+            txn_id,
+            balance,
+            bucket_left,
+        ) = row
+        if outcome == Outcome.UNKNOWN:
+            raise _not_found()
+        if outcome in (Outcome.RESPONDED, Outcome.EXISTING):
+            with _merchant_schema(self.merchant_id):
+                submission = _existing(self.campaign_id, self.consumer, self.idempotency_key)
+            response = submission.response
+            return _Done(submission, response.campaign, Questionnaire(), response.version, 0)
+        if outcome == Outcome.MERCHANT:
+            found = Merchant.find(self.merchant_id)
+            if found is None:
+                raise _not_found()
+            found.ensure_can_award()
+            raise AssertionError(
+                f"the submit function refused merchant {self.merchant_id} (rule drift)"
+            )
+        if outcome == Outcome.EXHAUSTED:
+            raise _exhausted()
+        campaign = _SUBMIT_CAMPAIGN.build(
+            _values(
+                _SUBMIT_CAMPAIGN,
+                id=self.campaign_id,
+                name=campaign_name,
+                status=status,
+                starts_at=starts_at,
+                ends_at=ends_at,
+            )
+        )
+        if outcome == Outcome.CAMPAIGN:
+            campaign.ensure_claimable(self.now)
+            raise AssertionError(
+                f"the submit function refused campaign {self.campaign_id} (rule drift)"
+            )
+        if outcome == Outcome.SLOW:
+            raise _Slow
+        assert outcome == Outcome.SUBMITTED, outcome
+        questionnaire = _SUBMIT_QUESTIONNAIRE.build(
+            _values(
+                _SUBMIT_QUESTIONNAIRE,
+                id=questionnaire_id,
+                campaign_id=self.campaign_id,
+                points_per_response=points,
+                max_rewarded_responses=cap,
+            )
+        )
+        version = _SUBMIT_VERSION.build(
+            _values(
+                _SUBMIT_VERSION,
+                id=version_id,
+                questionnaire_id=questionnaire_id,
+                number=version_number,
+                questions=questions,
+            )
+        )
+        response = _RESPONSE.build(
+            _values(
+                _RESPONSE,
+                id=response_id,
+                campaign_id=self.campaign_id,
+                version_id=version_id,
+                consumer_id=self.consumer.pk,
+                answers=cleaned,
+                points=points,
+                transaction_id=txn_id,
+                idempotency_key=self.idempotency_key,
+                submitted_at=self.now,
+            )
+        )
+        response.campaign = campaign
+        response.version = version
+        return _Done(
+            Submission(response, balance, replayed=False),
+            campaign,
+            questionnaire,
+            version,
+            bucket_left,
+        )
+
+
+def _record_answered(merchant_id: int, done: _Done, consumer: User) -> None:
+    # In the submit's transaction: the event exists exactly when the response does.
+    events.record(
+        merchant_id,
+        EventType.QUESTIONNAIRE_ANSWERED,
+        lambda: payloads.questionnaire_answered(
+            merchant_id, done.submission.response, done.campaign, done.questionnaire, consumer
+        ),
+    )
+
+
+def _exhausted() -> CampaignError:
+    return CampaignError(
+        QuestionnaireErrorCode.BUDGET_EXHAUSTED,
+        _("All rewards of this questionnaire have been given out."),
+    )
+
+
+def _submit_in_schema(
+    merchant: Merchant, consumer: User, campaign_id: int, answers: Any, idempotency_key: str
+) -> Submission:
+    """The submit in Python statements, in the merchant's schema: the way a submit goes
+    when the one call cannot finish it (the consumer's own bucket is empty near the cap,
+    0146) and for answers refused against a cached version (their refusal then comes
+    in the order the checks make, with the live version)."""
     read = _read_for_submit(campaign_id, consumer.pk)
     campaign, questionnaire, version = read.campaign, read.questionnaire, read.version
     if read.previous is not None:
@@ -440,7 +740,7 @@ def submit(
                     response = respond(txn)
     except IntegrityError:
         # The same consumer submitted twice at once: the first response stands.
-        return _existing(campaign, consumer, idempotency_key)
+        return _existing(campaign.pk, consumer, idempotency_key)
     if txn is None:
         _close_exhausted(campaign, questionnaire)
         raise CampaignError(
@@ -448,7 +748,7 @@ def submit(
             _("All rewards of this questionnaire have been given out."),
         )
     if txn.replayed:
-        return _existing(campaign, consumer, idempotency_key)
+        return _existing(campaign.pk, consumer, idempotency_key)
     # Only a submit that emptied a bucket can have emptied the last one, and of those
     # that empty the last ones at once, the last to commit sees them all empty.
     if bucket_left is None or bucket_left < points:

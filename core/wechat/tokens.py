@@ -86,3 +86,8 @@ def call(name: str, fetch: Fetch, request: Callable[[str], T]) -> T:
             raise
         forget(name, token)
         return request(get(name, fetch))
+
+
+def put(name: str, token: str, lifetime: int) -> None:
+    """Keep a token WeChat handed over unasked (``api_query_auth`` gives an authoriser's)."""
+    cache.set(_key(name), token, max(lifetime - EARLY_SECONDS, 1))

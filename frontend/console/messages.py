@@ -44,12 +44,17 @@ def error_messages() -> dict[str, str]:
         "OTP_INVALID": _("That code is not right."),
         "OTP_EXPIRED": _("That code has expired."),
         "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
-        # Consumers' WeChat sign-in and account merges: never answered to the console.
+        # Consumers' sign-in inside WeChat (the console never sends these; one enum).
+        "CONSENT_REQUIRED": _("Agree to the user agreement and the privacy policy to continue."),
+        "WECHAT_TICKET_INVALID": _("The WeChat sign-in did not work. Open the page again."),
+        "WECHAT_TICKET_EXPIRED": _("The WeChat sign-in took too long. Open the page again."),
+        "WECHAT_TICKET_USED": _("This WeChat sign-in was already used. Open the page again."),
+        "WECHAT_STATE_INVALID": _("The WeChat sign-in did not start here. Start again."),
+        "WECHAT_CODE_INVALID": _("WeChat did not accept this sign-in. Start again."),
+        "WECHAT_UNAVAILABLE": _("WeChat cannot be reached right now. Try again later."),
+        # Consumers' account merges: never answered to the console.
         **dict.fromkeys(
             (
-                "WECHAT_TICKET_INVALID",
-                "WECHAT_TICKET_EXPIRED",
-                "WECHAT_TICKET_USED",
                 "PHONE_ALREADY_BOUND",
                 "WECHAT_ALREADY_BOUND",
                 "ACCOUNT_MERGE_REQUIRED",
@@ -143,6 +148,24 @@ def error_messages() -> dict[str, str]:
         "INVALID_URL": _("Enter an https:// address of a public server."),
         "INVALID_EVENT_TYPES": _("Choose at least one event."),
         "TOO_MANY_ENDPOINTS": _("This merchant has the most endpoints allowed. Delete one first."),
+        # WeChat official account (third-party platform).
+        "OFFICIAL_ACCOUNT_PLATFORM_NOT_CONFIGURED": _(
+            "The platform's WeChat third-party platform is not set up yet. Contact the platform."
+        ),
+        "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE": _(
+            "WeChat could not be reached or refused the request. Try again in a few minutes."
+        ),
+        "OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID": _(
+            "This authorisation has expired or was already used. Start again with the button."
+        ),
+        "OFFICIAL_ACCOUNT_NOT_AUTHORIZED": _(
+            "No WeChat official account is authorised. Authorise one on the WeChat screen."
+        ),
+        "OFFICIAL_ACCOUNT_NOT_VERIFIED_SERVICE": _(
+            "WeChat refused (48001): only a verified service account can do this. "
+            "A subscription account or an unverified account cannot."
+        ),
+        "OFFICIAL_ACCOUNT_OAUTH_INVALID": _("The WeChat sign-in was not valid. Try again."),
         # Requests and transport.
         "GRAPHQL_VALIDATION_FAILED": _("This page is out of date. Reload it."),
         "RATE_LIMITED": _("Too many attempts. Try again in %(seconds)s seconds."),
@@ -157,6 +180,36 @@ def texts() -> dict[str, str]:
     """Words the scripts put on screens (``%(name)s`` placeholders filled by ``fmt``)."""
     return {
         "loading": _("Loading…"),
+        # WeChat official account screen.
+        "wechat_none": _("No official account is authorised yet."),
+        "wechat_name": _("Name"),
+        "wechat_principal": _("Owner (principal)"),
+        "wechat_app_id": _("AppID"),
+        "wechat_kind": _("Kind"),
+        "wechat_kind_SERVICE": _("Service account (服务号)"),
+        "wechat_kind_SUBSCRIPTION": _("Subscription account (订阅号)"),
+        "wechat_verification": _("WeChat verification"),
+        "wechat_verified": _("Verified"),
+        "wechat_unverified": _("Not verified"),
+        "wechat_authorized_at": _("Authorised on"),
+        "wechat_status_AUTHORIZED": _("Authorised"),
+        "wechat_status_UNAUTHORIZED": _("Authorisation cancelled"),
+        "wechat_can": _(
+            "A verified service account: follow campaigns with parametric QR codes and "
+            "template messages are available."
+        ),
+        "wechat_cannot": _(
+            "This account is not a verified service account: it cannot use parametric QR "
+            "codes (follow campaigns) or template messages; WeChat refuses them (errcode "
+            "48001). Verify it as a service account in WeChat, then authorise it again."
+        ),
+        "wechat_cancelled": _(
+            "The authorisation was cancelled in WeChat on %(date)s: the platform can no longer "
+            "act for this account. Authorise it again to resume."
+        ),
+        "wechat_authorized": _("%(name)s is authorised."),
+        "wechat_authorize_again": _("Authorise again"),
+        "wechat_authorize_other": _("Authorise again or another account"),
         "saving": _("Saving…"),
         "saved": _("Saved."),
         "none": _("Nothing yet."),

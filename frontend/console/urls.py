@@ -19,4 +19,6 @@ urlpatterns: list[URLPattern] = [
     path("webhooks/", page("webhooks"), name="console-webhooks"),
     path("api-keys/", page("api_keys"), name="console-api-keys"),
     path("audit/", page("audit"), name="console-audit"),
+    # WeChat's authorisation page comes back here (?state=&auth_code=).
+    path("wechat/", page("wechat"), name="console-wechat"),
 ]

@@ -175,6 +175,17 @@ SCREENS: dict[str, Screen] = {
             choices=_key_scopes,
         ),
         Screen("audit", _("Audit log"), ("AuditLog",), nav="audit", choices=_mutations),
+        # 微信公众号: authorise the merchant's official account to our third-party platform.
+        Screen(
+            "wechat",
+            _("WeChat official account"),
+            (
+                "OfficialAccount",
+                "OfficialAccountAuthorizeStart",
+                "OfficialAccountAuthorizeComplete",
+            ),
+            nav="wechat",
+        ),
     )
 }
 
@@ -187,6 +198,7 @@ NAV = (
     ("ledger", "console-ledger", _("Ledger"), ""),
     ("staff", "console-staff", _("Staff"), ""),
     ("webhooks", "console-webhooks", _("Webhooks"), ""),
+    ("wechat", "console-wechat", _("WeChat account"), ""),
     ("api_keys", "console-api-keys", _("API keys"), "ADMIN"),
     ("audit", "console-audit", _("Audit log"), "OWNER"),
 )
@@ -196,7 +208,7 @@ def urls() -> dict[str, str]:
     """Where each screen lives, for the scripts' links (one place for every path)."""
     names = ["sign_in", "sign_up", "accept_invitation", "dashboard", "campaigns", "campaign"]
     names += ["questionnaire", "results", "questionnaire_new", "goods", "ledger", "staff"]
-    names += ["webhooks", "api_keys", "audit"]
+    names += ["webhooks", "api_keys", "audit", "wechat"]
     return {name: reverse(f"console-{name.replace('_', '-')}") for name in names}
 
 

@@ -19,6 +19,9 @@ NOT_FOR_CONSUMERS = frozenset(
     {
         "INVALID_CREDENTIALS",
         "MERCHANT_REQUIRED",
+        # Only the console authorises official accounts or uses their service APIs.
+        "OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID",
+        "OFFICIAL_ACCOUNT_NOT_VERIFIED_SERVICE",
         "MERCHANT_NOT_FOUND",
         "INVALID_SLUG",
         "SLUG_TAKEN",
@@ -98,10 +101,21 @@ def error_messages() -> dict[str, str]:
         "OTP_INVALID": _("That code is not right. Check the text message and try again."),
         "OTP_EXPIRED": _("That code has expired. Ask for a new one."),
         "OTP_TOO_MANY_ATTEMPTS": _("Too many wrong codes. Ask for a new one."),
-        # WeChat, and one account for a phone and a WeChat user
-        "WECHAT_TICKET_INVALID": _("The WeChat sign-in did not work. Please try again."),
-        "WECHAT_TICKET_EXPIRED": _("The WeChat sign-in took too long. Please try again."),
-        "WECHAT_TICKET_USED": _("This WeChat sign-in was already used. Please try again."),
+        # Signing in inside WeChat
+        "CONSENT_REQUIRED": _("Agree to the user agreement and the privacy policy to continue."),
+        "WECHAT_TICKET_INVALID": _("The WeChat sign-in did not work. Open the page again."),
+        "WECHAT_TICKET_EXPIRED": _("The WeChat sign-in took too long. Open the page again."),
+        "WECHAT_TICKET_USED": _("This WeChat sign-in was already used. Open the page again."),
+        "WECHAT_STATE_INVALID": _(
+            "This sign-in did not start on this page, or took too long. Start again."
+        ),
+        "WECHAT_CODE_INVALID": _(
+            "WeChat did not accept this sign-in (used or expired). Start again."
+        ),
+        "WECHAT_UNAVAILABLE": _(
+            "WeChat cannot be reached right now. Sign in with your phone number, or try later."
+        ),
+        # One account for a phone and a WeChat user
         "PHONE_ALREADY_BOUND": _("Your account already has a phone number."),
         "WECHAT_ALREADY_BOUND": _("Your account is already bound to another WeChat user."),
         "ACCOUNT_MERGE_REQUIRED": _("This belongs to another account with points or orders."),
@@ -152,4 +166,13 @@ def error_messages() -> dict[str, str]:
         "INVALID_ORDER_STATUS": _("This order can no longer be changed."),
         "INVALID_ADDRESS": _("Fill in this field (it may not be too long)."),
         "TOO_MANY_ADDRESSES": _("Your address book is full (50 addresses). Delete one first."),
+        # WeChat: the consumer's OpenID under a merchant's official account
+        "OFFICIAL_ACCOUNT_OAUTH_INVALID": _(
+            "This WeChat link has expired or was already used. Go back and try again."
+        ),
+        "OFFICIAL_ACCOUNT_NOT_AUTHORIZED": _("This merchant has not connected WeChat yet."),
+        "OFFICIAL_ACCOUNT_PLATFORM_NOT_CONFIGURED": _("WeChat is not available here yet."),
+        "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE": _(
+            "WeChat could not be reached. Try again in a few minutes."
+        ),
     }

@@ -6,7 +6,7 @@ posters encode: both are public contracts and never move.
 
 from django.urls import URLPattern, path
 
-from frontend.consumer import views
+from frontend.consumer import views, wechat
 
 urlpatterns: list[URLPattern] = [
     path("", views.wallet_page, name="wallet"),
@@ -18,4 +18,12 @@ urlpatterns: list[URLPattern] = [
     path("mall/<int:pk>/redeem", views.redeem_page, name="redeem"),
     path("orders", views.orders_page, name="orders"),
     path("addresses", views.addresses_page, name="addresses"),
+    # WeChat's OAuth on a merchant's behalf comes back here (?code=&state=).
+    path("wechat/merchant-openid", views.merchant_openid_page, name="wechat-merchant-openid"),
+    path("terms", views.terms_page, name="terms"),
+    path("privacy", views.privacy_page, name="privacy"),
+    # Sign-in inside WeChat (OAuth web authorisation): the binding flow relies on
+    # ``wechat-signin`` taking ``next`` and coming back to it with ``#wx=<ticket>``.
+    path("wechat/signin", wechat.signin, name="wechat-signin"),
+    path("wechat/callback", wechat.callback, name="wechat-callback"),
 ]

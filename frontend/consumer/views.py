@@ -19,22 +19,32 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
+from accounts.models import Consent
+from accounts.policies import CURRENT_VERSIONS
 from campaigns.models import Campaign, CampaignKind
 from campaigns.questionnaires.links import parse_link, questionnaire_link
 from campaigns.scan.codes import CodeError, normalize, parse, pretty
+from core import wechat
 from frontend.consumer.messages import error_messages
 from frontend.pages import operations, render_page
 from tenants.models import Merchant
 
 # Every page that may sign a consumer in (or keep a session alive) sends these.
-SESSION_OPERATIONS = ("Me", "RequestSignInCode", "SignInWithCode", "RefreshToken", "SignOut")
+SESSION_OPERATIONS = (
+    "Me",
+    "RequestSignInCode",
+    "SignInWithCode",
+    "SignInWithWeChat",
+    "RefreshToken",
+    "SignOut",
+)
 
 SCAN_OPERATIONS = ("ScanPreview", "ClaimCode", "WeChatJsConfig", *SESSION_OPERATIONS)
 BIND_OPERATIONS = ("BindPhone", "BindWeChat", "ConfirmAccountMerge")
@@ -72,6 +82,8 @@ def common_texts() -> dict[str, str]:
         "enter_otp": _("Enter the 6-digit code from the text message."),
         "more": _("Show more"),
         "retry": _("Try again"),
+        "signed_in_wechat": _("Signed in with WeChat"),
+        "agree": _("Agree and continue"),
     }
 
 
@@ -87,16 +99,21 @@ def binding_texts() -> dict[str, str]:
             "Merge the two into one account and one wallet? No points are lost."
         ),
         "merging": _("Merging…"),
-        "signed_in_wechat": _("Signed in with WeChat"),
     }
 
 
 def binding_config() -> dict[str, str]:
     """Where "Bind WeChat" goes: the WeChat sign-in view (it returns with ``#wx=``)."""
-    try:
-        return {"wechat_signin": reverse("wechat-signin")}
-    except NoReverseMatch:
-        return {}
+    return {"wechat_signin": reverse("wechat-signin")}
+
+
+def wechat_config() -> dict[str, Any]:
+    """What a page that signs in by itself inside WeChat needs (``signin.js``).
+
+    Only the scan, questionnaire and wallet pages go to WeChat unasked: they are
+    what a scan opens; the others show the sign-in card, which offers it.
+    """
+    return {"wechatSignin": reverse("wechat-signin")} if wechat.enabled() else {}
 
 
 def consumer_page(
@@ -152,6 +169,7 @@ def scan_texts() -> dict[str, str]:
         "status_VOIDED": _("This code is no longer valid."),
         "status_UNKNOWN": _("We do not know this code. Check it and try again."),
         "claim": _("Collect %(points)s points"),
+        "agree_and_claim": _("Agree and collect"),
         "claiming": _("Collecting…"),
         "earned": _("You earned %(points)s points"),
         "earned_from": _("From %(merchant)s · %(campaign)s"),
@@ -187,7 +205,11 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
         SCAN_OPERATIONS,
         scan_texts,
         # The JS-SDK, loaded only inside WeChat (wx.js).
-        config={"code": parsed.code, "jweixin": static("consumer/vendor/jweixin.js")},
+        config={
+            "code": parsed.code,
+            "jweixin": static("consumer/vendor/jweixin.js"),
+            **wechat_config(),
+        },
         extra={"code": parsed.code, "pretty": pretty(parsed.code)},
     )
 
@@ -276,7 +298,7 @@ def questionnaire_page(request: HttpRequest, link: str) -> HttpResponse:
         "consumer/questionnaire.js",
         QUESTIONNAIRE_OPERATIONS,
         questionnaire_texts,
-        config={"link": questionnaire_link(*parsed)},
+        config={"link": questionnaire_link(*parsed), **wechat_config()},
     )
 
 
@@ -309,7 +331,7 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
         "consumer/wallet.js",
         WALLET_OPERATIONS,
         texts,
-        config=binding_config(),
+        config={**binding_config(), **wechat_config()},
     )
 
 
@@ -446,3 +468,61 @@ def addresses_page(request: HttpRequest) -> HttpResponse:
         ADDRESSES_OPERATIONS,
         address_texts,
     )
+
+
+# --- WeChat: the consumer's OpenID under a merchant's official account -------------
+
+MERCHANT_OPENID_OPERATIONS = ("MerchantOpenidLinkComplete", *SESSION_OPERATIONS)
+
+
+@require_safe
+def merchant_openid_page(request: HttpRequest) -> HttpResponse:
+    """Where WeChat's OAuth on a merchant's behalf comes back (``?code=&state=``).
+
+    The page finishes through the consumer API with the consumer's own bearer token
+    (``merchantOpenidLinkComplete``): the signed state names the consumer who started,
+    and only that consumer's browser can finish, so a link sent to someone else cannot
+    attach their WeChat to the sender's account.
+    """
+
+    def texts() -> dict[str, str]:
+        return {
+            "linking": _("Connecting your WeChat…"),
+            "linked": _("Done. Taking you back…"),
+        }
+
+    return consumer_page(
+        request,
+        "consumer/merchant_openid.html",
+        "consumer/merchant_openid.js",
+        MERCHANT_OPENID_OPERATIONS,
+        texts,
+        config={
+            "code": request.GET.get("code", "")[:200],
+            "state": request.GET.get("state", "")[:1000],
+        },
+    )
+
+
+# --- Our documents ------------------------------------------------------------------------
+
+
+def _document_page(request: HttpRequest, document: str) -> HttpResponse:
+    """A document consumers agree to, with the version their consent records."""
+    return render_page(
+        request,
+        f"consumer/{document}.html",
+        lambda: {"version": CURRENT_VERSIONS[document]},
+    )
+
+
+@require_safe
+def terms_page(request: HttpRequest) -> HttpResponse:
+    """``/terms``: the user agreement (用户协议)."""
+    return _document_page(request, Consent.Document.TERMS)
+
+
+@require_safe
+def privacy_page(request: HttpRequest) -> HttpResponse:
+    """``/privacy``: the privacy policy (隐私政策)."""
+    return _document_page(request, Consent.Document.PRIVACY)

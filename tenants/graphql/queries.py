@@ -15,16 +15,18 @@ from graphene_django import DjangoConnectionField
 from accounts.models import User
 from api.permissions import require_membership
 from api.types import assume_utc
-from tenants import audit
+from core.wechat import component_enabled
+from tenants import audit, wechat
 from tenants.graphql.types import (
     ApiKeyNode,
     AuditEventNode,
     MerchantType,
+    OfficialAccountType,
     RoleEnum,
     StaffMember,
     StaffUser,
 )
-from tenants.models import ApiKey, Membership, Merchant, Role
+from tenants.models import ApiKey, Membership, Merchant, OfficialAccount, Role
 
 
 class MerchantQueries(graphene.ObjectType):
@@ -91,3 +93,22 @@ class SecurityQueries(graphene.ObjectType):
             since=assume_utc(since),
             until=assume_utc(until),
         )
+
+
+class OfficialAccountQueries(graphene.ObjectType):
+    official_account = graphene.Field(
+        OfficialAccountType,
+        description="The WeChat official account the merchant authorised, or null.",
+    )
+    official_account_platform_enabled = graphene.Boolean(
+        required=True, description="Whether merchants can authorise official accounts here."
+    )
+
+    @staticmethod
+    def resolve_official_account(root: Any, info: graphene.ResolveInfo) -> OfficialAccount | None:
+        return wechat.account_of(require_membership(info).merchant)
+
+    @staticmethod
+    def resolve_official_account_platform_enabled(root: Any, info: graphene.ResolveInfo) -> bool:
+        require_membership(info)
+        return component_enabled()

@@ -12,7 +12,17 @@ from accounts.models import User
 from api.permissions import require_membership, require_user
 from api.scalars import JSONString
 from api.types import choice_value
-from tenants.models import ApiKey, ApiScope, AuditEvent, Membership, Merchant, MerchantStatus, Role
+from tenants.models import (
+    ApiKey,
+    ApiScope,
+    AuditEvent,
+    Membership,
+    Merchant,
+    MerchantStatus,
+    OfficialAccount,
+    OfficialAccountStatus,
+    Role,
+)
 
 RoleEnum = graphene.Enum("StaffRole", [(value.upper(), value) for value in Role.values])
 MerchantStatusEnum = graphene.Enum(
@@ -204,3 +214,50 @@ class AuditEventNode(DjangoObjectType):
         if not membership.has_role(Role.OWNER):
             return queryset.none()
         return queryset.filter(merchant_id=membership.merchant_id).select_related("api_key")
+
+
+OfficialAccountStatusEnum = graphene.Enum(
+    "OfficialAccountStatus",
+    [(value.upper(), value) for value in OfficialAccountStatus.values],
+    description="AUTHORIZED, or UNAUTHORIZED once the merchant cancelled in WeChat.",
+)
+OfficialAccountKindEnum = graphene.Enum(
+    "OfficialAccountKind",
+    [("SERVICE", "service"), ("SUBSCRIPTION", "subscription")],
+    description="服务号 (service account) or 订阅号 (subscription account).",
+)
+
+
+class OfficialAccountType(graphene.ObjectType):
+    """The merchant's WeChat official account, authorised to the platform."""
+
+    class Meta:
+        name = "OfficialAccount"
+
+    app_id = graphene.String(required=True)
+    name = graphene.String(required=True)
+    principal_name = graphene.String(required=True, description="The company that owns it.")
+    kind = graphene.Field(OfficialAccountKindEnum, required=True)
+    verified = graphene.Boolean(required=True, description="WeChat-verified (微信认证).")
+    status = graphene.Field(OfficialAccountStatusEnum, required=True)
+    can_use_service_apis = graphene.Boolean(
+        required=True,
+        description=(
+            "Parametric QR codes and template messages (follow campaigns, notices): only "
+            "a verified service account; WeChat refuses any other with 48001."
+        ),
+    )
+    authorized_at = graphene.DateTime(required=True)
+    unauthorized_at = graphene.DateTime(description="When the merchant cancelled in WeChat.")
+
+    @staticmethod
+    def resolve_kind(account: OfficialAccount, info: graphene.ResolveInfo) -> str:
+        return "service" if account.is_service_account else "subscription"
+
+    @staticmethod
+    def resolve_verified(account: OfficialAccount, info: graphene.ResolveInfo) -> bool:
+        return account.is_verified
+
+    @staticmethod
+    def resolve_can_use_service_apis(account: OfficialAccount, info: graphene.ResolveInfo) -> bool:
+        return account.can_use_service_apis

@@ -31,7 +31,7 @@ import pytest
 
 from devtools.fake_wechat import FakeWeChat
 from tests.fixtures.processes import child_env, free_port, running, wait_for_http
-from tests.fixtures.wechat import PLATFORM_APP_ID, PLATFORM_SECRET
+from tests.fixtures.wechat import site_settings
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # inside one unless told that this thread does not share it with async code.
@@ -81,12 +81,9 @@ def site(
         EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend",
         PUBLIC_BASE_URL=url,
         PYTHONUNBUFFERED="1",
-        # Our service account, on the fake WeChat (the ``fake_wechat`` fixture registers
-        # it in the fake for each test).
-        WECHAT_APP_ID=PLATFORM_APP_ID,
-        WECHAT_APP_SECRET=PLATFORM_SECRET,
-        WECHAT_API_BASE=fake_wechat_server.url,
-        WECHAT_OPEN_BASE=fake_wechat_server.url,
+        # Our service account and third-party platform at the fake WeChat, which runs in
+        # the test process (a test that uses it asks for ``fake_wechat`` for its state).
+        **site_settings(fake_wechat_server),
     )
     command = [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
     with running(command, env=env, log=log, stop_timeout=10) as server:
@@ -135,12 +132,17 @@ class BrowserPage:
 
 @pytest.fixture
 def open_page(browser: Any, site: Site) -> Iterator[Callable[..., BrowserPage]]:
-    """``open_page(size="phone", locale="en")``: a fresh context (no tokens) and page."""
+    """``open_page(size="phone", locale="en", user_agent=None)``: a fresh context (no
+    tokens) and page; ``user_agent`` replaces the browser's (WeChat's, say)."""
     pages: list[BrowserPage] = []
     contexts: list[Any] = []
 
-    def open_(size: str = "phone", locale: str = "en") -> BrowserPage:
+    def open_(
+        size: str = "phone", locale: str = "en", user_agent: str | None = None
+    ) -> BrowserPage:
+        extra: dict[str, Any] = {"user_agent": user_agent} if user_agent else {}
         context = browser.new_context(
+            **extra,
             base_url=site.url,
             viewport=VIEWPORTS[size],
             locale=locale,

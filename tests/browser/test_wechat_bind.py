@@ -1,10 +1,12 @@
 """One account, one wallet in the browser: inside WeChat, a phone consumer binds WeChat.
 
-The WeChat sign-in view (``/wechat/signin``) hands the page a ticket in ``#wx=``; here
-the test makes that ticket itself (``accounts.wechat.issue_ticket``, the view's own
-step) and opens the wallet with it, as WeChat's browser (user agent ``MicroMessenger``).
-The WeChat user is another account with points: the page asks, the consumer confirms,
-and the wallet shows both accounts' points in one balance.
+"Bind WeChat" goes through the WeChat sign-in view (``/wechat/signin``), the fake
+WeChat's silent authorisation (its cookie says who is signed in to WeChat) and our
+callback, which hands the wallet a ticket in ``#wx=``; the page is WeChat's browser (user
+agent ``MicroMessenger``). A tab with a session binds that ticket (``bind.js``) instead of
+signing in with it (``signin.js``). The WeChat user is another account with points: the
+page asks, the consumer confirms, and the wallet shows both accounts' points in one
+balance.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ import pytest
 
 from accounts import tokens
 from accounts.models import User, WeChatIdentity
-from accounts.wechat import issue_ticket
 from campaigns.scan.claims import claim_code
-from core.wechat.oauth import OAuthResult
 from devtools.fake_wechat import FakeWeChat, oauth
 from points import ledger
 from points.audit import audit
@@ -83,6 +83,8 @@ def test_a_phone_consumer_inside_wechat_binds_wechat_and_merges_the_wallets(
     WeChatIdentity.objects.create(user=wechat_user, app_id=PLATFORM_APP_ID, openid=openid)
     claim_code(wechat_user, codes[1], unique("claim"))
     page = wechat_page
+    # Signed in to WeChat as that person (the fake's authorisation reads its cookie).
+    page.context.add_cookies([{"name": oauth.USER_COOKIE, "value": person, "url": fake_wechat.url}])
     sign_in(page, phone_user)
 
     # The wallet offers "Bind WeChat" inside WeChat, to the WeChat sign-in view.
@@ -91,10 +93,8 @@ def test_a_phone_consumer_inside_wechat_binds_wechat_and_merges_the_wallets(
     bind = page.get_by_role("link", name="Bind WeChat")
     assert bind.get_attribute("href").startswith("/wechat/signin?next=")
 
-    # Back from WeChat's authorisation with the ticket in the fragment.
-    ticket = issue_ticket(OAuthResult(PLATFORM_APP_ID, openid, "snsapi_base"))
-    page.goto("/mall")  # (from "/", a change of fragment alone would not load the page)
-    page.goto(f"/#wx={ticket}")
+    # Through /wechat/signin and WeChat's authorisation, back with the ticket in the fragment.
+    bind.click()
     page.get_by_text("is another account, with 30 points and 0 orders").wait_for()
     assert "#wx=" not in page.url  # the ticket leaves the address at once
     page.get_by_role("button", name="Merge into one account").click()

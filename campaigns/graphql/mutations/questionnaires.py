@@ -23,7 +23,7 @@ from campaigns.graphql.types.questionnaires import (
 )
 from campaigns.models import Questionnaire
 from campaigns.questionnaires import services as questionnaires
-from campaigns.questionnaires.links import in_merchant_schema, link_not_found
+from campaigns.questionnaires.links import link_not_found, parse_link
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
 from tenants.error_codes import MerchantErrorCode
@@ -60,17 +60,21 @@ class SubmitResponse(DomainMutation):
         cls, root: Any, info: graphene.ResolveInfo, link: str, answers: Any, idempotency_key: str
     ) -> SubmitResponse:
         consumer = require_consumer(info)
-        with in_merchant_schema(link) as (merchant, campaign_id):
-            try:
-                result = questionnaires.submit(
-                    merchant, consumer, campaign_id, answers, idempotency_key
-                )
-            except DomainError as exc:
-                if exc.code == CoreErrorCode.NOT_FOUND:
-                    raise link_not_found() from exc
-                raise
-            response = result.response
-            version = response.version.number
+        parsed = parse_link(link)
+        if parsed is None:
+            raise link_not_found()
+        # The merchant's row and schema are the function's to read (decision 0150).
+        merchant_id, campaign_id = parsed
+        try:
+            result = questionnaires.submit_to(
+                merchant_id, consumer, campaign_id, answers, idempotency_key
+            )
+        except DomainError as exc:
+            if exc.code == CoreErrorCode.NOT_FOUND:
+                raise link_not_found() from exc
+            raise
+        response = result.response
+        version = response.version.number
         return cls(
             response=SubmittedResponse(
                 points=response.points, submitted_at=response.submitted_at, version=version

@@ -8,6 +8,12 @@ from __future__ import annotations
 import graphene
 
 from tenants.graphql.mutations.api_keys import ApiKeyCreate, ApiKeyRevoke
+from tenants.graphql.mutations.official_accounts import (
+    MerchantOpenidLinkComplete,
+    MerchantOpenidLinkStart,
+    OfficialAccountAuthorizeComplete,
+    OfficialAccountAuthorizeStart,
+)
 from tenants.graphql.mutations.signup import MerchantSignUp
 from tenants.graphql.mutations.staff import (
     AcceptInvitation,
@@ -28,3 +34,13 @@ class MerchantMutations(graphene.ObjectType):
 class SecurityMutations(graphene.ObjectType):
     api_key_create = ApiKeyCreate.Field()
     api_key_revoke = ApiKeyRevoke.Field()
+
+
+class OfficialAccountMutations(graphene.ObjectType):
+    official_account_authorize_start = OfficialAccountAuthorizeStart.Field()
+    official_account_authorize_complete = OfficialAccountAuthorizeComplete.Field()
+
+
+class ConsumerMutations(graphene.ObjectType):
+    merchant_openid_link_start = MerchantOpenidLinkStart.Field()
+    merchant_openid_link_complete = MerchantOpenidLinkComplete.Field()

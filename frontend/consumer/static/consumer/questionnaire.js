@@ -24,7 +24,7 @@ import {
   start,
   texts,
 } from "./app.js";
-import { isAuthError, withSession } from "./signin.js";
+import { isAuthError, weChatStart, withSession } from "./signin.js";
 
 const KEY_NAME = `questionnaire.${config.link}`;
 const CHOICE = new Set(["single_choice", "multiple_choice"]);
@@ -258,6 +258,7 @@ async function loadQuestionnaire() {
 }
 
 async function main() {
+  await weChatStart(); // inside WeChat: signed in (or asked to agree) before anything
   let data;
   try {
     data = await loadQuestionnaire();

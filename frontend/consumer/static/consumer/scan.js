@@ -1,5 +1,9 @@
 // /s/<code>: show what the code offers, sign in by phone if needed, claim once.
 //
+// Inside WeChat the page signs in through WeChat first (signin.js `weChatStart`): a
+// returning consumer sees the one "collect" tap; a first-time consumer's one tap is
+// "agree and collect", which signs in with consent and claims (decision 0159).
+//
 // The claim's idempotency key is kept for the tab's session (api.js sessionKey), so a
 // retry after a lost answer, even after a reload, cannot claim twice and shows the
 // first result instead of "already used".
@@ -23,11 +27,19 @@ import {
   start,
   texts,
 } from "./app.js";
-import { isAuthError, maskPhone, signIn, signOut } from "./signin.js";
+import {
+  acceptWeChat,
+  consentPending,
+  isAuthError,
+  signIn,
+  signOut,
+  signedInAs,
+  weChatStart,
+} from "./signin.js";
 import { ready as weChatReady } from "./wx.js";
 
 const KEY_NAME = `claim.${config.code}`;
-const state = { preview: null, claiming: false };
+const state = { preview: null, claiming: false, consent: false };
 
 async function loadPreview() {
   clearAlert();
@@ -63,18 +75,19 @@ function showPreview(preview) {
 async function askToSignIn({ focus = false } = {}) {
   show("claim", false);
   const consumer = await signIn({ focus });
-  showClaim(consumer.phone, { focus: true });
+  showClaim(consumer, { focus: true });
 }
 
 async function nextStep() {
   if (!api.tokens.present) {
-    await askToSignIn();
+    if (consentPending()) showClaim(null, { consent: true });
+    else await askToSignIn();
     return;
   }
   try {
     const { me } = await api.call("Me", {}, { auth: true });
     if (me) {
-      showClaim(me.phone);
+      showClaim(me);
       return;
     }
     api.tokens.clear(); // a staff token, or a session that ended
@@ -89,11 +102,31 @@ async function nextStep() {
   await askToSignIn();
 }
 
-function showClaim(phone, { focus = false } = {}) {
+const claimLabel = () => fmt(texts.claim, { points: formatPoints(state.preview.points) });
+
+// The first-time consumer's consent, given by the claim tap; false if it was refused.
+async function agreeFirst() {
+  try {
+    const consumer = await acceptWeChat();
+    state.consent = false;
+    setText("signed-in-as", signedInAs(consumer));
+    show("claim-consent", false);
+    show("sign-out");
+    return true;
+  } catch (error) {
+    showAlert(messageFor(error));
+    return false;
+  }
+}
+
+function showClaim(consumer, { focus = false, consent = false } = {}) {
+  state.consent = consent;
   show("claim");
-  setText("signed-in-as", phone ? fmt(texts.signed_in_as, { phone: maskPhone(phone) }) : "");
+  setText("signed-in-as", signedInAs(consumer));
+  show("claim-consent", consent);
+  show("sign-out", !consent);
   const button = $("claim-button");
-  button.textContent = fmt(texts.claim, { points: formatPoints(state.preview.points) });
+  button.textContent = consent ? texts.agree_and_claim : claimLabel();
   button.disabled = false;
   if (focus) focusOn("claim-button");
 }
@@ -121,6 +154,27 @@ function finalRefusal(error) {
   focusOn("offer-title");
 }
 
+// Claim with the tab's idempotency key; true when the session must be signed in again.
+async function claim() {
+  const variables = { code: config.code, idempotencyKey: sessionKey(KEY_NAME) };
+  const { claimCode: result } = await api.call("ClaimCode", variables, { auth: true });
+  const [error] = result.errors;
+  if (!error) {
+    showResult(result);
+  } else if (isAuthError(error)) {
+    showAlert(messageFor(error));
+    return true;
+  } else if (error.code === "INVALID_IDEMPOTENCY_KEY" || error.code === "IDEMPOTENCY_CONFLICT") {
+    forgetSessionKey(KEY_NAME);
+    showAlert(messageFor(error));
+  } else if (RETRYABLE.has(error.code)) {
+    showAlert(messageFor(error)); // same key on the next try
+  } else {
+    finalRefusal(error);
+  }
+  return false;
+}
+
 async function onClaim() {
   if (state.claiming) return;
   state.claiming = true;
@@ -133,29 +187,17 @@ async function onClaim() {
   clearAlert();
   let signInAgain = false;
   try {
-    const variables = { code: config.code, idempotencyKey: sessionKey(KEY_NAME) };
-    const { claimCode: result } = await api.call("ClaimCode", variables, { auth: true });
-    const [error] = result.errors;
-    if (!error) {
-      showResult(result);
-    } else if (isAuthError(error)) {
-      signInAgain = true;
-      showAlert(messageFor(error));
-    } else if (error.code === "INVALID_IDEMPOTENCY_KEY" || error.code === "IDEMPOTENCY_CONFLICT") {
-      forgetSessionKey(KEY_NAME);
-      showAlert(messageFor(error));
-    } else if (RETRYABLE.has(error.code)) {
-      showAlert(messageFor(error)); // same key on the next try
-    } else {
-      finalRefusal(error);
-    }
+    // One tap for a first-time consumer inside WeChat: agree (the account is created
+    // with the consent), then claim. A refused ticket leaves the phone sign-in.
+    if (state.consent && !(await agreeFirst())) signInAgain = true;
+    else signInAgain = await claim();
   } catch (error) {
     signInAgain = isAuthError(error);
     showAlert(messageFor(error)); // a lost answer: retrying sends the same key
   } finally {
     state.claiming = false;
     button.disabled = false;
-    button.textContent = label;
+    button.textContent = state.consent ? label : claimLabel();
     button.removeAttribute("aria-busy");
     announce("");
   }
@@ -190,6 +232,9 @@ $("sign-out").addEventListener("click", async () => {
 });
 $("retry").addEventListener("click", () => start(loadPreview));
 
-start(loadPreview);
 // Inside WeChat: configure the JS-SDK (location, scanner, sharing) while the code loads.
 weChatReady();
+start(async () => {
+  await weChatStart();
+  await loadPreview();
+});

@@ -4,10 +4,18 @@
 // shown in place and `work` runs once the visitor has signed in; if the API says the
 // session is gone (expired, revoked, a staff token), the tokens are forgotten and the
 // card comes back. No redirect: a scanned code's page keeps its context.
+//
+// Inside WeChat (docs/wechat.md): the pages a scan opens call `weChatStart()` first.
+// With no session they go straight to /wechat/signin (silent OAuth), which comes back
+// with `#wx=<ticket>`; the ticket signs a returning consumer in at once, and keeps a
+// first-time consumer's place until they tap to agree (`acceptWeChat`). `#phone`
+// (from the WeChat error page) means: sign in by phone here, do not go to WeChat.
 
+import { load, save } from "../frontend/api.js";
 import {
   $,
   AUTH_CODES,
+  ApiError,
   api,
   busy,
   clearAlert,
@@ -16,10 +24,103 @@ import {
   messageFor,
   show,
   showAlert,
+  config,
   texts,
 } from "./app.js";
 
 const state = { phone: "", timer: null, waiting: null };
+
+// A first-time consumer's ticket waiting for consent, kept for the tab so that reading
+// the user agreement and coming back does not lose it (it dies after 10 minutes).
+const WX_PENDING = "loyalty.wx.pending";
+const WX_OFF = "loyalty.wx.phone";
+export const inWeChat = /MicroMessenger/i.test(navigator.userAgent);
+
+export const consentPending = () => Boolean(load("sessionStorage", WX_PENDING));
+
+function here() {
+  return window.location.pathname + window.location.search;
+}
+
+/**
+ * Sign in with the WeChat ticket. Resolves with the consumer, or null when a first-time
+ * consumer must agree first; throws ApiError for any other refusal (the ticket is gone).
+ */
+async function trySignInWithWeChat(ticket, acceptPolicies) {
+  const { signInWithWeChat: result } = await api.call("SignInWithWeChat", {
+    ticket,
+    acceptPolicies,
+  });
+  const [error] = result.errors;
+  if (error?.code === "CONSENT_REQUIRED") {
+    save("sessionStorage", WX_PENDING, ticket);
+    return null;
+  }
+  save("sessionStorage", WX_PENDING, null);
+  api.check(result);
+  api.tokens.save(result.tokens);
+  return result.consumer;
+}
+
+/**
+ * The WeChat hand-over, before the page's own work. Resolves once the page may go on
+ * (signed in, consent pending, or phone sign-in); never resolves while leaving for WeChat.
+ */
+export async function weChatStart() {
+  const { hash } = window.location;
+  if (hash === "#phone") {
+    save("sessionStorage", WX_OFF, "1");
+    window.history.replaceState(window.history.state, "", here());
+  }
+  // Signed in already: a ticket here is not a sign-in (binding WeChat reads its own).
+  if (api.tokens.present) return;
+  if (hash.startsWith("#wx=")) {
+    // The ticket stays out of the history, bookmarks and anything shared from here.
+    window.history.replaceState(window.history.state, "", here());
+  }
+  const ticket = hash.startsWith("#wx=")
+    ? decodeURIComponent(hash.slice(4))
+    : load("sessionStorage", WX_PENDING);
+  if (ticket) {
+    try {
+      await trySignInWithWeChat(ticket, false);
+    } catch (error) {
+      showAlert(messageFor(error)); // the phone card follows
+    }
+    return;
+  }
+  if (config.wechatSignin && inWeChat && !load("sessionStorage", WX_OFF)) {
+    const target = `${config.wechatSignin}?next=${encodeURIComponent(here())}`;
+    window.location.replace(target);
+    await new Promise(() => {}); // the page is leaving
+  }
+}
+
+/** The first-time consumer's tap: agree, and be signed in (throws ApiError if refused). */
+export async function acceptWeChat() {
+  const ticket = load("sessionStorage", WX_PENDING);
+  const consumer = ticket ? await trySignInWithWeChat(ticket, true) : null;
+  if (!consumer) throw new ApiError("WECHAT_TICKET_EXPIRED");
+  show("signin", false);
+  return consumer;
+}
+
+function showConsentForm() {
+  show("signin");
+  show("phone-form", false);
+  show("otp-form", false);
+  show("wechat-consent-form");
+  show("wechat-consent");
+  focusOn("wechat-agree");
+}
+
+/** "Signed in as …": the masked phone, or WeChat for a consumer without one. */
+export function signedInAs(consumer) {
+  if (!consumer) return "";
+  return consumer.phone
+    ? fmt(texts.signed_in_as, { phone: maskPhone(consumer.phone) })
+    : texts.signed_in_wechat;
+}
 
 export function maskPhone(phone) {
   if (!phone) return "";
@@ -51,6 +152,7 @@ function startResendCountdown(seconds) {
 
 function showPhoneForm({ focus = false } = {}) {
   show("signin");
+  show("wechat-consent-form", false);
   show("phone-form");
   show("otp-form", false);
   if (focus) focusOn("phone");
@@ -136,6 +238,22 @@ function wire() {
     clearAlert();
     showPhoneForm({ focus: true });
   });
+  $("wechat-agree").addEventListener("click", () =>
+    busy($("wechat-agree"), texts.signing_in, async () => {
+      const consumer = await acceptWeChat();
+      const resolve = state.waiting;
+      state.waiting = null;
+      resolve?.(consumer);
+    }).catch((error) => {
+      showAlert(messageFor(error));
+      showPhoneForm({ focus: true });
+    }),
+  );
+  $("wechat-use-phone").addEventListener("click", () => {
+    save("sessionStorage", WX_PENDING, null);
+    save("sessionStorage", WX_OFF, "1");
+    showPhoneForm({ focus: true });
+  });
   for (const id of ["phone", "otp"]) {
     $(id).addEventListener("input", (event) => event.target.removeAttribute("aria-invalid"));
   }
@@ -144,7 +262,8 @@ function wire() {
 /** Show the card; resolves with the consumer ({id, phone, name}) once signed in. */
 export function signIn({ focus = false } = {}) {
   wire();
-  showPhoneForm({ focus });
+  if (consentPending()) showConsentForm();
+  else showPhoneForm({ focus });
   return new Promise((resolve) => {
     state.waiting = resolve;
   });

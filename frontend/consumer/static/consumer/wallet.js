@@ -16,7 +16,7 @@ import {
   texts,
 } from "./app.js";
 import { bindHandedOver, showBindings } from "./bind.js";
-import { maskPhone, signOut, withSession } from "./signin.js";
+import { signOut, signedInAs, weChatStart, withSession } from "./signin.js";
 
 function entry(node) {
   const amount = Number(node.amount);
@@ -76,10 +76,7 @@ async function main() {
           })
         : texts.no_expiry,
     );
-    setText(
-      "signed-in-as",
-      me.phone ? fmt(texts.signed_in_as, { phone: maskPhone(me.phone) }) : texts.signed_in_wechat,
-    );
+    setText("signed-in-as", signedInAs(me));
     showBindings(me, () => window.location.reload());
     $("summary").setAttribute("aria-busy", "false");
     show("summary");
@@ -95,7 +92,10 @@ async function main() {
 $("sign-out").addEventListener("click", async () => {
   await signOut();
   for (const id of ["summary", "history-card", "account", "bindings"]) show(id, false);
-  start(main);
+  start(main); // no WeChat round trip: that would sign the same person straight back in
 });
 
-start(main);
+start(async () => {
+  await weChatStart();
+  await main();
+});

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_wechat_identity'),
+        ('accounts', '0003_consent'),
     ]
 
     operations = [
