@@ -38,7 +38,7 @@ from django.utils.translation import gettext as _
 
 from accounts import otp
 from accounts.error_codes import AccountErrorCode
-from accounts.errors import AuthError
+from accounts.errors import AuthError, load_signed
 from accounts.models import AuthSession, Consent, User, WeChatIdentity
 from accounts.phones import normalize_phone
 from accounts.session_cache import sessions
@@ -230,16 +230,17 @@ def _token(caller: User, survivor: User, merged: User) -> str:
 
 def confirm_merge(caller: User, token: str) -> Binding:
     """Merge the two accounts a token names, for the signed-in account it was given to."""
-    try:
-        payload = signing.loads(token, salt=_SALT, max_age=MERGE_TOKEN_SECONDS)
-    except signing.SignatureExpired as exc:
-        raise AuthError(
+    payload = load_signed(
+        token,
+        salt=_SALT,
+        max_age=MERGE_TOKEN_SECONDS,
+        expired=lambda: AuthError(
             AccountErrorCode.MERGE_TOKEN_EXPIRED,
             _("The merge took too long. Please bind again."),
             "token",
-        ) from exc
-    except signing.BadSignature as exc:
-        raise _invalid_token() from exc
+        ),
+        invalid=_invalid_token,
+    )
     if not isinstance(payload, dict) or payload.get("c") != caller.pk:
         raise _invalid_token()
     kept = merge(int(payload["s"]), int(payload["m"]))

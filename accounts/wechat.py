@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from accounts.error_codes import AccountErrorCode
-from accounts.errors import AuthError
+from accounts.errors import AuthError, load_signed
 from core.wechat.oauth import OAuthResult
 
 TICKET_SECONDS = 10 * 60
@@ -45,20 +45,21 @@ def issue_ticket(result: OAuthResult) -> str:
 
 
 def _payload(ticket: str) -> dict[str, str]:
-    try:
-        payload = signing.loads(ticket, salt=_SALT, max_age=TICKET_SECONDS)
-    except signing.SignatureExpired as exc:
-        raise AuthError(
+    payload = load_signed(
+        ticket,
+        salt=_SALT,
+        max_age=TICKET_SECONDS,
+        expired=lambda: AuthError(
             AccountErrorCode.WECHAT_TICKET_EXPIRED,
             _("The WeChat sign-in took too long. Please open the page again."),
             "ticket",
-        ) from exc
-    except signing.BadSignature as exc:
-        raise AuthError(
+        ),
+        invalid=lambda: AuthError(
             AccountErrorCode.WECHAT_TICKET_INVALID,
             _("The WeChat sign-in is not valid. Please open the page again."),
             "ticket",
-        ) from exc
+        ),
+    )
     return dict(payload)
 
 
