@@ -8,7 +8,6 @@ connections), so each test uses a merchant of its own.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +34,7 @@ from tenants.models import (
 )
 from tenants.onboarding import create_merchant
 from tests.fixtures.api import Api, access_token
+from tests.fixtures.concurrency import at_once
 from tests.fixtures.tenants import staff_user
 from tests.fixtures.wechat import COMPONENT_APP_ID
 
@@ -341,18 +341,7 @@ def test_the_authoriser_token_is_refreshed_by_one_thread_and_once_on_40001(
     app_id = register_account(wechat_component, unique)
     authorised(wechat_component, membership, app_id)
     cache.delete("wechat:token:" + wechat.authorizer_token_name(app_id))
-    seen: list[str] = []
-    start = threading.Barrier(6)
-
-    def fetch() -> None:
-        start.wait()
-        seen.append(official_accounts.authorizer_access_token(app_id))
-
-    threads = [threading.Thread(target=fetch) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    seen = at_once(6, lambda: official_accounts.authorizer_access_token(app_id))
     assert len(set(seen)) == 1
     assert calls(wechat_component, "cgi-bin/component/api_authorizer_token") == 1
     # Someone else refreshes: ours dies (40001); the call refreshes once and succeeds.

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from core.wechat import WeChatError, jsapi, platform, tokens, translated
 from devtools.fake_wechat import FakeWeChat
 from devtools.fake_wechat import jsapi as fake_jsapi
+from tests.fixtures.concurrency import at_once
 from tests.fixtures.wechat import PLATFORM_APP_ID
 
 
@@ -42,18 +41,7 @@ def test_the_fragment_is_not_signed() -> None:
 def test_the_ticket_is_fetched_once_by_many_threads_and_signs_what_wechat_accepts(
     fake_wechat: FakeWeChat,
 ) -> None:
-    seen: list[str] = []
-    start = threading.Barrier(8)
-
-    def fetch() -> None:
-        start.wait()
-        seen.append(jsapi.ticket())
-
-    threads = [threading.Thread(target=fetch) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    seen = at_once(8, jsapi.ticket)
     assert len(set(seen)) == 1
     assert calls(fake_wechat, "cgi-bin/ticket/getticket") == 1
     assert calls(fake_wechat, "cgi-bin/token") == 1

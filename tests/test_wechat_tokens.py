@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 
 from core.wechat import WeChatError, platform, tokens, translated
 from devtools.fake_wechat import FakeWeChat
+from tests.fixtures.concurrency import at_once
 from tests.fixtures.wechat import PLATFORM_APP_ID
 
 
@@ -22,18 +22,7 @@ def callback_ips(token: str) -> Any:
 
 
 def test_the_token_is_fetched_once_by_many_threads_at_once(fake_wechat: FakeWeChat) -> None:
-    seen: list[str] = []
-    start = threading.Barrier(8)
-
-    def fetch() -> None:
-        start.wait()
-        seen.append(platform.access_token())
-
-    threads = [threading.Thread(target=fetch) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    seen = at_once(8, platform.access_token)
     assert len(set(seen)) == 1
     assert token_fetches(fake_wechat) == 1
     # The single token is the live one: a call with it succeeds.
