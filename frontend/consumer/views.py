@@ -98,6 +98,9 @@ def binding_texts() -> dict[str, str]:
             "%(account)s is another account, with %(points)s points and %(orders)s orders. "
             "Merge the two into one account and one wallet? No points are lost."
         ),
+        # Which account goes on (the older one, decision 0171): said before the tap.
+        "merge_keeps_this": _("You stay in this account; the other one is closed."),
+        "merge_keeps_other": _("You go on in the other, older account; this one is closed."),
         "merging": _("Merging…"),
     }
 

@@ -96,6 +96,8 @@ def test_a_phone_consumer_inside_wechat_binds_wechat_and_merges_the_wallets(
     # Through /wechat/signin and WeChat's authorisation, back with the ticket in the fragment.
     bind.click()
     page.get_by_text("is another account, with 30 points and 0 orders").wait_for()
+    # The older (phone) account goes on, and the page says so before the tap.
+    page.get_by_text("You stay in this account; the other one is closed.").wait_for()
     assert "#wx=" not in page.url  # the ticket leaves the address at once
     page.get_by_role("button", name="Merge into one account").click()
 

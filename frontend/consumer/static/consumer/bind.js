@@ -13,12 +13,13 @@ function answered(result) {
   const [error] = result.errors;
   if (result.tokens) api.tokens.save(result.tokens); // this account joined the other one
   if (error?.code === "ACCOUNT_MERGE_REQUIRED") {
-    const { otherHolds, otherPhone, token } = result.merge;
-    $("merge-text").textContent = fmt(texts.merge_required, {
+    const { otherHolds, otherPhone, token, keepsSignedInAccount } = result.merge;
+    const keeps = keepsSignedInAccount ? texts.merge_keeps_this : texts.merge_keeps_other;
+    $("merge-text").textContent = `${fmt(texts.merge_required, {
       account: otherPhone || texts.wechat_account,
       points: formatPoints(otherHolds.points),
       orders: otherHolds.orders,
-    });
+    })} ${keeps}`;
     $("merge-confirm").onclick = () =>
       busy($("merge-confirm"), texts.merging, async () => {
         const { confirmAccountMerge: merged } = await api.call(
