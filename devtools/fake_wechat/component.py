@@ -36,7 +36,6 @@ import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -44,7 +43,6 @@ from wechatpy.crypto import WeChatCrypto
 
 from devtools.fake_wechat import oauth
 from devtools.fake_wechat.server import (
-    CODE_SECONDS,
     ROUTES,
     TOKEN_SECONDS,
     App,
@@ -82,7 +80,7 @@ class Component:
 @dataclass
 class Code:
     value: str
-    kind: str  # "pre_auth", "auth", "oauth"
+    kind: str  # "pre_auth", "auth" (OAuth codes are oauth.py's)
     owner: str  # the app id it belongs to
     expires_at: float
     used: bool = False
@@ -525,26 +523,16 @@ def authorize(fake: FakeWeChat, request: Request) -> Response:
     scope = request.query.get("scope", "")
     if scope not in ("snsapi_base", "snsapi_userinfo"):
         raise FakeError(10005, "invalid scope")
-    # The same person as our own OAuth's (``oauth.py``): named by the test, or the
-    # browser's cookie on the fake's address, else the one ``set_person`` chose.
-    cookie = SimpleCookie(request.headers.get("cookie", ""))
-    named = request.query.get("user") or (
-        cookie[oauth.USER_COOKIE].value if oauth.USER_COOKIE in cookie else ""
-    )
+    # The same person and the same single-use, expiring codes as our own OAuth's
+    # (``oauth.py``), the code bound to the component it was asked through.
     with fake.lock:
-        person = named or _state(fake)["person"]
-        code = Code(
-            secrets.token_urlsafe(24),
-            "oauth",
-            authoriser,
-            fake.now() + CODE_SECONDS,
-            details={"openid": openid(authoriser, person), "scope": scope},
-        )
-        _state(fake)["codes"][code.value] = code
+        default = _state(fake)["person"]
+    user = oauth.person(request, default)
+    code = oauth.issue_code(fake, authoriser, user, scope, target.app_id)
     joiner = "&" if "?" in redirect_uri else "?"
     state = request.query.get("state", "")
     return Response.redirect(
-        f"{redirect_uri}{joiner}code={quote(code.value)}&state={quote(state)}&appid={authoriser}"
+        f"{redirect_uri}{joiner}code={quote(code)}&state={quote(state)}&appid={authoriser}"
     )
 
 
@@ -556,15 +544,13 @@ def component_oauth_token(fake: FakeWeChat, request: Request) -> Response:
     fake.check_token(request.arg("component_access_token"), "component_access_token")
     if request.query.get("grant_type") != "authorization_code":
         raise FakeError(40002, "invalid grant_type")
-    code = _take_code(fake, request.arg("code"), "oauth", 40163, 40029)
-    if code.owner != request.arg("appid"):
-        raise FakeError(40029, "invalid code")
+    grant = oauth.take_code(fake, request.arg("code"), request.arg("appid"), target.app_id)
     return Response.json(
         {
             "access_token": secrets.token_urlsafe(24),
             "expires_in": TOKEN_SECONDS,
             "refresh_token": secrets.token_urlsafe(24),
-            "openid": code.details["openid"],
-            "scope": code.details["scope"],
+            "openid": openid(grant.app_id, grant.user),
+            "scope": grant.scope,
         }
     )

@@ -86,6 +86,15 @@ def take_code(fake: FakeWeChat, code: str, app_id: str, component_app_id: str = 
         return grant
 
 
+def person(request: Request, default: str) -> str:
+    """Who is using WeChat: named by the test (``user``), else the browser's cookie on
+    the fake's address, else ``default``."""
+    cookie = SimpleCookie(request.headers.get("cookie", ""))
+    return request.query.get("user") or (
+        cookie[USER_COOKIE].value if USER_COOKIE in cookie else default
+    )
+
+
 def _error_page(message: str, errcode: int) -> Response:
     # WeChat shows an error page in the browser rather than redirecting back.
     return Response.html(f"<h1>{message}</h1><p>errcode {errcode}</p>", 400)
@@ -108,10 +117,7 @@ def authorize(fake: FakeWeChat, request: Request) -> Response:
     state = request.query.get("state", "")
     if len(state.encode()) > 128:
         return _error_page("state 参数过长", 10016)
-    cookie = SimpleCookie(request.headers.get("cookie", ""))
-    user = request.query.get("user") or (
-        cookie[USER_COOKIE].value if USER_COOKIE in cookie else secrets.token_hex(8)
-    )
+    user = person(request, secrets.token_hex(8))
     code = issue_code(fake, app_id, user, scope, request.query.get("component_appid", ""))
     separator = "&" if "?" in redirect_uri else "?"
     response = Response.redirect(
