@@ -53,7 +53,7 @@ def get(name: str, fetch: Fetch) -> str:
                 if token is not None:
                     return str(token)
                 token, lifetime = fetch()
-                cache.set(key, token, max(lifetime - EARLY_SECONDS, 1))
+                put(name, token, lifetime)
                 return token
             finally:
                 cache.delete(f"{key}:flight")
