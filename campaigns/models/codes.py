@@ -32,6 +32,11 @@ MAX_BATCH_SIZE = 10_000_000
 
 class CodeBatch(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="batches")
+    # What the merchant calls the print run and the product it goes on: shown on labels,
+    # stats, exports and the anti-counterfeit answer. Optional, since a batch generated
+    # before they existed has neither.
+    name = models.CharField(max_length=100, blank=True)
+    sku = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField()
     points_per_code = models.PositiveIntegerField()
     status = models.CharField(

@@ -75,6 +75,8 @@ def create_batch(
     *,
     size: int,
     points_per_code: int,
+    name: str = "",
+    sku: str = "",
     created_by: User | None = None,
 ) -> CodeBatch:
     """Create a batch, reserve its points and queue the generation of its codes.
@@ -121,7 +123,12 @@ def create_batch(
         if campaign.status == CampaignStatus.ENDED:
             raise CampaignError(CampaignErrorCode.CAMPAIGN_ENDED, _("This campaign has ended."))
         batch = CodeBatch.objects.create(
-            campaign=campaign, size=size, points_per_code=points_per_code, created_by=created_by
+            campaign=campaign,
+            name=name.strip(),
+            sku=sku.strip(),
+            size=size,
+            points_per_code=points_per_code,
+            created_by=created_by,
         )
         reserves.reserve(
             merchant,

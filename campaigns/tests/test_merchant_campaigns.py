@@ -179,6 +179,8 @@ def test_create_update_activate_and_fund_a_batch(merchant_api: Api, acme: Tenant
     before = budget(acme.acme)
     batch = new_batch(merchant_api, operator, campaign_id, size=45, points=7)
     assert {k: batch[k] for k in batch if k not in ("id", "createdAt")} == {
+        "name": "",
+        "sku": "",
         "size": 45,
         "pointsPerCode": 7,
         "status": "GENERATING",
@@ -234,6 +236,32 @@ def test_batches_list_newest_first_and_page(merchant_api: Api, acme: Tenants) ->
     )["batches"]
     assert [e["node"]["id"] for e in rest["edges"]] == [ids[0]]
     assert rest["pageInfo"]["hasNextPage"] is False
+
+
+def test_a_batch_carries_its_name_and_product(merchant_api: Api, acme: Tenants) -> None:
+    campaign_id = _active_campaign(merchant_api, acme)
+    payload = call(
+        merchant_api,
+        acme.acme_operator,
+        "CreateCodeBatch",
+        campaignId=campaign_id,
+        size=2,
+        pointsPerCode=1,
+        name="  春节礼盒 ",
+        sku="TEA-500G",
+    )
+    assert payload["errors"] == [], payload
+    assert (payload["batch"]["name"], payload["batch"]["sku"]) == ("春节礼盒", "TEA-500G")
+    too_long = call(
+        merchant_api,
+        acme.acme_operator,
+        "CreateCodeBatch",
+        campaignId=campaign_id,
+        size=2,
+        pointsPerCode=1,
+        sku="X" * 65,
+    )
+    assert [(e["field"], e["code"]) for e in too_long["errors"]] == [("sku", "INVALID_INPUT")]
 
 
 # --- Refusals ----------------------------------------------------------------------------

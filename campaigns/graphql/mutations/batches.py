@@ -33,6 +33,12 @@ class CreateCodeBatch(DomainMutation):
         campaign_id = graphene.ID(required=True)
         size = graphene.Int(required=True, description="1 to 10,000,000 codes.")
         points_per_code = BigInt(required=True, description="1 to 1,000,000.")
+        name = graphene.String(
+            description="What the merchant calls this print run, at most 100 characters."
+        )
+        sku = graphene.String(
+            description="The product (SKU) the labels go on, at most 64 characters."
+        )
 
     batch = graphene.Field(CodeBatchNode)
 
@@ -44,6 +50,8 @@ class CreateCodeBatch(DomainMutation):
         campaign_id: str,
         size: int,
         points_per_code: int,
+        name: str = "",
+        sku: str = "",
     ) -> CreateCodeBatch:
         membership = require_membership(info, Role.OPERATOR)
         campaign = campaign_by_id(info, campaign_id, "campaignId")
@@ -52,6 +60,8 @@ class CreateCodeBatch(DomainMutation):
             campaign,
             size=size,
             points_per_code=points_per_code,
+            name=name,
+            sku=sku,
             created_by=membership.acting_user,
         )
         return cls(batch=batch)

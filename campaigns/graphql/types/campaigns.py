@@ -194,7 +194,7 @@ class CodeBatchNode(MerchantNode, DjangoObjectType):
         name = "CodeBatch"
         model = models.CodeBatch
         interfaces = (graphene.relay.Node,)
-        fields = ("id", "size", "generated", "created_at", "finished_at")
+        fields = ("id", "name", "sku", "size", "generated", "created_at", "finished_at")
         skip_registry = True
 
     @staticmethod
