@@ -70,7 +70,9 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 TENANT_MODEL = "tenants.Merchant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DATABASE_ROUTERS = ["core.db.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
+# The replica connection follows the default connection's tenant (core.db.replica).
+EXTRA_SET_TENANT_METHOD_PATH = "core.db.replica.set_tenant_on_replica"
 # Send `SET search_path` only when the schema changes, not before every query: half
 # the statements of a claim were these round trips.
 TENANT_LIMIT_SET_CALLS = True
@@ -131,6 +133,14 @@ DATABASES = {
         env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/loyalty")
     )
 }
+# A streaming replica for the catalogue, analytics and exports (core.db.replica).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = parse_database_url(DATABASE_REPLICA_URL)
+    # A replica that does not answer is skipped, not waited for (core.db.replica).
+    replica_options = DATABASES["replica"]["OPTIONS"]
+    assert isinstance(replica_options, dict)
+    replica_options.setdefault("connect_timeout", 2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, rate limits, Celery -----------------------------------------------------
