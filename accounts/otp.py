@@ -98,6 +98,10 @@ def verify_code(raw_phone: str, code: str, ip: str | None = None, user_agent: st
         user, created = User.objects.get_or_create_consumer(phone)
         if created:
             policies.record_consent(user, Consent.Channel.PHONE, ip, user_agent)
+        elif missing := policies.missing_consents(user):
+            # A new version since the last sign-in: the sign-in card shows the current
+            # documents and says that signing in agrees to them (decision 0183).
+            policies.record_consent(user, Consent.Channel.PHONE, ip, user_agent, missing)
     if not user.is_active:
         raise AuthError(AccountErrorCode.ACCOUNT_DISABLED, _("This account is disabled."))
     return user

@@ -41,6 +41,14 @@ def _active(user: User) -> User:
     return user
 
 
+def _consent_required() -> AuthError:
+    return AuthError(
+        AccountErrorCode.CONSENT_REQUIRED,
+        _("Agree to the user agreement and the privacy policy to continue."),
+        "acceptPolicies",
+    )
+
+
 def sign_in_with_wechat(
     ticket: str, accept_policies: bool, ip: str | None = None, user_agent: str = ""
 ) -> User:
@@ -57,15 +65,18 @@ def sign_in_with_wechat(
         )
     user = _known(profile)
     if user is not None:
+        missing = policies.missing_consents(user)
+        if missing and not accept_policies:
+            # A new version of a document since the last sign-in: asked again, as at
+            # the first one; the ticket stays valid for the tap that agrees (0183).
+            raise _consent_required()
         use_ticket(ticket)
+        if missing:
+            policies.record_consent(user, Consent.Channel.WECHAT, ip, user_agent, missing)
         return _active(user)
     if not accept_policies:
         # Not used up: the page asks for consent and sends the same ticket again.
-        raise AuthError(
-            AccountErrorCode.CONSENT_REQUIRED,
-            _("Agree to the user agreement and the privacy policy to continue."),
-            "acceptPolicies",
-        )
+        raise _consent_required()
     use_ticket(ticket)
     try:
         with transaction.atomic():

@@ -46,6 +46,7 @@ SHARED_APPS = [
     "webhooks",  # merchants' webhook endpoints and the delivery outbox
     "notifications",  # SMS to consumers (expiring points, order shipped), opt-outs
     "analytics",  # activity summaries rolled up from the ledger (public schema)
+    "privacy",  # consumers' personal-data rights (PIPL): consent to share with merchants
     "portability",  # one merchant moved to another database (move_merchant); no models
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -210,6 +211,9 @@ AUTH_SESSION_CACHE_SECONDS = env_int("AUTH_SESSION_CACHE_SECONDS", 30)
 
 # One-time sign-in codes sent by SMS.
 OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 5 * 60)
+# PIPL art. 23: a consumer's first claim or answer with a merchant asks their consent to
+# share their data with it (privacy/consent.py). Off only in tests that predate it.
+MERCHANT_CONSENT_REQUIRED = env_bool("MERCHANT_CONSENT_REQUIRED", True)
 OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5)
 OTP_RESEND_INTERVAL_SECONDS = env_int("OTP_RESEND_INTERVAL_SECONDS", 60)
 OTP_MAX_PER_PHONE_PER_HOUR = env_int("OTP_MAX_PER_PHONE_PER_HOUR", 5)
