@@ -175,4 +175,10 @@ def error_messages() -> dict[str, str]:
         "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE": _(
             "WeChat could not be reached. Try again in a few minutes."
         ),
+        # Personal data (PIPL)
+        "MERCHANT_CONSENT_REQUIRED": _(
+            "Taking part shares your masked phone number and your activity with this "
+            "merchant. Tap the button again to agree."
+        ),
+        "MERCHANT_CONSENT_NOT_GIVEN": _("You no longer share your data with this merchant."),
     }

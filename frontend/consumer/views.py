@@ -529,3 +529,26 @@ def terms_page(request: HttpRequest) -> HttpResponse:
 def privacy_page(request: HttpRequest) -> HttpResponse:
     """``/privacy``: the privacy policy (隐私政策)."""
     return _document_page(request, Consent.Document.PRIVACY)
+
+
+# --- Personal data (PIPL) ---------------------------------------------------------------
+
+MY_DATA_OPERATIONS = ("MerchantConsents", "WithdrawMerchantConsent", *SESSION_OPERATIONS)
+
+
+@require_safe
+def my_data_page(request: HttpRequest) -> HttpResponse:
+    """``/my-data``: the merchants the consumer shares their data with, withdrawable."""
+
+    def texts() -> dict[str, str]:
+        return {
+            "withdraw": _("Stop sharing"),
+            "since": _("Since %(date)s"),
+            "withdraw_confirm": _("Stop sharing your data with %(merchant)s?"),
+            "withdrawn": _("Stopped. This merchant no longer sees your data."),
+            "no_consents": _("You share your data with no merchant."),
+        }
+
+    return consumer_page(
+        request, "consumer/my_data.html", "consumer/my_data.js", MY_DATA_OPERATIONS, texts
+    )
