@@ -21,6 +21,7 @@ from accounts import policies
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.models import Consent, User, WeChatIdentity
+from accounts.signals import signed_in
 from accounts.wechat import WeChatProfile, read_ticket, use_ticket
 from core import ratelimit
 from core.db import violated_constraint
@@ -73,7 +74,8 @@ def sign_in_with_wechat(
         use_ticket(ticket)
         if missing:
             policies.record_consent(user, Consent.Channel.WECHAT, ip, user_agent, missing)
-        return _active(user)
+        signed_in.send(sender=User, user=_active(user))
+        return user
     if not accept_policies:
         # Not used up: the page asks for consent and sends the same ticket again.
         raise _consent_required()

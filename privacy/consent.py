@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from core.error_codes import CoreErrorCode
-from core.errors import DomainError
 from privacy.error_codes import PrivacyErrorCode
+from privacy.errors import PrivacyError
 from privacy.models import MerchantConsent
 from tenants.models import Merchant
 
@@ -31,10 +31,6 @@ from tenants.models import Merchant
 # participation with each merchant.
 MERCHANT_CONSENT_VERSION = "2026-12-06"
 CACHE_SECONDS = 600
-
-
-class PrivacyError(DomainError):
-    pass
 
 
 def _key(consumer_id: int, merchant_id: int) -> str:

@@ -15,3 +15,15 @@ class PrivacyErrorCode(ErrorCodeEnum):
         "MERCHANT_CONSENT_NOT_GIVEN",
         "The consumer has no consent to withdraw for this merchant.",
     )
+    VERIFIED_PHONE_REQUIRED = (
+        "VERIFIED_PHONE_REQUIRED",
+        "The account has no phone to send a one-time code to: bind one first.",
+    )
+    DELETION_ALREADY_REQUESTED = (
+        "DELETION_ALREADY_REQUESTED",
+        "The account's deletion is already requested (cooling off).",
+    )
+    DELETION_NOT_REQUESTED = (
+        "DELETION_NOT_REQUESTED",
+        "There is no pending deletion of this account to cancel.",
+    )

@@ -8,7 +8,9 @@ import graphene
 from django.db.models import QuerySet
 from graphene_django import DjangoConnectionField
 
-from privacy.graphql.types import MerchantConsentNode
+from accounts.models import User
+from api.permissions import require_consumer
+from privacy.graphql.types import MerchantConsentNode, PersonalData
 from privacy.models import MerchantConsent
 
 
@@ -17,6 +19,14 @@ class ConsumerQueries(graphene.ObjectType):
         MerchantConsentNode,
         description="The merchants you share your data with (PIPL consent), newest first.",
     )
+
+    personal_data = graphene.Field(
+        PersonalData, description="Your data copy and account deletion requests (consumers)."
+    )
+
+    @staticmethod
+    def resolve_personal_data(root: Any, info: graphene.ResolveInfo) -> User:
+        return require_consumer(info)
 
     @staticmethod
     def resolve_merchant_consents(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> QuerySet:
