@@ -377,6 +377,8 @@ CONSUMER_FIELDS_COVERED = {
     "weChatJsConfig",
     # The caller's own (privacy/tests/test_merchant_consent.py, the withdrawal test).
     "merchantConsents",
+    # The caller's own (privacy/tests/test_personal_data.py, the copy test).
+    "personalData",
 }
 
 

@@ -181,4 +181,7 @@ def error_messages() -> dict[str, str]:
             "merchant. Tap the button again to agree."
         ),
         "MERCHANT_CONSENT_NOT_GIVEN": _("You no longer share your data with this merchant."),
+        "VERIFIED_PHONE_REQUIRED": _("Bind your phone number first: the code is sent to it."),
+        "DELETION_ALREADY_REQUESTED": _("Your account's deletion is already requested."),
+        "DELETION_NOT_REQUESTED": _("Your account is not being deleted."),
     }

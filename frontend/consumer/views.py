@@ -533,12 +533,22 @@ def privacy_page(request: HttpRequest) -> HttpResponse:
 
 # --- Personal data (PIPL) ---------------------------------------------------------------
 
-MY_DATA_OPERATIONS = ("MerchantConsents", "WithdrawMerchantConsent", *SESSION_OPERATIONS)
+MY_DATA_OPERATIONS = (
+    "MerchantConsents",
+    "WithdrawMerchantConsent",
+    "PersonalData",
+    "RequestPersonalDataCode",
+    "RequestDataCopy",
+    "RequestAccountDeletion",
+    "CancelAccountDeletion",
+    *SESSION_OPERATIONS,
+)
 
 
 @require_safe
 def my_data_page(request: HttpRequest) -> HttpResponse:
-    """``/my-data``: the merchants the consumer shares their data with, withdrawable."""
+    """``/my-data``: the merchants the consumer shares their data with (withdrawable), a
+    copy of their data, deleting the account (both after a fresh one-time code)."""
 
     def texts() -> dict[str, str]:
         return {
@@ -547,6 +557,19 @@ def my_data_page(request: HttpRequest) -> HttpResponse:
             "withdraw_confirm": _("Stop sharing your data with %(merchant)s?"),
             "withdrawn": _("Stopped. This merchant no longer sees your data."),
             "no_consents": _("You share your data with no merchant."),
+            "code_sent": _("A code was sent to your phone."),
+            "copy_PENDING": _("Your copy is being prepared…"),
+            "copy_READY": _("Your copy is ready. The link works for ten minutes."),
+            "copy_EXPIRED": _("Your last copy was deleted after a day. Ask for a new one."),
+            "deletion_confirm": _(
+                "Delete your account? After 15 days your phone, WeChat and addresses are "
+                "erased and your points are forfeited. Signing in again before then cancels."
+            ),
+            "deletion_pending": _(
+                "Your account will be deleted on %(date)s. Sign in or tap below to keep it."
+            ),
+            "deletion_requested": _("Deletion requested. You are signed out."),
+            "deletion_cancelled": _("Your account is kept."),
         }
 
     return consumer_page(

@@ -1,4 +1,5 @@
-// /my-data: the merchants the consumer shares their data with (PIPL), withdrawable.
+// /my-data: the merchants the consumer shares their data with (PIPL), withdrawable; a
+// copy of their data; deleting the account.
 
 import {
   $,
@@ -52,4 +53,69 @@ async function stopSharing(consent) {
   }).catch((error) => showAlert(messageFor(error)));
 }
 
-start(() => withSession(load));
+
+// --- A copy of the data, deleting the account (each after a fresh one-time code) -----
+
+function showRequests({ dataCopy, deletion }) {
+  setText("copy-status", dataCopy ? texts[`copy_${dataCopy.status}`] : "");
+  const link = $("copy-link");
+  link.hidden = !dataCopy?.download;
+  if (dataCopy?.download) link.href = dataCopy.download.url;
+  setText(
+    "deletion-status",
+    deletion ? fmt(texts.deletion_pending, { date: deletion.eraseAfter.slice(0, 10) }) : "",
+  );
+  show("ask-deletion", !deletion);
+  show("cancel-deletion", Boolean(deletion));
+  show("requests");
+}
+
+async function loadRequests() {
+  const { personalData } = await api.call("PersonalData", {}, { auth: true });
+  showRequests(personalData);
+  // A copy being prepared: look again shortly (the task takes seconds).
+  if (personalData.dataCopy?.status === "PENDING") setTimeout(() => withSession(loadRequests), 3000);
+}
+
+async function send(name, variables, after) {
+  await withSession(async () => {
+    const result = Object.values(await api.call(name, variables, { auth: true }))[0];
+    if (result.errors.length) {
+      showAlert(messageFor(result.errors[0]));
+      return;
+    }
+    await after(result);
+  }).catch((error) => showAlert(messageFor(error)));
+}
+
+$("send-code").addEventListener("click", () =>
+  send("RequestPersonalDataCode", {}, async () => announce(texts.code_sent)),
+);
+$("ask-copy").addEventListener("click", () =>
+  send("RequestDataCopy", { code: $("code").value.trim() }, async () => {
+    $("code").value = "";
+    await loadRequests();
+  }),
+);
+$("ask-deletion").addEventListener("click", () => {
+  if (!window.confirm(texts.deletion_confirm)) return;
+  // The account is signed out everywhere once the request is taken.
+  send("RequestAccountDeletion", { code: $("code").value.trim() }, async (result) => {
+    showRequests(result.personalData);
+    api.tokens.clear();
+    announce(texts.deletion_requested);
+  });
+});
+$("cancel-deletion").addEventListener("click", () =>
+  send("CancelAccountDeletion", {}, async (result) => {
+    showRequests(result.personalData);
+    announce(texts.deletion_cancelled);
+  }),
+);
+
+start(() =>
+  withSession(async () => {
+    await load();
+    await loadRequests();
+  }),
+);
