@@ -173,6 +173,9 @@ def scan_texts() -> dict[str, str]:
         "status_UNKNOWN": _("We do not know this code. Check it and try again."),
         "claim": _("Collect %(points)s points"),
         "agree_and_claim": _("Agree and collect"),
+        "share_with_merchant": _(
+            "Collecting also shares your masked phone number and your activity with %(merchant)s."
+        ),
         "claiming": _("Collecting…"),
         "earned": _("You earned %(points)s points"),
         "earned_from": _("From %(merchant)s · %(campaign)s"),

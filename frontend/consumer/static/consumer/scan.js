@@ -133,6 +133,12 @@ async function agreeFirst() {
 
 function showClaim(consumer, { focus = false, consent = false } = {}) {
   state.consent = consent;
+  // A first-time consumer's one tap also agrees to share with this merchant (said on the
+  // card): no second tap for the merchant's consent (decision 0184).
+  if (consent) {
+    state.shareWithMerchant = true;
+    setText("merchant-consent", fmt(texts.share_with_merchant, { merchant: state.preview.merchantName }));
+  }
   show("claim");
   setText("signed-in-as", signedInAs(consumer));
   show("claim-consent", consent);
