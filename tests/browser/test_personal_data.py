@@ -1,6 +1,7 @@
 """The personal-data screens in a real browser, against a server that asks each merchant's
 consent (``MERCHANT_CONSENT_REQUIRED=1``, as production): the consent prompt on the scan
-page, withdrawing it, a copy of one's data and a deletion on ``/my-data``."""
+page, withdrawing it, a copy of one's data (built by a real Celery worker) and a deletion
+on ``/my-data``."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tests.fixtures.processes import child_env, free_port, running, wait_for_htt
 from tests.fixtures.tenants import merchant_with_codes
 from tests.fixtures.wechat import site_settings
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.celery_worker]
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,7 @@ def next_code(site: Site, phone: str, previous: str) -> str:
 
 
 def test_consent_prompt_withdrawal_copy_and_deletion(
+    celery_worker: object,
     committed_db: None,
     unique: Callable[[str], str],
     new_phone: Callable[[], str],
