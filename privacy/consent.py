@@ -187,3 +187,17 @@ def identity_withheld(merchant_id: int, consumer_field: str = "consumer_id") -> 
     withdrawn = Exists(consents.filter(withdrawn_at__isnull=False))
     live = Exists(consents.filter(withdrawn_at__isnull=True))
     return ExpressionWrapper(Q(withdrawn) & ~Q(live), output_field=BooleanField())
+
+
+def move_on_merge(merged_id: int, survivor_id: int) -> None:
+    """``accounts.merge`` step: the merged account's live consents go to the survivor,
+    for merchants the survivor has none with (the merge proved both are one person)."""
+    already = MerchantConsent.objects.filter(
+        user_id=survivor_id, withdrawn_at__isnull=True
+    ).values_list("merchant_id", flat=True)
+    moving = MerchantConsent.objects.filter(user_id=merged_id, withdrawn_at__isnull=True).exclude(
+        merchant_id__in=list(already)
+    )
+    for merchant_id in moving.values_list("merchant_id", flat=True):
+        _forget(survivor_id, merchant_id)
+    moving.update(user_id=survivor_id)

@@ -303,3 +303,23 @@ def test_a_returning_phone_consumer_agrees_to_a_new_version_by_signing_in(
         *policies.CURRENT_VERSIONS.items(),
         (Consent.Document.TERMS, "2026-12-05"),
     }
+
+
+def test_a_merge_moves_the_merged_accounts_consents_to_the_survivor(
+    funded: Tenants, new_phone: Callable[[], str], django_capture_on_commit_callbacks: Any
+) -> None:
+    from accounts import merge
+
+    survivor = User.objects.get_or_create_consumer(new_phone())[0]
+    merged = User.objects.get_or_create_consumer(new_phone())[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        consent.give(merged, funded.acme.pk, MerchantConsent.Channel.CLAIM)
+        consent.give(merged, funded.beta.pk, MerchantConsent.Channel.CLAIM)
+        consent.give(survivor, funded.beta.pk, MerchantConsent.Channel.CLAIM)
+    assert consent.has_consented(survivor.pk, funded.acme.pk) is False
+    merged.phone = None  # two accounts of one person: one phone between them
+    merged.save(update_fields=["phone"])
+    with django_capture_on_commit_callbacks(execute=True):
+        merge.merge(survivor.pk, merged.pk)
+    assert consent.has_consented(survivor.pk, funded.acme.pk) is True
+    assert len(live(survivor, funded.beta)) == 1  # the survivor's own stays the one
