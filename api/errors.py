@@ -16,6 +16,7 @@ from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
 from points.error_codes import LedgerErrorCode
+from privacy.error_codes import PrivacyErrorCode
 from redemption.error_codes import MallErrorCode
 from tenants.error_codes import ApiKeyErrorCode, MerchantErrorCode, OfficialAccountErrorCode
 from webhooks.error_codes import WebhookErrorCode
@@ -33,6 +34,7 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     MallErrorCode,
     WebhookErrorCode,
     OfficialAccountErrorCode,
+    PrivacyErrorCode,
 )
 
 

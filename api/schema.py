@@ -21,6 +21,8 @@ from campaigns.graphql import queries as campaigns_queries
 from notifications.graphql import mutations as notifications_mutations
 from notifications.graphql import queries as notifications_queries
 from points.graphql import queries as points_queries
+from privacy.graphql import mutations as privacy_mutations
+from privacy.graphql import queries as privacy_queries
 from redemption.graphql import mutations as redemption_mutations
 from redemption.graphql import queries as redemption_queries
 from tenants.graphql import mutations as tenants_mutations
@@ -62,6 +64,8 @@ def node_field() -> SafeNodeField:
 
 
 class ConsumerQuery(
+    # Listed first so that its fields come last in the SDL (graphene reverses the bases).
+    privacy_queries.ConsumerQueries,
     accounts_queries.ConsumerQueries,
     points_queries.ConsumerQueries,
     campaigns_queries.ConsumerQueries,
@@ -73,6 +77,7 @@ class ConsumerQuery(
 
 
 class ConsumerMutation(
+    privacy_mutations.ConsumerMutations,
     tenants_mutations.ConsumerMutations,
     accounts_mutations.ConsumerAuthMutations,
     campaigns_mutations.ConsumerMutations,

@@ -46,6 +46,7 @@ SHARED_APPS = [
     "webhooks",  # merchants' webhook endpoints and the delivery outbox
     "notifications",  # SMS to consumers (expiring points, order shipped), opt-outs
     "analytics",  # activity summaries rolled up from the ledger (public schema)
+    "privacy",  # consumers' personal-data rights (PIPL): consent to share with merchants
     "portability",  # one merchant moved to another database (move_merchant); no models
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -199,6 +200,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.notify_expiring_points",
         "schedule": env_int("EXPIRY_NOTICE_INTERVAL_SECONDS", 3600),
     },
+    "erase-due-accounts": {
+        "task": "privacy.tasks.erase_due_accounts",
+        "schedule": env_int("ERASURE_SWEEP_INTERVAL_SECONDS", 3600),
+    },
 }
 # Redis redelivers a task whose worker died without acknowledging it after this long.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -220,6 +225,16 @@ AUTH_SESSION_CACHE_SECONDS = env_int("AUTH_SESSION_CACHE_SECONDS", 30)
 
 # One-time sign-in codes sent by SMS.
 OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 5 * 60)
+# PIPL art. 23: a consumer's first claim or answer with a merchant asks their consent to
+# share their data with it (privacy/consent.py). Off only in tests that predate it.
+MERCHANT_CONSENT_REQUIRED = env_bool("MERCHANT_CONSENT_REQUIRED", True)
+# A deletion asked for is carried out after this many days, unless cancelled (0186).
+ERASURE_COOLING_OFF_DAYS = env_int("ERASURE_COOLING_OFF_DAYS", 15)
+# A data copy's file is deleted this long after it was built.
+DATA_COPY_KEEP_HOURS = env_int("DATA_COPY_KEEP_HOURS", 24)
+# A phone sign-in to an account unused this long makes a new account: the number may
+# have a new owner (decision 0187).
+PHONE_DORMANT_DAYS = env_int("PHONE_DORMANT_DAYS", 365)
 OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5)
 OTP_RESEND_INTERVAL_SECONDS = env_int("OTP_RESEND_INTERVAL_SECONDS", 60)
 OTP_MAX_PER_PHONE_PER_HOUR = env_int("OTP_MAX_PER_PHONE_PER_HOUR", 5)

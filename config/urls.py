@@ -7,6 +7,7 @@ from api.schema import consumer_schema, merchant_schema
 from api.views import ApiView
 from campaigns.exports.views import download_export
 from campaigns.questionnaires.views import download_questionnaire_export
+from privacy.views import download_data_copy
 from redemption.views import download_settlement
 from tenants.views import component_events
 
@@ -32,6 +33,8 @@ urlpatterns = [
         download_settlement,
         name="mall-settlement-download",
     ),
+    # A consumer's copy of their data (PIPL), from the signed link the consumer API gives.
+    path("data-copies/<str:token>/", download_data_copy, name="data-copy-download"),
     # Analytics and liability CSV files, from signed links (analytics/downloads.py).
     path("reports/", include("analytics.urls")),
     # The operators' analytics page: staff only, through the admin's own login.

@@ -113,6 +113,8 @@ class TransactionKind(models.TextChoices):
     REVERSAL = "reversal", _("Reversal")
     # A merged account's points moving to the account that survives (accounts.merge).
     MERGE = "merge", _("Points from a merged account")
+    # A deleted account's remaining points, taken out of its wallet (privacy.erasure).
+    FORFEIT = "forfeit", _("Forfeited with a deleted account")
 
 
 class Transaction(models.Model):

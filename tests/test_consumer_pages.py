@@ -40,6 +40,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/mall/12/redeem", views.REDEEM_OPERATIONS),
     ("/orders", views.ORDERS_OPERATIONS),
     ("/addresses", views.ADDRESSES_OPERATIONS),
+    ("/my-data", views.MY_DATA_OPERATIONS),
 ]
 
 

@@ -375,6 +375,10 @@ CONSUMER_FIELDS_COVERED = {
     # Holds nothing of anyone: a signature over the address it is given, for any caller
     # (tests/test_wechat_jsapi.py).
     "weChatJsConfig",
+    # The caller's own (privacy/tests/test_merchant_consent.py, the withdrawal test).
+    "merchantConsents",
+    # The caller's own (privacy/tests/test_personal_data.py, the copy test).
+    "personalData",
 }
 
 

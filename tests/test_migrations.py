@@ -45,6 +45,8 @@ TASK_NAMES = {
     "notifications.tasks.notify_expiring_points",
     "notifications.tasks.order_shipped",
     "points.tasks.expire_lots",
+    "privacy.tasks.build_data_copy",
+    "privacy.tasks.erase_due_accounts",
     "tenants.tasks.schema_probe",
     "webhooks.tasks.deliver",
     "webhooks.tasks.send_due",
@@ -59,6 +61,7 @@ BEAT_SCHEDULE = {
         "task": "notifications.tasks.notify_expiring_points",
         "schedule": 3600,
     },
+    "erase-due-accounts": {"task": "privacy.tasks.erase_due_accounts", "schedule": 3600},
 }
 
 

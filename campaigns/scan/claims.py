@@ -38,6 +38,8 @@ from core.db import connection, rows, violated_constraint
 from core.errors import DomainError
 from core.ratelimit import Limit
 from points import ledger
+from privacy import consent as merchant_consent
+from privacy.models import MerchantConsent
 from tenants.models import Merchant
 from webhooks import events, payloads
 from webhooks.models import EventType
@@ -87,7 +89,11 @@ def _unknown() -> CodeError:
 
 
 def claim_code(
-    consumer: User, raw_code: str, idempotency_key: str, ip: str | None = None
+    consumer: User,
+    raw_code: str,
+    idempotency_key: str,
+    ip: str | None = None,
+    share_with_merchant: bool = False,
 ) -> ClaimResult:
     idempotency.check_key(idempotency_key)
     limits = [
@@ -105,6 +111,11 @@ def claim_code(
     try:
         parsed = parse(raw_code)
         merchant_id = parsed.merchant_id
+        # PIPL art. 23: the merchant sees the claim only with the consumer's consent,
+        # given with the claim's own tap the first time (one cached lookup after that).
+        merchant_consent.ensure(
+            consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.CLAIM, ip
+        )
         return _claim(merchant_id, consumer, parsed.code, idempotency_key)
     except DomainError as exc:
         if exc.code in GUESS_LIKE:

@@ -175,4 +175,13 @@ def error_messages() -> dict[str, str]:
         "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE": _(
             "WeChat could not be reached. Try again in a few minutes."
         ),
+        # Personal data (PIPL)
+        "MERCHANT_CONSENT_REQUIRED": _(
+            "Taking part shares your masked phone number and your activity with this "
+            "merchant. Tap the button again to agree."
+        ),
+        "MERCHANT_CONSENT_NOT_GIVEN": _("You no longer share your data with this merchant."),
+        "VERIFIED_PHONE_REQUIRED": _("Bind your phone number first: the code is sent to it."),
+        "DELETION_ALREADY_REQUESTED": _("Your account's deletion is already requested."),
+        "DELETION_NOT_REQUESTED": _("Your account is not being deleted."),
     }

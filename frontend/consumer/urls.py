@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern] = [
     path("mall/<int:pk>/redeem", views.redeem_page, name="redeem"),
     path("orders", views.orders_page, name="orders"),
     path("addresses", views.addresses_page, name="addresses"),
+    path("my-data", views.my_data_page, name="my-data"),
     # WeChat's OAuth on a merchant's behalf comes back here (?code=&state=).
     path("wechat/merchant-openid", views.merchant_openid_page, name="wechat-merchant-openid"),
     path("terms", views.terms_page, name="terms"),

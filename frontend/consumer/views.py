@@ -173,6 +173,9 @@ def scan_texts() -> dict[str, str]:
         "status_UNKNOWN": _("We do not know this code. Check it and try again."),
         "claim": _("Collect %(points)s points"),
         "agree_and_claim": _("Agree and collect"),
+        "share_with_merchant": _(
+            "Collecting also shares your masked phone number and your activity with %(merchant)s."
+        ),
         "claiming": _("Collecting…"),
         "earned": _("You earned %(points)s points"),
         "earned_from": _("From %(merchant)s · %(campaign)s"),
@@ -529,3 +532,49 @@ def terms_page(request: HttpRequest) -> HttpResponse:
 def privacy_page(request: HttpRequest) -> HttpResponse:
     """``/privacy``: the privacy policy (隐私政策)."""
     return _document_page(request, Consent.Document.PRIVACY)
+
+
+# --- Personal data (PIPL) ---------------------------------------------------------------
+
+MY_DATA_OPERATIONS = (
+    "MerchantConsents",
+    "WithdrawMerchantConsent",
+    "PersonalData",
+    "RequestPersonalDataCode",
+    "RequestDataCopy",
+    "RequestAccountDeletion",
+    "CancelAccountDeletion",
+    *SESSION_OPERATIONS,
+)
+
+
+@require_safe
+def my_data_page(request: HttpRequest) -> HttpResponse:
+    """``/my-data``: the merchants the consumer shares their data with (withdrawable), a
+    copy of their data, deleting the account (both after a fresh one-time code)."""
+
+    def texts() -> dict[str, str]:
+        return {
+            "withdraw": _("Stop sharing"),
+            "since": _("Since %(date)s"),
+            "withdraw_confirm": _("Stop sharing your data with %(merchant)s?"),
+            "withdrawn": _("Stopped. This merchant no longer sees your data."),
+            "no_consents": _("You share your data with no merchant."),
+            "code_sent": _("A code was sent to your phone."),
+            "copy_PENDING": _("Your copy is being prepared…"),
+            "copy_READY": _("Your copy is ready. The link works for ten minutes."),
+            "copy_EXPIRED": _("Your last copy was deleted after a day. Ask for a new one."),
+            "deletion_confirm": _(
+                "Delete your account? After 15 days your phone, WeChat and addresses are "
+                "erased and your points are forfeited. Signing in again before then cancels."
+            ),
+            "deletion_pending": _(
+                "Your account will be deleted on %(date)s. Sign in or tap below to keep it."
+            ),
+            "deletion_requested": _("Deletion requested. You are signed out."),
+            "deletion_cancelled": _("Your account is kept."),
+        }
+
+    return consumer_page(
+        request, "consumer/my_data.html", "consumer/my_data.js", MY_DATA_OPERATIONS, texts
+    )

@@ -20,7 +20,9 @@ class ClaimCode(DomainMutation):
 
     Send a fresh random `idempotencyKey` per claim and the same one when retrying
     it: a retry answers the first result with `replayed: true`. Refusals come as
-    `errors` (e.g. `ALREADY_CLAIMED`, `CAMPAIGN_ENDED`, `RATE_LIMITED`).
+    `errors` (e.g. `ALREADY_CLAIMED`, `CAMPAIGN_ENDED`, `RATE_LIMITED`;
+    `MERCHANT_CONSENT_REQUIRED` the first time with a merchant: ask, then send
+    `shareWithMerchant`).
     """
 
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
@@ -30,6 +32,13 @@ class ClaimCode(DomainMutation):
     class Arguments:
         code = graphene.String(required=True, description="As scanned or typed; case-insensitive.")
         idempotency_key = graphene.String(required=True)
+        share_with_merchant = graphene.Boolean(
+            default_value=False,
+            description=(
+                "The consumer ticked the box to share their data with the code's merchant "
+                "(asked with MERCHANT_CONSENT_REQUIRED the first time, never pre-ticked)."
+            ),
+        )
 
     claim = graphene.Field(ClaimedCode)
     balance = BigInt(description="The wallet balance after the claim.")
@@ -37,10 +46,21 @@ class ClaimCode(DomainMutation):
 
     @classmethod
     def perform(
-        cls, root: Any, info: graphene.ResolveInfo, code: str, idempotency_key: str
+        cls,
+        root: Any,
+        info: graphene.ResolveInfo,
+        code: str,
+        idempotency_key: str,
+        share_with_merchant: bool = False,
     ) -> ClaimCode:
         consumer = require_consumer(info)
-        result = claim_code(consumer, code, idempotency_key, ip=client_ip(info.context))
+        result = claim_code(
+            consumer,
+            code,
+            idempotency_key,
+            ip=client_ip(info.context),
+            share_with_merchant=share_with_merchant,
+        )
         return cls(
             claim=ClaimedCode(
                 points=result.claim.points,

@@ -39,7 +39,10 @@ import {
 import { ready as weChatReady } from "./wx.js";
 
 const KEY_NAME = `claim.${config.code}`;
-const state = { preview: null, claiming: false, consent: false };
+// shareWithMerchant: the consumer was asked to share their data with the code's merchant
+// (the first claim with it is refused with MERCHANT_CONSENT_REQUIRED); the next tap on
+// "agree and collect" sends the agreement with the claim (decision 0184).
+const state = { preview: null, claiming: false, consent: false, shareWithMerchant: false };
 
 async function loadPreview() {
   clearAlert();
@@ -102,7 +105,16 @@ async function nextStep() {
   await askToSignIn();
 }
 
-const claimLabel = () => fmt(texts.claim, { points: formatPoints(state.preview.points) });
+const claimLabel = () =>
+  state.shareWithMerchant
+    ? texts.agree_and_claim
+    : fmt(texts.claim, { points: formatPoints(state.preview.points) });
+
+function askMerchantConsent(error) {
+  state.shareWithMerchant = true;
+  setText("merchant-consent", messageFor(error));
+  focusOn("merchant-consent");
+}
 
 // The first-time consumer's consent, given by the claim tap; false if it was refused.
 async function agreeFirst() {
@@ -121,6 +133,12 @@ async function agreeFirst() {
 
 function showClaim(consumer, { focus = false, consent = false } = {}) {
   state.consent = consent;
+  // A first-time consumer's one tap also agrees to share with this merchant (said on the
+  // card): no second tap for the merchant's consent (decision 0184).
+  if (consent) {
+    state.shareWithMerchant = true;
+    setText("merchant-consent", fmt(texts.share_with_merchant, { merchant: state.preview.merchantName }));
+  }
   show("claim");
   setText("signed-in-as", signedInAs(consumer));
   show("claim-consent", consent);
@@ -156,11 +174,17 @@ function finalRefusal(error) {
 
 // Claim with the tab's idempotency key; true when the session must be signed in again.
 async function claim() {
-  const variables = { code: config.code, idempotencyKey: sessionKey(KEY_NAME) };
+  const variables = {
+    code: config.code,
+    idempotencyKey: sessionKey(KEY_NAME),
+    shareWithMerchant: state.shareWithMerchant,
+  };
   const { claimCode: result } = await api.call("ClaimCode", variables, { auth: true });
   const [error] = result.errors;
   if (!error) {
     showResult(result);
+  } else if (error.code === "MERCHANT_CONSENT_REQUIRED") {
+    askMerchantConsent(error);
   } else if (isAuthError(error)) {
     showAlert(messageFor(error));
     return true;
