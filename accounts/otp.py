@@ -25,7 +25,7 @@ from accounts import policies
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.models import Consent, PhoneChallenge, User
-from accounts.phones import normalize_phone
+from accounts.phones import normalize_phone, phone_proven
 from accounts.sms import send_sms
 from core import ratelimit
 
@@ -100,6 +100,7 @@ def verify_code(raw_phone: str, code: str, ip: str | None = None, user_agent: st
             policies.record_consent(user, Consent.Channel.PHONE, ip, user_agent)
     if not user.is_active:
         raise AuthError(AccountErrorCode.ACCOUNT_DISABLED, _("This account is disabled."))
+    phone_proven(user)
     return user
 
 

@@ -15,6 +15,7 @@ from accounts.error_codes import AccountErrorCode
 from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
+from earning.error_codes import EarningErrorCode
 from points.error_codes import LedgerErrorCode
 from redemption.error_codes import MallErrorCode
 from tenants.error_codes import ApiKeyErrorCode, MerchantErrorCode, OfficialAccountErrorCode
@@ -33,6 +34,7 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     MallErrorCode,
     WebhookErrorCode,
     OfficialAccountErrorCode,
+    EarningErrorCode,
 )
 
 

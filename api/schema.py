@@ -18,6 +18,8 @@ from accounts.graphql import queries as accounts_queries
 from analytics.graphql import queries as analytics_queries
 from campaigns.graphql import mutations as campaigns_mutations
 from campaigns.graphql import queries as campaigns_queries
+from earning.graphql import mutations as earning_mutations
+from earning.graphql import queries as earning_queries
 from notifications.graphql import mutations as notifications_mutations
 from notifications.graphql import queries as notifications_queries
 from points.graphql import queries as points_queries
@@ -85,6 +87,7 @@ class ConsumerMutation(
 
 class MerchantQuery(
     # First: fields of earlier bases come later in the SDL, so new fields go at its end.
+    earning_queries.MerchantQueries,
     tenants_queries.OfficialAccountQueries,
     analytics_queries.MerchantQueries,
     points_queries.LiabilityQueries,
@@ -100,6 +103,7 @@ class MerchantQuery(
 
 
 class MerchantMutation(
+    earning_mutations.MerchantMutations,
     tenants_mutations.OfficialAccountMutations,
     accounts_mutations.StaffAuthMutations,
     tenants_mutations.MerchantMutations,

@@ -47,6 +47,7 @@ SHARED_APPS = [
     "notifications",  # SMS to consumers (expiring points, order shipped), opt-outs
     "analytics",  # activity summaries rolled up from the ledger (public schema)
     "portability",  # one merchant moved to another database (move_merchant); no models
+    "earning",  # the merchant earning API: awards, purchases, pending awards to phones
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",
@@ -184,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-webhooks": {
         "task": "webhooks.tasks.send_due",
         "schedule": env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 30),
+    },
+    "settle-pending-awards": {
+        "task": "earning.tasks.settle_pending_awards",
+        "schedule": env_int("PENDING_AWARD_SWEEP_INTERVAL_SECONDS", 3600),
     },
     "notify-expiring-points": {
         "task": "notifications.tasks.notify_expiring_points",

@@ -32,6 +32,7 @@ PACKAGES = (
     "webhooks",
     "notifications",
     "portability",
+    "earning",
     "api",
     "frontend",
     "config",
@@ -48,6 +49,7 @@ DOMAIN_APPS = (
     "webhooks",
     "notifications",
     "portability",
+    "earning",
 )
 
 

@@ -1,0 +1,14 @@
+"""The pending awards' sweep: return holds that ended, credit phones that signed up."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from earning import services
+
+
+@shared_task(name="earning.tasks.settle_pending_awards")
+def settle_pending_awards() -> dict[str, int]:
+    # Credit first: a phone that signed up just before its hold ended keeps its points.
+    credited = services.credit_signed_up()
+    return {"credited": credited, "returned": services.return_expired_holds()}
