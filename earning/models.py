@@ -12,7 +12,6 @@ the hold ends (``returned`` to the budget).
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import ClassVar
 

@@ -44,7 +44,7 @@ from points.ledger import Posting
 from points.models import Lot, TransactionKind
 from points.services import CURRENCY_EXPONENT, MAX_MONEY_MINOR
 from tenants.models import Merchant
-from webhooks import events, payloads
+from webhooks import events
 from webhooks.models import EventType
 
 MAX_EXTERNAL_ID = 100
@@ -206,7 +206,7 @@ def record_purchase(
 ) -> AwardResult:
     """Award what a purchase earns under the merchant's rule (``recordPurchase``).
 
-    Points = amount × the rule's points per unit, rounded as the rule says, and cut to
+    Points = amount x the rule's points per unit, rounded as the rule says, and cut to
     what is left of the consumer's daily cap (``DAILY_CAP_REACHED`` when nothing is).
     """
     merchant.ensure_can_award()

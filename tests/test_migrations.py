@@ -42,6 +42,7 @@ TASK_NAMES = {
     "campaigns.questionnaire_exports.render_responses",
     "campaigns.tasks.generate_codes",
     "campaigns.tasks.resume_stalled_batches",
+    "earning.tasks.settle_pending_awards",
     "notifications.tasks.notify_expiring_points",
     "notifications.tasks.order_shipped",
     "points.tasks.expire_lots",
@@ -59,6 +60,7 @@ BEAT_SCHEDULE = {
         "task": "notifications.tasks.notify_expiring_points",
         "schedule": 3600,
     },
+    "settle-pending-awards": {"task": "earning.tasks.settle_pending_awards", "schedule": 3600},
 }
 
 

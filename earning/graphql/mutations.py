@@ -9,6 +9,7 @@ import graphene
 from api.mutations import DomainMutation
 from api.permissions import require_membership
 from api.scalars import BigInt
+from api.types import choice_value
 from core.error_codes import CoreErrorCode
 from core.errors import ErrorCodeEnum
 from earning import services
@@ -162,7 +163,9 @@ class ReverseAward(AwardPayload):
         kind: str | None = None,
     ) -> ReverseAward:
         merchant = require_membership(info, Role.OPERATOR).merchant
-        award = services.merchant_award(merchant, external_id, kind or AwardKind.AWARD)
+        award = services.merchant_award(
+            merchant, external_id, choice_value(kind or AwardKind.AWARD)
+        )
         result = services.reverse_award(merchant, award, idempotency_key=idempotency_key)
         return cls(award=result.award, replayed=result.replayed)
 
@@ -206,7 +209,7 @@ class SetEarningRule(DomainMutation):
         rule = services.set_rule(
             merchant,
             points_per_unit=points_per_unit,
-            rounding=rounding,
+            rounding=choice_value(rounding),
             daily_cap=daily_cap,
             welcome_bonus=welcome_bonus or 0,
             birthday_bonus=birthday_bonus or 0,

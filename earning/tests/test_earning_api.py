@@ -218,7 +218,7 @@ def test_a_purchase_earns_by_the_rule_and_stops_at_the_daily_cap(
         {"phone": consumer.phone, "amount": 1999, "orderId": "O-1", "key": "p1"},
         token=secret,
     )["data"]["recordPurchase"]
-    # ¥19.99 × 1.5 = 29.985, rounded down.
+    # ¥19.99 x 1.5 = 29.985, rounded down.
     assert first["award"]["points"] == 29 and first["award"]["kind"] == "PURCHASE"
     capped = merchant_api.query(
         PURCHASE,
@@ -233,6 +233,12 @@ def test_a_purchase_earns_by_the_rule_and_stops_at_the_daily_cap(
     )["data"]["recordPurchase"]
     assert refused["errors"] == [{"field": None, "code": "DAILY_CAP_REACHED"}]
     assert ledger.balance_of(ledger.wallet(consumer.pk)) == 100
+    # A purchase is reversed by its order id; a reversed purchase no longer counts.
+    back = merchant_api.query(
+        REVERSE, {"id": "O-1", "kind": "PURCHASE", "key": "rp1"}, token=secret
+    )["data"]["reverseAward"]
+    assert back["award"] == {"externalId": "O-1", "points": 29, "reversed": True}
+    assert ledger.balance_of(ledger.wallet(consumer.pk)) == 71
 
 
 def test_a_purchase_without_a_rule_is_refused(
@@ -351,7 +357,7 @@ def test_twenty_concurrent_retries_award_once(
     before = balances.budget_of(merchant.pk).available
 
     def retry(i: int) -> dict:
-        api = Api(Client(), "/merchant/graphql/", "merchant")  # type: ignore[arg-type]
+        api = Api(Client(), "/merchant/graphql/", "merchant")
         key = "same-key" if i % 2 == 0 else f"key-{i}"
         return _award(api, secret, phone=phone, externalId="ORDER-20", key=key)
 
