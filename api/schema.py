@@ -64,6 +64,7 @@ def node_field() -> SafeNodeField:
 
 
 class ConsumerQuery(
+    earning_queries.ConsumerQueries,
     accounts_queries.ConsumerQueries,
     points_queries.ConsumerQueries,
     campaigns_queries.ConsumerQueries,

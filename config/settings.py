@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.send_due",
         "schedule": env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 30),
     },
+    "refresh-ways-to-earn": {
+        "task": "earning.tasks.refresh_ways_to_earn",
+        "schedule": env_int("WAYS_TO_EARN_REFRESH_SECONDS", 300),
+    },
     "settle-pending-awards": {
         "task": "earning.tasks.settle_pending_awards",
         "schedule": env_int("PENDING_AWARD_SWEEP_INTERVAL_SECONDS", 3600),

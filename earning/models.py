@@ -164,3 +164,40 @@ class Award(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.external_id}: {self.points} ({self.status})"
+
+
+class WayToEarn(models.Model):
+    """One active campaign of a merchant, as the consumers' "ways to earn" list shows it.
+
+    Campaigns live in each merchant's schema; listing them for a consumer across
+    merchants from there would visit every schema. This public copy holds what the list
+    needs, whatever the campaign's kind, and is rebuilt per merchant
+    (``campaigns.offers``) when a campaign changes status and by a periodic sweep.
+    """
+
+    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.CASCADE, related_name="+")
+    campaign_id = models.BigIntegerField()
+    # The campaign's kind as the campaigns app names it (scan, questionnaire, and the
+    # kinds that come later): listed generically, never by a fixed list.
+    kind = models.CharField(max_length=16)
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=200, blank=True)
+    # Points on offer (per code, per response, the top prize…); null: it varies.
+    points = models.BigIntegerField(null=True, blank=True)
+    # The consumer's page for it ("/q/<link>", "/scan"); blank: none yet.
+    path = models.CharField(max_length=200, blank=True)
+    # The reserve ref prefix whose award to a consumer means they earned it already
+    # ("survey:<id>:"); blank: it can be earned again (each code once, not the campaign).
+    earned_once_ref = models.CharField(max_length=64, blank=True)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["merchant", "campaign_id"], name="way_unique_campaign"),
+        ]
+        indexes: ClassVar = [models.Index(fields=["-created_at", "-id"], name="way_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} ({self.merchant_id})"

@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,12 +36,12 @@ from core.db.locks import advisory_xact_lock
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from earning.error_codes import EarningErrorCode
-from earning.models import Award, AwardKind, AwardStatus, EarningRule, Rounding
+from earning.models import Award, AwardKind, AwardStatus, EarningRule, Rounding, WayToEarn
 from points import ledger
 from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
 from points.ledger import Posting
-from points.models import Lot, TransactionKind
+from points.models import AccountKind, Entry, Lot, Transaction, TransactionKind
 from points.services import CURRENCY_EXPONENT, MAX_MONEY_MINOR
 from tenants.models import Merchant
 from webhooks import events
@@ -629,3 +629,45 @@ def set_rule(
         },
     )
     return rule
+
+
+# --- Ways to earn ------------------------------------------------------------------
+
+
+def open_ways(queryset: QuerySet[WayToEarn] | None = None) -> QuerySet[WayToEarn]:
+    """Listed campaigns running now (the list is refreshed every few minutes: dates are
+    checked here too, so an ended campaign leaves the list on time)."""
+    now = timezone.now()
+    queryset = WayToEarn.objects.all() if queryset is None else queryset
+    return queryset.filter(
+        Q(starts_at__isnull=True) | Q(starts_at__lte=now),
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+    )
+
+
+def ways_to_earn(consumer_id: int | None) -> QuerySet[WayToEarn]:
+    """The consumers' list, newest first; for a consumer, merchants they earned from
+    first, and without campaigns they earned once already (an answered questionnaire).
+
+    Two statements whatever the page: the merchants the consumer knows, then the page
+    (the "earned already" test is a subquery of it).
+    """
+    ways = open_ways()
+    if consumer_id is None:
+        return ways.annotate(known=Value(False)).order_by("-created_at", "-id")
+    known = list(
+        Transaction.objects.filter(consumer_id=consumer_id, merchant_id__isnull=False)
+        .values_list("merchant_id", flat=True)
+        .distinct()
+    )
+    earned = Entry.objects.filter(
+        transaction__consumer_id=consumer_id,
+        account__kind=AccountKind.CAMPAIGN_RESERVE,
+        account__merchant_id=OuterRef("merchant_id"),
+        account__ref__startswith=OuterRef("earned_once_ref"),
+    )
+    return (
+        ways.exclude(Q(earned_once_ref__gt="") & Exists(earned))
+        .annotate(known=Case(When(merchant_id__in=known, then=Value(True)), default=Value(False)))
+        .order_by("-known", "-created_at", "-id")
+    )

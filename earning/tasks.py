@@ -12,3 +12,11 @@ def settle_pending_awards() -> dict[str, int]:
     # Credit first: a phone that signed up just before its hold ended keeps its points.
     credited = services.credit_signed_up()
     return {"credited": credited, "returned": services.return_expired_holds()}
+
+
+@shared_task(name="earning.tasks.refresh_ways_to_earn")
+def refresh_ways_to_earn() -> int:
+    # Catches what a status change did not announce (new batches, renames, ended dates).
+    from campaigns import offers
+
+    return offers.refresh_all()

@@ -439,6 +439,10 @@ CONSUMER_FIELDS_COVERED = {
     # Holds nothing of anyone: a signature over the address it is given, for any caller
     # (tests/test_wechat_jsapi.py).
     "weChatJsConfig",
+    # Public campaigns; per consumer only the order and what they answered already, the
+    # caller's own (earning/tests/test_ways_to_earn.py: another consumer's answers hide
+    # nothing from you).
+    "waysToEarn",
 }
 
 

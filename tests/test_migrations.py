@@ -42,6 +42,7 @@ TASK_NAMES = {
     "campaigns.questionnaire_exports.render_responses",
     "campaigns.tasks.generate_codes",
     "campaigns.tasks.resume_stalled_batches",
+    "earning.tasks.refresh_ways_to_earn",
     "earning.tasks.settle_pending_awards",
     "notifications.tasks.notify_expiring_points",
     "notifications.tasks.order_shipped",
@@ -61,6 +62,7 @@ BEAT_SCHEDULE = {
         "schedule": 3600,
     },
     "settle-pending-awards": {"task": "earning.tasks.settle_pending_awards", "schedule": 3600},
+    "refresh-ways-to-earn": {"task": "earning.tasks.refresh_ways_to_earn", "schedule": 300},
 }
 
 

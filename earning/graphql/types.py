@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
+from django.db.models import QuerySet
+from graphene_django import DjangoObjectType
 
 from api.scalars import BigInt
+from api.types import PublicNode
 from earning import services
-from earning.models import Award, AwardKind, AwardStatus, EarningRule, Rounding
+from earning.models import Award, AwardKind, AwardStatus, EarningRule, Rounding, WayToEarn
 
 AwardKindEnum = graphene.Enum(
     "EarningAwardKind", [(value.upper(), value) for value in AwardKind.values]
@@ -69,3 +72,41 @@ class EarningRuleType(graphene.ObjectType):
     @staticmethod
     def resolve_rounding(rule: EarningRule, info: graphene.ResolveInfo) -> Any:
         return str(rule.rounding)
+
+
+class WayToEarnNode(PublicNode, DjangoObjectType):
+    """An active campaign where a consumer can earn points, of any kind."""
+
+    kind = graphene.String(
+        required=True,
+        description="The campaign's kind: scan, questionnaire, and the kinds added later "
+        "(follow, prize…). Show an unknown kind generically.",
+    )
+    merchant_name = graphene.String(required=True)
+    points = BigInt(description="Points on offer (per code, per response…); null: it varies.")
+    url = graphene.String(description="The consumer's page for it; null: none yet.")
+    from_known_merchant = graphene.Boolean(
+        required=True, description="You have earned from this merchant before."
+    )
+
+    class Meta:
+        name = "WayToEarn"
+        model = WayToEarn
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "name", "description", "ends_at")
+
+    @staticmethod
+    def resolve_merchant_name(way: WayToEarn, info: graphene.ResolveInfo) -> str:
+        return way.merchant.name
+
+    @staticmethod
+    def resolve_url(way: WayToEarn, info: graphene.ResolveInfo) -> str | None:
+        return way.path or None
+
+    @staticmethod
+    def resolve_from_known_merchant(way: WayToEarn, info: graphene.ResolveInfo) -> bool:
+        return bool(getattr(way, "known", False))
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[WayToEarn], info: graphene.ResolveInfo) -> QuerySet:
+        return services.open_ways(queryset).select_related("merchant")
