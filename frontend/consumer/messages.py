@@ -68,6 +68,16 @@ NOT_FOR_CONSUMERS = frozenset(
         "INVALID_URL",
         "INVALID_EVENT_TYPES",
         "TOO_MANY_ENDPOINTS",
+        # The merchant earning API (earning/): merchants' servers, never consumers.
+        "CONSUMER_REQUIRED",
+        "CONSUMER_NOT_FOUND",
+        "INVALID_EXTERNAL_ID",
+        "INVALID_REASON",
+        "EARNING_RULE_MISSING",
+        "INVALID_EARNING_RULE",
+        "NOTHING_EARNED",
+        "DAILY_CAP_REACHED",
+        "AWARD_SPENT",
     }
 )
 
