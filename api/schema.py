@@ -76,6 +76,7 @@ class ConsumerQuery(
 
 
 class ConsumerMutation(
+    earning_mutations.ConsumerMutations,
     tenants_mutations.ConsumerMutations,
     accounts_mutations.ConsumerAuthMutations,
     campaigns_mutations.ConsumerMutations,

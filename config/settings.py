@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "earning.tasks.refresh_ways_to_earn",
         "schedule": env_int("WAYS_TO_EARN_REFRESH_SECONDS", 300),
     },
+    "award-birthday-bonuses": {
+        "task": "earning.tasks.award_birthday_bonuses",
+        "schedule": env_int("BIRTHDAY_BONUS_INTERVAL_SECONDS", 3600),
+    },
     "settle-pending-awards": {
         "task": "earning.tasks.settle_pending_awards",
         "schedule": env_int("PENDING_AWARD_SWEEP_INTERVAL_SECONDS", 3600),

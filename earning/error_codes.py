@@ -20,6 +20,11 @@ class EarningErrorCode(ErrorCodeEnum):
     INVALID_EARNING_RULE = "INVALID_EARNING_RULE", "The earning rule is out of range."
     NOTHING_EARNED = "NOTHING_EARNED", "The purchase earns no points under the rule."
     DAILY_CAP_REACHED = "DAILY_CAP_REACHED", "The consumer reached today's cap of purchase points."
+    INVALID_BIRTHDAY = "INVALID_BIRTHDAY", "A birthday must be a past date within 120 years."
+    BIRTHDAY_ALREADY_SET = (
+        "BIRTHDAY_ALREADY_SET",
+        "The birthday was given already; it cannot be changed in the app.",
+    )
     AWARD_SPENT = (
         "AWARD_SPENT",
         "The consumer already spent these points; the award can no longer be reversed.",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -298,6 +298,7 @@ def _make(
     request_hash: str,
     amount_minor: int | None = None,
     currency: str = "",
+    may_welcome: bool = True,
 ) -> AwardResult:
     """Post one award (and the welcome bonus it may bring) under the address's lock."""
     first = _replay(merchant, idempotency_key, external_id, request_hash)
@@ -313,7 +314,8 @@ def _make(
                 return AwardResult(first, replayed=True)
             rule = rule_of(merchant)
             welcome = (
-                rule is not None
+                may_welcome
+                and rule is not None
                 and rule.welcome_bonus > 0
                 and not Award.objects.filter(_address_filter(address), merchant=merchant).exists()
             )
@@ -671,3 +673,83 @@ def ways_to_earn(consumer_id: int | None) -> QuerySet[WayToEarn]:
         .annotate(known=Case(When(merchant_id__in=known, then=Value(True)), default=Value(False)))
         .order_by("-known", "-created_at", "-id")
     )
+
+
+# --- Birthdays -----------------------------------------------------------------------
+
+
+def _local_today() -> date:
+    from zoneinfo import ZoneInfo
+
+    return timezone.now().astimezone(ZoneInfo(settings.CONSUMER_TIME_ZONE)).date()
+
+
+def set_birthday(user: User, birthday: date) -> User:
+    """Record the consumer's birthday, once (``BIRTHDAY_ALREADY_SET`` for another date
+    afterwards: a birthday that could move would pay its bonus every month)."""
+    today = _local_today()
+    if birthday > today or birthday.year < today.year - 120:
+        raise EarningError(
+            EarningErrorCode.INVALID_BIRTHDAY,
+            _("Enter your real birthday: a past date."),
+            "birthday",
+        )
+    if user.birthday == birthday:
+        return user
+    # Conditional, so two devices setting it at once cannot both win.
+    if not User.objects.filter(pk=user.pk, birthday__isnull=True).update(birthday=birthday):
+        raise EarningError(
+            EarningErrorCode.BIRTHDAY_ALREADY_SET,
+            _("Your birthday is set already. Contact support to correct it."),
+            "birthday",
+        )
+    user.birthday = birthday
+    return user
+
+
+def _birthdays_on(today: date) -> Q:
+    """Consumers whose birthday is ``today``; 29 February counts on the 28th in other years."""
+    on = Q(birthday__month=today.month, birthday__day=today.day)
+    leap = today.year % 4 == 0 and (today.year % 100 != 0 or today.year % 400 == 0)
+    if (today.month, today.day) == (2, 28) and not leap:
+        on |= Q(birthday__month=2, birthday__day=29)
+    return on
+
+
+def award_birthday_bonuses(today: date | None = None) -> int:
+    """Pay each merchant's birthday bonus to its consumers whose birthday is today (in
+    ``CONSUMER_TIME_ZONE``): those who earned from it before. Once per consumer, merchant
+    and year (the award's id names the year), so the hourly task may run all day.
+    A merchant whose budget runs out stops paying for the day. The number paid."""
+    today = today or _local_today()
+    paid = 0
+    for rule in EarningRule.objects.filter(birthday_bonus__gt=0).select_related("merchant"):
+        merchant = rule.merchant
+        if not merchant.is_active:
+            continue
+        customers = Transaction.objects.filter(merchant_id=merchant.pk).values("consumer_id")
+        for user in User.objects.filter(
+            _birthdays_on(today), pk__in=customers, is_active=True, merged_into__isnull=True
+        ):
+            address = Address(
+                consumer_ref=pseudonyms.consumer_ref(merchant.pk, user.pk), consumer=user
+            )
+            key = f"birthday:{user.pk}:{today.year}"
+            try:
+                result = _make(
+                    merchant,
+                    address,
+                    kind=AwardKind.BIRTHDAY,
+                    points=lambda rule, points=rule.birthday_bonus: points,
+                    reason=_("Birthday bonus"),
+                    external_id=_stored_external_id(AwardKind.BIRTHDAY, f"{user.pk}:{today.year}"),
+                    idempotency_key=key,
+                    request_hash=_request_hash(kind=AwardKind.BIRTHDAY, to=address.key),
+                    may_welcome=False,
+                )
+            except LedgerError as exc:
+                if exc.code != LedgerErrorCode.INSUFFICIENT_BUDGET:
+                    raise
+                break
+            paid += 0 if result.replayed else 1
+    return paid

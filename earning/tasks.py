@@ -20,3 +20,9 @@ def refresh_ways_to_earn() -> int:
     from campaigns import offers
 
     return offers.refresh_all()
+
+
+@shared_task(name="earning.tasks.award_birthday_bonuses")
+def award_birthday_bonuses() -> int:
+    # Hourly: once per consumer, merchant and year whatever the runs (earning.services).
+    return services.award_birthday_bonuses()

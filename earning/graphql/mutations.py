@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 import graphene
 
 from api.mutations import DomainMutation
-from api.permissions import require_membership
+from api.permissions import require_consumer, require_membership
 from api.scalars import BigInt
 from api.types import choice_value
 from core.error_codes import CoreErrorCode
@@ -216,6 +217,25 @@ class SetEarningRule(DomainMutation):
             pending_days=pending_days or 30,
         )
         return cls(rule=rule)
+
+
+class SetBirthday(DomainMutation):
+    """Give your birthday (optional) for merchants' birthday bonuses; once:
+    `BIRTHDAY_ALREADY_SET` for another date later. Merchants never see it."""
+
+    class Arguments:
+        birthday = graphene.Date(required=True)
+
+    birthday = graphene.Date()
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, birthday: date) -> SetBirthday:
+        user = services.set_birthday(require_consumer(info), birthday)
+        return cls(birthday=user.birthday)
+
+
+class ConsumerMutations(graphene.ObjectType):
+    set_birthday = SetBirthday.Field()
 
 
 class MerchantMutations(graphene.ObjectType):

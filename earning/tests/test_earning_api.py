@@ -373,3 +373,56 @@ def test_twenty_concurrent_retries_award_once(
         == 1
     )
     assert balances.budget_of(merchant.pk).available == before - 50
+
+
+# --- Birthdays ---------------------------------------------------------------------------
+
+SET_BIRTHDAY = """
+mutation($b: Date!) { setBirthday(birthday: $b) { birthday errors { field code } } }
+"""
+
+
+def test_a_birthday_is_given_once_and_pays_each_merchant_once_a_year(
+    consumer_api: Api, earning: tuple[Merchant, str], consumer: User, new_phone: Callable
+) -> None:
+    from datetime import date
+
+    from tests.fixtures.api import access_token
+
+    merchant, secret = earning
+    EarningRule.objects.create(merchant=merchant, birthday_bonus=88)
+    token = access_token(consumer)
+    given = consumer_api.query(SET_BIRTHDAY, {"b": "1990-02-28"}, token=token)
+    assert given["data"]["setBirthday"] == {"birthday": "1990-02-28", "errors": []}
+    moved = consumer_api.query(SET_BIRTHDAY, {"b": "1990-03-01"}, token=token)
+    assert moved["data"]["setBirthday"]["errors"] == [
+        {"field": "birthday", "code": "BIRTHDAY_ALREADY_SET"}
+    ]
+    future = consumer_api.query(SET_BIRTHDAY, {"b": "2999-01-01"}, token=token)
+    assert future["data"]["setBirthday"]["errors"][0]["code"] in {
+        "INVALID_BIRTHDAY",
+        "BIRTHDAY_ALREADY_SET",
+    }
+    # Not a customer of this merchant yet: no bonus.
+    assert services.award_birthday_bonuses(date(2027, 2, 28)) == 0
+    _award(
+        consumer_api_merchant(consumer_api), secret, phone=consumer.phone, externalId="B", key="b"
+    )
+    wallet_before = ledger.balance_of(ledger.wallet(consumer.pk))
+    assert services.award_birthday_bonuses(date(2027, 2, 27)) == 0
+    assert services.award_birthday_bonuses(date(2027, 2, 28)) == 1
+    assert services.award_birthday_bonuses(date(2027, 2, 28)) == 0  # the hourly rerun
+    assert ledger.balance_of(ledger.wallet(consumer.pk)) == wallet_before + 88
+    assert services.award_birthday_bonuses(date(2028, 2, 28)) == 1  # next year
+
+
+def consumer_api_merchant(consumer_api: Api) -> Api:
+    return Api(consumer_api.client, "/merchant/graphql/", "merchant")
+
+
+def test_a_29_february_birthday_is_kept_on_the_28th_in_other_years() -> None:
+    from datetime import date
+
+    assert services._birthdays_on(date(2027, 2, 28)) != services._birthdays_on(date(2028, 2, 28))
+    assert "29" in str(services._birthdays_on(date(2027, 2, 28)))
+    assert "29" not in str(services._birthdays_on(date(2028, 2, 28)))

@@ -63,6 +63,9 @@ def error_messages() -> dict[str, str]:
                 "MERGE_TOKEN_EXPIRED",
                 "ACCOUNT_MERGED",
                 "PHONE_REQUIRED",
+                # A consumer's birthday (earning): only the consumer API answers them.
+                "INVALID_BIRTHDAY",
+                "BIRTHDAY_ALREADY_SET",
             ),
             _("This concerns a consumer's account, not the console."),
         ),
