@@ -426,3 +426,15 @@ def test_a_29_february_birthday_is_kept_on_the_28th_in_other_years() -> None:
     assert services._birthdays_on(date(2027, 2, 28)) != services._birthdays_on(date(2028, 2, 28))
     assert "29" in str(services._birthdays_on(date(2027, 2, 28)))
     assert "29" not in str(services._birthdays_on(date(2028, 2, 28)))
+
+
+def test_merchant_awards_count_as_issued_in_the_liability_report(
+    merchant_api: Api, earning: tuple[Merchant, str], consumer: User
+) -> None:
+    from points import liability
+
+    _merchant, secret = earning
+    before = sum(f.issued for f in liability._platform_flows().values())
+    _award(merchant_api, secret, phone=consumer.phone, externalId="L1", key="l1")
+    after = sum(f.issued for f in liability._platform_flows().values())
+    assert after - before == 50

@@ -326,6 +326,8 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
             "kind_TRANSFER": _("Transfer"),
             "signed_out": _("You are signed out."),
             "kind_MERGE": _("From your other account"),
+            # Points a merchant's own systems awarded (a purchase, a bonus): earned too.
+            "kind_MERCHANT_AWARD": _("Earned"),
             **binding_texts(),
         }
 
