@@ -65,4 +65,5 @@ def phone_proven(user: User) -> None:
         for hook in _phone_proven_hooks.values():
             hook(user)
 
-    transaction.on_commit(run)
+    # Robust: a failing hook is logged and left to its app's sweep; the sign-in stands.
+    transaction.on_commit(run, robust=True)
