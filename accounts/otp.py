@@ -27,7 +27,7 @@ from accounts import policies
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.models import AuthSession, Consent, PhoneChallenge, User
-from accounts.phones import normalize_phone
+from accounts.phones import normalize_phone, phone_proven
 from accounts.session_cache import sessions
 from accounts.signals import signed_in
 from accounts.sms import send_sms
@@ -112,6 +112,7 @@ def verify_code(raw_phone: str, code: str, ip: str | None = None, user_agent: st
     if not user.is_active:
         raise AuthError(AccountErrorCode.ACCOUNT_DISABLED, _("This account is disabled."))
     signed_in.send(sender=User, user=user)
+    phone_proven(user)
     return user
 
 

@@ -15,6 +15,7 @@ from accounts.error_codes import AccountErrorCode
 from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
+from earning.error_codes import EarningErrorCode
 from points.error_codes import LedgerErrorCode
 from privacy.error_codes import PrivacyErrorCode
 from redemption.error_codes import MallErrorCode
@@ -35,6 +36,7 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     WebhookErrorCode,
     OfficialAccountErrorCode,
     PrivacyErrorCode,
+    EarningErrorCode,
 )
 
 

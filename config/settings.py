@@ -48,6 +48,7 @@ SHARED_APPS = [
     "analytics",  # activity summaries rolled up from the ledger (public schema)
     "privacy",  # consumers' personal-data rights (PIPL): consent to share with merchants
     "portability",  # one merchant moved to another database (move_merchant); no models
+    "earning",  # the merchant earning API: awards, purchases, pending awards to phones
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",
@@ -195,6 +196,18 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-webhooks": {
         "task": "webhooks.tasks.send_due",
         "schedule": env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 30),
+    },
+    "refresh-ways-to-earn": {
+        "task": "earning.tasks.refresh_ways_to_earn",
+        "schedule": env_int("WAYS_TO_EARN_REFRESH_SECONDS", 300),
+    },
+    "award-birthday-bonuses": {
+        "task": "earning.tasks.award_birthday_bonuses",
+        "schedule": env_int("BIRTHDAY_BONUS_INTERVAL_SECONDS", 3600),
+    },
+    "settle-pending-awards": {
+        "task": "earning.tasks.settle_pending_awards",
+        "schedule": env_int("PENDING_AWARD_SWEEP_INTERVAL_SECONDS", 3600),
     },
     "notify-expiring-points": {
         "task": "notifications.tasks.notify_expiring_points",

@@ -243,6 +243,10 @@ class ApiScope(models.TextChoices):
     LEDGER_READ = "ledger:read", _("Read the budget and the ledger")
     MALL_READ = "mall:read", _("Read supplied goods, their orders and settlements")
     MALL_WRITE = "mall:write", _("Consign goods, ship and refund orders")
+    EARNING_WRITE = (
+        "earning:write",
+        _("Award points to consumers, record purchases, reverse awards"),
+    )
 
 
 class ApiKey(models.Model):

@@ -33,6 +33,7 @@ PACKAGES = (
     "notifications",
     "portability",
     "privacy",
+    "earning",
     "api",
     "frontend",
     "config",
@@ -50,6 +51,7 @@ DOMAIN_APPS = (
     "notifications",
     "portability",
     "privacy",
+    "earning",
 )
 
 

@@ -29,6 +29,8 @@ from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan import services as scan_services
 from campaigns.scan.generation import generate_batch
 from core.db import connection
+from earning import services as earning_services
+from earning.models import Award, EarningRule
 from points import services
 from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product
@@ -122,6 +124,12 @@ QUERY_CASES: dict[str, str] = {
     "webhookEndpoints": (
         "query { webhookEndpoints(first: 100) { edges { node { id url description eventTypes "
         "isActive secretHint } } } }"
+    ),
+    # The earning rule (a public row keyed by merchant); the earning API's own cases are
+    # in earning/tests/test_earning_api.py.
+    "earningRule": (
+        "query { earningRule { pointsPerUnit rounding dailyCap welcomeBonus birthdayBonus "
+        "pendingDays } }"
     ),
     "webhookDeliveries": (
         "query { webhookDeliveries(first: 100) { edges { node { id eventId eventType status "
@@ -315,11 +323,67 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
         "mutation($id: ID!) { webhookEndpointDelete(id: $id) { deletedId errors { code } } }",
         lambda t: {"id": _acme_endpoint(t)},
     ),
+    "awardPoints": (
+        'mutation($phone: String!) { awardPoints(phone: $phone, points: 5, reason: "Iso", '
+        'externalId: "iso", idempotencyKey: "iso") { award { externalId } errors { code } } }',
+        lambda t: _earning_case(t),
+    ),
+    "recordPurchase": (
+        "mutation($phone: String!) { recordPurchase(phone: $phone, amount: 1000, "
+        'currency: "CNY", orderId: "iso", idempotencyKey: "iso") '
+        "{ award { externalId } errors { code } } }",
+        lambda t: _earning_case(t, rule=True),
+    ),
+    "reverseAward": (
+        'mutation($id: String!) { reverseAward(externalId: $id, idempotencyKey: "iso-r") '
+        "{ award { externalId } errors { code } } }",
+        lambda t: {"id": _acme_award(t)},
+    ),
+    "setEarningRule": (
+        'mutation { setEarningRule(pointsPerUnit: "2", rounding: DOWN) '
+        "{ rule { pointsPerUnit } errors { code } } }",
+        lambda t: {},
+    ),
     "webhookRedeliver": (
         "mutation($id: ID!) { webhookRedeliver(id: $id) { delivery { id } errors { code } } }",
         lambda t: {"id": _acme_dead_delivery(t)},
     ),
 }
+
+
+def _earning_case(t: Tenants, rule: bool = False) -> dict[str, Any]:
+    """acme funded (and with an earning rule), and a consumer's phone to award."""
+    services.fund_with_money(
+        t.acme, amount_minor=100, currency="CNY", rate="10", payment_reference=f"iso-{uuid4()}"
+    )
+    if rule:
+        earning_services.set_rule(
+            t.acme,
+            points_per_unit="1",
+            rounding="down",
+            daily_cap=None,
+            welcome_bonus=0,
+            birthday_bonus=0,
+            pending_days=30,
+        )
+    phone = f"+86137{uuid4().int % 10**8:08d}"
+    User.objects.get_or_create_consumer(phone)
+    return {"phone": phone}
+
+
+def _acme_award(t: Tenants) -> str:
+    """An award acme made (to a consumer holding it still): its externalId."""
+    phone = _earning_case(t)["phone"]
+    earning_services.award_points(
+        t.acme,
+        phone=phone,
+        consumer_id=None,
+        points=5,
+        reason="Iso",
+        external_id="iso-award",
+        idempotency_key=f"iso-{uuid4()}",
+    )
+    return "iso-award"
 
 
 def _acme_api_key(t: Tenants) -> ApiKey:
@@ -379,6 +443,10 @@ CONSUMER_FIELDS_COVERED = {
     "merchantConsents",
     # The caller's own (privacy/tests/test_personal_data.py, the copy test).
     "personalData",
+    # Public campaigns; per consumer only the order and what they answered already, the
+    # caller's own (earning/tests/test_ways_to_earn.py: another consumer's answers hide
+    # nothing from you).
+    "waysToEarn",
 }
 
 
@@ -402,6 +470,25 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
     # Points a consumer holds of beta's: beta's liability, never acme's.
     holder = User.objects.get_or_create_consumer(f"+86137{uuid4().int % 10**8:08d}")[0]
     services.award(tenants.beta, marker, holder, 5, idempotency_key=unique("a"), memo=marker)
+    # An award through beta's earning API, and its rule.
+    earning_services.set_rule(
+        tenants.beta,
+        points_per_unit="7.1234",
+        rounding="up",
+        daily_cap=None,
+        welcome_bonus=0,
+        birthday_bonus=0,
+        pending_days=30,
+    )
+    earning_services.award_points(
+        tenants.beta,
+        phone=holder.phone,
+        consumer_id=None,
+        points=5,
+        reason=marker,
+        external_id=marker,
+        idempotency_key=unique("e"),
+    )
     clerk = User.objects.create_user(f"{marker}@beta.test", None, name=marker)
     Membership.objects.create(merchant=tenants.beta, user=clerk, role=Role.VIEWER)
     with tenant_context(tenants.beta):
@@ -473,6 +560,7 @@ def test_query_field_does_not_show_another_merchants_data(
 ) -> None:
     document = QUERY_CASES[field]
     _acme_official_account(tenants)
+    _earning_case(tenants, rule=True)  # earningRule is null until set
     before = _as(merchant_api, tenants.acme_owner, document, "acme")
     assert "errors" not in before, before
     assert before["data"][field] is not None
@@ -640,6 +728,10 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
             "pk", "status", "attempts"
         )
     )
+    awards = sorted(Award.objects.filter(merchant=tenants.acme).values_list("pk", "status"))
+    rules = sorted(
+        EarningRule.objects.filter(merchant=tenants.acme).values_list("pk", "points_per_unit")
+    )
     return (
         staff,
         campaigns,
@@ -652,6 +744,8 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         keys,
         hooks,
         deliveries,
+        awards,
+        rules,
     )
 
 

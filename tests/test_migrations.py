@@ -42,6 +42,9 @@ TASK_NAMES = {
     "campaigns.questionnaire_exports.render_responses",
     "campaigns.tasks.generate_codes",
     "campaigns.tasks.resume_stalled_batches",
+    "earning.tasks.award_birthday_bonuses",
+    "earning.tasks.refresh_ways_to_earn",
+    "earning.tasks.settle_pending_awards",
     "notifications.tasks.notify_expiring_points",
     "notifications.tasks.order_shipped",
     "points.tasks.expire_lots",
@@ -62,6 +65,9 @@ BEAT_SCHEDULE = {
         "schedule": 3600,
     },
     "erase-due-accounts": {"task": "privacy.tasks.erase_due_accounts", "schedule": 3600},
+    "settle-pending-awards": {"task": "earning.tasks.settle_pending_awards", "schedule": 3600},
+    "refresh-ways-to-earn": {"task": "earning.tasks.refresh_ways_to_earn", "schedule": 300},
+    "award-birthday-bonuses": {"task": "earning.tasks.award_birthday_bonuses", "schedule": 3600},
 }
 
 

@@ -63,9 +63,24 @@ def error_messages() -> dict[str, str]:
                 "MERGE_TOKEN_EXPIRED",
                 "ACCOUNT_MERGED",
                 "PHONE_REQUIRED",
+                # A consumer's birthday (earning): only the consumer API answers them.
+                "INVALID_BIRTHDAY",
+                "BIRTHDAY_ALREADY_SET",
             ),
             _("This concerns a consumer's account, not the console."),
         ),
+        # The earning API.
+        "CONSUMER_REQUIRED": _("Name the consumer by a phone number or a consumer id, not both."),
+        "CONSUMER_NOT_FOUND": _("No consumer of this merchant has this consumer id."),
+        "INVALID_EXTERNAL_ID": _("Give your id for the award (1 to 100 characters)."),
+        "INVALID_REASON": _("Give a reason (1 to 200 characters)."),
+        "EARNING_RULE_MISSING": _("Set an earning rule before recording purchases."),
+        "INVALID_EARNING_RULE": _(
+            "Check the earning rule: a positive rate with 4 decimals at most."
+        ),
+        "NOTHING_EARNED": _("This purchase earns no points."),
+        "DAILY_CAP_REACHED": _("This consumer reached today's cap of purchase points."),
+        "AWARD_SPENT": _("The consumer already spent these points: the award cannot be reversed."),
         # API keys.
         "INVALID_SCOPE": _("Choose at least one permission for the key."),
         "SCOPE_MISSING": _("This API key does not have the permission for this."),

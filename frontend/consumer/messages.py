@@ -68,6 +68,16 @@ NOT_FOR_CONSUMERS = frozenset(
         "INVALID_URL",
         "INVALID_EVENT_TYPES",
         "TOO_MANY_ENDPOINTS",
+        # The merchant earning API (earning/): merchants' servers, never consumers.
+        "CONSUMER_REQUIRED",
+        "CONSUMER_NOT_FOUND",
+        "INVALID_EXTERNAL_ID",
+        "INVALID_REASON",
+        "EARNING_RULE_MISSING",
+        "INVALID_EARNING_RULE",
+        "NOTHING_EARNED",
+        "DAILY_CAP_REACHED",
+        "AWARD_SPENT",
     }
 )
 
@@ -161,6 +171,8 @@ def error_messages() -> dict[str, str]:
         "LIMIT_REACHED": _("You have redeemed as many of this product as one person may."),
         "ADDRESS_REQUIRED": _("Choose a delivery address."),
         "PHONE_REQUIRED": _("Bind your phone number first: goods are delivered to a phone."),
+        "INVALID_BIRTHDAY": _("Enter your real birthday: a past date."),
+        "BIRTHDAY_ALREADY_SET": _("Your birthday is set already. Contact support to correct it."),
         "INVALID_QUANTITY": _("Choose a quantity from 1 to 100."),
         "NOT_CANCELLABLE": _("This order can no longer be cancelled: it has shipped."),
         "INVALID_ORDER_STATUS": _("This order can no longer be changed."),

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("s/<str:code>", views.scan_page, name="scan"),
     path("scan", views.camera_page, name="camera"),
     path("q/<str:link>", views.questionnaire_page, name="questionnaire"),
+    path("earn", views.earn_page, name="earn"),
     path("mall", views.mall_page, name="mall"),
     path("mall/<int:pk>", views.product_page, name="product"),
     path("mall/<int:pk>/redeem", views.redeem_page, name="redeem"),

@@ -52,6 +52,7 @@ QUESTIONNAIRE_OPERATIONS = ("Questionnaire", "SubmitResponse", *SESSION_OPERATIO
 WALLET_OPERATIONS = ("Wallet", *BIND_OPERATIONS, *SESSION_OPERATIONS)
 CAMERA_OPERATIONS: tuple[str, ...] = ()
 MALL_OPERATIONS = ("Categories", "Products", *SESSION_OPERATIONS)
+EARN_OPERATIONS = ("WaysToEarn", *SESSION_OPERATIONS)
 PRODUCT_OPERATIONS = ("Product", *SESSION_OPERATIONS)
 REDEEM_OPERATIONS = (
     "Product",
@@ -328,6 +329,8 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
             "kind_TRANSFER": _("Transfer"),
             "signed_out": _("You are signed out."),
             "kind_MERGE": _("From your other account"),
+            # Points a merchant's own systems awarded (a purchase, a bonus): earned too.
+            "kind_MERCHANT_AWARD": _("Earned"),
             **binding_texts(),
         }
 
@@ -338,6 +341,30 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
         WALLET_OPERATIONS,
         texts,
         config={**binding_config(), **wechat_config()},
+    )
+
+
+# --- Ways to earn ---------------------------------------------------------------------
+
+
+def earn_texts() -> dict[str, str]:
+    return {
+        "empty": _("No campaigns right now. Scan the codes on products to earn points."),
+        "points_vary": _("Points vary"),
+        "known": _("You have earned here before"),
+        "kind_scan": _("Scan a code"),
+        "kind_questionnaire": _("Questionnaire"),
+        "kind_follow": _("Follow"),
+        "kind_prize": _("Prize draw"),
+        "kind_other": _("Campaign"),
+    }
+
+
+@require_safe
+def earn_page(request: HttpRequest) -> HttpResponse:
+    """``/earn`` ("赚积分"): where points can be earned now (public)."""
+    return consumer_page(
+        request, "consumer/earn.html", "consumer/earn.js", EARN_OPERATIONS, earn_texts
     )
 
 
