@@ -41,6 +41,7 @@ TASK_NAMES = {
     "campaigns.export_tasks.render_export",
     "campaigns.questionnaire_exports.render_responses",
     "campaigns.tasks.generate_codes",
+    "campaigns.tasks.import_codes",
     "campaigns.tasks.resume_stalled_batches",
     "notifications.tasks.notify_expiring_points",
     "notifications.tasks.order_shipped",
