@@ -14,6 +14,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django_tenants.utils import tenant_context
+from graphql_relay import from_global_id, to_global_id
 from openpyxl import Workbook
 
 from accounts.models import User
@@ -40,6 +41,8 @@ from core.db import connection
 from core.errors import DomainError
 from points import services
 from tenants.models import CodeRoute, Merchant, route_key
+from campaigns.tests.test_merchant_campaigns import call
+from tests.fixtures.api import Api
 from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
@@ -357,3 +360,71 @@ def test_merchant_without_schema_name_is_not_found(client: Client) -> None:
     response = client.post(f"/code-imports/{token}/file", {})
     assert response.status_code == 404
     assert Merchant.objects.filter(schema_name="no_such_schema").count() == 0
+
+
+# --- Merchant API ---------------------------------------------------------------------
+
+
+def test_the_merchant_api_starts_an_import_and_follows_it_to_its_report(
+    acme: Tenants, merchant_api: Api, client: Client
+) -> None:
+    campaign = _campaign()
+    campaign_id = to_global_id("Campaign", f"{acme.acme.pk}:{campaign.pk}")
+    viewer = call(
+        merchant_api,
+        acme.acme_viewer,
+        "CreateCodeImport",
+        campaignId=campaign_id,
+        layout="CODES",
+        format="CSV",
+        pointsPerCode=2,
+    )
+    assert viewer["errors"][0]["code"] == "PERMISSION_DENIED"
+    bad = call(
+        merchant_api,
+        acme.acme_operator,
+        "CreateCodeImport",
+        campaignId=campaign_id,
+        layout="URLS",
+        format="CSV",
+        pointsPerCode=2,
+        urlPattern="https://tea.example.cn/v",
+    )
+    assert [(e["field"], e["code"]) for e in bad["errors"]] == [
+        ("urlPattern", "INVALID_URL_PATTERN")
+    ]
+    created = call(
+        merchant_api,
+        acme.acme_operator,
+        "CreateCodeImport",
+        campaignId=campaign_id,
+        layout="CODES",
+        format="CSV",
+        pointsPerCode=2,
+        name="Printer run 8",
+    )
+    assert created["errors"] == []
+    started = created["codeImport"]
+    assert started["status"] == "UPLOADING" and started["uploadUrl"].startswith("http")
+    lines = [*printer_codes(30), "nope", "ALSO BAD!"]
+    upload = client.post(
+        started["uploadUrl"], {"file": ContentFile(csv_of(lines), name="codes.csv")}
+    )
+    assert upload.status_code == 202
+    pk = int(from_global_id(started["id"])[1].split(":")[1])
+    with tenant_context(acme.acme):  # the requests above left the connection on public
+        importing.run_import(pk)
+
+    seen = call(merchant_api, acme.acme_operator, "CodeImport", id=started["id"])
+    assert (seen["status"], seen["accepted"], seen["refused"], seen["linesRead"]) == (
+        "REFUSED",
+        30,
+        2,
+        32,
+    )
+    assert seen["failureCode"] == "IMPORT_LINES_REFUSED" and seen["uploadUrl"] is None
+    report = client.get(seen["reportUrl"])
+    assert report.status_code == 200
+    assert call(merchant_api, acme.acme_viewer, "CodeImport", id=started["id"])["reportUrl"] is None
+    listed = call(merchant_api, acme.acme_viewer, "CodeImports", campaignId=campaign_id)
+    assert [edge["node"]["id"] for edge in listed["edges"]] == [started["id"]]
