@@ -37,11 +37,11 @@ from campaigns.scan.entropy import MIN_BITS_PER_CODE, EntropyMeter
 from campaigns.scan.preview import ScanStatus, preview_code
 from campaigns.scan.services import create_scan_campaign, reserve_left
 from campaigns.services import set_status
+from campaigns.tests.test_merchant_campaigns import call
 from core.db import connection
 from core.errors import DomainError
 from points import services
 from tenants.models import CodeRoute, Merchant, route_key
-from campaigns.tests.test_merchant_campaigns import call
 from tests.fixtures.api import Api
 from tests.fixtures.tenants import Tenants
 
