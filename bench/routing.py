@@ -26,6 +26,7 @@ Redis BENCH_REDIS_URL (default redis://127.0.0.1:6379/14); both recreated and dr
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import secrets
 import statistics
@@ -125,19 +126,18 @@ def run(per_round: int, rounds: int) -> int:
             # Spread over the consumers: under their per-minute limit.
             return claims.claim_code(consumers[n % len(consumers)], code, f"{tag}-{n}")
 
-        return [lambda c=c, n=n: claim(c, n) for n, c in enumerate(codes_)]
+        return [functools.partial(claim, c, n) for n, c in enumerate(codes_)]
 
-    print(
-        f"{total - per_round:,} codes of ours, {per_round:,} imported; {len(consumers):,} consumers"
-    )
-    before, after = [], []
+    print(f"{total:,} codes of ours, {per_round:,} imported; {len(consumers):,} consumers")
+    before: list[float] = []
+    after: list[float] = []
     for round_ in range(rounds):
         for label in ("before", "after"):
             chunk = ours[claimed : claimed + per_round]
             claimed += per_round
             if label == "before":
                 width(18)
-                claims.route = codes.parse  # type: ignore[attr-defined, assignment]
+                claims.route = codes.parse  # type: ignore[attr-defined]
                 before.append(timed(label, calls(chunk, f"b{round_}")))
             else:
                 width(32)
