@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from campaigns.models.imports import MAX_IMPORTED_CODE_LENGTH, MIN_IMPORTED_CODE_LENGTH
-from campaigns.scan.codes import CodeError, ParsedCode, normalize, parse
+from campaigns.scan.codes import LENGTH, CodeError, ParsedCode, normalize, parse, pretty
 from core.db import rows
 from tenants.models import CodeRoute, route_key
 
@@ -36,3 +36,24 @@ def route(raw: str) -> ParsedCode:
         if row is None:
             raise
         return ParsedCode(code=code, merchant_id=row[0])
+
+
+def checked(raw: str) -> str:
+    """The normalised code if it can be ours or an imported one; ``CodeError`` otherwise.
+
+    No query: for the scan page, which opens before anything is asked of the API.
+    """
+    try:
+        return parse(raw).code
+    except CodeError:
+        code = normalize(raw)
+        if IMPORTED_SHAPE.fullmatch(code) is None:
+            raise
+        return code
+
+
+def printable(code: str) -> str:
+    """How the page shows a code: ours in their printed groups, imported ones by fours."""
+    if len(code) == LENGTH:
+        return pretty(code)
+    return "-".join(code[start : start + 4] for start in range(0, len(code), 4))

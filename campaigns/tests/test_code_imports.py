@@ -428,3 +428,12 @@ def test_the_merchant_api_starts_an_import_and_follows_it_to_its_report(
     assert call(merchant_api, acme.acme_viewer, "CodeImport", id=started["id"])["reportUrl"] is None
     listed = call(merchant_api, acme.acme_viewer, "CodeImports", campaignId=campaign_id)
     assert [edge["node"]["id"] for edge in listed["edges"]] == [started["id"]]
+
+
+def test_the_scan_page_opens_for_an_imported_code_and_not_for_garbage(client: Client) -> None:
+    printed = "1234 5678 9012 3456 7890"
+    page = client.get(f"/s/{printed}")
+    assert page.status_code == 200
+    assert "1234-5678-9012-3456-7890" in page.content.decode()  # shown by fours
+    assert client.get("/s/SHORT").status_code == 404
+    assert client.get("/s/" + "9" * 40).status_code == 404
