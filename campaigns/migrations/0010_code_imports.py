@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('line', models.PositiveIntegerField()),
-                ('reason', models.CharField(choices=[('MALFORMED', 'Not a code: wrong length or characters'), ('EMPTY', 'Empty line'), ('NO_CODE_IN_URL', 'The URL does not match the registered pattern'), ('BAD_COLUMNS', 'Wrong number of columns'), ('DUPLICATE_IN_FILE', 'Repeats an earlier line of the file'), ('ALREADY_EXISTS', 'The code already exists on the platform'), ('OUR_FORMAT', "Reads as another merchant's code of this platform")], max_length=24)),
+                ('reason', models.CharField(choices=[('MALFORMED', 'Not a code: wrong length or characters'), ('EMPTY', 'Empty line'), ('NO_CODE_IN_URL', 'The URL does not match the registered pattern'), ('BAD_COLUMNS', 'Wrong number of columns'), ('DUPLICATE_IN_FILE', 'Repeats an earlier line of the file'), ('ALREADY_EXISTS', 'The code already exists on the platform'), ('OUR_FORMAT', "Has this platform's own code format (18 characters)")], max_length=24)),
                 ('text', models.CharField(blank=True, max_length=200)),
                 ('first_line', models.PositiveIntegerField(blank=True, null=True)),
                 ('code_import', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refusals', to='campaigns.codeimport')),

@@ -52,7 +52,7 @@ class RefusalReason(models.TextChoices):
     BAD_COLUMNS = "BAD_COLUMNS", _("Wrong number of columns")
     DUPLICATE_IN_FILE = "DUPLICATE_IN_FILE", _("Repeats an earlier line of the file")
     ALREADY_EXISTS = "ALREADY_EXISTS", _("The code already exists on the platform")
-    OUR_FORMAT = "OUR_FORMAT", _("Reads as another merchant's code of this platform")
+    OUR_FORMAT = "OUR_FORMAT", _("Has this platform's own code format (18 characters)")
 
 
 class CodeImport(models.Model):

@@ -54,9 +54,9 @@ from campaigns.models import (
 )
 from campaigns.models.imports import MAX_LABEL_FIELD_LENGTH
 from campaigns.scan import batches
-from campaigns.scan.codes import LENGTH, CodeError, normalize, parse
+from campaigns.scan.codes import CodeError, normalize, parse
 from campaigns.scan.entropy import MIN_BITS_PER_CODE, EntropyMeter
-from campaigns.scan.routing import IMPORTED_SHAPE
+from campaigns.scan.routing import IMPORTED_SHAPE, OUR_SHAPE
 from core.db import connection
 from core.db.locks import advisory_session_lock
 from core.errors import DomainError
@@ -191,13 +191,14 @@ class LineRules:
         code = normalize(raw)
         if IMPORTED_SHAPE.fullmatch(code) is None:
             return RefusalReason.MALFORMED
-        if len(code) == LENGTH:
-            # It may read as one of our own codes, which are routed by their first
-            # characters, never by the routing table: only this merchant's may stay.
+        if OUR_SHAPE.fullmatch(code):
+            # Our own format: routed by its first characters, and refused as a typo when
+            # its check character fails, never looked up in the routing table. Only a
+            # valid code naming this merchant may stay (its scan finds this schema).
             try:
                 parsed = parse(code)
             except CodeError:
-                return code
+                return RefusalReason.OUR_FORMAT
             if parsed.merchant_id != self.merchant_id:
                 return RefusalReason.OUR_FORMAT
         return code
