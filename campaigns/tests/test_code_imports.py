@@ -12,19 +12,25 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from django_tenants.utils import tenant_context
 from graphql_relay import from_global_id, to_global_id
 from openpyxl import Workbook
 
 from accounts.models import User
+from campaigns.exports import render
+from campaigns.exports import service as export_service
 from campaigns.models import (
+    BatchExport,
     BatchStatus,
     Campaign,
     CampaignStatus,
     Code,
     CodeImport,
     CodeLabel,
+    ExportFormat,
+    ExportStatus,
     ImportFormat,
     ImportLayout,
     ImportRefusal,
@@ -437,3 +443,17 @@ def test_the_scan_page_opens_for_an_imported_code_and_not_for_garbage(client: Cl
     assert "1234-5678-9012-3456-7890" in page.content.decode()  # shown by fours
     assert client.get("/s/SHORT").status_code == 404
     assert client.get("/s/" + "9" * 40).status_code == 404
+
+
+def test_an_imported_batch_exports_like_a_generated_one(acme: Tenants) -> None:
+    campaign = _campaign()
+    printed = printer_codes(12, width=24)
+    done = run(campaign, csv_of(printed))
+    assert done.batch is not None
+    for fmt in (ExportFormat.CSV, ExportFormat.PDF):
+        export = render.run_export(export_service.request_export(done.batch, fmt).pk)
+        assert export.status == ExportStatus.READY, export.error
+        assert export.progress == 12
+    with default_storage.open(BatchExport.objects.filter(format="csv").get().file_name) as file:
+        text = file.read().decode("utf-8-sig")
+    assert all(f"/s/{code}" in text for code in printed)
