@@ -7,6 +7,7 @@ from api.schema import consumer_schema, merchant_schema
 from api.views import ApiView
 from campaigns.exports.views import download_export
 from campaigns.questionnaires.views import download_questionnaire_export
+from campaigns.scan.import_views import download_import_report, upload_import_file
 from privacy.views import download_data_copy
 from redemption.views import download_settlement
 from tenants.views import component_events
@@ -27,6 +28,14 @@ urlpatterns = [
     ),
     # A rendered batch export, from the signed link the merchant API gives (15 minutes).
     path("exports/<str:token>/", download_export, name="batch-export-download"),
+    # A code import's file, sent to the signed link the merchant API gives (an hour),
+    # and the report of its refused lines (15 minutes).
+    path("code-imports/<str:token>/file", upload_import_file, name="code-import-upload"),
+    path(
+        "code-imports/<str:token>/report.csv",
+        download_import_report,
+        name="code-import-report",
+    ),
     # A supplier's monthly settlement CSV, from the signed link the merchant API gives.
     path(
         "mall/settlements/<str:token>/",

@@ -24,7 +24,14 @@ from accounts.models import User
 from analytics.downloads import MERCHANT_CSV
 from api.schema import consumer_schema, merchant_schema
 from campaigns import services as campaign_services
-from campaigns.models import BatchExport, Campaign, CodeBatch, QuestionnaireVersion, ScanFailure
+from campaigns.models import (
+    BatchExport,
+    Campaign,
+    CodeBatch,
+    CodeImport,
+    QuestionnaireVersion,
+    ScanFailure,
+)
 from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan import services as scan_services
 from campaigns.scan.generation import generate_batch
@@ -76,6 +83,10 @@ QUERY_CASES: dict[str, str] = {
     "batchExports": (
         "query { batchExports(first: 100) { edges { node { id format status progress total "
         "downloadUrl batch { id campaign { name } } } } } }"
+    ),
+    "codeImports": (
+        "query { codeImports(first: 20) { edges { node { id name status accepted refused "
+        "reportUrl campaign { name } batch { id } } } } }"
     ),
     "ledger": (
         "query { ledger(first: 100) { edges { node { id amount kind memo account reference } } } }"
@@ -259,6 +270,11 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
     "voidCodeBatch": (
         "mutation($id: ID!) { voidCodeBatch(id: $id) { batch { id } errors { code } } }",
         lambda t: {"id": _acme_campaign(t, "active", batch=True)},
+    ),
+    "createCodeImport": (
+        "mutation($id: ID!) { createCodeImport(campaignId: $id, layout: CODES, format: CSV, "
+        "pointsPerCode: 1) { codeImport { id } errors { code } } }",
+        lambda t: {"id": _acme_campaign(t, "active")},
     ),
     "requestBatchExport": (
         "mutation($id: ID!) { requestBatchExport(batchId: $id, format: CSV) "
@@ -495,6 +511,9 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
         campaign = scan_services.create_scan_campaign(name=marker)
         batch = scan_services.create_batch(tenants.beta, campaign, size=3, points_per_code=1)
         BatchExport.objects.create(batch=batch, format="csv", total=3)
+        CodeImport.objects.create(
+            campaign=campaign, name=marker, points_per_code=1, layout="codes", file_format="csv"
+        )
         ScanFailure.objects.update_or_create(
             day=timezone.localdate() - timedelta(days=1),
             reason="UNKNOWN_CODE",
@@ -581,6 +600,7 @@ def test_query_field_does_not_show_another_merchants_data(
         "staff",
         "campaigns",
         "batchExports",
+        "codeImports",
         "dashboard",
         "apiKeys",
         "auditLog",
@@ -711,6 +731,7 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         campaigns = sorted(Campaign.objects.values_list("pk", "name", "status"))
         batches = sorted(CodeBatch.objects.values_list("pk", "status"))
         exports = sorted(BatchExport.objects.values_list("pk", "status"))
+        code_imports = sorted(CodeImport.objects.values_list("pk", "status"))
         versions = sorted(QuestionnaireVersion.objects.values_list("pk", "number", "questions"))
     folder = f"questionnaire-exports/{tenants.acme.schema_name}"
     files = sorted(default_storage.listdir(folder)[1]) if default_storage.exists(folder) else []
@@ -737,6 +758,7 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         campaigns,
         batches,
         exports,
+        code_imports,
         products,
         orders,
         versions,

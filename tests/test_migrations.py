@@ -41,6 +41,7 @@ TASK_NAMES = {
     "campaigns.export_tasks.render_export",
     "campaigns.questionnaire_exports.render_responses",
     "campaigns.tasks.generate_codes",
+    "campaigns.tasks.import_codes",
     "campaigns.tasks.resume_stalled_batches",
     "earning.tasks.award_birthday_bonuses",
     "earning.tasks.refresh_ways_to_earn",

@@ -24,9 +24,11 @@ from campaigns.graphql.types.campaigns import (
     CampaignStatusEnum,
     ScanFailureDay,
     batch_by_id,
+    campaign_by_id,
 )
 from campaigns.graphql.types.dashboard import Dashboard, DashboardRoot
 from campaigns.graphql.types.exports import BatchExportConnectionField, BatchExportNode
+from campaigns.graphql.types.imports import CodeImportNode
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
 from campaigns.questionnaires import services as questionnaires
@@ -127,6 +129,11 @@ class MerchantQueries(graphene.ObjectType):
         time_zone=graphene.String(description="IANA name, e.g. Asia/Shanghai (default UTC)."),
         description="Points, earnings per day, active consumers and top campaigns.",
     )
+    code_imports = DjangoConnectionField(
+        CodeImportNode,
+        campaign_id=graphene.ID(description="Only this campaign's imports."),
+        description="The merchant's code imports, newest first. One by ID: `node(id:)`.",
+    )
 
     @staticmethod
     def resolve_questionnaires(
@@ -180,3 +187,15 @@ class MerchantQueries(graphene.ObjectType):
         membership = require_membership(info)
         days = stats.check_window(days, stats.MAX_DAYS, "days")
         return DashboardRoot(membership.merchant_id, days, stats.time_zone(time_zone))
+
+    @staticmethod
+    def resolve_code_imports(
+        root: Any, info: graphene.ResolveInfo, campaign_id: str | None = None, **kwargs: Any
+    ) -> QuerySet[models.CodeImport]:
+        require_membership(info)
+        found = models.CodeImport.objects.select_related("campaign", "batch").order_by(
+            "-created_at", "-id"
+        )
+        if campaign_id is not None:
+            found = found.filter(campaign=campaign_by_id(info, campaign_id, "campaignId"))
+        return found

@@ -13,6 +13,16 @@ from campaigns.models.campaigns import (
 )
 from campaigns.models.codes import MAX_BATCH_SIZE, BatchStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.models.exports import BatchExport, ExportFormat, ExportStatus
+from campaigns.models.imports import (
+    CodeImport,
+    CodeLabel,
+    ImportFormat,
+    ImportLayout,
+    ImportLine,
+    ImportRefusal,
+    ImportStatus,
+    RefusalReason,
+)
 from campaigns.models.questionnaires import (
     Questionnaire,
     QuestionnaireOpen,
@@ -32,11 +42,19 @@ __all__ = [
     "Claim",
     "Code",
     "CodeBatch",
+    "CodeImport",
+    "CodeLabel",
     "ExportFormat",
     "ExportStatus",
+    "ImportFormat",
+    "ImportLayout",
+    "ImportLine",
+    "ImportRefusal",
+    "ImportStatus",
     "Questionnaire",
     "QuestionnaireOpen",
     "QuestionnaireVersion",
+    "RefusalReason",
     "Response",
     "ScanFailure",
 ]

@@ -3,7 +3,8 @@
 1. The code's shape and check character are checked with no database query.
 2. Failed attempts are counted per consumer and per IP in Redis; past the limit
    the consumer is cooled down (``RATE_LIMITED`` with a retry-after).
-3. The merchant comes from the code (its id is in the first four characters).
+3. The merchant comes from the code (its id is in the first four characters; an
+   imported code has a routing row instead: campaigns.scan.routing).
 4. One statement, ``campaigns_claim_code`` (sql/campaigns_claim_code.sql, decision
    0137), in the merchant's schema: read the code with its batch, check merchant,
    campaign and limits, take the code with a conditional ``UPDATE … WHERE claimed_at
@@ -32,7 +33,8 @@ from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, Claim
 from campaigns.reserves import RESERVE_BUCKETS
-from campaigns.scan.codes import CodeError, parse
+from campaigns.scan.codes import CodeError
+from campaigns.scan.routing import route
 from core import idempotency, ratelimit
 from core.db import connection, rows, violated_constraint
 from core.errors import DomainError
@@ -109,7 +111,7 @@ def claim_code(
     )
     merchant_id: int | None = None
     try:
-        parsed = parse(raw_code)
+        parsed = route(raw_code)
         merchant_id = parsed.merchant_id
         # PIPL art. 23: the merchant sees the claim only with the consumer's consent,
         # given with the claim's own tap the first time (one cached lookup after that).

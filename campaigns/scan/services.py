@@ -19,22 +19,16 @@ from accounts.models import User
 from campaigns import reserves
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import (
-    MAX_BATCH_SIZE,
     BatchStatus,
     Campaign,
     CampaignError,
     CampaignKind,
-    CampaignStatus,
     CodeBatch,
 )
-from campaigns.scan.codes import MAX_MERCHANT_ID
+from campaigns.scan.batches import check_batch, fund_batch, lock_campaign
 from campaigns.scan.tasks import generate_codes
 from core.db import connection
-from points import ledger
-from points.error_codes import LedgerErrorCode
 from tenants.models import Merchant
-
-MAX_POINTS_PER_CODE = 1_000_000
 
 
 def create_scan_campaign(
@@ -83,45 +77,10 @@ def create_batch(
 
     All or nothing: with too small a budget (``INSUFFICIENT_BUDGET``) no batch exists.
     """
-    if campaign.kind != CampaignKind.SCAN:
-        raise CampaignError(
-            CampaignErrorCode.WRONG_CAMPAIGN_KIND, _("Codes belong to scan campaigns.")
-        )
-    if campaign.status == CampaignStatus.ENDED:
-        raise CampaignError(CampaignErrorCode.CAMPAIGN_ENDED, _("This campaign has ended."))
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
-        raise CampaignError(
-            CampaignErrorCode.INVALID_BATCH_SIZE,
-            _("A batch holds 1 to %(max)s codes.") % {"max": f"{MAX_BATCH_SIZE:,}"},
-            "size",
-        )
-    if (
-        isinstance(points_per_code, bool)
-        or not isinstance(points_per_code, int)
-        or not 1 <= points_per_code <= MAX_POINTS_PER_CODE
-    ):
-        raise CampaignError(
-            LedgerErrorCode.INVALID_AMOUNT,
-            _("Points per code must be 1 to %(max)s.") % {"max": f"{MAX_POINTS_PER_CODE:,}"},
-            "pointsPerCode",
-        )
-    if size * points_per_code > ledger.MAX_POINTS:
-        raise CampaignError(
-            LedgerErrorCode.INVALID_AMOUNT,
-            _("A batch may reserve at most %(max)s points; make it smaller.")
-            % {"max": f"{ledger.MAX_POINTS:,}"},
-            "pointsPerCode",
-        )
-    if merchant.pk > MAX_MERCHANT_ID:
-        raise CampaignError(
-            CampaignErrorCode.CODES_UNAVAILABLE, _("This merchant cannot issue codes.")
-        )
+    check_batch(merchant, campaign, size=size, points_per_code=points_per_code)
     schema = connection.schema_name
     with transaction.atomic():
-        # Ending the campaign locks it too: no batch slips in after its batches are voided.
-        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if campaign.status == CampaignStatus.ENDED:
-            raise CampaignError(CampaignErrorCode.CAMPAIGN_ENDED, _("This campaign has ended."))
+        campaign = lock_campaign(campaign)
         batch = CodeBatch.objects.create(
             campaign=campaign,
             name=name.strip(),
@@ -130,15 +89,7 @@ def create_batch(
             points_per_code=points_per_code,
             created_by=created_by,
         )
-        reserves.reserve(
-            merchant,
-            batch.reserve_ref,
-            size,
-            points_per_code,
-            idempotency_key=f"batch-reserve:{schema}:{batch.pk}",
-            memo=_("Codes for %(campaign)s") % {"campaign": campaign.name},
-            metadata={"campaign": campaign.pk, "batch": batch.pk, "size": size},
-        )
+        fund_batch(merchant, campaign, batch)
         transaction.on_commit(
             lambda: generate_codes.apply_async((batch.pk,), headers={"_schema_name": schema})
         )

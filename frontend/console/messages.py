@@ -102,6 +102,24 @@ def error_messages() -> dict[str, str]:
         "CODES_UNAVAILABLE": _("Codes cannot be generated right now. Retry shortly."),
         "INVALID_GRID": _("Choose 1 to 6 columns and 1 to 12 rows."),
         "INVALID_EXPORT_FORMAT": _("Choose CSV, ZIP or PDF."),
+        # Code imports.
+        "INVALID_URL_PATTERN": _(
+            "Give the brand's URL with {code} where the code stands, e.g. "
+            "https://brand.example/q?c={code}."
+        ),
+        "IMPORT_NOT_UPLOADING": _("This import already has its file: start a new import."),
+        "IMPORT_FILE_TOO_LARGE": _("The file is too large: split it."),
+        "IMPORT_UNREADABLE": _("The file cannot be read: send a CSV (UTF-8) or XLSX file."),
+        "IMPORT_EMPTY": _("The file holds no code."),
+        "IMPORT_TOO_MANY_CODES": _("A file holds at most 5,000,000 codes: split it."),
+        "IMPORT_LINES_REFUSED": _(
+            "Some lines were refused, so nothing was imported. Download the report, fix the "
+            "file and import it again."
+        ),
+        "IMPORT_LOW_ENTROPY": _(
+            "These codes are too easy to guess from one another (sequential or too short): "
+            "nothing was imported."
+        ),
         "INVALID_PERIOD": _("Choose a shorter period."),
         "INVALID_TIME_ZONE": _("Unknown time zone."),
         # Codes (met by consumers; shown in stats and failures).
@@ -195,6 +213,21 @@ def texts() -> dict[str, str]:
     """Words the scripts put on screens (``%(name)s`` placeholders filled by ``fmt``)."""
     return {
         "loading": _("Loading…"),
+        # Code import screen.
+        "import_none": _("No import yet."),
+        "import_uploading": _("Uploading the file…"),
+        "import_status_UPLOADING": _("Waiting for the file"),
+        "import_status_VALIDATING": _("Checking the file"),
+        "import_status_WRITING": _("Writing the codes"),
+        "import_status_IMPORTED": _("Imported"),
+        "import_status_REFUSED": _("Refused"),
+        "import_status_FAILED": _("Failed"),
+        "import_lines": _("%(lines)s lines checked"),
+        "import_counts": _("%(accepted)s codes accepted, %(refused)s lines refused"),
+        "import_bits": _("%(bits)s bits per code (at least %(min)s needed)"),
+        "import_report": _("Download the refused lines (CSV)"),
+        "import_done": _("Imported as a batch of %(size)s codes."),
+        "import_choose_file": _("Choose a CSV or XLSX file."),
         # WeChat official account screen.
         "wechat_none": _("No official account is authorised yet."),
         "wechat_name": _("Name"),

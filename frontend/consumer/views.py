@@ -30,7 +30,8 @@ from accounts.models import Consent
 from accounts.policies import CURRENT_VERSIONS
 from campaigns.models import Campaign, CampaignKind
 from campaigns.questionnaires.links import parse_link, questionnaire_link
-from campaigns.scan.codes import CodeError, normalize, parse, pretty
+from campaigns.scan import routing
+from campaigns.scan.codes import CodeError, normalize
 from core import wechat
 from frontend.consumer.messages import error_messages
 from frontend.pages import operations, render_page
@@ -191,7 +192,7 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
     if "code" in request.GET:
         return _typed_code_redirect(request)
     try:
-        parsed = parse(code)
+        code = routing.checked(code)  # ours, or of an imported code's shape
     except CodeError as exc:
         error_code = exc.code
         # A friendly 404 with a box to type the code; the message follows the page.
@@ -213,11 +214,11 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
         scan_texts,
         # The JS-SDK, loaded only inside WeChat (wx.js).
         config={
-            "code": parsed.code,
+            "code": code,
             "jweixin": static("consumer/vendor/jweixin.js"),
             **wechat_config(),
         },
-        extra={"code": parsed.code, "pretty": pretty(parsed.code)},
+        extra={"code": code, "pretty": routing.printable(code)},
     )
 
 

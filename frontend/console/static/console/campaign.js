@@ -3,7 +3,7 @@
 
 import {
   $, alertError, announce, api, atLeast, bytes, chart, COLORS, date, dateTime, el, fail,
-  instantOrNull, intOrNull, localInput, mutate, nodes, number, onSubmit, param, percent, points,
+  instantOrNull, intOrNull, link, localInput, mutate, nodes, number, onSubmit, param, percent, points,
   requiredInt, start, statusBadge, t, timeZone,
 } from "./console.js";
 
@@ -50,6 +50,8 @@ function renderCampaign() {
   $("#end").hidden = !(atLeast(role, "ADMIN") && !ended);
   $("#create-batch").hidden = !operator || ended;
   $("#batch-hint").hidden = !operator || ended;
+  $("#import-codes").hidden = !operator || ended;
+  $("#import-codes").href = link("imports", { campaign: c.id });
   $("#edit-section").hidden = !operator || ended;
 
   const form = $("#edit-campaign");
