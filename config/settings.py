@@ -299,10 +299,21 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve app static files straight from the apps (no collectstatic needed for the demo,
-# tests and benchmarks); production can run collectstatic and turn this off.
-WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Production (deploy/, and the demo): `collectstatic` writes hashed, compressed files
+# into STATIC_ROOT and the pages name the hashed files, cached for a year (decision
+# 0236; core/staticfiles.py). Off (tests, development): files are served straight from
+# the apps under their own names, so an edited script shows on the next reload.
+STATIC_HASHED = env_bool("STATIC_HASHED", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "core.staticfiles.HashedStaticFilesStorage"
+        if STATIC_HASHED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", not STATIC_HASHED)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 

@@ -49,6 +49,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PGDATA = BASE_DIR / "var" / "demo-pg"
+DEMO_STATIC = BASE_DIR / "var" / "demo-static"
 DEMO_DATABASE = "loyalty_demo"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -216,6 +217,10 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "1")
+    # Static files as production serves them: hashed, compressed, cached for a year
+    # (decision 0236), collected into var/demo-static/ at every start (see collect_static).
+    os.environ.setdefault("STATIC_HASHED", "1")
+    os.environ.setdefault("STATIC_ROOT", str(DEMO_STATIC))
     import django
 
     django.setup()
@@ -232,6 +237,18 @@ def _can_connect() -> bool:
         print(f"Cannot connect to the database (DATABASE_URL): {exc}", file=sys.stderr)
         return False
     return True
+
+
+def collect_static() -> None:
+    """Hashed, compressed static files into STATIC_ROOT, as a release does; a few seconds.
+
+    At every start, so that an edited script is never served stale under an old hash.
+    """
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if settings.STATIC_HASHED:
+        call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def migrate() -> None:
@@ -630,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
         if not _can_connect():
             return 2
         migrate()
+        collect_static()
         seeded = seed()
         base_url = f"http://{host}:{args.port}"
         wechat_url = fake_wechat.url if fake_wechat is not None else ""
