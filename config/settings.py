@@ -86,6 +86,8 @@ MIDDLEWARE = [
     # First: a request that waited in the server's queue past the deadline is refused
     # before any work (core/deadline.py, config/gunicorn.py).
     "core.deadline.QueueDeadlineMiddleware",
+    # Then: every log line of the request carries its id (core/logs.py).
+    "core.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -317,10 +319,24 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", not STATIC_HASHED)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
+# One JSON object a line with the request's id (core/logs.py), or plain text to read
+# in a terminal (the development default).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -7,10 +7,14 @@ from api.schema import consumer_schema, merchant_schema
 from api.views import ApiView
 from campaigns.exports.views import download_export
 from campaigns.questionnaires.views import download_questionnaire_export
+from core.health import healthz, readyz
 from redemption.views import download_settlement
 from tenants.views import component_events
 
 urlpatterns = [
+    # Liveness and readiness for load balancers and orchestrators (core/health.py).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     # Bearer-token APIs: no cookie authenticates them (ApiView), so CSRF does not apply.
     path("graphql/", csrf_exempt(ApiView.as_view(schema=consumer_schema)), name="consumer-api"),
     path(
