@@ -33,11 +33,18 @@ class HashedStaticFilesStorage(CompressedManifestStaticFilesStorage):
         # Django names the unhashed file when DEBUG is on; this storage is chosen
         # on purpose (STATIC_HASHED), so pages name the hashed file whatever DEBUG says
         # (the demo runs with DEBUG on and production's static files).
-        return super().url(name, force=True)  # type: ignore[no-any-return]
+        if name is None:
+            raise ValueError("a static file is named")
+        return super().url(name, force=True)
 
     def url_converter(
-        self, name: str, hashed_files: dict[str, Any], template: str | None = None
+        self,
+        name: str,
+        hashed_files: dict[str, Any],
+        template: str | None = None,
+        *args: Any,
+        **kwargs: Any,
     ) -> Callable[[Match[str]], str]:
         if "/vendor/" in name:
             return lambda match: match["matched"]
-        return super().url_converter(name, hashed_files, template)  # type: ignore[no-any-return]
+        return super().url_converter(name, hashed_files, template, *args, **kwargs)

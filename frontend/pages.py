@@ -77,4 +77,6 @@ def render_page(
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax"
         )
-    return _GZIP.process_response(request, response)
+    compressed = _GZIP.process_response(request, response)
+    assert isinstance(compressed, HttpResponse)  # the same response, its content gzipped
+    return compressed

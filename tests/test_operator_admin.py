@@ -31,7 +31,9 @@ def test_a_consumer_is_found_by_the_local_number_or_its_last_four_digits(
 ) -> None:
     """Fails if the search again needs the E.164 form (+86…) support never hears."""
     consumer = new_consumer()
+    assert consumer.phone is not None
     other = new_consumer()
+    assert other.phone is not None
     local = consumer.phone.removeprefix("+86")
     change = reverse("admin:accounts_user_change", args=[consumer.pk])
     other_change = reverse("admin:accounts_user_change", args=[other.pk])
@@ -47,6 +49,7 @@ def test_a_consumer_has_no_password_or_group_fields_and_links_to_support(
     operator: Client,
 ) -> None:
     consumer = new_consumer()
+    assert consumer.phone is not None
     page = operator.get(reverse("admin:accounts_user_change", args=[consumer.pk])).content.decode()
     assert 'name="groups"' not in page and 'name="password"' not in page
     assert 'name="is_superuser"' not in page and 'name="is_staff"' not in page
@@ -64,6 +67,7 @@ def test_the_support_page_shows_the_consumer_masked_with_wallet_sessions_and_con
     operator: Client,
 ) -> None:
     consumer = new_consumer()
+    assert consumer.phone is not None
     Consent.objects.create(user=consumer, document="privacy", version="2026-01", channel="phone")
     answer = operator.get(
         reverse("admin-consumer-support", args=[consumer.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"

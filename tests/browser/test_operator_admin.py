@@ -29,6 +29,7 @@ def test_an_operator_finds_a_consumer_by_the_local_number_and_opens_support(
 ) -> None:
     operator = User.objects.create_superuser(f"{unique('op')}@platform.test", PASSWORD)
     consumer = new_consumer()
+    assert consumer.phone is not None
     Consent.objects.create(user=consumer, document="privacy", version="2026-01", channel="phone")
     page = open_page(size, locale="zh-CN")
     page.allow_console(r"favicon\.ico")  # the admin has none
