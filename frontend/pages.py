@@ -77,6 +77,11 @@ def render_page(
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax"
         )
-    compressed = _GZIP.process_response(request, response)
-    assert isinstance(compressed, HttpResponse)  # the same response, its content gzipped
-    return compressed
+    return compressed(request, response)
+
+
+def compressed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """``response`` gzipped when the browser accepts it and it is worth it (200+ bytes)."""
+    answer = _GZIP.process_response(request, response)
+    assert isinstance(answer, HttpResponse)  # the same response, its content gzipped
+    return answer
