@@ -23,9 +23,11 @@ What it does, in order:
    bursts) until Ctrl-C, and stops the embedded PostgreSQL it started.
    ``--no-serve`` stops after step 3.
 
-``DEBUG`` defaults to on here (GraphiQL, static files, non-secure cookies so the
-admin works over http). ``REDIS_URL`` is left alone: without it the settings use
-an in-process cache and run Celery tasks eagerly, so no Redis is needed.
+``DEBUG`` defaults to on here (GraphiQL, non-secure cookies so the admin works over
+http). Static files are served as production serves them (``STATIC_HASHED=1``: hashed,
+gzipped, collected into ``var/demo-static/`` at every start; decision 0236).
+``REDIS_URL`` is left alone: without it the settings use an in-process cache and run
+Celery tasks eagerly, so no Redis is needed.
 """
 
 from __future__ import annotations
