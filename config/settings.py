@@ -90,6 +90,8 @@ MIDDLEWARE = [
     # First: a request that waited in the server's queue past the deadline is refused
     # before any work (core/deadline.py, config/gunicorn.py).
     "core.deadline.QueueDeadlineMiddleware",
+    # Then: every log line of the request carries its id (core/logs.py).
+    "core.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -337,17 +339,42 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve app static files straight from the apps (no collectstatic needed for the demo,
-# tests and benchmarks); production can run collectstatic and turn this off.
-WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Production (deploy/, and the demo): `collectstatic` writes hashed, compressed files
+# into STATIC_ROOT and the pages name the hashed files, cached for a year (decision
+# 0236; core/staticfiles.py). Off (tests, development): files are served straight from
+# the apps under their own names, so an edited script shows on the next reload.
+STATIC_HASHED = env_bool("STATIC_HASHED", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "core.staticfiles.HashedStaticFilesStorage"
+        if STATIC_HASHED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", not STATIC_HASHED)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
+# One JSON object a line with the request's id (core/logs.py), or plain text to read
+# in a terminal (the development default).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

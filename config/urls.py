@@ -1,18 +1,29 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 
 from analytics.operator import platform_analytics
+from analytics.support import consumer_support
 from api.schema import consumer_schema, merchant_schema
 from api.views import ApiView
 from campaigns.exports.views import download_export
 from campaigns.questionnaires.views import download_questionnaire_export
 from campaigns.scan.import_views import download_import_report, upload_import_file
+from core.health import healthz, readyz
 from privacy.views import download_data_copy
 from redemption.views import download_settlement
 from tenants.views import component_events
 
+# The admin is the operators' console: it carries the platform's name (zh-Hans first).
+admin.site.site_header = _("Loyalty platform operations")
+admin.site.site_title = _("Loyalty platform operations")
+admin.site.index_title = _("Operations")
+
 urlpatterns = [
+    # Liveness and readiness for load balancers and orchestrators (core/health.py).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     # Bearer-token APIs: no cookie authenticates them (ApiView), so CSRF does not apply.
     path("graphql/", csrf_exempt(ApiView.as_view(schema=consumer_schema)), name="consumer-api"),
     path(
@@ -51,6 +62,12 @@ urlpatterns = [
         "admin/platform-analytics/",
         admin.site.admin_view(platform_analytics),
         name="admin-platform-analytics",
+    ),
+    # One consumer on one screen for support (analytics/support.py).
+    path(
+        "admin/consumers/<int:user_id>/support/",
+        admin.site.admin_view(consumer_support),
+        name="admin-consumer-support",
     ),
     path("admin/", admin.site.urls),
     # WeChat's pushes to our third-party platform (verify ticket, authorisations).

@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
@@ -32,9 +33,9 @@ from campaigns.models import Campaign, CampaignKind
 from campaigns.questionnaires.links import parse_link, questionnaire_link
 from campaigns.scan import routing
 from campaigns.scan.codes import CodeError, normalize
-from core import wechat
+from core import regions, wechat
 from frontend.consumer.messages import error_messages
-from frontend.pages import operations, render_page
+from frontend.pages import compressed, operations, render_page
 from tenants.models import Merchant
 
 # Every page that may sign a consumer in (or keep a session alive) sends these.
@@ -490,6 +491,37 @@ def address_texts() -> dict[str, str]:
         "empty_addresses": _("No addresses yet."),
         "fill_in": _("Fill in this field."),
     }
+
+
+REGIONS_MAX_AGE = 7 * 24 * 3600  # the divisions change with a dataset release, rarely
+
+
+@require_safe
+@cache_control(public=True, max_age=REGIONS_MAX_AGE)
+def regions_json(request: HttpRequest, code: str = "") -> HttpResponse:
+    """The address picker's data, a little at a time (decision 0240).
+
+    ``/regions/``: the provinces, ``[[code, name], …]`` (about 1 KB). ``/regions/<code>``
+    of a province: its cities with their districts, ``[[code, name, [[code, name], …]],
+    …]`` (2 to 4 KB, gzipped under 2 KB): one request per province chosen, cached a week.
+    """
+    if not code:
+        return compressed(
+            request, JsonResponse([[p.code, p.name] for p in regions.provinces()], safe=False)
+        )
+    province = regions.division(code)
+    if province is None or province.level is not regions.Level.PROVINCE:
+        raise Http404
+    cities = regions.children(code)
+    # A municipality's districts may hang straight off the province in the data: then
+    # the province stands for its own single city.
+    if cities and all(c.level is regions.Level.DISTRICT for c in cities):
+        tree = [[province.code, province.name, [[d.code, d.name] for d in cities]]]
+    else:
+        tree = [
+            [c.code, c.name, [[d.code, d.name] for d in regions.children(c.code)]] for c in cities
+        ]
+    return compressed(request, JsonResponse(tree, safe=False))
 
 
 @require_safe

@@ -75,10 +75,14 @@ function showPreview(preview) {
   setText("offer-status", preview.status === "CLAIMABLE" ? "" : texts[`status_${preview.status}`]);
 }
 
+// Signing in on a code's page is the consumer asking for its points: the claim they
+// came for completes at once, with no second tap (decision 0234). Only a sign-in made
+// here does so; a session that was already there still waits for the tap (0159).
 async function askToSignIn({ focus = false } = {}) {
   show("claim", false);
   const consumer = await signIn({ focus });
   showClaim(consumer, { focus: true });
+  await onClaim();
 }
 
 async function nextStep() {
