@@ -17,6 +17,8 @@ from api.permissions import client_ip, require_membership
 from api.scalars import JSONString
 from campaigns import models
 from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
+from campaigns.exports import render
+from campaigns.exports import service as exports
 from campaigns.graphql.types.campaigns import (
     CampaignConnectionField,
     CampaignKindEnum,
@@ -26,7 +28,12 @@ from campaigns.graphql.types.campaigns import (
     batch_by_id,
 )
 from campaigns.graphql.types.dashboard import Dashboard, DashboardRoot
-from campaigns.graphql.types.exports import BatchExportConnectionField, BatchExportNode
+from campaigns.graphql.types.exports import (
+    BatchExportConnectionField,
+    BatchExportNode,
+    LabelPreview,
+    LabelStockEnum,
+)
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
 from campaigns.questionnaires import services as questionnaires
@@ -96,6 +103,10 @@ class MerchantQueries(graphene.ObjectType):
     refusal_codes: ClassVar[dict[str, dict[str, ErrorCodeEnum]]] = {
         "scanFailures": {"days": CampaignErrorCode.INVALID_PERIOD},
         "dashboard": {"days": CampaignErrorCode.INVALID_PERIOD},
+        "labelPreview": {
+            "columns": CampaignErrorCode.INVALID_GRID,
+            "rows": CampaignErrorCode.INVALID_GRID,
+        },
     }
 
     questionnaires = DjangoConnectionField(
@@ -126,6 +137,24 @@ class MerchantQueries(graphene.ObjectType):
         days=graphene.Int(default_value=30, description=f"1 to {stats.MAX_DAYS}."),
         time_zone=graphene.String(description="IANA name, e.g. Asia/Shanghai (default UTC)."),
         description="Points, earnings per day, active consumers and top campaigns.",
+    )
+
+    label_preview = graphene.Field(
+        LabelPreview,
+        required=True,
+        batch_id=graphene.ID(required=True),
+        stock=LabelStockEnum(description="What the labels are printed on (default A4)."),
+        columns=graphene.Int(
+            description=f"Labels across an A4 page, {render.MIN_COLUMNS} to {render.MAX_COLUMNS}."
+        ),
+        rows=graphene.Int(
+            description=f"Labels down an A4 page, {render.MIN_ROWS} to {render.MAX_ROWS}."
+        ),
+        description=(
+            "The first page of a batch's PDF labels as the export would print it (sample "
+            "codes): to choose a stock before exporting. Any role. INVALID_GRID, "
+            "INVALID_LABEL_STOCK, NOT_FOUND."
+        ),
     )
 
     @staticmethod
@@ -180,3 +209,27 @@ class MerchantQueries(graphene.ObjectType):
         membership = require_membership(info)
         days = stats.check_window(days, stats.MAX_DAYS, "days")
         return DashboardRoot(membership.merchant_id, days, stats.time_zone(time_zone))
+
+    @staticmethod
+    def resolve_label_preview(
+        root: Any,
+        info: graphene.ResolveInfo,
+        batch_id: str,
+        stock: Any = None,
+        columns: int | None = None,
+        rows: int | None = None,
+    ) -> LabelPreview:
+        require_membership(info)
+        batch = batch_by_id(info, batch_id, "batchId")
+        preview = exports.label_preview(
+            batch, stock=getattr(stock, "value", stock), columns=columns, rows=rows
+        )
+        width, height = preview.grid.page_size
+        return LabelPreview(
+            image=preview.data_url,
+            stock=preview.grid.stock.key,
+            width_mm=round(width / render.mm, 1),
+            height_mm=round(height / render.mm, 1),
+            labels_per_page=preview.grid.per_page,
+            pages=preview.pages,
+        )

@@ -86,6 +86,7 @@ def error_messages() -> dict[str, str]:
         "WRONG_CAMPAIGN_KIND": _("This does not apply to this kind of campaign."),
         "CODES_UNAVAILABLE": _("Codes cannot be generated right now. Retry shortly."),
         "INVALID_GRID": _("Choose 1 to 6 columns and 1 to 12 rows."),
+        "INVALID_LABEL_STOCK": _("Choose one of the label sizes offered."),
         "INVALID_EXPORT_FORMAT": _("Choose CSV, ZIP or PDF."),
         "INVALID_PERIOD": _("Choose a shorter period."),
         "INVALID_TIME_ZONE": _("Unknown time zone."),
