@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import qrcode
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from qrcode.image.svg import SvgPathImage
 from reportlab.lib.pagesizes import A4
@@ -887,7 +888,8 @@ def run_export(export_id: int) -> BatchExport:
             f"exports/{connection.schema_name}/batch-{export.batch_id}/"
             f"{export.pk}-{secrets.token_hex(8)}.{extension}"
         )
-        with tempfile.TemporaryFile() as scratch:
+        language = export.options.get("language") or settings.LANGUAGE_CODE
+        with tempfile.TemporaryFile() as scratch, translation.override(language):
             written = render_batch(
                 export.batch, export.format, scratch, grid=grid, progress=progress
             )

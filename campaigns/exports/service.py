@@ -17,6 +17,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 from django.db import transaction
+from django.utils.translation import get_language
 
 from accounts.models import User
 from campaigns.exports.render import (
@@ -56,7 +57,9 @@ def request_export(
     ensure_exportable(batch, fmt)
     options: dict[str, Any] = {}
     if fmt == ExportFormat.PDF:
-        options = Grid.of(columns, rows, stock).as_options()
+        # The labels speak the language of the console that asked for them (the worker
+        # renders them later, in no request): "扫码领 5 积分" for a Chinese console.
+        options = {**Grid.of(columns, rows, stock).as_options(), "language": get_language()}
     schema = connection.schema_name
     with transaction.atomic():
         export = BatchExport.objects.create(

@@ -368,7 +368,7 @@ def test_task_renders_into_storage_and_the_link_downloads_it(
         batch, ExportFormat.PDF, django_capture_on_commit_callbacks, stored_files, columns=3, rows=4
     )
     assert (export.status, export.progress, export.total) == (ExportStatus.READY, SIZE, SIZE)
-    assert export.options == {"stock": "a4", "columns": 3, "rows": 4}
+    assert export.options == {"stock": "a4", "columns": 3, "rows": 4, "language": "en"}
     assert export.file_name.startswith(f"exports/{acme.acme.schema_name}/batch-{batch.pk}/")
     assert default_storage.exists(export.file_name)
     assert default_storage.size(export.file_name) == export.file_size

@@ -262,6 +262,19 @@ def test_a_batch_carries_its_name_and_product(merchant_api: Api, acme: Tenants) 
         sku="X" * 65,
     )
     assert [(e["field"], e["code"]) for e in too_long["errors"]] == [("sku", "INVALID_INPUT")]
+    # Explicit nulls (the console's empty fields) are no name and no product, not a crash.
+    unnamed = call(
+        merchant_api,
+        acme.acme_operator,
+        "CreateCodeBatch",
+        campaignId=campaign_id,
+        size=2,
+        pointsPerCode=1,
+        name=None,
+        sku=None,
+    )
+    assert unnamed["errors"] == [], unnamed
+    assert (unnamed["batch"]["name"], unnamed["batch"]["sku"]) == ("", "")
 
 
 # --- Refusals ----------------------------------------------------------------------------

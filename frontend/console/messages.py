@@ -280,6 +280,26 @@ def texts() -> dict[str, str]:
             "End this campaign for good? Its unclaimed reserve returns to the budget."
         ),
         "confirm_void": _("Void this batch? Its unclaimed codes stop working."),
+        "confirm_batch": _(
+            "%(points)s points will be reserved from the budget for %(size)s codes. Generate them?"
+        ),
+        "batch_cost": _("%(points)s points will be reserved from the budget."),
+        "sku": _("SKU %(sku)s"),
+        "labels_button": _("PDF labels"),
+        "labels_title": _("Print labels"),
+        "labels_export": _("Export PDF"),
+        "label_stock": _("Label stock"),
+        "stock_A4": _("A4 sheets (grid)"),
+        "stock_ROLL_30X20": _("Roll, 30 × 20 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "stock_ROLL_40X30": _("Roll, 40 × 30 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "stock_ROLL_50X30": _("Roll, 50 × 30 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "label_columns": _("Labels across"),
+        "label_rows": _("Labels down"),
+        "label_preview_alt": _("Preview of the first page of labels, with sample codes"),
+        "label_preview_caption": _(
+            "%(width)s × %(height)s mm a page, %(perPage)s labels a page, %(pages)s pages. "  # noqa: RUF001 (a times sign)
+            "Sample codes: the PDF has the real ones."
+        ),
         "confirm_remove": _("Remove %(email)s from this merchant?"),
         "confirm_refund": _("Refund this order? The consumer's points go back."),
         "void": _("Void"),
