@@ -682,6 +682,16 @@ def test_label_preview_shows_a_page_that_scans_and_refuses_bad_stock(
         merchant="acme",
     )
     assert refused["errors"][0]["extensions"]["code"] == "INVALID_GRID"
+    # Isolation: beta's owner cannot preview acme's batch, nor ask as acme; nobody signed out.
+    document = "query($b: ID!) { labelPreview(batchId: $b) { image } }"
+    for token, merchant, code in (
+        (access_token(acme.beta_owner), "beta", "NOT_FOUND"),
+        (access_token(acme.beta_owner), "acme", "MERCHANT_NOT_FOUND"),
+        (None, "acme", "UNAUTHENTICATED"),
+    ):
+        result = merchant_api.query(document, {"b": batch_id}, token=token, merchant=merchant)
+        assert result["data"] is None, result
+        assert [e["extensions"]["code"] for e in result["errors"]] == [code]
 
 
 def test_merchant_api_exports_labels_on_a_roll(

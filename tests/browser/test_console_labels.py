@@ -63,6 +63,18 @@ def test_batch_with_name_and_sku_confirms_its_cost_and_prints_roll_labels_that_s
     sign_in_chinese(page, str(owner.email))
     p.goto(f"/console/campaign/?id={campaign_global_id(merchant.pk, campaign.pk)}")
     p.get_by_role("heading", name="春茶瓶盖").wait_for()
+    # The claims chart's days are short ("11/5"), its counts whole numbers.
+    p.wait_for_function(
+        "() => window.Chart?.getChart(document.querySelector('#claims-chart'))?.data.labels.length"
+    )
+    axis = p.evaluate(
+        """() => {
+          const c = window.Chart.getChart(document.querySelector('#claims-chart'));
+          return { labels: c.data.labels, precision: c.options.scales.y.ticks.precision };
+        }"""
+    )
+    assert len(axis["labels"]) == 30 and axis["precision"] == 0
+    assert all(re.fullmatch(r"\d{1,2}/\d{1,2}", label) for label in axis["labels"]), axis
 
     p.get_by_label("码的数量").fill(str(SIZE))
     p.get_by_label("每个码的积分").fill("5")

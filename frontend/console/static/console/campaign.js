@@ -2,9 +2,7 @@
 // as CSV / ZIP / PDF through signed links), claims per day, details.
 
 import {
-  $, alertError, announce, api, atLeast, bytes, chart, COLORS, date, dateTime, el, fail,
-  instantOrNull, intOrNull, localInput, mutate, nodes, number, onSubmit, param, percent, points,
-  requiredInt, start, statusBadge, t, timeZone,
+  $, alertError, announce, api, atLeast, bytes, chart, COLORS, dateTime, el, fail, instantOrNull, intOrNull, localInput, mutate, nodes, number, onSubmit, param, percent, points, requiredInt, shortDate, start, statusBadge, t, timeZone,
 } from "./console.js";
 
 const POLL_MS = 1000;
@@ -351,7 +349,7 @@ async function loadStats() {
   chart(
     $("#claims-chart"),
     "bar",
-    days.map((d) => date(d.bucket.slice(0, 10))),
+    days.map((d) => shortDate(d.bucket.slice(0, 10))),
     [{ label: t("claims"), data: days.map((d) => d.claims), backgroundColor: COLORS[0] }],
   );
 }
