@@ -358,6 +358,10 @@ def texts() -> dict[str, str]:
         "invited": _("Invitation sent to %(email)s."),
         "open": _("Open"),
         "no_categories": _("The mall has no categories yet."),
+        "no_categories_consign": _(
+            "The mall has no categories yet, so goods cannot be consigned. Ask the "
+            "platform's operators to add a category, then come back."
+        ),
         "col_campaign": _("Campaign"),
         "col_name": _("Name"),
         "col_status": _("Status"),

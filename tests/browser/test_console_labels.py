@@ -139,3 +139,34 @@ def campaign_global_id(merchant_id: int, campaign_id: int) -> str:
     from graphql_relay import to_global_id
 
     return to_global_id("Campaign", f"{merchant_id}:{campaign_id}")
+
+
+def test_consigning_with_no_mall_categories_says_what_is_missing(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+) -> None:
+    """Other tests leave categories in the shared database, so the API's answer to
+    MallCategories is replaced by an empty list in the browser: what a new platform has."""
+    owner = staff_user(f"{unique('owner')}@console.test")
+    funded_merchant(unique, "莲花茶饮", owner)
+    page = open_page("phone", locale="zh-CN")
+    p = page.page
+
+    def no_categories(route: Any) -> None:
+        body = route.request.post_data_json or {}
+        if body.get("operationName") != "MallCategories":
+            route.continue_()
+            return
+        empty = {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+        route.fulfill(json={"data": {"mallCategories": empty}})
+
+    p.route("**/merchant/graphql/", no_categories)
+    sign_in_chinese(page, str(owner.email))
+    p.get_by_role("link", name="商品与订单").first.click()
+    notice = p.locator("#no-categories")
+    notice.get_by_text(
+        "商城还没有商品分类，暂时无法寄售商品。请联系平台运营添加分类后再来。"
+    ).wait_for()
+    assert p.locator("#consign button[type=submit]").is_disabled()
+    assert "出了点问题" not in p.locator("body").inner_text()
