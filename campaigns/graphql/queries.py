@@ -123,6 +123,9 @@ class MerchantQueries(graphene.ObjectType):
         CampaignNode,
         status=CampaignStatusEnum(),
         kind=CampaignKindEnum(),
+        search=graphene.String(
+            description="Only campaigns whose name contains this text, at most 100 characters."
+        ),
         description="The merchant's campaigns, newest first.",
     )
     scan_failures = graphene.List(
@@ -183,7 +186,12 @@ class MerchantQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_campaigns(
-        root: Any, info: graphene.ResolveInfo, status: Any = None, kind: Any = None, **kwargs: Any
+        root: Any,
+        info: graphene.ResolveInfo,
+        status: Any = None,
+        kind: Any = None,
+        search: str | None = None,
+        **kwargs: Any,
     ) -> QuerySet[models.Campaign]:
         require_membership(info)
         campaigns = models.Campaign.objects.prefetch_related("batches").order_by(
@@ -193,6 +201,8 @@ class MerchantQueries(graphene.ObjectType):
             campaigns = campaigns.filter(status=getattr(status, "value", status))
         if kind is not None:
             campaigns = campaigns.filter(kind=getattr(kind, "value", kind))
+        if search and search.strip():
+            campaigns = campaigns.filter(name__icontains=search.strip())
         return campaigns
 
     @staticmethod

@@ -170,3 +170,39 @@ def test_consigning_with_no_mall_categories_says_what_is_missing(
     ).wait_for()
     assert p.locator("#consign button[type=submit]").is_disabled()
     assert "出了点问题" not in p.locator("body").inner_text()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_campaign_list_searches_by_name_and_filters_by_status(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+    size: str,
+) -> None:
+    owner = staff_user(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "莲花茶饮", owner)
+    with tenant_context(merchant):
+        spring = create_scan_campaign(name="春茶瓶盖")
+        set_status(merchant, spring, CampaignStatus.ACTIVE)
+        create_scan_campaign(name="秋季礼盒")
+    page = open_page(size, locale="zh-CN")
+    p = page.page
+    sign_in_chinese(page, str(owner.email))
+    p.get_by_role("link", name="活动", exact=True).first.click()
+    rows = p.locator("#scan-list tbody tr")
+    p.get_by_role("link", name="秋季礼盒").wait_for()
+    assert rows.count() == 2
+    p.get_by_label("按名称搜索").fill("春茶")
+    p.wait_for_function("() => document.querySelectorAll('#scan-list tbody tr').length === 1")
+    assert rows.first.get_by_role("link").inner_text() == "春茶瓶盖"
+    p.get_by_label("按名称搜索").fill("")
+    p.wait_for_function("() => document.querySelectorAll('#scan-list tbody tr').length === 2")
+    p.get_by_label("状态").select_option("DRAFT")
+    p.wait_for_function("() => document.querySelectorAll('#scan-list tbody tr').length === 1")
+    rows.first.get_by_role("link", name="秋季礼盒").wait_for()
+    assert rows.count() == 1
+    p.get_by_label("状态").select_option("")
+    p.wait_for_function("() => document.querySelectorAll('#scan-list tbody tr').length === 2")
+    if size == "desktop":
+        shoot_both(page, shoot, "campaigns")
