@@ -217,15 +217,16 @@ def test_create_update_activate_and_fund_a_batch(merchant_api: Api, acme: Tenant
     active = call(merchant_api, viewer, "Campaigns", first=100, status="DRAFT")
     assert campaign_id not in [edge["node"]["id"] for edge in active["edges"]]
     # Search by part of the name, any case, with the status filter or without.
-    for search, status, found in (
+    cases: list[tuple[str, str | None, bool]] = [
         ("TEA 20", None, True),
         ("  spring ", "ACTIVE", True),
         ("spring", "PAUSED", False),
         ("autumn", None, False),
-    ):
-        page = call(merchant_api, viewer, "Campaigns", first=100, search=search, status=status)
+    ]
+    for search, wanted, found in cases:
+        page = call(merchant_api, viewer, "Campaigns", first=100, search=search, status=wanted)
         ids = [edge["node"]["id"] for edge in page["edges"]]
-        assert (campaign_id in ids) is found, (search, status)
+        assert (campaign_id in ids) is found, (search, wanted)
         assert all("spring" in edge["node"]["name"].lower() for edge in page["edges"])
     too_long = merchant_api.op(
         "Campaigns", {"search": "x" * 101}, token=access_token(viewer), merchant="acme"
