@@ -29,6 +29,7 @@ class CampaignErrorCode(ErrorCodeEnum):
     INVALID_TIME_ZONE = "INVALID_TIME_ZONE", "Not a known time zone."
     BATCH_NOT_READY = "BATCH_NOT_READY", "Only a ready batch can be exported."
     INVALID_GRID = "INVALID_GRID", "The label grid is out of bounds."
+    INVALID_LABEL_STOCK = "INVALID_LABEL_STOCK", "Unknown label stock (sheet or roll size)."
     INVALID_EXPORT_FORMAT = "INVALID_EXPORT_FORMAT", "Unknown export format."
     INVALID_URL_PATTERN = (
         "INVALID_URL_PATTERN",

@@ -147,7 +147,10 @@ QUERY_CASES: dict[str, str] = {
         "attempts payload endpoint { id url description } } } } }"
     ),
 }
-QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me"}
+# labelPreview renders one batch named by its global ID: another merchant's batch ID is
+# NOT_FOUND, a foreign merchant header MERCHANT_NOT_FOUND, no sign-in UNAUTHENTICATED
+# (campaigns/tests/test_exports.py, test_label_preview_shows_a_page_that_scans_...).
+QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "labelPreview"}
 
 # Mutations anyone may call (they act on the caller's own session or invitation, or
 # apply for a new merchant: test_a_sign_up_reaches_no_existing_merchant below).

@@ -101,6 +101,7 @@ def error_messages() -> dict[str, str]:
         "WRONG_CAMPAIGN_KIND": _("This does not apply to this kind of campaign."),
         "CODES_UNAVAILABLE": _("Codes cannot be generated right now. Retry shortly."),
         "INVALID_GRID": _("Choose 1 to 6 columns and 1 to 12 rows."),
+        "INVALID_LABEL_STOCK": _("Choose one of the label sizes offered."),
         "INVALID_EXPORT_FORMAT": _("Choose CSV, ZIP or PDF."),
         # Code imports.
         "INVALID_URL_PATTERN": _(
@@ -327,6 +328,26 @@ def texts() -> dict[str, str]:
             "End this campaign for good? Its unclaimed reserve returns to the budget."
         ),
         "confirm_void": _("Void this batch? Its unclaimed codes stop working."),
+        "confirm_batch": _(
+            "%(points)s points will be reserved from the budget for %(size)s codes. Generate them?"
+        ),
+        "batch_cost": _("%(points)s points will be reserved from the budget."),
+        "sku": _("SKU %(sku)s"),
+        "labels_button": _("PDF labels"),
+        "labels_title": _("Print labels"),
+        "labels_export": _("Export PDF"),
+        "label_stock": _("Label stock"),
+        "stock_A4": _("A4 sheets (grid)"),
+        "stock_ROLL_30X20": _("Roll, 30 × 20 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "stock_ROLL_40X30": _("Roll, 40 × 30 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "stock_ROLL_50X30": _("Roll, 50 × 30 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "label_columns": _("Labels across"),
+        "label_rows": _("Labels down"),
+        "label_preview_alt": _("Preview of the first page of labels, with sample codes"),
+        "label_preview_caption": _(
+            "%(width)s × %(height)s mm a page, %(perPage)s labels a page, %(pages)s pages. "  # noqa: RUF001 (a times sign)
+            "Sample codes: the PDF has the real ones."
+        ),
         "confirm_remove": _("Remove %(email)s from this merchant?"),
         "confirm_refund": _("Refund this order? The consumer's points go back."),
         "void": _("Void"),
@@ -385,6 +406,10 @@ def texts() -> dict[str, str]:
         "invited": _("Invitation sent to %(email)s."),
         "open": _("Open"),
         "no_categories": _("The mall has no categories yet."),
+        "no_categories_consign": _(
+            "The mall has no categories yet, so goods cannot be consigned. Ask the "
+            "platform's operators to add a category, then come back."
+        ),
         "col_campaign": _("Campaign"),
         "col_name": _("Name"),
         "col_status": _("Status"),

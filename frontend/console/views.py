@@ -107,6 +107,7 @@ SCREENS: dict[str, Screen] = {
                 "RequestBatchExport",
                 "BatchExport",
                 "BatchExports",
+                "LabelPreview",
             ),
             charts=True,
             nav="campaigns",
