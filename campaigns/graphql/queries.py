@@ -29,10 +29,12 @@ from campaigns.graphql.types.dashboard import Dashboard, DashboardRoot
 from campaigns.graphql.types.exports import BatchExportConnectionField, BatchExportNode
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
+from campaigns.graphql.types.scans import CodeScanHistory, CodeScansRecord, CodeVerification
 from campaigns.questionnaires import services as questionnaires
 from campaigns.questionnaires.links import in_merchant_schema, link_not_found, questionnaire_link
-from campaigns.scan import stats
+from campaigns.scan import events, history, stats
 from campaigns.scan.preview import Preview, preview_code
+from campaigns.scan.verification import Verification, verify_code
 from core.errors import DomainError, ErrorCodeEnum
 
 
@@ -64,6 +66,17 @@ class ConsumerQueries(graphene.ObjectType):
         ),
     )
 
+    verify_code = graphene.Field(
+        CodeVerification,
+        required=True,
+        code=graphene.String(required=True, description="As scanned or typed; case-insensitive."),
+        description=(
+            "The anti-counterfeit answer (防伪查询) for a code: genuine or not, the product, "
+            "its first scan and how often it was looked up. Public; limited per IP as "
+            "scanPreview is. Never says who scanned it."
+        ),
+    )
+
     @staticmethod
     def resolve_questionnaire(
         root: Any, info: graphene.ResolveInfo, link: str, answers: Any = None
@@ -89,7 +102,18 @@ class ConsumerQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_scan_preview(root: Any, info: graphene.ResolveInfo, code: str) -> Preview:
-        return preview_code(code, ip=client_ip(info.context))
+        consumer = _consumer_or_none(info)
+        scanner = events.Scanner.from_request(info.context, consumer.pk if consumer else None)
+        with events.scanned(models.ScanSource.PREVIEW, code, scanner) as scan:
+            preview = preview_code(code, ip=client_ip(info.context))
+            scan.outcome = preview.status.lower()
+        return preview
+
+    @staticmethod
+    def resolve_verify_code(root: Any, info: graphene.ResolveInfo, code: str) -> Verification:
+        consumer = _consumer_or_none(info)
+        scanner = events.Scanner.from_request(info.context, consumer.pk if consumer else None)
+        return verify_code(code, scanner)
 
 
 class MerchantQueries(graphene.ObjectType):
@@ -126,6 +150,19 @@ class MerchantQueries(graphene.ObjectType):
         days=graphene.Int(default_value=30, description=f"1 to {stats.MAX_DAYS}."),
         time_zone=graphene.String(description="IANA name, e.g. Asia/Shanghai (default UTC)."),
         description="Points, earnings per day, active consumers and top campaigns.",
+    )
+    suspicious_codes = DjangoConnectionField(
+        CodeScansRecord,
+        description="Codes that look copied (many lookups, or far apart), newest first.",
+    )
+    code_scans = graphene.Field(
+        CodeScanHistory,
+        required=True,
+        code=graphene.String(required=True, description="As scanned or typed; case-insensitive."),
+        latest=graphene.Int(
+            default_value=50, description=f"Latest scans to list, 1 to {history.MAX_HISTORY}."
+        ),
+        description="One of the merchant's codes: product, scan summary and latest scans.",
     )
 
     @staticmethod
@@ -180,3 +217,17 @@ class MerchantQueries(graphene.ObjectType):
         membership = require_membership(info)
         days = stats.check_window(days, stats.MAX_DAYS, "days")
         return DashboardRoot(membership.merchant_id, days, stats.time_zone(time_zone))
+
+    @staticmethod
+    def resolve_suspicious_codes(
+        root: Any, info: graphene.ResolveInfo, **kwargs: Any
+    ) -> QuerySet[models.CodeScans]:
+        require_membership(info)
+        return history.suspicious_codes()
+
+    @staticmethod
+    def resolve_code_scans(
+        root: Any, info: graphene.ResolveInfo, code: str, latest: int
+    ) -> history.History:
+        require_membership(info)
+        return history.code_history(code, latest)

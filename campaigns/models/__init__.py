@@ -19,6 +19,14 @@ from campaigns.models.questionnaires import (
     QuestionnaireVersion,
     Response,
 )
+from campaigns.models.scans import (
+    CodeScans,
+    ScanDay,
+    ScanEvent,
+    ScanSource,
+    SuspicionReason,
+    UserAgentClass,
+)
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -32,11 +40,17 @@ __all__ = [
     "Claim",
     "Code",
     "CodeBatch",
+    "CodeScans",
     "ExportFormat",
     "ExportStatus",
     "Questionnaire",
     "QuestionnaireOpen",
     "QuestionnaireVersion",
     "Response",
+    "ScanDay",
+    "ScanEvent",
     "ScanFailure",
+    "ScanSource",
+    "SuspicionReason",
+    "UserAgentClass",
 ]

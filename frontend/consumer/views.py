@@ -28,8 +28,9 @@ from graphql_relay import to_global_id
 
 from accounts.models import Consent
 from accounts.policies import CURRENT_VERSIONS
-from campaigns.models import Campaign, CampaignKind
+from campaigns.models import Campaign, CampaignKind, ScanSource
 from campaigns.questionnaires.links import parse_link, questionnaire_link
+from campaigns.scan import events
 from campaigns.scan.codes import CodeError, normalize, parse, pretty
 from core import wechat
 from frontend.consumer.messages import error_messages
@@ -201,6 +202,14 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
             },
             status=404,
         )
+    # Every opening of a printed code's page is a scan (link previews are told apart).
+    events.record(
+        parsed.merchant_id,
+        parsed.code,
+        ScanSource.PAGE,
+        "opened",
+        events.Scanner.from_request(request),
+    )
     return consumer_page(
         request,
         "consumer/scan.html",
