@@ -30,6 +30,7 @@ from campaigns.models import (
     CodeBatch,
     CodeScans,
     QuestionnaireVersion,
+    ScanDay,
     ScanFailure,
     SuspicionReason,
 )
@@ -70,6 +71,7 @@ QUERY_CASES: dict[str, str] = {
         "} } } }"
     ),
     "scanFailures": "query { scanFailures(days: 90) { day reason count } }",
+    "scansPerDay": "query { scansPerDay(days: 90) { day scans lookups crawlers claims } }",
     "suspiciousCodes": (
         "query { suspiciousCodes(first: 50) { edges { node { code suspicion lookups scans "
         "firstRegionName } } } }"
@@ -425,6 +427,7 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
             reason="UNKNOWN_CODE",
             defaults={"count": 9},
         )
+        ScanDay.objects.create(day=timezone.localdate(), batch_id=0, scans=9, lookups=9)
         CodeScans.objects.create(
             code=new_code(encode_merchant(tenants.beta.pk)),
             first_scanned_at=timezone.now(),

@@ -29,7 +29,12 @@ from campaigns.graphql.types.dashboard import Dashboard, DashboardRoot
 from campaigns.graphql.types.exports import BatchExportConnectionField, BatchExportNode
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
-from campaigns.graphql.types.scans import CodeScanHistory, CodeScansRecord, CodeVerification
+from campaigns.graphql.types.scans import (
+    CodeScanHistory,
+    CodeScansRecord,
+    CodeVerification,
+    ScanDayTotals,
+)
 from campaigns.questionnaires import services as questionnaires
 from campaigns.questionnaires.links import in_merchant_schema, link_not_found, questionnaire_link
 from campaigns.scan import events, history, stats
@@ -120,6 +125,7 @@ class MerchantQueries(graphene.ObjectType):
     refusal_codes: ClassVar[dict[str, dict[str, ErrorCodeEnum]]] = {
         "scanFailures": {"days": CampaignErrorCode.INVALID_PERIOD},
         "dashboard": {"days": CampaignErrorCode.INVALID_PERIOD},
+        "scansPerDay": {"days": CampaignErrorCode.INVALID_PERIOD},
     }
 
     questionnaires = DjangoConnectionField(
@@ -163,6 +169,12 @@ class MerchantQueries(graphene.ObjectType):
             default_value=50, description=f"Latest scans to list, 1 to {history.MAX_HISTORY}."
         ),
         description="One of the merchant's codes: product, scan summary and latest scans.",
+    )
+    scans_per_day = graphene.List(
+        graphene.NonNull(ScanDayTotals),
+        required=True,
+        days=graphene.Int(default_value=7, description=f"1 to {history.MAX_DAYS}."),
+        description="Scans of the merchant's codes per day, newest first (from the rollups).",
     )
 
     @staticmethod
@@ -231,3 +243,10 @@ class MerchantQueries(graphene.ObjectType):
     ) -> history.History:
         require_membership(info)
         return history.code_history(code, latest)
+
+    @staticmethod
+    def resolve_scans_per_day(
+        root: Any, info: graphene.ResolveInfo, days: int
+    ) -> list[history.ScanDayTotals]:
+        require_membership(info)
+        return history.scans_per_day(days)

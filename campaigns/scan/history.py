@@ -8,16 +8,20 @@ bounded, whatever the table's size.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import Code, CodeScans, ScanEvent
+from campaigns.models import Code, CodeScans, ScanDay, ScanEvent
+from campaigns.scan import events, stats
 from campaigns.scan.codes import parse
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 
 MAX_HISTORY = 200
+MAX_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,34 @@ def code_history(raw_code: str, last: int) -> History:
         summary=summary,
         events=events,
     )
+
+
+@dataclass(frozen=True)
+class ScanDayTotals:
+    day: object  # a date
+    scans: int
+    lookups: int
+    crawlers: int
+    claims: int
+
+
+def scans_per_day(days: int) -> list[ScanDayTotals]:
+    """The last ``days`` days (the consumers' calendar), newest first, from the rollups:
+    one row per day and batch, so a week reads a few hundred rows at most."""
+    days = stats.check_window(days, MAX_DAYS, "days")
+    first = events.local_day(timezone.now()) - timedelta(days=days - 1)
+    found = (
+        ScanDay.objects.filter(day__gte=first)
+        .values("day")
+        .annotate(
+            scans_=Sum("scans"),
+            lookups_=Sum("lookups"),
+            crawlers_=Sum("crawlers"),
+            claims_=Sum("claims"),
+        )
+        .order_by("-day")
+    )
+    return [
+        ScanDayTotals(r["day"], r["scans_"], r["lookups_"], r["crawlers_"], r["claims_"])
+        for r in found
+    ]

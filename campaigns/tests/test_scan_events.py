@@ -26,7 +26,7 @@ from campaigns.models import (
     SuspicionReason,
     UserAgentClass,
 )
-from campaigns.scan import events
+from campaigns.scan import events, history
 from campaigns.scan.codes import encode_merchant, new_code
 from campaigns.scan.verification import verify_code
 from tests.fixtures.api import Api, access_token
@@ -104,6 +104,8 @@ def test_twenty_scans_of_one_code_at_once_record_twenty_events_and_one_claim(
         day = ScanDay.objects.get(batch_id=batch_id)
         assert (day.scans, day.lookups, day.claims) == (20, 20, 1)
         assert CodeScans.objects.get(code=found[0]).lookups == 20
+        (today,) = history.scans_per_day(7)
+        assert (today.scans, today.lookups, today.claims) == (20, 20, 1)
 
 
 def test_a_copied_label_scanned_far_apart_within_an_hour_is_flagged(

@@ -468,6 +468,11 @@ def texts() -> dict[str, str]:
         "col_details": _("Arguments"),
         # Suspicious codes and scan history (防伪).
         "suspicious_codes": _("Suspicious codes"),
+        "scans_per_day": _("Scans per day"),
+        "no_scans_yet": _("No scans in these days."),
+        "col_day": _("Day"),
+        "col_crawlers": _("Crawlers and link previews"),
+        "col_claims": _("Claims"),
         "no_suspicious_codes": _("No code looks copied so far."),
         "suspicion_MANY_LOOKUPS": _("Looked up many times"),
         "suspicion_FAR_APART": _("Scanned far apart within an hour"),

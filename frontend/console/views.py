@@ -147,7 +147,12 @@ SCREENS: dict[str, Screen] = {
         ),
         Screen("ledger", _("Ledger"), ("Ledger",), nav="ledger"),
         # 防伪: codes that look copied, and any code's scan history.
-        Screen("scans", _("Suspicious codes"), ("SuspiciousCodes", "CodeScans"), nav="scans"),
+        Screen(
+            "scans",
+            _("Suspicious codes"),
+            ("ScansPerDay", "SuspiciousCodes", "CodeScans"),
+            nav="scans",
+        ),
         Screen(
             "staff",
             _("Staff and roles"),

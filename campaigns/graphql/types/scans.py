@@ -173,3 +173,13 @@ class CodeScanHistory(graphene.ObjectType):
     sku = graphene.String()
     summary = graphene.Field(CodeScansRecord, description="Null until the code is scanned.")
     events = graphene.List(graphene.NonNull(ScanEventRecord), required=True)
+
+
+class ScanDayTotals(graphene.ObjectType):
+    """One day's scans of the merchant's codes (the consumers' calendar)."""
+
+    day = graphene.Date(required=True)
+    scans = BigInt(required=True, description="Every scan, crawlers included.")
+    lookups = BigInt(required=True, description="Deduplicated per consumer or device.")
+    crawlers = BigInt(required=True, description="Crawlers and link previews.")
+    claims = BigInt(required=True)

@@ -1,7 +1,7 @@
 // Suspicious codes (防伪): the merchant's codes that look copied, and any code's latest
 // scans. No scanner is named: a device tag tells devices apart, "signed in" says no more.
 
-import { $, api, badge, dateTime, el, number, onSubmit, pager, start, t, table } from "./console.js";
+import { $, api, badge, date, dateTime, el, number, onSubmit, pager, start, t, table } from "./console.js";
 
 function reason(row) {
   if (!row.suspicion) return "—";
@@ -81,6 +81,22 @@ async function main() {
       ),
   );
   onSubmit($("#history-form"), (values) => showHistory(values.code.trim()));
+  const { scansPerDay } = await api.call("ScansPerDay", { days: 7 }, { auth: true });
+  $("#days").replaceChildren(
+    scansPerDay.length
+      ? table(
+          [
+            [t("col_day"), (d) => date(d.day)],
+            [t("col_scans"), (d) => number(d.scans)],
+            [t("col_lookups"), (d) => number(d.lookups)],
+            [t("col_crawlers"), (d) => number(d.crawlers)],
+            [t("col_claims"), (d) => number(d.claims)],
+          ],
+          scansPerDay,
+          t("scans_per_day"),
+        )
+      : el("p", { class: "hint" }, t("no_scans_yet")),
+  );
   await suspicious();
 }
 
