@@ -895,7 +895,7 @@ class ScanDrainer(ChildProcess):
         env = {**os.environ, **django_environment(url, redis_url, cache_prefix)}
         with open(log, "w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "drain_scan_events", "--block-ms", "200"],
+                [sys.executable, "manage.py", "drain_scan_events"],
                 env=env,
                 cwd=ROOT,
                 stdout=out,
