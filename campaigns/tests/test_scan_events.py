@@ -211,3 +211,30 @@ def test_events_off_records_nothing(db: None, tenants: Any, settings: Any) -> No
     settings.SCAN_EVENTS = False
     assert events.record(tenants.acme.pk, "X", ScanSource.PAGE, "opened", scanner()) is None
     assert events.backlog() == {"queued": 0, "pending": 0}
+
+
+def test_a_claims_request_writes_no_scan_event_to_the_database(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    """Off the claim's path: the request only queues the event (Redis); the database sees it
+    when the drainer writes it. (Planted failure: writing in ``record`` fails this.)"""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    merchant, found = merchant_with_codes(unique, size=1, points=5)
+    consumer = User.objects.get_or_create_consumer(new_phone())[0]
+    api = Api(Client(), "/graphql/", "consumer")
+    with CaptureQueriesContext(connection) as captured:
+        answer = api.op(
+            "ClaimCode",
+            {"code": found[0], "idempotencyKey": "off-path"},
+            token=access_token(consumer),
+            HTTP_USER_AGENT=WECHAT,
+        )
+    assert answer["data"]["claimCode"]["claim"]["points"] == 5
+    written = [q["sql"] for q in captured.captured_queries if "scan" in q["sql"].lower()]
+    assert written == []
+    assert events.backlog() == {"queued": 1, "pending": 0}
+    assert events_of(merchant, found[0]) == []
+    events.drain_all()
+    assert [e.outcome for e in events_of(merchant, found[0])] == ["claimed"]
