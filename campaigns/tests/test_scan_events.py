@@ -238,3 +238,15 @@ def test_a_claims_request_writes_no_scan_event_to_the_database(
     assert events_of(merchant, found[0]) == []
     events.drain_all()
     assert [e.outcome for e in events_of(merchant, found[0])] == ["claimed"]
+
+
+def test_the_verify_page_answers_genuine_unknown_and_malformed_codes(
+    client: Client, tenants: Any, db: None
+) -> None:
+    unknown = client.get(f"/v/{guess(tenants.acme)}?lang=zh-hans", HTTP_USER_AGENT=PHONE)
+    assert unknown.status_code == 200
+    assert 'data-genuine="false"' in unknown.content.decode()
+    assert "我们从未印制过此码" in unknown.content.decode()
+    malformed = client.get("/v/NOT-A-CODE?lang=zh-hans", HTTP_USER_AGENT=PHONE)
+    assert malformed.status_code == 404
+    assert 'role="alert"' in malformed.content.decode()
