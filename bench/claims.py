@@ -77,6 +77,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,7 +136,8 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace, hook_url: str) ->
     from webhooks.services import create_endpoint
 
     assert RESERVE_BUCKETS == BUCKETS, RESERVE_BUCKETS
-    http_size = args.rounds * args.claims + WARMUP + 1
+    # Twice: the same rounds against a server with scan events and one without.
+    http_size = 2 * (args.rounds * args.claims + WARMUP) + 1
     pg_size = args.rounds * args.pgbench_claims + WARMUP + args.clients
     merchant = create_merchant(slug="bench-claims", name="Bench Claims")
     fund_with_money(
@@ -317,6 +319,7 @@ def drain(setup: Setup, redis_url: str, seconds: float) -> dict[str, int]:
     then (or at the deadline)."""
     from django.db.models import Count
 
+    from campaigns.scan import events as scan_events
     from webhooks.models import DeliveryStatus, WebhookDelivery
 
     deadline = time.monotonic() + seconds
@@ -328,12 +331,16 @@ def drain(setup: Setup, redis_url: str, seconds: float) -> dict[str, int]:
             .annotate(n=Count("id"))
             .values_list("status", "n")
         )
+        scans = scan_events.backlog()
         backlog = {
             "tasks queued": queued,
             "tasks unacknowledged": unacked,
             **{f"deliveries {s}": statuses.get(s, 0) for s in DeliveryStatus.values},
+            "scan events queued": scans["queued"],
+            "scan events pending": scans["pending"],
         }
         waiting = queued + unacked + statuses.get("pending", 0) + statuses.get("failed", 0)
+        waiting += scans["queued"] + scans["pending"]
         if waiting == 0 or time.monotonic() > deadline:
             return backlog
         time.sleep(0.5)
@@ -426,42 +433,75 @@ def main(argv: list[str] | None = None) -> int:
             harness.CeleryWorker(
                 url, redis_url, workdir / "celery.log", CACHE_PREFIX, args.celery_concurrency
             ) as worker,
+            harness.ScanDrainer(url, redis_url, workdir / "drainer.log", CACHE_PREFIX) as drainer,
             harness.Server(
                 url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX, eager_tasks=False
             ) as server,
+            # The same server without scan events, taking turns with the first: their ratio
+            # is what recording every scan costs a claim (decision 0201).
+            harness.Server(
+                url,
+                redis_url,
+                args,
+                workdir / "gunicorn-no-events.log",
+                CACHE_PREFIX,
+                eager_tasks=False,
+                settings={"SCAN_EVENTS": "0"},
+            ) as server_off,
         ):
             # Warm-up: both systems, not counted (imports, prepared statements, caches).
             warm = harness.load(server, claim_bodies(setup, 0, WARMUP), args.clients, 60, JUDGE)
             print(f"warm-up {harness.describe(warm, 'claim')}", flush=True)
+            off_codes: list[str] = []
+            warm_off = harness.load(
+                server_off, claim_bodies(setup, WARMUP, WARMUP), args.clients, 60, JUDGE
+            )
+            off_codes += setup.codes[WARMUP : 2 * WARMUP]
+            print(f"warm-up without scan events {harness.describe(warm_off, 'claim')}", flush=True)
+            drainer_cpu = harness.cpu_seconds(drainer.pids())
             print_checks(server, setup, redis_url, receiver.url)
             pg_warm = pgbench.run(WARMUP, args.clients, defines)
             print(f"warm-up {harness.describe(pg_warm, 'claim')}", flush=True)
 
             stack: list[harness.Round] = []
+            stack_off: list[harness.Round] = []
             pg: list[harness.Round] = []
-            used = WARMUP
+            used = 2 * WARMUP
             for number in range(1, args.rounds + 1):
                 pg.append(pgbench.run(args.pgbench_claims, args.clients, defines))
                 print(f"round {number} {harness.describe(pg[-1], 'claim')}", flush=True)
-                work = claim_bodies(setup, used, args.claims)
-                used += args.claims
-                profiled = number == args.rounds and not args.rates
-                drain(setup, redis_url, args.drain_seconds)
-                celery_cpu = harness.cpu_seconds(worker.pids())
-                with harness.profiling(server, args.profile if profiled else None):
-                    stack.append(harness.load(server, work, args.clients, args.max_seconds, JUDGE))
-                drain(setup, redis_url, args.drain_seconds)
-                celery_ms = (harness.cpu_seconds(worker.pids()) - celery_cpu) * 1000
-                print(
-                    f"round {number} {harness.describe(stack[-1], 'claim')}; celery CPU "
-                    f"{celery_ms / max(1, stack[-1].count):.2f} ms/claim (its drain included)",
-                    flush=True,
-                )
+                # Events on and off take turns, in alternating order round by round. The
+                # drainer keeps writing events while the claims run (it is not waited for
+                # before the round ends; the drain after it only empties the backlog).
+                turns = [True, False] if number % 2 else [False, True]
+                for events_on in turns:
+                    work = claim_bodies(setup, used, args.claims)
+                    if not events_on:
+                        off_codes += setup.codes[used : used + args.claims]
+                    used += args.claims
+                    profiled = number == args.rounds and not args.rates and events_on
+                    drain(setup, redis_url, args.drain_seconds)
+                    celery_cpu = harness.cpu_seconds(worker.pids())
+                    target = server if events_on else server_off
+                    with harness.profiling(server, args.profile if profiled else None):
+                        done = harness.load(target, work, args.clients, args.max_seconds, JUDGE)
+                    (stack if events_on else stack_off).append(done)
+                    queued = harness_scan_backlog()
+                    drain(setup, redis_url, args.drain_seconds)
+                    celery_ms = (harness.cpu_seconds(worker.pids()) - celery_cpu) * 1000
+                    print(
+                        f"round {number} {'events on ' if events_on else 'events off'} "
+                        f"{harness.describe(done, 'claim')}; celery CPU "
+                        f"{celery_ms / max(1, done.count):.2f} ms/claim (its drain included); "
+                        f"scan events not yet written when the round ended: {queued:,}",
+                        flush=True,
+                    )
 
             open_rounds, open_batch = open_loop_rounds(
                 args, setup, redis_url, server, worker, stack
             )
             backlog = drain(setup, redis_url, args.drain_seconds)
+            drainer_ms = (harness.cpu_seconds(drainer.pids()) - drainer_cpu) * 1000
         if args.peer_seconds:
             peers.append(harness.run_peer(args.peer_seconds))
         if args.profile:
@@ -471,19 +511,22 @@ def main(argv: list[str] | None = None) -> int:
             "\nbacklog at the end (broker and outbox): "
             + ", ".join(f"{what} {n:,}" for what, n in backlog.items())
         )
-        http_ok = sum(r.count for r in [warm, *stack])
+        http_ok = sum(r.count for r in [warm, warm_off, *stack, *stack_off])
         open_ok = sum(r.successes for r in open_rounds)
         pg_ok = sum(r.count for r in [pg_warm, *pg])
         # A closed-loop round cut at --max-seconds leaves up to --clients claims in flight,
         # which the server may still make; so may open-loop requests with no answer.
         in_flight = (
-            sum(args.clients for r in stack if answers(r) < args.claims),
+            sum(args.clients for r in [*stack, *stack_off] if answers(r) < args.claims),
             sum(r.unanswered for r in open_rounds),
         )
         # + 1: the claim of the SQL capture.
         check_invariants(
             setup, http_ok + 1, open_batch, open_ok, pg_ok, backlog, in_flight, args.webhooks
         )
+        on_answers = sum(reached_the_claim(r.count, r.refused, r.failures) for r in [warm, *stack])
+        on_answers += sum(reached_the_claim(r.successes, {}, r.failures) for r in open_rounds)
+        events_written = check_scan_events(setup, on_answers, off_codes, in_flight)
 
     harness.print_sql("claim", setup.sql_of_one_claim)
     rates = ",".join(f"{v * 100:g}%" if rel else f"{v:g}" for v, rel in args.rates) or "''"
@@ -499,6 +542,14 @@ def main(argv: list[str] | None = None) -> int:
     print(harness.machine_summary(started, load_at_start))
     print()
     harness.print_comparison(stack, pg, "claim", note=" (target ≥ 0.30)")
+    on_rate, off_rate = harness.median_rate(stack), harness.median_rate(stack_off)
+    print(
+        f"\nscan events (closed loop, rounds taking turns): on {on_rate:,.0f} claims/s, off "
+        f"{off_rate:,.0f} claims/s: on is {100 * (on_rate - off_rate) / off_rate:+.1f}% "
+        f"(target within ±5%); the drainer ran during the rounds: "
+        f"{drainer_ms / max(1, events_written):.3f} ms CPU per event written "
+        f"({events_written:,} events)"
+    )
     if open_rounds:
         print(
             f"\nopen loop (fixed arrival rate, latency from each claim's scheduled time; "
@@ -610,6 +661,58 @@ PROFILE_PARTS = harness.profile_parts(
     ("        ledger.post", "post (points/ledger.py"),
     ("        ledger account lookups (_account)", "_account (points/ledger.py"),
 )
+
+
+def harness_scan_backlog() -> int:
+    from campaigns.scan import events as scan_events
+
+    found = scan_events.backlog()
+    return found["queued"] + found["pending"]
+
+
+def check_scan_events(
+    setup: Setup, on_answers: int, off_codes: list[str], in_flight: tuple[int, int]
+) -> int:
+    """Exactly one event per claim answered by the server with events; none from the other;
+    the rollups' claims equal the events' claims. The events written."""
+    from django.db.models import Sum
+    from django_tenants.utils import schema_context
+
+    from campaigns.models import ScanDay, ScanEvent
+    from core.db import connection
+
+    with schema_context(setup.schema):
+        written = ScanEvent.objects.count()
+        from_off = ScanEvent.objects.filter(code__in=off_codes).count()
+        claimed = ScanEvent.objects.filter(outcome="claimed").count()
+        rolled = ScanDay.objects.aggregate(n=Sum("claims"))["n"] or 0
+        distinct = ScanEvent.objects.values("id").distinct().count()
+    connection.set_schema_to_public()
+    unseen = sum(in_flight)
+    harness.report_invariants(
+        {
+            f"scan events written {written:,} = claims answered by the server with events "
+            f"{on_answers:,}" + (f" (+ at most {unseen:,} unanswered)" if unseen else ""): (
+                on_answers <= written <= on_answers + unseen
+            ),
+            f"scan events from the server without events: {from_off:,}": from_off == 0,
+            f"rollups' claims {rolled:,} = events of claims {claimed:,}": rolled == claimed,
+            f"event ids distinct {distinct:,} = events {written:,}": distinct == written,
+        },
+        [],
+    )
+    return written
+
+
+def reached_the_claim(ok: int, refused: Mapping[str, int], failures: Mapping[str, int]) -> int:
+    """Answers from the claim mutation (each records one scan event): successes and coded
+    refusals, not HTTP errors (a burst refused before the view) nor requests unanswered."""
+    coded = sum(
+        n
+        for k, n in failures.items()
+        if not k.startswith("HTTP ") and not k.startswith(harness.NO_ANSWER)
+    )
+    return ok + sum(refused.values()) + coded
 
 
 def answers(r: harness.Round) -> int:

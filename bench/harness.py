@@ -841,9 +841,11 @@ class Server(ChildProcess):
         cache_prefix: str,
         *,
         eager_tasks: bool = True,
+        settings: dict[str, str] | None = None,
     ) -> None:
         """``eager_tasks=False``: tasks go through Redis to a :class:`CeleryWorker`, as in
-        production, instead of running inside the request."""
+        production, instead of running inside the request. ``settings``: environment
+        variables of this server only (``SCAN_EVENTS=0`` for a server without events)."""
         self.port = free_port()
         env = {
             **os.environ,
@@ -851,6 +853,7 @@ class Server(ChildProcess):
             "DEBUG": "0",
             "LOG_LEVEL": "WARNING",
             "CELERY_TASK_ALWAYS_EAGER": "1" if eager_tasks else "0",
+            **(settings or {}),
         }
         command = [sys.executable, "-m", "gunicorn"]
         if args.worker_class == "production":
@@ -900,6 +903,26 @@ def debug_is_off(port: int) -> bool:
         0,
     )[0]
     return answer.status == 404 and "URLconf" not in answer.body
+
+
+class ScanDrainer(ChildProcess):
+    """``manage.py drain_scan_events``, the dedicated drainer of scan events, as production
+    runs it: continuously, writing what the servers queue while they serve."""
+
+    def __init__(self, url: str, redis_url: str, log: Path, cache_prefix: str) -> None:
+        env = {**os.environ, **django_environment(url, redis_url, cache_prefix)}
+        with open(log, "w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "drain_scan_events"],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        print(f"scan events drainer: manage.py drain_scan_events (pid {self.process.pid})")
+
+    def pids(self) -> list[int]:
+        return [self.process.pid]
 
 
 class CeleryWorker(ChildProcess):

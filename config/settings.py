@@ -219,7 +219,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.erase_due_accounts",
         "schedule": env_int("ERASURE_SWEEP_INTERVAL_SECONDS", 3600),
     },
+    # The safety net of the dedicated drainer (manage.py drain_scan_events).
+    "drain-scan-events": {
+        "task": "campaigns.tasks.drain_scan_events",
+        "schedule": env_int("SCAN_EVENTS_SWEEP_INTERVAL_SECONDS", 30),
+    },
 }
+# Every scan recorded as an event (campaigns.scan.events); off only to measure its cost.
+SCAN_EVENTS = env_bool("SCAN_EVENTS", True)
 # Redis redelivers a task whose worker died without acknowledging it after this long.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_SECONDS", 3600)

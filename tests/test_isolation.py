@@ -29,11 +29,15 @@ from campaigns.models import (
     Campaign,
     CodeBatch,
     CodeImport,
+    CodeScans,
     QuestionnaireVersion,
+    ScanDay,
     ScanFailure,
+    SuspicionReason,
 )
 from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan import services as scan_services
+from campaigns.scan.codes import encode_merchant, new_code
 from campaigns.scan.generation import generate_batch
 from core.db import connection
 from earning import services as earning_services
@@ -70,6 +74,11 @@ QUERY_CASES: dict[str, str] = {
         "} } } }"
     ),
     "scanFailures": "query { scanFailures(days: 90) { day reason count } }",
+    "scansPerDay": "query { scansPerDay(days: 90) { day scans lookups crawlers claims } }",
+    "suspiciousCodes": (
+        "query { suspiciousCodes(first: 50) { edges { node { code suspicion lookups scans "
+        "firstRegionName } } } }"
+    ),
     "dashboard": (
         "query { dashboard(days: 90) { pointsReserved pointsAwarded pointsReturned "
         "activeConsumers earningsPerDay { day claims responses } "
@@ -150,7 +159,7 @@ QUERY_CASES: dict[str, str] = {
 # labelPreview renders one batch named by its global ID: another merchant's batch ID is
 # NOT_FOUND, a foreign merchant header MERCHANT_NOT_FOUND, no sign-in UNAUTHENTICATED
 # (campaigns/tests/test_exports.py, test_label_preview_shows_a_page_that_scans_...).
-QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "labelPreview"}
+QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "labelPreview", "codeScans"}
 
 # Mutations anyone may call (they act on the caller's own session or invitation, or
 # apply for a new merchant: test_a_sign_up_reaches_no_existing_merchant below).
@@ -466,6 +475,9 @@ CONSUMER_FIELDS_COVERED = {
     # caller's own (earning/tests/test_ways_to_earn.py: another consumer's answers hide
     # nothing from you).
     "waysToEarn",
+    # Public by code; answers no consumer's identity nor anything per consumer
+    # (campaigns/tests/test_scan_events.py).
+    "verifyCode",
 }
 
 
@@ -521,6 +533,16 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
             day=timezone.localdate() - timedelta(days=1),
             reason="UNKNOWN_CODE",
             defaults={"count": 9},
+        )
+        ScanDay.objects.create(day=timezone.localdate(), batch_id=0, scans=9, lookups=9)
+        CodeScans.objects.create(
+            code=new_code(encode_merchant(tenants.beta.pk)),
+            first_scanned_at=timezone.now(),
+            last_scanned_at=timezone.now(),
+            lookups=9,
+            scans=9,
+            suspicion=SuspicionReason.MANY_LOOKUPS,
+            suspected_at=timezone.now(),
         )
     ApiKey.objects.create(
         merchant=tenants.beta,
@@ -628,6 +650,26 @@ def test_query_field_needs_sign_in(merchant_api: Api, field: str) -> None:
     result = merchant_api.query(QUERY_CASES[field], merchant="acme")
     assert result["data"] is None or result["data"].get(field) is None
     assert [e["extensions"]["code"] for e in result["errors"]] == ["UNAUTHENTICATED"]
+
+
+CODE_SCANS = "query($code: String!) { codeScans(code: $code) { code events { outcome } } }"
+
+
+def test_a_codes_scan_history_is_its_merchants_only(
+    merchant_api: Api, tenants: Tenants, beta_activity: str
+) -> None:
+    with tenant_context(tenants.beta):
+        beta_code = CodeScans.objects.get().code
+    variables = {"code": beta_code}
+    beta_view = _as(merchant_api, tenants.beta_owner, CODE_SCANS, "beta", variables=variables)
+    assert beta_view["data"]["codeScans"]["code"] == beta_code
+    # acme's staff, in acme's schema: no such code there.
+    acme_view = _as(merchant_api, tenants.acme_owner, CODE_SCANS, "acme", variables=variables)
+    assert [e["extensions"]["code"] for e in acme_view["errors"]] == ["NOT_FOUND"]
+    foreign = _as(merchant_api, tenants.acme_owner, CODE_SCANS, "beta", variables=variables)
+    assert [e["extensions"]["code"] for e in foreign["errors"]] == ["MERCHANT_NOT_FOUND"]
+    anonymous = merchant_api.query(CODE_SCANS, variables, merchant="beta")
+    assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]
 
 
 def test_me_lists_only_the_callers_own_memberships(merchant_api: Api, tenants: Tenants) -> None:

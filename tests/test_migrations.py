@@ -46,6 +46,7 @@ TASK_NAMES = {
     "earning.tasks.award_birthday_bonuses",
     "earning.tasks.refresh_ways_to_earn",
     "earning.tasks.settle_pending_awards",
+    "campaigns.tasks.drain_scan_events",
     "notifications.tasks.notify_expiring_points",
     "notifications.tasks.order_shipped",
     "points.tasks.expire_lots",
@@ -69,6 +70,7 @@ BEAT_SCHEDULE = {
     "settle-pending-awards": {"task": "earning.tasks.settle_pending_awards", "schedule": 3600},
     "refresh-ways-to-earn": {"task": "earning.tasks.refresh_ways_to_earn", "schedule": 300},
     "award-birthday-bonuses": {"task": "earning.tasks.award_birthday_bonuses", "schedule": 3600},
+    "drain-scan-events": {"task": "campaigns.tasks.drain_scan_events", "schedule": 30},
 }
 
 

@@ -38,10 +38,17 @@ from campaigns.graphql.types.exports import (
 from campaigns.graphql.types.imports import CodeImportNode
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
+from campaigns.graphql.types.scans import (
+    CodeScanHistory,
+    CodeScansRecord,
+    CodeVerification,
+    ScanDayTotals,
+)
 from campaigns.questionnaires import services as questionnaires
 from campaigns.questionnaires.links import in_merchant_schema, link_not_found, questionnaire_link
-from campaigns.scan import stats
+from campaigns.scan import events, history, stats
 from campaigns.scan.preview import Preview, preview_code
+from campaigns.scan.verification import Verification, verify_code
 from core.errors import DomainError, ErrorCodeEnum
 
 
@@ -73,6 +80,17 @@ class ConsumerQueries(graphene.ObjectType):
         ),
     )
 
+    verify_code = graphene.Field(
+        CodeVerification,
+        required=True,
+        code=graphene.String(required=True, description="As scanned or typed; case-insensitive."),
+        description=(
+            "The anti-counterfeit answer (防伪查询) for a code: genuine or not, the product, "
+            "its first scan and how often it was looked up. Public; limited per IP as "
+            "scanPreview is. Never says who scanned it."
+        ),
+    )
+
     @staticmethod
     def resolve_questionnaire(
         root: Any, info: graphene.ResolveInfo, link: str, answers: Any = None
@@ -98,7 +116,18 @@ class ConsumerQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_scan_preview(root: Any, info: graphene.ResolveInfo, code: str) -> Preview:
-        return preview_code(code, ip=client_ip(info.context))
+        consumer = _consumer_or_none(info)
+        scanner = events.Scanner.from_request(info.context, consumer.pk if consumer else None)
+        with events.scanned(models.ScanSource.PREVIEW, code, scanner) as scan:
+            preview = preview_code(code, ip=client_ip(info.context))
+            scan.outcome = preview.status.lower()
+        return preview
+
+    @staticmethod
+    def resolve_verify_code(root: Any, info: graphene.ResolveInfo, code: str) -> Verification:
+        consumer = _consumer_or_none(info)
+        scanner = events.Scanner.from_request(info.context, consumer.pk if consumer else None)
+        return verify_code(code, scanner)
 
 
 class MerchantQueries(graphene.ObjectType):
@@ -109,6 +138,7 @@ class MerchantQueries(graphene.ObjectType):
             "columns": CampaignErrorCode.INVALID_GRID,
             "rows": CampaignErrorCode.INVALID_GRID,
         },
+        "scansPerDay": {"days": CampaignErrorCode.INVALID_PERIOD},
     }
 
     questionnaires = DjangoConnectionField(
@@ -165,6 +195,26 @@ class MerchantQueries(graphene.ObjectType):
             "codes): to choose a stock before exporting. Any role. INVALID_GRID, "
             "INVALID_LABEL_STOCK, NOT_FOUND."
         ),
+    )
+
+    suspicious_codes = DjangoConnectionField(
+        CodeScansRecord,
+        description="Codes that look copied (many lookups, or far apart), newest first.",
+    )
+    code_scans = graphene.Field(
+        CodeScanHistory,
+        required=True,
+        code=graphene.String(required=True, description="As scanned or typed; case-insensitive."),
+        latest=graphene.Int(
+            default_value=50, description=f"Latest scans to list, 1 to {history.MAX_HISTORY}."
+        ),
+        description="One of the merchant's codes: product, scan summary and latest scans.",
+    )
+    scans_per_day = graphene.List(
+        graphene.NonNull(ScanDayTotals),
+        required=True,
+        days=graphene.Int(default_value=7, description=f"1 to {history.MAX_DAYS}."),
+        description="Scans of the merchant's codes per day, newest first (from the rollups).",
     )
 
     @staticmethod
@@ -262,3 +312,24 @@ class MerchantQueries(graphene.ObjectType):
             labels_per_page=preview.grid.per_page,
             pages=preview.pages,
         )
+
+    @staticmethod
+    def resolve_suspicious_codes(
+        root: Any, info: graphene.ResolveInfo, **kwargs: Any
+    ) -> QuerySet[models.CodeScans]:
+        require_membership(info)
+        return history.suspicious_codes()
+
+    @staticmethod
+    def resolve_code_scans(
+        root: Any, info: graphene.ResolveInfo, code: str, latest: int
+    ) -> history.History:
+        require_membership(info)
+        return history.code_history(code, latest)
+
+    @staticmethod
+    def resolve_scans_per_day(
+        root: Any, info: graphene.ResolveInfo, days: int
+    ) -> list[history.ScanDayTotals]:
+        require_membership(info)
+        return history.scans_per_day(days)

@@ -29,6 +29,14 @@ from campaigns.models.questionnaires import (
     QuestionnaireVersion,
     Response,
 )
+from campaigns.models.scans import (
+    CodeScans,
+    ScanDay,
+    ScanEvent,
+    ScanSource,
+    SuspicionReason,
+    UserAgentClass,
+)
 
 __all__ = [
     "MAX_BATCH_SIZE",
@@ -44,6 +52,7 @@ __all__ = [
     "CodeBatch",
     "CodeImport",
     "CodeLabel",
+    "CodeScans",
     "ExportFormat",
     "ExportStatus",
     "ImportFormat",
@@ -56,5 +65,10 @@ __all__ = [
     "QuestionnaireVersion",
     "RefusalReason",
     "Response",
+    "ScanDay",
+    "ScanEvent",
     "ScanFailure",
+    "ScanSource",
+    "SuspicionReason",
+    "UserAgentClass",
 ]

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
     path("questionnaire/results/", page("results"), name="console-results"),
     path("goods/", page("goods"), name="console-goods"),
     path("ledger/", page("ledger"), name="console-ledger"),
+    path("scans/", page("scans"), name="console-scans"),
     path("staff/", page("staff"), name="console-staff"),
     path("webhooks/", page("webhooks"), name="console-webhooks"),
     path("api-keys/", page("api_keys"), name="console-api-keys"),

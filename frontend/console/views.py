@@ -154,6 +154,13 @@ SCREENS: dict[str, Screen] = {
             nav="goods",
         ),
         Screen("ledger", _("Ledger"), ("Ledger",), nav="ledger"),
+        # 防伪: codes that look copied, and any code's scan history.
+        Screen(
+            "scans",
+            _("Suspicious codes"),
+            ("ScansPerDay", "SuspiciousCodes", "CodeScans"),
+            nav="scans",
+        ),
         Screen(
             "staff",
             _("Staff and roles"),
@@ -204,6 +211,7 @@ NAV = (
     ("campaigns", "console-campaigns", _("Campaigns"), ""),
     ("goods", "console-goods", _("Goods and orders"), ""),
     ("ledger", "console-ledger", _("Ledger"), ""),
+    ("scans", "console-scans", _("Suspicious codes"), ""),
     ("staff", "console-staff", _("Staff"), ""),
     ("webhooks", "console-webhooks", _("Webhooks"), ""),
     ("wechat", "console-wechat", _("WeChat account"), ""),
@@ -216,7 +224,7 @@ def urls() -> dict[str, str]:
     """Where each screen lives, for the scripts' links (one place for every path)."""
     names = ["sign_in", "sign_up", "accept_invitation", "dashboard", "campaigns", "campaign"]
     names += ["questionnaire", "results", "questionnaire_new", "goods", "ledger", "staff"]
-    names += ["webhooks", "api_keys", "audit", "wechat", "imports"]
+    names += ["webhooks", "api_keys", "audit", "wechat", "imports", "scans"]
     return {name: reverse(f"console-{name.replace('_', '-')}") for name in names}
 
 

@@ -11,6 +11,7 @@ from frontend.consumer import views, wechat
 urlpatterns: list[URLPattern] = [
     path("", views.wallet_page, name="wallet"),
     path("s/<str:code>", views.scan_page, name="scan"),
+    path("v/<str:code>", views.verify_page, name="verify"),
     path("scan", views.camera_page, name="camera"),
     path("q/<str:link>", views.questionnaire_page, name="questionnaire"),
     path("earn", views.earn_page, name="earn"),

@@ -10,6 +10,8 @@ from api.mutations import DomainMutation
 from api.permissions import client_ip, require_consumer
 from api.scalars import BigInt
 from campaigns.graphql.types.scan import ClaimedCode
+from campaigns.models import ScanSource
+from campaigns.scan import events
 from campaigns.scan.claims import claim_code
 from core.error_codes import CoreErrorCode
 from core.errors import ErrorCodeEnum
@@ -54,13 +56,17 @@ class ClaimCode(DomainMutation):
         share_with_merchant: bool = False,
     ) -> ClaimCode:
         consumer = require_consumer(info)
-        result = claim_code(
-            consumer,
-            code,
-            idempotency_key,
-            ip=client_ip(info.context),
-            share_with_merchant=share_with_merchant,
-        )
+        scanner = events.Scanner.from_request(info.context, consumer.pk)
+        # The event is queued after the claim answered, whatever it answered.
+        with events.scanned(ScanSource.CLAIM, code, scanner) as scan:
+            result = claim_code(
+                consumer,
+                code,
+                idempotency_key,
+                ip=client_ip(info.context),
+                share_with_merchant=share_with_merchant,
+            )
+            scan.outcome = "replayed" if result.replayed else "claimed"
         return cls(
             claim=ClaimedCode(
                 points=result.claim.points,
