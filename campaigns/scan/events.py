@@ -44,7 +44,7 @@ from django.http import HttpRequest
 from django_tenants.utils import tenant_context
 
 from campaigns.models import CodeScans, ScanSource, SuspicionReason, UserAgentClass
-from campaigns.scan.codes import parse
+from campaigns.scan.routing import route
 from core import iplocation, regions
 from core.db import connection, locks, rows
 from core.errors import DomainError
@@ -230,7 +230,7 @@ def scanned(source: ScanSource, raw_code: str, scanner: Scanner) -> Iterator[Sca
 
 def _record_raw(source: ScanSource, raw_code: str, scanner: Scanner, scan: Scan) -> None:
     try:
-        parsed = parse(raw_code)
+        parsed = route(raw_code)  # ours: no query; imported: its routing row
     except DomainError:
         return
     scan.counted = record(parsed.merchant_id, parsed.code, source, scan.outcome, scanner)

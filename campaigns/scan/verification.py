@@ -26,7 +26,7 @@ from django_tenants.utils import tenant_context
 
 from campaigns.models import Code, CodeScans, ScanSource, SuspicionReason
 from campaigns.scan import claims, events, preview
-from campaigns.scan.codes import parse
+from campaigns.scan.routing import route
 from core import iplocation, ratelimit, regions
 from core.errors import DomainError
 from tenants.models import Merchant
@@ -60,7 +60,7 @@ def verify_code(raw_code: str, scanner: events.Scanner) -> Verification:
         ratelimit.ensure_below(failures, claims.MAX_FAILURES_PER_IP, window)
         ratelimit.check(f"scan-preview:ip:{scanner.ip}", preview.MAX_PREVIEWS_PER_IP, window)
     try:
-        parsed = parse(raw_code)
+        parsed = route(raw_code)  # ours: no query; imported: its routing row
     except DomainError:
         if failures:
             ratelimit.hit(failures, claims.MAX_FAILURES_PER_IP, window)
