@@ -6,6 +6,7 @@ from analytics.operator import platform_analytics
 from api.schema import consumer_schema, merchant_schema
 from api.views import ApiView
 from campaigns.exports.views import download_export
+from campaigns.follow.views import account_messages
 from campaigns.questionnaires.views import download_questionnaire_export
 from redemption.views import download_settlement
 from tenants.views import component_events
@@ -43,6 +44,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # WeChat's pushes to our third-party platform (verify ticket, authorisations).
     path("wechat/component/events", component_events, name="wechat-component-events"),
+    # Every authorised official account's messages and events (follow campaigns).
+    path(
+        "wechat/component/<str:app_id>/messages",
+        account_messages,
+        name="wechat-account-messages",
+    ),
     # The merchant console and the consumer web (the consumer's is the root: its home,
     # /s/<code> that printed QR codes open and /q/<link> of questionnaire posters).
     path("console/", include("frontend.console.urls")),

@@ -23,6 +23,7 @@ class EventType(models.TextChoices):
     ORDER_PLACED = "order.placed", "Order placed"
     ORDER_SHIPPED = "order.shipped", "Order shipped"
     BATCH_READY = "batch.ready", "Batch ready"
+    FOLLOW_CREDITED = "follow.credited", "Follow credited"
 
 
 class WebhookEndpoint(models.Model):

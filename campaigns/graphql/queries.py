@@ -27,6 +27,7 @@ from campaigns.graphql.types.campaigns import (
 )
 from campaigns.graphql.types.dashboard import Dashboard, DashboardRoot
 from campaigns.graphql.types.exports import BatchExportConnectionField, BatchExportNode
+from campaigns.graphql.types.follow import FollowCampaignNode
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
 from campaigns.questionnaires import services as questionnaires
@@ -127,6 +128,11 @@ class MerchantQueries(graphene.ObjectType):
         time_zone=graphene.String(description="IANA name, e.g. Asia/Shanghai (default UTC)."),
         description="Points, earnings per day, active consumers and top campaigns.",
     )
+    follow_campaigns = DjangoConnectionField(
+        FollowCampaignNode,
+        status=CampaignStatusEnum(),
+        description="The merchant's follow campaigns, newest first. One by ID: `node(id:)`.",
+    )
 
     @staticmethod
     def resolve_questionnaires(
@@ -172,6 +178,16 @@ class MerchantQueries(graphene.ObjectType):
     ) -> list[models.ScanFailure]:
         require_membership(info)
         return stats.failures_per_day(days)
+
+    @staticmethod
+    def resolve_follow_campaigns(
+        root: Any, info: graphene.ResolveInfo, status: Any = None, **kwargs: Any
+    ) -> QuerySet[models.FollowCampaign]:
+        require_membership(info)
+        found = models.FollowCampaign.objects.select_related("campaign")
+        if status is not None:
+            found = found.filter(campaign__status=getattr(status, "value", status))
+        return found.order_by("-campaign__created_at", "-id")
 
     @staticmethod
     def resolve_dashboard(

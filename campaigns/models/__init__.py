@@ -13,6 +13,7 @@ from campaigns.models.campaigns import (
 )
 from campaigns.models.codes import MAX_BATCH_SIZE, BatchStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.models.exports import BatchExport, ExportFormat, ExportStatus
+from campaigns.models.follow import Follow, FollowCampaign, FollowCode, FollowSource
 from campaigns.models.questionnaires import (
     Questionnaire,
     QuestionnaireOpen,
@@ -34,6 +35,10 @@ __all__ = [
     "CodeBatch",
     "ExportFormat",
     "ExportStatus",
+    "Follow",
+    "FollowCampaign",
+    "FollowCode",
+    "FollowSource",
     "Questionnaire",
     "QuestionnaireOpen",
     "QuestionnaireVersion",

@@ -402,6 +402,7 @@ def texts() -> dict[str, str]:
         "event_ORDER_PLACED": _("An order for your goods was placed"),
         "event_ORDER_SHIPPED": _("An order for your goods was shipped"),
         "event_BATCH_READY": _("A code batch is ready"),
+        "event_FOLLOW_CREDITED": _("A new follower of your official account was rewarded"),
         "events": _("Events to send"),
         "url": _("URL"),
         "description_optional": _("Description (optional)"),
