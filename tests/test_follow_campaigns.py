@@ -263,7 +263,9 @@ def test_a_poster_scan_by_a_new_person_gets_a_link_that_pays_once_signed_in(
 
     consumer, _created = User.objects.get_or_create_consumer(new_phone())
     mine = access_token(consumer)
-    first = consumer_api.op("ClaimFollowReward", {"token": token}, token=mine)["data"]
+    first_answer = consumer_api.op("ClaimFollowReward", {"token": token}, token=mine)
+    assert "errors" not in first_answer, first_answer
+    first = first_answer["data"]
     assert first["claimFollowReward"]["errors"][0]["code"] == "MERCHANT_OPENID_REQUIRED"
     # The page runs the silent OAuth under the merchant's app, as that person.
     fake_component.set_person(wechat_component, person)

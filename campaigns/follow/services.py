@@ -35,10 +35,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import tenant_context
 
 from accounts.models import User, WeChatIdentity
 from campaigns import reserves
 from campaigns.error_codes import CampaignErrorCode, FollowErrorCode
+from campaigns.questionnaires.links import parse_link
 from campaigns.models import (
     Campaign,
     CampaignError,
@@ -531,6 +533,53 @@ def claim_from_link(consumer: User, token: str) -> Credit:
     if result.outcome != Outcome.CREDITED:
         raise _link_invalid()
     return result
+
+
+# --- The public page -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicView:
+    """What our follow page shows to anyone (``/follow/<link>``)."""
+
+    merchant_slug: str
+    merchant_name: str
+    account_name: str
+    name: str
+    description: str
+    points: int
+    running: bool
+
+
+def public_view(link: str) -> PublicView | None:
+    """The follow campaign a link names, or None (malformed, unknown, another kind)."""
+    parsed = parse_link(link)
+    merchant = Merchant.find(parsed[0]) if parsed else None
+    if merchant is None or parsed is None:
+        return None
+    account = official_accounts.account_of(merchant)
+    with tenant_context(merchant):
+        campaign = (
+            Campaign.objects.filter(pk=parsed[1], kind=CampaignKind.FOLLOW)
+            .select_related("follow")
+            .first()
+        )
+        if campaign is None:
+            return None
+        try:
+            _ensure_open(campaign, campaign.follow)
+            running = True
+        except DomainError:
+            running = False
+    return PublicView(
+        merchant.slug,
+        merchant.name,
+        account.name if account else merchant.name,
+        campaign.name,
+        campaign.description,
+        campaign.follow.points_per_follow,
+        running,
+    )
 
 
 # --- Stats ---------------------------------------------------------------------------

@@ -15,8 +15,8 @@ What it does, within WeChat's five seconds and without waiting on any lock:
 - ``subscribe`` with ``EventKey qrscene_<scene>`` (a new follower from one of our
   codes): queues the credit (``tasks.credit_follow``); to a follower we cannot tie to
   a consumer yet (a poster scan by someone never seen) it answers with a passive
-  reply, a text with a sign-in link (decision 0192); ``SCAN`` (already a follower) pays nothing; ``unsubscribe`` is noted
-  for the stats. Everything else gets ``success``.
+  reply, a text with a sign-in link (decision 0192); ``SCAN`` (already a follower)
+  pays nothing; ``unsubscribe`` is noted for the stats. Everything else gets ``success``.
 """
 
 from __future__ import annotations

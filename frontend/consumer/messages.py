@@ -175,4 +175,10 @@ def error_messages() -> dict[str, str]:
         "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE": _(
             "WeChat could not be reached. Try again in a few minutes."
         ),
+        # Follow campaigns
+        "MERCHANT_OPENID_REQUIRED": _("Open this page inside WeChat to follow."),
+        "ALREADY_FOLLOWED": _("You have already earned this campaign's points for following."),
+        "FOLLOW_BUDGET_EXHAUSTED": _("All rewards of this campaign have been given out."),
+        "FOLLOW_LINK_INVALID": _("This link is not valid any more. Scan the poster again."),
+        "FOLLOW_NOT_FOLLOWED": _("We have not seen this follow yet."),
     }
