@@ -31,8 +31,9 @@ from points import ledger, services
 from points.audit import audit
 from tenants import wechat as official_accounts
 from tenants.error_codes import OfficialAccountErrorCode
-from tenants.models import Merchant
+from tenants.models import AuditEvent, Membership, Merchant, Role
 from tests.fixtures.api import Api, access_token
+from tests.fixtures.tenants import staff_user
 from tests.test_wechat_component import (
     authorised,
     consumer_returns,
@@ -382,3 +383,96 @@ def test_a_credit_records_the_follow_credited_webhook_event(
     data = delivery.payload["data"]
     assert data["points"] == POINTS and data["source"] == "CODE"
     assert data["campaign"]["name"] == "关注有礼"
+
+
+# --- The merchant API -------------------------------------------------------------
+
+
+def test_the_merchant_api_creates_runs_and_shows_a_follow_campaign(
+    wechat_component: FakeWeChat,
+    unique: Callable[[str], str],
+    new_phone: Callable[[], str],
+    merchant_api: Api,
+) -> None:
+    merchant, membership = fresh_merchant(unique)
+    services.fund_with_money(
+        merchant, amount_minor=100_000, currency="CNY", rate="100", payment_reference=unique("p")
+    )
+    owner = access_token(membership.user)
+    viewer = staff_user(f"{unique('viewer')}@wx.test")
+    Membership.objects.create(merchant=merchant, user=viewer, role=Role.VIEWER)
+    variables = {
+        "name": "关注公众号，注册会员领积分",
+        "pointsPerFollow": 7,
+        "maxRewardedFollows": 3,
+    }
+
+    # Not authorised yet: said plainly.
+    none_yet = merchant_api.op(
+        "CreateFollowCampaign", variables, token=owner, merchant=merchant.slug
+    )["data"]["createFollowCampaign"]
+    assert none_yet["errors"][0]["code"] == "OFFICIAL_ACCOUNT_NOT_AUTHORIZED"
+    app_id = register_account(wechat_component, unique)
+    authorised(wechat_component, membership, app_id)
+    # A viewer, nobody, or a member of another merchant: refused, nothing made.
+    other, other_membership = fresh_merchant(unique)
+    for who, slug, code in (
+        (access_token(viewer), merchant.slug, "PERMISSION_DENIED"),
+        (None, merchant.slug, "UNAUTHENTICATED"),
+        (access_token(other_membership.user), merchant.slug, "MERCHANT_NOT_FOUND"),
+    ):
+        answer = merchant_api.op("CreateFollowCampaign", variables, token=who, merchant=slug)
+        errors = (answer["data"] or {}).get("createFollowCampaign") or {}
+        codes = [e["code"] for e in errors.get("errors", [])] or [
+            e["extensions"]["code"] for e in answer.get("errors", [])
+        ]
+        assert codes == [code], answer
+    with tenant_context(merchant):
+        assert not FollowCampaign.objects.exists()
+
+    made = merchant_api.op("CreateFollowCampaign", variables, token=owner, merchant=merchant.slug)
+    made = made["data"]["createFollowCampaign"]
+    assert made["errors"] == []
+    follow_id = made["followCampaign"]["id"]
+    campaign_id = made["followCampaign"]["campaign"]["id"]
+    activated = merchant_api.op(
+        "ActivateCampaign", {"id": campaign_id}, token=owner, merchant=merchant.slug
+    )["data"]["activateCampaign"]
+    assert activated["errors"] == []
+    poster = merchant_api.op(
+        "MakeFollowPoster", {"id": follow_id}, token=owner, merchant=merchant.slug
+    )["data"]["makeFollowPoster"]
+    assert poster["errors"] == []
+    assert "/cgi-bin/showqrcode?ticket=" in poster["followCampaign"]["posterImageUrl"]
+    refused = merchant_api.op(
+        "MakeFollowPoster", {"id": follow_id}, token=access_token(viewer), merchant=merchant.slug
+    )["data"]["makeFollowPoster"]
+    assert refused["errors"][0]["code"] == "PERMISSION_DENIED"
+
+    shop = Shop(merchant, app_id, Campaign(pk=_campaign_pk(merchant)))
+    person = unique("person")
+    consumer = known_consumer(wechat_component, shop, person, new_phone)
+    fake_follow.scan(wechat_component, code_for(shop, consumer), person)
+    listed = merchant_api.op("FollowCampaigns", token=owner, merchant=merchant.slug)["data"]
+    [node] = [edge["node"] for edge in listed["followCampaigns"]["edges"]]
+    assert node["status"] == "ACTIVE" and node["reserved"] is True
+    assert node["stats"] == {
+        "newFollowers": 1,
+        "credited": 1,
+        "unfollowedAfter": 0,
+        "pointsAwarded": 7,
+    }
+    assert node["shareUrl"].endswith(f"/follow/{node['shareUrl'].rsplit('/', 1)[1]}")
+    # Every mutation is in the merchant's audit log.
+    logged = set(AuditEvent.objects.filter(merchant=merchant).values_list("mutation", flat=True))
+    assert {"createFollowCampaign", "activateCampaign", "makeFollowPoster"} <= logged
+    # Another merchant cannot see it.
+    theirs = merchant_api.op(
+        "FollowCampaigns", token=access_token(other_membership.user), merchant=other.slug
+    )["data"]
+    assert theirs["followCampaigns"]["edges"] == []
+
+
+def _campaign_pk(merchant: Merchant) -> int:
+    with tenant_context(merchant):
+        return FollowCampaign.objects.values_list("campaign_id", flat=True).get()

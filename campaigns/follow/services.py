@@ -40,7 +40,6 @@ from django_tenants.utils import tenant_context
 from accounts.models import User, WeChatIdentity
 from campaigns import reserves
 from campaigns.error_codes import CampaignErrorCode, FollowErrorCode
-from campaigns.questionnaires.links import parse_link
 from campaigns.models import (
     Campaign,
     CampaignError,
@@ -51,6 +50,7 @@ from campaigns.models import (
     FollowCode,
     FollowSource,
 )
+from campaigns.questionnaires.links import parse_link
 from core.db import connection
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError

@@ -98,7 +98,7 @@ class FollowCodeType(graphene.ObjectType):
     """A QR code to long-press in WeChat: it opens the merchant's account's follow page."""
 
     class Meta:
-        name = "FollowCode"
+        name = "FollowQrCode"
 
     image_url = graphene.String(required=True)
     expires_at = graphene.DateTime(required=True)
