@@ -402,7 +402,7 @@ def test_the_merchant_api_creates_runs_and_shows_a_follow_campaign(
     viewer = staff_user(f"{unique('viewer')}@wx.test")
     Membership.objects.create(merchant=merchant, user=viewer, role=Role.VIEWER)
     variables = {
-        "name": "关注公众号，注册会员领积分",
+        "name": "关注公众号 注册会员领积分",
         "pointsPerFollow": 7,
         "maxRewardedFollows": 3,
     }
