@@ -21,7 +21,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User, WeChatIdentity
 from campaigns.follow import services as follow
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus, FollowCampaign
 from campaigns.questionnaires.links import questionnaire_link
 from campaigns.services import set_status
 from config.celery import app
@@ -30,10 +30,12 @@ from devtools.fake_wechat import component as fake_component
 from devtools.fake_wechat import follow as fake_follow
 from devtools.fake_wechat import oauth as fake_oauth
 from points import ledger, services
-from tenants.models import Merchant
+from tenants.models import Merchant, OfficialAccount
 from tenants.tasks import schema_probe
 from tests.browser.conftest import BrowserPage, Site
+from tests.browser.test_console import funded_merchant, sign_in
 from tests.browser.test_wechat_signin import WECHAT_UA, ledger_is_clean
+from tests.fixtures.tenants import staff_user
 from tests.fixtures.wechat import PLATFORM_APP_ID
 from tests.test_wechat_component import authorised, fresh_merchant, register_account
 
@@ -237,3 +239,47 @@ def test_a_poster_scan_by_a_new_person_gets_a_reply_that_signs_in_and_credits(
     again.page.get_by_text("already earned this campaign's points").wait_for(timeout=30_000)
     assert balance(identity.user) == POINTS
     ledger_is_clean()
+
+
+def test_the_merchant_creates_and_activates_a_follow_campaign_in_the_console(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Callable[[BrowserPage, str], object],
+    site: Site,
+) -> None:
+    owner = staff_user(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "Orchid Tea", owner)
+    # A verified service account, as the WeChat screen would have recorded it.
+    OfficialAccount.objects.create(
+        merchant=merchant,
+        app_id="wx" + unique("svc").replace("-", "")[:16],
+        refresh_token="kept-server-side",
+        name="兰亭茶服务号",
+        service_type=OfficialAccount.SERVICE_ACCOUNT,
+        verify_type=0,
+    )
+    funded = ledger.balance_of(ledger.merchant_budget(merchant.pk))
+    page = open_page("desktop")
+    p = page.page
+    sign_in(page, owner.get_username())
+    p.goto("/console/campaigns/")
+    p.get_by_role("link", name="Points for following your WeChat official account").click()
+    p.get_by_role("heading", name="Follow campaigns", exact=True).wait_for()
+    p.get_by_text("The campaign's terms are your responsibility").wait_for()
+    p.get_by_text("No follow campaign yet.").wait_for()
+    form = p.locator("#follow-form")
+    form.get_by_label("Points per new follower").fill("20")
+    form.get_by_label("Followers rewarded at most").fill("50")
+    form.get_by_role("button", name="Create").click()
+    card = p.locator(".follow-campaign")
+    card.get_by_text("20 points per new follower, for the first 50").wait_for()
+    card.get_by_role("button", name="Activate").click()
+    card.get_by_role("button", name="Pause").wait_for()
+    card.get_by_text("New followers from your codes: 0").wait_for()
+    shoot(page, "console-follow")
+    with tenant_context(merchant):
+        follow_row = FollowCampaign.objects.select_related("campaign").get()
+        assert follow_row.reserved and follow_row.campaign.status == CampaignStatus.ACTIVE
+    # 20 x 50 reserved from the budget the merchant was funded with.
+    assert ledger.balance_of(ledger.merchant_budget(merchant.pk)) == funded - 1000

@@ -1,7 +1,7 @@
 // 关注有礼: follow campaigns. The list with each one's stats, poster code and status
 // buttons; a form for a new one. The rules are the API's (a verified service account).
 
-import { $, announce, atLeast, el, fail, mutate, onSubmit, points, requiredInt, start, statusBadge, t, api, nodes } from "./console.js";
+import { $, announce, atLeast, el, fail, mutate, number, onSubmit, requiredInt, start, statusBadge, t, api, nodes } from "./console.js";
 
 let role = "VIEWER";
 
@@ -29,7 +29,7 @@ function card(item) {
     "article",
     { class: "card follow-campaign", "data-id": item.id },
     el("h3", {}, item.name, " ", statusBadge("status", item.status)),
-    el("p", {}, t("follow_points", { points: points(item.pointsPerFollow), cap: points(item.maxRewardedFollows) })),
+    el("p", {}, t("follow_points", { points: number(item.pointsPerFollow), cap: number(item.maxRewardedFollows) })),
     el(
       "p",
       { class: "follow-stats" },
