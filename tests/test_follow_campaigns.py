@@ -18,6 +18,7 @@ import pytest
 from django.core.cache import cache
 from django_tenants.utils import tenant_context
 
+from accounts import merge as merging
 from accounts.models import User, WeChatIdentity
 from campaigns.error_codes import FollowErrorCode
 from campaigns.follow import services as follow
@@ -476,3 +477,26 @@ def test_the_merchant_api_creates_runs_and_shows_a_follow_campaign(
 def _campaign_pk(merchant: Merchant) -> int:
     with tenant_context(merchant):
         return FollowCampaign.objects.values_list("campaign_id", flat=True).get()
+
+
+def test_a_merge_moves_the_follow_history_and_it_still_pays_once(
+    wechat_component: FakeWeChat, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    shop = open_shop(wechat_component, unique)
+    person = unique("person")
+    merged = known_consumer(wechat_component, shop, person, new_phone)
+    fake_follow.scan(wechat_component, code_for(shop, merged), person)
+    survivor = User.objects.create()  # a WeChat-only account (no phone)
+    kept = merging.merge(survivor.pk, merged.pk)
+    assert kept.pk == survivor.pk != merged.pk
+    [row] = follows(shop)
+    assert row.consumer_id == kept.pk
+    # Their identity under the merchant's app moved too: following again pays nothing.
+    wechat_component.advance(2)
+    fake_follow.unfollow(wechat_component, shop.app_id, person)
+    wechat_component.advance(2)
+    with tenant_context(shop.merchant):
+        ticket = shop.campaign.follow_codes.get().ticket
+    fake_follow.scan(wechat_component, ticket, person)
+    assert balance(kept) == POINTS
+    assert audit() == []
