@@ -12,7 +12,7 @@ import graphene
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.error_codes import AccountErrorCode
-from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
+from campaigns.error_codes import CampaignErrorCode, FollowErrorCode, QuestionnaireErrorCode
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
 from earning.error_codes import EarningErrorCode
@@ -31,6 +31,7 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     ApiKeyErrorCode,
     CampaignErrorCode,
     QuestionnaireErrorCode,
+    FollowErrorCode,
     LedgerErrorCode,
     MallErrorCode,
     WebhookErrorCode,

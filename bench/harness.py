@@ -1256,6 +1256,8 @@ def judge_answer(status: int, body: str, success_field: str) -> str:
         return f"HTTP {status}"
     if f'"{success_field}":{{' in body and '"code":' not in body:
         return "ok"
+    if body == success_field:  # a plain-text answer (WeChat's message URL: "success")
+        return "ok"
     found = re.search(r'"code":\s*"([^"]+)"', body)
     return found[1] if found else body[:60]
 
@@ -1297,8 +1299,12 @@ async def _open_loop(spec: dict[str, Any]) -> dict[str, Any]:
     requests = []
     with open(spec["requests"], "rb") as f:
         for line in f:
-            token, _, body = line.rstrip(b"\n").partition(b"\t")
-            requests.append(http_post(port, spec["path"], body, token.decode(), keep_alive=True))
+            # "token TAB body", or "token TAB body TAB path" for a path of its own (a
+            # signed query string per request: WeChat's pushes).
+            token, _, rest = line.rstrip(b"\n").partition(b"\t")
+            body, _, path = rest.partition(b"\t")
+            target = path.decode() or spec["path"]
+            requests.append(http_post(port, target, body, token.decode(), keep_alive=True))
     loop = asyncio.get_running_loop()
     Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
     idle: deque[tuple[Connection, float]] = deque()  # FIFO: every connection (worker) used
@@ -1423,9 +1429,13 @@ def open_loop(
     connections: int = 32,
     timeout: float = 30,
     max_lag_ms: float = OPEN_LOOP_MAX_LAG_MS,
+    paths: list[tuple[bytes, str, str]] | None = None,
 ) -> OpenLoopRound:
     """POST each request once, request k at k / ``rate`` seconds, over a pool of
     ``connections`` kept-alive connections (more are opened when all are busy).
+
+    ``paths``: requests (body, token, path) each to a path of its own, sent after
+    ``work`` (which goes to ``/graphql/``): WeChat's pushes carry a signed query string.
 
     The generator is this file run as a process of its own (asyncio, one thread), so
     its CPU is its own and it never waits for this process's GIL; it reports how late
@@ -1443,6 +1453,8 @@ def open_loop(
         with open(requests, "wb") as f:
             for body, token in work:
                 f.write(token.encode() + b"\t" + body + b"\n")
+            for body, token, own_path in paths or ():
+                f.write(token.encode() + b"\t" + body + b"\t" + own_path.encode() + b"\n")
         spec = {
             "port": server.port,
             "path": "/graphql/",
@@ -1459,7 +1471,7 @@ def open_loop(
             [sys.executable, __file__, "open-loop", str(spec_path)],
             capture_output=True,
             text=True,
-            timeout=len(work) / rate + 4 * timeout + 60,
+            timeout=(len(work) + len(paths or ())) / rate + 4 * timeout + 60,
         )
         if done.returncode != 0 or not out.exists():
             raise SystemExit(f"open-loop generator failed ({done.returncode}):\n{done.stderr}")
@@ -1471,7 +1483,7 @@ def open_loop(
         latencies_ms=data["latency_ms"],
         lag_ms=data["lag_ms"],
         outcomes=outcomes,
-        generator_cpu_ms=data["cpu_seconds"] * 1000 / max(1, len(work)),
+        generator_cpu_ms=data["cpu_seconds"] * 1000 / max(1, len(work) + len(paths or ())),
         connections=connections,
         opened=data["opened"],
         priority=data["priority"],

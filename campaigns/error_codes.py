@@ -64,3 +64,29 @@ class QuestionnaireErrorCode(ErrorCodeEnum):
     INVALID_DATE = "INVALID_DATE", "Not a date (YYYY-MM-DD)."
     BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED", "Every reward of the questionnaire has been given out."
     ALREADY_RESPONDED = "ALREADY_RESPONDED", "The consumer has already answered this questionnaire."
+
+
+class FollowErrorCode(ErrorCodeEnum):
+    """Follow campaigns: following the merchant's official account for points."""
+
+    MERCHANT_OPENID_REQUIRED = (
+        "MERCHANT_OPENID_REQUIRED",
+        "The consumer's OpenID under the merchant's app is not known yet: run "
+        "merchantOpenidLinkStart first.",
+    )
+    ALREADY_FOLLOWED = (
+        "ALREADY_FOLLOWED",
+        "This consumer's follow of this campaign was already rewarded (once, ever).",
+    )
+    FOLLOW_BUDGET_EXHAUSTED = (
+        "FOLLOW_BUDGET_EXHAUSTED",
+        "Every reward of this follow campaign has been given out.",
+    )
+    FOLLOW_LINK_INVALID = (
+        "FOLLOW_LINK_INVALID",
+        "The sign-in link from the official account is forged, expired or someone else's.",
+    )
+    FOLLOW_NOT_FOLLOWED = (
+        "FOLLOW_NOT_FOLLOWED",
+        "No follow from a campaign code is known for this link.",
+    )

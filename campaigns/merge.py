@@ -22,7 +22,7 @@ from typing import Any
 
 from django_tenants.utils import tenant_context
 
-from campaigns.models import Claim, Code, QuestionnaireOpen, Response
+from campaigns.models import Claim, Code, Follow, QuestionnaireOpen, Response
 from core.db import connection, rows
 from points.models import Transaction, TransactionKind
 from tenants.models import Merchant
@@ -40,6 +40,13 @@ _MOVE_ONCE = (
     " WHERE r.campaign_id = ANY(%(campaigns)s) AND r.consumer_id = %(merged)s"
     " AND NOT EXISTS (SELECT 1 FROM {table} s"
     "   WHERE s.campaign_id = r.campaign_id AND s.consumer_id = %(survivor)s)"
+)
+
+# A follow is once per campaign and OpenID (the identities move with the merge): the
+# rows only change whom the history names.
+_MOVE_FOLLOWS = (
+    f"UPDATE {rows.table(Follow)} SET consumer_id = %(survivor)s"
+    " WHERE campaign_id = ANY(%(campaigns)s) AND consumer_id = %(merged)s"
 )
 
 
@@ -71,3 +78,4 @@ def move(merged_id: int, survivor_id: int) -> None:
                 cursor.execute(_MOVE_CODES, {**values, "codes": codes})
             for model in (Response, QuestionnaireOpen):
                 cursor.execute(_MOVE_ONCE.format(table=rows.table(model)), values)
+            cursor.execute(_MOVE_FOLLOWS, values)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from campaigns import offers
 from campaigns.error_codes import CampaignErrorCode
+from campaigns.follow import services as follow_services
 from campaigns.models import Campaign, CampaignError, CampaignKind, CampaignStatus
 from campaigns.questionnaires import services as questionnaire_services
 from campaigns.scan import services as scan_services
@@ -57,8 +58,9 @@ def _update_campaign(campaign: Campaign, changes: dict[str, Any]) -> Campaign:
 def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
     """Activate, pause or end.
 
-    Activating a questionnaire reserves its rewards (once). Ending voids every batch
-    and returns its unclaimed reserve, or a questionnaire's unused reserve.
+    Activating a questionnaire or a follow campaign reserves its rewards (once). Ending
+    voids every batch and returns its unclaimed reserve, or the unused reserve of a
+    questionnaire or a follow campaign.
     """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -67,6 +69,8 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
             merchant.ensure_can_award()
             if campaign.kind == CampaignKind.QUESTIONNAIRE:
                 questionnaire_services.reserve(merchant, campaign)
+            if campaign.kind == CampaignKind.FOLLOW:
+                follow_services.reserve(merchant, campaign)
         campaign.status = status
         campaign.save(update_fields=["status", "updated_at"])
         # The consumers' "ways to earn" list follows, once this has committed; a failure
@@ -76,4 +80,6 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
             scan_services.end_batches(merchant, campaign)
             if campaign.kind == CampaignKind.QUESTIONNAIRE:
                 questionnaire_services.release(merchant, campaign)
+            if campaign.kind == CampaignKind.FOLLOW:
+                follow_services.release(merchant, campaign)
     return campaign

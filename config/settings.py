@@ -286,6 +286,12 @@ WECHAT_MP_BASE = env_str("WECHAT_MP_BASE", "https://mp.weixin.qq.com")
 WECHAT_TIMEOUT_SECONDS = env_int("WECHAT_TIMEOUT_SECONDS", 5)
 # Sign-ins with WeChat (OAuth callbacks and signInWithWeChat) per address and hour.
 WECHAT_SIGNINS_PER_IP_PER_HOUR = env_int("WECHAT_SIGNINS_PER_IP_PER_HOUR", 60)
+# Notices through our service account's template messages (docs/follow.md, "Notices"):
+# the template ids chosen in its console; empty: that notice goes by SMS only.
+WECHAT_TEMPLATE_POINTS_EXPIRING = env_str("WECHAT_TEMPLATE_POINTS_EXPIRING", "")
+WECHAT_TEMPLATE_ORDER_SHIPPED = env_str("WECHAT_TEMPLATE_ORDER_SHIPPED", "")
+# Template messages sent per second at most, all processes together (WeChat's limits).
+WECHAT_NOTICES_PER_SECOND = env_int("WECHAT_NOTICES_PER_SECOND", 50)
 
 # --- Webhooks (docs/webhooks.md) -------------------------------------------------
 # Hosts that may be reached over plain http (development and tests only).

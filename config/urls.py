@@ -8,6 +8,7 @@ from analytics.support import consumer_support
 from api.schema import consumer_schema, merchant_schema
 from api.views import ApiView
 from campaigns.exports.views import download_export
+from campaigns.follow.views import account_messages
 from campaigns.questionnaires.views import download_questionnaire_export
 from campaigns.scan.import_views import download_import_report, upload_import_file
 from core.health import healthz, readyz
@@ -72,6 +73,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # WeChat's pushes to our third-party platform (verify ticket, authorisations).
     path("wechat/component/events", component_events, name="wechat-component-events"),
+    # Every authorised official account's messages and events (follow campaigns).
+    path(
+        "wechat/component/<str:app_id>/messages",
+        account_messages,
+        name="wechat-account-messages",
+    ),
     # The merchant console and the consumer web (the consumer's is the root: its home,
     # /s/<code> that printed QR codes open and /q/<link> of questionnaire posters).
     path("console/", include("frontend.console.urls")),

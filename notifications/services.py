@@ -1,27 +1,35 @@
-"""Notices to consumers by SMS (``accounts.sms``), each at most once, with opt-outs.
+"""Notices to consumers, each at most once, with opt-outs: a WeChat template message
+through our service account to a consumer who follows it, else SMS (``accounts.sms``).
 
 At most once rather than at least once: the notice row is committed first and the
-SMS sent on commit, so a gateway failure loses that one reminder instead of texting
-the consumer again on every run.
+message sent on commit, so a gateway failure loses that one reminder instead of texting
+the consumer again on every run. WeChat's refusals (43004 not a follower, 45009 the
+day's quota, 48001) are recorded on the notice and the SMS goes instead; the template
+messages are throttled to ``WECHAT_NOTICES_PER_SECOND`` across processes.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import User, WeChatIdentity
 from accounts.sms import send_sms
+from core import wechat
 from core.db import connection
-from notifications.models import ConsumerPreference, NoticeKind, SmsNotice
+from core.wechat import WeChatError, platform
+from notifications.models import ConsumerPreference, NoticeChannel, NoticeKind, SmsNotice
 from points.models import Lot
 from redemption.models import Order
 
@@ -59,10 +67,74 @@ def _claim_notices(kind: str, consumer_id: int, refs: list[int]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _send_on_commit(phone: str, message: str) -> None:
+def _template(kind: str) -> str:
+    if kind == NoticeKind.POINTS_EXPIRING:
+        return str(settings.WECHAT_TEMPLATE_POINTS_EXPIRING)
+    return str(settings.WECHAT_TEMPLATE_ORDER_SHIPPED)
+
+
+def _our_openid(consumer_id: int) -> str | None:
+    return (
+        WeChatIdentity.objects.filter(user_id=consumer_id, app_id=settings.WECHAT_APP_ID)
+        .values_list("openid", flat=True)
+        .first()
+    )
+
+
+def _wait_for_a_slot(limit: int, max_seconds: float = 5.0) -> bool:
+    """A place in this second's budget of template messages (Redis, all processes)."""
+    deadline = time.monotonic() + max_seconds
+    while True:
+        key = f"wechat:notices:{int(time.time())}"
+        cache.add(key, 0, 5)
+        try:
+            if cache.incr(key) <= limit:
+                return True
+        except ValueError:  # the key expired between add and incr: a new second
+            continue
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0 - time.time() % 1.0)
+
+
+def _send_on_commit(
+    kind: str,
+    refs: list[int],
+    consumer_id: int,
+    phone: str | None,
+    message: str,
+    data: dict[str, Any],
+    url: str,
+) -> None:
+    """After the commit: WeChat first when it can, else (or when it refuses) SMS."""
+
+    def record(channel: str, failure: str = "") -> None:
+        SmsNotice.objects.filter(kind=kind, ref__in=refs).update(
+            channel=channel, failure=failure[:200]
+        )
+
     def send() -> None:
+        failure = ""
+        openid = _our_openid(consumer_id) if wechat.enabled() else None
+        template = _template(kind)
+        if openid and template:
+            try:
+                if not _wait_for_a_slot(settings.WECHAT_NOTICES_PER_SECOND):
+                    raise WeChatError(45009, "our own per-second budget is used up")
+                platform.call(
+                    lambda token: platform.send_template(token, openid, template, data, url)
+                )
+                record(NoticeChannel.WECHAT)
+                return
+            except WeChatError as refused:
+                failure = f"{refused.errcode} {refused}"
+                logger.warning("WeChat notice refused (%s): SMS instead", refused.errcode)
+        if not phone:
+            record(NoticeChannel.NONE, failure)
+            return
         try:
             send_sms(phone, message)
+            record(NoticeChannel.SMS, failure)
         except Exception:
             logger.exception("notice SMS to a consumer failed")
 
@@ -119,7 +191,7 @@ def notify_expiring_points(
 def _notify_consumer(
     consumer_id: int, phone: str | None, lots: list[tuple[int, int, datetime]]
 ) -> int:
-    if not phone:
+    if not phone and not (wechat.enabled() and _our_openid(consumer_id)):
         return 0
     with transaction.atomic():
         fresh = set(
@@ -137,14 +209,28 @@ def _notify_consumer(
                 "date": _local_date(first),
                 "url": f"{settings.PUBLIC_BASE_URL}/mall",
             }
-        _send_on_commit(phone, message)
+        _send_on_commit(
+            NoticeKind.POINTS_EXPIRING,
+            sorted(fresh),
+            consumer_id,
+            phone,
+            message,
+            {
+                "first": {"value": message},
+                "keyword1": {"value": str(points)},
+                "keyword2": {"value": _local_date(first)},
+            },
+            f"{settings.PUBLIC_BASE_URL}/mall",
+        )
     return 1
 
 
 def order_shipped(order_id: int) -> bool:
     """Text the buyer that an order shipped, once, unless they opted out."""
     order = Order.objects.select_related("consumer", "product").filter(pk=order_id).first()
-    if order is None or not order.consumer.phone:
+    if order is None:
+        return False
+    if not order.consumer.phone and not (wechat.enabled() and _our_openid(order.consumer_id)):
         return False
     if not preferences(order.consumer).order_updates:
         return False
@@ -157,5 +243,17 @@ def order_shipped(order_id: int) -> bool:
                 "carrier": order.carrier,
                 "tracking": order.tracking_number,
             }
-        _send_on_commit(order.consumer.phone, message)
+        _send_on_commit(
+            NoticeKind.ORDER_SHIPPED,
+            [order.pk],
+            order.consumer_id,
+            order.consumer.phone,
+            message,
+            {
+                "first": {"value": message},
+                "keyword1": {"value": order.product.title[:40]},
+                "keyword2": {"value": f"{order.carrier} {order.tracking_number}"},
+            },
+            f"{settings.PUBLIC_BASE_URL}/orders",
+        )
     return True

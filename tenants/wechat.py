@@ -158,6 +158,17 @@ def create_qrcode(merchant: Merchant, scene: str, expire_seconds: int = 2592000)
         raise _unavailable(error) from error
 
 
+def create_poster_qrcode(merchant: Merchant, scene: str) -> str:
+    """A permanent parametric QR code of the merchant's account (for print)."""
+    account = authorised_account(merchant)
+    try:
+        return authorizer_call(
+            account.app_id, lambda token: wechat.create_poster_qrcode(token, scene)
+        )
+    except WeChatError as error:
+        raise _unavailable(error) from error
+
+
 # --- Authorisation -------------------------------------------------------------------
 
 

@@ -124,6 +124,7 @@ def test_every_embedded_sentence_is_translated() -> None:
             **views.questionnaire_texts(),
             **views.mall_texts(),
             **views.address_texts(),
+            **views.follow_texts(),
         }
     untranslated = {key: text for key, text in sentences.items() if not CJK.search(text)}
     assert not untranslated

@@ -89,6 +89,10 @@ QUERY_CASES: dict[str, str] = {
         "results { questionId answered } completion { opened submitted } "
         "responses(first: 10) { edges { node { maskedPhone version } } } } } } }"
     ),
+    "followCampaigns": (
+        "query { followCampaigns(first: 20) { edges { node { id name status pointsPerFollow "
+        "shareUrl stats { newFollowers credited unfollowedAfter } } } } }"
+    ),
     "batchExports": (
         "query { batchExports(first: 100) { edges { node { id format status progress total "
         "downloadUrl batch { id campaign { name } } } } } }"
@@ -167,6 +171,9 @@ PUBLIC_MUTATIONS = {"signIn", "refreshToken", "signOut", "acceptInvitation", "me
 # They talk to WeChat (the fake), which these cases do not start: the same refusals (a
 # viewer, no sign-in, another merchant's state) are in tests/test_wechat_component.py.
 WECHAT_MUTATIONS = {"officialAccountAuthorizeStart", "officialAccountAuthorizeComplete"}
+# Follow campaigns need an account authorised at the fake WeChat to succeed at all: their
+# roles and merchants are tested against it in tests/test_follow_campaigns.py.
+WECHAT_MUTATIONS |= {"createFollowCampaign", "makeFollowPoster"}
 
 
 def _member_gid(merchant, user: User) -> str:

@@ -39,6 +39,8 @@ from tests.fixtures.processes import ROOT, child_env, database_url
 TASK_NAMES = {
     "analytics.tasks.rollup",
     "campaigns.export_tasks.render_export",
+    "campaigns.follow.credit_follow",
+    "campaigns.follow.note_unfollow",
     "campaigns.questionnaire_exports.render_responses",
     "campaigns.tasks.generate_codes",
     "campaigns.tasks.import_codes",

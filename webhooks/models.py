@@ -25,6 +25,7 @@ class EventType(models.TextChoices):
     BATCH_READY = "batch.ready", "Batch ready"
     POINTS_AWARDED = "points.awarded", "Points awarded"
     POINTS_AWARD_REVERSED = "points.award_reversed", "Points award reversed"
+    FOLLOW_CREDITED = "follow.credited", "Follow credited"
 
 
 class WebhookEndpoint(models.Model):

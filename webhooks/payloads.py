@@ -59,6 +59,18 @@ def questionnaire_answered(
     }
 
 
+def follow_credited(merchant_id: int, follow: Any, campaign: Any, user: User) -> dict[str, Any]:
+    """A new follower of the merchant's official account was paid by a follow campaign."""
+    return {
+        "campaign": {"id": tenant_id("Campaign", merchant_id, campaign.pk), "name": campaign.name},
+        "source": str(follow.source).upper(),
+        "points": follow.points,
+        "followedAt": follow.followed_at.isoformat(),
+        "creditedAt": follow.credited_at.isoformat() if follow.credited_at else None,
+        "consumer": consumer(merchant_id, user),
+    }
+
+
 def order(order: Any) -> dict[str, Any]:
     """An order of the merchant's goods, as the supplier's API shows it to operators
     (who ship it: the address is in full)."""

@@ -35,6 +35,7 @@ from campaigns.graphql.types.exports import (
     LabelPreview,
     LabelStockEnum,
 )
+from campaigns.graphql.types.follow import FollowCampaignNode
 from campaigns.graphql.types.imports import CodeImportNode
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
@@ -217,6 +218,12 @@ class MerchantQueries(graphene.ObjectType):
         description="Scans of the merchant's codes per day, newest first (from the rollups).",
     )
 
+    follow_campaigns = DjangoConnectionField(
+        FollowCampaignNode,
+        status=CampaignStatusEnum(),
+        description="The merchant's follow campaigns, newest first. One by ID: `node(id:)`.",
+    )
+
     @staticmethod
     def resolve_questionnaires(
         root: Any, info: graphene.ResolveInfo, status: Any = None, **kwargs: Any
@@ -268,6 +275,16 @@ class MerchantQueries(graphene.ObjectType):
     ) -> list[models.ScanFailure]:
         require_membership(info)
         return stats.failures_per_day(days)
+
+    @staticmethod
+    def resolve_follow_campaigns(
+        root: Any, info: graphene.ResolveInfo, status: Any = None, **kwargs: Any
+    ) -> QuerySet[models.FollowCampaign]:
+        require_membership(info)
+        found = models.FollowCampaign.objects.select_related("campaign")
+        if status is not None:
+            found = found.filter(campaign__status=getattr(status, "value", status))
+        return found.order_by("-campaign__created_at", "-id")
 
     @staticmethod
     def resolve_dashboard(

@@ -13,6 +13,7 @@ from campaigns.models.campaigns import (
 )
 from campaigns.models.codes import MAX_BATCH_SIZE, BatchStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.models.exports import BatchExport, ExportFormat, ExportStatus
+from campaigns.models.follow import Follow, FollowCampaign, FollowCode, FollowSource
 from campaigns.models.imports import (
     CodeImport,
     CodeLabel,
@@ -55,6 +56,10 @@ __all__ = [
     "CodeScans",
     "ExportFormat",
     "ExportStatus",
+    "Follow",
+    "FollowCampaign",
+    "FollowCode",
+    "FollowSource",
     "ImportFormat",
     "ImportLayout",
     "ImportLine",

@@ -25,6 +25,7 @@ from tenants.error_codes import MerchantErrorCode
 class CampaignKind(models.TextChoices):
     SCAN = "scan", _("Scan codes")
     QUESTIONNAIRE = "questionnaire", _("Questionnaire")
+    FOLLOW = "follow", _("Follow the official account")
 
 
 class CampaignStatus(models.TextChoices):

@@ -203,6 +203,30 @@ def create_qrcode(authorizer_access_token: str, scene: str, expire_seconds: int)
     return str(result["ticket"])
 
 
+def create_poster_qrcode(authorizer_access_token: str, scene: str) -> str:
+    """A permanent parametric QR code (``QR_LIMIT_STR_SCENE``) for print: WeChat allows an
+    account 100,000 of them, so each is made once and kept by the caller."""
+    account = WeChatClient(
+        "", "", access_token=authorizer_access_token, timeout=timeout(), auto_retry=False
+    )
+    account.API_BASE_URL = Endpoints.from_settings().api + "cgi-bin/"
+    with translated():
+        result = account.qrcode.create(
+            {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}}
+        )
+    return str(result["ticket"])
+
+
+def qrcode_image_url(ticket: str) -> str:
+    """Where WeChat serves a parametric code's picture (``showqrcode``)."""
+    return settings.WECHAT_MP_BASE.rstrip("/") + "/cgi-bin/showqrcode?ticket=" + quote(ticket)
+
+
+def encrypted_reply(xml: str, nonce: str, timestamp: str) -> str:
+    """A passive reply to a pushed message, encrypted and signed as WeChat expects."""
+    return str(crypto().encrypt_message(xml, nonce, timestamp))
+
+
 # --- OAuth on an authoriser's behalf -------------------------------------------------
 
 

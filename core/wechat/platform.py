@@ -51,3 +51,23 @@ def _fetch() -> tuple[str, int]:
 
 def access_token() -> str:
     return tokens.get(TOKEN, _fetch)
+
+
+def call(request: Any) -> Any:
+    """``request(access_token)`` as our service account, refreshed once on 40001/42001."""
+    return tokens.call(TOKEN, _fetch, request)
+
+
+def send_template(
+    access_token: str, openid: str, template_id: str, data: dict[str, Any], url: str = ""
+) -> int:
+    """A template message (模板消息) to a follower of our service account; its msgid.
+
+    WeChat refuses with 43004 (not a follower), 45009 (the day's quota), 48001 (not a
+    verified service account): ``WeChatError`` with that errcode.
+    """
+    with translated():
+        result = client(access_token).message.send_template(
+            openid, template_id, data, url=url or None
+        )
+    return int(result.get("msgid", 0))

@@ -12,6 +12,7 @@ from devtools.fake_wechat import jsapi  # isort: skip
 # Imported after every other area: it serves ``connect/oauth2/authorize`` when called
 # with ``component_appid`` and hands the other requests to the handler registered before.
 from devtools.fake_wechat import component  # isort: skip
+from devtools.fake_wechat import follow  # isort: skip
 from devtools.fake_wechat.server import FakeError, FakeWeChat, Request, Response, route
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Request",
     "Response",
     "component",
+    "follow",
     "jsapi",
     "oauth",
     "route",

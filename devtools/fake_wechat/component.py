@@ -14,8 +14,7 @@ What WeChat enforces, enforced here on the fake's clock:
 - an authoriser's access token is issued with a refresh token that only the live
   authorisation holds; ``unauthorize`` (the merchant cancels in WeChat) kills both and
   pushes ``unauthorized``;
-- ``cgi-bin/qrcode/create`` answers 48001 unless the account is a verified service
-  account;
+- parametric QR codes and the accounts' own events are ``follow.py``'s;
 - OAuth on an authoriser's behalf (``connect/oauth2/authorize`` with ``component_appid``)
   redirects only to the platform's registered domain, gives a single-use code that
   expires in five minutes (40163 used, 40029 unknown or expired), exchanged at
@@ -75,6 +74,9 @@ class Component:
     redirect_domains: set[str] = field(default_factory=lambda: {"127.0.0.1", "localhost"})
     # ticket -> when it stops being accepted
     tickets: dict[str, float] = field(default_factory=dict)
+    # 消息与事件接收 URL: every authorised account's messages go there, ``$APPID$``
+    # replaced by the account's app id (``follow.py``).
+    account_message_url: str = ""
 
 
 @dataclass
@@ -412,31 +414,6 @@ def authorizer_info(fake: FakeWeChat, request: Request) -> Response:
                 "authorizer_appid": authoriser,
                 "func_info": [{"funcscope_category": {"id": i}} for i in found.func_ids],
             },
-        }
-    )
-
-
-@route("POST", "cgi-bin/qrcode/create")
-def qrcode_create(fake: FakeWeChat, request: Request) -> Response:
-    """A parametric QR code: only for a verified service account (else 48001)."""
-    value = request.arg("access_token")
-    with fake.lock:
-        known = fake.tokens.get(value)
-    # An account's own token, or one a third-party platform holds for it.
-    kind = known.kind if known is not None else "access_token"
-    token = fake.check_token(
-        value, kind if kind in ("access_token", "authorizer_access_token") else "access_token"
-    )
-    app = fake.app(token.owner)
-    if app.kind != "service" or not app.verified:
-        raise FakeError(48001, "api unauthorized")
-    body = request.json()
-    ticket = "gQ" + secrets.token_urlsafe(30)
-    return Response.json(
-        {
-            "ticket": ticket,
-            "expire_seconds": int(body.get("expire_seconds", 60)),
-            "url": f"http://weixin.qq.com/q/{ticket[:20]}",
         }
     )
 

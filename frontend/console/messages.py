@@ -200,6 +200,12 @@ def error_messages() -> dict[str, str]:
             "A subscription account or an unverified account cannot."
         ),
         "OFFICIAL_ACCOUNT_OAUTH_INVALID": _("The WeChat sign-in was not valid. Try again."),
+        # Follow campaigns.
+        "MERCHANT_OPENID_REQUIRED": _("The consumer must open the page inside WeChat."),
+        "ALREADY_FOLLOWED": _("Already rewarded for following."),
+        "FOLLOW_BUDGET_EXHAUSTED": _("All rewards of this campaign have been given out."),
+        "FOLLOW_LINK_INVALID": _("This link is not valid any more. Scan the poster again."),
+        "FOLLOW_NOT_FOLLOWED": _("We have not seen this follow yet."),
         # Requests and transport.
         "GRAPHQL_VALIDATION_FAILED": _("This page is out of date. Reload it."),
         "RATE_LIMITED": _("Too many attempts. Try again in %(seconds)s seconds."),
@@ -289,6 +295,21 @@ def texts() -> dict[str, str]:
         "status_ENDED": _("Ended"),
         "kind_SCAN": _("Scan codes"),
         "kind_QUESTIONNAIRE": _("Questionnaire"),
+        "kind_FOLLOW": _("Follow the official account"),
+        # Follow campaigns.
+        "follow_none": _("No follow campaign yet."),
+        "follow_points": _("%(points)s points per new follower, for the first %(cap)s"),
+        "follow_stats": _(
+            "New followers from your codes: %(new)s · rewarded: %(credited)s · "
+            "unfollowed afterwards: %(unfollowed)s"
+        ),
+        "follow_activate": _("Activate"),
+        "follow_pause": _("Pause"),
+        "follow_end": _("End"),
+        "follow_poster": _("Make the poster code"),
+        "follow_poster_alt": _("Poster QR code"),
+        "follow_share": _("Page to share"),
+        "follow_created": _("Follow campaign created: %(name)s"),
         "batch_GENERATING": _("Generating"),
         "batch_READY": _("Ready"),
         "batch_FAILED": _("Failed"),
@@ -475,6 +496,7 @@ def texts() -> dict[str, str]:
         "event_ORDER_PLACED": _("An order for your goods was placed"),
         "event_ORDER_SHIPPED": _("An order for your goods was shipped"),
         "event_BATCH_READY": _("A code batch is ready"),
+        "event_FOLLOW_CREDITED": _("A new follower of your official account was rewarded"),
         "events": _("Events to send"),
         "url": _("URL"),
         "description_optional": _("Description (optional)"),

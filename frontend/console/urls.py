@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern] = [
     path("questionnaire/", page("questionnaire"), name="console-questionnaire"),
     path("questionnaire/new/", page("questionnaire"), name="console-questionnaire-new"),
     path("questionnaire/results/", page("results"), name="console-results"),
+    path("follow/", page("follow"), name="console-follow"),
     path("goods/", page("goods"), name="console-goods"),
     path("ledger/", page("ledger"), name="console-ledger"),
     path("scans/", page("scans"), name="console-scans"),

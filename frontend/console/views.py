@@ -190,6 +190,21 @@ SCREENS: dict[str, Screen] = {
             choices=_key_scopes,
         ),
         Screen("audit", _("Audit log"), ("AuditLog",), nav="audit", choices=_mutations),
+        # 关注有礼: follow campaigns (a verified service account only).
+        Screen(
+            "follow",
+            _("Follow campaigns"),
+            (
+                "FollowCampaigns",
+                "CreateFollowCampaign",
+                "MakeFollowPoster",
+                "ActivateCampaign",
+                "PauseCampaign",
+                "EndCampaign",
+                "OfficialAccount",
+            ),
+            nav="campaigns",
+        ),
         # 微信公众号: authorise the merchant's official account to our third-party platform.
         Screen(
             "wechat",

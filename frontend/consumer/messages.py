@@ -205,4 +205,10 @@ def error_messages() -> dict[str, str]:
         "VERIFIED_PHONE_REQUIRED": _("Bind your phone number first: the code is sent to it."),
         "DELETION_ALREADY_REQUESTED": _("Your account's deletion is already requested."),
         "DELETION_NOT_REQUESTED": _("Your account is not being deleted."),
+        # Follow campaigns
+        "MERCHANT_OPENID_REQUIRED": _("Open this page inside WeChat to follow."),
+        "ALREADY_FOLLOWED": _("You have already earned this campaign's points for following."),
+        "FOLLOW_BUDGET_EXHAUSTED": _("All rewards of this campaign have been given out."),
+        "FOLLOW_LINK_INVALID": _("This link is not valid any more. Scan the poster again."),
+        "FOLLOW_NOT_FOLLOWED": _("We have not seen this follow yet."),
     }

@@ -15,6 +15,9 @@ urlpatterns: list[URLPattern] = [
     path("scan", views.camera_page, name="camera"),
     path("q/<str:link>", views.questionnaire_page, name="questionnaire"),
     path("earn", views.earn_page, name="earn"),
+    # A follow campaign's page, and the official account's reply link (follow campaigns).
+    path("follow/<str:link>", views.follow_page, name="follow"),
+    path("f/<str:token>", views.follow_reply_page, name="follow-reply"),
     path("mall", views.mall_page, name="mall"),
     path("mall/<int:pk>", views.product_page, name="product"),
     path("mall/<int:pk>/redeem", views.redeem_page, name="redeem"),

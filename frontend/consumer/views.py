@@ -29,6 +29,7 @@ from graphql_relay import to_global_id
 
 from accounts.models import Consent
 from accounts.policies import CURRENT_VERSIONS
+from campaigns.follow import services as follow
 from campaigns.models import Campaign, CampaignKind, ScanSource
 from campaigns.questionnaires.links import parse_link, questionnaire_link
 from campaigns.scan import events, routing
@@ -582,6 +583,12 @@ def addresses_page(request: HttpRequest) -> HttpResponse:
 # --- WeChat: the consumer's OpenID under a merchant's official account -------------
 
 MERCHANT_OPENID_OPERATIONS = ("MerchantOpenidLinkComplete", *SESSION_OPERATIONS)
+FOLLOW_OPERATIONS = (
+    "FollowCode",
+    "ClaimFollowReward",
+    "MerchantOpenidLinkStart",
+    *SESSION_OPERATIONS,
+)
 
 
 @require_safe
@@ -680,4 +687,60 @@ def my_data_page(request: HttpRequest) -> HttpResponse:
 
     return consumer_page(
         request, "consumer/my_data.html", "consumer/my_data.js", MY_DATA_OPERATIONS, texts
+    )
+
+
+# --- Follow campaigns (docs/follow.md) -----------------------------------------------
+
+
+def follow_texts() -> dict[str, str]:
+    return {
+        "points_for_follow": _("Follow %(account)s and collect %(points)s points"),
+        "long_press": _("Long-press the code and choose 识别图中二维码, then follow."),
+        "waiting": _("The points arrive as soon as WeChat tells us you followed."),
+        "collected": _("%(points)s points collected. Your balance: %(balance)s."),
+        "connecting": _("Connecting your WeChat…"),
+    }
+
+
+@require_safe
+def follow_page(request: HttpRequest, link: str) -> HttpResponse:
+    """``/follow/<link>``: "关注领积分", then a code to long-press in WeChat."""
+    found = follow.public_view(link)
+    if found is None:
+        return render_page(request, "consumer/questionnaire_missing.html", status=404)
+    return consumer_page(
+        request,
+        "consumer/follow.html",
+        "consumer/follow.js",
+        FOLLOW_OPERATIONS,
+        follow_texts,
+        config={
+            "mode": "follow",
+            "link": link,
+            "merchant": found.merchant_slug,
+            "account": found.account_name,
+            "points": found.points,
+            **wechat_config(),
+        },
+        extra={"view": found},
+    )
+
+
+@require_safe
+def follow_reply_page(request: HttpRequest, token: str) -> HttpResponse:
+    """``/f/<token>``: the official account's reply link to a follower we did not know:
+    sign in (inside WeChat, silently), learn their OpenID under the merchant's app, pay."""
+    try:
+        merchant, _app_id = follow.link_merchant(token)
+    except DomainError:
+        return render_page(request, "consumer/questionnaire_missing.html", status=404)
+    return consumer_page(
+        request,
+        "consumer/follow.html",
+        "consumer/follow.js",
+        FOLLOW_OPERATIONS,
+        follow_texts,
+        config={"mode": "reply", "token": token, "merchant": merchant.slug, **wechat_config()},
+        extra={"view": None, "merchant_name": merchant.name},
     )

@@ -19,6 +19,12 @@ from campaigns.graphql.mutations.campaigns import (
 )
 from campaigns.graphql.mutations.claims import ClaimCode
 from campaigns.graphql.mutations.exports import RequestBatchExport
+from campaigns.graphql.mutations.follow import (
+    ClaimFollowReward,
+    CreateFollowCampaign,
+    FollowCode,
+    MakeFollowPoster,
+)
 from campaigns.graphql.mutations.imports import CreateCodeImport
 from campaigns.graphql.mutations.questionnaires import (
     CreateQuestionnaire,
@@ -31,6 +37,8 @@ from campaigns.graphql.mutations.questionnaires import (
 class ConsumerMutations(graphene.ObjectType):
     submit_response = SubmitResponse.Field()
     claim_code = ClaimCode.Field()
+    follow_code = FollowCode.Field()
+    claim_follow_reward = ClaimFollowReward.Field()
 
 
 class MerchantMutations(graphene.ObjectType):
@@ -46,3 +54,5 @@ class MerchantMutations(graphene.ObjectType):
     create_code_batch = CreateCodeBatch.Field()
     void_code_batch = VoidCodeBatch.Field()
     create_code_import = CreateCodeImport.Field()
+    create_follow_campaign = CreateFollowCampaign.Field()
+    make_follow_poster = MakeFollowPoster.Field()
