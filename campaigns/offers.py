@@ -23,6 +23,7 @@ from campaigns.models import (
     CampaignKind,
     CampaignStatus,
     CodeBatch,
+    FollowCampaign,
     Questionnaire,
 )
 from campaigns.questionnaires.links import questionnaire_link
@@ -69,8 +70,21 @@ def _questionnaire_offers(merchant: Merchant, campaigns: Sequence[Campaign]) -> 
     }
 
 
+def _follow_offers(merchant: Merchant, campaigns: Sequence[Campaign]) -> dict[int, Offer]:
+    # The follow page's link is the questionnaire's form of a campaign link
+    # (campaigns/graphql/types/follow.py).
+    return {
+        f.campaign_id: Offer(
+            points=f.points_per_follow,
+            path=f"/follow/{questionnaire_link(merchant.pk, f.campaign_id)}",
+        )
+        for f in FollowCampaign.objects.filter(campaign__in=campaigns)
+    }
+
+
 register_kind(CampaignKind.SCAN, _scan_offers)
 register_kind(CampaignKind.QUESTIONNAIRE, _questionnaire_offers)
+register_kind(CampaignKind.FOLLOW, _follow_offers)
 
 
 def refresh_merchant(merchant: Merchant) -> int:

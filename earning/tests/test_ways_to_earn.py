@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns import offers
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus, FollowCampaign
 from campaigns.questionnaires.links import questionnaire_link
 from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan import services as scan_services
@@ -75,8 +75,12 @@ def test_every_kind_is_listed_with_its_points_and_page(
     survey = _survey(tenants.acme, "Tea survey", points=30)
     _scan(tenants.acme, "Tea codes", points=5)
     with tenant_context(tenants.acme):
-        # A kind this app knows nothing of (follow and prize campaigns land later).
+        # A follow campaign whose terms are not there (yet): listed, with nothing to offer.
         Campaign.objects.create(kind="follow", name="Follow us", status=CampaignStatus.ACTIVE)
+        follow = Campaign.objects.create(
+            kind="follow", name="Follow the tea house", status=CampaignStatus.ACTIVE
+        )
+        FollowCampaign.objects.create(campaign=follow, points_per_follow=8, max_rewarded_follows=10)
     offers.refresh_merchant(tenants.acme)
     listed = {w["name"]: w for w in _ways(consumer_api)}
     assert listed["Tea survey"]["kind"] == "questionnaire"
@@ -86,6 +90,11 @@ def test_every_kind_is_listed_with_its_points_and_page(
     assert listed["Tea codes"]["url"] == "/scan"
     assert listed["Follow us"]["kind"] == "follow"
     assert (listed["Follow us"]["points"], listed["Follow us"]["url"]) == (None, None)
+    house = listed["Follow the tea house"]
+    assert (house["points"], house["url"]) == (
+        8,
+        f"/follow/{questionnaire_link(tenants.acme.pk, follow.pk)}",
+    )
     assert {w["merchantName"] for w in listed.values()} == {tenants.acme.name}
 
 
