@@ -70,6 +70,19 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     "editQuestions": ApiScope.CAMPAIGNS_WRITE,
     "createCodeBatch": ApiScope.BATCHES_WRITE,
     "voidCodeBatch": ApiScope.BATCHES_WRITE,
+    # Codes a packaging printer made: its files come from the merchant's systems.
+    "codeImports": ApiScope.CAMPAIGNS_READ,
+    "createCodeImport": ApiScope.BATCHES_WRITE,
+    # The label sheet's first page with sample codes: no real code in it.
+    "labelPreview": ApiScope.CAMPAIGNS_READ,
+    # Scans and suspicious codes (issue 20): a code's history names no consumer.
+    "suspiciousCodes": ApiScope.CAMPAIGNS_READ,
+    "codeScans": ApiScope.CAMPAIGNS_READ,
+    "scansPerDay": ApiScope.CAMPAIGNS_READ,
+    # Follow campaigns (issue 21); authorising the account stays a person's act (below).
+    "followCampaigns": ApiScope.CAMPAIGNS_READ,
+    "createFollowCampaign": ApiScope.CAMPAIGNS_WRITE,
+    "makeFollowPoster": ApiScope.CAMPAIGNS_WRITE,
     # Exports: a file of codes is as sensitive as reading them, so asking for one and
     # downloading it are both exports:read.
     "batchExports": ApiScope.EXPORTS_READ,

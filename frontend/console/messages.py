@@ -213,6 +213,13 @@ def error_messages() -> dict[str, str]:
         "SERVICE_UNAVAILABLE": _("The service is briefly unavailable. Please retry."),
         "NETWORK": _("No connection. Check your network and retry."),
         "UNEXPECTED": _("Something went wrong. Please retry."),
+        # Consumers' personal data (PIPL): the merchant API answers them to no merchant's
+        # request, but they are codes of the one ErrorCode enum (decision 0008).
+        "MERCHANT_CONSENT_REQUIRED": _("The consumer has not agreed to share data with you."),
+        "MERCHANT_CONSENT_NOT_GIVEN": _("The consumer no longer shares data with you."),
+        "VERIFIED_PHONE_REQUIRED": _("A verified phone number is required."),
+        "DELETION_ALREADY_REQUESTED": _("The account's deletion is already requested."),
+        "DELETION_NOT_REQUESTED": _("The account is not being deleted."),
     }
 
 

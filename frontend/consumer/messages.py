@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 NOT_FOR_CONSUMERS = frozenset(
     {
         "INVALID_CREDENTIALS",
+        # Label stock is chosen in the console only.
+        "INVALID_LABEL_STOCK",
         "MERCHANT_REQUIRED",
         # Only the console authorises official accounts or uses their service APIs.
         "OFFICIAL_ACCOUNT_AUTHORIZATION_INVALID",
