@@ -101,24 +101,25 @@ def copy_plan(source: str) -> list[str]:
         # the source schema, which is then re-pointed at the target.
         cursor.execute("SET LOCAL search_path TO public")
         cursor.execute(
-            """SELECT c.oid, c.relname FROM pg_class c
+            """SELECT c.oid, c.relname, c.relpersistence = 'u' FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname""",
             [source],
         )
         tables = cursor.fetchall()
-        oids = [oid for oid, _name in tables]
+        oids = [oid for oid, _name, _unlogged in tables]
 
         def repoint(definition: str, keyword: str) -> str:
             for prefix in (f"{keyword} {source}.", f"{keyword} {q_src}."):
                 definition = definition.replace(prefix, f"{keyword} {TARGET}.")
             return definition
 
-        for _oid, table in tables:
+        for _oid, table, unlogged in tables:
             # CHECK and NOT NULL constraints, defaults and identity columns come with LIKE
             # (under their own names); indexes are re-created below, keeping their names.
+            # LIKE does not carry UNLOGGED (a code import's staging table is one).
             plan.append(
-                f"CREATE TABLE {TARGET}.{_quote(table)} "
+                f"CREATE {'UNLOGGED ' if unlogged else ''}TABLE {TARGET}.{_quote(table)} "
                 f"(LIKE {q_src}.{_quote(table)} INCLUDING ALL EXCLUDING INDEXES)"
             )
 
@@ -155,7 +156,7 @@ def copy_plan(source: str) -> list[str]:
         plan += [
             f"INSERT INTO {TARGET}.{_quote(table)} OVERRIDING SYSTEM VALUE "
             f"SELECT * FROM {q_src}.{_quote(table)}"
-            for _oid, table in tables
+            for _oid, table, _unlogged in tables
         ]
         cursor.execute(
             """SELECT c.relname, a.attname, format_type(s.seqtypid, NULL)
