@@ -12,7 +12,7 @@ import graphene
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.error_codes import AccountErrorCode
-from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
+from campaigns.error_codes import CampaignErrorCode, PrizeErrorCode, QuestionnaireErrorCode
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
 from points.error_codes import LedgerErrorCode
@@ -33,6 +33,7 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     MallErrorCode,
     WebhookErrorCode,
     OfficialAccountErrorCode,
+    PrizeErrorCode,
 )
 
 

@@ -52,3 +52,25 @@ class QuestionnaireErrorCode(ErrorCodeEnum):
     INVALID_DATE = "INVALID_DATE", "Not a date (YYYY-MM-DD)."
     BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED", "Every reward of the questionnaire has been given out."
     ALREADY_RESPONDED = "ALREADY_RESPONDED", "The consumer has already answered this questionnaire."
+
+
+class PrizeErrorCode(ErrorCodeEnum):
+    """Prize tables, their draws and their verification."""
+
+    INVALID_PRIZE_TABLE = (
+        "INVALID_PRIZE_TABLE",
+        "The prize table's tiers are not valid (the message says which rule, field names it).",
+    )
+    PRIZE_ABOVE_LEGAL_CEILING = (
+        "PRIZE_ABOVE_LEGAL_CEILING",
+        "A prize is worth more than the legal ceiling for lottery-style promotions (¥50,000).",
+    )
+    PRIZE_TERMS_LOCKED = (
+        "PRIZE_TERMS_LOCKED",
+        "The prize terms are locked: the campaign was activated or has batches.",
+    )
+    NOT_A_PRIZE_CAMPAIGN = "NOT_A_PRIZE_CAMPAIGN", "The campaign pays no prize table."
+    INVALID_DRAW_NONCE = (
+        "INVALID_DRAW_NONCE",
+        "A prize code needs the page's nonce: 16 to 64 letters, digits, - or _.",
+    )

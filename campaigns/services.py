@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, CampaignKind, CampaignStatus
+from campaigns.prizes import services as prize_services
 from campaigns.questionnaires import services as questionnaire_services
 from campaigns.scan import services as scan_services
 from tenants.models import Merchant
@@ -66,10 +67,13 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
             merchant.ensure_can_award()
             if campaign.kind == CampaignKind.QUESTIONNAIRE:
                 questionnaire_services.reserve(merchant, campaign)
+            # A prize table's terms are locked and its seed committed (once).
+            prize_services.lock(campaign)
         campaign.status = status
         campaign.save(update_fields=["status", "updated_at"])
         if status == CampaignStatus.ENDED:
             scan_services.end_batches(merchant, campaign)
+            prize_services.reveal(campaign)
             if campaign.kind == CampaignKind.QUESTIONNAIRE:
                 questionnaire_services.release(merchant, campaign)
     return campaign

@@ -13,6 +13,7 @@ from campaigns.models.campaigns import (
 )
 from campaigns.models.codes import MAX_BATCH_SIZE, BatchStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.models.exports import BatchExport, ExportFormat, ExportStatus
+from campaigns.models.prizes import GENESIS, PrizeDraw, PrizeSeed, PrizeTable, PrizeTier
 from campaigns.models.questionnaires import (
     Questionnaire,
     QuestionnaireOpen,
@@ -21,6 +22,7 @@ from campaigns.models.questionnaires import (
 )
 
 __all__ = [
+    "GENESIS",
     "MAX_BATCH_SIZE",
     "TRANSITIONS",
     "BatchExport",
@@ -34,6 +36,10 @@ __all__ = [
     "CodeBatch",
     "ExportFormat",
     "ExportStatus",
+    "PrizeDraw",
+    "PrizeSeed",
+    "PrizeTable",
+    "PrizeTier",
     "Questionnaire",
     "QuestionnaireOpen",
     "QuestionnaireVersion",

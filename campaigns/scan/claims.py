@@ -31,6 +31,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, Claim
+from campaigns.prizes import claims as prize_claims
 from campaigns.reserves import RESERVE_BUCKETS
 from campaigns.scan.codes import CodeError, parse
 from core import idempotency, ratelimit
@@ -67,6 +68,7 @@ class Outcome(StrEnum):
     VOIDED = "voided"
     CAMPAIGN_LIMIT = "campaign_limit"
     DAILY_LIMIT = "daily_limit"
+    PRIZE = "prize"  # the batch pays a prize table: campaigns.prizes.claims draws
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class ClaimResult:
     campaign: Campaign
     balance: int
     replayed: bool
+    prize: prize_claims.Prize | None = None
 
 
 def _unknown() -> CodeError:
@@ -87,7 +90,11 @@ def _unknown() -> CodeError:
 
 
 def claim_code(
-    consumer: User, raw_code: str, idempotency_key: str, ip: str | None = None
+    consumer: User,
+    raw_code: str,
+    idempotency_key: str,
+    ip: str | None = None,
+    nonce: str | None = None,
 ) -> ClaimResult:
     idempotency.check_key(idempotency_key)
     limits = [
@@ -105,7 +112,7 @@ def claim_code(
     try:
         parsed = parse(raw_code)
         merchant_id = parsed.merchant_id
-        return _claim(merchant_id, consumer, parsed.code, idempotency_key)
+        return _claim(merchant_id, consumer, parsed.code, idempotency_key, nonce)
     except DomainError as exc:
         if exc.code in GUESS_LIKE:
             for limit in limits:
@@ -134,7 +141,18 @@ _CLAIM = rows.columns(Claim)
 _CLAIM_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
 
 
-def _claim(merchant_id: int, consumer: User, code: str, idempotency_key: str) -> ClaimResult:
+def _fetch(params: list[Any], nonce: str | None) -> tuple[Any, ...] | None:
+    row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+    if row is not None and row[0] == Outcome.PRIZE:
+        # A prize batch's code: nothing was written; its own function takes it and draws.
+        head, prize = prize_claims.claim(*params[:5], nonce)
+        return (*head, prize)
+    return row
+
+
+def _claim(
+    merchant_id: int, consumer: User, code: str, idempotency_key: str, nonce: str | None
+) -> ClaimResult:
     now = timezone.now()
     params = [merchant_id, code, consumer.pk, idempotency_key, now, RESERVE_BUCKETS]
     listening = events.listens(merchant_id, EventType.CODE_CLAIMED)
@@ -144,13 +162,13 @@ def _claim(merchant_id: int, consumer: User, code: str, idempotency_key: str) ->
             # refusal leaves the caller's transaction usable and the webhook's outbox
             # row commits exactly when the claim does.
             with transaction.atomic():
-                row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+                row = _fetch(params, nonce)
                 result = _answer(merchant_id, consumer, code, idempotency_key, now, row)
                 if listening and not result.replayed:
                     _record_event(result, consumer)
                 return result
         # Most claims: the one statement is its own transaction (autocommit).
-        row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+        row = _fetch(params, nonce)
     except IntegrityError as exc:
         constraint = violated_constraint(exc)
         if constraint == ledger.BALANCE_CONSTRAINT:
@@ -174,6 +192,7 @@ def _answer(
 ) -> ClaimResult:
     """The function's row as a result, or its refusal as the domain's error."""
     assert row is not None  # the function always answers one row
+    prize = row[12] if len(row) > 12 else None  # campaigns.prizes.claims' draw, if any
     (
         outcome,
         merchant_name,
@@ -187,7 +206,7 @@ def _answer(
         claim_id,
         txn_id,
         balance,
-    ) = row
+    ) = row[:12]
     if outcome == Outcome.UNKNOWN:
         raise _unknown()
     if outcome == Outcome.MERCHANT:
@@ -224,7 +243,7 @@ def _answer(
     claim = _CLAIM.build(
         [claim_id, code, campaign_id, batch_id, consumer.pk, points, txn_id, idempotency_key, now]
     )
-    return ClaimResult(claim, merchant, campaign, balance, replayed=False)
+    return ClaimResult(claim, merchant, campaign, balance, replayed=False, prize=prize)
 
 
 def _record_event(result: ClaimResult, consumer: User) -> None:
@@ -255,4 +274,5 @@ def _replay_or_refuse(
             CampaignErrorCode.ALREADY_CLAIMED, _("This code has already been used."), "code"
         )
     balance = ledger.balance_of(ledger.wallet(consumer.pk))
-    return ClaimResult(claim, merchant, claim.campaign, balance, replayed=True)
+    prize = prize_claims.drawn_for(code)
+    return ClaimResult(claim, merchant, claim.campaign, balance, replayed=True, prize=prize)

@@ -27,6 +27,7 @@ from campaigns.models import (
     CampaignStatus,
     CodeBatch,
 )
+from campaigns.prizes import services as prize_services
 from campaigns.scan.codes import MAX_MERCHANT_ID
 from campaigns.scan.tasks import generate_codes
 from core.db import connection
@@ -74,13 +75,15 @@ def create_batch(
     campaign: Campaign,
     *,
     size: int,
-    points_per_code: int,
+    points_per_code: int | None,
     name: str = "",
     sku: str = "",
     created_by: User | None = None,
 ) -> CodeBatch:
     """Create a batch, reserve its points and queue the generation of its codes.
 
+    A campaign that pays a prize table takes no ``points_per_code``: its batch reserves
+    Σ over tiers of min(cap, size) x points (``campaigns.prizes``), in one account.
     All or nothing: with too small a budget (``INSUFFICIENT_BUDGET``) no batch exists.
     """
     if campaign.kind != CampaignKind.SCAN:
@@ -95,7 +98,17 @@ def create_batch(
             _("A batch holds 1 to %(max)s codes.") % {"max": f"{MAX_BATCH_SIZE:,}"},
             "size",
         )
-    if (
+    prize = prize_services.batch_terms(campaign, size)
+    if prize is not None:
+        if points_per_code is not None:
+            raise CampaignError(
+                LedgerErrorCode.INVALID_AMOUNT,
+                _("A prize campaign's codes pay its prize table: leave points per code out."),
+                "pointsPerCode",
+            )
+        # The most one code can pay; the reserve is the table's own sum.
+        points_per_code, reserve_units, reserve_points = prize.points_per_code, 1, prize.reserve
+    elif (
         isinstance(points_per_code, bool)
         or not isinstance(points_per_code, int)
         or not 1 <= points_per_code <= MAX_POINTS_PER_CODE
@@ -105,7 +118,9 @@ def create_batch(
             _("Points per code must be 1 to %(max)s.") % {"max": f"{MAX_POINTS_PER_CODE:,}"},
             "pointsPerCode",
         )
-    if size * points_per_code > ledger.MAX_POINTS:
+    else:
+        reserve_units, reserve_points = size, points_per_code
+    if reserve_units * reserve_points > ledger.MAX_POINTS:
         raise CampaignError(
             LedgerErrorCode.INVALID_AMOUNT,
             _("A batch may reserve at most %(max)s points; make it smaller.")
@@ -128,13 +143,16 @@ def create_batch(
             sku=sku.strip(),
             size=size,
             points_per_code=points_per_code,
+            prize_reserve=prize.reserve if prize is not None else None,
             created_by=created_by,
         )
         reserves.reserve(
             merchant,
             batch.reserve_ref,
-            size,
-            points_per_code,
+            # A prize batch's reserve is one account (its bucket 0): its draws take turns
+            # on the campaign's draw log anyway (decision 0213).
+            reserve_units,
+            reserve_points,
             idempotency_key=f"batch-reserve:{schema}:{batch.pk}",
             memo=_("Codes for %(campaign)s") % {"campaign": campaign.name},
             metadata={"campaign": campaign.pk, "batch": batch.pk, "size": size},
