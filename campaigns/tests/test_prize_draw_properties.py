@@ -47,7 +47,7 @@ def _chi_squared(observed: Counter[int], weights: list[int]) -> float:
 
 
 def test_frequencies_over_100000_draws_match_the_weights() -> None:
-    """Chi-squared at α = 0.001 (3 degrees of freedom), for two fixed seeds.
+    """Chi-squared at significance level 0.001 (3 degrees of freedom), for two fixed seeds.
 
     It can fail: the same frequencies are rejected against weights that differ by one
     step of the smallest tier (a draw that favoured or starved one tier), and a modulo
