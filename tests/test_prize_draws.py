@@ -63,7 +63,7 @@ def test_twenty_parallel_draws_on_the_last_unit_of_a_tier(
         first_top = PrizeDraw.objects.filter(table=table, drawn=1).order_by("seq").first()
         assert first_top is not None and first_top.awarded == 1
         paid = sum(Claim.objects.filter(batch=batch).values_list("points", flat=True))
-        assert paid <= batch.prize_reserve
+        assert batch.prize_reserve is not None and paid <= batch.prize_reserve
         set_status(merchant, batch.campaign, CampaignStatus.ENDED)
         report = verify.verify(verify.published(table))
     assert report.ok and report.recomputed == 20, report.problems
@@ -105,6 +105,7 @@ def test_concurrent_draws_never_spend_beyond_the_reserve(
         )
         assert awarded[1] <= 3 and awarded[2] <= 10
         reserve = ledger.campaign_reserve(merchant.pk, batch.reserve_ref(0))
+        assert batch.prize_reserve is not None
         assert sum(claims) == batch.prize_reserve - ledger.balance_of(reserve)
         assert sum(claims) <= batch.prize_reserve
     awards = Transaction.objects.filter(kind=TransactionKind.AWARD, merchant_id=merchant.pk)

@@ -108,12 +108,12 @@ def verify(document: dict[str, Any]) -> Report:
         if draw.entry_hash(prev_hash, seq, period, nonce, drawn, awarded, points) != entry:
             report.problems.append(f"draw {seq}: its hash does not match its fields")
         prev = entry
-        seed = seeds.get(period)
-        if seed is None or not caps_known:
+        period_seed = seeds.get(period)
+        if period_seed is None or not caps_known:
             caps_known = False
             report.pending += 1
             continue
-        expected_drawn = draw.drawn_tier(tiers, draw.ticket(seed, seq, nonce, total))
+        expected_drawn = draw.drawn_tier(tiers, draw.ticket(period_seed, seq, nonce, total))
         expected = draw.awarded_tier(tiers, expected_drawn, won)
         if (drawn, awarded, points) != (expected_drawn, expected.position, expected.points):
             report.problems.append(

@@ -145,7 +145,8 @@ def _fetch(params: list[Any], nonce: str | None) -> tuple[Any, ...] | None:
     row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
     if row is not None and row[0] == Outcome.PRIZE:
         # A prize batch's code: nothing was written; its own function takes it and draws.
-        head, prize = prize_claims.claim(*params[:5], nonce)
+        merchant_id, code, consumer_id, key, now = params[:5]
+        head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce)
         return (*head, prize)
     return row
 

@@ -19,6 +19,7 @@ from campaigns.graphql.mutations.campaigns import (
 )
 from campaigns.graphql.mutations.claims import ClaimCode
 from campaigns.graphql.mutations.exports import RequestBatchExport
+from campaigns.graphql.mutations.prizes import SetPrizeTable
 from campaigns.graphql.mutations.questionnaires import (
     CreateQuestionnaire,
     EditQuestions,
@@ -44,3 +45,4 @@ class MerchantMutations(graphene.ObjectType):
     end_campaign = EndCampaign.Field()
     create_code_batch = CreateCodeBatch.Field()
     void_code_batch = VoidCodeBatch.Field()
+    set_prize_table = SetPrizeTable.Field()

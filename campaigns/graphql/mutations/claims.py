@@ -9,6 +9,7 @@ import graphene
 from api.mutations import DomainMutation
 from api.permissions import client_ip, require_consumer
 from api.scalars import BigInt
+from campaigns.graphql.types.prizes import DrawnPrize, verify_url
 from campaigns.graphql.types.scan import ClaimedCode
 from campaigns.scan.claims import claim_code
 from core.error_codes import CoreErrorCode
@@ -30,17 +31,29 @@ class ClaimCode(DomainMutation):
     class Arguments:
         code = graphene.String(required=True, description="As scanned or typed; case-insensitive.")
         idempotency_key = graphene.String(required=True)
+        nonce = graphene.String(
+            description="For a prize code: a fresh random value the page makes per claim "
+            "(16 to 64 letters, digits, - or _), mixed into the draw; at most 64 characters."
+        )
 
     claim = graphene.Field(ClaimedCode)
     balance = BigInt(description="The wallet balance after the claim.")
     replayed = graphene.Boolean(description="True when this answers a retry of an earlier claim.")
+    prize = graphene.Field(DrawnPrize, description="A prize code's draw; null for fixed points.")
 
     @classmethod
     def perform(
-        cls, root: Any, info: graphene.ResolveInfo, code: str, idempotency_key: str
+        cls,
+        root: Any,
+        info: graphene.ResolveInfo,
+        code: str,
+        idempotency_key: str,
+        nonce: str | None = None,
     ) -> ClaimCode:
         consumer = require_consumer(info)
-        result = claim_code(consumer, code, idempotency_key, ip=client_ip(info.context))
+        result = claim_code(
+            consumer, code, idempotency_key, ip=client_ip(info.context), nonce=nonce
+        )
         return cls(
             claim=ClaimedCode(
                 points=result.claim.points,
@@ -50,4 +63,9 @@ class ClaimCode(DomainMutation):
             ),
             balance=result.balance,
             replayed=result.replayed,
+            prize=DrawnPrize.from_prize(
+                result.prize, verify_url(info, result.merchant.pk, result.campaign.pk)
+            )
+            if result.prize
+            else None,
         )
