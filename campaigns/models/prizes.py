@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 
 from campaigns.error_codes import PrizeErrorCode
 from campaigns.models.campaigns import Campaign, CampaignError
+from core.text import TextKind, clean_text
 
 # The hash a chain starts from (the previous hash of the first entry).
 GENESIS = "0" * 64
@@ -206,6 +207,36 @@ def validate_terms(tiers: list[TierTerms], period_days: int | None) -> None:
             )
     if period_days is not None and not _int_in(period_days, 1, MAX_PERIOD_DAYS):
         raise _refuse(gettext("A seed period is 1 to 366 days."), "periodDays")
+
+
+def terms_from_json(value: object) -> list[TierTerms]:
+    """Tiers as the merchant API sends them (a JSON list of objects), shape checked; the
+    rules on their values are ``validate_terms``'."""
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        raise _refuse(gettext("The tiers are a list of objects."), "tiers")
+    terms = []
+    for i, tier in enumerate(value):
+        unknown = set(tier) - {"name", "points", "weight", "cap"}
+        if unknown:
+            raise _refuse(gettext("A tier has name, points, weight and cap only."), f"tiers.{i}")
+        name = tier.get("name")
+        if not isinstance(name, str):
+            raise _refuse(gettext("Each tier needs a name of at most 40 characters."), f"tiers.{i}")
+        for field in ("points", "weight"):
+            if not _int_in(tier.get(field), 0, 2**31 - 1):
+                raise _refuse(gettext("Points and weight are whole numbers."), f"tiers.{i}.{field}")
+        cap = tier.get("cap")
+        if cap is not None and not _int_in(cap, 0, 2**31 - 1):
+            raise _refuse(gettext("A tier's cap is 1 to 10,000,000."), f"tiers.{i}.cap")
+        terms.append(
+            TierTerms(
+                clean_text(name, TextKind.SINGLE_LINE, 40, f"tiers.{i}.name"),
+                tier["points"],
+                tier["weight"],
+                cap,
+            )
+        )
+    return terms
 
 
 def reserve_for(tiers: list[TierTerms], size: int) -> int:

@@ -1,10 +1,12 @@
 """The claim of a code whose batch pays a prize table: its draw, in one statement.
 
-``campaigns.scan.claims`` sends every claim to campaigns_claim_code first; that answers
-``prize`` (before writing anything) for a prize batch's code, and the claim comes here:
 campaigns/prizes/sql/campaigns_claim_prize.sql takes the code, draws, appends to the
-draw log, pays the tier and records the claim, answering the claim function's columns
-followed by the draw's. A fixed-points claim never reaches this module.
+draw log, pays the tier and records the claim, answering campaigns_claim_code's columns
+followed by the draw's. ``campaigns.scan.claims`` calls it first for a claim that carries
+the page's nonce (the page sends one for a code its preview showed as a prize code), so
+a prize claim is one round trip as a fixed-points claim is; a fixed-points code sent
+here answers ``points`` before writing anything, and a prize code claimed without a
+nonce is answered ``prize`` by campaigns_claim_code (decision 0212).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CLAIM_PRIZE_SQL = "SELECT * FROM public.campaigns_claim_prize(%s, %s, %s, %s, %s, %s)"
 # How many leading columns campaigns_claim_prize shares with campaigns_claim_code.
 CLAIM_COLUMNS = 12
+# campaigns_claim_prize's answer for a code whose batch pays fixed points.
+NOT_A_PRIZE = "points"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class Prize:
     points: int
     seq: int
     entry_hash: str
+
+
+def is_nonce(nonce: str | None) -> bool:
+    return nonce is not None and NONCE.fullmatch(nonce) is not None
 
 
 def check_nonce(nonce: str | None) -> str:

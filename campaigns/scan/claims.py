@@ -142,10 +142,17 @@ _CLAIM_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_a
 
 
 def _fetch(params: list[Any], nonce: str | None) -> tuple[Any, ...] | None:
+    """The claim's one round trip: campaigns_claim_code, or campaigns_claim_prize first
+    when the page sent a nonce (it does for a code its preview showed as a prize code).
+    A wrong guess writes nothing and costs a second round trip."""
+    merchant_id, code, consumer_id, key, now = params[:5]
+    if prize_claims.is_nonce(nonce):
+        head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce)
+        if head[0] != prize_claims.NOT_A_PRIZE:
+            return (*head, prize)
     row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
     if row is not None and row[0] == Outcome.PRIZE:
-        # A prize batch's code: nothing was written; its own function takes it and draws.
-        merchant_id, code, consumer_id, key, now = params[:5]
+        # A prize batch's code claimed without a nonce: refused (INVALID_DRAW_NONCE).
         head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce)
         return (*head, prize)
     return row

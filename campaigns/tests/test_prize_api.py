@@ -7,6 +7,7 @@ merchant reads the stats; the verifier page and its document are public.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -57,11 +58,13 @@ def test_a_merchant_defines_a_prize_table_and_a_consumer_draws(
         operator,
         "SetPrizeTable",
         campaignId=campaign["id"],
-        tiers=[{"name": "汽车", "points": 6_000_000, "weight": 1, "cap": 1}, TIERS[2]],
+        tiers=json.dumps([{"name": "汽车", "points": 6_000_000, "weight": 1, "cap": 1}, TIERS[2]]),
     )
     assert bad["errors"][0]["code"] == "PRIZE_ABOVE_LEGAL_CEILING"
     assert "¥50,000" in bad["errors"][0]["message"]
-    table = call(merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=TIERS)
+    table = call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(TIERS)
+    )
     assert table["errors"] == [] and table["prizeTable"]["lockedAt"] is None
     budget = ledger.balance_of(ledger.merchant_budget(acme.acme.pk))
     created = merchant_api.query(
@@ -75,7 +78,9 @@ def test_a_merchant_defines_a_prize_table_and_a_consumer_draws(
     assert created["batch"]["reservedPoints"] == 150 and created["batch"]["pointsPerCode"] == 100
     assert ledger.balance_of(ledger.merchant_budget(acme.acme.pk)) == budget - 150
     call(merchant_api, operator, "ActivateCampaign", id=campaign["id"])
-    locked = call(merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=TIERS)
+    locked = call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(TIERS)
+    )
     assert locked["errors"][0]["code"] == "PRIZE_TERMS_LOCKED"
 
     with tenant_context(acme.acme):
@@ -123,12 +128,33 @@ def test_a_merchant_defines_a_prize_table_and_a_consumer_draws(
     assert revealed["seed"] in page.content.decode()
 
 
+def test_a_badly_shaped_table_is_refused_with_its_field(acme: Tenants, merchant_api: Api) -> None:
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="Shapes")["campaign"]
+    for tiers, field in [
+        ({}, "tiers"),
+        ([{"name": "A", "points": "5", "weight": 1}, TIERS[2]], "tiers.0.points"),
+        ([{"name": "A", "points": 5, "weight": 1, "odds": 3}, TIERS[2]], "tiers.0"),
+        ([{"name": "A" * 41, "points": 5, "weight": 1}, TIERS[2]], "tiers.0.name"),
+    ]:
+        payload = call(
+            merchant_api,
+            operator,
+            "SetPrizeTable",
+            campaignId=campaign["id"],
+            tiers=json.dumps(tiers),
+        )
+        assert [e["field"] for e in payload["errors"]] == [field], payload
+
+
 def test_a_draft_table_is_not_published_and_others_cannot_see_it(
     acme: Tenants, merchant_api: Api, client: Client
 ) -> None:
     operator = acme.acme_operator
     campaign = call(merchant_api, operator, "CreateScanCampaign", name="Draft")["campaign"]
-    call(merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=TIERS)
+    call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(TIERS)
+    )
     with tenant_context(acme.acme):
         pk = PrizeTable.objects.get(campaign__name="Draft").campaign_id
     assert client.get(f"/prizes/{acme.acme.pk}/{pk}").status_code == 404

@@ -13,6 +13,7 @@ from campaigns.models.prizes import TierTerms
 from campaigns.prizes import services as prize_services
 from campaigns.prizes import verify
 from campaigns.scan.claims import claim_code
+from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign
 from campaigns.services import set_status
 from core.db import connection
@@ -148,3 +149,20 @@ def test_terms_are_locked_at_activation_and_by_batches(acme: Tenants) -> None:
     with pytest.raises(DomainError) as exc:
         create_batch(merchant, other, size=5, points_per_code=10)
     assert exc.value.code == "INVALID_AMOUNT"
+
+
+def test_a_fixed_points_code_claimed_with_a_nonce_pays_its_points(
+    acme: Tenants, consumer: User
+) -> None:
+    """The page's nonce sends a claim to the prize function first; a fixed-points code
+    answers 'points' there without writing, and is claimed by campaigns_claim_code."""
+    merchant = acme.acme
+    campaign = create_scan_campaign(name="Plain caps")
+    set_status(merchant, campaign, CampaignStatus.ACTIVE)
+    batch = create_batch(merchant, campaign, size=3, points_per_code=7)
+    generate_batch(batch.pk)
+    code = batch.codes.order_by("serial").values_list("code", flat=True)[0]
+    result = claim_code(consumer, code, "plain-1", nonce=nonce())
+    assert (result.claim.points, result.prize, result.balance) == (7, None, 7)
+    assert not PrizeDraw.objects.filter(code=code).exists()
+    assert claim_code(consumer, code, "plain-1", nonce=nonce()).replayed

@@ -8,13 +8,13 @@ import graphene
 
 from api.mutations import DomainMutation
 from api.permissions import require_membership
+from api.scalars import JSONString
 from campaigns.error_codes import PrizeErrorCode
 from campaigns.graphql.types.campaigns import campaign_by_id
-from campaigns.graphql.types.prizes import PrizeTableType, PrizeTierInput
-from campaigns.models.prizes import TierTerms
+from campaigns.graphql.types.prizes import PrizeTableType
+from campaigns.models.prizes import terms_from_json
 from campaigns.prizes import services
 from core.errors import ErrorCodeEnum
-from core.text import TextKind, clean_text
 from tenants.models import Role
 
 
@@ -33,7 +33,12 @@ class SetPrizeTable(DomainMutation):
 
     class Arguments:
         campaign_id = graphene.ID(required=True)
-        tiers = graphene.List(graphene.NonNull(PrizeTierInput), required=True)
+        tiers = JSONString(
+            required=True,
+            description='The tiers, top prize first and "thank you" last: a list of '
+            '{"name": at most 40 characters, "points": 0 (last tier) or 1 to 10,000,000, '
+            '"weight": 1 to 1,000,000, "cap": 1 to 10,000,000 or null}; 2 to 10 of them.',
+        )
         period_days = graphene.Int(
             description="A fresh seed every 1 to 366 days (its predecessor revealed); "
             "none: one seed, revealed at the end."
@@ -47,18 +52,10 @@ class SetPrizeTable(DomainMutation):
         root: Any,
         info: graphene.ResolveInfo,
         campaign_id: str,
-        tiers: list[Any],
+        tiers: Any,
         period_days: int | None = None,
     ) -> SetPrizeTable:
         require_membership(info, Role.OPERATOR)
         campaign = campaign_by_id(info, campaign_id, "campaignId")
-        terms = [
-            TierTerms(
-                clean_text(t.name, TextKind.SINGLE_LINE, 40, f"tiers.{i}.name"),
-                t.points,
-                t.weight,
-                t.cap,
-            )
-            for i, t in enumerate(tiers)
-        ]
+        terms = terms_from_json(tiers)
         return cls(prize_table=services.set_prize_table(campaign, terms, period_days))

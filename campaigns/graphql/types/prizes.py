@@ -16,19 +16,6 @@ from campaigns.prizes.claims import Prize
 from core.db import connection
 
 
-class PrizeTierInput(graphene.InputObjectType):
-    """One tier, in the order published: the top prize first, "thank you" last."""
-
-    name = graphene.String(required=True, description="Shown to consumers, at most 40 characters.")
-    points = BigInt(
-        required=True,
-        description="0 for the last tier (thank you); else 1 to 10,000,000 and worth at most "
-        "¥50,000.",
-    )
-    weight = graphene.Int(required=True, description="Relative odds, 1 to 1,000,000.")
-    cap = graphene.Int(description="Units at most, 1 to 10,000,000; none for no cap.")
-
-
 class PrizeTierStats(graphene.ObjectType):
     """One tier of the table, with its odds and what it has given so far."""
 

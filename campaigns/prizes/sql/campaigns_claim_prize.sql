@@ -1,9 +1,11 @@
 -- campaigns_claim_prize: the claim of a code whose batch pays a prize table, with its
 -- draw, in one round trip (campaigns/prizes/claims.py; decisions 0212-0214).
 --
--- campaigns_claim_code answers 'prize' for such a code before writing anything; the
--- claim then comes here, with the nonce the consumer's page generated. Steps 1-5 are
--- campaigns_claim_code's (same outcomes, same order); then:
+-- A claim that carries the nonce of the consumer's page (the page knows a prize code from
+-- its preview) comes here first; a code whose batch pays fixed points answers 'points'
+-- before anything is written (Python then calls campaigns_claim_code). A claim without
+-- a nonce goes to campaigns_claim_code, which answers 'prize' for a prize code. Steps 1-5
+-- are campaigns_claim_code's (same outcomes, same order); then:
 --   6. the draw log's head (the campaign's campaigns_prizetable row) is locked: every
 --      draw of the campaign takes its turn here, so the log's order is the order in
 --      which capped tiers were consumed, and the claim's sequence number is the head's
@@ -60,6 +62,7 @@ DECLARE
     v_max_total integer;
     v_max_day integer;
     v_table bigint;
+    v_prize boolean;
     v_reserve bigint;
     v_wallet bigint;
     v_head text;
@@ -96,9 +99,9 @@ BEGIN
     PERFORM set_config('search_path', quote_ident(v_schema) || ', public', true);
 
     SELECT c.claimed_by_id, b.id, b.status, p.id, p.name, p.status, p.starts_at, p.ends_at,
-           p.max_claims_per_consumer, p.max_claims_per_day, t.id
+           p.max_claims_per_consumer, p.max_claims_per_day, t.id, b.prize_reserve IS NOT NULL
       INTO v_claimed_by, batch_id, v_batch_status, campaign_id, campaign_name,
-           campaign_status, starts_at, ends_at, v_max_total, v_max_day, v_table
+           campaign_status, starts_at, ends_at, v_max_total, v_max_day, v_table, v_prize
       FROM campaigns_code c
       JOIN campaigns_codebatch b ON b.id = c.batch_id
       JOIN campaigns_campaign p ON p.id = b.campaign_id
@@ -106,6 +109,8 @@ BEGIN
      WHERE c.code = p_code;
     IF NOT FOUND THEN
         outcome := 'unknown';
+    ELSIF NOT v_prize THEN
+        outcome := 'points';  -- a fixed-points code: campaigns_claim_code's to claim
     ELSIF v_claimed_by IS NOT NULL THEN
         outcome := 'taken';
     ELSIF NOT (campaign_status = 'active'
