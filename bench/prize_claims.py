@@ -128,6 +128,9 @@ def run(args: argparse.Namespace) -> None:
             {"query": documents[kind], "operationName": names[kind], "variables": variables}
         ).encode()
 
+    def start_response(status: str, headers: list[tuple[str, str]], *_exc: object) -> Any:
+        return None
+
     def call(payload: bytes, token: str) -> bool:
         environ = {
             "REQUEST_METHOD": "POST",
@@ -146,7 +149,7 @@ def run(args: argparse.Namespace) -> None:
             "wsgi.url_scheme": "http",
             "wsgi.errors": sys.stderr,
         }
-        answer = b"".join(app(environ, lambda *_a: None))
+        answer = b"".join(app(environ, start_response))
         return b'"claim":{' in answer and b'"code":' not in answer
 
     cursor = {"fixed": 0, "prize": 0}
