@@ -19,4 +19,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Imports the ``tasks`` module of every installed app when the worker starts...
 app.autodiscover_tasks()
 # ...and of the campaigns app's domain packages, which that does not look into.
-app.autodiscover_tasks(["campaigns.scan", "campaigns.questionnaires", "campaigns.exports"])
+app.autodiscover_tasks(
+    ["campaigns.scan", "campaigns.questionnaires", "campaigns.exports", "campaigns.prizes"]
+)

@@ -24,7 +24,14 @@ from accounts.models import User
 from analytics.downloads import MERCHANT_CSV
 from api.schema import consumer_schema, merchant_schema
 from campaigns import services as campaign_services
-from campaigns.models import BatchExport, Campaign, CodeBatch, QuestionnaireVersion, ScanFailure
+from campaigns.models import (
+    BatchExport,
+    Campaign,
+    CodeBatch,
+    PrizeTier,
+    QuestionnaireVersion,
+    ScanFailure,
+)
 from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan import services as scan_services
 from campaigns.scan.generation import generate_batch
@@ -128,7 +135,9 @@ QUERY_CASES: dict[str, str] = {
         "attempts payload endpoint { id url description } } } } }"
     ),
 }
-QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me"}
+# prizeTable reads one campaign by its ID: its isolation cases (another merchant's staff,
+# another merchant named, no sign-in) are in campaigns/tests/test_prize_api.py.
+QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "prizeTable"}
 
 # Mutations anyone may call (they act on the caller's own session or invitation, or
 # apply for a new merchant: test_a_sign_up_reaches_no_existing_merchant below).
@@ -314,6 +323,16 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
     "webhookEndpointDelete": (
         "mutation($id: ID!) { webhookEndpointDelete(id: $id) { deletedId errors { code } } }",
         lambda t: {"id": _acme_endpoint(t)},
+    ),
+    "setPrizeTable": (
+        "mutation($id: ID!, $tiers: JSONString!) { setPrizeTable(campaignId: $id, "
+        "tiers: $tiers) { prizeTable { draws } errors { code } } }",
+        lambda t: {
+            "id": _acme_campaign(t),
+            "tiers": json.dumps(
+                [{"name": "A", "points": 1, "weight": 1}, {"name": "B", "points": 0, "weight": 1}]
+            ),
+        },
     ),
     "webhookRedeliver": (
         "mutation($id: ID!) { webhookRedeliver(id: $id) { delivery { id } errors { code } } }",
@@ -620,6 +639,7 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         batches = sorted(CodeBatch.objects.values_list("pk", "status"))
         exports = sorted(BatchExport.objects.values_list("pk", "status"))
         versions = sorted(QuestionnaireVersion.objects.values_list("pk", "number", "questions"))
+        prize_tiers = sorted(PrizeTier.objects.values_list("pk", "name", "points"))
     folder = f"questionnaire-exports/{tenants.acme.schema_name}"
     files = sorted(default_storage.listdir(folder)[1]) if default_storage.exists(folder) else []
     connection.set_schema_to_public()
@@ -648,6 +668,7 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         keys,
         hooks,
         deliveries,
+        prize_tiers,
     )
 
 

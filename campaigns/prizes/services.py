@@ -154,7 +154,9 @@ def rotate_due(now: datetime | None = None) -> int:
     ).values_list("pk", flat=True)
     for pk in list(due):
         with transaction.atomic():
-            table = PrizeTable.objects.select_for_update().select_related("seed").get(pk=pk)
+            table = (
+                PrizeTable.objects.select_for_update(of=("self",)).select_related("seed").get(pk=pk)
+            )
             old = table.seed
             if old is None or old.revealed_at is not None or old.ends_at is None:
                 continue

@@ -27,9 +27,14 @@ FORMAT = "prize-draw-log/v1"
 
 
 def published(table: PrizeTable) -> dict[str, Any]:
-    """The campaign's public document. Seeds appear only once revealed."""
+    """The campaign's public document. Seeds appear only once revealed.
+
+    The head is read first and the log up to it: draws committing meanwhile belong to the
+    next document, not to this one's head.
+    """
+    draws, head = PrizeTable.objects.values_list("draws", "head").get(pk=table.pk)
     seeds = PrizeSeed.objects.filter(table=table).order_by("period")
-    log = PrizeDraw.objects.filter(table=table).order_by("seq")
+    log = PrizeDraw.objects.filter(table=table, seq__lte=draws).order_by("seq")
     return {
         "format": FORMAT,
         "campaign": table.campaign.name,
@@ -54,7 +59,7 @@ def published(table: PrizeTable) -> dict[str, Any]:
             }
             for s in seeds
         ],
-        "head": {"draws": table.draws, "hash": table.head},
+        "head": {"draws": draws, "hash": head},
         "log": [
             [e.seq, e.period, e.nonce, e.drawn, e.awarded, e.points, e.prev_hash, e.hash]
             for e in log.iterator(chunk_size=5000)

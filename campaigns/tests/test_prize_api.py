@@ -166,3 +166,25 @@ def test_a_draft_table_is_not_published_and_others_cannot_see_it(
     )
     assert beta["data"]["prizeTable"] is None
     assert beta["errors"][0]["extensions"]["code"] == "NOT_FOUND", beta
+
+
+def test_prize_table_needs_sign_in_and_refuses_a_foreign_merchant(
+    acme: Tenants, merchant_api: Api
+) -> None:
+    """prizeTable's isolation cases (tests/test_isolation.py lists it as tested here)."""
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="Iso")["campaign"]
+    call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(TIERS)
+    )
+    own = call(merchant_api, acme.acme_owner, "PrizeTable", campaignId=campaign["id"])
+    assert [t["name"] for t in own["tiers"]] == ["一等奖", "二等奖", "谢谢参与"]
+    foreign = merchant_api.op(
+        "PrizeTable",
+        {"campaignId": campaign["id"]},
+        token=access_token(acme.acme_owner),
+        merchant="beta",
+    )
+    assert [e["extensions"]["code"] for e in foreign["errors"]] == ["MERCHANT_NOT_FOUND"]
+    anonymous = merchant_api.op("PrizeTable", {"campaignId": campaign["id"]}, merchant="acme")
+    assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]

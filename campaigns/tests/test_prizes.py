@@ -166,3 +166,37 @@ def test_a_fixed_points_code_claimed_with_a_nonce_pays_its_points(
     assert (result.claim.points, result.prize, result.balance) == (7, None, 7)
     assert not PrizeDraw.objects.filter(code=code).exists()
     assert claim_code(consumer, code, "plain-1", nonce=nonce()).replayed
+
+
+def test_a_period_ends_its_seed_is_revealed_and_a_fresh_one_committed(
+    acme: Tenants, consumer: User
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.prizes.tasks import rotate_prize_seeds
+
+    merchant = acme.acme
+    campaign = create_scan_campaign(name="Monthly draws")
+    prize_services.set_prize_table(campaign, TIERS, period_days=30)
+    set_status(merchant, campaign, CampaignStatus.ACTIVE)
+    batch = create_batch(merchant, campaign, size=4, points_per_code=None)
+    generate_batch(batch.pk)
+    codes = list(batch.codes.order_by("serial").values_list("code", flat=True))
+    table = campaign.prize_table
+    claim_code(consumer, codes[0], "period-0", nonce=nonce())
+    assert prize_services.rotate_due() == 0  # the period has not ended
+    later = timezone.now() + timedelta(days=31)
+    assert prize_services.rotate_due(later) == 1
+    table.refresh_from_db()
+    first, second = table.seeds.order_by("period")
+    assert first.revealed_at == later and second.revealed_at is None
+    assert table.seed_id == second.pk and second.commitment != first.commitment
+    claim_code(consumer, codes[1], "period-1", nonce=nonce())
+    report = verify.verify(verify.published(table))
+    # The first period's draw is recomputed; the second waits for its seed.
+    assert report.ok and (report.recomputed, report.pending) == (1, 1), report.problems
+    assert PrizeDraw.objects.get(code=codes[1]).period == 1
+    connection.set_schema_to_public()
+    assert rotate_prize_seeds() == 0  # the task visits every schema; nothing else is due
