@@ -69,7 +69,6 @@ class PrizeErrorCode(ErrorCodeEnum):
         "PRIZE_TERMS_LOCKED",
         "The prize terms are locked: the campaign was activated or has batches.",
     )
-    NOT_A_PRIZE_CAMPAIGN = "NOT_A_PRIZE_CAMPAIGN", "The campaign pays no prize table."
     INVALID_DRAW_NONCE = (
         "INVALID_DRAW_NONCE",
         "A prize code needs the page's nonce: 16 to 64 letters, digits, - or _.",

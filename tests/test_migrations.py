@@ -42,6 +42,7 @@ TASK_NAMES = {
     "campaigns.questionnaire_exports.render_responses",
     "campaigns.tasks.generate_codes",
     "campaigns.tasks.resume_stalled_batches",
+    "campaigns.tasks.rotate_prize_seeds",
     "notifications.tasks.notify_expiring_points",
     "notifications.tasks.order_shipped",
     "points.tasks.expire_lots",
@@ -59,6 +60,7 @@ BEAT_SCHEDULE = {
         "task": "notifications.tasks.notify_expiring_points",
         "schedule": 3600,
     },
+    "rotate-prize-seeds": {"task": "campaigns.tasks.rotate_prize_seeds", "schedule": 600},
 }
 
 
