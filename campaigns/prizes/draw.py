@@ -38,6 +38,13 @@ def commitment(seed: bytes) -> str:
     return hashlib.sha256(seed).hexdigest()
 
 
+def hmac_pads(seed: bytes) -> bytes:
+    """HMAC-SHA256's inner and outer padded keys for ``seed`` (at most 64 bytes), joined:
+    what campaigns_claim_prize hashes with, so that HMAC there is two ``sha256`` calls."""
+    key = seed.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key) + bytes(b ^ 0x5C for b in key)
+
+
 def ticket(seed: bytes, seq: int, nonce: str, total_weight: int) -> int:
     """A ticket uniform in 0 … total_weight - 1, by rejection sampling."""
     bits = (total_weight - 1).bit_length()

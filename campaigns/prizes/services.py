@@ -28,7 +28,7 @@ from campaigns.models import (
     PrizeTier,
 )
 from campaigns.models.prizes import TierTerms, reserve_for, validate_terms
-from campaigns.prizes.draw import commitment
+from campaigns.prizes.draw import commitment, hmac_pads
 
 SEED_BYTES = 32
 
@@ -122,6 +122,7 @@ def _new_seed(table: PrizeTable, period: int, now: datetime) -> PrizeSeed:
         table=table,
         period=period,
         seed=seed,
+        hmac_pads=hmac_pads(seed),
         commitment=commitment(seed),
         committed_at=now,
         ends_at=ends_at,

@@ -66,7 +66,7 @@ DECLARE
     v_reserve bigint;
     v_wallet bigint;
     v_head text;
-    v_seed bytea;
+    v_pads bytea;
     v_period integer;
     v_positions integer[];
     v_names text[];
@@ -168,8 +168,8 @@ BEGIN
     END IF;
 
     -- 6. The head, locked until commit.
-    SELECT t.draws + 1, t.head, s.seed, s.period
-      INTO seq, v_head, v_seed, v_period
+    SELECT t.draws + 1, t.head, s.hmac_pads, s.period
+      INTO seq, v_head, v_pads, v_period
       FROM campaigns_prizetable t JOIN campaigns_prizeseed s ON s.id = t.seed_id
      WHERE t.id = v_table
        FOR UPDATE OF t;
@@ -183,12 +183,9 @@ BEGIN
     -- 7. The ticket, by rejection sampling over HMAC-SHA256 blocks.
     v_bits := CASE WHEN v_total <= 1 THEN 0
                    ELSE length(ltrim((v_total - 1)::bit(32)::text, '0')) END;
-    v_ipad := v_seed || decode(repeat('00', 64 - length(v_seed)), 'hex');  -- a key of <= 64 bytes
-    v_opad := v_ipad;
-    FOR v_i IN 0..63 LOOP
-        v_ipad := set_byte(v_ipad, v_i, get_byte(v_ipad, v_i) # 54);   -- 0x36
-        v_opad := set_byte(v_opad, v_i, get_byte(v_opad, v_i) # 92);   -- 0x5c
-    END LOOP;
+    -- HMAC's padded keys, made with the seed (campaigns.prizes.draw.hmac_pads).
+    v_ipad := substring(v_pads FROM 1 FOR 64);
+    v_opad := substring(v_pads FROM 65 FOR 64);
     v_i := 0;
     LOOP
         v_block := sha256(v_opad || sha256(v_ipad || convert_to(
