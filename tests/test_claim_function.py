@@ -34,6 +34,7 @@ from tests.fixtures.tenants import merchant_with_codes
 
 SQL_FUNCTIONS = {
     "campaigns_claim_code": ("campaigns", "scan/sql/campaigns_claim_code.sql"),
+    "campaigns_claim_prize": ("campaigns", "prizes/sql/campaigns_claim_prize.sql"),
     "points_post": ("points", "sql/points_post.sql"),
     "campaigns_submit_response": (
         "campaigns",

@@ -9,13 +9,15 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns.models import CampaignStatus, Claim, PrizeDraw, PrizeTable
+from campaigns.models import Campaign, CampaignStatus, Claim, PrizeDraw, PrizeTable
 from campaigns.models.prizes import TierTerms
 from campaigns.prizes import draw, verify
 from campaigns.scan.claims import ClaimResult, claim_code
@@ -24,8 +26,10 @@ from core.errors import DomainError
 from points import ledger
 from points.audit import audit
 from points.models import Transaction, TransactionKind
+from tenants.models import Merchant, MerchantStatus
 from tests.fixtures.concurrency import run_in_threads
 from tests.fixtures.prizes import merchant_with_prize_codes, nonce
+from tests.test_claim_function import MOMENTS, _verdict
 
 
 def _consumers(new_phone: Callable[[], str], n: int) -> list[User]:
@@ -161,3 +165,39 @@ def test_the_verifier_reproduces_a_finished_campaign_and_catches_one_altered_ent
         PrizeDraw.objects.filter(table=table, seq=5).update(nonce="altered-nonce-0000")
     with pytest.raises(CommandError, match="draw 5"):
         call_command("verify_prize_draws", merchant.slug, str(batch.campaign_id))
+
+
+def test_the_prize_function_refuses_exactly_what_the_models_refuse(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    """campaigns_claim_prize repeats campaigns_claim_code's checks (decision 0212): the
+    same sweep as tests/test_claim_function.py, campaign statuses x moments, then the
+    merchant's statuses, through the prize path. Shown to fail (('active', 'not yet'))
+    with the prize function's start-date check planted as TRUE."""
+    merchant, _batch, codes = merchant_with_prize_codes(unique, size=40)
+    cases = [(status, moment) for status in CampaignStatus.values for moment in MOMENTS]
+    for n, (status, (label, start, end)) in enumerate(cases):
+        now = timezone.now()
+        with tenant_context(merchant):
+            campaign = Campaign.objects.get(batches__codes__code=codes[n])
+            Campaign.objects.filter(pk=campaign.pk).update(
+                status=status,
+                starts_at=now + start if start is not None else None,
+                ends_at=now + end if end is not None else None,
+            )
+            campaign.refresh_from_db()
+        expected = _verdict(partial(campaign.ensure_claimable, timezone.now()))
+        consumer = _consumers(new_phone, 1)[0]
+        claim = partial(claim_code, consumer, codes[n], f"k{codes[n]}", nonce=nonce())
+        assert _verdict(claim) == expected, (status, label)
+    with tenant_context(merchant):
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=CampaignStatus.ACTIVE, starts_at=None, ends_at=None
+        )
+    shopper = _consumers(new_phone, 1)[0]
+    for n, status in enumerate(MerchantStatus.values, start=len(cases)):
+        Merchant.objects.filter(pk=merchant.pk).update(status=status)
+        merchant.refresh_from_db()
+        expected = _verdict(merchant.ensure_can_award)
+        claim = partial(claim_code, shopper, codes[n], f"k{codes[n]}", nonce=nonce())
+        assert _verdict(claim) == expected, status
