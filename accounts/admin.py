@@ -1,8 +1,16 @@
+from contextlib import suppress
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuthSession, Consent, User, WeChatIdentity
+from accounts.phones import normalize_phone
+from core.errors import DomainError
 
 
 def staff_user(request: HttpRequest) -> User:
@@ -31,6 +39,42 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    # A consumer signs in by phone or WeChat: no password, no groups or permissions
+    # to show or set; support reads the rest on the support page (issue 24).
+    consumer_fieldsets = (
+        (None, {"fields": ("masked_phone", "name", "support_page")}),
+        (_("Status"), {"fields": ("is_active",)}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:
+        if obj is not None and obj.is_consumer:
+            return self.consumer_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_consumer:
+            return (*fields, "support_page", "last_login", "date_joined")
+        return fields
+
+    @admin.display(description=_("Support"))
+    def support_page(self, obj: User) -> str:
+        url = reverse("admin-consumer-support", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Open the support page"))
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
+        """Also as support hears a number: the 11 local digits (13912345678) or the last
+        four; the stored number is E.164 (+8613912345678)."""
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        digits = search_term.strip().replace(" ", "").replace("-", "")
+        if len(digits) == 4 and digits.isdigit():
+            results |= queryset.filter(phone__endswith=digits)
+        elif digits.isdigit() and 5 <= len(digits) <= 15:
+            # Not a number we could have stored: the plain search stands.
+            with suppress(DomainError):
+                results |= queryset.filter(phone=normalize_phone(digits))
+        return results, duplicates
 
 
 @admin.register(AuthSession)

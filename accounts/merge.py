@@ -40,7 +40,7 @@ from accounts import otp
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError, load_signed
 from accounts.models import AuthSession, Consent, User, WeChatIdentity
-from accounts.phones import normalize_phone
+from accounts.phones import normalize_phone, phone_proven
 from accounts.session_cache import sessions
 from accounts.wechat import read_ticket, use_ticket
 
@@ -130,6 +130,7 @@ def bind_phone(user: User, raw_phone: str, code: str) -> Binding:
         try:
             with transaction.atomic():
                 user.save(update_fields=["phone"])
+            phone_proven(user)
             return Binding(user)
         except IntegrityError:
             # Signed in with (or bound) a moment ago by someone holding the same code.

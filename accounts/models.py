@@ -67,6 +67,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_constraint=False,
     )
     merged_at = models.DateTimeField(null=True, blank=True)
+    # Optional, given by the consumer once (earning.services.set_birthday): merchants'
+    # birthday bonuses are paid on it. Never shown to merchants.
+    birthday = models.DateField(null=True, blank=True)
 
     objects = UserManager()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import time
@@ -18,16 +19,21 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import policies
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
-from accounts.models import Consent, PhoneChallenge, User
-from accounts.phones import normalize_phone
+from accounts.models import AuthSession, Consent, PhoneChallenge, User
+from accounts.phones import normalize_phone, phone_proven
+from accounts.session_cache import sessions
+from accounts.signals import signed_in
 from accounts.sms import send_sms
 from core import ratelimit
+
+logger = logging.getLogger(__name__)
 
 
 def _digest(phone: str, code: str) -> str:
@@ -95,12 +101,43 @@ def verify_code(raw_phone: str, code: str, ip: str | None = None, user_agent: st
     """
     phone = check_code(raw_phone, code)
     with transaction.atomic():
+        release_dormant_number(phone)
         user, created = User.objects.get_or_create_consumer(phone)
         if created:
             policies.record_consent(user, Consent.Channel.PHONE, ip, user_agent)
+        elif missing := policies.missing_consents(user):
+            # A new version since the last sign-in: the sign-in card shows the current
+            # documents and says that signing in agrees to them (decision 0183).
+            policies.record_consent(user, Consent.Channel.PHONE, ip, user_agent, missing)
     if not user.is_active:
         raise AuthError(AccountErrorCode.ACCOUNT_DISABLED, _("This account is disabled."))
+    signed_in.send(sender=User, user=user)
+    phone_proven(user)
     return user
+
+
+def release_dormant_number(phone: str) -> User | None:
+    """Detach ``phone`` from an account unused for ``PHONE_DORMANT_DAYS`` (decision 0187).
+
+    Carriers give a number that was given up to someone else: whoever proves it now may
+    be a new owner, who must never inherit the old account or its points. The sign-in
+    then creates a new account; the old one keeps its points and history and stays
+    reachable through its WeChat user, or through the operators. Returns the old account.
+    """
+    owner = User.objects.select_for_update().filter(phone=phone).first()
+    if owner is None:
+        return None
+    last_seen = (
+        AuthSession.objects.filter(user=owner).aggregate(last=Max("refreshed_at"))["last"]
+        or owner.date_joined
+    )
+    if last_seen >= timezone.now() - timedelta(days=settings.PHONE_DORMANT_DAYS):
+        return None
+    owner.phone = None
+    owner.save(update_fields=["phone"])
+    sessions.changed(user_id=owner.pk)
+    logger.info("phone of dormant account %s released (last seen %s)", owner.pk, last_seen)
+    return owner
 
 
 def check_code(raw_phone: str, code: str) -> str:

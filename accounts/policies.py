@@ -20,13 +20,31 @@ CURRENT_VERSIONS: dict[str, str] = {
 }
 
 
+def missing_consents(user: User) -> list[str]:
+    """The documents whose current version ``user`` has not agreed to (a new version
+    since their last sign-in): asked again at the next sign-in (decision 0183)."""
+    agreed = set(
+        Consent.objects.filter(
+            user=user,
+            document__in=list(CURRENT_VERSIONS),
+            version__in=list(CURRENT_VERSIONS.values()),
+        ).values_list("document", "version")
+    )
+    return [doc for doc, version in CURRENT_VERSIONS.items() if (doc, version) not in agreed]
+
+
 def record_consent(
-    user: User, channel: str, ip: str | None = None, user_agent: str = ""
+    user: User,
+    channel: str,
+    ip: str | None = None,
+    user_agent: str = "",
+    documents: list[str] | None = None,
 ) -> list[Consent]:
-    """Record ``user``'s agreement to the current version of every document.
+    """Record ``user``'s agreement to the current version of every document (or of
+    ``documents``).
 
     Called inside the transaction that creates the account, so that no consumer
-    exists without the consent that let them in.
+    exists without the consent that let them in; and at a sign-in after a new version.
     """
     now = timezone.now()
     return Consent.objects.bulk_create(
@@ -40,4 +58,5 @@ def record_consent(
             user_agent=user_agent[:200],
         )
         for document, version in CURRENT_VERSIONS.items()
+        if documents is None or document in documents
     )

@@ -21,6 +21,7 @@ from accounts import policies
 from accounts.error_codes import AccountErrorCode
 from accounts.errors import AuthError
 from accounts.models import Consent, User, WeChatIdentity
+from accounts.signals import signed_in
 from accounts.wechat import WeChatProfile, read_ticket, use_ticket
 from core import ratelimit
 from core.db import violated_constraint
@@ -41,6 +42,14 @@ def _active(user: User) -> User:
     return user
 
 
+def _consent_required() -> AuthError:
+    return AuthError(
+        AccountErrorCode.CONSENT_REQUIRED,
+        _("Agree to the user agreement and the privacy policy to continue."),
+        "acceptPolicies",
+    )
+
+
 def sign_in_with_wechat(
     ticket: str, accept_policies: bool, ip: str | None = None, user_agent: str = ""
 ) -> User:
@@ -57,15 +66,19 @@ def sign_in_with_wechat(
         )
     user = _known(profile)
     if user is not None:
+        missing = policies.missing_consents(user)
+        if missing and not accept_policies:
+            # A new version of a document since the last sign-in: asked again, as at
+            # the first one; the ticket stays valid for the tap that agrees (0183).
+            raise _consent_required()
         use_ticket(ticket)
-        return _active(user)
+        if missing:
+            policies.record_consent(user, Consent.Channel.WECHAT, ip, user_agent, missing)
+        signed_in.send(sender=User, user=_active(user))
+        return user
     if not accept_policies:
         # Not used up: the page asks for consent and sends the same ticket again.
-        raise AuthError(
-            AccountErrorCode.CONSENT_REQUIRED,
-            _("Agree to the user agreement and the privacy policy to continue."),
-            "acceptPolicies",
-        )
+        raise _consent_required()
     use_ticket(ticket)
     try:
         with transaction.atomic():

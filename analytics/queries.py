@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from analytics.models import DailyActivity, RollupState, WeeklyCohort
 from campaigns.error_codes import CampaignErrorCode
-from core.db import connection
+from core.db import connection, replica
 from core.errors import DomainError
 
 MAX_DAYS = 366
@@ -111,11 +111,13 @@ def check_period(first: date, last: date) -> None:
 def summary(merchant_id: int | None, first: date, last: date) -> Summary:
     check_period(first, last)
     scope = {"merchant_id": merchant_id} if merchant_id else {"merchant__isnull": True}
+    # Rollups, written only by the rollup task: the replica serves them when caught up.
+    db = replica.read_alias()
     rows = {
         r["day"]: r
-        for r in DailyActivity.objects.filter(**scope, day__gte=first, day__lte=last).values(
-            "day", *DAY_FIELDS
-        )
+        for r in DailyActivity.objects.using(db)
+        .filter(**scope, day__gte=first, day__lte=last)
+        .values("day", *DAY_FIELDS)
     }
     days = []
     day = first
@@ -126,17 +128,22 @@ def summary(merchant_id: int | None, first: date, last: date) -> Summary:
     # Running totals as of `last`: the latest row up to it (rows exist from the first
     # activity on, for every day rolled up).
     latest = (
-        DailyActivity.objects.filter(**scope, day__lte=last)
+        DailyActivity.objects.using(db)
+        .filter(**scope, day__lte=last)
         .order_by("-day")
         .values_list("reached", "repeat", "redeemed")
         .first()
     ) or (0, 0, 0)
     cells: dict[date, dict[int, int]] = defaultdict(dict)
-    for week, offset, consumers in WeeklyCohort.objects.filter(
-        **scope,
-        cohort_week__gte=first - timedelta(days=first.weekday()),
-        cohort_week__lte=last,
-    ).values_list("cohort_week", "week", "consumers"):
+    for week, offset, consumers in (
+        WeeklyCohort.objects.using(db)
+        .filter(
+            **scope,
+            cohort_week__gte=first - timedelta(days=first.weekday()),
+            cohort_week__lte=last,
+        )
+        .values_list("cohort_week", "week", "consumers")
+    ):
         cells[week][offset] = consumers
     cohorts = [
         Cohort(
@@ -146,7 +153,10 @@ def summary(merchant_id: int | None, first: date, last: date) -> Summary:
         )
         for week in sorted(cells)
     ]
-    state = RollupState.objects.values_list("updated_at", "rolled_to").first() or (None, None)
+    state = RollupState.objects.using(db).values_list("updated_at", "rolled_to").first() or (
+        None,
+        None,
+    )
     totals = {
         f: sum(getattr(d, f) for d in days)
         for f in ("new", "scans", "claims", "answers", "redeems")

@@ -15,7 +15,9 @@ from accounts.error_codes import AccountErrorCode
 from campaigns.error_codes import CampaignErrorCode, PrizeErrorCode, QuestionnaireErrorCode
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
+from earning.error_codes import EarningErrorCode
 from points.error_codes import LedgerErrorCode
+from privacy.error_codes import PrivacyErrorCode
 from redemption.error_codes import MallErrorCode
 from tenants.error_codes import ApiKeyErrorCode, MerchantErrorCode, OfficialAccountErrorCode
 from webhooks.error_codes import WebhookErrorCode
@@ -34,6 +36,8 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     WebhookErrorCode,
     OfficialAccountErrorCode,
     PrizeErrorCode,
+    PrivacyErrorCode,
+    EarningErrorCode,
 )
 
 

@@ -18,9 +18,13 @@ from accounts.graphql import queries as accounts_queries
 from analytics.graphql import queries as analytics_queries
 from campaigns.graphql import mutations as campaigns_mutations
 from campaigns.graphql import queries as campaigns_queries
+from earning.graphql import mutations as earning_mutations
+from earning.graphql import queries as earning_queries
 from notifications.graphql import mutations as notifications_mutations
 from notifications.graphql import queries as notifications_queries
 from points.graphql import queries as points_queries
+from privacy.graphql import mutations as privacy_mutations
+from privacy.graphql import queries as privacy_queries
 from redemption.graphql import mutations as redemption_mutations
 from redemption.graphql import queries as redemption_queries
 from tenants.graphql import mutations as tenants_mutations
@@ -62,6 +66,9 @@ def node_field() -> SafeNodeField:
 
 
 class ConsumerQuery(
+    # Listed first so that its fields come last in the SDL (graphene reverses the bases).
+    privacy_queries.ConsumerQueries,
+    earning_queries.ConsumerQueries,
     accounts_queries.ConsumerQueries,
     points_queries.ConsumerQueries,
     campaigns_queries.ConsumerQueries,
@@ -73,6 +80,8 @@ class ConsumerQuery(
 
 
 class ConsumerMutation(
+    privacy_mutations.ConsumerMutations,
+    earning_mutations.ConsumerMutations,
     tenants_mutations.ConsumerMutations,
     accounts_mutations.ConsumerAuthMutations,
     campaigns_mutations.ConsumerMutations,
@@ -85,6 +94,7 @@ class ConsumerMutation(
 
 class MerchantQuery(
     # First: fields of earlier bases come later in the SDL, so new fields go at its end.
+    earning_queries.MerchantQueries,
     tenants_queries.OfficialAccountQueries,
     analytics_queries.MerchantQueries,
     points_queries.LiabilityQueries,
@@ -100,6 +110,7 @@ class MerchantQuery(
 
 
 class MerchantMutation(
+    earning_mutations.MerchantMutations,
     tenants_mutations.OfficialAccountMutations,
     accounts_mutations.StaffAuthMutations,
     tenants_mutations.MerchantMutations,

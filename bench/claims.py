@@ -169,7 +169,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace, hook_url: str) ->
     endpoint = create_endpoint(merchant, url=hook_url, event_types=[listened])
     pg_endpoint = create_endpoint(merchant, url=hook_url, event_types=[listened], is_active=False)
     assert WebhookEndpoint.objects.filter(merchant=merchant, is_active=True).count() == 1
-    consumers = harness.make_consumers(args.consumers)
+    consumers = harness.make_consumers(args.consumers, sharing_with=merchant.pk)
     user = consumers.users[0]
     sql = harness.captured_sql(lambda: claim_code(user, codes[-1], "bench-sql"))
     print(

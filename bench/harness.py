@@ -183,9 +183,14 @@ class Consumers:
         return self.users[0].pk
 
 
-def make_consumers(count: int, *, with_tokens: int | None = None) -> Consumers:
+def make_consumers(
+    count: int, *, with_tokens: int | None = None, sharing_with: int | None = None
+) -> Consumers:
     """``count`` consumers with consecutive ids (pgbench computes a consumer from a number),
-    each with a wallet; the first ``with_tokens`` (default all) also get an access token."""
+    each with a wallet; the first ``with_tokens`` (default all) also get an access token.
+    ``sharing_with``: a merchant they all consented to share their data with (PIPL,
+    decision 0184), as a returning consumer has: the claim's consent check then costs what
+    it costs in production, one cache read."""
     from django.contrib.auth.hashers import make_password
     from django.db import transaction
 
@@ -206,6 +211,19 @@ def make_consumers(count: int, *, with_tokens: int | None = None) -> Consumers:
             Account(kind=AccountKind.CONSUMER_WALLET, consumer_id=pk, materialized=True)
             for pk in ids
         )
+        if sharing_with is not None:
+            from privacy.consent import MERCHANT_CONSENT_VERSION
+            from privacy.models import MerchantConsent
+
+            MerchantConsent.objects.bulk_create(
+                MerchantConsent(
+                    user_id=pk,
+                    merchant_id=sharing_with,
+                    version=MERCHANT_CONSENT_VERSION,
+                    channel=MerchantConsent.Channel.CLAIM,
+                )
+                for pk in ids
+            )
         access = [tokens.issue(user).access_token for user in users[: with_tokens or count]]
     return Consumers(users, access)
 

@@ -81,7 +81,7 @@ def main() -> None:
             codes = list(
                 Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)
             )
-        consumers = harness.make_consumers(args.consumers)
+        consumers = harness.make_consumers(args.consumers, sharing_with=merchant.pk)
         document = OPERATION.read_text()
         environs = []
         for n, code in enumerate(codes):

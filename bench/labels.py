@@ -7,7 +7,9 @@ in the same run:
 
 * **ours** -- ``campaigns.exports.render.write_pdf``, the function the export task and
   ``manage.py export_batch`` call: qrcode's module matrix drawn as vector rectangles
-  (one path per code, one rectangle per horizontal run), code text under it, crop marks;
+  (one path per code, one rectangle per horizontal run), the label's lines as a batch
+  has them (brand, offer "扫码领 5 积分", code, product), crop marks and footer; on the
+  ``--stock`` given (A4 grid by default, or a roll: one label a page);
 * **ours, path.rect** -- the same drawing through reportlab's public path API
   (``canvas.beginPath().rect(...)``) instead of writing the operators directly;
 * **qrcode PIL images** -- the naive way: qrcode's ``make_image()`` (a PIL bitmap per
@@ -20,7 +22,7 @@ in the same run:
 No database is needed: the renderers take ``(serial, code)`` rows, and the product
 reads them from the batch in pages of 2,000. Run from the project root::
 
-    uv run python bench/labels.py [--labels 10000] [--columns 4 --rows 6]
+    uv run python bench/labels.py [--labels 10000] [--columns 4 --rows 6] [--stock a4]
         [--base-url https://scan.example.com] [--only ours,text]
 
 Figures are printed, never asserted (see docs/benchmarks.md). Each variant's wall time
@@ -44,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
@@ -99,11 +101,25 @@ def make_rows(count: int) -> Rows:
 # --- The variants ------------------------------------------------------------------
 
 
+# The label stock of "ours" (--stock): set before the variants' processes are forked.
+_STOCK = "a4"
+
+
+def _selling_content() -> Any:
+    """What a batch's labels carry (brand, offer, code, product), as render_batch builds it."""
+    from campaigns.exports import render
+
+    return render.LabelContent.for_batch(brand="莲花茶饮", points=5, name="春季礼盒", sku="TEA-500")
+
+
 def ours(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
     from campaigns.exports import render
 
-    grid = render.Grid.of(columns, rows_down)
-    render.write_pdf(iter(rows), out, total=len(rows), grid=grid, title="Batch 1")
+    grid = render.Grid.of(columns, rows_down, _STOCK)
+    render.write_pdf(
+        iter(rows), out, total=len(rows), grid=grid, title="批次 1",
+        content=_selling_content(), footer="莲花茶饮 · 春季礼盒 · TEA-500",
+    )  # fmt: skip
     return grid.pages(len(rows))
 
 
@@ -223,7 +239,7 @@ def _run(
 
 
 def _check_ours_scans(rows: Rows, columns: int, rows_down: int) -> str:
-    """Decode the first page of the product's output with zxing-cpp, if installed."""
+    """Decode the product's first labels at 203 dpi (a thermal printer's) with zxing-cpp."""
     try:
         import pypdfium2
         import zxingcpp
@@ -232,14 +248,20 @@ def _check_ours_scans(rows: Rows, columns: int, rows_down: int) -> str:
     from campaigns.exports import render
     from campaigns.scan.codes import scan_url
 
-    grid = render.Grid.of(columns, rows_down)
-    page = rows[: grid.per_page]
+    grid = render.Grid.of(columns, rows_down, _STOCK)
+    page = rows[: max(grid.per_page, 24)]
     out = io.BytesIO()
-    render.write_pdf(iter(page), out, total=len(page), grid=grid)
-    image = pypdfium2.PdfDocument(out.getvalue())[0].render(scale=300 / 72).to_pil()
-    found = {result.text for result in zxingcpp.read_barcodes(image)}
+    render.write_pdf(iter(page), out, total=len(page), grid=grid, content=_selling_content())
+    document = pypdfium2.PdfDocument(out.getvalue())
+    found: set[str] = set()
+    for index in range(len(document)):
+        image = document[index].render(scale=203 / 72, grayscale=True).to_pil()
+        found |= {result.text for result in zxingcpp.read_barcodes(image)}
     expected = {scan_url(code) for _serial, code in page}
-    return f"page 1 of ours at 300 dpi: {len(found & expected)}/{len(expected)} QR codes decode"
+    return (
+        f"first {len(page)} labels of ours ({_STOCK}) at 203 dpi: "
+        f"{len(found & expected)}/{len(expected)} QR codes decode"
+    )
 
 
 def render_table(results: list[Result], reference: Result | None) -> str:
@@ -265,6 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--columns", type=int, default=4)
     parser.add_argument("--rows", type=int, default=6)
     parser.add_argument(
+        "--stock",
+        default="a4",
+        help="label stock of ours: a4 (the grid), roll_30x20, roll_40x30 or roll_50x30",
+    )
+    parser.add_argument(
         "--base-url",
         default="https://scan.example.com",
         help="PUBLIC_BASE_URL for the QR URLs (its length sets the QR version)",
@@ -277,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {sorted(VARIANTS)}")
 
     _setup(options.base_url)
+    global _STOCK
+    _STOCK = options.stock
     import qrcode
     import reportlab
     from django.conf import settings
@@ -293,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         f"date: {datetime.now(UTC):%Y-%m-%d}"
     )
     print(
-        f"{options.labels:,} labels, grid {options.columns} x {options.rows} on A4; QR of "
+        f"{options.labels:,} labels, ours on {options.stock} (grid {options.columns} x "
+        f"{options.rows} when A4; the baselines always A4, code text only); QR of "
         f"{scan_url(rows[0][1])!r} ({len(scan_url(rows[0][1]))} characters, "
         f"version {sample.version}, {len(sample.modules)}x{len(sample.modules)} modules, "
         f"error correction M); PUBLIC_BASE_URL={settings.PUBLIC_BASE_URL}"

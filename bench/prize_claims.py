@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> None:
             codes[kind] = list(
                 Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)
             )
-    consumers = harness.make_consumers(args.consumers)
+    consumers = harness.make_consumers(args.consumers, sharing_with=merchant.pk)
     documents = {
         "fixed": (OPERATIONS / "ClaimCode.graphql").read_text(),
         "prize": (OPERATIONS / "ClaimPrizeCode.graphql").read_text(),

@@ -197,7 +197,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     connection.set_schema_to_public()
     # HTTP consumers first (with tokens), then pgbench's, then one for the SQL capture.
     consumers = harness.make_consumers(
-        http_consumers + pg_consumers + 1, with_tokens=http_consumers
+        http_consumers + pg_consumers + 1, with_tokens=http_consumers, sharing_with=merchant.pk
     )
     link = questionnaire_link(merchant.pk, campaign.pk)
 

@@ -22,3 +22,9 @@ class CampaignsConfig(AppConfig):
         from campaigns import merge
 
         register(MergeStep("campaigns", 30, lambda consumer_id: {}, merge.move))
+
+        from campaigns import personal_data
+        from privacy.parts import PersonalDataPart
+        from privacy.parts import register as register_part
+
+        register_part(PersonalDataPart("campaigns", 30, personal_data.copy, personal_data.erase))

@@ -29,7 +29,19 @@ class CampaignErrorCode(ErrorCodeEnum):
     INVALID_TIME_ZONE = "INVALID_TIME_ZONE", "Not a known time zone."
     BATCH_NOT_READY = "BATCH_NOT_READY", "Only a ready batch can be exported."
     INVALID_GRID = "INVALID_GRID", "The label grid is out of bounds."
+    INVALID_LABEL_STOCK = "INVALID_LABEL_STOCK", "Unknown label stock (sheet or roll size)."
     INVALID_EXPORT_FORMAT = "INVALID_EXPORT_FORMAT", "Unknown export format."
+    INVALID_URL_PATTERN = (
+        "INVALID_URL_PATTERN",
+        "The URL pattern must be an http(s) URL with {code} once.",
+    )
+    IMPORT_NOT_UPLOADING = "IMPORT_NOT_UPLOADING", "The import already has its file."
+    IMPORT_FILE_TOO_LARGE = "IMPORT_FILE_TOO_LARGE", "The file is larger than an import takes."
+    IMPORT_UNREADABLE = "IMPORT_UNREADABLE", "The file cannot be read as CSV or XLSX."
+    IMPORT_EMPTY = "IMPORT_EMPTY", "The file holds no code."
+    IMPORT_TOO_MANY_CODES = "IMPORT_TOO_MANY_CODES", "A file holds at most 5,000,000 codes."
+    IMPORT_LINES_REFUSED = "IMPORT_LINES_REFUSED", "Lines were refused: nothing was imported."
+    IMPORT_LOW_ENTROPY = "IMPORT_LOW_ENTROPY", "The codes are too guessable to import."
 
 
 class QuestionnaireErrorCode(ErrorCodeEnum):

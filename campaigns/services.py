@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from campaigns import offers
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, CampaignKind, CampaignStatus
 from campaigns.prizes import services as prize_services
@@ -71,6 +72,9 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
             prize_services.lock(campaign)
         campaign.status = status
         campaign.save(update_fields=["status", "updated_at"])
+        # The consumers' "ways to earn" list follows, once this has committed; a failure
+        # there is logged and left to the periodic refresh, never the status change's.
+        transaction.on_commit(lambda: offers.refresh_merchant(merchant), robust=True)
         if status == CampaignStatus.ENDED:
             scan_services.end_batches(merchant, campaign)
             prize_services.reveal(campaign)

@@ -68,6 +68,7 @@ def parse_database_url(url: str) -> dict[str, object]:
     host = unquote(parsed.hostname or "")
     # A socket directory may be given as ?host=/path (libpq style).
     host = options.pop("host", host)
+    pooled = env_bool("DATABASE_TRANSACTION_POOLING", False)
     return {
         "ENGINE": "core.db",
         "NAME": unquote(parsed.path.lstrip("/")) or "loyalty",
@@ -78,4 +79,9 @@ def parse_database_url(url: str) -> dict[str, object]:
         "OPTIONS": options,
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
+        # Behind PgBouncer in transaction pooling (decision 0242): each transaction
+        # sets its own search path (core.db.base), and no cursor outlives its
+        # transaction (a server-side cursor is ``WITH HOLD`` outside one).
+        "TRANSACTION_POOLING": pooled,
+        "DISABLE_SERVER_SIDE_CURSORS": pooled,
     }

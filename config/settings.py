@@ -46,7 +46,9 @@ SHARED_APPS = [
     "webhooks",  # merchants' webhook endpoints and the delivery outbox
     "notifications",  # SMS to consumers (expiring points, order shipped), opt-outs
     "analytics",  # activity summaries rolled up from the ledger (public schema)
+    "privacy",  # consumers' personal-data rights (PIPL): consent to share with merchants
     "portability",  # one merchant moved to another database (move_merchant); no models
+    "earning",  # the merchant earning API: awards, purchases, pending awards to phones
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",
@@ -70,7 +72,9 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 TENANT_MODEL = "tenants.Merchant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DATABASE_ROUTERS = ["core.db.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
+# The replica connection follows the default connection's tenant (core.db.replica).
+EXTRA_SET_TENANT_METHOD_PATH = "core.db.replica.set_tenant_on_replica"
 # Send `SET search_path` only when the schema changes, not before every query: half
 # the statements of a claim were these round trips.
 TENANT_LIMIT_SET_CALLS = True
@@ -86,6 +90,8 @@ MIDDLEWARE = [
     # First: a request that waited in the server's queue past the deadline is refused
     # before any work (core/deadline.py, config/gunicorn.py).
     "core.deadline.QueueDeadlineMiddleware",
+    # Then: every log line of the request carries its id (core/logs.py).
+    "core.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the front ends' static files (scan page JS/CSS) under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -131,6 +137,14 @@ DATABASES = {
         env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/loyalty")
     )
 }
+# A streaming replica for the catalogue, analytics and exports (core.db.replica).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = parse_database_url(DATABASE_REPLICA_URL)
+    # A replica that does not answer is skipped, not waited for (core.db.replica).
+    replica_options = DATABASES["replica"]["OPTIONS"]
+    assert isinstance(replica_options, dict)
+    replica_options.setdefault("connect_timeout", 2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, rate limits, Celery -----------------------------------------------------
@@ -185,6 +199,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.send_due",
         "schedule": env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 30),
     },
+    "refresh-ways-to-earn": {
+        "task": "earning.tasks.refresh_ways_to_earn",
+        "schedule": env_int("WAYS_TO_EARN_REFRESH_SECONDS", 300),
+    },
+    "award-birthday-bonuses": {
+        "task": "earning.tasks.award_birthday_bonuses",
+        "schedule": env_int("BIRTHDAY_BONUS_INTERVAL_SECONDS", 3600),
+    },
+    "settle-pending-awards": {
+        "task": "earning.tasks.settle_pending_awards",
+        "schedule": env_int("PENDING_AWARD_SWEEP_INTERVAL_SECONDS", 3600),
+    },
     "notify-expiring-points": {
         "task": "notifications.tasks.notify_expiring_points",
         "schedule": env_int("EXPIRY_NOTICE_INTERVAL_SECONDS", 3600),
@@ -193,6 +219,10 @@ CELERY_BEAT_SCHEDULE = {
     "rotate-prize-seeds": {
         "task": "campaigns.tasks.rotate_prize_seeds",
         "schedule": env_int("PRIZE_SEED_ROTATION_INTERVAL_SECONDS", 600),
+    },
+    "erase-due-accounts": {
+        "task": "privacy.tasks.erase_due_accounts",
+        "schedule": env_int("ERASURE_SWEEP_INTERVAL_SECONDS", 3600),
     },
 }
 # Redis redelivers a task whose worker died without acknowledging it after this long.
@@ -215,6 +245,16 @@ AUTH_SESSION_CACHE_SECONDS = env_int("AUTH_SESSION_CACHE_SECONDS", 30)
 
 # One-time sign-in codes sent by SMS.
 OTP_TTL_SECONDS = env_int("OTP_TTL_SECONDS", 5 * 60)
+# PIPL art. 23: a consumer's first claim or answer with a merchant asks their consent to
+# share their data with it (privacy/consent.py). Off only in tests that predate it.
+MERCHANT_CONSENT_REQUIRED = env_bool("MERCHANT_CONSENT_REQUIRED", True)
+# A deletion asked for is carried out after this many days, unless cancelled (0186).
+ERASURE_COOLING_OFF_DAYS = env_int("ERASURE_COOLING_OFF_DAYS", 15)
+# A data copy's file is deleted this long after it was built.
+DATA_COPY_KEEP_HOURS = env_int("DATA_COPY_KEEP_HOURS", 24)
+# A phone sign-in to an account unused this long makes a new account: the number may
+# have a new owner (decision 0187).
+PHONE_DORMANT_DAYS = env_int("PHONE_DORMANT_DAYS", 365)
 OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5)
 OTP_RESEND_INTERVAL_SECONDS = env_int("OTP_RESEND_INTERVAL_SECONDS", 60)
 OTP_MAX_PER_PHONE_PER_HOUR = env_int("OTP_MAX_PER_PHONE_PER_HOUR", 5)
@@ -304,17 +344,42 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-# Serve app static files straight from the apps (no collectstatic needed for the demo,
-# tests and benchmarks); production can run collectstatic and turn this off.
-WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Production (deploy/, and the demo): `collectstatic` writes hashed, compressed files
+# into STATIC_ROOT and the pages name the hashed files, cached for a year (decision
+# 0236; core/staticfiles.py). Off (tests, development): files are served straight from
+# the apps under their own names, so an edited script shows on the next reload.
+STATIC_HASHED = env_bool("STATIC_HASHED", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "core.staticfiles.HashedStaticFilesStorage"
+        if STATIC_HASHED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", not STATIC_HASHED)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
+# One JSON object a line with the request's id (core/logs.py), or plain text to read
+# in a terminal (the development default).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -38,6 +38,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run eagerly unless a test starts a real worker (celery_worker in
 # tests/fixtures/processes.py), which runs these settings with CELERY_TASK_ALWAYS_EAGER=0.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)  # noqa: F405
+# The suite's claims and answers predate the per-merchant consent (PIPL): it is asked
+# only where a test turns it on (privacy/tests, settings.MERCHANT_CONSENT_REQUIRED).
+MERCHANT_CONSENT_REQUIRED = env_bool("MERCHANT_CONSENT_REQUIRED", False)  # noqa: F405
 SECURE_COOKIES = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

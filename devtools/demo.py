@@ -10,8 +10,10 @@ What it does, in order:
 3. Seeds, idempotently: a platform operator (superuser), the merchant ``demo-tea``
    with its owner, and an initial money funding of its budget (the funding's
    payment reference makes a re-run credit nothing twice), and a merchant sign-up
-   waiting for the operators' review (``demo-bakery``, no schema until approved).
-   See :func:`seed`.
+   waiting for the operators' review (``demo-bakery``, no schema until approved),
+   the mall (four categories, a dozen products with pictures: goods that ship and
+   e-coupons with their pools), then the analytics rollup, so that the operators' page
+   says when it ran. See :func:`seed`.
 4. Unless ``WECHAT_APP_ID`` is set, starts the local fake WeChat
    (``devtools.fake_wechat``) in a thread and points the ``WECHAT_*`` settings at it,
    so that a scan page opened with a WeChat user agent signs in through it (docs/wechat.md).
@@ -21,14 +23,17 @@ What it does, in order:
    bursts) until Ctrl-C, and stops the embedded PostgreSQL it started.
    ``--no-serve`` stops after step 3.
 
-``DEBUG`` defaults to on here (GraphiQL, static files, non-secure cookies so the
-admin works over http). ``REDIS_URL`` is left alone: without it the settings use
-an in-process cache and run Celery tasks eagerly, so no Redis is needed.
+``DEBUG`` defaults to on here (GraphiQL, non-secure cookies so the admin works over
+http). Static files are served as production serves them (``STATIC_HASHED=1``: hashed,
+gzipped, collected into ``var/demo-static/`` at every start; decision 0236).
+``REDIS_URL`` is left alone: without it the settings use an in-process cache and run
+Celery tasks eagerly, so no Redis is needed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -38,6 +43,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -45,6 +51,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PGDATA = BASE_DIR / "var" / "demo-pg"
+DEMO_STATIC = BASE_DIR / "var" / "demo-static"
 DEMO_DATABASE = "loyalty_demo"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -212,6 +219,10 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "1")
+    # Static files as production serves them: hashed, compressed, cached for a year
+    # (decision 0236), collected into var/demo-static/ at every start (see collect_static).
+    os.environ.setdefault("STATIC_HASHED", "1")
+    os.environ.setdefault("STATIC_ROOT", str(DEMO_STATIC))
     import django
 
     django.setup()
@@ -228,6 +239,18 @@ def _can_connect() -> bool:
         print(f"Cannot connect to the database (DATABASE_URL): {exc}", file=sys.stderr)
         return False
     return True
+
+
+def collect_static() -> None:
+    """Hashed, compressed static files into STATIC_ROOT, as a release does; a few seconds.
+
+    At every start, so that an edited script is never served stale under an old hash.
+    """
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if settings.STATIC_HASHED:
+        call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def migrate() -> None:
@@ -298,6 +321,8 @@ def seed() -> dict[str, Any]:
     sample_codes = _seed_scan_campaign(merchant, owner)
     budget = ledger.balance_of(ledger.merchant_budget(merchant.pk))
     connection.set_schema_to_public()
+    mall = seed_mall()
+    rolled_up = run_rollup()
 
     return {
         "admin": {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "created": admin_created},
@@ -317,7 +342,80 @@ def seed() -> dict[str, Any]:
         "budget_available": budget,
         "sample_codes": sample_codes,
         "application": application,
+        "mall": mall,
+        "rolled_up": rolled_up,
     }
+
+
+# The demo mall: its categories and a dozen products (goods that ship, e-coupons), in
+# Chinese as consumers see them. Pictures are small SVGs among the consumer web's static
+# files (consumer/demo/<picture>.svg), so the mall looks like one with no network at all.
+MALL_DATA = Path(__file__).with_name("demo_mall.json")
+MALL_STOCK = 50  # units of each physical product; coupons: codes in the pool
+COUPONS_PER_PRODUCT = 20
+
+
+def seed_mall() -> dict[str, int]:
+    """The mall's categories and a dozen listed products, created if missing.
+
+    A product is found again by its title; its picture's address is written on every
+    run (the demo may serve on another port than last time). A coupon product's pool is
+    filled once, when the product is made. Returns the counts, for the banner.
+    """
+    from django.conf import settings
+    from django.db import transaction
+    from django.templatetags.static import static
+
+    from redemption.models import Category, Product, ProductKind, ProductStatus
+    from redemption.services import save_product, upload_coupons
+
+    data = json.loads(MALL_DATA.read_text(encoding="utf-8"))
+    categories: dict[str, Category] = {}
+    with transaction.atomic():
+        for position, row in enumerate(data["categories"]):
+            categories[row["slug"]], _ = Category.objects.get_or_create(
+                slug=row["slug"], defaults={"name": row["name"], "position": position}
+            )
+        for row in data["products"]:
+            picture, title, kind = row["picture"], row["title"], row["kind"]
+            image_url = settings.PUBLIC_BASE_URL + static(f"consumer/demo/{picture}.svg")
+            product = Product.objects.filter(title=title, supplier=None).first()
+            if product is not None:
+                Product.objects.filter(pk=product.pk).update(image_url=image_url)
+                continue
+            physical = kind == ProductKind.PHYSICAL
+            product = save_product(
+                Product(
+                    title=title,
+                    description=row["description"],
+                    image_url=image_url,
+                    category=categories[row["category"]],
+                    kind=kind,
+                    points_price=row["points"],
+                    stock=MALL_STOCK if physical else 0,
+                    status=ProductStatus.LISTED,
+                )
+            )
+            if not physical:
+                codes = [f"DEMO-{picture.upper()}-{n:04d}" for n in range(COUPONS_PER_PRODUCT)]
+                upload_coupons(product, "\n".join(codes))
+    return {
+        "categories": len(categories),
+        "products": Product.objects.filter(
+            category__slug__in=categories, status=ProductStatus.LISTED
+        ).count(),
+    }
+
+
+def run_rollup() -> str:
+    """The analytics rollup, as beat runs it every 15 minutes: the operators' page then
+    has figures and the time they were rolled up. With no activity yet, yesterday and
+    today are rolled up (empty), so the page still says when."""
+    from analytics.rollup import pending_range, rollup, today
+
+    first, last = pending_range() or (today() - timedelta(days=1), today())
+    result = rollup(first, last)
+    return f"{result.first}..{result.last}"
 
 
 def _seed_application() -> dict[str, Any]:
@@ -439,6 +537,8 @@ def banner(
         f"{funding['points']:,} points for {funding['currency']} {amount}",
         f"  (payment reference {funding['reference']}; re-running the demo credits nothing).",
         f"  Active scan campaign with a batch of {BATCH_SIZE} codes x {POINTS_PER_CODE} points.",
+        f"Mall: {seeded['mall']['products']} products in {seeded['mall']['categories']} "
+        f"categories (goods and e-coupons); analytics rolled up for {seeded['rolled_up']}.",
         "  Scan pages for unclaimed codes (open on a phone or in a browser; the sign-in",
         "  code is printed in this terminal as '[sms to +86...]'):",
         *[f"    {base_url}/s/{code}" for code in seeded["sample_codes"]],
@@ -549,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
         if not _can_connect():
             return 2
         migrate()
+        collect_static()
         seeded = seed()
         base_url = f"http://{host}:{args.port}"
         wechat_url = fake_wechat.url if fake_wechat is not None else ""

@@ -15,3 +15,10 @@ class PointsConfig(AppConfig):
 
         # First of the merge's steps: it locks both wallets before anything else moves.
         register(MergeStep("points", 10, merge.holdings, merge.merge_wallets))
+
+        from points import personal_data
+        from privacy.parts import PersonalDataPart
+        from privacy.parts import register as register_part
+
+        # First of the erasure's parts: the wallet is forfeited before anything else goes.
+        register_part(PersonalDataPart("points", 10, personal_data.copy, personal_data.forfeit))

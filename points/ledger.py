@@ -121,6 +121,11 @@ def campaign_reserve(merchant_id: int, ref: str) -> Account:
     return _account(AccountKind.CAMPAIGN_RESERVE, merchant_id=merchant_id, ref=ref)
 
 
+def award_hold(merchant_id: int) -> Account:
+    """Where a merchant's awards to phones not signed up yet wait (earning/)."""
+    return _account(AccountKind.AWARD_HOLD, ref=str(merchant_id))
+
+
 def wallet(consumer_id: int) -> Account:
     return _account(AccountKind.CONSUMER_WALLET, consumer_id=consumer_id)
 

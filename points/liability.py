@@ -181,7 +181,8 @@ def _platform_flows() -> dict[date, Flows]:
     months: dict[date, Flows] = defaultdict(Flows)
     for month, kind, credit, debit in _fetch(sql, [_zone(), WALLET]):
         credit, debit = int(credit), int(debit)
-        if kind == TransactionKind.AWARD and not debit:
+        # A merchant's own award (earning API) issues points to wallets as a claim does.
+        if kind in (TransactionKind.AWARD, TransactionKind.MERCHANT_AWARD) and not debit:
             flows = Flows(issued=credit)
         elif kind == TransactionKind.REDEEM and not credit:
             flows = Flows(redeemed=debit)

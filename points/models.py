@@ -29,6 +29,11 @@ class AccountKind(models.TextChoices):
     CAMPAIGN_RESERVE = "campaign_reserve", _("Campaign reserve")
     # A consumer's wallet (all merchants' points in one balance).
     CONSUMER_WALLET = "consumer_wallet", _("Consumer wallet")
+    # Points a merchant awarded to a phone that has no account yet (earning/), held
+    # until it signs up or the hold ends. Owned by no merchant (ref = the merchant's id):
+    # the merchant's statement and budget look the same whether or not the phone was
+    # registered, so the earning API cannot be used to find out.
+    AWARD_HOLD = "award_hold", _("Awards held for a sign-up")
 
 
 PLATFORM_KINDS = (AccountKind.ISSUANCE, AccountKind.MALL, AccountKind.EXPIRED)
@@ -113,6 +118,11 @@ class TransactionKind(models.TextChoices):
     REVERSAL = "reversal", _("Reversal")
     # A merged account's points moving to the account that survives (accounts.merge).
     MERGE = "merge", _("Points from a merged account")
+    # A deleted account's remaining points, taken out of its wallet (privacy.erasure).
+    FORFEIT = "forfeit", _("Forfeited with a deleted account")
+    # Points a merchant's own systems award through the earning API (earning/), paid
+    # from its budget (or from the hold of an award waiting for its phone to sign up).
+    MERCHANT_AWARD = "merchant_award", _("Awarded by the merchant")
 
 
 class Transaction(models.Model):

@@ -16,3 +16,9 @@ class RedemptionConfig(AppConfig):
         from redemption import merge
 
         register(MergeStep("mall", 20, merge.holdings, merge.move))
+
+        from privacy.parts import PersonalDataPart
+        from privacy.parts import register as register_part
+        from redemption import personal_data
+
+        register_part(PersonalDataPart("mall", 20, personal_data.copy, personal_data.erase))

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
 from core import idempotency
-from core.db import connection, rows, violated_constraint
+from core.db import connection, replica, rows, violated_constraint
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from notifications.tasks import order_shipped
@@ -99,17 +99,21 @@ def catalog(
     min_points: int | None = None,
     max_points: int | None = None,
     search: str | None = None,
+    reader: object | None = None,
 ) -> QuerySet[Product]:
-    """Products whose availability has not ended, newest first.
+    """Products whose availability has not ended, newest first, from the replica when
+    it has caught up with ``reader``'s own writes (core.db.replica; None: anonymous).
 
     Upcoming and sold-out products are included (the consumer sees when they start,
     and that they are gone). Only listed ones are shown: the consumer API's product
     type filters every way of reaching a product by that, not only this list.
     """
     now = timezone.now()
-    products = Product.objects.filter(
-        Q(available_until__isnull=True) | Q(available_until__gt=now)
-    ).order_by("-created_at", "-id")
+    products = (
+        Product.objects.using(replica.read_alias(reader))
+        .filter(Q(available_until__isnull=True) | Q(available_until__gt=now))
+        .order_by("-created_at", "-id")
+    )
     if category_id is not None:
         products = products.filter(category_id=category_id)
     if min_points is not None:
@@ -119,6 +123,11 @@ def catalog(
     if search is not None and search.strip():
         products = search_products(products, search)
     return products
+
+
+def categories(reader: object | None = None) -> QuerySet[Category]:
+    """The mall's categories in display order (from the replica, as ``catalog``)."""
+    return Category.objects.using(replica.read_alias(reader)).order_by("position", "name", "id")
 
 
 def check_offer(title: str, per_consumer_limit: int | None) -> None:
@@ -364,6 +373,7 @@ def redeem(
                 supplier = order.supplier_id
                 if not result.replayed and supplier is not None and _listens(supplier):
                     events.record(supplier, EventType.ORDER_PLACED, lambda: payloads.order(order))
+                replica.pin(consumer.pk)  # the stock it took, when it next reads the mall
                 return result
         # Most redeems: the one statement is its own transaction (autocommit).
         row = rows.fetch_one(REDEEM_SQL, params, any_path=True)
@@ -380,7 +390,9 @@ def redeem(
         if previous is None:
             raise
         return _replay(previous, product_id, quantity)
-    return _answer(consumer, product_id, quantity, idempotency_key, now, row)
+    result = _answer(consumer, product_id, quantity, idempotency_key, now, row)
+    replica.pin(consumer.pk)
+    return result
 
 
 def _listens(supplier_id: int) -> bool:
@@ -512,6 +524,7 @@ def _refund_points(order: Order, reason: str) -> Transaction:
 def cancel(order: Order, consumer: User) -> Order:
     """The consumer cancels before shipping: points (with their expiry) and stock return."""
     with transaction.atomic():
+        replica.pin(consumer.pk)  # the stock returned, when they next read the mall
         order = _locked(order)
         if order.consumer_id != consumer.pk:
             raise MallError(CoreErrorCode.NOT_FOUND, _("No such order."), "id")

@@ -90,6 +90,11 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     "consignProduct": ApiScope.MALL_WRITE,
     "shipOrder": ApiScope.MALL_WRITE,
     "refundOrder": ApiScope.MALL_WRITE,
+    # The earning API (earning/): a merchant's own systems awarding points.
+    "awardPoints": ApiScope.EARNING_WRITE,
+    "recordPurchase": ApiScope.EARNING_WRITE,
+    "reverseAward": ApiScope.EARNING_WRITE,
+    "earningRule": ApiScope.EARNING_WRITE,
 }
 # Deliberately refused to keys: people, keys and the log are managed by people.
 KEY_FORBIDDEN_FIELDS = frozenset(
@@ -121,6 +126,9 @@ KEY_FORBIDDEN_FIELDS = frozenset(
         "officialAccountPlatformEnabled",
         "officialAccountAuthorizeStart",
         "officialAccountAuthorizeComplete",
+        # How purchases earn and what bonuses cost is a decision about the merchant's
+        # money: made by an admin in the console, not by the server that sends awards.
+        "setEarningRule",
     }
 )
 

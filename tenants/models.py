@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
@@ -243,6 +245,10 @@ class ApiScope(models.TextChoices):
     LEDGER_READ = "ledger:read", _("Read the budget and the ledger")
     MALL_READ = "mall:read", _("Read supplied goods, their orders and settlements")
     MALL_WRITE = "mall:write", _("Consign goods, ship and refund orders")
+    EARNING_WRITE = (
+        "earning:write",
+        _("Award points to consumers, record purchases, reverse awards"),
+    )
 
 
 class ApiKey(models.Model):
@@ -449,3 +455,31 @@ class OfficialAccount(models.Model):
     def can_use_service_apis(self) -> bool:
         """Parametric QR codes and template messages: a verified service account only."""
         return self.is_authorized and self.is_service_account and self.is_verified
+
+
+class CodeRoute(models.Model):
+    """Which merchant an imported code belongs to (decision 0206).
+
+    Our own codes name their merchant in their first characters and have no row here;
+    a packaging printer's codes carry nothing of ours, so a scan of one finds its
+    merchant by this table's primary key: one index lookup, whatever the number of
+    merchants, never a search through their schemas. Keyed by the MD5 of the normalised
+    code as a UUID (16 bytes, computed alike by PostgreSQL's ``md5(code)::uuid`` during
+    an import and by ``route_key``): the public schema then holds no printable code.
+    The key is also what makes an imported code unique across every merchant.
+    """
+
+    key = models.UUIDField(primary_key=True)
+    # No constraint or index of its own: an import writes millions of rows at once, and
+    # merchants are never deleted (a moved one stays, status ``moved``).
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.merchant_id}"
+
+
+def route_key(code: str) -> uuid.UUID:
+    """The routing key of a normalised code: what ``md5(code)::uuid`` gives in SQL."""
+    return uuid.UUID(hashlib.md5(code.encode(), usedforsecurity=False).hexdigest())

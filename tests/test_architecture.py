@@ -32,6 +32,8 @@ PACKAGES = (
     "webhooks",
     "notifications",
     "portability",
+    "privacy",
+    "earning",
     "api",
     "frontend",
     "config",
@@ -48,6 +50,8 @@ DOMAIN_APPS = (
     "webhooks",
     "notifications",
     "portability",
+    "privacy",
+    "earning",
 )
 
 

@@ -40,6 +40,7 @@ PAGES: list[tuple[str, tuple[str, ...]]] = [
     ("/mall/12/redeem", views.REDEEM_OPERATIONS),
     ("/orders", views.ORDERS_OPERATIONS),
     ("/addresses", views.ADDRESSES_OPERATIONS),
+    ("/my-data", views.MY_DATA_OPERATIONS),
 ]
 
 
@@ -101,7 +102,7 @@ def test_pages_are_chinese_by_default(client: Client, settings: Any) -> None:
     html = response.content.decode()
     assert response["Content-Language"] == "zh-hans"
     assert '<html lang="zh-hans">' in html and "我的钱包" in html and "手机号码" in html
-    assert embedded(html, "page-messages")["ALREADY_CLAIMED"] == "该券码已被使用。"
+    assert embedded(html, "page-messages")["ALREADY_CLAIMED"] == "该积分码已被使用。"
     english = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert "My wallet" in english
 

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -61,7 +62,9 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path, Pa
     with urllib.request.urlopen(base + "/mall", timeout=10) as response:
         mall = response.read().decode()
     # Served as is, with no front-end build: the shell, its module and its operations.
-    assert 'id="page-operations"' in mall and "consumer/mall.js" in mall
+    assert 'id="page-operations"' in mall
+    # As production serves them: hashed names, collected at start (decision 0236).
+    assert re.search(r"/static/consumer/mall\.[0-9a-f]{12}\.js", mall), mall
     with urllib.request.urlopen(base + "/static/consumer/mall.js", timeout=10) as response:
         assert b"import" in response.read()
     assert f"{base}/console/" in output  # the merchant console, with the owner's credentials
@@ -93,6 +96,19 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path, Pa
     )["data"]
     # 1,000,000 funded, 200 codes x 10 points reserved for the demo batch.
     assert merchant == {"merchant": {"slug": "demo-tea"}, "budget": {"available": 998_000}}
+
+    # The mall is not empty: a dozen products with pictures, goods and e-coupons, served
+    # through the consumer API as the mall page asks for them.
+    products = _post(
+        base + "/graphql/",
+        "{ products(first: 50) { edges { node { title kind stock imageUrl } } } }",
+    )["data"]["products"]["edges"]
+    assert len(products) >= 12, products
+    assert {edge["node"]["kind"] for edge in products} == {"PHYSICAL", "COUPON"}
+    assert all(edge["node"]["stock"] > 0 for edge in products)
+    with urllib.request.urlopen(products[0]["node"]["imageUrl"], timeout=10) as picture:
+        assert picture.read().startswith(b"<svg")
+    assert "Mall: 12 products in 4 categories" in output and "analytics rolled up" in output
 
     # The seeded sign-up: its applicant signs in, the application answers who and where only.
     assert "demo-bakery" in output and "/admin/tenants/merchantapplication/" in output
@@ -131,3 +147,31 @@ def test_demo_serves_both_apis_on_an_embedded_postgres(demo: tuple[str, Path, Pa
     while "[sms to +8613800138000]" not in log_path.read_text():
         assert time.monotonic() < deadline, log_path.read_text()
         time.sleep(0.2)
+
+
+@pytest.mark.django_db
+def test_the_demo_mall_is_seeded_once_and_the_rollup_says_when(client: Any) -> None:
+    """Run twice, ``seed_mall`` makes 4 categories and 12 listed products once; each
+    coupon product has its pool (stock = unused codes); every picture is a static file
+    the server answers; the rollup leaves the time it ran. Fails if a re-run duplicates
+    a product or a pool, or if a picture's path names no file."""
+    from analytics.models import RollupState
+    from devtools import demo
+    from redemption.models import Coupon, Product, ProductKind
+
+    assert demo.seed_mall() == {"categories": 4, "products": 12}
+    assert demo.seed_mall() == {"categories": 4, "products": 12}
+    products = Product.objects.filter(category__slug__startswith="demo-")
+    assert products.count() == 12
+    assert {p.kind for p in products} == {ProductKind.PHYSICAL, ProductKind.COUPON}
+    for product in products:
+        if product.kind == ProductKind.COUPON:
+            pool = Coupon.objects.filter(product=product, order=None).count()
+            assert pool == product.stock == demo.COUPONS_PER_PRODUCT
+        picture = client.get(urlsplit(product.image_url).path)
+        assert picture.status_code == 200, product.image_url
+        assert b"".join(picture.streaming_content).startswith(b"<svg")
+
+    demo.run_rollup()
+    state = RollupState.objects.get()
+    assert state.updated_at is not None

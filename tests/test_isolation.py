@@ -28,6 +28,7 @@ from campaigns.models import (
     BatchExport,
     Campaign,
     CodeBatch,
+    CodeImport,
     PrizeTier,
     QuestionnaireVersion,
     ScanFailure,
@@ -36,6 +37,8 @@ from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan import services as scan_services
 from campaigns.scan.generation import generate_batch
 from core.db import connection
+from earning import services as earning_services
+from earning.models import Award, EarningRule
 from points import services
 from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product
@@ -81,6 +84,10 @@ QUERY_CASES: dict[str, str] = {
     "batchExports": (
         "query { batchExports(first: 100) { edges { node { id format status progress total "
         "downloadUrl batch { id campaign { name } } } } } }"
+    ),
+    "codeImports": (
+        "query { codeImports(first: 20) { edges { node { id name status accepted refused "
+        "reportUrl campaign { name } batch { id } } } } }"
     ),
     "ledger": (
         "query { ledger(first: 100) { edges { node { id amount kind memo account reference } } } }"
@@ -130,6 +137,12 @@ QUERY_CASES: dict[str, str] = {
         "query { webhookEndpoints(first: 100) { edges { node { id url description eventTypes "
         "isActive secretHint } } } }"
     ),
+    # The earning rule (a public row keyed by merchant); the earning API's own cases are
+    # in earning/tests/test_earning_api.py.
+    "earningRule": (
+        "query { earningRule { pointsPerUnit rounding dailyCap welcomeBonus birthdayBonus "
+        "pendingDays } }"
+    ),
     "webhookDeliveries": (
         "query { webhookDeliveries(first: 100) { edges { node { id eventId eventType status "
         "attempts payload endpoint { id url description } } } } }"
@@ -137,7 +150,10 @@ QUERY_CASES: dict[str, str] = {
 }
 # prizeTable reads one campaign by its ID: its isolation cases (another merchant's staff,
 # another merchant named, no sign-in) are in campaigns/tests/test_prize_api.py.
-QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "prizeTable"}
+# labelPreview renders one batch named by its global ID: another merchant's batch ID is
+# NOT_FOUND, a foreign merchant header MERCHANT_NOT_FOUND, no sign-in UNAUTHENTICATED
+# (campaigns/tests/test_exports.py, test_label_preview_shows_a_page_that_scans_...).
+QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "labelPreview", "prizeTable"}
 
 # Mutations anyone may call (they act on the caller's own session or invitation, or
 # apply for a new merchant: test_a_sign_up_reaches_no_existing_merchant below).
@@ -261,6 +277,11 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
         "mutation($id: ID!) { voidCodeBatch(id: $id) { batch { id } errors { code } } }",
         lambda t: {"id": _acme_campaign(t, "active", batch=True)},
     ),
+    "createCodeImport": (
+        "mutation($id: ID!) { createCodeImport(campaignId: $id, layout: CODES, format: CSV, "
+        "pointsPerCode: 1) { codeImport { id } errors { code } } }",
+        lambda t: {"id": _acme_campaign(t, "active")},
+    ),
     "requestBatchExport": (
         "mutation($id: ID!) { requestBatchExport(batchId: $id, format: CSV) "
         "{ export { id } errors { code } } }",
@@ -334,11 +355,67 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
             ),
         },
     ),
+    "awardPoints": (
+        'mutation($phone: String!) { awardPoints(phone: $phone, points: 5, reason: "Iso", '
+        'externalId: "iso", idempotencyKey: "iso") { award { externalId } errors { code } } }',
+        lambda t: _earning_case(t),
+    ),
+    "recordPurchase": (
+        "mutation($phone: String!) { recordPurchase(phone: $phone, amount: 1000, "
+        'currency: "CNY", orderId: "iso", idempotencyKey: "iso") '
+        "{ award { externalId } errors { code } } }",
+        lambda t: _earning_case(t, rule=True),
+    ),
+    "reverseAward": (
+        'mutation($id: String!) { reverseAward(externalId: $id, idempotencyKey: "iso-r") '
+        "{ award { externalId } errors { code } } }",
+        lambda t: {"id": _acme_award(t)},
+    ),
+    "setEarningRule": (
+        'mutation { setEarningRule(pointsPerUnit: "2", rounding: DOWN) '
+        "{ rule { pointsPerUnit } errors { code } } }",
+        lambda t: {},
+    ),
     "webhookRedeliver": (
         "mutation($id: ID!) { webhookRedeliver(id: $id) { delivery { id } errors { code } } }",
         lambda t: {"id": _acme_dead_delivery(t)},
     ),
 }
+
+
+def _earning_case(t: Tenants, rule: bool = False) -> dict[str, Any]:
+    """acme funded (and with an earning rule), and a consumer's phone to award."""
+    services.fund_with_money(
+        t.acme, amount_minor=100, currency="CNY", rate="10", payment_reference=f"iso-{uuid4()}"
+    )
+    if rule:
+        earning_services.set_rule(
+            t.acme,
+            points_per_unit="1",
+            rounding="down",
+            daily_cap=None,
+            welcome_bonus=0,
+            birthday_bonus=0,
+            pending_days=30,
+        )
+    phone = f"+86137{uuid4().int % 10**8:08d}"
+    User.objects.get_or_create_consumer(phone)
+    return {"phone": phone}
+
+
+def _acme_award(t: Tenants) -> str:
+    """An award acme made (to a consumer holding it still): its externalId."""
+    phone = _earning_case(t)["phone"]
+    earning_services.award_points(
+        t.acme,
+        phone=phone,
+        consumer_id=None,
+        points=5,
+        reason="Iso",
+        external_id="iso-award",
+        idempotency_key=f"iso-{uuid4()}",
+    )
+    return "iso-award"
 
 
 def _acme_api_key(t: Tenants) -> ApiKey:
@@ -394,6 +471,14 @@ CONSUMER_FIELDS_COVERED = {
     # Holds nothing of anyone: a signature over the address it is given, for any caller
     # (tests/test_wechat_jsapi.py).
     "weChatJsConfig",
+    # The caller's own (privacy/tests/test_merchant_consent.py, the withdrawal test).
+    "merchantConsents",
+    # The caller's own (privacy/tests/test_personal_data.py, the copy test).
+    "personalData",
+    # Public campaigns; per consumer only the order and what they answered already, the
+    # caller's own (earning/tests/test_ways_to_earn.py: another consumer's answers hide
+    # nothing from you).
+    "waysToEarn",
 }
 
 
@@ -417,12 +502,34 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
     # Points a consumer holds of beta's: beta's liability, never acme's.
     holder = User.objects.get_or_create_consumer(f"+86137{uuid4().int % 10**8:08d}")[0]
     services.award(tenants.beta, marker, holder, 5, idempotency_key=unique("a"), memo=marker)
+    # An award through beta's earning API, and its rule.
+    earning_services.set_rule(
+        tenants.beta,
+        points_per_unit="7.1234",
+        rounding="up",
+        daily_cap=None,
+        welcome_bonus=0,
+        birthday_bonus=0,
+        pending_days=30,
+    )
+    earning_services.award_points(
+        tenants.beta,
+        phone=holder.phone,
+        consumer_id=None,
+        points=5,
+        reason=marker,
+        external_id=marker,
+        idempotency_key=unique("e"),
+    )
     clerk = User.objects.create_user(f"{marker}@beta.test", None, name=marker)
     Membership.objects.create(merchant=tenants.beta, user=clerk, role=Role.VIEWER)
     with tenant_context(tenants.beta):
         campaign = scan_services.create_scan_campaign(name=marker)
         batch = scan_services.create_batch(tenants.beta, campaign, size=3, points_per_code=1)
         BatchExport.objects.create(batch=batch, format="csv", total=3)
+        CodeImport.objects.create(
+            campaign=campaign, name=marker, points_per_code=1, layout="codes", file_format="csv"
+        )
         ScanFailure.objects.update_or_create(
             day=timezone.localdate() - timedelta(days=1),
             reason="UNKNOWN_CODE",
@@ -488,6 +595,7 @@ def test_query_field_does_not_show_another_merchants_data(
 ) -> None:
     document = QUERY_CASES[field]
     _acme_official_account(tenants)
+    _earning_case(tenants, rule=True)  # earningRule is null until set
     before = _as(merchant_api, tenants.acme_owner, document, "acme")
     assert "errors" not in before, before
     assert before["data"][field] is not None
@@ -508,6 +616,7 @@ def test_query_field_does_not_show_another_merchants_data(
         "staff",
         "campaigns",
         "batchExports",
+        "codeImports",
         "dashboard",
         "apiKeys",
         "auditLog",
@@ -638,6 +747,7 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         campaigns = sorted(Campaign.objects.values_list("pk", "name", "status"))
         batches = sorted(CodeBatch.objects.values_list("pk", "status"))
         exports = sorted(BatchExport.objects.values_list("pk", "status"))
+        code_imports = sorted(CodeImport.objects.values_list("pk", "status"))
         versions = sorted(QuestionnaireVersion.objects.values_list("pk", "number", "questions"))
         prize_tiers = sorted(PrizeTier.objects.values_list("pk", "name", "points"))
     folder = f"questionnaire-exports/{tenants.acme.schema_name}"
@@ -656,11 +766,16 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
             "pk", "status", "attempts"
         )
     )
+    awards = sorted(Award.objects.filter(merchant=tenants.acme).values_list("pk", "status"))
+    rules = sorted(
+        EarningRule.objects.filter(merchant=tenants.acme).values_list("pk", "points_per_unit")
+    )
     return (
         staff,
         campaigns,
         batches,
         exports,
+        code_imports,
         products,
         orders,
         versions,
@@ -669,6 +784,8 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         hooks,
         deliveries,
         prize_tiers,
+        awards,
+        rules,
     )
 
 

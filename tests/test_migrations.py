@@ -41,11 +41,17 @@ TASK_NAMES = {
     "campaigns.export_tasks.render_export",
     "campaigns.questionnaire_exports.render_responses",
     "campaigns.tasks.generate_codes",
+    "campaigns.tasks.import_codes",
     "campaigns.tasks.resume_stalled_batches",
     "campaigns.tasks.rotate_prize_seeds",
+    "earning.tasks.award_birthday_bonuses",
+    "earning.tasks.refresh_ways_to_earn",
+    "earning.tasks.settle_pending_awards",
     "notifications.tasks.notify_expiring_points",
     "notifications.tasks.order_shipped",
     "points.tasks.expire_lots",
+    "privacy.tasks.build_data_copy",
+    "privacy.tasks.erase_due_accounts",
     "tenants.tasks.schema_probe",
     "webhooks.tasks.deliver",
     "webhooks.tasks.send_due",
@@ -61,6 +67,10 @@ BEAT_SCHEDULE = {
         "schedule": 3600,
     },
     "rotate-prize-seeds": {"task": "campaigns.tasks.rotate_prize_seeds", "schedule": 600},
+    "erase-due-accounts": {"task": "privacy.tasks.erase_due_accounts", "schedule": 3600},
+    "settle-pending-awards": {"task": "earning.tasks.settle_pending_awards", "schedule": 3600},
+    "refresh-ways-to-earn": {"task": "earning.tasks.refresh_ways_to_earn", "schedule": 300},
+    "award-birthday-bonuses": {"task": "earning.tasks.award_birthday_bonuses", "schedule": 3600},
 }
 
 

@@ -71,6 +71,8 @@ def post(delivery: WebhookDelivery, url: str, secret: str) -> tuple[int | None, 
         headers={
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "LoyaltyWebhooks/1",
+            **signing.standard_headers(secret, str(delivery.event_id), timestamp, body),
+            # The earlier signature, kept for one release (decision 0238).
             signing.SIGNATURE_HEADER: signing.sign(secret, body, timestamp),
             signing.EVENT_ID_HEADER: str(delivery.event_id),
             signing.EVENT_TYPE_HEADER: delivery.event_type,

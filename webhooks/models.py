@@ -23,6 +23,8 @@ class EventType(models.TextChoices):
     ORDER_PLACED = "order.placed", "Order placed"
     ORDER_SHIPPED = "order.shipped", "Order shipped"
     BATCH_READY = "batch.ready", "Batch ready"
+    POINTS_AWARDED = "points.awarded", "Points awarded"
+    POINTS_AWARD_REVERSED = "points.award_reversed", "Points award reversed"
 
 
 class WebhookEndpoint(models.Model):

@@ -6,23 +6,18 @@ so a receiver can count and recognise consumers without learning who they are.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
-from django.conf import settings
 from graphql_relay import to_global_id
 
+from accounts import pseudonyms
 from accounts.models import User, mask_phone
 
 
 def consumer_ref(merchant_id: int, consumer_id: int) -> str:
-    mac = hmac.new(
-        settings.SECRET_KEY.encode(),
-        f"webhook-consumer:{merchant_id}:{consumer_id}".encode(),
-        hashlib.sha256,
-    )
-    return mac.hexdigest()[:24]
+    # The same pseudonymous id the earning API takes (accounts.pseudonyms), so a merchant
+    # can award points to a consumer it learned of from an event.
+    return pseudonyms.consumer_ref(merchant_id, consumer_id)
 
 
 def consumer(merchant_id: int, user: User) -> dict[str, str]:

@@ -1,12 +1,23 @@
 """Signing deliveries, and the check a receiver runs (also used by our tests).
 
-Header: ``X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
-The timestamp is inside the signed text, so a replayed request cannot be given a
-fresh one; receivers refuse old timestamps and event ids they have already seen.
+Two signatures on every delivery (decision 0238):
+
+- **Standard Webhooks** (https://www.standardwebhooks.com/), which merchants verify
+  with an existing library (``standardwebhooks``, svix's, …): ``webhook-id`` (the
+  event id, the same on every retry), ``webhook-timestamp`` (unix seconds) and
+  ``webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>``,
+  the key being the base64 after ``whsec_`` in the endpoint's secret.
+- Ours until now, kept for one release so receivers can switch:
+  ``X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
+
+In both the timestamp is inside the signed text, so a replayed request cannot be given
+a fresh one; receivers refuse old timestamps and event ids they have already seen.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -20,11 +31,43 @@ DELIVERY_ID_HEADER = "X-Loyalty-Delivery-Id"
 ATTEMPT_HEADER = "X-Loyalty-Attempt"
 DEFAULT_TOLERANCE_SECONDS = 300
 SECRET_PREFIX = "whsec_"
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
 
 
 def new_secret() -> str:
-    # 256 bits: HMAC-SHA256's block is bigger, its security is the key's entropy.
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+    # 256 bits: HMAC-SHA256's block is bigger, its security is the key's entropy. Standard
+    # base64 after the prefix, as Standard Webhooks libraries in every language decode it.
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def standard_key(secret: str) -> bytes:
+    """The HMAC key of the Standard Webhooks signature: the secret's base64 decoded.
+
+    Secrets made before decision 0238 are URL-safe base64 without padding, which the
+    standard's libraries do not all decode alike: for those the key is the secret's own
+    bytes (Python: ``Webhook(secret.encode())``); rotating the secret gives a new-style one.
+    """
+    try:
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        return secret.encode()
+
+
+def sign_standard(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    mac = hmac.new(standard_key(secret), signed, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
+
+
+def standard_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers of one request."""
+    return {
+        STANDARD_ID_HEADER: message_id,
+        STANDARD_TIMESTAMP_HEADER: str(timestamp),
+        STANDARD_SIGNATURE_HEADER: sign_standard(secret, message_id, timestamp, body),
+    }
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

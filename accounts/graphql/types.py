@@ -25,6 +25,7 @@ class Consumer(graphene.ObjectType):
     )
     name = graphene.String(required=True)
     date_joined = graphene.DateTime(required=True)
+    birthday = graphene.Date(description="Given once with setBirthday; null: not given.")
 
     @staticmethod
     def resolve_id(user: User, info: graphene.ResolveInfo) -> str:

@@ -31,16 +31,19 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import qrcode
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from qrcode.image.svg import SvgPathImage
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -148,17 +151,39 @@ def write_zip(rows: CodeRows, out: IO[bytes], progress: Progress | None = None) 
     return done
 
 
-# --- PDF label sheet --------------------------------------------------------------
+# --- PDF labels -------------------------------------------------------------------
+#
+# A label is data: a QR code and a list of text lines (``LabelContent``: the brand, the
+# offer, the code, the product, and any line a later feature adds), laid out once per
+# sheet (``LabelLayout.plan``) and drawn per code. Two arrangements, chosen by the
+# label's shape: *stacked* (brand above the QR code, the other lines under it) for a
+# squarish label, *side by side* (QR code on the left, the lines in a column on its
+# right) for a wide one, such as the 40 x 30 mm roll label. A line that does not fit
+# shrinks to its smallest size, wraps (at spaces, hyphens, between Chinese
+# characters) up to its line count, and is dropped, least important first, if the
+# label is still too small (the code and the offer are never dropped).
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 PAGE_MARGIN = 10 * mm  # crop-safe: nothing printed closer to the paper's edge (footer aside)
-LABEL_PADDING = 2 * mm  # inside each label, around the QR code's own quiet zone
+LABEL_PADDING = 2 * mm  # inside each A4 label, around the text
+# Thermal printers cannot print right up to the label's edge; the QR code's own quiet
+# zone may reach it (it is white), text stays this far inside.
+ROLL_PADDING = 1.5 * mm
 TEXT_GAP = 0.5 * mm
+LEADING = 1.15  # line height / font size
 CODE_FONT = "Courier-Bold"  # monospaced: the four groups of the code line up on every label
+# A CID font every PDF reader has (as the questionnaire poster): Chinese without
+# embedding a font file, so a label sheet stays small.
+TEXT_FONT = "STSong-Light"
 MAX_CODE_FONT_SIZE = 10.0
-FOOTER_FONT = "Helvetica"
 FOOTER_Y = 5 * mm
 CROP_MARK = 3 * mm
+# Below this the QR code of a 45-character URL has modules under 0.4 mm, about three
+# dots of a 203 dpi thermal printer: optional lines make room before that happens.
+MIN_QR_SIDE = 15 * mm
+# A label at least this much wider than high is laid out side by side.
+SIDE_BY_SIDE_RATIO = 1.25
+SIDE_QR_SHARE = 0.62  # at most this share of a side-by-side label's width is QR code
 MIN_COLUMNS, MAX_COLUMNS = 1, 6
 MIN_ROWS, MAX_ROWS = 1, 12
 DEFAULT_COLUMNS, DEFAULT_ROWS = 4, 6
@@ -167,22 +192,59 @@ DEFAULT_COLUMNS, DEFAULT_ROWS = 4, 6
 # volumes of this many labels each: memory stays bounded by one volume (~120 MB on top
 # of the process's ~75 MB).
 PDF_LABELS_PER_FILE = 25_000
+CODE_PLACEHOLDER = "{code}"
+
+
+@dataclass(frozen=True)
+class LabelStock:
+    """What the labels are printed on: A4 sheets cut into a grid, or a roll of labels of one
+    size for a thermal label printer, one label per PDF page (the printer's driver feeds
+    one label a page)."""
+
+    key: str
+    width: float = 0.0  # a roll's label, in points; 0 for A4 (the grid decides)
+    height: float = 0.0
+
+    @property
+    def is_roll(self) -> bool:
+        return self.width > 0
+
+
+A4_SHEET = LabelStock("a4")
+LABEL_STOCKS: dict[str, LabelStock] = {
+    stock.key: stock
+    for stock in (
+        A4_SHEET,
+        LabelStock("roll_30x20", 30 * mm, 20 * mm),
+        LabelStock("roll_40x30", 40 * mm, 30 * mm),
+        LabelStock("roll_50x30", 50 * mm, 30 * mm),
+    )
+}
 
 
 @dataclass(frozen=True)
 class Grid:
-    """Labels per A4 page: ``columns`` across, ``rows`` down."""
+    """Where labels go: ``columns`` x ``rows`` on an A4 page, or one label per page of a roll."""
 
     columns: int = DEFAULT_COLUMNS
     rows: int = DEFAULT_ROWS
+    stock: LabelStock = A4_SHEET
 
     @classmethod
-    def of(cls, columns: int | None, rows: int | None) -> Grid:
-        """A grid from optional arguments; ``INVALID_GRID`` outside 1-6 columns, 1-12 rows.
+    def of(cls, columns: int | None, rows: int | None, stock: str | None = None) -> Grid:
+        """A grid from optional arguments; ``INVALID_GRID`` outside 1-6 columns, 1-12 rows,
+        ``INVALID_LABEL_STOCK`` for a stock we do not know. A roll ignores columns and rows.
 
-        At the limits a label is 31.7 x 23.1 mm: the QR code stays at least 15 mm wide
-        (about 0.4 mm modules for a 45-character URL) and the code text at least 5.5 pt.
+        At the A4 limits a label is 31.7 x 23.1 mm: the QR code stays at least 15 mm wide
+        (about 0.4 mm modules for a 45-character URL) and the code text at least 4 pt.
         """
+        chosen = LABEL_STOCKS.get(stock or A4_SHEET.key)
+        if chosen is None:
+            raise ExportError(
+                CampaignErrorCode.INVALID_LABEL_STOCK, _("Unknown label stock."), "stock"
+            )
+        if chosen.is_roll:
+            return cls(1, 1, chosen)
         columns = DEFAULT_COLUMNS if columns is None else columns
         rows = DEFAULT_ROWS if rows is None else rows
         for field, value, low, high in (
@@ -196,7 +258,7 @@ class Grid:
                     % {"low": low, "high": high, "what": field},
                     field,
                 )
-        return cls(columns, rows)
+        return cls(columns, rows, chosen)
 
     @property
     def per_page(self) -> int:
@@ -205,64 +267,324 @@ class Grid:
     def pages(self, labels: int) -> int:
         return max(1, math.ceil(labels / self.per_page))
 
-    def as_options(self) -> dict[str, int]:
-        return {"columns": self.columns, "rows": self.rows}
+    @property
+    def page_size(self) -> tuple[float, float]:
+        return (self.stock.width, self.stock.height) if self.stock.is_roll else A4
+
+    @property
+    def margin(self) -> float:
+        return 0.0 if self.stock.is_roll else PAGE_MARGIN
+
+    @property
+    def label_size(self) -> tuple[float, float]:
+        if self.stock.is_roll:
+            return self.stock.width, self.stock.height
+        return (
+            (PAGE_WIDTH - 2 * PAGE_MARGIN) / self.columns,
+            (PAGE_HEIGHT - 2 * PAGE_MARGIN) / self.rows,
+        )
+
+    def label_origin(self, slot: int) -> tuple[float, float]:
+        """The bottom-left corner of the ``slot``-th label of a page (left to right, top down)."""
+        width, height = self.label_size
+        column, row = slot % self.columns, slot // self.columns
+        return self.margin + column * width, self.page_size[1] - self.margin - (row + 1) * height
+
+    def as_options(self) -> dict[str, Any]:
+        if self.stock.is_roll:
+            return {"stock": self.stock.key}
+        return {"stock": self.stock.key, "columns": self.columns, "rows": self.rows}
+
+
+@dataclass(frozen=True)
+class LabelLine:
+    """One line of text on a label. ``{code}`` in ``text`` is each label's own code."""
+
+    text: str
+    font: str = TEXT_FONT
+    max_size: float = 8.0
+    min_size: float = 4.0
+    max_lines: int = 1  # wrapped into at most this many lines
+    # Dropped (lowest first) when the label is too small for every line; None: never.
+    priority: int | None = 0
+    above: bool = False  # stacked labels: above the QR code
+    gray: float = 0.0
+
+    @property
+    def varies(self) -> bool:
+        return CODE_PLACEHOLDER in self.text
+
+    def text_for(self, code: str) -> str:
+        return self.text.replace(CODE_PLACEHOLDER, pretty(code)) if self.varies else self.text
+
+
+@dataclass(frozen=True)
+class LabelContent:
+    """The text lines of every label of a print run, in reading order."""
+
+    lines: tuple[LabelLine, ...]
+
+    @classmethod
+    def for_batch(
+        cls,
+        *,
+        brand: str,
+        points: int,
+        name: str = "",
+        sku: str = "",
+        extra: tuple[LabelLine, ...] = (),
+    ) -> LabelContent:
+        """What sells: the brand, the offer ("扫码领 5 积分"), the code, the product.
+
+        ``extra`` lines (e.g. a verification line) come after the product, before the
+        least important line is dropped on a small label.
+        """
+        product = " · ".join(part for part in (name, sku) if part)
+        lines = [
+            LabelLine(brand, max_size=9, min_size=5, max_lines=2, priority=3, above=True),
+            LabelLine(
+                _("Scan to earn %(points)s points") % {"points": f"{points:,}"},
+                max_size=10,
+                min_size=5,
+                max_lines=2,
+                priority=None,
+            ),
+            LabelLine(
+                CODE_PLACEHOLDER,
+                font=CODE_FONT,
+                max_size=MAX_CODE_FONT_SIZE,
+                min_size=4,
+                max_lines=2,
+                priority=None,
+            ),
+            *extra,
+        ]
+        if product:
+            lines.append(
+                LabelLine(product, max_size=6, min_size=4, max_lines=2, priority=1, gray=0.3)
+            )
+        return cls(tuple(line for line in lines if line.text))
+
+    @classmethod
+    def code_only(cls) -> LabelContent:
+        """The code under its QR code and nothing else (renderers called without content)."""
+        return cls(
+            (
+                LabelLine(
+                    CODE_PLACEHOLDER,
+                    font=CODE_FONT,
+                    max_size=MAX_CODE_FONT_SIZE,
+                    min_size=4,
+                    max_lines=2,
+                    priority=None,
+                ),
+            )
+        )
+
+
+def _ensure_fonts() -> None:
+    if TEXT_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(TEXT_FONT))
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut after each place a line may break: a space, a hyphen, a CJK character."""
+    pieces: list[str] = []
+    current = ""
+    for char in text:
+        current += char
+        if char in " -" or ord(char) >= 0x2E80:
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Greedy line breaking of ``text`` at ``size`` into lines at most ``width`` wide
+    (a piece wider than ``width`` alone still gets a line of its own)."""
+    lines: list[str] = []
+    current = ""
+    for piece in _pieces(text):
+        if current and stringWidth((current + piece).rstrip(), font, size) > width:
+            lines.append(current.rstrip())
+            current = piece
+        else:
+            current += piece
+    if current.strip() or not lines:
+        lines.append(current.rstrip())
+    return lines
+
+
+def _truncate(text: str, font: str, size: float, width: float) -> str:
+    while len(text) > 1 and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """A line laid out: its size and the baseline of its first (wrapped) line, centred on
+    ``x`` (points from the label's left), within ``width``."""
+
+    line: LabelLine
+    size: float
+    x: float
+    width: float
+    baseline: float
+    segments: tuple[str, ...]  # wrapped text, for a line the same on every label
+
+    @property
+    def height(self) -> float:
+        return self.size * LEADING * len(self.segments)
+
+    def segments_for(self, code: str) -> list[str] | tuple[str, ...]:
+        if not self.line.varies:
+            return self.segments
+        return wrap(self.line.text_for(code), self.line.font, self.size, self.width)
+
+
+def _fit(line: LabelLine, width: float, sample: str) -> tuple[float, tuple[str, ...]]:
+    """The size and wrapped text of ``line`` in ``width``: one line if it fits at 70% of
+    its largest size or more (a wrapped offer reads worse than a smaller one), else the
+    largest size at which it fits in ``max_lines`` lines; at the smallest size a text
+    still too long is cut with an ellipsis (a long brand name; never the code)."""
+    text = line.text_for(sample)
+
+    def fits(size: float, most: int) -> tuple[str, ...] | None:
+        segments = wrap(text, line.font, size, width)
+        if len(segments) <= most and all(
+            stringWidth(segment, line.font, size) <= width for segment in segments
+        ):
+            return tuple(segments)
+        return None
+
+    one_line_floor = max(line.min_size, 0.7 * line.max_size)
+    for most, floor in ((1, one_line_floor), (line.max_lines, line.min_size)):
+        size = line.max_size
+        while size >= floor:
+            segments = fits(size, most)
+            if segments is not None:
+                return size, segments
+            size -= 0.25
+    size = line.min_size
+    wrapped = wrap(text, line.font, size, width)
+    if line.varies:
+        return size, tuple(wrapped)
+    kept = wrapped[: line.max_lines]
+    if len(wrapped) > len(kept) or stringWidth(kept[-1], line.font, size) > width:
+        kept[-1] = _truncate(kept[-1], line.font, size, width)
+    return size, tuple(kept)
 
 
 @dataclass(frozen=True)
 class LabelLayout:
-    """Where things go in one label cell, in points, from the cell's bottom-left corner."""
+    """Where things go in one label, in points, from the label's bottom-left corner."""
 
     cell_width: float
     cell_height: float
     qr_side: float  # the QR code including its quiet zone
     qr_x: float
     qr_y: float
-    font_size: float
-    text_y: float  # baseline of the code text
+    lines: tuple[PlacedLine, ...]
+
+    @property
+    def font_size(self) -> float:
+        """The code's size (what the plain baselines of bench/labels.py draw)."""
+        return next((p.size for p in self.lines if p.line.varies), MAX_CODE_FONT_SIZE)
+
+    @property
+    def text_y(self) -> float:
+        return next((p.baseline for p in self.lines if p.line.varies), 0.0)
 
     @classmethod
-    def for_grid(cls, grid: Grid) -> LabelLayout:
-        cell_width = (PAGE_WIDTH - 2 * PAGE_MARGIN) / grid.columns
-        cell_height = (PAGE_HEIGHT - 2 * PAGE_MARGIN) / grid.rows
-        inner_width = cell_width - 2 * LABEL_PADDING
-        sample = pretty("0" * 18)
-        font_size = min(MAX_CODE_FONT_SIZE, 0.9 * inner_width / stringWidth(sample, CODE_FONT, 1))
-        text_height = font_size * 0.8  # cap height and a little: digits and capitals only
-        qr_side = min(inner_width, cell_height - 2 * LABEL_PADDING - TEXT_GAP - text_height)
-        block = qr_side + TEXT_GAP + text_height
-        bottom = (cell_height - block) / 2
-        return cls(
-            cell_width=cell_width,
-            cell_height=cell_height,
-            qr_side=qr_side,
-            qr_x=(cell_width - qr_side) / 2,
-            qr_y=bottom + text_height + TEXT_GAP,
-            font_size=font_size,
-            text_y=bottom + font_size * 0.1,
-        )
+    def for_grid(cls, grid: Grid, content: LabelContent | None = None) -> LabelLayout:
+        """The layout of ``content`` on ``grid``'s label, dropping optional lines, least
+        important first, until the QR code keeps ``MIN_QR_SIDE`` and the text fits."""
+        _ensure_fonts()
+        lines = list((content or LabelContent.code_only()).lines)
+        while True:
+            layout = cls._plan(grid, tuple(lines))
+            droppable = [line for line in lines if line.priority is not None]
+            if layout is not None or not droppable:
+                return layout or cls._plan(grid, tuple(lines), force=True)  # type: ignore[return-value]
+            lines.remove(min(droppable, key=lambda line: line.priority or 0))
+
+    @classmethod
+    def _plan(
+        cls, grid: Grid, lines: tuple[LabelLine, ...], *, force: bool = False
+    ) -> LabelLayout | None:
+        width, height = grid.label_size
+        padding = ROLL_PADDING if grid.stock.is_roll else LABEL_PADDING
+        sample = "0" * 18
+        if width >= SIDE_BY_SIDE_RATIO * height:
+            qr_side = min(height, SIDE_QR_SHARE * width)
+            column_x = qr_side + TEXT_GAP
+            column_width = width - padding - column_x
+            fitted = [(line, *_fit(line, column_width, sample)) for line in lines]
+            text_height = sum(size * LEADING * len(segs) for _line, size, segs in fitted)
+            if (text_height > height - 2 * padding or qr_side < MIN_QR_SIDE) and not force:
+                return None
+            top = (height + text_height) / 2
+            placed = []
+            for line, size, segments in fitted:
+                placed.append(
+                    PlacedLine(
+                        line,
+                        size,
+                        column_x + column_width / 2,
+                        column_width,
+                        top - size * 0.88,
+                        segments,
+                    )
+                )
+                top -= size * LEADING * len(segments)
+            return cls(width, height, qr_side, 0.0, (height - qr_side) / 2, tuple(placed))
+        inner = width - 2 * padding
+        fitted = [(line, *_fit(line, inner, sample)) for line in lines]
+        above = [item for item in fitted if item[0].above]
+        below = [item for item in fitted if not item[0].above]
+        above_height = sum(size * LEADING * len(segs) for _line, size, segs in above)
+        below_height = sum(size * LEADING * len(segs) for _line, size, segs in below)
+        qr_side = min(width, height - 2 * padding - above_height - below_height)
+        if qr_side < MIN_QR_SIDE and not force:
+            return None
+        block = above_height + qr_side + below_height
+        top = (height + block) / 2
+        placed = []
+        for line, size, segments in above:
+            placed.append(PlacedLine(line, size, width / 2, inner, top - size * 0.88, segments))
+            top -= size * LEADING * len(segments)
+        qr_y = top - qr_side
+        top = qr_y
+        for line, size, segments in below:
+            placed.append(PlacedLine(line, size, width / 2, inner, top - size * 0.88, segments))
+            top -= size * LEADING * len(segments)
+        return cls(width, height, qr_side, (width - qr_side) / 2, qr_y, tuple(placed))
 
 
-def _draw_crop_marks(canvas: Canvas, grid: Grid, layout: LabelLayout) -> None:
+def _draw_crop_marks(canvas: Canvas, grid: Grid) -> None:
     """Short light marks in the page margin where the label boundaries are, for cutting."""
+    cell_width, cell_height = grid.label_size
     canvas.saveState()
     canvas.setStrokeGray(0.6)
     canvas.setLineWidth(0.25)
     left, bottom = PAGE_MARGIN, PAGE_MARGIN
     right, top = PAGE_WIDTH - PAGE_MARGIN, PAGE_HEIGHT - PAGE_MARGIN
     for column in range(grid.columns + 1):
-        x = left + column * layout.cell_width
+        x = left + column * cell_width
         canvas.line(x, top + 1 * mm, x, top + 1 * mm + CROP_MARK)
         canvas.line(x, bottom - 1 * mm, x, bottom - 1 * mm - CROP_MARK)
     for row in range(grid.rows + 1):
-        y = bottom + row * layout.cell_height
+        y = bottom + row * cell_height
         canvas.line(left - 1 * mm, y, left - 1 * mm - CROP_MARK, y)
         canvas.line(right + 1 * mm, y, right + 1 * mm + CROP_MARK, y)
     canvas.restoreState()
 
 
-def draw_label(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
-    """One label at cell origin ``(x, y)``: the QR code as vector rectangles, the code under it."""
+def draw_qr(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
+    """The QR code of ``code`` as vector rectangles in the label at ``(x, y)``."""
     modules = make_qr(code).modules
     count = len(modules)
     module = layout.qr_side / (count + 2 * QR_BORDER)
@@ -272,6 +594,7 @@ def draw_label(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: st
         x + layout.qr_x + QR_BORDER * module, y + layout.qr_y + layout.qr_side - QR_BORDER * module
     )
     canvas.scale(module, -module)
+    canvas.setFillGray(0)  # black, whatever the previous label's last line was
     # One path of integer rectangles ("x y w h re"), filled once by the non-zero rule
     # ("f"): abutting runs merge without hairline seams. The operators are written
     # directly: reportlab's path.rect formats every number as a float, which cost more
@@ -281,7 +604,18 @@ def draw_label(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: st
         + " f"
     )
     canvas.restoreState()
-    canvas.drawCentredString(x + layout.cell_width / 2, y + layout.text_y, pretty(code))
+
+
+def draw_label(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
+    """One label at origin ``(x, y)``: the QR code, then each text line, centred."""
+    draw_qr(canvas, layout, x, y, code)
+    for placed in layout.lines:
+        canvas.setFont(placed.line.font, placed.size)
+        canvas.setFillGray(placed.line.gray)
+        baseline = y + placed.baseline
+        for segment in placed.segments_for(code):
+            canvas.drawCentredString(x + placed.x, baseline, segment)
+            baseline -= placed.size * LEADING
 
 
 def write_pdf(
@@ -291,48 +625,47 @@ def write_pdf(
     total: int,
     grid: Grid | None = None,
     title: str = "",
+    content: LabelContent | None = None,
+    footer: str = "",
     progress: Progress | None = None,
 ) -> int:
-    """A4 pages of ``grid`` labels, left to right then top to bottom, in serial order.
+    """Pages of ``grid`` labels, left to right then top to bottom, in serial order.
 
-    ``total`` (the number of rows) only feeds the "page p of n" footer.
+    On A4 each page has crop marks and a footer: ``footer`` (the brand and batch), the
+    serials on the page and "page p of n" (``total``, the number of rows, gives n). A
+    roll's pages are single labels, with neither.
     """
     grid = grid or Grid()
-    layout = LabelLayout.for_grid(grid)
+    layout = LabelLayout.for_grid(grid, content)
     pages = grid.pages(total)
-    canvas = Canvas(out, pagesize=A4, pageCompression=1, invariant=0)
+    canvas = Canvas(out, pagesize=grid.page_size, pageCompression=1, invariant=0)
     canvas.setTitle(title or _("Scan code labels"))
     canvas.setCreator("loyalty campaigns.exports")
     done = 0
-    page_first = None
+    page_first = 0
     page_last = 0
 
-    def start_page() -> None:
-        canvas.setFont(CODE_FONT, layout.font_size)
-        canvas.setFillGray(0)
-
     def finish_page(page: int) -> None:
-        _draw_crop_marks(canvas, grid, layout)
-        canvas.setFont(FOOTER_FONT, 6)
-        canvas.setFillGray(0.45)
-        canvas.drawString(
-            PAGE_MARGIN,
-            FOOTER_Y,
-            f"{title}  serials {page_first}-{page_last}  page {page} of {pages}".strip(),
-        )
+        if not grid.stock.is_roll:
+            _draw_crop_marks(canvas, grid)
+            canvas.setFont(TEXT_FONT, 6)
+            canvas.setFillGray(0.45)
+            where = _("serials %(first)s-%(last)s · page %(page)s of %(pages)s") % {
+                "first": page_first,
+                "last": page_last,
+                "page": page,
+                "pages": pages,
+            }
+            canvas.drawString(PAGE_MARGIN, FOOTER_Y, " · ".join(p for p in (footer, where) if p))
         canvas.showPage()
 
-    start_page()
     for serial, code in rows:
         slot = done % grid.per_page
         if slot == 0 and done:
             finish_page(done // grid.per_page)
-            start_page()
         if slot == 0:
             page_first = serial
-        column, row = slot % grid.columns, slot // grid.columns
-        x = PAGE_MARGIN + column * layout.cell_width
-        y = PAGE_HEIGHT - PAGE_MARGIN - (row + 1) * layout.cell_height
+        x, y = grid.label_origin(slot)
         draw_label(canvas, layout, x, y, code)
         page_last = serial
         done += 1
@@ -346,6 +679,14 @@ def write_pdf(
     if progress:
         progress(done)
     return done
+
+
+def preview_pdf(grid: Grid, content: LabelContent, *, footer: str = "") -> bytes:
+    """One page of sample labels (codes of zeros) as the export would print them."""
+    sample = [(serial, f"{serial:018d}") for serial in range(grid.per_page)]
+    out = io.BytesIO()
+    write_pdf(sample, out, total=len(sample), grid=grid, content=content, footer=footer)
+    return out.getvalue()
 
 
 # --- Rendering a batch --------------------------------------------------------------
@@ -394,6 +735,8 @@ def write_pdf_volumes(
     total: int,
     grid: Grid | None = None,
     title: str = "",
+    content: LabelContent | None = None,
+    footer: str = "",
     progress: Progress | None = None,
     labels_per_file: int = PDF_LABELS_PER_FILE,
 ) -> int:
@@ -419,13 +762,16 @@ def write_pdf_volumes(
                 if progress:
                     progress(offset + count)
 
+            which = _("volume %(volume)s of %(volumes)s") % {"volume": volume, "volumes": volumes}
             with tempfile.TemporaryFile() as scratch:
                 done += write_pdf(
                     chunk,
                     scratch,
                     total=min(per_file, total - offset),
                     grid=grid,
-                    title=f"{title} volume {volume} of {volumes}".strip(),
+                    title=" · ".join(part for part in (title, which) if part),
+                    content=content,
+                    footer=" · ".join(part for part in (footer, which) if part),
                     progress=volume_progress,
                 )
                 scratch.seek(0)
@@ -440,6 +786,23 @@ def write_pdf_volumes(
 def _zip_timestamp() -> tuple[int, int, int, int, int, int]:
     now = timezone.localtime()
     return (now.year, now.month, now.day, now.hour, now.minute, now.second)
+
+
+def batch_title(batch: CodeBatch) -> str:
+    """How a print run is named on its labels' pages: its name, else its number."""
+    return batch.name or _("Batch %(number)s") % {"number": batch.pk}
+
+
+def batch_label_content(batch: CodeBatch, brand: str) -> LabelContent:
+    """The labels of ``batch``: ``brand`` (the merchant's name), its offer, product and code."""
+    return LabelContent.for_batch(
+        brand=brand, points=batch.points_per_code, name=batch.name, sku=batch.sku
+    )
+
+
+def current_brand() -> str:
+    """The name of the merchant whose schema is active (batches are rendered in it)."""
+    return str(getattr(connection.tenant, "name", "") or "")
 
 
 def render_batch(
@@ -463,7 +826,18 @@ def render_batch(
         return write_zip(rows, out, progress)
     grid = grid or Grid()
     pdf = write_pdf_volumes if pdf_is_split(batch.size, grid) else write_pdf
-    return pdf(rows, out, total=batch.size, grid=grid, title=f"Batch {batch.pk}", progress=progress)
+    brand = current_brand()
+    title = batch_title(batch)
+    return pdf(
+        rows,
+        out,
+        total=batch.size,
+        grid=grid,
+        title=title,
+        content=batch_label_content(batch, brand),
+        footer=" · ".join(part for part in (brand, title, batch.sku) if part),
+        progress=progress,
+    )
 
 
 def ensure_exportable(batch: CodeBatch, fmt: str) -> None:
@@ -486,7 +860,8 @@ def ensure_exportable(batch: CodeBatch, fmt: str) -> None:
 def export_grid(export: BatchExport) -> Grid | None:
     if export.format != ExportFormat.PDF:
         return None
-    return Grid.of(export.options.get("columns"), export.options.get("rows"))
+    options = export.options
+    return Grid.of(options.get("columns"), options.get("rows"), options.get("stock"))
 
 
 def run_export(export_id: int) -> BatchExport:
@@ -513,7 +888,8 @@ def run_export(export_id: int) -> BatchExport:
             f"exports/{connection.schema_name}/batch-{export.batch_id}/"
             f"{export.pk}-{secrets.token_hex(8)}.{extension}"
         )
-        with tempfile.TemporaryFile() as scratch:
+        language = export.options.get("language") or settings.LANGUAGE_CODE
+        with tempfile.TemporaryFile() as scratch, translation.override(language):
             written = render_batch(
                 export.batch, export.format, scratch, grid=grid, progress=progress
             )

@@ -10,12 +10,24 @@
 
 from __future__ import annotations
 
+import base64
+import io
+from dataclasses import dataclass
 from typing import Any
 
+import pypdfium2 as pdfium
 from django.db import transaction
+from django.utils.translation import get_language
 
 from accounts.models import User
-from campaigns.exports.render import Grid, ensure_exportable
+from campaigns.exports.render import (
+    Grid,
+    batch_label_content,
+    batch_title,
+    current_brand,
+    ensure_exportable,
+    preview_pdf,
+)
 from campaigns.exports.tasks import render_export
 from campaigns.models import BatchExport, BatchStatus, CodeBatch, ExportFormat, ExportStatus
 from core.db import connection
@@ -32,19 +44,22 @@ def request_export(
     batch: CodeBatch,
     fmt: str,
     *,
+    stock: str | None = None,
     columns: int | None = None,
     rows: int | None = None,
     requested_by: User | None = None,
 ) -> BatchExport:
     """Record an export of a ready batch and queue its rendering (on commit).
 
-    ``columns`` and ``rows`` set the PDF grid (``INVALID_GRID`` out of bounds); the
-    other formats ignore them.
+    ``stock`` (A4 or a roll) and ``columns`` and ``rows`` set the PDF's labels
+    (``INVALID_LABEL_STOCK``, ``INVALID_GRID`` out of bounds); the other formats ignore them.
     """
     ensure_exportable(batch, fmt)
     options: dict[str, Any] = {}
     if fmt == ExportFormat.PDF:
-        options = Grid.of(columns, rows).as_options()
+        # The labels speak the language of the console that asked for them (the worker
+        # renders them later, in no request): "扫码领 5 积分" for a Chinese console.
+        options = {**Grid.of(columns, rows, stock).as_options(), "language": get_language()}
     schema = connection.schema_name
     with transaction.atomic():
         export = BatchExport.objects.create(
@@ -58,6 +73,51 @@ def request_export(
             robust=True,
         )
     return export
+
+
+# --- Preview -----------------------------------------------------------------------
+
+PREVIEW_WIDTH_PX = {"sheet": 800, "roll": 480}  # a page as the console shows it
+
+
+@dataclass(frozen=True)
+class LabelPreview:
+    png: bytes
+    grid: Grid
+    pages: int
+
+    @property
+    def data_url(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def label_preview(
+    batch: CodeBatch, *, stock: str | None, columns: int | None, rows: int | None
+) -> LabelPreview:
+    """The first page of ``batch``'s PDF labels on this stock, with sample codes, as a PNG.
+
+    Rendered by the same code as the export, then rasterised by PDFium: what the merchant
+    sees is what the printer gets (sample codes, since the real ones are for operators).
+    """
+    grid = Grid.of(columns, rows, stock)
+    brand = current_brand()
+    title = batch_title(batch)
+    pdf = preview_pdf(
+        grid,
+        batch_label_content(batch, brand),
+        footer=" · ".join(part for part in (brand, title, batch.sku) if part),
+    )
+    document = pdfium.PdfDocument(pdf)
+    try:
+        page = document[0]
+        width = PREVIEW_WIDTH_PX["roll" if grid.stock.is_roll else "sheet"]
+        image = page.render(scale=width / page.get_width(), grayscale=True).to_pil()
+        page.close()
+    finally:
+        document.close()
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return LabelPreview(out.getvalue(), grid, grid.pages(batch.size))
 
 
 # --- Download links ---------------------------------------------------------------

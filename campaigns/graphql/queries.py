@@ -17,6 +17,8 @@ from api.permissions import client_ip, require_membership
 from api.scalars import JSONString
 from campaigns import models
 from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
+from campaigns.exports import render
+from campaigns.exports import service as exports
 from campaigns.graphql.types.campaigns import (
     CampaignConnectionField,
     CampaignKindEnum,
@@ -27,7 +29,13 @@ from campaigns.graphql.types.campaigns import (
     campaign_by_id,
 )
 from campaigns.graphql.types.dashboard import Dashboard, DashboardRoot
-from campaigns.graphql.types.exports import BatchExportConnectionField, BatchExportNode
+from campaigns.graphql.types.exports import (
+    BatchExportConnectionField,
+    BatchExportNode,
+    LabelPreview,
+    LabelStockEnum,
+)
+from campaigns.graphql.types.imports import CodeImportNode
 from campaigns.graphql.types.prizes import PrizeTableType
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
@@ -99,6 +107,10 @@ class MerchantQueries(graphene.ObjectType):
     refusal_codes: ClassVar[dict[str, dict[str, ErrorCodeEnum]]] = {
         "scanFailures": {"days": CampaignErrorCode.INVALID_PERIOD},
         "dashboard": {"days": CampaignErrorCode.INVALID_PERIOD},
+        "labelPreview": {
+            "columns": CampaignErrorCode.INVALID_GRID,
+            "rows": CampaignErrorCode.INVALID_GRID,
+        },
     }
 
     questionnaires = DjangoConnectionField(
@@ -115,6 +127,9 @@ class MerchantQueries(graphene.ObjectType):
         CampaignNode,
         status=CampaignStatusEnum(),
         kind=CampaignKindEnum(),
+        search=graphene.String(
+            description="Only campaigns whose name contains this text, at most 100 characters."
+        ),
         description="The merchant's campaigns, newest first.",
     )
     scan_failures = graphene.List(
@@ -135,6 +150,30 @@ class MerchantQueries(graphene.ObjectType):
         campaign_id=graphene.ID(required=True),
         description="A campaign's prize table with its odds, stats and draw log head; null "
         "for a campaign that pays fixed points.",
+    )
+
+    code_imports = DjangoConnectionField(
+        CodeImportNode,
+        campaign_id=graphene.ID(description="Only this campaign's imports."),
+        description="The merchant's code imports, newest first. One by ID: `node(id:)`.",
+    )
+
+    label_preview = graphene.Field(
+        LabelPreview,
+        required=True,
+        batch_id=graphene.ID(required=True),
+        stock=LabelStockEnum(description="What the labels are printed on (default A4)."),
+        columns=graphene.Int(
+            description=f"Labels across an A4 page, {render.MIN_COLUMNS} to {render.MAX_COLUMNS}."
+        ),
+        rows=graphene.Int(
+            description=f"Labels down an A4 page, {render.MIN_ROWS} to {render.MAX_ROWS}."
+        ),
+        description=(
+            "The first page of a batch's PDF labels as the export would print it (sample "
+            "codes): to choose a stock before exporting. Any role. INVALID_GRID, "
+            "INVALID_LABEL_STOCK, NOT_FOUND."
+        ),
     )
 
     @staticmethod
@@ -163,7 +202,12 @@ class MerchantQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_campaigns(
-        root: Any, info: graphene.ResolveInfo, status: Any = None, kind: Any = None, **kwargs: Any
+        root: Any,
+        info: graphene.ResolveInfo,
+        status: Any = None,
+        kind: Any = None,
+        search: str | None = None,
+        **kwargs: Any,
     ) -> QuerySet[models.Campaign]:
         require_membership(info)
         campaigns = models.Campaign.objects.prefetch_related("batches").order_by(
@@ -173,6 +217,8 @@ class MerchantQueries(graphene.ObjectType):
             campaigns = campaigns.filter(status=getattr(status, "value", status))
         if kind is not None:
             campaigns = campaigns.filter(kind=getattr(kind, "value", kind))
+        if search and search.strip():
+            campaigns = campaigns.filter(name__icontains=search.strip())
         return campaigns
 
     @staticmethod
@@ -196,3 +242,39 @@ class MerchantQueries(graphene.ObjectType):
     ) -> models.PrizeTable | None:
         require_membership(info)
         return prize_services.table_of(campaign_by_id(info, campaign_id, "campaignId"))
+
+    @staticmethod
+    def resolve_code_imports(
+        root: Any, info: graphene.ResolveInfo, campaign_id: str | None = None, **kwargs: Any
+    ) -> QuerySet[models.CodeImport]:
+        require_membership(info)
+        found = models.CodeImport.objects.select_related("campaign", "batch").order_by(
+            "-created_at", "-id"
+        )
+        if campaign_id is not None:
+            found = found.filter(campaign=campaign_by_id(info, campaign_id, "campaignId"))
+        return found
+
+    @staticmethod
+    def resolve_label_preview(
+        root: Any,
+        info: graphene.ResolveInfo,
+        batch_id: str,
+        stock: Any = None,
+        columns: int | None = None,
+        rows: int | None = None,
+    ) -> LabelPreview:
+        require_membership(info)
+        batch = batch_by_id(info, batch_id, "batchId")
+        preview = exports.label_preview(
+            batch, stock=getattr(stock, "value", stock), columns=columns, rows=rows
+        )
+        width, height = preview.grid.page_size
+        return LabelPreview(
+            image=preview.data_url,
+            stock=preview.grid.stock.key,
+            width_mm=round(width / render.mm, 1),
+            height_mm=round(height / render.mm, 1),
+            labels_per_page=preview.grid.per_page,
+            pages=preview.pages,
+        )

@@ -13,6 +13,16 @@ from campaigns.models.campaigns import (
 )
 from campaigns.models.codes import MAX_BATCH_SIZE, BatchStatus, Claim, Code, CodeBatch, ScanFailure
 from campaigns.models.exports import BatchExport, ExportFormat, ExportStatus
+from campaigns.models.imports import (
+    CodeImport,
+    CodeLabel,
+    ImportFormat,
+    ImportLayout,
+    ImportLine,
+    ImportRefusal,
+    ImportStatus,
+    RefusalReason,
+)
 from campaigns.models.prizes import GENESIS, PrizeDraw, PrizeSeed, PrizeTable, PrizeTier
 from campaigns.models.questionnaires import (
     Questionnaire,
@@ -34,8 +44,15 @@ __all__ = [
     "Claim",
     "Code",
     "CodeBatch",
+    "CodeImport",
+    "CodeLabel",
     "ExportFormat",
     "ExportStatus",
+    "ImportFormat",
+    "ImportLayout",
+    "ImportLine",
+    "ImportRefusal",
+    "ImportStatus",
     "PrizeDraw",
     "PrizeSeed",
     "PrizeTable",
@@ -43,6 +60,7 @@ __all__ = [
     "Questionnaire",
     "QuestionnaireOpen",
     "QuestionnaireVersion",
+    "RefusalReason",
     "Response",
     "ScanFailure",
 ]

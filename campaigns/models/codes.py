@@ -109,7 +109,9 @@ class Code(models.Model):
     # A code's batch is the row its generation holds locked (generation.generate_batch)
     # and batches are never deleted; a claimer is the signed-in consumer, and users
     # are never deleted either (the audit log's and analytics' references do the same).
-    code = models.CharField(max_length=18, primary_key=True)
+    # 18 characters for ours; up to 32 for a printer's imported codes (decision 0205:
+    # widening a varchar is a catalog change in PostgreSQL, no row or index rewritten).
+    code = models.CharField(max_length=32, primary_key=True)
     batch = models.ForeignKey(
         CodeBatch,
         on_delete=models.PROTECT,

@@ -34,6 +34,7 @@ from reportlab.pdfgen.canvas import Canvas
 from campaigns.models import Campaign, QuestionnaireVersion, Response
 from core.db import connection
 from core.signed_links import SignedLink
+from privacy.consent import identity_withheld
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -82,12 +83,15 @@ def rows(campaign: Campaign) -> Iterator[list[Any]]:
     responses = (
         Response.objects.filter(campaign=campaign)
         .select_related("consumer", "version")
+        # A consumer who withdrew their consent to share with this merchant (PIPL) is
+        # exported without identity; their answers still count.
+        .annotate(identity_withheld=identity_withheld(connection.tenant.pk))
         .order_by("submitted_at", "id")
     )
     for response in responses.iterator(chunk_size=FETCH_CHUNK):
         yield [
             response.submitted_at.isoformat(),
-            response.consumer.masked_phone,
+            "" if response.identity_withheld else response.consumer.masked_phone,
             response.version.number,
             *(_cell(response.answers.get(qid)) for qid in ids),
         ]

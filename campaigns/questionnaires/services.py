@@ -58,6 +58,8 @@ from points.error_codes import LedgerErrorCode
 from points.errors import LedgerError
 from points.ledger import Posting
 from points.models import Account, AccountKind, Transaction, TransactionKind
+from privacy import consent as merchant_consent
+from privacy.models import MerchantConsent
 from tenants.models import Merchant
 from webhooks import events, payloads
 from webhooks.models import EventType
@@ -445,11 +447,23 @@ def submit(
 
 
 def submit_to(
-    merchant_id: int, consumer: User, campaign_id: int, answers: Any, idempotency_key: str
+    merchant_id: int,
+    consumer: User,
+    campaign_id: int,
+    answers: Any,
+    idempotency_key: str,
+    share_with_merchant: bool = False,
+    ip: str | None = None,
 ) -> Submission:
     """Answer a questionnaire of the merchant: one call to ``campaigns_submit_response``
-    (decision 0150), whatever the current schema; the merchant's row is read by it."""
+    (decision 0150), whatever the current schema; the merchant's row is read by it.
+
+    The first answer to a merchant needs the consumer's consent to share with it (PIPL
+    art. 23, ``privacy.consent``), sent with the same tap (``share_with_merchant``)."""
     idempotency.check_key(idempotency_key)
+    merchant_consent.ensure(
+        consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.QUESTIONNAIRE, ip
+    )
     seen = _ANSWERED.get((merchant_id, campaign_id))
     version_id: int | None = None
     questions: list[dict[str, Any]] | None = None

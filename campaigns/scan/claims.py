@@ -3,7 +3,8 @@
 1. The code's shape and check character are checked with no database query.
 2. Failed attempts are counted per consumer and per IP in Redis; past the limit
    the consumer is cooled down (``RATE_LIMITED`` with a retry-after).
-3. The merchant comes from the code (its id is in the first four characters).
+3. The merchant comes from the code (its id is in the first four characters; an
+   imported code has a routing row instead: campaigns.scan.routing).
 4. One statement, ``campaigns_claim_code`` (sql/campaigns_claim_code.sql, decision
    0137), in the merchant's schema: read the code with its batch, check merchant,
    campaign and limits, take the code with a conditional ``UPDATE … WHERE claimed_at
@@ -33,12 +34,15 @@ from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, Claim
 from campaigns.prizes import claims as prize_claims
 from campaigns.reserves import RESERVE_BUCKETS
-from campaigns.scan.codes import CodeError, parse
+from campaigns.scan.codes import CodeError
+from campaigns.scan.routing import route
 from core import idempotency, ratelimit
 from core.db import connection, rows, violated_constraint
 from core.errors import DomainError
 from core.ratelimit import Limit
 from points import ledger
+from privacy import consent as merchant_consent
+from privacy.models import MerchantConsent
 from tenants.models import Merchant
 from webhooks import events, payloads
 from webhooks.models import EventType
@@ -94,6 +98,7 @@ def claim_code(
     raw_code: str,
     idempotency_key: str,
     ip: str | None = None,
+    share_with_merchant: bool = False,
     nonce: str | None = None,
 ) -> ClaimResult:
     idempotency.check_key(idempotency_key)
@@ -110,8 +115,13 @@ def claim_code(
     )
     merchant_id: int | None = None
     try:
-        parsed = parse(raw_code)
+        parsed = route(raw_code)
         merchant_id = parsed.merchant_id
+        # PIPL art. 23: the merchant sees the claim only with the consumer's consent,
+        # given with the claim's own tap the first time (one cached lookup after that).
+        merchant_consent.ensure(
+            consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.CLAIM, ip
+        )
         return _claim(merchant_id, consumer, parsed.code, idempotency_key, nonce)
     except DomainError as exc:
         if exc.code in GUESS_LIKE:

@@ -26,7 +26,7 @@ from django_tenants.utils import tenant_context
 
 from campaigns.models import BatchStatus, CampaignStatus, Code, PrizeTier
 from campaigns.scan import claims
-from campaigns.scan.codes import parse
+from campaigns.scan.routing import route
 from core import ratelimit
 from core.errors import DomainError
 from tenants.models import Merchant
@@ -68,7 +68,7 @@ def preview_code(raw_code: str, ip: str | None = None) -> Preview:
         ratelimit.ensure_below(failures, claims.MAX_FAILURES_PER_IP, window)
         ratelimit.check(f"scan-preview:ip:{ip}", MAX_PREVIEWS_PER_IP, window)
     try:
-        parsed = parse(raw_code)
+        parsed = route(raw_code)
     except DomainError:
         if failures:
             ratelimit.hit(failures, claims.MAX_FAILURES_PER_IP, window)

@@ -19,23 +19,16 @@ from accounts.models import User
 from campaigns import reserves
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import (
-    MAX_BATCH_SIZE,
     BatchStatus,
     Campaign,
     CampaignError,
     CampaignKind,
-    CampaignStatus,
     CodeBatch,
 )
-from campaigns.prizes import services as prize_services
-from campaigns.scan.codes import MAX_MERCHANT_ID
+from campaigns.scan.batches import check_batch, fund_batch, lock_campaign
 from campaigns.scan.tasks import generate_codes
 from core.db import connection
-from points import ledger
-from points.error_codes import LedgerErrorCode
 from tenants.models import Merchant
-
-MAX_POINTS_PER_CODE = 1_000_000
 
 
 def create_scan_campaign(
@@ -86,77 +79,22 @@ def create_batch(
     Σ over tiers of min(cap, size) x points (``campaigns.prizes``), in one account.
     All or nothing: with too small a budget (``INSUFFICIENT_BUDGET``) no batch exists.
     """
-    if campaign.kind != CampaignKind.SCAN:
-        raise CampaignError(
-            CampaignErrorCode.WRONG_CAMPAIGN_KIND, _("Codes belong to scan campaigns.")
-        )
-    if campaign.status == CampaignStatus.ENDED:
-        raise CampaignError(CampaignErrorCode.CAMPAIGN_ENDED, _("This campaign has ended."))
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
-        raise CampaignError(
-            CampaignErrorCode.INVALID_BATCH_SIZE,
-            _("A batch holds 1 to %(max)s codes.") % {"max": f"{MAX_BATCH_SIZE:,}"},
-            "size",
-        )
-    prize = prize_services.batch_terms(campaign, size)
-    if prize is not None:
-        if points_per_code is not None:
-            raise CampaignError(
-                LedgerErrorCode.INVALID_AMOUNT,
-                _("A prize campaign's codes pay its prize table: leave points per code out."),
-                "pointsPerCode",
-            )
-        # The most one code can pay; the reserve is the table's own sum.
-        points_per_code, reserve_units, reserve_points = prize.points_per_code, 1, prize.reserve
-    elif (
-        isinstance(points_per_code, bool)
-        or not isinstance(points_per_code, int)
-        or not 1 <= points_per_code <= MAX_POINTS_PER_CODE
-    ):
-        raise CampaignError(
-            LedgerErrorCode.INVALID_AMOUNT,
-            _("Points per code must be 1 to %(max)s.") % {"max": f"{MAX_POINTS_PER_CODE:,}"},
-            "pointsPerCode",
-        )
-    else:
-        reserve_units, reserve_points = size, points_per_code
-    if reserve_units * reserve_points > ledger.MAX_POINTS:
-        raise CampaignError(
-            LedgerErrorCode.INVALID_AMOUNT,
-            _("A batch may reserve at most %(max)s points; make it smaller.")
-            % {"max": f"{ledger.MAX_POINTS:,}"},
-            "pointsPerCode",
-        )
-    if merchant.pk > MAX_MERCHANT_ID:
-        raise CampaignError(
-            CampaignErrorCode.CODES_UNAVAILABLE, _("This merchant cannot issue codes.")
-        )
     schema = connection.schema_name
     with transaction.atomic():
-        # Ending the campaign locks it too: no batch slips in after its batches are voided.
-        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if campaign.status == CampaignStatus.ENDED:
-            raise CampaignError(CampaignErrorCode.CAMPAIGN_ENDED, _("This campaign has ended."))
+        campaign = lock_campaign(campaign)
+        # Checked under the campaign's lock: setPrizeTable takes it too, so a batch never
+        # pays fixed points in a campaign that has just been given a prize table.
+        pay = check_batch(merchant, campaign, size=size, points_per_code=points_per_code)
         batch = CodeBatch.objects.create(
             campaign=campaign,
             name=name.strip(),
             sku=sku.strip(),
             size=size,
-            points_per_code=points_per_code,
-            prize_reserve=prize.reserve if prize is not None else None,
+            points_per_code=pay.points_per_code,
+            prize_reserve=pay.prize_reserve,
             created_by=created_by,
         )
-        reserves.reserve(
-            merchant,
-            batch.reserve_ref,
-            # A prize batch's reserve is one account (its bucket 0): its draws take turns
-            # on the campaign's draw log anyway (decision 0213).
-            reserve_units,
-            reserve_points,
-            idempotency_key=f"batch-reserve:{schema}:{batch.pk}",
-            memo=_("Codes for %(campaign)s") % {"campaign": campaign.name},
-            metadata={"campaign": campaign.pk, "batch": batch.pk, "size": size},
-        )
+        fund_batch(merchant, campaign, batch)
         transaction.on_commit(
             lambda: generate_codes.apply_async((batch.pk,), headers={"_schema_name": schema})
         )

@@ -216,6 +216,22 @@ def test_create_update_activate_and_fund_a_batch(merchant_api: Api, acme: Tenant
     assert detail["name"] == "Spring tea 2026"
     active = call(merchant_api, viewer, "Campaigns", first=100, status="DRAFT")
     assert campaign_id not in [edge["node"]["id"] for edge in active["edges"]]
+    # Search by part of the name, any case, with the status filter or without.
+    cases: list[tuple[str, str | None, bool]] = [
+        ("TEA 20", None, True),
+        ("  spring ", "ACTIVE", True),
+        ("spring", "PAUSED", False),
+        ("autumn", None, False),
+    ]
+    for search, wanted, found in cases:
+        page = call(merchant_api, viewer, "Campaigns", first=100, search=search, status=wanted)
+        ids = [edge["node"]["id"] for edge in page["edges"]]
+        assert (campaign_id in ids) is found, (search, wanted)
+        assert all("spring" in edge["node"]["name"].lower() for edge in page["edges"])
+    too_long = merchant_api.op(
+        "Campaigns", {"search": "x" * 101}, token=access_token(viewer), merchant="acme"
+    )
+    assert too_long["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
     connection.set_schema_to_public()
 
 
@@ -262,6 +278,19 @@ def test_a_batch_carries_its_name_and_product(merchant_api: Api, acme: Tenants) 
         sku="X" * 65,
     )
     assert [(e["field"], e["code"]) for e in too_long["errors"]] == [("sku", "INVALID_INPUT")]
+    # Explicit nulls (the console's empty fields) are no name and no product, not a crash.
+    unnamed = call(
+        merchant_api,
+        acme.acme_operator,
+        "CreateCodeBatch",
+        campaignId=campaign_id,
+        size=2,
+        pointsPerCode=1,
+        name=None,
+        sku=None,
+    )
+    assert unnamed["errors"] == [], unnamed
+    assert (unnamed["batch"]["name"], unnamed["batch"]["sku"]) == ("", "")
 
 
 # --- Refusals ----------------------------------------------------------------------------

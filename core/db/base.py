@@ -31,9 +31,10 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
-from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Cursor, ServerBindingCursor
 from django.db.backends.utils import CursorWrapper
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+from django_tenants.utils import quote_schema_name
 from psycopg import adapt, pq
 from psycopg.abc import AdaptContext
 
@@ -71,12 +72,125 @@ def _utc_adapters(django_adapters: adapt.AdaptersMap) -> adapt.AdaptersMap:
     return adapters
 
 
+# The search path of a transaction, set for this transaction only (``SET LOCAL``).
+_SET_LOCAL_PATH = "SELECT set_config('search_path', %s, true)"
+
+
+class TransactionPooledCursorMixin:
+    """A cursor for a connection through PgBouncer in transaction pooling (decision 0242).
+
+    PgBouncer hands each transaction whichever server connection is free, and
+    before 1.20 it does not carry ``search_path`` across: django-tenants' session-wide
+    ``SET search_path`` would land on one server connection and the next statement
+    run on another, in whatever schema its last client left there. So every
+    transaction sets its own path, ``SET LOCAL``, ahead of its first statement (and
+    again when the tenant changes inside it), in the same round trip (psycopg's
+    pipeline): a statement outside ``atomic()`` is sent as ``BEGIN; SET LOCAL …;
+    <statement>; COMMIT`` and still costs one round trip.
+
+    The path wanted comes from ``DatabaseWrapper._handle_search_path`` (set on the
+    psycopg connection as ``tenant_search_path``); ``transaction_search_path`` is the
+    path this transaction already carries.
+    """
+
+    connection: psycopg.Connection[Any]
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        conn = self.connection
+        path = getattr(conn, "tenant_search_path", None)
+        status = conn.info.transaction_status
+        if path is None or (
+            status == pq.TransactionStatus.INTRANS
+            and getattr(conn, "transaction_search_path", None) == path
+        ):
+            return super().execute(query, params, **kwargs)  # type: ignore[misc]
+        own_transaction = conn.autocommit and status == pq.TransactionStatus.IDLE
+        # A plain cursor: this class's execute would come back here.
+        plain = psycopg.Cursor(conn)
+        try:
+            with conn.pipeline():
+                if own_transaction:
+                    plain.execute("BEGIN")
+                plain.execute(_SET_LOCAL_PATH, (path,))
+                super().execute(query, params, **kwargs)  # type: ignore[misc]
+                if own_transaction:
+                    plain.execute("COMMIT")
+        except BaseException:
+            if own_transaction and conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                plain.execute("ROLLBACK")
+            raise
+        conn.transaction_search_path = None if own_transaction else path  # type: ignore[attr-defined]
+        return self
+
+    def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
+        self._carry_path()
+        super().executemany(query, params_seq, **kwargs)  # type: ignore[misc]
+
+    def copy(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        self._carry_path()
+        return super().copy(statement, params, **kwargs)  # type: ignore[misc]
+
+    def _carry_path(self) -> None:
+        """The path for statements that cannot share a pipeline (COPY, executemany):
+        inside ``atomic()`` only, where the ``SET LOCAL`` holds until they run."""
+        conn = self.connection
+        path = getattr(conn, "tenant_search_path", None)
+        carried = (
+            conn.info.transaction_status == pq.TransactionStatus.INTRANS
+            and getattr(conn, "transaction_search_path", None) == path
+        )
+        if path is None or carried:
+            return
+        if conn.autocommit:
+            raise RuntimeError(
+                "Under transaction pooling, COPY and executemany run inside atomic()."
+            )
+        psycopg.Cursor(conn).execute(_SET_LOCAL_PATH, (path,))
+        conn.transaction_search_path = path  # type: ignore[attr-defined]
+
+
+class TransactionPooledCursor(TransactionPooledCursorMixin, Cursor):
+    pass
+
+
+class TransactionPooledServerBindingCursor(TransactionPooledCursorMixin, ServerBindingCursor):
+    pass
+
+
 class DatabaseWrapper(TenantDatabaseWrapper):
+    @property
+    def transaction_pooling(self) -> bool:
+        """Behind PgBouncer in transaction pooling (``DATABASE_TRANSACTION_POOLING``)."""
+        return bool(self.settings_dict.get("TRANSACTION_POOLING"))
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         if self.timezone is UTC:  # else Django's loader converts to another zone
             params["context"] = _utc_adapters(params["context"])
+        if self.transaction_pooling:
+            params["cursor_factory"] = TransactionPooledCursor
         return params
+
+    def _handle_search_path(self, cursor: Any = None) -> None:
+        if not self.transaction_pooling:
+            super()._handle_search_path(cursor)
+            return
+        # No statement here: the next transaction carries the path (the cursor's mixin).
+        if not self.schema_name:
+            super()._handle_search_path(cursor)  # raises django-tenants' own error
+            return
+        paths = self._get_cursor_search_paths()
+        self.connection.tenant_search_path = ", ".join(quote_schema_name(path) for path in paths)
+        self.search_path_set_schemas = paths
+
+    def savepoint_rollback(self, sid: str) -> None:
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            # ROLLBACK TO SAVEPOINT undoes a SET LOCAL made after the savepoint (the
+            # one sent with the rollback itself included): set the path again.
+            if self.connection is not None:
+                self.connection.transaction_search_path = None
 
     def is_usable(self) -> bool:
         if self.connection is None:
@@ -118,7 +232,12 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            cursor = ServerBindingCursor(self.connection)  # type: ignore[call-arg]  # django-stubs omits its psycopg.Cursor base
+            cursor_class = (
+                TransactionPooledServerBindingCursor
+                if self.transaction_pooling
+                else ServerBindingCursor
+            )
+            cursor = cursor_class(self.connection)  # type: ignore[call-arg]  # django-stubs omits its psycopg.Cursor base
         if search_path:
             self._handle_search_path(cursor)
         wrapped: CursorWrapper = self._prepare_cursor(cursor)  # type: ignore[attr-defined]  # private, absent from django-stubs (tests/test_db_backend.py checks it)

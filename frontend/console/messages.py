@@ -63,9 +63,24 @@ def error_messages() -> dict[str, str]:
                 "MERGE_TOKEN_EXPIRED",
                 "ACCOUNT_MERGED",
                 "PHONE_REQUIRED",
+                # A consumer's birthday (earning): only the consumer API answers them.
+                "INVALID_BIRTHDAY",
+                "BIRTHDAY_ALREADY_SET",
             ),
             _("This concerns a consumer's account, not the console."),
         ),
+        # The earning API.
+        "CONSUMER_REQUIRED": _("Name the consumer by a phone number or a consumer id, not both."),
+        "CONSUMER_NOT_FOUND": _("No consumer of this merchant has this consumer id."),
+        "INVALID_EXTERNAL_ID": _("Give your id for the award (1 to 100 characters)."),
+        "INVALID_REASON": _("Give a reason (1 to 200 characters)."),
+        "EARNING_RULE_MISSING": _("Set an earning rule before recording purchases."),
+        "INVALID_EARNING_RULE": _(
+            "Check the earning rule: a positive rate with 4 decimals at most."
+        ),
+        "NOTHING_EARNED": _("This purchase earns no points."),
+        "DAILY_CAP_REACHED": _("This consumer reached today's cap of purchase points."),
+        "AWARD_SPENT": _("The consumer already spent these points: the award cannot be reversed."),
         # API keys.
         "INVALID_SCOPE": _("Choose at least one permission for the key."),
         "SCOPE_MISSING": _("This API key does not have the permission for this."),
@@ -86,7 +101,26 @@ def error_messages() -> dict[str, str]:
         "WRONG_CAMPAIGN_KIND": _("This does not apply to this kind of campaign."),
         "CODES_UNAVAILABLE": _("Codes cannot be generated right now. Retry shortly."),
         "INVALID_GRID": _("Choose 1 to 6 columns and 1 to 12 rows."),
+        "INVALID_LABEL_STOCK": _("Choose one of the label sizes offered."),
         "INVALID_EXPORT_FORMAT": _("Choose CSV, ZIP or PDF."),
+        # Code imports.
+        "INVALID_URL_PATTERN": _(
+            "Give the brand's URL with {code} where the code stands, e.g. "
+            "https://brand.example/q?c={code}."
+        ),
+        "IMPORT_NOT_UPLOADING": _("This import already has its file: start a new import."),
+        "IMPORT_FILE_TOO_LARGE": _("The file is too large: split it."),
+        "IMPORT_UNREADABLE": _("The file cannot be read: send a CSV (UTF-8) or XLSX file."),
+        "IMPORT_EMPTY": _("The file holds no code."),
+        "IMPORT_TOO_MANY_CODES": _("A file holds at most 5,000,000 codes: split it."),
+        "IMPORT_LINES_REFUSED": _(
+            "Some lines were refused, so nothing was imported. Download the report, fix the "
+            "file and import it again."
+        ),
+        "IMPORT_LOW_ENTROPY": _(
+            "These codes are too easy to guess from one another (sequential or too short): "
+            "nothing was imported."
+        ),
         "INVALID_PERIOD": _("Choose a shorter period."),
         "INVALID_TIME_ZONE": _("Unknown time zone."),
         # Codes (met by consumers; shown in stats and failures).
@@ -180,6 +214,21 @@ def texts() -> dict[str, str]:
     """Words the scripts put on screens (``%(name)s`` placeholders filled by ``fmt``)."""
     return {
         "loading": _("Loading…"),
+        # Code import screen.
+        "import_none": _("No import yet."),
+        "import_uploading": _("Uploading the file…"),
+        "import_status_UPLOADING": _("Waiting for the file"),
+        "import_status_VALIDATING": _("Checking the file"),
+        "import_status_WRITING": _("Writing the codes"),
+        "import_status_IMPORTED": _("Imported"),
+        "import_status_REFUSED": _("Refused"),
+        "import_status_FAILED": _("Failed"),
+        "import_lines": _("%(lines)s lines checked"),
+        "import_counts": _("%(accepted)s codes accepted, %(refused)s lines refused"),
+        "import_bits": _("%(bits)s bits per code (at least %(min)s needed)"),
+        "import_report": _("Download the refused lines (CSV)"),
+        "import_done": _("Imported as a batch of %(size)s codes."),
+        "import_choose_file": _("Choose a CSV or XLSX file."),
         # WeChat official account screen.
         "wechat_none": _("No official account is authorised yet."),
         "wechat_name": _("Name"),
@@ -279,6 +328,26 @@ def texts() -> dict[str, str]:
             "End this campaign for good? Its unclaimed reserve returns to the budget."
         ),
         "confirm_void": _("Void this batch? Its unclaimed codes stop working."),
+        "confirm_batch": _(
+            "%(points)s points will be reserved from the budget for %(size)s codes. Generate them?"
+        ),
+        "batch_cost": _("%(points)s points will be reserved from the budget."),
+        "sku": _("SKU %(sku)s"),
+        "labels_button": _("PDF labels"),
+        "labels_title": _("Print labels"),
+        "labels_export": _("Export PDF"),
+        "label_stock": _("Label stock"),
+        "stock_A4": _("A4 sheets (grid)"),
+        "stock_ROLL_30X20": _("Roll, 30 × 20 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "stock_ROLL_40X30": _("Roll, 40 × 30 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "stock_ROLL_50X30": _("Roll, 50 × 30 mm (thermal printer)"),  # noqa: RUF001 (a times sign)
+        "label_columns": _("Labels across"),
+        "label_rows": _("Labels down"),
+        "label_preview_alt": _("Preview of the first page of labels, with sample codes"),
+        "label_preview_caption": _(
+            "%(width)s × %(height)s mm a page, %(perPage)s labels a page, %(pages)s pages. "  # noqa: RUF001 (a times sign)
+            "Sample codes: the PDF has the real ones."
+        ),
         "confirm_remove": _("Remove %(email)s from this merchant?"),
         "confirm_refund": _("Refund this order? The consumer's points go back."),
         "void": _("Void"),
@@ -337,6 +406,10 @@ def texts() -> dict[str, str]:
         "invited": _("Invitation sent to %(email)s."),
         "open": _("Open"),
         "no_categories": _("The mall has no categories yet."),
+        "no_categories_consign": _(
+            "The mall has no categories yet, so goods cannot be consigned. Ask the "
+            "platform's operators to add a category, then come back."
+        ),
         "col_campaign": _("Campaign"),
         "col_name": _("Name"),
         "col_status": _("Status"),

@@ -107,8 +107,16 @@ SCREENS: dict[str, Screen] = {
                 "RequestBatchExport",
                 "BatchExport",
                 "BatchExports",
+                "LabelPreview",
             ),
             charts=True,
+            nav="campaigns",
+        ),
+        # Codes printed by someone else, imported into a scan campaign (码包导入).
+        Screen(
+            "imports",
+            _("Import codes"),
+            ("Campaign", "CreateCodeImport", "CodeImport", "CodeImports"),
             nav="campaigns",
         ),
         Screen(
@@ -208,7 +216,7 @@ def urls() -> dict[str, str]:
     """Where each screen lives, for the scripts' links (one place for every path)."""
     names = ["sign_in", "sign_up", "accept_invitation", "dashboard", "campaigns", "campaign"]
     names += ["questionnaire", "results", "questionnaire_new", "goods", "ledger", "staff"]
-    names += ["webhooks", "api_keys", "audit", "wechat"]
+    names += ["webhooks", "api_keys", "audit", "wechat", "imports"]
     return {name: reverse(f"console-{name.replace('_', '-')}") for name in names}
 
 

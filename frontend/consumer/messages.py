@@ -47,6 +47,15 @@ NOT_FOR_CONSUMERS = frozenset(
         "BATCH_NOT_READY",
         "INVALID_GRID",
         "INVALID_EXPORT_FORMAT",
+        # Code imports are the merchant's.
+        "INVALID_URL_PATTERN",
+        "IMPORT_NOT_UPLOADING",
+        "IMPORT_FILE_TOO_LARGE",
+        "IMPORT_UNREADABLE",
+        "IMPORT_EMPTY",
+        "IMPORT_TOO_MANY_CODES",
+        "IMPORT_LINES_REFUSED",
+        "IMPORT_LOW_ENTROPY",
         "INVALID_PERIOD",
         "INVALID_TIME_ZONE",
         "INVALID_QUESTION",
@@ -72,6 +81,16 @@ NOT_FOR_CONSUMERS = frozenset(
         "INVALID_PRIZE_TABLE",
         "PRIZE_ABOVE_LEGAL_CEILING",
         "PRIZE_TERMS_LOCKED",
+        # The merchant earning API (earning/): merchants' servers, never consumers.
+        "CONSUMER_REQUIRED",
+        "CONSUMER_NOT_FOUND",
+        "INVALID_EXTERNAL_ID",
+        "INVALID_REASON",
+        "EARNING_RULE_MISSING",
+        "INVALID_EARNING_RULE",
+        "NOTHING_EARNED",
+        "DAILY_CAP_REACHED",
+        "AWARD_SPENT",
     }
 )
 
@@ -166,6 +185,8 @@ def error_messages() -> dict[str, str]:
         "LIMIT_REACHED": _("You have redeemed as many of this product as one person may."),
         "ADDRESS_REQUIRED": _("Choose a delivery address."),
         "PHONE_REQUIRED": _("Bind your phone number first: goods are delivered to a phone."),
+        "INVALID_BIRTHDAY": _("Enter your real birthday: a past date."),
+        "BIRTHDAY_ALREADY_SET": _("Your birthday is set already. Contact support to correct it."),
         "INVALID_QUANTITY": _("Choose a quantity from 1 to 100."),
         "NOT_CANCELLABLE": _("This order can no longer be cancelled: it has shipped."),
         "INVALID_ORDER_STATUS": _("This order can no longer be changed."),
@@ -180,4 +201,13 @@ def error_messages() -> dict[str, str]:
         "OFFICIAL_ACCOUNT_WECHAT_UNAVAILABLE": _(
             "WeChat could not be reached. Try again in a few minutes."
         ),
+        # Personal data (PIPL)
+        "MERCHANT_CONSENT_REQUIRED": _(
+            "Taking part shares your masked phone number and your activity with this "
+            "merchant. Tap the button again to agree."
+        ),
+        "MERCHANT_CONSENT_NOT_GIVEN": _("You no longer share your data with this merchant."),
+        "VERIFIED_PHONE_REQUIRED": _("Bind your phone number first: the code is sent to it."),
+        "DELETION_ALREADY_REQUESTED": _("Your account's deletion is already requested."),
+        "DELETION_NOT_REQUESTED": _("Your account is not being deleted."),
     }

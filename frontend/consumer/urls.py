@@ -13,11 +13,17 @@ urlpatterns: list[URLPattern] = [
     path("s/<str:code>", views.scan_page, name="scan"),
     path("scan", views.camera_page, name="camera"),
     path("q/<str:link>", views.questionnaire_page, name="questionnaire"),
+    path("earn", views.earn_page, name="earn"),
     path("mall", views.mall_page, name="mall"),
     path("mall/<int:pk>", views.product_page, name="product"),
     path("mall/<int:pk>/redeem", views.redeem_page, name="redeem"),
     path("orders", views.orders_page, name="orders"),
     path("addresses", views.addresses_page, name="addresses"),
+    path("my-data", views.my_data_page, name="my-data"),
+    # The address picker's divisions: the provinces, then one province's cities and
+    # districts (decision 0240).
+    path("regions/", views.regions_json, name="regions"),
+    path("regions/<str:code>", views.regions_json, name="regions-province"),
     # WeChat's OAuth on a merchant's behalf comes back here (?code=&state=).
     path("wechat/merchant-openid", views.merchant_openid_page, name="wechat-merchant-openid"),
     path("terms", views.terms_page, name="terms"),

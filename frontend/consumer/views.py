@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
@@ -30,10 +31,11 @@ from accounts.models import Consent
 from accounts.policies import CURRENT_VERSIONS
 from campaigns.models import Campaign, CampaignKind
 from campaigns.questionnaires.links import parse_link, questionnaire_link
-from campaigns.scan.codes import CodeError, normalize, parse, pretty
-from core import wechat
+from campaigns.scan import routing
+from campaigns.scan.codes import CodeError, normalize
+from core import regions, wechat
 from frontend.consumer.messages import error_messages
-from frontend.pages import operations, render_page
+from frontend.pages import compressed, operations, render_page
 from tenants.models import Merchant
 
 # Every page that may sign a consumer in (or keep a session alive) sends these.
@@ -58,6 +60,7 @@ QUESTIONNAIRE_OPERATIONS = ("Questionnaire", "SubmitResponse", *SESSION_OPERATIO
 WALLET_OPERATIONS = ("Wallet", *BIND_OPERATIONS, *SESSION_OPERATIONS)
 CAMERA_OPERATIONS: tuple[str, ...] = ()
 MALL_OPERATIONS = ("Categories", "Products", *SESSION_OPERATIONS)
+EARN_OPERATIONS = ("WaysToEarn", *SESSION_OPERATIONS)
 PRODUCT_OPERATIONS = ("Product", *SESSION_OPERATIONS)
 REDEEM_OPERATIONS = (
     "Product",
@@ -179,6 +182,9 @@ def scan_texts() -> dict[str, str]:
         "status_UNKNOWN": _("We do not know this code. Check it and try again."),
         "claim": _("Collect %(points)s points"),
         "agree_and_claim": _("Agree and collect"),
+        "share_with_merchant": _(
+            "Collecting also shares your masked phone number and your activity with %(merchant)s."
+        ),
         "claiming": _("Collecting…"),
         "earned": _("You earned %(points)s points"),
         "earned_from": _("From %(merchant)s · %(campaign)s"),
@@ -200,7 +206,7 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
     if "code" in request.GET:
         return _typed_code_redirect(request)
     try:
-        parsed = parse(code)
+        code = routing.checked(code)  # ours, or of an imported code's shape
     except CodeError as exc:
         error_code = exc.code
         # A friendly 404 with a box to type the code; the message follows the page.
@@ -222,11 +228,11 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
         scan_texts,
         # The JS-SDK, loaded only inside WeChat (wx.js).
         config={
-            "code": parsed.code,
+            "code": code,
             "jweixin": static("consumer/vendor/jweixin.js"),
             **wechat_config(),
         },
-        extra={"code": parsed.code, "pretty": pretty(parsed.code)},
+        extra={"code": code, "pretty": routing.printable(code)},
     )
 
 
@@ -338,6 +344,8 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
             "kind_TRANSFER": _("Transfer"),
             "signed_out": _("You are signed out."),
             "kind_MERGE": _("From your other account"),
+            # Points a merchant's own systems awarded (a purchase, a bonus): earned too.
+            "kind_MERCHANT_AWARD": _("Earned"),
             **binding_texts(),
         }
 
@@ -348,6 +356,30 @@ def wallet_page(request: HttpRequest) -> HttpResponse:
         WALLET_OPERATIONS,
         texts,
         config={**binding_config(), **wechat_config()},
+    )
+
+
+# --- Ways to earn ---------------------------------------------------------------------
+
+
+def earn_texts() -> dict[str, str]:
+    return {
+        "empty": _("No campaigns right now. Scan the codes on products to earn points."),
+        "points_vary": _("Points vary"),
+        "known": _("You have earned here before"),
+        "kind_scan": _("Scan a code"),
+        "kind_questionnaire": _("Questionnaire"),
+        "kind_follow": _("Follow"),
+        "kind_prize": _("Prize draw"),
+        "kind_other": _("Campaign"),
+    }
+
+
+@require_safe
+def earn_page(request: HttpRequest) -> HttpResponse:
+    """``/earn`` ("赚积分"): where points can be earned now (public)."""
+    return consumer_page(
+        request, "consumer/earn.html", "consumer/earn.js", EARN_OPERATIONS, earn_texts
     )
 
 
@@ -474,6 +506,37 @@ def address_texts() -> dict[str, str]:
     }
 
 
+REGIONS_MAX_AGE = 7 * 24 * 3600  # the divisions change with a dataset release, rarely
+
+
+@require_safe
+@cache_control(public=True, max_age=REGIONS_MAX_AGE)
+def regions_json(request: HttpRequest, code: str = "") -> HttpResponse:
+    """The address picker's data, a little at a time (decision 0240).
+
+    ``/regions/``: the provinces, ``[[code, name], …]`` (about 1 KB). ``/regions/<code>``
+    of a province: its cities with their districts, ``[[code, name, [[code, name], …]],
+    …]`` (2 to 4 KB, gzipped under 2 KB): one request per province chosen, cached a week.
+    """
+    if not code:
+        return compressed(
+            request, JsonResponse([[p.code, p.name] for p in regions.provinces()], safe=False)
+        )
+    province = regions.division(code)
+    if province is None or province.level is not regions.Level.PROVINCE:
+        raise Http404
+    cities = regions.children(code)
+    # A municipality's districts may hang straight off the province in the data: then
+    # the province stands for its own single city.
+    if cities and all(c.level is regions.Level.DISTRICT for c in cities):
+        tree = [[province.code, province.name, [[d.code, d.name] for d in cities]]]
+    else:
+        tree = [
+            [c.code, c.name, [[d.code, d.name] for d in regions.children(c.code)]] for c in cities
+        ]
+    return compressed(request, JsonResponse(tree, safe=False))
+
+
 @require_safe
 def addresses_page(request: HttpRequest) -> HttpResponse:
     """``/addresses``: the address book (add, edit, make default, delete)."""
@@ -542,3 +605,49 @@ def terms_page(request: HttpRequest) -> HttpResponse:
 def privacy_page(request: HttpRequest) -> HttpResponse:
     """``/privacy``: the privacy policy (隐私政策)."""
     return _document_page(request, Consent.Document.PRIVACY)
+
+
+# --- Personal data (PIPL) ---------------------------------------------------------------
+
+MY_DATA_OPERATIONS = (
+    "MerchantConsents",
+    "WithdrawMerchantConsent",
+    "PersonalData",
+    "RequestPersonalDataCode",
+    "RequestDataCopy",
+    "RequestAccountDeletion",
+    "CancelAccountDeletion",
+    *SESSION_OPERATIONS,
+)
+
+
+@require_safe
+def my_data_page(request: HttpRequest) -> HttpResponse:
+    """``/my-data``: the merchants the consumer shares their data with (withdrawable), a
+    copy of their data, deleting the account (both after a fresh one-time code)."""
+
+    def texts() -> dict[str, str]:
+        return {
+            "withdraw": _("Stop sharing"),
+            "since": _("Since %(date)s"),
+            "withdraw_confirm": _("Stop sharing your data with %(merchant)s?"),
+            "withdrawn": _("Stopped. This merchant no longer sees your data."),
+            "no_consents": _("You share your data with no merchant."),
+            "code_sent": _("A code was sent to your phone."),
+            "copy_PENDING": _("Your copy is being prepared…"),
+            "copy_READY": _("Your copy is ready. The link works for ten minutes."),
+            "copy_EXPIRED": _("Your last copy was deleted after a day. Ask for a new one."),
+            "deletion_confirm": _(
+                "Delete your account? After 15 days your phone, WeChat and addresses are "
+                "erased and your points are forfeited. Signing in again before then cancels."
+            ),
+            "deletion_pending": _(
+                "Your account will be deleted on %(date)s. Sign in or tap below to keep it."
+            ),
+            "deletion_requested": _("Deletion requested. You are signed out."),
+            "deletion_cancelled": _("Your account is kept."),
+        }
+
+    return consumer_page(
+        request, "consumer/my_data.html", "consumer/my_data.js", MY_DATA_OPERATIONS, texts
+    )

@@ -56,7 +56,7 @@ class ConsumerQueries(graphene.ObjectType):
 
     @staticmethod
     def resolve_categories(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> QuerySet:
-        return Category.objects.order_by("position", "name", "id")
+        return mall.categories(reader=info.context.user.pk)
 
     @staticmethod
     def resolve_products(
@@ -73,6 +73,7 @@ class ConsumerQueries(graphene.ObjectType):
             min_points=min_points,
             max_points=max_points,
             search=search,
+            reader=info.context.user.pk,
         )
 
     @staticmethod

@@ -13,7 +13,10 @@ message (a page answered 404 on purpose) says so with ``allow_console``.
 
 Screenshots: ``shoot(page, name)`` writes ``docs/screenshots/<name>-<size>.png``
 when ``UPDATE_SCREENSHOTS=1``, else into the test's temporary directory (so a CI
-run does not touch the work tree, but the capture still runs).
+run does not touch the work tree, but the capture still runs). Only pages opened in
+Chinese (``open_page(locale="zh-CN")``) write into ``docs/``: the product is zh-Hans
+first and the pictures show what its users see (issue 24); an English page's capture
+stays in the temporary directory.
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ class BrowserPage:
 
     page: Any
     size: str
+    locale: str = "en"
     errors: list[str] = field(default_factory=list)
     allowed: list[re.Pattern[str]] = field(default_factory=list)
 
@@ -154,7 +158,7 @@ def open_page(browser: Any, site: Site) -> Iterator[Callable[..., BrowserPage]]:
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
-        wrapped = BrowserPage(page=page, size=size)
+        wrapped = BrowserPage(page=page, size=size, locale=locale)
         page.on("pageerror", lambda error: wrapped.errors.append(f"pageerror: {error}"))
         page.on("console", wrapped.record_console)
         pages.append(wrapped)
@@ -172,7 +176,9 @@ def open_page(browser: Any, site: Site) -> Iterator[Callable[..., BrowserPage]]:
 @pytest.fixture
 def shoot(tmp_path: Path) -> Callable[[BrowserPage, str], Path]:
     def shoot_(page: BrowserPage, name: str) -> Path:
-        directory = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+        chinese = page.locale.lower().startswith("zh")
+        update = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+        directory = SCREENSHOTS if update and chinese else tmp_path
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{name}-{page.size}.png"
         page.page.screenshot(path=str(path), full_page=True)

@@ -113,7 +113,7 @@ def consumer_journey(
     snap(browser, "sign-in")
     page.get_by_label("6-digit code").fill(site.sms_code(phone))
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name=f"Collect {code_points} points").click()
+    # Signing in on the code's page collects at once: no second tap (decision 0234).
     page.get_by_role("heading", name=f"You earned {code_points} points").wait_for()
     page.get_by_text(f"Your wallet: {code_points} points").wait_for()
     snap(browser, "scan-earned")

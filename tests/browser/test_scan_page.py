@@ -38,7 +38,7 @@ def test_scan_sign_in_collect_then_the_code_is_used(
     page.page.get_by_text("10 points", exact=True).wait_for()
     shoot(page, "scan")
     sign_in(page, site, first)
-    page.page.get_by_role("button", name="Collect 10 points").click()
+    # No "collect" tap: signing in on the code's page completes the claim (0234).
     page.page.get_by_role("heading", name="You earned 10 points").wait_for()
     page.page.get_by_text(re.compile(r"Your wallet: 10 points")).wait_for()
     shoot(page, "scan-earned")
@@ -50,3 +50,39 @@ def test_scan_sign_in_collect_then_the_code_is_used(
     other.page.goto(f"/s/{codes[0]}")
     other.page.get_by_text("This code has already been used.").first.wait_for()
     assert not User.objects.filter(phone=second).exists()
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_in_chinese_the_code_is_a_points_code_and_sign_in_collects_at_once(
+    size: str,
+    committed_db: None,
+    unique: Callable[[str], str],
+    new_phone: Callable[[], str],
+    site: Site,
+    open_page: Callable[..., BrowserPage],
+    shoot: Callable[[BrowserPage, str], object],
+) -> None:
+    """The page as a consumer in China sees it: the printed code is 积分码 (not 券码, a
+    coupon's word), and the sign-in by phone ends with the points, with no second tap.
+
+    Fails if scan.js waits for the "领取" tap after the sign-in again (the heading never
+    shows), or if the label goes back to 券码."""
+    _merchant, codes = merchant_with_codes(unique, size=1, points=10)
+    phone = new_phone()
+    page = open_page(size, locale="zh-CN")
+    p = page.page
+    p.goto(f"/s/{codes[0]}")
+    p.get_by_text("10 积分", exact=True).wait_for()
+    assert p.locator(".code-label").inner_text().startswith("积分码")
+    assert "券码" not in p.content()
+    shoot(page, "scan")
+    p.get_by_label("手机号码").fill(phone.removeprefix("+86"))
+    p.get_by_role("button", name="发送验证码").click()
+    p.get_by_label("6 位验证码").wait_for()
+    shoot(page, "sign-in")
+    p.get_by_label("6 位验证码").fill(site.sms_code(phone))
+    p.get_by_role("button", name="登录", exact=True).click()
+    p.get_by_role("heading", name="您获得了 10 积分").wait_for()
+    shoot(page, "scan-earned")
+    consumer = User.objects.get(phone=phone)
+    assert ledger.balance_of(ledger.wallet(consumer.pk)) == 10

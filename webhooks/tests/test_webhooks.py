@@ -17,6 +17,7 @@ import pytest
 from django.test.utils import override_settings
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from campaigns.models import CampaignStatus, Code
 from campaigns.questionnaires.services import create_questionnaire_campaign, submit
@@ -93,6 +94,37 @@ def test_signature_verifies_and_refuses_tampering_and_old_timestamps() -> None:
         signing.verify(secret, header, body, now=now + 600)
     with pytest.raises(signing.InvalidSignature):
         signing.verify(secret, "v1=abc", body)
+
+
+def _lowered(headers: dict[str, str]) -> dict[str, str]:
+    # http.server keeps the case it received; the library reads lower-case names.
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def test_standard_webhooks_signature_verifies_with_the_library() -> None:
+    """Our Standard Webhooks headers, checked by the ``standardwebhooks`` package (not by
+    our own code): fails if the signed text, the key's decoding or the format differs
+    from the standard. Tampering, another secret and an old timestamp are refused."""
+    secret = signing.new_secret()
+    body = '{"id":"e1","data":{"x":"雪"}}'.encode()
+    now = int(time.time())
+    headers = signing.standard_headers(secret, "e1", now, body)
+    assert headers["webhook-signature"].startswith("v1,")
+    assert Webhook(secret).verify(body, headers)["id"] == "e1"
+    for bad_secret, bad_body, at in [
+        (signing.new_secret(), body, now),
+        (secret, body.replace("雪".encode(), b"x"), now),
+        (secret, body, now - 600),  # captured and replayed 10 minutes later
+    ]:
+        with pytest.raises(WebhookVerificationError):
+            Webhook(bad_secret).verify(bad_body, signing.standard_headers(secret, "e1", at, body))
+
+
+def test_a_secret_from_before_the_standard_is_its_own_key() -> None:
+    old_style = "whsec_" + "Ab-_" * 10 + "xyz"  # URL-safe, unpadded (secrets.token_urlsafe)
+    body = b'{"id":"e1"}'
+    headers = signing.standard_headers(old_style, "e1", int(time.time()), body)
+    assert Webhook(old_style.encode()).verify(body, headers)["id"] == "e1"
 
 
 def test_receiver_dedupes_retries_and_detects_replays() -> None:
@@ -283,6 +315,10 @@ def test_attempt_success_failure_backoff_and_dead(acme: Tenants, local_hook: Any
     assert signing.verify(hook.secret, headers[signing.SIGNATURE_HEADER], body)
     assert headers[signing.EVENT_ID_HEADER] == str(made.event_id)
     assert json.loads(body)["data"] == {"x": "雪"}
+    # The same request verifies with the Standard Webhooks library, as a merchant does.
+    verified = Webhook(hook.secret).verify(body, _lowered(headers))
+    assert verified["data"] == {"x": "雪"}
+    assert _lowered(headers)["webhook-id"] == str(made.event_id)
 
     # Out of attempts: dead, and nothing is due any more.
     with override_settings(WEBHOOK_MAX_ATTEMPTS=1):

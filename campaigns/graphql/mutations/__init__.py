@@ -19,6 +19,7 @@ from campaigns.graphql.mutations.campaigns import (
 )
 from campaigns.graphql.mutations.claims import ClaimCode
 from campaigns.graphql.mutations.exports import RequestBatchExport
+from campaigns.graphql.mutations.imports import CreateCodeImport
 from campaigns.graphql.mutations.prizes import SetPrizeTable
 from campaigns.graphql.mutations.questionnaires import (
     CreateQuestionnaire,
@@ -46,3 +47,4 @@ class MerchantMutations(graphene.ObjectType):
     create_code_batch = CreateCodeBatch.Field()
     void_code_batch = VoidCodeBatch.Field()
     set_prize_table = SetPrizeTable.Field()
+    create_code_import = CreateCodeImport.Field()

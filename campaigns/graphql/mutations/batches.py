@@ -55,8 +55,8 @@ class CreateCodeBatch(DomainMutation):
         campaign_id: str,
         size: int,
         points_per_code: int | None = None,
-        name: str = "",
-        sku: str = "",
+        name: str | None = "",
+        sku: str | None = "",
     ) -> CreateCodeBatch:
         membership = require_membership(info, Role.OPERATOR)
         campaign = campaign_by_id(info, campaign_id, "campaignId")
@@ -65,8 +65,9 @@ class CreateCodeBatch(DomainMutation):
             campaign,
             size=size,
             points_per_code=points_per_code,
-            name=name,
-            sku=sku,
+            # An explicit null (a form's empty field) is no name, as an omitted one.
+            name=name or "",
+            sku=sku or "",
             created_by=membership.acting_user,
         )
         return cls(batch=batch)

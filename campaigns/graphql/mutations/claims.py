@@ -21,7 +21,9 @@ class ClaimCode(DomainMutation):
 
     Send a fresh random `idempotencyKey` per claim and the same one when retrying
     it: a retry answers the first result with `replayed: true`. Refusals come as
-    `errors` (e.g. `ALREADY_CLAIMED`, `CAMPAIGN_ENDED`, `RATE_LIMITED`).
+    `errors` (e.g. `ALREADY_CLAIMED`, `CAMPAIGN_ENDED`, `RATE_LIMITED`;
+    `MERCHANT_CONSENT_REQUIRED` the first time with a merchant: ask, then send
+    `shareWithMerchant`).
     """
 
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
@@ -34,6 +36,13 @@ class ClaimCode(DomainMutation):
         nonce = graphene.String(
             description="For a prize code: a fresh random value the page makes per claim "
             "(16 to 64 letters, digits, - or _), mixed into the draw; at most 64 characters."
+        )
+        share_with_merchant = graphene.Boolean(
+            default_value=False,
+            description=(
+                "The consumer ticked the box to share their data with the code's merchant "
+                "(asked with MERCHANT_CONSENT_REQUIRED the first time, never pre-ticked)."
+            ),
         )
 
     claim = graphene.Field(ClaimedCode)
@@ -49,10 +58,16 @@ class ClaimCode(DomainMutation):
         code: str,
         idempotency_key: str,
         nonce: str | None = None,
+        share_with_merchant: bool = False,
     ) -> ClaimCode:
         consumer = require_consumer(info)
         result = claim_code(
-            consumer, code, idempotency_key, ip=client_ip(info.context), nonce=nonce
+            consumer,
+            code,
+            idempotency_key,
+            ip=client_ip(info.context),
+            share_with_merchant=share_with_merchant,
+            nonce=nonce,
         )
         return cls(
             claim=ClaimedCode(

@@ -11,7 +11,11 @@ from api.permissions import require_membership
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.exports import render, service
 from campaigns.graphql.types.campaigns import batch_by_id
-from campaigns.graphql.types.exports import BatchExportFormatEnum, BatchExportNode
+from campaigns.graphql.types.exports import (
+    BatchExportFormatEnum,
+    BatchExportNode,
+    LabelStockEnum,
+)
 from core.errors import ErrorCodeEnum
 from tenants.models import Role
 
@@ -21,7 +25,8 @@ class RequestBatchExport(DomainMutation):
 
     Rendering runs in the background: poll the export's ``status`` and ``progress``;
     once ready, ``downloadUrl`` gives the file. ``BATCH_NOT_READY`` for a batch that is
-    generating, failed or void; ``INVALID_GRID`` for a PDF grid out of bounds.
+    generating, failed or void; ``INVALID_GRID`` for a PDF grid out of bounds. A roll
+    ``stock`` prints one label per page and ignores ``columns`` and ``rows``.
     """
 
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
@@ -32,6 +37,7 @@ class RequestBatchExport(DomainMutation):
     class Arguments:
         batch_id = graphene.ID(required=True)
         format = BatchExportFormatEnum(required=True)
+        stock = LabelStockEnum(description="PDF: what the labels are printed on (default A4).")
         columns = graphene.Int(
             description=(
                 f"PDF: labels across an A4 page, {render.MIN_COLUMNS} to "
@@ -54,6 +60,7 @@ class RequestBatchExport(DomainMutation):
         info: graphene.ResolveInfo,
         batch_id: str,
         format: Any,
+        stock: Any = None,
         columns: int | None = None,
         rows: int | None = None,
     ) -> RequestBatchExport:
@@ -62,6 +69,7 @@ class RequestBatchExport(DomainMutation):
         export = service.request_export(
             batch,
             getattr(format, "value", format),
+            stock=getattr(stock, "value", stock),
             columns=columns,
             rows=rows,
             requested_by=membership.acting_user,

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import graphene
 
 from api.mutations import DomainMutation
-from api.permissions import require_consumer, require_membership
+from api.permissions import client_ip, require_consumer, require_membership
 from api.scalars import BigInt, JSONString
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.inputs import aware
@@ -50,6 +50,14 @@ class SubmitResponse(DomainMutation):
         link = graphene.String(required=True)
         answers = JSONString(required=True, description="{question id: answer}.")
         idempotency_key = graphene.String(required=True)
+        share_with_merchant = graphene.Boolean(
+            default_value=False,
+            description=(
+                "The consumer ticked the box to share their data with the questionnaire's "
+                "merchant (asked with MERCHANT_CONSENT_REQUIRED the first time, never "
+                "pre-ticked)."
+            ),
+        )
 
     response = graphene.Field(SubmittedResponse)
     balance = BigInt(description="The wallet balance after the reward.")
@@ -57,7 +65,13 @@ class SubmitResponse(DomainMutation):
 
     @classmethod
     def perform(
-        cls, root: Any, info: graphene.ResolveInfo, link: str, answers: Any, idempotency_key: str
+        cls,
+        root: Any,
+        info: graphene.ResolveInfo,
+        link: str,
+        answers: Any,
+        idempotency_key: str,
+        share_with_merchant: bool = False,
     ) -> SubmitResponse:
         consumer = require_consumer(info)
         parsed = parse_link(link)
@@ -67,7 +81,13 @@ class SubmitResponse(DomainMutation):
         merchant_id, campaign_id = parsed
         try:
             result = questionnaires.submit_to(
-                merchant_id, consumer, campaign_id, answers, idempotency_key
+                merchant_id,
+                consumer,
+                campaign_id,
+                answers,
+                idempotency_key,
+                share_with_merchant=share_with_merchant,
+                ip=client_ip(info.context),
             )
         except DomainError as exc:
             if exc.code == CoreErrorCode.NOT_FOUND:

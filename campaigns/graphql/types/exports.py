@@ -32,6 +32,15 @@ BatchExportFormatEnum = graphene.Enum(
         f"{render.PDF_LABELS_PER_FILE:,} labels)."
     ),
 )
+LabelStockEnum = graphene.Enum(
+    "LabelStock",
+    [(key.upper(), key) for key in render.LABEL_STOCKS],
+    description=(
+        "What PDF labels are printed on. A4: sheets cut into a grid (columns x rows). "
+        "ROLL_30X20, ROLL_40X30, ROLL_50X30: a roll of labels of that size in millimetres "
+        "for a thermal label printer, one label per PDF page."
+    ),
+)
 BatchExportStatusEnum = graphene.Enum(
     "BatchExportStatus",
     [(value.upper(), value) for value in models.ExportStatus.values],
@@ -48,6 +57,7 @@ class BatchExportNode(MerchantNode, DjangoObjectType):
     progress = graphene.Int(required=True, description="Codes written so far.")
     total = graphene.Int(required=True, description="Codes to write (the batch's size).")
     progress_percent = graphene.Float(required=True, description="0 to 100, one decimal.")
+    stock = graphene.Field(LabelStockEnum, description="PDF only: what the labels are printed on.")
     columns = graphene.Int(description="PDF only: labels across a page.")
     rows = graphene.Int(description="PDF only: labels down a page.")
     file_size = BigInt(description="Bytes, once ready.")
@@ -84,6 +94,12 @@ class BatchExportNode(MerchantNode, DjangoObjectType):
         return round(100.0 * export.progress / export.total, 1) if export.total else 100.0
 
     @staticmethod
+    def resolve_stock(export: models.BatchExport, info: graphene.ResolveInfo) -> str | None:
+        if export.format != models.ExportFormat.PDF:
+            return None
+        return str(export.options.get("stock", render.A4_SHEET.key))
+
+    @staticmethod
     def resolve_columns(export: models.BatchExport, info: graphene.ResolveInfo) -> int | None:
         return export.options.get("columns")
 
@@ -113,3 +129,16 @@ class BatchExportConnectionField(DjangoConnectionField):
         # The page's batches (loaded with it) share one stats loader, as batch pages do.
         stats.share_loader([edge.node.batch for edge in result.edges], "batch")
         return result
+
+
+class LabelPreview(graphene.ObjectType):
+    """One page of a batch's PDF labels as the export would print it, with sample codes."""
+
+    image = graphene.String(
+        required=True, description="The page as a PNG `data:` URL (sample codes of zeros)."
+    )
+    stock = graphene.Field(LabelStockEnum, required=True)
+    width_mm = graphene.Float(required=True, description="The page's width in millimetres.")
+    height_mm = graphene.Float(required=True, description="The page's height in millimetres.")
+    labels_per_page = graphene.Int(required=True)
+    pages = graphene.Int(required=True, description="Pages of the whole batch.")

@@ -24,6 +24,8 @@ from campaigns.models import Campaign, Questionnaire, Response
 from campaigns.questionnaires import exports, results
 from campaigns.questionnaires.links import questionnaire_link, questionnaire_url
 from campaigns.questionnaires.services import FormState
+from core.db import connection
+from privacy.consent import identity_withheld, withheld_from
 
 # --- Shared types -----------------------------------------------------------------
 
@@ -226,7 +228,8 @@ class TextAnswerNode(MerchantNode, DjangoObjectType):
 
 
 class QuestionnaireResponseNode(MerchantNode, DjangoObjectType):
-    """A response. The consumer shows only as a masked phone number."""
+    """A response. The consumer shows only as a masked phone number; empty once
+    they withdrew their consent to share with the merchant (PIPL)."""
 
     masked_phone = graphene.String(required=True)
     version = graphene.Int(required=True, description="The question version answered.")
@@ -248,7 +251,11 @@ class QuestionnaireResponseNode(MerchantNode, DjangoObjectType):
 
     @staticmethod
     def resolve_masked_phone(response: Response, info: graphene.ResolveInfo) -> str:
-        return response.consumer.masked_phone
+        # Empty once the consumer withdrew their consent to share with the merchant (PIPL).
+        withheld = getattr(response, "identity_withheld", None)
+        if withheld is None:  # a node fetched alone
+            withheld = bool(withheld_from(connection.tenant.pk, [response.consumer_id]))
+        return "" if withheld else response.consumer.masked_phone
 
     @staticmethod
     def resolve_version(response: Response, info: graphene.ResolveInfo) -> int:
@@ -390,6 +397,7 @@ class QuestionnaireNode(MerchantNode, DjangoObjectType):
         return (
             Response.objects.filter(campaign_id=q.campaign_id)
             .select_related("consumer", "version")
+            .annotate(identity_withheld=identity_withheld(connection.tenant.pk))
             .order_by("-submitted_at", "-id")
         )
 

@@ -262,7 +262,9 @@ BEGIN
         txn_id := v_post.txn_id;
         balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
     ELSE
-        SELECT a.balance INTO balance FROM public.points_account a WHERE a.id = v_wallet;
+        -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).
+        SELECT a.balance INTO balance FROM public.points_account a
+         WHERE a.id = v_wallet AND a.consumer_id = p_consumer;
     END IF;
 
     -- 11. The claim.

@@ -3,8 +3,8 @@
 
 import {
   $, alertError, announce, api, atLeast, bytes, chart, COLORS, date, dateTime, el, fail,
-  instantOrNull, intOrNull, localInput, mutate, nodes, number, onSubmit, param, percent, points,
-  requiredInt, start, statusBadge, t, timeZone,
+  instantOrNull, intOrNull, link, localInput, mutate, nodes, number, onSubmit, param, percent, points,
+  requiredInt, shortDate, start, statusBadge, t, timeZone,
 } from "./console.js";
 
 const POLL_MS = 1000;
@@ -50,6 +50,8 @@ function renderCampaign() {
   $("#end").hidden = !(atLeast(role, "ADMIN") && !ended);
   $("#create-batch").hidden = !operator || ended;
   $("#batch-hint").hidden = !operator || ended;
+  $("#import-codes").hidden = !operator || ended;
+  $("#import-codes").href = link("imports", { campaign: c.id });
   $("#edit-section").hidden = !operator || ended;
 
   const form = $("#edit-campaign");
@@ -80,7 +82,15 @@ function fillBatch(item, batch) {
   const heading = el(
     "div",
     { class: "batch-head" },
-    el("h3", {}, title, " · ", points(batch.pointsPerCode)),
+    el(
+      "h3",
+      {},
+      batch.name ? el("span", { class: "batch-name" }, batch.name, " · ") : null,
+      title,
+      " · ",
+      points(batch.pointsPerCode),
+    ),
+    batch.sku ? el("span", { class: "badge sku" }, t("sku", { sku: batch.sku })) : null,
     statusBadge("batch", batch.status),
   );
   const meta = el(
@@ -136,6 +146,14 @@ function exportRow(batch) {
     const existing = latestExports.get(`${batch.id}:${format}`);
     if (existing && existing.status === "READY" && existing.downloadUrl) {
       slot.append(downloadLink(existing, format));
+    } else if (format === "PDF") {
+      slot.append(
+        el(
+          "button",
+          { type: "button", class: "button secondary", "aria-expanded": "false", onclick: (event) => openLabels(batch, slot, event.currentTarget) },
+          t("labels_button"),
+        ),
+      );
     } else {
       slot.append(
         el(
@@ -159,11 +177,97 @@ function downloadLink(exported, format) {
   );
 }
 
-async function requestExport(batch, format, slot) {
+// --- Labels: stock, grid, a live preview (the server's own rendering), then the PDF ----
+
+const STOCKS = ["A4", "ROLL_30X20", "ROLL_40X30", "ROLL_50X30"];
+const PREVIEW_DELAY_MS = 250;
+
+function openLabels(batch, slot, button) {
+  const item = document.getElementById(domId(batch.id));
+  const open = item.querySelector(".labels-panel");
+  if (open) {
+    open.remove();
+    button.setAttribute("aria-expanded", "false");
+    return;
+  }
+  button.setAttribute("aria-expanded", "true");
+  const prefix = `l-${item.id}`;
+  const stock = el(
+    "select",
+    { id: `${prefix}-stock`, name: "stock" },
+    STOCKS.map((value) => el("option", { value }, t(`stock_${value}`))),
+  );
+  const columns = el("input", { id: `${prefix}-columns`, name: "columns", type: "number", min: "1", max: "6", value: "4", inputmode: "numeric" });
+  const rows = el("input", { id: `${prefix}-rows`, name: "rows", type: "number", min: "1", max: "12", value: "6", inputmode: "numeric" });
+  const grid = el(
+    "div",
+    { class: "grid-2 label-grid" },
+    el("div", { class: "field" }, el("label", { for: columns.id }, t("label_columns")), columns),
+    el("div", { class: "field" }, el("label", { for: rows.id }, t("label_rows")), rows),
+  );
+  const image = el("img", { class: "label-preview", alt: t("label_preview_alt"), hidden: true });
+  const caption = el("figcaption", { class: "hint", role: "status" }, t("loading"));
+  const exportButton = el("button", { type: "submit", class: "primary" }, t("labels_export"));
+  const form = el(
+    "form",
+    { class: "labels-panel", novalidate: true, "aria-label": t("labels_title") },
+    el("h4", {}, t("labels_title")),
+    el("div", { class: "field" }, el("label", { for: stock.id }, t("label_stock")), stock),
+    grid,
+    el("figure", { class: "label-figure" }, image, caption),
+    exportButton,
+  );
+  const options = () => {
+    const values = { stock: stock.value };
+    if (stock.value === "A4") {
+      values.columns = intOrNull(columns.value);
+      values.rows = intOrNull(rows.value);
+    }
+    return values;
+  };
+  let timer = null;
+  let asked = 0;
+  const refresh = () => {
+    grid.hidden = stock.value !== "A4";
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const mine = ++asked;
+      caption.textContent = t("loading");
+      try {
+        const { labelPreview: p } = await api.call("LabelPreview", { batchId: batch.id, ...options() }, { auth: true });
+        if (mine !== asked) return; // a newer choice is on its way
+        image.src = p.image;
+        image.hidden = false;
+        caption.textContent = t("label_preview_caption", {
+          width: number(p.widthMm),
+          height: number(p.heightMm),
+          perPage: number(p.labelsPerPage),
+          pages: number(p.pages),
+        });
+      } catch (error) {
+        if (mine !== asked) return;
+        image.hidden = true;
+        caption.textContent = api.message(error.code, error.message);
+      }
+    }, PREVIEW_DELAY_MS);
+  };
+  for (const input of [stock, columns, rows]) input.addEventListener("input", refresh);
+  stock.addEventListener("change", refresh);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    requestExport(batch, "PDF", slot, options());
+    form.remove();
+  });
+  item.append(form);
+  refresh();
+  stock.focus();
+}
+
+async function requestExport(batch, format, slot, options = {}) {
   const status = el("span", { class: "progress-text", role: "status" }, t("preparing", { format, percent: 0 }));
   slot.replaceChildren(status);
   try {
-    const payload = await mutate("RequestBatchExport", { batchId: batch.id, format });
+    const payload = await mutate("RequestBatchExport", { batchId: batch.id, format, ...options });
     let exported = payload.export;
     while (exported.status === "PENDING" || exported.status === "RUNNING") {
       await sleep(POLL_MS);
@@ -249,7 +353,7 @@ async function loadStats() {
   chart(
     $("#claims-chart"),
     "bar",
-    days.map((d) => date(d.bucket.slice(0, 10))),
+    days.map((d) => shortDate(d.bucket.slice(0, 10))),
     [{ label: t("claims"), data: days.map((d) => d.claims), backgroundColor: COLORS[0] }],
   );
 }
@@ -277,11 +381,26 @@ async function main() {
   $("#pause").addEventListener("click", () => changeStatus("PauseCampaign"));
   $("#end").addEventListener("click", () => changeStatus("EndCampaign"));
 
-  onSubmit($("#create-batch"), async (values) => {
+  const batchForm = $("#create-batch");
+  const showCost = () => {
+    const size = intOrNull(batchForm.elements.size.value);
+    const each = intOrNull(batchForm.elements.pointsPerCode.value);
+    $("#batch-cost").textContent =
+      size > 0 && each > 0 ? t("batch_cost", { points: number(size * each), size: number(size) }) : "";
+  };
+  batchForm.addEventListener("input", showCost);
+  batchForm.addEventListener("reset", () => setTimeout(showCost));
+  onSubmit(batchForm, async (values) => {
+    const size = requiredInt(values, "size");
+    const pointsPerCode = requiredInt(values, "pointsPerCode");
+    // Creating a batch takes its points from the budget at once: say how many first.
+    if (!window.confirm(t("confirm_batch", { points: number(size * pointsPerCode), size: number(size) }))) return;
     const { batch } = await mutate("CreateCodeBatch", {
       campaignId: id,
-      size: requiredInt(values, "size"),
-      pointsPerCode: requiredInt(values, "pointsPerCode"),
+      size,
+      pointsPerCode,
+      name: values.name.trim() || null,
+      sku: values.sku.trim() || null,
     });
     const list = $("#batches");
     list.querySelector(".hint")?.remove();

@@ -1,5 +1,5 @@
 import {
-  $, api, dateTime, el, instantOrNull, intOrNull, link, mutate, number, onSubmit, pager, percent,
+  $, api, dateTime, fail, el, instantOrNull, intOrNull, link, mutate, number, onSubmit, pager, percent,
   points, start, statusBadge, t, table,
 } from "./console.js";
 
@@ -53,10 +53,21 @@ async function main() {
   });
   const scan = pager(
     $("#scan-more"),
-    async (after) =>
-      (await api.call("Campaigns", { first: 20, after, kind: "SCAN" }, { auth: true })).campaigns,
+    async (after) => {
+      const search = $("#scan-search").value.trim() || null;
+      const status = $("#scan-status").value || null;
+      const variables = { first: 20, after, kind: "SCAN", search, status };
+      return (await api.call("Campaigns", variables, { auth: true })).campaigns;
+    },
     showScan,
   );
+  // A new filter starts the list again; typing waits for a pause.
+  let typing = null;
+  $("#scan-search").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => scan(true).catch(fail), 300);
+  });
+  $("#scan-status").addEventListener("change", () => scan(true).catch(fail));
   const surveys = pager(
     $("#questionnaire-more"),
     async (after) =>

@@ -100,6 +100,13 @@ export function date(value) {
   return value ? dates.format(new Date(`${value}T00:00:00`)) : "—";
 }
 
+/** A day on a chart's axis, short: "11/5" (month/day, the year is in the title). */
+export function shortDate(value) {
+  if (!value) return "—";
+  const day = new Date(`${value}T00:00:00`);
+  return `${day.getMonth() + 1}/${day.getDate()}`;
+}
+
 export function percent(value, digits = 1) {
   return `${Number(value ?? 0).toFixed(digits)}%`;
 }

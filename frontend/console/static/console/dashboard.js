@@ -1,6 +1,5 @@
 import {
-  $, api, chart, COLORS, date, el, fail, link, number, percent, points, start, statusBadge, t, table,
-  timeZone,
+  $, api, chart, COLORS, date, el, fail, link, number, percent, points, shortDate, start, statusBadge, t, table, timeZone,
 } from "./console.js";
 
 function campaignLink(campaign) {
@@ -24,7 +23,7 @@ async function main() {
     chart(
       $("#earnings-chart"),
       "bar",
-      days.map((d) => date(d.day)),
+      days.map((d) => shortDate(d.day)),
       [
         { label: t("claims"), data: days.map((d) => d.claims), backgroundColor: COLORS[0] },
         { label: t("responses"), data: days.map((d) => d.responses), backgroundColor: COLORS[1] },
@@ -67,7 +66,7 @@ async function growth() {
   chart(
     $("#growth-chart"),
     "line",
-    days.map((d) => date(d.day)),
+    days.map((d) => shortDate(d.day)),
     [
       { label: t("dau"), data: days.map((d) => d.dau), borderColor: COLORS[0] },
       { label: t("wau"), data: days.map((d) => d.wau), borderColor: COLORS[1] },

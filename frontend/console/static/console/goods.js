@@ -132,6 +132,7 @@ async function main() {
     showProducts,
   );
   onSubmit($("#consign"), async (values) => {
+    if (!values.categoryId) throw new ApiError("REQUIRED", "", "categoryId");
     await mutate("ConsignProduct", {
       title: values.title.trim(),
       description: values.description,
@@ -151,7 +152,13 @@ async function main() {
       const { mallCategories } = await api.call("MallCategories", { first: 50 }, { auth: true });
       const categories = nodes(mallCategories);
       $("#p-category").replaceChildren(...categories.map((c) => el("option", { value: c.id }, c.name)));
-      if (!categories.length) $("#consign").prepend(el("p", { class: "hint" }, t("no_categories")));
+      if (!categories.length) {
+        // Nothing can be consigned without a category: say what is missing and who adds it,
+        // rather than let the form fail.
+        const form = $("#consign");
+        form.prepend(el("p", { class: "notice", id: "no-categories", role: "status" }, t("no_categories_consign")));
+        form.querySelector("button[type=submit]").disabled = true;
+      }
     } catch (error) {
       fail(error);
     }

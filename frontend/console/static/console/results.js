@@ -2,8 +2,7 @@
 // (choices, rating and NPS distributions), figures, text answers on demand, exports.
 
 import {
-  $, alertError, api, chart, COLORS, date, dateTime, el, fail, link, mutate, nodes, number, param,
-  percent, start, t,
+  $, alertError, api, chart, COLORS, dateTime, el, fail, link, mutate, nodes, number, param, percent, shortDate, start, t,
 } from "./console.js";
 
 const id = param("id");
@@ -95,7 +94,7 @@ async function main() {
     chart(
       $("#over-time"),
       "line",
-      days.map((d) => date(d.day)),
+      days.map((d) => shortDate(d.day)),
       [{ label: t("responses"), data: days.map((d) => d.responses), borderColor: COLORS[1], backgroundColor: COLORS[1] }],
     );
     $("#questions-results").replaceChildren(...node.results.map(questionCard));

@@ -63,6 +63,73 @@ async function save(event) {
   }).catch((error) => showAlert(messageFor(error)));
 }
 
+// The province / city / district picker (decision 0240): the provinces once, a
+// province's cities and districts when it is chosen (one cached request each); a choice
+// writes the region field, which stays the value sent and can still be typed.
+const regionRequests = new Map();
+let cities = [];
+
+function regionData(code = "") {
+  if (!regionRequests.has(code)) {
+    const request = fetch(`/regions/${code}`, { credentials: "omit" }).then((answer) => {
+      if (!answer.ok) throw new Error(`regions ${answer.status}`);
+      return answer.json();
+    });
+    request.catch(() => regionRequests.delete(code)); // a later choice asks again
+    regionRequests.set(code, request);
+  }
+  return regionRequests.get(code);
+}
+
+function fillSelect(id, rows) {
+  const select = $(id);
+  select.replaceChildren(select.options[0], ...rows.map(([code, name]) => new Option(name, code)));
+  select.disabled = rows.length === 0;
+}
+
+function chosenRegion() {
+  const names = ["region-province", "region-city", "region-district"]
+    .map((id) => $(id))
+    .filter((select) => select.value)
+    .map((select) => select.selectedOptions[0].text);
+  // A municipality is its own city (北京市 北京市): named once.
+  return names.filter((name, i) => name !== names[i - 1]).join(" ");
+}
+
+async function provinceChosen() {
+  fillSelect("region-city", []);
+  fillSelect("region-district", []);
+  const code = $("region-province").value;
+  cities = code ? await regionData(code) : [];
+  fillSelect("region-city", cities);
+  $("region").value = chosenRegion();
+}
+
+function cityChosen() {
+  const city = cities.find(([code]) => code === $("region-city").value);
+  fillSelect("region-district", city ? city[2] : []);
+  $("region").value = chosenRegion();
+}
+
+async function startPicker() {
+  try {
+    fillSelect("region-province", await regionData());
+    show("region-picker");
+  } catch {
+    /* the typed field is enough: the picker only helps */
+  }
+}
+
+// A new address is most often the consumer's own: their number, to be changed if not.
+async function prefillPhone() {
+  try {
+    const { me } = await api.call("Me", {}, { auth: true });
+    if (me?.phone && !$("address-phone").value) $("address-phone").value = me.phone.replace(/^\+86/, "");
+  } catch {
+    /* typed by hand, as before */
+  }
+}
+
 let wired = false;
 
 /** Show the form (empty, or filled with `address`); resolves with the saved address,
@@ -75,7 +142,14 @@ export function editAddress(address = null) {
     for (const id of Object.values(FIELDS)) {
       $(id).addEventListener("input", () => $(id).removeAttribute("aria-invalid"));
     }
+    $("region-province").addEventListener("change", () => provinceChosen().catch(() => {}));
+    $("region-city").addEventListener("change", cityChosen);
+    $("region-district").addEventListener("change", () => ($("region").value = chosenRegion()));
+    startPicker();
   }
+  $("region-province").value = "";
+  fillSelect("region-city", []);
+  fillSelect("region-district", []);
   clearErrors();
   $("address-form-title").textContent = address ? texts.edit_title : texts.add;
   $("address-id").value = address?.id || "";
@@ -85,6 +159,7 @@ export function editAddress(address = null) {
   $("street").value = address?.street || "";
   $("postal-code").value = address?.postalCode || "";
   $("is-default").checked = Boolean(address?.isDefault);
+  if (!address) prefillPhone();
   show("address-form");
   focusOn("address-form-title");
   return new Promise((resolve) => {

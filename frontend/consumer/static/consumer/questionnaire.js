@@ -299,6 +299,9 @@ function showForm() {
   focusOn("title");
 }
 
+// Set once the consumer was asked to share their data with the merchant (see submit).
+let shareWithMerchant = false;
+
 async function submit() {
   await fetching; // the visible questions match the answers
   const problems = questionnaire.questions
@@ -314,6 +317,7 @@ async function submit() {
       link: config.link,
       answers: JSON.stringify(answers),
       idempotencyKey: sessionKey(KEY_NAME),
+      shareWithMerchant,
     },
     { auth: true },
   );
@@ -325,6 +329,13 @@ async function submit() {
       show("answers", false);
       setText("state", messageFor(first));
       focusOn("title");
+      return;
+    }
+    if (first.code === "MERCHANT_CONSENT_REQUIRED") {
+      // PIPL art. 23: asked the first time with each merchant; the next tap agrees.
+      shareWithMerchant = true;
+      setText("merchant-consent", messageFor(first));
+      focusOn("merchant-consent");
       return;
     }
     if (first.code === "IDEMPOTENCY_CONFLICT") forgetSessionKey(KEY_NAME);

@@ -43,7 +43,10 @@ import {
 import { ready as weChatReady } from "./wx.js";
 
 const KEY_NAME = `claim.${config.code}`;
-const state = { preview: null, claiming: false, consent: false };
+// shareWithMerchant: the consumer was asked to share their data with the code's merchant
+// (the first claim with it is refused with MERCHANT_CONSENT_REQUIRED); the next tap on
+// "agree and collect" sends the agreement with the claim (decision 0184).
+const state = { preview: null, claiming: false, consent: false, shareWithMerchant: false };
 
 async function loadPreview() {
   clearAlert();
@@ -82,10 +85,14 @@ function showPreview(preview) {
   setText("offer-status", preview.status === "CLAIMABLE" ? "" : texts[`status_${preview.status}`]);
 }
 
+// Signing in on a code's page is the consumer asking for its points: the claim they
+// came for completes at once, with no second tap (decision 0234). Only a sign-in made
+// here does so; a session that was already there still waits for the tap (0159).
 async function askToSignIn({ focus = false } = {}) {
   show("claim", false);
   const consumer = await signIn({ focus });
   showClaim(consumer, { focus: true });
+  await onClaim();
 }
 
 async function nextStep() {
@@ -113,7 +120,11 @@ async function nextStep() {
 }
 
 const claimLabel = () =>
-  isPrize() ? texts.draw : fmt(texts.claim, { points: formatPoints(state.preview.points) });
+  state.shareWithMerchant
+    ? texts.agree_and_claim
+    : isPrize()
+      ? texts.draw
+      : fmt(texts.claim, { points: formatPoints(state.preview.points) });
 
 // The published odds, as the prize table states them.
 function showPrizeTiers(tiers) {
@@ -139,7 +150,11 @@ function drawNonce() {
 }
 
 function claimCall(idempotencyKey) {
-  const variables = { code: config.code, idempotencyKey };
+  const variables = {
+    code: config.code,
+    idempotencyKey,
+    shareWithMerchant: state.shareWithMerchant,
+  };
   if (!isPrize()) return api.call("ClaimCode", variables, { auth: true });
   return api.call("ClaimPrizeCode", { ...variables, nonce: drawNonce() }, { auth: true });
 }
@@ -178,6 +193,12 @@ function showPrizeResult(result) {
   show("result-verify");
 }
 
+function askMerchantConsent(error) {
+  state.shareWithMerchant = true;
+  setText("merchant-consent", messageFor(error));
+  focusOn("merchant-consent");
+}
+
 // The first-time consumer's consent, given by the claim tap; false if it was refused.
 async function agreeFirst() {
   try {
@@ -195,6 +216,12 @@ async function agreeFirst() {
 
 function showClaim(consumer, { focus = false, consent = false } = {}) {
   state.consent = consent;
+  // A first-time consumer's one tap also agrees to share with this merchant (said on the
+  // card): no second tap for the merchant's consent (decision 0184).
+  if (consent) {
+    state.shareWithMerchant = true;
+    setText("merchant-consent", fmt(texts.share_with_merchant, { merchant: state.preview.merchantName }));
+  }
   show("claim");
   setText("signed-in-as", signedInAs(consumer));
   show("claim-consent", consent);
@@ -245,6 +272,8 @@ async function claim() {
   const [error] = result.errors;
   if (!error) {
     showResult(result);
+  } else if (error.code === "MERCHANT_CONSENT_REQUIRED") {
+    askMerchantConsent(error);
   } else if (isAuthError(error)) {
     showAlert(messageFor(error));
     return true;

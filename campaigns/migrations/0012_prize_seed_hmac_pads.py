@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0010_prize_tables_and_draw_log'),
+        ('campaigns', '0011_prize_tables_and_draw_log'),
     ]
 
     operations = [

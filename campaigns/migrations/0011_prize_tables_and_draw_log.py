@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0009_batch_name_and_sku'),
+        ('campaigns', '0010_code_imports'),
         ('points', '0004_merged_accounts'),
     ]
 

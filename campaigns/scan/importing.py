@@ -1,0 +1,497 @@
+"""Importing a packaging printer's codes: check the whole file, then write it whole.
+
+Run by the ``import_codes`` task in the merchant's schema, one runner at a time (a
+session advisory lock on the import, which PostgreSQL drops if the worker dies):
+
+1. **Check** (``_check_file``): the file streams through once, chunk by chunk, in
+   bounded memory. Each line is read for the import's layout (one column; code, box
+   code, serial; or the brand's URL with the code inside), its code normalised like
+   ours and checked for shape; the accepted lines go to the unlogged staging table
+   ``campaigns_importline`` by COPY, the refused ones to ``campaigns_importrefusal``
+   (the downloadable report), and a sample of the codes to the entropy meter. Each
+   chunk commits with the progress and a heartbeat; a runner that starts again
+   starts the check from the top.
+2. **Duplicates** (``_refuse_duplicates``): two statements over the staging: lines that
+   repeat an earlier line, and codes that already exist anywhere on the platform (the
+   public routing table holds every imported code of every merchant; this merchant's
+   own code table holds its generated codes, the only ones of ours an imported code
+   can equal, see ``_line_code``).
+3. Any refused line, or too few bits per code (``campaigns.scan.entropy``): the import is
+   refused and nothing is written.
+4. **Write** (``_write``): one transaction makes the batch, its codes (in code order, as
+   generation writes them), their routing rows and the labels, then funds the batch
+   exactly as ``create_batch`` does. A concurrent import of the same code elsewhere
+   makes it fail on the routing table's key: the duplicates are then checked again
+   and reported. Either every code of the file exists, funded, or none does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import load_workbook
+
+from campaigns.error_codes import CampaignErrorCode
+from campaigns.models import (
+    BatchStatus,
+    CodeBatch,
+    CodeImport,
+    ImportFormat,
+    ImportLayout,
+    ImportRefusal,
+    ImportStatus,
+    RefusalReason,
+)
+from campaigns.models.imports import MAX_LABEL_FIELD_LENGTH
+from campaigns.scan import batches
+from campaigns.scan.codes import CodeError, normalize, parse
+from campaigns.scan.entropy import MIN_BITS_PER_CODE, EntropyMeter
+from campaigns.scan.routing import IMPORTED_SHAPE, OUR_SHAPE
+from core.db import connection
+from core.db.locks import advisory_session_lock
+from core.errors import DomainError
+from tenants.models import Merchant
+from webhooks import events, payloads
+from webhooks.models import EventType
+
+logger = logging.getLogger(__name__)
+
+MAX_CODES_PER_FILE = 5_000_000
+CHUNK_LINES = 100_000
+MAX_REFUSED_TEXT = 200
+# Excel keeps numbers as doubles: past 15 digits a numeric cell has lost digits.
+MAX_EXACT_NUMBER = 10**15
+URL_CODE = "{code}"
+
+
+class ImportFailed(DomainError):
+    """The file as a whole cannot be imported (unreadable, too large, empty)."""
+
+
+# --- Reading --------------------------------------------------------------------
+
+
+def url_regex(pattern: str) -> re.Pattern[str]:
+    """The regular expression of a registered URL pattern: ``{code}`` where the code is.
+
+    The scheme may be http or https, letters' case is ignored; the code is what stands
+    between the fixed parts, up to the next ``/``, ``?``, ``&`` or ``#``.
+    """
+    before, after = pattern.split(URL_CODE)
+    before = re.sub(r"^https?://", "", before, flags=re.IGNORECASE)
+    return re.compile(
+        r"https?://" + re.escape(before) + r"([^/?&#]+)" + re.escape(after), re.IGNORECASE
+    )
+
+
+def check_url_pattern(pattern: str) -> str:
+    pattern = pattern.strip()
+    if (
+        pattern.count(URL_CODE) != 1
+        or not re.match(r"https?://[^/{}\s]+", pattern, re.IGNORECASE)
+        or any(char.isspace() for char in pattern)
+    ):
+        raise ImportFailed(
+            CampaignErrorCode.INVALID_URL_PATTERN,
+            _("Give the brand's URL with {code} where the code stands, e.g. %(example)s.")
+            % {"example": "https://brand.example/q?c={code}"},
+            "urlPattern",
+        )
+    return pattern
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value) if abs(value) < MAX_EXACT_NUMBER else "#NUMBER"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < MAX_EXACT_NUMBER:
+            return str(int(value))
+        return "#NUMBER"  # a code stored as a number that lost digits: refused as malformed
+    return str(value).strip()
+
+
+def read_rows(file: IO[bytes], file_format: str) -> Iterator[tuple[int, list[str]]]:
+    """Each row of the file with its line number (1-based), cells stripped."""
+    if file_format == ImportFormat.XLSX:
+        yield from _xlsx_rows(file)
+        return
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", errors="replace", newline="")
+    reader = csv.reader(text)
+    try:
+        for row in reader:
+            yield reader.line_num, [cell.strip() for cell in row]
+    except csv.Error as exc:
+        raise ImportFailed(
+            CampaignErrorCode.IMPORT_UNREADABLE,
+            _("The file cannot be read as CSV (line %(line)s).") % {"line": reader.line_num},
+        ) from exc
+
+
+def _xlsx_rows(file: IO[bytes]) -> Iterator[tuple[int, list[str]]]:
+    # Read-only mode streams the sheet's XML row by row instead of loading the workbook.
+    try:
+        workbook = load_workbook(file, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises zipfile's, KeyError, InvalidFileException…
+        raise ImportFailed(
+            CampaignErrorCode.IMPORT_UNREADABLE, _("The file cannot be read as XLSX.")
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        for number, row in enumerate(sheet.iter_rows(values_only=True), 1):
+            yield number, [_cell(value) for value in row]
+    finally:
+        workbook.close()
+
+
+@dataclass
+class LineRules:
+    """How a row of this import's file gives its code (and box code and serial)."""
+
+    merchant_id: int
+    layout: str
+    url: re.Pattern[str] | None = None
+
+    def read(self, cells: list[str]) -> tuple[str, str, str] | RefusalReason:
+        """``(code, box code, serial)``, or the ``RefusalReason`` of the line."""
+        while cells and not cells[-1]:
+            cells = cells[:-1]
+        if self.layout == ImportLayout.CODE_BOX_SERIAL:
+            if not 1 <= len(cells) <= 3 or any(len(c) > MAX_LABEL_FIELD_LENGTH for c in cells):
+                return RefusalReason.BAD_COLUMNS
+            cells = cells + [""] * (3 - len(cells))
+            code, box, serial = cells
+        else:
+            if len(cells) != 1:
+                return RefusalReason.BAD_COLUMNS
+            code, box, serial = cells[0], "", ""
+            if self.url is not None:
+                match = self.url.fullmatch(code)
+                if match is None:
+                    return RefusalReason.NO_CODE_IN_URL
+                code = match.group(1)
+        checked = self.code(code)
+        return checked if isinstance(checked, RefusalReason) else (checked, box, serial)
+
+    def code(self, raw: str) -> str | RefusalReason:
+        """The normalised code, or the ``RefusalReason`` of a code that cannot be ours."""
+        code = normalize(raw)
+        if IMPORTED_SHAPE.fullmatch(code) is None:
+            return RefusalReason.MALFORMED
+        if OUR_SHAPE.fullmatch(code):
+            # Our own format: routed by its first characters, and refused as a typo when
+            # its check character fails, never looked up in the routing table. Only a
+            # valid code naming this merchant may stay (its scan finds this schema).
+            try:
+                parsed = parse(code)
+            except CodeError:
+                return RefusalReason.OUR_FORMAT
+            if parsed.merchant_id != self.merchant_id:
+                return RefusalReason.OUR_FORMAT
+        return code
+
+
+# --- The check ------------------------------------------------------------------
+
+
+def _copy_text(value: str) -> str:
+    """A value as a field of COPY's text format."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\x00", "")
+    )
+
+
+@dataclass
+class Chunk:
+    lines: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    empty: int = 0
+    read: int = 0
+
+
+def _flush(code_import: CodeImport, chunk: Chunk) -> None:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if chunk.lines:
+            sql = "COPY campaigns_importline (import_id, line, code, box_code, printer_serial) "
+            with cursor.copy(sql + "FROM STDIN") as copy:
+                copy.write("".join(chunk.lines))
+        if chunk.refusals:
+            sql = "COPY campaigns_importrefusal (code_import_id, line, reason, text) FROM STDIN"
+            with cursor.copy(sql) as copy:
+                copy.write("".join(chunk.refusals))
+        CodeImport.objects.filter(pk=code_import.pk).update(
+            lines_read=chunk.read,
+            accepted=code_import.accepted,
+            refused=code_import.refused,
+            empty_lines=code_import.empty_lines,
+            heartbeat_at=timezone.now(),
+        )
+
+
+def _clear(code_import: CodeImport) -> None:
+    """Forget a previous check of this import (a runner that died mid-way)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM campaigns_importline WHERE import_id = %s", [code_import.pk])
+    ImportRefusal.objects.filter(code_import=code_import).delete()
+
+
+def _check_file(code_import: CodeImport, meter: EntropyMeter) -> None:
+    """Stage the accepted lines, record the refused ones, feed the meter; counts on the row."""
+    _clear(code_import)
+    code_import.accepted = code_import.refused = code_import.empty_lines = 0
+    rules = LineRules(
+        merchant_id=connection.tenant.pk,
+        layout=code_import.layout,
+        url=url_regex(code_import.url_pattern) if code_import.layout == ImportLayout.URLS else None,
+    )
+    import_id = code_import.pk
+    chunk = Chunk()
+    first = True
+    with default_storage.open(code_import.file_name, "rb") as file:
+        for number, cells in read_rows(file, code_import.file_format):
+            chunk.read = number
+            if first and code_import.has_header:
+                first = False
+                continue
+            first = False
+            if not any(cells):
+                chunk.empty += 1
+                code_import.empty_lines += 1
+                continue
+            read = rules.read(cells)
+            if isinstance(read, tuple):
+                code, box, serial = read
+                chunk.codes.append(code)
+                chunk.lines.append(
+                    f"{import_id}\t{number}\t{code}\t{_copy_text(box)}\t{_copy_text(serial)}\n"
+                )
+                code_import.accepted += 1
+            else:
+                text = _copy_text(",".join(cells)[:MAX_REFUSED_TEXT])
+                chunk.refusals.append(f"{import_id}\t{number}\t{read}\t{text}\n")
+                code_import.refused += 1
+            if code_import.accepted + code_import.refused > MAX_CODES_PER_FILE:
+                raise ImportFailed(
+                    CampaignErrorCode.IMPORT_TOO_MANY_CODES,
+                    _("A file holds at most %(max)s codes; split it.")
+                    % {"max": f"{MAX_CODES_PER_FILE:,}"},
+                )
+            if len(chunk.lines) + len(chunk.refusals) >= CHUNK_LINES:
+                meter.add(chunk.codes)
+                _flush(code_import, chunk)
+                chunk = Chunk(read=number)
+    meter.add(chunk.codes)
+    _flush(code_import, chunk)
+    code_import.lines_read = chunk.read
+
+
+DUPLICATES_SQL = """
+INSERT INTO campaigns_importrefusal (code_import_id, line, reason, text, first_line)
+SELECT %(import)s, line, %(reason)s, code, first_line
+FROM (
+    SELECT line, code, min(line) OVER (PARTITION BY code) AS first_line
+    FROM campaigns_importline WHERE import_id = %(import)s
+) lines
+WHERE line <> first_line
+ON CONFLICT (code_import_id, line) DO NOTHING
+"""
+# Every imported code of every merchant has a routing row; of our own codes only this
+# merchant's can equal an imported one (LineRules.code refuses the others' shape).
+EXISTING_SQL = """
+INSERT INTO campaigns_importrefusal (code_import_id, line, reason, text)
+SELECT %(import)s, s.line, %(reason)s, s.code
+FROM campaigns_importline s
+WHERE s.import_id = %(import)s
+  AND (EXISTS (SELECT 1 FROM public.tenants_coderoute r WHERE r.key = md5(s.code)::uuid)
+       OR EXISTS (SELECT 1 FROM campaigns_code c WHERE c.code = s.code))
+ON CONFLICT (code_import_id, line) DO NOTHING
+"""
+
+
+def _refuse_duplicates(code_import: CodeImport) -> int:
+    """Record the lines whose code repeats or exists; returns the import's refused lines."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        params: dict[str, int | str] = {
+            "import": code_import.pk,
+            "reason": RefusalReason.DUPLICATE_IN_FILE.value,
+        }
+        cursor.execute(DUPLICATES_SQL, params)
+        moved = cursor.rowcount
+        params["reason"] = RefusalReason.ALREADY_EXISTS.value
+        cursor.execute(EXISTING_SQL, params)
+        moved += cursor.rowcount
+        if moved:
+            code_import.refused += moved
+            code_import.accepted -= moved
+            code_import.save(update_fields=["refused", "accepted"])
+    return code_import.refused
+
+
+# --- The write ------------------------------------------------------------------
+
+CODES_SQL = """
+INSERT INTO campaigns_code (code, batch_id, serial)
+SELECT code, %(batch)s, serial
+FROM (
+    SELECT code, (row_number() OVER (ORDER BY line)) - 1 AS serial
+    FROM campaigns_importline WHERE import_id = %(import)s
+) lines
+ORDER BY code
+"""
+ROUTES_SQL = """
+INSERT INTO public.tenants_coderoute (key, merchant_id)
+SELECT md5(code)::uuid, %(merchant)s FROM campaigns_importline WHERE import_id = %(import)s
+ORDER BY 1
+"""
+LABELS_SQL = """
+INSERT INTO campaigns_codelabel (code, box_code, printer_serial)
+SELECT code, box_code, printer_serial FROM campaigns_importline WHERE import_id = %(import)s
+"""
+
+
+def _write(merchant: Merchant, code_import: CodeImport) -> CodeBatch:
+    """The batch, its codes, routes and labels, funded: one transaction."""
+    size = code_import.accepted
+    with transaction.atomic():
+        campaign = batches.lock_campaign(code_import.campaign)
+        # Again under the campaign's lock, which setPrizeTable takes too: a campaign given a
+        # prize table since the import's checks refuses it (WRONG_CAMPAIGN_KIND).
+        batches.check_batch(
+            merchant,
+            campaign,
+            size=size,
+            points_per_code=code_import.points_per_code,
+            imported=True,
+        )
+        batch = CodeBatch.objects.create(
+            campaign=campaign,
+            name=code_import.name,
+            sku=code_import.sku,
+            size=size,
+            points_per_code=code_import.points_per_code,
+            status=BatchStatus.READY,
+            generated=size,
+            created_by=code_import.created_by,
+            finished_at=timezone.now(),
+        )
+        params = {"batch": batch.pk, "import": code_import.pk, "merchant": merchant.pk}
+        with connection.cursor() as cursor:
+            cursor.execute(CODES_SQL, params)
+            cursor.execute(ROUTES_SQL, params)
+            if code_import.layout == ImportLayout.CODE_BOX_SERIAL:
+                cursor.execute(LABELS_SQL, params)
+        batches.fund_batch(merchant, campaign, batch)
+        code_import.batch = batch
+        code_import.codes_written = size
+        _finish(code_import, ImportStatus.IMPORTED)
+        events.record(
+            merchant.pk, EventType.BATCH_READY, lambda: payloads.batch_ready(merchant.pk, batch)
+        )
+    return batch
+
+
+def _finish(code_import: CodeImport, status: str, error: DomainError | None = None) -> None:
+    code_import.status = status
+    code_import.finished_at = code_import.heartbeat_at = timezone.now()
+    if error is not None:
+        code_import.failure_code = str(error.code)
+        code_import.failure_reason = str(error)[:500]
+    code_import.save()
+
+
+def _set_status(code_import: CodeImport, status: str) -> None:
+    code_import.status = status
+    code_import.heartbeat_at = timezone.now()
+    code_import.save(update_fields=["status", "heartbeat_at"])
+
+
+def run_import(import_id: int, max_attempts: int = 3) -> CodeImport:
+    """Check, then write or refuse, an uploaded import; safe to call again or twice."""
+    merchant = connection.tenant
+    with advisory_session_lock(f"code-import:{connection.schema_name}:{import_id}") as held:
+        code_import = CodeImport.objects.select_related("campaign").get(pk=import_id)
+        if not held or code_import.status not in (ImportStatus.VALIDATING, ImportStatus.WRITING):
+            return code_import
+        try:
+            batches.check_batch(
+                merchant,
+                code_import.campaign,
+                size=1,
+                points_per_code=code_import.points_per_code,
+                imported=True,
+            )
+            meter = EntropyMeter()
+            _check_file(code_import, meter)
+            code_import.bits_per_code = meter.bits_per_code() if meter.count else None
+            code_import.save(update_fields=["bits_per_code", "lines_read"])
+            for _attempt in range(max_attempts):
+                if _refuse_duplicates(code_import):
+                    raise ImportFailed(
+                        CampaignErrorCode.IMPORT_LINES_REFUSED,
+                        _("%(count)s lines were refused; nothing was imported.")
+                        % {"count": f"{code_import.refused:,}"},
+                    )
+                if not code_import.accepted:
+                    raise ImportFailed(CampaignErrorCode.IMPORT_EMPTY, _("The file holds no code."))
+                if (code_import.bits_per_code or 0) < MIN_BITS_PER_CODE:
+                    raise ImportFailed(
+                        CampaignErrorCode.IMPORT_LOW_ENTROPY,
+                        _(
+                            "These codes carry %(bits)s bits each; at least %(min)s are needed, "
+                            "or they could be guessed from one another."
+                        )
+                        % {"bits": code_import.bits_per_code, "min": int(MIN_BITS_PER_CODE)},
+                    )
+                batches.check_batch(
+                    merchant,
+                    code_import.campaign,
+                    size=code_import.accepted,
+                    points_per_code=code_import.points_per_code,
+                    imported=True,
+                )
+                _set_status(code_import, ImportStatus.WRITING)
+                try:
+                    _write(merchant, code_import)
+                    break
+                except IntegrityError:
+                    # Another import or generation took one of these codes meanwhile.
+                    logger.info("import %s met a code written meanwhile; checking again", import_id)
+                    code_import.refresh_from_db()
+            else:
+                raise RuntimeError(f"import {import_id} kept meeting new codes")
+        except DomainError as exc:
+            status = (
+                ImportStatus.REFUSED
+                if exc.code
+                in (CampaignErrorCode.IMPORT_LINES_REFUSED, CampaignErrorCode.IMPORT_LOW_ENTROPY)
+                else ImportStatus.FAILED
+            )
+            _finish(code_import, status, exc)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM campaigns_importline WHERE import_id = %s", [import_id])
+        return code_import
+
+
+def mark_failed(import_id: int, reason: str) -> None:
+    CodeImport.objects.filter(
+        pk=import_id, status__in=[ImportStatus.VALIDATING, ImportStatus.WRITING]
+    ).update(status=ImportStatus.FAILED, failure_reason=reason[:500], finished_at=timezone.now())
