@@ -12,7 +12,12 @@ import graphene
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.error_codes import AccountErrorCode
-from campaigns.error_codes import CampaignErrorCode, FollowErrorCode, QuestionnaireErrorCode
+from campaigns.error_codes import (
+    CampaignErrorCode,
+    FollowErrorCode,
+    PrizeErrorCode,
+    QuestionnaireErrorCode,
+)
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
 from earning.error_codes import EarningErrorCode
@@ -36,6 +41,7 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     MallErrorCode,
     WebhookErrorCode,
     OfficialAccountErrorCode,
+    PrizeErrorCode,
     PrivacyErrorCode,
     EarningErrorCode,
 )

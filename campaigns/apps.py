@@ -15,6 +15,7 @@ class CampaignsConfig(AppConfig):
             self,
             "scan/sql/campaigns_claim_code.sql",
             "questionnaires/sql/campaigns_submit_response.sql",
+            "prizes/sql/campaigns_claim_prize.sql",
         )
 
         from accounts.merge import MergeStep, register

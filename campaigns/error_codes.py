@@ -90,3 +90,24 @@ class FollowErrorCode(ErrorCodeEnum):
         "FOLLOW_NOT_FOLLOWED",
         "No follow from a campaign code is known for this link.",
     )
+
+
+class PrizeErrorCode(ErrorCodeEnum):
+    """Prize tables, their draws and their verification."""
+
+    INVALID_PRIZE_TABLE = (
+        "INVALID_PRIZE_TABLE",
+        "The prize table's tiers are not valid (the message says which rule, field names it).",
+    )
+    PRIZE_ABOVE_LEGAL_CEILING = (
+        "PRIZE_ABOVE_LEGAL_CEILING",
+        "A prize is worth more than the legal ceiling for lottery-style promotions (¥50,000).",
+    )
+    PRIZE_TERMS_LOCKED = (
+        "PRIZE_TERMS_LOCKED",
+        "The prize terms are locked: the campaign was activated or has batches.",
+    )
+    INVALID_DRAW_NONCE = (
+        "INVALID_DRAW_NONCE",
+        "A prize code needs the page's nonce: 16 to 64 letters, digits, - or _.",
+    )

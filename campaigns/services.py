@@ -18,6 +18,7 @@ from campaigns import offers
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.follow import services as follow_services
 from campaigns.models import Campaign, CampaignError, CampaignKind, CampaignStatus
+from campaigns.prizes import services as prize_services
 from campaigns.questionnaires import services as questionnaire_services
 from campaigns.scan import services as scan_services
 from tenants.models import Merchant
@@ -71,6 +72,8 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
                 questionnaire_services.reserve(merchant, campaign)
             if campaign.kind == CampaignKind.FOLLOW:
                 follow_services.reserve(merchant, campaign)
+            # A prize table's terms are locked and its seed committed (once).
+            prize_services.lock(campaign)
         campaign.status = status
         campaign.save(update_fields=["status", "updated_at"])
         # The consumers' "ways to earn" list follows, once this has committed; a failure
@@ -78,6 +81,7 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
         transaction.on_commit(lambda: offers.refresh_merchant(merchant), robust=True)
         if status == CampaignStatus.ENDED:
             scan_services.end_batches(merchant, campaign)
+            prize_services.reveal(campaign)
             if campaign.kind == CampaignKind.QUESTIONNAIRE:
                 questionnaire_services.release(merchant, campaign)
             if campaign.kind == CampaignKind.FOLLOW:

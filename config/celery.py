@@ -20,5 +20,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # ...and of the campaigns app's domain packages, which that does not look into.
 app.autodiscover_tasks(
-    ["campaigns.scan", "campaigns.questionnaires", "campaigns.exports", "campaigns.follow"]
+    [
+        "campaigns.scan",
+        "campaigns.questionnaires",
+        "campaigns.exports",
+        "campaigns.follow",
+        "campaigns.prizes",
+    ]
 )

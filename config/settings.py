@@ -215,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.notify_expiring_points",
         "schedule": env_int("EXPIRY_NOTICE_INTERVAL_SECONDS", 3600),
     },
+    # A prize campaign's seed periods (decision 0217): revealed within 10 minutes of the end.
+    "rotate-prize-seeds": {
+        "task": "campaigns.tasks.rotate_prize_seeds",
+        "schedule": env_int("PRIZE_SEED_ROTATION_INTERVAL_SECONDS", 600),
+    },
     "erase-due-accounts": {
         "task": "privacy.tasks.erase_due_accounts",
         "schedule": env_int("ERASURE_SWEEP_INTERVAL_SECONDS", 3600),

@@ -34,6 +34,7 @@ from tests.fixtures.tenants import merchant_with_codes
 
 SQL_FUNCTIONS = {
     "campaigns_claim_code": ("campaigns", "scan/sql/campaigns_claim_code.sql"),
+    "campaigns_claim_prize": ("campaigns", "prizes/sql/campaigns_claim_prize.sql"),
     "points_post": ("points", "sql/points_post.sql"),
     "campaigns_submit_response": (
         "campaigns",
@@ -120,6 +121,7 @@ def test_each_code_draws_on_the_bucket_its_batch_names(
             found = Code.objects.select_related("batch").get(code=code)
             batch: CodeBatch = found.batch
             assert Claim.objects.get(code_id=code).transaction_id == result.claim.transaction_id
+        assert result.claim.transaction_id is not None  # fixed points always post
         debited = Entry.objects.get(transaction_id=result.claim.transaction_id, amount__lt=0)
         account = Account.objects.get(pk=debited.account_id)
         assert account.ref == batch.reserve_ref(found.serial % RESERVE_BUCKETS)

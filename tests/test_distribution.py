@@ -4,9 +4,9 @@ Past one PostgreSQL primary, merchant schemas are distributed as units (Citus
 schema-based sharding) and the public tables that grow with consumers are
 hash-distributed by a key column (``DISTRIBUTION``). A statement on such a table that
 does not pin the key (an equality in its WHERE, or the column in an INSERT's list)
-would go to every shard. This test runs a claim, a questionnaire submission and a
-redeem, captures every statement they send, expands each call of our SQL functions
-into the statements of its body (``pg_get_functiondef``, parsed with pglast's
+would go to every shard. This test runs a claim, two prize claims, a questionnaire
+submission and a redeem, captures every statement they send, expands each call of our SQL
+functions into the statements of its body (``pg_get_functiondef``, parsed with pglast's
 PL/pgSQL parser, recursively), and checks each statement against ``DISTRIBUTION``.
 
 What does not pass today is listed in ``KNOWN`` with the change it waits for (the
@@ -30,12 +30,14 @@ from pglast.enums import BoolExprType
 from pglast.visitors import Visitor
 
 from campaigns.models import Campaign, CampaignKind, Code
+from campaigns.models.prizes import TierTerms
 from campaigns.questionnaires.services import submit
 from campaigns.scan.claims import claim_code
 from core.db import connection
 from redemption import services as mall
 from redemption.models import Address
 from tests.fixtures.activity import consumer, mall_product, merchant_with_activity
+from tests.fixtures.prizes import merchant_with_prize_codes, nonce
 
 pytestmark = pytest.mark.usefixtures("committed_db")
 
@@ -235,7 +237,7 @@ def unpinned(captured: list[str]) -> set[tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def hot_paths(django_db_setup: None, django_db_blocker: Any) -> list[str]:
-    """The SQL sent by a claim, a questionnaire submission and a redeem."""
+    """The SQL sent by a claim, prize claims, a questionnaire submission and a redeem."""
     with django_db_blocker.unblock():
         product = mall_product()
         slug = f"dist-{uuid.uuid4().hex[:8]}"
@@ -247,6 +249,12 @@ def hot_paths(django_db_setup: None, django_db_blocker: Any) -> list[str]:
                 Code.objects.filter(claimed_at__isnull=True).values_list("code", flat=True)
             )
             survey = Campaign.objects.get(kind=CampaignKind.QUESTIONNAIRE)
+        # Two draws: one that pays (points_post) and one "thank you" (the balance read).
+        _prizes, _batch, prize_codes = merchant_with_prize_codes(
+            lambda name: f"{name}-{uuid.uuid4().hex[:8]}",
+            size=2,
+            tiers=[TierTerms("一等奖", 5, 1_000_000, 1), TierTerms("谢谢参与", 0, 1, None)],
+        )
         captured: list[str] = []
 
         def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -256,6 +264,8 @@ def hot_paths(django_db_setup: None, django_db_blocker: Any) -> list[str]:
         with connection.execute_wrapper(capture):
             for code in codes[:2]:
                 claim_code(buyer, code, f"dist-claim-{code}")
+            for code in prize_codes:
+                claim_code(buyer, code, f"dist-prize-{code}", nonce=nonce())
             with tenant_context(merchant.merchant):
                 submit(merchant.merchant, buyer, survey.pk, {"q1": 5}, f"dist-answer-{slug}")
             mall.redeem(buyer, product.pk, 1, idempotency_key=f"dist-{slug}", address_id=address.pk)
@@ -267,8 +277,13 @@ def test_every_statement_of_the_hot_paths_pins_its_distribution_key(
     hot_paths: list[str],
 ) -> None:
     origins = {origin for sql in hot_paths for origin, _s in statements(sql)}
-    # The three paths' functions and the ledger's were all expanded and checked.
-    assert {"campaigns_claim_code", "campaigns_submit_response", "redemption_redeem"} <= origins
+    # The paths' functions and the ledger's were all expanded and checked.
+    assert {
+        "campaigns_claim_code",
+        "campaigns_claim_prize",
+        "campaigns_submit_response",
+        "redemption_redeem",
+    } <= origins
     assert "points_post" in origins
     assert unpinned(hot_paths) == set(KNOWN)
 

@@ -30,6 +30,7 @@ from campaigns.models import (
     CodeBatch,
     CodeImport,
     CodeScans,
+    PrizeTier,
     QuestionnaireVersion,
     ScanDay,
     ScanFailure,
@@ -160,10 +161,12 @@ QUERY_CASES: dict[str, str] = {
         "attempts payload endpoint { id url description } } } } }"
     ),
 }
+# prizeTable reads one campaign by its ID: its isolation cases (another merchant's staff,
+# another merchant named, no sign-in) are in campaigns/tests/test_prize_api.py.
 # labelPreview renders one batch named by its global ID: another merchant's batch ID is
 # NOT_FOUND, a foreign merchant header MERCHANT_NOT_FOUND, no sign-in UNAUTHENTICATED
 # (campaigns/tests/test_exports.py, test_label_preview_shows_a_page_that_scans_...).
-QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "labelPreview", "codeScans"}
+QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "labelPreview", "codeScans", "prizeTable"}
 
 # Mutations anyone may call (they act on the caller's own session or invitation, or
 # apply for a new merchant: test_a_sign_up_reaches_no_existing_merchant below).
@@ -357,6 +360,16 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
     "webhookEndpointDelete": (
         "mutation($id: ID!) { webhookEndpointDelete(id: $id) { deletedId errors { code } } }",
         lambda t: {"id": _acme_endpoint(t)},
+    ),
+    "setPrizeTable": (
+        "mutation($id: ID!, $tiers: JSONString!) { setPrizeTable(campaignId: $id, "
+        "tiers: $tiers) { prizeTable { draws } errors { code } } }",
+        lambda t: {
+            "id": _acme_campaign(t),
+            "tiers": json.dumps(
+                [{"name": "A", "points": 1, "weight": 1}, {"name": "B", "points": 0, "weight": 1}]
+            ),
+        },
     ),
     "awardPoints": (
         'mutation($phone: String!) { awardPoints(phone: $phone, points: 5, reason: "Iso", '
@@ -785,6 +798,7 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         exports = sorted(BatchExport.objects.values_list("pk", "status"))
         code_imports = sorted(CodeImport.objects.values_list("pk", "status"))
         versions = sorted(QuestionnaireVersion.objects.values_list("pk", "number", "questions"))
+        prize_tiers = sorted(PrizeTier.objects.values_list("pk", "name", "points"))
     folder = f"questionnaire-exports/{tenants.acme.schema_name}"
     files = sorted(default_storage.listdir(folder)[1]) if default_storage.exists(folder) else []
     connection.set_schema_to_public()
@@ -818,6 +832,7 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         keys,
         hooks,
         deliveries,
+        prize_tiers,
         awards,
         rules,
     )

@@ -37,6 +37,7 @@ from campaigns.graphql.types.exports import (
 )
 from campaigns.graphql.types.follow import FollowCampaignNode
 from campaigns.graphql.types.imports import CodeImportNode
+from campaigns.graphql.types.prizes import PrizeTableType
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
 from campaigns.graphql.types.scan import ScanPreview
 from campaigns.graphql.types.scans import (
@@ -45,6 +46,7 @@ from campaigns.graphql.types.scans import (
     CodeVerification,
     ScanDayTotals,
 )
+from campaigns.prizes import services as prize_services
 from campaigns.questionnaires import services as questionnaires
 from campaigns.questionnaires.links import in_merchant_schema, link_not_found, questionnaire_link
 from campaigns.scan import events, history, stats
@@ -174,6 +176,13 @@ class MerchantQueries(graphene.ObjectType):
         time_zone=graphene.String(description="IANA name, e.g. Asia/Shanghai (default UTC)."),
         description="Points, earnings per day, active consumers and top campaigns.",
     )
+    prize_table = graphene.Field(
+        PrizeTableType,
+        campaign_id=graphene.ID(required=True),
+        description="A campaign's prize table with its odds, stats and draw log head; null "
+        "for a campaign that pays fixed points.",
+    )
+
     code_imports = DjangoConnectionField(
         CodeImportNode,
         campaign_id=graphene.ID(description="Only this campaign's imports."),
@@ -293,6 +302,13 @@ class MerchantQueries(graphene.ObjectType):
         membership = require_membership(info)
         days = stats.check_window(days, stats.MAX_DAYS, "days")
         return DashboardRoot(membership.merchant_id, days, stats.time_zone(time_zone))
+
+    @staticmethod
+    def resolve_prize_table(
+        root: Any, info: graphene.ResolveInfo, campaign_id: str
+    ) -> models.PrizeTable | None:
+        require_membership(info)
+        return prize_services.table_of(campaign_by_id(info, campaign_id, "campaignId"))
 
     @staticmethod
     def resolve_code_imports(

@@ -24,6 +24,7 @@ from campaigns.models.imports import (
     ImportStatus,
     RefusalReason,
 )
+from campaigns.models.prizes import GENESIS, PrizeDraw, PrizeSeed, PrizeTable, PrizeTier
 from campaigns.models.questionnaires import (
     Questionnaire,
     QuestionnaireOpen,
@@ -40,6 +41,7 @@ from campaigns.models.scans import (
 )
 
 __all__ = [
+    "GENESIS",
     "MAX_BATCH_SIZE",
     "TRANSITIONS",
     "BatchExport",
@@ -65,6 +67,10 @@ __all__ = [
     "ImportLine",
     "ImportRefusal",
     "ImportStatus",
+    "PrizeDraw",
+    "PrizeSeed",
+    "PrizeTable",
+    "PrizeTier",
     "Questionnaire",
     "QuestionnaireOpen",
     "QuestionnaireVersion",

@@ -45,6 +45,10 @@ class CodeBatch(models.Model):
     generated = models.PositiveIntegerField(default=0)
     failure_reason = models.CharField(max_length=500, blank=True)
     released_points = models.BigIntegerField(default=0)
+    # A batch whose campaign pays a prize table: what it reserved (Σ over tiers of
+    # min(cap, size) x points, in one account, its bucket 0); null for fixed points.
+    # ``points_per_code`` is then the most one code can pay (the top tier's points).
+    prize_reserve = models.BigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
@@ -80,6 +84,8 @@ class CodeBatch(models.Model):
 
     @property
     def reserved_points(self) -> int:
+        if self.prize_reserve is not None:
+            return self.prize_reserve
         return self.size * self.points_per_code
 
     def reserve_ref(self, bucket: int) -> str:
@@ -150,8 +156,9 @@ class Claim(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"
     )
     points = models.PositiveIntegerField()
+    # Null only for a prize draw that won nothing ("thank you"): no point moved.
     transaction = models.ForeignKey(
-        "points.Transaction", on_delete=models.DO_NOTHING, related_name="+"
+        "points.Transaction", on_delete=models.DO_NOTHING, related_name="+", null=True
     )
     idempotency_key = models.CharField(max_length=200)
     claimed_at = models.DateTimeField(default=timezone.now)

@@ -32,6 +32,7 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, Claim
+from campaigns.prizes import claims as prize_claims
 from campaigns.reserves import RESERVE_BUCKETS
 from campaigns.scan.codes import CodeError
 from campaigns.scan.routing import route
@@ -71,6 +72,7 @@ class Outcome(StrEnum):
     VOIDED = "voided"
     CAMPAIGN_LIMIT = "campaign_limit"
     DAILY_LIMIT = "daily_limit"
+    PRIZE = "prize"  # the batch pays a prize table: campaigns.prizes.claims draws
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class ClaimResult:
     campaign: Campaign
     balance: int
     replayed: bool
+    prize: prize_claims.Prize | None = None
 
 
 def _unknown() -> CodeError:
@@ -96,6 +99,7 @@ def claim_code(
     idempotency_key: str,
     ip: str | None = None,
     share_with_merchant: bool = False,
+    nonce: str | None = None,
 ) -> ClaimResult:
     idempotency.check_key(idempotency_key)
     limits = [
@@ -118,7 +122,7 @@ def claim_code(
         merchant_consent.ensure(
             consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.CLAIM, ip
         )
-        return _claim(merchant_id, consumer, parsed.code, idempotency_key)
+        return _claim(merchant_id, consumer, parsed.code, idempotency_key, nonce)
     except DomainError as exc:
         if exc.code in GUESS_LIKE:
             for limit in limits:
@@ -147,7 +151,26 @@ _CLAIM = rows.columns(Claim)
 _CLAIM_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
 
 
-def _claim(merchant_id: int, consumer: User, code: str, idempotency_key: str) -> ClaimResult:
+def _fetch(params: list[Any], nonce: str | None) -> tuple[Any, ...] | None:
+    """The claim's one round trip: campaigns_claim_code, or campaigns_claim_prize first
+    when the page sent a nonce (it does for a code its preview showed as a prize code).
+    A wrong guess writes nothing and costs a second round trip."""
+    merchant_id, code, consumer_id, key, now = params[:5]
+    if prize_claims.is_nonce(nonce):
+        head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce)
+        if head[0] != prize_claims.NOT_A_PRIZE:
+            return (*head, prize)
+    row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+    if row is not None and row[0] == Outcome.PRIZE:
+        # A prize batch's code claimed without a nonce: refused (INVALID_DRAW_NONCE).
+        head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce)
+        return (*head, prize)
+    return row
+
+
+def _claim(
+    merchant_id: int, consumer: User, code: str, idempotency_key: str, nonce: str | None
+) -> ClaimResult:
     now = timezone.now()
     params = [merchant_id, code, consumer.pk, idempotency_key, now, RESERVE_BUCKETS]
     listening = events.listens(merchant_id, EventType.CODE_CLAIMED)
@@ -157,13 +180,13 @@ def _claim(merchant_id: int, consumer: User, code: str, idempotency_key: str) ->
             # refusal leaves the caller's transaction usable and the webhook's outbox
             # row commits exactly when the claim does.
             with transaction.atomic():
-                row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+                row = _fetch(params, nonce)
                 result = _answer(merchant_id, consumer, code, idempotency_key, now, row)
                 if listening and not result.replayed:
                     _record_event(result, consumer)
                 return result
         # Most claims: the one statement is its own transaction (autocommit).
-        row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+        row = _fetch(params, nonce)
     except IntegrityError as exc:
         constraint = violated_constraint(exc)
         if constraint == ledger.BALANCE_CONSTRAINT:
@@ -187,6 +210,7 @@ def _answer(
 ) -> ClaimResult:
     """The function's row as a result, or its refusal as the domain's error."""
     assert row is not None  # the function always answers one row
+    prize = row[12] if len(row) > 12 else None  # campaigns.prizes.claims' draw, if any
     (
         outcome,
         merchant_name,
@@ -200,7 +224,7 @@ def _answer(
         claim_id,
         txn_id,
         balance,
-    ) = row
+    ) = row[:12]
     if outcome == Outcome.UNKNOWN:
         raise _unknown()
     if outcome == Outcome.MERCHANT:
@@ -237,7 +261,7 @@ def _answer(
     claim = _CLAIM.build(
         [claim_id, code, campaign_id, batch_id, consumer.pk, points, txn_id, idempotency_key, now]
     )
-    return ClaimResult(claim, merchant, campaign, balance, replayed=False)
+    return ClaimResult(claim, merchant, campaign, balance, replayed=False, prize=prize)
 
 
 def _record_event(result: ClaimResult, consumer: User) -> None:
@@ -268,4 +292,5 @@ def _replay_or_refuse(
             CampaignErrorCode.ALREADY_CLAIMED, _("This code has already been used."), "code"
         )
     balance = ledger.balance_of(ledger.wallet(consumer.pk))
-    return ClaimResult(claim, merchant, claim.campaign, balance, replayed=True)
+    prize = prize_claims.drawn_for(code)
+    return ClaimResult(claim, merchant, claim.campaign, balance, replayed=True, prize=prize)

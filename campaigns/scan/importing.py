@@ -372,6 +372,15 @@ def _write(merchant: Merchant, code_import: CodeImport) -> CodeBatch:
     size = code_import.accepted
     with transaction.atomic():
         campaign = batches.lock_campaign(code_import.campaign)
+        # Again under the campaign's lock, which setPrizeTable takes too: a campaign given a
+        # prize table since the import's checks refuses it (WRONG_CAMPAIGN_KIND).
+        batches.check_batch(
+            merchant,
+            campaign,
+            size=size,
+            points_per_code=code_import.points_per_code,
+            imported=True,
+        )
         batch = CodeBatch.objects.create(
             campaign=campaign,
             name=code_import.name,
@@ -423,7 +432,11 @@ def run_import(import_id: int, max_attempts: int = 3) -> CodeImport:
             return code_import
         try:
             batches.check_batch(
-                merchant, code_import.campaign, size=1, points_per_code=code_import.points_per_code
+                merchant,
+                code_import.campaign,
+                size=1,
+                points_per_code=code_import.points_per_code,
+                imported=True,
             )
             meter = EntropyMeter()
             _check_file(code_import, meter)
@@ -452,6 +465,7 @@ def run_import(import_id: int, max_attempts: int = 3) -> CodeImport:
                     code_import.campaign,
                     size=code_import.accepted,
                     points_per_code=code_import.points_per_code,
+                    imported=True,
                 )
                 _set_status(code_import, ImportStatus.WRITING)
                 try:

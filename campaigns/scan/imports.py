@@ -71,7 +71,7 @@ def request_import(
     created_by: User | None = None,
 ) -> CodeImport:
     """An import of a file into a new batch of ``campaign``, waiting for its upload."""
-    batches.check_batch(merchant, campaign, size=1, points_per_code=points_per_code)
+    batches.check_batch(merchant, campaign, size=1, points_per_code=points_per_code, imported=True)
     # Only a file of URLs has a pattern; another layout's is ignored rather than kept.
     url_pattern = importing.check_url_pattern(url_pattern) if layout == ImportLayout.URLS else ""
     return CodeImport.objects.create(

@@ -24,7 +24,7 @@ from enum import StrEnum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns.models import BatchStatus, CampaignStatus, Code
+from campaigns.models import BatchStatus, CampaignStatus, Code, PrizeTier
 from campaigns.scan import claims
 from campaigns.scan.routing import route
 from core import ratelimit
@@ -56,6 +56,8 @@ class Preview:
     campaign_name: str | None = None
     campaign_description: str | None = None
     points: int | None = None
+    # A prize code: the published tiers (name, points, weight, cap); points is the top one.
+    prize_tiers: tuple[tuple[str, int, int, int | None], ...] | None = None
 
 
 def preview_code(raw_code: str, ip: str | None = None) -> Preview:
@@ -89,6 +91,7 @@ def _lookup(merchant_id: int, code: str) -> Preview:
                 "claimed_at",
                 "batch__status",
                 "batch__points_per_code",
+                "batch__prize_reserve",
                 "batch__campaign__name",
                 "batch__campaign__description",
                 "batch__campaign__status",
@@ -101,6 +104,14 @@ def _lookup(merchant_id: int, code: str) -> Preview:
     if row is None:
         return Preview(ScanStatus.UNKNOWN)
     batch, campaign = row.batch, row.batch.campaign
+    prize_tiers = None
+    if batch.prize_reserve is not None:
+        with tenant_context(merchant):
+            prize_tiers = tuple(
+                PrizeTier.objects.filter(table__campaign=campaign)
+                .order_by("position")
+                .values_list("name", "points", "weight", "cap")
+            )
     return Preview(
         status=_status(merchant, row),
         code=code,
@@ -108,6 +119,7 @@ def _lookup(merchant_id: int, code: str) -> Preview:
         campaign_name=campaign.name,
         campaign_description=campaign.description,
         points=batch.points_per_code,
+        prize_tiers=prize_tiers,
     )
 
 

@@ -68,25 +68,30 @@ def create_batch(
     campaign: Campaign,
     *,
     size: int,
-    points_per_code: int,
+    points_per_code: int | None,
     name: str = "",
     sku: str = "",
     created_by: User | None = None,
 ) -> CodeBatch:
     """Create a batch, reserve its points and queue the generation of its codes.
 
+    A campaign that pays a prize table takes no ``points_per_code``: its batch reserves
+    Σ over tiers of min(cap, size) x points (``campaigns.prizes``), in one account.
     All or nothing: with too small a budget (``INSUFFICIENT_BUDGET``) no batch exists.
     """
-    check_batch(merchant, campaign, size=size, points_per_code=points_per_code)
     schema = connection.schema_name
     with transaction.atomic():
         campaign = lock_campaign(campaign)
+        # Checked under the campaign's lock: setPrizeTable takes it too, so a batch never
+        # pays fixed points in a campaign that has just been given a prize table.
+        pay = check_batch(merchant, campaign, size=size, points_per_code=points_per_code)
         batch = CodeBatch.objects.create(
             campaign=campaign,
             name=name.strip(),
             sku=sku.strip(),
             size=size,
-            points_per_code=points_per_code,
+            points_per_code=pay.points_per_code,
+            prize_reserve=pay.prize_reserve,
             created_by=created_by,
         )
         fund_batch(merchant, campaign, batch)

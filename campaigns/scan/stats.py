@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import connection
 from django.db.models import BigIntegerField, Count, F, Model, Sum
-from django.db.models.functions import Cast, Trunc
+from django.db.models.functions import Cast, Coalesce, Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,7 +118,10 @@ def totals(scope: Scope, ids: Sequence[int]) -> dict[int, Totals]:
         .values(batch_key)
         .annotate(
             issued=Sum("generated"),
-            reserved=Sum(Cast("size", BigIntegerField()) * F("points_per_code")),
+            # A prize batch reserved its own sum (CodeBatch.prize_reserve).
+            reserved=Sum(
+                Coalesce("prize_reserve", Cast("size", BigIntegerField()) * F("points_per_code"))
+            ),
             returned=Sum("released_points"),
         )
         .values_list(batch_key, "issued", "reserved", "returned")

@@ -37,6 +37,8 @@ from campaigns.models import (
     ImportStatus,
     RefusalReason,
 )
+from campaigns.models.prizes import TierTerms
+from campaigns.prizes.services import set_prize_table
 from campaigns.scan import codes, importing, imports, routing
 from campaigns.scan.claims import claim_code
 from campaigns.scan.entropy import MIN_BITS_PER_CODE, EntropyMeter
@@ -332,6 +334,36 @@ def test_too_small_a_budget_writes_nothing(acme: Tenants) -> None:
     # The merchant funds more and imports the same file: it goes in.
     again = run(campaign, csv_of(printed), points=1)
     assert again.status == ImportStatus.IMPORTED
+
+
+def test_a_prize_campaign_takes_no_import_before_or_after_its_table(acme: Tenants) -> None:
+    """A prize campaign's codes are only generated (decision 0219 addendum): an import is
+    refused when asked for, and one asked for before the table was set is refused when
+    it runs, writing nothing."""
+    tiers = [TierTerms("一等奖", 5, 1, 1), TierTerms("谢谢参与", 0, 1, None)]
+    prize = create_scan_campaign(name="再来一瓶")
+    set_prize_table(prize, tiers)
+    with pytest.raises(DomainError) as refused:
+        run(prize, csv_of(printer_codes(10)))
+    assert refused.value.code == "WRONG_CAMPAIGN_KIND"
+    assert not CodeImport.objects.filter(campaign=prize).exists()
+
+    draft = create_scan_campaign(name="Printer caps, soon a draw")
+    code_import = imports.request_import(
+        connection.tenant,
+        draft,
+        layout=ImportLayout.CODES,
+        file_format=ImportFormat.CSV,
+        points_per_code=5,
+    )
+    set_prize_table(draft, tiers)
+    imports.receive_file(code_import, ContentFile(csv_of(printer_codes(10)), name="codes"))
+    code_import = importing.run_import(code_import.pk)
+    assert (code_import.status, code_import.failure_code) == (
+        ImportStatus.FAILED,
+        "WRONG_CAMPAIGN_KIND",
+    )
+    assert not draft.batches.exists() and not Code.objects.exists()
 
 
 def test_the_upload_link_takes_the_file_once(acme: Tenants, client: Client) -> None:

@@ -232,6 +232,7 @@ def test_unknown_codes(consumer_api: Api, acme: Merchant, consumer: User) -> Non
             "campaignName": None,
             "campaignDescription": None,
             "points": None,
+            "prizeTiers": None,
         }
 
 
@@ -421,6 +422,7 @@ def test_preview_shows_the_offer_without_sign_in(consumer_api: Api, acme: Mercha
                 "campaignName": "Autumn caps",
                 "campaignDescription": "Scan the cap.",
                 "points": 25,
+                "prizeTiers": None,
             }
         }
     }

@@ -26,6 +26,7 @@ CAMPAIGNS_TASKS = {
     "campaigns.tasks.resume_stalled_batches",
     "campaigns.export_tasks.render_export",
     "campaigns.questionnaire_exports.render_responses",
+    "campaigns.tasks.rotate_prize_seeds",
 }
 WORKER_START = (
     "import json, django; django.setup(); from config.celery import app; "

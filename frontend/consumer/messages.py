@@ -79,6 +79,10 @@ NOT_FOR_CONSUMERS = frozenset(
         "INVALID_URL",
         "INVALID_EVENT_TYPES",
         "TOO_MANY_ENDPOINTS",
+        # Prize tables are defined in the merchant API.
+        "INVALID_PRIZE_TABLE",
+        "PRIZE_ABOVE_LEGAL_CEILING",
+        "PRIZE_TERMS_LOCKED",
         # The merchant earning API (earning/): merchants' servers, never consumers.
         "CONSUMER_REQUIRED",
         "CONSUMER_NOT_FOUND",
@@ -160,6 +164,7 @@ def error_messages() -> dict[str, str]:
         "MERCHANT_NOT_ACTIVE": _("This merchant cannot award points yet."),
         "CAMPAIGN_LIMIT_REACHED": _("You have collected all the points this campaign offers you."),
         "DAILY_LIMIT_REACHED": _("You have reached today's limit for this campaign."),
+        "INVALID_DRAW_NONCE": _("This code is a prize draw: reload the page and scan again."),
         # Questionnaires
         "BUDGET_EXHAUSTED": _("All rewards of this questionnaire have been given out."),
         "ALREADY_RESPONDED": _("You have already answered this questionnaire."),

@@ -6,7 +6,7 @@ posters encode: both are public contracts and never move.
 
 from django.urls import URLPattern, path
 
-from frontend.consumer import views, wechat
+from frontend.consumer import prizes, views, wechat
 
 urlpatterns: list[URLPattern] = [
     path("", views.wallet_page, name="wallet"),
@@ -32,6 +32,9 @@ urlpatterns: list[URLPattern] = [
     path("wechat/merchant-openid", views.merchant_openid_page, name="wechat-merchant-openid"),
     path("terms", views.terms_page, name="terms"),
     path("privacy", views.privacy_page, name="privacy"),
+    # A prize campaign's public verifier and its draw log (frontend/consumer/prizes.py).
+    path("prizes/<int:merchant_id>/<int:campaign_id>", prizes.verify_page, name="prize-verify"),
+    path("prizes/<int:merchant_id>/<int:campaign_id>/log.json", prizes.log_json, name="prize-log"),
     # Sign-in inside WeChat (OAuth web authorisation): the binding flow relies on
     # ``wechat-signin`` taking ``next`` and coming back to it with ``#wx=<ticket>``.
     path("wechat/signin", wechat.signin, name="wechat-signin"),

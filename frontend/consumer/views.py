@@ -52,7 +52,13 @@ SESSION_OPERATIONS = (
     "SignOut",
 )
 
-SCAN_OPERATIONS = ("ScanPreview", "ClaimCode", "WeChatJsConfig", *SESSION_OPERATIONS)
+SCAN_OPERATIONS = (
+    "ScanPreview",
+    "ClaimCode",
+    "ClaimPrizeCode",
+    "WeChatJsConfig",
+    *SESSION_OPERATIONS,
+)
 BIND_OPERATIONS = ("BindPhone", "BindWeChat", "ConfirmAccountMerge")
 QUESTIONNAIRE_OPERATIONS = ("Questionnaire", "SubmitResponse", *SESSION_OPERATIONS)
 WALLET_OPERATIONS = ("Wallet", *BIND_OPERATIONS, *SESSION_OPERATIONS)
@@ -188,6 +194,13 @@ def scan_texts() -> dict[str, str]:
         "earned_from": _("From %(merchant)s · %(campaign)s"),
         "balance": _("Your wallet: %(balance)s points"),
         "unknown_title": _("Unknown code"),
+        "draw": _("Draw for a prize"),
+        "prize_up_to": _("Prizes up to %(points)s points"),
+        "prize_odds": _("%(name)s · %(points)s points · %(chance)s"),
+        "prize_won": _("You won %(tier)s: %(points)s points"),
+        "prize_none": _("No prize this time. Thank you for taking part!"),
+        "prize_fallback": _("The prize you drew had run out: you get the next one left."),
+        "prize_log": _("Draw no. %(seq)s in the public log (%(hash)s…)"),
     }
 
 

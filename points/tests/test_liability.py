@@ -87,6 +87,7 @@ def make_history(unique: Callable[[str], str], new_phone: Callable[[], str]) -> 
     def claim(who: User, code: str) -> Transaction:
         result = claim_code(who, code, unique("claim"))
         connection.set_schema_to_public()
+        assert result.claim.transaction_id is not None  # fixed points always post
         return Transaction.objects.get(pk=result.claim.transaction_id)
 
     def gift(who: User, points: int) -> Transaction:

@@ -20,6 +20,8 @@ from tenants.models import Role
 class CreateCodeBatch(DomainMutation):
     """Reserve ``size x pointsPerCode`` from the budget and generate the codes (operator).
 
+    A campaign that pays a prize table reserves Σ over tiers of min(cap, size) x points.
+
     Generation runs in the background; poll the batch's ``progressPercent``. With
     too small a budget (``INSUFFICIENT_BUDGET``) nothing is created.
     """
@@ -32,7 +34,10 @@ class CreateCodeBatch(DomainMutation):
     class Arguments:
         campaign_id = graphene.ID(required=True)
         size = graphene.Int(required=True, description="1 to 10,000,000 codes.")
-        points_per_code = BigInt(required=True, description="1 to 1,000,000.")
+        points_per_code = BigInt(
+            description="1 to 1,000,000. Leave out for a campaign that pays a prize table "
+            "(its batch reserves by the table)."
+        )
         name = graphene.String(
             description="What the merchant calls this print run, at most 100 characters."
         )
@@ -49,7 +54,7 @@ class CreateCodeBatch(DomainMutation):
         info: graphene.ResolveInfo,
         campaign_id: str,
         size: int,
-        points_per_code: int,
+        points_per_code: int | None = None,
         name: str | None = "",
         sku: str | None = "",
     ) -> CreateCodeBatch:

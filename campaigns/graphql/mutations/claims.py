@@ -9,6 +9,7 @@ import graphene
 from api.mutations import DomainMutation
 from api.permissions import client_ip, require_consumer
 from api.scalars import BigInt
+from campaigns.graphql.types.prizes import DrawnPrize, verify_url
 from campaigns.graphql.types.scan import ClaimedCode
 from campaigns.models import ScanSource
 from campaigns.scan import events
@@ -34,6 +35,10 @@ class ClaimCode(DomainMutation):
     class Arguments:
         code = graphene.String(required=True, description="As scanned or typed; case-insensitive.")
         idempotency_key = graphene.String(required=True)
+        nonce = graphene.String(
+            description="For a prize code: a fresh random value the page makes per claim "
+            "(16 to 64 letters, digits, - or _), mixed into the draw; at most 64 characters."
+        )
         share_with_merchant = graphene.Boolean(
             default_value=False,
             description=(
@@ -45,6 +50,7 @@ class ClaimCode(DomainMutation):
     claim = graphene.Field(ClaimedCode)
     balance = BigInt(description="The wallet balance after the claim.")
     replayed = graphene.Boolean(description="True when this answers a retry of an earlier claim.")
+    prize = graphene.Field(DrawnPrize, description="A prize code's draw; null for fixed points.")
 
     @classmethod
     def perform(
@@ -53,6 +59,7 @@ class ClaimCode(DomainMutation):
         info: graphene.ResolveInfo,
         code: str,
         idempotency_key: str,
+        nonce: str | None = None,
         share_with_merchant: bool = False,
     ) -> ClaimCode:
         consumer = require_consumer(info)
@@ -65,6 +72,7 @@ class ClaimCode(DomainMutation):
                 idempotency_key,
                 ip=client_ip(info.context),
                 share_with_merchant=share_with_merchant,
+                nonce=nonce,
             )
             scan.outcome = "replayed" if result.replayed else "claimed"
         return cls(
@@ -76,4 +84,9 @@ class ClaimCode(DomainMutation):
             ),
             balance=result.balance,
             replayed=result.replayed,
+            prize=DrawnPrize.from_prize(
+                result.prize, verify_url(info, result.merchant.pk, result.campaign.pk)
+            )
+            if result.prize
+            else None,
         )

@@ -31,11 +31,36 @@ class ScanPreview(graphene.ObjectType):
     merchant_name = graphene.String()
     campaign_name = graphene.String()
     campaign_description = graphene.String()
-    points = BigInt(description="Points the code is worth.")
+    points = BigInt(description="Points the code is worth (a prize code: its top prize).")
+    prize_tiers = graphene.List(
+        graphene.NonNull(lambda: PreviewPrizeTier),
+        description="A prize code: the published tiers, top prize first; null for fixed points.",
+    )
 
     @staticmethod
     def resolve_status(preview: Preview, info: graphene.ResolveInfo) -> str:
         return preview.status.value
+
+    @staticmethod
+    def resolve_prize_tiers(
+        preview: Preview, info: graphene.ResolveInfo
+    ) -> list[PreviewPrizeTier] | None:
+        if preview.prize_tiers is None:
+            return None
+        total = sum(weight for _name, _points, weight, _cap in preview.prize_tiers)
+        return [
+            PreviewPrizeTier(name=name, points=points, chance=weight / total, cap=cap)
+            for name, points, weight, cap in preview.prize_tiers
+        ]
+
+
+class PreviewPrizeTier(graphene.ObjectType):
+    """One published tier of a prize code's table."""
+
+    name = graphene.String(required=True)
+    points = BigInt(required=True)
+    chance = graphene.Float(required=True, description="Its weight over the total, 0 to 1.")
+    cap = graphene.Int(description="Units in all; null: no cap.")
 
 
 class ClaimedCode(graphene.ObjectType):

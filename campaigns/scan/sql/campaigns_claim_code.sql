@@ -12,6 +12,7 @@
 --      (Python answers a replay or ALREADY_CLAIMED); the campaign not claimable ->
 --      'campaign' (Python raises Campaign.ensure_claimable's error: the same rule,
 --      tests/test_claim_function.py sweeps both); the batch voided or failed -> 'voided';
+--      the batch pays a prize table -> 'prize' (Python calls campaigns_claim_prize);
 --   4. per-consumer limits, under an advisory lock on (schema, campaign, consumer) so
 --      that one person's concurrent claims take turns -> 'campaign_limit', 'daily_limit';
 --   5. the code taken with a conditional UPDATE (only one concurrent claim gets the
@@ -51,6 +52,7 @@ DECLARE
     v_serial integer;
     v_claimed_by bigint;
     v_batch_status text;
+    v_prize boolean;
     v_max_total integer;
     v_max_day integer;
     v_reserve bigint;
@@ -74,9 +76,11 @@ BEGIN
     PERFORM set_config('search_path', quote_ident(v_schema) || ', public', true);
 
     SELECT c.serial, c.claimed_by_id, b.id, b.status, b.points_per_code, p.id, p.name,
-           p.status, p.starts_at, p.ends_at, p.max_claims_per_consumer, p.max_claims_per_day
+           p.status, p.starts_at, p.ends_at, p.max_claims_per_consumer, p.max_claims_per_day,
+           b.prize_reserve IS NOT NULL
       INTO v_serial, v_claimed_by, batch_id, v_batch_status, points, campaign_id,
-           campaign_name, campaign_status, starts_at, ends_at, v_max_total, v_max_day
+           campaign_name, campaign_status, starts_at, ends_at, v_max_total, v_max_day,
+           v_prize
       FROM campaigns_code c
       JOIN campaigns_codebatch b ON b.id = c.batch_id
       JOIN campaigns_campaign p ON p.id = b.campaign_id
@@ -91,6 +95,8 @@ BEGIN
         outcome := 'campaign';
     ELSIF v_batch_status IN ('voided', 'failed') THEN
         outcome := 'voided';
+    ELSIF v_prize THEN
+        outcome := 'prize';
     END IF;
     IF outcome IS NULL AND (v_max_total IS NOT NULL OR v_max_day IS NOT NULL) THEN
         PERFORM pg_advisory_xact_lock(hashtextextended(

@@ -7,6 +7,10 @@
 // The claim's idempotency key is kept for the tab's session (api.js sessionKey), so a
 // retry after a lost answer, even after a reload, cannot claim twice and shows the
 // first result instead of "already used".
+//
+// A prize code (the preview lists its tiers) draws: the claim sends ClaimPrizeCode with a
+// nonce made here (crypto.getRandomValues), which the draw mixes with the server's
+// committed seed, and the result is shown as a short draw (none with reduced motion).
 
 import { forgetSessionKey, load, sessionKey } from "../frontend/api.js";
 import {
@@ -66,11 +70,17 @@ async function loadPreview() {
   else if (state.preview.status === "ALREADY_CLAIMED") await replayEarlierClaim();
 }
 
+const isPrize = () => Boolean(state.preview?.prizeTiers);
+
 function showPreview(preview) {
   const known = preview.status !== "UNKNOWN";
   $("offer-title").textContent = known ? preview.campaignName : texts.unknown_title;
   setText("offer-merchant", known ? preview.merchantName : "");
-  setText("offer-points", known ? pointsText(preview.points) : "");
+  const points = isPrize()
+    ? fmt(texts.prize_up_to, { points: formatPoints(preview.points) })
+    : pointsText(preview.points);
+  setText("offer-points", known ? points : "");
+  showPrizeTiers(known ? preview.prizeTiers : null);
   setText("offer-description", known ? preview.campaignDescription : "");
   setText("offer-status", preview.status === "CLAIMABLE" ? "" : texts[`status_${preview.status}`]);
 }
@@ -112,7 +122,76 @@ async function nextStep() {
 const claimLabel = () =>
   state.shareWithMerchant
     ? texts.agree_and_claim
-    : fmt(texts.claim, { points: formatPoints(state.preview.points) });
+    : isPrize()
+      ? texts.draw
+      : fmt(texts.claim, { points: formatPoints(state.preview.points) });
+
+// The published odds, as the prize table states them.
+function showPrizeTiers(tiers) {
+  const list = $("offer-prizes");
+  list.replaceChildren(
+    ...(tiers || []).map((tier) => {
+      const item = document.createElement("li");
+      item.textContent = fmt(texts.prize_odds, {
+        name: tier.name,
+        points: formatPoints(tier.points),
+        chance: `${(tier.chance * 100).toFixed(tier.chance < 0.01 ? 3 : 1)}%`,
+      });
+      return item;
+    }),
+  );
+  show("offer-prizes", Boolean(tiers));
+}
+
+// Fresh randomness from the page for each claim: the server cannot choose it.
+function drawNonce() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function claimCall(idempotencyKey) {
+  const variables = {
+    code: config.code,
+    idempotencyKey,
+    shareWithMerchant: state.shareWithMerchant,
+  };
+  if (!isPrize()) return api.call("ClaimCode", variables, { auth: true });
+  return api.call("ClaimPrizeCode", { ...variables, nonce: drawNonce() }, { auth: true });
+}
+
+const reducedMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+// A short spin through the tiers' names ending on the prize; skipped with reduced motion.
+function showDraw(prize, done) {
+  const reel = $("result-reel");
+  const names = (state.preview?.prizeTiers || []).map((tier) => tier.name);
+  if (reducedMotion() || names.length < 2) {
+    reel.textContent = prize.tierName;
+    done();
+    return;
+  }
+  let step = 0;
+  const steps = 12;
+  const timer = setInterval(() => {
+    step += 1;
+    reel.textContent = step < steps ? names[step % names.length] : prize.tierName;
+    if (step >= steps) {
+      clearInterval(timer);
+      done();
+    }
+  }, 90);
+}
+
+function showPrizeResult(result) {
+  const { prize } = result;
+  $("result-title").textContent = prize.points
+    ? fmt(texts.prize_won, { tier: prize.tierName, points: formatPoints(prize.points) })
+    : texts.prize_none;
+  setText("result-fallback", prize.drawn !== prize.tier ? texts.prize_fallback : "");
+  setText("result-log", fmt(texts.prize_log, { seq: prize.seq, hash: prize.entryHash.slice(0, 12) }));
+  $("result-verify").href = prize.verifyUrl;
+  show("result-verify");
+}
 
 function askMerchantConsent(error) {
   state.shareWithMerchant = true;
@@ -164,8 +243,19 @@ function showResult(result, { focus = true } = {}) {
     campaign: claim.campaignName,
   });
   $("result-balance").textContent = fmt(texts.balance, { balance: formatPoints(result.balance) });
+  if (result.prize) showPrizeResult(result);
   show("result");
-  if (focus) focusOn("result-title");
+  const reveal = () => {
+    show("result-outcome");
+    if (focus) focusOn("result-title");
+  };
+  if (result.prize && !result.replayed) {
+    show("result-outcome", false);
+    showDraw(result.prize, reveal);
+  } else {
+    if (result.prize) $("result-reel").textContent = result.prize.tierName;
+    reveal();
+  }
 }
 
 function finalRefusal(error) {
@@ -178,12 +268,7 @@ function finalRefusal(error) {
 
 // Claim with the tab's idempotency key; true when the session must be signed in again.
 async function claim() {
-  const variables = {
-    code: config.code,
-    idempotencyKey: sessionKey(KEY_NAME),
-    shareWithMerchant: state.shareWithMerchant,
-  };
-  const { claimCode: result } = await api.call("ClaimCode", variables, { auth: true });
+  const { claimCode: result } = await claimCall(sessionKey(KEY_NAME));
   const [error] = result.errors;
   if (!error) {
     showResult(result);
@@ -241,11 +326,7 @@ async function replayEarlierClaim() {
   const key = load("sessionStorage", `loyalty.key.${KEY_NAME}`);
   if (!key || !api.tokens.present) return;
   try {
-    const { claimCode: result } = await api.call(
-      "ClaimCode",
-      { code: config.code, idempotencyKey: key },
-      { auth: true },
-    );
+    const { claimCode: result } = await claimCall(key);
     if (!result.errors.length) showResult(result, { focus: false });
   } catch {
     /* the "already used" notice stays */

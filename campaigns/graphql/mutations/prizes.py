@@ -1,0 +1,61 @@
+"""The prize table mutation of the merchant API (operator): define a draft campaign's tiers."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import graphene
+
+from api.mutations import DomainMutation
+from api.permissions import require_membership
+from api.scalars import JSONString
+from campaigns.error_codes import PrizeErrorCode
+from campaigns.graphql.types.campaigns import campaign_by_id
+from campaigns.graphql.types.prizes import PrizeTableType
+from campaigns.models.prizes import terms_from_json
+from campaigns.prizes import services
+from core.errors import ErrorCodeEnum
+from tenants.models import Role
+
+
+class SetPrizeTable(DomainMutation):
+    """Make a draft scan campaign pay a prize table instead of fixed points (operator).
+
+    Tiers in the order published, the top prize first and "thank you" (0 points, no cap)
+    last. A batch then reserves Σ over tiers of min(cap, size) x points. The terms lock
+    when the campaign is activated (`PRIZE_TERMS_LOCKED` after that, or once it has
+    batches); a prize worth more than ¥50,000 is `PRIZE_ABOVE_LEGAL_CEILING`.
+    """
+
+    refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
+        "periodDays": PrizeErrorCode.INVALID_PRIZE_TABLE,
+    }
+
+    class Arguments:
+        campaign_id = graphene.ID(required=True)
+        tiers = JSONString(
+            required=True,
+            description='The tiers, top prize first and "thank you" last: a list of '
+            '{"name": at most 40 characters, "points": 0 (last tier) or 1 to 10,000,000, '
+            '"weight": 1 to 1,000,000, "cap": 1 to 10,000,000 or null}; 2 to 10 of them.',
+        )
+        period_days = graphene.Int(
+            description="A fresh seed every 1 to 366 days (its predecessor revealed); "
+            "none: one seed, revealed at the end."
+        )
+
+    prize_table = graphene.Field(PrizeTableType)
+
+    @classmethod
+    def perform(
+        cls,
+        root: Any,
+        info: graphene.ResolveInfo,
+        campaign_id: str,
+        tiers: Any,
+        period_days: int | None = None,
+    ) -> SetPrizeTable:
+        require_membership(info, Role.OPERATOR)
+        campaign = campaign_by_id(info, campaign_id, "campaignId")
+        terms = terms_from_json(tiers)
+        return cls(prize_table=services.set_prize_table(campaign, terms, period_days))

@@ -1,0 +1,1 @@
+"""Prize draws: prize tables, their fair and auditable draws, and the public verifier."""

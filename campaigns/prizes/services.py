@@ -1,0 +1,194 @@
+"""Prize tables: define (draft only), lock at activation, reveal, rotate seeds, stats.
+
+Run inside the merchant's schema. The draws themselves happen in the claim's one
+statement (campaigns/prizes/sql/campaigns_claim_prize.sql, called by
+``campaigns.prizes.claims``); this module does what surrounds them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.error_codes import PrizeErrorCode
+from campaigns.models import (
+    Campaign,
+    CampaignError,
+    CampaignKind,
+    CampaignStatus,
+    PrizeDraw,
+    PrizeSeed,
+    PrizeTable,
+    PrizeTier,
+)
+from campaigns.models.prizes import TierTerms, reserve_for, validate_terms
+from campaigns.prizes.draw import commitment, hmac_pads
+
+SEED_BYTES = 32
+
+
+def set_prize_table(
+    campaign: Campaign, tiers: list[TierTerms], period_days: int | None = None
+) -> PrizeTable:
+    """Give a draft scan campaign a prize table, or replace its draft one.
+
+    Refused once the campaign was activated (the terms are published and locked) or has
+    batches (they reserved by these terms).
+    """
+    if campaign.kind != CampaignKind.SCAN:
+        raise CampaignError(
+            PrizeErrorCode.INVALID_PRIZE_TABLE, _("Prize tables belong to scan campaigns.")
+        )
+    validate_terms(tiers, period_days)
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        table = PrizeTable.objects.filter(campaign=campaign).first()
+        if campaign.status != CampaignStatus.DRAFT or (table is not None and table.is_locked):
+            raise CampaignError(
+                PrizeErrorCode.PRIZE_TERMS_LOCKED,
+                _(
+                    "The prize terms were published when the campaign was activated; "
+                    "promotion rules forbid changing them during the promotion."
+                ),
+            )
+        if campaign.batches.exists():
+            raise CampaignError(
+                PrizeErrorCode.PRIZE_TERMS_LOCKED,
+                _("This campaign's batches reserved points by its terms: they cannot change."),
+            )
+        if table is None:
+            table = PrizeTable.objects.create(campaign=campaign, period_days=period_days)
+        else:
+            table.tiers.all().delete()
+            table.period_days = period_days
+            table.save(update_fields=["period_days"])
+        PrizeTier.objects.bulk_create(
+            PrizeTier(
+                table=table,
+                position=i,
+                name=t.name.strip(),
+                points=t.points,
+                weight=t.weight,
+                cap=t.cap,
+            )
+            for i, t in enumerate(tiers, start=1)
+        )
+    return table
+
+
+def table_of(campaign: Campaign) -> PrizeTable | None:
+    return PrizeTable.objects.filter(campaign=campaign).first()
+
+
+@dataclass(frozen=True)
+class BatchTerms:
+    points_per_code: int
+    reserve: int
+
+
+def batch_terms(campaign: Campaign, size: int) -> BatchTerms | None:
+    """A prize campaign's batch: the most a code pays and what the batch reserves."""
+    table = table_of(campaign)
+    if table is None:
+        return None
+    terms = table.terms()
+    return BatchTerms(max(t.points for t in terms), reserve_for(terms, size))
+
+
+def lock(campaign: Campaign, now: datetime | None = None) -> None:
+    """At (first) activation: lock the terms and publish the first seed's commitment.
+
+    Called inside the activation's transaction, with the campaign row locked.
+    """
+    table = PrizeTable.objects.select_for_update().filter(campaign=campaign).first()
+    if table is None or table.is_locked:
+        return
+    now = now or timezone.now()
+    table.locked_at = now
+    table.seed = _new_seed(table, 0, now)
+    table.save(update_fields=["locked_at", "seed"])
+
+
+def _new_seed(table: PrizeTable, period: int, now: datetime) -> PrizeSeed:
+    seed = secrets.token_bytes(SEED_BYTES)
+    ends_at = now + timedelta(days=table.period_days) if table.period_days else None
+    return PrizeSeed.objects.create(
+        table=table,
+        period=period,
+        seed=seed,
+        hmac_pads=hmac_pads(seed),
+        commitment=commitment(seed),
+        committed_at=now,
+        ends_at=ends_at,
+    )
+
+
+def reveal(campaign: Campaign, now: datetime | None = None) -> None:
+    """At the campaign's end: reveal the seed in use (its draws are over).
+
+    The head is locked first, so a draw in flight either committed before or finds the
+    campaign ended (the claim reads its status) and draws nothing.
+    """
+    table = PrizeTable.objects.select_for_update().filter(campaign=campaign).first()
+    if table is None or table.seed_id is None:
+        return
+    PrizeSeed.objects.filter(pk=table.seed_id, revealed_at__isnull=True).update(
+        revealed_at=now or timezone.now()
+    )
+
+
+def rotate_due(now: datetime | None = None) -> int:
+    """At each period's end: a fresh seed (its commitment published) takes over and the
+    old one is revealed. Returns how many tables rotated (this merchant's schema)."""
+    now = now or timezone.now()
+    rotated = 0
+    due = PrizeTable.objects.filter(
+        seed__ends_at__lte=now,
+        seed__revealed_at__isnull=True,
+        campaign__status__in=[CampaignStatus.ACTIVE, CampaignStatus.PAUSED],
+    ).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            table = (
+                PrizeTable.objects.select_for_update(of=("self",)).select_related("seed").get(pk=pk)
+            )
+            old = table.seed
+            if old is None or old.revealed_at is not None or old.ends_at is None:
+                continue
+            if old.ends_at > now:
+                continue
+            table.seed = _new_seed(table, old.period + 1, now)
+            table.save(update_fields=["seed"])
+            old.revealed_at = now
+            old.save(update_fields=["revealed_at"])
+            rotated += 1
+    return rotated
+
+
+@dataclass(frozen=True)
+class TierStats:
+    tier: PrizeTier
+    drawn: int
+    won: int
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.tier.cap is None else self.tier.cap - self.won
+
+
+def stats(table: PrizeTable) -> list[TierStats]:
+    """Per tier: draws that landed on it, units awarded, units left (capped tiers)."""
+    tiers = list(table.tiers.all())
+    counts = PrizeDraw.objects.filter(table=table).aggregate(
+        **{f"d{t.position}": Count("pk", filter=Q(drawn=t.position)) for t in tiers},
+        **{f"w{t.position}": Count("pk", filter=Q(awarded=t.position)) for t in tiers},
+    )
+    return [
+        TierStats(t, counts[f"d{t.position}"] or 0, counts[f"w{t.position}"] or 0) for t in tiers
+    ]

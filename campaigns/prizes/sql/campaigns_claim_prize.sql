@@ -1,0 +1,279 @@
+-- campaigns_claim_prize: the claim of a code whose batch pays a prize table, with its
+-- draw, in one round trip (campaigns/prizes/claims.py; decisions 0212-0214).
+--
+-- A claim that carries the nonce of the consumer's page (the page knows a prize code from
+-- its preview) comes here first; a code whose batch pays fixed points answers 'points'
+-- before anything is written (Python then calls campaigns_claim_code). A claim without
+-- a nonce goes to campaigns_claim_code, which answers 'prize' for a prize code. Steps 1-5
+-- are campaigns_claim_code's (same outcomes, same order); then:
+--   6. the draw log's head (the campaign's campaigns_prizetable row) is locked: every
+--      draw of the campaign takes its turn here, so the log's order is the order in
+--      which capped tiers were consumed, and the claim's sequence number is the head's
+--      count + 1. It is taken after everything that does not depend on the draw;
+--   7. the draw: HMAC-SHA256(seed, 'draw|<seq>|<nonce>|<i>') for i = 0, 1, ...; the top
+--      k bits of each block's first four bytes (k = bits of total weight - 1) are kept
+--      when below the total weight, else the next block is tried (rejection sampling:
+--      never a modulo, so every ticket is equally likely); the ticket falls in the tier
+--      whose cumulative weight first exceeds it;
+--   8. the published fallback rule: a capped tier with no unit left gives way to the
+--      next tier below it (higher position) that has one; the last tier ("thank you")
+--      has no cap, so every draw ends somewhere. A capped tier's unit is taken with a
+--      conditional UPDATE (won < cap);
+--   9. the log entry, its hash over 'v1|prev|seq|period|nonce|drawn|awarded|points',
+--      and the head moved to it;
+--  10. the award posted from the batch's prize reserve (one account, bucket 0: the draws
+--      already take turns on the head) to the wallet when the tier pays points; an empty
+--      reserve (the batch voided meanwhile) raises check_violation and rolls it all back;
+--  11. the claim row (no ledger transaction for "thank you").
+-- campaigns/prizes/draw.py is the same arithmetic in Python, for the verifier.
+-- Re-created from this file on every migrate (core/db/functions.py).
+CREATE OR REPLACE FUNCTION public.campaigns_claim_prize(
+    p_merchant bigint,
+    p_code text,
+    p_consumer bigint,
+    p_key text,
+    p_now timestamptz,
+    p_nonce text,
+    OUT outcome text,
+    OUT merchant_name text,
+    OUT campaign_id bigint,
+    OUT campaign_name text,
+    OUT campaign_status text,
+    OUT starts_at timestamptz,
+    OUT ends_at timestamptz,
+    OUT batch_id bigint,
+    OUT points integer,
+    OUT claim_id bigint,
+    OUT txn_id bigint,
+    OUT balance bigint,
+    OUT tier_name text,
+    OUT drawn integer,
+    OUT awarded integer,
+    OUT seq bigint,
+    OUT entry_hash text
+) LANGUAGE plpgsql AS $$
+DECLARE
+    v_schema text;
+    v_status text;
+    v_expiry_days integer;
+    v_path text := current_setting('search_path');
+    v_claimed_by bigint;
+    v_batch_status text;
+    v_max_total integer;
+    v_max_day integer;
+    v_table bigint;
+    v_prize boolean;
+    v_reserve bigint;
+    v_wallet bigint;
+    v_head text;
+    v_pads bytea;
+    v_period integer;
+    v_positions integer[];
+    v_names text[];
+    v_points integer[];
+    v_weights bigint[];
+    v_caps integer[];
+    v_total bigint;
+    v_bits integer;
+    v_ipad bytea;
+    v_opad bytea;
+    v_block bytea;
+    v_ticket bigint;
+    v_i integer;
+    v_n integer;
+    v_acc bigint;
+    v_post record;
+BEGIN
+    SELECT m.schema_name, m.status, m.points_expiry_days, m.name
+      INTO v_schema, v_status, v_expiry_days, merchant_name
+      FROM public.tenants_merchant m
+     WHERE m.id = p_merchant AND m.provisioned_at IS NOT NULL;
+    IF NOT FOUND THEN
+        outcome := 'unknown';
+        RETURN;
+    END IF;
+    IF v_status <> 'active' THEN
+        outcome := 'merchant';
+        RETURN;
+    END IF;
+    PERFORM set_config('search_path', quote_ident(v_schema) || ', public', true);
+
+    SELECT c.claimed_by_id, b.id, b.status, p.id, p.name, p.status, p.starts_at, p.ends_at,
+           p.max_claims_per_consumer, p.max_claims_per_day, t.id, b.prize_reserve IS NOT NULL
+      INTO v_claimed_by, batch_id, v_batch_status, campaign_id, campaign_name,
+           campaign_status, starts_at, ends_at, v_max_total, v_max_day, v_table, v_prize
+      FROM campaigns_code c
+      JOIN campaigns_codebatch b ON b.id = c.batch_id
+      JOIN campaigns_campaign p ON p.id = b.campaign_id
+      LEFT JOIN campaigns_prizetable t ON t.campaign_id = p.id AND t.seed_id IS NOT NULL
+     WHERE c.code = p_code;
+    IF NOT FOUND THEN
+        outcome := 'unknown';
+    ELSIF NOT v_prize THEN
+        outcome := 'points';  -- a fixed-points code: campaigns_claim_code's to claim
+    ELSIF v_claimed_by IS NOT NULL THEN
+        outcome := 'taken';
+    ELSIF NOT (campaign_status = 'active'
+               AND (starts_at IS NULL OR p_now >= starts_at)
+               AND (ends_at IS NULL OR p_now < ends_at)) THEN
+        outcome := 'campaign';
+    ELSIF v_batch_status IN ('voided', 'failed') OR v_table IS NULL THEN
+        outcome := 'voided';
+    END IF;
+    IF outcome IS NULL AND (v_max_total IS NOT NULL OR v_max_day IS NOT NULL) THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended(
+            'claim-limit:' || v_schema || ':' || campaign_id || ':' || p_consumer, 0));
+        IF v_max_total IS NOT NULL AND v_max_total <= (
+            SELECT count(*) FROM campaigns_claim k
+             WHERE k.campaign_id = campaigns_claim_prize.campaign_id
+               AND k.consumer_id = p_consumer) THEN
+            outcome := 'campaign_limit';
+        ELSIF v_max_day IS NOT NULL AND v_max_day <= (
+            SELECT count(*) FROM campaigns_claim k
+             WHERE k.campaign_id = campaigns_claim_prize.campaign_id
+               AND k.consumer_id = p_consumer
+               AND k.claimed_at > p_now - interval '1 day') THEN
+            outcome := 'daily_limit';
+        END IF;
+    END IF;
+    IF outcome IS NULL THEN
+        UPDATE campaigns_code c SET claimed_by_id = p_consumer, claimed_at = p_now
+         WHERE c.code = p_code AND c.claimed_at IS NULL;
+        IF NOT FOUND THEN
+            outcome := 'taken';
+        END IF;
+    END IF;
+    IF outcome IS NOT NULL THEN
+        PERFORM set_config('search_path', v_path, true);
+        RETURN;
+    END IF;
+
+    SELECT a.id INTO v_reserve FROM public.points_account a
+     WHERE a.kind = 'campaign_reserve' AND a.merchant_id = p_merchant
+       AND a.consumer_id IS NULL AND a.ref = 'batch:' || batch_id || ':0';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch % has no prize reserve', batch_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'account_balance_not_negative';
+    END IF;
+    SELECT a.id INTO v_wallet FROM public.points_account a
+     WHERE a.kind = 'consumer_wallet' AND a.merchant_id IS NULL
+       AND a.consumer_id = p_consumer AND a.ref = '';
+    IF NOT FOUND THEN
+        INSERT INTO public.points_account (kind, consumer_id, ref, balance, materialized, created_at)
+        VALUES ('consumer_wallet', p_consumer, '', 0, true, p_now)
+        ON CONFLICT ON CONSTRAINT account_unique_owner DO NOTHING;
+        SELECT a.id INTO v_wallet FROM public.points_account a
+         WHERE a.kind = 'consumer_wallet' AND a.merchant_id IS NULL
+           AND a.consumer_id = p_consumer AND a.ref = '';
+    END IF;
+
+    -- 6. The head, locked until commit.
+    SELECT t.draws + 1, t.head, s.hmac_pads, s.period
+      INTO seq, v_head, v_pads, v_period
+      FROM campaigns_prizetable t JOIN campaigns_prizeseed s ON s.id = t.seed_id
+     WHERE t.id = v_table
+       FOR UPDATE OF t;
+    SELECT array_agg(r.position ORDER BY r.position), array_agg(r.name ORDER BY r.position),
+           array_agg(r.points ORDER BY r.position), array_agg(r.weight ORDER BY r.position),
+           array_agg(r.cap ORDER BY r.position), sum(r.weight)
+      INTO v_positions, v_names, v_points, v_weights, v_caps, v_total
+      FROM campaigns_prizetier r WHERE r.table_id = v_table;
+    v_n := array_length(v_positions, 1);
+
+    -- 7. The ticket, by rejection sampling over HMAC-SHA256 blocks.
+    v_bits := CASE WHEN v_total <= 1 THEN 0
+                   ELSE length(ltrim((v_total - 1)::bit(32)::text, '0')) END;
+    -- HMAC's padded keys, made with the seed (campaigns.prizes.draw.hmac_pads).
+    v_ipad := substring(v_pads FROM 1 FOR 64);
+    v_opad := substring(v_pads FROM 65 FOR 64);
+    v_i := 0;
+    LOOP
+        v_block := sha256(v_opad || sha256(v_ipad || convert_to(
+            'draw|' || seq || '|' || p_nonce || '|' || v_i, 'UTF8')));
+        v_ticket := ((get_byte(v_block, 0)::bigint << 24) | (get_byte(v_block, 1) << 16)
+                     | (get_byte(v_block, 2) << 8) | get_byte(v_block, 3)) >> (32 - v_bits);
+        EXIT WHEN v_ticket < v_total;
+        v_i := v_i + 1;
+        IF v_i >= 256 THEN
+            RAISE EXCEPTION 'draw % found no ticket in 256 blocks', seq;
+        END IF;
+    END LOOP;
+    v_acc := 0;
+    FOR v_i IN 1..v_n LOOP
+        v_acc := v_acc + v_weights[v_i];
+        IF v_ticket < v_acc THEN
+            drawn := v_positions[v_i];
+            EXIT;
+        END IF;
+    END LOOP;
+
+    -- 8. Caps, by the published fallback rule.
+    FOR v_i IN 1..v_n LOOP
+        CONTINUE WHEN v_positions[v_i] < drawn;
+        IF v_caps[v_i] IS NULL THEN
+            awarded := v_positions[v_i];
+        ELSE
+            UPDATE campaigns_prizetier r SET won = r.won + 1
+             WHERE r.table_id = v_table AND r.position = v_positions[v_i] AND r.won < r.cap;
+            IF FOUND THEN
+                awarded := v_positions[v_i];
+            END IF;
+        END IF;
+        IF awarded IS NOT NULL THEN
+            points := v_points[v_i];
+            tier_name := v_names[v_i];
+            EXIT;
+        END IF;
+    END LOOP;
+    IF awarded IS NULL THEN
+        RAISE EXCEPTION 'prize table % has no tier left for draw %', v_table, seq;
+    END IF;
+
+    -- 9. The log entry and the head.
+    entry_hash := encode(sha256(convert_to(
+        'v1|' || v_head || '|' || seq || '|' || v_period || '|' || p_nonce || '|' || drawn
+        || '|' || awarded || '|' || points, 'UTF8')), 'hex');
+    UPDATE campaigns_prizetable t SET draws = seq, head = entry_hash WHERE t.id = v_table;
+    INSERT INTO campaigns_prizedraw
+        (table_id, seq, period, nonce, drawn, awarded, points, prev_hash, hash, code, drawn_at)
+    VALUES (v_table, seq, v_period, p_nonce, drawn, awarded, points, v_head, entry_hash, p_code,
+            p_now);
+
+    -- 10. The award.
+    IF points > 0 THEN
+        SELECT * INTO v_post FROM public.points_post(
+            'award', 'claim:' || p_merchant || ':' || p_code,
+            encode(sha256(convert_to(
+                'award:' || p_code || ':' || p_consumer || ':' || points, 'UTF8')), 'hex'),
+            p_merchant, p_consumer, NULL, left(campaign_name || ' · ' || tier_name, 200),
+            jsonb_build_object('code', p_code, 'campaign', campaign_id, 'batch', batch_id,
+                               'prize', awarded, 'draw', seq),
+            p_now,
+            ARRAY[v_reserve, v_wallet], ARRAY[-points, points]::bigint[], ARRAY[NULL, p_consumer],
+            CASE WHEN v_reserve < v_wallet THEN ARRAY[v_reserve, v_wallet]
+                 ELSE ARRAY[v_wallet, v_reserve] END,
+            CASE WHEN v_reserve < v_wallet THEN ARRAY[-points, points]::bigint[]
+                 ELSE ARRAY[points, -points]::bigint[] END,
+            v_wallet, p_consumer, points, p_now + make_interval(days => v_expiry_days),
+            NULL, NULL);
+        IF v_post.replayed THEN
+            RAISE EXCEPTION 'claim of % already posted as transaction %', p_code, v_post.txn_id;
+        END IF;
+        txn_id := v_post.txn_id;
+        balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
+    ELSE
+        -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).
+        SELECT a.balance INTO balance FROM public.points_account a
+         WHERE a.id = v_wallet AND a.consumer_id = p_consumer;
+    END IF;
+
+    -- 11. The claim.
+    INSERT INTO campaigns_claim
+        (code_id, campaign_id, batch_id, consumer_id, points, transaction_id, idempotency_key,
+         claimed_at)
+    VALUES (p_code, campaign_id, batch_id, p_consumer, points, txn_id, p_key, p_now)
+    RETURNING id INTO claim_id;
+    outcome := 'claimed';
+    PERFORM set_config('search_path', v_path, true);
+END
+$$;

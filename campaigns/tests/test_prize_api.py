@@ -1,0 +1,190 @@
+"""Prize tables through both APIs and the public verifier page, over HTTP.
+
+The merchant defines the table and creates a batch (no points per code), activates; the
+consumer previews the code (the published odds) and claims it with the page's nonce; the
+merchant reads the stats; the verifier page and its document are public.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from campaigns.models import Code, CodeBatch, PrizeTable
+from campaigns.scan.generation import generate_batch
+from campaigns.tests.test_merchant_campaigns import call, fund
+from core.db import connection
+from points import ledger
+from tests.fixtures.api import Api, access_token
+from tests.fixtures.prizes import nonce
+from tests.fixtures.tenants import Tenants
+
+pytestmark = pytest.mark.django_db
+
+TIERS = [
+    {"name": "一等奖", "points": 100, "weight": 1, "cap": 1},
+    {"name": "二等奖", "points": 10, "weight": 10, "cap": 5},
+    {"name": "谢谢参与", "points": 0, "weight": 20},
+]
+CREATE_PRIZE_BATCH = """
+mutation ($campaignId: ID!) {
+  createCodeBatch(campaignId: $campaignId, size: 12) {
+    batch { id pointsPerCode reservedPoints }
+    errors { field code message }
+  }
+}
+"""
+
+
+@pytest.fixture
+def acme(tenants: Tenants, unique: Callable[[str], str]) -> Iterator[Tenants]:
+    fund(tenants.acme, 100_000, unique)
+    yield tenants
+    connection.set_schema_to_public()
+
+
+def test_a_merchant_defines_a_prize_table_and_a_consumer_draws(
+    acme: Tenants, merchant_api: Api, consumer_api: Api, consumer: User, client: Client
+) -> None:
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="再来一瓶")["campaign"]
+    bad = call(
+        merchant_api,
+        operator,
+        "SetPrizeTable",
+        campaignId=campaign["id"],
+        tiers=json.dumps([{"name": "汽车", "points": 6_000_000, "weight": 1, "cap": 1}, TIERS[2]]),
+    )
+    assert bad["errors"][0]["code"] == "PRIZE_ABOVE_LEGAL_CEILING"
+    assert "¥50,000" in bad["errors"][0]["message"]
+    table = call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(TIERS)
+    )
+    assert table["errors"] == [] and table["prizeTable"]["lockedAt"] is None
+    budget = ledger.balance_of(ledger.merchant_budget(acme.acme.pk))
+    created = merchant_api.query(
+        CREATE_PRIZE_BATCH,
+        {"campaignId": campaign["id"]},
+        token=access_token(operator),
+        merchant="acme",
+    )["data"]["createCodeBatch"]
+    assert created["errors"] == []
+    # min(1, 12) x 100 + min(5, 12) x 10 + 12 x 0
+    assert created["batch"]["reservedPoints"] == 150 and created["batch"]["pointsPerCode"] == 100
+    assert ledger.balance_of(ledger.merchant_budget(acme.acme.pk)) == budget - 150
+    call(merchant_api, operator, "ActivateCampaign", id=campaign["id"])
+    locked = call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(TIERS)
+    )
+    assert locked["errors"][0]["code"] == "PRIZE_TERMS_LOCKED"
+
+    with tenant_context(acme.acme):
+        batch = CodeBatch.objects.get(campaign__name="再来一瓶", prize_reserve=150)
+        generate_batch(batch.pk)
+        code = Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)[0]
+
+    preview = consumer_api.op("ScanPreview", {"code": code})["data"]["scanPreview"]
+    assert [t["name"] for t in preview["prizeTiers"]] == ["一等奖", "二等奖", "谢谢参与"]
+    assert abs(sum(t["chance"] for t in preview["prizeTiers"]) - 1) < 1e-9
+    token = access_token(consumer)
+    missing = consumer_api.op(
+        "ClaimCode", {"code": code, "idempotencyKey": "api-prize-1"}, token=token
+    )["data"]["claimCode"]
+    assert missing["errors"][0]["code"] == "INVALID_DRAW_NONCE"
+    claimed = consumer_api.op(
+        "ClaimPrizeCode",
+        {"code": code, "idempotencyKey": "api-prize-1", "nonce": nonce()},
+        token=token,
+    )["data"]["claimCode"]
+    assert claimed["errors"] == [], claimed
+    prize = claimed["prize"]
+    assert prize["seq"] == 1 and prize["points"] == claimed["claim"]["points"]
+    assert claimed["balance"] == prize["points"]
+    assert prize["verifyUrl"].endswith(f"/prizes/{acme.acme.pk}/{batch.campaign_id}")
+
+    stats = call(merchant_api, operator, "PrizeTable", campaignId=campaign["id"])
+    assert stats["draws"] == 1 and stats["head"] == prize["entryHash"]
+    assert sum(t["drawn"] for t in stats["tiers"]) == sum(t["won"] for t in stats["tiers"]) == 1
+    assert [t["remaining"] for t in stats["tiers"]][2] is None
+    (seed,) = stats["seeds"]
+    assert seed["seed"] is None and len(seed["commitment"]) == 64
+
+    page = client.get(f"/prizes/{acme.acme.pk}/{batch.campaign_id}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert seed["commitment"] in html and prize["entryHash"] in html and "一等奖" in html
+    document = client.get(f"/prizes/{acme.acme.pk}/{batch.campaign_id}/log.json").json()
+    assert document["log"][0][7] == prize["entryHash"] and document["seeds"][0]["seed"] is None
+
+    call(merchant_api, acme.acme_owner, "EndCampaign", id=campaign["id"])
+    revealed = call(merchant_api, operator, "PrizeTable", campaignId=campaign["id"])["seeds"][0]
+    assert revealed["seed"] and revealed["revealedAt"]
+    page = client.get(f"/prizes/{acme.acme.pk}/{batch.campaign_id}")
+    assert revealed["seed"] in page.content.decode()
+
+
+def test_a_badly_shaped_table_is_refused_with_its_field(acme: Tenants, merchant_api: Api) -> None:
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="Shapes")["campaign"]
+    for tiers, field in [
+        ({}, "tiers"),
+        ([{"name": "A", "points": "5", "weight": 1}, TIERS[2]], "tiers.0.points"),
+        ([{"name": "A", "points": 5, "weight": 1, "odds": 3}, TIERS[2]], "tiers.0"),
+        ([{"name": "A" * 41, "points": 5, "weight": 1}, TIERS[2]], "tiers.0.name"),
+    ]:
+        payload = call(
+            merchant_api,
+            operator,
+            "SetPrizeTable",
+            campaignId=campaign["id"],
+            tiers=json.dumps(tiers),
+        )
+        assert [e["field"] for e in payload["errors"]] == [field], payload
+
+
+def test_a_draft_table_is_not_published_and_others_cannot_see_it(
+    acme: Tenants, merchant_api: Api, client: Client
+) -> None:
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="Draft")["campaign"]
+    call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(TIERS)
+    )
+    with tenant_context(acme.acme):
+        pk = PrizeTable.objects.get(campaign__name="Draft").campaign_id
+    assert client.get(f"/prizes/{acme.acme.pk}/{pk}").status_code == 404
+    beta = merchant_api.op(
+        "PrizeTable",
+        {"campaignId": campaign["id"]},
+        token=access_token(acme.beta_owner),
+        merchant="beta",
+    )
+    assert beta["data"]["prizeTable"] is None
+    assert beta["errors"][0]["extensions"]["code"] == "NOT_FOUND", beta
+
+
+def test_prize_table_needs_sign_in_and_refuses_a_foreign_merchant(
+    acme: Tenants, merchant_api: Api
+) -> None:
+    """prizeTable's isolation cases (tests/test_isolation.py lists it as tested here)."""
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="Iso")["campaign"]
+    call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(TIERS)
+    )
+    own = call(merchant_api, acme.acme_owner, "PrizeTable", campaignId=campaign["id"])
+    assert [t["name"] for t in own["tiers"]] == ["一等奖", "二等奖", "谢谢参与"]
+    foreign = merchant_api.op(
+        "PrizeTable",
+        {"campaignId": campaign["id"]},
+        token=access_token(acme.acme_owner),
+        merchant="beta",
+    )
+    assert [e["extensions"]["code"] for e in foreign["errors"]] == ["MERCHANT_NOT_FOUND"]
+    anonymous = merchant_api.op("PrizeTable", {"campaignId": campaign["id"]}, merchant="acme")
+    assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]

@@ -1,0 +1,202 @@
+"""Prize tables and their draws at the service level: terms, reserve, claim, reveal, verify."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from campaigns.models import CampaignStatus, Claim, PrizeDraw, PrizeTier
+from campaigns.models.prizes import TierTerms
+from campaigns.prizes import services as prize_services
+from campaigns.prizes import verify
+from campaigns.scan.claims import claim_code
+from campaigns.scan.generation import generate_batch
+from campaigns.scan.services import create_batch, create_scan_campaign
+from campaigns.services import set_status
+from core.db import connection
+from core.errors import DomainError
+from points import ledger, services
+from points.audit import audit
+from tests.fixtures.prizes import TIERS, nonce, prize_campaign
+from tests.fixtures.tenants import Tenants
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme(tenants: Tenants, unique) -> Iterator[Tenants]:
+    services.fund_with_money(
+        tenants.acme,
+        amount_minor=1_000_000,
+        currency="CNY",
+        rate="100",
+        payment_reference=unique("pay"),
+    )
+    with tenant_context(tenants.acme):
+        yield tenants
+    connection.set_schema_to_public()
+
+
+def test_a_prize_batch_reserves_the_most_its_draws_could_pay(acme: Tenants) -> None:
+    merchant = acme.acme
+    budget = ledger.merchant_budget(merchant.pk)
+    before = ledger.balance_of(budget)
+    batch, _codes = prize_campaign(merchant, size=10)
+    # min(2, 10) x 500 + min(20, 10) x 50 + 10 x 5 + 10 x 0
+    assert batch.prize_reserve == batch.reserved_points == 1000 + 500 + 50
+    assert batch.points_per_code == 500
+    assert ledger.balance_of(budget) == before - 1550
+
+
+def test_a_prize_claim_draws_logs_pays_and_replays(acme: Tenants, consumer: User) -> None:
+    merchant = acme.acme
+    batch, found = prize_campaign(merchant, size=30)
+    paid = 0
+    for i, code in enumerate(found):
+        result = claim_code(consumer, code, f"prize-{i}", nonce=nonce())
+        assert result.prize is not None and result.prize.seq == i + 1
+        assert result.claim.points == result.prize.points
+        paid += result.prize.points
+        assert result.balance == paid
+    again = claim_code(consumer, found[0], "prize-0", nonce=nonce())
+    assert again.replayed and again.prize is not None and again.prize.seq == 1
+    assert PrizeDraw.objects.filter(table__campaign=batch.campaign).count() == 30
+    assert sum(Claim.objects.filter(batch=batch).values_list("points", flat=True)) == paid
+    table = batch.campaign.prize_table
+    won = {t.position: t.won for t in PrizeTier.objects.filter(table=table, cap__isnull=False)}
+    stats = {s.tier.position: s for s in prize_services.stats(table)}
+    assert {p: stats[p].won for p in won} == won
+    assert sum(s.drawn for s in stats.values()) == sum(s.won for s in stats.values()) == 30
+    set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+    batch.refresh_from_db()
+    assert batch.released_points == 1000 + 1000 + 150 - paid
+    report = verify.verify(verify.published(table))
+    assert report.ok and report.recomputed == 30, report.problems
+    assert audit() == []
+
+
+def test_a_prize_code_needs_the_pages_nonce(acme: Tenants, consumer: User) -> None:
+    _batch, found = prize_campaign(acme.acme, size=2)
+    for bad in (None, "short", "x" * 65, "no spaces allowed here"):
+        with pytest.raises(DomainError) as exc:
+            claim_code(consumer, found[0], "nonce-key", nonce=bad)
+        assert exc.value.code == "INVALID_DRAW_NONCE"
+    assert not Claim.objects.filter(code_id=found[0]).exists()
+
+
+@pytest.mark.parametrize(
+    ("tiers", "code", "field"),
+    [
+        ([TierTerms("谢谢", 0, 1, None)], "INVALID_PRIZE_TABLE", "tiers"),
+        (
+            [TierTerms("A", 5, 1, None), TierTerms("B", 5, 1, None)],
+            "INVALID_PRIZE_TABLE",
+            "tiers.1",
+        ),
+        (
+            [TierTerms("A", 5, 0, None), TierTerms("谢谢", 0, 1, None)],
+            "INVALID_PRIZE_TABLE",
+            "tiers.0.weight",
+        ),
+        (
+            [TierTerms("A", 5, 1, 0), TierTerms("谢谢", 0, 1, None)],
+            "INVALID_PRIZE_TABLE",
+            "tiers.0.cap",
+        ),
+        (
+            [TierTerms("汽车", 5_000_001, 1, 1), TierTerms("谢谢", 0, 1, None)],
+            "PRIZE_ABOVE_LEGAL_CEILING",
+            "tiers.0.points",
+        ),
+    ],
+)
+def test_bad_terms_are_refused_with_the_rule(
+    acme: Tenants, tiers: list[TierTerms], code: str, field: str
+) -> None:
+    campaign = create_scan_campaign(name="Bad terms")
+    with pytest.raises(DomainError) as exc:
+        prize_services.set_prize_table(campaign, tiers)
+    assert (exc.value.code, exc.value.field) == (code, field)
+
+
+def test_the_ceiling_itself_is_allowed(acme: Tenants) -> None:
+    campaign = create_scan_campaign(name="Top prize")
+    prize_services.set_prize_table(
+        campaign, [TierTerms("汽车", 5_000_000, 1, 1), TierTerms("谢谢", 0, 1, None)]
+    )
+
+
+def test_terms_are_locked_at_activation_and_by_batches(acme: Tenants) -> None:
+    merchant = acme.acme
+    campaign = create_scan_campaign(name="Locked")
+    prize_services.set_prize_table(campaign, TIERS)
+    create_batch(merchant, campaign, size=5, points_per_code=None)
+    with pytest.raises(DomainError) as exc:
+        prize_services.set_prize_table(campaign, TIERS)
+    assert exc.value.code == "PRIZE_TERMS_LOCKED"
+    other = create_scan_campaign(name="Activated")
+    prize_services.set_prize_table(other, TIERS)
+    set_status(merchant, other, CampaignStatus.ACTIVE)
+    table = other.prize_table
+    assert table.locked_at is not None and table.seed is not None
+    assert table.seed.commitment and table.seed.revealed_at is None
+    with pytest.raises(DomainError) as exc:
+        prize_services.set_prize_table(other, TIERS)
+    assert exc.value.code == "PRIZE_TERMS_LOCKED"
+    with pytest.raises(DomainError) as exc:
+        create_batch(merchant, other, size=5, points_per_code=10)
+    assert exc.value.code == "INVALID_AMOUNT"
+
+
+def test_a_fixed_points_code_claimed_with_a_nonce_pays_its_points(
+    acme: Tenants, consumer: User
+) -> None:
+    """The page's nonce sends a claim to the prize function first; a fixed-points code
+    answers 'points' there without writing, and is claimed by campaigns_claim_code."""
+    merchant = acme.acme
+    campaign = create_scan_campaign(name="Plain caps")
+    set_status(merchant, campaign, CampaignStatus.ACTIVE)
+    batch = create_batch(merchant, campaign, size=3, points_per_code=7)
+    generate_batch(batch.pk)
+    code = batch.codes.order_by("serial").values_list("code", flat=True)[0]
+    result = claim_code(consumer, code, "plain-1", nonce=nonce())
+    assert (result.claim.points, result.prize, result.balance) == (7, None, 7)
+    assert not PrizeDraw.objects.filter(code=code).exists()
+    assert claim_code(consumer, code, "plain-1", nonce=nonce()).replayed
+
+
+def test_a_period_ends_its_seed_is_revealed_and_a_fresh_one_committed(
+    acme: Tenants, consumer: User
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.prizes.tasks import rotate_prize_seeds
+
+    merchant = acme.acme
+    campaign = create_scan_campaign(name="Monthly draws")
+    prize_services.set_prize_table(campaign, TIERS, period_days=30)
+    set_status(merchant, campaign, CampaignStatus.ACTIVE)
+    batch = create_batch(merchant, campaign, size=4, points_per_code=None)
+    generate_batch(batch.pk)
+    codes = list(batch.codes.order_by("serial").values_list("code", flat=True))
+    table = campaign.prize_table
+    claim_code(consumer, codes[0], "period-0", nonce=nonce())
+    assert prize_services.rotate_due() == 0  # the period has not ended
+    later = timezone.now() + timedelta(days=31)
+    assert prize_services.rotate_due(later) == 1
+    table.refresh_from_db()
+    first, second = table.seeds.order_by("period")
+    assert first.revealed_at == later and second.revealed_at is None
+    assert table.seed_id == second.pk and second.commitment != first.commitment
+    claim_code(consumer, codes[1], "period-1", nonce=nonce())
+    report = verify.verify(verify.published(table))
+    # The first period's draw is recomputed; the second waits for its seed.
+    assert report.ok and (report.recomputed, report.pending) == (1, 1), report.problems
+    assert PrizeDraw.objects.get(code=codes[1]).period == 1
+    connection.set_schema_to_public()
+    assert rotate_prize_seeds() == 0  # the task visits every schema; nothing else is due
