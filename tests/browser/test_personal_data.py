@@ -59,7 +59,7 @@ def next_code(site: Site, phone: str, previous: str) -> str:
         if code != previous:
             return code
         time.sleep(0.2)
-    raise AssertionError("no new code")
+    raise AssertionError(f"no new code; log tail: {site.log.read_text()[-1500:]}")
 
 
 def test_consent_prompt_withdrawal_copy_and_deletion(
@@ -79,8 +79,8 @@ def test_consent_prompt_withdrawal_copy_and_deletion(
     page.page.get_by_text("10 points", exact=True).wait_for()
     sign_in(page, site, phone)
     sign_in_code = site.sms_code(phone)
-    page.page.get_by_role("button", name="Collect 10 points").click()
-    # Asked, nothing collected yet; the next tap agrees and collects.
+    # The sign-in tries the claim at once (decision 0234): asked, nothing collected yet;
+    # the next tap agrees and collects.
     page.page.get_by_text("Taking part shares your masked phone number").first.wait_for()
     consumer = User.objects.get(phone=phone)
     assert not MerchantConsent.objects.filter(user=consumer).exists()
@@ -96,7 +96,9 @@ def test_consent_prompt_withdrawal_copy_and_deletion(
     page.page.get_by_text("You share your data with no merchant.").wait_for()
     assert MerchantConsent.objects.get(user=consumer).withdrawn_at is not None
 
-    # A copy: a fresh code to the account's phone, then the zip.
+    # A copy: a fresh code to the account's phone, then the zip. (A second code waits for
+    # the resend interval, 1 s here: the sign-in's code may be less than that old.)
+    time.sleep(1.1)
     page.page.get_by_role("button", name="Send me a code").click()
     code = next_code(site, phone, sign_in_code)
     page.page.get_by_label("One-time code").fill(code)
@@ -110,6 +112,7 @@ def test_consent_prompt_withdrawal_copy_and_deletion(
     assert [claim["code"] for claim in data["claims"]] == [codes[0]]
 
     # A deletion: another code; signed out, the date shown.
+    time.sleep(1.1)
     page.page.get_by_role("button", name="Send me a code").click()
     second = next_code(site, phone, code)
     page.page.get_by_label("One-time code").fill(second)
