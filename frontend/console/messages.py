@@ -213,6 +213,15 @@ def error_messages() -> dict[str, str]:
         "SERVICE_UNAVAILABLE": _("The service is briefly unavailable. Please retry."),
         "NETWORK": _("No connection. Check your network and retry."),
         "UNEXPECTED": _("Something went wrong. Please retry."),
+        # Prize tables (the consumer's draw nonce is the consumer page's).
+        "INVALID_PRIZE_TABLE": _("The prize table is not valid: check the tiers."),
+        "PRIZE_ABOVE_LEGAL_CEILING": _(
+            "A prize may be worth at most ¥50,000 (the legal ceiling for prize draws)."
+        ),
+        "PRIZE_TERMS_LOCKED": _(
+            "The prize terms are locked once the campaign is active or has batches."
+        ),
+        "INVALID_DRAW_NONCE": _("This draw could not be made. Reload the page."),
         # Consumers' personal data (PIPL): the merchant API answers them to no merchant's
         # request, but they are codes of the one ErrorCode enum (decision 0008).
         "MERCHANT_CONSENT_REQUIRED": _("The consumer has not agreed to share data with you."),
