@@ -43,7 +43,9 @@ from tests.test_wechat_component import (
 )
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
 
-pytestmark = pytest.mark.usefixtures("committed_db")
+# Eager whatever ran before: the shared ``celery_worker`` (session-scoped) leaves the app
+# non-eager, and the credit would go to the worker after the balance was read.
+pytestmark = pytest.mark.usefixtures("committed_db", "eager")
 
 POINTS = 30
 

@@ -209,17 +209,6 @@ def test_one_batch_delivered_several_times_at_once_is_written_once(
         _assert_complete(merchant, batch.pk, size)
 
 
-@pytest.fixture
-def eager() -> Iterator[None]:
-    """Run tasks in-process, whether or not the shared worker made the app non-eager."""
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = previous
-
-
 @pytest.mark.django_db
 def test_resume_requeues_only_stalled_batches(tenants: Tenants, eager: None, unique) -> None:
     merchant = tenants.acme

@@ -19,7 +19,8 @@ import pytest
 from celery import Celery
 from django_tenants.utils import tenant_context
 
-from accounts.models import User, WeChatIdentity
+from accounts import policies
+from accounts.models import Consent, User, WeChatIdentity
 from campaigns.follow import services as follow
 from campaigns.models import Campaign, CampaignStatus, FollowCampaign
 from campaigns.questionnaires.links import questionnaire_link
@@ -91,8 +92,11 @@ def in_wechat(open_page: Callable[..., BrowserPage], fake: FakeWeChat, person: s
 
 
 def returning_consumer(person: str, phone: str) -> User:
-    """Someone who signed in with us inside WeChat before (our app knows their OpenID)."""
+    """Someone who signed in with us inside WeChat before (our app knows their OpenID),
+    having agreed then to the current user agreement and privacy policy: without that
+    consent the sign-in asks for it again (decision 0183) instead of signing them in."""
     consumer, _created = User.objects.get_or_create_consumer(phone)
+    policies.record_consent(consumer, Consent.Channel.WECHAT)
     WeChatIdentity.objects.create(
         user=consumer, app_id=PLATFORM_APP_ID, openid=fake_oauth.openid(person, PLATFORM_APP_ID)
     )
