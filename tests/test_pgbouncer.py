@@ -50,7 +50,7 @@ def bouncer() -> Iterator[PgBouncer]:
     default = connections["default"].settings_dict
     with tempfile.TemporaryDirectory() as base:
         bouncer = PgBouncer(Path(base), default["HOST"], int(default["PORT"]), pool_size=1)
-        bouncer.start()
+        bouncer.start(default["NAME"])
         try:
             yield bouncer
         finally:
