@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from celery import shared_task
 from django.utils import timezone
@@ -21,6 +23,22 @@ from core.db import connection
 from tenants.models import Merchant
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _run_or_mark_failed(
+    run: Callable[[int], T], mark_failed: Callable[[int, str], object], pk: int
+) -> T:
+    """``run(pk)``; an error that is not a lost connection (``OSError``, retried by the
+    task) marks the batch or import failed, with its reason, before it is raised."""
+    try:
+        return run(pk)
+    except OSError:
+        raise
+    except Exception as exc:
+        logger.exception("%s %s failed", run.__name__, pk)
+        mark_failed(pk, f"{type(exc).__name__}: {exc}")
+        raise
 
 
 @shared_task(
@@ -33,14 +51,7 @@ logger = logging.getLogger(__name__)
 )
 def generate_codes(self: object, batch_id: int) -> dict[str, object]:
     """Generate (or resume) a batch's codes. Safe to run twice at once or again later."""
-    try:
-        batch = generation.generate_batch(batch_id)
-    except OSError:
-        raise
-    except Exception as exc:
-        logger.exception("batch %s failed", batch_id)
-        generation.mark_failed(batch_id, f"{type(exc).__name__}: {exc}")
-        raise
+    batch = _run_or_mark_failed(generation.generate_batch, generation.mark_failed, batch_id)
     return {
         "schema": connection.schema_name,
         "batch": batch.pk,
@@ -59,14 +70,7 @@ def generate_codes(self: object, batch_id: int) -> dict[str, object]:
 )
 def import_codes(self: object, import_id: int) -> dict[str, object]:
     """Check, then write or refuse, an uploaded file of codes. Safe to run twice or again."""
-    try:
-        code_import = importing.run_import(import_id)
-    except OSError:
-        raise
-    except Exception as exc:
-        logger.exception("import %s failed", import_id)
-        importing.mark_failed(import_id, f"{type(exc).__name__}: {exc}")
-        raise
+    code_import = _run_or_mark_failed(importing.run_import, importing.mark_failed, import_id)
     return {
         "schema": connection.schema_name,
         "import": code_import.pk,
