@@ -254,7 +254,7 @@ def private_redis(tmp_path: Path) -> Iterator[Callable[[], None]]:
     command += ["--save", "", "--appendonly", "no"]  # nothing on disk
     caches_setting = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": "faults",
             # A stopped Redis refuses at once; one that hangs must not hang requests.

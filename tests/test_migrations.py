@@ -57,6 +57,7 @@ TASK_NAMES = {
     "privacy.tasks.erase_due_accounts",
     "tenants.tasks.schema_probe",
     "webhooks.tasks.deliver",
+    "webhooks.tasks.relay",
     "webhooks.tasks.send_due",
 }
 # Today's schedule with its defaults (seconds).

@@ -63,7 +63,7 @@ def test_guard_loads_its_script_again_after_redis_forgot_it() -> None:
 def test_guard_fails_closed_without_redis(settings: Settings) -> None:
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
         }
     }

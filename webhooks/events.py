@@ -14,6 +14,7 @@ change and within that many seconds elsewhere.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -24,7 +25,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from webhooks import delivery
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
 
 # merchant id -> (expires at, {event type: ids of the live endpoints subscribed to it})
 _cache: dict[int, tuple[float, dict[str, tuple[int, ...]]]] = {}
@@ -98,22 +102,21 @@ def record(
         )
         for endpoint_id in endpoints
     )
-    enqueue_on_commit([d.pk for d in deliveries])
+    wake_on_commit()
     return deliveries
 
 
-def enqueue_on_commit(delivery_ids: list[int]) -> None:
-    from webhooks.tasks import deliver
+def wake_on_commit() -> None:
+    """Once the transaction commits, wake the relay that sends due deliveries."""
+    transaction.on_commit(_wake)
 
-    def send() -> None:
-        for delivery_id in delivery_ids:
-            try:
-                deliver.delay(delivery_id)
-            except Exception:
-                # The broker is down: the rows are committed, the sweep sends them later.
-                import logging
 
-                logging.getLogger(__name__).exception("could not queue webhook delivery")
-                return
+def _wake() -> None:
+    from webhooks.tasks import relay
 
-    transaction.on_commit(send)
+    try:
+        if delivery.claim_wake():
+            relay.delay()
+    except Exception:
+        # Redis or the broker is down: the rows are committed, the sweep sends them later.
+        logger.exception("could not wake the webhook relay")

@@ -199,6 +199,6 @@ def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
-    events.enqueue_on_commit([delivery.pk])
+    events.wake_on_commit()
     delivery.refresh_from_db()
     return delivery
