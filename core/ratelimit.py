@@ -6,20 +6,16 @@ that they all count the same way and all answer with a retry-after.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import redis
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
+from core import redislink
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 
@@ -113,59 +109,7 @@ class Limit:
     window_seconds: int
 
 
-# Django's RedisCache builds a new ``redis.Redis`` on every call (its constructor copies
-# some 170 response callbacks), and a client's command goes through its pool, its
-# retry policy and a fork check: on the claim path that was most of the guard's CPU
-# for one round trip. So ``guard`` keeps, per thread, one connection of its own to
-# the cache's Redis and sends its one command on it (``_Link``).
-
-
-@dataclass
-class _Link:
-    backend: RedisCache  # the thread's cache backend it serves (settings may change it)
-    pid: int  # a forked worker must not share its parent's socket
-    connection: redis.Connection
-    make_key: Callable[[str], str]
-
-
-_links = threading.local()
-
-
-def _link() -> _Link | None:
-    """The thread's connection for ``guard``, or None without Redis."""
-    current = caches["default"]
-    link: _Link | None = getattr(_links, "link", None)
-    if link is not None and link.backend is current and link.pid == os.getpid():
-        return link
-    if not isinstance(current, RedisCache):
-        return None
-    pool = current._cache.get_client(write=True).connection_pool
-    connection = pool.connection_class(**pool.connection_kwargs)
-    link = _Link(current, os.getpid(), connection, current.make_key)
-    _links.link = link
-    return link
-
-
-def _run_guard(link: _Link, keys: list[str], args: list[int]) -> list[int]:
-    command = ("EVALSHA", _GUARD_SHA, len(keys), *keys, *args)
-    # redis-py leaves Connection's methods untyped: use it as Any rather than ignore each.
-    connection: Any = link.connection
-    try:
-        connection.send_command(*command)
-        try:
-            replies: list[int] = connection.read_response()
-        except redis.exceptions.NoScriptError:
-            # Redis restarted (or its scripts were flushed) since we loaded it.
-            connection.send_command("SCRIPT", "LOAD", _GUARD_LUA)
-            connection.read_response()
-            connection.send_command(*command)
-            replies = connection.read_response()
-    except redis.RedisError:
-        connection.disconnect()  # the next call connects again
-        raise
-    return replies
-
-
+# One round trip on the thread's own connection (core.redislink) for every limit of a call.
 _GUARD_LUA = """
 local n = tonumber(ARGV[1])
 local out = {}
@@ -178,7 +122,7 @@ if tonumber(ARGV[2]) > 0 then
 end
 return out
 """
-_GUARD_SHA = hashlib.sha1(_GUARD_LUA.encode()).hexdigest()
+_GUARD = redislink.Script(_GUARD_LUA)
 
 
 def guard(*, below: Sequence[Limit] = (), count: Limit | None = None) -> None:
@@ -187,7 +131,7 @@ def guard(*, below: Sequence[Limit] = (), count: Limit | None = None) -> None:
     Counts ``count`` even when a ``below`` limit refuses (an attempt is an attempt).
     Without Redis (the demo's in-process cache) it falls back to one call per limit.
     """
-    link = _link()
+    link = redislink.link()
     if link is None:
         for limit in below:
             ensure_below(limit.key, limit.limit, limit.window_seconds)
@@ -202,7 +146,7 @@ def guard(*, below: Sequence[Limit] = (), count: Limit | None = None) -> None:
         keys.append(link.make_key(counted_key))
         ttl = count.window_seconds + 1
     try:
-        replies = _run_guard(link, keys, [len(windows), ttl])
+        replies: list[int] = link.run(_GUARD, keys, [len(windows), ttl])
     except redis.RedisError as exc:
         logger.warning("rate limiter unavailable: %s", exc)
         raise RateLimiterUnavailable() from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pytest_django.fixtures import Settings
 
-from core import ratelimit
+from core import ratelimit, redislink
 from core.ratelimit import Limit, RateLimited, RateLimiterUnavailable
 
 
@@ -35,7 +35,7 @@ def test_guard_uses_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
     below = [Limit("test:a", 5, 60), Limit("test:b", 5, 60)]
     count = Limit("test:c", 5, 60)
     ratelimit.guard(below=below, count=count)
-    link = ratelimit._link()
+    link = redislink.link()
     assert link is not None
     sent: list[object] = []
     original = link.connection.send_command
@@ -50,7 +50,7 @@ def test_guard_uses_one_command(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_guard_loads_its_script_again_after_redis_forgot_it() -> None:
-    link = ratelimit._link()
+    link = redislink.link()
     assert link is not None
     counted = Limit("test:flushed", 5, 60)
     ratelimit.guard(count=counted)

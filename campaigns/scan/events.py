@@ -45,7 +45,7 @@ from django_tenants.utils import tenant_context
 
 from campaigns.models import CodeScans, ScanSource, SuspicionReason, UserAgentClass
 from campaigns.scan.routing import route
-from core import iplocation, regions
+from core import iplocation, redislink, regions
 from core.db import connection, locks, rows
 from core.errors import DomainError
 from tenants.models import Merchant
@@ -75,7 +75,8 @@ _CRAWLER = re.compile(
 
 # KEYS: the stream, the device's dedup key, the consumer's (or the device's again).
 # ARGV: the window, 1 if the scan may count (not a crawler), the event.
-_RECORD_LUA = """
+_RECORD = redislink.Script(
+    """
 local counted = 0
 if ARGV[2] == '1' then
   local device = redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1])
@@ -84,6 +85,7 @@ if ARGV[2] == '1' then
 end
 return {redis.call('XADD', KEYS[1], '*', 'e', ARGV[3], 'c', counted), counted}
 """
+)
 
 
 def classify(user_agent: str) -> UserAgentClass:
@@ -149,9 +151,6 @@ def _key(name: str) -> str:
     return caches["default"].make_key(name)
 
 
-_script: Any = None
-
-
 def record(
     merchant_id: int, code: str, source: ScanSource, outcome: str, scanner: Scanner
 ) -> bool | None:
@@ -163,7 +162,6 @@ def record(
     """
     if not enabled():
         return None
-    global _script
     agent = classify(scanner.user_agent)
     device = fingerprint(scanner.ip, scanner.user_agent)
     payload = json.dumps(
@@ -181,24 +179,22 @@ def record(
         ],
         separators=(",", ":"),
     )
-    client = _redis()
+    link = redislink.link()  # the claim's path: the lean connection, not redis-py's client
     may_count = agent != UserAgentClass.CRAWLER
-    if client is None:
+    if link is None:
         _write_now(payload, may_count)
         return may_count
-    device_key = _key(f"scan-seen:{merchant_id}:{code}:d{device}")
+    device_key = link.make_key(f"scan-seen:{merchant_id}:{code}:d{device}")
     person_key = (
-        _key(f"scan-seen:{merchant_id}:{code}:c{scanner.consumer_id}")
+        link.make_key(f"scan-seen:{merchant_id}:{code}:c{scanner.consumer_id}")
         if scanner.consumer_id
         else device_key
     )
     try:
-        if _script is None:
-            _script = client.register_script(_RECORD_LUA)
-        _entry, counted = _script(
-            keys=[_key(STREAM), device_key, person_key],
-            args=[DEDUP_WINDOW_SECONDS, int(may_count), payload],
-            client=client,
+        _entry, counted = link.run(
+            _RECORD,
+            [link.make_key(STREAM), device_key, person_key],
+            [DEDUP_WINDOW_SECONDS, int(may_count), payload],
         )
     except redis.RedisError:
         logger.warning("scan event of %s not queued: Redis failed", code, exc_info=True)
