@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from core import redislink
 from webhooks import signing
 from webhooks.models import DeliveryStatus, WebhookDelivery
 
@@ -287,8 +288,13 @@ def relay(batches: int = 20) -> tuple[int, float | None]:
 
 
 def claim_wake() -> bool:
-    """Whether the caller should queue a relay: False while one is already queued."""
-    return bool(cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS))
+    """Whether the caller should queue a relay: False while one is already queued.
+
+    On a claim's commit: the thread's lean link (decision 0312), else the Django cache."""
+    link = redislink.link()
+    if link is None:
+        return bool(cache.add(WAKE_KEY, 1, timeout=WAKE_SECONDS))
+    return link.command("SET", link.make_key(WAKE_KEY), 1, "NX", "EX", WAKE_SECONDS) is not None
 
 
 def clear_wake() -> None:
