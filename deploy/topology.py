@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy import procfile
+from devtools.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BRIDGE = "lt-br0"
@@ -88,7 +89,7 @@ class Topology:
     def up(self) -> None:
         self.down()  # whatever an interrupted run left
         if not self.web_port:
-            self.web_port = _free_port()
+            self.web_port = free_port()
         _run("ip", "link", "add", BRIDGE, "type", "bridge")
         _run("ip", "addr", "add", f"{GATEWAY}/24", "dev", BRIDGE)
         _run("ip", "link", "set", BRIDGE, "up")
@@ -141,7 +142,7 @@ class Topology:
         self._services.append(
             subprocess.Popen(["runuser", "-u", "postgres", "--", "pgbouncer", str(ini)])
         )
-        _wait_port(GATEWAY, PGBOUNCER_PORT)
+        wait_for_port(PGBOUNCER_PORT, host=GATEWAY)
 
     def _start_haproxy(self) -> None:
         apps = "\n".join(
@@ -163,7 +164,7 @@ class Topology:
             f"    server redis 127.0.0.1:{REDIS_PORT}\n"
         )
         self._services.append(subprocess.Popen(["haproxy", "-f", str(cfg)]))
-        _wait_port("127.0.0.1", self.web_port)
+        wait_for_port(self.web_port)
 
     def host_env(self, host: Host) -> dict[str, str]:
         redis = f"redis://{GATEWAY}:{REDIS_PORT}"
@@ -275,28 +276,6 @@ class Topology:
                 subprocess.run(["ip", "netns", "del", name], capture_output=True)
                 subprocess.run(["ip", "link", "del", f"{name}-h"], capture_output=True)
         subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_port(address: str, port: int, timeout: float = 20) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection((address, port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def main() -> None:
