@@ -17,8 +17,7 @@ worker's). Checked here:
 from __future__ import annotations
 
 import secrets
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,19 +73,6 @@ def _imported_once(merchant: Merchant, code_import: CodeImport) -> CodeImport:
         assert Code.objects.filter(batch_id=done.batch_id).count() == SIZE
         assert (done.lease_owner, done.lease_until) == ("", None)  # released
     return done
-
-
-@pytest.fixture
-def bouncer() -> Iterator[PgBouncer]:
-    default = connections["default"].settings_dict
-    with tempfile.TemporaryDirectory() as base:
-        # One server connection: every client's transactions take turns on one session.
-        bouncer = PgBouncer(Path(base), default["HOST"], int(default["PORT"]), pool_size=1)
-        bouncer.start(default["NAME"])
-        try:
-            yield bouncer
-        finally:
-            bouncer.stop()
 
 
 @pytest.mark.skipif(not Path(PGBOUNCER).exists(), reason="pgbouncer is not installed")
