@@ -9,5 +9,6 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.concurrency",
     "tests.fixtures.processes",
+    "tests.fixtures.postgres",
     "tests.fixtures.wechat",
 ]

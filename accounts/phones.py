@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from accounts import signals
 from accounts.error_codes import AccountErrorCode
 from core.errors import DomainError
 
@@ -45,25 +45,14 @@ def normalize_phone(raw: str) -> str:
 
 # --- A phone proven by its owner -----------------------------------------------------
 
-# Called once a consumer proved a phone (signed in with its code, or bound it), after
-# the transaction commits. The apps above accounts register here rather than being
-# called from here (ARCHITECTURE.md, "Layout"): earning credits awards that waited for
-# the phone.
-PhoneProvenHook = Callable[["User"], object]
-_phone_proven_hooks: dict[str, PhoneProvenHook] = {}
-
-
-def on_phone_proven(name: str, hook: PhoneProvenHook) -> None:
-    """Called by an app's ``ready()``; registering a name again replaces it."""
-    _phone_proven_hooks[name] = hook
-
 
 def phone_proven(user: User) -> None:
-    """Run the registered hooks for ``user`` once the current transaction commits."""
+    """Send ``accounts.signals.phone_proven`` for ``user`` once the current transaction
+    commits. The apps above accounts receive it rather than being called from here
+    (ARCHITECTURE.md, "Layout"), as they receive ``signed_in``."""
 
-    def run() -> None:
-        for hook in _phone_proven_hooks.values():
-            hook(user)
+    def send() -> None:
+        signals.phone_proven.send(sender=type(user), user=user)
 
-    # Robust: a failing hook is logged and left to its app's sweep; the sign-in stands.
-    transaction.on_commit(run, robust=True)
+    # Robust: a failing receiver is logged and left to its app's sweep; the sign-in stands.
+    transaction.on_commit(send, robust=True)

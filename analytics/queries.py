@@ -23,12 +23,14 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from django.db import connections
 from django.utils.translation import gettext as _
 
 from analytics.models import DailyActivity, RollupState, WeeklyCohort
 from campaigns.error_codes import CampaignErrorCode
-from core.db import connection, replica
+from core.db import replica
 from core.errors import DomainError
 
 MAX_DAYS = 366
@@ -110,9 +112,13 @@ def check_period(first: date, last: date) -> None:
 
 def summary(merchant_id: int | None, first: date, last: date) -> Summary:
     check_period(first, last)
+    # Rollups, written only by the rollup task: the replica serves them when caught up
+    # (dashboards and their CSV files alike).
+    return replica.read(lambda db: _summary(db, merchant_id, first, last))
+
+
+def _summary(db: str, merchant_id: int | None, first: date, last: date) -> Summary:
     scope = {"merchant_id": merchant_id} if merchant_id else {"merchant__isnull": True}
-    # Rollups, written only by the rollup task: the replica serves them when caught up.
-    db = replica.read_alias()
     rows = {
         r["day"]: r
         for r in DailyActivity.objects.using(db)
@@ -243,9 +249,14 @@ def merchant_table(first: date, last: date, limit: int | None = None) -> Merchan
         WHERE m.schema_name <> 'public'
         ORDER BY 4 DESC, m.slug
         LIMIT %(limit)s"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"first": first, "last": last, "limit": limit})
-        found = cursor.fetchall()
+
+    def fetch(db: str) -> list[tuple[Any, ...]]:
+        with connections[db].cursor() as cursor:
+            cursor.execute(sql, {"first": first, "last": last, "limit": limit})
+            return cursor.fetchall()
+
+    # Rollups and merchants' names: from the replica when caught up, as ``summary``.
+    found = replica.read(fetch)
     rows = [
         MerchantFigures(pk, slug, name, *(int(v) for v in values[:-1]))
         for pk, slug, name, *values in found

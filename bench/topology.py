@@ -37,7 +37,8 @@ class Balancer:
         self.topology = topology
 
     def worker_pids(self) -> list[int]:
-        groups = [str(h.process.pid) for h in self.topology.hosts if h.role == "app" and h.process]
+        hosts = self.topology.hosts
+        groups = [str(h.processes["web"].pid) for h in hosts if "web" in h.processes]
         done = subprocess.run(["pgrep", "-g", ",".join(groups)], capture_output=True, text=True)
         return [int(pid) for pid in done.stdout.split()]
 

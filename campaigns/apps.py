@@ -13,6 +13,8 @@ class CampaignsConfig(AppConfig):
         # In the public schema: the function takes the merchant and sets its own path.
         install_on_migrate(
             self,
+            "sql/campaigns_claimable.sql",
+            "sql/campaigns_claim_limit.sql",
             "scan/sql/campaigns_claim_code.sql",
             "questionnaires/sql/campaigns_submit_response.sql",
             "prizes/sql/campaigns_claim_prize.sql",

@@ -10,12 +10,18 @@ them, so a reward in flight either committed first or finds its bucket empty.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from django.utils.translation import gettext as _
+
+from core.db import connection
 from points import ledger
 from points.ledger import Posting
 from points.models import Account, AccountKind, Transaction, TransactionKind
 from tenants.models import Merchant
+
+if TYPE_CHECKING:
+    from campaigns.models import Campaign
 
 RESERVE_BUCKETS = 16
 
@@ -102,3 +108,65 @@ def left(merchant: Merchant, ref_for: RefFor, units: int) -> int:
             ref__in=refs(ref_for, units),
         ).values_list("balance", flat=True)
     )
+
+
+# --- A capped campaign's reserve, set aside once ------------------------------------
+
+
+class CappedFunding(Protocol):
+    """A campaign kind that pays at most a cap of rewards from a reserve set aside at its
+    first activation and released when it ends (a questionnaire, a follow campaign)."""
+
+    pk: Any
+    reserved: bool
+    released_points: int
+
+    def reserve_ref(self, bucket: int) -> str: ...
+
+    def save(self, *, update_fields: list[str]) -> None: ...
+
+
+def reserve_once(
+    merchant: Merchant,
+    campaign: Campaign,
+    funding: CappedFunding,
+    *,
+    cap: int,
+    points: int,
+    key_prefix: str,
+) -> None:
+    """Reserve ``cap x points`` for ``funding`` (locked by the caller) unless it already
+    has (INSUFFICIENT_BUDGET if short). ``key_prefix`` names the kind in the ledger's
+    idempotency key (``survey``, ``follow``): fixed, since keys already posted use it."""
+    if funding.reserved:
+        return
+    reserve(
+        merchant,
+        funding.reserve_ref,
+        cap,
+        points,
+        idempotency_key=f"{key_prefix}-reserve:{connection.schema_name}:{funding.pk}",
+        memo=_("Rewards for %(campaign)s") % {"campaign": campaign.name},
+        metadata={"campaign": campaign.pk},
+    )
+    funding.reserved = True
+    funding.save(update_fields=["reserved"])
+
+
+def release_once(
+    merchant: Merchant, campaign: Campaign, funding: CappedFunding, *, cap: int, key_prefix: str
+) -> int:
+    """Return what is left of ``funding``'s reserve (the campaign ended); the points."""
+    if not funding.reserved:
+        return 0
+    released = release(
+        merchant,
+        funding.reserve_ref,
+        cap,
+        idempotency_key=f"{key_prefix}-release:{connection.schema_name}:{funding.pk}",
+        memo=_("Campaign ended"),
+        metadata={"campaign": campaign.pk},
+    )
+    funding.released_points = released
+    funding.save(update_fields=["released_points"])
+    return released

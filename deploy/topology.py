@@ -9,8 +9,10 @@ it sees the platform's services only through the gateway, as a separate machine 
 - **PgBouncer** on the gateway, transaction pooling in front of the machine's
   PostgreSQL; the hosts run with ``DATABASE_TRANSACTION_POOLING=1`` (decision 0242).
 
-Application hosts run gunicorn with ``config/gunicorn.py``; worker hosts a Celery
-worker. ``kill`` takes one host down as a crash would: every process of it killed
+Every host runs lines of ``deploy/Procfile`` (``deploy.procfile``), as a Procfile
+runner would: application hosts ``web`` (gunicorn, ``config/gunicorn.py``), worker hosts
+``worker`` (Celery), and the last worker host also ``beat``, exactly one in the
+deployment. ``kill`` takes one host down as a crash would: every process of it killed
 (SIGKILL) and its link cut. Needs root (namespaces, links), haproxy and pgbouncer.
 
     uv run python -m deploy.topology up --app-hosts 3 --worker-hosts 2   # Ctrl-C: down
@@ -32,6 +34,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy import procfile
+from devtools.ports import free_port, wait_for_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BRIDGE = "lt-br0"
 NETWORK = "10.77.0"
@@ -50,8 +55,11 @@ class Host:
     name: str  # the namespace, e.g. lt-app1
     address: str
     role: str  # "app" or "worker"
-    process: subprocess.Popen[bytes] | None = None
-    log: Path | None = None
+    # The Procfile's processes the host runs, each started in a process group of its own.
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def alive(self) -> bool:
+        return bool(self.processes) and all(p.poll() is None for p in self.processes.values())
 
 
 @dataclass
@@ -81,16 +89,11 @@ class Topology:
     def up(self) -> None:
         self.down()  # whatever an interrupted run left
         if not self.web_port:
-            self.web_port = _free_port()
+            self.web_port = free_port()
         _run("ip", "link", "add", BRIDGE, "type", "bridge")
         _run("ip", "addr", "add", f"{GATEWAY}/24", "dev", BRIDGE)
         _run("ip", "link", "set", BRIDGE, "up")
-        self.hosts = [
-            Host(f"lt-app{n}", f"{NETWORK}.{10 + n}", "app") for n in range(1, self.app_hosts + 1)
-        ] + [
-            Host(f"lt-work{n}", f"{NETWORK}.{30 + n}", "worker")
-            for n in range(1, self.worker_hosts + 1)
-        ]
+        self.hosts = self.plan()
         for host in self.hosts:
             self._network(host)
         self._start_pgbouncer()
@@ -98,6 +101,15 @@ class Topology:
         for host in self.hosts:
             self._start(host)
         self.wait_ready()
+
+    def plan(self) -> list[Host]:
+        """The hosts, their names and addresses (nothing started)."""
+        return [
+            Host(f"lt-app{n}", f"{NETWORK}.{10 + n}", "app") for n in range(1, self.app_hosts + 1)
+        ] + [
+            Host(f"lt-work{n}", f"{NETWORK}.{30 + n}", "worker")
+            for n in range(1, self.worker_hosts + 1)
+        ]
 
     def _network(self, host: Host) -> None:
         outside, inside = f"{host.name}-h", f"{host.name}-n"
@@ -130,7 +142,7 @@ class Topology:
         self._services.append(
             subprocess.Popen(["runuser", "-u", "postgres", "--", "pgbouncer", str(ini)])
         )
-        _wait_port(GATEWAY, PGBOUNCER_PORT)
+        wait_for_port(PGBOUNCER_PORT, host=GATEWAY)
 
     def _start_haproxy(self) -> None:
         apps = "\n".join(
@@ -152,12 +164,16 @@ class Topology:
             f"    server redis 127.0.0.1:{REDIS_PORT}\n"
         )
         self._services.append(subprocess.Popen(["haproxy", "-f", str(cfg)]))
-        _wait_port("127.0.0.1", self.web_port)
+        wait_for_port(self.web_port)
 
     def host_env(self, host: Host) -> dict[str, str]:
         redis = f"redis://{GATEWAY}:{REDIS_PORT}"
         return {
             **os.environ,
+            # The Procfile says ``python``: this environment's.
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            "PORT": str(APP_PORT),
+            "BEAT_SCHEDULE_FILE": str(self.base / "beat-schedule"),
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": f"postgres://postgres@{GATEWAY}:{PGBOUNCER_PORT}/{self.database}",
             "DATABASE_TRANSACTION_POOLING": "1",
@@ -169,28 +185,32 @@ class Topology:
             **self.env,
         }
 
-    def _start(self, host: Host) -> None:
+    def commands(self, host: Host) -> dict[str, list[str]]:
+        """The Procfile's processes ``host`` runs, as arguments (``deploy.procfile``)."""
         if host.role == "app":
-            command = [
-                sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn",
-                "config.wsgi", "--bind", f"{host.address}:{APP_PORT}",
-            ]  # fmt: skip
-        else:
-            command = [
-                sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-                "--without-gossip", "--without-mingle", "--loglevel", "INFO",
-                "--hostname", f"{host.name}@%h",
-            ]  # fmt: skip
-        host.log = self.base / f"{host.name}.log"
-        with host.log.open("ab") as log:
-            host.process = subprocess.Popen(
-                ["ip", "netns", "exec", host.name, *command],
-                env=self.host_env(host),
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: killed as one host
-            )
+            return {"web": procfile.command("web")}
+        # One process per worker host (solo pool), named after the host.
+        solo = ("--pool", "solo", "--hostname", f"{host.name}@%h")
+        found = {"worker": procfile.command("worker", *solo)}
+        if host is [h for h in self.hosts if h.role == "worker"][-1]:
+            found["beat"] = procfile.command("beat")
+        return found
+
+    def _start(self, host: Host) -> None:
+        for name, command in self.commands(host).items():
+            with (self.base / f"{host.name}-{name}.log").open("ab") as log:
+                host.processes[name] = subprocess.Popen(
+                    ["ip", "netns", "exec", host.name, *command],
+                    env=self.host_env(host),
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a process group of its own: killed whole
+                )
+
+    def log_of(self, host: Host, process: str) -> str:
+        path = self.base / f"{host.name}-{process}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def wait_ready(self, timeout: float = 90) -> None:
         """Until every application host answers through the balancer."""
@@ -207,8 +227,8 @@ class Topology:
                 )  # fmt: skip
                 if done.returncode == 0:
                     break
-                if time.monotonic() > deadline or (host.process and host.process.poll()):
-                    log = host.log.read_text() if host.log else ""
+                if time.monotonic() > deadline or not host.alive():
+                    log = self.log_of(host, "web")
                     raise RuntimeError(f"{host.name} did not answer:\n{log[-3000:]}")
                 time.sleep(0.3)
         # HAProxy marks a server up after two good checks (rise 2, 500 ms apart).
@@ -230,19 +250,21 @@ class Topology:
     def kill(self, name: str) -> None:
         """Host ``name`` crashes: all its processes killed at once, its link cut."""
         host = next(h for h in self.hosts if h.name == name)
-        if host.process is not None and host.process.poll() is None:
-            os.killpg(host.process.pid, signal.SIGKILL)
-            host.process.wait(timeout=30)
+        for process in host.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
         subprocess.run(["ip", "link", "set", f"{name}-h", "down"], capture_output=True)
 
     def down(self) -> None:
         for host in self.hosts:
-            if host.process is not None and host.process.poll() is None:
-                os.killpg(host.process.pid, signal.SIGTERM)
-                try:
-                    host.process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(host.process.pid, signal.SIGKILL)
+            for process in host.processes.values():
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+                    try:
+                        process.wait(timeout=20)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(process.pid, signal.SIGKILL)
         for service in self._services:
             service.terminate()
             service.wait(timeout=20)
@@ -254,28 +276,6 @@ class Topology:
                 subprocess.run(["ip", "netns", "del", name], capture_output=True)
                 subprocess.run(["ip", "link", "del", f"{name}-h"], capture_output=True)
         subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_port(address: str, port: int, timeout: float = 20) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection((address, port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def main() -> None:

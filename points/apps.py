@@ -8,7 +8,7 @@ class PointsConfig(AppConfig):
     def ready(self) -> None:
         from core.db.functions import install_on_migrate
 
-        install_on_migrate(self, "sql/points_post.sql")
+        install_on_migrate(self, "sql/points_post.sql", "sql/points_wallet.sql")
 
         from accounts.merge import MergeStep, register
         from points import merge

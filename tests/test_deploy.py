@@ -20,15 +20,10 @@ from pathlib import Path
 import pytest
 
 from config.celery import app
+from deploy.procfile import command, processes
+from deploy.topology import Topology
 from tenants.tasks import schema_probe
 from tests.fixtures.processes import ROOT, child_env, free_port, running, wait_for_http
-
-PROCFILE = ROOT / "deploy" / "Procfile"
-
-
-def processes() -> dict[str, str]:
-    lines = [line for line in PROCFILE.read_text().splitlines() if line and line[0] != "#"]
-    return dict(line.split(": ", 1) for line in lines)
 
 
 def _wait_for(log: Path, pattern: str, timeout: float) -> str:
@@ -45,11 +40,30 @@ def test_the_procfile_names_the_four_processes() -> None:
     assert set(processes()) == {"release", "web", "worker", "beat"}
 
 
+def test_the_topologys_hosts_run_the_procfiles_lines(tmp_path: Path) -> None:
+    """deploy/topology.py spells no command of its own: each host runs Procfile lines,
+    beat on one host only (tests/test_topology.py runs them)."""
+    topology = Topology(tmp_path, "loyalty", app_hosts=2, worker_hosts=2)
+    topology.hosts = topology.plan()
+    run = {host.name: topology.commands(host) for host in topology.hosts}
+    assert set(run) == {"lt-app1", "lt-app2", "lt-work1", "lt-work2"}
+    assert run["lt-app1"] == run["lt-app2"] == {"web": command("web")}
+    assert run["lt-work1"] == {
+        "worker": command("worker", "--pool", "solo", "--hostname", "lt-work1@%h")
+    }
+    assert run["lt-work2"] == {
+        "worker": command("worker", "--pool", "solo", "--hostname", "lt-work2@%h"),
+        "beat": command("beat"),
+    }
+    lines = processes()
+    assert command("web") == ["bash", "-c", "exec " + lines["web"]]
+    assert command("release") == ["bash", "-c", lines["release"]]  # a list: not exec'd
+
+
 @pytest.mark.django_db
 def test_release_web_worker_and_beat_start_and_work_together(tmp_path: Path) -> None:
     import subprocess
 
-    procs = processes()
     queue = f"deploy-{uuid.uuid4().hex[:10]}"
     port = free_port()
     env = child_env(
@@ -65,7 +79,7 @@ def test_release_web_worker_and_beat_start_and_work_together(tmp_path: Path) -> 
         CELERY_TASK_DEFAULT_QUEUE=queue,
     )
     release = subprocess.run(
-        ["bash", "-c", procs["release"]], cwd=ROOT, env=env, capture_output=True, text=True,
+        command("release"), cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=600,
     )  # fmt: skip
     assert release.returncode == 0, release.stdout + release.stderr
@@ -73,9 +87,9 @@ def test_release_web_worker_and_beat_start_and_work_together(tmp_path: Path) -> 
 
     logs = {name: tmp_path / f"{name}.log" for name in ("web", "worker", "beat")}
     with (
-        running(["bash", "-c", "exec " + procs["web"]], env=env, log=logs["web"]) as web,
-        running(["bash", "-c", "exec " + procs["worker"]], env=env, log=logs["worker"]),
-        running(["bash", "-c", "exec " + procs["beat"]], env=env, log=logs["beat"]),
+        running(command("web"), env=env, log=logs["web"]) as web,
+        running(command("worker"), env=env, log=logs["worker"]),
+        running(command("beat"), env=env, log=logs["beat"]),
     ):
         base = f"http://127.0.0.1:{port}"
         wait_for_http(base + "/healthz", web, logs["web"], timeout=60)

@@ -13,7 +13,6 @@ the neighbour's schema (the control that shows the test can fail).
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -43,18 +42,6 @@ pytestmark = [
 ]
 
 SCHEMAS = ("pool_a", "pool_b")
-
-
-@pytest.fixture
-def bouncer() -> Iterator[PgBouncer]:
-    default = connections["default"].settings_dict
-    with tempfile.TemporaryDirectory() as base:
-        bouncer = PgBouncer(Path(base), default["HOST"], int(default["PORT"]), pool_size=1)
-        bouncer.start(default["NAME"])
-        try:
-            yield bouncer
-        finally:
-            bouncer.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,12 @@ and reports each step; this test checks them:
 - lagging: replay paused while the primary writes on: reads fall back to the primary,
   and return to the replica when it catches up;
 - down: the replica stopped: reads go to the primary at once, without waiting for a
-  connect timeout the second time.
+  connect timeout the second time;
+- exports (decision 0301): a batch export's codes are read from the replica, except
+  while it has not replayed the export's request (the codes of a batch made while replay
+  is paused come from the primary, whole, where the replica has none of them); the
+  analytics CSV's figures from the replica, or the primary while it lags; and an export
+  whose replica connection dies between two pages finishes on the primary.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ def _steps(env: dict[str, str], phase: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL server binaries are not installed")
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 def test_replica_reads_with_read_your_writes_lag_and_down() -> None:
     base = Path(tempfile.mkdtemp(prefix="loyalty-replica-"))
     if os.geteuid() == 0:
@@ -97,6 +102,31 @@ def test_replica_reads_with_read_your_writes_lag_and_down() -> None:
         assert steps["replayed"] == {"buyer": "replica", "stock": ["replica", before - 1]}
         assert steps["lagging"] == {"alias": "default"}
         assert steps["recovered"] == {"alias": "replica"}
+
+        steps = _steps(env, "exports")
+        assert steps["export_caught_up"] == {"alias": "replica"}
+        pinned = steps["export_pinned"]
+        size = pinned["size"]
+        assert pinned["file"] == ["ready", size]
+        assert pinned["codes_from"] == {"default": 3, "replica": 0}  # two pages, then none
+        # Where an unpinned reader would have gone, and what it would have found there.
+        assert (pinned["anonymous"], pinned["on_standby"]) == ("replica", 0)
+        replayed = steps["export_replayed"]
+        assert replayed["alias"] == "replica"
+        assert replayed["file"] == ["ready", size]
+        assert replayed["codes_from"] == {"default": 0, "replica": 3}
+        caught_up = steps["analytics_caught_up"]["codes_from"]
+        assert caught_up["default"] == 0 and caught_up["replica"] > 0
+        lagging = steps["analytics_lagging"]
+        assert lagging["alias"] == "default"
+        assert lagging["codes_from"]["default"] > 0 and lagging["codes_from"]["replica"] == 0
+        lost = steps["export_connection_lost"]
+        assert lost["file"] == ["ready", size]
+        # The first page failed on the replica (before its statement was sent: the
+        # connection was gone) and was read again on the primary, as were the next;
+        # the replica is marked down for the next reads.
+        assert lost["codes_from"] == {"default": 3, "replica": 0}
+        assert lost["marked_down"] is True
 
         standby.ctl("stop")
         down = _steps(env, "down")["down"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -84,6 +85,8 @@ def topology(committed_db: None) -> Iterator[Topology]:
         env={
             "DJANGO_SETTINGS_MODULE": "config.settings_test",
             "CACHE_KEY_PREFIX": f"topology-{uuid.uuid4().hex[:8]}",
+            # Beat (on lt-work2, from the Procfile) sends the webhook sweep every second.
+            "WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
         },
     ) as running:
         yield running
@@ -133,3 +136,10 @@ def test_hosts_killed_under_load_lose_and_duplicate_nothing(
     expected = {user.pk: POINTS * len(range(n, CODES, CLIENTS)) for n, user in enumerate(consumers)}
     assert {u.pk: ledger.balance_of(ledger.wallet(u.pk)) for u in consumers} == expected
     call_command("ledger_check")
+    # Beat, started from the Procfile on the surviving worker host, keeps sending; its
+    # worker runs what it sends.
+    survivor = next(h for h in topology.hosts if h.name == "lt-work2")
+    assert survivor.alive()
+    assert "Sending due task send-due-webhooks" in topology.log_of(survivor, "beat")
+    ran = r"webhooks\.tasks\.send_due\[[^\]]+\] succeeded"
+    assert re.search(ran, topology.log_of(survivor, "worker"))

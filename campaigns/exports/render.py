@@ -50,7 +50,7 @@ from reportlab.pdfgen.canvas import Canvas
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import BatchExport, BatchStatus, Code, CodeBatch, ExportFormat, ExportStatus
 from campaigns.scan.codes import pretty, scan_url
-from core.db import connection
+from core.db import connection, replica
 from core.errors import DomainError
 
 Progress = Callable[[int], None]
@@ -692,20 +692,35 @@ def preview_pdf(grid: Grid, content: LabelContent, *, footer: str = "") -> bytes
 # --- Rendering a batch --------------------------------------------------------------
 
 
-def batch_codes(batch: CodeBatch, chunk_size: int = FETCH_CHUNK) -> Iterator[tuple[int, str]]:
+def export_reader(export_id: int) -> str:
+    """Who reads an export's codes, for the replica's read-your-writes (core.db.replica):
+    the request pins it, the task reads as it."""
+    return f"batch-export:{connection.schema_name}:{export_id}"
+
+
+def batch_codes(
+    batch: CodeBatch, chunk_size: int = FETCH_CHUNK, reader: str | None = None
+) -> Iterator[tuple[int, str]]:
     """The batch's ``(serial, code)`` in serial order, ``chunk_size`` rows per query.
 
     Keyset pages on the ``(batch, serial)`` unique index rather than one server-side
     cursor: a 5,000,000-code ZIP takes hours, and no cursor or snapshot stays open
     for that long (nor does it need a session-pinned connection behind a pooler).
+    Each page comes from the replica when it has replayed past ``reader``'s pin, else
+    from the primary (a ready batch's codes never change, so pages may mix the two).
     """
     after = -1
-    while True:
-        page = list(
-            Code.objects.filter(batch_id=batch.pk, serial__gt=after)
+
+    def page_after(db: str) -> list[tuple[int, str]]:
+        return list(
+            Code.objects.using(db)
+            .filter(batch_id=batch.pk, serial__gt=after)
             .order_by("serial")
             .values_list("serial", "code")[:chunk_size]
         )
+
+    while True:
+        page = replica.read(page_after, reader)
         if not page:
             return
         yield from page
@@ -812,6 +827,7 @@ def render_batch(
     *,
     grid: Grid | None = None,
     progress: Progress | None = None,
+    reader: str | None = None,
 ) -> int:
     """Write ``batch`` as ``fmt`` to ``out`` (run in the merchant's schema). Returns codes written.
 
@@ -819,7 +835,7 @@ def render_batch(
     (see ``output_extension``).
     """
     ensure_exportable(batch, fmt)
-    rows = batch_codes(batch)
+    rows = batch_codes(batch, reader=reader)
     if fmt == ExportFormat.CSV:
         return write_csv(rows, out, progress)
     if fmt == ExportFormat.ZIP:
@@ -869,7 +885,8 @@ def run_export(export_id: int) -> BatchExport:
 
     Safe to run again: a ready export is left alone; a pending, running (its worker
     died) or failed one is rendered from the start. Progress (codes written) is saved
-    every ``PROGRESS_EVERY`` codes.
+    every ``PROGRESS_EVERY`` codes. The codes are read from the replica once it has
+    replayed the request (``export_reader``); the export's own row, from the primary.
     """
     export = BatchExport.objects.select_related("batch").get(pk=export_id)
     if export.status == ExportStatus.READY:
@@ -891,7 +908,12 @@ def run_export(export_id: int) -> BatchExport:
         language = export.options.get("language") or settings.LANGUAGE_CODE
         with tempfile.TemporaryFile() as scratch, translation.override(language):
             written = render_batch(
-                export.batch, export.format, scratch, grid=grid, progress=progress
+                export.batch,
+                export.format,
+                scratch,
+                grid=grid,
+                progress=progress,
+                reader=export_reader(export.pk),
             )
             size = scratch.tell()
             scratch.seek(0)

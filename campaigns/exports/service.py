@@ -26,11 +26,12 @@ from campaigns.exports.render import (
     batch_title,
     current_brand,
     ensure_exportable,
+    export_reader,
     preview_pdf,
 )
 from campaigns.exports.tasks import render_export
 from campaigns.models import BatchExport, BatchStatus, CodeBatch, ExportFormat, ExportStatus
-from core.db import connection
+from core.db import connection, replica
 from core.signed_links import SignedLink
 
 CONTENT_TYPES = {  # by file extension
@@ -66,6 +67,10 @@ def request_export(
             batch=batch, format=fmt, options=options, total=batch.size, requested_by=requested_by
         )
         export_id = export.pk
+        # The task reads the codes from the replica only once it has replayed this
+        # commit (and so the batch's codes, ready before it); registered first, so the
+        # pin is taken before an eager task runs.
+        replica.pin(export_reader(export_id))
         # Robust: a rendering failure (eager mode) or a broker error is logged and
         # leaves the export failed or pending; it never fails the request that asked.
         transaction.on_commit(

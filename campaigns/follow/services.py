@@ -153,37 +153,22 @@ def reserve(merchant: Merchant, campaign: Campaign) -> None:
     account must still be a verified service account."""
     service_account(merchant)
     follow = FollowCampaign.objects.select_for_update().get(campaign=campaign)
-    if follow.reserved:
-        return
-    reserves.reserve(
+    reserves.reserve_once(
         merchant,
-        follow.reserve_ref,
-        follow.max_rewarded_follows,
-        follow.points_per_follow,
-        idempotency_key=f"follow-reserve:{connection.schema_name}:{follow.pk}",
-        memo=_("Rewards for %(campaign)s") % {"campaign": campaign.name},
-        metadata={"campaign": campaign.pk},
+        campaign,
+        follow,
+        cap=follow.max_rewarded_follows,
+        points=follow.points_per_follow,
+        key_prefix="follow",
     )
-    follow.reserved = True
-    follow.save(update_fields=["reserved"])
 
 
 def release(merchant: Merchant, campaign: Campaign) -> int:
     """Return what is left of the reserve (the campaign ended)."""
     follow = FollowCampaign.objects.select_for_update().get(campaign=campaign)
-    if not follow.reserved:
-        return 0
-    released = reserves.release(
-        merchant,
-        follow.reserve_ref,
-        follow.max_rewarded_follows,
-        idempotency_key=f"follow-release:{connection.schema_name}:{follow.pk}",
-        memo=_("Campaign ended"),
-        metadata={"campaign": campaign.pk},
+    return reserves.release_once(
+        merchant, campaign, follow, cap=follow.max_rewarded_follows, key_prefix="follow"
     )
-    follow.released_points = released
-    follow.save(update_fields=["released_points"])
-    return released
 
 
 # --- The consumer's code and the poster ------------------------------------------------

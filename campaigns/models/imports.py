@@ -99,6 +99,10 @@ class CodeImport(models.Model):
     # stalled (a worker died) and is started again (tasks.resume_stalled_batches).
     heartbeat_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The runner that holds the import, until when (campaigns.scan.importing.Lease): a row,
+    # not a session advisory lock, which PgBouncer's transaction pooling cannot keep.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-id"]

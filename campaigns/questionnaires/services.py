@@ -151,37 +151,26 @@ def edit_questions(campaign: Campaign, questions: Any) -> QuestionnaireVersion:
 def reserve(merchant: Merchant, campaign: Campaign) -> None:
     """Reserve cap x points on first activation (INSUFFICIENT_BUDGET otherwise)."""
     questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
-    if questionnaire.reserved:
-        return
-    reserves.reserve(
+    reserves.reserve_once(
         merchant,
-        questionnaire.reserve_ref,
-        questionnaire.max_rewarded_responses,
-        questionnaire.points_per_response,
-        idempotency_key=f"survey-reserve:{connection.schema_name}:{questionnaire.pk}",
-        memo=_("Rewards for %(campaign)s") % {"campaign": campaign.name},
-        metadata={"campaign": campaign.pk},
+        campaign,
+        questionnaire,
+        cap=questionnaire.max_rewarded_responses,
+        points=questionnaire.points_per_response,
+        key_prefix="survey",
     )
-    questionnaire.reserved = True
-    questionnaire.save(update_fields=["reserved"])
 
 
 def release(merchant: Merchant, campaign: Campaign) -> int:
     """Return what is left of the reserve (the campaign ended)."""
     questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
-    if not questionnaire.reserved:
-        return 0
-    released = reserves.release(
+    return reserves.release_once(
         merchant,
-        questionnaire.reserve_ref,
-        questionnaire.max_rewarded_responses,
-        idempotency_key=f"survey-release:{connection.schema_name}:{questionnaire.pk}",
-        memo=_("Campaign ended"),
-        metadata={"campaign": campaign.pk},
+        campaign,
+        questionnaire,
+        cap=questionnaire.max_rewarded_responses,
+        key_prefix="survey",
     )
-    questionnaire.released_points = released
-    questionnaire.save(update_fields=["released_points"])
-    return released
 
 
 # --- Answering --------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """Importing a packaging printer's codes: check the whole file, then write it whole.
 
-Run by the ``import_codes`` task in the merchant's schema, one runner at a time (a
-session advisory lock on the import, which PostgreSQL drops if the worker dies):
+Run by the ``import_codes`` task in the merchant's schema, one runner at a time: the
+runner holds a **lease** in the import's own row (``Lease``), claimed by a conditional
+``UPDATE``, renewed inside each of its transactions and released at the end; a crashed
+runner's lease expires after ``LEASE_SECONDS`` and the next runner takes the import over.
+Not a session advisory lock: behind PgBouncer in transaction pooling a session is not
+the runner's (decision 0300).
 
 1. **Check** (``_check_file``): the file streams through once, chunk by chunk, in
    bounded memory. Each line is read for the import's layout (one column; code, box
@@ -31,12 +35,17 @@ import csv
 import io
 import logging
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import IO, Any
 
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
@@ -58,7 +67,6 @@ from campaigns.scan.codes import CodeError, normalize, parse
 from campaigns.scan.entropy import MIN_BITS_PER_CODE, EntropyMeter
 from campaigns.scan.routing import IMPORTED_SHAPE, OUR_SHAPE
 from core.db import connection
-from core.db.locks import advisory_session_lock
 from core.errors import DomainError
 from tenants.models import Merchant
 from webhooks import events, payloads
@@ -72,10 +80,77 @@ MAX_REFUSED_TEXT = 200
 # Excel keeps numbers as doubles: past 15 digits a numeric cell has lost digits.
 MAX_EXACT_NUMBER = 10**15
 URL_CODE = "{code}"
+# A runner renews its lease at each step (a chunk of the check takes seconds, the write
+# about a minute at most, holding the row all along); a crashed runner's lease is free
+# again after this, before the stall sweep (tasks.resume_stalled_batches, 300 s) requeues.
+LEASE_SECONDS = 120
 
 
 class ImportFailed(DomainError):
     """The file as a whole cannot be imported (unreadable, too large, empty)."""
+
+
+# --- One runner at a time ---------------------------------------------------------
+
+
+class LeaseLost(Exception):
+    """Another runner took the import over (this one's lease had expired)."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A runner's hold on an import, in the import's row (``lease_owner``, ``lease_until``).
+
+    Database time throughout (``now()``), so the workers' clocks need not agree. Each
+    step of the run is a transaction that starts with ``renew()``: the ``UPDATE`` both
+    checks that the lease is still this runner's and locks the row until the step
+    commits, so a runner taking an expired lease over waits for the step in flight, and
+    the runner that lost it stops at its next step with that step rolled back.
+    """
+
+    import_id: int
+    owner: str
+
+    @classmethod
+    def claim(cls, import_id: int) -> Lease | None:
+        """The lease of an import still to run, if no one holds it (or theirs expired)."""
+        owner = uuid.uuid4().hex
+        claimed = (
+            CodeImport.objects.filter(
+                pk=import_id, status__in=[ImportStatus.VALIDATING, ImportStatus.WRITING]
+            )
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=Now()))
+            .update(lease_owner=owner, lease_until=_lease_end(), heartbeat_at=Now())
+        )
+        return cls(import_id, owner) if claimed else None
+
+    def _own(self) -> QuerySet[CodeImport]:
+        return CodeImport.objects.filter(pk=self.import_id, lease_owner=self.owner)
+
+    def renew(self) -> None:
+        """Extend the lease (and the heartbeat); ``LeaseLost`` if it is another's now."""
+        if not self._own().update(lease_until=_lease_end(), heartbeat_at=Now()):
+            raise LeaseLost(f"import {self.import_id}: lease {self.owner} was taken over")
+
+    def release(self) -> None:
+        """Give the import up, with its staged lines; nothing if it is another's now."""
+        with transaction.atomic():
+            if self._own().update(lease_owner="", lease_until=None):
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "DELETE FROM campaigns_importline WHERE import_id = %s", [self.import_id]
+                    )
+
+
+def _lease_end() -> CombinedExpression:
+    return Now() + timedelta(seconds=LEASE_SECONDS)
+
+
+def _save(code_import: CodeImport, lease: Lease, *fields: str) -> None:
+    """Save ``fields`` of the import while the lease is still this runner's."""
+    with transaction.atomic():
+        lease.renew()
+        code_import.save(update_fields=fields)
 
 
 # --- Reading --------------------------------------------------------------------
@@ -227,8 +302,9 @@ class Chunk:
     read: int = 0
 
 
-def _flush(code_import: CodeImport, chunk: Chunk) -> None:
+def _flush(code_import: CodeImport, chunk: Chunk, lease: Lease) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
+        lease.renew()
         if chunk.lines:
             sql = "COPY campaigns_importline (import_id, line, code, box_code, printer_serial) "
             with cursor.copy(sql + "FROM STDIN") as copy:
@@ -242,20 +318,20 @@ def _flush(code_import: CodeImport, chunk: Chunk) -> None:
             accepted=code_import.accepted,
             refused=code_import.refused,
             empty_lines=code_import.empty_lines,
-            heartbeat_at=timezone.now(),
         )
 
 
-def _clear(code_import: CodeImport) -> None:
+def _clear(code_import: CodeImport, lease: Lease) -> None:
     """Forget a previous check of this import (a runner that died mid-way)."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        lease.renew()
         cursor.execute("DELETE FROM campaigns_importline WHERE import_id = %s", [code_import.pk])
-    ImportRefusal.objects.filter(code_import=code_import).delete()
+        ImportRefusal.objects.filter(code_import=code_import).delete()
 
 
-def _check_file(code_import: CodeImport, meter: EntropyMeter) -> None:
+def _check_file(code_import: CodeImport, meter: EntropyMeter, lease: Lease) -> None:
     """Stage the accepted lines, record the refused ones, feed the meter; counts on the row."""
-    _clear(code_import)
+    _clear(code_import, lease)
     code_import.accepted = code_import.refused = code_import.empty_lines = 0
     rules = LineRules(
         merchant_id=connection.tenant.pk,
@@ -296,10 +372,10 @@ def _check_file(code_import: CodeImport, meter: EntropyMeter) -> None:
                 )
             if len(chunk.lines) + len(chunk.refusals) >= CHUNK_LINES:
                 meter.add(chunk.codes)
-                _flush(code_import, chunk)
+                _flush(code_import, chunk, lease)
                 chunk = Chunk(read=number)
     meter.add(chunk.codes)
-    _flush(code_import, chunk)
+    _flush(code_import, chunk, lease)
     code_import.lines_read = chunk.read
 
 
@@ -326,9 +402,10 @@ ON CONFLICT (code_import_id, line) DO NOTHING
 """
 
 
-def _refuse_duplicates(code_import: CodeImport) -> int:
+def _refuse_duplicates(code_import: CodeImport, lease: Lease) -> int:
     """Record the lines whose code repeats or exists; returns the import's refused lines."""
     with transaction.atomic(), connection.cursor() as cursor:
+        lease.renew()
         params: dict[str, int | str] = {
             "import": code_import.pk,
             "reason": RefusalReason.DUPLICATE_IN_FILE.value,
@@ -367,10 +444,11 @@ SELECT code, box_code, printer_serial FROM campaigns_importline WHERE import_id 
 """
 
 
-def _write(merchant: Merchant, code_import: CodeImport) -> CodeBatch:
+def _write(merchant: Merchant, code_import: CodeImport, lease: Lease) -> CodeBatch:
     """The batch, its codes, routes and labels, funded: one transaction."""
     size = code_import.accepted
     with transaction.atomic():
+        lease.renew()  # and the row stays locked until the write commits
         campaign = batches.lock_campaign(code_import.campaign)
         # Again under the campaign's lock, which setPrizeTable takes too: a campaign given a
         # prize table since the import's checks refuses it (WRONG_CAMPAIGN_KIND).
@@ -401,94 +479,114 @@ def _write(merchant: Merchant, code_import: CodeImport) -> CodeBatch:
         batches.fund_batch(merchant, campaign, batch)
         code_import.batch = batch
         code_import.codes_written = size
-        _finish(code_import, ImportStatus.IMPORTED)
+        _finish(code_import, lease, ImportStatus.IMPORTED)
         events.record(
             merchant.pk, EventType.BATCH_READY, lambda: payloads.batch_ready(merchant.pk, batch)
         )
     return batch
 
 
-def _finish(code_import: CodeImport, status: str, error: DomainError | None = None) -> None:
+def _finish(
+    code_import: CodeImport, lease: Lease, status: str, error: DomainError | None = None
+) -> None:
     code_import.status = status
     code_import.finished_at = code_import.heartbeat_at = timezone.now()
     if error is not None:
         code_import.failure_code = str(error.code)
         code_import.failure_reason = str(error)[:500]
-    code_import.save()
-
-
-def _set_status(code_import: CodeImport, status: str) -> None:
-    code_import.status = status
-    code_import.heartbeat_at = timezone.now()
-    code_import.save(update_fields=["status", "heartbeat_at"])
+    _save(
+        code_import,
+        lease,
+        "status", "finished_at", "heartbeat_at", "failure_code", "failure_reason", "batch",
+        "codes_written",
+    )  # fmt: skip
 
 
 def run_import(import_id: int, max_attempts: int = 3) -> CodeImport:
-    """Check, then write or refuse, an uploaded import; safe to call again or twice."""
+    """Check, then write or refuse, an uploaded import; safe to call again or twice at once
+    (the second runner finds the lease held and returns the import as it stands)."""
     merchant = connection.tenant
-    with advisory_session_lock(f"code-import:{connection.schema_name}:{import_id}") as held:
-        code_import = CodeImport.objects.select_related("campaign").get(pk=import_id)
-        if not held or code_import.status not in (ImportStatus.VALIDATING, ImportStatus.WRITING):
-            return code_import
+    lease = Lease.claim(import_id)
+    code_import = CodeImport.objects.select_related("campaign").get(pk=import_id)
+    if lease is None:
+        return code_import
+    try:
+        _run(merchant, code_import, lease, max_attempts)
+    except LeaseLost:
+        # Stalled past its lease: the runner that took over does the import.
+        logger.warning("import %s was taken over by another runner", import_id)
+        code_import.refresh_from_db()
+        return code_import
+    except BaseException:
         try:
+            lease.release()
+        except DatabaseError:  # the connection is gone: the lease expires instead
+            logger.warning("import %s: lease not released", import_id, exc_info=True)
+        raise
+    lease.release()
+    return code_import
+
+
+def _run(merchant: Merchant, code_import: CodeImport, lease: Lease, max_attempts: int) -> None:
+    try:
+        batches.check_batch(
+            merchant,
+            code_import.campaign,
+            size=1,
+            points_per_code=code_import.points_per_code,
+            imported=True,
+        )
+        meter = EntropyMeter()
+        _check_file(code_import, meter, lease)
+        code_import.bits_per_code = meter.bits_per_code() if meter.count else None
+        _save(code_import, lease, "bits_per_code", "lines_read")
+        for _attempt in range(max_attempts):
+            if _refuse_duplicates(code_import, lease):
+                raise ImportFailed(
+                    CampaignErrorCode.IMPORT_LINES_REFUSED,
+                    _("%(count)s lines were refused; nothing was imported.")
+                    % {"count": f"{code_import.refused:,}"},
+                )
+            if not code_import.accepted:
+                raise ImportFailed(CampaignErrorCode.IMPORT_EMPTY, _("The file holds no code."))
+            if (code_import.bits_per_code or 0) < MIN_BITS_PER_CODE:
+                raise ImportFailed(
+                    CampaignErrorCode.IMPORT_LOW_ENTROPY,
+                    _(
+                        "These codes carry %(bits)s bits each; at least %(min)s are needed, "
+                        "or they could be guessed from one another."
+                    )
+                    % {"bits": code_import.bits_per_code, "min": int(MIN_BITS_PER_CODE)},
+                )
             batches.check_batch(
                 merchant,
                 code_import.campaign,
-                size=1,
+                size=code_import.accepted,
                 points_per_code=code_import.points_per_code,
                 imported=True,
             )
-            meter = EntropyMeter()
-            _check_file(code_import, meter)
-            code_import.bits_per_code = meter.bits_per_code() if meter.count else None
-            code_import.save(update_fields=["bits_per_code", "lines_read"])
-            for _attempt in range(max_attempts):
-                if _refuse_duplicates(code_import):
-                    raise ImportFailed(
-                        CampaignErrorCode.IMPORT_LINES_REFUSED,
-                        _("%(count)s lines were refused; nothing was imported.")
-                        % {"count": f"{code_import.refused:,}"},
-                    )
-                if not code_import.accepted:
-                    raise ImportFailed(CampaignErrorCode.IMPORT_EMPTY, _("The file holds no code."))
-                if (code_import.bits_per_code or 0) < MIN_BITS_PER_CODE:
-                    raise ImportFailed(
-                        CampaignErrorCode.IMPORT_LOW_ENTROPY,
-                        _(
-                            "These codes carry %(bits)s bits each; at least %(min)s are needed, "
-                            "or they could be guessed from one another."
-                        )
-                        % {"bits": code_import.bits_per_code, "min": int(MIN_BITS_PER_CODE)},
-                    )
-                batches.check_batch(
-                    merchant,
-                    code_import.campaign,
-                    size=code_import.accepted,
-                    points_per_code=code_import.points_per_code,
-                    imported=True,
+            code_import.status = ImportStatus.WRITING
+            code_import.heartbeat_at = timezone.now()
+            _save(code_import, lease, "status", "heartbeat_at")
+            try:
+                _write(merchant, code_import, lease)
+                break
+            except IntegrityError:
+                # Another import or generation took one of these codes meanwhile.
+                logger.info(
+                    "import %s met a code written meanwhile; checking again", code_import.pk
                 )
-                _set_status(code_import, ImportStatus.WRITING)
-                try:
-                    _write(merchant, code_import)
-                    break
-                except IntegrityError:
-                    # Another import or generation took one of these codes meanwhile.
-                    logger.info("import %s met a code written meanwhile; checking again", import_id)
-                    code_import.refresh_from_db()
-            else:
-                raise RuntimeError(f"import {import_id} kept meeting new codes")
-        except DomainError as exc:
-            status = (
-                ImportStatus.REFUSED
-                if exc.code
-                in (CampaignErrorCode.IMPORT_LINES_REFUSED, CampaignErrorCode.IMPORT_LOW_ENTROPY)
-                else ImportStatus.FAILED
-            )
-            _finish(code_import, status, exc)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM campaigns_importline WHERE import_id = %s", [import_id])
-        return code_import
+                code_import.refresh_from_db()
+        else:
+            raise RuntimeError(f"import {code_import.pk} kept meeting new codes")
+    except DomainError as exc:
+        status = (
+            ImportStatus.REFUSED
+            if exc.code
+            in (CampaignErrorCode.IMPORT_LINES_REFUSED, CampaignErrorCode.IMPORT_LOW_ENTROPY)
+            else ImportStatus.FAILED
+        )
+        _finish(code_import, lease, status, exc)
 
 
 def mark_failed(import_id: int, reason: str) -> None:

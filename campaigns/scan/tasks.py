@@ -98,7 +98,7 @@ def resume_stalled_batches(stalled_after_seconds: int = 300) -> int:
                 generate_codes.delay(batch_id)
                 resumed += 1
             # An import's heartbeat moves with each chunk checked (its write is one
-            # transaction of about a minute at most); a dead runner's lock is gone.
+            # transaction of about a minute at most); a dead runner's lease has expired by then.
             imports = CodeImport.objects.filter(
                 status__in=[ImportStatus.VALIDATING, ImportStatus.WRITING],
                 heartbeat_at__lte=cutoff,

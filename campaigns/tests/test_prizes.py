@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns.models import CampaignStatus, Claim, PrizeDraw, PrizeTier
+from campaigns.models import Campaign, CampaignStatus, Claim, PrizeDraw, PrizeTier
 from campaigns.models.prizes import TierTerms
 from campaigns.prizes import services as prize_services
 from campaigns.prizes import verify
@@ -76,6 +76,27 @@ def test_a_prize_claim_draws_logs_pays_and_replays(acme: Tenants, consumer: User
     report = verify.verify(verify.published(table))
     assert report.ok and report.recomputed == 30, report.problems
     assert audit() == []
+
+
+def test_a_prize_claim_keeps_the_campaigns_per_consumer_limits(
+    acme: Tenants, consumer: User, new_phone: Callable[[], str]
+) -> None:
+    """The limits the prize claim asks of campaigns_claim_limit (decision 0302)."""
+    batch, found = prize_campaign(acme.acme, size=4)
+    campaign = Campaign.objects.filter(pk=batch.campaign_id)
+    campaign.update(max_claims_per_consumer=2)
+    claim_code(consumer, found[0], "limit-a", nonce=nonce())
+    claim_code(consumer, found[1], "limit-b", nonce=nonce())
+    with pytest.raises(DomainError) as exc:
+        claim_code(consumer, found[2], "limit-c", nonce=nonce())
+    assert exc.value.code == "CAMPAIGN_LIMIT_REACHED"
+    campaign.update(max_claims_per_consumer=None, max_claims_per_day=2)
+    with pytest.raises(DomainError) as exc:
+        claim_code(consumer, found[2], "limit-d", nonce=nonce())
+    assert exc.value.code == "DAILY_LIMIT_REACHED"
+    # The code was not used up: someone else may still claim it.
+    other, _created = User.objects.get_or_create_consumer(new_phone())
+    assert claim_code(other, found[2], "limit-e", nonce=nonce()).prize is not None
 
 
 def test_a_prize_code_needs_the_pages_nonce(acme: Tenants, consumer: User) -> None:

@@ -4,13 +4,16 @@ Every caller in Python that must take turns on something that has no row to lock
 consumer's orders of one product, the template schema, the analytics rollup) names it
 with a string and calls ``advisory_xact_lock``. (A consumer's claims on one campaign
 take theirs inside the claim's SQL function, campaigns/scan/sql/.)
+
+No session-level lock: behind PgBouncer in transaction pooling (decision 0242) a session
+is shared by whichever clients its transactions serve. Work that spans transactions
+holds a lease in its own row instead (a code import: ``campaigns.scan.importing.Lease``,
+decision 0300).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from core.db import connection
 
@@ -31,24 +34,3 @@ def advisory_xact_lock(name: str) -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(name)])
-
-
-@contextmanager
-def advisory_session_lock(name: str) -> Iterator[bool]:
-    """Try the lock called ``name`` for the connection's session; yields whether it was had.
-
-    For work that spans many transactions and must have one runner at a time (an import
-    of a file, chunk after chunk): the lock is held across commits, and PostgreSQL drops
-    it if the worker's connection dies, so a runner that crashed never blocks the next.
-    """
-    key = lock_key(name)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        row = cursor.fetchone()
-    held = bool(row and row[0])
-    try:
-        yield held
-    finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])

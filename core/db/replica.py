@@ -1,8 +1,9 @@
 """Reads from a streaming replica, with read-your-writes (issue 25, decision 0243).
 
 With ``DATABASE_REPLICA_URL`` set, the catalogue, analytics and exports read from the
-``replica`` alias, asked for explicitly (``read_alias``, then ``.using(alias)``): a read
-that follows a write in the same request never goes there by accident. Related rows
+``replica`` alias, asked for explicitly (``read_alias``, then ``.using(alias)``, or
+``read(query)``, which also survives the replica failing mid-read): a read that follows
+a write in the same request never goes there by accident. Related rows
 fetched from such a queryset's objects follow their instance's database (Django's router
 falls back to ``instance._state.db``), so a page is read from one place.
 
@@ -17,7 +18,9 @@ The replica is used only while it is:
 - **past the client's last write**: a client that has just written (``pin``) is sent to
   the primary until the replica has replayed past that write's LSN
   (``pg_last_wal_replay_lsn() >= pinned``), then back to the replica. The pin is kept in
-  the cache for ``PIN_SECONDS``; a replica slower than that is lagging anyway.
+  the cache for ``PIN_SECONDS``; a replica slower than that is lagging anyway. A "client"
+  is whoever reads next: a consumer, or a piece of work queued after a write (a batch
+  export reads codes its request's transaction saw, decision 0301).
 
 django-tenants sets the tenant only on the default connection: ``set_tenant_on_replica``
 (``EXTRA_SET_TENANT_METHOD_PATH``) gives the replica connection the same schema.
@@ -27,17 +30,26 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
 
 REPLICA = "replica"
 CHECK_SECONDS = 1.0
 DOWN_SECONDS = 10
 PIN_SECONDS = 300
 _DOWN_KEY = "replica:down"
+T = TypeVar("T")
 
 
 def configured() -> bool:
@@ -99,10 +111,29 @@ def read_alias(client: object | None = None) -> str:
                     return DEFAULT_DB_ALIAS
             cache.delete(_pin_key(client))
     except DatabaseError:
-        cache.set(_DOWN_KEY, 1, DOWN_SECONDS)
-        connections[REPLICA].close()
+        _mark_down()
         return DEFAULT_DB_ALIAS
     return REPLICA
+
+
+def _mark_down() -> None:
+    cache.set(_DOWN_KEY, 1, DOWN_SECONDS)
+    connections[REPLICA].close()
+
+
+def read(query: Callable[[str], T], client: object | None = None) -> T:
+    """``query(alias)`` on ``read_alias(client)``'s database. A replica that fails during
+    it (its connection lost, or a statement cancelled by a conflict with recovery) is
+    marked down and the query runs again on the primary, so a long export survives the
+    replica going away between two of its pages. ``query`` must only read."""
+    alias = read_alias(client)
+    if alias == DEFAULT_DB_ALIAS:
+        return query(alias)
+    try:
+        return query(alias)
+    except (OperationalError, InterfaceError):
+        _mark_down()
+        return query(DEFAULT_DB_ALIAS)
 
 
 def pin(client: object) -> None:

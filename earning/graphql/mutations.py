@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import graphene
 
@@ -18,7 +19,7 @@ from earning.error_codes import EarningErrorCode
 from earning.graphql.types import AwardKindEnum, EarningAward, EarningRuleType, RoundingEnum
 from earning.models import AwardKind
 from points.error_codes import LedgerErrorCode
-from tenants.models import Role
+from tenants.models import Merchant, Role
 
 PHONE = "The consumer's mobile number, E.164 or national; at most 32 characters."
 CONSUMER_ID = (
@@ -33,6 +34,15 @@ class AwardPayload(DomainMutation):
 
     award = graphene.Field(EarningAward)
     replayed = graphene.Boolean(description="True when this answers a retry.")
+
+    @classmethod
+    def answer(
+        cls, info: graphene.ResolveInfo, award: Callable[[Merchant], services.AwardResult]
+    ) -> Self:
+        """``award`` for the signed-in operator's merchant, as this payload: every award
+        mutation is an operator's, and answers its award and whether it was a retry."""
+        result = award(require_membership(info, Role.OPERATOR).merchant)
+        return cls(award=result.award, replayed=result.replayed)
 
 
 class AwardPoints(AwardPayload):
@@ -74,17 +84,18 @@ class AwardPoints(AwardPayload):
         phone: str | None = None,
         consumer_id: str | None = None,
     ) -> AwardPoints:
-        merchant = require_membership(info, Role.OPERATOR).merchant
-        result = services.award_points(
-            merchant,
-            phone=phone,
-            consumer_id=consumer_id,
-            points=points,
-            reason=reason,
-            external_id=external_id,
-            idempotency_key=idempotency_key,
+        return cls.answer(
+            info,
+            lambda merchant: services.award_points(
+                merchant,
+                phone=phone,
+                consumer_id=consumer_id,
+                points=points,
+                reason=reason,
+                external_id=external_id,
+                idempotency_key=idempotency_key,
+            ),
         )
-        return cls(award=result.award, replayed=result.replayed)
 
 
 class RecordPurchase(AwardPayload):
@@ -124,17 +135,18 @@ class RecordPurchase(AwardPayload):
         phone: str | None = None,
         consumer_id: str | None = None,
     ) -> RecordPurchase:
-        merchant = require_membership(info, Role.OPERATOR).merchant
-        result = services.record_purchase(
-            merchant,
-            phone=phone,
-            consumer_id=consumer_id,
-            amount=amount,
-            currency=currency,
-            order_id=order_id,
-            idempotency_key=idempotency_key,
+        return cls.answer(
+            info,
+            lambda merchant: services.record_purchase(
+                merchant,
+                phone=phone,
+                consumer_id=consumer_id,
+                amount=amount,
+                currency=currency,
+                order_id=order_id,
+                idempotency_key=idempotency_key,
+            ),
         )
-        return cls(award=result.award, replayed=result.replayed)
 
 
 class ReverseAward(AwardPayload):
@@ -163,12 +175,13 @@ class ReverseAward(AwardPayload):
         idempotency_key: str,
         kind: str | None = None,
     ) -> ReverseAward:
-        merchant = require_membership(info, Role.OPERATOR).merchant
-        award = services.merchant_award(
-            merchant, external_id, choice_value(kind or AwardKind.AWARD)
-        )
-        result = services.reverse_award(merchant, award, idempotency_key=idempotency_key)
-        return cls(award=result.award, replayed=result.replayed)
+        def reverse(merchant: Merchant) -> services.AwardResult:
+            award = services.merchant_award(
+                merchant, external_id, choice_value(kind or AwardKind.AWARD)
+            )
+            return services.reverse_award(merchant, award, idempotency_key=idempotency_key)
+
+        return cls.answer(info, reverse)
 
 
 class SetEarningRule(DomainMutation):

@@ -113,28 +113,14 @@ BEGIN
         outcome := 'points';  -- a fixed-points code: campaigns_claim_code's to claim
     ELSIF v_claimed_by IS NOT NULL THEN
         outcome := 'taken';
-    ELSIF NOT (campaign_status = 'active'
-               AND (starts_at IS NULL OR p_now >= starts_at)
-               AND (ends_at IS NULL OR p_now < ends_at)) THEN
+    ELSIF NOT public.campaigns_claimable(campaign_status, starts_at, ends_at, p_now) THEN
         outcome := 'campaign';
     ELSIF v_batch_status IN ('voided', 'failed') OR v_table IS NULL THEN
         outcome := 'voided';
     END IF;
-    IF outcome IS NULL AND (v_max_total IS NOT NULL OR v_max_day IS NOT NULL) THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended(
-            'claim-limit:' || v_schema || ':' || campaign_id || ':' || p_consumer, 0));
-        IF v_max_total IS NOT NULL AND v_max_total <= (
-            SELECT count(*) FROM campaigns_claim k
-             WHERE k.campaign_id = campaigns_claim_prize.campaign_id
-               AND k.consumer_id = p_consumer) THEN
-            outcome := 'campaign_limit';
-        ELSIF v_max_day IS NOT NULL AND v_max_day <= (
-            SELECT count(*) FROM campaigns_claim k
-             WHERE k.campaign_id = campaigns_claim_prize.campaign_id
-               AND k.consumer_id = p_consumer
-               AND k.claimed_at > p_now - interval '1 day') THEN
-            outcome := 'daily_limit';
-        END IF;
+    IF outcome IS NULL THEN
+        outcome := public.campaigns_claim_limit(
+            v_schema, campaign_id, p_consumer, p_now, v_max_total, v_max_day);
     END IF;
     IF outcome IS NULL THEN
         UPDATE campaigns_code c SET claimed_by_id = p_consumer, claimed_at = p_now
@@ -155,17 +141,7 @@ BEGIN
         RAISE EXCEPTION 'batch % has no prize reserve', batch_id
             USING ERRCODE = 'check_violation', CONSTRAINT = 'account_balance_not_negative';
     END IF;
-    SELECT a.id INTO v_wallet FROM public.points_account a
-     WHERE a.kind = 'consumer_wallet' AND a.merchant_id IS NULL
-       AND a.consumer_id = p_consumer AND a.ref = '';
-    IF NOT FOUND THEN
-        INSERT INTO public.points_account (kind, consumer_id, ref, balance, materialized, created_at)
-        VALUES ('consumer_wallet', p_consumer, '', 0, true, p_now)
-        ON CONFLICT ON CONSTRAINT account_unique_owner DO NOTHING;
-        SELECT a.id INTO v_wallet FROM public.points_account a
-         WHERE a.kind = 'consumer_wallet' AND a.merchant_id IS NULL
-           AND a.consumer_id = p_consumer AND a.ref = '';
-    END IF;
+    v_wallet := public.points_wallet(p_consumer, p_now);
 
     -- 6. The head, locked until commit.
     SELECT t.draws + 1, t.head, s.hmac_pads, s.period

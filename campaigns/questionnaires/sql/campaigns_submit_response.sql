@@ -93,9 +93,7 @@ BEGIN
         outcome := 'merchant';
     ELSIF v_exhausted IS NOT NULL THEN
         outcome := 'exhausted';
-    ELSIF NOT (campaign_status = 'active'
-               AND (starts_at IS NULL OR p_now >= starts_at)
-               AND (ends_at IS NULL OR p_now < ends_at)) THEN
+    ELSIF NOT public.campaigns_claimable(campaign_status, starts_at, ends_at, p_now) THEN
         outcome := 'campaign';
     ELSIF p_version IS DISTINCT FROM version_id THEN
         outcome := 'version';
@@ -121,17 +119,7 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT a.id INTO v_wallet FROM public.points_account a
-     WHERE a.kind = 'consumer_wallet' AND a.merchant_id IS NULL
-       AND a.consumer_id = p_consumer AND a.ref = '';
-    IF NOT FOUND THEN
-        INSERT INTO public.points_account (kind, consumer_id, ref, balance, materialized, created_at)
-        VALUES ('consumer_wallet', p_consumer, '', 0, true, p_now)
-        ON CONFLICT ON CONSTRAINT account_unique_owner DO NOTHING;
-        SELECT a.id INTO v_wallet FROM public.points_account a
-         WHERE a.kind = 'consumer_wallet' AND a.merchant_id IS NULL
-           AND a.consumer_id = p_consumer AND a.ref = '';
-    END IF;
+    v_wallet := public.points_wallet(p_consumer, p_now);
     -- The ledger's key of this consumer's reward, whichever bucket pays it.
     v_key := 'survey:' || v_schema || ':' || p_campaign || ':' || p_consumer;
     SELECT * INTO v_post FROM public.points_post(
