@@ -168,3 +168,19 @@ def nearest(latitude: float, longitude: float) -> Division:
         _districts_with_centroids(),
         key=lambda d: distance_km(point, (d.latitude, d.longitude)),  # type: ignore[arg-type]
     )
+
+
+def districts_near(latitude: float, longitude: float, km: float) -> list[Division]:
+    """The nearest district and every district whose centroid lies within ``km``.
+
+    What a refusal on a location checks (decision 0248): the nearest centroid alone may
+    name the neighbouring district in a dense city or near a border.
+    """
+    point = (latitude, longitude)
+    found = [nearest(latitude, longitude)]
+    found += [
+        d
+        for d in _districts_with_centroids()
+        if d is not found[0] and distance_km(point, (d.latitude, d.longitude)) <= km  # type: ignore[arg-type]
+    ]
+    return found

@@ -513,6 +513,7 @@ def texts() -> dict[str, str]:
         "event_ORDER_SHIPPED": _("An order for your goods was shipped"),
         "event_BATCH_READY": _("A code batch is ready"),
         "event_FOLLOW_CREDITED": _("A new follower of your official account was rewarded"),
+        "event_DIVERSION_SUSPECTED": _("Goods were scanned outside their dealer's regions"),
         "events": _("Events to send"),
         "url": _("URL"),
         "description_optional": _("Description (optional)"),

@@ -46,6 +46,13 @@ class ClaimCode(DomainMutation):
                 "(asked with MERCHANT_CONSENT_REQUIRED the first time, never pre-ticked)."
             ),
         )
+        latitude = graphene.Float(
+            description="Where the phone is, WGS-84, only with the consumer's consent to share "
+            "the location (asked once, never pre-ticked); send with longitude. Stored rounded "
+            "to 0.01°. A campaign may refuse a claim located outside its goods' sales region "
+            "(DIVERSION_REFUSED); without a location it never refuses."
+        )
+        longitude = graphene.Float(description="WGS-84, with latitude.")
 
     claim = graphene.Field(ClaimedCode)
     balance = BigInt(description="The wallet balance after the claim.")
@@ -61,9 +68,12 @@ class ClaimCode(DomainMutation):
         idempotency_key: str,
         nonce: str | None = None,
         share_with_merchant: bool = False,
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> ClaimCode:
         consumer = require_consumer(info)
-        scanner = events.Scanner.from_request(info.context, consumer.pk)
+        location = events.location(latitude, longitude)
+        scanner = events.Scanner.from_request(info.context, consumer.pk, location)
         # The event is queued after the claim answered, whatever it answered.
         with events.scanned(ScanSource.CLAIM, code, scanner) as scan:
             result = claim_code(
@@ -73,6 +83,7 @@ class ClaimCode(DomainMutation):
                 ip=client_ip(info.context),
                 share_with_merchant=share_with_merchant,
                 nonce=nonce,
+                location=location,
             )
             scan.outcome = "replayed" if result.replayed else "claimed"
         return cls(
