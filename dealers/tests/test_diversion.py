@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
+from graphql_relay import to_global_id
 
 from accounts.models import User
 from campaigns.models import Code, CodeBatch
@@ -99,8 +100,6 @@ def shop(committed_db: None, unique: Callable[[str], str]) -> Any:
 
 
 def _batch_id(merchant: Merchant, batch: CodeBatch) -> str:
-    from graphql_relay import to_global_id
-
     return to_global_id("CodeBatch", f"{merchant.pk}:{batch.pk}")
 
 
@@ -275,3 +274,31 @@ def test_a_bad_location_is_a_coded_refusal(shop: Any, new_phone: Callable[[], st
     answer = _claim(codes[5], consumer, "k-bad", SHENZHEN_IP, (91.0, 10.0))
     assert [e["code"] for e in answer["errors"]] == ["INVALID_LOCATION"]
     assert DealerErrorCode.DIVERSION_REFUSED  # declared for the API's enum
+
+
+@pytest.mark.django_db
+def test_a_campaigns_diversion_action_is_its_merchants(tenants: Any) -> None:
+    from campaigns.scan import services as scan_services
+
+    with tenant_context(tenants.beta):
+        campaign = scan_services.create_scan_campaign(name="Beta's")
+        services.set_diversion_action(campaign, DiversionAction.REFUSE)
+    beta_id = to_global_id("Campaign", f"{tenants.beta.pk}:{campaign.pk}")
+    api = Api(Client(), "/merchant/graphql/", "merchant")
+
+    def ask(user: User, merchant: str) -> dict[str, Any]:
+        return api.op(
+            "CampaignDiversionAction",
+            {"campaignId": beta_id},
+            token=access_token(user),
+            merchant=merchant,
+        )
+
+    assert ask(tenants.beta_owner, "beta")["data"]["campaignDiversionAction"] == "REFUSE"
+    # acme's staff, in acme's schema: no such campaign there; beta's schema: not theirs.
+    assert [e["extensions"]["code"] for e in ask(tenants.acme_owner, "acme")["errors"]] == [
+        "NOT_FOUND"
+    ]
+    assert [e["extensions"]["code"] for e in ask(tenants.acme_owner, "beta")["errors"]] == [
+        "MERCHANT_NOT_FOUND"
+    ]
