@@ -936,11 +936,11 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         EarningRule.objects.filter(merchant=tenants.acme).values_list("pk", "points_per_unit")
     )
     with tenant_context(tenants.acme):
-        dealers = (
+        dealers: list[Any] = [
             sorted(Dealer.objects.values_list("pk", "name", "regions")),
             sorted(DealerAssignment.objects.values_list("pk", "first_serial", "last_serial")),
             sorted(DiversionPolicy.objects.values_list("campaign_id", "action")),
-        )
+        ]
     connection.set_schema_to_public()
     return (
         staff,
