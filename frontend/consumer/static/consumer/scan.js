@@ -46,7 +46,7 @@ const KEY_NAME = `claim.${config.code}`;
 // shareWithMerchant: the consumer was asked to share their data with the code's merchant
 // (the first claim with it is refused with MERCHANT_CONSENT_REQUIRED); the next tap on
 // "agree and collect" sends the agreement with the claim (decision 0184).
-const state = { preview: null, claiming: false, consent: false, shareWithMerchant: false };
+const state = { preview: null, claiming: false, consent: false, shareWithMerchant: false, tapped: false };
 
 async function loadPreview() {
   clearAlert();
@@ -163,8 +163,10 @@ function showLocationConsent() {
   show("location-consent", locationConsent() === null);
 }
 
+// Remembered only from a tap on "collect" with the box in view: the claim that completes
+// a sign-in by itself (decision 0234) has not asked anything yet.
 function rememberLocationConsent() {
-  if (locationConsent() !== null) return;
+  if (locationConsent() !== null || !state.tapped || $("location-consent").hidden) return;
   save("localStorage", LOCATION_CONSENT, $("share-location").checked ? "granted" : "declined");
   show("location-consent", false);
 }
@@ -181,7 +183,8 @@ function browserLocation() {
 }
 
 async function scanLocation() {
-  const granted = locationConsent() === "granted" || (locationConsent() === null && $("share-location").checked);
+  const asked = state.tapped && !$("location-consent").hidden;
+  const granted = locationConsent() === "granted" || (locationConsent() === null && asked && $("share-location").checked);
   if (!granted) return null;
   const found = inWeChat ? await whereabouts() : await browserLocation();
   return found ? { latitude: found.latitude, longitude: found.longitude } : null;
@@ -375,7 +378,10 @@ async function replayEarlierClaim() {
   }
 }
 
-$("claim-button").addEventListener("click", onClaim);
+$("claim-button").addEventListener("click", () => {
+  state.tapped = true;
+  return onClaim();
+});
 $("sign-out").addEventListener("click", async () => {
   forgetSessionKey(KEY_NAME);
   await signOut();
