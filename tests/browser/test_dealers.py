@@ -105,11 +105,11 @@ def test_the_console_manages_dealers_and_shows_diversion_by_province_and_dealer(
     p.locator("#a-dealer").select_option(label="华南经销商")
     p.get_by_label("First serial (optional)").fill("0")
     p.get_by_label("Last serial (optional)").fill("1")
-    p.get_by_role("button", name="Assign").click()
+    p.get_by_role("button", name="Assign", exact=True).click()
     p.locator("#assignment-list").get_by_role("cell", name="0 \u2013 1").wait_for()
     p.get_by_label("First serial (optional)").fill("1")
     p.get_by_label("Last serial (optional)").fill("3")
-    p.get_by_role("button", name="Assign").click()
+    p.get_by_role("button", name="Assign", exact=True).click()
     p.get_by_text("Some of these serials are already assigned to a dealer.").wait_for()
     shoot_both(page, shoot, "dealers")
 
