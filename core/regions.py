@@ -178,9 +178,13 @@ def districts_near(latitude: float, longitude: float, km: float) -> list[Divisio
     """
     point = (latitude, longitude)
     found = [nearest(latitude, longitude)]
-    found += [
-        d
-        for d in _districts_with_centroids()
-        if d is not found[0] and distance_km(point, (d.latitude, d.longitude)) <= km  # type: ignore[arg-type]
-    ]
+    # A degree of latitude is at least 110.5 km anywhere: farther centroids are skipped
+    # with one subtraction before the great-circle distance.
+    band = km / 110.5
+    for d in _districts_with_centroids():
+        assert d.latitude is not None and d.longitude is not None  # centroids only
+        if d is found[0] or abs(d.latitude - latitude) > band:
+            continue
+        if distance_km(point, (d.latitude, d.longitude)) <= km:
+            found.append(d)
     return found
