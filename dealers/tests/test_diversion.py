@@ -11,7 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
@@ -19,8 +22,7 @@ from accounts.models import User
 from campaigns.models import Code, CodeBatch
 from campaigns.scan import events
 from core import regions
-from dealers import diversion, services, stats
-from dealers.error_codes import DealerErrorCode
+from dealers import diversion, services
 from dealers.models import DiversionAction, DiversionEvent, covers
 from tenants.models import Merchant
 from tests.fixtures.api import Api, access_token
@@ -265,7 +267,9 @@ def test_a_flagging_campaign_collects_a_precise_diversion_and_counts_it(
     listed = call("DiversionEvents", region=BEIJING)["diversionEvents"]["edges"]
     assert [e["node"]["code"] for e in listed] == [codes[3]]
     assert call("DiversionEvents", region=GUANGDONG)["diversionEvents"]["edges"] == []
-    assert stats.Grouping.CITY  # the third grouping is swept by test_strict_input
+    by_city = {r["key"]: r for r in call("ScanStats", by="CITY", days=7)["scanStats"]}
+    assert set(by_city) == {"110100", "440300"}  # Beijing's city row; Shenzhen by IP
+    assert by_city["110100"]["name"] == "北京市"
 
 
 def test_a_bad_location_is_a_coded_refusal(shop: Any, new_phone: Callable[[], str]) -> None:
@@ -273,7 +277,42 @@ def test_a_bad_location_is_a_coded_refusal(shop: Any, new_phone: Callable[[], st
     consumer = User.objects.get_or_create_consumer(new_phone())[0]
     answer = _claim(codes[5], consumer, "k-bad", SHENZHEN_IP, (91.0, 10.0))
     assert [e["code"] for e in answer["errors"]] == ["INVALID_LOCATION"]
-    assert DealerErrorCode.DIVERSION_REFUSED  # declared for the API's enum
+    with tenant_context(_merchant):
+        assert Code.objects.get(code=codes[5]).claimed_at is None
+
+
+def test_lists_of_assignments_and_diversions_cost_the_same_queries_for_one_row_or_many(
+    shop: Any,
+) -> None:
+    merchant, codes, batch, call = shop
+    now = timezone.now()
+
+    def add(serial: int) -> None:
+        with tenant_context(merchant):
+            dealer = services.create_dealer(f"经销商 {serial}", [GUANGDONG])
+            services.assign(dealer, batch, serial, serial)
+            DiversionEvent.objects.create(
+                code=codes[serial],
+                region="110101",
+                dealer=dealer,
+                batch=batch,
+                approximate=True,
+                first_scanned_at=now,
+                last_scanned_at=now,
+            )
+
+    def queries(operation: str) -> int:
+        with CaptureQueriesContext(connection) as seen:
+            call(operation)
+        return len(seen)
+
+    add(0)
+    one = {name: queries(name) for name in ("DealerAssignments", "DiversionEvents", "Dealers")}
+    for serial in (1, 2, 3):
+        add(serial)
+    many = {name: queries(name) for name in one}
+    assert many == one
+    assert len(call("DiversionEvents")["diversionEvents"]["edges"]) == 4
 
 
 @pytest.mark.django_db
