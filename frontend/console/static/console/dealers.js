@@ -138,7 +138,7 @@ async function main() {
               [
                 [t("col_dealer"), (a) => a.dealer.name],
                 [t("col_campaign"), (a) => a.batch.campaign.name],
-                [t("col_batch"), (a) => a.batch.name || a.batch.id],
+                [t("col_batch"), (a) => a.batch.name || t("batch_of", { size: number(a.batch.size) })],
                 [t("col_serials"), (a) => `${number(a.firstSerial)} – ${number(a.lastSerial)}`],
                 [t("col_created"), (a) => dateTime(a.createdAt)],
                 [
