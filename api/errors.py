@@ -20,6 +20,7 @@ from campaigns.error_codes import (
 )
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
+from dealers.error_codes import DealerErrorCode
 from earning.error_codes import EarningErrorCode
 from points.error_codes import LedgerErrorCode
 from privacy.error_codes import PrivacyErrorCode
@@ -44,6 +45,7 @@ DOMAIN_ERROR_CODES: tuple[type[ErrorCodeEnum], ...] = (
     PrizeErrorCode,
     PrivacyErrorCode,
     EarningErrorCode,
+    DealerErrorCode,
 )
 
 

@@ -2,8 +2,8 @@
 
 The description is the contract a client reads, so it is also what is enforced:
 
-- an ``Int`` or ``BigInt`` argument states its range as ``<low> to <high>``
-  (``"1 to 90."``); a value outside it is refused. The connection arguments
+- an ``Int``, ``BigInt`` or ``Float`` argument states its range as ``<low> to <high>``
+  (``"1 to 90."``, ``"-90 to 90"``); a value outside it is refused. The connection arguments
   ``first``/``last``/``offset`` are bounded by ``api.middleware._check_paging``.
 - a ``String`` argument is single-line text of at most
   ``core.text.DEFAULT_MAX_LENGTH`` characters unless its description says
@@ -34,6 +34,8 @@ from core.text import DEFAULT_MAX_LENGTH, TextKind, clean_text
 from graphql import GraphQLArgument, GraphQLField, GraphQLScalarType, get_named_type
 
 INTEGER_SCALARS = {"Int", "BigInt"}
+# Numbers whose range a description states the same way (a location's degrees).
+RANGED_SCALARS = INTEGER_SCALARS | {"Float"}
 PAGING_ARGUMENTS = {"first", "last", "offset"}
 RANGE_PAIRS = (
     ("since", "until"),
@@ -70,7 +72,7 @@ def argument_rule(name: str, argument: GraphQLArgument) -> ArgumentRule | None:
     if not isinstance(scalar, GraphQLScalarType):
         return None
     description = argument.description or ""
-    if scalar.name in INTEGER_SCALARS:
+    if scalar.name in RANGED_SCALARS:
         found = _INTEGER_RANGE.search(description)
         if found is None:
             return ArgumentRule(name, scalar.name)
@@ -138,7 +140,7 @@ def _check(rule: ArgumentRule, value: Any, check_limits: bool) -> Any:
         return clean_text(value, rule.kind, limit, rule.name)
     if (
         check_limits
-        and isinstance(value, int)
+        and isinstance(value, int | float)
         and rule.low is not None
         and rule.high is not None
         and not rule.low <= value <= rule.high

@@ -18,6 +18,8 @@ from accounts.graphql import queries as accounts_queries
 from analytics.graphql import queries as analytics_queries
 from campaigns.graphql import mutations as campaigns_mutations
 from campaigns.graphql import queries as campaigns_queries
+from dealers.graphql import mutations as dealers_mutations
+from dealers.graphql import queries as dealers_queries
 from earning.graphql import mutations as earning_mutations
 from earning.graphql import queries as earning_queries
 from notifications.graphql import mutations as notifications_mutations
@@ -94,6 +96,7 @@ class ConsumerMutation(
 
 class MerchantQuery(
     # First: fields of earlier bases come later in the SDL, so new fields go at its end.
+    dealers_queries.MerchantQueries,
     earning_queries.MerchantQueries,
     tenants_queries.OfficialAccountQueries,
     analytics_queries.MerchantQueries,
@@ -110,6 +113,7 @@ class MerchantQuery(
 
 
 class MerchantMutation(
+    dealers_mutations.MerchantMutations,
     earning_mutations.MerchantMutations,
     tenants_mutations.OfficialAccountMutations,
     accounts_mutations.StaffAuthMutations,

@@ -42,6 +42,10 @@ class CampaignErrorCode(ErrorCodeEnum):
     IMPORT_TOO_MANY_CODES = "IMPORT_TOO_MANY_CODES", "A file holds at most 5,000,000 codes."
     IMPORT_LINES_REFUSED = "IMPORT_LINES_REFUSED", "Lines were refused: nothing was imported."
     IMPORT_LOW_ENTROPY = "IMPORT_LOW_ENTROPY", "The codes are too guessable to import."
+    INVALID_LOCATION = (
+        "INVALID_LOCATION",
+        "A scan's location is a WGS-84 latitude (-90 to 90) and longitude (-180 to 180), both.",
+    )
 
 
 class QuestionnaireErrorCode(ErrorCodeEnum):

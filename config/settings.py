@@ -66,6 +66,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "django.contrib.contenttypes",
     "campaigns",
+    "dealers",  # dealers, sales regions, batch assignments, diversion events (issue 22)
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

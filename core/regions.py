@@ -168,3 +168,23 @@ def nearest(latitude: float, longitude: float) -> Division:
         _districts_with_centroids(),
         key=lambda d: distance_km(point, (d.latitude, d.longitude)),  # type: ignore[arg-type]
     )
+
+
+def districts_near(latitude: float, longitude: float, km: float) -> list[Division]:
+    """The nearest district and every district whose centroid lies within ``km``.
+
+    What a refusal on a location checks (decision 0248): the nearest centroid alone may
+    name the neighbouring district in a dense city or near a border.
+    """
+    point = (latitude, longitude)
+    found = [nearest(latitude, longitude)]
+    # A degree of latitude is at least 110.5 km anywhere: farther centroids are skipped
+    # with one subtraction before the great-circle distance.
+    band = km / 110.5
+    for d in _districts_with_centroids():
+        assert d.latitude is not None and d.longitude is not None  # centroids only
+        if d is found[0] or abs(d.latitude - latitude) > band:
+            continue
+        if distance_km(point, (d.latitude, d.longitude)) <= km:
+            found.append(d)
+    return found

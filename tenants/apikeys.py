@@ -111,6 +111,20 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     "recordPurchase": ApiScope.EARNING_WRITE,
     "reverseAward": ApiScope.EARNING_WRITE,
     "earningRule": ApiScope.EARNING_WRITE,
+    # Dealers and diversion (issue 22): a dealer ERP keeps its dealers and assigns goods.
+    "dealers": ApiScope.CAMPAIGNS_READ,
+    "dealerAssignments": ApiScope.CAMPAIGNS_READ,
+    "diversionEvents": ApiScope.CAMPAIGNS_READ,
+    "diversionTotals": ApiScope.CAMPAIGNS_READ,
+    "scanStats": ApiScope.CAMPAIGNS_READ,
+    "scanStatsCsv": ApiScope.CAMPAIGNS_READ,
+    "campaignDiversionAction": ApiScope.CAMPAIGNS_READ,
+    "createDealer": ApiScope.CAMPAIGNS_WRITE,
+    "updateDealer": ApiScope.CAMPAIGNS_WRITE,
+    "deleteDealer": ApiScope.CAMPAIGNS_WRITE,
+    "assignToDealer": ApiScope.BATCHES_WRITE,
+    "unassignFromDealer": ApiScope.BATCHES_WRITE,
+    "setCampaignDiversionAction": ApiScope.CAMPAIGNS_WRITE,
 }
 # Deliberately refused to keys: people, keys and the log are managed by people.
 KEY_FORBIDDEN_FIELDS = frozenset(

@@ -34,6 +34,7 @@ PACKAGES = (
     "portability",
     "privacy",
     "earning",
+    "dealers",
     "api",
     "frontend",
     "config",
@@ -52,6 +53,7 @@ DOMAIN_APPS = (
     "portability",
     "privacy",
     "earning",
+    "dealers",
 )
 
 

@@ -27,12 +27,14 @@ from campaigns import services as campaign_services
 from campaigns.models import (
     BatchExport,
     Campaign,
+    Code,
     CodeBatch,
     CodeImport,
     CodeScans,
     PrizeTier,
     QuestionnaireVersion,
     ScanDay,
+    ScanEvent,
     ScanFailure,
     SuspicionReason,
 )
@@ -41,6 +43,14 @@ from campaigns.scan import services as scan_services
 from campaigns.scan.codes import encode_merchant, new_code
 from campaigns.scan.generation import generate_batch
 from core.db import connection
+from dealers import services as dealer_services
+from dealers.models import (
+    Dealer,
+    DealerAssignment,
+    DiversionAction,
+    DiversionEvent,
+    DiversionPolicy,
+)
 from earning import services as earning_services
 from earning.models import Award, EarningRule
 from points import services
@@ -160,13 +170,40 @@ QUERY_CASES: dict[str, str] = {
         "query { webhookDeliveries(first: 100) { edges { node { id eventId eventType status "
         "attempts payload endpoint { id url description } } } } }"
     ),
+    # Dealers and diversion (issue 22): rows of the merchant's schema.
+    "dealers": "query { dealers(first: 100) { edges { node { id name regions { code } } } } }",
+    "dealerAssignments": (
+        "query { dealerAssignments(first: 100) { edges { node { id firstSerial lastSerial "
+        "dealer { id name } batch { id } } } } }"
+    ),
+    "diversionEvents": (
+        "query { diversionEvents(first: 100) { edges { node { id code scans approximate "
+        "region { code } dealer { name } batch { id } } } } }"
+    ),
+    "diversionTotals": (
+        "query { diversionTotals(by: DEALER, days: 366) { key name diversions scans precise } }"
+    ),
+    "scanStats": (
+        "query { scanStats(by: DEALER, days: 366) { key name scans claims consumers "
+        "divertedScans } }"
+    ),
+    "scanStatsCsv": "query { scanStatsCsv(by: DEALER, days: 366) }",
 }
 # prizeTable reads one campaign by its ID: its isolation cases (another merchant's staff,
 # another merchant named, no sign-in) are in campaigns/tests/test_prize_api.py.
 # labelPreview renders one batch named by its global ID: another merchant's batch ID is
 # NOT_FOUND, a foreign merchant header MERCHANT_NOT_FOUND, no sign-in UNAUTHENTICATED
 # (campaigns/tests/test_exports.py, test_label_preview_shows_a_page_that_scans_...).
-QUERY_FIELDS_TESTED_SEPARATELY = {"node", "me", "labelPreview", "codeScans", "prizeTable"}
+# campaignDiversionAction reads one campaign by its ID: another merchant's is NOT_FOUND
+# (dealers/tests/test_diversion.py, test_a_campaigns_diversion_action_is_its_merchants).
+QUERY_FIELDS_TESTED_SEPARATELY = {
+    "node",
+    "me",
+    "labelPreview",
+    "codeScans",
+    "prizeTable",
+    "campaignDiversionAction",
+}
 
 # Mutations anyone may call (they act on the caller's own session or invitation, or
 # apply for a new merchant: test_a_sign_up_reaches_no_existing_merchant below).
@@ -396,7 +433,51 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
         "mutation($id: ID!) { webhookRedeliver(id: $id) { delivery { id } errors { code } } }",
         lambda t: {"id": _acme_dead_delivery(t)},
     ),
+    "createDealer": (
+        'mutation { createDealer(name: "Isolation", regions: ["440000"]) '
+        "{ dealer { id } errors { code } } }",
+        lambda t: {},
+    ),
+    "updateDealer": (
+        'mutation($id: ID!) { updateDealer(id: $id, name: "Renamed") '
+        "{ dealer { id } errors { code } } }",
+        lambda t: {"id": _acme_dealer(t)},
+    ),
+    "deleteDealer": (
+        "mutation($id: ID!) { deleteDealer(id: $id) { deletedId errors { code } } }",
+        lambda t: {"id": _acme_dealer(t)},
+    ),
+    "assignToDealer": (
+        "mutation($d: ID!, $b: ID!) { assignToDealer(dealerId: $d, batchId: $b) "
+        "{ assignment { id } errors { code } } }",
+        lambda t: {"d": _acme_dealer(t), "b": _acme_campaign(t, "active", batch=True)},
+    ),
+    "unassignFromDealer": (
+        "mutation($id: ID!) { unassignFromDealer(id: $id) { deletedId errors { code } } }",
+        lambda t: {"id": _acme_assignment(t)},
+    ),
+    "setCampaignDiversionAction": (
+        "mutation($id: ID!) { setCampaignDiversionAction(campaignId: $id, action: REFUSE) "
+        "{ action errors { code } } }",
+        lambda t: {"id": _acme_campaign(t)},
+    ),
 }
+
+
+def _acme_dealer(t: Tenants) -> str:
+    with tenant_context(t.acme):
+        dealer = dealer_services.create_dealer(f"Isolation {uuid4().hex[:8]}", ["440000"])
+    return to_global_id("Dealer", f"{t.acme.pk}:{dealer.pk}")
+
+
+def _acme_assignment(t: Tenants) -> str:
+    batch_id = int(from_global_id(_acme_campaign(t, "active", batch=True)).id.split(":")[1])
+    dealer_id = int(from_global_id(_acme_dealer(t)).id.split(":")[1])
+    with tenant_context(t.acme):
+        made = dealer_services.assign(
+            Dealer.objects.get(pk=dealer_id), CodeBatch.objects.get(pk=batch_id)
+        )
+    return to_global_id("DealerAssignment", f"{t.acme.pk}:{made.pk}")
 
 
 def _earning_case(t: Tenants, rule: bool = False) -> dict[str, Any]:
@@ -555,8 +636,37 @@ def beta_activity(tenants: Tenants, unique: Callable[[str], str]) -> str:
             defaults={"count": 9},
         )
         ScanDay.objects.create(day=timezone.localdate(), batch_id=0, scans=9, lookups=9)
+        beta_code = new_code(encode_merchant(tenants.beta.pk))
+        # A code of the batch (serial 0; the batch is not generated in this transaction).
+        Code.objects.create(code=beta_code, batch=batch, serial=0)
+        dealer = dealer_services.create_dealer(marker, ["440000"])
+        dealer_services.assign(dealer, batch)
+        dealer_services.set_diversion_action(campaign, DiversionAction.REFUSE)
+        DiversionEvent.objects.create(
+            code=beta_code,
+            region="110101",
+            dealer=dealer,
+            batch=batch,
+            approximate=False,
+            first_scanned_at=timezone.now(),
+            last_scanned_at=timezone.now(),
+        )
+        ScanEvent.objects.create(
+            id=uuid4().int % 2**62,
+            scanned_at=timezone.now(),
+            code=beta_code,
+            batch_id=batch.pk,
+            consumer_id=holder.pk,
+            fingerprint=1,
+            agent="wechat",
+            source="claim",
+            outcome="claimed",
+            counted=True,
+            region="110101",
+            approximate=False,
+        )
         CodeScans.objects.create(
-            code=new_code(encode_merchant(tenants.beta.pk)),
+            code=beta_code,
             first_scanned_at=timezone.now(),
             last_scanned_at=timezone.now(),
             lookups=9,
@@ -652,6 +762,12 @@ def test_query_field_does_not_show_another_merchants_data(
         "webhookEndpoints",
         "webhookDeliveries",
         "officialAccount",
+        "dealers",
+        "dealerAssignments",
+        "diversionEvents",
+        "diversionTotals",
+        "scanStats",
+        "scanStatsCsv",
     }:
         assert marker in beta_view
 
@@ -819,6 +935,13 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
     rules = sorted(
         EarningRule.objects.filter(merchant=tenants.acme).values_list("pk", "points_per_unit")
     )
+    with tenant_context(tenants.acme):
+        dealers: list[Any] = [
+            sorted(Dealer.objects.values_list("pk", "name", "regions")),
+            sorted(DealerAssignment.objects.values_list("pk", "first_serial", "last_serial")),
+            sorted(DiversionPolicy.objects.values_list("campaign_id", "action")),
+        ]
+    connection.set_schema_to_public()
     return (
         staff,
         campaigns,
@@ -835,6 +958,7 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         prize_tiers,
         awards,
         rules,
+        dealers,
     )
 
 

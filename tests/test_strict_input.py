@@ -177,6 +177,17 @@ def _bad_values(name: str, argument: GraphQLArgument) -> list[tuple[Any, set[str
         )
         bad += [(low - 1, REFUSALS), (high + 1, REFUSALS)] if high < largest else []
         return bad
+    if named.name == "Float":
+        assert rule is not None and rule.low is not None and rule.high is not None, (
+            f"{name}: a Float argument states its range ('<low> to <high>')"
+        )
+        return [
+            ("5", coerce),
+            ("1e3", coerce),
+            (True, coerce),
+            (rule.low - 1, REFUSALS),
+            (rule.high + 0.5, REFUSALS),
+        ]
     if named.name == "String":
         assert rule is not None
         assert rule.max_length <= 5000, f"{name}: at most 5,000 characters"

@@ -26,6 +26,7 @@ class EventType(models.TextChoices):
     POINTS_AWARDED = "points.awarded", "Points awarded"
     POINTS_AWARD_REVERSED = "points.award_reversed", "Points award reversed"
     FOLLOW_CREDITED = "follow.credited", "Follow credited"
+    DIVERSION_SUSPECTED = "diversion.suspected", "Diversion suspected"
 
 
 class WebhookEndpoint(models.Model):

@@ -109,3 +109,17 @@ def batch_ready(merchant_id: int, batch: Any) -> dict[str, Any]:
         },
         "campaign": {"id": tenant_id("Campaign", merchant_id, batch.campaign_id)},
     }
+
+
+def diversion_suspected(merchant_id: int, diversion: Any, dealer: Any) -> dict[str, Any]:
+    """A code scanned outside its dealer's regions (once per code and region)."""
+    return {
+        "code": diversion.code,
+        "region": diversion.region,
+        "regionName": diversion.region_name,
+        "approximate": diversion.approximate,
+        "refused": diversion.refused,
+        "scannedAt": diversion.first_scanned_at.isoformat(),
+        "dealer": {"id": tenant_id("Dealer", merchant_id, dealer.pk), "name": dealer.name},
+        "batch": {"id": tenant_id("CodeBatch", merchant_id, diversion.batch_id)},
+    }

@@ -19,6 +19,7 @@ consumer's wallet: nothing that every claim of a campaign would queue on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -93,6 +94,18 @@ def _unknown() -> CodeError:
     )
 
 
+# Checks of a claim sent with a location the consumer consented to, before anything is
+# written; each may refuse with a DomainError (the dealers app registers its diversion
+# refusal). Only such claims pay for them: most claims send no location.
+LocatedGuard = Callable[[Merchant, str, float, float], None]
+_located_guards: list[LocatedGuard] = []
+
+
+def guard_located(guard: LocatedGuard) -> None:
+    if guard not in _located_guards:
+        _located_guards.append(guard)
+
+
 def claim_code(
     consumer: User,
     raw_code: str,
@@ -100,6 +113,7 @@ def claim_code(
     ip: str | None = None,
     share_with_merchant: bool = False,
     nonce: str | None = None,
+    location: tuple[float, float] | None = None,
 ) -> ClaimResult:
     idempotency.check_key(idempotency_key)
     limits = [
@@ -122,6 +136,12 @@ def claim_code(
         merchant_consent.ensure(
             consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.CLAIM, ip
         )
+        if location is not None and _located_guards:
+            merchant = Merchant.find(merchant_id)
+            if merchant is None:
+                raise _unknown()
+            for guard in _located_guards:
+                guard(merchant, parsed.code, *location)
         return _claim(merchant_id, consumer, parsed.code, idempotency_key, nonce)
     except DomainError as exc:
         if exc.code in GUESS_LIKE:

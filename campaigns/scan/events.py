@@ -23,11 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import socket
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -41,8 +42,10 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import CodeScans, ScanSource, SuspicionReason, UserAgentClass
 from campaigns.scan.routing import route
 from core import iplocation, redislink, regions
@@ -115,6 +118,24 @@ def rounded(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(round(value, 2)))
 
 
+def location(latitude: float | None, longitude: float | None) -> tuple[float, float] | None:
+    """A location the page sent (both coordinates or neither), checked; WGS-84 degrees."""
+    if latitude is None and longitude is None:
+        return None
+    if (
+        latitude is None
+        or longitude is None
+        or not (math.isfinite(latitude) and math.isfinite(longitude))
+        or not (-90 <= latitude <= 90 and -180 <= longitude <= 180)
+    ):
+        raise DomainError(
+            CampaignErrorCode.INVALID_LOCATION,
+            _("The location is not a valid WGS-84 latitude and longitude."),
+            "latitude",
+        )
+    return latitude, longitude
+
+
 @dataclass(frozen=True)
 class Scanner:
     """Who scanned: what the request tells, nothing stored that names a person."""
@@ -127,12 +148,20 @@ class Scanner:
     longitude: float | None = None
 
     @classmethod
-    def from_request(cls, request: HttpRequest, consumer_id: int | None = None) -> Scanner:
+    def from_request(
+        cls,
+        request: HttpRequest,
+        consumer_id: int | None = None,
+        location: tuple[float, float] | None = None,
+    ) -> Scanner:
         # Behind a proxy, REMOTE_ADDR is set by it (api.permissions.client_ip).
+        latitude, longitude = location if location is not None else (None, None)
         return cls(
             ip=request.META.get("REMOTE_ADDR"),
             user_agent=request.headers.get("User-Agent", "")[:500],
             consumer_id=consumer_id,
+            latitude=latitude,
+            longitude=longitude,
         )
 
 
@@ -409,6 +438,16 @@ SELECT * FROM unnest(%s::date[], %s::bigint[], %s::bigint[], %s::bigint[], %s::b
 """
 
 
+# Called with each merchant's newly written events, in their transaction and the merchant's
+# schema (the dealers app registers its diversion detection): campaigns knows no dealers.
+_written_hooks: list[Callable[[list[Event]], None]] = []
+
+
+def on_written(hook: Callable[[list[Event]], None]) -> None:
+    if hook not in _written_hooks:
+        _written_hooks.append(hook)
+
+
 def _write_merchant(events: list[Event]) -> None:
     # One drainer per merchant at a time: the per-code summaries are read, then written.
     locks.advisory_xact_lock(f"scan-events:{connection.schema_name}")
@@ -441,6 +480,8 @@ def _write_merchant(events: list[Event]) -> None:
         return  # every event was written before (a replay after a crash)
     _add_to_rollups(fresh, inserted)
     _add_to_codes(fresh)
+    for hook in _written_hooks:
+        hook(fresh)
 
 
 def local_day(when: datetime) -> date:

@@ -222,6 +222,22 @@ def error_messages() -> dict[str, str]:
             "The prize terms are locked once the campaign is active or has batches."
         ),
         "INVALID_DRAW_NONCE": _("This draw could not be made. Reload the page."),
+        # Dealers, sales regions and diversion.
+        "INVALID_DEALER_NAME": _("A dealer's name is 1 to 100 characters."),
+        "DEALER_NAME_TAKEN": _("Another dealer already has this name."),
+        "INVALID_SALES_REGION": _("Choose provinces, cities or districts from the list."),
+        "SALES_REGIONS_REQUIRED": _("Give the dealer 1 to 200 sales regions, none inside another."),
+        "DEALER_IN_USE": _(
+            "The dealer has goods or diversion events; remove its assignments first."
+        ),
+        "INVALID_SERIAL_RANGE": _(
+            "The serials must lie within the batch, the first no greater than the last."
+        ),
+        "ASSIGNMENT_OVERLAPS": _("Some of these serials are already assigned to a dealer."),
+        "DIVERSION_REFUSED": _(
+            "These goods are sold in another region: their points cannot be collected here."
+        ),
+        "INVALID_LOCATION": _("The location is not a valid WGS-84 latitude and longitude."),
         # Consumers' personal data (PIPL): the merchant API answers them to no merchant's
         # request, but they are codes of the one ErrorCode enum (decision 0008).
         "MERCHANT_CONSENT_REQUIRED": _("The consumer has not agreed to share data with you."),
@@ -513,6 +529,7 @@ def texts() -> dict[str, str]:
         "event_ORDER_SHIPPED": _("An order for your goods was shipped"),
         "event_BATCH_READY": _("A code batch is ready"),
         "event_FOLLOW_CREDITED": _("A new follower of your official account was rewarded"),
+        "event_DIVERSION_SUSPECTED": _("Goods were scanned outside their dealer's regions"),
         "events": _("Events to send"),
         "url": _("URL"),
         "description_optional": _("Description (optional)"),
@@ -616,4 +633,32 @@ def texts() -> dict[str, str]:
         "agent_ALIPAY": _("Alipay"),
         "agent_BROWSER": _("Browser"),
         "agent_CRAWLER": _("Crawler or link preview"),
+        # Dealers, sales regions and diversion (经销商, 防窜货).
+        "dealers": _("Dealers"),
+        "no_dealers": _("No dealer yet."),
+        "add_dealer": _("Add a dealer"),
+        "edit_dealer": _("Edit %(name)s"),
+        "confirm_delete_dealer": _("Delete the dealer %(name)s?"),
+        "region_province": _("Province"),
+        "region_whole_province": _("Whole province"),
+        "region_whole_city": _("Whole city"),
+        "remove_region": _("Remove %(name)s"),
+        "col_regions": _("Sales regions"),
+        "col_dealer": _("Dealer"),
+        "col_batch": _("Code batch"),
+        "col_serials": _("Serials"),
+        "assignments": _("Goods assigned to dealers"),
+        "no_assignments": _("No goods assigned yet."),
+        "unassign": _("Unassign"),
+        "batch_of": _("%(size)s codes"),
+        "suspected_diversion": _("Suspected diversion"),
+        "no_diversion": _("No diversion in these days."),
+        "col_region": _("Region"),
+        "col_diversions": _("Diverted codes"),
+        "col_precise": _("Located precisely"),
+        "col_refused": _("Claims refused"),
+        "col_consumers": _("Unique consumers"),
+        "col_diversion_share": _("Diversion share"),
+        "scans_by_region": _("Scans by region and dealer"),
+        "diverted_codes": _("Diverted codes"),
     }

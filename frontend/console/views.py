@@ -62,6 +62,11 @@ def _event_types() -> dict[str, Any]:
     }
 
 
+def _regions_url() -> dict[str, Any]:
+    # The division data the consumers' address picker reads (GB/T 2260, decision 0240).
+    return {"regionsUrl": reverse("regions")}
+
+
 def _mutations() -> dict[str, Any]:
     from api.schema import merchant_schema
 
@@ -161,6 +166,32 @@ SCREENS: dict[str, Screen] = {
             ("ScansPerDay", "SuspiciousCodes", "CodeScans"),
             nav="scans",
         ),
+        # 经销商: dealers, their sales regions, the goods each got, campaigns' refusal setting.
+        Screen(
+            "dealers",
+            _("Dealers and sales regions"),
+            (
+                "Dealers",
+                "CreateDealer",
+                "UpdateDealer",
+                "DeleteDealer",
+                "DealerAssignments",
+                "AssignToDealer",
+                "UnassignFromDealer",
+                "DealerCampaigns",
+                "CampaignDiversionAction",
+                "SetCampaignDiversionAction",
+            ),
+            nav="dealers",
+            choices=_regions_url,
+        ),
+        # 防窜货: diversion by province, city and dealer; scans by region with a CSV.
+        Screen(
+            "diversion",
+            _("Diversion"),
+            ("DiversionTotals", "ScanStats", "ScanStatsCsv", "DiversionEvents"),
+            nav="diversion",
+        ),
         Screen(
             "staff",
             _("Staff and roles"),
@@ -227,6 +258,8 @@ NAV = (
     ("goods", "console-goods", _("Goods and orders"), ""),
     ("ledger", "console-ledger", _("Ledger"), ""),
     ("scans", "console-scans", _("Suspicious codes"), ""),
+    ("dealers", "console-dealers", _("Dealers"), ""),
+    ("diversion", "console-diversion", _("Diversion"), ""),
     ("staff", "console-staff", _("Staff"), ""),
     ("webhooks", "console-webhooks", _("Webhooks"), ""),
     ("wechat", "console-wechat", _("WeChat account"), ""),
@@ -239,7 +272,8 @@ def urls() -> dict[str, str]:
     """Where each screen lives, for the scripts' links (one place for every path)."""
     names = ["sign_in", "sign_up", "accept_invitation", "dashboard", "campaigns", "campaign"]
     names += ["questionnaire", "results", "questionnaire_new", "goods", "ledger", "staff"]
-    names += ["webhooks", "api_keys", "audit", "wechat", "imports", "scans"]
+    names += ["webhooks", "api_keys", "audit", "wechat", "imports", "scans", "dealers"]
+    names += ["diversion"]
     return {name: reverse(f"console-{name.replace('_', '-')}") for name in names}
 
 

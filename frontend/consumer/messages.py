@@ -93,6 +93,14 @@ NOT_FOR_CONSUMERS = frozenset(
         "NOTHING_EARNED",
         "DAILY_CAP_REACHED",
         "AWARD_SPENT",
+        # Dealers and their sales regions are the merchant's (dealers/).
+        "INVALID_DEALER_NAME",
+        "DEALER_NAME_TAKEN",
+        "INVALID_SALES_REGION",
+        "SALES_REGIONS_REQUIRED",
+        "DEALER_IN_USE",
+        "INVALID_SERIAL_RANGE",
+        "ASSIGNMENT_OVERLAPS",
     }
 )
 
@@ -165,6 +173,10 @@ def error_messages() -> dict[str, str]:
         "CAMPAIGN_LIMIT_REACHED": _("You have collected all the points this campaign offers you."),
         "DAILY_LIMIT_REACHED": _("You have reached today's limit for this campaign."),
         "INVALID_DRAW_NONCE": _("This code is a prize draw: reload the page and scan again."),
+        "DIVERSION_REFUSED": _(
+            "These goods are sold in another region: their points cannot be collected here."
+        ),
+        "INVALID_LOCATION": _("Your location could not be read. Collect without it."),
         # Questionnaires
         "BUDGET_EXHAUSTED": _("All rewards of this questionnaire have been given out."),
         "ALREADY_RESPONDED": _("You have already answered this questionnaire."),

@@ -19,8 +19,8 @@ WebhookEventTypeEnum = graphene.Enum(
     [(value.replace(".", "_").upper(), value) for value in EventType.values],
     description=(
         "code.claimed, questionnaire.answered, order.placed and order.shipped (orders for "
-        "your goods), batch.ready, follow.credited. The `type` in a delivery's body is the "
-        "dotted name."
+        "your goods), batch.ready, follow.credited, diversion.suspected. The `type` in a "
+        "delivery's body is the dotted name."
     ),
 )
 WebhookDeliveryStatusEnum = graphene.Enum(

@@ -9,6 +9,7 @@ import graphene
 from api.mutations import DomainMutation
 from api.permissions import client_ip, require_consumer
 from api.scalars import BigInt
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.types.prizes import DrawnPrize, verify_url
 from campaigns.graphql.types.scan import ClaimedCode
 from campaigns.models import ScanSource
@@ -29,7 +30,9 @@ class ClaimCode(DomainMutation):
     """
 
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
-        "idempotencyKey": CoreErrorCode.INVALID_IDEMPOTENCY_KEY
+        "idempotencyKey": CoreErrorCode.INVALID_IDEMPOTENCY_KEY,
+        "latitude": CampaignErrorCode.INVALID_LOCATION,
+        "longitude": CampaignErrorCode.INVALID_LOCATION,
     }
 
     class Arguments:
@@ -46,6 +49,14 @@ class ClaimCode(DomainMutation):
                 "(asked with MERCHANT_CONSENT_REQUIRED the first time, never pre-ticked)."
             ),
         )
+        latitude = graphene.Float(
+            description="Where the phone is, WGS-84 degrees, -90 to 90, only with the "
+            "consumer's consent to share the location (asked once, never pre-ticked); send "
+            "with longitude. Stored rounded to 0.01°. A campaign may refuse a claim located "
+            "outside its goods' sales region (DIVERSION_REFUSED); without a location it never "
+            "refuses."
+        )
+        longitude = graphene.Float(description="WGS-84 degrees, -180 to 180, with latitude.")
 
     claim = graphene.Field(ClaimedCode)
     balance = BigInt(description="The wallet balance after the claim.")
@@ -61,9 +72,12 @@ class ClaimCode(DomainMutation):
         idempotency_key: str,
         nonce: str | None = None,
         share_with_merchant: bool = False,
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> ClaimCode:
         consumer = require_consumer(info)
-        scanner = events.Scanner.from_request(info.context, consumer.pk)
+        location = events.location(latitude, longitude)
+        scanner = events.Scanner.from_request(info.context, consumer.pk, location)
         # The event is queued after the claim answered, whatever it answered.
         with events.scanned(ScanSource.CLAIM, code, scanner) as scan:
             result = claim_code(
@@ -73,6 +87,7 @@ class ClaimCode(DomainMutation):
                 ip=client_ip(info.context),
                 share_with_merchant=share_with_merchant,
                 nonce=nonce,
+                location=location,
             )
             scan.outcome = "replayed" if result.replayed else "claimed"
         return cls(

@@ -12,7 +12,7 @@
 // nonce made here (crypto.getRandomValues), which the draw mixes with the server's
 // committed seed, and the result is shown as a short draw (none with reduced motion).
 
-import { forgetSessionKey, load, sessionKey } from "../frontend/api.js";
+import { forgetSessionKey, load, save, sessionKey } from "../frontend/api.js";
 import {
   $,
   RETRYABLE,
@@ -40,13 +40,13 @@ import {
   signedInAs,
   weChatStart,
 } from "./signin.js";
-import { ready as weChatReady } from "./wx.js";
+import { inWeChat, ready as weChatReady, whereabouts } from "./wx.js";
 
 const KEY_NAME = `claim.${config.code}`;
 // shareWithMerchant: the consumer was asked to share their data with the code's merchant
 // (the first claim with it is refused with MERCHANT_CONSENT_REQUIRED); the next tap on
 // "agree and collect" sends the agreement with the claim (decision 0184).
-const state = { preview: null, claiming: false, consent: false, shareWithMerchant: false };
+const state = { preview: null, claiming: false, consent: false, shareWithMerchant: false, tapped: false };
 
 async function loadPreview() {
   clearAlert();
@@ -149,12 +149,56 @@ function drawNonce() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function claimCall(idempotencyKey) {
+// Where the scan happened (issue 22): asked once, with a box that is never pre-ticked;
+// the answer is remembered on this phone. With consent, the phone's location (WGS-84:
+// WeChat's wx.getLocation type wgs84, or the browser's geolocation) goes with the claim;
+// without it the server places the scan by the network address, approximately.
+const LOCATION_CONSENT = "loyalty.location-consent";
+
+function locationConsent() {
+  return load("localStorage", LOCATION_CONSENT); // "granted", "declined" or null (not asked)
+}
+
+function showLocationConsent() {
+  show("location-consent", locationConsent() === null);
+}
+
+// Remembered only from a tap on "collect" with the box in view: the claim that completes
+// a sign-in by itself (decision 0234) has not asked anything yet.
+function rememberLocationConsent() {
+  if (locationConsent() !== null || !state.tapped || $("location-consent").hidden) return;
+  save("localStorage", LOCATION_CONSENT, $("share-location").checked ? "granted" : "declined");
+  show("location-consent", false);
+}
+
+function browserLocation() {
+  if (!navigator.geolocation) return Promise.resolve(null);
+  return new Promise((resolve) =>
+    navigator.geolocation.getCurrentPosition(
+      ({ coords }) => resolve({ latitude: coords.latitude, longitude: coords.longitude }),
+      () => resolve(null),
+      { timeout: 8000, maximumAge: 60000 },
+    ),
+  );
+}
+
+async function scanLocation() {
+  const asked = state.tapped && !$("location-consent").hidden;
+  const granted = locationConsent() === "granted" || (locationConsent() === null && asked && $("share-location").checked);
+  if (!granted) return null;
+  const found = inWeChat ? await whereabouts() : await browserLocation();
+  return found ? { latitude: found.latitude, longitude: found.longitude } : null;
+}
+
+async function claimCall(idempotencyKey, { locate = true } = {}) {
   const variables = {
     code: config.code,
     idempotencyKey,
     shareWithMerchant: state.shareWithMerchant,
   };
+  const where = locate ? await scanLocation() : null;
+  if (where) Object.assign(variables, where);
+  if (locate) rememberLocationConsent();
   if (!isPrize()) return api.call("ClaimCode", variables, { auth: true });
   return api.call("ClaimPrizeCode", { ...variables, nonce: drawNonce() }, { auth: true });
 }
@@ -223,6 +267,7 @@ function showClaim(consumer, { focus = false, consent = false } = {}) {
     setText("merchant-consent", fmt(texts.share_with_merchant, { merchant: state.preview.merchantName }));
   }
   show("claim");
+  showLocationConsent();
   setText("signed-in-as", signedInAs(consumer));
   show("claim-consent", consent);
   show("sign-out", !consent);
@@ -326,14 +371,17 @@ async function replayEarlierClaim() {
   const key = load("sessionStorage", `loyalty.key.${KEY_NAME}`);
   if (!key || !api.tokens.present) return;
   try {
-    const { claimCode: result } = await claimCall(key);
+    const { claimCode: result } = await claimCall(key, { locate: false });
     if (!result.errors.length) showResult(result, { focus: false });
   } catch {
     /* the "already used" notice stays */
   }
 }
 
-$("claim-button").addEventListener("click", onClaim);
+$("claim-button").addEventListener("click", () => {
+  state.tapped = true;
+  return onClaim();
+});
 $("sign-out").addEventListener("click", async () => {
   forgetSessionKey(KEY_NAME);
   await signOut();

@@ -40,7 +40,7 @@ export function ready() {
 
 /**
  * Where the phone is (WGS-84), asked of WeChat (it asks the person); null if refused.
- * Ready for the scan-intelligence issue: the claim API has no place for it yet.
+ * Sent with a claim once the consumer agreed on the scan page (scan.js scanLocation).
  */
 export async function whereabouts() {
   const wx = await ready();
