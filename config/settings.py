@@ -347,6 +347,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 POINTS_DEFAULT_EXPIRY_DAYS = env_int("POINTS_DEFAULT_EXPIRY_DAYS", 365)
 
 # --- Internationalisation ---------------------------------------------------------
+# The platform's brand, shown as the admin's header; unset: "积分平台运营后台".
+PLATFORM_NAME = env_str("PLATFORM_NAME", "")
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = "UTC"

@@ -411,6 +411,9 @@ def test_sign_up_wait_for_approval_then_the_dashboard(
     row.get_by_role("checkbox").check()
     desk.locator("select[name=action]").select_option("approve")
     desk.get_by_role("button", name="Go").click()
+    # Approving asks first (and offers the first top-up, left empty here).
+    desk.get_by_text("Approve 1 merchant(s)?").wait_for()
+    desk.get_by_role("button", name="Yes, approve").click()
     desk.get_by_text("1 merchant(s) now active.").wait_for()
     merchant.refresh_from_db()
     assert merchant.status == "active" and merchant.provisioned_at is not None
