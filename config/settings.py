@@ -402,3 +402,11 @@ LOGGING = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+
+# --- Error reports (docs/operations.md) -------------------------------------------
+# Sentry, off unless SENTRY_DSN is set: started here so that the web processes,
+# management commands and Celery workers all report (core/observability.py; traces
+# start in config.wsgi/asgi and config.celery).
+from core.observability import init_sentry  # noqa: E402
+
+SENTRY_ENABLED = init_sentry()

@@ -79,7 +79,7 @@ def test_the_sweep_sees_the_whole_admin() -> None:
         names = list(admin_names(admin.site))
     assert ("points.Transaction list_filter kind", "类型") in names
     assert ("tenants.Merchant list_filter status", "已停用") in names  # a choice
-    assert ("redemption.Order action refund_orders", "退款所选订单（退回积分）") in names
+    assert ("redemption.Order action refund_orders", "退款所选订单（退回积分）") in names  # noqa: RUF001
     approve = dict(names)["tenants.MerchantApplication action approve"]
     assert approve.startswith("批准")
     assert len(names) > 200

@@ -80,14 +80,14 @@ def test_approving_a_merchant_asks_first_and_records_the_first_top_up(
     p.locator("select[name=action]").select_option("approve")
     p.get_by_role("button", name="执行").click()
 
-    p.get_by_text("确定批准 1 个商户吗？").wait_for()
+    p.get_by_text("确定批准 1 个商户吗？").wait_for()  # noqa: RUF001
     assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.PENDING
-    p.get_by_label("首次充值金额（可选）").fill("800")
+    p.get_by_label("首次充值金额（可选）").fill("800")  # noqa: RUF001
     p.get_by_label("付款流水号").fill(unique("wire"))
     shoot(page, "admin-approve-merchant")
     # Provisioning copies the template schema (migrated first, on a fresh database).
-    p.get_by_role("button", name="是的，批准").click(no_wait_after=True)
+    p.get_by_role("button", name="是的，批准").click(no_wait_after=True)  # noqa: RUF001
     p.get_by_text("1 个商户已启用。").wait_for(timeout=120_000)
-    p.get_by_text(f"{merchant.slug}：已为").wait_for()
+    p.get_by_text(f"{merchant.slug}：已为").wait_for()  # noqa: RUF001
     assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.ACTIVE
     assert ledger.balance_of(ledger.merchant_budget(merchant.pk)) == 80_000
