@@ -76,7 +76,7 @@ def init_tracing(service_name: str, environ: Mapping[str, str] | None = None) ->
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     DjangoInstrumentor().instrument(tracer_provider=provider)
-    CeleryInstrumentor().instrument(tracer_provider=provider)
+    CeleryInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     _tracing_on = True
     return provider
 

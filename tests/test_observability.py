@@ -49,7 +49,7 @@ def receiver() -> Iterator[tuple[str, Received]]:
             elif encoding == "deflate":
                 body = zlib.decompress(body)
             elif encoding == "br":
-                import brotli  # type: ignore[import-not-found]
+                import brotli
 
                 body = brotli.decompress(body)
             headers = {key.lower(): value for key, value in self.headers.items()}
