@@ -255,6 +255,62 @@ def test_questionnaire_builder_and_results(
     shoot_both(page, shoot, "results")
 
 
+def test_questionnaire_builder_conditions_and_phone_preview(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+) -> None:
+    """A question shown only for an earlier choice, seen in the 360 px preview as a
+    consumer would (shown, then hidden again), and saved as the API's ``showIf``."""
+    owner = staff_user(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "Survey Tea", owner)
+    page = open_page("desktop")
+    p = page.page
+    sign_in(page, owner.get_username())
+    p.goto("/console/questionnaire/new/")
+    p.get_by_role("heading", name="New questionnaire").wait_for()
+    p.get_by_label("Name", exact=True).fill("Tea habits")
+    p.get_by_label("Points per response").fill("10")
+    p.get_by_label("Rewarded responses at most").fill("50")
+    first = p.get_by_role("group", name="Question 1", exact=True)
+    first.get_by_label("Question", exact=True).fill("Do you drink tea?")
+    first.get_by_label("Options, one per line").fill("Yes\nNo")
+    first.get_by_label("Options, one per line").blur()  # the options are taken on change
+    p.get_by_role("button", name="Add a question").click()
+    second = p.get_by_role("group", name="Question 2", exact=True)
+    second.get_by_label("Question", exact=True).fill("Which tea do you drink most?")
+    second.get_by_label("Type").select_option("short_text")
+    second.get_by_label("Show only if").select_option(label="Question 1 answered Yes")
+
+    preview = p.locator("#preview")
+    box = preview.bounding_box()
+    assert box is not None and box["width"] == 360  # the phone's width, border included
+    preview.get_by_text("Tea habits", exact=True).wait_for()
+    asked = preview.get_by_role("group", name="Do you drink tea?")
+    follow_up = preview.get_by_role("group", name="Which tea do you drink most?")
+    assert follow_up.count() == 0  # nothing chosen yet: the condition hides it
+    asked.get_by_label("Yes").check()
+    follow_up.wait_for()
+    shoot(page, "console-questionnaire-preview")
+    asked.get_by_label("No").check()
+    follow_up.wait_for(state="detached")
+
+    p.get_by_role("button", name="Save questionnaire").click()
+    p.get_by_role("heading", name="Tea habits").wait_for()
+    with tenant_context(merchant):
+        version = Campaign.objects.get(name="Tea habits").questionnaire.current_version
+        assert version is not None
+        asked_q, follow_q = version.questions
+    yes = next(o["id"] for o in asked_q["options"] if o["label"] == "Yes")
+    assert follow_q["showIf"] == {"question": asked_q["id"], "option": yes}
+    # Reopened, the builder shows the saved condition.
+    p.reload()
+    saved = p.get_by_role("group", name="Question 2", exact=True).get_by_label("Show only if")
+    saved.wait_for()
+    assert saved.locator("option:checked").inner_text() == "Question 1 answered Yes"
+
+
 def test_staff_and_roles(
     committed_db: None,
     unique: Callable[[str], str],
