@@ -23,8 +23,10 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns.models import Campaign, Code, CodeBatch
+from campaigns.models import Campaign, CampaignStatus, Code, CodeBatch
 from campaigns.questionnaires import services as questionnaires
+from campaigns.questionnaires.services import create_questionnaire_campaign
+from campaigns.services import set_status
 from points import services
 from redemption.tests.helpers import new_consumer, placed_order
 from tenants import staff
@@ -309,6 +311,84 @@ def test_questionnaire_builder_conditions_and_phone_preview(
     saved = p.get_by_role("group", name="Question 2", exact=True).get_by_label("Show only if")
     saved.wait_for()
     assert saved.locator("option:checked").inner_text() == "Question 1 answered Yes"
+
+
+QUESTIONS_ZH = [
+    {
+        "id": "visit",
+        "type": "single_choice",
+        "text": "最近去过我们的门店吗？",  # noqa: RUF001
+        "required": True,
+        "options": [{"id": "yes", "label": "去过"}, {"id": "no", "label": "没去过"}],
+    },
+    {
+        "id": "which",
+        "type": "short_text",
+        "text": "去的是哪家门店？",  # noqa: RUF001
+        "required": True,
+        "showIf": {"question": "visit", "option": "yes"},
+    },
+    {"id": "stars", "type": "rating", "text": "给我们的茶打个分", "required": True},
+]
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_console_screens_in_chinese(
+    size: str,
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+) -> None:
+    """Sign-in, sign-up, the questionnaire builder (its preview showing the conditional
+    question), results and staff, as a Chinese merchant sees them: what
+    ``UPDATE_SCREENSHOTS=1`` writes for those screens (the other tests' are English)."""
+    owner = staff_user(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "梅花茶馆", owner)
+    with tenant_context(merchant):
+        campaign = create_questionnaire_campaign(
+            name="口味调查",
+            description="三个小问题，答完得 20 积分。",  # noqa: RUF001
+            questions=QUESTIONS_ZH,
+            points_per_response=20,
+            max_rewarded_responses=100,
+        )
+        set_status(merchant, campaign, CampaignStatus.ACTIVE)
+        for n in range(3):
+            answers: dict[str, Any] = {"visit": "no", "stars": 4 + n % 2}
+            if n:
+                answers.update(visit="yes", which=["南京路店", "淮海路店"][n % 2])
+            questionnaires.submit(merchant, new_consumer(), campaign.pk, answers, unique("k"))
+
+    page = open_page(size, locale="zh-CN")
+    p = page.page
+    p.goto("/console/sign-up/")
+    p.get_by_role("heading", name="申请商户入驻").wait_for()
+    shoot(page, "console-sign-up")
+    p.goto("/console/sign-in/")
+    p.get_by_role("heading", name="登录商户后台").wait_for()
+    shoot(page, "console-sign-in")
+    p.locator("#email").fill(owner.get_username())
+    p.locator("#password").fill(STAFF_PASSWORD)
+    p.locator("#sign-in [type=submit]").click()
+    p.wait_for_url(re.compile(r"/console/$"))
+
+    p.goto("/console/campaigns/")
+    p.get_by_role("link", name="口味调查").click()
+    p.get_by_role("heading", name="口味调查").wait_for()
+    preview = p.locator("#preview")
+    asked = preview.get_by_role("group", name=QUESTIONS_ZH[0]["text"])
+    asked.get_by_label("去过", exact=True).check()
+    preview.get_by_role("group", name=QUESTIONS_ZH[1]["text"]).wait_for()
+    shoot(page, "console-questionnaire")
+
+    p.locator("#results-link").click()
+    p.locator("#r-submitted").get_by_text("3").wait_for()
+    shoot(page, "console-results")
+
+    p.goto("/console/staff/")
+    p.locator("#members").get_by_text(owner.get_username()).first.wait_for()
+    shoot(page, "console-staff")
 
 
 def test_staff_and_roles(
