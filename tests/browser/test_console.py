@@ -341,7 +341,7 @@ def test_console_screens_in_chinese(
     shoot: Shoot,
 ) -> None:
     """Sign-in, sign-up, the questionnaire builder (its preview showing the conditional
-    question), results and staff, as a Chinese merchant sees them: what
+    question), results, staff and goods, as a Chinese merchant sees them: what
     ``UPDATE_SCREENSHOTS=1`` writes for those screens (the other tests' are English)."""
     owner = staff_user(f"{unique('owner')}@console.test")
     merchant = funded_merchant(unique, "梅花茶馆", owner)
@@ -359,6 +359,7 @@ def test_console_screens_in_chinese(
             if n:
                 answers.update(visit="yes", which=["南京路店", "淮海路店"][n % 2])
             questionnaires.submit(merchant, new_consumer(), campaign.pk, answers, unique("k"))
+    placed_order(merchant)  # an order to ship, on the goods screen
 
     page = open_page(size, locale="zh-CN")
     p = page.page
@@ -389,6 +390,10 @@ def test_console_screens_in_chinese(
     p.goto("/console/staff/")
     p.locator("#members").get_by_text(owner.get_username()).first.wait_for()
     shoot(page, "console-staff")
+
+    p.goto("/console/goods/")
+    p.get_by_role("cell", name=re.compile("Oolong")).first.wait_for()
+    shoot(page, "console-goods")
 
 
 def test_staff_and_roles(
