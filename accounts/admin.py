@@ -35,8 +35,8 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ("masked_phone",)
     fieldsets = (
         (None, {"fields": ("email", "masked_phone", "name", "password")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     # A consumer signs in by phone or WeChat: no password, no groups or permissions
@@ -57,6 +57,11 @@ class UserAdmin(DjangoUserAdmin):
         if obj is not None and obj.is_consumer:
             return (*fields, "support_page", "last_login", "date_joined")
         return fields
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: User) -> str:
+        # Only ever masked here: support reads it out, never copies it.
+        return obj.masked_phone
 
     @admin.display(description=_("Support"))
     def support_page(self, obj: User) -> str:

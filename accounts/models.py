@@ -46,12 +46,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     operators (admin site), not for merchant staff.
     """
 
-    email = models.EmailField(unique=True, null=True, blank=True)
+    email = models.EmailField(unique=True, null=True, blank=True, verbose_name=_("email address"))
     phone = models.CharField(max_length=16, unique=True, null=True, blank=True)
-    name = models.CharField(max_length=150, blank=True)
-    is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False)
-    date_joined = models.DateTimeField(default=timezone.now)
+    name = models.CharField(max_length=150, blank=True, verbose_name=_("full name"))
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
+    is_staff = models.BooleanField(default=False, verbose_name=_("staff status"))
+    date_joined = models.DateTimeField(default=timezone.now, verbose_name=_("date joined"))
     # A consumer who bound a phone and a WeChat user that were two accounts keeps one:
     # the other is kept (its id is in merchants' history and the ledger), deactivated
     # and points here (accounts.merge).
@@ -76,6 +76,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
 
     def __str__(self) -> str:
         return self.email or self.masked_phone or f"consumer {self.pk}"
@@ -131,14 +135,20 @@ class AuthSession(models.Model):
     only a stolen copy would do that.
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="auth_sessions", verbose_name=_("user")
+    )
     refresh_hash = models.CharField(max_length=64, unique=True)
     previous_refresh_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    refreshed_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    refreshed_at = models.DateTimeField(default=timezone.now, verbose_name=_("refreshed at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
     user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in session")
+        verbose_name_plural = _("sign-in sessions")
 
     def __str__(self) -> str:
         return f"session {self.pk} of {self.user_id}"
@@ -157,11 +167,13 @@ class WeChatIdentity(models.Model):
     ``snsapi_userinfo`` and is kept when given, never relied on (ARCHITECTURE.md).
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="wechat_identities")
-    app_id = models.CharField(max_length=32)
-    openid = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="wechat_identities", verbose_name=_("user")
+    )
+    app_id = models.CharField(max_length=32, verbose_name=_("AppID"))
+    openid = models.CharField(max_length=64, verbose_name=_("OpenID"))
     unionid = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("WeChat identity")

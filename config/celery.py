@@ -9,12 +9,26 @@ tenant tables loop over the merchants themselves.
 from __future__ import annotations
 
 import os
+from typing import Any
 
+from celery.signals import worker_process_init
 from tenant_schemas_celery.app import CeleryApp
+
+from core.observability import init_tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = CeleryApp("loyalty")
+
+
+@worker_process_init.connect
+def _start_tracing(**_kwargs: Any) -> None:
+    """Traces of tasks, off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: in each pool
+    process, after the fork (the exporter's thread would not survive it). Sentry
+    starts with the settings, which every worker loads."""
+    init_tracing("loyalty-worker")
+
+
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Imports the ``tasks`` module of every installed app when the worker starts...
 app.autodiscover_tasks()

@@ -348,6 +348,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 POINTS_DEFAULT_EXPIRY_DAYS = env_int("POINTS_DEFAULT_EXPIRY_DAYS", 365)
 
 # --- Internationalisation ---------------------------------------------------------
+# The platform's brand, shown as the admin's header; unset: "积分平台运营后台".
+PLATFORM_NAME = env_str("PLATFORM_NAME", "")
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 TIME_ZONE = "UTC"
@@ -401,3 +403,11 @@ LOGGING = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+
+# --- Error reports (docs/operations.md) -------------------------------------------
+# Sentry, off unless SENTRY_DSN is set: started here so that the web processes,
+# management commands and Celery workers all report (core/observability.py; traces
+# start in config.wsgi/asgi and config.celery).
+from core.observability import init_sentry  # noqa: E402
+
+SENTRY_ENABLED = init_sentry()

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -16,9 +17,10 @@ from privacy.views import download_data_copy
 from redemption.views import download_settlement
 from tenants.views import component_events
 
-# The admin is the operators' console: it carries the platform's name (zh-Hans first).
-admin.site.site_header = _("Loyalty platform operations")
-admin.site.site_title = _("Loyalty platform operations")
+# The admin is the operators' console: it carries the platform's name (zh-Hans first),
+# the brand's own when PLATFORM_NAME is set.
+admin.site.site_header = settings.PLATFORM_NAME or _("Loyalty platform operations")
+admin.site.site_title = settings.PLATFORM_NAME or _("Loyalty platform operations")
 admin.site.index_title = _("Operations")
 
 urlpatterns = [

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PointsConfig(AppConfig):
     name = "points"
-    verbose_name = "Points ledger"
+    verbose_name = _("Points ledger")
 
     def ready(self) -> None:
         from core.db.functions import install_on_migrate

@@ -40,9 +40,14 @@ PLATFORM_KINDS = (AccountKind.ISSUANCE, AccountKind.MALL, AccountKind.EXPIRED)
 
 
 class Account(models.Model):
-    kind = models.CharField(max_length=24, choices=AccountKind.choices)
+    kind = models.CharField(max_length=24, choices=AccountKind.choices, verbose_name=_("kind"))
     merchant = models.ForeignKey(
-        "tenants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "tenants.Merchant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merchant"),
     )
     consumer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -50,15 +55,18 @@ class Account(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("consumer"),
     )
     # Distinguishes several accounts of one kind and owner (a campaign's key).
-    ref = models.CharField(max_length=64, blank=True, default="")
+    ref = models.CharField(
+        max_length=64, blank=True, default="", verbose_name=_("account reference")
+    )
     # Materialised balance, kept equal to the sum of the account's entries. Platform
     # accounts are not materialised (balance stays 0; the truth is the sum of their
     # entries): they may go negative by design, and updating one shared row on every
     # redeem or expiry would serialise the whole platform on it.
-    balance = models.BigIntegerField(default=0)
-    materialized = models.BooleanField(default=True)
+    balance = models.BigIntegerField(default=0, verbose_name=_("balance"))
+    materialized = models.BooleanField(default=True, verbose_name=_("balance kept"))
     created_at = models.DateTimeField(default=timezone.now)
     # Set on a wallet whose consumer was merged into another account (accounts.merge):
     # the survivor's wallet, which received its points and its lots. Such a wallet stays
@@ -76,6 +84,8 @@ class Account(models.Model):
     )
 
     class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=models.Q(merged_into__isnull=True) | models.Q(balance=0),
@@ -126,7 +136,7 @@ class TransactionKind(models.TextChoices):
 
 
 class Transaction(models.Model):
-    kind = models.CharField(max_length=16, choices=TransactionKind.choices)
+    kind = models.CharField(max_length=16, choices=TransactionKind.choices, verbose_name=_("kind"))
     # Unique by a constraint (Meta), not ``unique=True``: that would add a second,
     # ``varchar_pattern_ops`` index for LIKE searches no one makes, to every posting.
     idempotency_key = models.CharField(max_length=200)
@@ -141,6 +151,7 @@ class Transaction(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        verbose_name=_("merchant"),
     )
     consumer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -149,13 +160,16 @@ class Transaction(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        verbose_name=_("consumer"),
     )
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
     )
-    memo = models.CharField(max_length=200, blank=True)
+    memo = models.CharField(max_length=200, blank=True, verbose_name=_("memo"))
     metadata = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
 
     # Not columns: ``ledger.post`` sets both on the transaction it returns (declared
     # here for the type checker only). ``replayed``: the idempotency key had been used,
@@ -165,6 +179,8 @@ class Transaction(models.Model):
     balances: dict[int, int]
 
     class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
         indexes: ClassVar = [
             models.Index(fields=["merchant", "-id"], name="txn_merchant_recent"),
             models.Index(fields=["consumer", "-id"], name="txn_consumer_recent"),
@@ -197,7 +213,8 @@ class Entry(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name_plural = "entries"
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
         indexes: ClassVar = [models.Index(fields=["account", "-id"], name="entry_account_recent")]
         constraints: ClassVar = [
             models.CheckConstraint(condition=~models.Q(amount=0), name="entry_amount_not_zero"),
@@ -212,19 +229,29 @@ class Lot(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lots")
     consumer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("consumer"),
     )
     # The merchant whose campaign the points came from (liability by merchant).
     merchant = models.ForeignKey(
-        "tenants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "tenants.Merchant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("merchant"),
     )
     source = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lots")
-    points = models.BigIntegerField()
-    remaining = models.BigIntegerField()
+    points = models.BigIntegerField(verbose_name=_("points"))
+    remaining = models.BigIntegerField(verbose_name=_("remaining"))
     earned_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
 
     class Meta:
+        verbose_name = _("points lot")
+        verbose_name_plural = _("points lots")
         indexes: ClassVar = [
             models.Index(
                 fields=["account", "expires_at", "id"],
@@ -273,15 +300,17 @@ class FundingSource(models.TextChoices):
 class Funding(models.Model):
     """A merchant buying points with money, or being credited for goods it consigned."""
 
-    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.PROTECT, related_name="+")
-    source = models.CharField(max_length=8, choices=FundingSource.choices)
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant")
+    )
+    source = models.CharField(max_length=8, choices=FundingSource.choices, verbose_name=_("source"))
     # Money in minor units (fen, cents) of ``currency``; for goods, the agreed value.
-    amount_minor = models.BigIntegerField()
-    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField(verbose_name=_("amount (minor units)"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
     # Points per one major unit of the currency (e.g. 100 points per 1 CNY).
     rate = models.DecimalField(max_digits=12, decimal_places=4)
-    points = models.BigIntegerField()
-    reference = models.CharField(max_length=100)
+    points = models.BigIntegerField(verbose_name=_("points"))
+    reference = models.CharField(max_length=100, verbose_name=_("reference"))
     description = models.CharField(max_length=200, blank=True)
     transaction = models.OneToOneField(
         Transaction, on_delete=models.PROTECT, related_name="funding"
@@ -292,6 +321,8 @@ class Funding(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("funding")
+        verbose_name_plural = _("fundings")
         constraints: ClassVar = [
             models.UniqueConstraint(
                 fields=["source", "reference"], name="funding_unique_reference"

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RedemptionConfig(AppConfig):
     """The shared mall (public schema): products, stock, orders, coupons."""
 
     name = "redemption"
-    verbose_name = "Mall"
+    verbose_name = _("Mall")
 
     def ready(self) -> None:
         from core.db.functions import install_on_migrate

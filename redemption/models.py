@@ -14,13 +14,14 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.Model):
-    slug = models.SlugField(max_length=60, unique=True)
-    name = models.CharField(max_length=100)
-    position = models.PositiveIntegerField(default=0)
+    slug = models.SlugField(max_length=60, unique=True, verbose_name=_("slug"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    position = models.PositiveIntegerField(default=0, verbose_name=_("position"))
 
     class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
         ordering: ClassVar = ["position", "name"]
-        verbose_name_plural = "categories"
 
     def __str__(self) -> str:
         return self.name
@@ -39,29 +40,41 @@ class ProductKind(models.TextChoices):
 
 
 class Product(models.Model):
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, verbose_name=_("title"))
     description = models.TextField(blank=True)
     image_url = models.URLField(blank=True)
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
-    kind = models.CharField(max_length=16, choices=ProductKind.choices)
-    points_price = models.PositiveIntegerField()
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("category")
+    )
+    kind = models.CharField(max_length=16, choices=ProductKind.choices, verbose_name=_("kind"))
+    points_price = models.PositiveIntegerField(verbose_name=_("points price"))
     # Units that can still be redeemed. For coupons: the unused coupons in the pool.
-    stock = models.PositiveIntegerField(default=0)
+    stock = models.PositiveIntegerField(default=0, verbose_name=_("stock"))
     per_consumer_limit = models.PositiveIntegerField(null=True, blank=True)
     available_from = models.DateTimeField(null=True, blank=True)
     available_until = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
-        max_length=16, choices=ProductStatus.choices, default=ProductStatus.DRAFT
+        max_length=16,
+        choices=ProductStatus.choices,
+        default=ProductStatus.DRAFT,
+        verbose_name=_("status"),
     )
     # Null: supplied by the platform itself.
     supplier = models.ForeignKey(
-        "tenants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "tenants.Merchant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("supplier"),
     )
     # Title tokens (words and Chinese character bigrams) for full-text search.
     search = SearchVectorField(null=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering: ClassVar = ["-created_at", "-id"]
         indexes: ClassVar = [
             GinIndex(fields=["search"], name="product_search"),
@@ -152,14 +165,21 @@ class Order(models.Model):
     consumer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders")
-    supplier = models.ForeignKey(
-        "tenants.Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="orders", verbose_name=_("product")
     )
-    quantity = models.PositiveIntegerField()
+    supplier = models.ForeignKey(
+        "tenants.Merchant",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("supplier"),
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
     unit_points = models.PositiveIntegerField()
-    total_points = models.PositiveBigIntegerField()
-    status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    total_points = models.PositiveBigIntegerField(verbose_name=_("total points"))
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, verbose_name=_("status"))
     address = models.JSONField(null=True, blank=True)
     transaction = models.ForeignKey(
         "points.Transaction", on_delete=models.PROTECT, related_name="+"
@@ -167,13 +187,15 @@ class Order(models.Model):
     idempotency_key = models.CharField(max_length=200)
     carrier = models.CharField(max_length=60, blank=True)
     tracking_number = models.CharField(max_length=60, blank=True)
-    placed_at = models.DateTimeField(default=timezone.now)
+    placed_at = models.DateTimeField(default=timezone.now, verbose_name=_("placed at"))
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering: ClassVar = ["-placed_at", "-id"]
         constraints: ClassVar = [
             models.UniqueConstraint(
@@ -194,17 +216,30 @@ class Order(models.Model):
 class Consignment(models.Model):
     """Goods a merchant delivered to the mall: received quantity, agreed value, credit."""
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="consignments")
-    receipt_reference = models.CharField(max_length=100, unique=True)
-    quantity = models.PositiveIntegerField()
-    unit_value_minor = models.PositiveBigIntegerField()
-    currency = models.CharField(max_length=3)
-    rate = models.DecimalField(max_digits=12, decimal_places=4)
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="consignments", verbose_name=_("product")
+    )
+    receipt_reference = models.CharField(
+        max_length=100, unique=True, verbose_name=_("receipt reference")
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
+    unit_value_minor = models.PositiveBigIntegerField(verbose_name=_("unit value (minor units)"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    rate = models.DecimalField(max_digits=12, decimal_places=4, verbose_name=_("rate"))
     funding = models.OneToOneField("points.Funding", on_delete=models.PROTECT, related_name="+")
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
     )
-    approved_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(default=timezone.now, verbose_name=_("approved at"))
+
+    class Meta:
+        verbose_name = _("consignment")
+        verbose_name_plural = _("consignments")
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_id} ({self.receipt_reference})"

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -9,12 +10,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.admin import staff_user
 from core.errors import DomainError
 from core.text import TextKind, TextRulesFormMixin
 from points import services as points_services
 from points.error_codes import LedgerErrorCode
+from points.models import Funding
 from tenants.lifecycle import change_status
 from tenants.models import (
     ApiKey,
@@ -51,12 +55,79 @@ class TopUpForm(TextRulesFormMixin, forms.Form):
         "payment_reference": (TextKind.SINGLE_LINE, 100),
     }
 
-    amount = forms.DecimalField(min_value=Decimal("0.01"), decimal_places=2, label="Amount")
-    currency = forms.CharField(initial="CNY", max_length=3)
-    rate = forms.DecimalField(
-        initial=Decimal(100), min_value=Decimal("0.0001"), label="Points per unit"
+    amount = forms.DecimalField(
+        min_value=Decimal("0.01"), decimal_places=2, label=gettext_lazy("Amount")
     )
-    payment_reference = forms.CharField(max_length=100)
+    currency = forms.CharField(initial="CNY", max_length=3, label=gettext_lazy("currency"))
+    rate = forms.DecimalField(
+        initial=Decimal(100), min_value=Decimal("0.0001"), label=gettext_lazy("Points per unit")
+    )
+    payment_reference = forms.CharField(max_length=100, label=gettext_lazy("Payment reference"))
+
+
+class FirstTopUpForm(TopUpForm):
+    """Approving a merchant offers its first top-up: optional, but a payment recorded
+    needs its reference (what makes it count once)."""
+
+    amount = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        required=False,
+        label=gettext_lazy("First top-up amount (optional)"),
+    )
+    currency = forms.CharField(
+        initial="CNY", max_length=3, required=False, label=gettext_lazy("currency")
+    )
+    rate = forms.DecimalField(
+        initial=Decimal(100),
+        min_value=Decimal("0.0001"),
+        required=False,
+        label=gettext_lazy("Points per unit"),
+    )
+    payment_reference = forms.CharField(
+        max_length=100, required=False, label=gettext_lazy("Payment reference")
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("amount"):
+            if not data.get("payment_reference"):
+                self.add_error(
+                    "payment_reference",
+                    _("A top-up needs the payment's reference: it counts once."),
+                )
+            for name in ("currency", "rate"):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, forms.Field.default_error_messages["required"])
+        return data
+
+
+def record_top_up(request: HttpRequest, merchant: Merchant, data: dict[str, Any]) -> Funding:
+    """Credit ``merchant``'s budget through the ledger for the payment a top-up form
+    describes (``points.services.fund_with_money``: once per payment reference)."""
+    currency = data["currency"].upper()
+    minor = data["amount"] * 10 ** points_services.CURRENCY_EXPONENT.get(currency, 2)
+    if minor != minor.to_integral_value():
+        raise DomainError(
+            LedgerErrorCode.INVALID_AMOUNT,
+            _("%(currency)s has no such fraction.") % {"currency": currency},
+        )
+    return points_services.fund_with_money(
+        merchant,
+        amount_minor=int(minor),
+        currency=currency,
+        rate=data["rate"],
+        payment_reference=data["payment_reference"],
+        recorded_by=staff_user(request),
+    )
+
+
+def _topped_up(merchant: Merchant, funding: Funding) -> str:
+    return _("%(merchant)s: %(points)s points for %(reference)s.") % {
+        "merchant": merchant.slug,
+        "points": f"{funding.points:,}",
+        "reference": funding.reference,
+    }
 
 
 @admin.register(Merchant)
@@ -97,45 +168,33 @@ class MerchantAdmin(admin.ModelAdmin):
         merchant = get_object_or_404(Merchant, pk=pk)
         form = TopUpForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            data: dict[str, Any] = form.cleaned_data
-            currency = data["currency"].upper()
-            minor = data["amount"] * 10 ** points_services.CURRENCY_EXPONENT.get(currency, 2)
             try:
-                if minor != minor.to_integral_value():
-                    raise DomainError(
-                        LedgerErrorCode.INVALID_AMOUNT, f"{currency} has no such fraction."
-                    )
-                funding = points_services.fund_with_money(
-                    merchant,
-                    amount_minor=int(minor),
-                    currency=currency,
-                    rate=data["rate"],
-                    payment_reference=data["payment_reference"],
-                    recorded_by=staff_user(request),
-                )
+                funding = record_top_up(request, merchant, form.cleaned_data)
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                self.message_user(
-                    request,
-                    f"{merchant.slug}: {funding.points:,} points for {funding.reference}.",
-                    messages.SUCCESS,
-                )
+                self.message_user(request, _topped_up(merchant, funding), messages.SUCCESS)
                 return HttpResponseRedirect(
                     reverse("admin:tenants_merchant_change", args=[merchant.pk])
                 )
         context = {**self.admin_site.each_context(request), "merchant": merchant, "form": form}
         return render(request, "admin/tenants/merchant/top_up.html", context)
 
-    @admin.action(description="Approve the selected pending merchants (creates their schema)")
-    def approve(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
-        _move(self, request, merchants.filter(status=MerchantStatus.PENDING), MerchantStatus.ACTIVE)
+    @admin.action(
+        description=gettext_lazy(
+            "Approve the selected pending merchants (creates their schema; asks to confirm)"
+        )
+    )
+    def approve(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> HttpResponse | None:
+        return _approve(self, request, merchants)
 
-    @admin.action(description="Suspend the selected merchants (their campaigns stop awarding)")
+    @admin.action(
+        description=gettext_lazy("Suspend the selected merchants (their campaigns stop awarding)")
+    )
     def suspend(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
         _move(self, request, merchants, MerchantStatus.SUSPENDED)
 
-    @admin.action(description="Reinstate the selected suspended merchants")
+    @admin.action(description=gettext_lazy("Reinstate the selected suspended merchants"))
     def reinstate(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
         _move(
             self, request, merchants.filter(status=MerchantStatus.SUSPENDED), MerchantStatus.ACTIVE
@@ -148,31 +207,76 @@ class MerchantAdmin(admin.ModelAdmin):
 def _move(
     model_admin: admin.ModelAdmin,
     request: HttpRequest,
-    merchants: QuerySet[Merchant],
+    merchants: Iterable[Merchant],
     status: str,
     note: str = "",
-) -> None:
+) -> list[Merchant]:
     """Move each merchant through ``tenants.lifecycle``; report each refusal or failure."""
-    moved = 0
+    moved = []
     for merchant in merchants:
         try:
-            change_status(merchant, status, by=staff_user(request), note=note)
+            moved.append(change_status(merchant, status, by=staff_user(request), note=note))
         except DomainError as exc:
             model_admin.message_user(request, f"{merchant.slug}: {exc.message}", messages.ERROR)
-        else:
-            moved += 1
     if moved:
-        model_admin.message_user(request, f"{moved} merchant(s) now {status}.", messages.SUCCESS)
+        done = {
+            MerchantStatus.ACTIVE: _("%(n)d merchant(s) now active."),
+            MerchantStatus.SUSPENDED: _("%(n)d merchant(s) now suspended."),
+            MerchantStatus.REJECTED: _("%(n)d merchant(s) now rejected."),
+        }[MerchantStatus(status)]
+        model_admin.message_user(request, done % {"n": len(moved)}, messages.SUCCESS)
+    return moved
+
+
+def _approve(
+    model_admin: admin.ModelAdmin, request: HttpRequest, merchants: QuerySet[Merchant]
+) -> HttpResponse | None:
+    """Approving asks first, as deleting does: it creates a schema and emails the
+    applicant, and cannot be undone. The confirmation page also offers the merchant's
+    first top-up (one merchant at a time: a payment comes from one merchant)."""
+    pending = list(merchants.filter(status=MerchantStatus.PENDING))
+    single = len(pending) == 1
+    form = FirstTopUpForm(request.POST if "confirm" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        approved = _move(model_admin, request, pending, MerchantStatus.ACTIVE)
+        if single and approved and form.cleaned_data.get("amount"):
+            try:
+                funding = record_top_up(request, approved[0], form.cleaned_data)
+            except DomainError as exc:
+                # Approved all the same: the top-up page records the payment later.
+                model_admin.message_user(
+                    request, f"{approved[0].slug}: {exc.message}", messages.ERROR
+                )
+            else:
+                model_admin.message_user(
+                    request, _topped_up(approved[0], funding), messages.SUCCESS
+                )
+        return None
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Approve merchants"),
+        "merchants": pending,
+        "form": form if single else None,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": opts,
+        "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+    }
+    return TemplateResponse(request, "admin/tenants/merchant/approve.html", context)
 
 
 class ApplicationStatusFilter(admin.SimpleListFilter):
     """Pending applications by default: what the desk has to decide."""
 
-    title = "status"
+    title = gettext_lazy("status")
     parameter_name = "decision"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("pending", "Waiting for review"), ("rejected", "Declined"), ("all", "All")]
+        return [
+            ("pending", _("Waiting for review")),
+            ("rejected", _("Declined")),
+            ("all", _("All")),
+        ]
 
     def value(self) -> str:
         return super().value() or "pending"
@@ -193,7 +297,7 @@ class ApplicationStatusFilter(admin.SimpleListFilter):
 class RejectForm(TextRulesFormMixin, forms.Form):
     text_rules: ClassVar[dict[str, tuple[TextKind, int]]] = {"note": (TextKind.MULTI_LINE, 1000)}
     note = forms.CharField(
-        label="Reason (sent to the applicant; optional)",
+        label=gettext_lazy("Reason (sent to the applicant; optional)"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
@@ -247,18 +351,24 @@ class MerchantApplicationAdmin(admin.ModelAdmin):
             Prefetch("memberships", queryset=owners, to_attr="owners")
         )
 
-    @admin.display(description="Applicant")
+    @admin.display(description=gettext_lazy("Applicant"))
     def applicant(self, merchant: MerchantApplication) -> str:
         owners = getattr(merchant, "owners", None)
         if owners is None:
             owners = list(merchant.memberships.filter(role=Role.OWNER).select_related("user"))
         return ", ".join(f"{m.user.name} <{m.user.email}>" for m in owners) or "—"
 
-    @admin.action(description="Approve: create the schema and budget, activate, email")
-    def approve(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> None:
-        _move(self, request, merchants.filter(status=MerchantStatus.PENDING), MerchantStatus.ACTIVE)
+    @admin.action(
+        description=gettext_lazy(
+            "Approve: create the schema and budget, activate, email (asks to confirm)"
+        )
+    )
+    def approve(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> HttpResponse | None:
+        return _approve(self, request, merchants)
 
-    @admin.action(description="Reject the selected applications (asks for a reason), email")
+    @admin.action(
+        description=gettext_lazy("Reject the selected applications (asks for a reason), email")
+    )
     def reject(self, request: HttpRequest, merchants: QuerySet[Merchant]) -> HttpResponse | None:
         pending = merchants.filter(status=MerchantStatus.PENDING)
         form = RejectForm(request.POST if "confirm" in request.POST else None)
@@ -267,7 +377,7 @@ class MerchantApplicationAdmin(admin.ModelAdmin):
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Reject merchant applications",
+            "title": _("Reject merchant applications"),
             "applications": pending,
             "form": form,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,

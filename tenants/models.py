@@ -64,26 +64,31 @@ class Merchant(TenantMixin):
     ``Merchant.objects.provisioned()``.
     """
 
-    slug = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=40, unique=True, verbose_name=_("slug"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
     status = models.CharField(
-        max_length=16, choices=MerchantStatus.choices, default=MerchantStatus.PENDING
+        max_length=16,
+        choices=MerchantStatus.choices,
+        default=MerchantStatus.PENDING,
+        verbose_name=_("status"),
     )
-    contact_email = models.EmailField(blank=True)
-    contact_phone = models.CharField(max_length=20, blank=True)
+    contact_email = models.EmailField(blank=True, verbose_name=_("contact email"))
+    contact_phone = models.CharField(max_length=20, blank=True, verbose_name=_("contact phone"))
     # How long points earned from this merchant's campaigns stay valid.
     points_expiry_days = models.PositiveIntegerField(
-        default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        verbose_name=_("points expiry days"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # When its schema (copied from the template) and budget account were created, in
     # the approval's transaction; null for an application. Set once, never cleared.
-    provisioned_at = models.DateTimeField(null=True, blank=True)
+    provisioned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("provisioned at"))
     # The application: what the applicant told us, and the operators' decision.
     about = models.TextField(blank=True, max_length=1000)
     # The language of the platform's emails to this merchant (the sign-up page's).
     language = models.CharField(max_length=16, blank=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reviewed at"))
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -102,6 +107,8 @@ class Merchant(TenantMixin):
     auto_drop_schema = False
 
     class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
         ordering: ClassVar = ["slug"]
         constraints: ClassVar = [
             models.CheckConstraint(
@@ -185,6 +192,10 @@ FIND_MERCHANT_SQL = (
 class Domain(DomainMixin):
     """A host name that selects a merchant for the merchant API (e.g. console.acme.com)."""
 
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
 
 class Role(models.TextChoices):
     # Ordered from least to most powerful; see Role.rank.
@@ -216,6 +227,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["merchant", "user"], name="membership_unique"),
             models.CheckConstraint(
@@ -260,9 +273,11 @@ class ApiKey(models.Model):
     without storing anything that authenticates.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("merchant")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    prefix = models.CharField(max_length=16, unique=True, verbose_name=_("prefix"))
     key_hash = models.CharField(max_length=64)
     scopes = ArrayField(models.CharField(max_length=32), default=list)
     created_by = models.ForeignKey(
@@ -272,13 +287,15 @@ class ApiKey(models.Model):
         blank=True,
         related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     # Written at most once a minute per key (tenants.apikeys.touch): not a hot row.
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
     expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
         indexes: ClassVar = [models.Index(fields=["merchant", "-created_at"])]
         constraints: ClassVar = [
             models.CheckConstraint(
@@ -313,6 +330,7 @@ class AuditEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("merchant"),
     )
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -331,17 +349,19 @@ class AuditEvent(models.Model):
         related_name="+",
     )
     # The staff member's email, or the key's prefix; for a failed sign-in the email tried.
-    actor_label = models.CharField(max_length=254, blank=True)
-    mutation = models.CharField(max_length=100)
+    actor_label = models.CharField(max_length=254, blank=True, verbose_name=_("actor"))
+    mutation = models.CharField(max_length=100, verbose_name=_("operation"))
     # The arguments, with secrets replaced by "[redacted]" and long values cut.
     input = models.JSONField(default=dict)
     # "ok", or the first error code of the payload (INTERNAL_ERROR for a crash).
-    result = models.CharField(max_length=64)
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    result = models.CharField(max_length=64, verbose_name=_("result"))
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("IP address"))
     user_agent = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         indexes: ClassVar = [
             models.Index(fields=["merchant", "-id"], name="auditevent_merchant_id"),
         ]

@@ -19,7 +19,8 @@ from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.scan import codes
 from core.db import connection
-from points.models import Account, AccountKind
+from points import ledger
+from points.models import Account, AccountKind, Funding, TransactionKind
 from tenants import onboarding, signup
 from tenants.lifecycle import ProvisioningFailed, change_status
 from tenants.models import Merchant, MerchantStatus
@@ -247,7 +248,9 @@ def test_the_desk_approves_and_rejects_with_a_reason(
     changelist = reverse("admin:tenants_merchantapplication_changelist")
 
     response = desk.post(
-        changelist, {"action": "approve", "_selected_action": [to_approve.pk]}, follow=True
+        changelist,
+        {"action": "approve", "_selected_action": [to_approve.pk], "confirm": "yes"},
+        follow=True,
     )
     assert b"1 merchant(s) now active." in response.content
     assert Merchant.objects.get(pk=to_approve.pk).status == MerchantStatus.ACTIVE
@@ -285,6 +288,58 @@ def test_the_desk_approves_and_rejects_with_a_reason(
     assert not Merchant.objects.filter(pk=rejected.pk).exists()
 
 
+def test_approving_asks_to_confirm_and_offers_the_first_top_up(
+    apply_for: Callable[..., Merchant], desk: Client, unique: Callable[[str], str]
+) -> None:
+    merchant = apply_for()
+    changelist = reverse("admin:tenants_merchantapplication_changelist")
+    chosen = {"action": "approve", "_selected_action": [merchant.pk]}
+
+    # As deleting does, the action first shows what it will do, and changes nothing.
+    confirm = desk.post(changelist, chosen)
+    assert confirm.status_code == 200
+    page = confirm.content.decode()
+    assert "Approve 1 merchant(s)?" in page and merchant.slug in page
+    assert 'name="amount"' in page and 'name="payment_reference"' in page
+    assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.PENDING
+    assert not schema_exists(merchant.schema_name)
+
+    # A top-up without the payment's reference is refused before anything happens.
+    refused = desk.post(changelist, {**chosen, "confirm": "yes", "amount": "500"})
+    assert refused.status_code == 200 and b"the payment&#x27;s reference" in refused.content
+    assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.PENDING
+
+    reference = unique("wire")
+    form = {"amount": "500", "currency": "CNY", "rate": "100", "payment_reference": reference}
+    done = desk.post(changelist, {**chosen, "confirm": "yes", **form}, follow=True)
+    assert b"1 merchant(s) now active." in done.content
+    messages = [str(m) for m in done.context["messages"]]
+    assert f"{merchant.slug}: 50,000 points for {reference}." in messages, messages
+    assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.ACTIVE
+    # Through the ledger: a money funding and its transaction, the budget's balance.
+    funding = Funding.objects.get(merchant=merchant)
+    assert (funding.amount_minor, funding.currency, funding.reference) == (50_000, "CNY", reference)
+    assert funding.transaction.kind == TransactionKind.FUND_MONEY
+    assert ledger.balance_of(ledger.merchant_budget(merchant.pk)) == 50_000
+
+
+def test_approving_several_offers_no_top_up_and_approves_only_when_confirmed(
+    apply_for: Callable[..., Merchant], desk: Client
+) -> None:
+    first, second = apply_for(), apply_for()
+    changelist = reverse("admin:tenants_merchantapplication_changelist")
+    chosen = {"action": "approve", "_selected_action": [first.pk, second.pk]}
+    confirm = desk.post(changelist, chosen)
+    assert b"Approve 2 merchant(s)?" in confirm.content
+    assert b'name="amount"' not in confirm.content  # a payment comes from one merchant
+    done = desk.post(changelist, {**chosen, "confirm": "yes"}, follow=True)
+    assert b"2 merchant(s) now active." in done.content
+    assert {m.status for m in Merchant.objects.filter(pk__in=[first.pk, second.pk])} == {
+        MerchantStatus.ACTIVE
+    }
+    assert not Funding.objects.filter(merchant__in=[first, second]).exists()
+
+
 def test_the_desk_reports_a_failed_provisioning(
     apply_for: Callable[..., Merchant], desk: Client
 ) -> None:
@@ -294,7 +349,7 @@ def test_the_desk_reports_a_failed_provisioning(
     try:
         response = desk.post(
             reverse("admin:tenants_merchantapplication_changelist"),
-            {"action": "approve", "_selected_action": [merchant.pk]},
+            {"action": "approve", "_selected_action": [merchant.pk], "confirm": "yes"},
             follow=True,
         )
     finally:

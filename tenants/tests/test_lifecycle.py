@@ -56,9 +56,9 @@ def test_operator_actions_in_the_admin(pending: Merchant, unique: Callable[[str]
     changelist = reverse("admin:tenants_merchant_changelist")
 
     def act(action: str) -> None:
-        response = client.post(
-            changelist, {"action": action, "_selected_action": [pending.pk]}, follow=True
-        )
+        # (Approving asks to confirm first: "confirm" is the confirmation page's answer.)
+        chosen = {"action": action, "_selected_action": [pending.pk], "confirm": "yes"}
+        response = client.post(changelist, chosen, follow=True)
         assert response.status_code == 200
 
     act("suspend")  # a pending merchant cannot be suspended: refused, unchanged

@@ -23,8 +23,10 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns.models import Campaign, Code, CodeBatch
+from campaigns.models import Campaign, CampaignStatus, Code, CodeBatch
 from campaigns.questionnaires import services as questionnaires
+from campaigns.questionnaires.services import create_questionnaire_campaign
+from campaigns.services import set_status
 from points import services
 from redemption.tests.helpers import new_consumer, placed_order
 from tenants import staff
@@ -255,6 +257,145 @@ def test_questionnaire_builder_and_results(
     shoot_both(page, shoot, "results")
 
 
+def test_questionnaire_builder_conditions_and_phone_preview(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+) -> None:
+    """A question shown only for an earlier choice, seen in the 360 px preview as a
+    consumer would (shown, then hidden again), and saved as the API's ``showIf``."""
+    owner = staff_user(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "Survey Tea", owner)
+    page = open_page("desktop")
+    p = page.page
+    sign_in(page, owner.get_username())
+    p.goto("/console/questionnaire/new/")
+    p.get_by_role("heading", name="New questionnaire").wait_for()
+    p.get_by_label("Name", exact=True).fill("Tea habits")
+    p.get_by_label("Points per response").fill("10")
+    p.get_by_label("Rewarded responses at most").fill("50")
+    first = p.get_by_role("group", name="Question 1", exact=True)
+    first.get_by_label("Question", exact=True).fill("Do you drink tea?")
+    first.get_by_label("Options, one per line").fill("Yes\nNo")
+    first.get_by_label("Options, one per line").blur()  # the options are taken on change
+    p.get_by_role("button", name="Add a question").click()
+    second = p.get_by_role("group", name="Question 2", exact=True)
+    second.get_by_label("Question", exact=True).fill("Which tea do you drink most?")
+    second.get_by_label("Type").select_option("short_text")
+    second.get_by_label("Show only if").select_option(label="Question 1 answered Yes")
+
+    preview = p.locator("#preview")
+    box = preview.bounding_box()
+    assert box is not None and box["width"] == 360  # the phone's width, border included
+    preview.get_by_text("Tea habits", exact=True).wait_for()
+    asked = preview.get_by_role("group", name="Do you drink tea?")
+    follow_up = preview.get_by_role("group", name="Which tea do you drink most?")
+    assert follow_up.count() == 0  # nothing chosen yet: the condition hides it
+    asked.get_by_label("Yes").check()
+    follow_up.wait_for()
+    shoot(page, "console-questionnaire-preview")
+    asked.get_by_label("No").check()
+    follow_up.wait_for(state="detached")
+
+    p.get_by_role("button", name="Save questionnaire").click()
+    p.get_by_role("heading", name="Tea habits").wait_for()
+    with tenant_context(merchant):
+        version = Campaign.objects.get(name="Tea habits").questionnaire.current_version
+        assert version is not None
+        asked_q, follow_q = version.questions
+    yes = next(o["id"] for o in asked_q["options"] if o["label"] == "Yes")
+    assert follow_q["showIf"] == {"question": asked_q["id"], "option": yes}
+    # Reopened, the builder shows the saved condition.
+    p.reload()
+    saved = p.get_by_role("group", name="Question 2", exact=True).get_by_label("Show only if")
+    saved.wait_for()
+    assert saved.locator("option:checked").inner_text() == "Question 1 answered Yes"
+
+
+QUESTIONS_ZH = [
+    {
+        "id": "visit",
+        "type": "single_choice",
+        "text": "最近去过我们的门店吗？",  # noqa: RUF001
+        "required": True,
+        "options": [{"id": "yes", "label": "去过"}, {"id": "no", "label": "没去过"}],
+    },
+    {
+        "id": "which",
+        "type": "short_text",
+        "text": "去的是哪家门店？",  # noqa: RUF001
+        "required": True,
+        "showIf": {"question": "visit", "option": "yes"},
+    },
+    {"id": "stars", "type": "rating", "text": "给我们的茶打个分", "required": True},
+]
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_console_screens_in_chinese(
+    size: str,
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+) -> None:
+    """Sign-in, sign-up, the questionnaire builder (its preview showing the conditional
+    question), results, staff and goods, as a Chinese merchant sees them: what
+    ``UPDATE_SCREENSHOTS=1`` writes for those screens (the other tests' are English)."""
+    owner = staff_user(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "梅花茶馆", owner)
+    with tenant_context(merchant):
+        campaign = create_questionnaire_campaign(
+            name="口味调查",
+            description="三个小问题，答完得 20 积分。",  # noqa: RUF001
+            questions=QUESTIONS_ZH,
+            points_per_response=20,
+            max_rewarded_responses=100,
+        )
+        set_status(merchant, campaign, CampaignStatus.ACTIVE)
+        for n in range(3):
+            answers: dict[str, Any] = {"visit": "no", "stars": 4 + n % 2}
+            if n:
+                answers.update(visit="yes", which=["南京路店", "淮海路店"][n % 2])
+            questionnaires.submit(merchant, new_consumer(), campaign.pk, answers, unique("k"))
+    placed_order(merchant)  # an order to ship, on the goods screen
+
+    page = open_page(size, locale="zh-CN")
+    p = page.page
+    p.goto("/console/sign-up/")
+    p.get_by_role("heading", name="申请商户入驻").wait_for()
+    shoot(page, "console-sign-up")
+    p.goto("/console/sign-in/")
+    p.get_by_role("heading", name="登录商户后台").wait_for()
+    shoot(page, "console-sign-in")
+    p.locator("#email").fill(owner.get_username())
+    p.locator("#password").fill(STAFF_PASSWORD)
+    p.locator("#sign-in [type=submit]").click()
+    p.wait_for_url(re.compile(r"/console/$"))
+
+    p.goto("/console/campaigns/")
+    p.get_by_role("link", name="口味调查").click()
+    p.get_by_role("heading", name="口味调查").wait_for()
+    preview = p.locator("#preview")
+    asked = preview.get_by_role("group", name=QUESTIONS_ZH[0]["text"])
+    asked.get_by_label("去过", exact=True).check()
+    preview.get_by_role("group", name=QUESTIONS_ZH[1]["text"]).wait_for()
+    shoot(page, "console-questionnaire")
+
+    p.locator("#results-link").click()
+    p.locator("#r-submitted").get_by_text("3").wait_for()
+    shoot(page, "console-results")
+
+    p.goto("/console/staff/")
+    p.locator("#members").get_by_text(owner.get_username()).first.wait_for()
+    shoot(page, "console-staff")
+
+    p.goto("/console/goods/")
+    p.get_by_role("cell", name=re.compile("Oolong")).first.wait_for()
+    shoot(page, "console-goods")
+
+
 def test_staff_and_roles(
     committed_db: None,
     unique: Callable[[str], str],
@@ -411,6 +552,9 @@ def test_sign_up_wait_for_approval_then_the_dashboard(
     row.get_by_role("checkbox").check()
     desk.locator("select[name=action]").select_option("approve")
     desk.get_by_role("button", name="Go").click()
+    # Approving asks first (and offers the first top-up, left empty here).
+    desk.get_by_text("Approve 1 merchant(s)?").wait_for()
+    desk.get_by_role("button", name="Yes, approve").click()
     desk.get_by_text("1 merchant(s) now active.").wait_for()
     merchant.refresh_from_db()
     assert merchant.status == "active" and merchant.provisioned_at is not None

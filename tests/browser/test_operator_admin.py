@@ -51,3 +51,43 @@ def test_an_operator_finds_a_consumer_by_the_local_number_and_opens_support(
     assert consumer.masked_phone in p.content() and consumer.phone not in p.content()
     p.get_by_text("2026-01").wait_for()
     shoot(page, "admin-consumer-support")
+
+
+def test_approving_a_merchant_asks_first_and_records_the_first_top_up(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Callable[[BrowserPage, str], object],
+) -> None:
+    """In Chinese: the desk's action, its confirmation page with the first top-up, and
+    the budget credited through the ledger."""
+    from points import ledger
+    from tenants.models import Merchant, MerchantStatus
+    from tenants.onboarding import create_merchant
+
+    operator = User.objects.create_superuser(f"{unique('op')}@platform.test", PASSWORD)
+    merchant = create_merchant(slug=unique("plum"), name="梅花茶馆", status=MerchantStatus.PENDING)
+    page = open_page("desktop", locale="zh-CN")
+    page.allow_console(r"favicon\.ico")
+    p = page.page
+    p.goto("/admin/tenants/merchantapplication/")
+    p.locator("#id_username").fill(operator.email)
+    p.locator("#id_password").fill(PASSWORD)
+    p.locator("input[type=submit]").click()
+    p.get_by_role("heading", name="选择 商家入驻申请 来修改").wait_for()
+    row = p.locator("#result_list tr", has_text=merchant.slug)
+    row.get_by_role("checkbox").check()
+    p.locator("select[name=action]").select_option("approve")
+    p.get_by_role("button", name="执行").click()
+
+    p.get_by_text("确定批准 1 个商户吗？").wait_for()  # noqa: RUF001
+    assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.PENDING
+    p.get_by_label("首次充值金额（可选）").fill("800")  # noqa: RUF001
+    p.get_by_label("付款流水号").fill(unique("wire"))
+    shoot(page, "admin-approve-merchant")
+    # Provisioning copies the template schema (migrated first, on a fresh database).
+    p.get_by_role("button", name="是的，批准").click(no_wait_after=True)  # noqa: RUF001
+    p.get_by_text("1 个商户已启用。").wait_for(timeout=120_000)
+    p.get_by_text(f"{merchant.slug}：已为").wait_for()  # noqa: RUF001
+    assert Merchant.objects.get(pk=merchant.pk).status == MerchantStatus.ACTIVE
+    assert ledger.balance_of(ledger.merchant_budget(merchant.pk)) == 80_000

@@ -5,7 +5,8 @@
 - The Django admin: an operator signs in, follows "Platform analytics and points
   liability" from the index, sees the charts and tables and downloads the CSV.
 
-``UPDATE_SCREENSHOTS=1`` writes ``docs/screenshots/admin-platform-analytics-desktop.png``.
+``UPDATE_SCREENSHOTS=1`` writes ``docs/screenshots/admin-platform-analytics-desktop.png``,
+the page in Chinese.
 """
 
 from __future__ import annotations
@@ -150,3 +151,18 @@ def test_an_operator_opens_platform_analytics_from_the_admin_and_downloads_the_c
     with p.expect_download() as info:
         p.get_by_role("link", name="Download liability CSV").click()
     assert info.value.suggested_filename.startswith("points-liability-")
+
+    # The same page as a Chinese operator sees it: the screenshot in docs/.
+    chinese = open_page("desktop", locale="zh-CN")
+    chinese.allow_console(r"favicon\.ico")
+    z = chinese.page
+    z.goto("/admin/platform-analytics/")
+    z.locator("#id_username").fill(operator.email)
+    z.locator("#id_password").fill(STAFF_PASSWORD)
+    z.locator("input[type=submit]").click()
+    for chart in ("activity-chart", "new-chart", "funnel-chart", "liability-chart"):
+        z.wait_for_function(
+            "id => window.Chart && window.Chart.getChart(document.getElementById(id))", arg=chart
+        )
+    assert z.locator("html").get_attribute("lang") == "zh-hans"
+    shoot(chinese, "admin-platform-analytics")

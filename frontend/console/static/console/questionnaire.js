@@ -1,5 +1,7 @@
 // The questionnaire builder: details (on creation), questions with their type, text,
-// required flag and options; status actions, share link and poster once it exists.
+// required flag, options and condition ("show only if an earlier choice question has
+// this option chosen", the API's showIf); a live phone-sized preview of the draft;
+// status actions, share link and poster once it exists.
 
 import {
   $, alertError, announce, api, applyRoles, atLeast, el, fail, link, mutate, number, onSubmit,
@@ -23,6 +25,8 @@ let questionnaire = null;
 // The editor's model: the questions as the API knows them, edited in place.
 let questions = [];
 let counter = 0; // makes element ids unique as questions are added and removed
+// The preview's answers (question id → option id or ids): they drive its conditions.
+let previewAnswers = {};
 
 function nextQuestionId() {
   const taken = new Set(questions.map((q) => q.id));
@@ -53,7 +57,50 @@ function optionsFrom(lines, previous) {
   return options;
 }
 
+// A condition must name an earlier choice question and one of its options (as the API
+// checks): one left pointing elsewhere by a move, a removal or an edited option goes.
+function dropBrokenConditions() {
+  const earlier = new Map();
+  for (const q of questions) {
+    const target = q.showIf && earlier.get(q.showIf.question);
+    if (q.showIf && !(target && (target.options || []).some((o) => o.id === q.showIf.option))) {
+      delete q.showIf;
+    }
+    if (CHOICES.has(q.type)) earlier.set(q.id, q);
+  }
+}
+
+function conditionField(q, index, base, editable) {
+  const choices = questions.slice(0, index).filter((e) => CHOICES.has(e.type) && (e.options || []).length);
+  if (!choices.length) return null;
+  const select = el(
+    "select",
+    { id: `${base}-show-if`, "data-field": `questions[${index}].showIf`, disabled: !editable },
+    el("option", { value: "" }, t("show_always")),
+    ...choices.flatMap((e) =>
+      e.options.map((o) =>
+        el(
+          "option",
+          {
+            value: `${e.id}|${o.id}`,
+            selected: q.showIf && q.showIf.question === e.id && q.showIf.option === o.id,
+          },
+          t("show_if_option", { n: questions.indexOf(e) + 1, option: o.label }),
+        ),
+      ),
+    ),
+  );
+  select.addEventListener("change", () => {
+    const [question, option] = select.value.split("|");
+    if (question) q.showIf = { question, option };
+    else delete q.showIf;
+    renderPreview();
+  });
+  return el("div", { class: "field" }, el("label", { for: `${base}-show-if` }, t("question_show_if")), select);
+}
+
 function renderQuestions() {
+  dropBrokenConditions();
   const list = $("#questions");
   const editable = atLeast(role, "OPERATOR");
   list.replaceChildren(
@@ -81,6 +128,7 @@ function renderQuestions() {
       });
       text.addEventListener("input", () => {
         q.text = text.value;
+        renderPreview();
       });
       const required = el("input", {
         id: `${base}-required`,
@@ -90,6 +138,7 @@ function renderQuestions() {
       });
       required.addEventListener("change", () => {
         q.required = required.checked;
+        renderPreview();
       });
       const parts = [
         el("legend", {}, t("question_n", { n })),
@@ -116,11 +165,17 @@ function renderQuestions() {
         options.value = (q.options || []).map((o) => o.label).join("\n");
         options.addEventListener("change", () => {
           q.options = optionsFrom(options.value, q.options);
+          // Later questions' conditions offer these options: redraw, keeping the focus.
+          const focused = document.activeElement && document.activeElement.id;
+          renderQuestions();
+          if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
         });
         parts.push(
           el("div", { class: "field" }, el("label", { for: `${base}-options` }, t("question_options")), options),
         );
       }
+      const condition = conditionField(q, index, base, editable);
+      if (condition) parts.push(condition);
       if (editable) {
         const move = (delta) => () => {
           const target = index + delta;
@@ -141,6 +196,7 @@ function renderQuestions() {
                 class: "link danger-text",
                 onclick: () => {
                   questions.splice(index, 1);
+                  delete previewAnswers[q.id];
                   renderQuestions();
                   $("#add-question").focus();
                 },
@@ -152,6 +208,105 @@ function renderQuestions() {
       }
       return el("li", {}, el("fieldset", { class: "question" }, parts));
     }),
+  );
+  renderPreview();
+}
+
+// --- The phone preview: the draft as a consumer would answer it ------------------------
+
+function chosen(q) {
+  const answer = previewAnswers[q.id];
+  if (q.type === "single_choice") return answer ? [answer] : [];
+  return Array.isArray(answer) ? answer : [];
+}
+
+// The consumer page's rule (campaigns.questionnaires.questions.is_visible): shown when
+// its condition's question is shown and has the option chosen.
+function visible(q, byId) {
+  if (!q.showIf) return true;
+  const target = byId.get(q.showIf.question);
+  return Boolean(target) && visible(target, byId) && chosen(target).includes(q.showIf.option);
+}
+
+function previewInput(q) {
+  const name = `pv-${q.key}`;
+  const pick = (value, multiple) => () => {
+    if (!multiple) previewAnswers[q.id] = value;
+    else {
+      const set = new Set(chosen(q));
+      if (set.has(value)) set.delete(value);
+      else set.add(value);
+      previewAnswers[q.id] = [...set];
+    }
+    renderPreview();
+    const again = document.getElementById(`${name}-${value}`);
+    if (again) again.focus();
+  };
+  if (CHOICES.has(q.type)) {
+    const multiple = q.type === "multiple_choice";
+    return (q.options || []).map((o) =>
+      el(
+        "div",
+        { class: "pv-choice" },
+        el("input", {
+          type: multiple ? "checkbox" : "radio",
+          name,
+          id: `${name}-${o.id}`,
+          checked: chosen(q).includes(o.id),
+          onchange: pick(o.id, multiple),
+        }),
+        el("label", { for: `${name}-${o.id}` }, o.label),
+      ),
+    );
+  }
+  if (q.type === "rating" || q.type === "nps") {
+    const [low, high] = q.type === "rating" ? [1, 5] : [0, 10];
+    const values = Array.from({ length: high - low + 1 }, (_, i) => String(low + i));
+    return [
+      el(
+        "div",
+        { class: "pv-scale" },
+        values.map((v) =>
+          el("label", {}, el("input", { type: "radio", name, value: v }), v),
+        ),
+      ),
+    ];
+  }
+  if (q.type === "long_text") return [el("textarea", { name, rows: "3", "aria-label": q.text })];
+  const type = { number: "number", date: "date" }[q.type] || "text";
+  return [el("input", { type, name, "aria-label": q.text })];
+}
+
+function renderPreview() {
+  const frame = $("#preview");
+  if (!frame) return;
+  const byId = new Map(questions.map((q) => [q.id, q]));
+  const title = questionnaire ? questionnaire.name : ($("#q-name") && $("#q-name").value) || "";
+  const description = questionnaire
+    ? questionnaire.description || ""
+    : ($("#q-description") && $("#q-description").value) || "";
+  const shown = questions.filter((q) => visible(q, byId));
+  frame.replaceChildren(
+    // Not a heading: the page's own h1 carries the same name.
+    el("p", { class: "pv-title" }, title || t("new_questionnaire_title")),
+    ...(description ? [el("p", {}, description)] : []),
+    ...(shown.length
+      ? shown.map((q) =>
+          el(
+            "fieldset",
+            { class: "pv-question", "data-question": q.id },
+            el(
+              "legend",
+              {},
+              // (Not "Question n": the builder's own fieldsets are named so.)
+              q.text || "…",
+              ...(q.required ? [el("span", { class: "pv-required", "aria-hidden": "true" }, " *")] : []),
+            ),
+            ...previewInput(q),
+          ),
+        )
+      : [el("p", { class: "hint" }, t("preview_empty"))]),
+    el("button", { type: "button", class: "primary pv-submit", disabled: true }, t("preview_submit")),
   );
 }
 
@@ -234,6 +389,7 @@ async function main() {
   }
   applyRoles($("#screen"), role);
   renderQuestions();
+  for (const input of ["#q-name", "#q-description"]) $(input).addEventListener("input", renderPreview);
 
   $("#add-question").addEventListener("click", () => {
     const question = newQuestion();
