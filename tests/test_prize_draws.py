@@ -201,3 +201,42 @@ def test_the_prize_function_refuses_exactly_what_the_models_refuse(
         expected = _verdict(merchant.ensure_can_award)
         claim = partial(claim_code, shopper, codes[n], f"k{codes[n]}", nonce=nonce())
         assert _verdict(claim) == expected, status
+
+
+def test_parallel_first_scans_of_one_consumer_are_guaranteed_once(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    """One consumer scans ten codes at once, three others one each, in a campaign whose
+    draws nearly always win nothing: the guarantee pays each consumer once (the first
+    entry of their tag in the log, decided under the head's lock), the reserve holds, and
+    the verifier replays it. Shown to fail with the guarantee's log lookup planted as
+    TRUE (every draw is "first": ten guaranteed wins for the one consumer)."""
+    tiers = [
+        TierTerms("一等奖", 100, 1, 1),
+        TierTerms("小奖", 5, 1, None),
+        TierTerms("谢谢参与", 0, 1_000_000, None),
+    ]
+    merchant, batch, found = merchant_with_prize_codes(
+        unique, size=13, tiers=tiers, first_scan_guarantee=True
+    )
+    people = _consumers(new_phone, 4)
+    who = [people[0]] * 10 + people[1:]
+
+    results = run_in_threads(
+        13, lambda i: claim_code(who[i], found[i], f"first-{i}", nonce=nonce())
+    )
+
+    assert all(status == "ok" for status, _ in results), results
+    prizes = [value.prize for _, value in results if isinstance(value, ClaimResult)]
+    assert sum(1 for p in prizes[:10] if p is not None and p.guaranteed) == 1
+    assert all(p is not None and p.points > 0 for p in prizes[10:])
+    with tenant_context(merchant):
+        table = PrizeTable.objects.get(campaign=batch.campaign)
+        reasons = Counter(PrizeDraw.objects.filter(table=table).values_list("guarantee", flat=True))
+        assert reasons["first-scan"] <= 4 and reasons["first-scan"] >= 3
+        paid = sum(Claim.objects.filter(batch=batch).values_list("points", flat=True))
+        assert batch.prize_reserve is not None and paid <= batch.prize_reserve
+        set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+        report = verify.verify(verify.published(table))
+    assert report.ok and report.recomputed == 13, report.problems
+    assert audit() == []

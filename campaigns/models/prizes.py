@@ -36,6 +36,14 @@ class PrizeTable(models.Model):
     seed = models.ForeignKey(
         "PrizeSeed", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The first-scan guarantee (decision 0280): a consumer's first draw in the campaign that
+    # would win nothing wins the lowest paying tier instead (which then has no cap).
+    first_scan_guarantee = models.BooleanField(default=False)
+    # The key of the log's pseudonymous player tags (made at lock, only with the guarantee):
+    # the verifier needs to know which entries are a consumer's first, never who it is.
+    # Never published, not even at the end (consumer ids are small numbers: a revealed
+    # key would name every player).
+    player_key = models.BinaryField(default=b"")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -47,6 +55,12 @@ class PrizeTable(models.Model):
 
     def terms(self) -> list[TierTerms]:
         return [TierTerms(t.name, t.points, t.weight, t.cap) for t in self.tiers.all()]
+
+    def guaranteed_position(self) -> int | None:
+        """The tier a first scan wins at least (the lowest paying one), with the guarantee."""
+        if not self.first_scan_guarantee:
+            return None
+        return guaranteed_index(self.terms()) + 1
 
 
 class PrizeTier(models.Model):
@@ -122,6 +136,12 @@ class PrizeDraw(models.Model):
     points = models.PositiveIntegerField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # With the first-scan guarantee only (entries hashed as "v2"): the consumer's tag in
+    # this campaign (HMAC under the table's secret player_key, 32 hex) and why the
+    # awarded tier differs from the drawn one when the guarantee changed it ("first-scan":
+    # the tag's first entry in the log). Empty in a table without the guarantee.
+    player = models.CharField(max_length=32, default="", blank=True)
+    guarantee = models.CharField(max_length=16, default="", blank=True)
     # Not part of the published log: which claim the draw paid.
     code = models.CharField(max_length=18)
     drawn_at = models.DateTimeField(default=timezone.now)
@@ -132,6 +152,14 @@ class PrizeDraw(models.Model):
             models.UniqueConstraint(fields=["table", "seq"], name="prize_draw_seq"),
             # One draw per code; also how a replayed claim finds its prize.
             models.UniqueConstraint(fields=["code"], name="prize_draw_code"),
+        ]
+        indexes: ClassVar = [
+            # Is this the player's first draw? (the guarantee, under the head's lock)
+            models.Index(
+                fields=["table", "player"],
+                name="prize_draw_player",
+                condition=~models.Q(player=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -169,7 +197,14 @@ def _int_in(value: object, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def validate_terms(tiers: list[TierTerms], period_days: int | None) -> None:
+def guaranteed_index(tiers: list[TierTerms]) -> int:
+    """The index of the lowest tier that pays (the one above "thank you")."""
+    return max(i for i, t in enumerate(tiers) if t.points > 0)
+
+
+def validate_terms(
+    tiers: list[TierTerms], period_days: int | None, first_scan_guarantee: bool = False
+) -> None:
     """Refuse a table that breaks a rule, naming the rule (``tiers.<i>.<field>``)."""
     if not MIN_TIERS <= len(tiers) <= MAX_TIERS:
         raise _refuse(
@@ -211,6 +246,19 @@ def validate_terms(tiers: list[TierTerms], period_days: int | None) -> None:
             )
     if period_days is not None and not _int_in(period_days, 1, MAX_PERIOD_DAYS):
         raise _refuse(gettext("A seed period is 1 to 366 days."), "periodDays")
+    if first_scan_guarantee:
+        # Each code draws once, so an uncapped tier gives at most a batch's size and the
+        # reserve, Σ min(cap, size) x points, already covers a guaranteed win. A capped
+        # lowest tier could run out and break the promise "always".
+        index = guaranteed_index(tiers)
+        if tiers[index].cap is not None:
+            raise _refuse(
+                gettext(
+                    "With the first-scan guarantee, the lowest prize (the one above "
+                    "“thank you”) has no cap, so that every consumer's first scan can win it."
+                ),
+                f"tiers.{index}.cap",
+            )
 
 
 def terms_from_json(value: object) -> list[TierTerms]:

@@ -188,3 +188,62 @@ def test_prize_table_needs_sign_in_and_refuses_a_foreign_merchant(
     assert [e["extensions"]["code"] for e in foreign["errors"]] == ["MERCHANT_NOT_FOUND"]
     anonymous = merchant_api.op("PrizeTable", {"campaignId": campaign["id"]}, merchant="acme")
     assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]
+
+
+def test_a_first_scan_guarantee_through_the_apis_and_the_verifier_page(
+    acme: Tenants, merchant_api: Api, consumer_api: Api, consumer: User, client: Client
+) -> None:
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="首扫必中")["campaign"]
+    capped = [TIERS[0], {"name": "小奖", "points": 5, "weight": 1, "cap": 3}]
+    capped.append({"name": "谢谢参与", "points": 0, "weight": 1_000_000})
+    refused = call(
+        merchant_api,
+        operator,
+        "SetPrizeTable",
+        campaignId=campaign["id"],
+        tiers=json.dumps(capped),
+        firstScanGuarantee=True,
+    )
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("INVALID_PRIZE_TABLE", "tiers.1.cap")
+    ]
+    del capped[1]["cap"]
+    table = call(
+        merchant_api,
+        operator,
+        "SetPrizeTable",
+        campaignId=campaign["id"],
+        tiers=json.dumps(capped),
+        firstScanGuarantee=True,
+    )
+    assert table["errors"] == [] and table["prizeTable"]["firstScanGuarantee"] is True
+    created = merchant_api.query(
+        CREATE_PRIZE_BATCH,
+        {"campaignId": campaign["id"]},
+        token=access_token(operator),
+        merchant="acme",
+    )["data"]["createCodeBatch"]
+    # The guarantee reserves nothing more: 1 x 100 + 12 x 5.
+    assert created["batch"]["reservedPoints"] == 160
+    call(merchant_api, operator, "ActivateCampaign", id=campaign["id"])
+    with tenant_context(acme.acme):
+        batch = CodeBatch.objects.get(campaign__name="首扫必中")
+        generate_batch(batch.pk)
+        code = Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)[0]
+    claimed = consumer_api.op(
+        "ClaimPrizeCode",
+        {"code": code, "idempotencyKey": "api-first-1", "nonce": nonce()},
+        token=access_token(consumer),
+    )["data"]["claimCode"]
+    assert claimed["errors"] == [], claimed
+    assert claimed["prize"]["guaranteed"] is True and claimed["prize"]["tierName"] == "小奖"
+    assert claimed["balance"] == 5
+    stats = call(merchant_api, operator, "PrizeTable", campaignId=campaign["id"])
+    assert stats["firstScanGuarantee"] is True
+    assert [t["won"] for t in stats["tiers"]] == [0, 1, 0]
+    page = client.get(f"/prizes/{acme.acme.pk}/{batch.campaign_id}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "首次扫码至少获得“小奖”" in page.content.decode()
+    document = client.get(f"/prizes/{acme.acme.pk}/{batch.campaign_id}/log.json").json()
+    assert document["guarantee"] == {"rule": "first-scan", "tier": 2}
+    assert document["log"][0][9] == "first-scan" and len(document["log"][0][8]) == 32

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Callable, Iterator
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -10,8 +11,8 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from campaigns.models import CampaignStatus, Claim, PrizeDraw, PrizeTier
 from campaigns.models.prizes import TierTerms
+from campaigns.prizes import draw, verify
 from campaigns.prizes import services as prize_services
-from campaigns.prizes import verify
 from campaigns.scan.claims import claim_code
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign
@@ -200,3 +201,69 @@ def test_a_period_ends_its_seed_is_revealed_and_a_fresh_one_committed(
     assert PrizeDraw.objects.get(code=codes[1]).period == 1
     connection.set_schema_to_public()
     assert rotate_prize_seeds() == 0  # the task visits every schema; nothing else is due
+
+
+# Nearly every draw wins nothing: the guarantee is what pays a first scan.
+STINGY = [
+    TierTerms("一等奖", 100, 1, 1),
+    TierTerms("小奖", 5, 1, None),
+    TierTerms("谢谢参与", 0, 1_000_000, None),
+]
+
+
+def test_a_first_scan_always_wins_the_lowest_prize_and_the_verifier_knows_why(
+    acme: Tenants, consumer: User, new_phone: Callable[[], str]
+) -> None:
+    merchant = acme.acme
+    batch, found = prize_campaign(merchant, size=6, tiers=STINGY, first_scan_guarantee=True)
+    other = User.objects.get_or_create_consumer(new_phone())[0]
+    # The reserve is the one without the guarantee: Σ min(cap, size) x points.
+    assert batch.prize_reserve == 100 + 6 * 5
+    results = [
+        claim_code(consumer, code, f"g-{i}", nonce=nonce()) for i, code in enumerate(found[:3])
+    ]
+    results.append(claim_code(other, found[3], "g-3", nonce=nonce()))
+    prizes = [r.prize for r in results]
+    assert all(p is not None for p in prizes)
+    first, second, third, others_first = (p for p in prizes if p is not None)
+    assert (first.tier, first.drawn, first.points, first.guaranteed) == (2, 3, 5, True)
+    assert (second.tier, third.tier) == (3, 3) and not second.guaranteed
+    assert (others_first.tier, others_first.points, others_first.guaranteed) == (2, 5, True)
+    assert claim_code(consumer, found[0], "g-0", nonce=nonce()).prize == first  # replayed
+    table = batch.campaign.prize_table
+    log = list(PrizeDraw.objects.filter(table=table).order_by("seq"))
+    assert [e.guarantee for e in log] == ["first-scan", "", "", "first-scan"]
+    assert log[0].player == log[1].player == log[2].player != log[3].player
+    set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+    batch.refresh_from_db()
+    assert batch.released_points == 130 - 10
+    document = verify.published(table)
+    assert document["guarantee"] == {"rule": "first-scan", "tier": 2}
+    report = verify.verify(document)
+    assert report.ok and report.recomputed == 4, report.problems
+    assert audit() == []
+
+    # A guarantee dropped from an entry, or claimed by a player's second draw, is caught
+    # even when the forger re-hashes the chain.
+    for seq, reason in ((1, ""), (2, "first-scan")):
+        forged = copy.deepcopy(document)
+        row = forged["log"][seq - 1]
+        row[9] = reason
+        prev = row[6]
+        for entry in forged["log"][seq - 1 :]:
+            entry[6] = prev
+            entry[7] = draw.entry_hash(prev, *entry[:6], *entry[8:])
+            prev = entry[7]
+        forged["head"]["hash"] = prev
+        problems = verify.verify(forged).problems
+        assert problems and problems[0].startswith(f"draw {seq}: logged reason"), problems
+
+
+def test_the_guarantee_needs_an_uncapped_lowest_prize(acme: Tenants) -> None:
+    campaign = create_scan_campaign(name="Capped lowest")
+    capped = [TierTerms("A", 100, 1, None), TierTerms("B", 5, 1, 10), TierTerms("谢谢", 0, 1, None)]
+    with pytest.raises(DomainError) as exc:
+        prize_services.set_prize_table(campaign, capped, first_scan_guarantee=True)
+    assert (exc.value.code, exc.value.field) == ("INVALID_PRIZE_TABLE", "tiers.1.cap")
+    table = prize_services.set_prize_table(campaign, capped)  # without it, a cap is fine
+    assert not table.first_scan_guarantee

@@ -43,6 +43,11 @@ class SetPrizeTable(DomainMutation):
             description="A fresh seed every 1 to 366 days (its predecessor revealed); "
             "none: one seed, revealed at the end."
         )
+        first_scan_guarantee = graphene.Boolean(
+            default_value=False,
+            description="A consumer's first scan in the campaign always wins at least the "
+            'lowest prize (the one above "thank you", which then has no cap).',
+        )
 
     prize_table = graphene.Field(PrizeTableType)
 
@@ -54,8 +59,10 @@ class SetPrizeTable(DomainMutation):
         campaign_id: str,
         tiers: Any,
         period_days: int | None = None,
+        first_scan_guarantee: bool = False,
     ) -> SetPrizeTable:
         require_membership(info, Role.OPERATOR)
         campaign = campaign_by_id(info, campaign_id, "campaignId")
         terms = terms_from_json(tiers)
-        return cls(prize_table=services.set_prize_table(campaign, terms, period_days))
+        table = services.set_prize_table(campaign, terms, period_days, first_scan_guarantee)
+        return cls(prize_table=table)

@@ -66,6 +66,11 @@ class PrizeTableType(graphene.ObjectType):
 
     locked_at = graphene.DateTime(description="When the terms were locked (first activation).")
     period_days = graphene.Int(description="Days per seed period; null: one seed.")
+    first_scan_guarantee = graphene.Boolean(
+        required=True,
+        description="A consumer's first scan wins at least the lowest prize (the one above "
+        '"thank you").',
+    )
     draws = BigInt(required=True, description="Entries in the draw log.")
     head = graphene.String(required=True, description="The last entry's hash (the head).")
     tiers = graphene.List(graphene.NonNull(PrizeTierStats), required=True)
@@ -99,6 +104,10 @@ class DrawnPrize(graphene.ObjectType):
         required=True, description="The tier the draw landed on; differs when that one ran out."
     )
     points = BigInt(required=True)
+    guaranteed = graphene.Boolean(
+        required=True,
+        description="Won by the first-scan guarantee (the draw itself won nothing).",
+    )
     seq = BigInt(required=True, description="The draw's number in the campaign's log.")
     entry_hash = graphene.String(required=True, description="The log entry's hash.")
     verify_url = graphene.String(required=True, description="The campaign's public verifier.")
@@ -111,6 +120,7 @@ class DrawnPrize(graphene.ObjectType):
             tier_name=prize.tier_name,
             drawn=prize.drawn,
             points=prize.points,
+            guaranteed=prize.guaranteed,
             seq=prize.seq,
             entry_hash=prize.entry_hash,
         )

@@ -19,8 +19,14 @@
 --      next tier below it (higher position) that has one; the last tier ("thank you")
 --      has no cap, so every draw ends somewhere. A capped tier's unit is taken with a
 --      conditional UPDATE (won < cap);
---   9. the log entry, its hash over 'v1|prev|seq|period|nonce|drawn|awarded|points',
---      and the head moved to it;
+--   8b. the first-scan guarantee (decision 0280), in a table that has it: the consumer's
+--      tag (SHA-256 of the table's secret player key and the consumer id, 16 bytes hex)
+--      is logged with every draw; a draw that is the tag's first entry in the log and was
+--      awarded a tier paying nothing is awarded the lowest paying tier instead (it has no
+--      cap), and its entry says why ('first-scan'). Under the head's lock, so two first
+--      scans of one consumer cannot both be first;
+--   9. the log entry, its hash over 'v1|prev|seq|period|nonce|drawn|awarded|points'
+--      (with the guarantee: 'v2|...|points|player|guarantee'), and the head moved to it;
 --  10. the award posted from the batch's prize reserve (one account, bucket 0: the draws
 --      already take turns on the head) to the wallet when the tier pays points; an empty
 --      reserve (the batch voided meanwhile) raises check_violation and rolls it all back;
@@ -83,6 +89,10 @@ DECLARE
     v_n integer;
     v_acc bigint;
     v_post record;
+    v_guarantee boolean;
+    v_player_key bytea;
+    v_player text := '';
+    v_why text := '';
 BEGIN
     SELECT m.schema_name, m.status, m.points_expiry_days, m.name
       INTO v_schema, v_status, v_expiry_days, merchant_name
@@ -168,8 +178,8 @@ BEGIN
     END IF;
 
     -- 6. The head, locked until commit.
-    SELECT t.draws + 1, t.head, s.hmac_pads, s.period
-      INTO seq, v_head, v_pads, v_period
+    SELECT t.draws + 1, t.head, s.hmac_pads, s.period, t.first_scan_guarantee, t.player_key
+      INTO seq, v_head, v_pads, v_period, v_guarantee, v_player_key
       FROM campaigns_prizetable t JOIN campaigns_prizeseed s ON s.id = t.seed_id
      WHERE t.id = v_table
        FOR UPDATE OF t;
@@ -229,15 +239,33 @@ BEGIN
         RAISE EXCEPTION 'prize table % has no tier left for draw %', v_table, seq;
     END IF;
 
+    -- 8b. The first-scan guarantee: the lowest paying tier is the one before the last.
+    IF v_guarantee THEN
+        v_player := encode(substring(sha256(v_player_key || convert_to(
+            'player|' || p_consumer, 'UTF8')) FROM 1 FOR 16), 'hex');
+        IF points = 0 AND NOT EXISTS (
+            SELECT 1 FROM campaigns_prizedraw d
+             WHERE d.table_id = v_table AND d.player = v_player) THEN
+            awarded := v_positions[v_n - 1];
+            points := v_points[v_n - 1];
+            tier_name := v_names[v_n - 1];
+            v_why := 'first-scan';
+        END IF;
+    END IF;
+
     -- 9. The log entry and the head.
     entry_hash := encode(sha256(convert_to(
-        'v1|' || v_head || '|' || seq || '|' || v_period || '|' || p_nonce || '|' || drawn
-        || '|' || awarded || '|' || points, 'UTF8')), 'hex');
+        CASE WHEN v_guarantee THEN 'v2|' ELSE 'v1|' END
+        || v_head || '|' || seq || '|' || v_period || '|' || p_nonce || '|' || drawn
+        || '|' || awarded || '|' || points
+        || CASE WHEN v_guarantee THEN '|' || v_player || '|' || v_why ELSE '' END,
+        'UTF8')), 'hex');
     UPDATE campaigns_prizetable t SET draws = seq, head = entry_hash WHERE t.id = v_table;
     INSERT INTO campaigns_prizedraw
-        (table_id, seq, period, nonce, drawn, awarded, points, prev_hash, hash, code, drawn_at)
-    VALUES (v_table, seq, v_period, p_nonce, drawn, awarded, points, v_head, entry_hash, p_code,
-            p_now);
+        (table_id, seq, period, nonce, drawn, awarded, points, prev_hash, hash, player,
+         guarantee, code, drawn_at)
+    VALUES (v_table, seq, v_period, p_nonce, drawn, awarded, points, v_head, entry_hash,
+            v_player, v_why, p_code, p_now);
 
     -- 10. The award.
     IF points > 0 THEN

@@ -187,7 +187,9 @@ function showPrizeResult(result) {
   $("result-title").textContent = prize.points
     ? fmt(texts.prize_won, { tier: prize.tierName, points: formatPoints(prize.points) })
     : texts.prize_none;
-  setText("result-fallback", prize.drawn !== prize.tier ? texts.prize_fallback : "");
+  // The guarantee is the one thing that moves a draw up the table (decision 0280).
+  const why = prize.guaranteed ? texts.prize_guaranteed : texts.prize_fallback;
+  setText("result-fallback", prize.drawn !== prize.tier ? why : "");
   setText("result-log", fmt(texts.prize_log, { seq: prize.seq, hash: prize.entryHash.slice(0, 12) }));
   $("result-verify").href = prize.verifyUrl;
   show("result-verify");
