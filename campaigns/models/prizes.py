@@ -54,7 +54,10 @@ class PrizeTable(models.Model):
         return self.locked_at is not None
 
     def terms(self) -> list[TierTerms]:
-        return [TierTerms(t.name, t.points, t.weight, t.cap) for t in self.tiers.all()]
+        return [
+            TierTerms(t.name, t.points, t.weight, t.cap, t.coupon_product_id)
+            for t in self.tiers.all()
+        ]
 
     def guaranteed_position(self) -> int | None:
         """The tier a first scan wins at least (the lowest paying one), with the guarantee."""
@@ -75,6 +78,13 @@ class PrizeTier(models.Model):
     cap = models.PositiveIntegerField(null=True, blank=True)
     # Units given so far; kept only for capped tiers (the cap is checked against it).
     won = models.PositiveIntegerField(default=0)
+    # A tier that pays a mall coupon (decision 0281): the merchant's own coupon product
+    # (public ``redemption_product`` id; ``points`` is its price, what the prize is worth
+    # and what the batch reserves). Coupons taken out of its pool's stock by the
+    # campaign's batches, and those returned to it when the campaign ended.
+    coupon_product_id = models.BigIntegerField(null=True, blank=True)
+    coupons_set_aside = models.PositiveIntegerField(default=0)
+    coupons_returned = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering: ClassVar = ["table", "position"]
@@ -187,6 +197,8 @@ class TierTerms:
     points: int
     weight: int
     cap: int | None
+    # A mall coupon product's id: the tier pays one of its coupons (points: its price).
+    coupon: int | None = None
 
 
 def _refuse(message: str, field: str) -> CampaignError:
@@ -268,9 +280,17 @@ def terms_from_json(value: object) -> list[TierTerms]:
         raise _refuse(gettext("The tiers are a list of objects."), "tiers")
     terms = []
     for i, tier in enumerate(value):
-        unknown = set(tier) - {"name", "points", "weight", "cap"}
+        unknown = set(tier) - {"name", "points", "weight", "cap", "coupon"}
         if unknown:
-            raise _refuse(gettext("A tier has name, points, weight and cap only."), f"tiers.{i}")
+            raise _refuse(
+                gettext("A tier has name, points, weight, cap and coupon only."), f"tiers.{i}"
+            )
+        coupon = tier.get("coupon")
+        if coupon is not None:
+            if not _int_in(coupon, 1, 2**63 - 1):
+                raise _refuse(gettext("A coupon is a mall product's number."), f"tiers.{i}.coupon")
+            # What the coupon is worth is its mall price, filled in with the product.
+            tier = {"points": 1, **tier}
         name = tier.get("name")
         if not isinstance(name, str):
             raise _refuse(gettext("Each tier needs a name of at most 40 characters."), f"tiers.{i}")
@@ -286,6 +306,7 @@ def terms_from_json(value: object) -> list[TierTerms]:
                 tier["points"],
                 tier["weight"],
                 cap,
+                coupon,
             )
         )
     return terms

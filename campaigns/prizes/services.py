@@ -28,7 +28,9 @@ from campaigns.models import (
     PrizeTier,
 )
 from campaigns.models.prizes import TierTerms, reserve_for, validate_terms
+from campaigns.prizes import coupons
 from campaigns.prizes.draw import commitment, hmac_pads
+from core.db import connection
 
 SEED_BYTES = 32
 
@@ -49,6 +51,7 @@ def set_prize_table(
         raise CampaignError(
             PrizeErrorCode.INVALID_PRIZE_TABLE, _("Prize tables belong to scan campaigns.")
         )
+    tiers = coupons.priced(connection.tenant, tiers)
     validate_terms(tiers, period_days, first_scan_guarantee)
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -85,6 +88,7 @@ def set_prize_table(
                 points=t.points,
                 weight=t.weight,
                 cap=t.cap,
+                coupon_product_id=t.coupon,
             )
             for i, t in enumerate(tiers, start=1)
         )

@@ -51,6 +51,8 @@ def published(table: PrizeTable) -> dict[str, Any]:
                 "points": t.points,
                 "weight": t.weight,
                 "cap": t.cap,
+                # A coupon tier: the mall product it pays (points: its price).
+                "coupon": t.coupon_product_id,
             }
             for t in table.tiers.all()
         ],

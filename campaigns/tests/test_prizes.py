@@ -21,7 +21,8 @@ from core.db import connection
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
-from tests.fixtures.prizes import TIERS, nonce, prize_campaign
+from redemption.models import Coupon, Order
+from tests.fixtures.prizes import TIERS, coupon_pool, nonce, prize_campaign
 from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
@@ -267,3 +268,67 @@ def test_the_guarantee_needs_an_uncapped_lowest_prize(acme: Tenants) -> None:
     assert (exc.value.code, exc.value.field) == ("INVALID_PRIZE_TABLE", "tiers.1.cap")
     table = prize_services.set_prize_table(campaign, capped)  # without it, a cap is fine
     assert not table.first_scan_guarantee
+
+
+def test_a_coupon_prize_is_set_aside_drawn_into_an_order_and_returned_at_the_end(
+    acme: Tenants, consumer: User
+) -> None:
+    merchant = acme.acme
+    pool = coupon_pool(merchant, coupons=5, price=300)
+    tiers = [
+        TierTerms("代金券", 0, 1_000_000, 2, coupon=pool.pk),
+        TierTerms("谢谢参与", 0, 1, None),
+    ]
+    batch, found = prize_campaign(merchant, size=4, tiers=tiers)
+    table = batch.campaign.prize_table
+    (tier, _thanks) = table.tiers.all()
+    # Worth the coupon's price; min(2, 4) coupons and their price set aside.
+    assert (tier.points, tier.coupon_product_id, tier.coupons_set_aside) == (300, pool.pk, 2)
+    assert batch.prize_reserve == 600
+    pool.refresh_from_db()
+    assert pool.stock == 3
+    results = [claim_code(consumer, c, f"cpn-{i}", nonce=nonce()) for i, c in enumerate(found)]
+    tiers_won = [r.prize.tier for r in results if r.prize is not None]
+    assert tiers_won.count(1) == 2  # the cap; the rest fall to "thank you"
+    orders = Order.objects.filter(consumer=consumer, product=pool)
+    assert orders.count() == 2 and {o.status for o in orders} == {"completed"}
+    assert Coupon.objects.filter(order__in=orders).count() == 2
+    assert results[-1].balance == 0  # each prize's price paid in and redeemed at once
+    set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+    pool.refresh_from_db()
+    assert pool.stock == 3  # both set-aside coupons were given: none comes back
+    report = verify.verify(verify.published(table))
+    assert report.ok and report.recomputed == 4, report.problems
+    assert audit() == []
+
+
+def test_unused_prize_coupons_go_back_to_the_pool(acme: Tenants, consumer: User) -> None:
+    merchant = acme.acme
+    pool = coupon_pool(merchant, coupons=3, price=100)
+    tiers = [TierTerms("券", 0, 1, None, coupon=pool.pk), TierTerms("谢谢", 0, 1_000_000, None)]
+    batch, found = prize_campaign(merchant, size=3, tiers=tiers)
+    pool.refresh_from_db()
+    assert pool.stock == 0
+    with pytest.raises(DomainError) as exc:  # the pool is empty: no second batch
+        create_batch(merchant, batch.campaign, size=1, points_per_code=None)
+    assert (exc.value.code, exc.value.field) == ("PRIZE_COUPONS_SHORT", "size")
+    claim_code(consumer, found[0], "cpn-back", nonce=nonce())
+    given = Order.objects.filter(product=pool).count()
+    set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+    pool.refresh_from_db()
+    assert pool.stock == 3 - given
+    assert Coupon.objects.filter(product=pool, order__isnull=True).count() == pool.stock
+    set_status_again = batch.campaign.prize_table.tiers.get(position=1)
+    assert set_status_again.coupons_returned == 3 - given
+    assert audit() == []
+
+
+def test_a_coupon_tier_needs_the_merchants_own_listed_coupon(acme: Tenants) -> None:
+    campaign = create_scan_campaign(name="Foreign coupon")
+    foreign = coupon_pool(acme.beta, coupons=1)
+    for product in (foreign.pk, 10**12):
+        with pytest.raises(DomainError) as exc:
+            prize_services.set_prize_table(
+                campaign, [TierTerms("券", 0, 1, 1, coupon=product), TierTerms("谢谢", 0, 1, None)]
+            )
+        assert (exc.value.code, exc.value.field) == ("INVALID_PRIZE_TABLE", "tiers.0.coupon")

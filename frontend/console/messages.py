@@ -221,6 +221,9 @@ def error_messages() -> dict[str, str]:
         "PRIZE_TERMS_LOCKED": _(
             "The prize terms are locked once the campaign is active or has batches."
         ),
+        "PRIZE_COUPONS_SHORT": _(
+            "A prize's coupon pool holds too few coupons for this batch: upload more."
+        ),
         "INVALID_DRAW_NONCE": _("This draw could not be made. Reload the page."),
         # Consumers' personal data (PIPL): the merchant API answers them to no merchant's
         # request, but they are codes of the one ErrorCode enum (decision 0008).

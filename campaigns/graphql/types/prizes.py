@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import graphene
 from django.urls import reverse
+from graphql_relay import to_global_id
 
 from api.scalars import BigInt
 from campaigns.models import PrizeSeed, PrizeTable
@@ -27,6 +28,15 @@ class PrizeTierStats(graphene.ObjectType):
     drawn = graphene.Int(required=True, description="Draws that landed on this tier.")
     won = graphene.Int(required=True, description="Units awarded (drawn here or fallen to it).")
     remaining = graphene.Int(description="Units left under the cap; null with no cap.")
+    coupon_id = graphene.ID(
+        description="A tier that pays a mall coupon: its SuppliedProduct (points: its price)."
+    )
+    coupons_set_aside = graphene.Int(
+        required=True, description="Coupons the batches took out of the pool's stock."
+    )
+    coupons_returned = graphene.Int(
+        required=True, description="Coupons given back to the pool when the campaign ended."
+    )
 
     @staticmethod
     def from_stats(stats: services.TierStats) -> PrizeTierStats:
@@ -40,6 +50,13 @@ class PrizeTierStats(graphene.ObjectType):
             drawn=stats.drawn,
             won=stats.won,
             remaining=stats.remaining,
+            coupon_id=(
+                to_global_id("SuppliedProduct", tier.coupon_product_id)
+                if tier.coupon_product_id is not None
+                else None
+            ),
+            coupons_set_aside=tier.coupons_set_aside,
+            coupons_returned=tier.coupons_returned,
         )
 
 

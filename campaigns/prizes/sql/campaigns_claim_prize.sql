@@ -30,6 +30,10 @@
 --  10. the award posted from the batch's prize reserve (one account, bucket 0: the draws
 --      already take turns on the head) to the wallet when the tier pays points; an empty
 --      reserve (the batch voided meanwhile) raises check_violation and rolls it all back;
+--  10b. a tier that pays a mall coupon (decision 0281): the award above pays its price,
+--      redeemed at once for one free coupon of the product (the batch took it out of
+--      the pool's stock when it was created): a 'redeem' posting wallet -> mall, a
+--      completed order, the coupon given to it;
 --  11. the claim row (no ledger transaction for "thank you").
 -- campaigns/prizes/draw.py is the same arithmetic in Python, for the verifier.
 -- Re-created from this file on every migrate (core/db/functions.py).
@@ -93,6 +97,13 @@ DECLARE
     v_player_key bytea;
     v_player text := '';
     v_why text := '';
+    v_coupons bigint[];
+    v_k integer;
+    v_mall bigint;
+    v_title text;
+    v_supplier bigint;
+    v_order bigint;
+    v_okey text;
 BEGIN
     SELECT m.schema_name, m.status, m.points_expiry_days, m.name
       INTO v_schema, v_status, v_expiry_days, merchant_name
@@ -185,8 +196,9 @@ BEGIN
        FOR UPDATE OF t;
     SELECT array_agg(r.position ORDER BY r.position), array_agg(r.name ORDER BY r.position),
            array_agg(r.points ORDER BY r.position), array_agg(r.weight ORDER BY r.position),
-           array_agg(r.cap ORDER BY r.position), sum(r.weight)
-      INTO v_positions, v_names, v_points, v_weights, v_caps, v_total
+           array_agg(r.cap ORDER BY r.position), sum(r.weight),
+           array_agg(r.coupon_product_id ORDER BY r.position)
+      INTO v_positions, v_names, v_points, v_weights, v_caps, v_total, v_coupons
       FROM campaigns_prizetier r WHERE r.table_id = v_table;
     v_n := array_length(v_positions, 1);
 
@@ -232,6 +244,7 @@ BEGIN
         IF awarded IS NOT NULL THEN
             points := v_points[v_i];
             tier_name := v_names[v_i];
+            v_k := v_i;
             EXIT;
         END IF;
     END LOOP;
@@ -246,9 +259,10 @@ BEGIN
         IF points = 0 AND NOT EXISTS (
             SELECT 1 FROM campaigns_prizedraw d
              WHERE d.table_id = v_table AND d.player = v_player) THEN
-            awarded := v_positions[v_n - 1];
-            points := v_points[v_n - 1];
-            tier_name := v_names[v_n - 1];
+            v_k := v_n - 1;
+            awarded := v_positions[v_k];
+            points := v_points[v_k];
+            tier_name := v_names[v_k];
             v_why := 'first-scan';
         END IF;
     END IF;
@@ -289,6 +303,58 @@ BEGIN
         END IF;
         txn_id := v_post.txn_id;
         balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
+        -- 10b. A coupon prize: its price redeemed at once for one of the pool's coupons,
+        -- as redemption_redeem redeems a coupon (same posting, same order row).
+        IF v_coupons[v_k] IS NOT NULL THEN
+            SELECT p.title, p.supplier_id INTO v_title, v_supplier
+              FROM public.redemption_product p WHERE p.id = v_coupons[v_k];
+            SELECT a.id INTO v_mall FROM public.points_account a
+             WHERE a.kind = 'mall' AND a.merchant_id IS NULL AND a.consumer_id IS NULL
+               AND a.ref = '';
+            IF NOT FOUND THEN
+                INSERT INTO public.points_account (kind, ref, balance, materialized, created_at)
+                VALUES ('mall', '', 0, false, p_now)
+                ON CONFLICT ON CONSTRAINT account_unique_owner DO NOTHING;
+                SELECT a.id INTO v_mall FROM public.points_account a
+                 WHERE a.kind = 'mall' AND a.merchant_id IS NULL AND a.consumer_id IS NULL
+                   AND a.ref = '';
+            END IF;
+            v_okey := 'prize:' || p_merchant || ':' || p_code;
+            SELECT * INTO v_post FROM public.points_post(
+                'redeem', 'redeem:' || p_consumer || ':' || v_okey,
+                encode(sha256(convert_to(
+                    'redeem:redeem:' || p_consumer || ':' || v_okey || ':' || v_coupons[v_k]
+                    || ':1:' || points, 'UTF8')), 'hex'),
+                NULL, p_consumer, NULL, left(v_title, 200),
+                jsonb_build_object('product', v_coupons[v_k], 'quantity', 1,
+                                   'campaign', campaign_id, 'prize', awarded, 'draw', seq),
+                p_now,
+                ARRAY[v_wallet, v_mall], ARRAY[-points, points]::bigint[], ARRAY[p_consumer, NULL],
+                ARRAY[v_wallet], ARRAY[-points]::bigint[],
+                NULL, NULL, NULL, NULL,
+                v_wallet, points);
+            IF v_post.replayed THEN
+                RAISE EXCEPTION 'prize coupon of % already redeemed', p_code;
+            END IF;
+            balance := v_post.balances[1];
+            INSERT INTO public.redemption_order
+                (consumer_id, product_id, supplier_id, quantity, unit_points, total_points,
+                 status, address, transaction_id, idempotency_key, carrier, tracking_number,
+                 placed_at, completed_at)
+            VALUES (p_consumer, v_coupons[v_k], v_supplier, 1, points, points, 'completed',
+                    NULL, v_post.txn_id, v_okey, '', '', p_now, p_now)
+            RETURNING id INTO v_order;
+            UPDATE public.redemption_coupon c SET order_id = v_order
+              FROM (SELECT f.id FROM public.redemption_coupon f
+                     WHERE f.product_id = v_coupons[v_k] AND f.order_id IS NULL
+                     ORDER BY f.id LIMIT 1
+                       FOR UPDATE SKIP LOCKED) AS free
+             WHERE c.id = free.id;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'coupon pool % has no free coupon for draw %', v_coupons[v_k], seq
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'product_stock_not_neg';
+            END IF;
+        END IF;
     ELSE
         -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).
         SELECT a.balance INTO balance FROM public.points_account a
