@@ -92,6 +92,7 @@ def test_a_merchant_defines_a_prize_table_and_a_consumer_draws(
     preview = consumer_api.op("ScanPreview", {"code": code})["data"]["scanPreview"]
     assert [t["name"] for t in preview["prizeTiers"]] == ["一等奖", "二等奖", "谢谢参与"]
     assert abs(sum(t["chance"] for t in preview["prizeTiers"]) - 1) < 1e-9
+    assert preview["prizeGuarantee"] is None
     token = access_token(consumer)
     missing = consumer_api.op(
         "ClaimCode", {"code": code, "idempotencyKey": "api-prize-1"}, token=token
@@ -232,6 +233,8 @@ def test_a_first_scan_guarantee_through_the_apis_and_the_verifier_page(
         batch = CodeBatch.objects.get(campaign__name="首扫必中")
         generate_batch(batch.pk)
         code = Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)[0]
+    preview = consumer_api.op("ScanPreview", {"code": code})["data"]["scanPreview"]
+    assert preview["prizeGuarantee"] == "小奖"  # published with the odds
     claimed = consumer_api.op(
         "ClaimPrizeCode",
         {"code": code, "idempotencyKey": "api-first-1", "nonce": nonce()},

@@ -81,6 +81,9 @@ function showPreview(preview) {
     : pointsText(preview.points);
   setText("offer-points", known ? points : "");
   showPrizeTiers(known ? preview.prizeTiers : null);
+  // The first-scan guarantee is one of the published terms (decision 0280).
+  const guarantee = known && preview.prizeGuarantee;
+  setText("offer-guarantee", guarantee ? fmt(texts.prize_guarantee, { tier: guarantee }) : "");
   setText("offer-description", known ? preview.campaignDescription : "");
   setText("offer-status", preview.status === "CLAIMABLE" ? "" : texts[`status_${preview.status}`]);
 }
