@@ -45,6 +45,8 @@ class ConsumerDay(models.Model):
     answers = models.IntegerField(default=0)
     # Mall redemptions: only on the platform row (a redemption has no merchant).
     redeems = models.IntegerField(default=0)
+    # Points the merchant's own systems awarded (earning API, welcome and birthday bonuses).
+    awards = models.IntegerField(default=0)
 
     class Meta:
         constraints: ClassVar = [
@@ -104,6 +106,9 @@ class DailyActivity(models.Model):
     reached = models.IntegerField(default=0)
     repeat = models.IntegerField(default=0)
     redeemed = models.IntegerField(default=0, help_text="Reached consumers who have redeemed.")
+    awards = models.IntegerField(
+        default=0, help_text="Awards by the merchant's own systems (earning API, bonuses)."
+    )
 
     class Meta:
         verbose_name_plural = "daily activity"

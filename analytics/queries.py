@@ -6,7 +6,8 @@ queries: the days, the running totals as of ``last``, the cohorts, the rollup's 
 operators, in one query whatever the number of merchants.
 
 - **days**: per day DAU, WAU (7 days to the day), MAU (30 days), new (first active
-  that day) and returning (active before), scans, claims, answers, redemptions;
+  that day) and returning (active before), scans, claims, answers, redemptions, and
+  awards by the merchant's own systems (earning API);
 - **totals**: consumers reached (ever active with the merchant, up to ``last``),
   repeat consumers (two activity events or more), consumers who redeemed and their
   share of those reached; plus the period's sums of new consumers and events;
@@ -44,6 +45,7 @@ DAY_FIELDS = (
     "claims",
     "answers",
     "redeems",
+    "awards",
 )
 
 
@@ -59,6 +61,7 @@ class Day:
     claims: int = 0
     answers: int = 0
     redeems: int = 0
+    awards: int = 0
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ def _summary(db: str, merchant_id: int | None, first: date, last: date) -> Summa
     )
     totals = {
         f: sum(getattr(d, f) for d in days)
-        for f in ("new", "scans", "claims", "answers", "redeems")
+        for f in ("new", "scans", "claims", "answers", "redeems", "awards")
     }
     return Summary(
         first=first,

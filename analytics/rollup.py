@@ -5,6 +5,9 @@
 
 - **claimed**: an ``award`` with a ``code`` in its metadata (a scan-code claim);
 - **answered**: any other ``award`` (a rewarded questionnaire response);
+- **awarded**: a ``merchant_award`` that reached a consumer (the merchant's own systems
+  through the earning API: purchases, awards, welcome and birthday bonuses; an award
+  held for a phone counts when it is credited, decision 0282);
 - **redeemed**: a ``redeem`` (a mall order; it has no merchant).
 
 That is one indexed table (``created_at``) for every merchant, instead of one claim
@@ -91,22 +94,27 @@ def _consumer_days(first: date, last: date) -> None:
     p = {"first": first, "last": last, "start": start, "end": end, "tz": settings.TIME_ZONE}
     _execute(f"DELETE FROM {CD} WHERE day BETWEEN %(first)s AND %(last)s", p)
     day = "(t.created_at AT TIME ZONE %(tz)s)::date"
-    claim = "(t.metadata ->> 'code') IS NOT NULL"
+    claim = "t.kind = 'award' AND (t.metadata ->> 'code') IS NOT NULL"
+    answer = "t.kind = 'award' AND (t.metadata ->> 'code') IS NULL"
+    award = "t.kind = 'merchant_award'"
     _execute(
-        f"""INSERT INTO {CD} (day, consumer_id, merchant_id, claims, answers, redeems)
+        f"""INSERT INTO {CD} (day, consumer_id, merchant_id, claims, answers, redeems, awards)
         SELECT {day}, t.consumer_id, t.merchant_id,
-               COUNT(*) FILTER (WHERE {claim}), COUNT(*) FILTER (WHERE NOT {claim}), 0
+               COUNT(*) FILTER (WHERE {claim}), COUNT(*) FILTER (WHERE {answer}), 0,
+               COUNT(*) FILTER (WHERE {award})
         FROM points_transaction t
-        WHERE t.kind = 'award' AND t.consumer_id IS NOT NULL AND t.merchant_id IS NOT NULL
+        WHERE t.kind IN ('award', 'merchant_award')
+          AND t.consumer_id IS NOT NULL AND t.merchant_id IS NOT NULL
           AND t.created_at >= %(start)s AND t.created_at < %(end)s
         GROUP BY 1, 2, 3
         UNION ALL
         SELECT {day}, t.consumer_id, NULL,
-               COUNT(*) FILTER (WHERE t.kind = 'award' AND {claim}),
-               COUNT(*) FILTER (WHERE t.kind = 'award' AND NOT {claim}),
-               COUNT(*) FILTER (WHERE t.kind = 'redeem')
+               COUNT(*) FILTER (WHERE {claim}),
+               COUNT(*) FILTER (WHERE {answer}),
+               COUNT(*) FILTER (WHERE t.kind = 'redeem'),
+               COUNT(*) FILTER (WHERE {award})
         FROM points_transaction t
-        WHERE t.kind IN ('award', 'redeem') AND t.consumer_id IS NOT NULL
+        WHERE t.kind IN ('award', 'redeem', 'merchant_award') AND t.consumer_id IS NOT NULL
           AND t.created_at >= %(start)s AND t.created_at < %(end)s
         GROUP BY 1, 2""",
         p,
@@ -121,7 +129,7 @@ def _consumer_days(first: date, last: date) -> None:
         SELECT consumer_id, merchant_id, MIN(day), MIN(day) FILTER (WHERE running >= 2),
                MIN(day) FILTER (WHERE redeems > 0)
         FROM (SELECT cd.consumer_id, cd.merchant_id, cd.day, cd.redeems,
-                     SUM(cd.claims + cd.answers + cd.redeems)
+                     SUM(cd.claims + cd.answers + cd.redeems + cd.awards)
                          OVER (PARTITION BY cd.consumer_id, cd.merchant_id ORDER BY cd.day)
                          AS running
               FROM {CD} cd
@@ -166,11 +174,11 @@ def _daily(first: date, last: date) -> None:
         "r.consumer_id = cd.consumer_id "
         "AND COALESCE(r.merchant_id, 0) = COALESCE(cd.merchant_id, 0)"
     )
-    for merchant, day, dau, new, returning, claims, answers, redeems in _execute(
+    for merchant, day, dau, new, returning, claims, answers, redeems, awards in _execute(
         f"""SELECT cd.merchant_id, cd.day, COUNT(*),
                    COUNT(*) FILTER (WHERE r.first_day = cd.day),
                    COUNT(*) FILTER (WHERE r.first_day < cd.day),
-                   SUM(cd.claims), SUM(cd.answers), SUM(cd.redeems)
+                   SUM(cd.claims), SUM(cd.answers), SUM(cd.redeems), SUM(cd.awards)
             FROM {CD} cd JOIN {REACH} r ON {same}
             WHERE cd.day BETWEEN %(first)s AND %(last)s GROUP BY 1, 2""",
         p,
@@ -182,6 +190,7 @@ def _daily(first: date, last: date) -> None:
             claims=int(claims),
             answers=int(answers),
             redeems=int(redeems),
+            awards=int(awards),
         )
     for merchant, day, wau, mau in _execute(
         f"""SELECT cd.merchant_id, d.day::date,
@@ -262,6 +271,7 @@ def _daily(first: date, last: date) -> None:
                     claims=values.get("claims", 0),
                     answers=values.get("answers", 0),
                     redeems=values.get("redeems", 0),
+                    awards=values.get("awards", 0),
                     scans=values.get("claims", 0) + values.get("failed_scans", 0),
                     reached=totals[0],
                     repeat=totals[1],

@@ -111,6 +111,10 @@ class PrizeErrorCode(ErrorCodeEnum):
         "PRIZE_TERMS_LOCKED",
         "The prize terms are locked: the campaign was activated or has batches.",
     )
+    PRIZE_COUPONS_SHORT = (
+        "PRIZE_COUPONS_SHORT",
+        "A prize tier's coupon pool holds fewer coupons than the batch may give.",
+    )
     INVALID_DRAW_NONCE = (
         "INVALID_DRAW_NONCE",
         "A prize code needs the page's nonce: 16 to 64 letters, digits, - or _.",

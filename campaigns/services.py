@@ -18,6 +18,7 @@ from campaigns import offers
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.follow import services as follow_services
 from campaigns.models import Campaign, CampaignError, CampaignKind, CampaignStatus
+from campaigns.prizes import coupons as prize_coupons
 from campaigns.prizes import services as prize_services
 from campaigns.questionnaires import services as questionnaire_services
 from campaigns.scan import services as scan_services
@@ -82,6 +83,7 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
         if status == CampaignStatus.ENDED:
             scan_services.end_batches(merchant, campaign)
             prize_services.reveal(campaign)
+            prize_coupons.return_leftovers(campaign)
             if campaign.kind == CampaignKind.QUESTIONNAIRE:
                 questionnaire_services.release(merchant, campaign)
             if campaign.kind == CampaignKind.FOLLOW:

@@ -79,6 +79,13 @@ KNOWN: dict[tuple[str, str, str], str] = {
         " `c.product_id = p_product` as is changed the plan of the SKIP LOCKED subquery)"
     ),
     ("redemption_redeem", "points_account", "InsertStmt"): "the mall's account: ledger_key 0",
+    # A coupon prize redeems its price as the mall does (decision 0281).
+    ("campaigns_claim_prize", "points_account", "SelectStmt"): "the mall's account: ledger_key 0",
+    ("campaigns_claim_prize", "points_account", "InsertStmt"): "the mall's account: ledger_key 0",
+    ("campaigns_claim_prize", "redemption_coupon", "UpdateStmt"): (
+        "the coupon taken by id, as redemption_redeem's (naming the product in the outer"
+        " UPDATE made the SKIP LOCKED subquery find no coupon here too)"
+    ),
 }
 
 

@@ -24,11 +24,15 @@ from campaigns.scan.claims import ClaimResult, claim_code
 from campaigns.services import set_status
 from core.errors import DomainError
 from points import ledger
+from points import services as points_services
 from points.audit import audit
 from points.models import Transaction, TransactionKind
+from redemption import services as mall
+from redemption.models import Coupon, Order
 from tenants.models import Merchant, MerchantStatus
+from tenants.onboarding import create_merchant
 from tests.fixtures.concurrency import run_in_threads
-from tests.fixtures.prizes import merchant_with_prize_codes, nonce
+from tests.fixtures.prizes import coupon_pool, merchant_with_prize_codes, nonce, prize_campaign
 from tests.test_claim_function import MOMENTS, _verdict
 
 
@@ -201,3 +205,95 @@ def test_the_prize_function_refuses_exactly_what_the_models_refuse(
         expected = _verdict(merchant.ensure_can_award)
         claim = partial(claim_code, shopper, codes[n], f"k{codes[n]}", nonce=nonce())
         assert _verdict(claim) == expected, status
+
+
+def test_parallel_first_scans_of_one_consumer_are_guaranteed_once(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    """One consumer scans ten codes at once, three others one each, in a campaign whose
+    draws nearly always win nothing: the guarantee pays each consumer once (the first
+    entry of their tag in the log, decided under the head's lock), the reserve holds, and
+    the verifier replays it. Shown to fail with the guarantee's log lookup planted as
+    TRUE (every draw is "first": ten guaranteed wins for the one consumer)."""
+    tiers = [
+        TierTerms("一等奖", 100, 1, 1),
+        TierTerms("小奖", 5, 1, None),
+        TierTerms("谢谢参与", 0, 1_000_000, None),
+    ]
+    merchant, batch, found = merchant_with_prize_codes(
+        unique, size=13, tiers=tiers, first_scan_guarantee=True
+    )
+    people = _consumers(new_phone, 4)
+    who = [people[0]] * 10 + people[1:]
+
+    results = run_in_threads(
+        13, lambda i: claim_code(who[i], found[i], f"first-{i}", nonce=nonce())
+    )
+
+    assert all(status == "ok" for status, _ in results), results
+    prizes = [value.prize for _, value in results if isinstance(value, ClaimResult)]
+    assert sum(1 for p in prizes[:10] if p is not None and p.guaranteed) == 1
+    assert all(p is not None and p.points > 0 for p in prizes[10:])
+    with tenant_context(merchant):
+        table = PrizeTable.objects.get(campaign=batch.campaign)
+        reasons = Counter(PrizeDraw.objects.filter(table=table).values_list("guarantee", flat=True))
+        assert reasons["first-scan"] <= 4 and reasons["first-scan"] >= 3
+        paid = sum(Claim.objects.filter(batch=batch).values_list("points", flat=True))
+        assert batch.prize_reserve is not None and paid <= batch.prize_reserve
+        set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+        report = verify.verify(verify.published(table))
+    assert report.ok and report.recomputed == 13, report.problems
+    assert audit() == []
+
+
+def test_twenty_parallel_draws_on_the_last_coupon(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    """The pool holds one coupon, set aside by the batch (the tier's cap is 1); twenty
+    draws that nearly all land on it, and a mall redemption of the same product, run at
+    once: one draw gets the coupon (one order, the coupon given once), the others fall
+    to the next tier, the mall answers sold out, and the pool ends empty, never short."""
+    merchant = create_merchant(slug=unique("coupons"), name="Coupon Co")
+    points_services.fund_with_money(
+        merchant, amount_minor=1_000_000, currency="CNY", rate="100", payment_reference=unique("p")
+    )
+    pool = coupon_pool(merchant, coupons=1, price=500)
+    tiers = [
+        TierTerms("代金券", 0, 1_000_000, 1, coupon=pool.pk),
+        TierTerms("小奖", 5, 1, None),
+        TierTerms("谢谢参与", 0, 1, None),
+    ]
+    with tenant_context(merchant):
+        batch, found = prize_campaign(merchant, 20, tiers)
+    pool.refresh_from_db()
+    assert pool.stock == 0
+    people = _consumers(new_phone, 21)
+
+    def work(i: int) -> object:
+        if i == 20:
+            try:
+                return mall.redeem(people[20], pool.pk, 1, idempotency_key="buy-last")
+            except DomainError as exc:
+                return exc.code
+        return claim_code(people[i], found[i], f"last-{i}", nonce=nonce())
+
+    results = run_in_threads(21, work)
+
+    assert all(status == "ok" for status, _ in results), results
+    prizes = [value.prize for _, value in results[:20] if isinstance(value, ClaimResult)]
+    assert len(prizes) == 20
+    assert [p.tier for p in prizes if p is not None].count(1) == 1
+    assert sum(1 for p in prizes if p is not None and p.drawn == 1) >= 2  # a race was run
+    # The set-aside coupon left the stock when the batch was made: the mall has none.
+    assert results[20][1] == "OUT_OF_STOCK"
+    assert Order.objects.filter(product=pool).count() == 1
+    assert Coupon.objects.filter(product=pool, order__isnull=False).count() == 1
+    pool.refresh_from_db()
+    assert pool.stock == 0
+    with tenant_context(merchant):
+        set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+        report = verify.verify(verify.published(PrizeTable.objects.get(campaign=batch.campaign)))
+    assert report.ok and report.recomputed == 20, report.problems
+    pool.refresh_from_db()
+    assert pool.stock == 0  # the set-aside coupon was given: nothing comes back
+    assert audit() == []

@@ -22,6 +22,11 @@ class AnalyticsDay(graphene.ObjectType):
     redeems = graphene.Int(
         required=True, description="Mall redemptions by consumers the merchant had reached."
     )
+    awards = graphene.Int(
+        required=True,
+        description="Points awarded by the merchant's own systems (earning API: purchases, "
+        "awards, welcome and birthday bonuses), counted when they reach a consumer.",
+    )
 
 
 class AnalyticsFunnel(graphene.ObjectType):
@@ -41,7 +46,8 @@ class AnalyticsCohort(graphene.ObjectType):
 
 
 class Analytics(graphene.ObjectType):
-    """Activity of the merchant's consumers (active = claimed or answered), precomputed."""
+    """Activity of the merchant's consumers (active = claimed, answered or was awarded points
+    by the merchant's own systems), precomputed."""
 
     days = graphene.List(graphene.NonNull(AnalyticsDay), required=True)
     consumers_reached = graphene.Int(required=True, description="Ever active, up to `to`.")
@@ -49,6 +55,10 @@ class Analytics(graphene.ObjectType):
     redeemed_consumers = graphene.Int(required=True, description="Reached, and have redeemed.")
     redeemed_share = graphene.Float(required=True, description="redeemed / reached (0 to 1).")
     new_consumers = graphene.Int(required=True, description="First active in the period.")
+    merchant_awards = graphene.Int(
+        required=True,
+        description="Awards by the merchant's own systems (earning API) in the period.",
+    )
     funnel = graphene.Field(AnalyticsFunnel, required=True)
     cohorts = graphene.List(
         graphene.NonNull(AnalyticsCohort),
@@ -63,6 +73,7 @@ class Analytics(graphene.ObjectType):
     resolve_redeemed_consumers = staticmethod(lambda s, info: s.redeemed)
     resolve_redeemed_share = staticmethod(lambda s, info: s.redeemed_share)
     resolve_new_consumers = staticmethod(lambda s, info: s.totals["new"])
+    resolve_merchant_awards = staticmethod(lambda s, info: s.totals["awards"])
 
     @staticmethod
     def resolve_funnel(summary: queries.Summary, info: Any) -> AnalyticsFunnel:

@@ -178,7 +178,7 @@ def test_commands_roll_up_and_export_csv(world: World) -> None:
     )
     lines = out.getvalue().splitlines()
     assert lines[0] == "day," + ",".join(queries.DAY_FIELDS)
-    assert lines[1] == "2021-03-01,2,2,2,2,0,2,2,1,0"
+    assert lines[1] == "2021-03-01,2,2,2,2,0,2,2,1,0,0"
     out = StringIO()
     call_command(
         "analytics_report", "--from", "2021-03-01", "--to", "2021-03-21", "--merchant",

@@ -56,7 +56,7 @@ def test_a_viewer_gets_a_link_to_the_merchants_own_figures(
     # The same figures as the analytics field: the file is queries.to_csv of them.
     expected = queries.to_csv(queries.summary(world.m.pk, FIRST, LAST))
     assert rows == list(csv.reader(io.StringIO(expected)))
-    assert rows[1] == ["2021-03-01", "2", "2", "2", "2", "0", "2", "2", "1", "0"]
+    assert rows[1] == ["2021-03-01", "2", "2", "2", "2", "0", "2", "2", "1", "0", "0"]
     assert ["3", "2", "2", "0.6667"] in rows  # reached, repeat, redeemed, share
 
     # Beta's owner gets beta's figures: N reached 2, none repeat, 1 has redeemed.

@@ -268,7 +268,7 @@ def test_the_pages_csv_links_give_the_figures_without_a_session(
     )
     rows = _csv(download)
     assert rows[0] == ["day", *queries.DAY_FIELDS]
-    assert rows[8] == ["2021-03-08", "2", "3", "3", "0", "2", "6", "3", "0", "0"]
+    assert rows[8] == ["2021-03-08", "2", "3", "3", "0", "2", "6", "3", "0", "0", "0"]
     assert ["reached", "repeat", "redeemed", "redeemed_share"] in rows
     assert ["3", "3", "2", "0.6667"] in rows
     assert ["2021-03-01", "3", "2", "2"] in rows  # the cohort

@@ -36,6 +36,14 @@ class PrizeTable(models.Model):
     seed = models.ForeignKey(
         "PrizeSeed", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The first-scan guarantee (decision 0280): a consumer's first draw in the campaign that
+    # would win nothing wins the lowest paying tier instead (which then has no cap).
+    first_scan_guarantee = models.BooleanField(default=False)
+    # The key of the log's pseudonymous player tags (made at lock, only with the guarantee):
+    # the verifier needs to know which entries are a consumer's first, never who it is.
+    # Never published, not even at the end (consumer ids are small numbers: a revealed
+    # key would name every player).
+    player_key = models.BinaryField(default=b"")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -46,7 +54,16 @@ class PrizeTable(models.Model):
         return self.locked_at is not None
 
     def terms(self) -> list[TierTerms]:
-        return [TierTerms(t.name, t.points, t.weight, t.cap) for t in self.tiers.all()]
+        return [
+            TierTerms(t.name, t.points, t.weight, t.cap, t.coupon_product_id)
+            for t in self.tiers.all()
+        ]
+
+    def guaranteed_position(self) -> int | None:
+        """The tier a first scan wins at least (the lowest paying one), with the guarantee."""
+        if not self.first_scan_guarantee:
+            return None
+        return guaranteed_index(self.terms()) + 1
 
 
 class PrizeTier(models.Model):
@@ -61,6 +78,13 @@ class PrizeTier(models.Model):
     cap = models.PositiveIntegerField(null=True, blank=True)
     # Units given so far; kept only for capped tiers (the cap is checked against it).
     won = models.PositiveIntegerField(default=0)
+    # A tier that pays a mall coupon (decision 0281): the merchant's own coupon product
+    # (public ``redemption_product`` id; ``points`` is its price, what the prize is worth
+    # and what the batch reserves). Coupons taken out of its pool's stock by the
+    # campaign's batches, and those returned to it when the campaign ended.
+    coupon_product_id = models.BigIntegerField(null=True, blank=True)
+    coupons_set_aside = models.PositiveIntegerField(default=0)
+    coupons_returned = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering: ClassVar = ["table", "position"]
@@ -122,6 +146,12 @@ class PrizeDraw(models.Model):
     points = models.PositiveIntegerField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # With the first-scan guarantee only (entries hashed as "v2"): the consumer's tag in
+    # this campaign (HMAC under the table's secret player_key, 32 hex) and why the
+    # awarded tier differs from the drawn one when the guarantee changed it ("first-scan":
+    # the tag's first entry in the log). Empty in a table without the guarantee.
+    player = models.CharField(max_length=32, default="", blank=True)
+    guarantee = models.CharField(max_length=16, default="", blank=True)
     # Not part of the published log: which claim the draw paid.
     code = models.CharField(max_length=18)
     drawn_at = models.DateTimeField(default=timezone.now)
@@ -132,6 +162,14 @@ class PrizeDraw(models.Model):
             models.UniqueConstraint(fields=["table", "seq"], name="prize_draw_seq"),
             # One draw per code; also how a replayed claim finds its prize.
             models.UniqueConstraint(fields=["code"], name="prize_draw_code"),
+        ]
+        indexes: ClassVar = [
+            # Is this the player's first draw? (the guarantee, under the head's lock)
+            models.Index(
+                fields=["table", "player"],
+                name="prize_draw_player",
+                condition=~models.Q(player=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,6 +197,8 @@ class TierTerms:
     points: int
     weight: int
     cap: int | None
+    # A mall coupon product's id: the tier pays one of its coupons (points: its price).
+    coupon: int | None = None
 
 
 def _refuse(message: str, field: str) -> CampaignError:
@@ -169,7 +209,14 @@ def _int_in(value: object, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def validate_terms(tiers: list[TierTerms], period_days: int | None) -> None:
+def guaranteed_index(tiers: list[TierTerms]) -> int:
+    """The index of the lowest tier that pays (the one above "thank you")."""
+    return max(i for i, t in enumerate(tiers) if t.points > 0)
+
+
+def validate_terms(
+    tiers: list[TierTerms], period_days: int | None, first_scan_guarantee: bool = False
+) -> None:
     """Refuse a table that breaks a rule, naming the rule (``tiers.<i>.<field>``)."""
     if not MIN_TIERS <= len(tiers) <= MAX_TIERS:
         raise _refuse(
@@ -211,6 +258,19 @@ def validate_terms(tiers: list[TierTerms], period_days: int | None) -> None:
             )
     if period_days is not None and not _int_in(period_days, 1, MAX_PERIOD_DAYS):
         raise _refuse(gettext("A seed period is 1 to 366 days."), "periodDays")
+    if first_scan_guarantee:
+        # Each code draws once, so an uncapped tier gives at most a batch's size and the
+        # reserve, Σ min(cap, size) x points, already covers a guaranteed win. A capped
+        # lowest tier could run out and break the promise "always".
+        index = guaranteed_index(tiers)
+        if tiers[index].cap is not None:
+            raise _refuse(
+                gettext(
+                    "With the first-scan guarantee, the lowest prize (the one above "
+                    "“thank you”) has no cap, so that every consumer's first scan can win it."
+                ),
+                f"tiers.{index}.cap",
+            )
 
 
 def terms_from_json(value: object) -> list[TierTerms]:
@@ -220,9 +280,17 @@ def terms_from_json(value: object) -> list[TierTerms]:
         raise _refuse(gettext("The tiers are a list of objects."), "tiers")
     terms = []
     for i, tier in enumerate(value):
-        unknown = set(tier) - {"name", "points", "weight", "cap"}
+        unknown = set(tier) - {"name", "points", "weight", "cap", "coupon"}
         if unknown:
-            raise _refuse(gettext("A tier has name, points, weight and cap only."), f"tiers.{i}")
+            raise _refuse(
+                gettext("A tier has name, points, weight, cap and coupon only."), f"tiers.{i}"
+            )
+        coupon = tier.get("coupon")
+        if coupon is not None:
+            if not _int_in(coupon, 1, 2**63 - 1):
+                raise _refuse(gettext("A coupon is a mall product's number."), f"tiers.{i}.coupon")
+            # What the coupon is worth is its mall price, filled in with the product.
+            tier = {"points": 1, **tier}
         name = tier.get("name")
         if not isinstance(name, str):
             raise _refuse(gettext("Each tier needs a name of at most 40 characters."), f"tiers.{i}")
@@ -238,6 +306,7 @@ def terms_from_json(value: object) -> list[TierTerms]:
                 tier["points"],
                 tier["weight"],
                 cap,
+                coupon,
             )
         )
     return terms

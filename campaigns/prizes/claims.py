@@ -43,6 +43,12 @@ class Prize:
     seq: int
     entry_hash: str
 
+    @property
+    def guaranteed(self) -> bool:
+        """Won by the first-scan guarantee: the fallback rule only ever moves a draw down
+        the table, the guarantee is the one thing that moves it up (decision 0280)."""
+        return self.tier < self.drawn
+
 
 def is_nonce(nonce: str | None) -> bool:
     return nonce is not None and NONCE.fullmatch(nonce) is not None

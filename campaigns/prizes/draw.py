@@ -12,7 +12,11 @@ and by anyone holding the revealed seed and the log:
 - the drawn tier is the first whose cumulative weight exceeds the ticket;
 - an exhausted capped tier gives way to the next tier below it that has a unit left
   (the last tier, "thank you", has no cap);
-- the entry's hash is SHA-256 of ``v1|prev|seq|period|nonce|drawn|awarded|points``.
+- with the first-scan guarantee (decision 0280), a draw that is its player's first entry
+  in the log and was awarded a tier paying nothing is awarded the lowest paying tier
+  (``guarantee``); such a table's entries carry the player's tag and the reason;
+- the entry's hash is SHA-256 of ``v1|prev|seq|period|nonce|drawn|awarded|points``, or
+  with the guarantee ``v2|prev|seq|period|nonce|drawn|awarded|points|player|guarantee``.
 """
 
 from __future__ import annotations
@@ -80,8 +84,33 @@ def awarded_tier(tiers: Sequence[Tier], drawn: int, won: dict[int, int]) -> Tier
     raise ValueError("the last tier must have no cap")
 
 
+# Why a draw's award differs from the published fallback rule's: the player's first draw.
+FIRST_SCAN = "first-scan"
+
+
+def guarantee(tiers: Sequence[Tier], awarded: Tier, first: bool) -> tuple[Tier, str]:
+    """The first-scan guarantee over an awarded tier: the lowest paying tier (uncapped, so
+    always there) for a first draw that won nothing, with the reason logged."""
+    if not first or awarded.points > 0:
+        return awarded, ""
+    return max((t for t in tiers if t.points > 0), key=lambda t: t.position), FIRST_SCAN
+
+
 def entry_hash(
-    prev: str, seq: int, period: int, nonce: str, drawn: int, awarded: int, points: int
+    prev: str,
+    seq: int,
+    period: int,
+    nonce: str,
+    drawn: int,
+    awarded: int,
+    points: int,
+    *guaranteed: str,
 ) -> str:
-    text = f"v1|{prev}|{seq}|{period}|{nonce}|{drawn}|{awarded}|{points}"
+    """The entry's hash; ``guaranteed`` (player, reason) for a table with the guarantee."""
+    text = f"{prev}|{seq}|{period}|{nonce}|{drawn}|{awarded}|{points}"
+    if guaranteed:
+        player, why = guaranteed
+        text = f"v2|{text}|{player}|{why}"
+    else:
+        text = f"v1|{text}"
     return hashlib.sha256(text.encode()).hexdigest()

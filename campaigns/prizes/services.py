@@ -28,24 +28,31 @@ from campaigns.models import (
     PrizeTier,
 )
 from campaigns.models.prizes import TierTerms, reserve_for, validate_terms
+from campaigns.prizes import coupons
 from campaigns.prizes.draw import commitment, hmac_pads
+from core.db import connection
 
 SEED_BYTES = 32
 
 
 def set_prize_table(
-    campaign: Campaign, tiers: list[TierTerms], period_days: int | None = None
+    campaign: Campaign,
+    tiers: list[TierTerms],
+    period_days: int | None = None,
+    first_scan_guarantee: bool = False,
 ) -> PrizeTable:
     """Give a draft scan campaign a prize table, or replace its draft one.
 
     Refused once the campaign was activated (the terms are published and locked) or has
-    batches (they reserved by these terms).
+    batches (they reserved by these terms). With ``first_scan_guarantee``, a consumer's
+    first draw in the campaign wins at least the lowest paying tier (decision 0280).
     """
     if campaign.kind != CampaignKind.SCAN:
         raise CampaignError(
             PrizeErrorCode.INVALID_PRIZE_TABLE, _("Prize tables belong to scan campaigns.")
         )
-    validate_terms(tiers, period_days)
+    tiers = coupons.priced(connection.tenant, tiers)
+    validate_terms(tiers, period_days, first_scan_guarantee)
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         table = PrizeTable.objects.filter(campaign=campaign).first()
@@ -63,11 +70,16 @@ def set_prize_table(
                 _("This campaign's batches reserved points by its terms: they cannot change."),
             )
         if table is None:
-            table = PrizeTable.objects.create(campaign=campaign, period_days=period_days)
+            table = PrizeTable.objects.create(
+                campaign=campaign,
+                period_days=period_days,
+                first_scan_guarantee=first_scan_guarantee,
+            )
         else:
             table.tiers.all().delete()
             table.period_days = period_days
-            table.save(update_fields=["period_days"])
+            table.first_scan_guarantee = first_scan_guarantee
+            table.save(update_fields=["period_days", "first_scan_guarantee"])
         PrizeTier.objects.bulk_create(
             PrizeTier(
                 table=table,
@@ -76,6 +88,7 @@ def set_prize_table(
                 points=t.points,
                 weight=t.weight,
                 cap=t.cap,
+                coupon_product_id=t.coupon,
             )
             for i, t in enumerate(tiers, start=1)
         )
@@ -112,7 +125,9 @@ def lock(campaign: Campaign, now: datetime | None = None) -> None:
     now = now or timezone.now()
     table.locked_at = now
     table.seed = _new_seed(table, 0, now)
-    table.save(update_fields=["locked_at", "seed"])
+    if table.first_scan_guarantee:
+        table.player_key = secrets.token_bytes(SEED_BYTES)
+    table.save(update_fields=["locked_at", "seed", "player_key"])
 
 
 def _new_seed(table: PrizeTable, period: int, now: datetime) -> PrizeSeed:

@@ -13,6 +13,11 @@ the same answer:
 3. every draw under a revealed seed is recomputed: its ticket, the tier it landed on,
    and, replaying the caps in the log's order, the tier it was awarded and its points.
    Draws whose seed is still secret are checked as links of the chain only (pending).
+4. with the first-scan guarantee (``guarantee`` names the tier), each entry also carries
+   its player's tag and the reason its award was raised (``first-scan``); the reason must
+   be there exactly when the entry is its tag's first in the log and the draw, by 3., won
+   nothing. A tag names no one (decision 0280): the log shows that the same unnamed
+   person drew again, not who.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ def published(table: PrizeTable) -> dict[str, Any]:
                 "points": t.points,
                 "weight": t.weight,
                 "cap": t.cap,
+                # A coupon tier: the mall product it pays (points: its price).
+                "coupon": t.coupon_product_id,
             }
             for t in table.tiers.all()
         ],
@@ -59,9 +66,15 @@ def published(table: PrizeTable) -> dict[str, Any]:
             }
             for s in seeds
         ],
+        "guarantee": (
+            {"rule": draw.FIRST_SCAN, "tier": table.guaranteed_position()}
+            if table.first_scan_guarantee
+            else None
+        ),
         "head": {"draws": draws, "hash": head},
         "log": [
             [e.seq, e.period, e.nonce, e.drawn, e.awarded, e.points, e.prev_hash, e.hash]
+            + ([e.player, e.guarantee] if table.first_scan_guarantee else [])
             for e in log.iterator(chunk_size=5000)
         ],
     }
@@ -98,21 +111,35 @@ def verify(document: dict[str, Any]) -> Report:
         else:
             seeds[s["period"]] = seed
     won: dict[int, int] = {}
+    guaranteed = document.get("guarantee") is not None
+    if guaranteed and document["guarantee"] != {
+        "rule": draw.FIRST_SCAN,
+        "tier": max(t.position for t in tiers if t.points > 0),
+    }:
+        report.problems.append("the guarantee is not the first-scan rule on the lowest prize")
+    players: set[str] = set()
     prev = GENESIS
     # Once a draw cannot be recomputed, the caps after it are unknown: later draws are
     # checked as links only.
     caps_known = True
-    for i, (seq, period, nonce, drawn, awarded, points, prev_hash, entry) in enumerate(
-        document["log"], start=1
-    ):
+    for i, row in enumerate(document["log"], start=1):
+        seq, period, nonce, drawn, awarded, points, prev_hash, entry = row[:8]
+        extra: list[str] = row[8:]
         report.draws += 1
         if seq != i:
             report.problems.append(f"entry {i}: sequence number {seq}, expected {i}")
+        if len(extra) != (2 if guaranteed else 0):
+            report.problems.append(f"draw {seq}: the entry's fields do not fit the terms")
+            extra = ["", ""] if guaranteed else []
         if prev_hash != prev:
             report.problems.append(f"draw {seq}: does not follow the previous entry")
-        if draw.entry_hash(prev_hash, seq, period, nonce, drawn, awarded, points) != entry:
+        if draw.entry_hash(prev_hash, seq, period, nonce, drawn, awarded, points, *extra) != entry:
             report.problems.append(f"draw {seq}: its hash does not match its fields")
         prev = entry
+        first = False
+        if guaranteed:
+            first = extra[0] not in players
+            players.add(extra[0])
         period_seed = seeds.get(period)
         if period_seed is None or not caps_known:
             caps_known = False
@@ -120,6 +147,14 @@ def verify(document: dict[str, Any]) -> Report:
             continue
         expected_drawn = draw.drawn_tier(tiers, draw.ticket(period_seed, seq, nonce, total))
         expected = draw.awarded_tier(tiers, expected_drawn, won)
+        why = ""
+        if guaranteed:
+            expected, why = draw.guarantee(tiers, expected, first)
+            if extra[1] != why:
+                report.problems.append(
+                    f"draw {seq}: logged reason {extra[1]!r}, recomputed {why!r}"
+                    + (" (the player's first draw)" if first else " (the player drew before)")
+                )
         if (drawn, awarded, points) != (expected_drawn, expected.position, expected.points):
             report.problems.append(
                 f"draw {seq}: logged tier {drawn}→{awarded} ({points} points), "

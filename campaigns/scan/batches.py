@@ -20,6 +20,7 @@ from campaigns.models import (
     CampaignStatus,
     CodeBatch,
 )
+from campaigns.prizes import coupons as prize_coupons
 from campaigns.prizes import services as prize_services
 from campaigns.scan.codes import MAX_MERCHANT_ID
 from core.db import connection
@@ -127,6 +128,8 @@ def fund_batch(merchant: Merchant, campaign: Campaign, batch: CodeBatch) -> None
     """
     if batch.prize_reserve is not None:
         units, points = 1, batch.prize_reserve
+        # Coupon prizes also take their coupons out of the pools' stock (decision 0281).
+        prize_coupons.set_aside(campaign.prize_table, batch.size)
     else:
         units, points = batch.size, batch.points_per_code
     reserves.reserve(

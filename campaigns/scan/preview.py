@@ -58,6 +58,8 @@ class Preview:
     points: int | None = None
     # A prize code: the published tiers (name, points, weight, cap); points is the top one.
     prize_tiers: tuple[tuple[str, int, int, int | None], ...] | None = None
+    # With the first-scan guarantee (decision 0280): the tier a first scan wins at least.
+    prize_guarantee: str | None = None
 
 
 def preview_code(raw_code: str, ip: str | None = None) -> Preview:
@@ -105,13 +107,18 @@ def _lookup(merchant_id: int, code: str) -> Preview:
         return Preview(ScanStatus.UNKNOWN)
     batch, campaign = row.batch, row.batch.campaign
     prize_tiers = None
+    guarantee = None
     if batch.prize_reserve is not None:
         with tenant_context(merchant):
-            prize_tiers = tuple(
+            tiers = list(
                 PrizeTier.objects.filter(table__campaign=campaign)
                 .order_by("position")
-                .values_list("name", "points", "weight", "cap")
+                .values_list("name", "points", "weight", "cap", "table__first_scan_guarantee")
             )
+        prize_tiers = tuple(row[:4] for row in tiers)
+        if tiers and tiers[0][4]:
+            # The published terms include the guarantee: the lowest tier that pays.
+            guarantee = [name for name, points, *_rest in tiers if points > 0][-1]
     return Preview(
         status=_status(merchant, row),
         code=code,
@@ -120,6 +127,7 @@ def _lookup(merchant_id: int, code: str) -> Preview:
         campaign_description=campaign.description,
         points=batch.points_per_code,
         prize_tiers=prize_tiers,
+        prize_guarantee=guarantee,
     )
 
 

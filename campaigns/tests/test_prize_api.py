@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
+from graphql_relay import to_global_id
 
 from accounts.models import User
 from campaigns.models import Code, CodeBatch, PrizeTable
@@ -21,7 +22,7 @@ from campaigns.tests.test_merchant_campaigns import call, fund
 from core.db import connection
 from points import ledger
 from tests.fixtures.api import Api, access_token
-from tests.fixtures.prizes import nonce
+from tests.fixtures.prizes import coupon_pool, nonce
 from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +92,7 @@ def test_a_merchant_defines_a_prize_table_and_a_consumer_draws(
     preview = consumer_api.op("ScanPreview", {"code": code})["data"]["scanPreview"]
     assert [t["name"] for t in preview["prizeTiers"]] == ["一等奖", "二等奖", "谢谢参与"]
     assert abs(sum(t["chance"] for t in preview["prizeTiers"]) - 1) < 1e-9
+    assert preview["prizeGuarantee"] is None
     token = access_token(consumer)
     missing = consumer_api.op(
         "ClaimCode", {"code": code, "idempotencyKey": "api-prize-1"}, token=token
@@ -188,3 +190,125 @@ def test_prize_table_needs_sign_in_and_refuses_a_foreign_merchant(
     assert [e["extensions"]["code"] for e in foreign["errors"]] == ["MERCHANT_NOT_FOUND"]
     anonymous = merchant_api.op("PrizeTable", {"campaignId": campaign["id"]}, merchant="acme")
     assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]
+
+
+def test_a_first_scan_guarantee_through_the_apis_and_the_verifier_page(
+    acme: Tenants, merchant_api: Api, consumer_api: Api, consumer: User, client: Client
+) -> None:
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="首扫必中")["campaign"]
+    capped = [TIERS[0], {"name": "小奖", "points": 5, "weight": 1, "cap": 3}]
+    capped.append({"name": "谢谢参与", "points": 0, "weight": 1_000_000})
+    refused = call(
+        merchant_api,
+        operator,
+        "SetPrizeTable",
+        campaignId=campaign["id"],
+        tiers=json.dumps(capped),
+        firstScanGuarantee=True,
+    )
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [
+        ("INVALID_PRIZE_TABLE", "tiers.1.cap")
+    ]
+    del capped[1]["cap"]
+    table = call(
+        merchant_api,
+        operator,
+        "SetPrizeTable",
+        campaignId=campaign["id"],
+        tiers=json.dumps(capped),
+        firstScanGuarantee=True,
+    )
+    assert table["errors"] == [] and table["prizeTable"]["firstScanGuarantee"] is True
+    created = merchant_api.query(
+        CREATE_PRIZE_BATCH,
+        {"campaignId": campaign["id"]},
+        token=access_token(operator),
+        merchant="acme",
+    )["data"]["createCodeBatch"]
+    # The guarantee reserves nothing more: 1 x 100 + 12 x 5.
+    assert created["batch"]["reservedPoints"] == 160
+    call(merchant_api, operator, "ActivateCampaign", id=campaign["id"])
+    with tenant_context(acme.acme):
+        batch = CodeBatch.objects.get(campaign__name="首扫必中")
+        generate_batch(batch.pk)
+        code = Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)[0]
+    preview = consumer_api.op("ScanPreview", {"code": code})["data"]["scanPreview"]
+    assert preview["prizeGuarantee"] == "小奖"  # published with the odds
+    claimed = consumer_api.op(
+        "ClaimPrizeCode",
+        {"code": code, "idempotencyKey": "api-first-1", "nonce": nonce()},
+        token=access_token(consumer),
+    )["data"]["claimCode"]
+    assert claimed["errors"] == [], claimed
+    assert claimed["prize"]["guaranteed"] is True and claimed["prize"]["tierName"] == "小奖"
+    assert claimed["balance"] == 5
+    stats = call(merchant_api, operator, "PrizeTable", campaignId=campaign["id"])
+    assert stats["firstScanGuarantee"] is True
+    assert [t["won"] for t in stats["tiers"]] == [0, 1, 0]
+    page = client.get(f"/prizes/{acme.acme.pk}/{batch.campaign_id}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "首次扫码至少获得“小奖”" in page.content.decode()
+    document = client.get(f"/prizes/{acme.acme.pk}/{batch.campaign_id}/log.json").json()
+    assert document["guarantee"] == {"rule": "first-scan", "tier": 2}
+    assert document["log"][0][9] == "first-scan" and len(document["log"][0][8]) == 32
+
+
+def test_a_coupon_prize_through_the_apis_lands_in_the_consumers_orders(
+    acme: Tenants, merchant_api: Api, consumer_api: Api, consumer: User
+) -> None:
+    operator = acme.acme_operator
+    pool = coupon_pool(acme.acme, coupons=3, price=200)
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="券")["campaign"]
+    tiers = [
+        {"name": "代金券", "coupon": to_global_id("SuppliedProduct", pool.pk), "weight": 10**6},
+        {"name": "谢谢参与", "points": 0, "weight": 1},
+    ]
+    foreign = [{**tiers[0], "coupon": to_global_id("Product", pool.pk)}, tiers[1]]
+    refused = call(
+        merchant_api,
+        operator,
+        "SetPrizeTable",
+        campaignId=campaign["id"],
+        tiers=json.dumps(foreign),
+    )
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", "tiers.0.coupon")]
+    table = call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=json.dumps(tiers)
+    )
+    assert table["errors"] == [] and table["prizeTable"]["tiers"][0]["points"] == 200
+    created = merchant_api.query(
+        CREATE_PRIZE_BATCH.replace("size: 12", "size: 2"),
+        {"campaignId": campaign["id"]},
+        token=access_token(operator),
+        merchant="acme",
+    )["data"]["createCodeBatch"]
+    assert created["errors"] == [] and created["batch"]["reservedPoints"] == 400
+    call(merchant_api, operator, "ActivateCampaign", id=campaign["id"])
+    with tenant_context(acme.acme):
+        batch = CodeBatch.objects.get(campaign__name="券")
+        generate_batch(batch.pk)
+        code = Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)[0]
+    token = access_token(consumer)
+    claimed = consumer_api.op(
+        "ClaimPrizeCode",
+        {"code": code, "idempotencyKey": "api-cpn-1", "nonce": nonce()},
+        token=token,
+    )["data"]["claimCode"]
+    assert claimed["errors"] == [] and claimed["prize"]["tierName"] == "代金券", claimed
+    assert claimed["balance"] == 0
+    orders = consumer_api.op("Orders", {}, token=token)["data"]["orders"]["edges"]
+    assert [(o["node"]["product"]["title"], o["node"]["totalPoints"]) for o in orders] == [
+        (pool.title, 200)
+    ]
+    assert len(orders[0]["node"]["couponCodes"]) == 1
+    stats = call(merchant_api, operator, "PrizeTable", campaignId=campaign["id"])["tiers"][0]
+    assert (stats["couponId"], stats["couponsSetAside"], stats["won"]) == (
+        to_global_id("SuppliedProduct", pool.pk),
+        2,
+        1,
+    )
+    call(merchant_api, acme.acme_owner, "EndCampaign", id=campaign["id"])
+    stats = call(merchant_api, operator, "PrizeTable", campaignId=campaign["id"])["tiers"][0]
+    assert stats["couponsReturned"] == 1
+    pool.refresh_from_db()
+    assert pool.stock == 2

@@ -13,7 +13,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaigns.models.prizes import TierTerms, reserve_for
+from campaigns.models.prizes import TierTerms, reserve_for, validate_terms
 from campaigns.prizes import draw
 
 WEIGHTS = [1, 9, 90, 900]
@@ -118,3 +118,40 @@ def test_the_awards_never_exceed_the_reserve_whatever_the_order(
         paid += draw.awarded_tier(table, drawn, won).points
     assert paid <= reserve_for(terms, size)
     assert all(won.get(t.position, 0) <= t.cap for t in table if t.cap is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tiers=tier_terms,
+    size=st.integers(1, 80),
+    landings=st.lists(st.integers(0, 6), min_size=80, max_size=80),
+    players=st.lists(st.integers(0, 9), min_size=80, max_size=80),
+)
+def test_the_first_scan_guarantee_stays_within_the_reserve(
+    tiers: list[TierTerms], size: int, landings: list[int], players: list[int]
+) -> None:
+    """The same, with the first-scan guarantee (decision 0280) and any assignment of the
+    draws to ten players: every player's first draw pays, and the total stays within the
+    unchanged reserve, because the guaranteed tier has no cap and each code draws once.
+    Planted violation: with a capped lowest tier (validate_terms refuses it) this fails,
+    the guarantee paying units past the cap."""
+    terms = [*tiers[:-1], TierTerms("lowest", tiers[-1].points, tiers[-1].weight, None)]
+    terms.append(TierTerms("thank you", 0, 1, None))
+    validate_terms(terms, None, first_scan_guarantee=True)
+    table = [draw.Tier(i, t.points, t.weight, t.cap) for i, t in enumerate(terms, start=1)]
+    won: dict[int, int] = {}
+    given: Counter[int] = Counter()
+    seen: set[int] = set()
+    paid = 0
+    for landing, player in zip(landings[:size], players, strict=False):
+        drawn = min(landing, len(table) - 1) + 1
+        awarded, why = draw.guarantee(
+            table, draw.awarded_tier(table, drawn, won), player not in seen
+        )
+        assert awarded.points > 0 or player in seen
+        assert not why or awarded.position < drawn
+        seen.add(player)
+        given[awarded.position] += 1
+        paid += awarded.points
+    assert paid <= reserve_for(terms, size)
+    assert all(given[t.position] <= t.cap for t in table if t.cap is not None)

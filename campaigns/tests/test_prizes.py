@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -10,8 +11,8 @@ from django_tenants.utils import tenant_context
 from accounts.models import User
 from campaigns.models import Campaign, CampaignStatus, Claim, PrizeDraw, PrizeTier
 from campaigns.models.prizes import TierTerms
+from campaigns.prizes import draw, verify
 from campaigns.prizes import services as prize_services
-from campaigns.prizes import verify
 from campaigns.scan.claims import claim_code
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign
@@ -20,7 +21,8 @@ from core.db import connection
 from core.errors import DomainError
 from points import ledger, services
 from points.audit import audit
-from tests.fixtures.prizes import TIERS, nonce, prize_campaign
+from redemption.models import Coupon, Order
+from tests.fixtures.prizes import TIERS, coupon_pool, nonce, prize_campaign
 from tests.fixtures.tenants import Tenants
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +223,133 @@ def test_a_period_ends_its_seed_is_revealed_and_a_fresh_one_committed(
     assert PrizeDraw.objects.get(code=codes[1]).period == 1
     connection.set_schema_to_public()
     assert rotate_prize_seeds() == 0  # the task visits every schema; nothing else is due
+
+
+# Nearly every draw wins nothing: the guarantee is what pays a first scan.
+STINGY = [
+    TierTerms("一等奖", 100, 1, 1),
+    TierTerms("小奖", 5, 1, None),
+    TierTerms("谢谢参与", 0, 1_000_000, None),
+]
+
+
+def test_a_first_scan_always_wins_the_lowest_prize_and_the_verifier_knows_why(
+    acme: Tenants, consumer: User, new_phone: Callable[[], str]
+) -> None:
+    merchant = acme.acme
+    batch, found = prize_campaign(merchant, size=6, tiers=STINGY, first_scan_guarantee=True)
+    other = User.objects.get_or_create_consumer(new_phone())[0]
+    # The reserve is the one without the guarantee: Σ min(cap, size) x points.
+    assert batch.prize_reserve == 100 + 6 * 5
+    results = [
+        claim_code(consumer, code, f"g-{i}", nonce=nonce()) for i, code in enumerate(found[:3])
+    ]
+    results.append(claim_code(other, found[3], "g-3", nonce=nonce()))
+    prizes = [r.prize for r in results]
+    assert all(p is not None for p in prizes)
+    first, second, third, others_first = (p for p in prizes if p is not None)
+    assert (first.tier, first.drawn, first.points, first.guaranteed) == (2, 3, 5, True)
+    assert (second.tier, third.tier) == (3, 3) and not second.guaranteed
+    assert (others_first.tier, others_first.points, others_first.guaranteed) == (2, 5, True)
+    assert claim_code(consumer, found[0], "g-0", nonce=nonce()).prize == first  # replayed
+    table = batch.campaign.prize_table
+    log = list(PrizeDraw.objects.filter(table=table).order_by("seq"))
+    assert [e.guarantee for e in log] == ["first-scan", "", "", "first-scan"]
+    assert log[0].player == log[1].player == log[2].player != log[3].player
+    set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+    batch.refresh_from_db()
+    assert batch.released_points == 130 - 10
+    document = verify.published(table)
+    assert document["guarantee"] == {"rule": "first-scan", "tier": 2}
+    report = verify.verify(document)
+    assert report.ok and report.recomputed == 4, report.problems
+    assert audit() == []
+
+    # A guarantee dropped from an entry, or claimed by a player's second draw, is caught
+    # even when the forger re-hashes the chain.
+    for seq, reason in ((1, ""), (2, "first-scan")):
+        forged = copy.deepcopy(document)
+        row = forged["log"][seq - 1]
+        row[9] = reason
+        prev = row[6]
+        for entry in forged["log"][seq - 1 :]:
+            entry[6] = prev
+            entry[7] = draw.entry_hash(prev, *entry[:6], *entry[8:])
+            prev = entry[7]
+        forged["head"]["hash"] = prev
+        problems = verify.verify(forged).problems
+        assert problems and problems[0].startswith(f"draw {seq}: logged reason"), problems
+
+
+def test_the_guarantee_needs_an_uncapped_lowest_prize(acme: Tenants) -> None:
+    campaign = create_scan_campaign(name="Capped lowest")
+    capped = [TierTerms("A", 100, 1, None), TierTerms("B", 5, 1, 10), TierTerms("谢谢", 0, 1, None)]
+    with pytest.raises(DomainError) as exc:
+        prize_services.set_prize_table(campaign, capped, first_scan_guarantee=True)
+    assert (exc.value.code, exc.value.field) == ("INVALID_PRIZE_TABLE", "tiers.1.cap")
+    table = prize_services.set_prize_table(campaign, capped)  # without it, a cap is fine
+    assert not table.first_scan_guarantee
+
+
+def test_a_coupon_prize_is_set_aside_drawn_into_an_order_and_returned_at_the_end(
+    acme: Tenants, consumer: User
+) -> None:
+    merchant = acme.acme
+    pool = coupon_pool(merchant, coupons=5, price=300)
+    tiers = [
+        TierTerms("代金券", 0, 1_000_000, 2, coupon=pool.pk),
+        TierTerms("谢谢参与", 0, 1, None),
+    ]
+    batch, found = prize_campaign(merchant, size=4, tiers=tiers)
+    table = batch.campaign.prize_table
+    (tier, _thanks) = table.tiers.all()
+    # Worth the coupon's price; min(2, 4) coupons and their price set aside.
+    assert (tier.points, tier.coupon_product_id, tier.coupons_set_aside) == (300, pool.pk, 2)
+    assert batch.prize_reserve == 600
+    pool.refresh_from_db()
+    assert pool.stock == 3
+    results = [claim_code(consumer, c, f"cpn-{i}", nonce=nonce()) for i, c in enumerate(found)]
+    tiers_won = [r.prize.tier for r in results if r.prize is not None]
+    assert tiers_won.count(1) == 2  # the cap; the rest fall to "thank you"
+    orders = Order.objects.filter(consumer=consumer, product=pool)
+    assert orders.count() == 2 and {o.status for o in orders} == {"completed"}
+    assert Coupon.objects.filter(order__in=orders).count() == 2
+    assert results[-1].balance == 0  # each prize's price paid in and redeemed at once
+    set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+    pool.refresh_from_db()
+    assert pool.stock == 3  # both set-aside coupons were given: none comes back
+    report = verify.verify(verify.published(table))
+    assert report.ok and report.recomputed == 4, report.problems
+    assert audit() == []
+
+
+def test_unused_prize_coupons_go_back_to_the_pool(acme: Tenants, consumer: User) -> None:
+    merchant = acme.acme
+    pool = coupon_pool(merchant, coupons=3, price=100)
+    tiers = [TierTerms("券", 0, 1, None, coupon=pool.pk), TierTerms("谢谢", 0, 1_000_000, None)]
+    batch, found = prize_campaign(merchant, size=3, tiers=tiers)
+    pool.refresh_from_db()
+    assert pool.stock == 0
+    with pytest.raises(DomainError) as exc:  # the pool is empty: no second batch
+        create_batch(merchant, batch.campaign, size=1, points_per_code=None)
+    assert (exc.value.code, exc.value.field) == ("PRIZE_COUPONS_SHORT", "size")
+    claim_code(consumer, found[0], "cpn-back", nonce=nonce())
+    given = Order.objects.filter(product=pool).count()
+    set_status(merchant, batch.campaign, CampaignStatus.ENDED)
+    pool.refresh_from_db()
+    assert pool.stock == 3 - given
+    assert Coupon.objects.filter(product=pool, order__isnull=True).count() == pool.stock
+    set_status_again = batch.campaign.prize_table.tiers.get(position=1)
+    assert set_status_again.coupons_returned == 3 - given
+    assert audit() == []
+
+
+def test_a_coupon_tier_needs_the_merchants_own_listed_coupon(acme: Tenants) -> None:
+    campaign = create_scan_campaign(name="Foreign coupon")
+    foreign = coupon_pool(acme.beta, coupons=1)
+    for product in (foreign.pk, 10**12):
+        with pytest.raises(DomainError) as exc:
+            prize_services.set_prize_table(
+                campaign, [TierTerms("券", 0, 1, 1, coupon=product), TierTerms("谢谢", 0, 1, None)]
+            )
+        assert (exc.value.code, exc.value.field) == ("INVALID_PRIZE_TABLE", "tiers.0.coupon")

@@ -221,6 +221,9 @@ def error_messages() -> dict[str, str]:
         "PRIZE_TERMS_LOCKED": _(
             "The prize terms are locked once the campaign is active or has batches."
         ),
+        "PRIZE_COUPONS_SHORT": _(
+            "A prize's coupon pool holds too few coupons for this batch: upload more."
+        ),
         "INVALID_DRAW_NONCE": _("This draw could not be made. Reload the page."),
         # Dealers, sales regions and diversion.
         "INVALID_DEALER_NAME": _("A dealer's name is 1 to 100 characters."),

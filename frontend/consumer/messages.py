@@ -83,6 +83,7 @@ NOT_FOR_CONSUMERS = frozenset(
         "INVALID_PRIZE_TABLE",
         "PRIZE_ABOVE_LEGAL_CEILING",
         "PRIZE_TERMS_LOCKED",
+        "PRIZE_COUPONS_SHORT",
         # The merchant earning API (earning/): merchants' servers, never consumers.
         "CONSUMER_REQUIRED",
         "CONSUMER_NOT_FOUND",

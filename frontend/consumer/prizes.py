@@ -50,6 +50,14 @@ def verify_page(request: HttpRequest, merchant_id: int, campaign_id: int) -> Htt
             "tiers": [{**t, "percent": 100 * t["weight"] / total} for t in document["tiers"]],
             "report": report,
             "recent": list(reversed(document["log"][-20:])),
+            "guaranteed_tier": next(
+                (
+                    t["name"]
+                    for t in document["tiers"]
+                    if document["guarantee"] and t["position"] == document["guarantee"]["tier"]
+                ),
+                None,
+            ),
             "merchant_id": merchant_id,
             "campaign_id": campaign_id,
         },

@@ -200,6 +200,8 @@ def scan_texts() -> dict[str, str]:
         "prize_won": _("You won %(tier)s: %(points)s points"),
         "prize_none": _("No prize this time. Thank you for taking part!"),
         "prize_fallback": _("The prize you drew had run out: you get the next one left."),
+        "prize_guaranteed": _("Your first scan in this campaign always wins a prize."),
+        "prize_guarantee": _("Your first scan in this campaign wins at least “%(tier)s”."),
         "prize_log": _("Draw no. %(seq)s in the public log (%(hash)s…)"),
     }
 

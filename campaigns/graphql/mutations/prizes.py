@@ -9,6 +9,7 @@ import graphene
 from api.mutations import DomainMutation
 from api.permissions import require_membership
 from api.scalars import JSONString
+from api.types import decode_id
 from campaigns.error_codes import PrizeErrorCode
 from campaigns.graphql.types.campaigns import campaign_by_id
 from campaigns.graphql.types.prizes import PrizeTableType
@@ -37,11 +38,19 @@ class SetPrizeTable(DomainMutation):
             required=True,
             description='The tiers, top prize first and "thank you" last: a list of '
             '{"name": at most 40 characters, "points": 0 (last tier) or 1 to 10,000,000, '
-            '"weight": 1 to 1,000,000, "cap": 1 to 10,000,000 or null}; 2 to 10 of them.',
+            '"weight": 1 to 1,000,000, "cap": 1 to 10,000,000 or null}; 2 to 10 of them. '
+            'A tier may pay a mall coupon instead: "coupon": the ID of a listed coupon '
+            "SuppliedProduct of this merchant (points: leave out, the coupon's price is "
+            "used); each batch sets aside min(cap, size) of its coupons.",
         )
         period_days = graphene.Int(
             description="A fresh seed every 1 to 366 days (its predecessor revealed); "
             "none: one seed, revealed at the end."
+        )
+        first_scan_guarantee = graphene.Boolean(
+            default_value=False,
+            description="A consumer's first scan in the campaign always wins at least the "
+            'lowest prize (the one above "thank you", which then has no cap).',
         )
 
     prize_table = graphene.Field(PrizeTableType)
@@ -54,8 +63,23 @@ class SetPrizeTable(DomainMutation):
         campaign_id: str,
         tiers: Any,
         period_days: int | None = None,
+        first_scan_guarantee: bool = False,
     ) -> SetPrizeTable:
         require_membership(info, Role.OPERATOR)
         campaign = campaign_by_id(info, campaign_id, "campaignId")
-        terms = terms_from_json(tiers)
-        return cls(prize_table=services.set_prize_table(campaign, terms, period_days))
+        terms = terms_from_json(_coupon_ids(tiers))
+        table = services.set_prize_table(campaign, terms, period_days, first_scan_guarantee)
+        return cls(prize_table=table)
+
+
+def _coupon_ids(tiers: Any) -> Any:
+    """The tiers with each coupon's global ID (a ``SuppliedProduct``) turned into its key;
+    the shape itself is ``terms_from_json``'s to check."""
+    if not isinstance(tiers, list):
+        return tiers
+    return [
+        {**tier, "coupon": decode_id(tier["coupon"], "SuppliedProduct", f"tiers.{i}.coupon")}
+        if isinstance(tier, dict) and tier.get("coupon") is not None
+        else tier
+        for i, tier in enumerate(tiers)
+    ]

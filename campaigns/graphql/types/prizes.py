@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import graphene
 from django.urls import reverse
+from graphql_relay import to_global_id
 
 from api.scalars import BigInt
 from campaigns.models import PrizeSeed, PrizeTable
@@ -27,6 +28,15 @@ class PrizeTierStats(graphene.ObjectType):
     drawn = graphene.Int(required=True, description="Draws that landed on this tier.")
     won = graphene.Int(required=True, description="Units awarded (drawn here or fallen to it).")
     remaining = graphene.Int(description="Units left under the cap; null with no cap.")
+    coupon_id = graphene.ID(
+        description="A tier that pays a mall coupon: its SuppliedProduct (points: its price)."
+    )
+    coupons_set_aside = graphene.Int(
+        required=True, description="Coupons the batches took out of the pool's stock."
+    )
+    coupons_returned = graphene.Int(
+        required=True, description="Coupons given back to the pool when the campaign ended."
+    )
 
     @staticmethod
     def from_stats(stats: services.TierStats) -> PrizeTierStats:
@@ -40,6 +50,13 @@ class PrizeTierStats(graphene.ObjectType):
             drawn=stats.drawn,
             won=stats.won,
             remaining=stats.remaining,
+            coupon_id=(
+                to_global_id("SuppliedProduct", tier.coupon_product_id)
+                if tier.coupon_product_id is not None
+                else None
+            ),
+            coupons_set_aside=tier.coupons_set_aside,
+            coupons_returned=tier.coupons_returned,
         )
 
 
@@ -66,6 +83,11 @@ class PrizeTableType(graphene.ObjectType):
 
     locked_at = graphene.DateTime(description="When the terms were locked (first activation).")
     period_days = graphene.Int(description="Days per seed period; null: one seed.")
+    first_scan_guarantee = graphene.Boolean(
+        required=True,
+        description="A consumer's first scan wins at least the lowest prize (the one above "
+        '"thank you").',
+    )
     draws = BigInt(required=True, description="Entries in the draw log.")
     head = graphene.String(required=True, description="The last entry's hash (the head).")
     tiers = graphene.List(graphene.NonNull(PrizeTierStats), required=True)
@@ -99,6 +121,10 @@ class DrawnPrize(graphene.ObjectType):
         required=True, description="The tier the draw landed on; differs when that one ran out."
     )
     points = BigInt(required=True)
+    guaranteed = graphene.Boolean(
+        required=True,
+        description="Won by the first-scan guarantee (the draw itself won nothing).",
+    )
     seq = BigInt(required=True, description="The draw's number in the campaign's log.")
     entry_hash = graphene.String(required=True, description="The log entry's hash.")
     verify_url = graphene.String(required=True, description="The campaign's public verifier.")
@@ -111,6 +137,7 @@ class DrawnPrize(graphene.ObjectType):
             tier_name=prize.tier_name,
             drawn=prize.drawn,
             points=prize.points,
+            guaranteed=prize.guaranteed,
             seq=prize.seq,
             entry_hash=prize.entry_hash,
         )

@@ -36,6 +36,10 @@ class ScanPreview(graphene.ObjectType):
         graphene.NonNull(lambda: PreviewPrizeTier),
         description="A prize code: the published tiers, top prize first; null for fixed points.",
     )
+    prize_guarantee = graphene.String(
+        description="A prize code whose campaign guarantees the first scan: the tier a "
+        "consumer's first scan wins at least; null otherwise."
+    )
 
     @staticmethod
     def resolve_status(preview: Preview, info: graphene.ResolveInfo) -> str:

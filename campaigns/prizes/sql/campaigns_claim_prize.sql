@@ -19,11 +19,21 @@
 --      next tier below it (higher position) that has one; the last tier ("thank you")
 --      has no cap, so every draw ends somewhere. A capped tier's unit is taken with a
 --      conditional UPDATE (won < cap);
---   9. the log entry, its hash over 'v1|prev|seq|period|nonce|drawn|awarded|points',
---      and the head moved to it;
+--   8b. the first-scan guarantee (decision 0280), in a table that has it: the consumer's
+--      tag (SHA-256 of the table's secret player key and the consumer id, 16 bytes hex)
+--      is logged with every draw; a draw that is the tag's first entry in the log and was
+--      awarded a tier paying nothing is awarded the lowest paying tier instead (it has no
+--      cap), and its entry says why ('first-scan'). Under the head's lock, so two first
+--      scans of one consumer cannot both be first;
+--   9. the log entry, its hash over 'v1|prev|seq|period|nonce|drawn|awarded|points'
+--      (with the guarantee: 'v2|...|points|player|guarantee'), and the head moved to it;
 --  10. the award posted from the batch's prize reserve (one account, bucket 0: the draws
 --      already take turns on the head) to the wallet when the tier pays points; an empty
 --      reserve (the batch voided meanwhile) raises check_violation and rolls it all back;
+--  10b. a tier that pays a mall coupon (decision 0281): the award above pays its price,
+--      redeemed at once for one free coupon of the product (the batch took it out of
+--      the pool's stock when it was created): a 'redeem' posting wallet -> mall, a
+--      completed order, the coupon given to it;
 --  11. the claim row (no ledger transaction for "thank you").
 -- campaigns/prizes/draw.py is the same arithmetic in Python, for the verifier.
 -- Re-created from this file on every migrate (core/db/functions.py).
@@ -83,6 +93,17 @@ DECLARE
     v_n integer;
     v_acc bigint;
     v_post record;
+    v_guarantee boolean;
+    v_player_key bytea;
+    v_player text := '';
+    v_why text := '';
+    v_coupons bigint[];
+    v_k integer;
+    v_mall bigint;
+    v_title text;
+    v_supplier bigint;
+    v_order bigint;
+    v_okey text;
 BEGIN
     SELECT m.schema_name, m.status, m.points_expiry_days, m.name
       INTO v_schema, v_status, v_expiry_days, merchant_name
@@ -144,15 +165,16 @@ BEGIN
     v_wallet := public.points_wallet(p_consumer, p_now);
 
     -- 6. The head, locked until commit.
-    SELECT t.draws + 1, t.head, s.hmac_pads, s.period
-      INTO seq, v_head, v_pads, v_period
+    SELECT t.draws + 1, t.head, s.hmac_pads, s.period, t.first_scan_guarantee, t.player_key
+      INTO seq, v_head, v_pads, v_period, v_guarantee, v_player_key
       FROM campaigns_prizetable t JOIN campaigns_prizeseed s ON s.id = t.seed_id
      WHERE t.id = v_table
        FOR UPDATE OF t;
     SELECT array_agg(r.position ORDER BY r.position), array_agg(r.name ORDER BY r.position),
            array_agg(r.points ORDER BY r.position), array_agg(r.weight ORDER BY r.position),
-           array_agg(r.cap ORDER BY r.position), sum(r.weight)
-      INTO v_positions, v_names, v_points, v_weights, v_caps, v_total
+           array_agg(r.cap ORDER BY r.position), sum(r.weight),
+           array_agg(r.coupon_product_id ORDER BY r.position)
+      INTO v_positions, v_names, v_points, v_weights, v_caps, v_total, v_coupons
       FROM campaigns_prizetier r WHERE r.table_id = v_table;
     v_n := array_length(v_positions, 1);
 
@@ -198,6 +220,7 @@ BEGIN
         IF awarded IS NOT NULL THEN
             points := v_points[v_i];
             tier_name := v_names[v_i];
+            v_k := v_i;
             EXIT;
         END IF;
     END LOOP;
@@ -205,15 +228,34 @@ BEGIN
         RAISE EXCEPTION 'prize table % has no tier left for draw %', v_table, seq;
     END IF;
 
+    -- 8b. The first-scan guarantee: the lowest paying tier is the one before the last.
+    IF v_guarantee THEN
+        v_player := encode(substring(sha256(v_player_key || convert_to(
+            'player|' || p_consumer, 'UTF8')) FROM 1 FOR 16), 'hex');
+        IF points = 0 AND NOT EXISTS (
+            SELECT 1 FROM campaigns_prizedraw d
+             WHERE d.table_id = v_table AND d.player = v_player) THEN
+            v_k := v_n - 1;
+            awarded := v_positions[v_k];
+            points := v_points[v_k];
+            tier_name := v_names[v_k];
+            v_why := 'first-scan';
+        END IF;
+    END IF;
+
     -- 9. The log entry and the head.
     entry_hash := encode(sha256(convert_to(
-        'v1|' || v_head || '|' || seq || '|' || v_period || '|' || p_nonce || '|' || drawn
-        || '|' || awarded || '|' || points, 'UTF8')), 'hex');
+        CASE WHEN v_guarantee THEN 'v2|' ELSE 'v1|' END
+        || v_head || '|' || seq || '|' || v_period || '|' || p_nonce || '|' || drawn
+        || '|' || awarded || '|' || points
+        || CASE WHEN v_guarantee THEN '|' || v_player || '|' || v_why ELSE '' END,
+        'UTF8')), 'hex');
     UPDATE campaigns_prizetable t SET draws = seq, head = entry_hash WHERE t.id = v_table;
     INSERT INTO campaigns_prizedraw
-        (table_id, seq, period, nonce, drawn, awarded, points, prev_hash, hash, code, drawn_at)
-    VALUES (v_table, seq, v_period, p_nonce, drawn, awarded, points, v_head, entry_hash, p_code,
-            p_now);
+        (table_id, seq, period, nonce, drawn, awarded, points, prev_hash, hash, player,
+         guarantee, code, drawn_at)
+    VALUES (v_table, seq, v_period, p_nonce, drawn, awarded, points, v_head, entry_hash,
+            v_player, v_why, p_code, p_now);
 
     -- 10. The award.
     IF points > 0 THEN
@@ -237,6 +279,58 @@ BEGIN
         END IF;
         txn_id := v_post.txn_id;
         balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
+        -- 10b. A coupon prize: its price redeemed at once for one of the pool's coupons,
+        -- as redemption_redeem redeems a coupon (same posting, same order row).
+        IF v_coupons[v_k] IS NOT NULL THEN
+            SELECT p.title, p.supplier_id INTO v_title, v_supplier
+              FROM public.redemption_product p WHERE p.id = v_coupons[v_k];
+            SELECT a.id INTO v_mall FROM public.points_account a
+             WHERE a.kind = 'mall' AND a.merchant_id IS NULL AND a.consumer_id IS NULL
+               AND a.ref = '';
+            IF NOT FOUND THEN
+                INSERT INTO public.points_account (kind, ref, balance, materialized, created_at)
+                VALUES ('mall', '', 0, false, p_now)
+                ON CONFLICT ON CONSTRAINT account_unique_owner DO NOTHING;
+                SELECT a.id INTO v_mall FROM public.points_account a
+                 WHERE a.kind = 'mall' AND a.merchant_id IS NULL AND a.consumer_id IS NULL
+                   AND a.ref = '';
+            END IF;
+            v_okey := 'prize:' || p_merchant || ':' || p_code;
+            SELECT * INTO v_post FROM public.points_post(
+                'redeem', 'redeem:' || p_consumer || ':' || v_okey,
+                encode(sha256(convert_to(
+                    'redeem:redeem:' || p_consumer || ':' || v_okey || ':' || v_coupons[v_k]
+                    || ':1:' || points, 'UTF8')), 'hex'),
+                NULL, p_consumer, NULL, left(v_title, 200),
+                jsonb_build_object('product', v_coupons[v_k], 'quantity', 1,
+                                   'campaign', campaign_id, 'prize', awarded, 'draw', seq),
+                p_now,
+                ARRAY[v_wallet, v_mall], ARRAY[-points, points]::bigint[], ARRAY[p_consumer, NULL],
+                ARRAY[v_wallet], ARRAY[-points]::bigint[],
+                NULL, NULL, NULL, NULL,
+                v_wallet, points);
+            IF v_post.replayed THEN
+                RAISE EXCEPTION 'prize coupon of % already redeemed', p_code;
+            END IF;
+            balance := v_post.balances[1];
+            INSERT INTO public.redemption_order
+                (consumer_id, product_id, supplier_id, quantity, unit_points, total_points,
+                 status, address, transaction_id, idempotency_key, carrier, tracking_number,
+                 placed_at, completed_at)
+            VALUES (p_consumer, v_coupons[v_k], v_supplier, 1, points, points, 'completed',
+                    NULL, v_post.txn_id, v_okey, '', '', p_now, p_now)
+            RETURNING id INTO v_order;
+            UPDATE public.redemption_coupon c SET order_id = v_order
+              FROM (SELECT f.id FROM public.redemption_coupon f
+                     WHERE f.product_id = v_coupons[v_k] AND f.order_id IS NULL
+                     ORDER BY f.id LIMIT 1
+                       FOR UPDATE SKIP LOCKED) AS free
+             WHERE c.id = free.id;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'coupon pool % has no free coupon for draw %', v_coupons[v_k], seq
+                    USING ERRCODE = 'check_violation', CONSTRAINT = 'product_stock_not_neg';
+            END IF;
+        END IF;
     ELSE
         -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).
         SELECT a.balance INTO balance FROM public.points_account a

@@ -77,6 +77,8 @@ async function growth() {
   $("#reached").textContent = number(analytics.consumersReached);
   $("#repeat").textContent = number(analytics.repeatConsumers);
   $("#redeemed-share").textContent = percent(analytics.redeemedShare * 100);
+  // Awards through the earning API (purchases, awards, bonuses) in the 30 days.
+  $("#merchant-awards").textContent = number(analytics.merchantAwards);
   const funnel = t("funnel", {
     scans: number(analytics.funnel.scans),
     claims: number(analytics.funnel.claims),

@@ -81,6 +81,9 @@ function showPreview(preview) {
     : pointsText(preview.points);
   setText("offer-points", known ? points : "");
   showPrizeTiers(known ? preview.prizeTiers : null);
+  // The first-scan guarantee is one of the published terms (decision 0280).
+  const guarantee = known && preview.prizeGuarantee;
+  setText("offer-guarantee", guarantee ? fmt(texts.prize_guarantee, { tier: guarantee }) : "");
   setText("offer-description", known ? preview.campaignDescription : "");
   setText("offer-status", preview.status === "CLAIMABLE" ? "" : texts[`status_${preview.status}`]);
 }
@@ -231,7 +234,9 @@ function showPrizeResult(result) {
   $("result-title").textContent = prize.points
     ? fmt(texts.prize_won, { tier: prize.tierName, points: formatPoints(prize.points) })
     : texts.prize_none;
-  setText("result-fallback", prize.drawn !== prize.tier ? texts.prize_fallback : "");
+  // The guarantee is the one thing that moves a draw up the table (decision 0280).
+  const why = prize.guaranteed ? texts.prize_guaranteed : texts.prize_fallback;
+  setText("result-fallback", prize.drawn !== prize.tier ? why : "");
   setText("result-log", fmt(texts.prize_log, { seq: prize.seq, hash: prize.entryHash.slice(0, 12) }));
   $("result-verify").href = prize.verifyUrl;
   show("result-verify");
