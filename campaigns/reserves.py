@@ -10,7 +10,7 @@ them, so a reward in flight either committed first or finds its bucket empty.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
@@ -19,9 +19,6 @@ from points import ledger
 from points.ledger import Posting
 from points.models import Account, AccountKind, Transaction, TransactionKind
 from tenants.models import Merchant
-
-if TYPE_CHECKING:
-    from campaigns.models import Campaign
 
 RESERVE_BUCKETS = 16
 
@@ -126,9 +123,17 @@ class CappedFunding(Protocol):
     def save(self, *, update_fields: list[str]) -> None: ...
 
 
+class NamedCampaign(Protocol):
+    """What the ledger's memo and metadata need of a campaign (campaigns.models imports
+    this module, so it cannot import the model back)."""
+
+    pk: Any
+    name: str
+
+
 def reserve_once(
     merchant: Merchant,
-    campaign: Campaign,
+    campaign: NamedCampaign,
     funding: CappedFunding,
     *,
     cap: int,
@@ -154,7 +159,12 @@ def reserve_once(
 
 
 def release_once(
-    merchant: Merchant, campaign: Campaign, funding: CappedFunding, *, cap: int, key_prefix: str
+    merchant: Merchant,
+    campaign: NamedCampaign,
+    funding: CappedFunding,
+    *,
+    cap: int,
+    key_prefix: str,
 ) -> int:
     """Return what is left of ``funding``'s reserve (the campaign ended); the points."""
     if not funding.reserved:
