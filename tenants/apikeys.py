@@ -94,6 +94,8 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     # Ledger, and the figures finance and growth read from it.
     "budget": ApiScope.LEDGER_READ,
     "ledger": ApiScope.LEDGER_READ,
+    "ledgerMovements": ApiScope.LEDGER_READ,
+    "ledgerCsv": ApiScope.LEDGER_READ,
     "pointsLiability": ApiScope.LEDGER_READ,
     "analytics": ApiScope.LEDGER_READ,
     # The same figures as a file (a signed link): what reads them may download them.

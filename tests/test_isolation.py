@@ -44,6 +44,7 @@ from core.db import connection
 from earning import services as earning_services
 from earning.models import Award, EarningRule
 from points import services
+from points.downloads import LEDGER_CSV
 from points.models import AccountKind, Entry
 from redemption.models import Category, Order, Product
 from redemption.tests.helpers import placed_order
@@ -105,6 +106,11 @@ QUERY_CASES: dict[str, str] = {
     "ledger": (
         "query { ledger(first: 100) { edges { node { id amount kind memo account reference } } } }"
     ),
+    "ledgerMovements": (
+        "query { ledgerMovements(first: 100) { edges { node { id kind memo budgetChange "
+        "reserveChange campaign postings { account reference amount } } } } }"
+    ),
+    "ledgerCsv": "query { ledgerCsv { url expiresAt } }",
     "analytics": (
         'query { analytics(from: "2021-01-01", to: "2021-12-31") { consumersReached '
         "repeatConsumers redeemedConsumers redeemedShare newConsumers "
@@ -598,6 +604,7 @@ def _as(api: Api, user: User, document: str, merchant: str | None, **kwargs: Any
 
 
 ANALYTICS_LINK = "http://testserver/reports/analytics/"
+LEDGER_LINK = "http://testserver/reports/ledger/"
 
 
 def _what_links_name(value: Any) -> Any:
@@ -612,6 +619,8 @@ def _what_links_name(value: Any) -> Any:
         return [_what_links_name(v) for v in value]
     if isinstance(value, str) and value.startswith(ANALYTICS_LINK):
         return ["link", *MERCHANT_CSV.read(value.removeprefix(ANALYTICS_LINK).rstrip("/"))]
+    if isinstance(value, str) and value.startswith(LEDGER_LINK):
+        return ["link", *LEDGER_CSV.read(value.removeprefix(LEDGER_LINK).rstrip("/"))]
     return value
 
 
@@ -635,13 +644,14 @@ def test_query_field_does_not_show_another_merchants_data(
     assert _what_links_name(after) == _what_links_name(before), (
         "acme's view changed when only beta's data did"
     )
-    if field == "analyticsCsv":  # the link names acme, whatever beta does
+    if field in {"analyticsCsv", "ledgerCsv"}:  # the link names acme, whatever beta does
         assert _what_links_name(after)["data"][field]["url"][1] == tenants.acme.pk
     assert marker not in json.dumps(after)
     # Beta's own staff do see the activity where the field shows such data.
     beta_view = json.dumps(_as(merchant_api, tenants.beta_owner, document, "beta"))
     if field in {
         "ledger",
+        "ledgerMovements",
         "staff",
         "campaigns",
         "batchExports",

@@ -355,6 +355,7 @@ def texts() -> dict[str, str]:
         "txn_REDEEM": _("Redeemed"),
         "txn_EXPIRE": _("Expired"),
         "txn_REVERSAL": _("Reversal"),
+        "txn_MERCHANT_AWARD": _("Awarded by the merchant"),
         "account_MERCHANT_BUDGET": _("Budget"),
         "account_CAMPAIGN_RESERVE": _("Campaign reserve"),
         "activate": _("Activate"),
@@ -448,6 +449,10 @@ def texts() -> dict[str, str]:
             "platform's operators to add a category, then come back."
         ),
         "col_campaign": _("Campaign"),
+        "col_budget_change": _("Budget change"),
+        "col_reserve_change": _("Reserve change"),
+        "col_postings": _("Postings"),
+        "postings_count": _("%(count)s postings"),
         "col_name": _("Name"),
         "col_status": _("Status"),
         "col_codes": _("Codes"),

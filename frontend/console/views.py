@@ -153,7 +153,7 @@ SCREENS: dict[str, Screen] = {
             ),
             nav="goods",
         ),
-        Screen("ledger", _("Ledger"), ("Ledger",), nav="ledger"),
+        Screen("ledger", _("Ledger"), ("LedgerMovements", "LedgerCsv", "Campaigns"), nav="ledger"),
         # 防伪: codes that look copied, and any code's scan history.
         Screen(
             "scans",
