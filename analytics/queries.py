@@ -24,9 +24,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.db.models import Subquery
 from django.utils.translation import gettext as _
 
-from analytics.models import DailyActivity, RollupState, WeeklyCohort
+from analytics.models import DailyActivity, MerchantRollup, RollupState, WeeklyCohort
 from campaigns.error_codes import CampaignErrorCode
 from core.db import connection, replica
 from core.errors import DomainError
@@ -153,10 +154,18 @@ def summary(merchant_id: int | None, first: date, last: date) -> Summary:
         )
         for week in sorted(cells)
     ]
-    state = RollupState.objects.using(db).values_list("updated_at", "rolled_to").first() or (
+    # A merchant's own refresh (analytics.refresh) may be newer than the periodic run:
+    # read in the same query, so a summary stays at four.
+    own = MerchantRollup.objects.using(db).filter(merchant_id=merchant_id or 0)
+    state = RollupState.objects.using(db).annotate(
+        own=Subquery(own.values("rolled_at")[:1])
+    ).values_list("updated_at", "rolled_to", "own").first() or (
+        # Never rolled up for everyone yet (a new platform): only the merchant's own.
         None,
         None,
+        own.values_list("rolled_at", flat=True).first(),
     )
+    updated_at = max((t for t in (state[0], state[2]) if t is not None), default=None)
     totals = {
         f: sum(getattr(d, f) for d in days)
         for f in ("new", "scans", "claims", "answers", "redeems")
@@ -169,7 +178,7 @@ def summary(merchant_id: int | None, first: date, last: date) -> Summary:
         repeat=latest[1],
         redeemed=latest[2],
         cohorts=cohorts,
-        updated_at=state[0],
+        updated_at=updated_at,
         rolled_to=state[1],
         totals=totals,
     )

@@ -22,6 +22,7 @@ from graphql_relay import from_global_id, to_global_id
 
 from accounts.models import User
 from analytics.downloads import MERCHANT_CSV
+from analytics.models import MerchantRollup
 from api.schema import consumer_schema, merchant_schema
 from campaigns import services as campaign_services
 from campaigns.models import (
@@ -45,7 +46,7 @@ from earning import services as earning_services
 from earning.models import Award, EarningRule
 from points import services
 from points.downloads import LEDGER_CSV
-from points.models import AccountKind, Entry
+from points.models import AccountKind, Entry, TopUpRequest
 from redemption.models import Category, Order, Product
 from redemption.tests.helpers import placed_order
 from tenants import onboarding
@@ -401,6 +402,14 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
     "webhookRedeliver": (
         "mutation($id: ID!) { webhookRedeliver(id: $id) { delivery { id } errors { code } } }",
         lambda t: {"id": _acme_dead_delivery(t)},
+    ),
+    "refreshAnalytics": (
+        "mutation { refreshAnalytics { queued errors { code } } }",
+        lambda t: {},
+    ),
+    "requestTopUp": (
+        "mutation { requestTopUp(amountMinor: 100000) { requested errors { code } } }",
+        lambda t: {},
     ),
 }
 
@@ -829,6 +838,10 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
     rules = sorted(
         EarningRule.objects.filter(merchant=tenants.acme).values_list("pk", "points_per_unit")
     )
+    refreshed = list(
+        MerchantRollup.objects.filter(merchant=tenants.acme).values_list("rolled_at", flat=True)
+    )
+    top_ups = sorted(TopUpRequest.objects.filter(merchant=tenants.acme).values_list("pk"))
     return (
         staff,
         campaigns,
@@ -845,6 +858,8 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         prize_tiers,
         awards,
         rules,
+        refreshed,
+        top_ups,
     )
 
 

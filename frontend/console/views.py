@@ -81,7 +81,7 @@ SCREENS: dict[str, Screen] = {
         Screen(
             "dashboard",
             _("Dashboard"),
-            ("Dashboard", "Analytics", "AnalyticsCsv"),
+            ("Dashboard", "Analytics", "AnalyticsCsv", "RefreshAnalytics"),
             charts=True,
             nav="dashboard",
         ),
@@ -153,7 +153,12 @@ SCREENS: dict[str, Screen] = {
             ),
             nav="goods",
         ),
-        Screen("ledger", _("Ledger"), ("LedgerMovements", "LedgerCsv", "Campaigns"), nav="ledger"),
+        Screen(
+            "ledger",
+            _("Ledger"),
+            ("LedgerMovements", "LedgerCsv", "Campaigns", "RequestTopUp"),
+            nav="ledger",
+        ),
         # 防伪: codes that look copied, and any code's scan history.
         Screen(
             "scans",

@@ -12,7 +12,7 @@ from graphql_relay import to_global_id
 
 from api.permissions import require_consumer, require_membership
 from api.scalars import BigInt
-from points import balances, liability, statement
+from points import balances, liability, statement, topups
 from points.models import Account, AccountKind, Entry, Transaction, TransactionKind
 
 TransactionKindEnum = graphene.Enum(
@@ -209,11 +209,35 @@ class LedgerMovement(DjangoObjectType):
         )
 
 
+class BudgetMoney(graphene.ObjectType):
+    """What points cost the merchant, at the rate of its latest money top-up."""
+
+    rate = graphene.String(required=True, description="Points per major unit (e.g. per yuan).")
+    currency = graphene.String(required=True, description="ISO 4217, e.g. CNY.")
+    available_minor = BigInt(required=True, description="`available` in minor units (fen).")
+    reserved_minor = BigInt(required=True, description="`reserved` in minor units (fen).")
+
+
 class Budget(graphene.ObjectType):
     available = BigInt(required=True, description="Points free to spend on campaigns.")
     reserved = BigInt(
         required=True, description="Points set aside in campaign reserves, not yet awarded."
     )
+    money = graphene.Field(
+        BudgetMoney, description="The money equivalent; null before the first money top-up."
+    )
+
+    @staticmethod
+    def resolve_money(budget: balances.Budget, info: graphene.ResolveInfo) -> BudgetMoney | None:
+        price = topups.price_of(require_membership(info).merchant_id)
+        if price is None:
+            return None
+        return BudgetMoney(
+            rate=format(price.rate.normalize(), "f"),
+            currency=price.currency,
+            available_minor=price.money_minor(budget.available),
+            reserved_minor=price.money_minor(budget.reserved),
+        )
 
 
 class LiabilityExpiring(graphene.ObjectType):

@@ -3,7 +3,8 @@
 
 A batch of 40 codes reserves its points over 16 bucket accounts: the statement shows it
 as one line (预算 -200, 预留 +200) that opens to its 17 postings; the kind and campaign
-filters narrow the lines; "下载 CSV" gives the same lines as a file. Runs at phone and
+filters narrow the lines; "下载 CSV" gives the same lines as a file. The budget shows
+what its points cost (约 ¥), and 申请充值 records a request for the operators. Runs at phone and
 desktop size; ``UPDATE_SCREENSHOTS=1`` writes the screen in Chinese with a line open.
 """
 
@@ -17,6 +18,7 @@ from django_tenants.utils import tenant_context
 from campaigns.models import CampaignStatus
 from campaigns.scan.services import create_batch, create_scan_campaign
 from campaigns.services import set_status
+from points.models import TopUpRequest
 from tests.browser.conftest import BrowserPage
 from tests.browser.test_console import Shoot, funded_merchant, shoot_both
 from tests.browser.test_console_labels import sign_in_chinese
@@ -49,6 +51,9 @@ def test_a_batch_is_one_line_that_opens_to_its_postings_filtered_and_exported(
     p.goto("/console/ledger/")
     rows = p.locator("#entries tbody tr")
     rows.first.wait_for()
+    # 100,000 points bought at 100 a yuan, 220 of them reserved: what the rest cost.
+    assert "（约 ¥997.80）" in p.locator("#budget-available").inner_text()
+    assert "（约 ¥2.20）" in p.locator("#budget-reserved").inner_text()
     # The top-up and two batches: three lines, not 1 + 17 + 3.
     assert rows.count() == 3
     caps_line = rows.filter(has_text="春茶瓶盖")
@@ -80,3 +85,13 @@ def test_a_batch_is_one_line_that_opens_to_its_postings_filtered_and_exported(
     assert response.status == 200
     lines = response.text().lstrip("\ufeff").strip().splitlines()
     assert len(lines) == 2 and ",reserve," in lines[1] and ",-20,20," in lines[1]
+
+    # 申请充值 reaches the operators as a request in the admin.
+    p.get_by_role("button", name="申请充值").click()
+    p.locator("#top-up .field-error").wait_for()  # no amount: refused at its field
+    p.get_by_label("金额（元）").fill("5000")
+    p.get_by_label("给运营的备注").fill("请开专票")
+    p.get_by_role("button", name="申请充值").click()
+    p.get_by_text("已提交申请，平台运营会与您联系。").first.wait_for()
+    request = TopUpRequest.objects.get(merchant=merchant)
+    assert (request.amount_minor, request.note) == (500_000, "请开专票")

@@ -2,7 +2,9 @@
 // its postings folded into the budget's and the reserves' change and shown on demand;
 // filtered by date, kind and campaign; the same lines as a CSV file.
 
-import { $, api, dateTime, el, fail, link, nodes, number, pager, points, start, t, table } from "./console.js";
+import {
+  $, announce, api, dateTime, el, fail, link, mutate, nodes, number, onSubmit, pager, showBudget, start, t, table,
+} from "./console.js";
 
 const KINDS = ["FUND_MONEY", "FUND_GOODS", "TRANSFER", "RESERVE", "RELEASE", "AWARD", "MERCHANT_AWARD", "REVERSAL"];
 
@@ -80,10 +82,24 @@ function csvLink() {
   return refresh;
 }
 
+// 申请充值: the operators are told and record the payment; the points come with it.
+function topUp() {
+  const form = $("#top-up");
+  onSubmit(form, async (values) => {
+    // The field is named for the API's argument (errors land on it); it takes yuan.
+    const yuan = Number(values.amountMinor);
+    const amountMinor = Number.isFinite(yuan) ? Math.round(yuan * 100) : 0;
+    await mutate("RequestTopUp", { amountMinor, note: values.note.trim() || null });
+    form.reset();
+    $("#top-up-done").hidden = false;
+    announce(t("top_up_requested"));
+  });
+}
+
 async function main() {
   const { budget } = await start();
-  $("#budget-available").textContent = points(budget.available);
-  $("#budget-reserved").textContent = points(budget.reserved);
+  showBudget(budget);
+  topUp();
   const kind = $("#filter-kind");
   for (const k of KINDS) kind.append(el("option", { value: k }, t(`txn_${k}`)));
   let names = new Map();
