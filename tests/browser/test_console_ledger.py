@@ -62,7 +62,7 @@ def test_a_batch_is_one_line_that_opens_to_its_postings_filtered_and_exported(
     caps_line.get_by_text("17 笔分录").click()
     caps_line.locator("details.postings li").nth(16).wait_for()
     assert caps_line.locator("details.postings li").count() == 17
-    shoot_both(page, shoot, "ledger-zh")
+    shoot_both(page, shoot, "ledger")
 
     p.locator("#filter-kind").select_option("FUND_MONEY")
     p.locator("#entries tbody tr").filter(has_text="+100,000").wait_for()

@@ -59,7 +59,7 @@ async function main() {
 }
 
 // "Refresh": the merchant's own figures are counted again by a queued rollup; the page
-// asks every 5 seconds (for a minute) until they say a later time, then redraws them.
+// asks every 5 seconds (for two minutes) until they say a later time, then redraws them.
 function refreshButton(shown) {
   // (Shown to operators and up: start() applies the data-role of the page.)
   const button = $("#analytics-refresh");
@@ -70,7 +70,7 @@ function refreshButton(shown) {
       await mutate("RefreshAnalytics", {});
       announce(t("refresh_queued"));
       $("#rolled-at").textContent = t("refresh_queued");
-      for (let tries = 0; tries < 12; tries += 1) {
+      for (let tries = 0; tries < 24; tries += 1) {
         await new Promise((resolve) => setTimeout(resolve, 5000));
         const now = await growth(false);
         if (now && now !== counted) {
@@ -112,8 +112,13 @@ async function growth(withCsv = true) {
     claims: number(analytics.funnel.claims),
     redemptions: number(analytics.funnel.redemptions),
   });
-  const fresh = analytics.rolledTo ? t("rolled_to", { day: date(analytics.rolledTo) }) : t("not_rolled");
-  $("#growth-summary").textContent = `${funnel} · ${fresh}`;
+  // Counted for this merchant alone (its refresh) before any periodic run: no "not yet".
+  const fresh = analytics.rolledTo
+    ? t("rolled_to", { day: date(analytics.rolledTo) })
+    : analytics.updatedAt
+      ? ""
+      : t("not_rolled");
+  $("#growth-summary").textContent = fresh ? `${funnel} · ${fresh}` : funnel;
   $("#rolled-at").textContent = analytics.updatedAt ? t("rolled_at", { time: timeOfDay(analytics.updatedAt) }) : "";
   if (withCsv) await csvLink(period);
   return analytics.updatedAt;
