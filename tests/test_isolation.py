@@ -70,7 +70,7 @@ pytestmark = pytest.mark.django_db
 # Top-level merchant query fields, each with a query reading it. Every field must be
 # listed; `node` and `me` are tested on their own below.
 QUERY_CASES: dict[str, str] = {
-    "budget": "query { budget { available reserved } }",
+    "budget": "query { budget { available reserved money { rate currency availableMinor } } }",
     "campaigns": (
         "query { campaigns(first: 20) { edges { node { id name status stats { codesIssued "
         "codesClaimed pointsReserved } batches(first: 10) { edges { node { id size status } } } "
