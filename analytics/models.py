@@ -151,3 +151,17 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"rolled up to {self.rolled_to}"
+
+
+class MerchantRollup(models.Model):
+    """When one merchant's own summaries were last rebuilt on its asking (the console's
+    refresh, analytics.rollup.rollup_merchant); the periodic rollup's time is
+    ``RollupState.updated_at``."""
+
+    merchant = models.OneToOneField(
+        "tenants.Merchant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    rolled_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} rolled up at {self.rolled_at}"

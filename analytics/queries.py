@@ -27,9 +27,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connections
+from django.db.models import Subquery
 from django.utils.translation import gettext as _
 
-from analytics.models import DailyActivity, RollupState, WeeklyCohort
+from analytics.models import DailyActivity, MerchantRollup, RollupState, WeeklyCohort
 from campaigns.error_codes import CampaignErrorCode
 from core.db import replica
 from core.errors import DomainError
@@ -162,10 +163,18 @@ def _summary(db: str, merchant_id: int | None, first: date, last: date) -> Summa
         )
         for week in sorted(cells)
     ]
-    state = RollupState.objects.using(db).values_list("updated_at", "rolled_to").first() or (
+    # A merchant's own refresh (analytics.refresh) may be newer than the periodic run:
+    # read in the same query, so a summary stays at four.
+    own = MerchantRollup.objects.using(db).filter(merchant_id=merchant_id or 0)
+    state = RollupState.objects.using(db).annotate(
+        own=Subquery(own.values("rolled_at")[:1])
+    ).values_list("updated_at", "rolled_to", "own").first() or (
+        # Never rolled up for everyone yet (a new platform): only the merchant's own.
         None,
         None,
+        own.values_list("rolled_at", flat=True).first(),
     )
+    updated_at = max((t for t in (state[0], state[2]) if t is not None), default=None)
     totals = {
         f: sum(getattr(d, f) for d in days)
         for f in ("new", "scans", "claims", "answers", "redeems", "awards")
@@ -178,7 +187,7 @@ def _summary(db: str, merchant_id: int | None, first: date, last: date) -> Summa
         repeat=latest[1],
         redeemed=latest[2],
         cohorts=cohorts,
-        updated_at=state[0],
+        updated_at=updated_at,
         rolled_to=state[1],
         totals=totals,
     )

@@ -15,6 +15,7 @@ from graphql_relay import from_global_id
 
 from accounts.graphql import mutations as accounts_mutations
 from accounts.graphql import queries as accounts_queries
+from analytics.graphql import mutations as analytics_mutations
 from analytics.graphql import queries as analytics_queries
 from campaigns.graphql import mutations as campaigns_mutations
 from campaigns.graphql import queries as campaigns_queries
@@ -24,6 +25,7 @@ from earning.graphql import mutations as earning_mutations
 from earning.graphql import queries as earning_queries
 from notifications.graphql import mutations as notifications_mutations
 from notifications.graphql import queries as notifications_queries
+from points.graphql import mutations as points_mutations
 from points.graphql import queries as points_queries
 from privacy.graphql import mutations as privacy_mutations
 from privacy.graphql import queries as privacy_queries
@@ -114,6 +116,8 @@ class MerchantQuery(
 
 class MerchantMutation(
     dealers_mutations.MerchantMutations,
+    analytics_mutations.MerchantMutations,
+    points_mutations.MerchantMutations,
     earning_mutations.MerchantMutations,
     tenants_mutations.OfficialAccountMutations,
     accounts_mutations.StaffAuthMutations,

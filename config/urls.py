@@ -60,6 +60,8 @@ urlpatterns = [
     path("data-copies/<str:token>/", download_data_copy, name="data-copy-download"),
     # Analytics and liability CSV files, from signed links (analytics/downloads.py).
     path("reports/", include("analytics.urls")),
+    # The merchant's statement as CSV, from a signed link (points/downloads.py).
+    path("reports/", include("points.urls")),
     # The operators' analytics page: staff only, through the admin's own login.
     path(
         "admin/platform-analytics/",

@@ -336,3 +336,52 @@ class Funding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.amount_minor} {self.currency} → {self.points} pts"
+
+
+class TopUpStatus(models.TextChoices):
+    OPEN = "open", _("Awaiting an operator")
+    DONE = "done", _("Topped up")
+    DECLINED = "declined", _("Declined")
+
+
+class TopUpRequest(models.Model):
+    """A merchant asking the platform to top up its budget (the console's 申请充值).
+
+    Operators see it in the admin and record the payment with the merchant's top-up
+    form (``Funding``); the request itself moves no points.
+    """
+
+    merchant = models.ForeignKey(
+        "tenants.Merchant",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("merchant"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    # Money in minor units (fen) of ``currency``.
+    amount_minor = models.BigIntegerField(verbose_name=_("amount (minor units)"))
+    currency = models.CharField(max_length=3, default="CNY", verbose_name=_("currency"))
+    note = models.CharField(max_length=200, blank=True, verbose_name=_("note"))
+    status = models.CharField(
+        max_length=8,
+        choices=TopUpStatus.choices,
+        default=TopUpStatus.OPEN,
+        verbose_name=_("status"),
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("requested at"))
+    handled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("handled at"))
+
+    class Meta:
+        verbose_name = _("top-up request")
+        verbose_name_plural = _("top-up requests")
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="topup_amount_pos"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.amount_minor} {self.currency} ({self.status})"

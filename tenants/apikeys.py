@@ -94,10 +94,14 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     # Ledger, and the figures finance and growth read from it.
     "budget": ApiScope.LEDGER_READ,
     "ledger": ApiScope.LEDGER_READ,
+    "ledgerMovements": ApiScope.LEDGER_READ,
+    "ledgerCsv": ApiScope.LEDGER_READ,
     "pointsLiability": ApiScope.LEDGER_READ,
     "analytics": ApiScope.LEDGER_READ,
     # The same figures as a file (a signed link): what reads them may download them.
     "analyticsCsv": ApiScope.LEDGER_READ,
+    # Rebuilding the merchant's own figures changes nothing but when they were counted.
+    "refreshAnalytics": ApiScope.LEDGER_READ,
     # Mall.
     "mallCategories": ApiScope.MALL_READ,
     "suppliedProducts": ApiScope.MALL_READ,
@@ -150,6 +154,8 @@ KEY_FORBIDDEN_FIELDS = frozenset(
         "webhookEndpointUpdate",
         "webhookEndpointDelete",
         "webhookRedeliver",
+        # A top-up request names the person who asked, for the operators to call back.
+        "requestTopUp",
         # The WeChat official account is authorised by its administrator scanning WeChat's
         # page in a browser: a person's act, and its account facts are the console's.
         "officialAccount",

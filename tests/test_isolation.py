@@ -22,6 +22,7 @@ from graphql_relay import from_global_id, to_global_id
 
 from accounts.models import User
 from analytics.downloads import MERCHANT_CSV
+from analytics.models import MerchantRollup
 from api.schema import consumer_schema, merchant_schema
 from campaigns import services as campaign_services
 from campaigns.models import (
@@ -54,7 +55,8 @@ from dealers.models import (
 from earning import services as earning_services
 from earning.models import Award, EarningRule
 from points import services
-from points.models import AccountKind, Entry
+from points.downloads import LEDGER_CSV
+from points.models import AccountKind, Entry, TopUpRequest
 from redemption.models import Category, Order, Product
 from redemption.tests.helpers import placed_order
 from tenants import onboarding
@@ -78,7 +80,7 @@ pytestmark = pytest.mark.django_db
 # Top-level merchant query fields, each with a query reading it. Every field must be
 # listed; `node` and `me` are tested on their own below.
 QUERY_CASES: dict[str, str] = {
-    "budget": "query { budget { available reserved } }",
+    "budget": "query { budget { available reserved money { rate currency availableMinor } } }",
     "campaigns": (
         "query { campaigns(first: 20) { edges { node { id name status stats { codesIssued "
         "codesClaimed pointsReserved } batches(first: 10) { edges { node { id size status } } } "
@@ -115,6 +117,11 @@ QUERY_CASES: dict[str, str] = {
     "ledger": (
         "query { ledger(first: 100) { edges { node { id amount kind memo account reference } } } }"
     ),
+    "ledgerMovements": (
+        "query { ledgerMovements(first: 100) { edges { node { id kind memo budgetChange "
+        "reserveChange campaign postings { account reference amount } } } } }"
+    ),
+    "ledgerCsv": "query { ledgerCsv { url expiresAt } }",
     "analytics": (
         'query { analytics(from: "2021-01-01", to: "2021-12-31") { consumersReached '
         "repeatConsumers redeemedConsumers redeemedShare newConsumers "
@@ -461,6 +468,14 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
         "{ action errors { code } } }",
         lambda t: {"id": _acme_campaign(t)},
     ),
+    "refreshAnalytics": (
+        "mutation { refreshAnalytics { queued errors { code } } }",
+        lambda t: {},
+    ),
+    "requestTopUp": (
+        "mutation { requestTopUp(amountMinor: 100000) { requested errors { code } } }",
+        lambda t: {},
+    ),
 }
 
 
@@ -708,6 +723,7 @@ def _as(api: Api, user: User, document: str, merchant: str | None, **kwargs: Any
 
 
 ANALYTICS_LINK = "http://testserver/reports/analytics/"
+LEDGER_LINK = "http://testserver/reports/ledger/"
 
 
 def _what_links_name(value: Any) -> Any:
@@ -722,6 +738,8 @@ def _what_links_name(value: Any) -> Any:
         return [_what_links_name(v) for v in value]
     if isinstance(value, str) and value.startswith(ANALYTICS_LINK):
         return ["link", *MERCHANT_CSV.read(value.removeprefix(ANALYTICS_LINK).rstrip("/"))]
+    if isinstance(value, str) and value.startswith(LEDGER_LINK):
+        return ["link", *LEDGER_CSV.read(value.removeprefix(LEDGER_LINK).rstrip("/"))]
     return value
 
 
@@ -745,13 +763,14 @@ def test_query_field_does_not_show_another_merchants_data(
     assert _what_links_name(after) == _what_links_name(before), (
         "acme's view changed when only beta's data did"
     )
-    if field == "analyticsCsv":  # the link names acme, whatever beta does
+    if field in {"analyticsCsv", "ledgerCsv"}:  # the link names acme, whatever beta does
         assert _what_links_name(after)["data"][field]["url"][1] == tenants.acme.pk
     assert marker not in json.dumps(after)
     # Beta's own staff do see the activity where the field shows such data.
     beta_view = json.dumps(_as(merchant_api, tenants.beta_owner, document, "beta"))
     if field in {
         "ledger",
+        "ledgerMovements",
         "staff",
         "campaigns",
         "batchExports",
@@ -942,6 +961,10 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
             sorted(DiversionPolicy.objects.values_list("campaign_id", "action")),
         ]
     connection.set_schema_to_public()
+    refreshed = list(
+        MerchantRollup.objects.filter(merchant=tenants.acme).values_list("rolled_at", flat=True)
+    )
+    top_ups = sorted(TopUpRequest.objects.filter(merchant=tenants.acme).values_list("pk"))
     return (
         staff,
         campaigns,
@@ -959,6 +982,8 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         awards,
         rules,
         dealers,
+        refreshed,
+        top_ups,
     )
 
 

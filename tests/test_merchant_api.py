@@ -98,7 +98,7 @@ def test_merchant_query_returns_merchant_role_and_budget(
     assert data["merchant"]["name"] == "Acme Tea"
     assert data["merchant"]["status"] == tenants.acme.status.upper()
     assert data["myRole"] == "OPERATOR"
-    assert set(data["budget"]) == {"available", "reserved"}
+    assert set(data["budget"]) == {"available", "reserved", "money"}
     beta = _merchant(merchant_api, tenants.beta_owner, "beta")["data"]
     assert (beta["merchant"]["slug"], beta["merchant"]["name"]) == ("beta", "Beta Bakery")
     assert beta["myRole"] == "OWNER"
@@ -112,13 +112,21 @@ def test_budget_reflects_funding_and_reserves(
         tenants.acme, amount_minor=12_345, currency="CNY", rate="10", payment_reference=unique("p")
     )  # 123.45 CNY at 10 points per yuan: 1234 points (floored)
     after_funding = _merchant(merchant_api, tenants.acme_viewer)["data"]["budget"]
+    available = before["available"] + 1234
+    # Priced at this latest top-up's 10 points a yuan (points/topups.py), rounded down.
     assert after_funding == {
-        "available": before["available"] + 1234,
+        "available": available,
         "reserved": before["reserved"],
+        "money": {
+            "rate": "10",
+            "currency": "CNY",
+            "availableMinor": available * 10,
+            "reservedMinor": before["reserved"] * 10,
+        },
     }
     services.reserve(tenants.acme, unique("campaign"), 400, idempotency_key=unique("r"))
     after_reserve = _merchant(merchant_api, tenants.acme_viewer)["data"]["budget"]
-    assert after_reserve == {
+    assert {k: after_reserve[k] for k in ("available", "reserved")} == {
         "available": before["available"] + 834,
         "reserved": before["reserved"] + 400,
     }

@@ -38,6 +38,7 @@ from tests.fixtures.processes import ROOT, child_env, database_url
 # Today's names (`name=` of every task): messages already queued carry them.
 TASK_NAMES = {
     "analytics.tasks.rollup",
+    "analytics.tasks.rollup_merchant",
     "campaigns.export_tasks.render_export",
     "campaigns.follow.credit_follow",
     "campaigns.follow.note_unfollow",

@@ -133,7 +133,8 @@ def _void(merchant: Merchant, batch: CodeBatch, memo: str) -> None:
         batch.size,
         idempotency_key=f"batch-release:{schema}:{batch.pk}",
         memo=memo,
-        metadata={"batch": batch.pk},
+        # The campaign too, so that the statement's campaign filter finds the release.
+        metadata={"batch": batch.pk, "campaign": batch.campaign_id},
     )
     batch.released_points = released
     batch.save(update_fields=["status", "finished_at", "released_points"])

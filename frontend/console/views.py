@@ -86,7 +86,7 @@ SCREENS: dict[str, Screen] = {
         Screen(
             "dashboard",
             _("Dashboard"),
-            ("Dashboard", "Analytics", "AnalyticsCsv"),
+            ("Dashboard", "Analytics", "AnalyticsCsv", "RefreshAnalytics"),
             charts=True,
             nav="dashboard",
         ),
@@ -158,7 +158,12 @@ SCREENS: dict[str, Screen] = {
             ),
             nav="goods",
         ),
-        Screen("ledger", _("Ledger"), ("Ledger",), nav="ledger"),
+        Screen(
+            "ledger",
+            _("Ledger"),
+            ("LedgerMovements", "LedgerCsv", "Campaigns", "RequestTopUp"),
+            nav="ledger",
+        ),
         # 防伪: codes that look copied, and any code's scan history.
         Screen(
             "scans",

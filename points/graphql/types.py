@@ -8,11 +8,12 @@ from typing import Any
 import graphene
 from django.db.models import QuerySet
 from graphene_django import DjangoConnectionField, DjangoObjectType
+from graphql_relay import to_global_id
 
 from api.permissions import require_consumer, require_membership
 from api.scalars import BigInt
-from points import balances, liability
-from points.models import Account, AccountKind, Entry, TransactionKind
+from points import balances, liability, statement, topups
+from points.models import Account, AccountKind, Entry, Transaction, TransactionKind
 
 TransactionKindEnum = graphene.Enum(
     "TransactionKind", [(value.upper(), value) for value in TransactionKind.values]
@@ -120,11 +121,123 @@ class LedgerEntry(EntryFields, DjangoObjectType):
         return queryset.filter(account__merchant=merchant).select_related("transaction", "account")
 
 
+class LedgerPosting(graphene.ObjectType):
+    """One posting of a movement on one of the merchant's own accounts."""
+
+    account = graphene.Field(AccountKindEnum, required=True)
+    reference = graphene.String(
+        required=True, description="The campaign reserve's key; empty for the budget."
+    )
+    amount = BigInt(required=True, description="Points; positive adds to the account.")
+
+    @staticmethod
+    def resolve_account(entry: Entry, info: graphene.ResolveInfo) -> str:
+        return entry.account.kind
+
+    @staticmethod
+    def resolve_reference(entry: Entry, info: graphene.ResolveInfo) -> str:
+        return entry.account.ref
+
+
+class LedgerMovement(DjangoObjectType):
+    """One business movement of the merchant's points (one ledger transaction): a top-up,
+    a batch paid for, a claim, a release. Its postings on the merchant's accounts are
+    summed into the budget's and the reserves' change (points/statement.py)."""
+
+    kind = graphene.Field(TransactionKindEnum, required=True)
+    budget_change = BigInt(
+        required=True, description="Net change of the budget; 0 if it did not move."
+    )
+    reserve_change = BigInt(
+        required=True, description="Net change of the campaign reserves; 0 if they did not move."
+    )
+    campaign = graphene.ID(description="The Campaign (global ID) the movement was for, if any.")
+    postings = graphene.List(
+        graphene.NonNull(LedgerPosting),
+        required=True,
+        description="Its postings on the merchant's budget and reserves, in order.",
+    )
+
+    class Meta:
+        model = Transaction
+        interfaces = (graphene.relay.Node,)
+        fields = ("id", "memo", "created_at")
+        skip_registry = True
+
+    @staticmethod
+    def resolve_budget_change(txn: Transaction, info: graphene.ResolveInfo) -> int:
+        return getattr(txn, "budget_change", None) or 0
+
+    @staticmethod
+    def resolve_reserve_change(txn: Transaction, info: graphene.ResolveInfo) -> int:
+        return getattr(txn, "reserve_change", None) or 0
+
+    @staticmethod
+    def resolve_campaign(txn: Transaction, info: graphene.ResolveInfo) -> str | None:
+        campaign = statement.campaign_of(txn)
+        if campaign is None:
+            return None
+        # The Campaign node's own ID form (campaigns.graphql.nodes.MerchantNode).
+        return to_global_id("Campaign", f"{txn.merchant_id}:{campaign}")
+
+    @staticmethod
+    def resolve_postings(txn: Transaction, info: graphene.ResolveInfo) -> list[Entry]:
+        prefetched = getattr(txn, "postings", None)
+        if prefetched is not None:
+            return list(prefetched)
+        return list(statement.postings_of(txn))
+
+    @classmethod
+    def get_queryset(
+        cls, queryset: QuerySet[Transaction], info: graphene.ResolveInfo
+    ) -> QuerySet[Transaction]:
+        merchant = require_membership(info).merchant
+        return queryset.filter(merchant=merchant).prefetch_related(
+            statement.postings_prefetch(merchant.pk)
+        )
+
+    @classmethod
+    def get_node(cls, info: graphene.ResolveInfo, id: str) -> Transaction | None:
+        merchant = require_membership(info).merchant
+        if not str(id).isdigit() or len(str(id)) > 18:
+            return None
+        return (
+            statement.movements(merchant.pk)
+            .filter(pk=int(id))
+            .prefetch_related(statement.postings_prefetch(merchant.pk))
+            .first()
+        )
+
+
+class BudgetMoney(graphene.ObjectType):
+    """What points cost the merchant, at the rate of its latest money top-up."""
+
+    rate = graphene.String(required=True, description="Points per major unit (e.g. per yuan).")
+    currency = graphene.String(required=True, description="ISO 4217, e.g. CNY.")
+    available_minor = BigInt(required=True, description="`available` in minor units (fen).")
+    reserved_minor = BigInt(required=True, description="`reserved` in minor units (fen).")
+
+
 class Budget(graphene.ObjectType):
     available = BigInt(required=True, description="Points free to spend on campaigns.")
     reserved = BigInt(
         required=True, description="Points set aside in campaign reserves, not yet awarded."
     )
+    money = graphene.Field(
+        BudgetMoney, description="The money equivalent; null before the first money top-up."
+    )
+
+    @staticmethod
+    def resolve_money(budget: balances.Budget, info: graphene.ResolveInfo) -> BudgetMoney | None:
+        price = topups.price_of(require_membership(info).merchant_id)
+        if price is None:
+            return None
+        return BudgetMoney(
+            rate=format(price.rate.normalize(), "f"),
+            currency=price.currency,
+            available_minor=price.money_minor(budget.available),
+            reserved_minor=price.money_minor(budget.reserved),
+        )
 
 
 class LiabilityExpiring(graphene.ObjectType):

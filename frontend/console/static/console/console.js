@@ -83,6 +83,7 @@ export function alertError(message) {
 const numbers = new Intl.NumberFormat(language);
 const dateTimes = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" });
 const dates = new Intl.DateTimeFormat(language, { dateStyle: "medium" });
+const clock = new Intl.DateTimeFormat(language, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 
 export function number(value) {
   return numbers.format(Number(value ?? 0));
@@ -92,12 +93,37 @@ export function points(value) {
   return t("points", { points: number(value) });
 }
 
+/** Money in minor units: "¥1,000.00". */
+export function money(minor, currency) {
+  const digits = currency === "JPY" ? 0 : 2;
+  return new Intl.NumberFormat(language, { style: "currency", currency, minimumFractionDigits: digits })
+    .format(Number(minor) / 10 ** digits);
+}
+
+/** The budget figures of the dashboard and the ledger: points, and what they cost. */
+export function showBudget(budget) {
+  const figure = (id, value, minor) => {
+    const cell = $(id);
+    cell.replaceChildren(points(value));
+    if (budget.money) {
+      cell.append(" ", el("span", { class: "hint money" }, t("budget_money", { money: money(minor, budget.money.currency) })));
+    }
+  };
+  figure("#budget-available", budget.available, budget.money?.availableMinor);
+  figure("#budget-reserved", budget.reserved, budget.money?.reservedMinor);
+}
+
 export function dateTime(value) {
   return value ? dateTimes.format(new Date(value)) : "—";
 }
 
 export function date(value) {
   return value ? dates.format(new Date(`${value}T00:00:00`)) : "—";
+}
+
+/** A time of day, "14:05" (for "counted at"). */
+export function timeOfDay(value) {
+  return value ? clock.format(new Date(value)) : "—";
 }
 
 /** A day on a chart's axis, short: "11/5" (month/day, the year is in the title). */

@@ -1,5 +1,6 @@
 import {
-  $, api, chart, COLORS, date, el, fail, link, number, percent, points, shortDate, start, statusBadge, t, table, timeZone,
+  $, announce, api, chart, COLORS, date, el, fail, link, mutate, number, percent, points, shortDate, showBudget, start, statusBadge, t,
+  table, timeOfDay, timeZone,
 } from "./console.js";
 
 function campaignLink(campaign) {
@@ -11,8 +12,7 @@ function campaignLink(campaign) {
 
 async function main() {
   const session = await start();
-  $("#budget-available").textContent = points(session.budget.available);
-  $("#budget-reserved").textContent = points(session.budget.reserved);
+  showBudget(session.budget);
   try {
     const { dashboard } = await api.call("Dashboard", { days: 30, timeZone, top: 5 }, { auth: true });
     $("#points-reserved").textContent = points(dashboard.pointsReserved);
@@ -51,14 +51,44 @@ async function main() {
           )
         : el("p", { class: "hint" }, t("none")),
     );
-    await growth();
+    const shown = await growth();
+    refreshButton(shown);
   } catch (error) {
     fail(error);
   }
 }
 
-// Active consumers from the analytics summaries (rolled up by a periodic task).
-async function growth() {
+// "Refresh": the merchant's own figures are counted again by a queued rollup; the page
+// asks every 5 seconds (for two minutes) until they say a later time, then redraws them.
+function refreshButton(shown) {
+  // (Shown to operators and up: start() applies the data-role of the page.)
+  const button = $("#analytics-refresh");
+  let counted = shown;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await mutate("RefreshAnalytics", {});
+      announce(t("refresh_queued"));
+      $("#rolled-at").textContent = t("refresh_queued");
+      for (let tries = 0; tries < 24; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        const now = await growth(false);
+        if (now && now !== counted) {
+          counted = now;
+          break;
+        }
+      }
+    } catch (error) {
+      fail(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// Active consumers from the analytics summaries (rolled up by a periodic task, or on
+// the merchant's asking). Returns when they were counted.
+async function growth(withCsv = true) {
   const day = (offset) => new Date(Date.now() - offset * 86400000).toISOString().slice(0, 10);
   const period = { from: day(29), to: day(0) };
   const { analytics } = await api.call("Analytics", period, { auth: true });
@@ -84,9 +114,16 @@ async function growth() {
     claims: number(analytics.funnel.claims),
     redemptions: number(analytics.funnel.redemptions),
   });
-  const fresh = analytics.rolledTo ? t("rolled_to", { day: date(analytics.rolledTo) }) : t("not_rolled");
-  $("#growth-summary").textContent = `${funnel} · ${fresh}`;
-  await csvLink(period);
+  // Counted for this merchant alone (its refresh) before any periodic run: no "not yet".
+  const fresh = analytics.rolledTo
+    ? t("rolled_to", { day: date(analytics.rolledTo) })
+    : analytics.updatedAt
+      ? ""
+      : t("not_rolled");
+  $("#growth-summary").textContent = fresh ? `${funnel} · ${fresh}` : funnel;
+  $("#rolled-at").textContent = analytics.updatedAt ? t("rolled_at", { time: timeOfDay(analytics.updatedAt) }) : "";
+  if (withCsv) await csvLink(period);
+  return analytics.updatedAt;
 }
 
 // "Download CSV" is a real link to a signed URL that works for 15 minutes (the

@@ -1,0 +1,49 @@
+"""The dashboard's figures say when they were counted, and an operator counts them again.
+
+In Chinese, against a live server and a real Celery worker: "刷新" queues a rollup of
+the merchant's own figures (analytics.refresh); the page polls until they say a time,
+"统计于 HH:MM". A viewer is not offered the button.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from analytics.models import MerchantRollup
+from tenants.models import Membership, Role
+from tests.browser.conftest import BrowserPage
+from tests.browser.test_console import Shoot, funded_merchant, shoot_both
+from tests.browser.test_console_labels import sign_in_chinese
+from tests.fixtures.tenants import staff_user
+
+pytestmark = pytest.mark.browser
+
+
+def test_refresh_counts_the_merchants_figures_again_and_says_when(
+    committed_db: None,
+    celery_worker: Any,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+    shoot: Shoot,
+) -> None:
+    owner = staff_user(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "莲花茶饮", owner)
+    page = open_page("desktop", locale="zh-CN")
+    p = page.page
+    sign_in_chinese(page, owner.get_username())
+    p.locator("#growth-summary").get_by_text(re.compile("扫码")).wait_for()
+    p.get_by_role("button", name="刷新").click()
+    p.locator("#rolled-at").get_by_text(re.compile(r"^统计于 \d\d:\d\d$")).wait_for(timeout=150_000)
+    assert MerchantRollup.objects.filter(merchant=merchant).exists()
+    shoot_both(page, shoot, "dashboard")
+
+    viewer = staff_user(f"{unique('viewer')}@console.test")
+    Membership.objects.create(merchant=merchant, user=viewer, role=Role.VIEWER)
+    other = open_page("phone", locale="zh-CN")
+    sign_in_chinese(other, viewer.get_username())
+    other.page.locator("#growth-summary").get_by_text(re.compile("扫码")).wait_for()
+    assert not other.page.get_by_role("button", name="刷新").is_visible()
