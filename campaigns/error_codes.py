@@ -42,6 +42,15 @@ class CampaignErrorCode(ErrorCodeEnum):
     IMPORT_TOO_MANY_CODES = "IMPORT_TOO_MANY_CODES", "A file holds at most 5,000,000 codes."
     IMPORT_LINES_REFUSED = "IMPORT_LINES_REFUSED", "Lines were refused: nothing was imported."
     IMPORT_LOW_ENTROPY = "IMPORT_LOW_ENTROPY", "The codes are too guessable to import."
+    HIDDEN_CODE_REQUIRED = (
+        "HIDDEN_CODE_REQUIRED",
+        "This code's batch has hidden codes: the verification needs it.",
+    )
+    HIDDEN_CODE_WRONG = "HIDDEN_CODE_WRONG", "The hidden code does not match."
+    HIDDEN_CODES_ISSUED = (
+        "HIDDEN_CODES_ISSUED",
+        "The batch's hidden codes were issued by an earlier export.",
+    )
 
 
 class QuestionnaireErrorCode(ErrorCodeEnum):

@@ -389,6 +389,7 @@ def _write(merchant: Merchant, code_import: CodeImport) -> CodeBatch:
             points_per_code=code_import.points_per_code,
             status=BatchStatus.READY,
             generated=size,
+            hidden_code=code_import.hidden_code,
             created_by=code_import.created_by,
             finished_at=timezone.now(),
         )
@@ -451,7 +452,11 @@ def run_import(import_id: int, max_attempts: int = 3) -> CodeImport:
                     )
                 if not code_import.accepted:
                     raise ImportFailed(CampaignErrorCode.IMPORT_EMPTY, _("The file holds no code."))
-                if (code_import.bits_per_code or 0) < MIN_BITS_PER_CODE:
+                # With hidden codes the answer needs a secret the file does not hold
+                # (decision 0291): its own bits no longer decide.
+                if (
+                    code_import.bits_per_code or 0
+                ) < MIN_BITS_PER_CODE and not code_import.hidden_code:
                     raise ImportFailed(
                         CampaignErrorCode.IMPORT_LOW_ENTROPY,
                         _(
