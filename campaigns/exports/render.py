@@ -489,6 +489,8 @@ def _fit(line: LabelLine, width: float, sample: str) -> tuple[float, tuple[str, 
     largest size at which it fits in ``max_lines`` lines; at the smallest size a text
     still too long is cut with an ellipsis (a long brand name; never the code)."""
     text = line.text_for(sample)
+    if line.hidden:
+        width -= 2 * HIDDEN_BOX_PADDING  # the box's frame stays inside the label too
 
     def fits(size: float, most: int) -> tuple[str, ...] | None:
         segments = wrap(text, line.font, size, width)
@@ -672,7 +674,8 @@ def _draw_hidden_box(
     canvas.setStrokeGray(0.35)
     canvas.setLineWidth(0.4)
     canvas.setDash(1.5, 1)
-    canvas.rect(centre - width / 2, baseline - size * 0.35, width, size * 1.2, stroke=1, fill=0)
+    # Within the line's own height (LEADING): digits stand on the baseline, no descent.
+    canvas.rect(centre - width / 2, baseline - size * 0.2, width, size * 1.1, stroke=1, fill=0)
     canvas.restoreState()
 
 
