@@ -191,9 +191,12 @@ class LineRules:
         # Most printers' codes are already what normalising gives (upper case, no I, L, O,
         # hyphen or space): one match instead of normalising and matching; the same result
         # (NORMALISED is IMPORTED_SHAPE without the characters normalising changes).
-        code = raw if NORMALISED.fullmatch(raw) else normalize(raw)
-        if code is not raw and IMPORTED_SHAPE.fullmatch(code) is None:
-            return RefusalReason.MALFORMED
+        if NORMALISED.fullmatch(raw):
+            code = raw
+        else:
+            code = normalize(raw)
+            if IMPORTED_SHAPE.fullmatch(code) is None:
+                return RefusalReason.MALFORMED
         if len(code) == LENGTH and OUR_SHAPE.fullmatch(code):
             # Our own format: routed by its first characters, and refused as a typo when
             # its check character fails, never looked up in the routing table. Only a
