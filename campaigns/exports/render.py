@@ -890,6 +890,8 @@ def render_batch(
     (see ``output_extension``).
     """
     ensure_exportable(batch, fmt)
+    if hidden is None:
+        ensure_without_hidden_codes(batch, fmt)
     rows = batch_codes(batch)
     if fmt == ExportFormat.CSV:
         return write_csv(rows, out, progress, hidden)
@@ -923,6 +925,21 @@ def ensure_exportable(batch: CodeBatch, fmt: str) -> None:
             _("Only a ready batch can be exported; this one is %(status)s.")
             % {"status": batch.get_status_display().lower()},
             "batchId",
+        )
+
+
+def ensure_without_hidden_codes(batch: CodeBatch, fmt: str) -> None:
+    """Refuse a CSV or PDF of a batch with hidden codes that does not issue them: its labels
+    would print a sample in the scratch-off box (``manage.py export_batch``, for one). The
+    issuing export (``service.claim_hidden_codes``) is the only one."""
+    if batch.hidden_code and fmt != ExportFormat.ZIP:
+        raise ExportError(
+            CampaignErrorCode.HIDDEN_CODES_ISSUED,
+            _(
+                "This batch has hidden codes: only its first export in the console or the "
+                "API prints them, once. Export a ZIP of the QR codes instead."
+            ),
+            "format",
         )
 
 

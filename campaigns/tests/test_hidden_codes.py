@@ -312,6 +312,30 @@ def test_labels_print_the_hidden_code_in_its_box_and_still_scan_at_203_dpi(
         assert bytes(HiddenCode.objects.get(code=code).digest) == hidden.digest(code, secret)
 
 
+def test_no_other_rendering_prints_a_hidden_batch_without_its_codes(
+    acme: Tenants, tmp_path: Any
+) -> None:
+    """The operators' command (and any caller of render_batch without an issuer) would
+    print a sample in the box: refused; a ZIP of images is fine."""
+    from django.core.management import CommandError, call_command
+
+    batch = hidden_batch(acme.acme, size=2)
+    for fmt in (ExportFormat.CSV, ExportFormat.PDF):
+        with pytest.raises(DomainError) as exc:
+            renderers.render_batch(batch, fmt, io.BytesIO())
+        assert exc.value.code == "HIDDEN_CODES_ISSUED"
+        with pytest.raises(CommandError, match="HIDDEN_CODES_ISSUED"):
+            call_command(
+                "export_batch",
+                acme.acme.slug,
+                str(batch.pk),
+                format=str(fmt),
+                output=str(tmp_path / f"out.{fmt}"),
+                stderr=io.StringIO(),
+            )
+    assert renderers.render_batch(batch, ExportFormat.ZIP, io.BytesIO()) == 2
+
+
 def test_the_label_layout_has_a_marked_box_that_is_never_dropped() -> None:
     content = renderers.LabelContent.for_batch(brand="Acme", points=5, hidden_code=True)
     smallest = renderers.LabelLayout.for_grid(renderers.Grid.of(None, None, "roll_30x20"), content)
