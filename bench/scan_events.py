@@ -558,8 +558,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     for m in results:
         print(f"| {m.name} | {m.cold_ms:.2f} | {m.warm_p50:.2f} | {m.warm_p95:.2f} | {m.rows} |")
-    print("\nEXPLAIN (ANALYZE, BUFFERS), summed over each call's statements (8 kB buffers):\n")
-    print("| query | cold | warm | plan (longest statement) |\n| --- | --- | --- | --- |")
+    print(
+        "\nEXPLAIN (ANALYZE, BUFFERS), summed over each call's statements (8 kB buffers); "
+        "'after cold': run after the cold call with the page cache dropped again, so what that "
+        "call read is still in PostgreSQL's shared buffers ('hit'):\n"
+    )
+    print("| query | after cold | warm | plan (longest statement) |\n| --- | --- | --- | --- |")
     for m in results:
         print(f"| {m.name} | {m.cold} | {m.warm} | {m.nodes_or_dash()} |")
     print(
