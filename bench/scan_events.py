@@ -38,15 +38,17 @@ redis://127.0.0.1:6379/13), flushed at start and end.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
@@ -70,17 +72,43 @@ REGIONS = [
 ]
 
 
-def codes_of(merchant_id: int, count: int) -> list[str]:
-    from campaigns.scan.codes import check_character, encode_merchant
+class Codes(Sequence[str]):
+    """The merchant's ``count`` codes, made on demand: 33,000,000 Python strings (at
+    100,000,000 events) would be gigabytes for a list only sampled from."""
 
-    prefix = encode_merchant(merchant_id)
-    # Thirteen digits of a counter: valid characters of the alphabet, unique, and the check
-    # character keeps them parseable like real codes.
-    payloads = (f"{prefix}{i:013d}" for i in range(count))
-    return [p + check_character(p) for p in payloads]
+    def __init__(self, merchant_id: int, count: int) -> None:
+        from campaigns.scan.codes import encode_merchant
+
+        self.prefix = encode_merchant(merchant_id)
+        self.size = count
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        from campaigns.scan.codes import check_character
+
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.size))]
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        # Thirteen digits of a counter: valid characters of the alphabet, unique, and the
+        # check character keeps them parseable like real codes.
+        payload = f"{self.prefix}{index:013d}"
+        return payload + check_character(payload)
 
 
-def rows(events: int, days: int, codes: list[str], batches: int, seed: int = 20) -> Iterator[str]:
+def codes_of(merchant_id: int, count: int) -> Codes:
+    return Codes(merchant_id, count)
+
+
+def rows(
+    events: int, days: int, codes: Sequence[str], batches: int, seed: int = 20
+) -> Iterator[str]:
     """COPY text lines in time order: ids as the stream gives them (ms * 4096 + seq)."""
     from campaigns.scan.events import SEQUENCE_SPACE
 
@@ -108,6 +136,53 @@ def rows(events: int, days: int, codes: list[str], batches: int, seed: int = 20)
         )
 
 
+def sql_rows_statement(prefix: str) -> str:
+    """The same events as ``rows`` made by PostgreSQL itself (``INSERT … SELECT`` over
+    ``generate_series``): no rows cross the socket and no Python runs per row.
+
+    Codes as ``codes_of`` makes them: the prefix, 13 decimal digits and the Luhn mod 32
+    check character, computed in SQL (decimal digits doubled stay below 32, so a doubled
+    digit is worth 2d). A code per event by a multiplicative hash of the event's number (a
+    permutation modulo the code count: every code gets ``events / codes`` events); agents,
+    sources and counting by ``random()`` with the Python generator's proportions.
+    """
+    from campaigns.scan.codes import _DOUBLED, VALUE
+
+    # The prefix's characters are payload positions 16..13 from the right (the counter's 13
+    # digits are 12..0): even positions from the right count doubled, as check_character.
+    prefix_sum = sum(
+        _DOUBLED[char] if (16 - i) % 2 == 0 else VALUE[char] for i, char in enumerate(prefix)
+    )
+    digits = " + ".join(
+        f"{2 if k % 2 == 0 else 1} * ((x.ix / {10**k}::bigint) %% 10)" for k in range(13)
+    )
+    return f"""
+    INSERT INTO campaigns_scanevent ({COLUMNS})
+    SELECT x.millis * {4096} + x.n %% 4096, to_timestamp(x.millis / 1000.0),
+           '{prefix}' || lpad(x.ix::text, 13, '0')
+               || substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ',
+                         ((32 - ({prefix_sum} + {digits}) %% 32) %% 32)::int + 1, 1),
+           1 + x.ix / %(per_batch)s,
+           CASE WHEN x.source = 'claim' THEN 100000 + x.ix %% 50000 END,
+           (random() * 9.2e18)::bigint, x.agent, x.source,
+           CASE WHEN x.source = 'claim' THEN 'claimed' ELSE 'opened' END,
+           NOT (x.agent = 'crawler' OR random() < 0.3),
+           (ARRAY{[r[0] for r in REGIONS]!r})[x.ix %% 5 + 1],
+           (ARRAY{[r[1] for r in REGIONS]!r})[x.ix %% 5 + 1]::numeric,
+           (ARRAY{[r[2] for r in REGIONS]!r})[x.ix %% 5 + 1]::numeric, true
+      FROM (
+        SELECT n, %(start_ms)s::bigint + n * %(span_ms)s::bigint / %(events)s AS millis,
+               (n * 2654435761::bigint) %% %(codes)s AS ix,
+               CASE WHEN r1 < 0.80 THEN 'wechat' WHEN r1 < 0.88 THEN 'alipay'
+                    WHEN r1 < 0.98 THEN 'browser' ELSE 'crawler' END AS agent,
+               CASE WHEN r2 < 0.45 THEN 'page' WHEN r2 < 0.85 THEN 'preview'
+                    WHEN r2 < 0.95 THEN 'claim' ELSE 'verify' END AS source
+          FROM (SELECT n, random() AS r1, random() AS r2
+                  FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n) AS g
+      ) AS x
+    """
+
+
 COLUMNS = (
     "id, scanned_at, code, batch_id, consumer_id, fingerprint, agent, source, outcome, "
     "counted, region, latitude, longitude, approximate"
@@ -115,33 +190,72 @@ COLUMNS = (
 INDEXES = ("scanevent_time_brin", "scanevent_code")
 
 
-def seed(schema: str, events: int, days: int, codes: list[str], batches: int) -> dict[str, float]:
-    """COPY the events (indexes dropped first, rebuilt after); rollups and summaries by SQL."""
+METHODS = {"copy": "COPY from this process", "sql": "INSERT … SELECT generate_series"}
+SQL_CHUNK = 5_000_000
+
+
+def copy_rows(cursor: Any, events: int, days: int, codes: Sequence[str], batches: int) -> None:
+    raw = cursor.cursor  # psycopg's own cursor, for COPY
+    with raw.copy(f"COPY campaigns_scanevent ({COLUMNS}) FROM STDIN") as copy:
+        buffer: list[str] = []
+        written = 0
+        for line in rows(events, days, codes, batches):
+            buffer.append(line)
+            if len(buffer) >= CHUNK:
+                copy.write("".join(buffer))
+                written += len(buffer)
+                buffer.clear()
+                if written % (CHUNK * 25) == 0:
+                    print(f"  {written:,} events copied", flush=True)
+        copy.write("".join(buffer))
+
+
+def sql_rows(
+    cursor: Any, schema: str, events: int, days: int, codes: Sequence[str], batches: int
+) -> None:
+    """``sql_rows_statement`` in chunks of ``SQL_CHUNK`` events (one statement and commit
+    each, so progress shows and no transaction holds 100,000,000 rows' worth of locks)."""
+    end = datetime.now(tz=UTC)
+    start_ms = int((end - timedelta(days=days)).timestamp() * 1000)
+    statement = sql_rows_statement(codes[0][:4])
+    params = {
+        "start_ms": start_ms,
+        "span_ms": days * 86_400_000,
+        "events": events,
+        "codes": len(codes),
+        "per_batch": max(1, len(codes) // batches),
+    }
+    for first in range(0, events, SQL_CHUNK):
+        last = min(events, first + SQL_CHUNK) - 1
+        cursor.execute(statement, {**params, "first": first, "last": last})
+        print(f"  {last + 1:,} events inserted", flush=True)
+
+
+def seed(
+    schema: str, events: int, days: int, codes: Sequence[str], batches: int, method: str = "copy"
+) -> dict[str, float]:
+    """The events (indexes dropped first, rebuilt after) by ``method``; rollups and summaries
+    by SQL."""
     from django.db import connection
 
     timings: dict[str, float] = {}
     with connection.cursor() as cursor:
         cursor.execute(f'SET search_path TO "{schema}", public')
+        # Seeding only (the timed queries run on a new connection with the defaults): the
+        # index build's and the summaries' sorts in memory rather than in 4 MB runs on disk.
+        cursor.execute("SET maintenance_work_mem = '2GB'")
+        cursor.execute("SET work_mem = '2GB'")
         definitions = {}
         for name in INDEXES:
             cursor.execute("SELECT pg_get_indexdef(%s::regclass)", [f'"{schema}".{name}'])
             definitions[name] = cursor.fetchone()[0]
             cursor.execute(f'DROP INDEX "{schema}".{name}')
         started = time.perf_counter()
-        raw = cursor.cursor  # psycopg's own cursor, for COPY
-        with raw.copy(f"COPY campaigns_scanevent ({COLUMNS}) FROM STDIN") as copy:
-            buffer: list[str] = []
-            written = 0
-            for line in rows(events, days, codes, batches):
-                buffer.append(line)
-                if len(buffer) >= CHUNK:
-                    copy.write("".join(buffer))
-                    written += len(buffer)
-                    buffer.clear()
-                    if written % (CHUNK * 25) == 0:
-                        print(f"  {written:,} events copied", flush=True)
-            copy.write("".join(buffer))
-        timings["COPY of the events"] = time.perf_counter() - started
+        if method == "copy":
+            copy_rows(cursor, events, days, codes, batches)
+        else:
+            sql_rows(cursor, schema, events, days, codes, batches)
+        timings[f"events ({METHODS[method]})"] = time.perf_counter() - started
         for name, definition in definitions.items():
             started = time.perf_counter()
             cursor.execute(definition)
@@ -179,6 +293,8 @@ def seed(schema: str, events: int, days: int, codes: list[str], batches: int) ->
         cursor.execute("ANALYZE campaigns_scanday")
         cursor.execute("ANALYZE campaigns_codescans")
         cursor.execute("SET search_path TO public")
+        cursor.execute("RESET maintenance_work_mem")
+        cursor.execute("RESET work_mem")
     return timings
 
 
@@ -220,7 +336,104 @@ def timed(repeats: int, work: Callable[[], Any]) -> tuple[float, float, Any]:
     )
 
 
-def record_and_drain(merchant_id: int, codes: list[str], count: int) -> dict[str, float]:
+DROP_CACHES = Path("/proc/sys/vm/drop_caches")
+
+
+def drop_caches() -> bool:
+    """The kernel's page cache dropped (root only; it is the machine's, not PostgreSQL's:
+    shared_buffers keep what they hold, which EXPLAIN's "hit" shows). False when not allowed."""
+    try:
+        os.sync()
+        DROP_CACHES.write_text("1\n")
+    except OSError:
+        return False
+    return True
+
+
+@dataclass
+class Plan:
+    ms: float  # EXPLAIN ANALYZE's execution time, summed over the call's statements
+    hit: int  # shared buffers found
+    read: int  # shared buffers read from the kernel (or the disk, when cold)
+    nodes: str  # the plan's node types, outermost first, of its longest statement
+
+    def __str__(self) -> str:
+        return f"{self.ms:.2f} ms, {self.hit:,} hit, {self.read:,} read"
+
+
+def explain(statements: list[str]) -> Plan:
+    """EXPLAIN (ANALYZE, BUFFERS) of each statement a call made, summed."""
+    from core.db import connection
+
+    total = Plan(0.0, 0, 0, "")
+    longest = -1.0
+    with connection.cursor() as cursor:
+        for sql in statements:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            (document,) = cursor.execute(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql
+            ).fetchone()
+            top = (document if isinstance(document, list) else json.loads(document))[0]
+            plan = top["Plan"]
+            total.ms += top["Execution Time"]
+            total.hit += plan.get("Shared Hit Blocks", 0)
+            total.read += plan.get("Shared Read Blocks", 0)
+            if top["Execution Time"] > longest:
+                longest = top["Execution Time"]
+                names = []
+                node: dict[str, Any] | None = plan
+                while node is not None:
+                    name = node["Node Type"]
+                    if "Index Name" in node:
+                        name += f" {node['Index Name']}"
+                    elif "Relation Name" in node:
+                        name += f" {node['Relation Name']}"
+                    names.append(name)
+                    children = node.get("Plans") or []
+                    node = children[0] if children else None
+                total.nodes = " → ".join(names)
+    return total
+
+
+@dataclass
+class Measured:
+    name: str
+    cold_ms: float  # the call, first after the page cache was dropped, on a new connection
+    cold: Plan
+    warm_p50: float
+    warm_p95: float
+    warm: Plan
+    rows: int
+
+    def nodes_or_dash(self) -> str:
+        return self.warm.nodes or "-"
+
+
+def measure(name: str, repeats: int, work: Callable[[], Any]) -> Measured:
+    from django.test.utils import CaptureQueriesContext
+
+    from core.db import connection
+
+    def fresh() -> None:
+        drop_caches()
+        connection.close()  # a new backend: no catalog or plan caches either
+
+    fresh()
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        work()
+        cold_ms = (time.perf_counter() - started) * 1000
+    statements = [query["sql"] for query in captured.captured_queries]
+    fresh()
+    cold = explain(statements)
+    p50, p95, result = timed(repeats, work)
+    warm = explain(statements)
+    count = len(result) if isinstance(result, list) else len(getattr(result, "events", [])) or 1
+    return Measured(name, cold_ms, cold, p50, p95, warm, count)
+
+
+def record_and_drain(merchant_id: int, codes: Sequence[str], count: int) -> dict[str, float]:
     """CPU of this process per event: queuing one (what a request pays after its answer) and
     draining it (what the drainer pays, PostgreSQL's share not included)."""
     from campaigns.models import ScanSource
@@ -259,6 +472,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--record", type=int, default=10_000, help="events queued and drained first, timed"
     )
+    parser.add_argument(
+        "--method",
+        choices=sorted(METHODS),
+        default="sql",
+        help="how the events are written: " + "; ".join(f"{k}: {v}" for k, v in METHODS.items()),
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     events = FULL_SIZE if args.full else args.events
@@ -283,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             # The measured events out of the way: the seeded ones start from empty tables.
             cursor.execute("TRUNCATE campaigns_scanevent, campaigns_scanday, campaigns_codescans")
         print(f"seeding {events:,} events over {len(codes):,} codes, {args.days} days", flush=True)
-        timings = seed(merchant.schema_name, events, args.days, codes, args.batches)
+        timings = seed(merchant.schema_name, events, args.days, codes, args.batches, args.method)
         found = sizes(merchant.schema_name)
         rng = random.Random(7)
 
@@ -312,9 +531,8 @@ def main(argv: list[str] | None = None) -> int:
                     lambda: CodeScans.objects.filter(code=rng.choice(codes)).first(),
                 ),
             ]
-            results = [(name, *timed(args.repeats, work)) for name, work in queries]
-            with connection.cursor() as cursor:
-                plan = cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + LAST_HOUR).fetchall()
+            cache_dropped = drop_caches()
+            results = [measure(name, args.repeats, work) for name, work in queries]
 
     print(f"\n### Scan events: {events:,} events of one merchant\n")
     print(
@@ -327,21 +545,31 @@ def main(argv: list[str] | None = None) -> int:
     print("| step | seconds |\n| --- | ---: |")
     for step, seconds in timings.items():
         print(f"| {step} | {seconds:,.1f} |")
-    print(f"\nCOPY rate: {events / timings['COPY of the events']:,.0f} events/s\n")
+    rate = events / timings[f"events ({METHODS[args.method]})"]
+    print(f"\nwrite rate ({args.method}): {rate:,.0f} events/s\n")
     print("| relation | MB |\n| --- | ---: |")
     for name, size in found.items():
         print(f"| {name} | {size / 2**20:,.1f} |")
-    print("\n| query | p50 ms | p95 ms | rows |\n| --- | ---: | ---: | ---: |")
-    for name, p50, p95, result in results:
-        count = len(result) if isinstance(result, list) else len(getattr(result, "events", [])) or 1
-        print(f"| {name} | {p50:.2f} | {p95:.2f} | {count} |")
-    print("\nplan of the last hour's query:")
-    for (line,) in plan:
-        print(f"    {line}")
+    cold = "page cache dropped, new connection" if cache_dropped else "new connection only"
+    print(f"\ncold: the first call ({cold}); warm: {args.repeats} calls after one more\n")
+    print(
+        "| query | cold ms | warm p50 ms | warm p95 ms | rows |\n"
+        "| --- | ---: | ---: | ---: | ---: |"
+    )
+    for m in results:
+        print(f"| {m.name} | {m.cold_ms:.2f} | {m.warm_p50:.2f} | {m.warm_p95:.2f} | {m.rows} |")
+    print(
+        "\nEXPLAIN (ANALYZE, BUFFERS), summed over each call's statements (8 kB buffers); "
+        "'after cold': run after the cold call with the page cache dropped again, so what that "
+        "call read is still in PostgreSQL's shared buffers ('hit'):\n"
+    )
+    print("| query | after cold | warm | plan (longest statement) |\n| --- | --- | --- | --- |")
+    for m in results:
+        print(f"| {m.name} | {m.cold} | {m.warm} | {m.nodes_or_dash()} |")
     print(
         f"\ncommand: uv run python bench/scan_events.py --events {events} --days {args.days} "
         f"--scans-per-code {args.scans_per_code} --batches {args.batches} "
-        f"--repeats {args.repeats} --record {args.record}"
+        f"--repeats {args.repeats} --record {args.record} --method {args.method}"
     )
     print(harness.machine_summary(started, load_at_start))
     return 0

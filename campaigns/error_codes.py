@@ -46,6 +46,15 @@ class CampaignErrorCode(ErrorCodeEnum):
         "INVALID_LOCATION",
         "A scan's location is a WGS-84 latitude (-90 to 90) and longitude (-180 to 180), both.",
     )
+    HIDDEN_CODE_REQUIRED = (
+        "HIDDEN_CODE_REQUIRED",
+        "This code's batch has hidden codes: the verification needs it.",
+    )
+    HIDDEN_CODE_WRONG = "HIDDEN_CODE_WRONG", "The hidden code does not match."
+    HIDDEN_CODES_ISSUED = (
+        "HIDDEN_CODES_ISSUED",
+        "The batch's hidden codes were issued by an earlier export.",
+    )
 
 
 class QuestionnaireErrorCode(ErrorCodeEnum):

@@ -29,6 +29,10 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set in production")
     # Development only: a fixed key so that tokens survive a restart of the demo.
     SECRET_KEY = "dev-insecure-loyalty-secret-key-change-me-0123456789abcdef"
+# The key of the hidden verification codes' hashes (campaigns.scan.hidden, decision 0290).
+# Its own setting, so SECRET_KEY can be rotated without voiding every printed label;
+# empty: derived from SECRET_KEY.
+HIDDEN_CODE_KEY = env_str("HIDDEN_CODE_KEY", "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

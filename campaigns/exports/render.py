@@ -50,11 +50,14 @@ from reportlab.pdfgen.canvas import Canvas
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import BatchExport, BatchStatus, Code, CodeBatch, ExportFormat, ExportStatus
 from campaigns.scan.codes import pretty, scan_url
+from campaigns.scan.hidden import Issuer
 from core.db import connection, replica
 from core.errors import DomainError
 
 Progress = Callable[[int], None]
 CodeRows = Iterable[tuple[int, str]]
+# A code's hidden verification code, made as the export writes it (campaigns.scan.hidden).
+HiddenCodes = Callable[[str], str]
 
 # How often renderers report progress (and the task writes it to the database).
 PROGRESS_EVERY = 500
@@ -99,15 +102,24 @@ def dark_runs(modules: list[list[bool | None]]) -> Iterator[tuple[int, int, int]
 # --- CSV --------------------------------------------------------------------------
 
 
-def write_csv(rows: CodeRows, out: IO[bytes], progress: Progress | None = None) -> int:
-    """``code,url`` with a header row, UTF-8, in serial order. Returns the codes written."""
+def write_csv(
+    rows: CodeRows,
+    out: IO[bytes],
+    progress: Progress | None = None,
+    hidden: HiddenCodes | None = None,
+) -> int:
+    """``code,url`` with a header row, UTF-8, in serial order (and ``hidden_code`` when the
+    export issues them). Returns the codes written."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     try:
         writer = csv.writer(text)
-        writer.writerow(["code", "url"])
+        writer.writerow(["code", "url", "hidden_code"] if hidden else ["code", "url"])
         done = 0
         for _serial, code in rows:
-            writer.writerow([code, scan_url(code)])
+            if hidden:
+                writer.writerow([code, scan_url(code), hidden(code)])
+            else:
+                writer.writerow([code, scan_url(code)])
             done += 1
             if progress and done % PROGRESS_EVERY == 0:
                 progress(done)
@@ -193,6 +205,11 @@ DEFAULT_COLUMNS, DEFAULT_ROWS = 4, 6
 # of the process's ~75 MB).
 PDF_LABELS_PER_FILE = 25_000
 CODE_PLACEHOLDER = "{code}"
+# A label's hidden code, printed in a marked box that the printer covers with a
+# scratch-off coating. Its sample (previews, fitting) is as wide as any secret.
+HIDDEN_PLACEHOLDER = "{hidden}"
+HIDDEN_SAMPLE = "88888888"
+HIDDEN_BOX_PADDING = 1.5 * mm
 
 
 @dataclass(frozen=True)
@@ -312,9 +329,16 @@ class LabelLine:
 
     @property
     def varies(self) -> bool:
-        return CODE_PLACEHOLDER in self.text
+        return CODE_PLACEHOLDER in self.text or self.hidden
 
-    def text_for(self, code: str) -> str:
+    @property
+    def hidden(self) -> bool:
+        """The hidden code's line: drawn in its marked scratch-off box."""
+        return self.text == HIDDEN_PLACEHOLDER
+
+    def text_for(self, code: str, hidden: str | None = None) -> str:
+        if self.hidden:
+            return hidden or HIDDEN_SAMPLE
         return self.text.replace(CODE_PLACEHOLDER, pretty(code)) if self.varies else self.text
 
 
@@ -333,6 +357,7 @@ class LabelContent:
         name: str = "",
         sku: str = "",
         extra: tuple[LabelLine, ...] = (),
+        hidden_code: bool = False,
     ) -> LabelContent:
         """What sells: the brand, the offer ("扫码领 5 积分"), the code, the product.
 
@@ -359,6 +384,19 @@ class LabelContent:
             ),
             *extra,
         ]
+        if hidden_code:
+            # Never dropped: a label of such a batch without its box cannot be verified.
+            lines.append(
+                LabelLine(
+                    _("Scratch off to check it is genuine"),
+                    max_size=6,
+                    min_size=4,
+                    priority=2,
+                )
+            )
+            lines.append(
+                LabelLine(HIDDEN_PLACEHOLDER, font=CODE_FONT, max_size=9, min_size=6, priority=None)
+            )
         if product:
             lines.append(
                 LabelLine(product, max_size=6, min_size=4, max_lines=2, priority=1, gray=0.3)
@@ -439,10 +477,10 @@ class PlacedLine:
     def height(self) -> float:
         return self.size * LEADING * len(self.segments)
 
-    def segments_for(self, code: str) -> list[str] | tuple[str, ...]:
+    def segments_for(self, code: str, hidden: str | None = None) -> list[str] | tuple[str, ...]:
         if not self.line.varies:
             return self.segments
-        return wrap(self.line.text_for(code), self.line.font, self.size, self.width)
+        return wrap(self.line.text_for(code, hidden), self.line.font, self.size, self.width)
 
 
 def _fit(line: LabelLine, width: float, sample: str) -> tuple[float, tuple[str, ...]]:
@@ -451,6 +489,8 @@ def _fit(line: LabelLine, width: float, sample: str) -> tuple[float, tuple[str, 
     largest size at which it fits in ``max_lines`` lines; at the smallest size a text
     still too long is cut with an ellipsis (a long brand name; never the code)."""
     text = line.text_for(sample)
+    if line.hidden:
+        width -= 2 * HIDDEN_BOX_PADDING  # the box's frame stays inside the label too
 
     def fits(size: float, most: int) -> tuple[str, ...] | None:
         segments = wrap(text, line.font, size, width)
@@ -606,16 +646,37 @@ def draw_qr(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) 
     canvas.restoreState()
 
 
-def draw_label(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) -> None:
-    """One label at origin ``(x, y)``: the QR code, then each text line, centred."""
+def draw_label(
+    canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str, hidden: str | None = None
+) -> None:
+    """One label at origin ``(x, y)``: the QR code, then each text line, centred; the
+    hidden code (``hidden``, or a sample) in its marked box."""
     draw_qr(canvas, layout, x, y, code)
     for placed in layout.lines:
         canvas.setFont(placed.line.font, placed.size)
         canvas.setFillGray(placed.line.gray)
         baseline = y + placed.baseline
-        for segment in placed.segments_for(code):
+        for segment in placed.segments_for(code, hidden):
+            if placed.line.hidden:
+                _draw_hidden_box(canvas, x + placed.x, baseline, placed.size, segment)
             canvas.drawCentredString(x + placed.x, baseline, segment)
             baseline -= placed.size * LEADING
+
+
+def _draw_hidden_box(
+    canvas: Canvas, centre: float, baseline: float, size: float, text: str
+) -> None:
+    """The scratch-off area: a dashed frame the printer's coating must cover, around the
+    secret with room to spare (the box, not the digits, is what the coating is aimed at)."""
+    width = stringWidth(HIDDEN_SAMPLE, CODE_FONT, size) + 2 * HIDDEN_BOX_PADDING
+    width = max(width, stringWidth(text, CODE_FONT, size) + 2 * HIDDEN_BOX_PADDING)
+    canvas.saveState()
+    canvas.setStrokeGray(0.35)
+    canvas.setLineWidth(0.4)
+    canvas.setDash(1.5, 1)
+    # Within the line's own height (LEADING): digits stand on the baseline, no descent.
+    canvas.rect(centre - width / 2, baseline - size * 0.2, width, size * 1.1, stroke=1, fill=0)
+    canvas.restoreState()
 
 
 def write_pdf(
@@ -628,6 +689,7 @@ def write_pdf(
     content: LabelContent | None = None,
     footer: str = "",
     progress: Progress | None = None,
+    hidden: HiddenCodes | None = None,
 ) -> int:
     """Pages of ``grid`` labels, left to right then top to bottom, in serial order.
 
@@ -666,7 +728,7 @@ def write_pdf(
         if slot == 0:
             page_first = serial
         x, y = grid.label_origin(slot)
-        draw_label(canvas, layout, x, y, code)
+        draw_label(canvas, layout, x, y, code, hidden(code) if hidden else None)
         page_last = serial
         done += 1
         if progress and done % PROGRESS_EVERY == 0:
@@ -754,6 +816,7 @@ def write_pdf_volumes(
     footer: str = "",
     progress: Progress | None = None,
     labels_per_file: int = PDF_LABELS_PER_FILE,
+    hidden: HiddenCodes | None = None,
 ) -> int:
     """A ZIP of PDF label sheets of at most ``labels_per_file`` labels each (whole pages).
 
@@ -788,6 +851,7 @@ def write_pdf_volumes(
                     content=content,
                     footer=" · ".join(part for part in (footer, which) if part),
                     progress=volume_progress,
+                    hidden=hidden,
                 )
                 scratch.seek(0)
                 name = f"labels-{volume:03d}-of-{volumes:03d}.pdf"
@@ -811,7 +875,11 @@ def batch_title(batch: CodeBatch) -> str:
 def batch_label_content(batch: CodeBatch, brand: str) -> LabelContent:
     """The labels of ``batch``: ``brand`` (the merchant's name), its offer, product and code."""
     return LabelContent.for_batch(
-        brand=brand, points=batch.points_per_code, name=batch.name, sku=batch.sku
+        brand=brand,
+        points=batch.points_per_code,
+        name=batch.name,
+        sku=batch.sku,
+        hidden_code=batch.hidden_code,
     )
 
 
@@ -828,16 +896,21 @@ def render_batch(
     grid: Grid | None = None,
     progress: Progress | None = None,
     reader: str | None = None,
+    hidden: HiddenCodes | None = None,
 ) -> int:
     """Write ``batch`` as ``fmt`` to ``out`` (run in the merchant's schema). Returns codes written.
+
+    ``hidden``: the export issues the batch's hidden codes (CSV column, PDF box).
 
     The PDF of a batch bigger than ``PDF_LABELS_PER_FILE`` is a ZIP of PDF volumes
     (see ``output_extension``).
     """
     ensure_exportable(batch, fmt)
+    if hidden is None:
+        ensure_without_hidden_codes(batch, fmt)
     rows = batch_codes(batch, reader=reader)
     if fmt == ExportFormat.CSV:
-        return write_csv(rows, out, progress)
+        return write_csv(rows, out, progress, hidden)
     if fmt == ExportFormat.ZIP:
         return write_zip(rows, out, progress)
     grid = grid or Grid()
@@ -853,6 +926,7 @@ def render_batch(
         content=batch_label_content(batch, brand),
         footer=" · ".join(part for part in (brand, title, batch.sku) if part),
         progress=progress,
+        hidden=hidden,
     )
 
 
@@ -867,6 +941,21 @@ def ensure_exportable(batch: CodeBatch, fmt: str) -> None:
             _("Only a ready batch can be exported; this one is %(status)s.")
             % {"status": batch.get_status_display().lower()},
             "batchId",
+        )
+
+
+def ensure_without_hidden_codes(batch: CodeBatch, fmt: str) -> None:
+    """Refuse a CSV or PDF of a batch with hidden codes that does not issue them: its labels
+    would print a sample in the scratch-off box (``manage.py export_batch``, for one). The
+    issuing export (``service.claim_hidden_codes``) is the only one."""
+    if batch.hidden_code and fmt != ExportFormat.ZIP:
+        raise ExportError(
+            CampaignErrorCode.HIDDEN_CODES_ISSUED,
+            _(
+                "This batch has hidden codes: only its first export in the console or the "
+                "API prints them, once. Export a ZIP of the QR codes instead."
+            ),
+            "format",
         )
 
 
@@ -906,6 +995,8 @@ def run_export(export_id: int) -> BatchExport:
             f"{export.pk}-{secrets.token_hex(8)}.{extension}"
         )
         language = export.options.get("language") or settings.LANGUAGE_CODE
+        # The one export that issues the batch's hidden codes (campaigns.scan.hidden).
+        issuer = Issuer() if export.batch.hidden_export_id == export.pk else None
         with tempfile.TemporaryFile() as scratch, translation.override(language):
             written = render_batch(
                 export.batch,
@@ -914,7 +1005,10 @@ def run_export(export_id: int) -> BatchExport:
                 grid=grid,
                 progress=progress,
                 reader=export_reader(export.pk),
+                hidden=issuer,
             )
+            if issuer:
+                issuer.flush()
             size = scratch.tell()
             scratch.seek(0)
             name = default_storage.save(name, File(scratch, name=name))

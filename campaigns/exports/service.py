@@ -17,10 +17,14 @@ from typing import Any
 
 import pypdfium2 as pdfium
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.exports.render import (
+    ExportError,
     Grid,
     batch_label_content,
     batch_title,
@@ -67,6 +71,8 @@ def request_export(
             batch=batch, format=fmt, options=options, total=batch.size, requested_by=requested_by
         )
         export_id = export.pk
+        if batch.hidden_code and fmt != ExportFormat.ZIP:
+            claim_hidden_codes(batch, export)
         # The task reads the codes from the replica only once it has replayed this
         # commit (and so the batch's codes, ready before it); registered first, so the
         # pin is taken before an eager task runs.
@@ -78,6 +84,42 @@ def request_export(
             robust=True,
         )
     return export
+
+
+def claim_hidden_codes(batch: CodeBatch, export: BatchExport) -> None:
+    """Make ``export`` the one that issues ``batch``'s hidden codes, or refuse it.
+
+    One conditional update: of two exports requested at once, one issues, the other is
+    refused (``HIDDEN_CODES_ISSUED``), and its row rolls back with the caller's
+    transaction. A ZIP of images carries no text and never issues them.
+    """
+    claimed = CodeBatch.objects.filter(pk=batch.pk, hidden_export_id__isnull=True).update(
+        hidden_export_id=export.pk
+    )
+    if not claimed:
+        raise ExportError(
+            CampaignErrorCode.HIDDEN_CODES_ISSUED,
+            _(
+                "This batch's hidden codes were issued with an earlier export and are never "
+                "shown again. Export a ZIP of the QR codes, or create a new batch."
+            ),
+            "format",
+        )
+    batch.hidden_export_id = export.pk
+
+
+def issues_hidden_codes(export: BatchExport) -> bool:
+    return export.batch.hidden_export_id == export.pk
+
+
+def mark_downloaded(export: BatchExport) -> bool:
+    """The export's one download, for an export that issues hidden codes: True the first
+    time only (a conditional update: two downloads at once cannot both have it)."""
+    return bool(
+        BatchExport.objects.filter(pk=export.pk, downloaded_at__isnull=True).update(
+            downloaded_at=timezone.now()
+        )
+    )
 
 
 # --- Preview -----------------------------------------------------------------------
@@ -149,11 +191,13 @@ def download_path(schema_name: str, export: BatchExport) -> str:
 
 
 def is_downloadable(export: BatchExport) -> bool:
-    """Ready, and its batch still works (a voided batch's codes must not be printed)."""
+    """Ready, and its batch still works (a voided batch's codes must not be printed); an
+    export that issued hidden codes only until its one download."""
     return (
         export.status == ExportStatus.READY
         and bool(export.file_name)
         and export.batch.status == BatchStatus.READY
+        and export.downloaded_at is None
     )
 
 

@@ -9,6 +9,8 @@ from a print shop.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -18,6 +20,25 @@ from campaigns.exports import service
 from campaigns.models import BatchExport
 from core.signed_links import refusal
 from tenants.models import Merchant
+
+
+class _DeletedOnClose:
+    """A stored file, deleted from storage once the response has sent (and closed) it."""
+
+    def __init__(self, file: Any, name: str) -> None:
+        self._file = file
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._file, attribute)
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._file.read(size)
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+        default_storage.delete(self._name)
 
 
 @service.DOWNLOAD_LINK.view
@@ -32,10 +53,18 @@ def download_export(
         export = BatchExport.objects.select_related("batch").filter(pk=export_id).first()
         if export is None or not service.is_downloadable(export):
             return refusal(404, unavailable)
+        once = service.issues_hidden_codes(export)
+        if once and not service.mark_downloaded(export):
+            # Its one download was just taken by another request.
+            return refusal(410, _("This file held hidden codes and was downloaded already."))
         try:
-            file = default_storage.open(export.file_name, "rb")
+            file: Any = default_storage.open(export.file_name, "rb")
         except FileNotFoundError:
             return refusal(404, unavailable)
+        if once:
+            # The hidden codes are shown once (decision 0290): the file goes with the
+            # response that carried it.
+            file = _DeletedOnClose(file, export.file_name)
     extension = service.stored_extension(export)
     response = FileResponse(
         file,

@@ -87,6 +87,13 @@ class ConsumerQueries(graphene.ObjectType):
         CodeVerification,
         required=True,
         code=graphene.String(required=True, description="As scanned or typed; case-insensitive."),
+        hidden_code=graphene.String(
+            description=(
+                "The hidden code under the label's scratch-off, when its batch has them "
+                "(HIDDEN_CODE_REQUIRED without it; HIDDEN_CODE_WRONG, limited per code and "
+                "per client, for a wrong one)."
+            )
+        ),
         description=(
             "The anti-counterfeit answer (防伪查询) for a code: genuine or not, the product, "
             "its first scan and how often it was looked up. Public; limited per IP as "
@@ -127,10 +134,12 @@ class ConsumerQueries(graphene.ObjectType):
         return preview
 
     @staticmethod
-    def resolve_verify_code(root: Any, info: graphene.ResolveInfo, code: str) -> Verification:
+    def resolve_verify_code(
+        root: Any, info: graphene.ResolveInfo, code: str, hidden_code: str | None = None
+    ) -> Verification:
         consumer = _consumer_or_none(info)
         scanner = events.Scanner.from_request(info.context, consumer.pk if consumer else None)
-        return verify_code(code, scanner)
+        return verify_code(code, scanner, hidden_code)
 
 
 class MerchantQueries(graphene.ObjectType):

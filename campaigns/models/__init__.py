@@ -11,7 +11,15 @@ from campaigns.models.campaigns import (
     CampaignKind,
     CampaignStatus,
 )
-from campaigns.models.codes import MAX_BATCH_SIZE, BatchStatus, Claim, Code, CodeBatch, ScanFailure
+from campaigns.models.codes import (
+    MAX_BATCH_SIZE,
+    BatchStatus,
+    Claim,
+    Code,
+    CodeBatch,
+    HiddenCode,
+    ScanFailure,
+)
 from campaigns.models.exports import BatchExport, ExportFormat, ExportStatus
 from campaigns.models.follow import Follow, FollowCampaign, FollowCode, FollowSource
 from campaigns.models.imports import (
@@ -62,6 +70,7 @@ __all__ = [
     "FollowCampaign",
     "FollowCode",
     "FollowSource",
+    "HiddenCode",
     "ImportFormat",
     "ImportLayout",
     "ImportLine",

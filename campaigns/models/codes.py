@@ -49,6 +49,12 @@ class CodeBatch(models.Model):
     # min(cap, size) x points, in one account, its bucket 0); null for fixed points.
     # ``points_per_code`` is then the most one code can pay (the top tier's points).
     prize_reserve = models.BigIntegerField(null=True, blank=True)
+    # Each code carries a second secret printed under a scratch-off (刮开涂层): the
+    # anti-counterfeit answer then needs it (campaigns.scan.hidden, decision 0290).
+    hidden_code = models.BooleanField(default=False)
+    # The one export that issues the secrets (its id; not a key, as exports point here):
+    # set when it is requested, so no second export can issue or show them.
+    hidden_export_id = models.BigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
@@ -138,6 +144,22 @@ class Code(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class HiddenCode(models.Model):
+    """The keyed hash of a code's hidden verification code (decision 0290).
+
+    Written only by the export that issues a batch's secrets (a side table, so that
+    batches without them pay nothing): HMAC-SHA256 under ``settings.HIDDEN_CODE_KEY`` of
+    the code and its secret. The secret itself is in no table: a dump of the database
+    without the key cannot test a guess.
+    """
+
+    code = models.CharField(max_length=32, primary_key=True)  # as Code.code
+    digest = models.BinaryField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"hidden code of {self.code}"
 
 
 class Claim(models.Model):

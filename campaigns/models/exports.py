@@ -55,6 +55,8 @@ class BatchExport(models.Model):
         blank=True,
         related_name="+",
     )
+    # An export that issues hidden codes is downloaded once (decision 0290): when it was.
+    downloaded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

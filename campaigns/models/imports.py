@@ -71,6 +71,9 @@ class CodeImport(models.Model):
     url_pattern = models.CharField(max_length=300, blank=True)
     # The file's first line names its columns and is skipped.
     has_header = models.BooleanField(default=False)
+    # The batch carries hidden codes (decision 0290); a file below the bits threshold is
+    # then accepted (decision 0291).
+    hidden_code = models.BooleanField(default=False)
     file_name = models.CharField(max_length=300, blank=True)
     status = models.CharField(
         max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADING

@@ -63,9 +63,9 @@ from campaigns.models import (
 )
 from campaigns.models.imports import MAX_LABEL_FIELD_LENGTH
 from campaigns.scan import batches
-from campaigns.scan.codes import CodeError, normalize, parse
+from campaigns.scan.codes import LENGTH, CodeError, normalize, parse
 from campaigns.scan.entropy import MIN_BITS_PER_CODE, EntropyMeter
-from campaigns.scan.routing import IMPORTED_SHAPE, OUR_SHAPE
+from campaigns.scan.routing import IMPORTED_SHAPE, NORMALISED, OUR_SHAPE
 from core.db import connection
 from core.errors import DomainError
 from tenants.models import Merchant
@@ -263,10 +263,16 @@ class LineRules:
 
     def code(self, raw: str) -> str | RefusalReason:
         """The normalised code, or the ``RefusalReason`` of a code that cannot be ours."""
-        code = normalize(raw)
-        if IMPORTED_SHAPE.fullmatch(code) is None:
-            return RefusalReason.MALFORMED
-        if OUR_SHAPE.fullmatch(code):
+        # Most printers' codes are already what normalising gives (upper case, no I, L, O,
+        # hyphen or space): one match instead of normalising and matching; the same result
+        # (NORMALISED is IMPORTED_SHAPE without the characters normalising changes).
+        if NORMALISED.fullmatch(raw):
+            code = raw
+        else:
+            code = normalize(raw)
+            if IMPORTED_SHAPE.fullmatch(code) is None:
+                return RefusalReason.MALFORMED
+        if len(code) == LENGTH and OUR_SHAPE.fullmatch(code):
             # Our own format: routed by its first characters, and refused as a typo when
             # its check character fails, never looked up in the routing table. Only a
             # valid code naming this merchant may stay (its scan finds this schema).
@@ -282,8 +288,14 @@ class LineRules:
 # --- The check ------------------------------------------------------------------
 
 
+# A character COPY's text format must escape (or that PostgreSQL refuses in text).
+_COPY_SPECIAL = re.compile("[\\\\\t\n\r\x00]")
+
+
 def _copy_text(value: str) -> str:
     """A value as a field of COPY's text format."""
+    if not value or _COPY_SPECIAL.search(value) is None:
+        return value  # most fields (every empty box code and serial): nothing to escape
     return (
         value.replace("\\", "\\\\")
         .replace("\t", "\\t")
@@ -467,6 +479,7 @@ def _write(merchant: Merchant, code_import: CodeImport, lease: Lease) -> CodeBat
             points_per_code=code_import.points_per_code,
             status=BatchStatus.READY,
             generated=size,
+            hidden_code=code_import.hidden_code,
             created_by=code_import.created_by,
             finished_at=timezone.now(),
         )
@@ -549,7 +562,9 @@ def _run(merchant: Merchant, code_import: CodeImport, lease: Lease, max_attempts
                 )
             if not code_import.accepted:
                 raise ImportFailed(CampaignErrorCode.IMPORT_EMPTY, _("The file holds no code."))
-            if (code_import.bits_per_code or 0) < MIN_BITS_PER_CODE:
+            # With hidden codes the answer needs a secret the file does not hold
+            # (decision 0291): its own bits no longer decide.
+            if (code_import.bits_per_code or 0) < MIN_BITS_PER_CODE and not code_import.hidden_code:
                 raise ImportFailed(
                     CampaignErrorCode.IMPORT_LOW_ENTROPY,
                     _(

@@ -68,9 +68,11 @@ def request_import(
     has_header: bool = False,
     name: str = "",
     sku: str = "",
+    hidden_code: bool = False,
     created_by: User | None = None,
 ) -> CodeImport:
-    """An import of a file into a new batch of ``campaign``, waiting for its upload."""
+    """An import of a file into a new batch of ``campaign``, waiting for its upload;
+    ``hidden_code``: its batch carries hidden codes (and a guessable file is accepted)."""
     batches.check_batch(merchant, campaign, size=1, points_per_code=points_per_code, imported=True)
     # Only a file of URLs has a pattern; another layout's is ignored rather than kept.
     url_pattern = importing.check_url_pattern(url_pattern) if layout == ImportLayout.URLS else ""
@@ -83,6 +85,7 @@ def request_import(
         file_format=file_format,
         url_pattern=url_pattern,
         has_header=has_header,
+        hidden_code=hidden_code,
         created_by=created_by,
     )
 

@@ -71,9 +71,13 @@ def create_batch(
     points_per_code: int | None,
     name: str = "",
     sku: str = "",
+    hidden_code: bool = False,
     created_by: User | None = None,
 ) -> CodeBatch:
     """Create a batch, reserve its points and queue the generation of its codes.
+
+    ``hidden_code``: each code gets a hidden verification code, issued by the batch's
+    first CSV or PDF export (``campaigns.scan.hidden``).
 
     A campaign that pays a prize table takes no ``points_per_code``: its batch reserves
     Σ over tiers of min(cap, size) x points (``campaigns.prizes``), in one account.
@@ -92,6 +96,7 @@ def create_batch(
             size=size,
             points_per_code=pay.points_per_code,
             prize_reserve=pay.prize_reserve,
+            hidden_code=hidden_code,
             created_by=created_by,
         )
         fund_batch(merchant, campaign, batch)

@@ -12,6 +12,10 @@ item and nothing about who scanned it before:
   ``events.DEDUP_WINDOW_SECONDS``, this check included when it counts;
 - a warning when the code looks copied (``CodeScans.suspicion``).
 
+A code whose batch carries hidden codes (刮开涂层, ``campaigns.scan.hidden``) is answered
+only with its hidden code: ``HIDDEN_CODE_REQUIRED`` without one, ``HIDDEN_CODE_WRONG``
+(limited per code and per client) for a wrong one; nothing about the item before.
+
 The counts come from the drained events (``CodeScans``), plus this check: events still
 queued are a few seconds behind at most.
 """
@@ -25,7 +29,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from campaigns.models import Code, CodeScans, ScanSource, SuspicionReason
-from campaigns.scan import claims, events, preview
+from campaigns.scan import claims, events, hidden, preview
 from campaigns.scan.routing import route
 from core import iplocation, ratelimit, regions
 from core.errors import DomainError
@@ -52,8 +56,11 @@ class Verification:
         return regions.full_name(self.first_region) if self.first_region else ""
 
 
-def verify_code(raw_code: str, scanner: events.Scanner) -> Verification:
-    """Answer a buyer's check of ``raw_code``; ``DomainError`` for malformed codes."""
+def verify_code(
+    raw_code: str, scanner: events.Scanner, hidden_code: str | None = None
+) -> Verification:
+    """Answer a buyer's check of ``raw_code``; ``DomainError`` for malformed codes, and for
+    a missing or wrong ``hidden_code`` when the code's batch has them."""
     window = claims.FAILURE_WINDOW_SECONDS
     failures = f"scan-fail:ip:{scanner.ip}" if scanner.ip else None
     if failures:
@@ -75,8 +82,17 @@ def verify_code(raw_code: str, scanner: events.Scanner) -> Verification:
         return Verification(genuine=False)
     assert merchant is not None  # found only in a merchant's schema
     row, summary = found
-    counted = events.record(merchant.pk, parsed.code, ScanSource.VERIFY, "genuine", scanner)
     batch = row.batch
+    if batch.hidden_code:
+        try:
+            with tenant_context(merchant):
+                hidden.check(merchant.pk, parsed.code, hidden_code, scanner.ip)
+        except DomainError as refused:
+            events.record(
+                merchant.pk, parsed.code, ScanSource.VERIFY, str(refused.code).lower(), scanner
+            )
+            raise
+    counted = events.record(merchant.pk, parsed.code, ScanSource.VERIFY, "genuine", scanner)
     first_at, first_region, approximate = _first_scan(summary, scanner)
     return Verification(
         genuine=True,
@@ -98,7 +114,14 @@ def _lookup(merchant: Merchant, code: str) -> tuple[Code, CodeScans | None] | No
     with tenant_context(merchant):
         row = (
             Code.objects.select_related("batch__campaign")
-            .only("code", "claimed_at", "batch__name", "batch__sku", "batch__campaign__name")
+            .only(
+                "code",
+                "claimed_at",
+                "batch__name",
+                "batch__sku",
+                "batch__hidden_code",
+                "batch__campaign__name",
+            )
             .filter(code=code)
             .first()
         )

@@ -103,6 +103,10 @@ def error_messages() -> dict[str, str]:
         "INVALID_GRID": _("Choose 1 to 6 columns and 1 to 12 rows."),
         "INVALID_LABEL_STOCK": _("Choose one of the label sizes offered."),
         "INVALID_EXPORT_FORMAT": _("Choose CSV, ZIP or PDF."),
+        "HIDDEN_CODES_ISSUED": _(
+            "This batch's hidden codes were issued with an earlier export and are never "
+            "shown again. Export a ZIP of the QR codes, or create a new batch."
+        ),
         # Code imports.
         "INVALID_URL_PATTERN": _(
             "Give the brand's URL with {code} where the code stands, e.g. "
@@ -119,7 +123,7 @@ def error_messages() -> dict[str, str]:
         ),
         "IMPORT_LOW_ENTROPY": _(
             "These codes are too easy to guess from one another (sequential or too short): "
-            "nothing was imported."
+            "nothing was imported. Import them again with hidden codes (scratch-off)."
         ),
         "INVALID_PERIOD": _("Choose a shorter period."),
         "INVALID_TIME_ZONE": _("Unknown time zone."),
@@ -129,6 +133,8 @@ def error_messages() -> dict[str, str]:
         "UNKNOWN_CODE": _("Unknown code"),
         "ALREADY_CLAIMED": _("Already claimed"),
         "CODE_VOIDED": _("Void code"),
+        "HIDDEN_CODE_REQUIRED": _("Hidden code not given"),
+        "HIDDEN_CODE_WRONG": _("Wrong hidden code"),
         "CAMPAIGN_LIMIT_REACHED": _("Campaign limit reached"),
         "DAILY_LIMIT_REACHED": _("Daily limit reached"),
         # Questionnaires.

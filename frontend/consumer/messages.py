@@ -58,6 +58,7 @@ NOT_FOR_CONSUMERS = frozenset(
         "IMPORT_TOO_MANY_CODES",
         "IMPORT_LINES_REFUSED",
         "IMPORT_LOW_ENTROPY",
+        "HIDDEN_CODES_ISSUED",
         "INVALID_PERIOD",
         "INVALID_TIME_ZONE",
         "INVALID_QUESTION",
@@ -161,6 +162,12 @@ def error_messages() -> dict[str, str]:
         "ACCOUNT_MERGED": _("This account was merged into another. Please sign in again."),
         # Scanning a code
         "MALFORMED_CODE": _("This is not a valid code. Check it and try again."),
+        "HIDDEN_CODE_REQUIRED": _(
+            "Scratch off the coating on the label and enter the hidden code."
+        ),
+        "HIDDEN_CODE_WRONG": _(
+            "The hidden code does not match. Check the digits under the coating."
+        ),
         "INVALID_CHECK_CHARACTER": _("This code has a typo. Check each character and try again."),
         "UNKNOWN_CODE": _("We do not know this code. Check it and try again."),
         "ALREADY_CLAIMED": _("This code has already been used."),

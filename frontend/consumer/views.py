@@ -23,12 +23,13 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
 from accounts.models import Consent
 from accounts.policies import CURRENT_VERSIONS
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.follow import services as follow
 from campaigns.models import Campaign, CampaignKind, ScanSource
 from campaigns.questionnaires.links import parse_link, questionnaire_link
@@ -256,20 +257,37 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@require_safe
+# GET: the answer; POST: the answer with the hidden code typed from under the label's
+# scratch-off (a form, so the secret stays out of URLs and access logs).
+@require_http_methods(["GET", "HEAD", "POST"])
 def verify_page(request: HttpRequest, code: str) -> HttpResponse:
     """``/v/<code>``: the anti-counterfeit answer (防伪查询), rendered on the server: no
     script and one request on a weak network. Never names who scanned the code before."""
     scanner = events.Scanner.from_request(request)
+    typed = request.POST.get("hidden_code", "")[:32] if request.method == "POST" else None
     try:
-        answer = verify_code(code, scanner)
+        answer = verify_code(code, scanner, typed)
     except DomainError as exc:
         failure = exc
+        asks = failure.code in HIDDEN_CODE_ANSWERS
+        if failure.code == CoreErrorCode.RATE_LIMITED:
+            status = 429
+        elif asks:
+            status = HIDDEN_CODE_ANSWERS[failure.code]
+        else:
+            status = 404
         return render_page(
             request,
             "consumer/verify.html",
-            lambda: {"error": error_messages().get(failure.code, str(failure)), "typed": code[:64]},
-            status=429 if failure.code == CoreErrorCode.RATE_LIMITED else 404,
+            lambda: {
+                "error": error_messages().get(failure.code, str(failure)),
+                "typed": code[:64],
+                "pretty": code[:64],
+                # The form again after a wrong code, and while the limit holds (its
+                # message says how long): the buyer keeps the page.
+                "ask_hidden": asks or typed is not None,
+            },
+            status=status,
         )
     return render_page(
         request,
@@ -280,6 +298,12 @@ def verify_page(request: HttpRequest, code: str) -> HttpResponse:
             "warning": answer.warning.label if answer.warning else "",
         },
     )
+
+
+HIDDEN_CODE_ANSWERS: dict[str, int] = {
+    CampaignErrorCode.HIDDEN_CODE_REQUIRED: 200,  # a question, not a failure
+    CampaignErrorCode.HIDDEN_CODE_WRONG: 403,
+}
 
 
 @require_safe

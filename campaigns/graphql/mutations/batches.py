@@ -44,6 +44,13 @@ class CreateCodeBatch(DomainMutation):
         sku = graphene.String(
             description="The product (SKU) the labels go on, at most 64 characters."
         )
+        hidden_code = graphene.Boolean(
+            description=(
+                "Each code gets a hidden verification code (刮开涂层), printed under a "
+                "scratch-off; the anti-counterfeit answer then needs it. Issued and shown "
+                "once, by the batch's first CSV or PDF export."
+            )
+        )
 
     batch = graphene.Field(CodeBatchNode)
 
@@ -57,6 +64,7 @@ class CreateCodeBatch(DomainMutation):
         points_per_code: int | None = None,
         name: str | None = "",
         sku: str | None = "",
+        hidden_code: bool | None = False,
     ) -> CreateCodeBatch:
         membership = require_membership(info, Role.OPERATOR)
         campaign = campaign_by_id(info, campaign_id, "campaignId")
@@ -68,6 +76,7 @@ class CreateCodeBatch(DomainMutation):
             # An explicit null (a form's empty field) is no name, as an omitted one.
             name=name or "",
             sku=sku or "",
+            hidden_code=bool(hidden_code),
             created_by=membership.acting_user,
         )
         return cls(batch=batch)

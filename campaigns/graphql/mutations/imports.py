@@ -55,6 +55,13 @@ class CreateCodeImport(DomainMutation):
         sku = graphene.String(
             description="The product (SKU) the labels go on, at most 64 characters."
         )
+        hidden_code = graphene.Boolean(
+            description=(
+                "The batch's codes get hidden verification codes (刮开涂层), issued by its "
+                "first CSV or PDF export; a file too guessable for IMPORT_LOW_ENTROPY is then "
+                "accepted."
+            )
+        )
 
     code_import = graphene.Field(CodeImportNode)
 
@@ -71,6 +78,7 @@ class CreateCodeImport(DomainMutation):
         has_header: bool = False,
         name: str = "",
         sku: str = "",
+        hidden_code: bool | None = False,
     ) -> CreateCodeImport:
         membership = require_membership(info, Role.OPERATOR)
         campaign = campaign_by_id(info, campaign_id, "campaignId")
@@ -84,6 +92,7 @@ class CreateCodeImport(DomainMutation):
             has_header=bool(has_header),
             name=name or "",
             sku=sku or "",
+            hidden_code=bool(hidden_code),
             created_by=membership.acting_user,
         )
         return cls(code_import=code_import)

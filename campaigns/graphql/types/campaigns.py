@@ -187,6 +187,16 @@ class CodeBatchNode(MerchantNode, DjangoObjectType):
     )
     claimed_count = graphene.Int(required=True)
     stats = graphene.Field(ClaimStats, required=True)
+    hidden_code = graphene.Boolean(
+        required=True, description="Each code has a hidden verification code (刮开涂层)."
+    )
+    hidden_codes_issued = graphene.Boolean(
+        required=True,
+        description=(
+            "An export has issued the hidden codes (shown once, in that export's one "
+            "download); no later CSV or PDF export can."
+        ),
+    )
 
     node_related = ("campaign",)
 
@@ -204,6 +214,10 @@ class CodeBatchNode(MerchantNode, DjangoObjectType):
     @staticmethod
     def resolve_failure_reason(batch: models.CodeBatch, info: graphene.ResolveInfo) -> str | None:
         return batch.failure_reason or None
+
+    @staticmethod
+    def resolve_hidden_codes_issued(batch: models.CodeBatch, info: graphene.ResolveInfo) -> bool:
+        return batch.hidden_export_id is not None
 
     @staticmethod
     def resolve_claimed_count(batch: models.CodeBatch, info: graphene.ResolveInfo) -> int:

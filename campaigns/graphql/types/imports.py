@@ -79,7 +79,16 @@ class CodeImportNode(MerchantNode, DjangoObjectType):
         name = "CodeImport"
         model = models.CodeImport
         interfaces = (graphene.relay.Node,)
-        fields = ("id", "name", "sku", "url_pattern", "has_header", "created_at", "finished_at")
+        fields = (
+            "id",
+            "name",
+            "sku",
+            "url_pattern",
+            "has_header",
+            "hidden_code",
+            "created_at",
+            "finished_at",
+        )
         skip_registry = True
 
     @staticmethod

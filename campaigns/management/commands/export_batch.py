@@ -86,6 +86,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Merchant {slug!r} has no batch {batch_id}.")
             try:
                 render.ensure_exportable(batch, fmt)
+                render.ensure_without_hidden_codes(batch, fmt)
                 grid = render.Grid.of(options["columns"], options["rows"])
             except DomainError as exc:
                 raise CommandError(f"{exc.code}: {exc.message}") from exc

@@ -401,6 +401,7 @@ async function main() {
       pointsPerCode,
       name: values.name.trim() || null,
       sku: values.sku.trim() || null,
+      hiddenCode: Boolean(values.hiddenCode),
     });
     const list = $("#batches");
     list.querySelector(".hint")?.remove();

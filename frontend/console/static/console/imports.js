@@ -118,6 +118,7 @@ async function main() {
       hasHeader: Boolean(values.hasHeader),
       name: values.name || null,
       sku: values.sku || null,
+      hiddenCode: Boolean(values.hiddenCode),
     });
     const started = payload.codeImport;
     announce(t("import_uploading"));
