@@ -434,6 +434,7 @@ def texts() -> dict[str, str]:
             "every draw against the seed's commitment below."
         ),
         "prize_saved": _("Prize table saved."),
+        "prize_batch": _("prize draws, %(points)s points reserved"),
         # The earning rule screen (积分规则).
         "earning_rule_missing": _(
             "No rule yet: purchases are refused until you save one. The values below are "

@@ -26,10 +26,10 @@ async function load() {
   }
   campaign = node;
   renderCampaign();
-  renderBatches(nodes(node.batches));
   // The terms can change only in a draft without batches (they reserved by them).
   const editable = atLeast(role, "OPERATOR") && node.status === "DRAFT" && !nodes(node.batches).length;
   await showPrizeTable(node, { editable, changed: showPrizeBatchForm });
+  renderBatches(nodes(node.batches));
 }
 
 // A campaign that pays a prize table: its batches take no points per code, they reserve
@@ -106,7 +106,8 @@ function fillBatch(item, batch) {
       batch.name ? el("span", { class: "batch-name" }, batch.name, " · ") : null,
       title,
       " · ",
-      points(batch.pointsPerCode),
+      // A prize batch pays by its table: what it reserved says what it may cost.
+      currentTerms() ? t("prize_batch", { points: number(batch.reservedPoints) }) : points(batch.pointsPerCode),
     ),
     batch.sku ? el("span", { class: "badge sku" }, t("sku", { sku: batch.sku })) : null,
     statusBadge("batch", batch.status),

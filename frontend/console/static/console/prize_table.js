@@ -92,7 +92,7 @@ function prizeCell(i) {
           },
           el("option", { value: "" }, t("prize_choose_coupon")),
           coupons.map((c) =>
-            el("option", { value: c.id, selected: c.id === tier.coupon }, `${c.title} (${points(c.pointsPrice)})`),
+            el("option", { value: c.id, selected: c.id === tier.coupon }, t("prize_coupon_worth", { title: c.title, points: number(c.pointsPrice) })),
           ),
         )
       : input(i, "points", { type: "number", min: "1", max: "5000000", inputmode: "numeric", "aria-label": t("prize_points") });
@@ -207,7 +207,7 @@ function renderPublished(locked) {
       published.tiers,
       t("prize_stats"),
     ),
-    published.firstScanGuarantee ? el("p", { class: "hint" }, t("prize_guarantee_on")) : null,
+    ...(published.firstScanGuarantee ? [el("p", { class: "hint" }, t("prize_guarantee_on"))] : []),
   );
   const box = $("#prize-published");
   box.hidden = !locked;
@@ -243,7 +243,10 @@ export async function showPrizeTable(campaign, { editable, changed }) {
   const form = $("#prize-table");
   form.hidden = !editable || locked;
   if (published) renderPublished(locked);
-  if (form.hidden) return;
+  if (form.hidden) {
+    onChange();
+    return;
+  }
   draft = published ? tiersFromTable(published) : [{ ...newTier(), name: t("prize_first") }, thankYou()];
   form.elements.firstScanGuarantee.checked = Boolean(published?.firstScanGuarantee);
   renderRows();
