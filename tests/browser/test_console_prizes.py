@@ -23,6 +23,7 @@ from campaigns.scan.claims import claim_code
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign
 from earning.models import EarningRule
+from tenants.models import Membership, Role
 from tests.browser.conftest import BrowserPage
 from tests.browser.test_console import Shoot, funded_merchant, shoot_both
 from tests.browser.test_console_labels import campaign_global_id, sign_in_chinese
@@ -183,3 +184,13 @@ def test_earning_rule_screen_refuses_a_bad_rate_at_its_field_then_saves(
     assert p.get_by_label("取整方式").input_value() == "NEAREST"
     assert p.get_by_label("生日奖励（积分）").input_value() == "100"
     shoot_both(page, shoot, "earning")
+
+    # A viewer reads the rule and cannot save it (the API wants an admin).
+    viewer = staff_user(f"{unique('viewer')}@console.test")
+    Membership.objects.create(merchant=merchant, user=viewer, role=Role.VIEWER)
+    other = open_page("phone", locale="zh-CN")
+    sign_in_chinese(other, viewer.get_username())
+    other.page.goto("/console/earning/")
+    other.page.wait_for_function("document.getElementById('r-rate').value === '0.5'")
+    assert other.page.get_by_label("每元积分").is_disabled()
+    assert other.page.get_by_role("button", name="保存规则").is_hidden()

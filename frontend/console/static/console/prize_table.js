@@ -270,6 +270,8 @@ export function initPrizeEditor() {
     const result = await mutate("SetPrizeTable", {
       campaignId,
       tiers: JSON.stringify(payload()),
+      // Seed periods are set through the API only: a save here keeps them.
+      periodDays: published?.periodDays ?? null,
       firstScanGuarantee: $("#prize-table").elements.firstScanGuarantee.checked,
     });
     const { prizeTable } = await api.call("PrizeTable", { campaignId }, { auth: true });
