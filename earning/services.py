@@ -619,6 +619,19 @@ def set_rule(
         raise EarningError(
             EarningErrorCode.INVALID_EARNING_RULE, _("Unknown rounding."), "rounding"
         )
+    # The database's checks would refuse some of these with an error, not a code.
+    for field, value, low, high in (
+        ("dailyCap", daily_cap, 1, 10**9),
+        ("welcomeBonus", welcome_bonus, 0, 10**6),
+        ("birthdayBonus", birthday_bonus, 0, 10**6),
+        ("pendingDays", pending_days, 1, 365),
+    ):
+        if value is not None and not low <= value <= high:
+            raise EarningError(
+                EarningErrorCode.INVALID_EARNING_RULE,
+                _("%(low)s to %(high)s.") % {"low": f"{low:,}", "high": f"{high:,}"},
+                field,
+            )
     rule, _created = EarningRule.objects.update_or_create(
         merchant=merchant,
         defaults={

@@ -27,6 +27,7 @@ URLS = {
     "console-results": "results",
     "console-goods": "goods",
     "console-ledger": "ledger",
+    "console-earning": "earning",
     "console-staff": "staff",
     "console-webhooks": "webhooks",
     "console-api-keys": "api_keys",

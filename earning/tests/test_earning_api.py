@@ -438,3 +438,33 @@ def test_merchant_awards_count_as_issued_in_the_liability_report(
     _award(merchant_api, secret, phone=consumer.phone, externalId="L1", key="l1")
     after = sum(f.issued for f in liability._platform_flows().values())
     assert after - before == 50
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("dailyCap", {"daily_cap": 0}),
+        ("welcomeBonus", {"welcome_bonus": -1}),
+        ("birthdayBonus", {"birthday_bonus": 1_000_001}),
+        ("pendingDays", {"pending_days": 366}),
+        ("pointsPerUnit", {"points_per_unit": "0.00001"}),
+    ],
+)
+def test_a_rule_out_of_range_is_refused_at_its_field_and_nothing_is_saved(
+    db: None, tenants: Tenants, field: str, values: dict[str, Any]
+) -> None:
+    # The console shows these at their field (INVALID_EARNING_RULE), not a server error.
+    rule: dict[str, Any] = {
+        "points_per_unit": "1",
+        "rounding": "down",
+        "daily_cap": None,
+        "welcome_bonus": 0,
+        "birthday_bonus": 0,
+        "pending_days": 30,
+    }
+    with pytest.raises(services.EarningError) as refused:
+        services.set_rule(tenants.acme, **{**rule, **values})
+    assert (refused.value.code, refused.value.field) == ("INVALID_EARNING_RULE", field)
+    assert not EarningRule.objects.filter(merchant=tenants.acme).exists()
+    services.set_rule(tenants.acme, **{**rule, "daily_cap": 1, "pending_days": 365})
+    assert EarningRule.objects.get(merchant=tenants.acme).daily_cap == 1

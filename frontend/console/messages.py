@@ -76,7 +76,8 @@ def error_messages() -> dict[str, str]:
         "INVALID_REASON": _("Give a reason (1 to 200 characters)."),
         "EARNING_RULE_MISSING": _("Set an earning rule before recording purchases."),
         "INVALID_EARNING_RULE": _(
-            "Check the earning rule: a positive rate with 4 decimals at most."
+            "Check the earning rule: a positive rate with 4 decimals at most, a daily cap "
+            "of at least 1, bonuses of 0 to 1,000,000 points, 1 to 365 days."
         ),
         "NOTHING_EARNED": _("This purchase earns no points."),
         "DAILY_CAP_REACHED": _("This consumer reached today's cap of purchase points."),
@@ -220,9 +221,16 @@ def error_messages() -> dict[str, str]:
         "NETWORK": _("No connection. Check your network and retry."),
         "UNEXPECTED": _("Something went wrong. Please retry."),
         # Prize tables (the consumer's draw nonce is the consumer page's).
-        "INVALID_PRIZE_TABLE": _("The prize table is not valid: check the tiers."),
+        "INVALID_PRIZE_TABLE": _(
+            "The prize table is not valid: 2 to 10 tiers with names of at most 40 "
+            "characters, weights of 1 to 1,000,000, caps of 1 to 10,000,000, and “thank "
+            "you” last with no points and no cap (with the first-scan guarantee, the "
+            "lowest prize has no cap either)."
+        ),
         "PRIZE_ABOVE_LEGAL_CEILING": _(
-            "A prize may be worth at most ¥50,000 (the legal ceiling for prize draws)."
+            "A prize may be worth at most ¥50,000 (5,000,000 points): the Anti-Unfair "
+            "Competition Law forbids lottery-style promotions with a larger top prize. "
+            "Split it into several prizes or lower it."
         ),
         "PRIZE_TERMS_LOCKED": _(
             "The prize terms are locked once the campaign is active or has batches."
@@ -395,6 +403,50 @@ def texts() -> dict[str, str]:
             "%(points)s points will be reserved from the budget for %(size)s codes. Generate them?"
         ),
         "batch_cost": _("%(points)s points will be reserved from the budget."),
+        # The prize table editor (campaign screen).
+        "prize_first": _("First prize"),
+        "prize_thank_you": _("Thank you"),
+        "prize_none": _("No prize"),
+        "prize_kind": _("Prize kind"),
+        "prize_kind_points": _("Points"),
+        "prize_kind_coupon": _("Mall coupon"),
+        "prize_coupon": _("Coupon"),
+        "prize_choose_coupon": _("Choose one of your coupons"),
+        "prize_points": _("Points"),
+        "prize_tier": _("Tier"),
+        "prize_tier_name": _("Name of tier %(n)s"),
+        "prize_prize": _("Prize"),
+        "prize_weight": _("Weight"),
+        "prize_cap": _("Cap"),
+        "prize_no_cap": _("No cap"),
+        "prize_odds": _("Odds"),
+        "prize_remove": _("Remove"),
+        "prize_reserve": _("A batch of %(size)s codes would reserve %(points)s points."),
+        "prize_reserve_coupons": _(
+            "A batch of %(size)s codes would reserve %(points)s points and set aside "
+            "%(coupons)s coupons."
+        ),
+        "prize_coupon_worth": _("%(title)s (worth %(points)s points)"),
+        "prize_stats": _("Tiers and draws"),
+        "prize_drawn": _("Drawn"),
+        "prize_won": _("Won"),
+        "prize_remaining": _("Remaining"),
+        "prize_guarantee_on": _(
+            "First-scan guarantee: a consumer's first scan wins at least the lowest prize."
+        ),
+        "prize_locked": _(
+            "The prize terms were published when the campaign was activated and are locked: "
+            "promotion rules forbid changing them during the promotion. Anyone can check "
+            "every draw against the seed's commitment below."
+        ),
+        "prize_saved": _("Prize table saved."),
+        "prize_batch": _("prize draws, %(points)s points reserved"),
+        # The earning rule screen (积分规则).
+        "earning_rule_missing": _(
+            "No rule yet: purchases are refused until you save one. The values below are "
+            "suggestions."
+        ),
+        "earning_example": _("A purchase of ¥%(amount)s earns %(points)s points."),
         "sku": _("SKU %(sku)s"),
         "labels_button": _("PDF labels"),
         "labels_title": _("Print labels"),

@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern] = [
     path("follow/", page("follow"), name="console-follow"),
     path("goods/", page("goods"), name="console-goods"),
     path("ledger/", page("ledger"), name="console-ledger"),
+    path("earning/", page("earning"), name="console-earning"),
     path("scans/", page("scans"), name="console-scans"),
     path("dealers/", page("dealers"), name="console-dealers"),
     path("diversion/", page("diversion"), name="console-diversion"),

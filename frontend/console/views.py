@@ -113,6 +113,10 @@ SCREENS: dict[str, Screen] = {
                 "BatchExport",
                 "BatchExports",
                 "LabelPreview",
+                # The prize table editor: tiers, odds, reserve, locked terms and stats.
+                "PrizeTable",
+                "SetPrizeTable",
+                "SuppliedProducts",
             ),
             charts=True,
             nav="campaigns",
@@ -241,6 +245,13 @@ SCREENS: dict[str, Screen] = {
             ),
             nav="campaigns",
         ),
+        # 积分规则: how purchases reported through the API earn, and the bonuses.
+        Screen(
+            "earning",
+            _("Earning rule"),
+            ("EarningRule", "SetEarningRule"),
+            nav="earning",
+        ),
         # 微信公众号: authorise the merchant's official account to our third-party platform.
         Screen(
             "wechat",
@@ -262,6 +273,7 @@ NAV = (
     ("campaigns", "console-campaigns", _("Campaigns"), ""),
     ("goods", "console-goods", _("Goods and orders"), ""),
     ("ledger", "console-ledger", _("Ledger"), ""),
+    ("earning", "console-earning", _("Earning rule"), ""),
     ("scans", "console-scans", _("Suspicious codes"), ""),
     ("dealers", "console-dealers", _("Dealers"), ""),
     ("diversion", "console-diversion", _("Diversion"), ""),
@@ -278,7 +290,7 @@ def urls() -> dict[str, str]:
     names = ["sign_in", "sign_up", "accept_invitation", "dashboard", "campaigns", "campaign"]
     names += ["questionnaire", "results", "questionnaire_new", "goods", "ledger", "staff"]
     names += ["webhooks", "api_keys", "audit", "wechat", "imports", "scans", "dealers"]
-    names += ["diversion"]
+    names += ["diversion", "earning"]
     return {name: reverse(f"console-{name.replace('_', '-')}") for name in names}
 
 

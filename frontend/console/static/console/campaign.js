@@ -6,6 +6,7 @@ import {
   instantOrNull, intOrNull, link, localInput, mutate, nodes, number, onSubmit, param, percent, points,
   requiredInt, shortDate, start, statusBadge, t, timeZone,
 } from "./console.js";
+import { currentTerms, initPrizeEditor, reserveFor, showPrizeTable } from "./prize_table.js";
 
 const POLL_MS = 1000;
 const FORMATS = ["CSV", "ZIP", "PDF"];
@@ -25,7 +26,24 @@ async function load() {
   }
   campaign = node;
   renderCampaign();
+  // The terms can change only in a draft without batches (they reserved by them).
+  const editable = atLeast(role, "OPERATOR") && node.status === "DRAFT" && !nodes(node.batches).length;
+  await showPrizeTable(node, { editable, changed: showPrizeBatchForm });
   renderBatches(nodes(node.batches));
+}
+
+// A campaign that pays a prize table: its batches take no points per code, they reserve
+// by the saved terms.
+function showPrizeBatchForm() {
+  const prizes = currentTerms() !== null;
+  $("#b-points-field").hidden = prizes;
+  $("#b-points").required = !prizes;
+  $("#create-batch").dispatchEvent(new Event("input"));
+}
+
+function batchCost(size, pointsPerCode) {
+  const terms = currentTerms();
+  return terms ? reserveFor(terms, size).total : size * pointsPerCode;
 }
 
 function renderCampaign() {
@@ -88,7 +106,8 @@ function fillBatch(item, batch) {
       batch.name ? el("span", { class: "batch-name" }, batch.name, " · ") : null,
       title,
       " · ",
-      points(batch.pointsPerCode),
+      // A prize batch pays by its table: what it reserved says what it may cost.
+      currentTerms() ? t("prize_batch", { points: number(batch.reservedPoints) }) : points(batch.pointsPerCode),
     ),
     batch.sku ? el("span", { class: "badge sku" }, t("sku", { sku: batch.sku })) : null,
     statusBadge("batch", batch.status),
@@ -368,6 +387,8 @@ async function changeStatus(operation) {
     campaign = { ...campaign, status: payload.campaign.status };
     renderCampaign();
     announce(t(`status_${payload.campaign.status}`));
+    // Activation locks the prize terms and publishes the seed's commitment.
+    if (operation === "ActivateCampaign") await showPrizeTable(campaign, { editable: false, changed: showPrizeBatchForm });
     if (operation === "EndCampaign") await load();
   } catch (error) {
     fail(error);
@@ -376,6 +397,7 @@ async function changeStatus(operation) {
 
 async function main() {
   ({ role } = await start());
+  initPrizeEditor();
   // Handlers first: the screen is visible (and clickable) while data loads.
   $("#activate").addEventListener("click", () => changeStatus("ActivateCampaign"));
   $("#pause").addEventListener("click", () => changeStatus("PauseCampaign"));
@@ -384,17 +406,17 @@ async function main() {
   const batchForm = $("#create-batch");
   const showCost = () => {
     const size = intOrNull(batchForm.elements.size.value);
-    const each = intOrNull(batchForm.elements.pointsPerCode.value);
+    const each = currentTerms() ? 1 : intOrNull(batchForm.elements.pointsPerCode.value);
     $("#batch-cost").textContent =
-      size > 0 && each > 0 ? t("batch_cost", { points: number(size * each), size: number(size) }) : "";
+      size > 0 && each > 0 ? t("batch_cost", { points: number(batchCost(size, each)), size: number(size) }) : "";
   };
   batchForm.addEventListener("input", showCost);
   batchForm.addEventListener("reset", () => setTimeout(showCost));
   onSubmit(batchForm, async (values) => {
     const size = requiredInt(values, "size");
-    const pointsPerCode = requiredInt(values, "pointsPerCode");
+    const pointsPerCode = currentTerms() ? null : requiredInt(values, "pointsPerCode");
     // Creating a batch takes its points from the budget at once: say how many first.
-    if (!window.confirm(t("confirm_batch", { points: number(size * pointsPerCode), size: number(size) }))) return;
+    if (!window.confirm(t("confirm_batch", { points: number(batchCost(size, pointsPerCode)), size: number(size) }))) return;
     const { batch } = await mutate("CreateCodeBatch", {
       campaignId: id,
       size,
@@ -408,6 +430,8 @@ async function main() {
     list.prepend(batchItem(batch));
     $("#create-batch").reset();
     watch(batch);
+    // The first batch locks the prize terms.
+    if (currentTerms()) await showPrizeTable(campaign, { editable: false, changed: showPrizeBatchForm });
   });
 
   onSubmit($("#edit-campaign"), async (values) => {
