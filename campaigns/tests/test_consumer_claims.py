@@ -233,6 +233,7 @@ def test_unknown_codes(consumer_api: Api, acme: Merchant, consumer: User) -> Non
             "campaignDescription": None,
             "points": None,
             "prizeTiers": None,
+            "prizeGuarantee": None,
         }
 
 
@@ -423,6 +424,7 @@ def test_preview_shows_the_offer_without_sign_in(consumer_api: Api, acme: Mercha
                 "campaignDescription": "Scan the cap.",
                 "points": 25,
                 "prizeTiers": None,
+                "prizeGuarantee": None,
             }
         }
     }
