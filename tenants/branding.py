@@ -108,7 +108,7 @@ def remove_logo(merchant: Merchant) -> Merchant:
     """Labels without a logo from now on (idempotent)."""
     old = merchant.logo.name
     Merchant.objects.filter(pk=merchant.pk).update(logo="")
-    merchant.logo = ""  # type: ignore[assignment]  # the descriptor takes a name
+    merchant.logo = ""  # the descriptor takes a name
     if old:
         transaction.on_commit(lambda: _delete(old), robust=True)
     return merchant
@@ -131,7 +131,7 @@ def logo_data_url(merchant: Merchant) -> str | None:
     data = logo_bytes(merchant)
     if data is None:
         return None
-    kind = "png" if merchant.logo.name.endswith(".png") else "jpeg"
+    kind = "png" if str(merchant.logo.name).endswith(".png") else "jpeg"
     return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
 
 

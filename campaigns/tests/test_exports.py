@@ -115,7 +115,7 @@ def with_logo(acme: Tenants) -> Iterator[Merchant]:
     """acme with the decoy logo (the test's schema is acme's; its file deleted after)."""
     merchant = branding.set_logo(acme.acme, decoy_logo())
     yield merchant
-    default_storage.delete(merchant.logo.name)
+    default_storage.delete(str(merchant.logo.name))
 
 
 def new_batch(merchant: Merchant, size: int = SIZE, *, ready: bool = True) -> CodeBatch:
@@ -340,13 +340,11 @@ def test_the_logo_sits_beside_the_brand_outside_the_qr_code(
     assert box is not None
     x, y, width, height = box
     assert width / height == pytest.approx(shape[0] / shape[1], rel=0.05)
-    assert 0 <= x and x + width <= layout.cell_width and 0 <= y
+    assert x >= 0 and x + width <= layout.cell_width and y >= 0
     assert y + height <= layout.cell_height
     top = brand.baseline + brand.size * 0.88
     assert top - brand.height - 0.01 <= y and y + height <= top + 0.01
-    text_width = max(
-        renderers.stringWidth(s, brand.line.font, brand.size) for s in brand.segments
-    )
+    text_width = max(renderers.stringWidth(s, brand.line.font, brand.size) for s in brand.segments)
     assert x + width < brand.text_x - text_width / 2  # left of the text
     qr = (layout.qr_x, layout.qr_y, layout.qr_x + layout.qr_side, layout.qr_y + layout.qr_side)
     apart = x + width <= qr[0] or x >= qr[2] or y + height <= qr[1] or y >= qr[3]
