@@ -165,6 +165,9 @@ def write_zip(rows: CodeRows, out: IO[bytes], progress: Progress | None = None) 
 # shrinks to its smallest size, wraps (at spaces, hyphens, between Chinese
 # characters) up to its line count, and is dropped, least important first, if the
 # label is still too small (the code and the offer are never dropped).
+# The merchant's logo, if any, sits left of the brand's name inside the name's own
+# line box (``LabelLogo``, ``PlacedLine.logo_box``; decision 0263), so it can never
+# reach the QR code or its quiet zone; it goes when the brand's line is dropped.
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 PAGE_MARGIN = 10 * mm  # crop-safe: nothing printed closer to the paper's edge (footer aside)

@@ -269,7 +269,7 @@ function openLabels(batch, slot, button) {
 function logoField(prefix, changed) {
   const input = el("input", { id: `${prefix}-logo`, name: "logo", type: "file", accept: "image/png,image/jpeg" });
   const thumb = el("img", { class: "label-logo", alt: t("label_logo_alt"), hidden: true });
-  const remove = el("button", { type: "button", hidden: true }, t("label_logo_remove"));
+  const remove = el("button", { type: "button", class: "link danger-text", hidden: true }, t("label_logo_remove"));
   const status = el("p", { class: "hint", role: "status" });
   const show = (logo) => {
     thumb.hidden = remove.hidden = !logo;
