@@ -103,13 +103,36 @@ def make_rows(count: int) -> Rows:
 
 # The label stock of "ours" (--stock): set before the variants' processes are forked.
 _STOCK = "a4"
+# --logo: ours prints a 240 x 120 PNG logo beside the brand (as a merchant's, decision 0263).
+_LOGO = False
+
+
+def _logo() -> Any:
+    """A 240 x 120 high-contrast PNG (a checkerboard), prepared as labels print it."""
+    import io as _io
+
+    from PIL import Image, ImageDraw
+
+    from campaigns.exports import render
+
+    image = Image.new("RGB", (240, 120), "white")
+    draw = ImageDraw.Draw(image)
+    for y in range(0, 120, 6):
+        for x in range(0, 240, 6):
+            if (x + y) // 6 % 2:
+                draw.rectangle((x, y, x + 5, y + 5), fill="black")
+    out = _io.BytesIO()
+    image.save(out, format="PNG")
+    return render.LabelLogo.from_bytes(out.getvalue())
 
 
 def _selling_content() -> Any:
     """What a batch's labels carry (brand, offer, code, product), as render_batch builds it."""
     from campaigns.exports import render
 
-    return render.LabelContent.for_batch(brand="莲花茶饮", points=5, name="春季礼盒", sku="TEA-500")
+    return render.LabelContent.for_batch(
+        brand="莲花茶饮", points=5, name="春季礼盒", sku="TEA-500", logo=_logo() if _LOGO else None
+    )
 
 
 def ours(rows: Rows, out: io.BufferedRandom, columns: int, rows_down: int) -> int:
@@ -296,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         default="https://scan.example.com",
         help="PUBLIC_BASE_URL for the QR URLs (its length sets the QR version)",
     )
+    parser.add_argument("--logo", action="store_true", help="ours prints a logo by the brand")
     parser.add_argument("--only", default=",".join(VARIANTS), help="variants, comma-separated")
     options = parser.parse_args(argv)
     keys = [key.strip() for key in options.only.split(",") if key.strip()]
@@ -304,8 +328,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {sorted(VARIANTS)}")
 
     _setup(options.base_url)
-    global _STOCK
+    global _STOCK, _LOGO
     _STOCK = options.stock
+    _LOGO = options.logo
     import qrcode
     import reportlab
     from django.conf import settings

@@ -15,7 +15,7 @@ from campaigns.scan.import_views import download_import_report, upload_import_fi
 from core.health import healthz, readyz
 from privacy.views import download_data_copy
 from redemption.views import download_settlement
-from tenants.views import component_events
+from tenants.views import component_events, upload_logo
 
 # The admin is the operators' console: it carries the platform's name (zh-Hans first),
 # the brand's own when PLATFORM_NAME is set.
@@ -45,6 +45,8 @@ urlpatterns = [
     # A code import's file, sent to the signed link the merchant API gives (an hour),
     # and the report of its refused lines (15 minutes).
     path("code-imports/<str:token>/file", upload_import_file, name="code-import-upload"),
+    # The merchant's logo, sent to the signed link the merchant API gives (15 minutes).
+    path("merchant-logo/<str:token>/file", upload_logo, name="merchant-logo-upload"),
     path(
         "code-imports/<str:token>/report.csv",
         download_import_report,

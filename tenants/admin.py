@@ -148,6 +148,8 @@ class MerchantAdmin(admin.ModelAdmin):
         "provisioned_at",
         "reviewed_at",
         "reviewed_by",
+        # Set by the merchant in the console, where tenants.branding checks it.
+        "logo",
     )
     inlines = (DomainInline, MembershipInline)
     actions = ("approve", "suspend", "reinstate")

@@ -75,6 +75,9 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     "createCodeImport": ApiScope.BATCHES_WRITE,
     # The label sheet's first page with sample codes: no real code in it.
     "labelPreview": ApiScope.CAMPAIGNS_READ,
+    # The logo printed on labels (owners and admins; a key's role ceiling is admin).
+    "merchantLogoUpload": ApiScope.CAMPAIGNS_WRITE,
+    "merchantLogoRemove": ApiScope.CAMPAIGNS_WRITE,
     # Scans and suspicious codes (issue 20): a code's history names no consumer.
     "suspiciousCodes": ApiScope.CAMPAIGNS_READ,
     "codeScans": ApiScope.CAMPAIGNS_READ,

@@ -21,6 +21,12 @@ class MerchantErrorCode(ErrorCodeEnum):
     LAST_OWNER = "LAST_OWNER", "A merchant must keep at least one owner."
     INVALID_PASSWORD = "INVALID_PASSWORD", "The password is too weak."
     EMAIL_TAKEN = "EMAIL_TAKEN", "This email already has an account (merchant sign-up)."
+    LOGO_NOT_AN_IMAGE = "LOGO_NOT_AN_IMAGE", "The logo is not a PNG or JPEG image (by content)."
+    LOGO_TOO_LARGE = "LOGO_TOO_LARGE", "The logo file is over 512 KB."
+    LOGO_BAD_DIMENSIONS = (
+        "LOGO_BAD_DIMENSIONS",
+        "The logo's width and height must each be 64 to 2048 pixels.",
+    )
 
 
 class ApiKeyErrorCode(ErrorCodeEnum):

@@ -74,6 +74,9 @@ class Merchant(TenantMixin):
     )
     contact_email = models.EmailField(blank=True, verbose_name=_("contact email"))
     contact_phone = models.CharField(max_length=20, blank=True, verbose_name=_("contact phone"))
+    # The brand's logo on its labels (tenants.branding validates and stores it), in the
+    # default storage with the other merchant files; empty when it has none.
+    logo = models.ImageField(upload_to="logos/", max_length=200, blank=True, verbose_name=_("logo"))
     # How long points earned from this merchant's campaigns stay valid.
     points_expiry_days = models.PositiveIntegerField(
         default=365,

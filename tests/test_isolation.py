@@ -391,6 +391,14 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
         "mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id } errors { code } } }",
         lambda t: {"id": to_global_id("ApiKey", _acme_api_key(t).pk)},
     ),
+    "merchantLogoUpload": (
+        "mutation { merchantLogoUpload { uploadUrl errors { code } } }",
+        lambda t: {},
+    ),
+    "merchantLogoRemove": (
+        "mutation { merchantLogoRemove { merchant { slug } errors { code } } }",
+        lambda t: _acme_logo(t),
+    ),
     "webhookEndpointCreate": (
         "mutation($url: String!) { webhookEndpointCreate(url: $url, eventTypes: [BATCH_READY]) "
         "{ endpoint { id } errors { code } } }",
@@ -528,6 +536,17 @@ def _acme_award(t: Tenants) -> str:
         idempotency_key=f"iso-{uuid4()}",
     )
     return "iso-award"
+
+
+def _acme_logo(t: Tenants) -> dict[str, Any]:
+    """acme with a logo (its file need not exist: removing it deletes what is there)."""
+    Merchant.objects.filter(pk=t.acme.pk).update(logo="logos/isolation.png")
+    return {}
+
+
+# Mutations that hand out an upload link and change nothing until the file comes
+# (the upload itself: tenants/tests/test_branding.py).
+LINK_ONLY_MUTATIONS = {"merchantLogoUpload"}
 
 
 def _acme_api_key(t: Tenants) -> ApiKey:
@@ -965,7 +984,9 @@ def _acme_state(tenants: Tenants) -> tuple[list[Any], ...]:
         MerchantRollup.objects.filter(merchant=tenants.acme).values_list("rolled_at", flat=True)
     )
     top_ups = sorted(TopUpRequest.objects.filter(merchant=tenants.acme).values_list("pk"))
+    logo = list(Merchant.objects.filter(pk=tenants.acme.pk).values_list("logo", flat=True))
     return (
+        logo,
         staff,
         campaigns,
         batches,
@@ -1028,7 +1049,10 @@ def test_every_merchant_mutation_works_for_the_owner(
     with django_capture_on_commit_callbacks(execute=True):
         result = _as(merchant_api, tenants.acme_owner, document, "acme", variables=arguments)
     assert result["data"][mutation]["errors"] == []
-    assert _acme_state(tenants) != state
+    if mutation in LINK_ONLY_MUTATIONS:
+        assert result["data"][mutation]["uploadUrl"]
+    else:
+        assert _acme_state(tenants) != state
 
 
 # --- Applications: a merchant that is not approved does nothing but say who and where ------

@@ -39,9 +39,11 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from PIL import Image
 from qrcode.image.svg import SvgPathImage
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -53,6 +55,7 @@ from campaigns.scan.codes import pretty, scan_url
 from campaigns.scan.hidden import Issuer
 from core.db import connection, replica
 from core.errors import DomainError
+from tenants.branding import logo_bytes
 
 Progress = Callable[[int], None]
 CodeRows = Iterable[tuple[int, str]]
@@ -174,6 +177,9 @@ def write_zip(rows: CodeRows, out: IO[bytes], progress: Progress | None = None) 
 # shrinks to its smallest size, wraps (at spaces, hyphens, between Chinese
 # characters) up to its line count, and is dropped, least important first, if the
 # label is still too small (the code and the offer are never dropped).
+# The merchant's logo, if any, sits left of the brand's name inside the name's own
+# line box (``LabelLogo``, ``PlacedLine.logo_box``; decision 0263), so it can never
+# reach the QR code or its quiet zone; it goes when the brand's line is dropped.
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 PAGE_MARGIN = 10 * mm  # crop-safe: nothing printed closer to the paper's edge (footer aside)
@@ -210,6 +216,15 @@ CODE_PLACEHOLDER = "{code}"
 HIDDEN_PLACEHOLDER = "{hidden}"
 HIDDEN_SAMPLE = "88888888"
 HIDDEN_BOX_PADDING = 1.5 * mm
+# The merchant's logo (tenants.branding) goes in a box left of the brand's name: as
+# high as the name's lines, at most LOGO_MAX_ASPECT times as wide as one line at the
+# name's largest size (a wide word mark stays legible, a square one takes a square).
+LOGO_GAP = 0.8 * mm
+LOGO_MAX_ASPECT = 3.0
+LOGO_MAX_SHARE = 0.4  # of the line's width, on a narrow label (the name stays readable)
+# Embedded once per PDF (reportlab keeps one image object per distinct image) in gray,
+# at most this many pixels a side: at 12 mm, the widest box, that is 300 dpi and more.
+LOGO_MAX_PX = 160
 
 
 @dataclass(frozen=True)
@@ -326,6 +341,7 @@ class LabelLine:
     priority: int | None = 0
     above: bool = False  # stacked labels: above the QR code
     gray: float = 0.0
+    beside_logo: bool = False  # the brand: the logo, if any, goes left of it
 
     @property
     def varies(self) -> bool:
@@ -343,10 +359,54 @@ class LabelLine:
 
 
 @dataclass(frozen=True)
+class LabelLogo:
+    """The merchant's logo as labels print it: gray on white (transparency flattened:
+    thermal printers print black only), at most ``LOGO_MAX_PX`` a side."""
+
+    image: Image.Image
+    reader: ImageReader
+
+    @classmethod
+    def from_bytes(cls, data: bytes | None) -> LabelLogo | None:
+        """None for no logo, or one Pillow cannot read (validated at upload already:
+        a label sheet is never refused for its logo)."""
+        if not data:
+            return None
+        try:
+            with Image.open(io.BytesIO(data)) as source:
+                rgba = source.convert("RGBA")
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            return None
+        flat = Image.new("RGBA", rgba.size, "white")
+        flat.alpha_composite(rgba)
+        gray = flat.convert("L")
+        gray.thumbnail((LOGO_MAX_PX, LOGO_MAX_PX), Image.Resampling.LANCZOS)
+        return cls(gray, ImageReader(gray))
+
+    @property
+    def aspect(self) -> float:
+        width, height = self.image.size
+        return width / height
+
+    def fit(self, width: float, height: float) -> tuple[float, float]:
+        """The logo's size in a ``width`` x ``height`` box, its aspect kept."""
+        scale = min(width / self.aspect, height)
+        return scale * self.aspect, scale
+
+    def reserve(self, line: LabelLine, room: float) -> float:
+        """The width kept beside ``line`` for the logo, its box and the gap, in a line
+        ``room`` wide: the text keeps at least ``1 - LOGO_MAX_SHARE`` of it."""
+        box = min(self.aspect, LOGO_MAX_ASPECT) * line.max_size * LEADING
+        return min(box, LOGO_MAX_SHARE * room) + LOGO_GAP
+
+
+@dataclass(frozen=True)
 class LabelContent:
-    """The text lines of every label of a print run, in reading order."""
+    """The text lines of every label of a print run, in reading order, and the logo
+    printed beside the brand (the line marked ``beside_logo``), if any."""
 
     lines: tuple[LabelLine, ...]
+    logo: LabelLogo | None = None
 
     @classmethod
     def for_batch(
@@ -358,15 +418,25 @@ class LabelContent:
         sku: str = "",
         extra: tuple[LabelLine, ...] = (),
         hidden_code: bool = False,
+        logo: LabelLogo | None = None,
     ) -> LabelContent:
-        """What sells: the brand, the offer ("扫码领 5 积分"), the code, the product.
+        """What sells: the brand (and its logo), the offer ("扫码领 5 积分"), the code,
+        the product.
 
         ``extra`` lines (e.g. a verification line) come after the product, before the
         least important line is dropped on a small label.
         """
         product = " · ".join(part for part in (name, sku) if part)
         lines = [
-            LabelLine(brand, max_size=9, min_size=5, max_lines=2, priority=3, above=True),
+            LabelLine(
+                brand,
+                max_size=9,
+                min_size=5,
+                max_lines=2,
+                priority=3,
+                above=True,
+                beside_logo=True,
+            ),
             LabelLine(
                 _("Scan to earn %(points)s points") % {"points": f"{points:,}"},
                 max_size=10,
@@ -401,7 +471,7 @@ class LabelContent:
             lines.append(
                 LabelLine(product, max_size=6, min_size=4, max_lines=2, priority=1, gray=0.3)
             )
-        return cls(tuple(line for line in lines if line.text))
+        return cls(tuple(line for line in lines if line.text), logo)
 
     @classmethod
     def code_only(cls) -> LabelContent:
@@ -472,6 +542,28 @@ class PlacedLine:
     width: float
     baseline: float
     segments: tuple[str, ...]  # wrapped text, for a line the same on every label
+    logo_size: tuple[float, float] | None = None  # the logo drawn left of the text
+
+    @property
+    def logo_box(self) -> tuple[float, float, float, float] | None:
+        """``(x, y, width, height)`` of the logo, from the label's bottom-left corner: the
+        logo and the text are centred together on ``x``, the logo in the text's height."""
+        if self.logo_size is None:
+            return None
+        width, height = self.logo_size
+        text_width = max(stringWidth(s, self.line.font, self.size) for s in self.segments)
+        left = self.x - (width + LOGO_GAP + text_width) / 2
+        top = self.baseline + self.size * 0.88
+        return left, top - (self.height + height) / 2, width, height
+
+    @property
+    def text_x(self) -> float:
+        """Where the text is centred: ``x``, or right of the logo."""
+        box = self.logo_box
+        if box is None:
+            return self.x
+        text_width = max(stringWidth(s, self.line.font, self.size) for s in self.segments)
+        return box[0] + box[2] + LOGO_GAP + text_width / 2
 
     @property
     def height(self) -> float:
@@ -528,6 +620,7 @@ class LabelLayout:
     qr_x: float
     qr_y: float
     lines: tuple[PlacedLine, ...]
+    logo: LabelLogo | None = None
 
     @property
     def font_size(self) -> float:
@@ -543,26 +636,52 @@ class LabelLayout:
         """The layout of ``content`` on ``grid``'s label, dropping optional lines, least
         important first, until the QR code keeps ``MIN_QR_SIDE`` and the text fits."""
         _ensure_fonts()
-        lines = list((content or LabelContent.code_only()).lines)
+        content = content or LabelContent.code_only()
+        lines = list(content.lines)
         while True:
-            layout = cls._plan(grid, tuple(lines))
+            layout = cls._plan(grid, tuple(lines), content.logo)
             droppable = [line for line in lines if line.priority is not None]
             if layout is not None or not droppable:
-                return layout or cls._plan(grid, tuple(lines), force=True)  # type: ignore[return-value]
+                return layout or cls._plan(grid, tuple(lines), content.logo, force=True)  # type: ignore[return-value]
             lines.remove(min(droppable, key=lambda line: line.priority or 0))
 
     @classmethod
     def _plan(
-        cls, grid: Grid, lines: tuple[LabelLine, ...], *, force: bool = False
+        cls,
+        grid: Grid,
+        lines: tuple[LabelLine, ...],
+        logo: LabelLogo | None = None,
+        *,
+        force: bool = False,
     ) -> LabelLayout | None:
         width, height = grid.label_size
         padding = ROLL_PADDING if grid.stock.is_roll else LABEL_PADDING
         sample = "0" * 18
+
+        def fit(line: LabelLine, room: float) -> tuple[LabelLine, float, tuple[str, ...]]:
+            # The brand's text fits in what the logo's box leaves of the line's width.
+            if logo is not None and line.beside_logo:
+                room -= logo.reserve(line, room)
+            return (line, *_fit(line, room, sample))
+
+        def place(
+            line: LabelLine, size: float, x: float, room: float, top: float, segs: tuple[str, ...]
+        ) -> PlacedLine:
+            logo_size = None
+            if logo is not None and line.beside_logo:
+                # As high as the text's lines, and the logo, the gap and the text within
+                # the line's width: never over the QR code or another line.
+                text = max(stringWidth(segment, line.font, size) for segment in segs)
+                box = min(logo.reserve(line, room), room - text) - LOGO_GAP
+                if box > 0:
+                    logo_size = logo.fit(box, size * LEADING * len(segs))
+            return PlacedLine(line, size, x, room, top - size * 0.88, segs, logo_size)
+
         if width >= SIDE_BY_SIDE_RATIO * height:
             qr_side = min(height, SIDE_QR_SHARE * width)
             column_x = qr_side + TEXT_GAP
             column_width = width - padding - column_x
-            fitted = [(line, *_fit(line, column_width, sample)) for line in lines]
+            fitted = [fit(line, column_width) for line in lines]
             text_height = sum(size * LEADING * len(segs) for _line, size, segs in fitted)
             if (text_height > height - 2 * padding or qr_side < MIN_QR_SIDE) and not force:
                 return None
@@ -570,19 +689,12 @@ class LabelLayout:
             placed = []
             for line, size, segments in fitted:
                 placed.append(
-                    PlacedLine(
-                        line,
-                        size,
-                        column_x + column_width / 2,
-                        column_width,
-                        top - size * 0.88,
-                        segments,
-                    )
+                    place(line, size, column_x + column_width / 2, column_width, top, segments)
                 )
                 top -= size * LEADING * len(segments)
-            return cls(width, height, qr_side, 0.0, (height - qr_side) / 2, tuple(placed))
+            return cls(width, height, qr_side, 0.0, (height - qr_side) / 2, tuple(placed), logo)
         inner = width - 2 * padding
-        fitted = [(line, *_fit(line, inner, sample)) for line in lines]
+        fitted = [fit(line, inner) for line in lines]
         above = [item for item in fitted if item[0].above]
         below = [item for item in fitted if not item[0].above]
         above_height = sum(size * LEADING * len(segs) for _line, size, segs in above)
@@ -594,14 +706,14 @@ class LabelLayout:
         top = (height + block) / 2
         placed = []
         for line, size, segments in above:
-            placed.append(PlacedLine(line, size, width / 2, inner, top - size * 0.88, segments))
+            placed.append(place(line, size, width / 2, inner, top, segments))
             top -= size * LEADING * len(segments)
         qr_y = top - qr_side
         top = qr_y
         for line, size, segments in below:
-            placed.append(PlacedLine(line, size, width / 2, inner, top - size * 0.88, segments))
+            placed.append(place(line, size, width / 2, inner, top, segments))
             top -= size * LEADING * len(segments)
-        return cls(width, height, qr_side, (width - qr_side) / 2, qr_y, tuple(placed))
+        return cls(width, height, qr_side, (width - qr_side) / 2, qr_y, tuple(placed), logo)
 
 
 def _draw_crop_marks(canvas: Canvas, grid: Grid) -> None:
@@ -649,17 +761,23 @@ def draw_qr(canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str) 
 def draw_label(
     canvas: Canvas, layout: LabelLayout, x: float, y: float, code: str, hidden: str | None = None
 ) -> None:
-    """One label at origin ``(x, y)``: the QR code, then each text line, centred; the
-    hidden code (``hidden``, or a sample) in its marked box."""
+    """One label at origin ``(x, y)``: the QR code, then each text line, centred (the
+    brand's with the logo on its left); the hidden code (``hidden``, or a sample) in its
+    marked box."""
     draw_qr(canvas, layout, x, y, code)
     for placed in layout.lines:
+        box = placed.logo_box
+        if box is not None and layout.logo is not None:
+            # The same reader on every label: reportlab embeds the image once per PDF.
+            canvas.drawImage(layout.logo.reader, x + box[0], y + box[1], box[2], box[3])
         canvas.setFont(placed.line.font, placed.size)
         canvas.setFillGray(placed.line.gray)
         baseline = y + placed.baseline
+        text_x = placed.text_x
         for segment in placed.segments_for(code, hidden):
             if placed.line.hidden:
-                _draw_hidden_box(canvas, x + placed.x, baseline, placed.size, segment)
-            canvas.drawCentredString(x + placed.x, baseline, segment)
+                _draw_hidden_box(canvas, x + text_x, baseline, placed.size, segment)
+            canvas.drawCentredString(x + text_x, baseline, segment)
             baseline -= placed.size * LEADING
 
 
@@ -872,20 +990,29 @@ def batch_title(batch: CodeBatch) -> str:
     return batch.name or _("Batch %(number)s") % {"number": batch.pk}
 
 
-def batch_label_content(batch: CodeBatch, brand: str) -> LabelContent:
-    """The labels of ``batch``: ``brand`` (the merchant's name), its offer, product and code."""
+def batch_label_content(
+    batch: CodeBatch, brand: str, logo: LabelLogo | None = None
+) -> LabelContent:
+    """The labels of ``batch``: ``brand`` (the merchant's name) and its ``logo``, its
+    offer, product and code."""
     return LabelContent.for_batch(
         brand=brand,
         points=batch.points_per_code,
         name=batch.name,
         sku=batch.sku,
         hidden_code=batch.hidden_code,
+        logo=logo,
     )
 
 
 def current_brand() -> str:
     """The name of the merchant whose schema is active (batches are rendered in it)."""
     return str(getattr(connection.tenant, "name", "") or "")
+
+
+def current_logo() -> LabelLogo | None:
+    """The logo of the merchant whose schema is active, ready to print, or None."""
+    return LabelLogo.from_bytes(logo_bytes(getattr(connection, "tenant", None)))
 
 
 def render_batch(
@@ -923,7 +1050,7 @@ def render_batch(
         total=batch.size,
         grid=grid,
         title=title,
-        content=batch_label_content(batch, brand),
+        content=batch_label_content(batch, brand, current_logo()),
         footer=" · ".join(part for part in (brand, title, batch.sku) if part),
         progress=progress,
         hidden=hidden,

@@ -29,6 +29,7 @@ from campaigns.exports.render import (
     batch_label_content,
     batch_title,
     current_brand,
+    current_logo,
     ensure_exportable,
     export_reader,
     preview_pdf,
@@ -151,7 +152,7 @@ def label_preview(
     title = batch_title(batch)
     pdf = preview_pdf(
         grid,
-        batch_label_content(batch, brand),
+        batch_label_content(batch, brand, current_logo()),
         footer=" · ".join(part for part in (brand, title, batch.sku) if part),
     )
     document = pdfium.PdfDocument(pdf)

@@ -32,7 +32,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from campaigns.exports import render as renderers
 from campaigns.exports import service
@@ -52,6 +52,7 @@ from campaigns.services import set_status
 from core.db import connection
 from core.errors import DomainError
 from points import services
+from tenants import branding
 from tenants.models import Merchant
 from tests.fixtures.api import Api, access_token, signed_ago, streamed_body
 from tests.fixtures.tenants import Tenants
@@ -84,6 +85,37 @@ def stored_files() -> Iterator[list[str]]:
     for name in names:
         if name and default_storage.exists(name):
             default_storage.delete(name)
+
+
+def decoy_logo(size: int = 240) -> bytes:
+    """A logo made to confuse a QR decoder: three finder-pattern squares (the QR code's
+    corner marks) on a fine black and white checkerboard, as a PNG with transparency."""
+    image = Image.new("RGBA", (size, size // 2), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    cell = size // 40
+    for row in range(0, size // 2, cell):
+        for column in range(0, size, cell):
+            if (row // cell + column // cell) % 2:
+                draw.rectangle((column, row, column + cell - 1, row + cell - 1), fill="black")
+    finder = 7 * cell
+    for left in (0, size // 2 - finder // 2, size - finder):
+        draw.rectangle((left, 0, left + finder - 1, finder - 1), fill="black")
+        draw.rectangle((left + cell, cell, left + finder - cell - 1, finder - cell - 1), "white")
+        draw.rectangle(
+            (left + 2 * cell, 2 * cell, left + finder - 2 * cell - 1, finder - 2 * cell - 1),
+            "black",
+        )
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def with_logo(acme: Tenants) -> Iterator[Merchant]:
+    """acme with the decoy logo (the test's schema is acme's; its file deleted after)."""
+    merchant = branding.set_logo(acme.acme, decoy_logo())
+    yield merchant
+    default_storage.delete(str(merchant.logo.name))
 
 
 def new_batch(merchant: Merchant, size: int = SIZE, *, ready: bool = True) -> CodeBatch:
@@ -209,15 +241,23 @@ STOCKS = [
 
 @pytest.mark.parametrize(("stock", "columns", "rows", "page_mm"), STOCKS)
 def test_every_label_of_every_stock_scans_at_203_dpi(
-    acme: Tenants, stock: str, columns: int | None, rows: int | None, page_mm: tuple[int, int]
+    acme: Tenants,
+    with_logo: Merchant,
+    stock: str,
+    columns: int | None,
+    rows: int | None,
+    page_mm: tuple[int, int],
 ) -> None:
     """Each page rasterised at 203 dpi (8 dots a millimetre, a thermal label printer's
     resolution) gives exactly the URLs of the codes printed on it: none is missed, at
-    the smallest stock (30 x 20 mm) and the densest A4 grid (6 x 12) too."""
+    the smallest stock (30 x 20 mm) and the densest A4 grid (6 x 12) too, with the
+    merchant's logo (a decoy: finder patterns on a checkerboard) beside its name."""
     batch = new_batch(acme.acme)
     codes = codes_of(batch)
     grid = renderers.Grid.of(columns, rows, stock)
-    document = pdf_pages(render(batch, ExportFormat.PDF, grid=grid))
+    data = render(batch, ExportFormat.PDF, grid=grid)
+    assert data.count(b"/Subtype /Image") == 1  # the logo, embedded once for every label
+    document = pdf_pages(data)
     assert len(document) == math.ceil(SIZE / grid.per_page)
     width, height = document[0].get_size()
     assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == page_mm
@@ -274,6 +314,41 @@ def test_label_lines_are_data_and_small_labels_drop_the_least_important(acme: Te
     assert "验证码0001-QMKV-J6R6-1HJNN0" in re.sub(
         r"[\s\ufffe]", "", page_text(pdf_pages(out.getvalue()), 0)
     )
+
+
+@pytest.mark.parametrize(("stock", "columns", "rows", "page_mm"), STOCKS)
+@pytest.mark.parametrize("shape", [(240, 120), (64, 64), (64, 2048), (2048, 64)])
+def test_the_logo_sits_beside_the_brand_outside_the_qr_code(
+    stock: str,
+    columns: int | None,
+    rows: int | None,
+    page_mm: tuple[int, int],
+    shape: tuple[int, int],
+) -> None:
+    """Wide, square, tall: the logo keeps its aspect, stays inside the label and the
+    brand's lines, left of the brand's text, and never reaches the QR code's square
+    (its quiet zone included)."""
+    image = Image.new("L", shape, 0)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    logo = renderers.LabelLogo.from_bytes(out.getvalue())
+    assert logo is not None
+    content = renderers.LabelContent.for_batch(brand="莲花茶饮", points=5, name="春茶", logo=logo)
+    layout = renderers.LabelLayout.for_grid(renderers.Grid.of(columns, rows, stock), content)
+    brand = next(p for p in layout.lines if p.line.beside_logo)
+    box = brand.logo_box
+    assert box is not None
+    x, y, width, height = box
+    assert width / height == pytest.approx(shape[0] / shape[1], rel=0.05)
+    assert x >= 0 and x + width <= layout.cell_width and y >= 0
+    assert y + height <= layout.cell_height
+    top = brand.baseline + brand.size * 0.88
+    assert top - brand.height - 0.01 <= y and y + height <= top + 0.01
+    text_width = max(renderers.stringWidth(s, brand.line.font, brand.size) for s in brand.segments)
+    assert x + width < brand.text_x - text_width / 2  # left of the text
+    qr = (layout.qr_x, layout.qr_y, layout.qr_x + layout.qr_side, layout.qr_y + layout.qr_side)
+    apart = x + width <= qr[0] or x >= qr[2] or y + height <= qr[1] or y >= qr[3]
+    assert apart, (box, qr)
 
 
 def test_unknown_stock_is_refused_and_a_roll_ignores_the_grid() -> None:

@@ -108,6 +108,10 @@ def error_messages() -> dict[str, str]:
             "This batch's hidden codes were issued with an earlier export and are never "
             "shown again. Export a ZIP of the QR codes, or create a new batch."
         ),
+        # The logo on labels.
+        "LOGO_NOT_AN_IMAGE": _("The logo must be a PNG or JPEG image."),
+        "LOGO_TOO_LARGE": _("The logo must be 512 KB or smaller."),
+        "LOGO_BAD_DIMENSIONS": _("The logo must be 64 to 2048 pixels wide and high."),
         # Code imports.
         "INVALID_URL_PATTERN": _(
             "Give the brand's URL with {code} where the code stands, e.g. "
@@ -459,6 +463,11 @@ def texts() -> dict[str, str]:
         "label_columns": _("Labels across"),
         "label_rows": _("Labels down"),
         "label_preview_alt": _("Preview of the first page of labels, with sample codes"),
+        "label_logo": _("Logo beside the brand (optional: PNG or JPEG, up to 512 KB)"),
+        "label_logo_alt": _("The brand's logo"),
+        "label_logo_remove": _("Remove the logo"),
+        "label_logo_saved": _("Logo saved: it is on every label from now on."),
+        "label_logo_removed": _("Logo removed."),
         "label_preview_caption": _(
             "%(width)s × %(height)s mm a page, %(perPage)s labels a page, %(pages)s pages. "  # noqa: RUF001 (a times sign)
             "Sample codes: the PDF has the real ones."

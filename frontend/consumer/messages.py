@@ -36,6 +36,10 @@ NOT_FOR_CONSUMERS = frozenset(
         "LAST_OWNER",
         "INVALID_PASSWORD",
         "EMAIL_TAKEN",
+        # The logo on labels is set in the console.
+        "LOGO_NOT_AN_IMAGE",
+        "LOGO_TOO_LARGE",
+        "LOGO_BAD_DIMENSIONS",
         # API keys authenticate only the merchant API.
         "INVALID_SCOPE",
         "SCOPE_MISSING",

@@ -12,6 +12,7 @@ from accounts.models import User
 from api.permissions import require_membership, require_user
 from api.scalars import JSONString
 from api.types import choice_value
+from tenants import branding
 from tenants.models import (
     ApiKey,
     ApiScope,
@@ -48,6 +49,13 @@ class MerchantType(graphene.ObjectType):
     status = graphene.Field(MerchantStatusEnum, required=True)
     points_expiry_days = graphene.Int(required=True)
     contact_email = graphene.String(required=True)
+    logo = graphene.String(
+        description="The logo printed on labels, as a data: URL (at most 512 KB); null if none."
+    )
+
+    @staticmethod
+    def resolve_logo(merchant: Merchant, info: graphene.ResolveInfo) -> str | None:
+        return branding.logo_data_url(merchant)
 
     @staticmethod
     def resolve_status(merchant: Merchant, info: graphene.ResolveInfo) -> str:

@@ -3,8 +3,10 @@
 
 An owner names a batch and its product, is told what it will cost before it is made
 ("将从预算中预留 10,000 积分"), picks a roll of 40 x 30 mm labels, sees the server's own
-rendering of the first label change with the stock, exports the PDF and downloads it:
-one label a page of 40 x 30 mm, each page rasterised at 203 dpi (a thermal printer's
+rendering of the first label change with the stock, uploads the brand's logo (a file
+that is not an image is refused in Chinese; the logo shows beside the name in the
+preview, can be removed and set again), exports the PDF and downloads it: one label a
+page of 40 x 30 mm with the logo, each page rasterised at 203 dpi (a thermal printer's
 resolution) decodes to its code's URL with zxing. Runs at phone and desktop size;
 ``UPDATE_SCREENSHOTS=1`` writes the campaign screen in Chinese with the preview open.
 """
@@ -18,14 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import pypdfium2
+import pypdfium2.raw
 import pytest
 import zxingcpp
+from django.core.files.storage import default_storage
 from django_tenants.utils import tenant_context
 
 from campaigns.models import CampaignStatus, Code, CodeBatch
 from campaigns.scan.codes import scan_url
 from campaigns.scan.services import create_scan_campaign
 from campaigns.services import set_status
+from campaigns.tests.test_exports import decoy_logo
+from tenants.models import Merchant
 from tests.browser.conftest import BrowserPage
 from tests.browser.test_console import Shoot, funded_merchant, shoot_both
 from tests.fixtures.tenants import STAFF_PASSWORD, staff_user
@@ -113,6 +119,30 @@ def test_batch_with_name_and_sku_confirms_its_cost_and_prints_roll_labels_that_s
     assert not batch.locator(".label-grid").is_visible()  # a roll has no grid
     src = batch.locator("img.label-preview").get_attribute("src") or ""
     assert src.startswith("data:image/png;base64,") and src != a4_preview
+
+    # The brand's logo (the owner may set it): checked by content, shown, removable.
+    logo_input = batch.get_by_label("品牌名称旁的标志（可选：PNG 或 JPEG，不超过 512 KB）")
+    status = batch.locator(".label-logo-field [role=status]")
+    # The refusal is an HTTP 400 the browser logs; that one is expected.
+    page.allow_console(r"status of 400 .*/merchant-logo/")
+    logo_input.set_input_files(
+        {"name": "logo.png", "mimeType": "image/png", "buffer": b"not a picture"}
+    )
+    status.get_by_text("品牌标志须为 PNG 或 JPEG 图片。").wait_for()
+    logo = decoy_logo()
+    logo_input.set_input_files({"name": "logo.png", "mimeType": "image/png", "buffer": logo})
+    status.get_by_text("标志已保存：今后每张标签都会印上。").wait_for()
+    assert batch.get_by_role("img", name="品牌标志").is_visible()
+    with_logo = wait_for_new_preview(batch, src)
+    batch.get_by_role("button", name="移除标志").click()
+    status.get_by_text("标志已移除。").wait_for()
+    assert not batch.get_by_role("img", name="品牌标志").is_visible()
+    assert Merchant.objects.get(pk=merchant.pk).logo.name == ""
+    wait_for_new_preview(batch, with_logo)
+    logo_input.set_input_files({"name": "logo.png", "mimeType": "image/png", "buffer": logo})
+    status.get_by_text("标志已保存：今后每张标签都会印上。").wait_for()
+    stored = Merchant.objects.get(pk=merchant.pk).logo
+    assert stored.name and stored.open("rb").read() == logo
     if size == "desktop":
         shoot_both(page, shoot, "campaign")
     batch.get_by_role("button", name="导出 PDF").click()
@@ -132,7 +162,19 @@ def test_batch_with_name_and_sku_confirms_its_cost_and_prints_roll_labels_that_s
         assert [r.text for r in zxingcpp.read_barcodes(image)] == [scan_url(code)]
         text = re.sub(r"\s", "", pdf_page.get_textpage().get_text_range())
         assert "莲花茶饮" in text and "扫码领5积分" in text
+        images = [o for o in pdf_page.get_objects() if o.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]
+        assert len(images) == 1  # the logo, on every label
     pdf.close()
+    default_storage.delete(stored.name)
+
+
+def wait_for_new_preview(batch: Any, old: str) -> str:
+    """The preview's image once it differs from ``old`` (it is re-rendered on a change)."""
+    preview = batch.locator("img.label-preview")
+    preview.page.wait_for_function(
+        "([el, old]) => el.src && el.src !== old", arg=[preview.element_handle(), old]
+    )
+    return preview.get_attribute("src") or ""
 
 
 def campaign_global_id(merchant_id: int, campaign_id: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import graphene
 
 from tenants.graphql.mutations.api_keys import ApiKeyCreate, ApiKeyRevoke
+from tenants.graphql.mutations.branding import MerchantLogoRemove, MerchantLogoUpload
 from tenants.graphql.mutations.official_accounts import (
     MerchantOpenidLinkComplete,
     MerchantOpenidLinkStart,
@@ -29,6 +30,8 @@ class MerchantMutations(graphene.ObjectType):
     staff_remove = StaffRemove.Field()
     accept_invitation = AcceptInvitation.Field()
     merchant_sign_up = MerchantSignUp.Field()
+    merchant_logo_upload = MerchantLogoUpload.Field()
+    merchant_logo_remove = MerchantLogoRemove.Field()
 
 
 class SecurityMutations(graphene.ObjectType):

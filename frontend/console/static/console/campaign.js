@@ -2,7 +2,7 @@
 // as CSV / ZIP / PDF through signed links), claims per day, details.
 
 import {
-  $, alertError, announce, api, atLeast, bytes, chart, COLORS, date, dateTime, el, fail,
+  $, alertError, announce, api, ApiError, atLeast, bytes, chart, COLORS, date, dateTime, el, fail,
   instantOrNull, intOrNull, link, localInput, mutate, nodes, number, onSubmit, param, percent, points,
   requiredInt, shortDate, start, statusBadge, t, timeZone,
 } from "./console.js";
@@ -236,6 +236,7 @@ function openLabels(batch, slot, button) {
     el("figure", { class: "label-figure" }, image, caption),
     exportButton,
   );
+  if (atLeast(role, "ADMIN")) form.insertBefore(logoField(prefix, () => refresh()), grid.nextSibling);
   const options = () => {
     const values = { stock: stock.value };
     if (stock.value === "A4") {
@@ -280,6 +281,59 @@ function openLabels(batch, slot, button) {
   item.append(form);
   refresh();
   stock.focus();
+}
+
+// The brand's logo beside its name on every label (owners and admins): the file goes to
+// the signed link merchantLogoUpload gives, as code imports' files do.
+function logoField(prefix, changed) {
+  const input = el("input", { id: `${prefix}-logo`, name: "logo", type: "file", accept: "image/png,image/jpeg" });
+  const thumb = el("img", { class: "label-logo", alt: t("label_logo_alt"), hidden: true });
+  const remove = el("button", { type: "button", class: "link danger-text", hidden: true }, t("label_logo_remove"));
+  const status = el("p", { class: "hint", role: "status" });
+  const show = (logo) => {
+    thumb.hidden = remove.hidden = !logo;
+    if (logo) thumb.src = logo;
+  };
+  api.call("MerchantLogo", {}, { auth: true }).then(({ merchant }) => show(merchant.logo), () => {});
+  input.addEventListener("change", async () => {
+    const file = input.files[0];
+    if (!file) return;
+    status.textContent = t("loading");
+    try {
+      const { uploadUrl } = await mutate("MerchantLogoUpload", {});
+      const body = new FormData();
+      body.append("file", file);
+      const response = await fetch(uploadUrl, { method: "POST", body });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        const error = (answer.errors || [])[0] || {};
+        throw new ApiError(error.code || "UNEXPECTED", error.message || "", "file");
+      }
+      show(answer.logo);
+      status.textContent = t("label_logo_saved");
+      changed();
+    } catch (error) {
+      status.textContent = api.message(error.code, error.message);
+    }
+    input.value = "";
+  });
+  remove.addEventListener("click", async () => {
+    try {
+      await mutate("MerchantLogoRemove", {});
+      show(null);
+      status.textContent = t("label_logo_removed");
+      changed();
+    } catch (error) {
+      status.textContent = api.message(error.code, error.message);
+    }
+  });
+  return el(
+    "div",
+    { class: "field label-logo-field" },
+    el("label", { for: input.id }, t("label_logo")),
+    el("div", { class: "label-logo-row" }, thumb, input, remove),
+    status,
+  );
 }
 
 async function requestExport(batch, format, slot, options = {}) {
