@@ -267,3 +267,18 @@ def test_planted_bare_code_is_found(tmp_path: Path) -> None:
         ]
     finally:
         path.unlink()
+
+
+def test_every_folder_of_tests_is_collected_by_the_readme_command() -> None:
+    """`uv run pytest` collects only pyproject's testpaths: an app whose tests are not
+    listed there would never run in CI (the dealers app's were not, when it was merged)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    options = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    folders = sorted(
+        path.parent.name
+        for path in root.glob("*/tests")
+        if path.is_dir() and not path.parent.name.startswith(".")
+    )
+    assert [name for name in folders if name not in options["testpaths"]] == []
