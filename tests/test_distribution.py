@@ -33,8 +33,8 @@ from campaigns.models import Campaign, CampaignKind, CampaignStatus, Code
 from campaigns.models.prizes import TierTerms
 from campaigns.prizes.services import set_prize_table
 from campaigns.questionnaires.services import create_questionnaire_campaign, submit, submit_to
-from campaigns.services import set_status
 from campaigns.scan.claims import claim_code
+from campaigns.services import set_status
 from core.db import connection
 from redemption import services as mall
 from redemption.models import Address

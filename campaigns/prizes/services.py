@@ -189,6 +189,35 @@ def rotate_due(now: datetime | None = None) -> int:
     return rotated
 
 
+# A published tier as a consumer's page shows it: name, points, weight, cap.
+PublishedTier = tuple[str, int, int, int | None]
+
+
+@dataclass(frozen=True)
+class PublishedTerms:
+    """What a consumer sees before drawing (a scan preview, a questionnaire's form): the
+    tiers, top prize first, and with the first-scan guarantee the tier it wins at least."""
+
+    tiers: tuple[PublishedTier, ...]
+    guarantee: str | None
+
+
+def published_terms(campaign_id: int) -> PublishedTerms | None:
+    """The campaign's published terms (in its merchant's schema); None without a table."""
+    rows = list(
+        PrizeTier.objects.filter(table__campaign_id=campaign_id)
+        .order_by("position")
+        .values_list("name", "points", "weight", "cap", "table__first_scan_guarantee")
+    )
+    if not rows:
+        return None
+    guarantee = None
+    if rows[0][4]:
+        # The published terms include the guarantee: the lowest tier that pays.
+        guarantee = [name for name, points, *_rest in rows if points > 0][-1]
+    return PublishedTerms(tuple(row[:4] for row in rows), guarantee)
+
+
 @dataclass(frozen=True)
 class TierStats:
     tier: PrizeTier

@@ -237,6 +237,8 @@ class Form:
     questionnaire: Questionnaire
     state: FormState
     questions: list[dict[str, Any]]
+    # With a prize table: the odds the page shows before the submit (decision 0283).
+    prize: prize_services.PublishedTerms | None = None
 
 
 def consumer_form(campaign_id: int, consumer: User | None, answers: dict[str, Any]) -> Form | None:
@@ -258,7 +260,9 @@ def consumer_form(campaign_id: int, consumer: User | None, answers: dict[str, An
     if consumer is not None and state == FormState.OPEN:
         QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
     questions = visible_questions(questionnaire.live_version().questions, answers)
-    return Form(campaign, questionnaire, state, questions)
+    return Form(
+        campaign, questionnaire, state, questions, prize_services.published_terms(campaign.pk)
+    )
 
 
 def _form_state(
