@@ -5,7 +5,9 @@
 -- its preview) comes here first; a code whose batch pays fixed points answers 'points'
 -- before anything is written (Python then calls campaigns_claim_code). A claim without
 -- a nonce goes to campaigns_claim_code, which answers 'prize' for a prize code. Steps 1-5
--- are campaigns_claim_code's (same outcomes, same order); then:
+-- are campaigns_claim_code's (same outcomes, same order); then steps 6-9, the draw, in
+-- campaigns_prize_draw (campaigns_prize_draw.sql, shared with a prize questionnaire's
+-- submit, decision 0283):
 --   6. the draw log's head (the campaign's campaigns_prizetable row) is locked: every
 --      draw of the campaign takes its turn here, so the log's order is the order in
 --      which capped tiers were consumed, and the claim's sequence number is the head's
@@ -33,7 +35,7 @@
 --  10b. a tier that pays a mall coupon (decision 0281): the award above pays its price,
 --      redeemed at once for one free coupon of the product (the batch took it out of
 --      the pool's stock when it was created): a 'redeem' posting wallet -> mall, a
---      completed order, the coupon given to it;
+--      completed order, the coupon given to it (campaigns_prize_coupon.sql);
 --  11. the claim row (no ledger transaction for "thank you").
 -- campaigns/prizes/draw.py is the same arithmetic in Python, for the verifier.
 -- Re-created from this file on every migrate (core/db/functions.py).
