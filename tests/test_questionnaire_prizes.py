@@ -14,6 +14,7 @@ from functools import partial
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
@@ -194,4 +195,26 @@ def test_refusals_are_coded_and_write_nothing(
     drawn = _submit(merchant, consumer, campaign, "k3", nonce())
     assert drawn.prize is not None and drawn.prize.seq == 1
     assert drawn.response.points == drawn.prize.points
+    assert audit() == []
+
+
+def test_a_draw_on_an_emptied_reserve_is_refused_and_rolled_back(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    """The reserve released while a submit waited for the draw log's head (the campaign's
+    end does it under the head's lock): the draw finds it empty, the whole statement rolls
+    back, and the consumer reads BUDGET_EXHAUSTED, not ALREADY_RESPONDED."""
+    merchant = _merchant(unique)
+    sure = [TierTerms("一等奖", 100, 1_000_000, None), TierTerms("谢谢参与", 0, 1, None)]
+    campaign = _survey(merchant, cap=3, tiers=sure)
+    with tenant_context(merchant), transaction.atomic():
+        assert questionnaires.release(merchant, campaign) == 300
+    consumer = _consumers(new_phone, 1)[0]
+    with pytest.raises(DomainError) as refused:
+        _submit(merchant, consumer, campaign, "k1", nonce())
+    assert refused.value.code == QuestionnaireErrorCode.BUDGET_EXHAUSTED
+    with tenant_context(merchant):
+        assert PrizeTable.objects.get(campaign=campaign).draws == 0
+        assert not Response.objects.filter(campaign=campaign).exists()
+    assert ledger.balance_of(ledger.wallet(consumer.pk)) == 0
     assert audit() == []

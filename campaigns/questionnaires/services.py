@@ -54,7 +54,7 @@ from campaigns.questionnaires.questions import (
 )
 from campaigns.questionnaires.tasks import render_responses
 from core import idempotency
-from core.db import connection, rows
+from core.db import connection, rows, violated_constraint
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from points import ledger
@@ -318,6 +318,13 @@ def _draw_ref(campaign_id: int, consumer_id: int) -> str:
     return f"q:{campaign_id}:{consumer_id}"
 
 
+def _refuse_emptied(exc: IntegrityError) -> None:
+    """A prize questionnaire's reserve found empty by its draw: the campaign ended (and
+    released it) while the submit waited for the draw log's head; nothing was written."""
+    if violated_constraint(exc) == ledger.BALANCE_CONSTRAINT:
+        raise _exhausted() from exc
+
+
 def _check_nonce(nonce: str) -> None:
     if not prize_claims.is_nonce(nonce):
         raise CampaignError(
@@ -546,7 +553,8 @@ def submit_to(
             return _submit_in_schema(
                 merchant, consumer, campaign_id, answers, idempotency_key, nonce
             )
-    except IntegrityError:
+    except IntegrityError as exc:
+        _refuse_emptied(exc)
         # The same consumer submitted twice at once: the first response stands.
         with _merchant_schema(merchant_id):
             return _existing(campaign_id, consumer, idempotency_key, with_prize=bool(nonce))
@@ -799,7 +807,8 @@ def _submit_in_schema(
         try:
             with transaction.atomic():
                 return call.run(version.pk, version.questions, cleaned).submission
-        except IntegrityError:
+        except IntegrityError as exc:
+            _refuse_emptied(exc)
             return _existing(campaign_id, consumer, idempotency_key, with_prize=True)
     points = questionnaire.points_per_response
     wallet = read.wallet or ledger.wallet(consumer.pk)
