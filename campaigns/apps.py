@@ -17,7 +17,10 @@ class CampaignsConfig(AppConfig):
             "sql/campaigns_claim_limit.sql",
             "scan/sql/campaigns_claim_code.sql",
             "questionnaires/sql/campaigns_submit_response.sql",
+            "prizes/sql/campaigns_prize_draw.sql",
+            "prizes/sql/campaigns_prize_coupon.sql",
             "prizes/sql/campaigns_claim_prize.sql",
+            "questionnaires/sql/campaigns_submit_prize.sql",
         )
 
         from accounts.merge import MergeStep, register

@@ -139,15 +139,18 @@ def reserve_once(
     cap: int,
     points: int,
     key_prefix: str,
+    ref_for: RefFor | None = None,
 ) -> None:
     """Reserve ``cap x points`` for ``funding`` (locked by the caller) unless it already
     has (INSUFFICIENT_BUDGET if short). ``key_prefix`` names the kind in the ledger's
-    idempotency key (``survey``, ``follow``): fixed, since keys already posted use it."""
+    idempotency key (``survey``, ``follow``): fixed, since keys already posted use it.
+    ``ref_for`` names the accounts when not ``funding.reserve_ref`` (a prize
+    questionnaire's one account)."""
     if funding.reserved:
         return
     reserve(
         merchant,
-        funding.reserve_ref,
+        ref_for or funding.reserve_ref,
         cap,
         points,
         idempotency_key=f"{key_prefix}-reserve:{connection.schema_name}:{funding.pk}",
@@ -165,13 +168,14 @@ def release_once(
     *,
     cap: int,
     key_prefix: str,
+    ref_for: RefFor | None = None,
 ) -> int:
     """Return what is left of ``funding``'s reserve (the campaign ended); the points."""
     if not funding.reserved:
         return 0
     released = release(
         merchant,
-        funding.reserve_ref,
+        ref_for or funding.reserve_ref,
         cap,
         idempotency_key=f"{key_prefix}-release:{connection.schema_name}:{funding.pk}",
         memo=_("Campaign ended"),

@@ -29,10 +29,12 @@ from pglast import ast, parse_plpgsql, parse_sql
 from pglast.enums import BoolExprType
 from pglast.visitors import Visitor
 
-from campaigns.models import Campaign, CampaignKind, Code
+from campaigns.models import Campaign, CampaignKind, CampaignStatus, Code
 from campaigns.models.prizes import TierTerms
-from campaigns.questionnaires.services import submit
+from campaigns.prizes.services import set_prize_table
+from campaigns.questionnaires.services import create_questionnaire_campaign, submit, submit_to
 from campaigns.scan.claims import claim_code
+from campaigns.services import set_status
 from core.db import connection
 from redemption import services as mall
 from redemption.models import Address
@@ -80,9 +82,9 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ),
     ("redemption_redeem", "points_account", "InsertStmt"): "the mall's account: ledger_key 0",
     # A coupon prize redeems its price as the mall does (decision 0281).
-    ("campaigns_claim_prize", "points_account", "SelectStmt"): "the mall's account: ledger_key 0",
-    ("campaigns_claim_prize", "points_account", "InsertStmt"): "the mall's account: ledger_key 0",
-    ("campaigns_claim_prize", "redemption_coupon", "UpdateStmt"): (
+    ("campaigns_prize_coupon", "points_account", "SelectStmt"): "the mall's account: ledger_key 0",
+    ("campaigns_prize_coupon", "points_account", "InsertStmt"): "the mall's account: ledger_key 0",
+    ("campaigns_prize_coupon", "redemption_coupon", "UpdateStmt"): (
         "the coupon taken by id, as redemption_redeem's (naming the product in the outer"
         " UPDATE made the SKIP LOCKED subquery find no coupon here too)"
     ),
@@ -244,7 +246,8 @@ def unpinned(captured: list[str]) -> set[tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def hot_paths(django_db_setup: None, django_db_blocker: Any) -> list[str]:
-    """The SQL sent by a claim, prize claims, a questionnaire submission and a redeem."""
+    """The SQL sent by a claim, prize claims, questionnaire submissions (one with a prize
+    table) and a redeem."""
     with django_db_blocker.unblock():
         product = mall_product()
         slug = f"dist-{uuid.uuid4().hex[:8]}"
@@ -262,6 +265,17 @@ def hot_paths(django_db_setup: None, django_db_blocker: Any) -> list[str]:
             size=2,
             tiers=[TierTerms("一等奖", 5, 1_000_000, 1), TierTerms("谢谢参与", 0, 1, None)],
         )
+        with tenant_context(_prizes):
+            prize_survey = create_questionnaire_campaign(
+                name="有奖问卷",
+                questions=[{"id": "q1", "type": "rating", "text": "?", "required": True}],
+                points_per_response=1,
+                max_rewarded_responses=5,
+            )
+            set_prize_table(
+                prize_survey, [TierTerms("一等奖", 5, 1, 2), TierTerms("谢谢", 0, 1, None)]
+            )
+            set_status(_prizes, prize_survey, CampaignStatus.ACTIVE)
         captured: list[str] = []
 
         def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
@@ -275,6 +289,15 @@ def hot_paths(django_db_setup: None, django_db_blocker: Any) -> list[str]:
                 claim_code(buyer, code, f"dist-prize-{code}", nonce=nonce())
             with tenant_context(merchant.merchant):
                 submit(merchant.merchant, buyer, survey.pk, {"q1": 5}, f"dist-answer-{slug}")
+            submit_to(
+                _prizes.pk,
+                buyer,
+                prize_survey.pk,
+                {"q1": 5},
+                f"dist-draw-{slug}",
+                share_with_merchant=True,
+                nonce=nonce(),
+            )
             mall.redeem(buyer, product.pk, 1, idempotency_key=f"dist-{slug}", address_id=address.pk)
         connection.set_schema_to_public()
         return captured

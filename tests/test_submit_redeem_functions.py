@@ -122,6 +122,7 @@ def test_each_reward_is_paid_by_the_bucket_the_consumer_owns(
         consumer = _consumer(new_phone)
         with tenant_context(shop):
             result = questionnaires.submit(shop, consumer, campaign.pk, {"q": 3}, f"k{consumer.pk}")
+        assert result.response.transaction_id is not None  # fixed points: always an award
         debited = Entry.objects.get(transaction_id=result.response.transaction_id, amount__lt=0)
         account = Account.objects.get(pk=debited.account_id)
         assert account.ref == questionnaire.reserve_ref(buckets[consumer.pk % len(buckets)])

@@ -39,7 +39,7 @@ from campaigns.graphql.types.follow import FollowCampaignNode
 from campaigns.graphql.types.imports import CodeImportNode
 from campaigns.graphql.types.prizes import PrizeTableType
 from campaigns.graphql.types.questionnaires import QuestionnaireForm, QuestionnaireNode
-from campaigns.graphql.types.scan import ScanPreview
+from campaigns.graphql.types.scan import PreviewPrizeTier, ScanPreview
 from campaigns.graphql.types.scans import (
     CodeScanHistory,
     CodeScansRecord,
@@ -122,6 +122,8 @@ class ConsumerQueries(graphene.ObjectType):
                 points_per_response=form.questionnaire.points_per_response,
                 state=form.state.value,
                 questions=form.questions,
+                prize_tiers=PreviewPrizeTier.list_of(form.prize.tiers) if form.prize else None,
+                prize_guarantee=form.prize.guarantee if form.prize else None,
             )
 
     @staticmethod

@@ -152,8 +152,9 @@ class PrizeDraw(models.Model):
     # the tag's first entry in the log). Empty in a table without the guarantee.
     player = models.CharField(max_length=32, default="", blank=True)
     guarantee = models.CharField(max_length=16, default="", blank=True)
-    # Not part of the published log: which claim the draw paid.
-    code = models.CharField(max_length=18)
+    # Not part of the published log: which claim the draw paid (its code), or which
+    # questionnaire response ("q:<campaign>:<consumer>", decision 0283).
+    code = models.CharField(max_length=48)
     drawn_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -43,6 +43,12 @@ class Questionnaire(models.Model):
     def reserve_ref(self, bucket: int) -> str:
         return f"survey:{self.pk}:{bucket}"
 
+    def prize_reserve_ref(self, bucket: int) -> str:
+        """With a prize table (decision 0283): one account, whatever the bucket (the draws
+        already take turns on the draw log's head), and a name the fixed-points submit
+        never looks up, so a submit without the page's nonce cannot spend it."""
+        return f"survey-prize:{self.pk}"
+
     def live_version(self) -> QuestionnaireVersion:
         """The current version, for code that reads a saved questionnaire.
         ``current_version`` is nullable only because the questionnaire row is inserted
@@ -88,8 +94,10 @@ class Response(models.Model):
     )
     answers = models.JSONField()
     points = models.PositiveIntegerField()
+    # Null only for a prize questionnaire's "thank you" draw, which moves no point
+    # (as a prize claim's, decision 0216).
     transaction = models.ForeignKey(
-        "points.Transaction", on_delete=models.DO_NOTHING, related_name="+"
+        "points.Transaction", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
     )
     idempotency_key = models.CharField(max_length=200)
     submitted_at = models.DateTimeField(default=timezone.now)

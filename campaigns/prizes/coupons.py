@@ -62,8 +62,10 @@ def priced(merchant: Merchant, tiers: list[TierTerms]) -> list[TierTerms]:
     return out
 
 
-def set_aside(table: PrizeTable, size: int) -> None:
-    """Take a new batch's coupons out of the pools' stock (in the batch's transaction).
+def set_aside(table: PrizeTable, size: int, field: str = "size") -> None:
+    """Take a new batch's coupons out of the pools' stock (in the batch's transaction),
+    or a prize questionnaire's at its first activation (``size``: its rewarded responses,
+    ``field`` naming them).
 
     Per coupon tier, min(cap, size): the most its draws could give. Refused, with
     nothing taken, when a pool holds fewer.
@@ -75,14 +77,22 @@ def set_aside(table: PrizeTable, size: int) -> None:
             stock=F("stock") - units
         )
         if not taken:
-            raise CampaignError(
-                PrizeErrorCode.PRIZE_COUPONS_SHORT,
+            message = (
                 _(
                     "The coupon pool of “%(tier)s” holds fewer than the %(units)s coupons "
                     "this batch may give: upload more coupons or make the batch smaller."
                 )
-                % {"tier": tier.name, "units": f"{units:,}"},
-                "size",
+                if field == "size"
+                else _(
+                    "The coupon pool of “%(tier)s” holds fewer than the %(units)s coupons "
+                    "this questionnaire may give: upload more coupons or reward fewer "
+                    "responses."
+                )
+            )
+            raise CampaignError(
+                PrizeErrorCode.PRIZE_COUPONS_SHORT,
+                message % {"tier": tier.name, "units": f"{units:,}"},
+                field,
             )
         PrizeTier.objects.filter(pk=tier.pk).update(
             coupons_set_aside=F("coupons_set_aside") + units

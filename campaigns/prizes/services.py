@@ -41,15 +41,16 @@ def set_prize_table(
     period_days: int | None = None,
     first_scan_guarantee: bool = False,
 ) -> PrizeTable:
-    """Give a draft scan campaign a prize table, or replace its draft one.
+    """Give a draft scan or questionnaire campaign a prize table, or replace its draft one.
 
     Refused once the campaign was activated (the terms are published and locked) or has
     batches (they reserved by these terms). With ``first_scan_guarantee``, a consumer's
     first draw in the campaign wins at least the lowest paying tier (decision 0280).
     """
-    if campaign.kind != CampaignKind.SCAN:
+    if campaign.kind not in (CampaignKind.SCAN, CampaignKind.QUESTIONNAIRE):
         raise CampaignError(
-            PrizeErrorCode.INVALID_PRIZE_TABLE, _("Prize tables belong to scan campaigns.")
+            PrizeErrorCode.INVALID_PRIZE_TABLE,
+            _("Prize tables belong to scan and questionnaire campaigns."),
         )
     tiers = coupons.priced(connection.tenant, tiers)
     validate_terms(tiers, period_days, first_scan_guarantee)
@@ -106,7 +107,9 @@ class BatchTerms:
 
 
 def batch_terms(campaign: Campaign, size: int) -> BatchTerms | None:
-    """A prize campaign's batch: the most a code pays and what the batch reserves."""
+    """A prize campaign's batch: the most a code pays and what the batch reserves; for a
+    prize questionnaire, ``size`` is its rewarded responses, which draw as a batch of that
+    size would (decision 0283)."""
     table = table_of(campaign)
     if table is None:
         return None
@@ -184,6 +187,35 @@ def rotate_due(now: datetime | None = None) -> int:
             old.save(update_fields=["revealed_at"])
             rotated += 1
     return rotated
+
+
+# A published tier as a consumer's page shows it: name, points, weight, cap.
+PublishedTier = tuple[str, int, int, int | None]
+
+
+@dataclass(frozen=True)
+class PublishedTerms:
+    """What a consumer sees before drawing (a scan preview, a questionnaire's form): the
+    tiers, top prize first, and with the first-scan guarantee the tier it wins at least."""
+
+    tiers: tuple[PublishedTier, ...]
+    guarantee: str | None
+
+
+def published_terms(campaign_id: int) -> PublishedTerms | None:
+    """The campaign's published terms (in its merchant's schema); None without a table."""
+    rows = list(
+        PrizeTier.objects.filter(table__campaign_id=campaign_id)
+        .order_by("position")
+        .values_list("name", "points", "weight", "cap", "table__first_scan_guarantee")
+    )
+    if not rows:
+        return None
+    guarantee = None
+    if rows[0][4]:
+        # The published terms include the guarantee: the lowest tier that pays.
+        guarantee = [name for name, points, *_rest in rows if points > 0][-1]
+    return PublishedTerms(tuple(row[:4] for row in rows), guarantee)
 
 
 @dataclass(frozen=True)

@@ -30,17 +30,21 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns import reserves
-from campaigns.error_codes import CampaignErrorCode, QuestionnaireErrorCode
+from campaigns.error_codes import CampaignErrorCode, PrizeErrorCode, QuestionnaireErrorCode
 from campaigns.models import (
     Campaign,
     CampaignError,
     CampaignKind,
     CampaignStatus,
+    PrizeTable,
     Questionnaire,
     QuestionnaireOpen,
     QuestionnaireVersion,
     Response,
 )
+from campaigns.prizes import claims as prize_claims
+from campaigns.prizes import coupons as prize_coupons
+from campaigns.prizes import services as prize_services
 from campaigns.questionnaires import exports
 from campaigns.questionnaires.questions import (
     AnswersInvalid,
@@ -50,7 +54,7 @@ from campaigns.questionnaires.questions import (
 )
 from campaigns.questionnaires.tasks import render_responses
 from core import idempotency
-from core.db import connection, rows
+from core.db import connection, rows, violated_constraint
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from points import ledger
@@ -149,27 +153,40 @@ def edit_questions(campaign: Campaign, questions: Any) -> QuestionnaireVersion:
 
 
 def reserve(merchant: Merchant, campaign: Campaign) -> None:
-    """Reserve cap x points on first activation (INSUFFICIENT_BUDGET otherwise)."""
+    """Reserve cap x points on first activation (INSUFFICIENT_BUDGET otherwise).
+
+    With a prize table (decision 0283): Σ over tiers of min(tier cap, cap) x points, in
+    one account (``Questionnaire.prize_reserve_ref``), and the coupon tiers' coupons set
+    aside from their pools, as a batch of ``cap`` codes would."""
     questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
+    if questionnaire.reserved:
+        return  # activated before: reserved then, and its coupons set aside
+    cap = questionnaire.max_rewarded_responses
+    prize = prize_services.batch_terms(campaign, cap)
     reserves.reserve_once(
         merchant,
         campaign,
         questionnaire,
-        cap=questionnaire.max_rewarded_responses,
-        points=questionnaire.points_per_response,
+        cap=1 if prize else cap,
+        points=prize.reserve if prize else questionnaire.points_per_response,
         key_prefix="survey",
+        ref_for=questionnaire.prize_reserve_ref if prize else None,
     )
+    if prize:
+        prize_coupons.set_aside(campaign.prize_table, cap, "maxRewardedResponses")
 
 
 def release(merchant: Merchant, campaign: Campaign) -> int:
     """Return what is left of the reserve (the campaign ended)."""
     questionnaire = Questionnaire.objects.select_for_update().get(campaign=campaign)
+    prize = prize_services.table_of(campaign) is not None
     return reserves.release_once(
         merchant,
         campaign,
         questionnaire,
-        cap=questionnaire.max_rewarded_responses,
+        cap=1 if prize else questionnaire.max_rewarded_responses,
         key_prefix="survey",
+        ref_for=questionnaire.prize_reserve_ref if prize else None,
     )
 
 
@@ -221,6 +238,8 @@ class Form:
     questionnaire: Questionnaire
     state: FormState
     questions: list[dict[str, Any]]
+    # With a prize table: the odds the page shows before the submit (decision 0283).
+    prize: prize_services.PublishedTerms | None = None
 
 
 def consumer_form(campaign_id: int, consumer: User | None, answers: dict[str, Any]) -> Form | None:
@@ -242,7 +261,9 @@ def consumer_form(campaign_id: int, consumer: User | None, answers: dict[str, An
     if consumer is not None and state == FormState.OPEN:
         QuestionnaireOpen.objects.get_or_create(campaign=campaign, consumer=consumer)
     questions = visible_questions(questionnaire.live_version().questions, answers)
-    return Form(campaign, questionnaire, state, questions)
+    return Form(
+        campaign, questionnaire, state, questions, prize_services.published_terms(campaign.pk)
+    )
 
 
 def _form_state(
@@ -269,9 +290,13 @@ class Submission:
     response: Response
     balance: int
     replayed: bool
+    # A prize questionnaire's draw (decision 0283): the tier won and its log entry.
+    prize: prize_claims.Prize | None = None
 
 
-def _existing(campaign_id: int, consumer: User, idempotency_key: str) -> Submission:
+def _existing(
+    campaign_id: int, consumer: User, idempotency_key: str, with_prize: bool = False
+) -> Submission:
     response = (
         Response.objects.select_related("campaign", "version")
         .filter(campaign_id=campaign_id, consumer=consumer)
@@ -282,7 +307,31 @@ def _existing(campaign_id: int, consumer: User, idempotency_key: str) -> Submiss
             QuestionnaireErrorCode.ALREADY_RESPONDED,
             _("You have already answered this questionnaire."),
         )
-    return Submission(response, ledger.balance_of(ledger.wallet(consumer.pk)), replayed=True)
+    balance = ledger.balance_of(ledger.wallet(consumer.pk))
+    # A prize questionnaire's replay reads its draw back (the fixed-points one never looks).
+    prize = prize_claims.drawn_for(_draw_ref(campaign_id, consumer.pk)) if with_prize else None
+    return Submission(response, balance, replayed=True, prize=prize)
+
+
+def _draw_ref(campaign_id: int, consumer_id: int) -> str:
+    """What a response's draw is kept beside in the log (campaigns_submit_prize's p_code)."""
+    return f"q:{campaign_id}:{consumer_id}"
+
+
+def _refuse_emptied(exc: IntegrityError) -> None:
+    """A prize questionnaire's reserve found empty by its draw: the campaign ended (and
+    released it) while the submit waited for the draw log's head; nothing was written."""
+    if violated_constraint(exc) == ledger.BALANCE_CONSTRAINT:
+        raise _exhausted() from exc
+
+
+def _check_nonce(nonce: str) -> None:
+    if not prize_claims.is_nonce(nonce):
+        raise CampaignError(
+            PrizeErrorCode.INVALID_DRAW_NONCE,
+            _("This questionnaire is a prize draw: reload the page and answer again."),
+            "nonce",
+        )
 
 
 # A submit's statements, written once (core.db.rows) as the scan claim's are: building
@@ -386,11 +435,19 @@ class Outcome(StrEnum):
     VERSION = "version"
     SLOW = "slow"
     EXISTING = "existing"
+    # campaigns_submit_prize only: the questionnaire pays fixed points.
+    POINTS = "points"
 
 
 # A submit's database work is one statement: sql/campaigns_submit_response.sql
 # (installed by migrate, core/db/functions.py) says what it does and in which order.
 SUBMIT_SQL = "SELECT * FROM public.campaigns_submit_response(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+# A prize questionnaire's submit, with its draw (sql/campaigns_submit_prize.sql): the same
+# arguments but the page's nonce for the last; the same first columns, then the draw's.
+SUBMIT_PRIZE_SQL = (
+    "SELECT * FROM public.campaigns_submit_prize(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+)
+SUBMIT_COLUMNS = 14
 _SUBMIT_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
 _SUBMIT_QUESTIONNAIRE = rows.columns(
     Questionnaire, only={"id", "campaign_id", "points_per_response", "max_rewarded_responses"}
@@ -443,13 +500,21 @@ def submit_to(
     idempotency_key: str,
     share_with_merchant: bool = False,
     ip: str | None = None,
+    nonce: str | None = None,
 ) -> Submission:
     """Answer a questionnaire of the merchant: one call to ``campaigns_submit_response``
     (decision 0150), whatever the current schema; the merchant's row is read by it.
 
+    ``nonce`` (the page's, for a questionnaire whose form showed a prize table) sends the
+    call to ``campaigns_submit_prize`` instead, which draws the response's prize
+    (decision 0283); a questionnaire without a table answers it and the submit goes on
+    as without.
+
     The first answer to a merchant needs the consumer's consent to share with it (PIPL
     art. 23, ``privacy.consent``), sent with the same tap (``share_with_merchant``)."""
     idempotency.check_key(idempotency_key)
+    if nonce is not None:
+        _check_nonce(nonce)
     merchant_consent.ensure(
         consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.QUESTIONNAIRE, ip
     )
@@ -465,10 +530,12 @@ def submit_to(
             # Refused against the version seen: the refusal, if it stands, comes
             # after the checks that precede it, read from the live version.
             with _merchant_schema(merchant_id) as merchant:
-                return _submit_in_schema(merchant, consumer, campaign_id, answers, idempotency_key)
+                return _submit_in_schema(
+                    merchant, consumer, campaign_id, answers, idempotency_key, nonce
+                )
     listening = events.listens(merchant_id, EventType.QUESTIONNAIRE_ANSWERED)
     now = timezone.now()
-    call = _Call(merchant_id, consumer, campaign_id, answers, idempotency_key, now)
+    call = _Call(merchant_id, consumer, campaign_id, answers, idempotency_key, now, nonce)
     try:
         if listening or connection.in_atomic_block:
             # A transaction of its own (a savepoint inside the caller's): a refusal
@@ -483,11 +550,14 @@ def submit_to(
             done = call.run(version_id, questions, cleaned)
     except _Slow:
         with _merchant_schema(merchant_id) as merchant:
-            return _submit_in_schema(merchant, consumer, campaign_id, answers, idempotency_key)
-    except IntegrityError:
+            return _submit_in_schema(
+                merchant, consumer, campaign_id, answers, idempotency_key, nonce
+            )
+    except IntegrityError as exc:
+        _refuse_emptied(exc)
         # The same consumer submitted twice at once: the first response stands.
         with _merchant_schema(merchant_id):
-            return _existing(campaign_id, consumer, idempotency_key)
+            return _existing(campaign_id, consumer, idempotency_key, with_prize=bool(nonce))
     if done.submission.replayed:
         return done.submission
     if not connection.in_atomic_block:
@@ -496,9 +566,15 @@ def submit_to(
         if len(_ANSWERED) >= _MAX_ANSWERED:
             _ANSWERED.clear()
         _ANSWERED[(merchant_id, campaign_id)] = (done.version.pk, done.version.questions)
+    prize = done.submission.prize
+    if prize is not None:
+        # The draw numbered as the rewarded responses was the last one.
+        if prize.seq >= done.questionnaire.max_rewarded_responses:
+            with _merchant_schema(merchant_id) as merchant:
+                _close_drawn(merchant, done.campaign.pk)
     # Only a submit that emptied a bucket can have emptied the last one, and of those
     # that empty the last ones at once, the last to commit sees them all empty.
-    if done.bucket_left < done.questionnaire.points_per_response:
+    elif done.bucket_left < done.questionnaire.points_per_response:
         with _merchant_schema(merchant_id) as merchant:
             _close_if_empty(merchant, done.campaign, done.questionnaire)
     return done.submission
@@ -523,6 +599,7 @@ class _Call:
     answers: Any
     idempotency_key: str
     now: datetime
+    nonce: str | None = None
 
     def run(
         self,
@@ -530,10 +607,12 @@ class _Call:
         questions: list[dict[str, Any]] | None,
         cleaned: dict[str, Any] | None,
     ) -> _Done:
-        # At most three versions in a row: the questions edited between our calls.
-        for _attempt in range(3):
+        nonce = self.nonce
+        # At most three versions in a row: the questions edited between our calls (and
+        # one more call when a nonce came for a questionnaire without a prize table).
+        for _attempt in range(4):
             row = rows.fetch_one(
-                SUBMIT_SQL,
+                SUBMIT_SQL if nonce is None else SUBMIT_PRIZE_SQL,
                 [
                     self.merchant_id,
                     self.campaign_id,
@@ -542,11 +621,14 @@ class _Call:
                     version_id,
                     None if cleaned is None else json.dumps(cleaned),
                     self.now,
-                    reserves.RESERVE_BUCKETS,
+                    reserves.RESERVE_BUCKETS if nonce is None else nonce,
                 ],
                 any_path=True,
             )
             assert row is not None  # the function always answers one row
+            if row[0] == Outcome.POINTS:
+                nonce = None
+                continue
             if row[0] != Outcome.VERSION:
                 assert questions is not None or row[0] != Outcome.SUBMITTED
                 return self._answer(row, questions or [], cleaned or {})
@@ -559,6 +641,14 @@ class _Call:
     def _answer(
         self, row: tuple[Any, ...], questions: list[dict[str, Any]], cleaned: dict[str, Any]
     ) -> _Done:
+        prize: prize_claims.Prize | None = None
+        bucket_left = 0
+        if len(row) == SUBMIT_COLUMNS + 1:
+            bucket_left = row[SUBMIT_COLUMNS]
+        else:
+            tier_name, drawn, awarded, seq, entry_hash = row[SUBMIT_COLUMNS:]
+            if seq is not None:
+                prize = prize_claims.Prize(awarded, tier_name, drawn, row[10], seq, entry_hash)
         (
             outcome,
             campaign_name,
@@ -574,13 +664,17 @@ class _Call:
             response_id,
             txn_id,
             balance,
-            bucket_left,
-        ) = row
+        ) = row[:SUBMIT_COLUMNS]
         if outcome == Outcome.UNKNOWN:
             raise _not_found()
         if outcome in (Outcome.RESPONDED, Outcome.EXISTING):
             with _merchant_schema(self.merchant_id):
-                submission = _existing(self.campaign_id, self.consumer, self.idempotency_key)
+                submission = _existing(
+                    self.campaign_id,
+                    self.consumer,
+                    self.idempotency_key,
+                    with_prize=len(row) > SUBMIT_COLUMNS + 1,
+                )
             response = submission.response
             return _Done(submission, response.campaign, Questionnaire(), response.version, 0)
         if outcome == Outcome.MERCHANT:
@@ -592,6 +686,11 @@ class _Call:
                 f"the submit function refused merchant {self.merchant_id} (rule drift)"
             )
         if outcome == Outcome.EXHAUSTED:
+            if len(row) > SUBMIT_COLUMNS + 1:
+                # Every rewarded draw was made: the submit that made the last one may
+                # not have closed the campaign yet.
+                with _merchant_schema(self.merchant_id) as merchant:
+                    _close_drawn(merchant, self.campaign_id)
             raise _exhausted()
         campaign = _SUBMIT_CAMPAIGN.build(
             _values(
@@ -646,7 +745,7 @@ class _Call:
         response.campaign = campaign
         response.version = version
         return _Done(
-            Submission(response, balance, replayed=False),
+            Submission(response, balance, replayed=False, prize=prize),
             campaign,
             questionnaire,
             version,
@@ -673,7 +772,12 @@ def _exhausted() -> CampaignError:
 
 
 def _submit_in_schema(
-    merchant: Merchant, consumer: User, campaign_id: int, answers: Any, idempotency_key: str
+    merchant: Merchant,
+    consumer: User,
+    campaign_id: int,
+    answers: Any,
+    idempotency_key: str,
+    nonce: str | None = None,
 ) -> Submission:
     """The submit in Python statements, in the merchant's schema: the way a submit goes
     when the one call cannot finish it (the consumer's own bucket is empty near the cap,
@@ -683,8 +787,7 @@ def _submit_in_schema(
     campaign, questionnaire, version = read.campaign, read.questionnaire, read.version
     if read.previous is not None:
         if read.previous.idempotency_key == idempotency_key:
-            wallet = read.wallet or ledger.wallet(consumer.pk)
-            return Submission(read.previous, ledger.balance_of(wallet), True)
+            return _existing(campaign_id, consumer, idempotency_key, with_prize=bool(nonce))
         raise CampaignError(
             QuestionnaireErrorCode.ALREADY_RESPONDED,
             _("You have already answered this questionnaire."),
@@ -692,6 +795,21 @@ def _submit_in_schema(
     merchant.ensure_can_award()
     _ensure_open(campaign, questionnaire)
     cleaned = validate_answers(version.questions, answers)
+    if prize_services.table_of(campaign) is not None:
+        # A prize questionnaire's submit is its function's (it draws); here come only a
+        # submit without the page's nonce (no bucket of the fixed-points function's
+        # holds its reserve) and one whose questions kept changing under it.
+        if nonce is None:
+            _check_nonce("")
+        call = _Call(
+            merchant.pk, consumer, campaign_id, answers, idempotency_key, timezone.now(), nonce
+        )
+        try:
+            with transaction.atomic():
+                return call.run(version.pk, version.questions, cleaned).submission
+        except IntegrityError as exc:
+            _refuse_emptied(exc)
+            return _existing(campaign_id, consumer, idempotency_key, with_prize=True)
     points = questionnaire.points_per_response
     wallet = read.wallet or ledger.wallet(consumer.pk)
     order = sorted(reserves.bucket_sizes(questionnaire.max_rewarded_responses))
@@ -812,6 +930,23 @@ def _close_exhausted(campaign: Campaign, questionnaire: Questionnaire) -> None:
     Campaign.objects.filter(pk=campaign.pk).exclude(status=CampaignStatus.ENDED).update(
         status=CampaignStatus.ENDED, updated_at=now
     )
+
+
+def _close_drawn(merchant: Merchant, campaign_id: int) -> None:
+    """A prize questionnaire whose rewarded responses all drew ends as a campaign ended
+    by its merchant does (``campaigns.services.set_status``, a floor above): its seed
+    revealed, the coupons and points no draw took returned (decision 0283)."""
+    with transaction.atomic():
+        # The draw log's head before the campaign's row: a draw in flight holds the head
+        # and its response's insert takes a key-share lock on the campaign's row.
+        PrizeTable.objects.select_for_update().filter(campaign_id=campaign_id).first()
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status == CampaignStatus.ENDED:
+            return
+        prize_services.reveal(campaign)
+        prize_coupons.return_leftovers(campaign)
+        release(merchant, campaign)
+        _close_exhausted(campaign, Questionnaire.objects.get(campaign=campaign))
 
 
 def _close_if_empty(merchant: Merchant, campaign: Campaign, questionnaire: Questionnaire) -> None:

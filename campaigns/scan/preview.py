@@ -24,7 +24,8 @@ from enum import StrEnum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns.models import BatchStatus, CampaignStatus, Code, PrizeTier
+from campaigns.models import BatchStatus, CampaignStatus, Code
+from campaigns.prizes import services as prize_services
 from campaigns.scan import claims
 from campaigns.scan.routing import route
 from core import ratelimit
@@ -110,15 +111,9 @@ def _lookup(merchant_id: int, code: str) -> Preview:
     guarantee = None
     if batch.prize_reserve is not None:
         with tenant_context(merchant):
-            tiers = list(
-                PrizeTier.objects.filter(table__campaign=campaign)
-                .order_by("position")
-                .values_list("name", "points", "weight", "cap", "table__first_scan_guarantee")
-            )
-        prize_tiers = tuple(row[:4] for row in tiers)
-        if tiers and tiers[0][4]:
-            # The published terms include the guarantee: the lowest tier that pays.
-            guarantee = [name for name, points, *_rest in tiers if points > 0][-1]
+            terms = prize_services.published_terms(campaign.pk)
+        prize_tiers = terms.tiers if terms else ()
+        guarantee = terms.guarantee if terms else None
     return Preview(
         status=_status(merchant, row),
         code=code,

@@ -312,3 +312,52 @@ def test_a_coupon_prize_through_the_apis_lands_in_the_consumers_orders(
     assert stats["couponsReturned"] == 1
     pool.refresh_from_db()
     assert pool.stock == 2
+
+
+def test_a_prize_questionnaire_through_the_apis(
+    acme: Tenants, merchant_api: Api, consumer_api: Api, consumer: User
+) -> None:
+    """The form shows the odds, a submit without the page's nonce is refused, one with it
+    draws (decision 0283); the merchant's table counts the draw."""
+    operator = acme.acme_operator
+    created = call(
+        merchant_api,
+        operator,
+        "CreateQuestionnaire",
+        name="有奖问卷",
+        pointsPerResponse=1,
+        maxRewardedResponses=12,
+        questions=json.dumps([{"id": "q", "type": "rating", "text": "?", "required": True}]),
+    )["questionnaire"]
+    campaign_id = created["campaign"]["id"]
+    table = call(
+        merchant_api, operator, "SetPrizeTable", campaignId=campaign_id, tiers=json.dumps(TIERS)
+    )
+    assert table["errors"] == []
+    budget = ledger.balance_of(ledger.merchant_budget(acme.acme.pk))
+    call(merchant_api, operator, "ActivateCampaign", id=campaign_id)
+    # min(1, 12) x 100 + min(5, 12) x 10, not 12 x pointsPerResponse.
+    assert ledger.balance_of(ledger.merchant_budget(acme.acme.pk)) == budget - 150
+
+    link = created["link"]
+    form = consumer_api.op("Questionnaire", {"link": link})["data"]["questionnaire"]
+    assert [t["name"] for t in form["prizeTiers"]] == ["一等奖", "二等奖", "谢谢参与"]
+    token = access_token(consumer)
+    answer = {
+        "link": link,
+        "answers": json.dumps({"q": 5}),
+        "idempotencyKey": "api-q-prize-1",
+        "shareWithMerchant": True,
+    }
+    missing = consumer_api.op("SubmitResponse", answer, token=token)["data"]["submitResponse"]
+    assert missing["errors"][0]["code"] == "INVALID_DRAW_NONCE"
+    submitted = consumer_api.op("SubmitResponse", {**answer, "nonce": nonce()}, token=token)[
+        "data"
+    ]["submitResponse"]
+    assert submitted["errors"] == [], submitted
+    prize = submitted["prize"]
+    assert prize["seq"] == 1 and prize["points"] == submitted["response"]["points"]
+    assert submitted["balance"] == prize["points"]
+    assert f"/prizes/{acme.acme.pk}/" in prize["verifyUrl"]
+    stats = call(merchant_api, operator, "PrizeTable", campaignId=campaign_id)
+    assert stats["draws"] == 1 and stats["head"] == prize["entryHash"]

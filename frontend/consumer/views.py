@@ -195,6 +195,14 @@ def scan_texts() -> dict[str, str]:
         "earned_from": _("From %(merchant)s · %(campaign)s"),
         "balance": _("Your wallet: %(balance)s points"),
         "unknown_title": _("Unknown code"),
+        **prize_texts(),
+    }
+
+
+def prize_texts() -> dict[str, str]:
+    """A prize draw's texts (static/consumer/prize-display.js), on the scan and the
+    questionnaire pages."""
+    return {
         "draw": _("Draw for a prize"),
         "prize_up_to": _("Prizes up to %(points)s points"),
         "prize_odds": _("%(name)s · %(points)s points · %(chance)s"),
@@ -363,6 +371,7 @@ def questionnaire_texts() -> dict[str, str]:
         "rating_low": _("1 = poor, 5 = excellent"),
         "nps_low": _("0 = not at all likely, 10 = extremely likely"),
         "not_found": _("This questionnaire does not exist."),
+        **prize_texts(),
     }
 
 

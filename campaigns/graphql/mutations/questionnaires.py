@@ -15,6 +15,7 @@ from api.permissions import client_ip, require_consumer, require_membership
 from api.scalars import BigInt, JSONString
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.inputs import aware
+from campaigns.graphql.types.prizes import DrawnPrize, verify_url
 from campaigns.graphql.types.questionnaires import (
     QuestionnaireExportFormatEnum,
     QuestionnaireNode,
@@ -39,7 +40,8 @@ class SubmitResponse(DomainMutation):
     REQUIRED, INVALID_OPTION, TOO_MANY_SELECTIONS, OUT_OF_RANGE, TEXT_TOO_LONG,
     HIDDEN_QUESTION_ANSWERED, …) and nothing is stored. A retry with the same
     `idempotencyKey` answers `replayed: true`; another submission ALREADY_RESPONDED;
-    after the cap BUDGET_EXHAUSTED.
+    after the cap BUDGET_EXHAUSTED. A prize questionnaire (its form has `prizeTiers`)
+    needs a `nonce` (INVALID_DRAW_NONCE otherwise) and answers its draw in `prize`.
     """
 
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
@@ -58,10 +60,15 @@ class SubmitResponse(DomainMutation):
                 "pre-ticked)."
             ),
         )
+        nonce = graphene.String(
+            description="For a prize questionnaire: a fresh random value the page makes per "
+            "submit (16 to 64 letters, digits, - or _), mixed into the draw."
+        )
 
     response = graphene.Field(SubmittedResponse)
     balance = BigInt(description="The wallet balance after the reward.")
     replayed = graphene.Boolean()
+    prize = graphene.Field(DrawnPrize, description="A prize questionnaire's draw; else null.")
 
     @classmethod
     def perform(
@@ -72,6 +79,7 @@ class SubmitResponse(DomainMutation):
         answers: Any,
         idempotency_key: str,
         share_with_merchant: bool = False,
+        nonce: str | None = None,
     ) -> SubmitResponse:
         consumer = require_consumer(info)
         parsed = parse_link(link)
@@ -88,6 +96,7 @@ class SubmitResponse(DomainMutation):
                 idempotency_key,
                 share_with_merchant=share_with_merchant,
                 ip=client_ip(info.context),
+                nonce=nonce,
             )
         except DomainError as exc:
             if exc.code == CoreErrorCode.NOT_FOUND:
@@ -101,6 +110,9 @@ class SubmitResponse(DomainMutation):
             ),
             balance=result.balance,
             replayed=result.replayed,
+            prize=DrawnPrize.from_prize(result.prize, verify_url(info, merchant_id, campaign_id))
+            if result.prize
+            else None,
         )
 
 

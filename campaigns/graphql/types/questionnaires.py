@@ -20,6 +20,7 @@ from api.permissions import require_membership
 from api.scalars import BigInt, JSONString
 from campaigns.graphql.nodes import MerchantNode, node_or_not_found
 from campaigns.graphql.types.campaigns import CampaignNode, CampaignStatusEnum
+from campaigns.graphql.types.scan import PreviewPrizeTier
 from campaigns.models import Campaign, Questionnaire, Response
 from campaigns.questionnaires import exports, results
 from campaigns.questionnaires.links import questionnaire_link, questionnaire_url
@@ -122,6 +123,15 @@ class QuestionnaireForm(graphene.ObjectType):
         graphene.NonNull(Question),
         required=True,
         description="The questions visible given the `answers` passed (conditions applied).",
+    )
+    prize_tiers = graphene.List(
+        graphene.NonNull(PreviewPrizeTier),
+        description="A prize questionnaire: the published tiers, top prize first (each "
+        "rewarded response draws once; submit with a `nonce`); null for fixed points.",
+    )
+    prize_guarantee = graphene.String(
+        description="With the first-scan guarantee: the tier a consumer's first draw wins "
+        "at least; null otherwise."
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import graphene
 
 from api.scalars import BigInt
+from campaigns.prizes.services import PublishedTier
 from campaigns.scan.preview import Preview, ScanStatus
 
 ScanStatusEnum = graphene.Enum.from_enum(
@@ -49,13 +50,7 @@ class ScanPreview(graphene.ObjectType):
     def resolve_prize_tiers(
         preview: Preview, info: graphene.ResolveInfo
     ) -> list[PreviewPrizeTier] | None:
-        if preview.prize_tiers is None:
-            return None
-        total = sum(weight for _name, _points, weight, _cap in preview.prize_tiers)
-        return [
-            PreviewPrizeTier(name=name, points=points, chance=weight / total, cap=cap)
-            for name, points, weight, cap in preview.prize_tiers
-        ]
+        return PreviewPrizeTier.list_of(preview.prize_tiers)
 
 
 class PreviewPrizeTier(graphene.ObjectType):
@@ -65,6 +60,17 @@ class PreviewPrizeTier(graphene.ObjectType):
     points = BigInt(required=True)
     chance = graphene.Float(required=True, description="Its weight over the total, 0 to 1.")
     cap = graphene.Int(description="Units in all; null: no cap.")
+
+    @staticmethod
+    def list_of(tiers: tuple[PublishedTier, ...] | None) -> list[PreviewPrizeTier] | None:
+        """The published tiers with their chance (a scan preview's, a questionnaire's)."""
+        if tiers is None:
+            return None
+        total = sum(weight for _name, _points, weight, _cap in tiers)
+        return [
+            PreviewPrizeTier(name=name, points=points, chance=weight / total, cap=cap)
+            for name, points, weight, cap in tiers
+        ]
 
 
 class ClaimedCode(graphene.ObjectType):

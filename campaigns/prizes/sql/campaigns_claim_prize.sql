@@ -5,7 +5,9 @@
 -- its preview) comes here first; a code whose batch pays fixed points answers 'points'
 -- before anything is written (Python then calls campaigns_claim_code). A claim without
 -- a nonce goes to campaigns_claim_code, which answers 'prize' for a prize code. Steps 1-5
--- are campaigns_claim_code's (same outcomes, same order); then:
+-- are campaigns_claim_code's (same outcomes, same order); then steps 6-9, the draw, in
+-- campaigns_prize_draw (campaigns_prize_draw.sql, shared with a prize questionnaire's
+-- submit, decision 0283):
 --   6. the draw log's head (the campaign's campaigns_prizetable row) is locked: every
 --      draw of the campaign takes its turn here, so the log's order is the order in
 --      which capped tiers were consumed, and the claim's sequence number is the head's
@@ -33,7 +35,7 @@
 --  10b. a tier that pays a mall coupon (decision 0281): the award above pays its price,
 --      redeemed at once for one free coupon of the product (the batch took it out of
 --      the pool's stock when it was created): a 'redeem' posting wallet -> mall, a
---      completed order, the coupon given to it;
+--      completed order, the coupon given to it (campaigns_prize_coupon.sql);
 --  11. the claim row (no ledger transaction for "thank you").
 -- campaigns/prizes/draw.py is the same arithmetic in Python, for the verifier.
 -- Re-created from this file on every migrate (core/db/functions.py).
@@ -75,35 +77,8 @@ DECLARE
     v_prize boolean;
     v_reserve bigint;
     v_wallet bigint;
-    v_head text;
-    v_pads bytea;
-    v_period integer;
-    v_positions integer[];
-    v_names text[];
-    v_points integer[];
-    v_weights bigint[];
-    v_caps integer[];
-    v_total bigint;
-    v_bits integer;
-    v_ipad bytea;
-    v_opad bytea;
-    v_block bytea;
-    v_ticket bigint;
-    v_i integer;
-    v_n integer;
-    v_acc bigint;
     v_post record;
-    v_guarantee boolean;
-    v_player_key bytea;
-    v_player text := '';
-    v_why text := '';
-    v_coupons bigint[];
-    v_k integer;
-    v_mall bigint;
-    v_title text;
-    v_supplier bigint;
-    v_order bigint;
-    v_okey text;
+    v_coupon bigint;
 BEGIN
     SELECT m.schema_name, m.status, m.points_expiry_days, m.name
       INTO v_schema, v_status, v_expiry_days, merchant_name
@@ -164,98 +139,10 @@ BEGIN
     END IF;
     v_wallet := public.points_wallet(p_consumer, p_now);
 
-    -- 6. The head, locked until commit.
-    SELECT t.draws + 1, t.head, s.hmac_pads, s.period, t.first_scan_guarantee, t.player_key
-      INTO seq, v_head, v_pads, v_period, v_guarantee, v_player_key
-      FROM campaigns_prizetable t JOIN campaigns_prizeseed s ON s.id = t.seed_id
-     WHERE t.id = v_table
-       FOR UPDATE OF t;
-    SELECT array_agg(r.position ORDER BY r.position), array_agg(r.name ORDER BY r.position),
-           array_agg(r.points ORDER BY r.position), array_agg(r.weight ORDER BY r.position),
-           array_agg(r.cap ORDER BY r.position), sum(r.weight),
-           array_agg(r.coupon_product_id ORDER BY r.position)
-      INTO v_positions, v_names, v_points, v_weights, v_caps, v_total, v_coupons
-      FROM campaigns_prizetier r WHERE r.table_id = v_table;
-    v_n := array_length(v_positions, 1);
-
-    -- 7. The ticket, by rejection sampling over HMAC-SHA256 blocks.
-    v_bits := CASE WHEN v_total <= 1 THEN 0
-                   ELSE length(ltrim((v_total - 1)::bit(32)::text, '0')) END;
-    -- HMAC's padded keys, made with the seed (campaigns.prizes.draw.hmac_pads).
-    v_ipad := substring(v_pads FROM 1 FOR 64);
-    v_opad := substring(v_pads FROM 65 FOR 64);
-    v_i := 0;
-    LOOP
-        v_block := sha256(v_opad || sha256(v_ipad || convert_to(
-            'draw|' || seq || '|' || p_nonce || '|' || v_i, 'UTF8')));
-        v_ticket := ((get_byte(v_block, 0)::bigint << 24) | (get_byte(v_block, 1) << 16)
-                     | (get_byte(v_block, 2) << 8) | get_byte(v_block, 3)) >> (32 - v_bits);
-        EXIT WHEN v_ticket < v_total;
-        v_i := v_i + 1;
-        IF v_i >= 256 THEN
-            RAISE EXCEPTION 'draw % found no ticket in 256 blocks', seq;
-        END IF;
-    END LOOP;
-    v_acc := 0;
-    FOR v_i IN 1..v_n LOOP
-        v_acc := v_acc + v_weights[v_i];
-        IF v_ticket < v_acc THEN
-            drawn := v_positions[v_i];
-            EXIT;
-        END IF;
-    END LOOP;
-
-    -- 8. Caps, by the published fallback rule.
-    FOR v_i IN 1..v_n LOOP
-        CONTINUE WHEN v_positions[v_i] < drawn;
-        IF v_caps[v_i] IS NULL THEN
-            awarded := v_positions[v_i];
-        ELSE
-            UPDATE campaigns_prizetier r SET won = r.won + 1
-             WHERE r.table_id = v_table AND r.position = v_positions[v_i] AND r.won < r.cap;
-            IF FOUND THEN
-                awarded := v_positions[v_i];
-            END IF;
-        END IF;
-        IF awarded IS NOT NULL THEN
-            points := v_points[v_i];
-            tier_name := v_names[v_i];
-            v_k := v_i;
-            EXIT;
-        END IF;
-    END LOOP;
-    IF awarded IS NULL THEN
-        RAISE EXCEPTION 'prize table % has no tier left for draw %', v_table, seq;
-    END IF;
-
-    -- 8b. The first-scan guarantee: the lowest paying tier is the one before the last.
-    IF v_guarantee THEN
-        v_player := encode(substring(sha256(v_player_key || convert_to(
-            'player|' || p_consumer, 'UTF8')) FROM 1 FOR 16), 'hex');
-        IF points = 0 AND NOT EXISTS (
-            SELECT 1 FROM campaigns_prizedraw d
-             WHERE d.table_id = v_table AND d.player = v_player) THEN
-            v_k := v_n - 1;
-            awarded := v_positions[v_k];
-            points := v_points[v_k];
-            tier_name := v_names[v_k];
-            v_why := 'first-scan';
-        END IF;
-    END IF;
-
-    -- 9. The log entry and the head.
-    entry_hash := encode(sha256(convert_to(
-        CASE WHEN v_guarantee THEN 'v2|' ELSE 'v1|' END
-        || v_head || '|' || seq || '|' || v_period || '|' || p_nonce || '|' || drawn
-        || '|' || awarded || '|' || points
-        || CASE WHEN v_guarantee THEN '|' || v_player || '|' || v_why ELSE '' END,
-        'UTF8')), 'hex');
-    UPDATE campaigns_prizetable t SET draws = seq, head = entry_hash WHERE t.id = v_table;
-    INSERT INTO campaigns_prizedraw
-        (table_id, seq, period, nonce, drawn, awarded, points, prev_hash, hash, player,
-         guarantee, code, drawn_at)
-    VALUES (v_table, seq, v_period, p_nonce, drawn, awarded, points, v_head, entry_hash,
-            v_player, v_why, p_code, p_now);
+    -- 6.-9. The draw, appended to the log (campaigns_prize_draw.sql).
+    SELECT d.seq, d.drawn, d.awarded, d.points, d.tier_name, d.entry_hash, d.coupon
+      INTO seq, drawn, awarded, points, tier_name, entry_hash, v_coupon
+      FROM public.campaigns_prize_draw(v_table, p_consumer, p_nonce, p_code, p_now, NULL) d;
 
     -- 10. The award.
     IF points > 0 THEN
@@ -279,57 +166,13 @@ BEGIN
         END IF;
         txn_id := v_post.txn_id;
         balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
-        -- 10b. A coupon prize: its price redeemed at once for one of the pool's coupons,
-        -- as redemption_redeem redeems a coupon (same posting, same order row).
-        IF v_coupons[v_k] IS NOT NULL THEN
-            SELECT p.title, p.supplier_id INTO v_title, v_supplier
-              FROM public.redemption_product p WHERE p.id = v_coupons[v_k];
-            SELECT a.id INTO v_mall FROM public.points_account a
-             WHERE a.kind = 'mall' AND a.merchant_id IS NULL AND a.consumer_id IS NULL
-               AND a.ref = '';
-            IF NOT FOUND THEN
-                INSERT INTO public.points_account (kind, ref, balance, materialized, created_at)
-                VALUES ('mall', '', 0, false, p_now)
-                ON CONFLICT ON CONSTRAINT account_unique_owner DO NOTHING;
-                SELECT a.id INTO v_mall FROM public.points_account a
-                 WHERE a.kind = 'mall' AND a.merchant_id IS NULL AND a.consumer_id IS NULL
-                   AND a.ref = '';
-            END IF;
-            v_okey := 'prize:' || p_merchant || ':' || p_code;
-            SELECT * INTO v_post FROM public.points_post(
-                'redeem', 'redeem:' || p_consumer || ':' || v_okey,
-                encode(sha256(convert_to(
-                    'redeem:redeem:' || p_consumer || ':' || v_okey || ':' || v_coupons[v_k]
-                    || ':1:' || points, 'UTF8')), 'hex'),
-                NULL, p_consumer, NULL, left(v_title, 200),
-                jsonb_build_object('product', v_coupons[v_k], 'quantity', 1,
-                                   'campaign', campaign_id, 'prize', awarded, 'draw', seq),
-                p_now,
-                ARRAY[v_wallet, v_mall], ARRAY[-points, points]::bigint[], ARRAY[p_consumer, NULL],
-                ARRAY[v_wallet], ARRAY[-points]::bigint[],
-                NULL, NULL, NULL, NULL,
-                v_wallet, points);
-            IF v_post.replayed THEN
-                RAISE EXCEPTION 'prize coupon of % already redeemed', p_code;
-            END IF;
-            balance := v_post.balances[1];
-            INSERT INTO public.redemption_order
-                (consumer_id, product_id, supplier_id, quantity, unit_points, total_points,
-                 status, address, transaction_id, idempotency_key, carrier, tracking_number,
-                 placed_at, completed_at)
-            VALUES (p_consumer, v_coupons[v_k], v_supplier, 1, points, points, 'completed',
-                    NULL, v_post.txn_id, v_okey, '', '', p_now, p_now)
-            RETURNING id INTO v_order;
-            UPDATE public.redemption_coupon c SET order_id = v_order
-              FROM (SELECT f.id FROM public.redemption_coupon f
-                     WHERE f.product_id = v_coupons[v_k] AND f.order_id IS NULL
-                     ORDER BY f.id LIMIT 1
-                       FOR UPDATE SKIP LOCKED) AS free
-             WHERE c.id = free.id;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'coupon pool % has no free coupon for draw %', v_coupons[v_k], seq
-                    USING ERRCODE = 'check_violation', CONSTRAINT = 'product_stock_not_neg';
-            END IF;
+        -- 10b. A coupon prize: its price redeemed at once for one of the pool's coupons.
+        IF v_coupon IS NOT NULL THEN
+            -- A SELECT, not an assignment: tests/test_distribution.py reads the statements.
+            SELECT public.campaigns_prize_coupon(
+                p_consumer, v_wallet, v_coupon, points, 'prize:' || p_merchant || ':' || p_code,
+                campaign_id, awarded, seq, p_now)
+              INTO balance;
         END IF;
     ELSE
         -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).

@@ -24,6 +24,7 @@ import {
   start,
   texts,
 } from "./app.js";
+import { drawNonce, revealDraw, showPrizeTiers } from "./prize-display.js";
 import { isAuthError, weChatStart, withSession } from "./signin.js";
 
 const KEY_NAME = `questionnaire.${config.link}`;
@@ -268,7 +269,17 @@ async function main() {
   questionnaire = data;
   $("merchant").textContent = data.merchantName;
   $("title").textContent = data.campaignName;
-  setText("points", fmt(texts.earn, { points: formatPoints(data.pointsPerResponse) }));
+  // A prize questionnaire (decision 0283): the odds before the answers, a draw after.
+  const prize = Boolean(data.prizeTiers);
+  const topPrize = prize ? Math.max(...data.prizeTiers.map((tier) => tier.points)) : 0;
+  setText(
+    "points",
+    prize
+      ? fmt(texts.prize_up_to, { points: formatPoints(topPrize) })
+      : fmt(texts.earn, { points: formatPoints(data.pointsPerResponse) }),
+  );
+  showPrizeTiers(data.prizeTiers);
+  setText("offer-guarantee", data.prizeGuarantee ? fmt(texts.prize_guarantee, { tier: data.prizeGuarantee }) : "");
   setText("description", data.description);
   if (data.state !== "OPEN") {
     setText("state", texts[`state_${data.state}`] || "");
@@ -289,6 +300,7 @@ async function main() {
 }
 
 function submitLabel() {
+  if (questionnaire.prizeTiers) return texts.draw;
   return fmt(texts.submit, { points: formatPoints(questionnaire.pointsPerResponse) });
 }
 
@@ -318,6 +330,7 @@ async function submit() {
       answers: JSON.stringify(answers),
       idempotencyKey: sessionKey(KEY_NAME),
       shareWithMerchant,
+      ...(questionnaire.prizeTiers ? { nonce: drawNonce() } : {}),
     },
     { auth: true },
   );
@@ -349,7 +362,12 @@ async function submit() {
   });
   $("result-balance").textContent = fmt(texts.balance, { balance: formatPoints(payload.balance) });
   show("result");
-  focusOn("result-title");
+  const reveal = () => {
+    show("result-outcome");
+    focusOn("result-title");
+  };
+  if (payload.prize) revealDraw(payload.prize, questionnaire.prizeTiers, payload.replayed, reveal);
+  else reveal();
 }
 
 $("answers").addEventListener("submit", (event) => {

@@ -40,6 +40,7 @@ import {
   signedInAs,
   weChatStart,
 } from "./signin.js";
+import { drawNonce, revealDraw, showPrizeTiers } from "./prize-display.js";
 import { inWeChat, ready as weChatReady, whereabouts } from "./wx.js";
 
 const KEY_NAME = `claim.${config.code}`;
@@ -129,29 +130,6 @@ const claimLabel = () =>
       ? texts.draw
       : fmt(texts.claim, { points: formatPoints(state.preview.points) });
 
-// The published odds, as the prize table states them.
-function showPrizeTiers(tiers) {
-  const list = $("offer-prizes");
-  list.replaceChildren(
-    ...(tiers || []).map((tier) => {
-      const item = document.createElement("li");
-      item.textContent = fmt(texts.prize_odds, {
-        name: tier.name,
-        points: formatPoints(tier.points),
-        chance: `${(tier.chance * 100).toFixed(tier.chance < 0.01 ? 3 : 1)}%`,
-      });
-      return item;
-    }),
-  );
-  show("offer-prizes", Boolean(tiers));
-}
-
-// Fresh randomness from the page for each claim: the server cannot choose it.
-function drawNonce() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 // Where the scan happened (issue 22): asked once, with a box that is never pre-ticked;
 // the answer is remembered on this phone. With consent, the phone's location (WGS-84:
 // WeChat's wx.getLocation type wgs84, or the browser's geolocation) goes with the claim;
@@ -206,42 +184,6 @@ async function claimCall(idempotencyKey, { locate = true } = {}) {
   return api.call("ClaimPrizeCode", { ...variables, nonce: drawNonce() }, { auth: true });
 }
 
-const reducedMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-
-// A short spin through the tiers' names ending on the prize; skipped with reduced motion.
-function showDraw(prize, done) {
-  const reel = $("result-reel");
-  const names = (state.preview?.prizeTiers || []).map((tier) => tier.name);
-  if (reducedMotion() || names.length < 2) {
-    reel.textContent = prize.tierName;
-    done();
-    return;
-  }
-  let step = 0;
-  const steps = 12;
-  const timer = setInterval(() => {
-    step += 1;
-    reel.textContent = step < steps ? names[step % names.length] : prize.tierName;
-    if (step >= steps) {
-      clearInterval(timer);
-      done();
-    }
-  }, 90);
-}
-
-function showPrizeResult(result) {
-  const { prize } = result;
-  $("result-title").textContent = prize.points
-    ? fmt(texts.prize_won, { tier: prize.tierName, points: formatPoints(prize.points) })
-    : texts.prize_none;
-  // The guarantee is the one thing that moves a draw up the table (decision 0280).
-  const why = prize.guaranteed ? texts.prize_guaranteed : texts.prize_fallback;
-  setText("result-fallback", prize.drawn !== prize.tier ? why : "");
-  setText("result-log", fmt(texts.prize_log, { seq: prize.seq, hash: prize.entryHash.slice(0, 12) }));
-  $("result-verify").href = prize.verifyUrl;
-  show("result-verify");
-}
-
 function askMerchantConsent(error) {
   state.shareWithMerchant = true;
   setText("merchant-consent", messageFor(error));
@@ -293,19 +235,13 @@ function showResult(result, { focus = true } = {}) {
     campaign: claim.campaignName,
   });
   $("result-balance").textContent = fmt(texts.balance, { balance: formatPoints(result.balance) });
-  if (result.prize) showPrizeResult(result);
   show("result");
   const reveal = () => {
     show("result-outcome");
     if (focus) focusOn("result-title");
   };
-  if (result.prize && !result.replayed) {
-    show("result-outcome", false);
-    showDraw(result.prize, reveal);
-  } else {
-    if (result.prize) $("result-reel").textContent = result.prize.tierName;
-    reveal();
-  }
+  if (result.prize) revealDraw(result.prize, state.preview?.prizeTiers, result.replayed, reveal);
+  else reveal();
 }
 
 function finalRefusal(error) {
