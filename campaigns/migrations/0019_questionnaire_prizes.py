@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0017_prize_coupon_tiers'),
+        ('campaigns', '0018_hidden_codes'),
         ('points', '0008_top_up_request'),
     ]
 
