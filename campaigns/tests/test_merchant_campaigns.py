@@ -191,6 +191,8 @@ def test_create_update_activate_and_fund_a_batch(merchant_api: Api, acme: Tenant
         "releasedPoints": 0,
         "claimedCount": 0,
         "finishedAt": None,
+        "hiddenCode": False,
+        "hiddenCodesIssued": False,
     }
     assert budget(acme.acme) == before - 315
     viewer = acme.acme_viewer
