@@ -126,6 +126,10 @@ def _lease(limit: int, delivery_id: int | None = None) -> list[Leased]:
     return sorted(leased, key=lambda d: (d.endpoint_id, d.id))
 
 
+# What a kept-alive connection the server closed meanwhile raises on its next request.
+_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+
 class _Sender:
     """POSTs over one kept-alive connection per origin for the length of a batch.
 
@@ -148,23 +152,17 @@ class _Sender:
             return None, f"unsupported URL {url[:200]}"
         origin = (parts.scheme, parts.netloc)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        reused = origin in self._connections
-        try:
-            return self._send(origin, path, headers, body)
-        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-            self._drop(origin)
-            if not reused:
-                return None, str(exc)[:300] or exc.__class__.__name__
-            # A kept-alive connection the server had closed: once more on a fresh one (the
-            # receiver dedupes by event id should the first have arrived after all).
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            self._drop(origin)
-            return None, str(exc)[:300] or exc.__class__.__name__
-        try:
-            return self._send(origin, path, headers, body)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            self._drop(origin)
-            return None, str(exc)[:300] or exc.__class__.__name__
+        while True:
+            reused = origin in self._connections
+            try:
+                return self._send(origin, path, headers, body)
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                self._drop(origin)
+                if not (reused and isinstance(exc, _STALE)):
+                    return None, str(exc)[:300] or exc.__class__.__name__
+                # A kept-alive connection the server had closed: once more on a fresh one
+                # (dropped above, so at most twice; the receiver dedupes by event id should
+                # the first have arrived after all).
 
     def _send(
         self, origin: tuple[str, str], path: str, headers: dict[str, str], body: bytes
