@@ -31,15 +31,15 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import redis
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import Model
 from django.db.models.base import ModelState
+
+from core.cache import redis_client
 
 if TYPE_CHECKING:
     from accounts.models import AuthSession
@@ -120,7 +120,7 @@ class SessionCache:
 
     def _announce(self, message: str) -> None:
         self._drop(message)
-        client = _redis()
+        client = redis_client()
         if client is None:
             return
         try:
@@ -160,12 +160,12 @@ class SessionCache:
             self._entries.clear()
             self._subscribed.clear()
             self._pid = pid
-            if _redis() is not None:
+            if redis_client() is not None:
                 threading.Thread(target=self._listen, name="session-cache", daemon=True).start()
 
     def _listen(self) -> None:
         while True:
-            client = _redis()
+            client = redis_client()
             if client is None:
                 return
             pubsub = client.pubsub()
@@ -207,13 +207,6 @@ def _clone(row: M) -> M:
     state.adding = False
     state.db = row._state.db
     return clone
-
-
-def _redis() -> Any:
-    current = caches["default"]
-    if not isinstance(current, RedisCache):
-        return None
-    return current._cache.get_client(write=True)
 
 
 sessions = SessionCache()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 
@@ -41,3 +42,12 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+def redis_client() -> Any:
+    """The default cache's ``redis.Redis`` (one per process and server), or None when the
+    cache is not Redis (the demo's in-process cache)."""
+    current = caches["default"]
+    if not isinstance(current, DjangoRedisCache):
+        return None
+    return current._cache.get_client(write=True)

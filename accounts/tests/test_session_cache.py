@@ -15,7 +15,8 @@ import pytest
 from accounts import tokens
 from accounts.errors import AuthError
 from accounts.models import AuthSession, User
-from accounts.session_cache import CHANNEL, SessionCache, _redis, sessions
+from accounts.session_cache import CHANNEL, SessionCache, sessions
+from core.cache import redis_client
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +95,7 @@ def test_a_read_that_spans_a_change_is_not_kept(consumer: User, other: SessionCa
     generation = other.generation
     session = tokens._session_with_user(pair.session.pk, consumer.pk)
     assert session is not None
-    _redis().publish(CHANNEL, f"s:{pair.session.pk}")
+    redis_client().publish(CHANNEL, f"s:{pair.session.pk}")
     _wait(lambda: other.generation != generation)
     other.put(session, generation)
     assert other.get(pair.session.pk, consumer.pk) is None
@@ -106,7 +107,7 @@ def test_nothing_is_kept_while_unsubscribed(consumer: User, other: SessionCache)
     assert other.get(pair.session.pk, consumer.pk) is not None
     # Redis drops the subscriber (a restart, a network cut): the process must forget
     # everything, since it would not hear a revocation now.
-    client = _redis()
+    client = redis_client()
     client.client_kill_filter(_type="pubsub")
     _wait(lambda: other.get(pair.session.pk, consumer.pk) is None)
     # Subscribed again, it keeps sessions again.

@@ -39,7 +39,6 @@ from zoneinfo import ZoneInfo
 import redis
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -49,6 +48,7 @@ from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import CodeScans, ScanSource, SuspicionReason, UserAgentClass
 from campaigns.scan.routing import route
 from core import iplocation, redislink, regions
+from core.cache import redis_client
 from core.db import connection, locks, rows
 from core.errors import DomainError
 from tenants.models import Merchant
@@ -167,13 +167,6 @@ class Scanner:
 
 def enabled() -> bool:
     return bool(settings.SCAN_EVENTS)
-
-
-def _redis() -> Any:
-    current = caches["default"]
-    if not isinstance(current, RedisCache):
-        return None
-    return current._cache.get_client(write=True)
 
 
 def _key(name: str) -> str:
@@ -361,7 +354,7 @@ def drain(
     count: int = 2000, block_ms: int | None = None, reclaim_idle_ms: int = RECLAIM_IDLE_MS
 ) -> int:
     """Write one read of the stream (up to ``count`` entries); the number written."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return 0
     entries = read(client, count, block_ms, reclaim_idle_ms)
@@ -380,7 +373,7 @@ def drain_all(reclaim_idle_ms: int = RECLAIM_IDLE_MS) -> int:
 
 def backlog() -> dict[str, int]:
     """Entries not yet written (queued) and read but not yet acknowledged (pending)."""
-    client = _redis()
+    client = redis_client()
     if client is None:
         return {"queued": 0, "pending": 0}
     _ensure_group(client)

@@ -29,6 +29,7 @@ from campaigns.models import (
 from campaigns.scan import events, history
 from campaigns.scan.codes import encode_merchant, new_code
 from campaigns.scan.verification import verify_code
+from core.cache import redis_client
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.concurrency import run_in_threads
 from tests.fixtures.tenants import merchant_with_codes
@@ -178,7 +179,7 @@ def test_a_drainer_that_dies_after_reading_or_after_writing_leaves_one_row_per_s
     code = guess(merchant)
     for ip in (SHENZHEN, BEIJING, SHENZHEN_TOO):
         events.record(merchant.pk, code, ScanSource.PAGE, "opened", scanner(ip))
-    client = events._redis()
+    client = redis_client()
 
     # Died after reading, before writing: the entries stay pending, then are reclaimed.
     read = events.read(client, 2, None)
