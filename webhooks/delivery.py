@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 LEASE_SECONDS = 120  # longer than any attempt (the HTTP timeout is far below it)
 RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 BATCH = 100  # deliveries leased at once by the relay
+BATCHES_PER_RUN = 20  # then the relay queues itself again, so other tasks get their turn
 WAKE_KEY = "webhooks:relay-queued"
 # While a relay task is queued and not started, commits do not queue another. Should
 # that task be lost, the flag expires and the next commit (or the sweep) queues one.
@@ -267,7 +268,7 @@ def attempt(delivery_id: int) -> Outcome:
     return _send_all(leased)[0]
 
 
-def relay(batches: int = 20) -> tuple[int, float | None]:
+def relay(batches: int = BATCHES_PER_RUN) -> tuple[int, float | None]:
     """Send what is due, a batch at a time, up to ``batches`` batches.
 
     Returns how many were attempted and the soonest retry among this run's failures.

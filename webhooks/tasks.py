@@ -18,10 +18,9 @@ def relay() -> int:
     delivery is due (the sweep queues the relay for those).
     """
     delivery.clear_wake()
-    batches = 20
-    attempted, soonest = delivery.relay(batches)
+    attempted, soonest = delivery.relay()
     eager = relay.app.conf.task_always_eager  # eagerly it would run now, before it is due
-    if attempted >= batches * delivery.BATCH and not eager:
+    if attempted >= delivery.BATCHES_PER_RUN * delivery.BATCH and not eager:
         relay.delay()  # more may be due: another turn, so that other tasks get theirs
     elif soonest is not None and soonest <= settings.WEBHOOK_CELERY_RETRY_MAX_SECONDS and not eager:
         relay.apply_async(countdown=soonest)
