@@ -64,6 +64,8 @@ function refreshButton(shown) {
   // (Shown to operators and up: start() applies the data-role of the page.)
   const button = $("#analytics-refresh");
   let counted = shown;
+  // Disabled in the page until here: a tap before the figures had loaded did nothing.
+  button.disabled = false;
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
