@@ -62,6 +62,8 @@ start(async () => {
   const button = $("follow");
   if (!button) return;
   button.addEventListener("click", () => withSession(showCode).catch((e) => showAlert(messageFor(e))));
+  // Disabled in the page until now: a tap during the sign-in above would do nothing.
+  button.disabled = false;
   // Back from the OAuth: carry on where the tap left off.
   if (new URLSearchParams(window.location.search).get("go") === "1") await withSession(showCode);
 });
