@@ -116,7 +116,9 @@ def _wake() -> None:
 
     try:
         if delivery.claim_wake():
-            relay.delay()
+            # Later, not now: the commits of the next moment find the flag set and share
+            # this run (eagerly, in tests and the demo without Redis, it runs at once).
+            relay.apply_async(countdown=settings.WEBHOOK_RELAY_DELAY_SECONDS)
     except Exception:
         # Redis or the broker is down: the rows are committed, the sweep sends them later.
         logger.exception("could not wake the webhook relay")
