@@ -75,9 +75,16 @@ def subscribers(merchant_id: int, event_type: str) -> tuple[int, ...]:
     return _subscriptions(merchant_id).get(event_type, ())
 
 
-def envelope(event_id: uuid.UUID, event_type: str, created_at: datetime, data: Any) -> dict[str, Any]:
+def envelope(
+    event_id: uuid.UUID, event_type: str, created_at: datetime, data: Any
+) -> dict[str, Any]:
     """An event as every endpoint receives it; ``data`` is the type's (webhooks.payloads)."""
-    return {"id": str(event_id), "type": event_type, "createdAt": created_at.isoformat(), "data": data}
+    return {
+        "id": str(event_id),
+        "type": event_type,
+        "createdAt": created_at.isoformat(),
+        "data": data,
+    }
 
 
 def record(

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from tests.fixtures.tenants import Tenants
 from webhooks import delivery, events, services, signing
