@@ -16,6 +16,7 @@ same id every time (deterministic on purpose), which is what a block cipher is.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import struct
@@ -29,7 +30,14 @@ _MAGIC = b"CREF"  # the first 4 bytes of every plaintext: a forged id decrypts t
 
 
 def _cipher() -> Cipher[modes.ECB]:
-    key = hmac.new(settings.SECRET_KEY.encode(), b"consumer-ref-v1", hashlib.sha256).digest()
+    return _cipher_for(settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=2)
+def _cipher_for(secret_key: str) -> Cipher[modes.ECB]:
+    # Derived once per key, not per id: every claim with a webhook listener names its
+    # consumer (a Cipher holds no state between encryptors; each call makes its own).
+    key = hmac.new(secret_key.encode(), b"consumer-ref-v1", hashlib.sha256).digest()
     return Cipher(algorithms.AES(key[:16]), modes.ECB())
 
 

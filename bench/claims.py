@@ -7,8 +7,8 @@ GraphQL (the front end's ``ClaimCode`` operation of ``graphql/operations/consume
 ``campaigns.scan.claims.claim_code`` → PostgreSQL, with Redis for the rate limits (real: a
 dedicated Redis database, flushed at start and end) and the webhooks outbox on
 (``--webhooks on``, the default): the merchant has an endpoint for ``code.claimed`` (a
-receiver on 127.0.0.1), so every claim writes a delivery and queues its task through
-Redis to a real Celery worker (``--celery-concurrency``), which the run drains: each
+receiver on 127.0.0.1), so every claim writes a delivery in its own statement and wakes the
+relay through Redis on a real Celery worker (``--celery-concurrency``), which the run drains: each
 round starts from an empty backlog and ends once its deliveries are sent; the backlog is
 printed at the end and must be empty.
 ``--webhooks off``: the merchant's endpoint listens to another event, as most merchants'
@@ -32,9 +32,9 @@ over ``--max-lag-ms``) is not reported and the script exits 1.
 claim's statements go through ``core.db.rows``' server-binding cursor, which sends the
 parameters apart from the statement, unprepared) running
 what the claim sends, on a second batch of the same campaign: the one call of
-``campaigns_claim_code`` (decision 0137), in autocommit; with ``--webhooks on``, in a
-transaction with the outbox's endpoint lookup and delivery (to an inactive endpoint:
-never sent).
+``campaigns_claim_code`` (decision 0137), in autocommit; with ``--webhooks on``, the
+same call with the outbox's endpoint and event, as the app sends it (decision 0329; to an
+inactive endpoint: never sent).
 The script prints Django's SQL of one claim, captured in-process, to compare. What
 pgbench leaves out is what the stack adds: HTTP, the token check, the Redis rate
 limits, GraphQL and the ORM (django-tenants sets the search path once per schema
@@ -239,30 +239,20 @@ PGBENCH_SCRIPT = r"""
 SELECT * FROM public.campaigns_claim_code(
     :merchant,
     (SELECT code FROM "{schema}".campaigns_code WHERE batch_id = :batch_id AND serial = :i),
-    :cid, 'pgbench-' || :i, now(), {buckets});
+    :cid, 'pgbench-' || :i, now(), {buckets}, NULL::bigint[], NULL::jsonb);
 """
-# --webhooks on: the claim and its outbox row in one transaction (webhooks.events.record):
-# the live endpoints listening, then the delivery, on pgbench's own endpoint (inactive:
-# never sent, so out of the backlog the run drains).
+# --webhooks on: the same call writes the outbox row too (decision 0329), on pgbench's own
+# endpoint (inactive: never sent, so out of the backlog the run drains), with the event's
+# envelope as the app sends it.
 PGBENCH_SCRIPT_WITH_OUTBOX = r"""
 \set cid :first_consumer + :i % :consumers
-BEGIN;
 SELECT * FROM public.campaigns_claim_code(
     :merchant,
     (SELECT code FROM "{schema}".campaigns_code WHERE batch_id = :batch_id AND serial = :i),
-    :cid, 'pgbench-' || :i, now(), {buckets});
-SELECT id FROM webhooks_webhookendpoint
- WHERE deleted_at IS NULL AND event_types @> (ARRAY['code.claimed'])::varchar(40)[]
-   AND is_active AND merchant_id = :merchant;
-INSERT INTO webhooks_webhookdelivery (merchant_id, endpoint_id, event_id, event_type, payload,
-                                      status, attempts, next_attempt_at, last_status_code,
-                                      last_error, created_at, last_attempt_at, delivered_at)
-VALUES (:merchant, :pg_endpoint, gen_random_uuid(), 'code.claimed',
-        jsonb_build_object('id', gen_random_uuid(), 'type', 'code.claimed', 'createdAt', now(),
-                           'data', jsonb_build_object('points', {points}, 'claimedAt', now(),
-                                                      'consumer', :cid::int)),
-        'pending', 0, now(), NULL, '', now(), NULL, NULL);
-COMMIT;
+    :cid, 'pgbench-' || :i, now(), {buckets}, ARRAY[:pg_endpoint]::bigint[],
+    jsonb_build_object('id', gen_random_uuid(), 'type', 'code.claimed', 'createdAt', now(),
+                       'data', jsonb_build_object('code', 'pgbench-' || :i, 'claimedAt', now(),
+                                                  'consumer', :cid::int)));
 """
 # The app sends these statements through core.db.rows' server-binding cursor.
 PGBENCH_PROTOCOL = "extended"

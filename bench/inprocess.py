@@ -10,7 +10,12 @@ left out. PostgreSQL's own CPU is not in the figure (it runs in other processes)
 
 Run from the project root::
 
-    uv run python bench/inprocess.py [--claims 3000] [--profile FILE] [--keep]
+    uv run python bench/inprocess.py [--claims 3000] [--webhooks off] [--profile FILE] [--keep]
+
+``--webhooks on``: the merchant has an endpoint listening to ``code.claimed``, so each
+claim writes its outbox row; the relay's wake flag is held for the run, as it stands
+under load while a relay is queued or running (decision 0328), so the figure is the
+claim's own cost (the relay's is the Celery worker's, measured by bench/claims.py).
 
 ``--profile FILE`` writes cProfile's statistics of the measured claims and prints the
 top functions by own time. Database: BENCH_DATABASE_URL (default
@@ -48,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--claims", type=int, default=3000)
     parser.add_argument("--consumers", type=int, default=200)
+    parser.add_argument("--webhooks", choices=("on", "off"), default="off")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
@@ -55,6 +61,7 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-inprocess"):
         os.environ["DEBUG"] = "0"
+        os.environ["WEBHOOK_ALLOW_HTTP_HOSTS"] = "127.0.0.1"
         harness.start_django(url, redis_url, "bench-inprocess")
         from django.core.handlers.wsgi import WSGIHandler
         from django_tenants.utils import tenant_context
@@ -82,6 +89,18 @@ def main() -> None:
                 Code.objects.filter(batch=batch).order_by("serial").values_list("code", flat=True)
             )
         consumers = harness.make_consumers(args.consumers, sharing_with=merchant.pk)
+        if args.webhooks == "on":
+            from django.core.cache import cache
+
+            from webhooks import delivery
+            from webhooks.models import EventType
+            from webhooks.services import create_endpoint
+
+            # Port 9 (discard): nothing is sent, no relay runs while the flag is held.
+            create_endpoint(
+                merchant, url="http://127.0.0.1:9/hook", event_types=[EventType.CODE_CLAIMED]
+            )
+            cache.set(delivery.WAKE_KEY, 1, timeout=24 * 3600)
         document = OPERATION.read_text()
         environs = []
         for n, code in enumerate(codes):
@@ -138,8 +157,12 @@ def main() -> None:
         print(
             f"{len(measured):,} claims in-process: {cpu / len(measured) * 1000:.3f} ms of "
             f"Python CPU a claim, {wall / len(measured) * 1000:.3f} ms wall; "
-            f"failures {failures}; statuses {statuses}"
+            f"failures {failures}; statuses {statuses}; webhooks {args.webhooks}"
         )
+        if args.webhooks == "on":
+            from webhooks.models import WebhookDelivery
+
+            print(f"outbox rows: {WebhookDelivery.objects.count():,} for {size:,} claims")
         if profiler and args.profile:
             profiler.dump_stats(args.profile)
             stats = pstats.Stats(profiler)

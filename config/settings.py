@@ -316,6 +316,9 @@ WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
 # sent by the sweep (beat), which reads next_attempt_at from the database.
 WEBHOOK_CELERY_RETRY_MAX_SECONDS = env_int("WEBHOOK_CELERY_RETRY_MAX_SECONDS", 300)
 WEBHOOK_ENDPOINT_CACHE_SECONDS = env_int("WEBHOOK_ENDPOINT_CACHE_SECONDS", 5)
+# A commit's event waits this long for others to share its relay run (decision 0328):
+# under load one relay a while sends a batch, instead of a relay queued per commit.
+WEBHOOK_RELAY_DELAY_SECONDS = env_float("WEBHOOK_RELAY_DELAY_SECONDS", 0.5)
 
 # --- Consumer notifications ---------------------------------------------------------
 # Points expiring within this many days are announced once by SMS.

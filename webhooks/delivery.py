@@ -12,6 +12,12 @@ Deliveries go out in batches (decision 0310): a committed event wakes the relay
 ``BATCH`` due deliveries at a time and sends each endpoint's over one kept-alive
 connection. One task and one TCP connection per event cost the worker three times
 what the claim that made the event cost the web server (docs/benchmarks.md).
+
+The wake flag stands while a relay is queued *or running* and the relay is queued a
+moment after the first commit (``WEBHOOK_RELAY_DELAY_SECONDS``), so that under load
+one Celery publish serves every commit of that moment (decision 0328). The relay
+clears the flag when it has found nothing more to send and then looks once more: a
+commit that met the flag before it was cleared has its rows sent by that look.
 """
 
 from __future__ import annotations
@@ -42,8 +48,9 @@ RETRYABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 BATCH = 100  # deliveries leased at once by the relay
 BATCHES_PER_RUN = 20  # then the relay queues itself again, so other tasks get their turn
 WAKE_KEY = "webhooks:relay-queued"
-# While a relay task is queued and not started, commits do not queue another. Should
-# that task be lost, the flag expires and the next commit (or the sweep) queues one.
+# While a relay task is queued or running, commits do not queue another. Should that
+# task be lost, the flag expires and the next commit (or the sweep) queues one; a run
+# longer than this lets a second relay start beside it (they lease different rows).
 WAKE_SECONDS = 5
 
 
@@ -277,12 +284,14 @@ def relay(batches: int = BATCHES_PER_RUN) -> tuple[int, float | None]:
     soonest: float | None = None
     for _ in range(batches):
         leased = _lease(BATCH)
-        if not leased:
-            break
         attempted += len(leased)
         for outcome in _send_all(leased):
             if outcome.retry_in is not None:
                 soonest = outcome.retry_in if soonest is None else min(soonest, outcome.retry_in)
+        if len(leased) < BATCH:
+            # Drained. Not once more for the few committed meanwhile: under load that
+            # loop would lease a row or two at a time; they wait for the next wake.
+            break
     return attempted, soonest
 
 
@@ -297,8 +306,27 @@ def claim_wake() -> bool:
 
 
 def clear_wake() -> None:
-    """A relay starts: commits from now on queue the next one."""
+    """A relay found nothing more to send: commits from now on queue the next one."""
     cache.delete(WAKE_KEY)
+
+
+def next_retry_in() -> float | None:
+    """Seconds until the soonest delivery waiting for a later attempt (None: none is).
+
+    Read from the table, not from one run's failures: a run that sent only some of the
+    failed deliveries (the others not due yet) must still leave a relay for the rest.
+    A lease in flight counts too: should its worker die, the lease's end is when the
+    delivery is due again.
+    """
+    soonest = (
+        WebhookDelivery.objects.filter(status__in=RETRYABLE, next_attempt_at__gt=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if soonest is None:
+        return None
+    return max((soonest - timezone.now()).total_seconds(), 0.0)
 
 
 def due(limit: int = 1000) -> list[int]:

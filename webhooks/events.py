@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -68,6 +69,24 @@ def forget(merchant_id: int | None = None) -> None:
             _cache.pop(merchant_id, None)
 
 
+def subscribers(merchant_id: int, event_type: str) -> tuple[int, ...]:
+    """The merchant's live endpoints subscribed to ``event_type`` (cached), for a SQL
+    function that writes the outbox rows itself (campaigns_claim_code, decision 0329)."""
+    return _subscriptions(merchant_id).get(event_type, ())
+
+
+def envelope(
+    event_id: uuid.UUID, event_type: str, created_at: datetime, data: Any
+) -> dict[str, Any]:
+    """An event as every endpoint receives it; ``data`` is the type's (webhooks.payloads)."""
+    return {
+        "id": str(event_id),
+        "type": event_type,
+        "createdAt": created_at.isoformat(),
+        "data": data,
+    }
+
+
 def record(
     merchant_id: int, event_type: str, data: Callable[[], dict[str, Any]]
 ) -> list[WebhookDelivery]:
@@ -84,12 +103,7 @@ def record(
         return []
     now = timezone.now()
     event_id = uuid.uuid4()
-    payload = {
-        "id": str(event_id),
-        "type": event_type,
-        "createdAt": now.isoformat(),
-        "data": data(),
-    }
+    payload = envelope(event_id, event_type, now, data())
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(
             merchant_id=merchant_id,
@@ -116,7 +130,9 @@ def _wake() -> None:
 
     try:
         if delivery.claim_wake():
-            relay.delay()
+            # Later, not now: the commits of the next moment find the flag set and share
+            # this run (eagerly, in tests and the demo without Redis, it runs at once).
+            relay.apply_async(countdown=settings.WEBHOOK_RELAY_DELAY_SECONDS)
     except Exception:
         # Redis or the broker is down: the rows are committed, the sweep sends them later.
         logger.exception("could not wake the webhook relay")

@@ -6,6 +6,7 @@ so a receiver can count and recognise consumers without learning who they are.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from graphql_relay import to_global_id
@@ -33,11 +34,22 @@ def tenant_id(type_name: str, merchant_id: int, pk: int) -> str:
 
 def code_claimed(merchant_id: int, claim: Any, campaign: Any, user: User) -> dict[str, Any]:
     return {
-        "code": claim.code_id,
+        **code_claimed_before(merchant_id, claim.code_id, claim.claimed_at, user),
+        # campaigns_claim_code.sql adds these three itself when it writes the outbox
+        # (decision 0329): keep the two alike (webhooks/tests/test_webhooks.py compares).
         "points": claim.points,
-        "claimedAt": claim.claimed_at.isoformat(),
         "campaign": {"id": tenant_id("Campaign", merchant_id, campaign.pk), "name": campaign.name},
         "batch": {"id": tenant_id("CodeBatch", merchant_id, claim.batch_id)},
+    }
+
+
+def code_claimed_before(
+    merchant_id: int, code: str, claimed_at: datetime, user: User
+) -> dict[str, Any]:
+    """What ``code.claimed`` carries that is known before the claim's statement runs."""
+    return {
+        "code": code,
+        "claimedAt": claimed_at.isoformat(),
         "consumer": consumer(merchant_id, user),
     }
 

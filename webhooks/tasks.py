@@ -17,14 +17,21 @@ def relay() -> int:
     visibility timeout is delivered again, and the database already knows when each
     delivery is due (the sweep queues the relay for those).
     """
-    delivery.clear_wake()
-    attempted, soonest = delivery.relay()
     eager = relay.app.conf.task_always_eager  # eagerly it would run now, before it is due
+    attempted, _soonest = delivery.relay()
     if attempted >= delivery.BATCHES_PER_RUN * delivery.BATCH and not eager:
-        relay.delay()  # more may be due: another turn, so that other tasks get theirs
-    elif soonest is not None and soonest <= settings.WEBHOOK_CELERY_RETRY_MAX_SECONDS and not eager:
-        relay.apply_async(countdown=soonest)
-    return attempted
+        relay.delay()  # more may be due: another turn (the flag kept), so others get theirs
+        return attempted
+    # Nothing more was due. From here a commit queues the next relay; one that met the
+    # flag before this line committed before it too, so the look below sends its rows.
+    delivery.clear_wake()
+    more, _soonest = delivery.relay()
+    if more >= delivery.BATCHES_PER_RUN * delivery.BATCH and not eager:
+        relay.delay()
+    retry_in = delivery.next_retry_in()
+    if retry_in is not None and retry_in <= settings.WEBHOOK_CELERY_RETRY_MAX_SECONDS and not eager:
+        relay.apply_async(countdown=retry_in)
+    return attempted + more
 
 
 @shared_task(name="webhooks.tasks.deliver", ignore_result=True)

@@ -19,6 +19,8 @@ consumer's wallet: nothing that every claim of a campaign would queue on.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -165,7 +167,9 @@ def _count_failure(merchant: Merchant, reason: str) -> None:
 
 # The claim's database work is one statement: campaigns/scan/sql/campaigns_claim_code.sql
 # (installed by migrate, core/db/functions.py) says what it does and in which order.
-CLAIM_SQL = "SELECT * FROM public.campaigns_claim_code(%s, %s, %s, %s, %s, %s)"
+CLAIM_SQL = (
+    "SELECT * FROM public.campaigns_claim_code(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::jsonb)"
+)
 _CLAIM_MERCHANT = rows.columns(Merchant, only={"id", "name"})
 _CLAIM = rows.columns(Claim)
 _CLAIM_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
@@ -192,18 +196,32 @@ def _claim(
     merchant_id: int, consumer: User, code: str, idempotency_key: str, nonce: str | None
 ) -> ClaimResult:
     now = timezone.now()
-    params = [merchant_id, code, consumer.pk, idempotency_key, now, RESERVE_BUCKETS]
-    listening = events.listens(merchant_id, EventType.CODE_CLAIMED)
+    # The code.claimed event's outbox rows are written by the claim's own statement
+    # (decision 0329): the endpoints listening and the part of the event known now.
+    endpoints = events.subscribers(merchant_id, EventType.CODE_CLAIMED)
+    event = None
+    if endpoints:
+        known = payloads.code_claimed_before(merchant_id, code, now, consumer)
+        event = json.dumps(
+            events.envelope(uuid.uuid4(), EventType.CODE_CLAIMED, now, known), ensure_ascii=False
+        )
+    params = [
+        merchant_id, code, consumer.pk, idempotency_key, now, RESERVE_BUCKETS,
+        list(endpoints) if endpoints else None, event,
+    ]  # fmt: skip
     try:
-        if listening or connection.in_atomic_block:
+        if connection.in_atomic_block or (endpoints and prize_claims.is_nonce(nonce)):
             # A transaction of its own (a savepoint inside the caller's), so that a
-            # refusal leaves the caller's transaction usable and the webhook's outbox
-            # row commits exactly when the claim does.
+            # refusal leaves the caller's transaction usable; and a prize claim's
+            # outbox row, written here, commits exactly when the claim does.
             with transaction.atomic():
                 row = _fetch(params, nonce)
                 result = _answer(merchant_id, consumer, code, idempotency_key, now, row)
-                if listening and not result.replayed:
-                    _record_event(result, consumer)
+                if endpoints and not result.replayed:
+                    if result.prize is None:
+                        events.wake_on_commit()  # campaigns_claim_code wrote the rows
+                    else:
+                        _record_event(result, consumer)
                 return result
         # Most claims: the one statement is its own transaction (autocommit).
         row = _fetch(params, nonce)
@@ -217,7 +235,11 @@ def _claim(
             # nothing was written, the code is still free for the surviving account.
             raise ledger.merged_refusal() from exc
         raise
-    return _answer(merchant_id, consumer, code, idempotency_key, now, row)
+    result = _answer(merchant_id, consumer, code, idempotency_key, now, row)
+    if endpoints and not result.replayed:
+        # Committed with its outbox rows (a prize claim without a nonce is refused).
+        events.wake_on_commit()
+    return result
 
 
 def _answer(

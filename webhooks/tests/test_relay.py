@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from tests.fixtures.tenants import Tenants
 from webhooks import delivery, events, services, signing
@@ -161,13 +163,47 @@ def test_http_errors_are_per_delivery_and_retried_later(tenants: Tenants, keep_a
     assert delivery.relay() == (0, None)  # not due again yet
 
 
-def test_commits_wake_one_relay_until_it_starts(tenants: Tenants) -> None:
+def test_commits_wake_one_relay_until_it_has_sent_everything(tenants: Tenants) -> None:
     cache.delete(delivery.WAKE_KEY)
     assert delivery.claim_wake() is True
     assert [delivery.claim_wake() for _ in range(5)] == [False] * 5
-    delivery.clear_wake()  # the relay starts: the next commit queues the next one
+    delivery.clear_wake()  # the relay found nothing more: the next commit queues the next one
     assert delivery.claim_wake() is True
     delivery.clear_wake()
+
+
+@override_settings(WEBHOOK_ALLOW_HTTP_HOSTS=["127.0.0.1"])
+def test_commits_that_met_the_flag_are_sent_by_the_run_that_held_it(
+    tenants: Tenants, keep_alive: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    services.create_endpoint(tenants.acme, url=keep_alive.url, event_types=[EventType.CODE_CLAIMED])
+    assert delivery.claim_wake() is True  # a relay is queued or running
+    with django_capture_on_commit_callbacks(execute=True):
+        _record(tenants.acme, 3)  # their wakes find the flag: no relay of their own
+    assert keep_alive.received == []
+    assert relay.delay().get() == 3  # the run that held the flag sends them...
+    assert len(keep_alive.received) == 3
+    assert delivery.claim_wake() is True  # ...and clears it when it is done
+    delivery.clear_wake()
+
+
+def test_the_next_retry_is_read_from_the_table_not_from_one_run(tenants: Tenants) -> None:
+    services.create_endpoint(
+        tenants.acme, url="http://127.0.0.1:9/x", event_types=[EventType.CODE_CLAIMED]
+    )
+    made = _record(tenants.acme, 3)
+    assert delivery.next_retry_in() is None  # all due now: nothing waits for later
+    now = timezone.now()
+    for row, seconds in zip(made, (40, 7, 90), strict=True):
+        WebhookDelivery.objects.filter(pk=row.pk).update(
+            status=DeliveryStatus.FAILED, next_attempt_at=now + timedelta(seconds=seconds)
+        )
+    retry_in = delivery.next_retry_in()
+    assert retry_in is not None and 5 < retry_in <= 7
+    WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.DEAD, next_attempt_at=None
+    )
+    assert delivery.next_retry_in() is None  # given up: nothing to wake for
 
 
 @override_settings(WEBHOOK_ALLOW_HTTP_HOSTS=["127.0.0.1"])

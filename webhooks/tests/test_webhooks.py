@@ -31,7 +31,7 @@ from redemption import services as mall
 from redemption.tests.helpers import new_consumer, placed_order
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants
-from webhooks import delivery, events, services, signing
+from webhooks import delivery, events, payloads, services, signing
 from webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -226,6 +226,30 @@ def test_claim_writes_one_delivery_per_subscribed_endpoint(
     with pytest.raises(DomainError):
         claim_code(new_consumer(), codes[0], "k2")
     assert WebhookDelivery.objects.filter(merchant=acme.acme).count() == 2
+
+
+def test_the_claims_statement_writes_the_event_the_payloads_module_describes(
+    acme: Tenants, django_capture_on_commit_callbacks: Any
+) -> None:
+    """campaigns_claim_code writes code.claimed's outbox rows itself (decision 0329):
+    its payload must be the one webhooks.payloads.code_claimed builds, key for key, so
+    that receivers cannot tell which path wrote it."""
+    codes = _codes(acme.acme)
+    _endpoint(acme.acme, EventType.CODE_CLAIMED)
+    consumer = new_consumer()
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = claim_code(consumer, codes[1], "k-sql")  # autocommit: the one statement
+    assert len(callbacks) == 1  # the relay is woken once the claim has committed
+    [row] = WebhookDelivery.objects.filter(merchant=acme.acme)
+    expected = events.envelope(
+        row.event_id,
+        EventType.CODE_CLAIMED,
+        result.claim.claimed_at,
+        payloads.code_claimed(acme.acme.pk, result.claim, result.campaign, consumer),
+    )
+    assert row.payload == json.loads(json.dumps(expected))
+    assert row.created_at == row.next_attempt_at == result.claim.claimed_at
+    assert (row.status, row.attempts, row.last_error) == (DeliveryStatus.PENDING, 0, "")
 
 
 def test_questionnaire_orders_and_batches_record_events(

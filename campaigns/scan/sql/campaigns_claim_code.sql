@@ -21,7 +21,14 @@
 --      reserve bucket (CodeBatch.reserve_ref) to the wallet, opening a lot that expires
 --      after the merchant's expiry days; an empty bucket raises check_violation and
 --      rolls the claim back (Python: CODE_VOIDED);
---   7. the claim row.
+--   7. the claim row;
+--   8. with p_endpoints (the merchant's live endpoints listening to code.claimed, from
+--      webhooks.events' cache), the event's outbox rows: p_event is the envelope Python
+--      knows before the claim (id, type, createdAt, data's code, claimedAt, consumer);
+--      this adds what the claim found (points, campaign, batch) as
+--      webhooks.payloads.code_claimed has it (webhooks/tests/test_webhooks.py compares
+--      the two). The event commits exactly when the claim does, in the same statement:
+--      no BEGIN, no second INSERT, no COMMIT from the client (decision 0329).
 -- Every outcome but 'claimed' is decided before the first write.
 -- Re-created from this file on every migrate (core/db/functions.py).
 CREATE OR REPLACE FUNCTION public.campaigns_claim_code(
@@ -31,6 +38,8 @@ CREATE OR REPLACE FUNCTION public.campaigns_claim_code(
     p_key text,
     p_now timestamptz,
     p_buckets integer,
+    p_endpoints bigint[],
+    p_event jsonb,
     OUT outcome text,
     OUT merchant_name text,
     OUT campaign_id bigint,
@@ -171,6 +180,24 @@ BEGIN
          claimed_at)
     VALUES (p_code, campaign_id, batch_id, p_consumer, points, txn_id, p_key, p_now)
     RETURNING id INTO claim_id;
+    IF p_endpoints IS NOT NULL THEN
+        INSERT INTO public.webhooks_webhookdelivery
+            (merchant_id, endpoint_id, event_id, event_type, payload, status, attempts,
+             next_attempt_at, last_error, created_at)
+        -- The ids are the merchant API's global ids (graphql_relay.to_global_id).
+        SELECT p_merchant, e, (p_event->>'id')::uuid, p_event->>'type',
+               jsonb_set(p_event, '{data}', (p_event->'data') || jsonb_build_object(
+                   'points', points,
+                   'campaign', jsonb_build_object(
+                       'id', translate(encode(convert_to(
+                           'Campaign:' || p_merchant || ':' || campaign_id, 'UTF8'), 'base64'), E'\n', ''),
+                       'name', campaign_name),
+                   'batch', jsonb_build_object(
+                       'id', translate(encode(convert_to(
+                           'CodeBatch:' || p_merchant || ':' || batch_id, 'UTF8'), 'base64'), E'\n', '')))),
+               'pending', 0, p_now, '', p_now
+          FROM unnest(p_endpoints) AS e;
+    END IF;
     outcome := 'claimed';
     PERFORM set_config('search_path', v_path, true);
 END
