@@ -12,6 +12,7 @@ Real PostgreSQL and Redis, through the consumer API with the page's own operatio
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +32,7 @@ from campaigns.tests.test_consumer_claims import _embedded, make_codes
 from campaigns.tests.test_hidden_codes import hidden_batch
 from points import ledger, services
 from points.models import Transaction, TransactionKind
-from tenants.models import Merchant
+from tenants.models import CodeRoute, Merchant, route_key
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants, hidden_import
 
@@ -102,6 +103,23 @@ def test_the_import_routes_codes_of_a_batch_with_hidden_codes_as_needing_them(
         own = hidden_batch(acme, size=1).codes.get().code
     assert not routing.route(plain[0]).needs_hidden_code
     assert not routing.route(own).needs_hidden_code
+
+
+def test_the_migration_marks_routes_imported_before_the_flag(acme: Merchant) -> None:
+    """campaigns/0020 marks the routes of batches that had hidden codes before their rows
+    carried the flag, in the merchant's schema, and no other merchant's or batch's."""
+    labels = list(hidden_import(acme, size=3, points=2))
+    with tenant_context(acme):
+        campaign, _batch, _codes = make_codes(acme, size=1)
+        plain = printer_codes(300, width=20)
+        assert run(campaign, csv_of(plain)).batch is not None
+    keys = [route_key(code) for code in [*labels, plain[0]]]
+    CodeRoute.objects.filter(key__in=keys).update(needs_hidden_code=False)
+    migration = importlib.import_module("campaigns.migrations.0020_imported_hidden_routes")
+    with tenant_context(acme), connection.cursor() as cursor:
+        cursor.execute(migration.Migration.operations[0].sql)
+    flags = dict(CodeRoute.objects.filter(key__in=keys).values_list("key", "needs_hidden_code"))
+    assert [flags[key] for key in keys] == [True, True, True, False]
 
 
 # --- The claim ------------------------------------------------------------------------------
