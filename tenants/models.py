@@ -498,6 +498,10 @@ class CodeRoute(models.Model):
     merchant = models.ForeignKey(
         Merchant, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
+    # The code's batch carries hidden codes (刮开涂层): a claim or a preview needs the
+    # label's secret (decision 0314). Here, not on the batch, so that the claim learns it
+    # from the lookup it already makes; our own codes have no row and pay nothing.
+    needs_hidden_code = models.BooleanField(default=False, db_default=False)
 
     def __str__(self) -> str:
         return f"{self.key} -> {self.merchant_id}"

@@ -21,7 +21,7 @@ from points import ledger
 from points.audit import audit
 from points.models import Transaction, TransactionKind
 from tests.fixtures.concurrency import run_in_threads
-from tests.fixtures.tenants import merchant_with_codes
+from tests.fixtures.tenants import merchant_with_codes, merchant_with_hidden_import
 
 
 def test_twenty_consumers_race_for_one_code(
@@ -47,6 +47,40 @@ def test_twenty_consumers_race_for_one_code(
     with tenant_context(merchant):
         assert list(Claim.objects.values_list("consumer_id", flat=True)) == [winner]
         assert Code.objects.get(code=found[0]).claimed_by_id == winner
+    awards = Transaction.objects.filter(kind=TransactionKind.AWARD, merchant_id=merchant.pk)
+    assert awards.count() == 1
+    assert audit() == []
+
+
+def test_twenty_claims_with_the_right_hidden_code_make_one_claim(
+    committed_db: None, unique: Callable[[str], str], new_phone: Callable[[], str]
+) -> None:
+    """A printer's code whose label has a hidden code (decision 0314): twenty consumers
+    holding the scratched label claim at once; the secret is checked for each, the one
+    conditional update decides."""
+    merchant, labels = merchant_with_hidden_import(unique, size=3, points=40)
+    code, secret = next(iter(labels.items()))
+    consumers = [User.objects.get_or_create_consumer(new_phone())[0] for _ in range(20)]
+
+    results = run_in_threads(
+        20,
+        lambda i: claim_code(
+            consumers[i], code, f"hidden-race-{i}", ip=f"192.0.2.{i}", hidden_code=secret
+        ),
+    )
+
+    won = [value for status, value in results if status == "ok"]
+    lost = [value for status, value in results if status == "error"]
+    assert len(won) == 1 and isinstance(won[0], ClaimResult)
+    assert all(isinstance(e, DomainError) and e.code == "ALREADY_CLAIMED" for e in lost), [
+        repr(e) for e in lost
+    ]
+    assert len(lost) == 19
+    winner = won[0].claim.consumer_id
+    balances = {c.pk: ledger.balance_of(ledger.wallet(c.pk)) for c in consumers}
+    assert balances == {c.pk: (40 if c.pk == winner else 0) for c in consumers}
+    with tenant_context(merchant):
+        assert list(Claim.objects.values_list("consumer_id", flat=True)) == [winner]
     awards = Transaction.objects.filter(kind=TransactionKind.AWARD, merchant_id=merchant.pk)
     assert awards.count() == 1
     assert audit() == []

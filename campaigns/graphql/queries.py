@@ -76,10 +76,18 @@ class ConsumerQueries(graphene.ObjectType):
         ScanPreview,
         required=True,
         code=graphene.String(required=True),
+        hidden_code=graphene.String(
+            description=(
+                "The hidden code under the label's scratch-off, for an imported code whose "
+                "batch has them (HIDDEN_CODE_REQUIRED without it; HIDDEN_CODE_WRONG, limited "
+                "per code and per client, for a wrong one). Ignored for other codes."
+            )
+        ),
         description=(
             "What a scanned code offers. Public (no sign-in). A malformed code or typo is "
             "an error (MALFORMED_CODE, INVALID_CHECK_CHARACTER); guesses count toward a "
-            "per-IP limit (RATE_LIMITED)."
+            "per-IP limit (RATE_LIMITED). An imported code whose label has a hidden code is "
+            "described only with it."
         ),
     )
 
@@ -127,11 +135,13 @@ class ConsumerQueries(graphene.ObjectType):
             )
 
     @staticmethod
-    def resolve_scan_preview(root: Any, info: graphene.ResolveInfo, code: str) -> Preview:
+    def resolve_scan_preview(
+        root: Any, info: graphene.ResolveInfo, code: str, hidden_code: str | None = None
+    ) -> Preview:
         consumer = _consumer_or_none(info)
         scanner = events.Scanner.from_request(info.context, consumer.pk if consumer else None)
         with events.scanned(models.ScanSource.PREVIEW, code, scanner) as scan:
-            preview = preview_code(code, ip=client_ip(info.context))
+            preview = preview_code(code, ip=client_ip(info.context), hidden_code=hidden_code)
             scan.outcome = preview.status.lower()
         return preview
 

@@ -4,7 +4,10 @@
 2. Failed attempts are counted per consumer and per IP in Redis; past the limit
    the consumer is cooled down (``RATE_LIMITED`` with a retry-after).
 3. The merchant comes from the code (its id is in the first four characters; an
-   imported code has a routing row instead: campaigns.scan.routing).
+   imported code has a routing row instead: campaigns.scan.routing). An imported code
+   whose batch has hidden codes (刮开涂层) is claimed only with its label's secret,
+   checked before anything else is read or written (campaigns.scan.hidden, decision
+   0314); the routing row says so, so our own codes pay nothing for it.
 4. One statement, ``campaigns_claim_code`` (sql/campaigns_claim_code.sql, decision
    0137), in the merchant's schema: read the code with its batch, check merchant,
    campaign and limits, take the code with a conditional ``UPDATE … WHERE claimed_at
@@ -37,6 +40,7 @@ from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, Claim
 from campaigns.prizes import claims as prize_claims
 from campaigns.reserves import RESERVE_BUCKETS
+from campaigns.scan import hidden
 from campaigns.scan.codes import CodeError
 from campaigns.scan.routing import route
 from core import idempotency, ratelimit
@@ -116,6 +120,7 @@ def claim_code(
     share_with_merchant: bool = False,
     nonce: str | None = None,
     location: tuple[float, float] | None = None,
+    hidden_code: str | None = None,
 ) -> ClaimResult:
     idempotency.check_key(idempotency_key)
     limits = [
@@ -133,6 +138,8 @@ def claim_code(
     try:
         parsed = route(raw_code)
         merchant_id = parsed.merchant_id
+        if parsed.needs_hidden_code:
+            check_hidden_code(merchant_id, parsed.code, hidden_code, ip)
         # PIPL art. 23: the merchant sees the claim only with the consumer's consent,
         # given with the claim's own tap the first time (one cached lookup after that).
         merchant_consent.ensure(
@@ -153,6 +160,19 @@ def claim_code(
             if merchant is not None:
                 _count_failure(merchant, exc.code)
         raise
+
+
+def check_hidden_code(merchant_id: int, code: str, given: str | None, ip: str | None) -> None:
+    """``hidden.check`` in the code's merchant's schema (the claim's and the preview's).
+
+    Its refusals are not GUESS_LIKE: a wrong secret is counted by its own limits, per
+    code and per client, not a second time as a failed claim.
+    """
+    merchant = Merchant.find(merchant_id)
+    if merchant is None:
+        raise _unknown()
+    with tenant_context(merchant):
+        hidden.check(merchant_id, code, given, ip)
 
 
 def _count_failure(merchant: Merchant, reason: str) -> None:

@@ -48,6 +48,8 @@ class CodeError(DomainError):
 class ParsedCode:
     code: str
     merchant_id: int
+    # An imported code whose claim needs the label's hidden code (routing, decision 0314).
+    needs_hidden_code: bool = False
 
 
 def check_character(payload: str) -> str:

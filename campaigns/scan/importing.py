@@ -445,9 +445,11 @@ FROM (
 ) lines
 ORDER BY code
 """
+# A batch with hidden codes routes its codes as needing them to be claimed (decision 0314).
 ROUTES_SQL = """
-INSERT INTO public.tenants_coderoute (key, merchant_id)
-SELECT md5(code)::uuid, %(merchant)s FROM campaigns_importline WHERE import_id = %(import)s
+INSERT INTO public.tenants_coderoute (key, merchant_id, needs_hidden_code)
+SELECT md5(code)::uuid, %(merchant)s, %(hidden)s
+FROM campaigns_importline WHERE import_id = %(import)s
 ORDER BY 1
 """
 LABELS_SQL = """
@@ -483,7 +485,12 @@ def _write(merchant: Merchant, code_import: CodeImport, lease: Lease) -> CodeBat
             created_by=code_import.created_by,
             finished_at=timezone.now(),
         )
-        params = {"batch": batch.pk, "import": code_import.pk, "merchant": merchant.pk}
+        params = {
+            "batch": batch.pk,
+            "import": code_import.pk,
+            "merchant": merchant.pk,
+            "hidden": code_import.hidden_code,
+        }
         with connection.cursor() as cursor:
             cursor.execute(CODES_SQL, params)
             cursor.execute(ROUTES_SQL, params)

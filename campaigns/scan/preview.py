@@ -12,6 +12,11 @@ the points before asking for a phone number. Three rules keep it from leaking:
   ``RATE_LIMITED`` until the window ends. Every preview also counts toward a
   wider per-IP cap, so claimed/unclaimed cannot be harvested at speed either.
 
+An imported code whose claim needs the label's hidden code (刮开涂层, decision 0314) is
+described only with it: ``HIDDEN_CODE_REQUIRED`` without it, ``HIDDEN_CODE_WRONG``
+(limited per code and per client, ``campaigns.scan.hidden``) for a wrong one, as the
+anti-counterfeit answer does; a guesser of a neighbouring printer code learns nothing.
+
 Unknown codes say nothing about their merchant, although its id is inside the code:
 otherwise made-up codes would enumerate merchant names.
 """
@@ -63,8 +68,9 @@ class Preview:
     prize_guarantee: str | None = None
 
 
-def preview_code(raw_code: str, ip: str | None = None) -> Preview:
-    """Describe a code for the scan page; raise ``DomainError`` for malformed codes."""
+def preview_code(raw_code: str, ip: str | None = None, hidden_code: str | None = None) -> Preview:
+    """Describe a code for the scan page; raise ``DomainError`` for malformed codes, and
+    for a missing or wrong ``hidden_code`` when the code's claim needs one."""
     window = claims.FAILURE_WINDOW_SECONDS
     failures = f"scan-fail:ip:{ip}" if ip else None
     if failures:
@@ -76,6 +82,8 @@ def preview_code(raw_code: str, ip: str | None = None) -> Preview:
         if failures:
             ratelimit.hit(failures, claims.MAX_FAILURES_PER_IP, window)
         raise
+    if parsed.needs_hidden_code:
+        claims.check_hidden_code(parsed.merchant_id, parsed.code, hidden_code, ip)
     preview = _lookup(parsed.merchant_id, parsed.code)
     if failures and preview.status in GUESS_LIKE:
         ratelimit.hit(failures, claims.MAX_FAILURES_PER_IP, window)

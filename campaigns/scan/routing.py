@@ -7,7 +7,9 @@ no query as before. A code that cannot be ours (another length, or a character o
 our alphabet) may be a packaging printer's code imported by a merchant: it is looked up
 by the primary key of the public routing table (``tenants.CodeRoute``, keyed by the MD5
 of the normalised code), one index lookup whatever the number of merchants. Not found
-there, the code is refused with the error ``parse`` gave.
+there, the code is refused with the error ``parse`` gave. The same row says whether the
+code's claim needs the label's hidden code (``ParsedCode.needs_hidden_code``, decision
+0314): known from the lookup already made, so neither kind of code pays a query for it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ NORMALISED = re.compile(f"[0-9A-HJKMNP-Z]{{{MIN_IMPORTED_CODE_LENGTH},{MAX_IMPOR
 # with no query as before imports; no imported code has it unless it is a valid code of
 # the importing merchant (``importing.LineRules``, decision 0206).
 OUR_SHAPE = re.compile(f"[{ALPHABET}]{{{LENGTH}}}")
-ROUTE_SQL = f"SELECT merchant_id FROM {rows.public_table(CodeRoute)} WHERE key = %s"
+ROUTE_SQL = (
+    f"SELECT merchant_id, needs_hidden_code FROM {rows.public_table(CodeRoute)} WHERE key = %s"
+)
 
 
 def route(raw: str) -> ParsedCode:
@@ -43,7 +47,7 @@ def route(raw: str) -> ParsedCode:
         row = rows.fetch_one(ROUTE_SQL, [route_key(code)], any_path=True)
         if row is None:
             raise
-        return ParsedCode(code=code, merchant_id=row[0])
+        return ParsedCode(code=code, merchant_id=row[0], needs_hidden_code=row[1])
 
 
 def checked(raw: str) -> str:

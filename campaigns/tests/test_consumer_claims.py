@@ -499,7 +499,7 @@ def test_page_for_a_good_code_embeds_the_operations(
         "MALFORMED_CODE", "INVALID_CHECK_CHARACTER", "UNKNOWN_CODE", "ALREADY_CLAIMED",
         "CODE_VOIDED", "CAMPAIGN_NOT_ACTIVE", "CAMPAIGN_ENDED", "MERCHANT_SUSPENDED",
         "MERCHANT_NOT_ACTIVE", "CAMPAIGN_LIMIT_REACHED", "DAILY_LIMIT_REACHED", "RATE_LIMITED",
-        "INVALID_IDEMPOTENCY_KEY", "UNAUTHENTICATED",
+        "INVALID_IDEMPOTENCY_KEY", "UNAUTHENTICATED", "HIDDEN_CODE_REQUIRED", "HIDDEN_CODE_WRONG",
     }  # fmt: skip
     assert claim_refusals <= set(messages)
     assert all(messages.values())

@@ -195,6 +195,7 @@ def scan_texts() -> dict[str, str]:
         "earned_from": _("From %(merchant)s · %(campaign)s"),
         "balance": _("Your wallet: %(balance)s points"),
         "unknown_title": _("Unknown code"),
+        "hidden_title": _("Check the hidden code"),
         **prize_texts(),
     }
 
@@ -241,6 +242,7 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
         routed = routing.route(code)
     except CodeError:
         routed = None  # not a code of anyone's: the page says so when its script asks
+    needs_hidden = routed is not None and routed.needs_hidden_code
     if routed is not None:
         events.record(
             routed.merchant_id,
@@ -259,9 +261,12 @@ def scan_page(request: HttpRequest, code: str) -> HttpResponse:
         config={
             "code": code,
             "jweixin": static("consumer/vendor/jweixin.js"),
+            # An imported code whose claim needs the label's hidden code (decision 0314):
+            # the routing row just read says so; the page asks for it before anything else.
+            **({"hidden": True} if needs_hidden else {}),
             **wechat_config(),
         },
-        extra={"code": code, "pretty": routing.printable(code)},
+        extra={"code": code, "pretty": routing.printable(code), "hidden": needs_hidden},
     )
 
 

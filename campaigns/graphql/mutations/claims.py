@@ -26,7 +26,8 @@ class ClaimCode(DomainMutation):
     it: a retry answers the first result with `replayed: true`. Refusals come as
     `errors` (e.g. `ALREADY_CLAIMED`, `CAMPAIGN_ENDED`, `RATE_LIMITED`;
     `MERCHANT_CONSENT_REQUIRED` the first time with a merchant: ask, then send
-    `shareWithMerchant`).
+    `shareWithMerchant`; `HIDDEN_CODE_REQUIRED` for an imported code whose label has a
+    hidden code: ask for it, then send `hiddenCode`).
     """
 
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
@@ -57,6 +58,12 @@ class ClaimCode(DomainMutation):
             "refuses."
         )
         longitude = graphene.Float(description="WGS-84 degrees, -180 to 180, with latitude.")
+        hidden_code = graphene.String(
+            description="The hidden code under the label's scratch-off (刮开涂层), for an "
+            "imported code whose batch has them: HIDDEN_CODE_REQUIRED without it, "
+            "HIDDEN_CODE_WRONG (limited per code and per client, then RATE_LIMITED) for a "
+            "wrong one, and nothing is claimed. Ignored for other codes."
+        )
 
     claim = graphene.Field(ClaimedCode)
     balance = BigInt(description="The wallet balance after the claim.")
@@ -74,6 +81,7 @@ class ClaimCode(DomainMutation):
         share_with_merchant: bool = False,
         latitude: float | None = None,
         longitude: float | None = None,
+        hidden_code: str | None = None,
     ) -> ClaimCode:
         consumer = require_consumer(info)
         location = events.location(latitude, longitude)
@@ -88,6 +96,7 @@ class ClaimCode(DomainMutation):
                 share_with_merchant=share_with_merchant,
                 nonce=nonce,
                 location=location,
+                hidden_code=hidden_code,
             )
             scan.outcome = "replayed" if result.replayed else "claimed"
         return cls(

@@ -11,6 +11,11 @@
 // A prize code (the preview lists its tiers) draws: the claim sends ClaimPrizeCode with a
 // nonce made here (crypto.getRandomValues), which the draw mixes with the server's
 // committed seed, and the result is shown as a short draw (none with reduced motion).
+//
+// A printer's code whose label has a hidden code under a scratch-off (config.hidden,
+// decision 0314) is described and claimed only with it: the page asks for it first,
+// keeps it in memory only (never stored on the phone) and sends it with the preview and
+// the claim; a wrong one asks again with the server's message.
 
 import { forgetSessionKey, load, save, sessionKey } from "../frontend/api.js";
 import {
@@ -47,18 +52,51 @@ const KEY_NAME = `claim.${config.code}`;
 // shareWithMerchant: the consumer was asked to share their data with the code's merchant
 // (the first claim with it is refused with MERCHANT_CONSENT_REQUIRED); the next tap on
 // "agree and collect" sends the agreement with the claim (decision 0184).
-const state = { preview: null, claiming: false, consent: false, shareWithMerchant: false, tapped: false };
+const state = {
+  preview: null,
+  claiming: false,
+  consent: false,
+  shareWithMerchant: false,
+  tapped: false,
+  hiddenCode: null,
+};
+
+const HIDDEN_REFUSALS = new Set(["HIDDEN_CODE_REQUIRED", "HIDDEN_CODE_WRONG"]);
+// With a hidden code, the limit on wrong ones answers RATE_LIMITED: the form stays.
+const asksHiddenAgain = (error) =>
+  config.hidden && (HIDDEN_REFUSALS.has(error.code) || error.code === "RATE_LIMITED");
+
+function askHiddenCode(error = null) {
+  state.hiddenCode = null;
+  show("claim", false);
+  $("offer-title").textContent = texts.hidden_title;
+  show("hidden-code-form");
+  if (error) showAlert(messageFor(error));
+  focusOn("hidden-code");
+}
+
+const withHiddenCode = (variables) =>
+  state.hiddenCode ? { ...variables, hiddenCode: state.hiddenCode } : variables;
 
 async function loadPreview() {
   clearAlert();
   show("retry", false);
+  if (config.hidden && !state.hiddenCode) {
+    askHiddenCode();
+    return;
+  }
   $("offer").setAttribute("aria-busy", "true");
   announce(texts.loading);
   try {
-    const { scanPreview } = await api.call("ScanPreview", { code: config.code });
+    const { scanPreview } = await api.call("ScanPreview", withHiddenCode({ code: config.code }));
     state.preview = scanPreview;
+    if (config.hidden) show("hidden-code-form", false);
     showPreview(scanPreview);
   } catch (error) {
+    if (asksHiddenAgain(error)) {
+      askHiddenCode(error);
+      return;
+    }
     $("offer-title").textContent = texts.unknown_title;
     showAlert(messageFor(error));
     if (RETRYABLE.has(error.code)) show("retry");
@@ -172,11 +210,11 @@ async function scanLocation() {
 }
 
 async function claimCall(idempotencyKey, { locate = true } = {}) {
-  const variables = {
+  const variables = withHiddenCode({
     code: config.code,
     idempotencyKey,
     shareWithMerchant: state.shareWithMerchant,
-  };
+  });
   const where = locate ? await scanLocation() : null;
   if (where) Object.assign(variables, where);
   if (locate) rememberLocationConsent();
@@ -260,6 +298,8 @@ async function claim() {
     showResult(result);
   } else if (error.code === "MERCHANT_CONSENT_REQUIRED") {
     askMerchantConsent(error);
+  } else if (asksHiddenAgain(error) && error.code !== "RATE_LIMITED") {
+    askHiddenCode(error);
   } else if (isAuthError(error)) {
     showAlert(messageFor(error));
     return true;
@@ -329,6 +369,15 @@ $("sign-out").addEventListener("click", async () => {
   await askToSignIn({ focus: true });
 });
 $("retry").addEventListener("click", () => start(loadPreview));
+if (config.hidden) {
+  $("hidden-code-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const typed = $("hidden-code").value.trim();
+    if (!typed) return;
+    state.hiddenCode = typed;
+    start(loadPreview);
+  });
+}
 
 // Inside WeChat: configure the JS-SDK (location, scanner, sharing) while the code loads.
 weChatReady();
