@@ -48,10 +48,9 @@ from campaigns.services import set_status
 from campaigns.tests.test_merchant_campaigns import call
 from core.db import connection
 from core.errors import DomainError
-from points import services
 from tenants.models import CodeRoute, Merchant, route_key
 from tests.fixtures.api import Api
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -66,13 +65,7 @@ def printer_codes(count: int, width: int = 20, alphabet: str = DIGITS) -> list[s
 @pytest.fixture
 def acme(tenants: Tenants, unique: Callable[[str], str]) -> Iterator[Tenants]:
     for merchant in (tenants.acme, tenants.beta):
-        services.fund_with_money(
-            merchant,
-            amount_minor=1_000_000,
-            currency="CNY",
-            rate="100",
-            payment_reference=unique("pay"),
-        )
+        fund(merchant, 1_000_000, unique)
     with tenant_context(tenants.acme):
         yield tenants
 

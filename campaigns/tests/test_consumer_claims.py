@@ -33,12 +33,12 @@ from campaigns.services import set_status
 from core.errors import DomainError
 from frontend.consumer.views import SCAN_OPERATIONS as PAGE_OPERATIONS
 from frontend.pages import OPERATIONS_DIR
-from points import ledger, services
+from points import ledger
 from points.audit import audit
 from points.models import Transaction, TransactionKind
 from tenants.models import Merchant, MerchantStatus
 from tests.fixtures.api import Api, access_token
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -48,13 +48,7 @@ NO_MERCHANT_CODE = codes.new_code(codes.encode_merchant(codes.MAX_MERCHANT_ID))
 
 @pytest.fixture
 def acme(tenants: Tenants, unique: Callable[[str], str]) -> Merchant:
-    services.fund_with_money(
-        tenants.acme,
-        amount_minor=100_000,
-        currency="CNY",
-        rate="100",
-        payment_reference=unique("pay"),
-    )
+    fund(tenants.acme, 100_000, unique)
     return tenants.acme
 
 

@@ -51,11 +51,10 @@ from campaigns.scan.services import create_batch, create_scan_campaign, void_bat
 from campaigns.services import set_status
 from core.db import connection
 from core.errors import DomainError
-from points import services
 from tenants import branding
 from tenants.models import Merchant
 from tests.fixtures.api import Api, access_token, signed_ago, streamed_body
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -65,13 +64,7 @@ SIZE = 30
 @pytest.fixture
 def acme(tenants: Tenants, unique: Callable[[str], str]) -> Iterator[Tenants]:
     """Funded acme; the test body runs in acme's schema (in a transaction that rolls back)."""
-    services.fund_with_money(
-        tenants.acme,
-        amount_minor=100_000,
-        currency="CNY",
-        rate="100",
-        payment_reference=unique("p"),
-    )
+    fund(tenants.acme, 100_000, unique)
     with tenant_context(tenants.acme):
         yield tenants
     connection.set_schema_to_public()

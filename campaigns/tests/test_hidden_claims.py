@@ -30,24 +30,18 @@ from campaigns.scan.claims import claim_code
 from campaigns.tests.test_code_imports import csv_of, printer_codes, run
 from campaigns.tests.test_consumer_claims import _embedded, make_codes
 from campaigns.tests.test_hidden_codes import hidden_batch
-from points import ledger, services
+from points import ledger
 from points.models import Transaction, TransactionKind
 from tenants.models import CodeRoute, Merchant, route_key
 from tests.fixtures.api import Api, access_token
-from tests.fixtures.tenants import Tenants, hidden_import
+from tests.fixtures.tenants import Tenants, fund, hidden_import
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def acme(tenants: Tenants, unique: Callable[[str], str]) -> Merchant:
-    services.fund_with_money(
-        tenants.acme,
-        amount_minor=100_000,
-        currency="CNY",
-        rate="100",
-        payment_reference=unique("pay"),
-    )
+    fund(tenants.acme, 100_000, unique)
     return tenants.acme
 
 

@@ -45,10 +45,9 @@ from campaigns.services import set_status
 from campaigns.tests.test_code_imports import csv_of, run
 from core.db import connection
 from core.errors import DomainError
-from points import services as points
 from tenants.models import Merchant
 from tests.fixtures.api import Api, streamed_body
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -59,13 +58,7 @@ PHONE = "Mozilla/5.0 (Linux; Android 10) AppleWebKit/537.36 Mobile Safari/537.36
 @pytest.fixture
 def acme(tenants: Tenants, unique: Callable[[str], str]) -> Iterator[Tenants]:
     """Funded acme; the test body runs in acme's schema (in a transaction that rolls back)."""
-    points.fund_with_money(
-        tenants.acme,
-        amount_minor=100_000,
-        currency="CNY",
-        rate="100",
-        payment_reference=unique("p"),
-    )
+    fund(tenants.acme, 100_000, unique)
     with tenant_context(tenants.acme):
         yield tenants
     connection.set_schema_to_public()

@@ -26,13 +26,13 @@ from campaigns.scan.services import create_batch, create_scan_campaign, reserve_
 from campaigns.services import set_status
 from core.db import connection
 from core.errors import DomainError
-from points import ledger, services
+from points import ledger
 from points.audit import audit
 from points.models import Account, Transaction
 from tenants.models import Merchant
 from tenants.onboarding import create_merchant
 from tests.fixtures.api import Api, access_token
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 ERRORS = "errors { field code }"
 
@@ -46,13 +46,6 @@ def call(api: Api, user: User, operation: str, /, merchant: str = "acme", **vari
     assert "errors" not in result, result
     (payload,) = result["data"].values()
     return payload
-
-
-def fund(merchant: Merchant, points: int, unique: Callable[[str], str]) -> None:
-    # 100 points per yuan: one point per fen.
-    services.fund_with_money(
-        merchant, amount_minor=points, currency="CNY", rate="100", payment_reference=unique("pay")
-    )
 
 
 def budget(merchant: Merchant) -> int:

@@ -18,12 +18,12 @@ from graphql_relay import to_global_id
 from accounts.models import User
 from campaigns.models import Code, CodeBatch, PrizeTable
 from campaigns.scan.generation import generate_batch
-from campaigns.tests.test_merchant_campaigns import call, fund
+from campaigns.tests.test_merchant_campaigns import call
 from core.db import connection
 from points import ledger
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.prizes import coupon_pool, nonce
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 pytestmark = pytest.mark.django_db
 

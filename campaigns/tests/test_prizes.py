@@ -19,24 +19,18 @@ from campaigns.scan.services import create_batch, create_scan_campaign
 from campaigns.services import set_status
 from core.db import connection
 from core.errors import DomainError
-from points import ledger, services
+from points import ledger
 from points.audit import audit
 from redemption.models import Coupon, Order
 from tests.fixtures.prizes import TIERS, coupon_pool, nonce, prize_campaign
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def acme(tenants: Tenants, unique) -> Iterator[Tenants]:
-    services.fund_with_money(
-        tenants.acme,
-        amount_minor=1_000_000,
-        currency="CNY",
-        rate="100",
-        payment_reference=unique("pay"),
-    )
+    fund(tenants.acme, 1_000_000, unique)
     with tenant_context(tenants.acme):
         yield tenants
     connection.set_schema_to_public()

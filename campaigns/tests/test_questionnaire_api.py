@@ -25,10 +25,10 @@ from campaigns.questionnaires.links import parse_link, questionnaire_link
 from campaigns.tests.test_questionnaires import QUESTIONS
 from frontend.consumer.views import QUESTIONNAIRE_OPERATIONS as PAGE_OPERATIONS
 from frontend.pages import OPERATIONS_DIR
-from points import ledger, services
+from points import ledger
 from points.audit import audit
 from tests.fixtures.api import Api, access_token, streamed_body
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,7 @@ GOOD = {"visit": "yes", "liked": ["tea"], "stars": 4, "nps": 9, "cups": 3}
 
 @pytest.fixture
 def acme(tenants: Tenants, unique: Callable[[str], str]) -> Tenants:
-    services.fund_with_money(
-        tenants.acme,
-        amount_minor=100_000,
-        currency="CNY",
-        rate="100",
-        payment_reference=unique("pay"),
-    )
+    fund(tenants.acme, 100_000, unique)
     return tenants
 
 

@@ -15,9 +15,9 @@ from campaigns.questionnaires import services as questionnaires
 from campaigns.questionnaires.questions import AnswersInvalid
 from campaigns.services import set_status
 from core.errors import DomainError
-from points import ledger, services
+from points import ledger
 from points.audit import audit
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 from webhooks import events
 from webhooks.models import EventType
 
@@ -53,13 +53,7 @@ QUESTIONS: list[dict[str, Any]] = [
 
 @pytest.fixture
 def acme(tenants: Tenants, unique) -> Iterator[Tenants]:
-    services.fund_with_money(
-        tenants.acme,
-        amount_minor=10_000,
-        currency="CNY",
-        rate="100",
-        payment_reference=unique("pay"),
-    )
+    fund(tenants.acme, 10_000, unique)
     with tenant_context(tenants.acme):
         yield tenants
 

@@ -25,10 +25,10 @@ from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign, reserve_left
 from campaigns.services import set_status
-from campaigns.tests.test_merchant_campaigns import call, claim, consumers, fund
+from campaigns.tests.test_merchant_campaigns import call, claim, consumers
 from core.db import connection
 from tests.fixtures.api import Api, access_token
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 pytestmark = pytest.mark.django_db
 

@@ -26,11 +26,10 @@ from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign
 from campaigns.services import set_status
 from core.errors import DomainError
-from points import services as points_services
 from redemption import services as mall
 from redemption.tests.helpers import new_consumer, placed_order
 from tests.fixtures.api import Api, access_token
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 from webhooks import delivery, events, payloads, services, signing
 from webhooks.models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 
@@ -159,13 +158,7 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
 
 @pytest.fixture
 def acme(tenants: Tenants, unique: Callable[[str], str]) -> Tenants:
-    points_services.fund_with_money(
-        tenants.acme,
-        amount_minor=100_000,
-        currency="CNY",
-        rate="100",
-        payment_reference=unique("pay"),
-    )
+    fund(tenants.acme, 100_000, unique)
     return tenants
 
 
