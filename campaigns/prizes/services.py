@@ -150,8 +150,9 @@ def _new_seed(table: PrizeTable, period: int, now: datetime) -> PrizeSeed:
 def reveal(campaign: Campaign, now: datetime | None = None) -> None:
     """At the campaign's end: reveal the seed in use (its draws are over).
 
-    The head is locked first, so a draw in flight either committed before or finds the
-    campaign ended (the claim reads its status) and draws nothing.
+    Called with the campaign's row locked for update, which a draw takes in key share by
+    its first read (decision 0318): no draw is in flight, and one that comes after reads
+    the campaign ended and draws nothing. The head is locked next, before any reserve.
     """
     table = PrizeTable.objects.select_for_update().filter(campaign=campaign).first()
     if table is None or table.seed_id is None:

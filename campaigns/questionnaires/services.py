@@ -36,7 +36,6 @@ from campaigns.models import (
     CampaignError,
     CampaignKind,
     CampaignStatus,
-    PrizeTable,
     Questionnaire,
     QuestionnaireOpen,
     QuestionnaireVersion,
@@ -937,9 +936,8 @@ def _close_drawn(merchant: Merchant, campaign_id: int) -> None:
     by its merchant does (``campaigns.services.set_status``, a floor above): its seed
     revealed, the coupons and points no draw took returned (decision 0283)."""
     with transaction.atomic():
-        # The draw log's head before the campaign's row: a draw in flight holds the head
-        # and its response's insert takes a key-share lock on the campaign's row.
-        PrizeTable.objects.select_for_update().filter(campaign_id=campaign_id).first()
+        # The campaign's row, then the head (``reveal``), then the reserve: the lock order
+        # of every draw (decision 0318), whose first read takes this row in key share.
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status == CampaignStatus.ENDED:
             return

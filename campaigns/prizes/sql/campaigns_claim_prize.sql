@@ -8,6 +8,12 @@
 -- are campaigns_claim_code's (same outcomes, same order); then steps 6-9, the draw, in
 -- campaigns_prize_draw (campaigns_prize_draw.sql, shared with a prize questionnaire's
 -- submit, decision 0283):
+-- Lock order (decision 0318; the campaign's end, campaigns.services.set_status, takes
+-- the same): the campaign's row, the draw log's head, the tiers, the reserve, the wallet.
+-- Step 3 reads the campaign FOR KEY SHARE (the lock the claim's insert would take at the
+-- end anyway, for its foreign key): a claim waits there for an end in progress and then
+-- reads the campaign ended ('campaign', nothing written), and an end waits there for the
+-- claims in flight, so neither holds the head while waiting for the other's row.
 --   6. the draw log's head (the campaign's campaigns_prizetable row) is locked: every
 --      draw of the campaign takes its turn here, so the log's order is the order in
 --      which capped tiers were consumed, and the claim's sequence number is the head's
@@ -102,7 +108,8 @@ BEGIN
       JOIN campaigns_codebatch b ON b.id = c.batch_id
       JOIN campaigns_campaign p ON p.id = b.campaign_id
       LEFT JOIN campaigns_prizetable t ON t.campaign_id = p.id AND t.seed_id IS NOT NULL
-     WHERE c.code = p_code;
+     WHERE c.code = p_code
+       FOR KEY SHARE OF p;
     IF NOT FOUND THEN
         outcome := 'unknown';
     ELSIF NOT v_prize THEN

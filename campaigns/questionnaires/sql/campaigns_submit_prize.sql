@@ -8,6 +8,11 @@
 -- nonce. Steps 1-3 are campaigns_submit_response's (same outcomes, same order), plus
 -- 'points' for a questionnaire without a prize table (Python then calls that function);
 -- then:
+--   3b. the lock order (decision 0318, campaigns_claim_prize.sql's): the campaign's row,
+--      the draw log's head, the tiers, the reserve, the wallet. The first read locks the
+--      campaign's row and the questionnaire's FOR KEY SHARE, in that order (the order of
+--      OF): a submit waits there for an end in progress (set_status, or the last draw's
+--      close) and reads what it wrote ('exhausted' or 'campaign', nothing written);
 --   4. the wallet, and the prize reserve (one account: the draws take turns on the head);
 --   5. the draw (campaigns_prize_draw.sql), limited to the questionnaire's rewarded
 --      responses: the draw beyond it answers 'exhausted' and writes nothing;
@@ -79,7 +84,8 @@ BEGIN
       JOIN campaigns_questionnaireversion v ON v.id = q.current_version_id
       LEFT JOIN campaigns_response r ON r.campaign_id = c.id AND r.consumer_id = p_consumer
       LEFT JOIN campaigns_prizetable t ON t.campaign_id = c.id
-     WHERE c.id = p_campaign AND c.kind = 'questionnaire';
+     WHERE c.id = p_campaign AND c.kind = 'questionnaire'
+       FOR KEY SHARE OF c, q;
     IF NOT FOUND THEN
         outcome := 'unknown';
     ELSIF v_table IS NULL THEN
