@@ -42,6 +42,7 @@
 --      redeemed at once for one free coupon of the product (the batch took it out of
 --      the pool's stock when it was created): a 'redeem' posting wallet -> mall, a
 --      completed order, the coupon given to it (campaigns_prize_coupon.sql);
+--      10-10b are campaigns_prize_pay.sql, shared with a prize questionnaire's submit;
 --  11. the claim row (no ledger transaction for "thank you").
 -- campaigns/prizes/draw.py is the same arithmetic in Python, for the verifier.
 -- Re-created from this file on every migrate (core/db/functions.py).
@@ -83,7 +84,7 @@ DECLARE
     v_prize boolean;
     v_reserve bigint;
     v_wallet bigint;
-    v_post record;
+    v_replayed boolean;
     v_coupon bigint;
 BEGIN
     SELECT m.schema_name, m.status, m.points_expiry_days, m.name
@@ -151,40 +152,19 @@ BEGIN
       INTO seq, drawn, awarded, points, tier_name, entry_hash, v_coupon
       FROM public.campaigns_prize_draw(v_table, p_consumer, p_nonce, p_code, p_now, NULL) d;
 
-    -- 10. The award.
-    IF points > 0 THEN
-        SELECT * INTO v_post FROM public.points_post(
-            'award', 'claim:' || p_merchant || ':' || p_code,
-            encode(sha256(convert_to(
-                'award:' || p_code || ':' || p_consumer || ':' || points, 'UTF8')), 'hex'),
-            p_merchant, p_consumer, NULL, left(campaign_name || ' · ' || tier_name, 200),
-            jsonb_build_object('code', p_code, 'campaign', campaign_id, 'batch', batch_id,
-                               'prize', awarded, 'draw', seq),
-            p_now,
-            ARRAY[v_reserve, v_wallet], ARRAY[-points, points]::bigint[], ARRAY[NULL, p_consumer],
-            CASE WHEN v_reserve < v_wallet THEN ARRAY[v_reserve, v_wallet]
-                 ELSE ARRAY[v_wallet, v_reserve] END,
-            CASE WHEN v_reserve < v_wallet THEN ARRAY[-points, points]::bigint[]
-                 ELSE ARRAY[points, -points]::bigint[] END,
-            v_wallet, p_consumer, points, p_now + make_interval(days => v_expiry_days),
-            NULL, NULL);
-        IF v_post.replayed THEN
-            RAISE EXCEPTION 'claim of % already posted as transaction %', p_code, v_post.txn_id;
-        END IF;
-        txn_id := v_post.txn_id;
-        balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
-        -- 10b. A coupon prize: its price redeemed at once for one of the pool's coupons.
-        IF v_coupon IS NOT NULL THEN
-            -- A SELECT, not an assignment: tests/test_distribution.py reads the statements.
-            SELECT public.campaigns_prize_coupon(
-                p_consumer, v_wallet, v_coupon, points, 'prize:' || p_merchant || ':' || p_code,
-                campaign_id, awarded, seq, p_now)
-              INTO balance;
-        END IF;
-    ELSE
-        -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).
-        SELECT a.balance INTO balance FROM public.points_account a
-         WHERE a.id = v_wallet AND a.consumer_id = p_consumer;
+    -- 10.-10b. The award, and a coupon prize's redeem (campaigns_prize_pay.sql).
+    SELECT y.txn_id, y.balance, y.replayed INTO txn_id, balance, v_replayed
+      FROM public.campaigns_prize_pay(
+          p_merchant, p_consumer, v_reserve, v_wallet, points, v_coupon,
+          'claim:' || p_merchant || ':' || p_code,
+          'award:' || p_code || ':' || p_consumer || ':' || points,
+          campaign_name, tier_name,
+          jsonb_build_object('code', p_code, 'campaign', campaign_id, 'batch', batch_id,
+                             'prize', awarded, 'draw', seq),
+          'prize:' || p_merchant || ':' || p_code,
+          campaign_id, awarded, seq, p_now, v_expiry_days) y;
+    IF v_replayed THEN
+        RAISE EXCEPTION 'claim of % already posted as transaction %', p_code, txn_id;
     END IF;
 
     -- 11. The claim.
