@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
@@ -20,10 +21,12 @@ from campaigns.models import Code, CodeBatch, PrizeTable
 from campaigns.scan.generation import generate_batch
 from campaigns.tests.test_merchant_campaigns import call, fund
 from core.db import connection
+from frontend.consumer import views as consumer_views
 from points import ledger
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.prizes import coupon_pool, nonce
 from tests.fixtures.tenants import Tenants
+from tests.test_consumer_pages import embedded
 
 pytestmark = pytest.mark.django_db
 
@@ -361,3 +364,43 @@ def test_a_prize_questionnaire_through_the_apis(
     assert f"/prizes/{acme.acme.pk}/" in prize["verifyUrl"]
     stats = call(merchant_api, operator, "PrizeTable", campaignId=campaign_id)
     assert stats["draws"] == 1 and stats["head"] == prize["entryHash"]
+
+
+def test_a_prize_questionnaires_page_words_the_guarantee_as_a_first_answer(
+    acme: Tenants, merchant_api: Api, consumer_api: Api, client: Client
+) -> None:
+    """The guarantee is a consumer's first draw in the campaign: on a questionnaire's page
+    that is their first answer, not a scan (扫码), before and after the draw; the scan
+    page keeps its own words."""
+    operator = acme.acme_operator
+    created = call(
+        merchant_api,
+        operator,
+        "CreateQuestionnaire",
+        name="首答必中",
+        pointsPerResponse=1,
+        maxRewardedResponses=12,
+        questions=json.dumps([{"id": "q", "type": "rating", "text": "?", "required": True}]),
+    )["questionnaire"]
+    tiers = [TIERS[0], {"name": "小奖", "points": 5, "weight": 1}, TIERS[-1]]
+    table = call(
+        merchant_api,
+        operator,
+        "SetPrizeTable",
+        campaignId=created["campaign"]["id"],
+        tiers=json.dumps(tiers),
+        firstScanGuarantee=True,
+    )
+    assert table["errors"] == []
+    call(merchant_api, operator, "ActivateCampaign", id=created["campaign"]["id"])
+    form = consumer_api.op("Questionnaire", {"link": created["link"]})["data"]["questionnaire"]
+    assert form["prizeGuarantee"] == "小奖"
+
+    html = client.get(f"/q/{created['link']}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    texts = embedded(html, "page-texts")
+    assert texts["prize_guarantee"] % {"tier": "小奖"} == "首次提交本问卷至少获得“小奖”。"
+    assert "问卷" in texts["prize_guaranteed"]
+    assert not any("扫码" in texts[key] for key in ("prize_guarantee", "prize_guaranteed"))
+    with translation.override("zh-hans"):
+        assert "扫码" in consumer_views.scan_texts()["prize_guarantee"]
+
