@@ -404,3 +404,62 @@ def test_a_prize_questionnaires_page_words_the_guarantee_as_a_first_answer(
     with translation.override("zh-hans"):
         assert "扫码" in consumer_views.scan_texts()["prize_guarantee"]
 
+
+def test_a_draft_campaigns_prize_table_is_cleared_back_to_fixed_points(
+    acme: Tenants, merchant_api: Api
+) -> None:
+    """clearPrizeTable: a draft's saved table goes and its batches then pay fixed points;
+    refused PRIZE_TERMS_LOCKED once a batch reserved by the terms or the campaign was
+    activated (the table stays); operators only."""
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="先抽奖后固定")["campaign"]
+    tiers = json.dumps(TIERS)
+    assert (
+        call(merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=tiers)[
+            "errors"
+        ]
+        == []
+    )
+    viewer = call(merchant_api, acme.acme_viewer, "ClearPrizeTable", campaignId=campaign["id"])
+    assert [e["code"] for e in viewer["errors"]] == ["PERMISSION_DENIED"]
+
+    cleared = call(merchant_api, operator, "ClearPrizeTable", campaignId=campaign["id"])
+    assert cleared["errors"] == [] and cleared["campaign"]["status"] == "DRAFT"
+    assert call(merchant_api, operator, "PrizeTable", campaignId=campaign["id"]) is None
+    again = call(merchant_api, operator, "ClearPrizeTable", campaignId=campaign["id"])
+    assert again["errors"] == []  # nothing to clear: answered unchanged
+    batch = call(
+        merchant_api,
+        operator,
+        "CreateCodeBatch",
+        campaignId=campaign["id"],
+        size=3,
+        pointsPerCode=7,
+    )
+    assert batch["errors"] == [] and batch["batch"]["pointsPerCode"] == 7
+    with tenant_context(acme.acme):
+        assert not PrizeTable.objects.filter(campaign__name="先抽奖后固定").exists()
+        assert CodeBatch.objects.get(campaign__name="先抽奖后固定").prize_reserve is None
+
+    # A batch reserved by the terms: they are locked, the table stays.
+    with_batch = call(merchant_api, operator, "CreateScanCampaign", name="有批次")["campaign"]
+    call(merchant_api, operator, "SetPrizeTable", campaignId=with_batch["id"], tiers=tiers)
+    made = merchant_api.query(
+        CREATE_PRIZE_BATCH,
+        {"campaignId": with_batch["id"]},
+        token=access_token(operator),
+        merchant="acme",
+    )["data"]["createCodeBatch"]
+    assert made["errors"] == []
+    refused = call(merchant_api, operator, "ClearPrizeTable", campaignId=with_batch["id"])
+    assert [e["code"] for e in refused["errors"]] == ["PRIZE_TERMS_LOCKED"]
+    assert call(merchant_api, operator, "PrizeTable", campaignId=with_batch["id"]) is not None
+
+    # Activated: the terms were published.
+    active = call(merchant_api, operator, "CreateScanCampaign", name="已启用")["campaign"]
+    call(merchant_api, operator, "SetPrizeTable", campaignId=active["id"], tiers=tiers)
+    call(merchant_api, operator, "ActivateCampaign", id=active["id"])
+    refused = call(merchant_api, operator, "ClearPrizeTable", campaignId=active["id"])
+    assert [e["code"] for e in refused["errors"]] == ["PRIZE_TERMS_LOCKED"]
+    table = call(merchant_api, operator, "PrizeTable", campaignId=active["id"])
+    assert table is not None and table["lockedAt"] is not None
