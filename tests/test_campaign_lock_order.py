@@ -1,4 +1,5 @@
-"""Ending a campaign while a claim (a prize draw) is in flight: one lock order, no deadlock.
+"""Ending a campaign while a claim or a submit (a prize draw or not) is in flight: one lock
+order, no deadlock.
 
 The order (decision 0318): the campaign's row, then the draw log's head, then the tiers,
 then the reserve, then the wallet. The end takes the campaign's row for update; a claim
@@ -12,7 +13,9 @@ let go. Before the fix, the claim started first deadlocked with the end for ever
 (PostgreSQL aborted one side with ``deadlock_detected``), and the claim started second
 deadlocked (a prize code), drew after the seed's reveal and rolled back (a prize
 questionnaire: BUDGET_EXHAUSTED) or read CODE_VOIDED (a fixed-points code). A fixed-points
-code is here too: its bucket stands where the head and the reserve are.
+code and a fixed-points questionnaire (its one statement, and its slow way in Python
+when the consumer's own bucket is empty) are here too: the bucket that pays stands where
+the head and the reserve are.
 Committed data (``committed_db``).
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -117,7 +121,7 @@ def _holding(merchant: Merchant, ref: str, release: threading.Event) -> _Side:
 
 
 def _scan_prize(
-    unique: Callable[[str], str], consumer: User
+    unique: Callable[[str], str], new_phone: Callable[[], str], consumer: User
 ) -> tuple[Merchant, Campaign, str, Callable[[], Any]]:
     merchant, batch, found = merchant_with_prize_codes(unique, size=2, tiers=TIERS)
     with tenant_context(merchant):
@@ -131,7 +135,7 @@ def _scan_prize(
 
 
 def _scan_points(
-    unique: Callable[[str], str], consumer: User
+    unique: Callable[[str], str], new_phone: Callable[[], str], consumer: User
 ) -> tuple[Merchant, Campaign, str, Callable[[], Any]]:
     """A fixed-points code: the same order, the bucket in place of the head and reserve."""
     merchant, found = merchant_with_codes(unique, size=1, points=100)
@@ -146,7 +150,7 @@ def _scan_points(
 
 
 def _survey_prize(
-    unique: Callable[[str], str], consumer: User
+    unique: Callable[[str], str], new_phone: Callable[[], str], consumer: User
 ) -> tuple[Merchant, Campaign, str, Callable[[], Any]]:
     merchant = _merchant(unique)
     with tenant_context(merchant):
@@ -174,12 +178,52 @@ def _end(merchant: Merchant, campaign: Campaign) -> Callable[[], Campaign]:
     return end
 
 
-SETUPS = {"scan": _scan_prize, "questionnaire": _survey_prize, "points": _scan_points}
+def _survey(
+    unique: Callable[[str], str], new_phone: Callable[[], str], consumer: User, slow: bool
+) -> tuple[Merchant, Campaign, str, Callable[[], Any]]:
+    """A fixed-points questionnaire: the consumer's own bucket pays (the one statement),
+    or, ``slow``, it was emptied by another consumer first and the submit goes the slow
+    way (Python, decision 0146), paid by the other bucket."""
+    merchant = _merchant(unique)
+    cap = 2 if slow else 3
+    with tenant_context(merchant):
+        campaign = questionnaires.create_questionnaire_campaign(
+            name="问卷", questions=QUESTIONS, points_per_response=7, max_rewarded_responses=cap
+        )
+        set_status(merchant, campaign, CampaignStatus.ACTIVE)
+        questionnaire = Questionnaire.objects.get(campaign=campaign)
+    own = consumer.pk % cap
+    paying = own
+    if slow:
+        other = User.objects.get_or_create_consumer(new_phone())[0]
+        while other.pk % cap != own:  # a consumer whose own bucket is ours
+            other = User.objects.get_or_create_consumer(new_phone())[0]
+        questionnaires.submit_to(merchant.pk, other, campaign.pk, {"q": 4}, "drain", True)
+        paying = 1 - own
+    return (
+        merchant,
+        campaign,
+        questionnaire.reserve_ref(paying),
+        lambda: questionnaires.submit_to(
+            merchant.pk, consumer, campaign.pk, {"q": 4}, "lock-order", True
+        ),
+    )
+
+
+SETUPS: dict[str, Callable[..., tuple[Merchant, Campaign, str, Callable[[], Any]]]] = {
+    "scan": _scan_prize,
+    "questionnaire": _survey_prize,
+    "points": _scan_points,
+    "survey": partial(_survey, slow=False),
+    "survey-slow": partial(_survey, slow=True),
+}
+PRIZES = {"scan", "questionnaire"}
+PAID = {"scan": 100, "questionnaire": 100, "points": 100, "survey": 7, "survey-slow": 7}
 
 
 @pytest.mark.parametrize("kind", list(SETUPS))
 @pytest.mark.parametrize("first", ["draw", "end"])
-def test_ending_a_prize_campaign_while_a_draw_is_in_flight(
+def test_ending_a_campaign_while_a_claim_is_in_flight(
     committed_db: None,
     unique: Callable[[str], str],
     new_phone: Callable[[], str],
@@ -190,7 +234,7 @@ def test_ending_a_prize_campaign_while_a_draw_is_in_flight(
     end; a draw that started after the end began is refused with CAMPAIGN_ENDED and
     writes nothing. Never deadlock_detected."""
     consumer = User.objects.get_or_create_consumer(new_phone())[0]
-    merchant, campaign, ref, draw = SETUPS[kind](unique, consumer)
+    merchant, campaign, ref, draw = SETUPS[kind](unique, new_phone, consumer)
     release = threading.Event()
     holder = _holding(merchant, ref, release)
     drawing, ending = _Side(draw), _Side(_end(merchant, campaign))
@@ -210,16 +254,17 @@ def test_ending_a_prize_campaign_while_a_draw_is_in_flight(
         assert campaign.status == CampaignStatus.ENDED
         table = PrizeTable.objects.filter(campaign=campaign).first()
         draws = table.draws if table is not None else None
-        paid = (Response if kind == "questionnaire" else Claim).objects.filter(campaign=campaign)
+        answers = kind.startswith("survey") or kind == "questionnaire"
+        paid = (Response if answers else Claim).objects.filter(campaign=campaign, consumer=consumer)
         if first == "draw":
             assert drawing.error is None, drawing.error
-            assert draws == (None if kind == "points" else 1) and paid.count() == 1
-            assert ledger.balance_of(ledger.wallet(consumer.pk)) == 100
+            assert draws == (1 if kind in PRIZES else None) and paid.count() == 1
+            assert ledger.balance_of(ledger.wallet(consumer.pk)) == PAID[kind]
         else:
             assert drawing.error is not None
             assert getattr(drawing.error, "code", None) == CampaignErrorCode.CAMPAIGN_ENDED, (
                 drawing.error
             )
-            assert draws == (None if kind == "points" else 0) and not paid.exists()
+            assert draws == (0 if kind in PRIZES else None) and not paid.exists()
             assert ledger.balance_of(ledger.wallet(consumer.pk)) == 0
     assert audit() == []
