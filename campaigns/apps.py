@@ -19,6 +19,7 @@ class CampaignsConfig(AppConfig):
             "questionnaires/sql/campaigns_submit_response.sql",
             "prizes/sql/campaigns_prize_draw.sql",
             "prizes/sql/campaigns_prize_coupon.sql",
+            "prizes/sql/campaigns_prize_pay.sql",
             "prizes/sql/campaigns_claim_prize.sql",
             "questionnaires/sql/campaigns_submit_prize.sql",
         )

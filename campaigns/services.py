@@ -65,6 +65,11 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
     questionnaire or a follow campaign.
     """
     with transaction.atomic():
+        # The lock order of a campaign's rows (decision 0318), which every claim, submit
+        # and draw takes too: the campaign's row, the draw log's head, the tiers, the
+        # reserves, the wallets. FOR UPDATE here conflicts with the key-share lock a claim
+        # takes by its first read, so an end and a claim in flight take turns on this row
+        # before either holds anything else of the campaign's.
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         campaign.ensure_transition(status)
         if status == CampaignStatus.ACTIVE:
@@ -81,9 +86,10 @@ def set_status(merchant: Merchant, campaign: Campaign, status: str) -> Campaign:
         # there is logged and left to the periodic refresh, never the status change's.
         transaction.on_commit(lambda: offers.refresh_merchant(merchant), robust=True)
         if status == CampaignStatus.ENDED:
-            scan_services.end_batches(merchant, campaign)
+            # The head before the reserves (the lock order above).
             prize_services.reveal(campaign)
             prize_coupons.return_leftovers(campaign)
+            scan_services.end_batches(merchant, campaign)
             if campaign.kind == CampaignKind.QUESTIONNAIRE:
                 questionnaire_services.release(merchant, campaign)
             if campaign.kind == CampaignKind.FOLLOW:

@@ -89,6 +89,7 @@ ROOT_FIELD_SCOPES: dict[str, str] = {
     # Prize tables (issue 23): their terms are a campaign's, as its points are.
     "prizeTable": ApiScope.CAMPAIGNS_READ,
     "setPrizeTable": ApiScope.CAMPAIGNS_WRITE,
+    "clearPrizeTable": ApiScope.CAMPAIGNS_WRITE,
     # Exports: a file of codes is as sensitive as reading them, so asking for one and
     # downloading it are both exports:read.
     "batchExports": ApiScope.EXPORTS_READ,

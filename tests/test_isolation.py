@@ -39,6 +39,8 @@ from campaigns.models import (
     ScanFailure,
     SuspicionReason,
 )
+from campaigns.models.prizes import TierTerms
+from campaigns.prizes.services import set_prize_table
 from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan import services as scan_services
 from campaigns.scan.codes import encode_merchant, new_code
@@ -242,6 +244,14 @@ def _acme_campaign(t: Tenants, *statuses: str, batch: bool = False) -> str:
     return to_global_id("Campaign", f"{t.acme.pk}:{campaign.pk}")
 
 
+def _acme_prize_campaign(t: Tenants) -> str:
+    """A new draft campaign of acme's with a saved prize table: its global ID."""
+    with tenant_context(t.acme):
+        campaign = scan_services.create_scan_campaign(name="Isolation prizes")
+        set_prize_table(campaign, [TierTerms("A", 1, 1, None), TierTerms("B", 0, 1, None)])
+    return to_global_id("Campaign", f"{t.acme.pk}:{campaign.pk}")
+
+
 def _acme_questionnaire(t: Tenants) -> str:
     """A new draft questionnaire of acme's: its global ID."""
     with tenant_context(t.acme):
@@ -422,6 +432,11 @@ MUTATION_CASES: dict[str, tuple[str, Callable[[Tenants], dict[str, Any]]]] = {
                 [{"name": "A", "points": 1, "weight": 1}, {"name": "B", "points": 0, "weight": 1}]
             ),
         },
+    ),
+    "clearPrizeTable": (
+        "mutation($id: ID!) { clearPrizeTable(campaignId: $id) { campaign { id } "
+        "errors { code } } }",
+        lambda t: {"id": _acme_prize_campaign(t)},
     ),
     "awardPoints": (
         'mutation($phone: String!) { awardPoints(phone: $phone, points: 5, reason: "Iso", '

@@ -102,7 +102,8 @@ def set_aside(table: PrizeTable, size: int, field: str = "size") -> None:
 def return_leftovers(campaign: Campaign) -> None:
     """At the campaign's end (its row locked): coupons set aside and not given go back.
 
-    The head is locked first (as ``reveal`` does), so no draw is in flight.
+    The head is locked (as ``reveal`` does) before the tiers, the lock order of decision
+    0318; no draw is in flight (the campaign's row is locked for update).
     """
     table = PrizeTable.objects.select_for_update().filter(campaign=campaign).first()
     if table is None:

@@ -57,19 +57,7 @@ def set_prize_table(
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         table = PrizeTable.objects.filter(campaign=campaign).first()
-        if campaign.status != CampaignStatus.DRAFT or (table is not None and table.is_locked):
-            raise CampaignError(
-                PrizeErrorCode.PRIZE_TERMS_LOCKED,
-                _(
-                    "The prize terms were published when the campaign was activated; "
-                    "promotion rules forbid changing them during the promotion."
-                ),
-            )
-        if campaign.batches.exists():
-            raise CampaignError(
-                PrizeErrorCode.PRIZE_TERMS_LOCKED,
-                _("This campaign's batches reserved points by its terms: they cannot change."),
-            )
+        _ensure_terms_open(campaign, table)
         if table is None:
             table = PrizeTable.objects.create(
                 campaign=campaign,
@@ -94,6 +82,42 @@ def set_prize_table(
             for i, t in enumerate(tiers, start=1)
         )
     return table
+
+
+def clear_prize_table(campaign: Campaign) -> Campaign:
+    """Make a draft campaign pay fixed points again: its saved prize table goes.
+
+    Refused as ``set_prize_table`` is once the terms are locked (activation, or a first
+    batch, which reserved by them). A draft table has no seed, no draw and no coupon set
+    aside (all come at activation or with a batch), so its tiers are all there is to
+    remove. A campaign without a table is left as it is.
+    """
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        table = PrizeTable.objects.filter(campaign=campaign).first()
+        _ensure_terms_open(campaign, table)
+        if table is not None:
+            table.tiers.all().delete()
+            table.delete()
+    return campaign
+
+
+def _ensure_terms_open(campaign: Campaign, table: PrizeTable | None) -> None:
+    """The terms may change only on a draft whose table is not locked and that has no
+    batch (the campaign's row locked by the caller)."""
+    if campaign.status != CampaignStatus.DRAFT or (table is not None and table.is_locked):
+        raise CampaignError(
+            PrizeErrorCode.PRIZE_TERMS_LOCKED,
+            _(
+                "The prize terms were published when the campaign was activated; "
+                "promotion rules forbid changing them during the promotion."
+            ),
+        )
+    if campaign.batches.exists():
+        raise CampaignError(
+            PrizeErrorCode.PRIZE_TERMS_LOCKED,
+            _("This campaign's batches reserved points by its terms: they cannot change."),
+        )
 
 
 def table_of(campaign: Campaign) -> PrizeTable | None:
@@ -150,8 +174,9 @@ def _new_seed(table: PrizeTable, period: int, now: datetime) -> PrizeSeed:
 def reveal(campaign: Campaign, now: datetime | None = None) -> None:
     """At the campaign's end: reveal the seed in use (its draws are over).
 
-    The head is locked first, so a draw in flight either committed before or finds the
-    campaign ended (the claim reads its status) and draws nothing.
+    Called with the campaign's row locked for update, which a draw takes in key share by
+    its first read (decision 0318): no draw is in flight, and one that comes after reads
+    the campaign ended and draws nothing. The head is locked next, before any reserve.
     """
     table = PrizeTable.objects.select_for_update().filter(campaign=campaign).first()
     if table is None or table.seed_id is None:

@@ -36,7 +36,6 @@ from campaigns.models import (
     CampaignError,
     CampaignKind,
     CampaignStatus,
-    PrizeTable,
     Questionnaire,
     QuestionnaireOpen,
     QuestionnaireVersion,
@@ -199,6 +198,15 @@ def _questionnaire(campaign_id: int) -> tuple[Campaign, Questionnaire]:
         raise DomainError(CoreErrorCode.NOT_FOUND, _("No such questionnaire."), "campaignId")
     questionnaire = Questionnaire.objects.select_related("current_version").get(campaign=campaign)
     return campaign, questionnaire
+
+
+def _hold_open(campaign: Campaign, questionnaire: Questionnaire) -> None:
+    """In the submit's transaction, before its bucket: the campaign's and questionnaire's
+    rows held (``_HOLD_CAMPAIGN``), still open as they are now."""
+    row = rows.fetch_one(_HOLD_CAMPAIGN, [campaign.pk])
+    assert row is not None  # a questionnaire's campaign is never deleted
+    campaign.status, campaign.starts_at, campaign.ends_at, questionnaire.exhausted_at = row
+    _ensure_open(campaign, questionnaire)
 
 
 def _ensure_open(campaign: Campaign, questionnaire: Questionnaire) -> None:
@@ -367,6 +375,15 @@ _LOCK_BUCKET = (
     " AND a.balance >= %s FOR UPDATE"
 )
 _INSERT_RESPONSE = rows.Insert(Response)
+# The lock order of a campaign's rows (decision 0318): the campaign's row and the
+# questionnaire's, in key share (the lock the response's foreign key takes anyway), before
+# any bucket, so that a submit and the campaign's end take turns here; read again, as an
+# end in progress leaves them.
+_HOLD_CAMPAIGN = (
+    f"SELECT c.status, c.starts_at, c.ends_at, q.exhausted_at FROM {rows.table(Campaign)} c"
+    f" JOIN {rows.table(Questionnaire)} q ON q.campaign_id = c.id"
+    " WHERE c.id = %s FOR KEY SHARE OF c, q"
+)
 
 
 @dataclass(frozen=True)
@@ -844,6 +861,7 @@ def _submit_in_schema(
     try:
         try:
             with transaction.atomic(), rows.one_cursor():
+                _hold_open(campaign, questionnaire)
                 row = rows.fetch_one(
                     _LOCK_BUCKET, [AccountKind.CAMPAIGN_RESERVE, merchant.pk, refs[0], points]
                 )
@@ -856,6 +874,7 @@ def _submit_in_schema(
                     bucket_left = txn.balances[bucket.pk]
         except _OwnBucketEmpty:
             with transaction.atomic():
+                _hold_open(campaign, questionnaire)
                 txn = _reward_from_any(reward, merchant, refs)
                 if txn is not None and not txn.replayed:
                     response = respond(txn)
@@ -937,9 +956,8 @@ def _close_drawn(merchant: Merchant, campaign_id: int) -> None:
     by its merchant does (``campaigns.services.set_status``, a floor above): its seed
     revealed, the coupons and points no draw took returned (decision 0283)."""
     with transaction.atomic():
-        # The draw log's head before the campaign's row: a draw in flight holds the head
-        # and its response's insert takes a key-share lock on the campaign's row.
-        PrizeTable.objects.select_for_update().filter(campaign_id=campaign_id).first()
+        # The campaign's row, then the head (``reveal``), then the reserve: the lock order
+        # of every draw (decision 0318), whose first read takes this row in key share.
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status == CampaignStatus.ENDED:
             return

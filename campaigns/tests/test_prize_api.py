@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.test import Client
+from django.utils import translation
 from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
@@ -20,10 +21,16 @@ from campaigns.models import Code, CodeBatch, PrizeTable
 from campaigns.scan.generation import generate_batch
 from campaigns.tests.test_merchant_campaigns import call
 from core.db import connection
+from frontend.consumer import views as consumer_views
 from points import ledger
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.prizes import coupon_pool, nonce
+<<<<<<< HEAD
 from tests.fixtures.tenants import Tenants, fund
+=======
+from tests.fixtures.tenants import Tenants
+from tests.test_consumer_pages import embedded
+>>>>>>> prizes
 
 pytestmark = pytest.mark.django_db
 
@@ -361,3 +368,102 @@ def test_a_prize_questionnaire_through_the_apis(
     assert f"/prizes/{acme.acme.pk}/" in prize["verifyUrl"]
     stats = call(merchant_api, operator, "PrizeTable", campaignId=campaign_id)
     assert stats["draws"] == 1 and stats["head"] == prize["entryHash"]
+
+
+def test_a_prize_questionnaires_page_words_the_guarantee_as_a_first_answer(
+    acme: Tenants, merchant_api: Api, consumer_api: Api, client: Client
+) -> None:
+    """The guarantee is a consumer's first draw in the campaign: on a questionnaire's page
+    that is their first answer, not a scan (扫码), before and after the draw; the scan
+    page keeps its own words."""
+    operator = acme.acme_operator
+    created = call(
+        merchant_api,
+        operator,
+        "CreateQuestionnaire",
+        name="首答必中",
+        pointsPerResponse=1,
+        maxRewardedResponses=12,
+        questions=json.dumps([{"id": "q", "type": "rating", "text": "?", "required": True}]),
+    )["questionnaire"]
+    tiers = [TIERS[0], {"name": "小奖", "points": 5, "weight": 1}, TIERS[-1]]
+    table = call(
+        merchant_api,
+        operator,
+        "SetPrizeTable",
+        campaignId=created["campaign"]["id"],
+        tiers=json.dumps(tiers),
+        firstScanGuarantee=True,
+    )
+    assert table["errors"] == []
+    call(merchant_api, operator, "ActivateCampaign", id=created["campaign"]["id"])
+    form = consumer_api.op("Questionnaire", {"link": created["link"]})["data"]["questionnaire"]
+    assert form["prizeGuarantee"] == "小奖"
+
+    html = client.get(f"/q/{created['link']}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    texts = embedded(html, "page-texts")
+    assert texts["prize_guarantee"] % {"tier": "小奖"} == "首次提交本问卷至少获得“小奖”。"
+    assert "问卷" in texts["prize_guaranteed"]
+    assert not any("扫码" in texts[key] for key in ("prize_guarantee", "prize_guaranteed"))
+    with translation.override("zh-hans"):
+        assert "扫码" in consumer_views.scan_texts()["prize_guarantee"]
+
+
+def test_a_draft_campaigns_prize_table_is_cleared_back_to_fixed_points(
+    acme: Tenants, merchant_api: Api
+) -> None:
+    """clearPrizeTable: a draft's saved table goes and its batches then pay fixed points;
+    refused PRIZE_TERMS_LOCKED once a batch reserved by the terms or the campaign was
+    activated (the table stays); operators only."""
+    operator = acme.acme_operator
+    campaign = call(merchant_api, operator, "CreateScanCampaign", name="先抽奖后固定")["campaign"]
+    tiers = json.dumps(TIERS)
+    assert (
+        call(merchant_api, operator, "SetPrizeTable", campaignId=campaign["id"], tiers=tiers)[
+            "errors"
+        ]
+        == []
+    )
+    viewer = call(merchant_api, acme.acme_viewer, "ClearPrizeTable", campaignId=campaign["id"])
+    assert [e["code"] for e in viewer["errors"]] == ["PERMISSION_DENIED"]
+
+    cleared = call(merchant_api, operator, "ClearPrizeTable", campaignId=campaign["id"])
+    assert cleared["errors"] == [] and cleared["campaign"]["status"] == "DRAFT"
+    assert call(merchant_api, operator, "PrizeTable", campaignId=campaign["id"]) is None
+    again = call(merchant_api, operator, "ClearPrizeTable", campaignId=campaign["id"])
+    assert again["errors"] == []  # nothing to clear: answered unchanged
+    batch = call(
+        merchant_api,
+        operator,
+        "CreateCodeBatch",
+        campaignId=campaign["id"],
+        size=3,
+        pointsPerCode=7,
+    )
+    assert batch["errors"] == [] and batch["batch"]["pointsPerCode"] == 7
+    with tenant_context(acme.acme):
+        assert not PrizeTable.objects.filter(campaign__name="先抽奖后固定").exists()
+        assert CodeBatch.objects.get(campaign__name="先抽奖后固定").prize_reserve is None
+
+    # A batch reserved by the terms: they are locked, the table stays.
+    with_batch = call(merchant_api, operator, "CreateScanCampaign", name="有批次")["campaign"]
+    call(merchant_api, operator, "SetPrizeTable", campaignId=with_batch["id"], tiers=tiers)
+    made = merchant_api.query(
+        CREATE_PRIZE_BATCH,
+        {"campaignId": with_batch["id"]},
+        token=access_token(operator),
+        merchant="acme",
+    )["data"]["createCodeBatch"]
+    assert made["errors"] == []
+    refused = call(merchant_api, operator, "ClearPrizeTable", campaignId=with_batch["id"])
+    assert [e["code"] for e in refused["errors"]] == ["PRIZE_TERMS_LOCKED"]
+    assert call(merchant_api, operator, "PrizeTable", campaignId=with_batch["id"]) is not None
+
+    # Activated: the terms were published.
+    active = call(merchant_api, operator, "CreateScanCampaign", name="已启用")["campaign"]
+    call(merchant_api, operator, "SetPrizeTable", campaignId=active["id"], tiers=tiers)
+    call(merchant_api, operator, "ActivateCampaign", id=active["id"])
+    refused = call(merchant_api, operator, "ClearPrizeTable", campaignId=active["id"])
+    assert [e["code"] for e in refused["errors"]] == ["PRIZE_TERMS_LOCKED"]
+    table = call(merchant_api, operator, "PrizeTable", campaignId=active["id"])
+    assert table is not None and table["lockedAt"] is not None

@@ -444,6 +444,11 @@ def texts() -> dict[str, str]:
             "every draw against the seed's commitment below."
         ),
         "prize_saved": _("Prize table saved."),
+        "confirm_prize_clear": _(
+            "Remove the prize table? The campaign then pays a fixed number of points per "
+            "code, set when a batch is made."
+        ),
+        "prize_cleared": _("Prize table removed: the campaign pays fixed points."),
         "prize_batch": _("prize draws, %(points)s points reserved"),
         # The earning rule screen (积分规则).
         "earning_rule_missing": _(

@@ -116,6 +116,7 @@ SCREENS: dict[str, Screen] = {
                 # The prize table editor: tiers, odds, reserve, locked terms and stats.
                 "PrizeTable",
                 "SetPrizeTable",
+                "ClearPrizeTable",
                 "SuppliedProducts",
                 "MerchantLogo",
                 "MerchantLogoUpload",

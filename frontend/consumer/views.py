@@ -197,12 +197,16 @@ def scan_texts() -> dict[str, str]:
         "unknown_title": _("Unknown code"),
         "hidden_title": _("Check the hidden code"),
         **prize_texts(),
+        # The first-scan guarantee (decision 0280), in a scan's words.
+        "prize_guaranteed": _("Your first scan in this campaign always wins a prize."),
+        "prize_guarantee": _("Your first scan in this campaign wins at least “%(tier)s”."),
     }
 
 
 def prize_texts() -> dict[str, str]:
     """A prize draw's texts (static/consumer/prize-display.js), on the scan and the
-    questionnaire pages."""
+    questionnaire pages; each page adds the first-draw guarantee's two in its own words
+    (``prize_guarantee`` before, ``prize_guaranteed`` after): a questionnaire has no scan."""
     return {
         "draw": _("Draw for a prize"),
         "prize_up_to": _("Prizes up to %(points)s points"),
@@ -210,8 +214,6 @@ def prize_texts() -> dict[str, str]:
         "prize_won": _("You won %(tier)s: %(points)s points"),
         "prize_none": _("No prize this time. Thank you for taking part!"),
         "prize_fallback": _("The prize you drew had run out: you get the next one left."),
-        "prize_guaranteed": _("Your first scan in this campaign always wins a prize."),
-        "prize_guarantee": _("Your first scan in this campaign wins at least “%(tier)s”."),
         "prize_log": _("Draw no. %(seq)s in the public log (%(hash)s…)"),
     }
 
@@ -377,6 +379,9 @@ def questionnaire_texts() -> dict[str, str]:
         "nps_low": _("0 = not at all likely, 10 = extremely likely"),
         "not_found": _("This questionnaire does not exist."),
         **prize_texts(),
+        # The guarantee is a consumer's first draw in the campaign: here, their first answer.
+        "prize_guaranteed": _("Your first answer to this questionnaire always wins a prize."),
+        "prize_guarantee": _("Your first answer to this questionnaire wins at least “%(tier)s”."),
     }
 
 

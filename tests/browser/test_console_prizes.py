@@ -17,8 +17,10 @@ from collections.abc import Callable
 
 import pytest
 from django_tenants.utils import tenant_context
+from playwright.sync_api import Dialog
 
 from campaigns.models import Code, PrizeSeed, PrizeTable
+from campaigns.prizes.services import set_prize_table
 from campaigns.scan.claims import claim_code
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign
@@ -28,7 +30,7 @@ from tests.browser.conftest import BrowserPage
 from tests.browser.test_console import Shoot, funded_merchant, shoot_both
 from tests.browser.test_console_labels import campaign_global_id, sign_in_chinese
 from tests.fixtures.activity import consumer
-from tests.fixtures.prizes import coupon_pool, nonce
+from tests.fixtures.prizes import TIERS, coupon_pool, nonce
 from tests.fixtures.tenants import staff_user
 
 pytestmark = pytest.mark.browser
@@ -137,6 +139,48 @@ def test_prize_table_editor_refuses_the_ceiling_shows_odds_and_reserve_then_lock
     first = rows.nth(0).locator("td")
     assert int(first.nth(6).inner_text()) == 1 - int(first.nth(5).inner_text())
     shoot_both(page, shoot, "prize-table")
+
+
+def test_a_saved_prize_table_is_turned_back_into_fixed_points(
+    committed_db: None,
+    unique: Callable[[str], str],
+    open_page: Callable[..., BrowserPage],
+) -> None:
+    """A draft's saved table: "改回固定积分" asks first, then removes it; the batch form
+    asks for points per code again and the editor starts over."""
+    owner = staff_user(f"{unique('owner')}@console.test")
+    merchant = funded_merchant(unique, "莲花茶饮", owner)
+    with tenant_context(merchant):
+        campaign = create_scan_campaign(name="先抽奖")
+        set_prize_table(campaign, TIERS)
+
+    page = open_page("desktop", locale="zh-CN")
+    p = page.page
+    sign_in_chinese(page, owner.get_username())
+    p.goto(f"/console/campaign/?id={campaign_global_id(merchant.pk, campaign.pk)}")
+    p.locator("#prize-stats table").wait_for()
+    assert p.locator("#b-points").is_hidden()
+    clear = p.get_by_role("button", name="改回固定积分")
+    # Dismissed: nothing changes.
+    p.once("dialog", lambda dialog: dialog.dismiss())
+    clear.click()
+    with tenant_context(merchant):
+        assert PrizeTable.objects.filter(campaign=campaign).exists()
+    asked: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    p.once("dialog", accept)
+    clear.click()
+    p.locator("#progress").get_by_text("奖项表已删除").wait_for()
+    assert asked and "删除奖项表" in asked[0]
+    assert clear.is_hidden() and p.locator("#prize-stats table").count() == 0
+    assert p.locator("#p-0-name").input_value() == "一等奖"  # a new table's start
+    assert p.locator("#b-points").is_visible()
+    with tenant_context(merchant):
+        assert not PrizeTable.objects.filter(campaign=campaign).exists()
 
 
 def test_earning_rule_screen_refuses_a_bad_rate_at_its_field_then_saves(

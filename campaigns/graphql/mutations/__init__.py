@@ -26,7 +26,7 @@ from campaigns.graphql.mutations.follow import (
     MakeFollowPoster,
 )
 from campaigns.graphql.mutations.imports import CreateCodeImport
-from campaigns.graphql.mutations.prizes import SetPrizeTable
+from campaigns.graphql.mutations.prizes import ClearPrizeTable, SetPrizeTable
 from campaigns.graphql.mutations.questionnaires import (
     CreateQuestionnaire,
     EditQuestions,
@@ -55,6 +55,7 @@ class MerchantMutations(graphene.ObjectType):
     create_code_batch = CreateCodeBatch.Field()
     void_code_batch = VoidCodeBatch.Field()
     set_prize_table = SetPrizeTable.Field()
+    clear_prize_table = ClearPrizeTable.Field()
     create_code_import = CreateCodeImport.Field()
     create_follow_campaign = CreateFollowCampaign.Field()
     make_follow_poster = MakeFollowPoster.Field()

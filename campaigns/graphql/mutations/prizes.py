@@ -1,4 +1,5 @@
-"""The prize table mutation of the merchant API (operator): define a draft campaign's tiers."""
+"""The prize table mutations of the merchant API (operator): define a draft campaign's
+tiers, or clear them (the campaign pays fixed points again)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from api.permissions import require_membership
 from api.scalars import JSONString
 from api.types import decode_id
 from campaigns.error_codes import PrizeErrorCode
-from campaigns.graphql.types.campaigns import campaign_by_id
+from campaigns.graphql.types.campaigns import CampaignNode, campaign_by_id
 from campaigns.graphql.types.prizes import PrizeTableType
 from campaigns.models.prizes import terms_from_json
 from campaigns.prizes import services
@@ -70,6 +71,23 @@ class SetPrizeTable(DomainMutation):
         terms = terms_from_json(_coupon_ids(tiers))
         table = services.set_prize_table(campaign, terms, period_days, first_scan_guarantee)
         return cls(prize_table=table)
+
+
+class ClearPrizeTable(DomainMutation):
+    """Make a draft campaign pay fixed points again (operator): its saved prize table is
+    removed. Refused with `PRIZE_TERMS_LOCKED` as `setPrizeTable` is, once the campaign was
+    activated or has batches; a campaign without a table is answered unchanged."""
+
+    class Arguments:
+        campaign_id = graphene.ID(required=True)
+
+    campaign = graphene.Field(CampaignNode)
+
+    @classmethod
+    def perform(cls, root: Any, info: graphene.ResolveInfo, campaign_id: str) -> ClearPrizeTable:
+        require_membership(info, Role.OPERATOR)
+        campaign = campaign_by_id(info, campaign_id, "campaignId")
+        return cls(campaign=services.clear_prize_table(campaign))
 
 
 def _coupon_ids(tiers: Any) -> Any:

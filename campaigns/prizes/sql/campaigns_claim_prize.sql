@@ -8,6 +8,12 @@
 -- are campaigns_claim_code's (same outcomes, same order); then steps 6-9, the draw, in
 -- campaigns_prize_draw (campaigns_prize_draw.sql, shared with a prize questionnaire's
 -- submit, decision 0283):
+-- Lock order (decision 0318; the campaign's end, campaigns.services.set_status, takes
+-- the same): the campaign's row, the draw log's head, the tiers, the reserve, the wallet.
+-- Step 3 reads the campaign FOR KEY SHARE (the lock the claim's insert would take at the
+-- end anyway, for its foreign key): a claim waits there for an end in progress and then
+-- reads the campaign ended ('campaign', nothing written), and an end waits there for the
+-- claims in flight, so neither holds the head while waiting for the other's row.
 --   6. the draw log's head (the campaign's campaigns_prizetable row) is locked: every
 --      draw of the campaign takes its turn here, so the log's order is the order in
 --      which capped tiers were consumed, and the claim's sequence number is the head's
@@ -36,6 +42,7 @@
 --      redeemed at once for one free coupon of the product (the batch took it out of
 --      the pool's stock when it was created): a 'redeem' posting wallet -> mall, a
 --      completed order, the coupon given to it (campaigns_prize_coupon.sql);
+--      10-10b are campaigns_prize_pay.sql, shared with a prize questionnaire's submit;
 --  11. the claim row (no ledger transaction for "thank you").
 -- campaigns/prizes/draw.py is the same arithmetic in Python, for the verifier.
 -- Re-created from this file on every migrate (core/db/functions.py).
@@ -77,7 +84,7 @@ DECLARE
     v_prize boolean;
     v_reserve bigint;
     v_wallet bigint;
-    v_post record;
+    v_replayed boolean;
     v_coupon bigint;
 BEGIN
     SELECT m.schema_name, m.status, m.points_expiry_days, m.name
@@ -102,7 +109,8 @@ BEGIN
       JOIN campaigns_codebatch b ON b.id = c.batch_id
       JOIN campaigns_campaign p ON p.id = b.campaign_id
       LEFT JOIN campaigns_prizetable t ON t.campaign_id = p.id AND t.seed_id IS NOT NULL
-     WHERE c.code = p_code;
+     WHERE c.code = p_code
+       FOR KEY SHARE OF p;
     IF NOT FOUND THEN
         outcome := 'unknown';
     ELSIF NOT v_prize THEN
@@ -144,40 +152,19 @@ BEGIN
       INTO seq, drawn, awarded, points, tier_name, entry_hash, v_coupon
       FROM public.campaigns_prize_draw(v_table, p_consumer, p_nonce, p_code, p_now, NULL) d;
 
-    -- 10. The award.
-    IF points > 0 THEN
-        SELECT * INTO v_post FROM public.points_post(
-            'award', 'claim:' || p_merchant || ':' || p_code,
-            encode(sha256(convert_to(
-                'award:' || p_code || ':' || p_consumer || ':' || points, 'UTF8')), 'hex'),
-            p_merchant, p_consumer, NULL, left(campaign_name || ' · ' || tier_name, 200),
-            jsonb_build_object('code', p_code, 'campaign', campaign_id, 'batch', batch_id,
-                               'prize', awarded, 'draw', seq),
-            p_now,
-            ARRAY[v_reserve, v_wallet], ARRAY[-points, points]::bigint[], ARRAY[NULL, p_consumer],
-            CASE WHEN v_reserve < v_wallet THEN ARRAY[v_reserve, v_wallet]
-                 ELSE ARRAY[v_wallet, v_reserve] END,
-            CASE WHEN v_reserve < v_wallet THEN ARRAY[-points, points]::bigint[]
-                 ELSE ARRAY[points, -points]::bigint[] END,
-            v_wallet, p_consumer, points, p_now + make_interval(days => v_expiry_days),
-            NULL, NULL);
-        IF v_post.replayed THEN
-            RAISE EXCEPTION 'claim of % already posted as transaction %', p_code, v_post.txn_id;
-        END IF;
-        txn_id := v_post.txn_id;
-        balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
-        -- 10b. A coupon prize: its price redeemed at once for one of the pool's coupons.
-        IF v_coupon IS NOT NULL THEN
-            -- A SELECT, not an assignment: tests/test_distribution.py reads the statements.
-            SELECT public.campaigns_prize_coupon(
-                p_consumer, v_wallet, v_coupon, points, 'prize:' || p_merchant || ':' || p_code,
-                campaign_id, awarded, seq, p_now)
-              INTO balance;
-        END IF;
-    ELSE
-        -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).
-        SELECT a.balance INTO balance FROM public.points_account a
-         WHERE a.id = v_wallet AND a.consumer_id = p_consumer;
+    -- 10.-10b. The award, and a coupon prize's redeem (campaigns_prize_pay.sql).
+    SELECT y.txn_id, y.balance, y.replayed INTO txn_id, balance, v_replayed
+      FROM public.campaigns_prize_pay(
+          p_merchant, p_consumer, v_reserve, v_wallet, points, v_coupon,
+          'claim:' || p_merchant || ':' || p_code,
+          'award:' || p_code || ':' || p_consumer || ':' || points,
+          campaign_name, tier_name,
+          jsonb_build_object('code', p_code, 'campaign', campaign_id, 'batch', batch_id,
+                             'prize', awarded, 'draw', seq),
+          'prize:' || p_merchant || ':' || p_code,
+          campaign_id, awarded, seq, p_now, v_expiry_days) y;
+    IF v_replayed THEN
+        RAISE EXCEPTION 'claim of % already posted as transaction %', p_code, txn_id;
     END IF;
 
     -- 11. The claim.

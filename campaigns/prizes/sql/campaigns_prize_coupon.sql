@@ -2,8 +2,8 @@
 -- paid into the wallet, redeemed at once for one free coupon of the product, as
 -- redemption_redeem redeems a coupon (same posting, same order row). The prize's batch or
 -- questionnaire took the coupon out of the pool's stock when it was funded. Called by
--- campaigns_claim_prize and campaigns_submit_prize in their statement; answers the
--- wallet's balance after. p_okey is the order's idempotency key ('prize:<merchant>:<what>').
+-- campaigns_prize_pay (the payout of campaigns_claim_prize and campaigns_submit_prize) in
+-- their statement; answers the wallet's balance after. p_okey is the order's idempotency key ('prize:<merchant>:<what>').
 -- Re-created from this file on every migrate (core/db/functions.py).
 CREATE OR REPLACE FUNCTION public.campaigns_prize_coupon(
     p_consumer bigint,

@@ -8,12 +8,18 @@
 -- nonce. Steps 1-3 are campaigns_submit_response's (same outcomes, same order), plus
 -- 'points' for a questionnaire without a prize table (Python then calls that function);
 -- then:
+--   3b. the lock order (decision 0318, campaigns_claim_prize.sql's): the campaign's row,
+--      the draw log's head, the tiers, the reserve, the wallet. The first read locks the
+--      campaign's row and the questionnaire's FOR KEY SHARE, in that order (the order of
+--      OF): a submit waits there for an end in progress (set_status, or the last draw's
+--      close) and reads what it wrote ('exhausted' or 'campaign', nothing written);
 --   4. the wallet, and the prize reserve (one account: the draws take turns on the head);
 --   5. the draw (campaigns_prize_draw.sql), limited to the questionnaire's rewarded
 --      responses: the draw beyond it answers 'exhausted' and writes nothing;
 --   6. the award posted from the reserve to the wallet when the tier pays points (a
---      coupon tier's price redeemed at once, campaigns_prize_coupon.sql); its key already
---      posted: raised as response_once's violation (the draw rolls back with it);
+--      coupon tier's price redeemed at once), by campaigns_prize_pay.sql, the prize
+--      claim's payout too; its key already posted: raised as response_once's violation
+--      (the draw rolls back with it);
 --   7. the response (no ledger transaction for "thank you"); a concurrent one of the same
 --      consumer violates response_once and rolls the whole statement back.
 -- Re-created from this file on every migrate (core/db/functions.py).
@@ -57,7 +63,7 @@ DECLARE
     v_reserve bigint;
     v_wallet bigint;
     v_key text;
-    v_post record;
+    v_replayed boolean;
     v_coupon bigint;
 BEGIN
     SELECT m.schema_name, m.status, m.points_expiry_days
@@ -79,7 +85,8 @@ BEGIN
       JOIN campaigns_questionnaireversion v ON v.id = q.current_version_id
       LEFT JOIN campaigns_response r ON r.campaign_id = c.id AND r.consumer_id = p_consumer
       LEFT JOIN campaigns_prizetable t ON t.campaign_id = c.id
-     WHERE c.id = p_campaign AND c.kind = 'questionnaire';
+     WHERE c.id = p_campaign AND c.kind = 'questionnaire'
+       FOR KEY SHARE OF c, q;
     IF NOT FOUND THEN
         outcome := 'unknown';
     ELSIF v_table IS NULL THEN
@@ -124,43 +131,21 @@ BEGIN
         RETURN;
     END IF;
 
-    -- 6. The award.
-    IF points > 0 THEN
-        v_key := 'survey:' || v_schema || ':' || p_campaign || ':' || p_consumer;
-        SELECT * INTO v_post FROM public.points_post(
-            'award', v_key,
-            encode(sha256(convert_to(
-                'award:' || v_key || ':' || v_reserve || ':' || points, 'UTF8')), 'hex'),
-            p_merchant, p_consumer, NULL, left(campaign_name || ' · ' || tier_name, 200),
-            jsonb_build_object('campaign', p_campaign, 'prize', awarded, 'draw', seq),
-            p_now,
-            ARRAY[v_reserve, v_wallet], ARRAY[-points, points]::bigint[], ARRAY[NULL, p_consumer],
-            CASE WHEN v_reserve < v_wallet THEN ARRAY[v_reserve, v_wallet]
-                 ELSE ARRAY[v_wallet, v_reserve] END,
-            CASE WHEN v_reserve < v_wallet THEN ARRAY[-points, points]::bigint[]
-                 ELSE ARRAY[points, -points]::bigint[] END,
-            v_wallet, p_consumer, points, p_now + make_interval(days => v_expiry_days),
-            NULL, NULL);
-        IF v_post.replayed THEN
-            -- The same consumer's concurrent submit was paid: the statement rolls back,
-            -- its draw with it, and Python answers from the first response.
-            RAISE EXCEPTION 'response of % to % already paid', p_consumer, p_campaign
-                USING ERRCODE = 'unique_violation', CONSTRAINT = 'response_once';
-        END IF;
-        txn_id := v_post.txn_id;
-        balance := v_post.balances[CASE WHEN v_reserve < v_wallet THEN 2 ELSE 1 END];
-        IF v_coupon IS NOT NULL THEN
-            -- A SELECT, not an assignment: tests/test_distribution.py reads the statements.
-            SELECT public.campaigns_prize_coupon(
-                p_consumer, v_wallet, v_coupon, points,
-                'prize:' || p_merchant || ':q:' || p_campaign || ':' || p_consumer,
-                p_campaign, awarded, seq, p_now)
-              INTO balance;
-        END IF;
-    ELSE
-        -- The consumer's id pins the wallet's distribution key (tests/test_distribution.py).
-        SELECT a.balance INTO balance FROM public.points_account a
-         WHERE a.id = v_wallet AND a.consumer_id = p_consumer;
+    -- 6. The award, and a coupon prize's redeem (campaigns_prize_pay.sql).
+    v_key := 'survey:' || v_schema || ':' || p_campaign || ':' || p_consumer;
+    SELECT y.txn_id, y.balance, y.replayed INTO txn_id, balance, v_replayed
+      FROM public.campaigns_prize_pay(
+          p_merchant, p_consumer, v_reserve, v_wallet, points, v_coupon, v_key,
+          'award:' || v_key || ':' || v_reserve || ':' || points,
+          campaign_name, tier_name,
+          jsonb_build_object('campaign', p_campaign, 'prize', awarded, 'draw', seq),
+          'prize:' || p_merchant || ':q:' || p_campaign || ':' || p_consumer,
+          p_campaign, awarded, seq, p_now, v_expiry_days) y;
+    IF v_replayed THEN
+        -- The same consumer's concurrent submit was paid: the statement rolls back,
+        -- its draw with it, and Python answers from the first response.
+        RAISE EXCEPTION 'response of % to % already paid', p_consumer, p_campaign
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'response_once';
     END IF;
 
     -- 7. The response.

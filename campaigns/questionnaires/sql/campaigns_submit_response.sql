@@ -25,6 +25,11 @@
 --   6. the response (a concurrent one of the same consumer violates response_once and
 --      rolls the whole statement back: Python answers from the first response).
 -- Every outcome but 'submitted' is decided before the first write.
+-- Lock order (decision 0318, the campaign's end takes the same): the campaign's row and
+-- the questionnaire's, then the bucket, then the wallet. Step 3 reads the two FOR KEY
+-- SHARE (the response's foreign key takes the campaign's anyway), in that order (the
+-- order of OF): a submit waits there for an end in progress and reads what it wrote, and
+-- an end waits for the submits in flight, instead of each holding what the other needs.
 -- Re-created from this file on every migrate (core/db/functions.py).
 CREATE OR REPLACE FUNCTION public.campaigns_submit_response(
     p_merchant bigint,
@@ -84,7 +89,8 @@ BEGIN
       -- Every committed questionnaire has its version (Questionnaire.live_version).
       JOIN campaigns_questionnaireversion v ON v.id = q.current_version_id
       LEFT JOIN campaigns_response r ON r.campaign_id = c.id AND r.consumer_id = p_consumer
-     WHERE c.id = p_campaign AND c.kind = 'questionnaire';
+     WHERE c.id = p_campaign AND c.kind = 'questionnaire'
+       FOR KEY SHARE OF c, q;
     IF NOT FOUND THEN
         outcome := 'unknown';
     ELSIF v_previous IS NOT NULL THEN

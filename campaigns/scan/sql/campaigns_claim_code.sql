@@ -30,6 +30,11 @@
 --      the two). The event commits exactly when the claim does, in the same statement:
 --      no BEGIN, no second INSERT, no COMMIT from the client (decision 0329).
 -- Every outcome but 'claimed' is decided before the first write.
+-- Lock order (decision 0318, the campaign's end takes the same): the campaign's row, then
+-- the reserve bucket, then the wallet. Step 3 reads the campaign FOR KEY SHARE, the lock
+-- the claim row's foreign key takes at step 7 anyway, taken first: a claim waits there for
+-- an end in progress and reads it ended ('campaign'), and an end waits for the claims in
+-- flight, instead of each holding what the other needs (a bucket, the campaign's row).
 -- Re-created from this file on every migrate (core/db/functions.py).
 CREATE OR REPLACE FUNCTION public.campaigns_claim_code(
     p_merchant bigint,
@@ -93,7 +98,8 @@ BEGIN
       FROM campaigns_code c
       JOIN campaigns_codebatch b ON b.id = c.batch_id
       JOIN campaigns_campaign p ON p.id = b.campaign_id
-     WHERE c.code = p_code;
+     WHERE c.code = p_code
+       FOR KEY SHARE OF p;
     IF NOT FOUND THEN
         outcome := 'unknown';
     ELSIF v_claimed_by IS NOT NULL THEN

@@ -4,7 +4,7 @@
 // a batch of N codes would reserve; once the terms are locked, the published table with
 // its seed commitment, the public verifier and the stats per tier.
 
-import { $, api, announce, el, intOrNull, mutate, nodes, number, onSubmit, percent, points, t, table } from "./console.js";
+import { $, api, announce, clearErrors, el, intOrNull, mutate, nodes, number, onSubmit, percent, points, showError, t, table } from "./console.js";
 
 const MAX_TIERS = 10;
 let campaignId = null;
@@ -247,10 +247,34 @@ export async function showPrizeTable(campaign, { editable, changed }) {
     onChange();
     return;
   }
+  startDraft();
+}
+
+/** The editor on the saved table, or on a new one (top prize and "thank you"). */
+function startDraft() {
   draft = published ? tiersFromTable(published) : [{ ...newTier(), name: t("prize_first") }, thankYou()];
-  form.elements.firstScanGuarantee.checked = Boolean(published?.firstScanGuarantee);
+  $("#prize-table").elements.firstScanGuarantee.checked = Boolean(published?.firstScanGuarantee);
+  // A saved table can be removed while the terms are open: the campaign pays fixed points.
+  $("#prize-clear").hidden = !published;
   renderRows();
   refresh();
+}
+
+/** Back to fixed points (ClearPrizeTable); the server refuses once the terms are locked. */
+async function clearTable() {
+  if (!window.confirm(t("confirm_prize_clear"))) return;
+  const form = $("#prize-table");
+  clearErrors(form);
+  try {
+    await mutate("ClearPrizeTable", { campaignId });
+  } catch (error) {
+    showError(form, error);
+    return;
+  }
+  published = null;
+  $("#prize-stats").replaceChildren();
+  startDraft();
+  announce(t("prize_cleared"));
 }
 
 /** The terms being edited or published, for the batch form: null when none. */
@@ -266,6 +290,7 @@ export function initPrizeEditor() {
     document.getElementById(`p-${draft.length - 2}-name`)?.focus();
   });
   $("#p-batch").addEventListener("input", refresh);
+  $("#prize-clear").addEventListener("click", clearTable);
   onSubmit($("#prize-table"), async (values) => {
     const result = await mutate("SetPrizeTable", {
       campaignId,
@@ -277,6 +302,7 @@ export function initPrizeEditor() {
     const { prizeTable } = await api.call("PrizeTable", { campaignId }, { auth: true });
     published = prizeTable ?? result.prizeTable;
     renderPublished(false);
+    $("#prize-clear").hidden = false;
     announce(t("prize_saved"));
     onChange();
   });
