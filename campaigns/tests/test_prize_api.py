@@ -25,12 +25,8 @@ from frontend.consumer import views as consumer_views
 from points import ledger
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.prizes import coupon_pool, nonce
-<<<<<<< HEAD
 from tests.fixtures.tenants import Tenants, fund
-=======
-from tests.fixtures.tenants import Tenants
 from tests.test_consumer_pages import embedded
->>>>>>> prizes
 
 pytestmark = pytest.mark.django_db
 
