@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 from django_tenants.utils import tenant_context
-from graphql_relay import to_global_id
+from graphql_relay import from_global_id, to_global_id
 
 from accounts.models import User
 from campaigns.models import Code, CodeBatch, PrizeTable
@@ -403,6 +403,11 @@ def test_a_prize_questionnaires_page_words_the_guarantee_as_a_first_answer(
     assert not any("扫码" in texts[key] for key in ("prize_guarantee", "prize_guaranteed"))
     with translation.override("zh-hans"):
         assert "扫码" in consumer_views.scan_texts()["prize_guarantee"]
+    # The public verifier words it the same way (a scan campaign's: "首次扫码", above).
+    campaign_pk = int(from_global_id(created["campaign"]["id"])[1].split(":")[1])
+    verifier = client.get(f"/prizes/{acme.acme.pk}/{campaign_pk}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    guarantee = verifier.content.decode().split('id="prize-guarantee">')[1].split("</p>")[0]
+    assert "首次提交本问卷至少获得“小奖”" in guarantee and "扫码" not in guarantee
 
 
 def test_a_draft_campaigns_prize_table_is_cleared_back_to_fixed_points(

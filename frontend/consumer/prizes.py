@@ -15,13 +15,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 from django_tenants.utils import tenant_context
 
-from campaigns.models import PrizeTable
+from campaigns.models import CampaignKind, PrizeTable
 from campaigns.prizes import verify
 from frontend.pages import render_page
 from tenants.models import Merchant
 
 
-def _document(merchant_id: int, campaign_id: int) -> tuple[Merchant, dict[str, Any]]:
+def _document(merchant_id: int, campaign_id: int) -> tuple[Merchant, dict[str, Any], str]:
+    """The merchant, the published document and the campaign's kind."""
     merchant = Merchant.find(merchant_id)
     if merchant is None:
         raise Http404
@@ -33,12 +34,12 @@ def _document(merchant_id: int, campaign_id: int) -> tuple[Merchant, dict[str, A
         )
         if table is None:
             raise Http404  # a draft's terms are not published yet
-        return merchant, verify.published(table)
+        return merchant, verify.published(table), table.campaign.kind
 
 
 @require_safe
 def verify_page(request: HttpRequest, merchant_id: int, campaign_id: int) -> HttpResponse:
-    merchant, document = _document(merchant_id, campaign_id)
+    merchant, document, kind = _document(merchant_id, campaign_id)
     report = verify.verify(document)
     total = sum(t["weight"] for t in document["tiers"])
     return render_page(
@@ -58,6 +59,8 @@ def verify_page(request: HttpRequest, merchant_id: int, campaign_id: int) -> Htt
                 ),
                 None,
             ),
+            # A questionnaire's guarantee is its first answer's, not a first scan's.
+            "questionnaire": kind == CampaignKind.QUESTIONNAIRE,
             "merchant_id": merchant_id,
             "campaign_id": campaign_id,
         },
@@ -66,7 +69,7 @@ def verify_page(request: HttpRequest, merchant_id: int, campaign_id: int) -> Htt
 
 @require_safe
 def log_json(request: HttpRequest, merchant_id: int, campaign_id: int) -> JsonResponse:
-    _merchant, document = _document(merchant_id, campaign_id)
+    _merchant, document, _kind = _document(merchant_id, campaign_id)
     response = JsonResponse(document, json_dumps_params={"ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="prize-draws-{campaign_id}.json"'
     return response
