@@ -24,7 +24,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_safe
-from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
 from accounts.models import Consent
@@ -32,7 +31,7 @@ from accounts.policies import CURRENT_VERSIONS
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.follow import services as follow
 from campaigns.models import Campaign, CampaignKind, ScanSource
-from campaigns.questionnaires.links import parse_link, questionnaire_link
+from campaigns.questionnaires.links import in_merchant_schema, questionnaire_link
 from campaigns.scan import events, routing
 from campaigns.scan.codes import CodeError, normalize, pretty
 from campaigns.scan.verification import verify_code
@@ -41,7 +40,6 @@ from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from frontend.consumer.messages import error_messages
 from frontend.pages import compressed, operations, render_page
-from tenants.models import Merchant
 
 # Every page that may sign a consumer in (or keep a session alive) sends these.
 SESSION_OPERATIONS = (
@@ -375,31 +373,22 @@ def questionnaire_texts() -> dict[str, str]:
     }
 
 
-def _questionnaire_exists(link: str) -> bool:
-    parsed = parse_link(link)
-    if parsed is None:
-        return False
-    merchant = Merchant.find(parsed[0])
-    if merchant is None:
-        return False
-    with tenant_context(merchant):
-        return Campaign.objects.filter(pk=parsed[1], kind=CampaignKind.QUESTIONNAIRE).exists()
-
-
 @require_safe
 def questionnaire_page(request: HttpRequest, link: str) -> HttpResponse:
     """``/q/<link>``: a questionnaire's share link and poster QR code open this."""
-    if not _questionnaire_exists(link):
+    try:
+        with in_merchant_schema(link, CampaignKind.QUESTIONNAIRE) as (merchant, campaign_id):
+            key = Campaign.objects.values_list("link_key", flat=True).get(pk=campaign_id)
+    except DomainError:
         return render_page(request, "consumer/questionnaire_missing.html", status=404)
-    parsed = parse_link(link)
-    assert parsed is not None
     return consumer_page(
         request,
         "consumer/questionnaire.html",
         "consumer/questionnaire.js",
         QUESTIONNAIRE_OPERATIONS,
         questionnaire_texts,
-        config={"link": questionnaire_link(*parsed), **wechat_config()},
+        # The page asks by the key even when opened by an old numeric link.
+        config={"link": questionnaire_link(merchant.pk, key), **wechat_config()},
     )
 
 

@@ -63,7 +63,7 @@ def _questionnaire(merchant: Any, unique: Callable[[str], str]) -> str:
             max_rewarded_responses=10,
         )
         set_status(merchant, campaign, CampaignStatus.ACTIVE)
-    return questionnaire_link(merchant.pk, campaign.pk)
+    return questionnaire_link(merchant.pk, campaign.link_key)
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
