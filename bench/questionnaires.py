@@ -236,8 +236,8 @@ def in_process(setup: Setup, count: int) -> None:
     """``count`` submits as the ``SubmitResponse`` mutation makes them, by pgbench's
     consumers (no pgbench runs in this mode), timed in this process; then the audit."""
     from accounts.models import User
-    from campaigns.questionnaires import services as questionnaires
     from campaigns.models import CampaignKind
+    from campaigns.questionnaires import services as questionnaires
     from campaigns.questionnaires.links import find_campaign
     from core.db import connection
     from points.audit import audit

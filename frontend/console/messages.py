@@ -362,6 +362,7 @@ def texts() -> dict[str, str]:
         "follow_poster": _("Make the poster code"),
         "follow_poster_alt": _("Poster QR code"),
         "follow_share": _("Page to share"),
+        "preview_page": _("Preview the consumer page"),
         "follow_created": _("Follow campaign created: %(name)s"),
         "batch_GENERATING": _("Generating"),
         "batch_READY": _("Ready"),

@@ -24,6 +24,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_safe
+from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
 from accounts.models import Consent
@@ -31,15 +32,18 @@ from accounts.policies import CURRENT_VERSIONS
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.follow import services as follow
 from campaigns.models import Campaign, CampaignKind, ScanSource
+from campaigns.preview import PREVIEW_LINK
 from campaigns.questionnaires.links import in_merchant_schema, questionnaire_link
 from campaigns.scan import events, routing
 from campaigns.scan.codes import CodeError, normalize, pretty
+from campaigns.scan.preview import Preview, campaign_offer
 from campaigns.scan.verification import verify_code
 from core import regions, wechat
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
 from frontend.consumer.messages import error_messages
 from frontend.pages import compressed, operations, render_page
+from tenants.models import Merchant
 
 # Every page that may sign a consumer in (or keep a session alive) sends these.
 SESSION_OPERATIONS = (
@@ -762,6 +766,93 @@ def follow_page(request: HttpRequest, link: str) -> HttpResponse:
         },
         extra={"view": found},
     )
+
+
+# --- The console's preview of a campaign's page ------------------------------------------
+
+
+def _offer_json(offer: Preview) -> dict[str, Any]:
+    """A scan campaign's offer in the shape the scan page's script reads from the API's
+    ``scanPreview`` (the tiers' chance: each weight over the total)."""
+    tiers = None
+    if offer.prize_tiers is not None:
+        total = sum(weight for _name, _points, weight, _cap in offer.prize_tiers)
+        tiers = [
+            {"name": name, "points": points, "chance": weight / total, "cap": cap}
+            for name, points, weight, cap in offer.prize_tiers
+        ]
+    return {
+        "code": None,
+        "status": offer.status.value,
+        "merchantName": offer.merchant_name,
+        "campaignName": offer.campaign_name,
+        "campaignDescription": offer.campaign_description,
+        "points": offer.points,
+        "prizeTiers": tiers,
+        "prizeGuarantee": offer.prize_guarantee,
+    }
+
+
+def _campaign_preview(request: HttpRequest, merchant_id: int, campaign_id: int) -> HttpResponse:
+    """``/preview/<token>``: a campaign's consumer page for the merchant who asked the
+    console for it (decision 0324). Records nothing; the page's script sends nothing
+    that counts (``config.preview``)."""
+    merchant = Merchant.find(merchant_id)
+    campaign = None
+    if merchant is not None:
+        with tenant_context(merchant):
+            campaign = Campaign.objects.filter(pk=campaign_id).first()
+            if campaign is not None and campaign.kind == CampaignKind.SCAN:
+                offer = _offer_json(campaign_offer(merchant, campaign))
+    if merchant is None or campaign is None:
+        return render_page(request, "consumer/questionnaire_missing.html", status=404)
+    link = questionnaire_link(merchant.pk, campaign.link_key)
+    if campaign.kind == CampaignKind.SCAN:
+        response = consumer_page(
+            request,
+            "consumer/scan.html",
+            "consumer/scan.js",
+            SCAN_OPERATIONS,
+            scan_texts,
+            config={"code": "", "preview": True, "offer": offer},
+            extra={"code": "", "preview": True},
+        )
+    elif campaign.kind == CampaignKind.QUESTIONNAIRE:
+        response = consumer_page(
+            request,
+            "consumer/questionnaire.html",
+            "consumer/questionnaire.js",
+            QUESTIONNAIRE_OPERATIONS,
+            questionnaire_texts,
+            config={"link": link, "preview": True},
+            extra={"preview": True},
+        )
+    else:
+        found = follow.public_view(link)
+        if found is None:
+            return render_page(request, "consumer/questionnaire_missing.html", status=404)
+        response = consumer_page(
+            request,
+            "consumer/follow.html",
+            "consumer/follow.js",
+            FOLLOW_OPERATIONS,
+            follow_texts,
+            config={
+                "mode": "follow",
+                "preview": True,
+                "link": link,
+                "merchant": found.merchant_slug,
+                "account": found.account_name,
+                "points": found.points,
+            },
+            extra={"view": found, "preview": True},
+        )
+    # The link is the authorisation for a few minutes: no cache keeps its page.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+campaign_preview_page = PREVIEW_LINK.view(_campaign_preview)
 
 
 @require_safe

@@ -339,6 +339,9 @@ function renderExisting() {
   $("#share-link").href = q.shareUrl;
   $("#poster-link").href = q.posterUrl;
   $("#results-link").href = link("results", { id: q.id });
+  // A signed link for 15 minutes: opening it is no response and collects nothing (0324).
+  $("#preview-link").href = q.campaign.previewUrl;
+  $("#preview-link").hidden = false;
   const operator = atLeast(role, "OPERATOR");
   $("#activate").hidden = !(operator && (q.status === "DRAFT" || q.status === "PAUSED"));
   $("#activate").textContent = q.status === "PAUSED" ? t("resume") : t("activate");
