@@ -747,6 +747,12 @@ def follow_texts() -> dict[str, str]:
 @require_safe
 def follow_page(request: HttpRequest, link: str) -> HttpResponse:
     """``/follow/<link>``: "关注领积分", then a code to long-press in WeChat."""
+    return _follow_campaign_page(request, link, preview=False)
+
+
+def _follow_campaign_page(request: HttpRequest, link: str, *, preview: bool) -> HttpResponse:
+    """The follow campaign's page; a preview's button does nothing (decision 0324) and
+    it needs no WeChat JS-SDK."""
     found = follow.public_view(link)
     if found is None:
         return render_page(request, "consumer/questionnaire_missing.html", status=404)
@@ -762,9 +768,9 @@ def follow_page(request: HttpRequest, link: str) -> HttpResponse:
             "merchant": found.merchant_slug,
             "account": found.account_name,
             "points": found.points,
-            **wechat_config(),
+            **({"preview": True} if preview else wechat_config()),
         },
-        extra={"view": found},
+        extra={"view": found, "preview": preview},
     )
 
 
@@ -828,25 +834,7 @@ def _campaign_preview(request: HttpRequest, merchant_id: int, campaign_id: int) 
             extra={"preview": True},
         )
     else:
-        found = follow.public_view(link)
-        if found is None:
-            return render_page(request, "consumer/questionnaire_missing.html", status=404)
-        response = consumer_page(
-            request,
-            "consumer/follow.html",
-            "consumer/follow.js",
-            FOLLOW_OPERATIONS,
-            follow_texts,
-            config={
-                "mode": "follow",
-                "preview": True,
-                "link": link,
-                "merchant": found.merchant_slug,
-                "account": found.account_name,
-                "points": found.points,
-            },
-            extra={"view": found, "preview": True},
-        )
+        response = _follow_campaign_page(request, link, preview=True)
     # The link is the authorisation for a few minutes: no cache keeps its page.
     response["Cache-Control"] = "private, no-store"
     return response

@@ -25,6 +25,7 @@ from campaigns.questionnaires.services import create_questionnaire_campaign
 from campaigns.scan.generation import generate_batch
 from campaigns.scan.services import create_batch, create_scan_campaign
 from campaigns.services import set_status
+from tenants.models import Merchant
 from tests.browser.conftest import BrowserPage
 from tests.browser.test_console import QUESTIONS_ZH, Shoot, funded_merchant
 from tests.browser.test_console_labels import campaign_global_id, sign_in_chinese
@@ -46,14 +47,21 @@ def api_requests(context: Any) -> list[str]:
     return sent
 
 
-def test_questionnaire_share_link_copy_and_preview(
-    committed_db: None,
-    unique: Callable[[str], str],
-    open_page: Callable[..., BrowserPage],
-    shoot: Shoot,
-) -> None:
+def signed_in_owner(
+    unique: Callable[[str], str], open_page: Callable[..., BrowserPage], name: str
+) -> tuple[Merchant, BrowserPage]:
+    """A funded merchant named ``name`` and its owner's console, in Chinese at 1280 x 800."""
     owner = staff_user(f"{unique('owner')}@console.test")
-    merchant = funded_merchant(unique, "梅花茶馆", owner)
+    merchant = funded_merchant(unique, name, owner)
+    page = open_page("desktop", locale="zh-CN")
+    sign_in_chinese(page, str(owner.email))
+    return merchant, page
+
+
+def test_questionnaire_share_link_copy_and_preview(
+    committed_db: None, unique: Callable[[str], str], open_page: Callable[..., BrowserPage]
+) -> None:
+    merchant, page = signed_in_owner(unique, open_page, "梅花茶馆")
     with tenant_context(merchant):
         campaign = create_questionnaire_campaign(
             name="口味调查",
@@ -64,9 +72,7 @@ def test_questionnaire_share_link_copy_and_preview(
         )
         set_status(merchant, campaign, CampaignStatus.ACTIVE)
     link = questionnaire_link(merchant.pk, campaign.link_key)
-    page = open_page("desktop", locale="zh-CN")
     p = page.page
-    sign_in_chinese(page, str(owner.email))
     p.goto("/console/campaigns/")
     p.get_by_role("link", name="口味调查").click()
     p.get_by_role("heading", name="口味调查").wait_for()
@@ -98,16 +104,13 @@ def test_scan_campaign_preview_sends_nothing(
     open_page: Callable[..., BrowserPage],
     shoot: Shoot,
 ) -> None:
-    owner = staff_user(f"{unique('owner')}@console.test")
-    merchant = funded_merchant(unique, "莲花茶饮", owner)
+    merchant, page = signed_in_owner(unique, open_page, "莲花茶饮")
     with tenant_context(merchant):
         campaign = create_scan_campaign(name="春茶瓶盖", description="扫码领积分")
         set_status(merchant, campaign, CampaignStatus.ACTIVE)
         batch = create_batch(merchant, campaign, size=2, points_per_code=5)
         generate_batch(batch.pk)
-    page = open_page("desktop", locale="zh-CN")
     p = page.page
-    sign_in_chinese(page, str(owner.email))
     p.goto(f"/console/campaign/?id={campaign_global_id(merchant.pk, campaign.pk)}")
     p.get_by_role("heading", name="春茶瓶盖").wait_for()
     sent = api_requests(p.context)
