@@ -269,7 +269,7 @@ def test_a_questionnaire_inside_wechat_asks_consent_once_then_collects(
     agree.wait_for()
     assert "#wx=" not in page.page.url
     agree.click()
-    page.page.get_by_label("No").check()
+    page.page.get_by_label("没去过").check()  # (the merchant's question is in Chinese)
     page.page.locator("fieldset[data-id=stars] label", has_text="4").click()
     page.page.get_by_role("button", name="Submit and earn 50 points").click()
     page.page.get_by_role("heading", name="Thank you! You earned 50 points").wait_for()
