@@ -50,7 +50,8 @@ def scan_campaign(t: Tenants) -> tuple[Campaign, list[str]]:
 
 
 def preview_url(api: Api, t: Tenants, campaign: Campaign) -> str:
-    node = staff(api, t.acme_viewer, "Campaign", {"id": to_global_id("Campaign", f"{t.acme.pk}:{campaign.pk}")})
+    global_id = to_global_id("Campaign", f"{t.acme.pk}:{campaign.pk}")
+    node = staff(api, t.acme_viewer, "Campaign", {"id": global_id})
     url = node["data"]["node"]["previewUrl"]
     assert "/preview/" in url
     return url
