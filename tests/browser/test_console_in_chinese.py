@@ -15,18 +15,14 @@ from collections.abc import Callable
 
 import pytest
 
-from campaigns.models import ScanSource
-from campaigns.scan import events
 from tenants.models import Merchant
 from tests.browser.conftest import BrowserPage, Site
 from tests.browser.test_console import Shoot, funded_merchant, shoot_both
 from tests.browser.test_console_labels import sign_in_chinese
+from tests.browser.test_scan_events import scanned_far_apart
 from tests.fixtures.tenants import merchant_with_codes, staff_user
 
 pytestmark = pytest.mark.browser
-
-BEIJING, SHENZHEN = "202.106.0.20", "202.96.134.133"
-WECHAT = "Mozilla/5.0 (Linux; Android 10) Mobile Safari/537.36 MicroMessenger/8.0.40"
 
 
 def test_api_key_audit_and_webhook_screens_in_chinese(
@@ -77,10 +73,7 @@ def test_suspicious_codes_screen_in_chinese(
 ) -> None:
     owner = staff_user(f"{unique('owner')}@console.test")
     merchant, (copied, _genuine) = merchant_with_codes(unique, size=2, points=5, owner=owner)
-    for ip in (BEIJING, SHENZHEN):
-        scanner = events.Scanner(ip=ip, user_agent=WECHAT)
-        events.record(merchant.pk, copied, ScanSource.PAGE, "opened", scanner)
-    assert events.drain_all() >= 2
+    scanned_far_apart(merchant.pk, copied)
     page = open_page("desktop", locale="zh-CN")
     sign_in_chinese(page, str(owner.email))
     page.page.goto("/console/scans/")
