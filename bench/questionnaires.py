@@ -199,7 +199,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     consumers = harness.make_consumers(
         http_consumers + pg_consumers + 1, with_tokens=http_consumers, sharing_with=merchant.pk
     )
-    link = questionnaire_link(merchant.pk, campaign.pk)
+    link = questionnaire_link(merchant.pk, campaign.link_key)
 
     def submit_as_the_api_does() -> None:
         questionnaires.submit_to(
@@ -222,7 +222,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         cap=cap,
         link=link,
         drain_campaign_id=drain.pk,
-        drain_link=questionnaire_link(merchant.pk, drain.pk),
+        drain_link=questionnaire_link(merchant.pk, drain.link_key),
         drain_cap=drain_cap,
         claim_batch=batch.pk,
         tokens=consumers.tokens,
@@ -236,8 +236,9 @@ def in_process(setup: Setup, count: int) -> None:
     """``count`` submits as the ``SubmitResponse`` mutation makes them, by pgbench's
     consumers (no pgbench runs in this mode), timed in this process; then the audit."""
     from accounts.models import User
+    from campaigns.models import CampaignKind
     from campaigns.questionnaires import services as questionnaires
-    from campaigns.questionnaires.links import parse_link
+    from campaigns.questionnaires.links import find_campaign
     from core.db import connection
     from points.audit import audit
 
@@ -246,9 +247,7 @@ def in_process(setup: Setup, count: int) -> None:
     users = list(User.objects.filter(pk__gte=first, pk__lt=first + count).order_by("pk"))
 
     def submit(user: User) -> None:
-        parsed = parse_link(setup.link)
-        assert parsed is not None
-        merchant_id, campaign_id = parsed
+        merchant_id, campaign_id = find_campaign(setup.link, CampaignKind.QUESTIONNAIRE)
         result = questionnaires.submit_to(merchant_id, user, campaign_id, ANSWERS, f"cpu-{user.pk}")
         assert not result.replayed and result.response.version.number == 1
 

@@ -60,10 +60,11 @@ def _scan_offers(merchant: Merchant, campaigns: Sequence[Campaign]) -> dict[int,
 
 
 def _questionnaire_offers(merchant: Merchant, campaigns: Sequence[Campaign]) -> dict[int, Offer]:
+    keys = {c.pk: c.link_key for c in campaigns}
     return {
         q.campaign_id: Offer(
             points=q.points_per_response,
-            path=f"/q/{questionnaire_link(merchant.pk, q.campaign_id)}",
+            path=f"/q/{questionnaire_link(merchant.pk, keys[q.campaign_id])}",
             earned_once_ref=f"survey:{q.pk}:",
         )
         for q in Questionnaire.objects.filter(campaign__in=campaigns)
@@ -73,10 +74,11 @@ def _questionnaire_offers(merchant: Merchant, campaigns: Sequence[Campaign]) -> 
 def _follow_offers(merchant: Merchant, campaigns: Sequence[Campaign]) -> dict[int, Offer]:
     # The follow page's link is the questionnaire's form of a campaign link
     # (campaigns/graphql/types/follow.py).
+    keys = {c.pk: c.link_key for c in campaigns}
     return {
         f.campaign_id: Offer(
             points=f.points_per_follow,
-            path=f"/follow/{questionnaire_link(merchant.pk, f.campaign_id)}",
+            path=f"/follow/{questionnaire_link(merchant.pk, keys[f.campaign_id])}",
         )
         for f in FollowCampaign.objects.filter(campaign__in=campaigns)
     }

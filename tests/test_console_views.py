@@ -111,6 +111,10 @@ def test_key_and_webhook_screens_offer_exactly_the_schemas_choices(client: Clien
         assert isinstance(config, dict)
         values = [choice["value"] for choice in config[key]]
         assert sorted(values) == sorted(schema.get_type(enum).values), url_name
+    # Each event's checkbox has its own words (a missing one showed as "event_POINTS_AWARDED").
+    events = schema.get_type("WebhookEventType").values
+    untitled = [value for value in events if f"event_{value}" not in texts()]
+    assert untitled == []
     config = _embedded(client.get(reverse("console-audit")).content.decode(), "console-config")
     assert isinstance(config, dict)
     assert config["mutations"] == sorted(schema.mutation_type.fields)

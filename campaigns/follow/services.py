@@ -35,7 +35,6 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.utils import tenant_context
 
 from accounts.models import User, WeChatIdentity
 from campaigns import reserves
@@ -50,7 +49,7 @@ from campaigns.models import (
     FollowCode,
     FollowSource,
 )
-from campaigns.questionnaires.links import parse_link
+from campaigns.questionnaires.links import in_merchant_schema
 from core.db import connection
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
@@ -538,24 +537,17 @@ class PublicView:
 
 def public_view(link: str) -> PublicView | None:
     """The follow campaign a link names, or None (malformed, unknown, another kind)."""
-    parsed = parse_link(link)
-    merchant = Merchant.find(parsed[0]) if parsed else None
-    if merchant is None or parsed is None:
+    try:
+        with in_merchant_schema(link, CampaignKind.FOLLOW) as (merchant, campaign_id):
+            campaign = Campaign.objects.select_related("follow").get(pk=campaign_id)
+            try:
+                _ensure_open(campaign, campaign.follow)
+                running = True
+            except DomainError:
+                running = False
+    except DomainError:
         return None
     account = official_accounts.account_of(merchant)
-    with tenant_context(merchant):
-        campaign = (
-            Campaign.objects.filter(pk=parsed[1], kind=CampaignKind.FOLLOW)
-            .select_related("follow")
-            .first()
-        )
-        if campaign is None:
-            return None
-        try:
-            _ensure_open(campaign, campaign.follow)
-            running = True
-        except DomainError:
-            running = False
     return PublicView(
         merchant.slug,
         merchant.name,

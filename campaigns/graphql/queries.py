@@ -118,12 +118,12 @@ class ConsumerQueries(graphene.ObjectType):
             raise DomainError(
                 QuestionnaireErrorCode.INVALID_ANSWER, _("Answers must be an object."), "answers"
             )
-        with in_merchant_schema(link) as (merchant, campaign_id):
+        with in_merchant_schema(link, models.CampaignKind.QUESTIONNAIRE) as (merchant, campaign_id):
             form = questionnaires.consumer_form(campaign_id, consumer, answers or {})
             if form is None:
                 raise link_not_found()
             return QuestionnaireForm(
-                link=questionnaire_link(merchant.pk, form.campaign.pk),
+                link=questionnaire_link(merchant.pk, form.campaign.link_key),
                 merchant_name=merchant.name,
                 campaign_name=form.campaign.name,
                 description=form.campaign.description,

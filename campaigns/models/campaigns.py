@@ -3,6 +3,7 @@ and the rules on their details. A table in each merchant's schema."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import ClassVar
 
@@ -13,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.error_codes import CampaignErrorCode
+from campaigns.scan.codes import ALPHABET
 from core.errors import DomainError
 from tenants.error_codes import MerchantErrorCode
 
@@ -20,6 +22,9 @@ from tenants.error_codes import MerchantErrorCode
 # are DO_NOTHING in Django: deleting a public row must not make Django look for
 # related rows in a tenant table from the public schema. The database constraint
 # still refuses to delete a referenced row.
+
+
+LINK_KEY_WIDTH = 13
 
 
 class CampaignKind(models.TextChoices):
@@ -48,8 +53,23 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
+def new_link_key() -> str:
+    """A campaign's public key: 13 characters of the codes' alphabet (65 bits from
+    ``secrets``), so its link (``/q/<merchant>-<key>``) names no countable id. Never all
+    digits: a link of digits is an old numeric one (decision 0323)."""
+    while True:
+        key = "".join(secrets.choice(ALPHABET) for _position in range(LINK_KEY_WIDTH))
+        if not key.isdigit():
+            return key
+
+
 class Campaign(models.Model):
     kind = models.CharField(max_length=16, choices=CampaignKind.choices)
+    # What its public link names (questionnaires and follow campaigns); see new_link_key.
+    link_key = models.CharField(max_length=LINK_KEY_WIDTH, unique=True, default=new_link_key)
+    # The link by sequential id (``<merchant>-<id>``) still opens it: only campaigns
+    # that had that link before keys existed, whose posters may be printed (0323).
+    numeric_link = models.BooleanField(default=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     image = models.ImageField(upload_to="campaigns/", blank=True)

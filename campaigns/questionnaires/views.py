@@ -39,7 +39,7 @@ def download_questionnaire_export(
             out = io.BytesIO()
             questionnaire_exports.write_poster(
                 out,
-                url=questionnaire_url(questionnaire_link(merchant.pk, campaign.pk)),
+                url=questionnaire_url(questionnaire_link(merchant.pk, campaign.link_key)),
                 title=campaign.name,
                 merchant=merchant.name,
                 points=campaign.questionnaire.points_per_response,

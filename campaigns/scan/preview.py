@@ -29,7 +29,8 @@ from enum import StrEnum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from campaigns.models import BatchStatus, CampaignStatus, Code
+from campaigns.error_codes import CampaignErrorCode
+from campaigns.models import BatchStatus, Campaign, CampaignStatus, Code
 from campaigns.prizes import services as prize_services
 from campaigns.scan import claims
 from campaigns.scan.routing import route
@@ -129,6 +130,38 @@ def _lookup(merchant_id: int, code: str) -> Preview:
         campaign_name=campaign.name,
         campaign_description=campaign.description,
         points=batch.points_per_code,
+        prize_tiers=prize_tiers,
+        prize_guarantee=guarantee,
+    )
+
+
+def campaign_offer(merchant: Merchant, campaign: Campaign) -> Preview:
+    """What a code of ``campaign`` offers, for the console's preview of its page (in the
+    merchant's schema): the newest usable batch's points, the prize terms of a prize
+    batch, and whether a claim would be taken now. Names no code and records nothing."""
+    batch = (
+        campaign.batches.filter(status__in=[BatchStatus.GENERATING, BatchStatus.READY])
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    prize_tiers = None
+    guarantee = None
+    if batch is not None and batch.prize_reserve is not None:
+        terms = prize_services.published_terms(campaign.pk)
+        prize_tiers = terms.tiers if terms else ()
+        guarantee = terms.guarantee if terms else None
+    try:
+        campaign.ensure_claimable()
+        status = ScanStatus.CLAIMABLE
+    except DomainError as exc:
+        ended = exc.code == CampaignErrorCode.CAMPAIGN_ENDED
+        status = ScanStatus.ENDED if ended else ScanStatus.NOT_ACTIVE
+    return Preview(
+        status=status,
+        merchant_name=merchant.name,
+        campaign_name=campaign.name,
+        campaign_description=campaign.description,
+        points=batch.points_per_code if batch is not None else None,
         prize_tiers=prize_tiers,
         prize_guarantee=guarantee,
     )

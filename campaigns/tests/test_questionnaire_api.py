@@ -86,10 +86,10 @@ def consumer_for(new_phone: Callable[[], str]) -> User:
 def campaign_of(t: Tenants, questionnaire: dict[str, Any]) -> Campaign:
     parsed = parse_link(questionnaire["link"])
     assert parsed is not None, questionnaire["link"]
-    merchant_id, campaign_id = parsed
+    merchant_id, key = parsed
     assert merchant_id == t.acme.pk
     with tenant_context(t.acme):
-        return Campaign.objects.get(pk=campaign_id)
+        return Campaign.objects.get(link_key=key)
 
 
 # --- Builder --------------------------------------------------------------------------
@@ -508,6 +508,7 @@ def test_page_embeds_its_operations(merchant_api: Api, acme: Tenants, client: Cl
     assert client.get(f"/q/{q['link'].split('-')[0]}-987654").status_code == 404
     parsed = parse_link(q["link"])
     assert parsed is not None and questionnaire_link(*parsed) == q["link"]
+    assert client.get(f"/q/{q['link'].lower()}").status_code == 200  # typed in lower case
 
 
 def test_a_consumer_sees_only_their_own_state(

@@ -85,7 +85,9 @@ def test_every_kind_is_listed_with_its_points_and_page(
     listed = {w["name"]: w for w in _ways(consumer_api)}
     assert listed["Tea survey"]["kind"] == "questionnaire"
     assert listed["Tea survey"]["points"] == 30
-    assert listed["Tea survey"]["url"] == f"/q/{questionnaire_link(tenants.acme.pk, survey.pk)}"
+    assert (
+        listed["Tea survey"]["url"] == f"/q/{questionnaire_link(tenants.acme.pk, survey.link_key)}"
+    )
     assert (listed["Tea codes"]["kind"], listed["Tea codes"]["points"]) == ("scan", 5)
     assert listed["Tea codes"]["url"] == "/scan"
     assert listed["Follow us"]["kind"] == "follow"
@@ -93,7 +95,7 @@ def test_every_kind_is_listed_with_its_points_and_page(
     house = listed["Follow the tea house"]
     assert (house["points"], house["url"]) == (
         8,
-        f"/follow/{questionnaire_link(tenants.acme.pk, follow.pk)}",
+        f"/follow/{questionnaire_link(tenants.acme.pk, follow.link_key)}",
     )
     assert {w["merchantName"] for w in listed.values()} == {tenants.acme.name}
 

@@ -362,6 +362,7 @@ def texts() -> dict[str, str]:
         "follow_poster": _("Make the poster code"),
         "follow_poster_alt": _("Poster QR code"),
         "follow_share": _("Page to share"),
+        "preview_page": _("Preview the consumer page"),
         "follow_created": _("Follow campaign created: %(name)s"),
         "batch_GENERATING": _("Generating"),
         "batch_READY": _("Ready"),
@@ -620,6 +621,9 @@ def texts() -> dict[str, str]:
         "event_BATCH_READY": _("A code batch is ready"),
         "event_FOLLOW_CREDITED": _("A new follower of your official account was rewarded"),
         "event_DIVERSION_SUSPECTED": _("Goods were scanned outside their dealer's regions"),
+        # Points the merchant's own systems awarded through the earning API (earning/).
+        "event_POINTS_AWARDED": _("Points were awarded for a purchase or a bonus"),
+        "event_POINTS_AWARD_REVERSED": _("An award of points was reversed"),
         "events": _("Events to send"),
         "url": _("URL"),
         "description_optional": _("Description (optional)"),

@@ -18,6 +18,8 @@ urlpatterns: list[URLPattern] = [
     # A follow campaign's page, and the official account's reply link (follow campaigns).
     path("follow/<str:link>", views.follow_page, name="follow"),
     path("f/<str:token>", views.follow_reply_page, name="follow-reply"),
+    # The console's preview of a campaign's page: a signed link, 15 minutes (0324).
+    path("preview/<str:token>", views.campaign_preview_page, name="campaign-preview"),
     path("mall", views.mall_page, name="mall"),
     path("mall/<int:pk>", views.product_page, name="product"),
     path("mall/<int:pk>/redeem", views.redeem_page, name="redeem"),

@@ -32,9 +32,11 @@ from accounts.policies import CURRENT_VERSIONS
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.follow import services as follow
 from campaigns.models import Campaign, CampaignKind, ScanSource
-from campaigns.questionnaires.links import parse_link, questionnaire_link
+from campaigns.preview import PREVIEW_LINK
+from campaigns.questionnaires.links import in_merchant_schema, questionnaire_link
 from campaigns.scan import events, routing
 from campaigns.scan.codes import CodeError, normalize, pretty
+from campaigns.scan.preview import Preview, campaign_offer
 from campaigns.scan.verification import verify_code
 from core import regions, wechat
 from core.error_codes import CoreErrorCode
@@ -385,31 +387,22 @@ def questionnaire_texts() -> dict[str, str]:
     }
 
 
-def _questionnaire_exists(link: str) -> bool:
-    parsed = parse_link(link)
-    if parsed is None:
-        return False
-    merchant = Merchant.find(parsed[0])
-    if merchant is None:
-        return False
-    with tenant_context(merchant):
-        return Campaign.objects.filter(pk=parsed[1], kind=CampaignKind.QUESTIONNAIRE).exists()
-
-
 @require_safe
 def questionnaire_page(request: HttpRequest, link: str) -> HttpResponse:
     """``/q/<link>``: a questionnaire's share link and poster QR code open this."""
-    if not _questionnaire_exists(link):
+    try:
+        with in_merchant_schema(link, CampaignKind.QUESTIONNAIRE) as (merchant, campaign_id):
+            key = Campaign.objects.values_list("link_key", flat=True).get(pk=campaign_id)
+    except DomainError:
         return render_page(request, "consumer/questionnaire_missing.html", status=404)
-    parsed = parse_link(link)
-    assert parsed is not None
     return consumer_page(
         request,
         "consumer/questionnaire.html",
         "consumer/questionnaire.js",
         QUESTIONNAIRE_OPERATIONS,
         questionnaire_texts,
-        config={"link": questionnaire_link(*parsed), **wechat_config()},
+        # The page asks by the key even when opened by an old numeric link.
+        config={"link": questionnaire_link(merchant.pk, key), **wechat_config()},
     )
 
 
@@ -764,6 +757,12 @@ def follow_texts() -> dict[str, str]:
 @require_safe
 def follow_page(request: HttpRequest, link: str) -> HttpResponse:
     """``/follow/<link>``: "关注领积分", then a code to long-press in WeChat."""
+    return _follow_campaign_page(request, link, preview=False)
+
+
+def _follow_campaign_page(request: HttpRequest, link: str, *, preview: bool) -> HttpResponse:
+    """The follow campaign's page; a preview's button does nothing (decision 0324) and
+    it needs no WeChat JS-SDK."""
     found = follow.public_view(link)
     if found is None:
         return render_page(request, "consumer/questionnaire_missing.html", status=404)
@@ -779,10 +778,79 @@ def follow_page(request: HttpRequest, link: str) -> HttpResponse:
             "merchant": found.merchant_slug,
             "account": found.account_name,
             "points": found.points,
-            **wechat_config(),
+            **({"preview": True} if preview else wechat_config()),
         },
-        extra={"view": found},
+        extra={"view": found, "preview": preview},
     )
+
+
+# --- The console's preview of a campaign's page ------------------------------------------
+
+
+def _offer_json(offer: Preview) -> dict[str, Any]:
+    """A scan campaign's offer in the shape the scan page's script reads from the API's
+    ``scanPreview`` (the tiers' chance: each weight over the total)."""
+    tiers = None
+    if offer.prize_tiers is not None:
+        total = sum(weight for _name, _points, weight, _cap in offer.prize_tiers)
+        tiers = [
+            {"name": name, "points": points, "chance": weight / total, "cap": cap}
+            for name, points, weight, cap in offer.prize_tiers
+        ]
+    return {
+        "code": None,
+        "status": offer.status.value,
+        "merchantName": offer.merchant_name,
+        "campaignName": offer.campaign_name,
+        "campaignDescription": offer.campaign_description,
+        "points": offer.points,
+        "prizeTiers": tiers,
+        "prizeGuarantee": offer.prize_guarantee,
+    }
+
+
+def _campaign_preview(request: HttpRequest, merchant_id: int, campaign_id: int) -> HttpResponse:
+    """``/preview/<token>``: a campaign's consumer page for the merchant who asked the
+    console for it (decision 0324). Records nothing; the page's script sends nothing
+    that counts (``config.preview``)."""
+    merchant = Merchant.find(merchant_id)
+    campaign = None
+    if merchant is not None:
+        with tenant_context(merchant):
+            campaign = Campaign.objects.filter(pk=campaign_id).first()
+            if campaign is not None and campaign.kind == CampaignKind.SCAN:
+                offer = _offer_json(campaign_offer(merchant, campaign))
+    if merchant is None or campaign is None:
+        return render_page(request, "consumer/questionnaire_missing.html", status=404)
+    link = questionnaire_link(merchant.pk, campaign.link_key)
+    if campaign.kind == CampaignKind.SCAN:
+        response = consumer_page(
+            request,
+            "consumer/scan.html",
+            "consumer/scan.js",
+            SCAN_OPERATIONS,
+            scan_texts,
+            config={"code": "", "preview": True, "offer": offer},
+            extra={"code": "", "preview": True},
+        )
+    elif campaign.kind == CampaignKind.QUESTIONNAIRE:
+        response = consumer_page(
+            request,
+            "consumer/questionnaire.html",
+            "consumer/questionnaire.js",
+            QUESTIONNAIRE_OPERATIONS,
+            questionnaire_texts,
+            config={"link": link, "preview": True},
+            extra={"preview": True},
+        )
+    else:
+        response = _follow_campaign_page(request, link, preview=True)
+    # The link is the authorisation for a few minutes: no cache keeps its page.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+campaign_preview_page = PREVIEW_LINK.view(_campaign_preview)
 
 
 @require_safe

@@ -1,4 +1,6 @@
-"""The consumer web in a real browser, at phone and desktop size.
+# ruff: noqa: RUF001 (the Chinese texts under test have full-width punctuation)
+"""The consumer web in a real browser, at phone and desktop size, in Chinese (the
+consumer's language: zh-Hans first; the pictures show what its users see, issue 24).
 
 The journey of issue 7: open ``/s/<code>`` → sign in by phone → points credited →
 answer a questionnaire (with a conditional question) → redeem a product with a new
@@ -34,19 +36,19 @@ QUESTIONS: list[dict[str, Any]] = [
     {
         "id": "visit",
         "type": "single_choice",
-        "text": "Have you visited our shop?",
+        "text": "最近去过我们的门店吗？",
         "required": True,
-        "options": [{"id": "yes", "label": "Yes"}, {"id": "no", "label": "No"}],
+        "options": [{"id": "yes", "label": "去过"}, {"id": "no", "label": "没去过"}],
     },
     {
         "id": "which",
         "type": "short_text",
-        "text": "Which shop did you visit?",
+        "text": "去的是哪家门店？",
         "required": True,
         "maxLength": 40,
         "showIf": {"question": "visit", "option": "yes"},
     },
-    {"id": "stars", "type": "rating", "text": "Rate our tea", "required": True},
+    {"id": "stars", "type": "rating", "text": "给我们的茶打个分", "required": True},
 ]
 
 
@@ -56,14 +58,14 @@ def _questionnaire(merchant: Any, unique: Callable[[str], str]) -> str:
     )
     with tenant_context(merchant):
         campaign = create_questionnaire_campaign(
-            name="Tea survey",
-            description="Three quick questions.",
+            name="茶饮问卷",
+            description="三个小问题。",
             questions=QUESTIONS,
             points_per_response=50,
             max_rewarded_responses=10,
         )
         set_status(merchant, campaign, CampaignStatus.ACTIVE)
-    return questionnaire_link(merchant.pk, campaign.pk)
+    return questionnaire_link(merchant.pk, campaign.link_key)
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
@@ -95,27 +97,27 @@ def consumer_journey(
     second claim of the code is refused. Also the merchant console's journey's end."""
     snap = shoot or (lambda _page, _name: None)
     link = _questionnaire(merchant, unique)
-    category = Category.objects.create(slug=unique("cat"), name="Tea")
-    title = f"Oolong {unique('tea')}"
+    category = Category.objects.create(slug=unique("cat"), name="茶叶")
+    title = f"安溪乌龙 {unique('tea')}"
     balance = code_points + 50  # the code, then the questionnaire
     price = balance // 2
-    listed_product(category, title=title, price=price, stock=5, description="250 g, Anxi.")
+    listed_product(category, title=title, price=price, stock=5, description="250 克，福建安溪。")
 
     # The printed code's page: sign in by phone, collect.
-    browser = open_page(size)
+    browser = open_page(size, locale="zh-CN")
     page = browser.page
     page.goto(f"/s/{code}")
-    page.get_by_text(f"{code_points} points", exact=True).wait_for()
+    page.get_by_text(f"{code_points} 积分", exact=True).wait_for()
     snap(browser, "scan")
-    page.get_by_label("Mobile number").fill(phone)
-    page.get_by_role("button", name="Send code").click()
-    page.get_by_label("6-digit code").wait_for()
+    page.get_by_label("手机号码").fill(phone.removeprefix("+86"))
+    page.get_by_role("button", name="发送验证码").click()
+    page.get_by_label("6 位验证码").wait_for()
     snap(browser, "sign-in")
-    page.get_by_label("6-digit code").fill(site.sms_code(phone))
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("6 位验证码").fill(site.sms_code(phone))
+    page.get_by_role("button", name="登录", exact=True).click()
     # Signing in on the code's page collects at once: no second tap (decision 0234).
-    page.get_by_role("heading", name=f"You earned {code_points} points").wait_for()
-    page.get_by_text(f"Your wallet: {code_points} points").wait_for()
+    page.get_by_role("heading", name=f"您获得了 {code_points} 积分").wait_for()
+    page.get_by_text(f"您的钱包：{code_points} 积分").wait_for()
     snap(browser, "scan-earned")
     consumer = User.objects.get(phone=phone)
     assert ledger.balance_of(ledger.wallet(consumer.pk)) == code_points
@@ -123,23 +125,23 @@ def consumer_journey(
     # The questionnaire: the conditional question appears with its answer; a missing
     # answer is marked at its question before anything is sent.
     page.goto(f"/q/{link}")
-    page.get_by_role("heading", name="Tea survey").wait_for()
-    assert page.get_by_text("Which shop did you visit?").count() == 0
-    page.get_by_label("Yes").check()
-    page.get_by_text("Which shop did you visit?").first.wait_for()
-    page.get_by_role("button", name="Submit and earn 50 points").click()
-    page.get_by_text("Please answer this question.").first.wait_for()
+    page.get_by_role("heading", name="茶饮问卷").wait_for()
+    assert page.get_by_text("去的是哪家门店？").count() == 0
+    page.get_by_label("去过", exact=True).check()
+    page.get_by_text("去的是哪家门店？").first.wait_for()
+    page.get_by_role("button", name="提交并获得 50 积分").click()
+    page.get_by_text("请回答此问题。").first.wait_for()
     snap(browser, "questionnaire")
-    page.get_by_role("textbox", name="Which shop did you visit?").fill("Nanjing Road")
+    page.get_by_role("textbox", name="去的是哪家门店？").fill("南京路店")
     page.locator("fieldset[data-id=stars] label", has_text="4").click()
-    page.get_by_role("button", name="Submit and earn 50 points").click()
-    page.get_by_role("heading", name="Thank you! You earned 50 points").wait_for()
-    page.get_by_text(f"Your wallet: {balance} points").wait_for()
+    page.get_by_role("button", name="提交并获得 50 积分").click()
+    page.get_by_role("heading", name="谢谢！您获得了 50 积分").wait_for()
+    page.get_by_text(f"您的钱包：{balance} 积分").wait_for()
 
     # The wallet: balance and history.
     page.goto("/")
-    page.get_by_text(f"{balance} points", exact=True).wait_for()
-    page.get_by_text("Earned").first.wait_for()
+    page.get_by_text(f"{balance} 积分", exact=True).wait_for()
+    page.get_by_text("获得").first.wait_for()
     snap(browser, "wallet")
 
     # The mall: search, the product, redeem with a new address.
@@ -148,39 +150,41 @@ def consumer_journey(
     snap(browser, "mall")
     page.get_by_role("link", name=re.compile(re.escape(title))).click()
     page.get_by_role("heading", name=title).wait_for()
-    page.get_by_text("250 g, Anxi.").wait_for()
+    page.get_by_text("250 克，福建安溪。").wait_for()
     snap(browser, "product")
-    page.get_by_role("link", name="Redeem").click()
-    page.get_by_role("button", name=f"Redeem for {price} points").wait_for()
-    page.get_by_role("button", name=f"Redeem for {price} points").click()
-    page.get_by_text("Choose a delivery address.").first.wait_for()  # inline, nothing sent
-    page.get_by_role("button", name="Add a new address").click()
-    page.get_by_label("Recipient", exact=True).fill("王小明")
-    page.get_by_label("Recipient's mobile number").fill("+8613800138000")
-    page.get_by_label("Province, city, district").fill("上海市 浦东新区")
-    page.get_by_label("Street and number").fill("世纪大道 1 号")
-    page.get_by_role("button", name="Save the address").click()
+    page.get_by_role("link", name="兑换", exact=True).click()
+    page.get_by_role("button", name=f"使用 {price} 积分兑换").wait_for()
+    page.get_by_role("button", name=f"使用 {price} 积分兑换").click()
+    page.get_by_text("请选择收货地址。").first.wait_for()  # inline, nothing sent
+    page.get_by_role("button", name="新增收货地址").click()
+    page.get_by_label("收货人", exact=True).fill("王小明")
+    page.get_by_label("收货人手机号码").fill("13800138000")
+    page.get_by_label("省份").select_option(label="上海市")
+    page.get_by_label("城市").select_option(label="上海市")
+    page.get_by_label("区县").select_option(label="浦东新区")
+    page.get_by_label("街道和门牌号").fill("世纪大道 1 号")
+    page.get_by_role("button", name="保存地址").click()
     page.get_by_label(re.compile("王小明")).wait_for()
     snap(browser, "redeem")
-    page.get_by_role("button", name=f"Redeem for {price} points").click()
-    page.get_by_role("heading", name="Done! Your order is placed.").wait_for()
-    page.get_by_text(f"Points left: {balance - price}").wait_for()
+    page.get_by_role("button", name=f"使用 {price} 积分兑换").click()
+    page.get_by_role("heading", name="兑换成功！订单已提交。").wait_for()
+    page.get_by_text(f"剩余积分：{balance - price}").wait_for()
     assert Order.objects.filter(consumer=consumer, product__title=title).count() == 1
 
     # The orders list shows it; the address book has the new address.
-    page.get_by_role("link", name="See my orders").click()
+    page.get_by_role("link", name="查看我的订单").click()
     page.get_by_role("heading", name=title).wait_for()
-    page.get_by_text("Placed", exact=True).first.wait_for()
+    page.get_by_text("已下单", exact=True).first.wait_for()
     snap(browser, "orders")
     page.goto("/addresses")
     page.get_by_text(re.compile("王小明")).first.wait_for()
     snap(browser, "addresses")
 
     # A second claim of the same code, by someone else: already used.
-    other = open_page(size)
+    other = open_page(size, locale="zh-CN")
     other.page.goto(f"/s/{code}")
-    other.page.get_by_text("This code has already been used.").first.wait_for()
-    assert other.page.get_by_role("button", name=re.compile("Collect")).count() == 0
+    other.page.get_by_text("该积分码已被使用。").first.wait_for()
+    assert other.page.get_by_role("button", name=re.compile("领取")).count() == 0
 
 
 def test_the_camera_page_offers_the_typed_code(
@@ -191,14 +195,14 @@ def test_the_camera_page_offers_the_typed_code(
 ) -> None:
     _merchant, codes = merchant_with_codes(unique, size=1, points=10)
     for size in ("phone", "desktop"):
-        browser = open_page(size)
+        browser = open_page(size, locale="zh-CN")
         browser.page.goto("/scan")
-        browser.page.get_by_role("button", name="Start the camera").wait_for()
+        browser.page.get_by_role("button", name="打开摄像头").wait_for()
         shoot(browser, "camera")
-    browser.page.get_by_label("Type the code printed under the QR code").fill(codes[0].lower())
-    browser.page.get_by_role("button", name="Check the code").click()
+    browser.page.get_by_label("输入二维码下方印刷的积分码").fill(codes[0].lower())
+    browser.page.get_by_role("button", name="查询积分码").click()
     browser.page.wait_for_url(re.compile(rf"/s/{codes[0]}"))
-    browser.page.get_by_text("10 points", exact=True).wait_for()
+    browser.page.get_by_text("10 积分", exact=True).wait_for()
 
 
 def test_pages_are_chinese_by_default(

@@ -39,32 +39,32 @@ def test_the_location_is_asked_once_never_pre_ticked_and_sent_with_the_claim(
     shoot: Shoot,
 ) -> None:
     merchant, codes = merchant_with_codes(unique, size=3, points=10)
-    page = open_page("phone")
+    page = open_page("phone", locale="zh-CN")
     p = page.page
     p.context.grant_permissions(["geolocation"])
     p.context.set_geolocation(NANSHAN)
     # The first code: signing in claims at once (0234); nothing was asked yet.
     p.goto(f"/s/{codes[0]}")
-    p.get_by_text("10 points", exact=True).wait_for()
+    p.get_by_text("10 积分", exact=True).wait_for()
     sign_in(page, site, new_phone())
-    p.get_by_role("heading", name="You earned 10 points").wait_for()
+    p.get_by_role("heading", name="您获得了 10 积分").wait_for()
 
     # The second code: the box is there, unticked; ticked, the claim carries the place.
     p.goto(f"/s/{codes[1]}")
-    box = p.get_by_label("Share my location with this scan", exact=False)
+    box = p.get_by_label("随本次扫码分享我的位置", exact=False)
     box.wait_for()
     assert not box.is_checked()
     shoot(page, "scan-location-consent")
     box.check()
-    p.get_by_role("button", name="Collect 10 points").click()
-    p.get_by_role("heading", name="You earned 10 points").wait_for()
+    p.get_by_role("button", name="领取 10 积分").click()
+    p.get_by_role("heading", name="您获得了 10 积分").wait_for()
 
     # The third: asked once, so not again; the answer given is kept.
     p.goto(f"/s/{codes[2]}")
-    p.get_by_role("button", name="Collect 10 points").wait_for()
-    assert p.get_by_label("Share my location with this scan", exact=False).is_hidden()
-    p.get_by_role("button", name="Collect 10 points").click()
-    p.get_by_role("heading", name="You earned 10 points").wait_for()
+    p.get_by_role("button", name="领取 10 积分").wait_for()
+    assert p.get_by_label("随本次扫码分享我的位置", exact=False).is_hidden()
+    p.get_by_role("button", name="领取 10 积分").click()
+    p.get_by_role("heading", name="您获得了 10 积分").wait_for()
 
     events.drain_all()
     with tenant_context(merchant):

@@ -80,7 +80,7 @@ def shop(
     fake_component.component(
         wechat_component
     ).account_message_url = f"{site.url}/wechat/component/$APPID$/messages"
-    return Shop(merchant, app_id, questionnaire_link(merchant.pk, campaign.pk), campaign.pk)
+    return Shop(merchant, app_id, questionnaire_link(merchant.pk, campaign.link_key), campaign.pk)
 
 
 def in_wechat(open_page: Callable[..., BrowserPage], fake: FakeWeChat, person: str) -> BrowserPage:

@@ -73,37 +73,37 @@ def test_consent_prompt_withdrawal_copy_and_deletion(
 ) -> None:
     merchant, codes = merchant_with_codes(unique, size=2, points=10)
     phone = new_phone()
-    page = open_page("phone")
+    page = open_page("phone", locale="zh-CN")
     page.page.on("dialog", lambda dialog: dialog.accept())
     page.page.goto(f"/s/{codes[0]}")
-    page.page.get_by_text("10 points", exact=True).wait_for()
+    page.page.get_by_text("10 积分", exact=True).wait_for()
     sign_in(page, site, phone)
     sign_in_code = site.sms_code(phone)
     # The sign-in tries the claim at once (decision 0234): asked, nothing collected yet;
     # the next tap agrees and collects.
-    page.page.get_by_text("Taking part shares your masked phone number").first.wait_for()
+    page.page.get_by_text("参与即表示向该商家提供你的手机号").first.wait_for()
     consumer = User.objects.get(phone=phone)
     assert not MerchantConsent.objects.filter(user=consumer).exists()
     shoot(page, "merchant-consent")
-    page.page.get_by_role("button", name="Agree and collect").click()
-    page.page.get_by_role("heading", name="You earned 10 points").wait_for()
+    page.page.get_by_role("button", name="同意并领取").click()
+    page.page.get_by_role("heading", name="您获得了 10 积分").wait_for()
     assert MerchantConsent.objects.get(user=consumer, merchant=merchant).withdrawn_at is None
 
     page.page.goto("/my-data")
     page.page.get_by_text("Claims Co").wait_for()
     shoot(page, "my-data")
-    page.page.get_by_role("button", name="Stop sharing").click()
-    page.page.get_by_text("You share your data with no merchant.").wait_for()
+    page.page.get_by_role("button", name="撤回授权").click()
+    page.page.get_by_text("你尚未授权任何商家。").wait_for()
     assert MerchantConsent.objects.get(user=consumer).withdrawn_at is not None
 
     # A copy: a fresh code to the account's phone, then the zip. (A second code waits for
     # the resend interval, 1 s here: the sign-in's code may be less than that old.)
     time.sleep(1.1)
-    page.page.get_by_role("button", name="Send me a code").click()
+    page.page.get_by_role("button", name="发送验证码").click()
     code = next_code(site, phone, sign_in_code)
-    page.page.get_by_label("One-time code").fill(code)
-    page.page.get_by_role("button", name="Get a copy of my data").click()
-    link = page.page.get_by_role("link", name="Download my data (zip)")
+    page.page.get_by_label("验证码", exact=True).fill(code)
+    page.page.get_by_role("button", name="获取我的个人信息副本").click()
+    link = page.page.get_by_role("link", name="下载我的个人信息（zip）")  # noqa: RUF001
     link.wait_for()
     with page.page.expect_download() as download:
         link.click()
@@ -113,9 +113,9 @@ def test_consent_prompt_withdrawal_copy_and_deletion(
 
     # A deletion: another code; signed out, the date shown.
     time.sleep(1.1)
-    page.page.get_by_role("button", name="Send me a code").click()
+    page.page.get_by_role("button", name="发送验证码").click()
     second = next_code(site, phone, code)
-    page.page.get_by_label("One-time code").fill(second)
-    page.page.get_by_role("button", name="Delete my account").click()
-    page.page.get_by_text("Your account will be deleted on").wait_for()
+    page.page.get_by_label("验证码", exact=True).fill(second)
+    page.page.get_by_role("button", name="注销我的账户").click()
+    page.page.get_by_text("你的账户将于").wait_for()
     assert ErasureRequest.objects.get(user=consumer).status == ErasureRequest.Status.PENDING

@@ -50,7 +50,7 @@ def test_a_prize_questionnaire_shows_the_odds_draws_and_pays(
     phone = new_phone()
     page = open_page("phone", locale="zh-CN")
     page.page.emulate_media(reduced_motion=motion)
-    page.page.goto(f"/q/{questionnaire_link(merchant.pk, campaign.pk)}")
+    page.page.goto(f"/q/{questionnaire_link(merchant.pk, campaign.link_key)}")
     page.page.get_by_text("最高可得 100 积分").wait_for()
     odds = page.page.get_by_role("list", name="奖项与中奖概率")
     odds.get_by_text(re.compile(r"一等奖 · 100 积分 · 概率 100\.0%")).wait_for()

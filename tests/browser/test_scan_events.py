@@ -25,6 +25,14 @@ WECHAT = "Mozilla/5.0 (Linux; Android 10) Mobile Safari/537.36 MicroMessenger/8.
 Shoot = Callable[[BrowserPage, str], object]
 
 
+def scanned_far_apart(merchant_id: int, code: str) -> None:
+    """Two page openings of ``code``, in Beijing and in Shenzhen: it looks copied."""
+    for ip in (BEIJING, SHENZHEN):
+        scanner = events.Scanner(ip=ip, user_agent=WECHAT)
+        events.record(merchant_id, code, ScanSource.PAGE, "opened", scanner)
+    assert events.drain_all() >= 2
+
+
 def test_the_console_lists_a_copied_code_with_its_history_and_the_public_page_warns(
     committed_db: None,
     unique: Callable[[str], str],
@@ -34,10 +42,7 @@ def test_the_console_lists_a_copied_code_with_its_history_and_the_public_page_wa
     owner = staff_user(f"{unique('owner')}@console.test")
     merchant, found = merchant_with_codes(unique, size=2, points=5, owner=owner)
     copied, genuine = found
-    for ip in (BEIJING, SHENZHEN):
-        scanner = events.Scanner(ip=ip, user_agent=WECHAT)
-        events.record(merchant.pk, copied, ScanSource.PAGE, "opened", scanner)
-    assert events.drain_all() >= 2
+    scanned_far_apart(merchant.pk, copied)
 
     page = open_page("desktop")
     p = page.page

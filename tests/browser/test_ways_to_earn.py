@@ -56,4 +56,4 @@ def test_the_earn_screen_lists_campaigns_and_opens_them(
     assert scan.count() >= 1
     shoot(browser, "earn")
     survey.get_by_role("link").click()
-    page.wait_for_url(re.compile(rf"/q/{questionnaire_link(merchant.pk, campaign.pk)}$"))
+    page.wait_for_url(re.compile(rf"/q/{questionnaire_link(merchant.pk, campaign.link_key)}$"))

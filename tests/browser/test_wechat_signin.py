@@ -61,9 +61,11 @@ def ledger_is_clean() -> None:
     call_command("ledger_check", stdout=io.StringIO())  # CommandError on any breach
 
 
-def in_wechat(open_page: Callable[..., BrowserPage], fake: FakeWeChat, user: str) -> BrowserPage:
+def in_wechat(
+    open_page: Callable[..., BrowserPage], fake: FakeWeChat, user: str, locale: str = "en"
+) -> BrowserPage:
     """A page in WeChat's browser, signed in to WeChat as ``user`` (the fake's cookie)."""
-    page = open_page("phone", user_agent=WECHAT_UA)
+    page = open_page("phone", locale=locale, user_agent=WECHAT_UA)
     page.page.context.add_cookies(
         [{"name": fake_oauth.USER_COOKIE, "value": user, "url": fake.url}]
     )
@@ -88,20 +90,21 @@ def test_first_time_one_tap_then_returning_one_tap_inside_wechat(
 
     # First time: the scan opens the page, which goes through WeChat unasked and
     # comes back asking for the one tap that agrees and collects.
-    page = in_wechat(open_page, fake_wechat, user)
+    # (In Chinese, as WeChat's users see it: the screenshot in docs/wechat.md.)
+    page = in_wechat(open_page, fake_wechat, user, locale="zh-CN")
     first = Journey(page)
     page.page.goto(f"/s/{codes[0]}")
-    button = page.page.get_by_role("button", name="Agree and collect")
+    button = page.page.get_by_role("button", name="同意并领取")
     button.wait_for()
     assert "#wx=" not in page.page.url  # the ticket left the address at once
     assert page.page.url.endswith(f"/s/{codes[0]}")
     consent = page.page.locator("#claim-consent")
-    assert consent.get_by_role("link", name="user agreement").get_attribute("href") == "/terms"
-    assert consent.get_by_role("link", name="privacy policy").get_attribute("href") == "/privacy"
+    assert consent.get_by_role("link", name="用户协议").get_attribute("href") == "/terms"
+    assert consent.get_by_role("link", name="隐私政策").get_attribute("href") == "/privacy"
     assert not WeChatIdentity.objects.filter(openid=openid).exists()  # nothing before consent
     shoot(page, "wechat-first-time")
     first.tap(button)
-    page.page.get_by_role("heading", name="You earned 10 points").wait_for()
+    page.page.get_by_role("heading", name="您获得了 10 积分").wait_for()
     assert (first.taps, first.typed) == (1, 0)
 
     identity = WeChatIdentity.objects.get(app_id=PLATFORM_APP_ID, openid=openid)
@@ -266,7 +269,7 @@ def test_a_questionnaire_inside_wechat_asks_consent_once_then_collects(
     agree.wait_for()
     assert "#wx=" not in page.page.url
     agree.click()
-    page.page.get_by_label("No").check()
+    page.page.get_by_label("没去过").check()  # (the merchant's question is in Chinese)
     page.page.locator("fieldset[data-id=stars] label", has_text="4").click()
     page.page.get_by_role("button", name="Submit and earn 50 points").click()
     page.page.get_by_role("heading", name="Thank you! You earned 50 points").wait_for()

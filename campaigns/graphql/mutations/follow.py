@@ -23,13 +23,13 @@ from campaigns.graphql.types.follow import (
     FollowCodeType,
     follow_campaign_by_id,
 )
-from campaigns.models import FollowCampaign
-from campaigns.questionnaires.links import parse_link
+from campaigns.models import CampaignKind, FollowCampaign
+from campaigns.questionnaires.links import in_merchant_schema
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
 from points import ledger
 from tenants.error_codes import MerchantErrorCode
-from tenants.models import Merchant, Role
+from tenants.models import Role
 
 # --- Consumer API -----------------------------------------------------------------
 
@@ -55,17 +55,13 @@ class FollowCode(DomainMutation):
     @classmethod
     def perform(cls, root: Any, info: graphene.ResolveInfo, link: str) -> FollowCode:
         consumer = require_consumer(info)
-        parsed = parse_link(link)
-        merchant = Merchant.find(parsed[0]) if parsed else None
-        if merchant is None or parsed is None:
-            raise _not_found()
-        with tenant_context(merchant):
-            try:
-                made = follow.follow_code(merchant, consumer, parsed[1])
-            except DomainError as exc:
-                if exc.code == CoreErrorCode.NOT_FOUND:
-                    raise _not_found() from exc
-                raise
+        try:
+            with in_merchant_schema(link, CampaignKind.FOLLOW) as (merchant, campaign_id):
+                made = follow.follow_code(merchant, consumer, campaign_id)
+        except DomainError as exc:
+            if exc.code == CoreErrorCode.NOT_FOUND:
+                raise _not_found() from exc
+            raise
         return cls(
             code=FollowCodeType(image_url=follow.image_url(made.ticket), expires_at=made.expires_at)
         )

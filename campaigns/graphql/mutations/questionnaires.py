@@ -22,9 +22,9 @@ from campaigns.graphql.types.questionnaires import (
     SubmittedResponse,
     questionnaire_by_id,
 )
-from campaigns.models import Questionnaire
+from campaigns.models import CampaignKind, Questionnaire
 from campaigns.questionnaires import services as questionnaires
-from campaigns.questionnaires.links import link_not_found, parse_link
+from campaigns.questionnaires.links import find_campaign, link_not_found
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError, ErrorCodeEnum
 from tenants.error_codes import MerchantErrorCode
@@ -82,11 +82,9 @@ class SubmitResponse(DomainMutation):
         nonce: str | None = None,
     ) -> SubmitResponse:
         consumer = require_consumer(info)
-        parsed = parse_link(link)
-        if parsed is None:
-            raise link_not_found()
-        # The merchant's row and schema are the function's to read (decision 0150).
-        merchant_id, campaign_id = parsed
+        # The merchant's row and schema are the function's to read (decision 0150); the
+        # campaign a link's key names is remembered after its first submission.
+        merchant_id, campaign_id = find_campaign(link, CampaignKind.QUESTIONNAIRE)
         try:
             result = questionnaires.submit_to(
                 merchant_id,

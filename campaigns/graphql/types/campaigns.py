@@ -18,10 +18,12 @@ from django.utils.translation import gettext as _
 from graphene_django import DjangoConnectionField, DjangoObjectType
 
 from api.errors import ErrorCode
+from api.permissions import require_membership
 from api.scalars import BigInt
 from campaigns import models
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.nodes import MerchantNode, node_or_not_found
+from campaigns.preview import PREVIEW_LINK
 from campaigns.scan import stats
 from core.errors import ErrorCodeEnum
 
@@ -235,6 +237,13 @@ class CampaignNode(MerchantNode, DjangoObjectType):
     status = graphene.Field(CampaignStatusEnum, required=True)
     batches = BatchConnectionField(CodeBatchNode, description="Newest first.")
     stats = graphene.Field(ClaimStats, required=True)
+    preview_url = graphene.String(
+        required=True,
+        description=(
+            "The campaign's consumer page as a consumer sees it, for 15 minutes. Opening "
+            "it counts as no scan, lookup or response, and nothing can be collected there."
+        ),
+    )
 
     class Meta:
         name = "Campaign"
@@ -269,6 +278,11 @@ class CampaignNode(MerchantNode, DjangoObjectType):
     @staticmethod
     def resolve_stats(campaign: models.Campaign, info: graphene.ResolveInfo) -> StatsRoot:
         return StatsRoot(stats.loader_for(campaign, "campaign"), campaign.pk)
+
+    @staticmethod
+    def resolve_preview_url(campaign: models.Campaign, info: graphene.ResolveInfo) -> str:
+        merchant_id = require_membership(info).merchant_id
+        return PREVIEW_LINK.url(info.context, merchant_id, campaign.pk)
 
 
 class ScanFailureDay(graphene.ObjectType):

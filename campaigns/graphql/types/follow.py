@@ -70,11 +70,11 @@ class FollowCampaignNode(MerchantNode, DjangoObjectType):
 
     @staticmethod
     def resolve_link(row: FollowCampaign, info: graphene.ResolveInfo) -> str:
-        return questionnaire_link(require_membership(info).merchant_id, row.campaign_id)
+        return questionnaire_link(require_membership(info).merchant_id, row.campaign.link_key)
 
     @staticmethod
     def resolve_share_url(row: FollowCampaign, info: graphene.ResolveInfo) -> str:
-        link = questionnaire_link(require_membership(info).merchant_id, row.campaign_id)
+        link = questionnaire_link(require_membership(info).merchant_id, row.campaign.link_key)
         return follow.page_url(link)
 
     @staticmethod

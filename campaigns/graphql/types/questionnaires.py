@@ -365,11 +365,11 @@ class QuestionnaireNode(MerchantNode, DjangoObjectType):
 
     @staticmethod
     def resolve_link(q: Questionnaire, info: graphene.ResolveInfo) -> str:
-        return questionnaire_link(require_membership(info).merchant_id, q.campaign_id)
+        return questionnaire_link(require_membership(info).merchant_id, q.campaign.link_key)
 
     @staticmethod
     def resolve_share_url(q: Questionnaire, info: graphene.ResolveInfo) -> str:
-        link = questionnaire_link(require_membership(info).merchant_id, q.campaign_id)
+        link = questionnaire_link(require_membership(info).merchant_id, q.campaign.link_key)
         return questionnaire_url(link)
 
     @staticmethod

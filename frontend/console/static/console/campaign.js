@@ -52,6 +52,9 @@ function renderCampaign() {
   document.title = `${c.name} · ${document.title.split(" · ").pop()}`;
   $("#campaign-status").replaceChildren(statusBadge("status", c.status));
   $("#campaign-description").textContent = c.description;
+  // A signed link for 15 minutes: opening it is no scan and collects nothing (0324).
+  $("#preview-link").href = c.previewUrl;
+  $("#preview-link").hidden = false;
   const s = c.stats;
   $("#s-issued").textContent = number(s.codesIssued);
   $("#s-claimed").textContent = `${number(s.codesClaimed)} (${percent(s.claimRate * 100)})`;

@@ -138,6 +138,25 @@ export function percent(value, digits = 1) {
 }
 
 /**
+ * A Copy button for a read-only `field` (a secret, a share link): copies its value and
+ * says so in `status` (an element with role=status). Returns the button.
+ */
+export function copyButton(field, status) {
+  const copy = el("button", { type: "button", class: "button secondary" }, t("copy"));
+  copy.addEventListener("click", async () => {
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+      status.textContent = t("copied");
+    } catch {
+      // No clipboard API (plain http, or permission refused): the text is selected.
+      status.textContent = document.execCommand?.("copy") ? t("copied") : t("copy_yourself");
+    }
+  });
+  return copy;
+}
+
+/**
  * A secret shown once (an API key, a webhook signing secret): a read-only field to copy
  * from, a Copy button and the warning that it will not be shown again. `Done` removes
  * it from the page. Put into `slot` (emptied first); returns the box.
@@ -153,17 +172,7 @@ export function secretBox(slot, { title, secret, hint }) {
     autocomplete: "off",
   });
   const copied = el("span", { class: "hint", role: "status" });
-  const copy = el("button", { type: "button", class: "button secondary" }, t("copy"));
-  copy.addEventListener("click", async () => {
-    field.select();
-    try {
-      await navigator.clipboard.writeText(secret);
-      copied.textContent = t("copied");
-    } catch {
-      // No clipboard API (plain http, or permission refused): the text is selected.
-      copied.textContent = document.execCommand?.("copy") ? t("copied") : t("copy_yourself");
-    }
-  });
+  const copy = copyButton(field, copied);
   const done = el("button", { type: "button", class: "link" }, t("secret_done"));
   const box = el(
     "div",

@@ -35,7 +35,15 @@ function card(item) {
       { class: "follow-stats" },
       t("follow_stats", { new: s.newFollowers, credited: s.credited, unfollowed: s.unfollowedAfter }),
     ),
-    el("p", {}, t("follow_share"), ": ", el("a", { href: item.shareUrl }, item.shareUrl)),
+    el(
+      "p",
+      {},
+      t("follow_share"),
+      ": ",
+      el("a", { href: item.shareUrl }, item.shareUrl),
+      " · ",
+      el("a", { href: item.campaign.previewUrl, target: "_blank", rel: "noopener" }, t("preview_page")),
+    ),
     item.posterImageUrl
       ? el("img", { src: item.posterImageUrl, width: "160", height: "160", alt: t("follow_poster_alt") })
       : "",

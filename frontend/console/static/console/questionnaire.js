@@ -4,8 +4,8 @@
 // status actions, share link and poster once it exists.
 
 import {
-  $, alertError, announce, api, applyRoles, atLeast, el, fail, link, mutate, number, onSubmit,
-  param, points, requiredInt, start, statusBadge, t, ApiError,
+  $, alertError, announce, api, applyRoles, atLeast, copyButton, el, fail, link, mutate, number,
+  onSubmit, param, points, requiredInt, start, statusBadge, t, ApiError,
 } from "./console.js";
 
 const TYPES = [
@@ -334,10 +334,14 @@ function renderExisting() {
   $("#q-responses").textContent = `${number(q.rewardedResponses)} / ${number(q.maxRewardedResponses)}`;
   $("#q-points").textContent = points(q.pointsPerResponse);
   $("#q-version").textContent = number(q.version);
+  $("#share-url").value = q.shareUrl;
+  $("#share-copy").replaceChildren(copyButton($("#share-url"), $("#share-copied")));
   $("#share-link").href = q.shareUrl;
-  $("#share-link").textContent = q.shareUrl;
   $("#poster-link").href = q.posterUrl;
   $("#results-link").href = link("results", { id: q.id });
+  // A signed link for 15 minutes: opening it is no response and collects nothing (0324).
+  $("#preview-link").href = q.campaign.previewUrl;
+  $("#preview-link").hidden = false;
   const operator = atLeast(role, "OPERATOR");
   $("#activate").hidden = !(operator && (q.status === "DRAFT" || q.status === "PAUSED"));
   $("#activate").textContent = q.status === "PAUSED" ? t("resume") : t("activate");

@@ -53,7 +53,7 @@ async function collect() {
 }
 
 start(async () => {
-  await weChatStart();
+  if (!config.preview) await weChatStart();
   if (config.mode === "reply") return withSession(collect);
   $("points").textContent = fmt(texts.points_for_follow, {
     account: config.account,
@@ -61,6 +61,10 @@ start(async () => {
   });
   const button = $("follow");
   if (!button) return;
+  if (config.preview) {
+    button.disabled = true; // a preview follows nothing and collects nothing (0324)
+    return;
+  }
   button.addEventListener("click", () => withSession(showCode).catch((e) => showAlert(messageFor(e))));
   // Disabled in the page until now: a tap during the sign-in above would do nothing.
   button.disabled = false;

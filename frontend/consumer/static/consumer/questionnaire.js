@@ -247,6 +247,8 @@ function showErrors(errors) {
 
 async function loadQuestionnaire() {
   const variables = { link: config.link, answers: JSON.stringify(answers) };
+  // A preview asks as no one: a signed-in consumer's look would count as an open.
+  if (config.preview) return (await api.call("Questionnaire", variables)).questionnaire;
   try {
     // Signed in, the state says whether this consumer has already answered.
     return (await api.call("Questionnaire", variables, { auth: api.tokens.present }))
@@ -259,7 +261,8 @@ async function loadQuestionnaire() {
 }
 
 async function main() {
-  await weChatStart(); // inside WeChat: signed in (or asked to agree) before anything
+  // inside WeChat: signed in (or asked to agree) before anything; a preview signs no one in
+  if (!config.preview) await weChatStart();
   let data;
   try {
     data = await loadQuestionnaire();
@@ -281,6 +284,14 @@ async function main() {
   showPrizeTiers(data.prizeTiers);
   setText("offer-guarantee", data.prizeGuarantee ? fmt(texts.prize_guarantee, { tier: data.prizeGuarantee }) : "");
   setText("description", data.description);
+  if (config.preview) {
+    // The questions as a consumer would answer them (the conditions follow the
+    // choices), whatever the state; the button sends nothing (decision 0324).
+    if (data.state !== "OPEN") setText("state", texts[`state_${data.state}`] || "");
+    showForm();
+    $("submit").disabled = true;
+    return;
+  }
   if (data.state !== "OPEN") {
     setText("state", texts[`state_${data.state}`] || "");
     return;
@@ -372,6 +383,7 @@ async function submit() {
 
 $("answers").addEventListener("submit", (event) => {
   event.preventDefault();
+  if (config.preview) return;
   clearAlert();
   withSession(() => busy($("submit"), texts.submitting, submit)).catch((error) =>
     showAlert(messageFor(error)),

@@ -379,9 +379,19 @@ if (config.hidden) {
   });
 }
 
-// Inside WeChat: configure the JS-SDK (location, scanner, sharing) while the code loads.
-weChatReady();
-start(async () => {
-  await weChatStart();
-  await loadPreview();
-});
+// The console's preview (decision 0324): the offer comes with the page and nothing is
+// sent (no sign-in, no lookup, no claim): it shows what a consumer sees first.
+if (config.preview) {
+  start(async () => {
+    state.preview = config.offer;
+    showPreview(config.offer);
+    $("offer").setAttribute("aria-busy", "false");
+  });
+} else {
+  // Inside WeChat: configure the JS-SDK (location, scanner, sharing) while the code loads.
+  weChatReady();
+  start(async () => {
+    await weChatStart();
+    await loadPreview();
+  });
+}
