@@ -31,7 +31,7 @@ from graphql.language import (
 )
 from graphql.validation import ASTValidationRule, ValidationRule, specified_rules
 
-from api.middleware import api_key_middleware, domain_errors_middleware
+from api.middleware import field_middleware
 from core import unavailable
 from core.db import connection
 from core.error_codes import CoreErrorCode
@@ -279,7 +279,7 @@ class ApiView(GraphQLView):
 
     def __init__(self, **kwargs: Any) -> None:
         self.merchant_api = kwargs.pop("merchant_api", False)
-        kwargs.setdefault("middleware", [domain_errors_middleware, api_key_middleware])
+        kwargs.setdefault("middleware", [field_middleware])
         kwargs.setdefault("validation_rules", validation_rules())
         kwargs.setdefault("graphiql", settings.GRAPHIQL)
         super().__init__(**kwargs)
@@ -299,7 +299,7 @@ class ApiView(GraphQLView):
         finally:
             connection.set_schema_to_public()
         if getattr(request, "service_unavailable", False):
-            # A resolver lost the database (domain_errors_middleware): say "retry" in
+            # A resolver lost the database (api.middleware): say "retry" in
             # the status too, so that proxies and clients treat it as transient.
             response.status_code = 503
             response["Retry-After"] = str(unavailable.RETRY_AFTER_SECONDS)
