@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessages
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessions
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware as DjangoLocale
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
@@ -65,7 +65,9 @@ class LocaleMiddleware(DjangoLocale):
         translation.activate(translation.get_language_from_request(request, check_path=False))
         request.LANGUAGE_CODE = translation.get_language()
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         # Django's looks for a language in the path again, which an API path never has
         # (no language is called "graphql"), and, for a 404, for the same path under
         # a language prefix to redirect to: the APIs answer no 404 and have no such
