@@ -18,10 +18,11 @@ from typing import Any
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessages
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessions
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware as DjangoLocale
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.deprecation import MiddlewareMixin
 
 
@@ -63,6 +64,20 @@ class LocaleMiddleware(DjangoLocale):
             return
         translation.activate(translation.get_language_from_request(request, check_path=False))
         request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        # Django's looks for a language in the path again, which an API path never has
+        # (no language is called "graphql"), and, for a 404, for the same path under
+        # a language prefix to redirect to: the APIs answer no 404 and have no such
+        # paths. What is left for them is what Django adds to an answer without a
+        # language in its path.
+        if response.status_code == 404 or not is_api_request(request):
+            return super().process_response(request, response)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
 
 
 class SessionMiddleware(NotOnTheApisMixin, DjangoSessions):

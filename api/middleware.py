@@ -1,7 +1,8 @@
-"""Graphene middlewares of both schemas: coded errors, connection limits, API-key scopes."""
+"""The graphene middleware of both schemas: coded errors, connection limits, API-key scopes."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import graphene
@@ -50,6 +51,45 @@ def _is_mutation(info: graphene.ResolveInfo) -> bool:
     return info.path.prev is None and info.operation.operation == OperationType.MUTATION
 
 
+def field_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
+    """The one graphene middleware of both schemas, run on every field of every answer.
+
+    It is ``domain_errors_middleware`` around ``api_key_middleware``, in one function:
+    graphql-core calls each middleware of the list as one more frame for each field (a
+    claim's answer has 9), and the key check and the paging check have nothing to do on
+    a nested field without arguments, which most fields are. Such a field only keeps its
+    errors coded (``_coded``); any other field takes the whole path.
+    """
+    if args or info.path.prev is None:
+        return domain_errors_middleware(partial(api_key_middleware, next_), root, info, **args)
+    try:
+        return next_(root, info)
+    except GraphQLError:
+        raise
+    except Exception as exc:
+        raise _coded(exc, info) from exc
+
+
+def _coded(exc: Exception, info: graphene.ResolveInfo) -> GraphQLError:
+    """The coded GraphQL error for an exception a resolver raised (not a GraphQLError)."""
+    if isinstance(exc, DomainError):
+        return GraphQLError(exc.message, extensions={"code": exc.code, "field": exc.field})
+    if unavailable.is_unavailable(exc):
+        unavailable.log_unavailable(exc, f"{info.parent_type.name}.{info.field_name}")
+        info.context.service_unavailable = True
+        return GraphQLError(
+            unavailable.unavailable_message(),
+            extensions={"code": CoreErrorCode.SERVICE_UNAVAILABLE},
+        )
+    unavailable.logger.error(
+        "unhandled error in %s.%s", info.parent_type.name, info.field_name, exc_info=exc
+    )
+    return GraphQLError(
+        _("Something went wrong on our side. Please retry later."),
+        extensions={"code": "INTERNAL_SERVER_ERROR"},
+    )
+
+
 def domain_errors_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
     """Graphene middleware: every failure in a resolver becomes a coded GraphQL error.
 
@@ -77,23 +117,8 @@ def domain_errors_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, 
         return next_(root, info, **args)
     except GraphQLError:
         raise
-    except DomainError as exc:
-        raise GraphQLError(exc.message, extensions={"code": exc.code, "field": exc.field}) from exc
     except Exception as exc:
-        if unavailable.is_unavailable(exc):
-            unavailable.log_unavailable(exc, f"{info.parent_type.name}.{info.field_name}")
-            info.context.service_unavailable = True
-            raise GraphQLError(
-                unavailable.unavailable_message(),
-                extensions={"code": CoreErrorCode.SERVICE_UNAVAILABLE},
-            ) from exc
-        unavailable.logger.error(
-            "unhandled error in %s.%s", info.parent_type.name, info.field_name, exc_info=exc
-        )
-        raise GraphQLError(
-            _("Something went wrong on our side. Please retry later."),
-            extensions={"code": "INTERNAL_SERVER_ERROR"},
-        ) from exc
+        raise _coded(exc, info) from exc
 
 
 def api_key_middleware(next_: Any, root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:

@@ -23,6 +23,7 @@ from accounts import tokens
 from accounts.models import User
 from api.schema import consumer_schema
 from core.unavailable import DatabaseUnavailableMiddleware
+from graphql import GraphQLObjectType
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants
 
@@ -107,10 +108,16 @@ def test_dashboard_with_an_explicit_null_period_is_invalid_period(
 
 
 @contextmanager
-def wallet_raising(exc: Exception) -> Iterator[None]:
-    """The consumer schema's ``wallet`` resolver raises ``exc`` (graphql-core reads
-    ``field.resolve`` at execution, so replacing it takes effect at once)."""
-    field = consumer_schema.graphql_schema.query_type.fields["wallet"]
+def wallet_raising(
+    exc: Exception, type_name: str | None = None, field_name: str = "wallet"
+) -> Iterator[None]:
+    """The consumer schema's ``wallet`` resolver (or that of ``type_name.field_name``)
+    raises ``exc`` (graphql-core reads ``field.resolve`` at execution, so replacing it
+    takes effect at once)."""
+    schema = consumer_schema.graphql_schema
+    parent = schema.query_type if type_name is None else schema.get_type(type_name)
+    assert isinstance(parent, GraphQLObjectType)
+    field = parent.fields[field_name]
     original = field.resolve
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -157,6 +164,27 @@ def test_a_lost_database_in_a_resolver_is_503_service_unavailable(
     assert response["Retry-After"] == "1"
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "status"),
+    [
+        (RuntimeError("secret internals"), "INTERNAL_SERVER_ERROR", 200),
+        (OperationalError("server closed the connection unexpectedly"), "SERVICE_UNAVAILABLE", 503),
+    ],
+)
+def test_a_nested_field_that_raises_is_coded_too(
+    client: Client, consumer: User, exc: Exception, code: str, status: int
+) -> None:
+    # A nested field without arguments takes the field middleware's short path
+    # (api.middleware.field_middleware): its errors must be coded all the same.
+    with wallet_raising(exc, "Wallet", "balance"):
+        response = _wallet(client, consumer)
+    assert response.status_code == status
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": code}
+    assert error["path"] == ["wallet", "balance"]
+    assert "secret" not in error["message"]
 
 
 def test_a_lost_database_in_the_token_check_is_503_not_500(

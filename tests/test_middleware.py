@@ -68,6 +68,24 @@ def test_an_anonymous_api_request_still_answers_as_anonymous(client: Client) -> 
     assert "sessionid" not in response.cookies and "messages" not in response.cookies
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(("accept", "language"), [("en", "en"), ("zh-CN,zh;q=0.9", "zh-hans")])
+def test_an_api_answer_names_its_language_and_varies_by_it(
+    client: Client, accept: str, language: str
+) -> None:
+    # api.cookies.LocaleMiddleware answers the APIs without Django's path lookups: the
+    # headers must stay those Django's middleware gives an answer without a language
+    # in its path.
+    response = client.post(
+        reverse("consumer-api"),
+        {"query": "{ me { id } }"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE=accept,
+    )
+    assert response["Content-Language"] == language
+    assert "Accept-Language" in [v.strip() for v in response["Vary"].split(",")]
+
+
 # --- The queue deadline ---------------------------------------------------------------
 
 
