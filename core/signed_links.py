@@ -1,4 +1,4 @@
-"""Signed, expiring download links: the one way the platform hands out a file by URL.
+"""Signed, expiring links: the one way the platform hands out a file by URL, or takes one.
 
 A link carries a ``django.core.signing`` token naming exactly what it gives (a
 merchant and an export, a merchant and a month, an operator and a period …), signed
@@ -13,6 +13,10 @@ Every refusal is plain text, never cached: **403** for a token that is not valid
 (tampered, another kind's, malformed), **410** for one that was valid and has
 expired (ask the page that gave it for a new one). What the token names is the
 view's own business (404 if it is gone, 202 while a file is being prepared).
+
+An upload link (``SignedLink.upload``: a merchant's logo, a printer's code file) is
+posted to by a script or the console's ``fetch``, so its refusals are JSON
+``errors`` with a code, as the APIs': 410 ``LINK_EXPIRED``, 403 ``LINK_NOT_VALID``.
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core import signing
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
 
 DEFAULT_TTL = 15 * 60  # seconds
 FROM_THE_CONSOLE = gettext_lazy(
@@ -104,6 +109,24 @@ class SignedLink:
 
         return view
 
+    def upload(self, handler: Handler) -> Callable[[HttpRequest, str], HttpResponseBase]:
+        """Wrap ``handler(request, *values)`` as the view of ``<token>`` upload URLs
+        (POST; refusals as JSON, ``json_refusal``)."""
+
+        @csrf_exempt  # the signed link, not a cookie, authorises it
+        @require_POST
+        @functools.wraps(handler)
+        def view(request: HttpRequest, token: str) -> HttpResponseBase:
+            try:
+                values = self.read(token)
+            except signing.SignatureExpired:
+                return json_refusal(410, "LINK_EXPIRED", str(self.expired_message))
+            except signing.BadSignature:
+                return json_refusal(403, "LINK_NOT_VALID", _("This upload link is not valid."))
+            return handler(request, *values)
+
+        return view
+
 
 def _is(value: object, kind: type) -> bool:
     # JSON has no separate booleans for our purposes: True is not a merchant id.
@@ -118,6 +141,11 @@ def refusal(status: int, message: str) -> HttpResponse:
         content_type="text/plain; charset=utf-8",
         headers={"Cache-Control": "no-store"},
     )
+
+
+def json_refusal(status: int, code: str, message: str) -> JsonResponse:
+    """An upload link's refusal: the APIs' ``errors`` shape, with a coded error."""
+    return JsonResponse({"errors": [{"code": code, "message": message}]}, status=status)
 
 
 def csv_attachment(text: str, filename: str) -> HttpResponse:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
+from core.signed_links import json_refusal
 from core.wechat import component as wechat
 from core.wechat import component_enabled
 from tenants import branding
@@ -34,33 +34,22 @@ from tenants.models import Merchant
 logger = logging.getLogger(__name__)
 
 
-def _refused(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"errors": [{"code": code, "message": message}]}, status=status)
-
-
-@csrf_exempt  # a signed link, not a cookie, authorises it
-@require_POST
-def upload_logo(request: HttpRequest, token: str) -> HttpResponse:
+@branding.UPLOAD_LINK.upload
+def upload_logo(request: HttpRequest, schema: str) -> HttpResponse:
     """Store the merchant's logo: 200, or JSON ``errors`` with the logo's error code."""
-    try:
-        (schema,) = branding.UPLOAD_LINK.read(token)
-    except signing.SignatureExpired:
-        return _refused(410, "LINK_EXPIRED", str(branding.UPLOAD_LINK.expired_message))
-    except signing.BadSignature:
-        return _refused(403, "LINK_NOT_VALID", _("This upload link is not valid."))
     merchant = Merchant.objects.filter(schema_name=schema).first()
     file = request.FILES.get("file")
     if merchant is None:
-        return _refused(404, "NOT_FOUND", _("This merchant no longer exists."))
+        return json_refusal(404, "NOT_FOUND", _("This merchant no longer exists."))
     if file is None:
-        return _refused(400, "REQUIRED", _("Send the file in the form field “file”."))
+        return json_refusal(400, "REQUIRED", _("Send the file in the form field “file”."))
     try:
         # A big file is refused by its size before it is read (Django spooled it to disk).
         branding.check_size(file.size or 0)
         branding.set_logo(merchant, file.read(branding.MAX_LOGO_BYTES + 1))
     except DomainError as exc:
         status = 413 if exc.code == MerchantErrorCode.LOGO_TOO_LARGE else 400
-        return _refused(status, str(exc.code), str(exc))
+        return json_refusal(status, str(exc.code), str(exc))
     return JsonResponse({"logo": branding.logo_data_url(merchant)})
 
 

@@ -98,7 +98,7 @@ def record(
     # The endpoints come from the same cache as the subscriptions: an endpoint disabled
     # within the last few seconds may still get a delivery, which is never sent (the
     # sender takes only live endpoints' deliveries).
-    endpoints = _subscriptions(merchant_id).get(event_type, ())
+    endpoints = subscribers(merchant_id, event_type)
     if not endpoints:
         return []
     now = timezone.now()

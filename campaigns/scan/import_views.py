@@ -10,50 +10,36 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from django_tenants.utils import tenant_context
 
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import CodeImport
 from campaigns.scan import imports
 from core.errors import DomainError
-from core.signed_links import refusal
+from core.signed_links import json_refusal, refusal
 from tenants.models import Merchant
 
 
-def _refused(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"errors": [{"code": code, "message": message}]}, status=status)
-
-
-@csrf_exempt  # a signed link, not a cookie, authorises it
-@require_POST
-def upload_import_file(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        schema, import_id = imports.UPLOAD_LINK.read(token)
-    except signing.SignatureExpired:
-        return _refused(410, "LINK_EXPIRED", str(imports.UPLOAD_LINK.expired_message))
-    except signing.BadSignature:
-        return _refused(403, "LINK_NOT_VALID", _("This upload link is not valid."))
+@imports.UPLOAD_LINK.upload
+def upload_import_file(request: HttpRequest, schema: str, import_id: int) -> HttpResponse:
     merchant = Merchant.objects.filter(schema_name=schema).first()
     file = request.FILES.get("file")
     if merchant is None:
-        return _refused(404, "NOT_FOUND", _("This import no longer exists."))
+        return json_refusal(404, "NOT_FOUND", _("This import no longer exists."))
     if file is None:
-        return _refused(400, "REQUIRED", _("Send the file in the form field “file”."))
+        return json_refusal(400, "REQUIRED", _("Send the file in the form field “file”."))
     with tenant_context(merchant):
         code_import = CodeImport.objects.filter(pk=import_id).first()
         if code_import is None:
-            return _refused(404, "NOT_FOUND", _("This import no longer exists."))
+            return json_refusal(404, "NOT_FOUND", _("This import no longer exists."))
         try:
             code_import = imports.receive_file(code_import, file)
         except DomainError as exc:
             status = 413 if exc.code == CampaignErrorCode.IMPORT_FILE_TOO_LARGE else 409
-            return _refused(status, str(exc.code), str(exc))
+            return json_refusal(status, str(exc.code), str(exc))
     return JsonResponse({"status": code_import.status}, status=202)
 
 
