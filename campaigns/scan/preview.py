@@ -24,13 +24,14 @@ otherwise made-up codes would enumerate merchant names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from campaigns.error_codes import CampaignErrorCode
-from campaigns.models import BatchStatus, Campaign, CampaignStatus, Code
+from campaigns.models import BatchStatus, Campaign, Code, CodeBatch
 from campaigns.prizes import services as prize_services
 from campaigns.scan import claims
 from campaigns.scan.routing import route
@@ -116,13 +117,8 @@ def _lookup(merchant_id: int, code: str) -> Preview:
     if row is None:
         return Preview(ScanStatus.UNKNOWN)
     batch, campaign = row.batch, row.batch.campaign
-    prize_tiers = None
-    guarantee = None
-    if batch.prize_reserve is not None:
-        with tenant_context(merchant):
-            terms = prize_services.published_terms(campaign.pk)
-        prize_tiers = terms.tiers if terms else ()
-        guarantee = terms.guarantee if terms else None
+    with tenant_context(merchant):
+        prize_tiers, guarantee = _prize_terms(batch, campaign)
     return Preview(
         status=_status(merchant, row),
         code=code,
@@ -144,20 +140,9 @@ def campaign_offer(merchant: Merchant, campaign: Campaign) -> Preview:
         .order_by("-created_at", "-pk")
         .first()
     )
-    prize_tiers = None
-    guarantee = None
-    if batch is not None and batch.prize_reserve is not None:
-        terms = prize_services.published_terms(campaign.pk)
-        prize_tiers = terms.tiers if terms else ()
-        guarantee = terms.guarantee if terms else None
-    try:
-        campaign.ensure_claimable()
-        status = ScanStatus.CLAIMABLE
-    except DomainError as exc:
-        ended = exc.code == CampaignErrorCode.CAMPAIGN_ENDED
-        status = ScanStatus.ENDED if ended else ScanStatus.NOT_ACTIVE
+    prize_tiers, guarantee = _prize_terms(batch, campaign)
     return Preview(
-        status=status,
+        status=_campaign_status(campaign, timezone.now()) or ScanStatus.CLAIMABLE,
         merchant_name=merchant.name,
         campaign_name=campaign.name,
         campaign_description=campaign.description,
@@ -165,6 +150,27 @@ def campaign_offer(merchant: Merchant, campaign: Campaign) -> Preview:
         prize_tiers=prize_tiers,
         prize_guarantee=guarantee,
     )
+
+
+def _prize_terms(
+    batch: CodeBatch | None, campaign: Campaign
+) -> tuple[tuple[prize_services.PublishedTier, ...] | None, str | None]:
+    """A prize batch's published tiers and guarantee (in the merchant's schema); (None,
+    None) for a fixed-points batch."""
+    if batch is None or batch.prize_reserve is None:
+        return None, None
+    terms = prize_services.published_terms(campaign.pk)
+    return (terms.tiers, terms.guarantee) if terms else ((), None)
+
+
+def _campaign_status(campaign: Campaign, now: datetime) -> ScanStatus | None:
+    """ENDED or NOT_ACTIVE as ``Campaign.ensure_claimable`` decides; None if claimable."""
+    try:
+        campaign.ensure_claimable(now)
+    except DomainError as exc:
+        ended = exc.code == CampaignErrorCode.CAMPAIGN_ENDED
+        return ScanStatus.ENDED if ended else ScanStatus.NOT_ACTIVE
+    return None
 
 
 def _status(merchant: Merchant, row: Code) -> ScanStatus:
@@ -175,12 +181,9 @@ def _status(merchant: Merchant, row: Code) -> ScanStatus:
         return ScanStatus.NOT_ACTIVE
     if row.claimed_at is not None:
         return ScanStatus.ALREADY_CLAIMED
-    if campaign.status == CampaignStatus.ENDED or (campaign.ends_at and now >= campaign.ends_at):
-        return ScanStatus.ENDED
-    if campaign.status != CampaignStatus.ACTIVE or (
-        campaign.starts_at and now < campaign.starts_at
-    ):
-        return ScanStatus.NOT_ACTIVE
+    campaign_status = _campaign_status(campaign, now)
+    if campaign_status is not None:
+        return campaign_status
     if batch.status in (BatchStatus.VOIDED, BatchStatus.FAILED):
         return ScanStatus.VOIDED
     return ScanStatus.CLAIMABLE
