@@ -218,6 +218,12 @@ def rotate_due(now: datetime | None = None) -> int:
 PublishedTier = tuple[str, int, int, int | None]
 
 
+def chances(tiers: tuple[PublishedTier, ...]) -> list[tuple[str, int, float, int | None]]:
+    """Each published tier as (name, points, chance, cap): its weight over the total."""
+    total = sum(weight for _name, _points, weight, _cap in tiers)
+    return [(name, points, weight / total, cap) for name, points, weight, cap in tiers]
+
+
 @dataclass(frozen=True)
 class PublishedTerms:
     """What a consumer sees before drawing (a scan preview, a questionnaire's form): the

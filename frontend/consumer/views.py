@@ -33,6 +33,7 @@ from campaigns.error_codes import CampaignErrorCode
 from campaigns.follow import services as follow
 from campaigns.models import Campaign, CampaignKind, ScanSource
 from campaigns.preview import PREVIEW_LINK
+from campaigns.prizes.services import chances
 from campaigns.questionnaires.links import in_merchant_schema, questionnaire_link
 from campaigns.scan import events, routing
 from campaigns.scan.codes import CodeError, normalize, pretty
@@ -792,10 +793,9 @@ def _offer_json(offer: Preview) -> dict[str, Any]:
     ``scanPreview`` (the tiers' chance: each weight over the total)."""
     tiers = None
     if offer.prize_tiers is not None:
-        total = sum(weight for _name, _points, weight, _cap in offer.prize_tiers)
         tiers = [
-            {"name": name, "points": points, "chance": weight / total, "cap": cap}
-            for name, points, weight, cap in offer.prize_tiers
+            {"name": name, "points": points, "chance": chance, "cap": cap}
+            for name, points, chance, cap in chances(offer.prize_tiers)
         ]
     return {
         "code": None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import graphene
 
 from api.scalars import BigInt
-from campaigns.prizes.services import PublishedTier
+from campaigns.prizes.services import PublishedTier, chances
 from campaigns.scan.preview import Preview, ScanStatus
 
 ScanStatusEnum = graphene.Enum.from_enum(
@@ -66,10 +66,9 @@ class PreviewPrizeTier(graphene.ObjectType):
         """The published tiers with their chance (a scan preview's, a questionnaire's)."""
         if tiers is None:
             return None
-        total = sum(weight for _name, _points, weight, _cap in tiers)
         return [
-            PreviewPrizeTier(name=name, points=points, chance=weight / total, cap=cap)
-            for name, points, weight, cap in tiers
+            PreviewPrizeTier(name=name, points=points, chance=chance, cap=cap)
+            for name, points, chance, cap in chances(tiers)
         ]
 
 
