@@ -18,15 +18,16 @@ def relay() -> int:
     delivery is due (the sweep queues the relay for those).
     """
     eager = relay.app.conf.task_always_eager  # eagerly it would run now, before it is due
+    full_run = delivery.BATCHES_PER_RUN * delivery.BATCH  # more may be due after one
     attempted, _soonest = delivery.relay()
-    if attempted >= delivery.BATCHES_PER_RUN * delivery.BATCH and not eager:
+    if attempted >= full_run and not eager:
         relay.delay()  # more may be due: another turn (the flag kept), so others get theirs
         return attempted
     # Nothing more was due. From here a commit queues the next relay; one that met the
     # flag before this line committed before it too, so the look below sends its rows.
     delivery.clear_wake()
     more, _soonest = delivery.relay()
-    if more >= delivery.BATCHES_PER_RUN * delivery.BATCH and not eager:
+    if more >= full_run and not eager:
         relay.delay()
     retry_in = delivery.next_retry_in()
     if retry_in is not None and retry_in <= settings.WEBHOOK_CELERY_RETRY_MAX_SECONDS and not eager:
