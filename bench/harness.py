@@ -974,6 +974,36 @@ class CeleryWorker(ChildProcess):
         return [self.process.pid, *(int(pid) for pid in done.stdout.split())]
 
 
+def settle_database(seconds: float = 60) -> float:
+    """Let PostgreSQL finish what the previous round left it before the next is timed: a
+    checkpoint (the round's dirty pages written now, not during the next round) and no
+    autovacuum worker running (pgbench's thousands of updates wake one for the tables the
+    next round writes). Without it, whichever round followed pgbench paid for pgbench.
+    Returns the seconds waited."""
+    from django.db import connection
+
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+        while time.monotonic() - started < seconds:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+                " AND datname = current_database()"
+            )
+            if not cursor.fetchone()[0]:
+                break
+            time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def redis_cpu_seconds(redis_url: str) -> float:
+    """The Redis server's user + system CPU so far (``INFO cpu``): all its clients'."""
+    import redis
+
+    info = redis.Redis.from_url(redis_url).info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def queued_tasks(redis_url: str, queue: str = "celery") -> tuple[int, int]:
     """(tasks waiting in ``queue``, tasks taken by a worker and not yet acknowledged) in
     the Redis broker (kombu keeps the latter in the ``unacked`` hash)."""

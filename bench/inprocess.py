@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=3000)
     parser.add_argument("--consumers", type=int, default=200)
     parser.add_argument("--webhooks", choices=("on", "off"), default="off")
+    parser.add_argument("--events", choices=("on", "off"), default="on")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
@@ -61,6 +62,7 @@ def main() -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     with harness.bench_resources(url, redis_url, keep=args.keep, prefix="bench-inprocess"):
         os.environ["DEBUG"] = "0"
+        os.environ["SCAN_EVENTS"] = "1" if args.events == "on" else "0"
         os.environ["WEBHOOK_ALLOW_HTTP_HOSTS"] = "127.0.0.1"
         harness.start_django(url, redis_url, "bench-inprocess")
         from django.core.handlers.wsgi import WSGIHandler
@@ -68,6 +70,7 @@ def main() -> None:
 
         from campaigns import services
         from campaigns.models import CampaignStatus, Code
+        from campaigns.scan import events as scan_events
         from campaigns.scan import services as scan_services
         from points.services import fund_with_money
         from tenants.onboarding import create_merchant
@@ -144,6 +147,10 @@ def main() -> None:
         measured = environs[WARMUP:]
         profiler = cProfile.Profile(time.process_time) if args.profile else None
         failures = 0
+        # Drain what the warm-up queued, so that the drain below writes the measured scans.
+        scan_events.drain_all(reclaim_idle_ms=0)
+        backend, redis = backend_pid(), harness.redis_cpu_seconds(redis_url)
+        pg0 = harness.cpu_seconds([backend])
         t0, c0 = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
@@ -154,11 +161,33 @@ def main() -> None:
         if profiler:
             profiler.disable()
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        pg_cpu = harness.cpu_seconds([backend]) - pg0
+        redis_cpu = harness.redis_cpu_seconds(redis_url) - redis
+        n = len(measured)
         print(
-            f"{len(measured):,} claims in-process: {cpu / len(measured) * 1000:.3f} ms of "
-            f"Python CPU a claim, {wall / len(measured) * 1000:.3f} ms wall; "
-            f"failures {failures}; statuses {statuses}; webhooks {args.webhooks}"
+            f"{n:,} claims in-process: {cpu / n * 1000:.3f} ms of "
+            f"Python CPU a claim, {wall / n * 1000:.3f} ms wall; PostgreSQL "
+            f"{pg_cpu / n * 1000:.3f} ms, Redis {redis_cpu / n * 1000:.3f} ms a claim; "
+            f"failures {failures}; statuses {statuses}; webhooks {args.webhooks}, "
+            f"scan events {args.events}"
         )
+        if args.events == "on":
+            # What the drainer then pays for them, in this process and its backend.
+            c1, pg1 = time.process_time(), harness.cpu_seconds([backend])
+            redis1 = harness.redis_cpu_seconds(redis_url)
+            written = scan_events.drain_all(reclaim_idle_ms=0)
+            drain = (
+                time.process_time()
+                - c1
+                + harness.cpu_seconds([backend])
+                - pg1
+                + harness.redis_cpu_seconds(redis_url)
+                - redis1
+            )
+            print(
+                f"drained {written:,} scan events: {drain / max(1, written) * 1000:.3f} ms of "
+                "CPU an event (Python, PostgreSQL and Redis)"
+            )
         if args.webhooks == "on":
             from webhooks.models import WebhookDelivery
 
@@ -167,6 +196,15 @@ def main() -> None:
             profiler.dump_stats(args.profile)
             stats = pstats.Stats(profiler)
             stats.sort_stats("tottime").print_stats(35)
+
+
+def backend_pid() -> int:
+    """This process's PostgreSQL backend (the statements of every claim run there)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
 
 
 if __name__ == "__main__":
