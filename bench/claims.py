@@ -84,7 +84,7 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -318,6 +318,8 @@ def drain(setup: Setup, redis_url: str, seconds: float) -> dict[str, int]:
     from campaigns.scan import events as scan_events
     from webhooks.models import DeliveryStatus, WebhookDelivery
 
+    # The servers send each moment's scan events a moment later (decision 0335).
+    time.sleep(4 * scan_events.SEND_DELAY_SECONDS)
     deadline = time.monotonic() + seconds
     while True:
         queued, unacked = harness.queued_tasks(redis_url)
@@ -368,6 +370,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--open-seconds", type=float, default=20, help="length of each open-loop round"
+    )
+    parser.add_argument(
+        "--events-rounds",
+        type=int,
+        default=4,
+        help="scan events' cost: pairs of open-loop rounds at one fixed rate, the server with "
+        "events and the one without taking turns (0: none)",
+    )
+    parser.add_argument(
+        "--events-rate",
+        type=parse_rates,
+        default=parse_rates("50%"),
+        help="their rate, claims/s or %% of the closed-loop median (default 50%%)",
     )
     parser.add_argument(
         "--connections", type=int, default=32, help="open loop: kept-alive connections at start"
@@ -498,6 +513,15 @@ def main(argv: list[str] | None = None) -> int:
             open_rounds, open_batch = open_loop_rounds(
                 args, setup, redis_url, server, worker, stack
             )
+            events_cost, events_batch = events_cost_rounds(
+                args, setup, redis_url, (server, server_off), stack
+            )
+            if events_cost is not None:
+                open_rounds_on = [*open_rounds, *events_cost.on]
+                off_codes += events_cost.off_codes
+            else:
+                open_rounds_on = open_rounds
+            open_all = [*open_rounds_on, *(events_cost.off if events_cost else [])]
             backlog = drain(setup, redis_url, args.drain_seconds)
             drainer_ms = (harness.cpu_seconds(drainer.pids()) - drainer_cpu) * 1000
         if args.peer_seconds:
@@ -510,30 +534,33 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{what} {n:,}" for what, n in backlog.items())
         )
         http_ok = sum(r.count for r in [warm, warm_off, *stack, *stack_off])
-        open_ok = sum(r.successes for r in open_rounds)
+        open_ok = sum(r.successes for r in open_all)
         pg_ok = sum(r.count for r in [pg_warm, *pg])
         # A closed-loop round cut at --max-seconds leaves up to --clients claims in flight,
         # which the server may still make; so may open-loop requests with no answer.
         in_flight = (
             sum(args.clients for r in [*stack, *stack_off] if answers(r) < args.claims),
-            sum(r.unanswered for r in open_rounds),
+            sum(r.unanswered for r in open_all),
         )
         # + 1: the claim of the SQL capture.
+        open_batches = [b for b in (open_batch, events_batch) if b is not None]
         check_invariants(
-            setup, http_ok + 1, open_batch, open_ok, pg_ok, backlog, in_flight, args.webhooks
+            setup, http_ok + 1, open_batches, open_ok, pg_ok, backlog, in_flight, args.webhooks
         )
         on_answers = sum(reached_the_claim(r.count, r.refused, r.failures) for r in [warm, *stack])
-        on_answers += sum(reached_the_claim(r.successes, {}, r.failures) for r in open_rounds)
+        on_answers += sum(reached_the_claim(r.successes, {}, r.failures) for r in open_rounds_on)
         events_written = check_scan_events(setup, on_answers, off_codes, in_flight)
 
     harness.print_sql("claim", setup.sql_of_one_claim)
     rates = ",".join(f"{v * 100:g}%" if rel else f"{v:g}" for v, rel in args.rates) or "''"
+    events_rate = ",".join(f"{v * 100:g}%" if rel else f"{v:g}" for v, rel in args.events_rate)
     print(
         f"\ncommand: uv run python bench/claims.py --claims {args.claims} "
         f"--pgbench-claims {args.pgbench_claims} --rounds {args.rounds} "
         f"--clients {args.clients} --consumers {args.consumers} "
         f"--peer-seconds {args.peer_seconds} --rates {rates} "
         f"--open-seconds {args.open_seconds:g} --connections {args.connections} "
+        f"--events-rounds {args.events_rounds} --events-rate {events_rate} "
         f"--celery-concurrency {args.celery_concurrency} --webhooks {args.webhooks} "
         f"{harness.server_flags(args)}"
     )
@@ -564,7 +591,9 @@ def main(argv: list[str] | None = None) -> int:
         print(harness.render_open_loop_table(open_rounds, "claim"))
     if peers:
         harness.print_against_peer("claims", harness.median_rate(stack), peers)
-    if any(not r.kept_schedule for r in open_rounds):
+    if events_cost is not None:
+        print(render_events_cost(events_cost))
+    if any(not r.kept_schedule for r in open_all):
         print("\nsome open-loop rounds are not reported: the generator fell behind its schedule")
         return 1
     return 0
@@ -658,6 +687,104 @@ def open_loop_rounds(
     return rounds, batch
 
 
+@dataclass
+class EventsCost:
+    """Open-loop rounds at one fixed rate on the servers with and without scan events."""
+
+    rate: float
+    on: list[harness.OpenLoopRound] = field(default_factory=list)
+    off: list[harness.OpenLoopRound] = field(default_factory=list)
+    # The whole machine's CPU per claim, ms, from the round's start until what it left was
+    # drained (the drainer's tail, the relay's): every process, both servers' alike.
+    on_machine_ms: list[float] = field(default_factory=list)
+    off_machine_ms: list[float] = field(default_factory=list)
+    off_codes: list[str] = field(default_factory=list)
+
+    def paired(self) -> list[float]:
+        """Each pair's on against off, % of the machine's CPU a claim."""
+        return sorted(
+            100 * (on - off) / off
+            for on, off in zip(self.on_machine_ms, self.off_machine_ms, strict=True)
+        )
+
+
+def events_cost_rounds(
+    args: argparse.Namespace,
+    setup: Setup,
+    redis_url: str,
+    servers: tuple[harness.Server, harness.Server],
+    stack: list[harness.Round],
+) -> tuple[EventsCost | None, int | None]:
+    """What recording scans costs, where the closed loop's noise cannot hide it: at a fixed
+    arrival rate both servers serve the same claims per second, so the difference is the
+    CPU each claim costs the machine (decision 0335). Pairs in alternating order."""
+    if not args.events_rounds:
+        return None, None
+    (value, relative), *_ = args.events_rate
+    rate = value * harness.median_rate(stack) if relative else value
+    size = math.ceil(rate * args.open_seconds)
+    batch, codes = open_loop_codes(setup, 2 * args.events_rounds * size)
+    cost = EventsCost(rate)
+    used = 0
+    for number in range(args.events_rounds):
+        for events_on in (True, False) if number % 2 == 0 else (False, True):
+            work = claim_bodies(setup, used, size, codes)
+            if not events_on:
+                cost.off_codes += codes[used : used + size]
+            used += size
+            drain(setup, redis_url, args.drain_seconds)
+            harness.settle_database()
+            busy, _total = harness.machine_ticks()
+            result = harness.open_loop(
+                servers[0] if events_on else servers[1],
+                work,
+                rate,
+                JUDGE,
+                connections=args.connections,
+                max_lag_ms=args.max_lag_ms,
+            )
+            drain(setup, redis_url, args.drain_seconds)
+            machine = (harness.machine_ticks()[0] - busy) / os.sysconf("SC_CLK_TCK")
+            ms = machine * 1000 / max(1, result.successes)
+            (cost.on if events_on else cost.off).append(result)
+            (cost.on_machine_ms if events_on else cost.off_machine_ms).append(ms)
+            print(
+                f"events {'on ' if events_on else 'off'} "
+                f"{harness.describe_open_loop(result, 'claim')}; the machine's CPU "
+                f"{ms:.2f} ms/claim (drain of the round included)",
+                flush=True,
+            )
+    return cost, batch
+
+
+def render_events_cost(cost: EventsCost) -> str:
+    """The fixed-rate pairs as a table, and the figure: the median pair's difference."""
+    lines = [
+        f"\nscan events at a fixed rate ({cost.rate:,.0f} claims/s offered, open loop, the two "
+        "servers taking turns; the machine's CPU a claim from each round's start to the end "
+        "of its drain):",
+        "| pair | events on: machine ms/claim | off | on against off | on: p50 / p99 ms "
+        "| off: p50 / p99 ms | on: server ms/claim | off: server ms/claim |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n, (on, off, on_ms, off_ms) in enumerate(
+        zip(cost.on, cost.off, cost.on_machine_ms, cost.off_machine_ms, strict=True), 1
+    ):
+        lines.append(
+            f"| {n} | {on_ms:.2f} | {off_ms:.2f} | {100 * (on_ms - off_ms) / off_ms:+.1f}% "
+            f"| {harness.percentile(on.latencies_ms, 50):.1f} / "
+            f"{harness.percentile(on.latencies_ms, 99):.1f} "
+            f"| {harness.percentile(off.latencies_ms, 50):.1f} / "
+            f"{harness.percentile(off.latencies_ms, 99):.1f} "
+            f"| {on.server_cpu_ms:.2f} | {off.server_cpu_ms:.2f} |"
+        )
+    lines.append(
+        f"scan events' cost at a fixed rate: the machine's CPU a claim, on against off, median "
+        f"of the pairs **{statistics.median(cost.paired()):+.1f}%** (target within ±5%)"
+    )
+    return "\n".join(lines)
+
+
 # Where the workers' CPU goes inside the claim (the request's parts are the harness's).
 PROFILE_PARTS = harness.profile_parts(
     ("    claim_code (campaigns/scan/claims.py)", "claim_code (campaigns/scan/claims.py"),
@@ -727,7 +854,7 @@ def answers(r: harness.Round) -> int:
 def check_invariants(
     setup: Setup,
     http_ok: int,
-    open_batch: int | None,
+    open_batches: list[int],
     open_ok: int,
     pg_ok: int,
     backlog: dict[str, int],
@@ -749,14 +876,13 @@ def check_invariants(
         claims = Claim.objects.count()
         claimed = {
             batch: Code.objects.filter(batch_id=batch, claimed_at__isnull=False).count()
-            for batch in (setup.http_batch, setup.pg_batch, open_batch)
-            if batch is not None
+            for batch in (setup.http_batch, setup.pg_batch, *open_batches)
         }
     connection.set_schema_to_public()
     sent = WebhookDelivery.objects.filter(endpoint_id=setup.endpoint_id, status="succeeded").count()
     pg_deliveries = WebhookDelivery.objects.filter(endpoint_id=setup.pg_endpoint_id).count()
     http_claimed = claimed[setup.http_batch]
-    open_claimed = claimed[open_batch] if open_batch is not None else 0
+    open_claimed = sum(claimed[batch] for batch in open_batches)
     over_http = http_claimed + open_claimed
     waiting = {k: n for k, n in backlog.items() if n and k != "deliveries succeeded"}
 
@@ -766,7 +892,7 @@ def check_invariants(
     harness.report_invariants(
         {
             f"audit(): {len(problems)} problems": not problems,
-            f"claims {claims:,} = codes claimed in the three batches {sum(claimed.values()):,}": (
+            f"claims {claims:,} = codes claimed in the batches {sum(claimed.values()):,}": (
                 claims == sum(claimed.values())
             ),
             f"closed loop: codes claimed {http_claimed:,} = HTTP successes "

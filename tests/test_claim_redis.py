@@ -2,11 +2,13 @@
 redis-py's client (decisions 0311, 0312): a structural guard on the hot path.
 
 A planted violation it catches: the consent check back on ``cache.get`` (one GET
-through redis-py) or the scan event back on ``client.register_script``.
+through redis-py), the scan event back on ``client.register_script``, or the scan event
+sent by the request's thread (``events.record`` calling ``record_counted``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 import redis
 
 from accounts.models import User
+from campaigns.scan import events
 from campaigns.tests.test_consumer_claims import make_codes
 from core import redislink
 from points import services
@@ -69,5 +72,13 @@ def test_a_claim_sends_three_commands_on_the_link_and_none_through_redis_py(
 
     assert second["errors"] == [] and second["claim"]["points"] == 7
     assert through_redis_py == []
-    # The rate-limit guard, the consent check, the scan event.
-    assert on_link == ["EVALSHA", "GET", "EVALSHA"]
+    # The rate-limit guard and the consent check; the scan event is not the request's
+    # round trip: the process's sender thread writes it a moment later (decision 0335).
+    assert on_link == ["EVALSHA", "GET"]
+    monkeypatch.undo()
+    stream = redislink.link()
+    assert stream is not None
+    deadline = time.monotonic() + 5
+    while stream.command("XLEN", stream.make_key(events.STREAM)) < 2:
+        assert time.monotonic() < deadline, "the sender thread did not send the event"
+        time.sleep(0.01)

@@ -1,10 +1,12 @@
 """Scan events: recorded off the claim's path, drained into the merchant's schema once.
 
-Recording (:func:`record`, after the page, the preview or the claim has answered) is one
-Redis round trip: a Lua script decides whether the scan counts as a lookup (not a
-crawler, and neither this consumer nor this device looked at this code in the last
-``DEDUP_WINDOW_SECONDS``) and appends the event to one stream, atomically, so that the
-decision and the event cannot part (decision 0197).
+Recording (:func:`record`, after the page, the preview or the claim has answered) is a
+Lua script: it decides whether the scan counts as a lookup (not a crawler, and neither
+this consumer nor this device looked at this code in the last ``DEDUP_WINDOW_SECONDS``)
+and appends the event to one stream, atomically, so that the decision and the event
+cannot part (decision 0197). The request does not wait for it: the call is queued, and a
+thread of the process sends each moment's calls in one round trip (decision 0335). Only
+the verification page, which shows the count, waits (:func:`record_counted`).
 
 Draining (:func:`drain`, by ``manage.py drain_scan_events`` continuously and by a beat
 task as a safety net) reads the stream as a consumer group, writes each merchant's
@@ -30,7 +32,7 @@ import socket
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -173,17 +175,17 @@ def _key(name: str) -> str:
     return caches["default"].make_key(name)
 
 
-def record(
-    merchant_id: int, code: str, source: ScanSource, outcome: str, scanner: Scanner
-) -> bool | None:
-    """Queue one scan event; True if it counts as a lookup, None if it was not queued.
+# The page's, the preview's and the claim's events: nobody waits for their answer, so the
+# process sends each moment's in one round trip (decision 0335).
+SEND_DELAY_SECONDS = 0.05
+_sender = redislink.Sender(_RECORD, SEND_DELAY_SECONDS, "scan-events-sender")
 
-    Never raises: the scan has already been answered, and a lost event must not turn a
-    claim into an error. Without Redis (the demo on a bare machine) the event is written
-    at once.
-    """
-    if not enabled():
-        return None
+
+def _payload(
+    merchant_id: int, code: str, source: ScanSource, outcome: str, scanner: Scanner
+) -> tuple[str, int, bool]:
+    """The stream entry's payload, the device's fingerprint, and whether the scan may
+    count as a lookup (not a crawler)."""
     agent = classify(scanner.user_agent)
     device = fingerprint(scanner.ip, scanner.user_agent)
     payload = json.dumps(
@@ -201,22 +203,59 @@ def record(
         ],
         separators=(",", ":"),
     )
-    link = redislink.link()  # the claim's path: the lean connection, not redis-py's client
-    may_count = agent != UserAgentClass.CRAWLER
-    if link is None:
-        _write_now(payload, may_count)
-        return may_count
+    return payload, device, agent != UserAgentClass.CRAWLER
+
+
+def _call(
+    link: redislink.Link,
+    merchant_id: int,
+    code: str,
+    source: ScanSource,
+    outcome: str,
+    scanner: Scanner,
+) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of the recording script for one scan."""
+    payload, device, may_count = _payload(merchant_id, code, source, outcome, scanner)
     device_key = link.make_key(f"scan-seen:{merchant_id}:{code}:d{device}")
     person_key = (
         link.make_key(f"scan-seen:{merchant_id}:{code}:c{scanner.consumer_id}")
         if scanner.consumer_id
         else device_key
     )
+    return (
+        [link.make_key(STREAM), device_key, person_key],
+        [DEDUP_WINDOW_SECONDS, int(may_count), payload],
+    )
+
+
+def record(merchant_id: int, code: str, source: ScanSource, outcome: str, scanner: Scanner) -> None:
+    """Queue one scan event, sent to the stream within ``SEND_DELAY_SECONDS`` by the
+    process's sender. Never raises: the scan has already been answered, and a lost event
+    must not turn a claim into an error. Without Redis (the demo on a bare machine) the
+    event is written at once."""
+    if not enabled():
+        return
+    link = redislink.link()
+    if link is None:
+        _write_now(merchant_id, code, source, outcome, scanner)
+        return
+    _sender.send(*_call(link, merchant_id, code, source, outcome, scanner))
+
+
+def record_counted(
+    merchant_id: int, code: str, source: ScanSource, outcome: str, scanner: Scanner
+) -> bool | None:
+    """Record one scan event now and answer whether it counts as a lookup (the
+    verification page shows the count with it); None if it was not recorded. Never
+    raises, as :func:`record`."""
+    if not enabled():
+        return None
+    link = redislink.link()
+    if link is None:
+        return _write_now(merchant_id, code, source, outcome, scanner)
     try:
         _entry, counted = link.run(
-            _RECORD,
-            [link.make_key(STREAM), device_key, person_key],
-            [DEDUP_WINDOW_SECONDS, int(may_count), payload],
+            _RECORD, *_call(link, merchant_id, code, source, outcome, scanner)
         )
     except redis.RedisError:
         logger.warning("scan event of %s not queued: Redis failed", code, exc_info=True)
@@ -224,12 +263,16 @@ def record(
     return bool(counted)
 
 
+def flush() -> int:
+    """Send this process's queued events now (a drain in the same process; tests)."""
+    return _sender.flush()
+
+
 @dataclass
 class Scan:
     """What :func:`scanned` records when its block ends: set ``outcome`` inside it."""
 
     outcome: str = "answered"
-    counted: bool | None = field(default=None)
 
 
 @contextmanager
@@ -251,7 +294,7 @@ def _record_raw(source: ScanSource, raw_code: str, scanner: Scanner, scan: Scan)
         parsed = route(raw_code)  # ours: no query; imported: its routing row
     except DomainError:
         return
-    scan.counted = record(parsed.merchant_id, parsed.code, source, scan.outcome, scanner)
+    record(parsed.merchant_id, parsed.code, source, scan.outcome, scanner)
 
 
 # --- Draining ------------------------------------------------------------------------------
@@ -357,6 +400,7 @@ def drain(
     client = redis_client()
     if client is None:
         return 0
+    flush()  # what this very process recorded a moment ago is in the stream too
     entries = read(client, count, block_ms, reclaim_idle_ms)
     write([_event(i, f[b"e"].decode(), f.get(b"c") == b"1") for i, f in entries])
     acknowledge(client, [entry_id for entry_id, _fields in entries])
@@ -376,18 +420,25 @@ def backlog() -> dict[str, int]:
     client = redis_client()
     if client is None:
         return {"queued": 0, "pending": 0}
+    flush()  # this process's events of a moment ago are queued too
     _ensure_group(client)
     pending = client.xpending(_key(STREAM), GROUP)["pending"]
     # Acknowledged entries are deleted: what remains is pending or not yet read.
     return {"queued": client.xlen(_key(STREAM)) - pending, "pending": pending}
 
 
-def _write_now(payload: str, counted: bool) -> None:
+def _write_now(
+    merchant_id: int, code: str, source: ScanSource, outcome: str, scanner: Scanner
+) -> bool:
+    """Without Redis: the event written at once (no dedup window to consult: it counts
+    unless a crawler made it)."""
+    payload, _device, counted = _payload(merchant_id, code, source, outcome, scanner)
     now = datetime.now(tz=UTC)
     millis = int(now.timestamp() * 1000)
     # No stream to number it: the sequence comes from the clock's microseconds.
     entry = f"{millis}-{now.microsecond % 1000 * SEQUENCE_SPACE // 1000}"
     write([_event(entry, payload, counted)])
+    return counted
 
 
 def write(events: list[Event]) -> None:

@@ -92,7 +92,7 @@ def verify_code(
                 merchant.pk, parsed.code, ScanSource.VERIFY, str(refused.code).lower(), scanner
             )
             raise
-    counted = events.record(merchant.pk, parsed.code, ScanSource.VERIFY, "genuine", scanner)
+    counted = events.record_counted(merchant.pk, parsed.code, ScanSource.VERIFY, "genuine", scanner)
     first_at, first_region, approximate = _first_scan(summary, scanner)
     return Verification(
         genuine=True,

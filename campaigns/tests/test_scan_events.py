@@ -148,15 +148,19 @@ def test_the_same_device_within_the_window_counts_once_and_crawlers_never(
 ) -> None:
     merchant = tenants.acme
     code = guess(merchant)
-    first = events.record(merchant.pk, code, ScanSource.PAGE, "opened", scanner())
-    again = events.record(merchant.pk, code, ScanSource.PREVIEW, "unknown", scanner())
-    other_device = events.record(merchant.pk, code, ScanSource.PAGE, "opened", scanner(BEIJING))
-    crawler = events.record(
+    first = events.record_counted(merchant.pk, code, ScanSource.PAGE, "opened", scanner())
+    again = events.record_counted(merchant.pk, code, ScanSource.PREVIEW, "unknown", scanner())
+    other_device = events.record_counted(
+        merchant.pk, code, ScanSource.PAGE, "opened", scanner(BEIJING)
+    )
+    crawler = events.record_counted(
         merchant.pk, code, ScanSource.PAGE, "opened", scanner(agent="facebookexternalhit/1.1")
     )
     # The same consumer on another device within the window: not counted either.
-    signed = events.record(merchant.pk, code, ScanSource.PAGE, "opened", scanner(consumer=7))
-    same_person = events.record(
+    signed = events.record_counted(
+        merchant.pk, code, ScanSource.PAGE, "opened", scanner(consumer=7)
+    )
+    same_person = events.record_counted(
         merchant.pk, code, ScanSource.PAGE, "opened", scanner(SHENZHEN_TOO, PHONE, consumer=7)
     )
     assert (first, again, other_device, crawler) == (True, False, True, False)
@@ -179,6 +183,7 @@ def test_a_drainer_that_dies_after_reading_or_after_writing_leaves_one_row_per_s
     code = guess(merchant)
     for ip in (SHENZHEN, BEIJING, SHENZHEN_TOO):
         events.record(merchant.pk, code, ScanSource.PAGE, "opened", scanner(ip))
+    assert events.flush() == 3  # in the stream now, not in a moment
     client = redis_client()
 
     # Died after reading, before writing: the entries stay pending, then are reclaimed.
@@ -210,7 +215,9 @@ def test_verification_of_an_unknown_code_says_not_genuine(db: None, tenants: Any
 
 def test_events_off_records_nothing(db: None, tenants: Any, settings: Any) -> None:
     settings.SCAN_EVENTS = False
-    assert events.record(tenants.acme.pk, "X", ScanSource.PAGE, "opened", scanner()) is None
+    events.record(tenants.acme.pk, "X", ScanSource.PAGE, "opened", scanner())
+    assert events.record_counted(tenants.acme.pk, "X", ScanSource.PAGE, "opened", scanner()) is None
+    assert events.flush() == 0
     assert events.backlog() == {"queued": 0, "pending": 0}
 
 

@@ -8,6 +8,7 @@ dedicated drainer would.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -66,6 +67,12 @@ def test_the_location_is_asked_once_never_pre_ticked_and_sent_with_the_claim(
     p.get_by_role("button", name="领取 10 积分").click()
     p.get_by_role("heading", name="您获得了 10 积分").wait_for()
 
+    # The server's process sends its scan events a moment after each answer (decision
+    # 0335): the three pages, previews and claims.
+    deadline = time.monotonic() + 10
+    while events.backlog()["queued"] < 9:
+        assert time.monotonic() < deadline, events.backlog()
+        time.sleep(0.02)
     events.drain_all()
     with tenant_context(merchant):
         claims = {
