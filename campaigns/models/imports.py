@@ -149,6 +149,10 @@ class ImportLine(models.Model):
 
     import_id = models.BigIntegerField()
     line = models.PositiveIntegerField()
+    # The code's serial in its batch: the line's rank among the accepted lines, counted by
+    # the check as it stages them (a file with any refused line is written not at all, so
+    # the staged serials are the batch's 0..n-1), instead of a sort by line at the write.
+    serial = models.PositiveIntegerField()
     code = models.CharField(max_length=MAX_IMPORTED_CODE_LENGTH)
     box_code = models.CharField(max_length=MAX_LABEL_FIELD_LENGTH, blank=True)
     printer_serial = models.CharField(max_length=MAX_LABEL_FIELD_LENGTH, blank=True)
