@@ -11,11 +11,11 @@ the runner's (decision 0300).
    bounded memory. Each line is read for the import's layout (one column; code, box
    code, serial; or the brand's URL with the code inside), its code normalised like
    ours and checked for shape; the accepted lines stream to the unlogged staging table
-   ``campaigns_importline`` by COPY as they are checked (PostgreSQL stores them while
-   Python checks the next, decision 0331), the refused ones go to
-   ``campaigns_importrefusal`` (the downloadable report), and a sample of the codes to
-   the entropy meter. Each chunk commits with the progress and a heartbeat; a runner
-   that starts again starts the check from the top.
+   ``campaigns_importline`` by COPY as they are checked (PostgreSQL stores them, and
+   computes their routing keys, while Python checks the next: decision 0331), the
+   refused ones go to ``campaigns_importrefusal`` (the downloadable report), and a
+   sample of the codes to the entropy meter. Each chunk commits with the progress and
+   a heartbeat; a runner that starts again starts the check from the top.
 2. **Duplicates** (``_refuse_duplicates``): two statements over the staging: lines that
    repeat an earlier line, and codes that already exist anywhere on the platform (the
    public routing table holds every imported code of every merchant; this merchant's
@@ -311,7 +311,7 @@ def _copy_text(value: str) -> str:
 
 
 # Staged lines are sent to PostgreSQL every this many lines, while the check goes on:
-# the server parses and stores them on the other core
+# the server parses and stores them (and computes their routing keys) on the other core
 # as Python checks the next ones (decision 0331). About 30 kB of COPY text.
 SEND_LINES = 1_000
 STAGE_SQL = (
@@ -443,7 +443,7 @@ INSERT INTO campaigns_importrefusal (code_import_id, line, reason, text)
 SELECT %(import)s, s.line, %(reason)s, s.code
 FROM campaigns_importline s
 WHERE s.import_id = %(import)s
-  AND (EXISTS (SELECT 1 FROM public.tenants_coderoute r WHERE r.key = md5(s.code)::uuid)
+  AND (EXISTS (SELECT 1 FROM public.tenants_coderoute r WHERE r.key = s.key)
        OR EXISTS (SELECT 1 FROM campaigns_code c WHERE c.code = s.code))
 ON CONFLICT (code_import_id, line) DO NOTHING
 """
@@ -484,9 +484,9 @@ ORDER BY code COLLATE "C"
 # A batch with hidden codes routes its codes as needing them to be claimed (decision 0314).
 ROUTES_SQL = """
 INSERT INTO public.tenants_coderoute (key, merchant_id, needs_hidden_code)
-SELECT md5(code)::uuid, %(merchant)s, %(hidden)s
+SELECT key, %(merchant)s, %(hidden)s
 FROM campaigns_importline WHERE import_id = %(import)s
-ORDER BY 1
+ORDER BY key
 """
 LABELS_SQL = """
 INSERT INTO campaigns_codelabel (code, box_code, printer_serial)
