@@ -3,9 +3,10 @@
 * **import**: ``createCodeImport``'s service (``campaigns.scan.imports.request_import``)
   and the upload's (``receive_file``, which stores the CSV and queues the task through
   Redis); a real worker (``celery -A config worker --pool solo``, started before and
-  ready) runs ``campaigns.tasks.import_codes``: the whole file checked (shape, entropy,
-  duplicates in the file and against every code of the platform), then the batch,
-  its codes, their routing rows and the reserve in one transaction. Timed from the
+  ready) runs ``campaigns.tasks.import_codes``: the whole file checked (shape, entropy)
+  and staged, then the batch, its codes, their routing rows and the reserve in one
+  transaction, whose unique keys refuse duplicates in the file and against every code
+  of the platform (a clean file is not searched for them: decision 0332). Timed from the
   upload's queueing to the import's ``imported`` status, polled in the database. The
   worker's peak resident memory is its ``VmHWM`` (the solo pool runs the task in the
   worker's own process).

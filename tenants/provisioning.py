@@ -152,11 +152,21 @@ def copy_plan(source: str) -> list[str]:
         )
         plan += [repoint(repoint(d, "ON"), "ON ONLY") for (d,) in cursor.fetchall()]
         plan += constraints(["f"])
-        # Seed rows (applied migrations, content types).
+        # Seed rows (applied migrations, content types). Named columns: a stored
+        # generated column (an import's staging has one, decision 0331) takes no value.
+        cursor.execute(
+            """SELECT attrelid, string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+               FROM pg_attribute
+               WHERE attrelid = ANY(%s) AND attnum > 0 AND NOT attisdropped
+                 AND attgenerated = ''
+               GROUP BY attrelid""",
+            [oids],
+        )
+        columns = dict(cursor.fetchall())
         plan += [
-            f"INSERT INTO {TARGET}.{_quote(table)} OVERRIDING SYSTEM VALUE "
-            f"SELECT * FROM {q_src}.{_quote(table)}"
-            for _oid, table, _unlogged in tables
+            f"INSERT INTO {TARGET}.{_quote(table)} ({columns[oid]}) OVERRIDING SYSTEM VALUE "
+            f"SELECT {columns[oid]} FROM {q_src}.{_quote(table)}"
+            for oid, table, _unlogged in tables
         ]
         cursor.execute(
             """SELECT c.relname, a.attname, format_type(s.seqtypid, NULL)

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import MD5, Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -149,7 +150,19 @@ class ImportLine(models.Model):
 
     import_id = models.BigIntegerField()
     line = models.PositiveIntegerField()
+    # The code's serial in its batch: the line's rank among the accepted lines, counted by
+    # the check as it stages them (a file with any refused line is written not at all, so
+    # the staged serials are the batch's 0..n-1), instead of a sort by line at the write.
+    serial = models.PositiveIntegerField()
     code = models.CharField(max_length=MAX_IMPORTED_CODE_LENGTH)
+    # The code's routing key (``tenants.models.route_key``), computed by PostgreSQL as the
+    # check's COPY stages the line, on the core the check's Python leaves idle, instead of
+    # at the write and again by the duplicates' search (decision 0331).
+    key = models.GeneratedField(
+        expression=Cast(MD5("code"), models.UUIDField()),
+        output_field=models.UUIDField(),
+        db_persist=True,
+    )
     box_code = models.CharField(max_length=MAX_LABEL_FIELD_LENGTH, blank=True)
     printer_serial = models.CharField(max_length=MAX_LABEL_FIELD_LENGTH, blank=True)
 

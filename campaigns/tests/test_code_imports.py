@@ -214,6 +214,43 @@ def test_a_code_that_exists_anywhere_is_refused(acme: Tenants) -> None:
     assert not Code.objects.exists()
 
 
+def test_a_file_whose_only_faults_are_duplicates_is_refused_by_the_write_and_reported(
+    acme: Tenants, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No line refused by the check: the write runs, meets the duplicates on the codes' and
+    the routing table's keys, writes nothing, and the duplicates are reported after all
+    (decision 0332)."""
+    campaign = _campaign()
+    earlier = run(campaign, csv_of(printer_codes(50)))
+    assert earlier.status == ImportStatus.IMPORTED and earlier.batch is not None
+    mine = earlier.batch.codes.order_by("serial").values_list("code", flat=True)[3]
+    theirs = printer_codes(50)
+    with tenant_context(acme.beta):
+        assert run(_campaign(), csv_of(theirs)).status == ImportStatus.IMPORTED
+    new = printer_codes(60)
+    lines = [*new[:20], theirs[7], *new[20:40], new[5], *new[40:], mine]
+    with caplog.at_level("INFO", logger="campaigns.scan.importing"):
+        code_import = run(campaign, csv_of(lines))
+
+    assert "met a duplicate code" in caplog.text  # the write found them, not a search
+    assert code_import.status == ImportStatus.REFUSED
+    assert code_import.failure_code == "IMPORT_LINES_REFUSED"
+    assert refusals(code_import) == [
+        (21, RefusalReason.ALREADY_EXISTS, None),
+        (42, RefusalReason.DUPLICATE_IN_FILE, 6),
+        (63, RefusalReason.ALREADY_EXISTS, None),
+    ]
+    assert (code_import.accepted, code_import.refused) == (60, 3)
+    # Nothing written: the earlier batch alone, its codes and its reserve as they were.
+    assert list(campaign.batches.all()) == [earlier.batch]
+    assert not Code.objects.filter(code__in=new).exists()
+    assert not CodeRoute.objects.filter(key__in=[route_key(c) for c in new]).exists()
+    assert reserve_left(acme.acme, earlier.batch) == 50 * 5
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM campaigns_importline")
+        assert cursor.fetchone() == (0,)
+
+
 # --- Imported, then claimed like a generated batch -----------------------------------
 
 
@@ -248,6 +285,24 @@ def test_an_imported_batch_is_funded_routed_and_claimed_like_a_generated_one(
     with pytest.raises(DomainError) as exc:
         claim_code(consumer, "9" * 16, "import-claim-3")  # imported shape, no such code
     assert exc.value.code == "MALFORMED_CODE"
+
+
+def test_a_file_checked_in_many_chunks_keeps_its_serials_and_counts(
+    acme: Tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 7 lines, each streamed to the staging COPY 3 lines at a time: the serials
+    are the accepted lines' ranks across the chunks, the counts those of the whole file."""
+    monkeypatch.setattr(importing, "CHUNK_LINES", 7)
+    monkeypatch.setattr(importing, "SEND_LINES", 3)
+    printed = printer_codes(100)
+    lines = ["code", *printed[:13], "", *printed[13:14], "", "", *printed[14:], ""]
+    code_import = run(_campaign(), csv_of(lines), has_header=True)
+    assert code_import.status == ImportStatus.IMPORTED, code_import.failure_reason
+    assert (code_import.accepted, code_import.refused, code_import.empty_lines) == (100, 0, 4)
+    assert code_import.lines_read == len(lines)
+    assert code_import.batch is not None
+    serials = code_import.batch.codes.order_by("serial").values_list("serial", "code")
+    assert list(serials) == list(enumerate(printed))
 
 
 def test_xlsx_with_code_box_and_serial(acme: Tenants) -> None:
