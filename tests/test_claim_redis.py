@@ -1,8 +1,10 @@
 """The claim's Redis commands go on the thread's lean link (core.redislink), none through
 redis-py's client (decisions 0311, 0312): a structural guard on the hot path.
 
-A planted violation it catches: the consent check back on ``cache.get`` (one GET
-through redis-py) or the scan event back on ``client.register_script``.
+The consent to share with the merchant is checked by the claim's SQL function, not in
+Redis (decision 0333). A planted violation it catches: the consent check back before the
+claim (``privacy.consent.ensure``: one GET more on the link, or through redis-py on
+``cache.get``) or the scan event back on ``client.register_script``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tests.fixtures.tenants import Tenants
 pytestmark = pytest.mark.django_db
 
 
-def test_a_claim_sends_three_commands_on_the_link_and_none_through_redis_py(
+def test_a_claim_sends_two_commands_on_the_link_and_none_through_redis_py(
     consumer_api: Api,
     tenants: Tenants,
     consumer: User,
@@ -43,7 +45,7 @@ def test_a_claim_sends_three_commands_on_the_link_and_none_through_redis_py(
     with django_capture_on_commit_callbacks(execute=True):
         first = claim(consumer_api, consumer, codes[0], "k1", True)  # consents
     assert first["errors"] == []
-    # The steady state: the consent's answer cached (its entry was dropped on commit).
+    # A returning consumer: the consent on record, read by the claim's own statement.
     assert consent.has_consented(consumer.pk, tenants.acme.pk) is True
 
     through_redis_py: list[Any] = []
@@ -69,5 +71,5 @@ def test_a_claim_sends_three_commands_on_the_link_and_none_through_redis_py(
 
     assert second["errors"] == [] and second["claim"]["points"] == 7
     assert through_redis_py == []
-    # The rate-limit guard, the consent check, the scan event.
-    assert on_link == ["EVALSHA", "GET", "EVALSHA"]
+    # The rate-limit guard and the scan event; the consent is the claim function's.
+    assert on_link == ["EVALSHA", "EVALSHA"]
