@@ -245,7 +245,7 @@ PGBENCH_SCRIPT = r"""
 SELECT * FROM public.campaigns_claim_code(
     :merchant,
     (SELECT code FROM "{schema}".campaigns_code WHERE batch_id = :batch_id AND serial = :i),
-    :cid, 'pgbench-' || :i, now(), {buckets}, NULL::bigint[], NULL::jsonb);
+    :cid, 'pgbench-' || :i, now(), {buckets}, NULL::bigint[], NULL::jsonb, {consent});
 """
 # --webhooks on: the same call writes the outbox row too (decision 0329), on pgbench's own
 # endpoint (inactive: never sent, so out of the backlog the run drains), with the event's
@@ -258,7 +258,7 @@ SELECT * FROM public.campaigns_claim_code(
     :cid, 'pgbench-' || :i, now(), {buckets}, ARRAY[:pg_endpoint]::bigint[],
     jsonb_build_object('id', gen_random_uuid(), 'type', 'code.claimed', 'createdAt', now(),
                        'data', jsonb_build_object('code', 'pgbench-' || :i, 'claimedAt', now(),
-                                                  'consumer', :cid::int)));
+                                                  'consumer', :cid::int)), {consent});
 """
 # The app sends these statements through core.db.rows' server-binding cursor.
 PGBENCH_PROTOCOL = "extended"
@@ -432,7 +432,10 @@ def main(argv: list[str] | None = None) -> int:
         pgbench = harness.PgBench(
             url,
             (PGBENCH_SCRIPT_WITH_OUTBOX if args.webhooks == "on" else PGBENCH_SCRIPT).format(
-                schema=setup.schema, buckets=BUCKETS, points=POINTS_PER_CODE
+                schema=setup.schema,
+                buckets=BUCKETS,
+                points=POINTS_PER_CODE,
+                consent=harness.consent_sql(),
             ),
             workdir,
             protocol=PGBENCH_PROTOCOL,

@@ -228,6 +228,15 @@ def make_consumers(
     return Consumers(users, access)
 
 
+def consent_sql() -> str:
+    """The consent version the app gives the claim's and the submit's functions
+    (``privacy.consent.required``), as a literal of the pgbench scripts that call them."""
+    from privacy.consent import required
+
+    version = required()
+    return "NULL" if version is None else f"'{version}'"
+
+
 def find_merchant_sql() -> str:
     """``Merchant.find``'s statement with pgbench's ``:merchant`` for its parameter: the
     scripts' merchant lookup is the app's own text, not a copy that can drift."""

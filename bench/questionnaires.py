@@ -301,7 +301,7 @@ RETURNING id;
 COMMIT;
 \else
 SELECT outcome FROM public.campaigns_submit_response(:merchant, :campaign, :cid,
-    'pgbench-' || :cid::text, :version, '{answers}'::jsonb, now(), {buckets});
+    'pgbench-' || :cid::text, :version, '{answers}'::jsonb, now(), {buckets}, {consent});
 \endif
 """
 SUBMIT_PROTOCOL = "extended"
@@ -330,6 +330,7 @@ def submit_script(setup: Setup) -> str:
         find_merchant=harness.find_merchant_sql(),
         read=read,
         lock_bucket=lock_bucket,
+        consent=harness.consent_sql(),
     )
 
 
@@ -451,7 +452,10 @@ def main(argv: list[str] | None = None) -> int:
         claims = harness.PgBench(
             url,
             CLAIM_SCRIPT.format(
-                schema=setup.schema, buckets=BUCKETS, find_merchant=harness.find_merchant_sql()
+                schema=setup.schema,
+                buckets=BUCKETS,
+                find_merchant=harness.find_merchant_sql(),
+                consent=harness.consent_sql(),
             ),
             workdir,
             "claim",

@@ -1,16 +1,24 @@
 """Consent to share a consumer's data with a merchant: asked, checked, withdrawn.
 
-The check sits on the claim's hot path (``campaigns.scan.claims``), so its answer is
-kept in the cache (Redis) per (version, consumer, merchant) for ``CACHE_SECONDS``; a
-consent given or withdrawn deletes the entry when its transaction commits. The version
-is in the key: raising ``MERCHANT_CONSENT_VERSION`` asks every consumer again, with
-nothing to flush. What merchants see (exports, responses) is read from the rows, never
-from the cache, so a withdrawal hides the consumer at once.
+A claim's and a questionnaire submit's own SQL function checks it (``participate``,
+decision 0333): it is given ``required()``, the version asked, reads the live row in the
+statement it runs anyway, and answers 'consent' before writing anything when there is
+none. A submit is most consumers' only one with a questionnaire, so a cache of the
+answer missed every time; in the statement, a withdrawal refuses the very next call.
+
+Other checks (``ensure``: a claim sent with a location, before its guards; a submit
+refused against a cached version) keep the answer in the cache (Redis) per (version,
+consumer, merchant) for ``CACHE_SECONDS``; a consent given or withdrawn deletes the
+entry when its transaction commits. The version is in the key: raising
+``MERCHANT_CONSENT_VERSION`` asks every consumer again, with nothing to flush. What
+merchants see (exports, responses) is read from the rows, never from the cache, so a
+withdrawal hides the consumer at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -123,6 +131,19 @@ def ensure(
     record, or is given by this very call (``given``), or MERCHANT_CONSENT_REQUIRED."""
     if not settings.MERCHANT_CONSENT_REQUIRED or has_consented(consumer.pk, merchant_id):
         return
+    _missing(consumer, merchant_id, given, channel, ip, user_agent)
+
+
+def _missing(
+    consumer: User,
+    merchant_id: int,
+    given: bool,
+    channel: str,
+    ip: str | None = None,
+    user_agent: str = "",
+) -> None:
+    """No live consent is on record: given by this very call (``given``), or
+    MERCHANT_CONSENT_REQUIRED."""
     merchant = Merchant.find(merchant_id)
     if merchant is None:
         return  # no such merchant: the campaign's own answer (unknown code) follows
@@ -138,6 +159,43 @@ def ensure(
         % {"merchant": merchant.name},
         "shareWithMerchant",
     )
+
+
+class ConsentMissing(Exception):
+    """A participation's SQL function found no live consent and wrote nothing."""
+
+
+def required() -> str | None:
+    """The version a participation's SQL function requires the consumer's live consent
+    of (its ``p_consent``), None when consent is not asked."""
+    return MERCHANT_CONSENT_VERSION if settings.MERCHANT_CONSENT_REQUIRED else None
+
+
+Result = TypeVar("Result")
+
+
+def participate(
+    consumer: User,
+    merchant_id: int,
+    given: bool,
+    channel: str,
+    attempt: Callable[[], Result],
+    ip: str | None = None,
+) -> Result:
+    """Take part through a SQL function that checks the consent itself (given
+    ``required()``): ``attempt`` calls it and raises ``ConsentMissing`` when it answers
+    'consent'. Then the consent is recorded if this very request gives it (``given``) and
+    the function called once more, or MERCHANT_CONSENT_REQUIRED, as ``ensure`` refuses."""
+    try:
+        return attempt()
+    except ConsentMissing:
+        _missing(consumer, merchant_id, given, channel, ip)
+    try:
+        return attempt()
+    except ConsentMissing:
+        # Withdrawn again between the consent and the call (another tab): asked again.
+        _missing(consumer, merchant_id, False, channel, ip)
+        raise  # the function found a merchant that Merchant.find does not: never
 
 
 def withdraw(consumer: User, merchant_id: int) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -22,14 +23,19 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import User
-from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch
+from campaigns.models import Campaign, CampaignStatus, Claim, Code, CodeBatch, PrizeDraw
 from campaigns.reserves import RESERVE_BUCKETS
 from campaigns.scan.claims import claim_code
 from core.db import connection
 from core.db.functions import install
 from core.errors import DomainError
-from points.models import Account, Entry
+from points.models import Account, Entry, Transaction
+from privacy import consent as merchant_consent
+from privacy.error_codes import PrivacyErrorCode
+from privacy.errors import PrivacyError
+from privacy.models import MerchantConsent
 from tenants.models import Merchant, MerchantStatus
+from tests.fixtures.prizes import merchant_with_prize_codes, nonce
 from tests.fixtures.tenants import merchant_with_codes
 
 SQL_FUNCTIONS = {
@@ -40,6 +46,7 @@ SQL_FUNCTIONS = {
         "campaigns",
         "questionnaires/sql/campaigns_submit_response.sql",
     ),
+    "campaigns_submit_prize": ("campaigns", "questionnaires/sql/campaigns_submit_prize.sql"),
     "redemption_redeem": ("redemption", "sql/redemption_redeem.sql"),
 }
 
@@ -161,3 +168,121 @@ def test_migrate_reinstalls_a_function_changed_in_the_database() -> None:
         test_the_database_runs_the_function_its_file_holds("points_post")
     install([file])
     test_the_database_runs_the_function_its_file_holds("points_post")
+
+
+# --- The consent to share with the merchant, checked by the claim's functions -----------
+#
+# campaigns_claim_code and campaigns_claim_prize read the consumer's live consent of the
+# version asked (privacy.consent.required) before anything else and answer 'consent'
+# having written nothing; Python records the consent when the same tap gave it and calls
+# again, or refuses as privacy.consent.ensure does (decision 0333). Shown to fail (every
+# state claimed, code taken, points posted) with the check planted as FALSE in either
+# function; with campaigns_claim_prize's alone, the prize path fails.
+
+CONSENT_STATES = ["none", "withdrawn", "old version"]
+
+
+def put_consent(consumer: User, merchant: Merchant, state: str) -> None:
+    """The consumer's consent rows with the merchant, as ``state`` names them."""
+    if state == "none":
+        return
+    MerchantConsent.objects.create(
+        user=consumer,
+        merchant=merchant,
+        version=merchant_consent.MERCHANT_CONSENT_VERSION if state == "withdrawn" else "2000-01-01",
+        channel=MerchantConsent.Channel.CLAIM,
+        withdrawn_at=timezone.now() if state == "withdrawn" else None,
+    )
+
+
+def assert_refused_for_consent(merchant: Merchant, action: Callable[[], object]) -> None:
+    with pytest.raises(PrivacyError) as refused:
+        action()
+    assert refused.value.code == PrivacyErrorCode.MERCHANT_CONSENT_REQUIRED
+    assert refused.value.field == "shareWithMerchant"
+    assert merchant.name in str(refused.value.message)
+
+
+def assert_nothing_claimed(merchant: Merchant, consumer: User, code: str) -> None:
+    with tenant_context(merchant):
+        found = Code.objects.get(code=code)
+        assert (found.claimed_by_id, found.claimed_at) == (None, None)
+        assert not Claim.objects.filter(consumer=consumer).exists()
+        assert not PrizeDraw.objects.filter(code=code).exists()
+    assert not Transaction.objects.filter(consumer=consumer).exists()
+    assert not Entry.objects.filter(consumer=consumer).exists()
+
+
+@pytest.fixture
+def asked(settings: Any) -> None:
+    settings.MERCHANT_CONSENT_REQUIRED = True
+
+
+@pytest.mark.parametrize("path", ["points", "prize"])
+def test_a_claim_without_a_live_consent_writes_nothing_and_its_own_tap_consents_once(
+    asked: None,
+    committed_db: None,
+    unique: Callable[[str], str],
+    new_phone: Callable[[], str],
+    path: str,
+) -> None:
+    if path == "points":
+        merchant, codes = merchant_with_codes(unique, size=len(CONSENT_STATES), points=3)
+        draw: Callable[[], str | None] = lambda: None  # noqa: E731
+    else:
+        merchant, _batch, codes = merchant_with_prize_codes(unique, size=len(CONSENT_STATES))
+        draw = nonce
+    for state, code in zip(CONSENT_STATES, codes, strict=True):
+        consumer, _created = User.objects.get_or_create_consumer(new_phone())
+        put_consent(consumer, merchant, state)
+        key = f"k{code}"
+
+        for share in (False, False):  # refused, and refused again: nothing half-written
+            assert_refused_for_consent(
+                merchant,
+                partial(claim_code, consumer, code, key, share_with_merchant=share, nonce=draw()),
+            )
+            assert_nothing_claimed(merchant, consumer, code)
+
+        result = claim_code(consumer, code, key, share_with_merchant=True, nonce=draw())
+        assert not result.replayed and (result.prize is not None) == (path == "prize"), state
+        [live] = MerchantConsent.objects.filter(
+            user=consumer, merchant=merchant, withdrawn_at__isnull=True
+        )
+        assert live.version == merchant_consent.MERCHANT_CONSENT_VERSION, state
+        assert live.channel == MerchantConsent.Channel.CLAIM
+        # Once: the replay of the same tap answers the claim, consenting nothing more.
+        again = claim_code(consumer, code, key, share_with_merchant=True, nonce=draw())
+        assert again.replayed and again.claim.pk == result.claim.pk, state
+        with tenant_context(merchant):
+            assert Claim.objects.filter(consumer=consumer).count() == 1
+        assert Transaction.objects.filter(consumer=consumer).count() <= 1  # "thank you": none
+        assert MerchantConsent.objects.filter(user=consumer, withdrawn_at__isnull=True).count() == 1
+
+
+@pytest.mark.parametrize("path", ["points", "prize"])
+def test_a_withdrawal_refuses_the_very_next_claim_whatever_the_cache_says(
+    asked: None,
+    committed_db: None,
+    unique: Callable[[str], str],
+    new_phone: Callable[[], str],
+    path: str,
+) -> None:
+    if path == "points":
+        merchant, codes = merchant_with_codes(unique, size=2, points=3)
+        draw: Callable[[], str | None] = lambda: None  # noqa: E731
+    else:
+        merchant, _batch, codes = merchant_with_prize_codes(unique, size=2)
+        draw = nonce
+    consumer, _created = User.objects.get_or_create_consumer(new_phone())
+    claim_code(consumer, codes[0], "k1", share_with_merchant=True, nonce=draw())
+    assert merchant_consent.has_consented(consumer.pk, merchant.pk)  # cached: yes
+    # Withdrawn in the rows alone: the cache's entry still says yes, and is not asked.
+    MerchantConsent.objects.filter(user=consumer).update(withdrawn_at=timezone.now())
+    assert merchant_consent.has_consented(consumer.pk, merchant.pk)
+
+    assert_refused_for_consent(
+        merchant, partial(claim_code, consumer, codes[1], "k2", nonce=draw())
+    )
+    with tenant_context(merchant):
+        assert (Code.objects.get(code=codes[1]).claimed_at, Claim.objects.count()) == (None, 1)

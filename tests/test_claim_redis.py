@@ -1,9 +1,12 @@
 """The claim's Redis commands go on the thread's lean link (core.redislink), none through
 redis-py's client (decisions 0311, 0312): a structural guard on the hot path.
 
-A planted violation it catches: the consent check back on ``cache.get`` (one GET
-through redis-py), the scan event back on ``client.register_script``, or the scan event
-sent by the request's thread (``events.record`` calling ``record_counted``).
+The consent to share with the merchant is checked by the claim's SQL function, not in
+Redis (decision 0333), and the scan event is sent by the process's sender thread, not by
+the request (decision 0335). A planted violation it catches: the consent check back
+before the claim (``privacy.consent.ensure``: one GET more on the link, or through
+redis-py on ``cache.get``), the scan event back on ``client.register_script``, or the
+scan event sent by the request's thread (``events.record`` calling ``record_counted``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from tests.fixtures.tenants import Tenants
 pytestmark = pytest.mark.django_db
 
 
-def test_a_claim_sends_three_commands_on_the_link_and_none_through_redis_py(
+def test_a_claim_sends_one_command_on_the_link_and_none_through_redis_py(
     consumer_api: Api,
     tenants: Tenants,
     consumer: User,
@@ -46,7 +49,7 @@ def test_a_claim_sends_three_commands_on_the_link_and_none_through_redis_py(
     with django_capture_on_commit_callbacks(execute=True):
         first = claim(consumer_api, consumer, codes[0], "k1", True)  # consents
     assert first["errors"] == []
-    # The steady state: the consent's answer cached (its entry was dropped on commit).
+    # A returning consumer: the consent on record, read by the claim's own statement.
     assert consent.has_consented(consumer.pk, tenants.acme.pk) is True
 
     through_redis_py: list[Any] = []
@@ -72,9 +75,9 @@ def test_a_claim_sends_three_commands_on_the_link_and_none_through_redis_py(
 
     assert second["errors"] == [] and second["claim"]["points"] == 7
     assert through_redis_py == []
-    # The rate-limit guard and the consent check; the scan event is not the request's
-    # round trip: the process's sender thread writes it a moment later (decision 0335).
-    assert on_link == ["EVALSHA", "GET"]
+    # Only the rate-limit guard: the consent is the claim function's, and the scan event
+    # is not the request's round trip: the sender thread writes it a moment later.
+    assert on_link == ["EVALSHA"]
     monkeypatch.undo()
     stream = redislink.link()
     assert stream is not None

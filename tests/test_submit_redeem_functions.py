@@ -25,17 +25,27 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import User
 from campaigns import reserves
-from campaigns.models import Campaign, CampaignStatus, Questionnaire, Response
+from campaigns.models import Campaign, CampaignStatus, PrizeDraw, Questionnaire, Response
+from campaigns.models.prizes import TierTerms
+from campaigns.prizes.services import set_prize_table
 from campaigns.questionnaires import services as questionnaires
 from campaigns.services import set_status
 from core.errors import DomainError
 from points import services as points_services
-from points.models import Account, Entry
+from points.models import Account, Entry, Transaction
+from privacy import consent as merchant_consent
+from privacy.models import MerchantConsent
 from redemption import services as mall
 from redemption.models import Address, Category, Order, Product, ProductKind, ProductStatus
 from tenants.models import Merchant, MerchantStatus
+from tests.fixtures.prizes import nonce
 from tests.fixtures.tenants import merchant_with_codes
-from tests.test_claim_function import MOMENTS
+from tests.test_claim_function import (
+    CONSENT_STATES,
+    MOMENTS,
+    assert_refused_for_consent,
+    put_consent,
+)
 
 QUESTIONS = [{"id": "q", "type": "rating", "text": "How was it?", "required": True}]
 POINTS = 3
@@ -246,3 +256,101 @@ def test_an_order_keeps_the_address_as_the_model_copies_it(
     assert result.balance == 1_000 - 10
     assert (stored.total_points, stored.status) == (10, result.order.status)
     assert result.order.placed_at == stored.placed_at
+
+
+# --- The consent to share with the merchant, checked by the submit's functions ----------
+#
+# campaigns_submit_response and campaigns_submit_prize read the consumer's live consent of
+# the version asked before anything else and answer 'consent' having written nothing, as
+# the claim's do (tests/test_claim_function.py; decision 0333). Shown to fail with the
+# check planted as FALSE in either function (the "bad answers" case keeps passing there:
+# answers refused against a version seen answered never reach the function, and are
+# checked by privacy.consent.ensure, whose removal fails it).
+
+
+def _prize_survey(merchant: Merchant) -> Campaign:
+    with tenant_context(merchant):
+        campaign = questionnaires.create_questionnaire_campaign(
+            name="Prize sweep", questions=QUESTIONS, points_per_response=POINTS,
+            max_rewarded_responses=50,
+        )  # fmt: skip
+        set_prize_table(campaign, [TierTerms("一等奖", 5, 1, None), TierTerms("谢谢", 0, 1, None)])
+        set_status(merchant, campaign, CampaignStatus.ACTIVE)
+    return campaign
+
+
+def _nothing_submitted(merchant: Merchant, consumer: User, campaign: Campaign) -> None:
+    with tenant_context(merchant):
+        assert not Response.objects.filter(consumer=consumer).exists()
+        assert not PrizeDraw.objects.filter(code=f"q:{campaign.pk}:{consumer.pk}").exists()
+    assert not Transaction.objects.filter(consumer=consumer).exists()
+    assert not Entry.objects.filter(consumer=consumer).exists()
+
+
+@pytest.mark.parametrize("path", ["points", "prize"])
+def test_a_submit_without_a_live_consent_writes_nothing_and_its_own_tap_consents_once(
+    settings: Any, shop: Merchant, new_phone: Callable[[], str], path: str
+) -> None:
+    settings.MERCHANT_CONSENT_REQUIRED = True
+    campaign = _survey(shop) if path == "points" else _prize_survey(shop)
+    # A consumer who consented answers first: the process has then seen the version
+    # answered, and the next submits' answers are checked before the call.
+    for state in ["seen", *CONSENT_STATES, "bad answers"]:
+        consumer = _consumer(new_phone)
+        put_consent(consumer, shop, "none" if state in ("seen", "bad answers") else state)
+        answers = {"q": 9} if state == "bad answers" else {"q": 4}
+
+        def submit(share: bool, consumer: User = consumer, answers: Any = answers) -> Any:
+            return questionnaires.submit_to(
+                shop.pk, consumer, campaign.pk, answers, f"k{consumer.pk}",
+                share_with_merchant=share, nonce=None if path == "points" else nonce(),
+            )  # fmt: skip
+
+        if state != "seen":
+            for _twice in range(2):
+                assert_refused_for_consent(shop, partial(submit, False))
+                _nothing_submitted(shop, consumer, campaign)
+        if state == "bad answers":
+            # Consented by the tap, as before the answers were read; the answers refused.
+            assert _verdict(partial(submit, True)) == "OUT_OF_RANGE"
+            _nothing_submitted(shop, consumer, campaign)
+            assert MerchantConsent.objects.filter(user=consumer).count() == 1
+            continue
+        result = submit(True)
+        assert not result.replayed and (result.prize is not None) == (path == "prize"), state
+        [live] = MerchantConsent.objects.filter(
+            user=consumer, merchant=shop, withdrawn_at__isnull=True
+        )
+        assert live.version == merchant_consent.MERCHANT_CONSENT_VERSION, state
+        assert live.channel == MerchantConsent.Channel.QUESTIONNAIRE or state == "seen"
+        again = submit(True)
+        assert again.replayed and again.response.pk == result.response.pk, state
+        with tenant_context(shop):
+            assert Response.objects.filter(consumer=consumer).count() == 1
+        assert MerchantConsent.objects.filter(user=consumer, withdrawn_at__isnull=True).count() == 1
+
+
+@pytest.mark.parametrize("path", ["points", "prize"])
+def test_a_withdrawal_refuses_the_very_next_submit_whatever_the_cache_says(
+    settings: Any, shop: Merchant, new_phone: Callable[[], str], path: str
+) -> None:
+    settings.MERCHANT_CONSENT_REQUIRED = True
+    survey = _survey if path == "points" else _prize_survey
+    first, second = survey(shop), survey(shop)
+    consumer = _consumer(new_phone)
+    draw = None if path == "points" else nonce()
+    questionnaires.submit_to(
+        shop.pk, consumer, first.pk, {"q": 4}, "k1", share_with_merchant=True, nonce=draw
+    )
+    assert merchant_consent.has_consented(consumer.pk, shop.pk)  # cached: yes
+    # Withdrawn in the rows alone: the cache's entry still says yes, and is not asked.
+    MerchantConsent.objects.filter(user=consumer).update(withdrawn_at=timezone.now())
+    assert merchant_consent.has_consented(consumer.pk, shop.pk)
+
+    draw = None if path == "points" else nonce()
+    assert_refused_for_consent(
+        shop,
+        partial(questionnaires.submit_to, shop.pk, consumer, second.pk, {"q": 4}, "k2", nonce=draw),
+    )
+    with tenant_context(shop):
+        assert not Response.objects.filter(campaign_id=second.pk).exists()

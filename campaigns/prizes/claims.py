@@ -25,7 +25,7 @@ from core.db import rows
 # What the consumer's page generates per claim (crypto.getRandomValues): input the
 # platform can neither choose nor predict.
 NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-CLAIM_PRIZE_SQL = "SELECT * FROM public.campaigns_claim_prize(%s, %s, %s, %s, %s, %s)"
+CLAIM_PRIZE_SQL = "SELECT * FROM public.campaigns_claim_prize(%s, %s, %s, %s, %s, %s, %s)"
 # How many leading columns campaigns_claim_prize shares with campaigns_claim_code.
 CLAIM_COLUMNS = 12
 # campaigns_claim_prize's answer for a code whose batch pays fixed points.
@@ -65,10 +65,17 @@ def check_nonce(nonce: str | None) -> str:
 
 
 def claim(
-    merchant_id: int, code: str, consumer_id: int, key: str, now: datetime, nonce: str | None
+    merchant_id: int,
+    code: str,
+    consumer_id: int,
+    key: str,
+    now: datetime,
+    nonce: str | None,
+    consent: str | None,
 ) -> tuple[tuple[Any, ...], Prize | None]:
-    """The claim function's row (its first ``CLAIM_COLUMNS``) and the prize it drew."""
-    params = [merchant_id, code, consumer_id, key, now, check_nonce(nonce)]
+    """The claim function's row (its first ``CLAIM_COLUMNS``) and the prize it drew;
+    ``consent``: the consent version it requires (privacy.consent.required)."""
+    params = [merchant_id, code, consumer_id, key, now, check_nonce(nonce), consent]
     row = rows.fetch_one(CLAIM_PRIZE_SQL, params, any_path=True)
     assert row is not None  # the function always answers one row
     head, (tier_name, drawn, awarded, seq, entry_hash) = row[:CLAIM_COLUMNS], row[CLAIM_COLUMNS:]

@@ -454,15 +454,18 @@ class Outcome(StrEnum):
     EXISTING = "existing"
     # campaigns_submit_prize only: the questionnaire pays fixed points.
     POINTS = "points"
+    CONSENT = "consent"  # no live consent to share with the merchant: nothing written
 
 
 # A submit's database work is one statement: sql/campaigns_submit_response.sql
 # (installed by migrate, core/db/functions.py) says what it does and in which order.
-SUBMIT_SQL = "SELECT * FROM public.campaigns_submit_response(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+SUBMIT_SQL = (
+    "SELECT * FROM public.campaigns_submit_response(%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
+)
 # A prize questionnaire's submit, with its draw (sql/campaigns_submit_prize.sql): the same
 # arguments but the page's nonce for the last; the same first columns, then the draw's.
 SUBMIT_PRIZE_SQL = (
-    "SELECT * FROM public.campaigns_submit_prize(%s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+    "SELECT * FROM public.campaigns_submit_prize(%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
 )
 SUBMIT_COLUMNS = 14
 _SUBMIT_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
@@ -528,13 +531,42 @@ def submit_to(
     as without.
 
     The first answer to a merchant needs the consumer's consent to share with it (PIPL
-    art. 23, ``privacy.consent``), sent with the same tap (``share_with_merchant``)."""
+    art. 23, ``privacy.consent``), sent with the same tap (``share_with_merchant``): the
+    function checks it before anything else (decision 0333); the first time, it is
+    recorded and the function called again."""
     idempotency.check_key(idempotency_key)
     if nonce is not None:
         _check_nonce(nonce)
-    merchant_consent.ensure(
-        consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.QUESTIONNAIRE, ip
+    return merchant_consent.participate(
+        consumer,
+        merchant_id,
+        share_with_merchant,
+        MerchantConsent.Channel.QUESTIONNAIRE,
+        lambda: _submit_once(
+            merchant_id,
+            consumer,
+            campaign_id,
+            answers,
+            idempotency_key,
+            share_with_merchant,
+            ip,
+            nonce,
+        ),
+        ip,
     )
+
+
+def _submit_once(
+    merchant_id: int,
+    consumer: User,
+    campaign_id: int,
+    answers: Any,
+    idempotency_key: str,
+    share_with_merchant: bool,
+    ip: str | None,
+    nonce: str | None,
+) -> Submission:
+    """``submit_to``'s work; ``ConsentMissing`` when the function found no live consent."""
     seen = _ANSWERED.get((merchant_id, campaign_id))
     version_id: int | None = None
     questions: list[dict[str, Any]] | None = None
@@ -545,7 +577,15 @@ def submit_to(
             cleaned = validate_answers(questions, answers)
         except (AnswersInvalid, DomainError):
             # Refused against the version seen: the refusal, if it stands, comes
-            # after the checks that precede it, read from the live version.
+            # after the checks that precede it, read from the live version. The
+            # consent's is the first, and no function call makes it here.
+            merchant_consent.ensure(
+                consumer,
+                merchant_id,
+                share_with_merchant,
+                MerchantConsent.Channel.QUESTIONNAIRE,
+                ip,
+            )
             with _merchant_schema(merchant_id) as merchant:
                 return _submit_in_schema(
                     merchant, consumer, campaign_id, answers, idempotency_key, nonce
@@ -639,6 +679,7 @@ class _Call:
                     None if cleaned is None else json.dumps(cleaned),
                     self.now,
                     reserves.RESERVE_BUCKETS if nonce is None else nonce,
+                    merchant_consent.required(),
                 ],
                 any_path=True,
             )
@@ -684,6 +725,8 @@ class _Call:
         ) = row[:SUBMIT_COLUMNS]
         if outcome == Outcome.UNKNOWN:
             raise _not_found()
+        if outcome == Outcome.CONSENT:
+            raise merchant_consent.ConsentMissing  # privacy.consent.participate asks
         if outcome in (Outcome.RESPONDED, Outcome.EXISTING):
             with _merchant_schema(self.merchant_id):
                 submission = _existing(

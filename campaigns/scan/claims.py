@@ -9,8 +9,9 @@
    checked before anything else is read or written (campaigns.scan.hidden, decision
    0314); the routing row says so, so our own codes pay nothing for it.
 4. One statement, ``campaigns_claim_code`` (sql/campaigns_claim_code.sql, decision
-   0137), in the merchant's schema: read the code with its batch, check merchant,
-   campaign and limits, take the code with a conditional ``UPDATE … WHERE claimed_at
+   0137), in the merchant's schema: check the consumer's consent to share with the
+   merchant (decision 0333), read the code with its batch, check merchant, campaign
+   and limits, take the code with a conditional ``UPDATE … WHERE claimed_at
    IS NULL`` (only one of any number of concurrent claims gets the row), post the
    award from the batch's reserve bucket to the wallet, and record the claim. It
    answers an outcome; Python words each refusal, from the models' own rules where
@@ -80,6 +81,7 @@ class Outcome(StrEnum):
     CAMPAIGN_LIMIT = "campaign_limit"
     DAILY_LIMIT = "daily_limit"
     PRIZE = "prize"  # the batch pays a prize table: campaigns.prizes.claims draws
+    CONSENT = "consent"  # no live consent to share with the merchant: nothing written
 
 
 @dataclass(frozen=True)
@@ -140,18 +142,30 @@ def claim_code(
         merchant_id = parsed.merchant_id
         if parsed.needs_hidden_code:
             check_hidden_code(merchant_id, parsed.code, hidden_code, ip)
-        # PIPL art. 23: the merchant sees the claim only with the consumer's consent,
-        # given with the claim's own tap the first time (one cached lookup after that).
-        merchant_consent.ensure(
-            consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.CLAIM, ip
-        )
         if location is not None and _located_guards:
+            # The consent is asked before a guard refuses, as for every claim (the claim
+            # function checks it too: one cached lookup more, for these claims only).
+            merchant_consent.ensure(
+                consumer, merchant_id, share_with_merchant, MerchantConsent.Channel.CLAIM, ip
+            )
             merchant = Merchant.find(merchant_id)
             if merchant is None:
                 raise _unknown()
             for guard in _located_guards:
                 guard(merchant, parsed.code, *location)
-        return _claim(merchant_id, consumer, parsed.code, idempotency_key, nonce)
+        # PIPL art. 23: the merchant sees the claim only with the consumer's consent,
+        # given with the claim's own tap the first time. The claim's function checks it
+        # before anything else (decision 0333); the first time, it is recorded and the
+        # function called again.
+        code = parsed.code
+        return merchant_consent.participate(
+            consumer,
+            merchant_id,
+            share_with_merchant,
+            MerchantConsent.Channel.CLAIM,
+            lambda: _claim(merchant_id, consumer, code, idempotency_key, nonce),
+            ip,
+        )
     except DomainError as exc:
         if exc.code in GUESS_LIKE:
             for limit in limits:
@@ -188,7 +202,7 @@ def _count_failure(merchant: Merchant, reason: str) -> None:
 # The claim's database work is one statement: campaigns/scan/sql/campaigns_claim_code.sql
 # (installed by migrate, core/db/functions.py) says what it does and in which order.
 CLAIM_SQL = (
-    "SELECT * FROM public.campaigns_claim_code(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::jsonb)"
+    "SELECT * FROM public.campaigns_claim_code(%s, %s, %s, %s, %s, %s, %s::bigint[], %s::jsonb, %s)"
 )
 _CLAIM_MERCHANT = rows.columns(Merchant, only={"id", "name"})
 _CLAIM = rows.columns(Claim)
@@ -200,14 +214,15 @@ def _fetch(params: list[Any], nonce: str | None) -> tuple[Any, ...] | None:
     when the page sent a nonce (it does for a code its preview showed as a prize code).
     A wrong guess writes nothing and costs a second round trip."""
     merchant_id, code, consumer_id, key, now = params[:5]
+    consent = params[-1]
     if prize_claims.is_nonce(nonce):
-        head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce)
+        head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce, consent)
         if head[0] != prize_claims.NOT_A_PRIZE:
             return (*head, prize)
     row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
     if row is not None and row[0] == Outcome.PRIZE:
         # A prize batch's code claimed without a nonce: refused (INVALID_DRAW_NONCE).
-        head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce)
+        head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce, consent)
         return (*head, prize)
     return row
 
@@ -227,7 +242,7 @@ def _claim(
         )
     params = [
         merchant_id, code, consumer.pk, idempotency_key, now, RESERVE_BUCKETS,
-        list(endpoints) if endpoints else None, event,
+        list(endpoints) if endpoints else None, event, merchant_consent.required(),
     ]  # fmt: skip
     try:
         if connection.in_atomic_block or (endpoints and prize_claims.is_nonce(nonce)):
@@ -289,6 +304,8 @@ def _answer(
     ) = row[:12]
     if outcome == Outcome.UNKNOWN:
         raise _unknown()
+    if outcome == Outcome.CONSENT:
+        raise merchant_consent.ConsentMissing  # privacy.consent.participate asks or gives
     if outcome == Outcome.MERCHANT:
         found = Merchant.find(merchant_id)
         if found is None:

@@ -32,6 +32,7 @@ CREATE OR REPLACE FUNCTION public.campaigns_submit_prize(
     p_answers jsonb,
     p_now timestamptz,
     p_nonce text,
+    p_consent text,
     OUT outcome text,
     OUT campaign_name text,
     OUT campaign_status text,
@@ -72,6 +73,17 @@ BEGIN
      WHERE m.id = p_merchant AND m.provisioned_at IS NOT NULL;
     IF NOT FOUND THEN
         outcome := 'unknown';
+        RETURN;
+    END IF;
+    -- The consumer's consent to share with the merchant (PIPL art. 23, privacy/consent.py):
+    -- a live row of the version asked (p_consent; NULL: not asked), read here rather than
+    -- before the call (decision 0333). None -> 'consent', before any other check, as when
+    -- Python checked it first; the merchant's own row is all that was read.
+    IF p_consent IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM public.privacy_merchantconsent k
+         WHERE k.user_id = p_consumer AND k.merchant_id = p_merchant
+           AND k.version = p_consent AND k.withdrawn_at IS NULL) THEN
+        outcome := 'consent';
         RETURN;
     END IF;
     PERFORM set_config('search_path', quote_ident(v_schema) || ', public', true);

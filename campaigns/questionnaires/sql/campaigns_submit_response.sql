@@ -6,7 +6,11 @@
 -- (the idempotency key's shape, the answers checked against the version's questions)
 -- and the wording of every refusal; this function does what must happen together, in
 -- the order the Python submit checked it:
---   1. the merchant (public): unknown or not provisioned -> 'unknown' (NOT_FOUND);
+--   1. the merchant (public): unknown or not provisioned -> 'unknown' (NOT_FOUND); the
+--      consumer's consent to share with it (p_consent, the version privacy.consent asks;
+--      NULL: not asked) not on record -> 'consent' (Python records it when the same tap
+--      gave it and calls again, or raises MERCHANT_CONSENT_REQUIRED:
+--      privacy.consent.participate);
 --   2. the search path on the merchant's schema, for this function only;
 --   3. the questionnaire with its campaign: none -> 'unknown'; the consumer's earlier
 --      response -> 'responded' (Python answers a replay or ALREADY_RESPONDED); the
@@ -40,6 +44,7 @@ CREATE OR REPLACE FUNCTION public.campaigns_submit_response(
     p_answers jsonb,
     p_now timestamptz,
     p_buckets integer,
+    p_consent text,
     OUT outcome text,
     OUT campaign_name text,
     OUT campaign_status text,
@@ -74,6 +79,17 @@ BEGIN
      WHERE m.id = p_merchant AND m.provisioned_at IS NOT NULL;
     IF NOT FOUND THEN
         outcome := 'unknown';
+        RETURN;
+    END IF;
+    -- The consumer's consent to share with the merchant (PIPL art. 23, privacy/consent.py):
+    -- a live row of the version asked (p_consent; NULL: not asked), read here rather than
+    -- before the call (decision 0333). None -> 'consent', before any other check, as when
+    -- Python checked it first; the merchant's own row is all that was read.
+    IF p_consent IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM public.privacy_merchantconsent k
+         WHERE k.user_id = p_consumer AND k.merchant_id = p_merchant
+           AND k.version = p_consent AND k.withdrawn_at IS NULL) THEN
+        outcome := 'consent';
         RETURN;
     END IF;
     -- The statements below name no schema: they are planned for the merchant's (a

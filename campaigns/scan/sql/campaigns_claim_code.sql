@@ -4,8 +4,11 @@
 -- SET search_path from the client. Python keeps what needs no database (the code's
 -- shape and check character, the rate limits in Redis) and the wording of every
 -- refusal; this function does what must happen together:
---   1. the merchant (public): unknown or not provisioned -> 'unknown'; not active ->
---      'merchant' (Python raises Merchant.ensure_can_award's error);
+--   1. the merchant (public): unknown or not provisioned -> 'unknown'; the consumer's
+--      consent to share with it (p_consent, the version privacy.consent asks; NULL: not
+--      asked) not on record -> 'consent' (Python records it when the same tap gave it and
+--      calls again, or raises MERCHANT_CONSENT_REQUIRED: privacy.consent.participate);
+--      not active -> 'merchant' (Python raises Merchant.ensure_can_award's error);
 --   2. the search path on the merchant's schema, for this function only (restored
 --      before returning; a raised error rolls it back with everything else);
 --   3. the code with its batch and campaign: none -> 'unknown'; claimed -> 'taken'
@@ -45,6 +48,7 @@ CREATE OR REPLACE FUNCTION public.campaigns_claim_code(
     p_buckets integer,
     p_endpoints bigint[],
     p_event jsonb,
+    p_consent text,
     OUT outcome text,
     OUT merchant_name text,
     OUT campaign_id bigint,
@@ -79,6 +83,17 @@ BEGIN
      WHERE m.id = p_merchant AND m.provisioned_at IS NOT NULL;
     IF NOT FOUND THEN
         outcome := 'unknown';
+        RETURN;
+    END IF;
+    -- The consumer's consent to share with the merchant (PIPL art. 23, privacy/consent.py):
+    -- a live row of the version asked (p_consent; NULL: not asked), read here rather than
+    -- before the call (decision 0333). None -> 'consent', before any other check, as when
+    -- Python checked it first; the merchant's own row is all that was read.
+    IF p_consent IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM public.privacy_merchantconsent k
+         WHERE k.user_id = p_consumer AND k.merchant_id = p_merchant
+           AND k.version = p_consent AND k.withdrawn_at IS NULL) THEN
+        outcome := 'consent';
         RETURN;
     END IF;
     IF v_status <> 'active' THEN
