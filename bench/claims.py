@@ -217,7 +217,7 @@ def open_loop_codes(setup: Setup, count: int) -> tuple[int, list[str]]:
         amount_minor=count * POINTS_PER_CODE,
         currency="CNY",
         rate="100",
-        payment_reference="bench-claims-open-loop",
+        payment_reference=f"bench-claims-open-loop-{uuid.uuid4().hex}",  # one per batch
     )
     with tenant_context(merchant):
         campaign = Campaign.objects.get(pk=setup.campaign_id)
