@@ -150,6 +150,7 @@ def main() -> None:
         # Drain what the warm-up queued, so that the drain below writes the measured scans.
         scan_events.drain_all(reclaim_idle_ms=0)
         backend, redis = backend_pid(), harness.redis_cpu_seconds(redis_url)
+        wal = wal_position()
         pg0 = harness.cpu_seconds([backend])
         t0, c0 = time.perf_counter(), time.process_time()
         if profiler:
@@ -162,20 +163,23 @@ def main() -> None:
             profiler.disable()
         cpu, wall = time.process_time() - c0, time.perf_counter() - t0
         pg_cpu = harness.cpu_seconds([backend]) - pg0
+        claims_wal = wal_position() - wal
         redis_cpu = harness.redis_cpu_seconds(redis_url) - redis
         n = len(measured)
         print(
             f"{n:,} claims in-process: {cpu / n * 1000:.3f} ms of "
             f"Python CPU a claim, {wall / n * 1000:.3f} ms wall; PostgreSQL "
-            f"{pg_cpu / n * 1000:.3f} ms, Redis {redis_cpu / n * 1000:.3f} ms a claim; "
+            f"{pg_cpu / n * 1000:.3f} ms, Redis {redis_cpu / n * 1000:.3f} ms, WAL "
+            f"{claims_wal / n:,.0f} bytes a claim; "
             f"failures {failures}; statuses {statuses}; webhooks {args.webhooks}, "
             f"scan events {args.events}"
         )
         if args.events == "on":
             # What the drainer then pays for them, in this process and its backend.
             c1, pg1 = time.process_time(), harness.cpu_seconds([backend])
-            redis1 = harness.redis_cpu_seconds(redis_url)
+            redis1, wal1 = harness.redis_cpu_seconds(redis_url), wal_position()
             written = scan_events.drain_all(reclaim_idle_ms=0)
+            drain_wal = wal_position() - wal1
             drain = (
                 time.process_time()
                 - c1
@@ -186,7 +190,8 @@ def main() -> None:
             )
             print(
                 f"drained {written:,} scan events: {drain / max(1, written) * 1000:.3f} ms of "
-                "CPU an event (Python, PostgreSQL and Redis)"
+                "CPU an event (Python, PostgreSQL and Redis), "
+                f"{drain_wal / max(1, written):,.0f} bytes of WAL an event"
             )
         if args.webhooks == "on":
             from webhooks.models import WebhookDelivery
@@ -196,6 +201,15 @@ def main() -> None:
             profiler.dump_stats(args.profile)
             stats = pstats.Stats(profiler)
             stats.sort_stats("tottime").print_stats(35)
+
+
+def wal_position() -> int:
+    """PostgreSQL's WAL insert position, bytes (what every writer has logged so far)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
 
 
 def backend_pid() -> int:
