@@ -10,6 +10,10 @@ class PrivacyConfig(AppConfig):
     verbose_name = _("Personal data")
 
     def ready(self) -> None:
+        from core.db.functions import install_on_migrate
+
+        install_on_migrate(self, "sql/privacy_consented.sql")
+
         from accounts.merge import MergeStep
         from accounts.merge import register as register_step
         from accounts.models import User

@@ -48,6 +48,7 @@ SQL_FUNCTIONS = {
     ),
     "campaigns_submit_prize": ("campaigns", "questionnaires/sql/campaigns_submit_prize.sql"),
     "redemption_redeem": ("redemption", "sql/redemption_redeem.sql"),
+    "privacy_consented": ("privacy", "sql/privacy_consented.sql"),
 }
 
 

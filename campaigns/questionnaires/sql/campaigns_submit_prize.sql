@@ -75,14 +75,10 @@ BEGIN
         outcome := 'unknown';
         RETURN;
     END IF;
-    -- The consumer's consent to share with the merchant (PIPL art. 23, privacy/consent.py):
-    -- a live row of the version asked (p_consent; NULL: not asked), read here rather than
-    -- before the call (decision 0333). None -> 'consent', before any other check, as when
-    -- Python checked it first; the merchant's own row is all that was read.
-    IF p_consent IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM public.privacy_merchantconsent k
-         WHERE k.user_id = p_consumer AND k.merchant_id = p_merchant
-           AND k.version = p_consent AND k.withdrawn_at IS NULL) THEN
+    -- The consumer's consent to share with the merchant (PIPL art. 23, decision 0333),
+    -- before any other check, as when Python checked it first; the merchant's own row is
+    -- all that was read.
+    IF NOT public.privacy_consented(p_consumer, p_merchant, p_consent) THEN
         outcome := 'consent';
         RETURN;
     END IF;

@@ -89,6 +89,8 @@ BEGIN
     -- a live row of the version asked (p_consent; NULL: not asked), read here rather than
     -- before the call (decision 0333). None -> 'consent', before any other check, as when
     -- Python checked it first; the merchant's own row is all that was read.
+    -- public.privacy_consented written out: the hottest path does not pay a function call
+    -- for it (decision 0302). Keep the two alike.
     IF p_consent IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM public.privacy_merchantconsent k
          WHERE k.user_id = p_consumer AND k.merchant_id = p_merchant
