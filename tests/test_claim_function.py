@@ -219,6 +219,18 @@ def asked(settings: Any) -> None:
     settings.MERCHANT_CONSENT_REQUIRED = True
 
 
+def shop_for(
+    path: str, unique: Callable[[str], str], size: int
+) -> tuple[Merchant, list[str], Callable[[], str | None]]:
+    """A merchant with ``size`` codes of a fixed-points ("points") or a prize campaign, and
+    what each claim sends as its draw nonce (none for fixed points)."""
+    if path == "points":
+        merchant, codes = merchant_with_codes(unique, size=size, points=3)
+        return merchant, codes, lambda: None
+    merchant, _batch, codes = merchant_with_prize_codes(unique, size=size)
+    return merchant, codes, nonce
+
+
 @pytest.mark.parametrize("path", ["points", "prize"])
 def test_a_claim_without_a_live_consent_writes_nothing_and_its_own_tap_consents_once(
     asked: None,
@@ -227,12 +239,7 @@ def test_a_claim_without_a_live_consent_writes_nothing_and_its_own_tap_consents_
     new_phone: Callable[[], str],
     path: str,
 ) -> None:
-    if path == "points":
-        merchant, codes = merchant_with_codes(unique, size=len(CONSENT_STATES), points=3)
-        draw: Callable[[], str | None] = lambda: None  # noqa: E731
-    else:
-        merchant, _batch, codes = merchant_with_prize_codes(unique, size=len(CONSENT_STATES))
-        draw = nonce
+    merchant, codes, draw = shop_for(path, unique, len(CONSENT_STATES))
     for state, code in zip(CONSENT_STATES, codes, strict=True):
         consumer, _created = User.objects.get_or_create_consumer(new_phone())
         put_consent(consumer, merchant, state)
@@ -269,12 +276,7 @@ def test_a_withdrawal_refuses_the_very_next_claim_whatever_the_cache_says(
     new_phone: Callable[[], str],
     path: str,
 ) -> None:
-    if path == "points":
-        merchant, codes = merchant_with_codes(unique, size=2, points=3)
-        draw: Callable[[], str | None] = lambda: None  # noqa: E731
-    else:
-        merchant, _batch, codes = merchant_with_prize_codes(unique, size=2)
-        draw = nonce
+    merchant, codes, draw = shop_for(path, unique, 2)
     consumer, _created = User.objects.get_or_create_consumer(new_phone())
     claim_code(consumer, codes[0], "k1", share_with_merchant=True, nonce=draw())
     assert merchant_consent.has_consented(consumer.pk, merchant.pk)  # cached: yes
