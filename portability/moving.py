@@ -162,10 +162,13 @@ def _schema_tables(schema: str) -> list[str]:
 
 
 def _columns(schema: str, table: str) -> list[str]:
+    """The columns a move copies: not the generated ones, which the target computes again
+    (COPY refuses them; an import's staging has one, decision 0331)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT attname FROM pg_attribute
                WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
+                 AND attgenerated = ''
                ORDER BY attnum""",
             [f"{_q(schema)}.{_q(table)}"],
         )

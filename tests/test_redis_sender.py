@@ -47,6 +47,7 @@ def test_calls_from_many_threads_arrive_once_each_in_few_round_trips(
     stream: tuple[redislink.Link, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     link, key = stream
+    link.command("SCRIPT", "LOAD", APPEND.lua)  # the steady state: Redis has the script
     sender = redislink.Sender(APPEND, 0.05, "test-sender")
     round_trips: list[int] = []
     original = redislink.Link.run_many

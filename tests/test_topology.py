@@ -11,6 +11,7 @@ surviving worker host.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -67,7 +68,9 @@ def claim(url: str, token: str, code: str) -> dict[str, Any]:
                 payload = json.loads(response.read())["data"]["claimCode"]
             if not payload["errors"]:
                 return payload
-        except (OSError, KeyError, ValueError):  # reset, 502/503, refused
+        # Reset, 502/503, refused, or an answer cut mid-body by its host's death
+        # (http.client's IncompleteRead is no OSError): asked again with the same key.
+        except (OSError, http.client.HTTPException, KeyError, ValueError):
             pass
         time.sleep(0.2)
     raise AssertionError(f"{code}: no answer after 30 tries")
