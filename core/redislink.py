@@ -2,12 +2,13 @@
 
 A command through redis-py's client goes through its pool, its retry policy, its
 observability hooks and a fork check: about ten times the CPU of writing the command
-and reading the reply (decision 0312). The claim sends three (the rate-limit guard, the
-consent check, the scan event), so they go through this link instead: one connection per
-thread, made from the cache's pool settings, dropped on any error and made again on the
-next command. Calls whose answer nobody waits for (the scan event) go through a
-:class:`Sender`: queued, and sent by a thread of the process in one round trip. Without
-Redis (the demo's in-process cache) there is no link and callers use the Django cache.
+and reading the reply (decision 0312). The hot paths' commands (the claim's rate-limit
+guard, the relay's wake on a claim's commit, a cached consent check) go through this link
+instead: one connection per thread, made from the cache's pool settings, dropped on any
+error and made again on the next command. Calls whose answer nobody waits for (the scan
+event) go through a :class:`Sender`: queued, and sent by a thread of the process in one
+round trip (decision 0335). Without Redis (the demo's in-process cache) there is no link
+and callers use the Django cache.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class Link:
         self, script: Script, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
     ) -> list[Any]:
         """EVALSHA the script once per call, all in one round trip; the replies in order.
-        If Redis lost the script, it is loaded and the calls sent again."""
+        If Redis lost the script, it is loaded and the refused calls sent again."""
         commands = [("EVALSHA", script.sha, len(keys), *keys, *args) for keys, args in calls]
         replies: list[Any] = []
         missing: list[int] = []

@@ -61,8 +61,9 @@ def _live(consumer_id: int, merchant_id: int) -> bool:
 
 
 def _cached(key: str) -> int | None:
-    """The cached answer: on the claim's path through the thread's lean Redis link (one
-    GET; Django's cache stores an int as its digits), else through the Django cache."""
+    """The cached answer: through the thread's lean Redis link (one GET; Django's cache
+    stores an int as its digits; a located claim asks it before its guards), else
+    through the Django cache."""
     link = redislink.link()
     if link is None:
         value: int | None = cache.get(key)
