@@ -123,6 +123,34 @@ def test_statements_outside_a_transaction_see_their_tenant(
     assert pooled.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
+def test_a_statement_outside_a_transaction_ends_with_its_sync(
+    pooled: DatabaseWrapper, tmp_path: Path
+) -> None:
+    """Nothing follows the Sync on the wire (``core.db.base._SyncedPipeline``): a Flush
+    after it reached PgBouncer 1.18, at times, after the server connection was given
+    back, took it again and kept it, and the neighbour then waited two minutes for it
+    (CI's query_wait_timeout). Read off libpq's own trace of the messages sent."""
+    pooled.set_schema("pool_a")
+    pooled.ensure_connection()
+    pgconn = pooled.connection.pgconn
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            assert marker(pooled) == "pool_a"
+            with pooled.bound_cursor() as cursor:
+                cursor.execute("SELECT v FROM marker WHERE v = %s", ["pool_a"])
+        finally:
+            pgconn.untrace()
+    sent = [
+        fields[2] for fields in (line.split("\t") for line in trace.read_text().splitlines())
+        if fields[0] == "F"
+    ]  # fmt: skip
+    assert sent.count("Sync") == 2, sent
+    assert "Flush" not in sent, sent
+
+
 def test_a_transaction_carries_its_path_through_switches_and_savepoints(
     pooled: DatabaseWrapper, neighbour: psycopg.Connection[Any]
 ) -> None:

@@ -26,6 +26,8 @@ and the request's own first statement fails instead (503, docs/reliability.md).
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from functools import lru_cache
 from typing import Any
@@ -36,7 +38,7 @@ from django.db.backends.utils import CursorWrapper
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
 from django_tenants.utils import quote_schema_name
 from psycopg import adapt, pq
-from psycopg.abc import AdaptContext
+from psycopg.abc import AdaptContext, PQGen
 
 
 class UtcTimestamptzLoader(adapt.Loader):
@@ -76,6 +78,40 @@ def _utc_adapters(django_adapters: adapt.AdaptersMap) -> adapt.AdaptersMap:
 _SET_LOCAL_PATH = "SELECT set_config('search_path', %s, true)"
 
 
+class _SyncedPipeline(psycopg.Pipeline):
+    """psycopg's pipeline, whose exit sends the Sync and nothing after it.
+
+    psycopg's own exit sends a Flush behind the Sync. PgBouncer before 1.21 in
+    transaction pooling gives the server connection back at the Sync's
+    ``ReadyForQuery``; a Flush that reaches it after that takes a server connection
+    again, and since nothing answers a Flush with ``ReadyForQuery`` PgBouncer keeps
+    that connection for this client until its next statement. An idle worker so holds
+    a server connection, and once all are held the other clients wait until
+    ``query_wait_timeout`` (seen in CI: tests/test_pgbouncer.py, one server
+    connection). The Sync alone makes the server send every result, so the results are
+    read without the Flush.
+    """
+
+    def _exit_gen(self) -> PQGen[None]:
+        try:
+            self._enqueue_sync()
+            yield from self._communicate_gen()
+        finally:
+            yield from self._fetch_gen(flush=False)
+
+
+@contextmanager
+def _synced_pipeline(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """``conn.pipeline()`` with ``_SyncedPipeline``; never nested (Django uses none)."""
+    assert conn._pipeline is None
+    pipeline = conn._pipeline = _SyncedPipeline(conn)
+    try:
+        with pipeline:
+            yield
+    finally:
+        conn._pipeline = None
+
+
 class TransactionPooledCursorMixin:
     """A cursor for a connection through PgBouncer in transaction pooling (decision 0242).
 
@@ -108,7 +144,7 @@ class TransactionPooledCursorMixin:
         # A plain cursor: this class's execute would come back here.
         plain = psycopg.Cursor(conn)
         try:
-            with conn.pipeline():
+            with _synced_pipeline(conn):
                 if own_transaction:
                     plain.execute("BEGIN")
                 plain.execute(_SET_LOCAL_PATH, (path,))
