@@ -360,6 +360,8 @@ class Round:
     failures: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)  # expected refusals (sold out)
     server_cpu_ms: float | None = None  # gunicorn workers' CPU per operation
+    # Each gunicorn worker's share of their CPU in the round: how evenly they shared the load.
+    worker_shares: list[float] = field(default_factory=list)
     client_cpu_ms: float = 0.0  # load generator's (or pgbench's) CPU per operation
     machine_busy: float = 0.0  # share of all cores busy during the round (all processes)
     clients: int = 0
@@ -399,6 +401,7 @@ class Meter:
         self.own = time.process_time()
         self.children = self._children()
         self.server = cpu_seconds(self.pids)
+        self.workers = [cpu_seconds([pid]) for pid in self.pids]
 
     @staticmethod
     def _children() -> float:
@@ -417,6 +420,9 @@ class Meter:
         result.client_cpu_ms = used * 1000 / operations
         if self.pids:
             result.server_cpu_ms = (cpu_seconds(self.pids) - self.server) * 1000 / operations
+            pairs = zip(self.pids, self.workers, strict=True)
+            used_by = [cpu_seconds([pid]) - was for pid, was in pairs]
+            result.worker_shares = [u / max(1e-9, sum(used_by)) for u in used_by]
         return result
 
 
@@ -493,6 +499,9 @@ def describe(r: Round, unit: str) -> str:
     refused = f", refused {dict(r.refused)}" if r.refused else ""
     server = f"server CPU {r.server_cpu_ms:.2f} ms/{unit}, " if r.server_cpu_ms is not None else ""
     locks = f"; {r.locks.describe()}" if r.locks else ""
+    if len(r.worker_shares) > 1:
+        shares = "/".join(f"{100 * share:.0f}" for share in r.worker_shares)
+        server += f"workers' shares {shares}%, "
     return (
         f"{r.system:>10}: {r.count:>6,} {unit}s in {r.seconds:6.2f} s = {r.rate:7.0f}/s, "
         f"p50 {percentile(r.latencies_ms, 50):6.2f} ms, p99 {percentile(r.latencies_ms, 99):6.2f}"
@@ -1094,6 +1103,14 @@ class PayloadJudge:
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_graphql.lua"
 
+# Every 16th request of wrk asks for its connection to be closed after the answer, and wrk
+# connects again. Kept-alive for a whole round, wrk's connections stayed with whichever
+# gunicorn worker accepted them first, often unevenly (one worker 3.58 s of CPU in a round,
+# the other 2.11 s): the round then measured that placement, not the code (an A/A run of
+# one code on two servers read ±20%). Connecting again lets the less busy worker take the
+# next one. Phones do not keep one connection for thousands of requests either.
+RECONNECT_EVERY = 16
+
 
 def wrk() -> str:
     found = shutil.which("wrk")
@@ -1139,6 +1156,7 @@ def load(
             str(out),
             judge.success_field,
             str(threads),
+            str(RECONNECT_EVERY),
         ]
         meter = Meter(server.worker_pids())
         process = subprocess.Popen(

@@ -1,6 +1,6 @@
 -- wrk script of bench/harness.py's `load`: posts prepared GraphQL requests, each once.
 --
---   wrk -t THREADS -c CLIENTS -d SECONDS -s bench/wrk_graphql.lua URL -- REQUESTS OUT FIELD THREADS
+--   wrk -t THREADS -c CLIENTS -d SECONDS -s bench/wrk_graphql.lua URL -- REQUESTS OUT FIELD THREADS RECONNECT
 --
 -- REQUESTS: one request per line, "<bearer token>\t<JSON body>". Thread k of n (n = THREADS) sends
 -- lines k, k + n, k + 2n, … in order, then stops once each has been answered.
@@ -9,6 +9,10 @@
 -- FIELD: the payload field a success has (`"claim":{`); a failure's first error code
 -- (`"code":"…"`) names it, or its HTTP status does. "latency <µs>" lines: the
 -- latency percentiles 0.1, 0.2, … 100 of every request.
+-- RECONNECT: every RECONNECT-th request of a thread asks the server to close its connection
+-- afterwards (0: never), and wrk connects again: the server's workers accept the new
+-- connection as they are free, so no worker keeps more than its share of wrk's
+-- kept-alive connections for a whole round (see harness.RECONNECT_EVERY).
 
 local threads = {}
 local counter = 0
@@ -29,6 +33,7 @@ local filler
 
 function init(args)
    local n = tonumber(args[4])
+   local reconnect = tonumber(args[5] or "0")
    local line_number = 0
    for line in io.lines(args[1]) do
       if line_number % n == index then
@@ -37,6 +42,9 @@ function init(args)
             ["Content-Type"] = "application/json",
             ["Authorization"] = "Bearer " .. line:sub(1, tab - 1),
          }
+         if reconnect > 0 and (#queue + 1) % reconnect == 0 then
+            headers["Connection"] = "close"
+         end
          table.insert(queue, wrk.format("POST", "/graphql/", headers, line:sub(tab + 1)))
       end
       line_number = line_number + 1
