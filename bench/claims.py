@@ -340,7 +340,10 @@ def drain(setup: Setup, redis_url: str, seconds: float) -> dict[str, int]:
         }
         waiting = queued + unacked + statuses.get("pending", 0) + statuses.get("failed", 0)
         waiting += scans["queued"] + scans["pending"]
-        if waiting == 0 or time.monotonic() > deadline:
+        if waiting == 0:
+            return backlog
+        if time.monotonic() > deadline:
+            print(f"the backlog did not empty within {seconds:g} s: {backlog}", flush=True)
             return backlog
         time.sleep(0.5)
 
