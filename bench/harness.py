@@ -1132,7 +1132,8 @@ def load(
     """``clients`` connections POST the requests, each once; bounded by time too.
 
     The load generator is wrk (C, like pgbench; one thread, keep-alive where the
-    server keeps connections), so that on this small machine it takes little of the
+    server keeps connections, each connection closed after every ``RECONNECT_EVERY``-th
+    request), so that on this small machine it takes little of the
     CPU the server needs: the Python client it replaced used 0.4 ms per request.
     Error codes in ``expected`` (a sold-out refusal) count as refusals, not failures.
     """
