@@ -134,3 +134,23 @@ def test_a_forked_process_sends_its_own_calls_not_its_parents(
     wait_for(link, key, 2)
     time.sleep(0.1)
     assert sorted(entries(link, key)) == ["child", "parent-before-fork"]
+
+
+def test_a_forked_process_makes_its_own_link(stream: tuple[redislink.Link, str]) -> None:
+    """A forked worker must not write on its parent's socket (their replies would mix):
+    ``link()`` makes the child a link of its own, and the parent keeps its own."""
+    parent, key = stream
+    parent.command("PING")  # connected before the fork
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's exit code is the assertion
+        try:
+            own = redislink.link()
+            ok = own is not None and own is not parent and own.connection is not parent.connection
+            own_reply = own.command("XADD", key, "*", "n", "child") if own is not None else None
+            os._exit(0 if ok and own_reply else 1)
+        except BaseException:
+            os._exit(1)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert redislink.link() is parent  # the parent keeps its own
+    assert entries(parent, key) == ["child"]
