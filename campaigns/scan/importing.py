@@ -449,8 +449,8 @@ ON CONFLICT (code_import_id, line) DO NOTHING
 """
 
 
-def _refuse_duplicates(code_import: CodeImport, lease: Lease) -> int:
-    """Record the lines whose code repeats or exists; returns the import's refused lines."""
+def _refuse_duplicates(code_import: CodeImport, lease: Lease) -> None:
+    """Record the lines whose code repeats or exists, and count them on the import."""
     with transaction.atomic(), connection.cursor() as cursor:
         lease.renew()
         params: dict[str, int | str] = {
@@ -466,7 +466,6 @@ def _refuse_duplicates(code_import: CodeImport, lease: Lease) -> int:
             code_import.refused += moved
             code_import.accepted -= moved
             code_import.save(update_fields=["refused", "accepted"])
-    return code_import.refused
 
 
 # --- The write ------------------------------------------------------------------
