@@ -11,7 +11,6 @@ scan event sent by the request's thread (``events.record`` calling ``record_coun
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from privacy import consent
 from privacy.tests.test_merchant_consent import claim
 from tests.fixtures.api import Api
 from tests.fixtures.tenants import Tenants
+from tests.test_redis_sender import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +81,4 @@ def test_a_claim_sends_one_command_on_the_link_and_none_through_redis_py(
     monkeypatch.undo()
     stream = redislink.link()
     assert stream is not None
-    deadline = time.monotonic() + 5
-    while stream.command("XLEN", stream.make_key(events.STREAM)) < 2:
-        assert time.monotonic() < deadline, "the sender thread did not send the event"
-        time.sleep(0.01)
+    wait_for(stream, stream.make_key(events.STREAM), 2)  # the sender thread sent them
