@@ -34,6 +34,7 @@ import pstats
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +150,9 @@ def main() -> None:
         failures = 0
         # Drain what the warm-up queued, so that the drain below writes the measured scans.
         scan_events.drain_all(reclaim_idle_ms=0)
-        backend, redis = backend_pid(), harness.redis_cpu_seconds(redis_url)
-        wal = wal_position()
-        pg0 = harness.cpu_seconds([backend])
-        t0, c0 = time.perf_counter(), time.process_time()
+        backend = backend_pid()
+        before = Usage.now(backend, redis_url)
+        t0 = time.perf_counter()
         if profiler:
             profiler.enable()
         for body, token in measured:
@@ -161,37 +161,27 @@ def main() -> None:
                 failures += 1
         if profiler:
             profiler.disable()
-        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
-        pg_cpu = harness.cpu_seconds([backend]) - pg0
-        claims_wal = wal_position() - wal
-        redis_cpu = harness.redis_cpu_seconds(redis_url) - redis
+        wall = time.perf_counter() - t0
+        claims = Usage.now(backend, redis_url) - before
         n = len(measured)
         print(
-            f"{n:,} claims in-process: {cpu / n * 1000:.3f} ms of "
+            f"{n:,} claims in-process: {claims.python / n * 1000:.3f} ms of "
             f"Python CPU a claim, {wall / n * 1000:.3f} ms wall; PostgreSQL "
-            f"{pg_cpu / n * 1000:.3f} ms, Redis {redis_cpu / n * 1000:.3f} ms, WAL "
-            f"{claims_wal / n:,.0f} bytes a claim; "
+            f"{claims.postgres / n * 1000:.3f} ms, Redis {claims.redis / n * 1000:.3f} ms, WAL "
+            f"{claims.wal / n:,.0f} bytes a claim; "
             f"failures {failures}; statuses {statuses}; webhooks {args.webhooks}, "
             f"scan events {args.events}"
         )
         if args.events == "on":
             # What the drainer then pays for them, in this process and its backend.
-            c1, pg1 = time.process_time(), harness.cpu_seconds([backend])
-            redis1, wal1 = harness.redis_cpu_seconds(redis_url), wal_position()
+            before = Usage.now(backend, redis_url)
             written = scan_events.drain_all(reclaim_idle_ms=0)
-            drain_wal = wal_position() - wal1
-            drain = (
-                time.process_time()
-                - c1
-                + harness.cpu_seconds([backend])
-                - pg1
-                + harness.redis_cpu_seconds(redis_url)
-                - redis1
-            )
+            drain = Usage.now(backend, redis_url) - before
+            cpu = drain.python + drain.postgres + drain.redis
             print(
-                f"drained {written:,} scan events: {drain / max(1, written) * 1000:.3f} ms of "
+                f"drained {written:,} scan events: {cpu / max(1, written) * 1000:.3f} ms of "
                 "CPU an event (Python, PostgreSQL and Redis), "
-                f"{drain_wal / max(1, written):,.0f} bytes of WAL an event"
+                f"{drain.wal / max(1, written):,.0f} bytes of WAL an event"
             )
         if args.webhooks == "on":
             from webhooks.models import WebhookDelivery
@@ -201,6 +191,34 @@ def main() -> None:
             profiler.dump_stats(args.profile)
             stats = pstats.Stats(profiler)
             stats.sort_stats("tottime").print_stats(35)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """CPU seconds of this process, its PostgreSQL backend and Redis, and the WAL bytes
+    PostgreSQL has logged, so far; subtract two to get what happened between them."""
+
+    python: float
+    postgres: float
+    redis: float
+    wal: int
+
+    @classmethod
+    def now(cls, backend: int, redis_url: str) -> Usage:
+        return cls(
+            time.process_time(),
+            harness.cpu_seconds([backend]),
+            harness.redis_cpu_seconds(redis_url),
+            wal_position(),
+        )
+
+    def __sub__(self, earlier: Usage) -> Usage:
+        return Usage(
+            self.python - earlier.python,
+            self.postgres - earlier.postgres,
+            self.redis - earlier.redis,
+            self.wal - earlier.wal,
+        )
 
 
 def wal_position() -> int:
