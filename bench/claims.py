@@ -44,8 +44,10 @@ The two run in turns (``--rounds``), never at once, in one run on one database.
 
 **Scan events on and off** (issue 20): a second server with ``SCAN_EVENTS=0`` takes turns
 with the first in each round, in alternating order; before every HTTP round the database
-settles (a checkpoint, no autovacuum running: :func:`harness.settle_database`). The figure
-is the median over rounds of each round's on-against-off ratio; more rounds, less noise.
+settles (a checkpoint, no autovacuum running: :func:`harness.settle_database`). The figures
+are the median over rounds of each round's on-against-off ratio, and the mean of the two
+orders' mean ratios (a round's second turn runs slower whichever it is); more rounds, less
+noise.
 
 **Fixed references** (issue 17): ``../shared/peer/run.sh`` runs before our server starts and
 after it stops (``--peer-seconds`` per line, 0 to skip): pgbench of the minimal claim
