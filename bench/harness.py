@@ -1108,7 +1108,7 @@ WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_graphql.lua"
 # gunicorn worker accepted them first, often unevenly (one worker 3.58 s of CPU in a round,
 # the other 2.11 s): the round then measured that placement, not the code (an A/A run of
 # one code on two servers read ±20%). Connecting again lets the less busy worker take the
-# next one. Phones do not keep one connection for thousands of requests either.
+# next one. Phones do not keep one connection for thousands of requests either (0336).
 RECONNECT_EVERY = 16
 
 
