@@ -46,6 +46,49 @@ REDIS_PORT = 6379
 APP_PORT = 8000
 
 
+# A host that crashes inside a transaction (its processes SIGKILLed, its link cut before
+# the kernel's FIN left) keeps that transaction open on its server connection, and with
+# it the row locks a claim takes (the reserve bucket, the wallet): every other host's
+# claims then wait on them for as long as PgBouncer believes the client alive (TCP
+# keepalive: hours). PgBouncer closes a client idle inside a transaction after this many
+# seconds, which rolls it back. No transaction of the platform waits on its client that
+# long (imports and exports run chunk by chunk, each chunk its own transaction).
+IDLE_TRANSACTION_TIMEOUT = 10
+
+
+def pgbouncer_ini(
+    folder: Path,
+    *,
+    listen: str,
+    port: int,
+    server: str,
+    pool_size: int,
+    max_client_conn: int,
+    idle_transaction_timeout: int = IDLE_TRANSACTION_TIMEOUT,
+) -> Path:
+    """Write PgBouncer's settings (transaction pooling, docs/operations.md) in ``folder``
+    and return the ini's path; ``server`` is PostgreSQL's ``host:port``."""
+    host, server_port = server.rsplit(":", 1)
+    (folder / "users.txt").write_text('"postgres" ""\n')
+    ini = folder / "pgbouncer.ini"
+    ini.write_text(
+        f"[databases]\n* = host={host} port={server_port}\n[pgbouncer]\n"
+        f"listen_addr = {listen}\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\npool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\nmax_client_conn = {max_client_conn}\n"
+        f"idle_transaction_timeout = {idle_transaction_timeout}\n"
+        f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n"
+        # A server connection whose login stalls is dropped and made again soon.
+        "server_connect_timeout = 5\nserver_login_retry = 1\n"
+        # psycopg sends none of these by default; Django may send ``options``.
+        "ignore_startup_parameters = extra_float_digits,options\n"
+    )
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root: it runs as postgres
+        for path in (folder, *folder.iterdir()):
+            shutil.chown(path, user="postgres")
+    return ini
+
+
 def _run(*command: str) -> None:
     subprocess.run(command, check=True, capture_output=True, timeout=30)
 
@@ -127,18 +170,10 @@ class Topology:
     def _start_pgbouncer(self) -> None:
         folder = self.base / "pgbouncer"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "users.txt").write_text('"postgres" ""\n')
-        ini = folder / "pgbouncer.ini"
-        ini.write_text(
-            f"[databases]\n* = host=127.0.0.1 port=5432\n[pgbouncer]\n"
-            f"listen_addr = {GATEWAY}\nlisten_port = {PGBOUNCER_PORT}\nunix_socket_dir =\n"
-            f"auth_type = trust\nauth_file = {folder / 'users.txt'}\npool_mode = transaction\n"
-            f"default_pool_size = {self.pool_size}\nmax_client_conn = 2000\n"
-            f"logfile = {folder / 'pgbouncer.log'}\n"
-            "ignore_startup_parameters = extra_float_digits,options\n"
-        )
-        for path in (folder, *folder.iterdir()):
-            shutil.chown(path, user="postgres")  # PgBouncer refuses to run as root
+        ini = pgbouncer_ini(
+            folder, listen=GATEWAY, port=PGBOUNCER_PORT, server="127.0.0.1:5432",
+            pool_size=self.pool_size, max_client_conn=2000,
+        )  # fmt: skip
         self._services.append(
             subprocess.Popen(["runuser", "-u", "postgres", "--", "pgbouncer", str(ini)])
         )

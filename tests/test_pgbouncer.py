@@ -13,6 +13,7 @@ the neighbour's schema (the control that shows the test can fail).
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -149,6 +150,42 @@ def test_a_statement_outside_a_transaction_ends_with_its_sync(
     ]  # fmt: skip
     assert sent.count("Sync") == 2, sent
     assert "Flush" not in sent, sent
+
+
+@pytest.mark.parametrize("idle_transaction_timeout", [2, 0])
+def test_a_client_gone_silent_inside_a_transaction_loses_its_locks(
+    idle_transaction_timeout: int,
+) -> None:
+    """A host that crashes inside a transaction, its FIN never sent, leaves its client
+    connection open to PgBouncer; PgBouncer's ``idle_transaction_timeout``
+    (``deploy.topology.pgbouncer_ini``) ends that transaction, and its locks with it.
+    The control (0: no timeout, PgBouncer's default) still holds the lock."""
+    db = connections["default"].settings_dict
+    with tempfile.TemporaryDirectory() as base:
+        bouncer = PgBouncer(
+            Path(base), db["HOST"], int(db["PORT"]), pool_size=2,
+            idle_transaction_timeout=idle_transaction_timeout,
+        )  # fmt: skip
+        bouncer.start(db["NAME"])
+        try:
+            crashed = psycopg.connect(
+                host="127.0.0.1", port=bouncer.port, user=db["USER"], dbname=db["NAME"]
+            )
+            crashed.execute("SELECT pg_advisory_xact_lock(4242)")  # and then: silence
+            with psycopg.connect(
+                host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]
+            ) as survivor:
+                survivor.execute("SET lock_timeout = '5s'")
+                if idle_transaction_timeout:
+                    survivor.execute("SELECT pg_advisory_xact_lock(4242)")
+                    with pytest.raises(psycopg.OperationalError):
+                        crashed.execute("SELECT 1")
+                else:
+                    with pytest.raises(psycopg.errors.LockNotAvailable):
+                        survivor.execute("SELECT pg_advisory_xact_lock(4242)")
+            crashed.close()
+        finally:
+            bouncer.stop()
 
 
 def test_a_transaction_carries_its_path_through_switches_and_savepoints(
