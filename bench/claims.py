@@ -87,6 +87,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -315,51 +316,6 @@ def parse_rates(text: str) -> list[tuple[float, bool]]:
 HELD = "relays held for later (nothing to send)"
 
 
-def machine_account(
-    server: harness.Server,
-    worker: harness.CeleryWorker,
-    drainer: harness.ScanDrainer,
-    receiver: harness.WebhookReceiver,
-) -> harness.MachineAccount:
-    """The parts of the machine a claim's round uses, metered from now."""
-    workers, celery = server.worker_pids(), worker.pids()
-    return harness.MachineAccount(
-        {
-            "server": lambda: harness.cpu_seconds(workers),
-            "postgres": lambda: harness.cpu_seconds_named("postgres"),
-            "redis": lambda: harness.cpu_seconds_named("redis-server"),
-            "celery": lambda: harness.cpu_seconds(celery),
-            "drainer": lambda: harness.cpu_seconds(drainer.pids()),
-            "receiver": lambda: harness.cpu_seconds([receiver.process.pid]),
-            "wrk": harness.own_cpu_seconds,  # wrk, and this script between rounds
-        }
-    )
-
-
-def print_machine_account(accounts: list[dict[str, float]], peers: list[harness.PeerLines]) -> None:
-    """The median round's account, and the budget issue 17's target leaves: at twice the
-    naive line's rate, the two cores may spend at most ``cores / (2 x naive)`` a claim."""
-    if not accounts:
-        return
-    parts = list(accounts[0])
-    median = {name: statistics.median(a[name] for a in accounts) for name in parts}
-    print("\nthe machine's CPU a claim (events on, each round with its drain; medians, ms):")
-    print("| " + " | ".join(parts) + " |")
-    print("|" + " ---: |" * len(parts))
-    print("| " + " | ".join(f"{median[name]:.2f}" for name in parts) + " |")
-    beside = median["machine"] - median["server"]
-    counted = [p.naive for p in peers if p.naive]
-    if counted:
-        cores = os.cpu_count() or 1
-        budget = cores * 1000 / (2 * statistics.median(counted))
-        print(
-            f"at 2 x naive ({2 * statistics.median(counted):,.0f} claims/s) {cores} cores "
-            f"allow {budget:.2f} ms a claim; what is not the web server spent {beside:.2f} "
-            f"ms ({100 * beside / budget:.0f}% of that budget), the web server "
-            f"{median['server']:.2f} ms"
-        )
-
-
 def drain(setup: Setup, redis_url: str, seconds: float) -> dict[str, int]:
     """Wait until the background work the claims left is done: no task queued or being
     run in the broker, no delivery of the live endpoint pending or failed; the backlog
@@ -560,7 +516,12 @@ def main(argv: list[str] | None = None) -> int:
                     drain(setup, redis_url, args.drain_seconds)
                     settled = harness.settle_database()
                     target = server if events_on else server_off
-                    account = machine_account(target, worker, drainer, receiver)
+                    account = harness.machine_account(
+                        target,
+                        celery=partial(harness.cpu_seconds, worker.pids()),
+                        drainer=lambda: harness.cpu_seconds(drainer.pids()),
+                        receiver=lambda: harness.cpu_seconds([receiver.process.pid]),
+                    )
                     with harness.profiling(server, args.profile if profiled else None):
                         done = harness.load(target, work, args.clients, args.max_seconds, JUDGE)
                     (stack if events_on else stack_off).append(done)
@@ -672,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
         print(harness.render_open_loop_table(open_rounds, "claim"))
     if peers:
         harness.print_against_peer("claims", harness.median_rate(stack), peers)
-    print_machine_account(accounts, peers)
+    harness.print_machine_account(accounts, peers, "claim", 2.0)
     if events_cost is not None:
         print(render_events_cost(events_cost))
     if any(not r.kept_schedule for r in open_all):

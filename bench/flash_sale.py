@@ -421,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warm-up {harness.describe(pg_warm, 'redeem')}", flush=True)
 
             stack: list[harness.Round] = []
+            accounts: list[dict[str, float]] = []  # the machine's CPU a redeem, by part
             pg: list[harness.Round] = []
             spread: list[harness.Round] = []  # the same transaction, no row shared between buyers
             used = WARMUP_HTTP
@@ -443,10 +444,16 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
                 print(f"round {number} {harness.describe(spread[-1], 'redeem')}", flush=True)
+                account = harness.machine_account(server)
                 with harness.profiling(server, args.profile if number == args.rounds else None):
                     stack.append(http.run(redeem_bodies(setup, range(used, used + args.redeems))))
+                accounts.append(account.per(stack[-1].count))
                 used += args.redeems
-                print(f"round {number} {harness.describe(stack[-1], 'redeem')}", flush=True)
+                print(
+                    f"round {number} {harness.describe(stack[-1], 'redeem')}; "
+                    f"{harness.describe_account(accounts[-1], 'redeem')}",
+                    flush=True,
+                )
 
             # Every HTTP consumer still without an order buys at once: the --sellout ones and
             # any a round left out (stopped at --max-seconds), whose units are left too.
@@ -501,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         harness.print_against_peer(
             "redeems", harness.median_rate(stack), peers, naive_target=1.5, raw_target=None
         )
+    harness.print_machine_account(accounts, peers, "redeem", 1.5)
     return 0
 
 

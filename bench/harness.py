@@ -474,6 +474,49 @@ class MachineAccount:
         return {name: seconds * 1000 / max(1, operations) for name, seconds in used.items()}
 
 
+def machine_account(server: Server, **parts: Callable[[], float]) -> MachineAccount:
+    """The account of a full-stack round: the server's workers, PostgreSQL, Redis, the
+    ``parts`` a bench adds (its background workers), and wrk with this script."""
+    workers = server.worker_pids()
+    return MachineAccount(
+        {
+            "server": lambda: cpu_seconds(workers),
+            "postgres": lambda: cpu_seconds_named("postgres"),
+            "redis": lambda: cpu_seconds_named("redis-server"),
+            **parts,
+            "wrk": own_cpu_seconds,  # wrk, and this script between rounds
+        }
+    )
+
+
+def print_machine_account(
+    accounts: list[dict[str, float]], peers: list[PeerLines], unit: str, naive_target: float
+) -> None:
+    """The median round's account, and the budget issue 17's target leaves: at
+    ``naive_target`` times the naive line's rate, the cores may spend at most
+    ``cores / (naive_target x naive)`` an operation on a saturated machine."""
+    if not accounts:
+        return
+    parts = list(accounts[0])
+    median = {name: statistics.median(a[name] for a in accounts) for name in parts}
+    print(f"\nthe machine's CPU a {unit} (median of the rounds, ms):")
+    print("| " + " | ".join(parts) + " |")
+    print("|" + " ---: |" * len(parts))
+    print("| " + " | ".join(f"{median[name]:.2f}" for name in parts) + " |")
+    counted = [p.naive for p in peers if p.naive]
+    if counted:
+        cores = os.cpu_count() or 1
+        rate = naive_target * statistics.median(counted)
+        budget = cores * 1000 / rate
+        beside = median["machine"] - median["server"]
+        print(
+            f"at {naive_target:g} x naive ({rate:,.0f} {unit}s/s) {cores} cores allow "
+            f"{budget:.2f} ms a {unit}; what is not the web server spent {beside:.2f} ms "
+            f"({100 * beside / budget:.0f}% of that budget), the web server "
+            f"{median['server']:.2f} ms"
+        )
+
+
 def describe_account(ms: dict[str, float], unit: str) -> str:
     parts = ", ".join(f"{name} {value:.2f}" for name, value in ms.items() if name != "machine")
     return f"machine CPU {ms['machine']:.2f} ms/{unit} ({parts})"

@@ -482,16 +482,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warm-up {harness.describe(claim_warm, 'claim')}", flush=True)
 
             stack: list[harness.Round] = []
+            accounts: list[dict[str, float]] = []  # the machine's CPU a submit, by part
             pg: list[harness.Round] = []
             used = WARMUP_HTTP
             for number in range(1, args.rounds + 1):
                 pg.append(pg_round(submits, args.pgbench_submits, args.clients, own_bucket))
                 print(f"round {number} {harness.describe(pg[-1], 'submit')}", flush=True)
                 work = submit_bodies(setup, setup.link, used, args.submits)
+                account = harness.machine_account(server)
                 with harness.profiling(server, args.profile if number == args.rounds else None):
                     stack.append(http.run(work))
+                accounts.append(account.per(stack[-1].count))
                 used += args.submits
-                print(f"round {number} {harness.describe(stack[-1], 'submit')}", flush=True)
+                print(
+                    f"round {number} {harness.describe(stack[-1], 'submit')}; "
+                    f"{harness.describe_account(accounts[-1], 'submit')}",
+                    flush=True,
+                )
 
             variants = {
                 CLAIM: (claims, claim_defines(setup)),
@@ -549,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         harness.print_against_peer(
             "submits", harness.median_rate(stack), peers, naive_target=1.5, raw_target=None
         )
+    harness.print_machine_account(accounts, peers, "submit", 1.5)
     print(
         f"\ncap drain: {args.drain} submitters at a questionnaire capped at {setup.drain_cap}: "
         f"{drained.count} rewarded, refused {dict(drained.refused)}, failures "
