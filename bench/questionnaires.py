@@ -489,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
                 pg.append(pg_round(submits, args.pgbench_submits, args.clients, own_bucket))
                 print(f"round {number} {harness.describe(pg[-1], 'submit')}", flush=True)
                 work = submit_bodies(setup, setup.link, used, args.submits)
+                # pgbench's round just before left a checkpoint and autovacuum to do.
+                settled = harness.settle_database()
                 account = harness.machine_account(server)
                 with harness.profiling(server, args.profile if number == args.rounds else None):
                     stack.append(http.run(work))
@@ -496,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
                 used += args.submits
                 print(
                     f"round {number} {harness.describe(stack[-1], 'submit')}; "
-                    f"{harness.describe_account(accounts[-1], 'submit')}",
+                    f"{harness.describe_account(accounts[-1], 'submit')}; "
+                    f"database settled before it in {settled:.1f} s",
                     flush=True,
                 )
 
