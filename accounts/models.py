@@ -110,7 +110,7 @@ def mask_phone(phone: str) -> str:
 class PhoneChallenge(models.Model):
     """A one-time sign-in code sent to a phone. Only its HMAC is stored."""
 
-    phone = models.CharField(max_length=16, db_index=True)
+    phone = models.CharField(max_length=16)
     code_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -168,7 +168,11 @@ class WeChatIdentity(models.Model):
     """
 
     user = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="wechat_identities", verbose_name=_("user")
+        User,
+        on_delete=models.CASCADE,
+        related_name="wechat_identities",
+        verbose_name=_("user"),
+        db_index=False,
     )
     app_id = models.CharField(max_length=32, verbose_name=_("AppID"))
     openid = models.CharField(max_length=64, verbose_name=_("OpenID"))
@@ -204,7 +208,11 @@ class Consent(models.Model):
         PHONE = "phone", _("phone sign-in")
 
     user = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="consents", verbose_name=_("consumer")
+        User,
+        on_delete=models.CASCADE,
+        related_name="consents",
+        verbose_name=_("consumer"),
+        db_index=False,
     )
     document = models.CharField(_("document"), max_length=16, choices=Document.choices)
     version = models.CharField(_("version"), max_length=16)

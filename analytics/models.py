@@ -17,14 +17,19 @@ from django.utils import timezone
 # no database constraint on them).
 
 
-def consumer_key() -> models.ForeignKey:
+def consumer_key(*, db_index: bool = True) -> models.ForeignKey:
+    """``db_index=False`` where an index of the table leads with the consumer already."""
     return models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        db_index=db_index,
     )
 
 
-def merchant_or_platform() -> models.ForeignKey:
-    """A merchant, or null for the platform as a whole."""
+def merchant_or_platform(*, db_index: bool = True) -> models.ForeignKey:
+    """A merchant, or null for the platform as a whole (``db_index`` as above)."""
     return models.ForeignKey(
         "tenants.Merchant",
         on_delete=models.DO_NOTHING,
@@ -32,6 +37,7 @@ def merchant_or_platform() -> models.ForeignKey:
         null=True,
         blank=True,
         related_name="+",
+        db_index=db_index,
     )
 
 
@@ -39,7 +45,7 @@ class ConsumerDay(models.Model):
     """What one consumer did on one day: with one merchant, or (merchant null) in all."""
 
     day = models.DateField()
-    consumer = consumer_key()
+    consumer = consumer_key(db_index=False)
     merchant = merchant_or_platform()
     claims = models.IntegerField(default=0)
     answers = models.IntegerField(default=0)
@@ -65,7 +71,7 @@ class ConsumerDay(models.Model):
 class Reach(models.Model):
     """When a consumer was first active (with a merchant, or at all), second, first redeemed."""
 
-    consumer = consumer_key()
+    consumer = consumer_key(db_index=False)
     merchant = merchant_or_platform()
     first_day = models.DateField()
     # The day of the consumer's second activity event (a repeat consumer from then on).
@@ -90,7 +96,7 @@ class DailyActivity(models.Model):
     """The dashboard's row: one per merchant (or the platform) and day."""
 
     day = models.DateField()
-    merchant = merchant_or_platform()
+    merchant = merchant_or_platform(db_index=False)
     dau = models.IntegerField(default=0)
     wau = models.IntegerField(default=0, help_text="Distinct consumers in the 7 days to `day`.")
     mau = models.IntegerField(default=0, help_text="Distinct consumers in the 30 days to `day`.")
@@ -125,7 +131,7 @@ class DailyActivity(models.Model):
 class WeeklyCohort(models.Model):
     """Consumers first active in ``cohort_week`` who were active again ``week`` weeks later."""
 
-    merchant = merchant_or_platform()
+    merchant = merchant_or_platform(db_index=False)
     cohort_week = models.DateField(help_text="Monday of the week.")
     week = models.IntegerField()
     consumers = models.IntegerField()

@@ -59,7 +59,9 @@ class DealerAssignment(models.Model):
     """
 
     dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, related_name="assignments")
-    batch = models.ForeignKey("campaigns.CodeBatch", on_delete=models.PROTECT, related_name="+")
+    batch = models.ForeignKey(
+        "campaigns.CodeBatch", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     first_serial = models.PositiveIntegerField()
     last_serial = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -109,7 +111,7 @@ class DiversionEvent(models.Model):
 
     code = models.CharField(max_length=32)
     region = models.CharField(max_length=6)
-    dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, related_name="+")
+    dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, related_name="+", db_index=False)
     batch = models.ForeignKey("campaigns.CodeBatch", on_delete=models.PROTECT, related_name="+")
     approximate = models.BooleanField()
     refused = models.BooleanField(default=False)

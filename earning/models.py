@@ -92,7 +92,9 @@ class AwardStatus(models.TextChoices):
 
 
 class Award(models.Model):
-    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     kind = models.CharField(max_length=8, choices=AwardKind.choices)
     status = models.CharField(max_length=8, choices=AwardStatus.choices)
     # The consumer credited; null while pending (then ``phone`` names who it is for).
@@ -175,7 +177,9 @@ class WayToEarn(models.Model):
     (``campaigns.offers``) when a campaign changes status and by a periodic sweep.
     """
 
-    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     campaign_id = models.BigIntegerField()
     # The campaign's kind as the campaigns app names it (scan, questionnaire, and the
     # kinds that come later): listed generically, never by a fixed list.

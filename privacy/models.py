@@ -35,6 +35,7 @@ class MerchantConsent(models.Model):
         on_delete=models.CASCADE,
         related_name="consumer_consents",
         verbose_name=_("merchant"),
+        db_index=False,
     )
     version = models.CharField(_("version"), max_length=16)
     given_at = models.DateTimeField(_("given at"), default=timezone.now)
@@ -81,6 +82,7 @@ class DataCopy(models.Model):
         on_delete=models.CASCADE,
         related_name="data_copies",
         verbose_name=_("consumer"),
+        db_index=False,
     )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING

@@ -103,7 +103,9 @@ class Product(models.Model):
 class Coupon(models.Model):
     """One code of a coupon product's pool; given to exactly one order."""
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="coupons")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="coupons", db_index=False
+    )
     code = models.CharField(max_length=100)
     order = models.ForeignKey(
         "Order", on_delete=models.PROTECT, null=True, blank=True, related_name="coupons"
@@ -163,10 +165,14 @@ class OrderStatus(models.TextChoices):
 
 class Order(models.Model):
     consumer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, related_name="orders", verbose_name=_("product")
+        Product,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("product"),
+        db_index=False,
     )
     supplier = models.ForeignKey(
         "tenants.Merchant",
@@ -175,6 +181,7 @@ class Order(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("supplier"),
+        db_index=False,
     )
     quantity = models.PositiveIntegerField(verbose_name=_("quantity"))
     unit_points = models.PositiveIntegerField()

@@ -215,7 +215,9 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """A staff member's role at one merchant. A user may belong to several merchants."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
@@ -277,7 +279,11 @@ class ApiKey(models.Model):
     """
 
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("merchant")
+        Merchant,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        verbose_name=_("merchant"),
+        db_index=False,
     )
     name = models.CharField(max_length=100, verbose_name=_("name"))
     prefix = models.CharField(max_length=16, unique=True, verbose_name=_("prefix"))
@@ -334,6 +340,7 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("merchant"),
+        db_index=False,
     )
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -71,9 +71,11 @@ class DeliveryStatus(models.TextChoices):
 class WebhookDelivery(models.Model):
     """One event for one endpoint: the outbox row and its delivery status."""
 
-    merchant = models.ForeignKey("tenants.Merchant", on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(
+        "tenants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )
     # The same for every endpoint that receives the event: receivers dedupe by it.
     event_id = models.UUIDField(default=uuid.uuid4)

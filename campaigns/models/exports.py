@@ -36,7 +36,9 @@ class BatchExport(models.Model):
     the file is downloaded from a signed, expiring link.
     """
 
-    batch = models.ForeignKey(CodeBatch, on_delete=models.CASCADE, related_name="exports")
+    batch = models.ForeignKey(
+        CodeBatch, on_delete=models.CASCADE, related_name="exports", db_index=False
+    )
     format = models.CharField(max_length=8, choices=ExportFormat.choices)
     # Rendering options, e.g. the PDF grid: {"columns": 4, "rows": 6}.
     options = models.JSONField(default=dict, blank=True)

@@ -52,7 +52,7 @@ class FollowCode(models.Model):
     """A temporary QR code (QR_STR_SCENE) made for one consumer and one campaign."""
 
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="follow_codes"
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="follow_codes", db_index=False
     )
     consumer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"
@@ -85,7 +85,7 @@ class Follow(models.Model):
     """
 
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.PROTECT, related_name="follows"
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="follows", db_index=False
     )
     openid = models.CharField(max_length=64)
     source = models.CharField(max_length=8, choices=FollowSource.choices)

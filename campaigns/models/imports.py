@@ -122,7 +122,9 @@ class CodeImport(models.Model):
 class ImportRefusal(models.Model):
     """A refused line of an import's file: the downloadable report lists these."""
 
-    code_import = models.ForeignKey(CodeImport, on_delete=models.CASCADE, related_name="refusals")
+    code_import = models.ForeignKey(
+        CodeImport, on_delete=models.CASCADE, related_name="refusals", db_index=False
+    )
     line = models.PositiveIntegerField()
     reason = models.CharField(max_length=24, choices=RefusalReason.choices)
     # The line as read (cut), so that the report can be read without the file.

@@ -70,7 +70,9 @@ class PrizeTier(models.Model):
     """One line of the table. ``position`` 1 is the top prize; the last tier is the
     "thank you" tier (no points, no cap), which every exhausted tier falls to in the end."""
 
-    table = models.ForeignKey(PrizeTable, on_delete=models.PROTECT, related_name="tiers")
+    table = models.ForeignKey(
+        PrizeTable, on_delete=models.PROTECT, related_name="tiers", db_index=False
+    )
     position = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=40)
     points = models.PositiveIntegerField()
@@ -109,7 +111,9 @@ class PrizeSeed(models.Model):
     """A secret server seed: its commitment (SHA-256 of the seed's bytes) is published when
     it is made, the seed itself when its period or the campaign ends."""
 
-    table = models.ForeignKey(PrizeTable, on_delete=models.PROTECT, related_name="seeds")
+    table = models.ForeignKey(
+        PrizeTable, on_delete=models.PROTECT, related_name="seeds", db_index=False
+    )
     period = models.PositiveIntegerField()
     seed = models.BinaryField()
     # HMAC-SHA256's two padded keys (seed XOR 0x36…, seed XOR 0x5c…, 64 bytes each), made
@@ -136,7 +140,9 @@ class PrizeDraw(models.Model):
     """One entry of the draw log, appended by campaigns_claim_prize in the claim's
     transaction. ``hash`` covers the entry's public fields and the previous hash."""
 
-    table = models.ForeignKey(PrizeTable, on_delete=models.PROTECT, related_name="log")
+    table = models.ForeignKey(
+        PrizeTable, on_delete=models.PROTECT, related_name="log", db_index=False
+    )
     seq = models.BigIntegerField()
     period = models.PositiveIntegerField()
     nonce = models.CharField(max_length=64)

@@ -62,7 +62,7 @@ class QuestionnaireVersion(models.Model):
     """An immutable set of questions. Edits after the first response make a new version."""
 
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.PROTECT, related_name="versions"
+        Questionnaire, on_delete=models.PROTECT, related_name="versions", db_index=False
     )
     number = models.PositiveIntegerField()
     # Validated by campaigns.questionnaires.questions.validate_definition: a list of question dicts.
@@ -84,7 +84,7 @@ class Response(models.Model):
     """A consumer's answers. One per consumer and campaign, enforced by the database."""
 
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.PROTECT, related_name="responses"
+        "campaigns.Campaign", on_delete=models.PROTECT, related_name="responses", db_index=False
     )
     version = models.ForeignKey(
         QuestionnaireVersion, on_delete=models.PROTECT, related_name="responses"
@@ -118,7 +118,7 @@ class QuestionnaireOpen(models.Model):
     """A consumer opened the questionnaire (for the completion rate)."""
 
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="opens"
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="opens", db_index=False
     )
     consumer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"

@@ -137,8 +137,6 @@ def test_codes_carry_no_foreign_key_checked_per_row(tenants: Tenants, which: str
 CLAIM_INDEXES = {
     "campaigns_claim_pkey": "the claim by id",
     "campaigns_claim_code_id_key": "one claim per code (the OneToOneField)",
-    # Django's twin of the code's unique index, for LIKE; a OneToOneField cannot drop it.
-    "campaigns_claim_code_id_ab17ca89_like": "none (Django adds it to a varchar OneToOneField)",
     "campaigns_claim_consumer_id_129adfe4": "a consumer's claims (their history, their data)",
     "campaigns_claim_transaction_id_34272a84": "the claim of a ledger transaction",
     "claim_consumer_recent": "per-consumer limits, `campaign_id, consumer_id, claimed_at`",
