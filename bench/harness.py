@@ -1089,15 +1089,23 @@ class CeleryWorker(ChildProcess):
 
 
 def settle_database(seconds: float = 60) -> float:
-    """Let PostgreSQL finish what the previous round left it before the next is timed: a
-    checkpoint (the round's dirty pages written now, not during the next round) and no
-    autovacuum worker running (pgbench's thousands of updates wake one for the tables the
-    next round writes). Without it, whichever round followed pgbench paid for pgbench.
-    Returns the seconds waited."""
+    """Let PostgreSQL finish what the previous round left it before the next is timed.
+
+    Production's PostgreSQL runs autovacuum; this machine's runs with it off (CI's
+    ``conf.d/90-ci.conf``), so without a stand-in no table of the bench's database was
+    ever analyzed or vacuumed: plans made on empty tables stayed (the submit's "already
+    answered?" lookup scanned every response of the campaign, and grew from round to
+    round), and dead row versions piled up. So: ``VACUUM (ANALYZE)``, what autovacuum
+    would have done over the minutes a round stands for; then a checkpoint (the round's
+    dirty pages written now, not during the next round); and, where autovacuum is on, no
+    autovacuum worker still running (pgbench's thousands of updates wake one for the
+    tables the next round writes). Without it, whichever round followed pgbench paid for
+    pgbench. Returns the seconds waited."""
     from django.db import connection
 
     started = time.monotonic()
     with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
         cursor.execute("CHECKPOINT")
         while time.monotonic() - started < seconds:
             cursor.execute(
