@@ -495,9 +495,8 @@ def main(argv: list[str] | None = None) -> int:
 
             stack: list[harness.Round] = []
             stack_off: list[harness.Round] = []
-            # Where the machine's CPU went a claim, each round with its drain.
+            # Where the machine's CPU went a claim, each events-on round with its drain.
             accounts: list[dict[str, float]] = []
-            accounts_off: list[dict[str, float]] = []
             pg: list[harness.Round] = []
             used = 2 * WARMUP
             for number in range(1, args.rounds + 1):
@@ -518,9 +517,10 @@ def main(argv: list[str] | None = None) -> int:
                     target = server if events_on else server_off
                     account = harness.machine_account(
                         target,
+                        redis_url,
                         celery=partial(harness.cpu_seconds, worker.pids()),
-                        drainer=lambda: harness.cpu_seconds(drainer.pids()),
-                        receiver=lambda: harness.cpu_seconds([receiver.process.pid]),
+                        drainer=partial(harness.cpu_seconds, drainer.pids()),
+                        receiver=partial(harness.cpu_seconds, [receiver.process.pid]),
                     )
                     with harness.profiling(server, args.profile if profiled else None):
                         done = harness.load(target, work, args.clients, args.max_seconds, JUDGE)
@@ -528,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
                     queued = harness_scan_backlog()
                     drain(setup, redis_url, args.drain_seconds)
                     spent = account.per(done.count)
-                    (accounts if events_on else accounts_off).append(spent)
+                    if events_on:
+                        accounts.append(spent)
                     print(
                         f"round {number} {'events on ' if events_on else 'events off'} "
                         f"{harness.describe(done, 'claim')}; celery CPU "

@@ -446,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"round {number} {harness.describe(spread[-1], 'redeem')}", flush=True)
                 # The pgbench rounds just before left a checkpoint and autovacuum to do.
                 settled = harness.settle_database()
-                account = harness.machine_account(server)
+                account = harness.machine_account(server, redis_url)
                 with harness.profiling(server, args.profile if number == args.rounds else None):
                     stack.append(http.run(redeem_bodies(setup, range(used, used + args.redeems))))
                 accounts.append(account.per(stack[-1].count))

@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -373,15 +374,23 @@ class Round:
         return self.count / self.seconds
 
 
+def _proc_stat(stat: Path) -> tuple[str, list[str]] | None:
+    """A process's command and the fields after it (``/proc/PID/stat``; None once it has
+    exited): ``fields[11]``, ``[12]`` its user and system CPU ticks, ``[13]``, ``[14]``
+    its waited-for children's."""
+    try:
+        head, _, rest = stat.read_text().rpartition(")")
+    except OSError:
+        return None
+    return head.partition("(")[2], rest.split()
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes so far (Linux /proc)."""
     total = 0
     for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if (found := _proc_stat(Path(f"/proc/{pid}/stat"))) is not None:
+            total += int(found[1][11]) + int(found[1][12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -427,19 +436,14 @@ class Meter:
 
 
 def cpu_seconds_named(name: str) -> float:
-    """User + system CPU so far of every process whose command is ``name`` (``postgres``,
-    ``redis-server``), with what their exited children used: PostgreSQL's postmaster
-    reaps the backends of closed connections, whose CPU then shows in its children's."""
+    """User + system CPU so far of every process whose command is ``name``
+    (``postgres``), with what their exited children used: PostgreSQL's postmaster reaps
+    the backends of closed connections, whose CPU then shows in its children's."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            head, _, rest = stat.read_text().rpartition(")")
-        except OSError:
-            continue
-        if head.partition("(")[2] != name:
-            continue
-        fields = rest.split()
-        total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+        found = _proc_stat(stat)
+        if found is not None and found[0] == name:
+            total += sum(int(x) for x in found[1][11:15])  # utime, stime, cutime, cstime
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -474,15 +478,14 @@ class MachineAccount:
         return {name: seconds * 1000 / max(1, operations) for name, seconds in used.items()}
 
 
-def machine_account(server: Server, **parts: Callable[[], float]) -> MachineAccount:
-    """The account of a full-stack round: the server's workers, PostgreSQL, Redis, the
-    ``parts`` a bench adds (its background workers), and wrk with this script."""
-    workers = server.worker_pids()
+def machine_account(server: Server, redis_url: str, **parts: Callable[[], float]) -> MachineAccount:
+    """The account of a full-stack round: the server's workers, PostgreSQL, the bench's
+    Redis, the ``parts`` a bench adds (its background workers), and wrk with this script."""
     return MachineAccount(
         {
-            "server": lambda: cpu_seconds(workers),
-            "postgres": lambda: cpu_seconds_named("postgres"),
-            "redis": lambda: cpu_seconds_named("redis-server"),
+            "server": partial(cpu_seconds, server.worker_pids()),
+            "postgres": partial(cpu_seconds_named, "postgres"),
+            "redis": partial(redis_cpu_seconds, redis_url),
             **parts,
             "wrk": own_cpu_seconds,  # wrk, and this script between rounds
         }

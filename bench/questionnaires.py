@@ -491,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                 work = submit_bodies(setup, setup.link, used, args.submits)
                 # pgbench's round just before left a checkpoint and autovacuum to do.
                 settled = harness.settle_database()
-                account = harness.machine_account(server)
+                account = harness.machine_account(server, redis_url)
                 with harness.profiling(server, args.profile if number == args.rounds else None):
                     stack.append(http.run(work))
                 accounts.append(account.per(stack[-1].count))
