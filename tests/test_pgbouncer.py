@@ -13,7 +13,6 @@ the neighbour's schema (the control that shows the test can fail).
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -33,7 +32,7 @@ from campaigns.models import Claim
 from core.db import connection
 from core.db.base import DatabaseWrapper
 from points import ledger
-from tests.fixtures.postgres import PGBOUNCER, PgBouncer
+from tests.fixtures.postgres import PGBOUNCER, PgBouncer, running_bouncer
 from tests.fixtures.tenants import merchant_with_codes
 from tests.test_bursts import production_server
 
@@ -161,31 +160,24 @@ def test_a_client_gone_silent_inside_a_transaction_loses_its_locks(
     (``deploy.topology.pgbouncer_ini``) ends that transaction, and its locks with it.
     The control (0: no timeout, PgBouncer's default) still holds the lock."""
     db = connections["default"].settings_dict
-    with tempfile.TemporaryDirectory() as base:
-        bouncer = PgBouncer(
-            Path(base), db["HOST"], int(db["PORT"]), pool_size=2,
-            idle_transaction_timeout=idle_transaction_timeout,
-        )  # fmt: skip
-        bouncer.start(db["NAME"])
-        try:
-            crashed = psycopg.connect(
-                host="127.0.0.1", port=bouncer.port, user=db["USER"], dbname=db["NAME"]
-            )
-            crashed.execute("SELECT pg_advisory_xact_lock(4242)")  # and then: silence
-            with psycopg.connect(
-                host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]
-            ) as survivor:
-                survivor.execute("SET lock_timeout = '5s'")
-                if idle_transaction_timeout:
-                    survivor.execute("SELECT pg_advisory_xact_lock(4242)")
-                    with pytest.raises(psycopg.OperationalError):
-                        crashed.execute("SELECT 1")
-                else:
-                    with pytest.raises(psycopg.errors.LockNotAvailable):
-                        survivor.execute("SELECT pg_advisory_xact_lock(4242)")
-            crashed.close()
-        finally:
-            bouncer.stop()
+    with (
+        running_bouncer(pool_size=2, idle_transaction_timeout=idle_transaction_timeout) as bouncer,
+        psycopg.connect(
+            host="127.0.0.1", port=bouncer.port, user=db["USER"], dbname=db["NAME"]
+        ) as crashed,
+        psycopg.connect(
+            host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]
+        ) as survivor,
+    ):
+        crashed.execute("SELECT pg_advisory_xact_lock(4242)")  # and then: silence
+        survivor.execute("SET lock_timeout = '5s'")
+        if idle_transaction_timeout:
+            survivor.execute("SELECT pg_advisory_xact_lock(4242)")
+            with pytest.raises(psycopg.OperationalError):
+                crashed.execute("SELECT 1")
+        else:
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                survivor.execute("SELECT pg_advisory_xact_lock(4242)")
 
 
 def test_a_transaction_carries_its_path_through_switches_and_savepoints(
