@@ -14,7 +14,8 @@ printed at the end and must be empty.
 ``--webhooks off``: the merchant's endpoint listens to another event, as most merchants'
 claims have no listener (the claim then asks only the process's cached subscriptions).
 
-**Closed loop**: wrk (``--clients`` kept-alive connections, loopback only) claims distinct
+**Closed loop**: wrk (``--http-clients`` kept-alive connections, 16 as the references'
+wrk, loopback only) claims distinct
 codes, spread round-robin over ``--consumers`` consumers so that none exceeds the 120
 claims a minute a consumer may make; each round bounded by a count and a time
 (``--max-seconds``). Its claims/s is the throughput; its latency hides queueing (each
@@ -28,9 +29,10 @@ p50/p90/p99/max, errors, the server's, the Celery worker's and the generator's C
 claim, and the generator's send lag; a round where the generator fell behind (p99 lag
 over ``--max-lag-ms``) is not reported and the script exits 1.
 
-**Baseline**: ``pgbench`` (same number of clients; extended query protocol, because the
-claim's statements go through ``core.db.rows``' server-binding cursor, which sends the
-parameters apart from the statement, unprepared) running
+**Baseline**: ``pgbench`` (``--clients``, 8 as the raw reference's pgbench; extended
+query protocol, because the claim's statements go through ``core.db.rows``'
+server-binding cursor, which sends the parameters apart from the statement, unprepared)
+running
 what the claim sends, on a second batch of the same campaign: the one call of
 ``campaigns_claim_code`` (decision 0137), in autocommit; with ``--webhooks on``, the
 same call with the outbox's endpoint and event, as the app sends it (decision 0329; to an
@@ -58,7 +60,8 @@ good; against these it cannot.
 Run from the project root::
 
     uv run python bench/claims.py [--claims 6000] [--pgbench-claims 16000] [--rounds 2]
-                                  [--clients 8] [--consumers 1000] [--peer-seconds 10]
+                                  [--clients 8] [--http-clients 16] [--consumers 1000]
+                                  [--peer-seconds 10]
                                   [--rates 50%,75%,90%] [--open-seconds 20]
                                   [--connections 32] [--max-lag-ms 10]
                                   [--celery-concurrency 2] [--drain-seconds 120]
@@ -480,11 +483,13 @@ def main(argv: list[str] | None = None) -> int:
             ) as server_off,
         ):
             # Warm-up: both systems, not counted (imports, prepared statements, caches).
-            warm = harness.load(server, claim_bodies(setup, 0, WARMUP), args.clients, 60, JUDGE)
+            warm = harness.load(
+                server, claim_bodies(setup, 0, WARMUP), args.http_clients, 60, JUDGE
+            )
             print(f"warm-up {harness.describe(warm, 'claim')}", flush=True)
             off_codes: list[str] = []
             warm_off = harness.load(
-                server_off, claim_bodies(setup, WARMUP, WARMUP), args.clients, 60, JUDGE
+                server_off, claim_bodies(setup, WARMUP, WARMUP), args.http_clients, 60, JUDGE
             )
             off_codes += setup.codes[WARMUP : 2 * WARMUP]
             print(f"warm-up without scan events {harness.describe(warm_off, 'claim')}", flush=True)
@@ -523,7 +528,9 @@ def main(argv: list[str] | None = None) -> int:
                         receiver=partial(harness.cpu_seconds, [receiver.process.pid]),
                     )
                     with harness.profiling(server, args.profile if profiled else None):
-                        done = harness.load(target, work, args.clients, args.max_seconds, JUDGE)
+                        done = harness.load(
+                            target, work, args.http_clients, args.max_seconds, JUDGE
+                        )
                     (stack if events_on else stack_off).append(done)
                     queued = harness_scan_backlog()
                     drain(setup, redis_url, args.drain_seconds)
@@ -566,10 +573,10 @@ def main(argv: list[str] | None = None) -> int:
         http_ok = sum(r.count for r in [warm, warm_off, *stack, *stack_off])
         open_ok = sum(r.successes for r in open_all)
         pg_ok = sum(r.count for r in [pg_warm, *pg])
-        # A closed-loop round cut at --max-seconds leaves up to --clients claims in flight,
+        # A closed-loop round cut at --max-seconds leaves up to --http-clients claims in flight,
         # which the server may still make; so may open-loop requests with no answer.
         in_flight = (
-            sum(args.clients for r in [*stack, *stack_off] if answers(r) < args.claims),
+            sum(args.http_clients for r in [*stack, *stack_off] if answers(r) < args.claims),
             sum(r.unanswered for r in open_all),
         )
         # + 1: the claim of the SQL capture.
@@ -587,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ncommand: uv run python bench/claims.py --claims {args.claims} "
         f"--pgbench-claims {args.pgbench_claims} --rounds {args.rounds} "
-        f"--clients {args.clients} --consumers {args.consumers} "
+        f"--clients {args.clients} --http-clients {args.http_clients} --consumers {args.consumers} "
         f"--peer-seconds {args.peer_seconds} --rates {rates} "
         f"--open-seconds {args.open_seconds:g} --connections {args.connections} "
         f"--events-rounds {args.events_rounds} --events-rate {events_rate} "
@@ -669,7 +676,8 @@ def print_settings(args: argparse.Namespace) -> None:
         + f"tasks through "
         f"Redis to a Celery worker (prefork, --celery-concurrency {args.celery_concurrency}), "
         f"drained within each round (at most {args.drain_seconds:g} s)\n"
-        f"  closed loop: wrk, {args.clients} connections; rounds: {args.rounds} x "
+        f"  closed loop: wrk, {args.http_clients} connections; pgbench, {args.clients} "
+        f"clients; rounds: {args.rounds} x "
         f"{args.claims:,} claims (each at most {args.max_seconds:g} s)\n"
         f"  open loop: rates {rates}; {args.open_seconds:g} s each, {args.connections} "
         f"kept-alive connections to start, refused above a p99 send lag of "

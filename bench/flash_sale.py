@@ -8,10 +8,11 @@ commit: the one row every buyer needs.
 
 **Full stack**: gunicorn serving ``config.wsgi`` → bearer token → GraphQL (the ``Redeem``
 operation of ``graphql/operations/consumer/``) → ``redemption.services.redeem`` →
-PostgreSQL; ``--clients`` threads, each request a distinct consumer with a delivery
-address. **Baseline**: pgbench running the statements the redeem sends (captured from
-Django in-process and printed), in the same order and one transaction, on the same
-product, with the same number of clients: previous order by key; product; address;
+PostgreSQL; ``--http-clients`` connections (16, as the references' wrk), each request a
+distinct consumer with a delivery address. **Baseline**: pgbench running the statements
+the redeem sends (captured from Django in-process and printed), in the same order and
+one transaction, on the same product, with ``--clients`` clients (8, as the raw
+reference's pgbench): previous order by key; product; address;
 then in the transaction: the per-consumer advisory lock and the count of earlier
 orders, the wallet and mall accounts, two savepoints around the ledger transaction,
 the wallet's conditional debit, the two entries, the lot taken (a cursor ``FOR
@@ -37,7 +38,8 @@ paid exactly the price; ``points.audit.audit()`` finds no problem.
 Run from the project root::
 
     uv run python bench/flash_sale.py [--redeems 1200] [--pgbench-redeems 4000]
-        [--rounds 2] [--sellout 800] [--clients 8] [--workers 2] [--profile DIR] [--keep]
+        [--rounds 2] [--sellout 800] [--clients 8] [--http-clients 16] [--workers 2]
+        [--profile DIR] [--keep]
 
 ``--profile DIR`` records the gunicorn workers with py-spy (``--gil``) during the last
 HTTP round and prints where their CPU goes.
@@ -412,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         # The references run while nothing of ours does: before our server and after it.
         peers = [harness.run_peer(args.peer_seconds)] if args.peer_seconds else []
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
-            http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
+            http = harness.HttpRounds(url, server, args.http_clients, args.max_seconds, JUDGE)
 
             # Warm-up: not counted (imports, caches, the first pages of the tables).
             warm = http.run(redeem_bodies(setup, range(WARMUP_HTTP)))
@@ -482,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ncommand: uv run python bench/flash_sale.py --redeems {args.redeems} "
         f"--pgbench-redeems {args.pgbench_redeems} --rounds {args.rounds} "
-        f"--sellout {args.sellout} --clients {args.clients} "
+        f"--sellout {args.sellout} --clients {args.clients} --http-clients {args.http_clients} "
         f"--peer-seconds {args.peer_seconds} {harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))

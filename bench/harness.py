@@ -775,13 +775,27 @@ def machine_summary(started: float, load_at_start: str) -> str:
 
 # --- Command line ----------------------------------------------------------------------------
 
+PEER_PGBENCH_CLIENTS = 8
+PEER_HTTP_CLIENTS = 16
+
 
 def add_common_arguments(
     parser: argparse.ArgumentParser, *, worker_class: str = "production"
 ) -> None:
     """Load and server options every full-stack benchmark takes (``worker_class``: the
     default of ``--worker-class``)."""
-    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (both)")
+    # The references' own loads (../shared/peer/run.sh): pgbench -c 8 for the raw line,
+    # wrk -c16 for the plain and naive lines. Ours is loaded as its reference is, so that
+    # the ratios compare one load shape (decision 0341).
+    parser.add_argument(
+        "--clients", type=int, default=PEER_PGBENCH_CLIENTS, help="pgbench's clients"
+    )
+    parser.add_argument(
+        "--http-clients",
+        type=int,
+        default=PEER_HTTP_CLIENTS,
+        help="closed loop: wrk's kept-alive connections",
+    )
     parser.add_argument("--max-seconds", type=float, default=60, help="per HTTP round")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument(

@@ -28,7 +28,8 @@ Run from the project root::
 
     uv run python bench/questionnaires.py [--submits 1500] [--pgbench-submits 4000]
         [--rounds 2] [--scaling 1,2,4,8] [--scaling-submits 800] [--drain 600]
-        [--clients 8] [--workers 2] [--worker-class sync] [--profile DIR] [--keep]
+        [--clients 8] [--http-clients 16] [--workers 2] [--worker-class sync]
+        [--profile DIR] [--keep]
 
 ``--profile DIR`` records the gunicorn workers with py-spy (``--gil``) during the last
 HTTP round and prints where their CPU goes.
@@ -471,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         # The references run while nothing of ours does: before our server and after it.
         peers = [harness.run_peer(args.peer_seconds)] if args.peer_seconds else []
         with harness.Server(url, redis_url, args, workdir / "gunicorn.log", CACHE_PREFIX) as server:
-            http = harness.HttpRounds(url, server, args.clients, args.max_seconds, JUDGE)
+            http = harness.HttpRounds(url, server, args.http_clients, args.max_seconds, JUDGE)
 
             # Warm-up: not counted (imports, caches, the first pages of the tables).
             warm = http.run(submit_bodies(setup, setup.link, 0, WARMUP_HTTP))
@@ -537,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--pgbench-submits {args.pgbench_submits} --rounds {args.rounds} "
         f"--scaling {','.join(map(str, args.scaling))} --scaling-submits "
         f"{args.scaling_submits} --drain {args.drain} --clients {args.clients} "
+        f"--http-clients {args.http_clients} "
         f"--peer-seconds {args.peer_seconds} {harness.server_flags(args)}"
     )
     print(harness.machine_summary(started, load_at_start))
