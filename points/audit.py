@@ -46,6 +46,28 @@ CHECKS: list[tuple[str, str]] = [
            WHERE a.kind = 'consumer_wallet' AND a.balance <> COALESCE(l.total, 0)""",
     ),
     (
+        # The database does not check these references row by row (decision 0342):
+        # the ledger's one writer, points_post, takes them from rows it has just read
+        # or written, and none of those rows is ever deleted.
+        "ledger rows name a transaction, merchant and consumer that exist",
+        """SELECT 'transaction', t.id FROM points_transaction t
+            WHERE (t.merchant_id IS NOT NULL AND NOT EXISTS (
+                       SELECT 1 FROM tenants_merchant m WHERE m.id = t.merchant_id))
+               OR (t.consumer_id IS NOT NULL AND NOT EXISTS (
+                       SELECT 1 FROM accounts_user u WHERE u.id = t.consumer_id))
+           UNION ALL
+           SELECT 'entry', e.id FROM points_entry e
+            WHERE NOT EXISTS (SELECT 1 FROM points_transaction t WHERE t.id = e.transaction_id)
+               OR (e.consumer_id IS NOT NULL AND NOT EXISTS (
+                       SELECT 1 FROM accounts_user u WHERE u.id = e.consumer_id))
+           UNION ALL
+           SELECT 'lot', l.id FROM points_lot l
+            WHERE NOT EXISTS (SELECT 1 FROM points_transaction t WHERE t.id = l.source_id)
+               OR NOT EXISTS (SELECT 1 FROM accounts_user u WHERE u.id = l.consumer_id)
+               OR (l.merchant_id IS NOT NULL AND NOT EXISTS (
+                       SELECT 1 FROM tenants_merchant m WHERE m.id = l.merchant_id))""",
+    ),
+    (
         "lot remaining equals points less what was taken",
         """SELECT l.id, l.remaining, l.points - COALESCE(d.taken, 0) FROM points_lot l
            LEFT JOIN (SELECT lot_id, SUM(points) AS taken FROM points_lotdebit

@@ -152,6 +152,7 @@ class Transaction(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("merchant"),
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     consumer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -161,6 +162,7 @@ class Transaction(models.Model):
         related_name="+",
         db_index=False,
         verbose_name=_("consumer"),
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
@@ -196,7 +198,12 @@ class Transaction(models.Model):
 class Entry(models.Model):
     """One side of a transaction. Append-only: never updated, never deleted."""
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
+    )
     # Indexed by entry_account_recent (Meta), which leads with it.
     account = models.ForeignKey(
         Account, on_delete=models.PROTECT, related_name="entries", db_index=False
@@ -209,6 +216,7 @@ class Entry(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -233,6 +241,7 @@ class Lot(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("consumer"),
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     # The merchant whose campaign the points came from (liability by merchant).
     merchant = models.ForeignKey(
@@ -242,8 +251,14 @@ class Lot(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("merchant"),
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
-    source = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lots")
+    source = models.ForeignKey(
+        Transaction,
+        on_delete=models.PROTECT,
+        related_name="lots",
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
+    )
     points = models.BigIntegerField(verbose_name=_("points"))
     remaining = models.BigIntegerField(verbose_name=_("remaining"))
     earned_at = models.DateTimeField(default=timezone.now)

@@ -72,10 +72,18 @@ class WebhookDelivery(models.Model):
     """One event for one endpoint: the outbox row and its delivery status."""
 
     merchant = models.ForeignKey(
-        "tenants.Merchant", on_delete=models.CASCADE, related_name="+", db_index=False
+        "tenants.Merchant",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     # The same for every endpoint that receives the event: receivers dedupe by it.
     event_id = models.UUIDField(default=uuid.uuid4)

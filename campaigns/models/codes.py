@@ -172,15 +172,26 @@ class Claim(models.Model):
         Campaign, on_delete=models.PROTECT, related_name="claims", db_index=False
     )
     batch = models.ForeignKey(
-        CodeBatch, on_delete=models.PROTECT, related_name="claims", db_index=False
+        CodeBatch,
+        on_delete=models.PROTECT,
+        related_name="claims",
+        db_index=False,
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     consumer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     points = models.PositiveIntegerField()
     # Null only for a prize draw that won nothing ("thank you"): no point moved.
     transaction = models.ForeignKey(
-        "points.Transaction", on_delete=models.DO_NOTHING, related_name="+", null=True
+        "points.Transaction",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        null=True,
+        db_constraint=False,  # checked by construction, not per row (decision 0342)
     )
     idempotency_key = models.CharField(max_length=200)
     claimed_at = models.DateTimeField(default=timezone.now)
