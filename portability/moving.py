@@ -47,10 +47,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from django.apps import apps
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import OperationalError, transaction
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Model, Q
+from django.db.models import ForeignKey, Model, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -190,12 +192,29 @@ def _references(schema: str) -> list[Reference]:
                ORDER BY 1, 2""",
             [schema],
         )
-        found = [Reference(table, column, target) for table, column, _ns, target in cursor]
+        found = {Reference(table, column, target) for table, column, _ns, target in cursor}
+    found |= _unchecked_references()
     unknown = {r.points_to for r in found} - {"accounts_user", "points_transaction"}
     if unknown:
         # A new tenant table pointing at another public table must be taught to the move.
         raise MoveError(f"the schema points at public tables the move does not map: {unknown}")
-    return found
+    return sorted(found, key=lambda r: (r.table, r.column))
+
+
+def _unchecked_references() -> set[Reference]:
+    """The merchant schema's foreign keys into public that the database does not check
+    (decisions 0142, 0342): in no catalog, so read from the models."""
+    public_apps = set(settings.SHARED_APPS) - set(settings.TENANT_APPS)
+    return {
+        Reference(model._meta.db_table, field.column, field.related_model._meta.db_table)
+        for model in apps.get_models()
+        if model._meta.app_config.name in settings.TENANT_APPS
+        and model._meta.app_config.name not in public_apps
+        for field in model._meta.concrete_fields
+        if isinstance(field, ForeignKey)
+        and not getattr(field, "db_constraint", True)  # django-stubs leave it out
+        and field.related_model._meta.app_config.name in public_apps
+    }
 
 
 def _q(name: str) -> str:

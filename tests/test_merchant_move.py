@@ -263,6 +263,14 @@ def test_one_merchant_moves_with_its_points_and_nothing_else(
             JOIN accounts_user u ON u.id = c.consumer_id ORDER BY 1""",
     )
     assert claimed_by == sorted((c.phone,) for c in (shared, alone, lapsed))
+    # The codes' claimers too: a reference the database does not check (decision 0142),
+    # which the catalogue does not show.
+    codes_claimed_by = _query(
+        target,
+        f"""SELECT DISTINCT u.phone FROM "{moving.schema_name}".campaigns_code c
+            JOIN accounts_user u ON u.id = c.claimed_by_id ORDER BY 1""",
+    )
+    assert codes_claimed_by == claimed_by
     staff = _query(
         target,
         """SELECT u.email, ms.role FROM tenants_membership ms JOIN accounts_user u
