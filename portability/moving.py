@@ -209,7 +209,6 @@ def _unchecked_references() -> set[Reference]:
         Reference(model._meta.db_table, field.column, field.related_model._meta.db_table)
         for model in apps.get_models()
         if model._meta.app_config.name in settings.TENANT_APPS
-        and model._meta.app_config.name not in public_apps
         for field in model._meta.concrete_fields
         if isinstance(field, ForeignKey)
         and not getattr(field, "db_constraint", True)  # django-stubs leave it out
