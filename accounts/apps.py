@@ -11,6 +11,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.models import AuthSession, User
+        from core.db.functions import install_on_migrate
+
+        install_on_migrate(self, "sql/accounts_session_ok.sql")
 
         # Whatever saves or deletes a user or a session through the ORM drops the
         # processes' checked copies (accounts/session_cache.py); the few bulk updates

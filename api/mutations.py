@@ -32,6 +32,10 @@ class DomainMutation(graphene.Mutation):
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {}
     # Arguments whose length or range the service checks and reports with the others.
     limits_checked_by_service: ClassVar[tuple[str, ...]] = ()
+    # True: the mutation's statement checks a deferred bearer's session itself
+    # (accounts.tokens.gated), so the view does not read it first (decision 0343). The
+    # mutation must then read nothing of ``info.context.user`` before that statement.
+    checks_session: ClassVar[bool] = False
 
     # ``*args: Any, **kwargs: Any`` is how mypy spells "any arguments": each subclass
     # names its own GraphQL arguments, which a ``**kwargs``-only signature would forbid.

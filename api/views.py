@@ -32,6 +32,9 @@ from graphql.language import (
 from graphql.pyutils import is_awaitable as default_is_awaitable
 from graphql.validation import ASTValidationRule, ValidationRule, specified_rules
 
+from accounts import tokens
+from accounts.errors import AuthError
+from accounts.middleware import unauthorized
 from api.middleware import field_middleware
 from core import unavailable
 from core.db import connection
@@ -39,6 +42,7 @@ from core.error_codes import CoreErrorCode
 from graphql import (
     ExecutionResult,
     GraphQLError,
+    GraphQLSchema,
     OperationType,
     execute,
     get_operation_ast,
@@ -268,6 +272,37 @@ MIDDLEWARE_MANAGERS = _MiddlewareManagers()
 _undecorated_dispatch = GraphQLView.dispatch.__wrapped__
 
 
+class Unauthorized(HttpError):
+    """A deferred bearer refused (``tokens.defer``): the 401 the middleware gives the rest."""
+
+    def __init__(self, failure: AuthError) -> None:
+        super().__init__(unauthorized(failure), failure.message)
+        self.code = str(failure.code)
+
+
+def _settle(request: HttpRequest) -> None:
+    try:
+        tokens.settle(request)
+    except AuthError as exc:
+        raise Unauthorized(exc) from exc
+
+
+def _checks_session_itself(
+    schema: GraphQLSchema, operation: OperationDefinitionNode | None
+) -> bool:
+    """Whether ``operation`` is one mutation whose statement checks its bearer's session
+    (``DomainMutation.checks_session``): then nothing else reads the session first."""
+    if operation is None or operation.operation != OperationType.MUTATION:
+        return False
+    selections = operation.selection_set.selections
+    if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+        return False
+    node = selections[0]
+    field = schema.mutation_type.fields.get(node.name.value) if schema.mutation_type else None
+    payload = getattr(field.type, "graphene_type", None) if field is not None else None
+    return not node.directives and bool(getattr(payload, "checks_session", False))
+
+
 class ApiView(GraphQLView):
     """graphene-django's view with the platform's rules.
 
@@ -326,6 +361,8 @@ class ApiView(GraphQLView):
 
     @staticmethod
     def format_error(error: Exception) -> dict[str, Any]:
+        if isinstance(error, Unauthorized):
+            return {"message": error.message, "extensions": {"code": error.code}}
         # graphene-django answers an HttpError with {"message": str(error)}; give it a
         # code like every other error (and never a JSON document as the message).
         if isinstance(error, HttpError):
@@ -397,9 +434,14 @@ class ApiView(GraphQLView):
         if variables is not None and not isinstance(variables, dict):
             raise HttpError(HttpResponseBadRequest(), "Variables must be a JSON object.")
         document, errors = self._document(query)
+        operation = None if document is None else get_operation_ast(document, operation_name)
+        if tokens.unsettled(request) is not None and (
+            errors or not _checks_session_itself(self.schema.graphql_schema, operation)
+        ):
+            # A deferred bearer (tokens.defer): checked now, before anything runs.
+            _settle(request)
         if document is None or errors:
             return ExecutionResult(data=None, errors=errors)
-        operation = get_operation_ast(document, operation_name)
         if (
             request.method == "GET"  # Django upper-cases the method
             and operation is not None
@@ -427,4 +469,9 @@ class ApiView(GraphQLView):
         # several operations and no name) comes without a code: every error has one.
         for error in result.errors or ():
             _with_code(error, CoreErrorCode.GRAPHQL_VALIDATION_FAILED)
+        failure: AuthError | None = getattr(request, "auth_failure", None)
+        if failure is not None:
+            # The operation checked its deferred bearer itself and refused it: the same
+            # 401 as any other request's (nothing was written: tokens.gated).
+            raise Unauthorized(failure)
         return result

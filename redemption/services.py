@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, TypedDict, overload
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import tokens
 from accounts.models import User
+from accounts.tokens import Bearer
 from campaigns.error_codes import CampaignErrorCode
 from core import idempotency
 from core.db import connection, replica, rows, violated_constraint
@@ -327,6 +329,8 @@ class Outcome(StrEnum):
 # A redeem's database work is one statement: sql/redemption_redeem.sql (installed by
 # migrate, core/db/functions.py) says what it does and in which order.
 REDEEM_SQL = "SELECT * FROM public.redemption_redeem(%s, %s, %s, %s, %s, %s)"
+# The same, run only for a live session of a consumer who may redeem (decision 0343).
+REDEEM_GATED_SQL = tokens.gated(REDEEM_SQL)
 # Raised by the function when the coupons or the stock ran out under it.
 STOCK_CONSTRAINT = "product_stock_not_neg"
 _ORDER = rows.columns(Order)
@@ -337,6 +341,7 @@ _SUPPLIERS: dict[int, int | None] = {}
 _MAX_SUPPLIERS = 4096
 
 
+@overload
 def redeem(
     consumer: User,
     product_id: int,
@@ -345,20 +350,57 @@ def redeem(
     idempotency_key: str,
     address_id: int | None = None,
     now: datetime | None = None,
-) -> Redemption:
+) -> Redemption: ...
+
+
+@overload
+def redeem(
+    consumer: Bearer,
+    product_id: int,
+    quantity: int,
+    *,
+    idempotency_key: str,
+    address_id: int | None = None,
+    now: datetime | None = None,
+) -> Redemption | None: ...
+
+
+def redeem(
+    consumer: User | Bearer,
+    product_id: int,
+    quantity: int,
+    *,
+    idempotency_key: str,
+    address_id: int | None = None,
+    now: datetime | None = None,
+) -> Redemption | None:
+    """Spend the consumer's points on ``quantity`` of the product (one statement).
+
+    ``consumer`` is a checked consumer, or the ``Bearer`` of a request whose session
+    nothing has checked yet: then the statement checks it (``tokens.gated``) and None
+    means it did nothing: the caller takes the full way (decision 0343).
+    """
+    gate = consumer if isinstance(consumer, Bearer) else None
+    consumer_id = consumer.user_id if isinstance(consumer, Bearer) else consumer.pk
     idempotency.check_key(idempotency_key, MallError)
     if (
         isinstance(quantity, bool)
         or not isinstance(quantity, int)
         or not 0 < quantity <= MAX_QUANTITY
     ):
+        if gate is not None:
+            return None  # an earlier order is answered only to a checked session
         # An earlier order under the key answers first (a replay, or a conflict).
-        previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
+        previous = Order.objects.filter(
+            consumer_id=consumer_id, idempotency_key=idempotency_key
+        ).first()
         if previous is not None:
             return _replay(previous, product_id, quantity)
         raise MallError(MallErrorCode.INVALID_QUANTITY, _("Quantity must be 1 to 100."), "quantity")
     now = now or timezone.now()
-    params = [consumer.pk, product_id, quantity, address_id, idempotency_key, now]
+    sql, params = REDEEM_SQL, [consumer_id, product_id, quantity, address_id, idempotency_key, now]
+    if gate is not None:
+        sql, params = REDEEM_GATED_SQL, [*params, gate.session_id, gate.user_id, now]
     supplier = _SUPPLIERS.get(product_id, 0)  # 0: not known yet
     listening = supplier != 0 and supplier is not None and _listens(supplier)
     try:
@@ -367,16 +409,18 @@ def redeem(
             # leaves the caller's transaction usable, and the supplier's event commits
             # exactly when the order does.
             with transaction.atomic():
-                row = rows.fetch_one(REDEEM_SQL, params, any_path=True)
-                result = _answer(consumer, product_id, quantity, idempotency_key, now, row)
+                row = rows.fetch_one(sql, params, any_path=True)
+                if row is None:
+                    return None  # the gate refused: nothing was written
+                result = _answer(consumer_id, product_id, quantity, idempotency_key, now, row)
                 order = result.order
                 supplier = order.supplier_id
                 if not result.replayed and supplier is not None and _listens(supplier):
                     events.record(supplier, EventType.ORDER_PLACED, lambda: payloads.order(order))
-                replica.pin(consumer.pk)  # the stock it took, when it next reads the mall
+                replica.pin(consumer_id)  # the stock it took, when it next reads the mall
                 return result
         # Most redeems: the one statement is its own transaction (autocommit).
-        row = rows.fetch_one(REDEEM_SQL, params, any_path=True)
+        row = rows.fetch_one(sql, params, any_path=True)
     except IntegrityError as exc:
         constraint = violated_constraint(exc)
         if constraint in (ledger.BALANCE_CONSTRAINT, ledger.LOTS_CONSTRAINT):
@@ -386,12 +430,16 @@ def redeem(
         if constraint == STOCK_CONSTRAINT:
             raise _sold_out() from exc
         # The same idempotency key raced itself: the other request's order stands.
-        previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
+        previous = Order.objects.filter(
+            consumer_id=consumer_id, idempotency_key=idempotency_key
+        ).first()
         if previous is None:
             raise
         return _replay(previous, product_id, quantity)
-    result = _answer(consumer, product_id, quantity, idempotency_key, now, row)
-    replica.pin(consumer.pk)
+    if row is None:
+        return None  # the gate refused: nothing was written
+    result = _answer(consumer_id, product_id, quantity, idempotency_key, now, row)
+    replica.pin(consumer_id)
     return result
 
 
@@ -400,7 +448,7 @@ def _listens(supplier_id: int) -> bool:
 
 
 def _answer(
-    consumer: User,
+    consumer_id: int,
     product_id: int,
     quantity: int,
     idempotency_key: str,
@@ -415,7 +463,9 @@ def _answer(
     if outcome == Outcome.REPLAYED:
         # The same key's first request committed its debit while this one ran: its
         # order stands.
-        previous = Order.objects.filter(consumer=consumer, idempotency_key=idempotency_key).first()
+        previous = Order.objects.filter(
+            consumer_id=consumer_id, idempotency_key=idempotency_key
+        ).first()
         if previous is None:
             raise idempotency.conflict(
                 MallError, _("This request is already in progress. Retry it.")
@@ -455,7 +505,7 @@ def _answer(
     coupon = product.kind == ProductKind.COUPON
     values = {
         "id": order_id,
-        "consumer_id": consumer.pk,
+        "consumer_id": consumer_id,
         "product_id": product.pk,
         "supplier_id": product.supplier_id,
         "quantity": quantity,

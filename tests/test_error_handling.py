@@ -21,6 +21,7 @@ from django.test import Client, RequestFactory
 
 from accounts import tokens
 from accounts.models import User
+from accounts.session_cache import sessions
 from api.schema import consumer_schema
 from core.unavailable import DatabaseUnavailableMiddleware
 from graphql import GraphQLObjectType
@@ -187,18 +188,25 @@ def test_a_nested_field_that_raises_is_coded_too(
     assert "secret" not in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("path", "query"),
+    # The consumer API checks the session in the view (deferred, decision 0343), the
+    # merchant API in the middleware.
+    [("/graphql/", "{ me { phone } }"), ("/merchant/graphql/", "{ __typename }")],
+)
 def test_a_lost_database_in_the_token_check_is_503_not_500(
-    client: Client, consumer: User, monkeypatch: pytest.MonkeyPatch
+    client: Client, consumer: User, monkeypatch: pytest.MonkeyPatch, path: str, query: str
 ) -> None:
     token = access_token(consumer)
 
     def lost(*args: Any, **kwargs: Any) -> Any:
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(tokens, "authenticate", lost)
+    monkeypatch.setattr(tokens, "_session_with_user", lost)
+    sessions._entries.clear()  # the session is read, not found in the process
     response = client.post(
-        "/graphql/",
-        {"query": "{ me { phone } }"},
+        path,
+        {"query": query},
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
