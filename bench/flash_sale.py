@@ -110,6 +110,7 @@ class Setup:
     tokens: list[str]
     address_gids: list[str]  # of the HTTP consumers
     first_pg_consumer: int
+    first_pg_session: int  # the pgbench consumers' sessions, consecutive ids
     first_pg_address: int
     mall_account: int
     sql_of_one_redeem: list[str]
@@ -129,6 +130,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     from django.utils import timezone
     from graphql_relay import to_global_id
 
+    from accounts.tokens import Bearer
     from core.db import connection
     from points import ledger
     from points.ledger import Posting
@@ -147,6 +149,10 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         http_consumers + pg_consumers + 1, with_tokens=http_consumers
     )
     count = len(consumers.users)
+    # pgbench's consumers and the capture's buyer are signed in too: the statement the
+    # mutation sends for a bearer the server has not checked reads the session
+    # (tokens.gated, decision 0343), and pgbench runs that statement.
+    first_pg_session = harness.make_sessions(consumers.users[http_consumers:])
 
     # Every consumer earned the price of one unit from a merchant's campaign.
     merchant = create_merchant(slug="bench-flash", name="Bench Flash")
@@ -242,8 +248,10 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     mall_account = ledger.platform_account(AccountKind.MALL).pk
 
     def redeem_as_the_api_does() -> None:
-        # The mutation's balance comes with the redeem (Redemption.balance).
-        mall.redeem(buyer, product.pk, 1, idempotency_key="bench-sql", address_id=address_ids[-1])
+        # A buyer's first request to a worker: its session checked by the redeem's own
+        # statement (decision 0343). The mutation's balance comes with the redeem.
+        bearer = Bearer(first_pg_session + count - 1 - http_consumers, buyer.pk)
+        mall.redeem(bearer, product.pk, 1, idempotency_key="bench-sql", address_id=address_ids[-1])
 
     sql = harness.captured_sql(redeem_as_the_api_does)
     connection.set_schema_to_public()
@@ -264,6 +272,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         tokens=consumers.tokens,
         address_gids=[to_global_id("Address", pk) for pk in address_ids[:http_consumers]],
         first_pg_consumer=consumers.first_id + http_consumers,
+        first_pg_session=first_pg_session,
         first_pg_address=address_ids[http_consumers],
         mall_account=mall_account,
         sql_of_one_redeem=sql,
@@ -271,33 +280,23 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
 
 def in_process(setup: Setup, count: int) -> None:
-    """``count`` redeems as the ``Redeem`` mutation makes them (the balance comes with the
-    redeem), by pgbench's consumers (no pgbench runs in this mode), timed in this
-    process; then the audit and the stock."""
-    from accounts.models import User
+    """``count`` redeems posted as the front end posts them, each by a consumer whose token
+    the server has not seen (a flash sale's buyer), through Django's WSGI application in
+    this process (every middleware, the token check, the view), timed; then the audit and
+    the stock."""
     from points.audit import audit
-    from redemption import services as mall
     from redemption.models import Product
 
-    pg_consumers = setup.consumers - setup.http_consumers - 1
-    assert count <= pg_consumers, f"--in-process at most {pg_consumers:,}"
-    first = setup.first_pg_consumer
-    users = list(User.objects.filter(pk__gte=first, pk__lt=first + count).order_by("pk"))
+    assert count <= setup.http_consumers, f"--in-process at most {setup.http_consumers:,}"
     stock = Product.objects.get(pk=setup.product_id).stock
+    post = harness.wsgi_poster()
 
-    def redeem(n: int, user: User) -> None:
-        result = mall.redeem(
-            user,
-            setup.product_id,
-            1,
-            idempotency_key=f"cpu-{n}",
-            address_id=setup.first_pg_address + n,
-        )
-        assert not result.replayed and result.balance == 0
+    def redeem(body: bytes, token: str) -> None:
+        status, answer = post(body, token)
+        assert status == "200 OK" and b'"errors":[]' in answer, answer
 
-    harness.time_in_process(
-        "redeem", [lambda n=n, user=user: redeem(n, user) for n, user in enumerate(users)]
-    )
+    requests = redeem_bodies(setup, range(count))
+    harness.time_in_process("redeem", [lambda b=b, t=t: redeem(b, t) for b, t in requests])
     problems = audit()
     sold = stock - Product.objects.get(pk=setup.product_id).stock
     print(f"audit() problems: {len(problems)}; stock sold {sold:,} = redeems: {sold == count}")
@@ -309,16 +308,20 @@ def in_process(setup: Setup, count: int) -> None:
 
 PGBENCH_SCRIPT = r"""
 -- One redeem, as the redeem mutation sends it (see bench/flash_sale.py): one call of
--- redemption_redeem (redemption/sql/, decision 0151), in autocommit. Extended protocol
+-- redemption_redeem (redemption/sql/, decision 0151), in autocommit, run only for the
+-- buyer's live session (accounts_session_ok, decision 0343: the first request of a
+-- bearer the server has not checked, every buyer of a flash sale). Extended protocol
 -- (core.db.rows binds on the server): each variable is a parameter, so none sits inside a
 -- quoted literal, and no literal holds a colon before a name (pgbench would take it for one).
 -- products = 1: the flash sale's product; else one product per client.
 \set product :first_product + :client_id % :products
 \set cid :first_consumer + :i
 \set addr :first_address + :i
--- Any answer but 'redeemed' (sold out): no row, \gset fails and pgbench aborts the client.
+\set session :first_session + :i
+-- Any answer but 'redeemed' (sold out), or a refused session: no row, \gset fails and
+-- pgbench aborts the client.
 SELECT balance FROM public.redemption_redeem(:cid, :product, 1, :addr, 'pgbench-' || :i::text,
-    now()) WHERE outcome = 'redeemed' \gset
+    now()) WHERE outcome = 'redeemed' AND public.accounts_session_ok(:session, :cid, now()) \gset
 """
 PGBENCH_PROTOCOL = "extended"
 
@@ -332,6 +335,7 @@ def pgbench_defines(setup: Setup, clients: int | None = None) -> dict[str, objec
     return {
         "first_consumer": setup.first_pg_consumer,
         "first_address": setup.first_pg_address,
+        "first_session": setup.first_pg_session,
         "first_product": setup.first_spread_product if clients else setup.product_id,
         "products": clients or 1,
         "price": PRICE,

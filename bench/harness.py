@@ -229,6 +229,31 @@ def make_consumers(
     return Consumers(users, access)
 
 
+def make_sessions(users: Sequence[User]) -> int:
+    """A live sign-in session for each of ``users``, with consecutive ids in their order
+    (pgbench computes a session from a number): the first one's id."""
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import AuthSession
+
+    now = timezone.now()
+    with transaction.atomic():
+        sessions = AuthSession.objects.bulk_create(
+            AuthSession(
+                user=user,
+                refresh_hash=f"bench-{user.pk}",
+                expires_at=now + timedelta(days=1),
+            )
+            for user in users
+        )
+    ids = [session.pk for session in sessions]
+    assert ids == list(range(ids[0], ids[0] + len(ids))), "session ids not consecutive"
+    return ids[0]
+
+
 def consent_sql() -> str:
     """The consent version the app gives the claim's and the submit's functions
     (``privacy.consent.required``), as a literal of the pgbench scripts that call them."""
@@ -275,6 +300,46 @@ def add_in_process_argument(parser: argparse.ArgumentParser) -> None:
         help="instead of the rounds: set up, time N operations in this process (no HTTP, "
         "no pgbench), and stop; CPU per operation is steadier than a rate on a busy machine",
     )
+
+
+def wsgi_poster(path: str = "/graphql/") -> Callable[[bytes, str], tuple[str, bytes]]:
+    """A function posting a JSON body with a bearer token to ``path`` through Django's WSGI
+    application in this process, answering the status and the body: every middleware and
+    the view, as gunicorn hands a request over, without the HTTP parsing and the sockets."""
+    import io
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    app = WSGIHandler()
+
+    def post(body: bytes, token: str) -> tuple[str, bytes]:
+        answered: list[str] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], *_exc: object) -> Any:
+            answered.append(status)
+            return None
+
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+        }
+        body = b"".join(app(environ, start_response))
+        return answered[0], body
+
+    return post
 
 
 def time_in_process(unit: str, calls: Sequence[Callable[[], object]]) -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import os
 import pstats
@@ -36,7 +35,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
@@ -66,7 +64,6 @@ def main() -> None:
         os.environ["SCAN_EVENTS"] = "1" if args.events == "on" else "0"
         os.environ["WEBHOOK_ALLOW_HTTP_HOSTS"] = "127.0.0.1"
         harness.start_django(url, redis_url, "bench-inprocess")
-        from django.core.handlers.wsgi import WSGIHandler
         from django_tenants.utils import tenant_context
 
         from campaigns import services
@@ -116,32 +113,13 @@ def main() -> None:
                 }
             ).encode()
             environs.append((body, consumers.tokens[n % len(consumers.tokens)]))
-        app = WSGIHandler()
+        post = harness.wsgi_poster()
         statuses: dict[str, int] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]], *_exc: object) -> Any:
-            statuses[status] = statuses.get(status, 0) + 1
-            return None
-
         def call(body: bytes, token: str) -> bytes:
-            environ = {
-                "REQUEST_METHOD": "POST",
-                "PATH_INFO": "/graphql/",
-                "SCRIPT_NAME": "",
-                "QUERY_STRING": "",
-                "SERVER_NAME": "127.0.0.1",
-                "SERVER_PORT": "8000",
-                "SERVER_PROTOCOL": "HTTP/1.1",
-                "REMOTE_ADDR": "127.0.0.1",
-                "CONTENT_TYPE": "application/json",
-                "CONTENT_LENGTH": str(len(body)),
-                "HTTP_AUTHORIZATION": f"Bearer {token}",
-                "HTTP_HOST": "127.0.0.1",
-                "wsgi.input": io.BytesIO(body),
-                "wsgi.url_scheme": "http",
-                "wsgi.errors": sys.stderr,
-            }
-            return b"".join(app(environ, start_response))
+            status, answer = post(body, token)
+            statuses[status] = statuses.get(status, 0) + 1
+            return answer
 
         for body, token in environs[:WARMUP]:
             call(body, token)
