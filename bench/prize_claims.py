@@ -24,7 +24,6 @@ unless --keep. Figures are printed, never asserted (docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import secrets
@@ -68,7 +67,6 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connections
     from django_tenants.utils import tenant_context
 
@@ -117,7 +115,7 @@ def run(args: argparse.Namespace) -> None:
         "prize": (OPERATIONS / "ClaimPrizeCode.graphql").read_text(),
     }
     names = {"fixed": "ClaimCode", "prize": "ClaimPrizeCode"}
-    app = WSGIHandler()
+    post = harness.wsgi_poster()
     tokens = consumers.tokens
 
     def body(kind: str, code: str) -> bytes:
@@ -128,28 +126,8 @@ def run(args: argparse.Namespace) -> None:
             {"query": documents[kind], "operationName": names[kind], "variables": variables}
         ).encode()
 
-    def start_response(status: str, headers: list[tuple[str, str]], *_exc: object) -> Any:
-        return None
-
     def call(payload: bytes, token: str) -> bool:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/graphql/",
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(payload)),
-            "HTTP_AUTHORIZATION": f"Bearer {token}",
-            "HTTP_HOST": "127.0.0.1",
-            "wsgi.input": io.BytesIO(payload),
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr,
-        }
-        answer = b"".join(app(environ, start_response))
+        _status, answer = post(payload, token)
         return b'"claim":{' in answer and b'"code":' not in answer
 
     cursor = {"fixed": 0, "prize": 0}
