@@ -19,7 +19,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -147,6 +147,10 @@ class Bearer:
     session_id: int
     user_id: int
 
+    def gate_arguments(self, now: datetime) -> list[int | datetime]:
+        """The arguments of ``GATE``, in its order, for a statement run at ``now``."""
+        return [self.session_id, self.user_id, now]
+
 
 def verify(access_token: str) -> Bearer:
     """The token's session and user, from its signature alone (no statement)."""
@@ -221,7 +225,7 @@ def settle(request: HttpRequest) -> tuple[User, AuthSession]:
 
 # Appended to a statement ``SELECT * FROM public.<function>(…)``: a condition on nothing
 # the function returns, so PostgreSQL evaluates it once, first, and runs the function only
-# when it holds (a plan's "One-Time Filter"). Its arguments: the session, the user, now.
+# when it holds (a plan's "One-Time Filter"). Its arguments: ``Bearer.gate_arguments``.
 GATE = " WHERE public.accounts_session_ok(%s, %s, %s)"
 
 
@@ -248,11 +252,9 @@ _SESSION_WITH_USER = (
 )
 
 
-def _checked_session(session_id: object, user_id: object) -> AuthSession | None:
+def _checked_session(session_id: int, user_id: int) -> AuthSession | None:
     """The token's session with its user: kept in the process while every change to
     them is heard (``accounts.session_cache``), else read."""
-    if not isinstance(session_id, int) or not isinstance(user_id, int):
-        return None
     session = sessions.get(session_id, user_id)
     if session is None:
         generation = sessions.generation
@@ -262,9 +264,7 @@ def _checked_session(session_id: object, user_id: object) -> AuthSession | None:
     return session
 
 
-def _session_with_user(session_id: object, user_id: object) -> AuthSession | None:
-    if not isinstance(session_id, int) or not isinstance(user_id, int):
-        return None
+def _session_with_user(session_id: int, user_id: int) -> AuthSession | None:
     row = rows.fetch_one(_SESSION_WITH_USER, [session_id, user_id], any_path=True)
     if row is None:
         return None

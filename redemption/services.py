@@ -391,16 +391,14 @@ def redeem(
         if gate is not None:
             return None  # an earlier order is answered only to a checked session
         # An earlier order under the key answers first (a replay, or a conflict).
-        previous = Order.objects.filter(
-            consumer_id=consumer_id, idempotency_key=idempotency_key
-        ).first()
+        previous = _order_under_key(consumer_id, idempotency_key)
         if previous is not None:
             return _replay(previous, product_id, quantity)
         raise MallError(MallErrorCode.INVALID_QUANTITY, _("Quantity must be 1 to 100."), "quantity")
     now = now or timezone.now()
     sql, params = REDEEM_SQL, [consumer_id, product_id, quantity, address_id, idempotency_key, now]
     if gate is not None:
-        sql, params = REDEEM_GATED_SQL, [*params, gate.session_id, gate.user_id, now]
+        sql, params = REDEEM_GATED_SQL, [*params, *gate.gate_arguments(now)]
     supplier = _SUPPLIERS.get(product_id, 0)  # 0: not known yet
     listening = supplier != 0 and supplier is not None and _listens(supplier)
     try:
@@ -430,9 +428,7 @@ def redeem(
         if constraint == STOCK_CONSTRAINT:
             raise _sold_out() from exc
         # The same idempotency key raced itself: the other request's order stands.
-        previous = Order.objects.filter(
-            consumer_id=consumer_id, idempotency_key=idempotency_key
-        ).first()
+        previous = _order_under_key(consumer_id, idempotency_key)
         if previous is None:
             raise
         return _replay(previous, product_id, quantity)
@@ -441,6 +437,11 @@ def redeem(
     result = _answer(consumer_id, product_id, quantity, idempotency_key, now, row)
     replica.pin(consumer_id)
     return result
+
+
+def _order_under_key(consumer_id: int, idempotency_key: str) -> Order | None:
+    """The consumer's earlier order under the idempotency key, if any."""
+    return Order.objects.filter(consumer_id=consumer_id, idempotency_key=idempotency_key).first()
 
 
 def _listens(supplier_id: int) -> bool:
@@ -463,9 +464,7 @@ def _answer(
     if outcome == Outcome.REPLAYED:
         # The same key's first request committed its debit while this one ran: its
         # order stands.
-        previous = Order.objects.filter(
-            consumer_id=consumer_id, idempotency_key=idempotency_key
-        ).first()
+        previous = _order_under_key(consumer_id, idempotency_key)
         if previous is None:
             raise idempotency.conflict(
                 MallError, _("This request is already in progress. Retry it.")
