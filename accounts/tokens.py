@@ -8,9 +8,10 @@ request (one query), so revoking a session ends its access tokens at once.
 A request of the consumer API whose session this process has not checked lately is
 *deferred* (``defer``): ``request.user`` and ``request.auth_session`` are checked the
 first time anything reads them, and an operation whose one statement checks the session
-itself (``gated``: the flash sale's redeem) spares the read. The bearer's first request
-to a process, every buyer's redeem in a flash sale, then costs one round trip instead of
-two (decision 0343).
+itself (``gated``: the flash sale's redeem, a questionnaire's submit) spares the read. The
+bearer's first request to a process, every buyer's redeem in a flash sale, then costs one
+round trip instead of two (decisions 0343, 0344). Whatever the operation answers, the view
+checks a session that no gate admitted (``Bearer.admitted``) before the answer leaves.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
@@ -140,16 +141,20 @@ def _payload(access_token: str) -> dict[str, Any]:
     return payload
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bearer:
     """What a genuine, unexpired access token names, before its session is checked."""
 
     session_id: int
     user_id: int
+    # Set by the service whose gated statement (``gated``) answered: that statement
+    # checked the session, and nothing needs to check it again in this request.
+    admitted: bool = False
 
-    def gate_arguments(self, now: datetime) -> list[int | datetime]:
-        """The arguments of ``GATE``, in its order, for a statement run at ``now``."""
-        return [self.session_id, self.user_id, now]
+    def gate_arguments(self, now: datetime, *, phone: bool) -> list[int | datetime | bool]:
+        """The arguments of ``GATE``, in its order, for a statement run at ``now`` that
+        needs a consumer with a phone (``phone``) or any consumer."""
+        return [self.session_id, self.user_id, now, phone]
 
 
 def verify(access_token: str) -> Bearer:
@@ -200,7 +205,7 @@ def unsettled(request: HttpRequest) -> Bearer | None:
     if hasattr(request, "_settled") or hasattr(request, "auth_failure"):
         return None
     bearer: Bearer | None = getattr(request, "bearer", None)
-    return bearer
+    return None if bearer is None or bearer.admitted else bearer
 
 
 def settle(request: HttpRequest) -> tuple[User, AuthSession]:
@@ -226,11 +231,11 @@ def settle(request: HttpRequest) -> tuple[User, AuthSession]:
 # Appended to a statement ``SELECT * FROM public.<function>(…)``: a condition on nothing
 # the function returns, so PostgreSQL evaluates it once, first, and runs the function only
 # when it holds (a plan's "One-Time Filter"). Its arguments: ``Bearer.gate_arguments``.
-GATE = " WHERE public.accounts_session_ok(%s, %s, %s)"
+GATE = " WHERE public.accounts_session_ok(%s, %s, %s, %s)"
 
 
 def gated(sql: str) -> str:
-    """``sql`` run only for a live session of an active consumer with a phone.
+    """``sql`` run only for a live session of an active consumer (with a phone if asked).
 
     Narrower than ``check`` on purpose (accounts/sql/accounts_session_ok.sql): a bearer it
     refuses takes the full way, which refuses it or lets it through as before.
@@ -238,6 +243,26 @@ def gated(sql: str) -> str:
     if not sql.startswith("SELECT * FROM public.") or " WHERE " in sql:
         raise ValueError(f"not a bare function call: {sql}")
     return sql + GATE
+
+
+def fetch_one(
+    sql: str, params: list[Any], gate: Bearer | None, now: datetime, *, phone: bool
+) -> tuple[Any, ...] | None:
+    """The one row of ``sql``, a bare function call, run for ``gate`` only if its session
+    may act (``gated``; ``phone``: the function needs a consumer with a phone), or as it is
+    when there is no gate. None: the gate refused and nothing ran. When the function ran
+    (it answered, or a constraint refused what it wrote), the gate is admitted."""
+    if gate is None:
+        return rows.fetch_one(sql, params, any_path=True)
+    try:
+        row = rows.fetch_one(
+            gated(sql), [*params, *gate.gate_arguments(now, phone=phone)], any_path=True
+        )
+    except IntegrityError:
+        gate.admitted = True  # only the function writes, and it runs only once admitted
+        raise
+    gate.admitted = row is not None
+    return row
 
 
 # Every API request runs this lookup, so it is written once (core.db.rows) instead of

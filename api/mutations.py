@@ -33,8 +33,9 @@ class DomainMutation(graphene.Mutation):
     # Arguments whose length or range the service checks and reports with the others.
     limits_checked_by_service: ClassVar[tuple[str, ...]] = ()
     # True: the mutation's statement checks a deferred bearer's session itself
-    # (accounts.tokens.gated), so the view does not read it first (decision 0343). The
-    # mutation must then read nothing of ``info.context.user`` before that statement.
+    # (accounts.tokens.gated), so the view does not read it first (decisions 0343, 0344).
+    # The mutation must then read nothing of ``info.context.user`` before that statement,
+    # and runs inside ``api.permissions.gated_consumer``.
     checks_session: ClassVar[bool] = False
 
     # ``*args: Any, **kwargs: Any`` is how mypy spells "any arguments": each subclass

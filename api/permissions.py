@@ -1,6 +1,7 @@
 """Who is asking, and which merchant a merchant-API request acts for.
 
-``require_consumer`` / ``require_membership``: who may do what (staff or an API key).
+``require_consumer`` / ``require_membership``: who may do what (staff or an API key);
+``gated_consumer`` for a consumer mutation whose statement checks the session itself.
 ``require_membership`` also switches the connection to the merchant's schema: the
 merchant API's tenancy is decided here, after the membership check, never from the
 host alone (docs/decisions: "Merchant API picks the merchant by X-Merchant ...").
@@ -8,11 +9,16 @@ host alone (docs/decisions: "Merchant API picks the merchant by X-Merchant ...")
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import graphene
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from accounts import tokens
 from accounts.models import User
+from accounts.tokens import Bearer
 from core.db import connection
 from core.error_codes import CoreErrorCode
 from core.errors import DomainError
@@ -43,6 +49,25 @@ def require_consumer(info: graphene.ResolveInfo) -> User:
     if not user.is_consumer:
         raise DomainError(CoreErrorCode.PERMISSION_DENIED, _("Only consumers can do this."))
     return user
+
+
+@contextmanager
+def gated_consumer(info: graphene.ResolveInfo) -> Iterator[Bearer | None]:
+    """For a mutation whose one statement checks its bearer's session itself
+    (``DomainMutation.checks_session``): the bearer to pass to the service's gated call
+    when nothing has checked the session yet; else None, and ``require_consumer`` as ever.
+
+    What the mutation refuses before a gate admitted the bearer (an argument, a gate
+    that refused) gives way to ``require_consumer``'s own refusals, as if it had run
+    first: a refused session is answered 401 and staff PERMISSION_DENIED (decision 0344).
+    """
+    bearer = tokens.unsettled(info.context)
+    try:
+        yield bearer
+    except DomainError:
+        if tokens.unsettled(info.context) is not None:
+            require_consumer(info)
+        raise
 
 
 def _merchant_hint(request: HttpRequest) -> tuple[str, str] | None:

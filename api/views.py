@@ -469,6 +469,11 @@ class ApiView(GraphQLView):
         # several operations and no name) comes without a code: every error has one.
         for error in result.errors or ():
             _with_code(error, CoreErrorCode.GRAPHQL_VALIDATION_FAILED)
+        if tokens.unsettled(request) is not None:
+            # The operation answered before its gated statement admitted the bearer (an
+            # argument refused, a replay): the session is checked now, so that a refused
+            # one gets its 401 whatever the operation answered (decision 0344).
+            _settle(request)
         failure: AuthError | None = getattr(request, "auth_failure", None)
         if failure is not None:
             # The operation checked its deferred bearer itself and refused it: the same

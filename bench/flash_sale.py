@@ -321,7 +321,8 @@ PGBENCH_SCRIPT = r"""
 -- Any answer but 'redeemed' (sold out), or a refused session: no row, \gset fails and
 -- pgbench aborts the client.
 SELECT balance FROM public.redemption_redeem(:cid, :product, 1, :addr, 'pgbench-' || :i::text,
-    now()) WHERE outcome = 'redeemed' AND public.accounts_session_ok(:session, :cid, now()) \gset
+    now()) WHERE outcome = 'redeemed'
+    AND public.accounts_session_ok(:session, :cid, now(), true) \gset
 """
 PGBENCH_PROTOCOL = "extended"
 

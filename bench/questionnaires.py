@@ -128,6 +128,7 @@ class Setup:
     claim_batch: int
     tokens: list[str]  # of the HTTP consumers, in id order
     first_pg_consumer: int
+    first_pg_session: int
     pg_consumers: int
     sql_of_one_submit: list[str]
 
@@ -143,6 +144,7 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
 
     from django_tenants.utils import tenant_context
 
+    from accounts.tokens import Bearer
     from campaigns import reserves, services
     from campaigns.models import BatchStatus, CampaignStatus, Questionnaire
     from campaigns.questionnaires import services as questionnaires
@@ -200,12 +202,18 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
     consumers = harness.make_consumers(
         http_consumers + pg_consumers + 1, with_tokens=http_consumers, sharing_with=merchant.pk
     )
+    # pgbench's consumers and the capture's are signed in too: the statement the mutation
+    # sends for a bearer the server has not checked reads the session (tokens.gated,
+    # decision 0344), and pgbench runs that statement.
+    first_pg_session = harness.make_sessions(consumers.users[http_consumers:])
     link = questionnaire_link(merchant.pk, campaign.link_key)
 
     def submit_as_the_api_does() -> None:
-        questionnaires.submit_to(
-            merchant.pk, consumers.users[-1], campaign.pk, ANSWERS, "bench-sql"
-        )
+        # A consumer's first request to a worker: its session checked by the function's
+        # own call; the lazy user is never read.
+        user = consumers.users[-1]
+        bearer = Bearer(first_pg_session + pg_consumers, user.pk)
+        questionnaires.submit_to(merchant.pk, user, campaign.pk, ANSWERS, "bench-sql", gate=bearer)
 
     sql = harness.captured_sql(submit_as_the_api_does)
     print(
@@ -228,31 +236,28 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         claim_batch=batch.pk,
         tokens=consumers.tokens,
         first_pg_consumer=consumers.first_id + http_consumers,
+        first_pg_session=first_pg_session,
         pg_consumers=pg_consumers,
         sql_of_one_submit=sql,
     )
 
 
 def in_process(setup: Setup, count: int) -> None:
-    """``count`` submits as the ``SubmitResponse`` mutation makes them, by pgbench's
-    consumers (no pgbench runs in this mode), timed in this process; then the audit."""
-    from accounts.models import User
-    from campaigns.models import CampaignKind
-    from campaigns.questionnaires import services as questionnaires
-    from campaigns.questionnaires.links import find_campaign
+    """``count`` submits posted as the front end posts them, each by a consumer whose token
+    the server has not seen, through Django's WSGI application in this process (every
+    middleware, the token check, the view), timed; then the audit."""
     from core.db import connection
     from points.audit import audit
 
-    assert count <= setup.pg_consumers, f"--in-process at most {setup.pg_consumers:,}"
-    first = setup.first_pg_consumer
-    users = list(User.objects.filter(pk__gte=first, pk__lt=first + count).order_by("pk"))
+    assert count <= len(setup.tokens), f"--in-process at most {len(setup.tokens):,}"
+    post = harness.wsgi_poster()
 
-    def submit(user: User) -> None:
-        merchant_id, campaign_id = find_campaign(setup.link, CampaignKind.QUESTIONNAIRE)
-        result = questionnaires.submit_to(merchant_id, user, campaign_id, ANSWERS, f"cpu-{user.pk}")
-        assert not result.replayed and result.response.version.number == 1
+    def submit(body: bytes, token: str) -> None:
+        status, answer = post(body, token)
+        assert status == "200 OK" and b'"errors":[]' in answer, answer
 
-    harness.time_in_process("submit", [lambda user=user: submit(user) for user in users])
+    requests = submit_bodies(setup, setup.link, 0, count)
+    harness.time_in_process("submit", [lambda b=b, t=t: submit(b, t) for b, t in requests])
     connection.set_schema_to_public()
     problems = audit()
     print(f"audit() problems: {len(problems)}")
@@ -301,8 +306,12 @@ VALUES (:campaign, :version, :cid, '{answers}'::jsonb, :ppr, :txn, 'pgbench-' ||
 RETURNING id;
 COMMIT;
 \else
+-- Run only for the consumer's live session (accounts_session_ok, decision 0344: the first
+-- request of a bearer the server has not checked).
+\set session :first_session + :i
 SELECT outcome FROM public.campaigns_submit_response(:merchant, :campaign, :cid,
-    'pgbench-' || :cid::text, :version, '{answers}'::jsonb, now(), {buckets}, {consent});
+    'pgbench-' || :cid::text, :version, '{answers}'::jsonb, now(), {buckets}, {consent})
+    WHERE public.accounts_session_ok(:session, :cid, now(), false);
 \endif
 """
 SUBMIT_PROTOCOL = "extended"
@@ -338,6 +347,7 @@ def submit_script(setup: Setup) -> str:
 def submit_defines(setup: Setup, one_row: bool) -> dict[str, object]:
     return {
         "first_consumer": setup.first_pg_consumer,
+        "first_session": setup.first_pg_session,
         "merchant": setup.merchant_id,
         "campaign": setup.campaign_id,
         "questionnaire": setup.questionnaire_id,

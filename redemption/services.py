@@ -329,8 +329,6 @@ class Outcome(StrEnum):
 # A redeem's database work is one statement: sql/redemption_redeem.sql (installed by
 # migrate, core/db/functions.py) says what it does and in which order.
 REDEEM_SQL = "SELECT * FROM public.redemption_redeem(%s, %s, %s, %s, %s, %s)"
-# The same, run only for a live session of a consumer who may redeem (decision 0343).
-REDEEM_GATED_SQL = tokens.gated(REDEEM_SQL)
 # Raised by the function when the coupons or the stock ran out under it.
 STOCK_CONSTRAINT = "product_stock_not_neg"
 _ORDER = rows.columns(Order)
@@ -396,9 +394,7 @@ def redeem(
             return _replay(previous, product_id, quantity)
         raise MallError(MallErrorCode.INVALID_QUANTITY, _("Quantity must be 1 to 100."), "quantity")
     now = now or timezone.now()
-    sql, params = REDEEM_SQL, [consumer_id, product_id, quantity, address_id, idempotency_key, now]
-    if gate is not None:
-        sql, params = REDEEM_GATED_SQL, [*params, *gate.gate_arguments(now)]
+    params = [consumer_id, product_id, quantity, address_id, idempotency_key, now]
     supplier = _SUPPLIERS.get(product_id, 0)  # 0: not known yet
     listening = supplier != 0 and supplier is not None and _listens(supplier)
     try:
@@ -407,7 +403,7 @@ def redeem(
             # leaves the caller's transaction usable, and the supplier's event commits
             # exactly when the order does.
             with transaction.atomic():
-                row = rows.fetch_one(sql, params, any_path=True)
+                row = tokens.fetch_one(REDEEM_SQL, params, gate, now, phone=True)
                 if row is None:
                     return None  # the gate refused: nothing was written
                 result = _answer(consumer_id, product_id, quantity, idempotency_key, now, row)
@@ -418,7 +414,7 @@ def redeem(
                 replica.pin(consumer_id)  # the stock it took, when it next reads the mall
                 return result
         # Most redeems: the one statement is its own transaction (autocommit).
-        row = rows.fetch_one(sql, params, any_path=True)
+        row = tokens.fetch_one(REDEEM_SQL, params, gate, now, phone=True)
     except IntegrityError as exc:
         constraint = violated_constraint(exc)
         if constraint in (ledger.BALANCE_CONSTRAINT, ledger.LOTS_CONSTRAINT):

@@ -1,17 +1,21 @@
-"""A redeem checks an unchecked bearer's session in its own statement (decision 0343).
+"""A redeem and a submit check an unchecked bearer's session in their own statement
+(decisions 0343, 0344).
 
 A consumer-API request whose session this process has not checked lately is deferred
-(``accounts.tokens.defer``): the view checks it before any operation, except the one
-mutation whose statement checks it itself (``Redeem``, ``accounts.tokens.gated``). These
+(``accounts.tokens.defer``): the view checks it before any operation, except a lone
+mutation whose statement checks it itself (``Redeem``, ``SubmitResponse``:
+``accounts.tokens.gated``), and after that one when no gate admitted the bearer. These
 tests hold the gate to its promises: one statement when it admits, nothing written and
-the same answers as before when it refuses, and never admitting what the full check
-refuses (the sweep, shown to fail on a planted gate).
+the same answers as before when it refuses or the mutation refuses first, and never
+admitting what the full check refuses (the sweep, for each caller, shown to fail on a
+planted gate).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,18 +23,22 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tenants.utils import tenant_context
 from graphql_relay import to_global_id
 
 from accounts import tokens
 from accounts.errors import AuthError
 from accounts.models import AuthSession, User
 from accounts.session_cache import sessions
+from campaigns.models import Response
+from campaigns.questionnaires.links import questionnaire_link
+from campaigns.tests.test_questionnaire_api import GOOD, create
 from points.models import Transaction
 from redemption import services as mall
 from redemption.models import Category, Order, Product, ProductKind
 from redemption.tests.helpers import earn, listed_product, new_address, new_category
 from tests.fixtures.api import Api, access_token
-from tests.fixtures.tenants import Tenants
+from tests.fixtures.tenants import Tenants, fund
 
 GATE_FILE = "accounts/sql/accounts_session_ok.sql"
 
@@ -184,15 +192,16 @@ def _states() -> Iterator[dict[str, Any]]:
         yield dict(zip(VALID, combination, strict=True))
 
 
-def _sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The states the gate admits, and those of them the full way would refuse."""
+def _sweep(phone: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The states the gate admits, and those of them the full way would refuse, for a
+    caller that needs a phone (the redeem) or not (the submit)."""
     admitted, violations = [], []
     now = timezone.now()
     for number, state in enumerate(_states()):
-        phone = state["phone"]
+        own_phone = state["phone"]
         user = User.objects.create(
             email=state["email"] and f"{number}-{state['email']}",
-            phone=phone and f"{phone[:-3]}{number:03d}",
+            phone=own_phone and f"{own_phone[:-3]}{number:03d}",
             is_active=state["active"],
         )
         other = User.objects.create(phone=f"+8613900{number:06d}")
@@ -204,7 +213,8 @@ def _sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT public.accounts_session_ok(%s, %s, %s)", [session.pk, user.pk, now]
+                "SELECT public.accounts_session_ok(%s, %s, %s, %s)",
+                [session.pk, user.pk, now, phone],
             )
             row = cursor.fetchone()
         sessions._entries.clear()
@@ -214,7 +224,7 @@ def _sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             full = False
         else:
             # The full way's further refusals: staff; goods that ship without a phone.
-            full = checked.is_consumer and bool(checked.phone)
+            full = checked.is_consumer and (bool(checked.phone) or not phone)
         if row is not None and row[0]:
             admitted.append(state)
             if not full:
@@ -225,12 +235,25 @@ def _sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return admitted, violations
 
 
-def test_the_gate_never_admits_what_the_full_way_refuses(db: None, tenants: Tenants) -> None:
-    admitted, violations = _sweep()
+WECHAT_ONLY = [{**VALID, "phone": None}, {**VALID, "phone": ""}]
+
+
+@pytest.mark.parametrize(
+    ("phone", "admits"),
+    [
+        (True, [VALID, {**VALID, "email": "x@example.com"}]),
+        (False, [*WECHAT_ONLY, VALID, {**VALID, "email": "x@example.com"}]),
+    ],
+    ids=["redeem", "submit"],
+)
+def test_the_gate_never_admits_what_the_full_way_refuses(
+    db: None, tenants: Tenants, phone: bool, admits: list[dict[str, Any]]
+) -> None:
+    admitted, violations = _sweep(phone)
     assert violations == []
-    # What it is for (a phone makes a consumer, an email or not): else the sweep proves
-    # nothing.
-    assert admitted == [VALID, {**VALID, "email": "x@example.com"}]
+    # What it is for (a phone makes a consumer, an email or not; without a phone, no
+    # email does): else the sweep proves nothing.
+    assert admitted == admits
 
 
 def test_the_sweep_fails_on_a_planted_gate(db: None, tenants: Tenants) -> None:
@@ -240,6 +263,140 @@ def test_the_sweep_fails_on_a_planted_gate(db: None, tenants: Tenants) -> None:
     assert "u.is_active" not in planted
     with connection.cursor() as cursor:
         cursor.execute(planted)  # rolled back with the test's transaction
-    _admitted, violations = _sweep()
+    _admitted, violations = _sweep(phone=True)
     inactive = {**VALID, "active": False}
     assert violations == [inactive, {**inactive, "email": "x@example.com"}]
+
+
+# --- The submit (decision 0344) ----------------------------------------------------------
+
+
+@pytest.fixture
+def questionnaire(
+    db: None, merchant_api: Api, tenants: Tenants, unique: Callable[[str], str]
+) -> dict[str, Any]:
+    fund(tenants.acme, 100_000, unique)
+    return create(merchant_api, tenants, cap=5, points=20)
+
+
+def _submit(api: Api, token: str, link: str, *, key: str = "s-1", **kwargs: Any) -> dict[str, Any]:
+    share = kwargs.pop("share", None)
+    variables: dict[str, Any] = {"link": link, "answers": json.dumps(GOOD), "idempotencyKey": key}
+    if share is not None:
+        variables["shareWithMerchant"] = share
+    return api.op("SubmitResponse", variables, token=_unchecked(token), **kwargs)
+
+
+@pytest.mark.parametrize("who", ["phone", "wechat"])
+def test_an_unchecked_session_submits_in_one_statement(
+    consumer_api: Api, questionnaire: dict[str, Any], consumer: User, who: str
+) -> None:
+    user = consumer if who == "phone" else _wechat_consumer()
+    token = access_token(user)
+    with CaptureQueriesContext(connection) as queries:
+        answer = _submit(consumer_api, token, questionnaire["link"])["data"]["submitResponse"]
+    assert answer["errors"] == [] and answer["balance"] == 20
+    statements = [q["sql"] for q in queries.captured_queries]
+    # Only the function's calls read the session, each gated. (Inside the test's
+    # transaction the process never keeps the version answered, so the first call learns
+    # it and a second one submits: outside, a known version's submit is one call.)
+    calls = [s for s in statements if "campaigns_submit_response" in s]
+    assert [s for s in statements if "accounts_" in s] == calls
+    assert calls and all("accounts_session_ok" in s for s in calls)
+    # A retry reads the consumer (the earlier response is theirs): the session with it.
+    again = _submit(consumer_api, token, questionnaire["link"])["data"]["submitResponse"]
+    assert again["errors"] == [] and again["replayed"] is True
+    other = _submit(consumer_api, token, questionnaire["link"], key="s-2")
+    codes = [e["code"] for e in other["data"]["submitResponse"]["errors"]]
+    assert codes == ["ALREADY_RESPONDED"]
+
+
+def test_the_first_answer_to_a_merchant_asks_consent_through_the_gate(
+    consumer_api: Api,
+    tenants: Tenants,
+    questionnaire: dict[str, Any],
+    consumer: User,
+    settings: Any,
+) -> None:
+    settings.MERCHANT_CONSENT_REQUIRED = True
+    token = access_token(consumer)
+    asked = _submit(consumer_api, token, questionnaire["link"])["data"]["submitResponse"]
+    assert [e["code"] for e in asked["errors"]] == ["MERCHANT_CONSENT_REQUIRED"]
+    given = _submit(consumer_api, token, questionnaire["link"], share=True)
+    assert given["data"]["submitResponse"]["errors"] == []
+    with tenant_context(tenants.acme):
+        assert Response.objects.filter(consumer=consumer).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [("revoked", "SESSION_REVOKED"), ("expired", "TOKEN_EXPIRED"), ("inactive", "TOKEN_EXPIRED")],
+)
+def test_a_refused_session_is_answered_401_and_submits_nothing(
+    consumer_api: Api,
+    tenants: Tenants,
+    questionnaire: dict[str, Any],
+    consumer: User,
+    case: str,
+    code: str,
+) -> None:
+    token = access_token(consumer)
+    _refuse(case, consumer, token)
+    transactions = Transaction.objects.count()
+    answer = _submit(consumer_api, token, questionnaire["link"], expect_status=401)
+    assert [e["extensions"]["code"] for e in answer["errors"]] == [code]
+    assert "data" not in answer
+    with tenant_context(tenants.acme):
+        assert not Response.objects.filter(consumer=consumer).exists()
+    assert Transaction.objects.count() == transactions
+
+
+def test_what_a_mutation_refuses_before_its_gate_gives_way_to_the_full_way(
+    consumer_api: Api,
+    tenants: Tenants,
+    questionnaire: dict[str, Any],
+    consumer: User,
+    staff_token: str,
+    category: Category,
+) -> None:
+    """An argument refused before the gated statement: a refused session still gets its
+    401, staff still PERMISSION_DENIED, as when the session was checked first."""
+    product = listed_product(category, price=100, stock=3)
+    unknown = questionnaire_link(tenants.acme.pk, "999999999")  # no such campaign
+    token = access_token(consumer)
+    # A live session: the refusals themselves.
+    assert [
+        e["code"] for e in _submit(consumer_api, token, unknown)["data"]["submitResponse"]["errors"]
+    ] == ["NOT_FOUND"]
+    assert [
+        e["code"]
+        for e in _submit(consumer_api, token, questionnaire["link"], key="")["data"][
+            "submitResponse"
+        ]["errors"]
+    ] == ["INVALID_IDEMPOTENCY_KEY"]
+    assert [
+        e["code"]
+        for e in _redeem(consumer_api, _unchecked(token), product, address=None, key="")["data"][
+            "redeem"
+        ]["errors"]
+    ] == ["INVALID_IDEMPOTENCY_KEY"]
+    # Staff: PERMISSION_DENIED first, as require_consumer answers before the link's lookup.
+    refused = _submit(consumer_api, staff_token, unknown)["data"]["submitResponse"]["errors"]
+    assert [e["code"] for e in refused] == ["PERMISSION_DENIED"]
+    # A revoked session: 401, whatever came first.
+    tokens.revoke(AuthSession.objects.get(pk=tokens.verify(token).session_id))
+    for answer in (
+        _submit(consumer_api, token, unknown, expect_status=401),
+        _submit(consumer_api, token, questionnaire["link"], key="", expect_status=401),
+        _redeem(consumer_api, _unchecked(token), product, address=None, key="", expect_status=401),
+        # Refused by GraphQL before the mutation runs (a variable of the wrong type).
+        consumer_api.op(
+            "Redeem",
+            {"productId": "x", "quantity": "one", "idempotencyKey": "r-2"},
+            token=_unchecked(token),
+            expect_status=401,
+        ),
+    ):
+        assert [e["extensions"]["code"] for e in answer["errors"]] == ["SESSION_REVOKED"]
+    with tenant_context(tenants.acme):
+        assert not Response.objects.filter(consumer=consumer).exists()

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, overload
 
 from django.db import IntegrityError, transaction
 from django.db.models import JSONField, Model
@@ -28,7 +28,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from accounts import tokens
 from accounts.models import User
+from accounts.tokens import Bearer
 from campaigns import reserves
 from campaigns.error_codes import CampaignErrorCode, PrizeErrorCode, QuestionnaireErrorCode
 from campaigns.models import (
@@ -488,6 +490,10 @@ class _Slow(Exception):
     """The consumer's own bucket cannot pay: the submit goes the slow way (0146)."""
 
 
+class _GateRefused(Exception):
+    """The gated call did not admit the bearer (nothing ran): ``submit_to`` answers None."""
+
+
 @contextmanager
 def _merchant_schema(merchant_id: int) -> Iterator[Merchant]:
     merchant = Merchant.find(merchant_id)
@@ -512,6 +518,7 @@ def submit(
     return submit_to(merchant.pk, consumer, campaign_id, answers, idempotency_key)
 
 
+@overload
 def submit_to(
     merchant_id: int,
     consumer: User,
@@ -521,7 +528,36 @@ def submit_to(
     share_with_merchant: bool = False,
     ip: str | None = None,
     nonce: str | None = None,
-) -> Submission:
+    gate: None = None,
+) -> Submission: ...
+
+
+@overload
+def submit_to(
+    merchant_id: int,
+    consumer: User,
+    campaign_id: int,
+    answers: Any,
+    idempotency_key: str,
+    share_with_merchant: bool = False,
+    ip: str | None = None,
+    nonce: str | None = None,
+    *,
+    gate: Bearer,
+) -> Submission | None: ...
+
+
+def submit_to(
+    merchant_id: int,
+    consumer: User,
+    campaign_id: int,
+    answers: Any,
+    idempotency_key: str,
+    share_with_merchant: bool = False,
+    ip: str | None = None,
+    nonce: str | None = None,
+    gate: Bearer | None = None,
+) -> Submission | None:
     """Answer a questionnaire of the merchant: one call to ``campaigns_submit_response``
     (decision 0150), whatever the current schema; the merchant's row is read by it.
 
@@ -533,27 +569,38 @@ def submit_to(
     The first answer to a merchant needs the consumer's consent to share with it (PIPL
     art. 23, ``privacy.consent``), sent with the same tap (``share_with_merchant``): the
     function checks it before anything else (decision 0333); the first time, it is
-    recorded and the function called again."""
+    recorded and the function called again.
+
+    ``gate``: the bearer of a request whose session nothing has checked yet, and
+    ``consumer`` its lazy user (``accounts.tokens.defer``). The function's call then checks
+    the session itself (``tokens.gated``), and nothing reads ``consumer`` unless the submit
+    leaves its one call (a replay, the consent's first time, the slow way), which checks
+    it as any read of a deferred user does. None: the gate refused and nothing ran; the
+    caller takes the full way (decision 0344)."""
     idempotency.check_key(idempotency_key)
     if nonce is not None:
         _check_nonce(nonce)
-    return merchant_consent.participate(
-        consumer,
-        merchant_id,
-        share_with_merchant,
-        MerchantConsent.Channel.QUESTIONNAIRE,
-        lambda: _submit_once(
-            merchant_id,
+    try:
+        return merchant_consent.participate(
             consumer,
-            campaign_id,
-            answers,
-            idempotency_key,
+            merchant_id,
             share_with_merchant,
+            MerchantConsent.Channel.QUESTIONNAIRE,
+            lambda: _submit_once(
+                merchant_id,
+                consumer,
+                campaign_id,
+                answers,
+                idempotency_key,
+                share_with_merchant,
+                ip,
+                nonce,
+                gate,
+            ),
             ip,
-            nonce,
-        ),
-        ip,
-    )
+        )
+    except _GateRefused:
+        return None
 
 
 def _submit_once(
@@ -565,8 +612,10 @@ def _submit_once(
     share_with_merchant: bool,
     ip: str | None,
     nonce: str | None,
+    gate: Bearer | None,
 ) -> Submission:
-    """``submit_to``'s work; ``ConsentMissing`` when the function found no live consent."""
+    """``submit_to``'s work; ``ConsentMissing`` when the function found no live consent,
+    ``_GateRefused`` when the gated call did not admit the bearer."""
     seen = _ANSWERED.get((merchant_id, campaign_id))
     version_id: int | None = None
     questions: list[dict[str, Any]] | None = None
@@ -592,7 +641,7 @@ def _submit_once(
                 )
     listening = events.listens(merchant_id, EventType.QUESTIONNAIRE_ANSWERED)
     now = timezone.now()
-    call = _Call(merchant_id, consumer, campaign_id, answers, idempotency_key, now, nonce)
+    call = _Call(merchant_id, consumer, campaign_id, answers, idempotency_key, now, nonce, gate)
     try:
         if listening or connection.in_atomic_block:
             # A transaction of its own (a savepoint inside the caller's): a refusal
@@ -657,6 +706,13 @@ class _Call:
     idempotency_key: str
     now: datetime
     nonce: str | None = None
+    # The bearer whose session the call checks (decision 0344); then ``consumer`` is its
+    # lazy user, read only off the one call's way.
+    gate: Bearer | None = None
+
+    @property
+    def consumer_id(self) -> int:
+        return self.gate.user_id if self.gate is not None else self.consumer.pk
 
     def run(
         self,
@@ -668,12 +724,12 @@ class _Call:
         # At most three versions in a row: the questions edited between our calls (and
         # one more call when a nonce came for a questionnaire without a prize table).
         for _attempt in range(4):
-            row = rows.fetch_one(
+            row = tokens.fetch_one(
                 SUBMIT_SQL if nonce is None else SUBMIT_PRIZE_SQL,
                 [
                     self.merchant_id,
                     self.campaign_id,
-                    self.consumer.pk,
+                    self.consumer_id,
                     self.idempotency_key,
                     version_id,
                     None if cleaned is None else json.dumps(cleaned),
@@ -681,9 +737,12 @@ class _Call:
                     reserves.RESERVE_BUCKETS if nonce is None else nonce,
                     merchant_consent.required(),
                 ],
-                any_path=True,
+                self.gate,
+                self.now,
+                phone=False,
             )
-            assert row is not None  # the function always answers one row
+            if row is None:
+                raise _GateRefused  # the function always answers one row: none, the gate's
             if row[0] == Outcome.POINTS:
                 nonce = None
                 continue
@@ -794,7 +853,7 @@ class _Call:
                 id=response_id,
                 campaign_id=self.campaign_id,
                 version_id=version_id,
-                consumer_id=self.consumer.pk,
+                consumer_id=self.consumer_id,
                 answers=cleaned,
                 points=points,
                 transaction_id=txn_id,

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import graphene
 
 from api.mutations import DomainMutation
-from api.permissions import client_ip, require_consumer, require_membership
+from api.permissions import client_ip, gated_consumer, require_consumer, require_membership
 from api.scalars import BigInt, JSONString
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.inputs import aware
@@ -47,6 +47,7 @@ class SubmitResponse(DomainMutation):
     refusal_codes: ClassVar[dict[str, ErrorCodeEnum]] = {
         "idempotencyKey": CoreErrorCode.INVALID_IDEMPOTENCY_KEY
     }
+    checks_session = True
 
     class Arguments:
         link = graphene.String(required=True)
@@ -81,25 +82,28 @@ class SubmitResponse(DomainMutation):
         share_with_merchant: bool = False,
         nonce: str | None = None,
     ) -> SubmitResponse:
-        consumer = require_consumer(info)
-        # The merchant's row and schema are the function's to read (decision 0150); the
-        # campaign a link's key names is remembered after its first submission.
-        merchant_id, campaign_id = find_campaign(link, CampaignKind.QUESTIONNAIRE)
-        try:
-            result = questionnaires.submit_to(
-                merchant_id,
-                consumer,
-                campaign_id,
-                answers,
-                idempotency_key,
-                share_with_merchant=share_with_merchant,
-                ip=client_ip(info.context),
-                nonce=nonce,
-            )
-        except DomainError as exc:
-            if exc.code == CoreErrorCode.NOT_FOUND:
-                raise link_not_found() from exc
-            raise
+        with gated_consumer(info) as bearer:
+            # A session this process has not checked: the function's call checks it, and
+            # the lazy user is read only if the submit leaves that call (decision 0344).
+            consumer = require_consumer(info) if bearer is None else info.context.user
+            # The merchant's row and schema are the function's to read (decision 0150); the
+            # campaign a link's key names is remembered after its first submission.
+            merchant_id, campaign_id = find_campaign(link, CampaignKind.QUESTIONNAIRE)
+            arguments = (answers, idempotency_key, share_with_merchant, client_ip(info.context))
+            try:
+                result = None
+                if bearer is not None:
+                    result = questionnaires.submit_to(
+                        merchant_id, consumer, campaign_id, *arguments, nonce, gate=bearer
+                    )
+                if result is None:  # no bearer, or one the gate refused: the full way
+                    result = questionnaires.submit_to(
+                        merchant_id, require_consumer(info), campaign_id, *arguments, nonce
+                    )
+            except DomainError as exc:
+                if exc.code == CoreErrorCode.NOT_FOUND:
+                    raise link_not_found() from exc
+                raise
         response = result.response
         version = response.version.number
         return cls(

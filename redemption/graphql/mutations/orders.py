@@ -6,9 +6,8 @@ from typing import Any, ClassVar
 
 import graphene
 
-from accounts import tokens
 from api.mutations import DomainMutation
-from api.permissions import require_consumer, require_membership
+from api.permissions import gated_consumer, require_consumer, require_membership
 from api.scalars import BigInt
 from api.types import decode_id
 from core.error_codes import CoreErrorCode
@@ -59,30 +58,32 @@ class Redeem(DomainMutation):
         idempotency_key: str,
         address_id: str | None = None,
     ) -> Redeem:
-        product_pk = decode_id(product_id, "Product", "productId")
-        address_pk = None if address_id is None else decode_id(address_id, "Address", "addressId")
-        bearer = tokens.unsettled(info.context)
-        result = None
-        if bearer is not None:
-            # A session this process has not checked: the redeem's statement checks it,
-            # and refuses what the full way below would have to look at (decision 0343).
-            result = mall.redeem(
-                bearer,
-                product_pk,
-                quantity,
-                idempotency_key=idempotency_key,
-                address_id=address_pk,
+        with gated_consumer(info) as bearer:
+            product_pk = decode_id(product_id, "Product", "productId")
+            address_pk = (
+                None if address_id is None else decode_id(address_id, "Address", "addressId")
             )
-        if result is None:
-            consumer = require_consumer(info)
-            addresses.ensure_reachable(consumer, product_pk)
-            result = mall.redeem(
-                consumer,
-                product_pk,
-                quantity,
-                idempotency_key=idempotency_key,
-                address_id=address_pk,
-            )
+            result = None
+            if bearer is not None:
+                # A session this process has not checked: the redeem's statement checks it,
+                # and refuses what the full way below would have to look at (decision 0343).
+                result = mall.redeem(
+                    bearer,
+                    product_pk,
+                    quantity,
+                    idempotency_key=idempotency_key,
+                    address_id=address_pk,
+                )
+            if result is None:
+                consumer = require_consumer(info)
+                addresses.ensure_reachable(consumer, product_pk)
+                result = mall.redeem(
+                    consumer,
+                    product_pk,
+                    quantity,
+                    idempotency_key=idempotency_key,
+                    address_id=address_pk,
+                )
         return cls(order=result.order, balance=result.balance, replayed=result.replayed)
 
 
