@@ -39,6 +39,10 @@ from redemption.models import Category, Order, Product, ProductKind
 from redemption.tests.helpers import earn, listed_product, new_address, new_category
 from tests.fixtures.api import Api, access_token
 from tests.fixtures.tenants import Tenants, fund
+from webhooks import events, payloads, services
+from webhooks.models import EventType, WebhookDelivery
+
+EVENT = EventType.QUESTIONNAIRE_ANSWERED
 
 GATE_FILE = "accounts/sql/accounts_session_ok.sql"
 
@@ -400,3 +404,22 @@ def test_what_a_mutation_refuses_before_its_gate_gives_way_to_the_full_way(
         assert [e["extensions"]["code"] for e in answer["errors"]] == ["SESSION_REVOKED"]
     with tenant_context(tenants.acme):
         assert not Response.objects.filter(consumer=consumer).exists()
+
+
+def test_a_listening_merchant_gets_the_consumer_in_its_event_through_the_gate(
+    consumer_api: Api, tenants: Tenants, questionnaire: dict[str, Any], consumer: User
+) -> None:
+    """The event's payload reads the lazy user (its masked phone): the session is read
+    with it, and the payload is the one the full way writes."""
+    services.create_endpoint(
+        tenants.acme, url="https://hooks.example.com/loyalty", event_types=[EVENT]
+    )
+    events._cache.clear()
+    try:
+        answer = _submit(consumer_api, access_token(consumer), questionnaire["link"])
+    finally:
+        events._cache.clear()
+    assert answer["data"]["submitResponse"]["errors"] == []
+    [row] = WebhookDelivery.objects.filter(merchant=tenants.acme, event_type=EVENT)
+    assert row.payload["data"]["consumer"] == payloads.consumer(tenants.acme.pk, consumer)
+    assert row.payload["data"]["consumer"]["maskedPhone"] == consumer.masked_phone
