@@ -234,6 +234,17 @@ def settle(request: HttpRequest) -> tuple[User, AuthSession]:
 GATE = " WHERE public.accounts_session_ok(%s, %s, %s, %s)"
 
 
+class GateRefused(Exception):
+    """A gated call did not run (``fetch_one``), or could not answer without the checked
+    consumer: the caller takes the full way, which checks the session and the consumer
+    first and answers as ever."""
+
+
+def user_id(user: User, gate: Bearer | None) -> int:
+    """The id of the request's user: a deferred one's (``gate``) without reading it."""
+    return gate.user_id if gate is not None else user.pk
+
+
 def gated(sql: str) -> str:
     """``sql`` run only for a live session of an active consumer (with a phone if asked).
 
@@ -250,8 +261,9 @@ def fetch_one(
 ) -> tuple[Any, ...] | None:
     """The one row of ``sql``, a bare function call, run for ``gate`` only if its session
     may act (``gated``; ``phone``: the function needs a consumer with a phone), or as it is
-    when there is no gate. None: the gate refused and nothing ran. When the function ran
-    (it answered, or a constraint refused what it wrote), the gate is admitted."""
+    when there is no gate. ``GateRefused``: the gate refused and nothing ran. When the
+    function ran (it answered, or a constraint refused what it wrote), the gate is
+    admitted."""
     if gate is None:
         return rows.fetch_one(sql, params, any_path=True)
     try:
@@ -261,7 +273,9 @@ def fetch_one(
     except IntegrityError:
         gate.admitted = True  # only the function writes, and it runs only once admitted
         raise
-    gate.admitted = row is not None
+    if row is None:
+        raise GateRefused
+    gate.admitted = True
     return row
 
 

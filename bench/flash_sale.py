@@ -251,7 +251,14 @@ def set_up(url: str, redis_url: str, args: argparse.Namespace) -> Setup:
         # A buyer's first request to a worker: its session checked by the redeem's own
         # statement (decision 0343). The mutation's balance comes with the redeem.
         bearer = Bearer(first_pg_session + count - 1 - http_consumers, buyer.pk)
-        mall.redeem(bearer, product.pk, 1, idempotency_key="bench-sql", address_id=address_ids[-1])
+        mall.redeem(
+            buyer,
+            product.pk,
+            1,
+            idempotency_key="bench-sql",
+            address_id=address_ids[-1],
+            gate=bearer,
+        )
 
     sql = harness.captured_sql(redeem_as_the_api_does)
     connection.set_schema_to_public()

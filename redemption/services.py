@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, TypedDict, overload
+from typing import Any, TypedDict
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet, Sum
@@ -339,7 +339,6 @@ _SUPPLIERS: dict[int, int | None] = {}
 _MAX_SUPPLIERS = 4096
 
 
-@overload
 def redeem(
     consumer: User,
     product_id: int,
@@ -348,38 +347,16 @@ def redeem(
     idempotency_key: str,
     address_id: int | None = None,
     now: datetime | None = None,
-) -> Redemption: ...
-
-
-@overload
-def redeem(
-    consumer: Bearer,
-    product_id: int,
-    quantity: int,
-    *,
-    idempotency_key: str,
-    address_id: int | None = None,
-    now: datetime | None = None,
-) -> Redemption | None: ...
-
-
-def redeem(
-    consumer: User | Bearer,
-    product_id: int,
-    quantity: int,
-    *,
-    idempotency_key: str,
-    address_id: int | None = None,
-    now: datetime | None = None,
-) -> Redemption | None:
+    gate: Bearer | None = None,
+) -> Redemption:
     """Spend the consumer's points on ``quantity`` of the product (one statement).
 
-    ``consumer`` is a checked consumer, or the ``Bearer`` of a request whose session
-    nothing has checked yet: then the statement checks it (``tokens.gated``) and None
-    means it did nothing: the caller takes the full way (decision 0343).
+    ``gate``: the bearer of a request whose session nothing has checked yet, ``consumer``
+    its lazy user, never read here. The statement then checks the session itself
+    (``tokens.gated``); ``tokens.GateRefused`` means it did nothing and the caller takes
+    the full way (decision 0343).
     """
-    gate = consumer if isinstance(consumer, Bearer) else None
-    consumer_id = consumer.user_id if isinstance(consumer, Bearer) else consumer.pk
+    consumer_id = tokens.user_id(consumer, gate)
     idempotency.check_key(idempotency_key, MallError)
     if (
         isinstance(quantity, bool)
@@ -387,7 +364,7 @@ def redeem(
         or not 0 < quantity <= MAX_QUANTITY
     ):
         if gate is not None:
-            return None  # an earlier order is answered only to a checked session
+            raise tokens.GateRefused  # an earlier order is answered only to a checked session
         # An earlier order under the key answers first (a replay, or a conflict).
         previous = _order_under_key(consumer_id, idempotency_key)
         if previous is not None:
@@ -404,8 +381,6 @@ def redeem(
             # exactly when the order does.
             with transaction.atomic():
                 row = tokens.fetch_one(REDEEM_SQL, params, gate, now, phone=True)
-                if row is None:
-                    return None  # the gate refused: nothing was written
                 result = _answer(consumer_id, product_id, quantity, idempotency_key, now, row)
                 order = result.order
                 supplier = order.supplier_id
@@ -428,8 +403,6 @@ def redeem(
         if previous is None:
             raise
         return _replay(previous, product_id, quantity)
-    if row is None:
-        return None  # the gate refused: nothing was written
     result = _answer(consumer_id, product_id, quantity, idempotency_key, now, row)
     replica.pin(consumer_id)
     return result

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, overload
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import JSONField, Model
@@ -490,10 +490,6 @@ class _Slow(Exception):
     """The consumer's own bucket cannot pay: the submit goes the slow way (0146)."""
 
 
-class _GateRefused(Exception):
-    """The gated call did not admit the bearer (nothing ran): ``submit_to`` answers None."""
-
-
 @contextmanager
 def _merchant_schema(merchant_id: int) -> Iterator[Merchant]:
     merchant = Merchant.find(merchant_id)
@@ -518,35 +514,6 @@ def submit(
     return submit_to(merchant.pk, consumer, campaign_id, answers, idempotency_key)
 
 
-@overload
-def submit_to(
-    merchant_id: int,
-    consumer: User,
-    campaign_id: int,
-    answers: Any,
-    idempotency_key: str,
-    share_with_merchant: bool = False,
-    ip: str | None = None,
-    nonce: str | None = None,
-    gate: None = None,
-) -> Submission: ...
-
-
-@overload
-def submit_to(
-    merchant_id: int,
-    consumer: User,
-    campaign_id: int,
-    answers: Any,
-    idempotency_key: str,
-    share_with_merchant: bool = False,
-    ip: str | None = None,
-    nonce: str | None = None,
-    *,
-    gate: Bearer,
-) -> Submission | None: ...
-
-
 def submit_to(
     merchant_id: int,
     consumer: User,
@@ -557,7 +524,7 @@ def submit_to(
     ip: str | None = None,
     nonce: str | None = None,
     gate: Bearer | None = None,
-) -> Submission | None:
+) -> Submission:
     """Answer a questionnaire of the merchant: one call to ``campaigns_submit_response``
     (decision 0150), whatever the current schema; the merchant's row is read by it.
 
@@ -575,32 +542,29 @@ def submit_to(
     ``consumer`` its lazy user (``accounts.tokens.defer``). The function's call then checks
     the session itself (``tokens.gated``), and nothing reads ``consumer`` unless the submit
     leaves its one call (a replay, the consent's first time, the slow way), which checks
-    it as any read of a deferred user does. None: the gate refused and nothing ran; the
-    caller takes the full way (decision 0344)."""
+    it as any read of a deferred user does. ``tokens.GateRefused``: the gate refused and
+    nothing ran; the caller takes the full way (decision 0344)."""
     idempotency.check_key(idempotency_key)
     if nonce is not None:
         _check_nonce(nonce)
-    try:
-        return merchant_consent.participate(
-            consumer,
+    return merchant_consent.participate(
+        consumer,
+        merchant_id,
+        share_with_merchant,
+        MerchantConsent.Channel.QUESTIONNAIRE,
+        lambda: _submit_once(
             merchant_id,
+            consumer,
+            campaign_id,
+            answers,
+            idempotency_key,
             share_with_merchant,
-            MerchantConsent.Channel.QUESTIONNAIRE,
-            lambda: _submit_once(
-                merchant_id,
-                consumer,
-                campaign_id,
-                answers,
-                idempotency_key,
-                share_with_merchant,
-                ip,
-                nonce,
-                gate,
-            ),
             ip,
-        )
-    except _GateRefused:
-        return None
+            nonce,
+            gate,
+        ),
+        ip,
+    )
 
 
 def _submit_once(
@@ -614,8 +578,7 @@ def _submit_once(
     nonce: str | None,
     gate: Bearer | None,
 ) -> Submission:
-    """``submit_to``'s work; ``ConsentMissing`` when the function found no live consent,
-    ``_GateRefused`` when the gated call did not admit the bearer."""
+    """``submit_to``'s work; ``ConsentMissing`` when the function found no live consent."""
     seen = _ANSWERED.get((merchant_id, campaign_id))
     version_id: int | None = None
     questions: list[dict[str, Any]] | None = None
@@ -712,7 +675,7 @@ class _Call:
 
     @property
     def consumer_id(self) -> int:
-        return self.gate.user_id if self.gate is not None else self.consumer.pk
+        return tokens.user_id(self.consumer, self.gate)
 
     def run(
         self,
@@ -741,8 +704,7 @@ class _Call:
                 self.now,
                 phone=False,
             )
-            if row is None:
-                raise _GateRefused  # the function always answers one row: none, the gate's
+            assert row is not None  # the function always answers one row
             if row[0] == Outcome.POINTS:
                 nonce = None
                 continue

@@ -6,10 +6,12 @@ Activation, pause and end are the campaign mutations (``mutations.campaigns``).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, ClassVar
 
 import graphene
 
+from accounts import tokens
 from api.mutations import DomainMutation
 from api.permissions import client_ip, gated_consumer, require_consumer, require_membership
 from api.scalars import BigInt, JSONString
@@ -93,9 +95,10 @@ class SubmitResponse(DomainMutation):
             try:
                 result = None
                 if bearer is not None:
-                    result = questionnaires.submit_to(
-                        merchant_id, consumer, campaign_id, *arguments, nonce, gate=bearer
-                    )
+                    with suppress(tokens.GateRefused):
+                        result = questionnaires.submit_to(
+                            merchant_id, consumer, campaign_id, *arguments, nonce, gate=bearer
+                        )
                 if result is None:  # no bearer, or one the gate refused: the full way
                     result = questionnaires.submit_to(
                         merchant_id, require_consumer(info), campaign_id, *arguments, nonce

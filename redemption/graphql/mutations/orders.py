@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, ClassVar
 
 import graphene
 
+from accounts import tokens
 from api.mutations import DomainMutation
 from api.permissions import gated_consumer, require_consumer, require_membership
 from api.scalars import BigInt
@@ -67,13 +69,15 @@ class Redeem(DomainMutation):
             if bearer is not None:
                 # A session this process has not checked: the redeem's statement checks it,
                 # and refuses what the full way below would have to look at (decision 0343).
-                result = mall.redeem(
-                    bearer,
-                    product_pk,
-                    quantity,
-                    idempotency_key=idempotency_key,
-                    address_id=address_pk,
-                )
+                with suppress(tokens.GateRefused):
+                    result = mall.redeem(
+                        info.context.user,
+                        product_pk,
+                        quantity,
+                        idempotency_key=idempotency_key,
+                        address_id=address_pk,
+                        gate=bearer,
+                    )
             if result is None:
                 consumer = require_consumer(info)
                 addresses.ensure_reachable(consumer, product_pk)
