@@ -13,7 +13,7 @@ class AccountsConfig(AppConfig):
         from accounts.models import AuthSession, User
         from core.db.functions import install_on_migrate
 
-        install_on_migrate(self, "sql/accounts_session_ok.sql")
+        install_on_migrate(self, "sql/accounts_session_ok.sql", "sql/accounts_mask_phone.sql")
 
         # Whatever saves or deletes a user or a session through the ORM drops the
         # processes' checked copies (accounts/session_cache.py); the few bulk updates

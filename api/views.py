@@ -469,10 +469,14 @@ class ApiView(GraphQLView):
         # several operations and no name) comes without a code: every error has one.
         for error in result.errors or ():
             _with_code(error, CoreErrorCode.GRAPHQL_VALIDATION_FAILED)
-        if tokens.unsettled(request) is not None:
+        if tokens.unsettled(request) is not None and not getattr(
+            request, "service_unavailable", False
+        ):
             # The operation answered before its gated statement admitted the bearer (an
             # argument refused, a replay): the session is checked now, so that a refused
-            # one gets its 401 whatever the operation answered (decision 0344).
+            # one gets its 401 whatever the operation answered (decision 0344). Not when
+            # it lost the database (its answer is a bare "retry", 503): the check could
+            # only fail the same way, and the answer says nothing a session may not hear.
             _settle(request)
         failure: AuthError | None = getattr(request, "auth_failure", None)
         if failure is not None:

@@ -256,7 +256,7 @@ SELECT * FROM public.campaigns_claim_code(
 """
 # --webhooks on: the same call writes the outbox row too (decision 0329), on pgbench's own
 # endpoint (inactive: never sent, so out of the backlog the run drains), with the event's
-# envelope as the app sends it.
+# envelope as the app sends it (the function adds the consumer's masked phone, decision 0345).
 PGBENCH_SCRIPT_WITH_OUTBOX = r"""
 \set cid :first_consumer + :i % :consumers
 SELECT * FROM public.campaigns_claim_code(
@@ -265,7 +265,8 @@ SELECT * FROM public.campaigns_claim_code(
     :cid, 'pgbench-' || :i, now(), {buckets}, ARRAY[:pg_endpoint]::bigint[],
     jsonb_build_object('id', gen_random_uuid(), 'type', 'code.claimed', 'createdAt', now(),
                        'data', jsonb_build_object('code', 'pgbench-' || :i, 'claimedAt', now(),
-                                                  'consumer', :cid::int)), {consent});
+                                                  'consumer', jsonb_build_object(
+                                                      'consumerRef', :cid::text))), {consent});
 """
 # The app sends these statements through core.db.rows' server-binding cursor.
 PGBENCH_PROTOCOL = "extended"

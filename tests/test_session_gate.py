@@ -1,9 +1,9 @@
-"""A redeem and a submit check an unchecked bearer's session in their own statement
-(decisions 0343, 0344).
+"""A redeem, a submit and a claim check an unchecked bearer's session in their own
+statement (decisions 0343, 0344, 0345).
 
 A consumer-API request whose session this process has not checked lately is deferred
 (``accounts.tokens.defer``): the view checks it before any operation, except a lone
-mutation whose statement checks it itself (``Redeem``, ``SubmitResponse``:
+mutation whose statement checks it itself (``Redeem``, ``SubmitResponse``, ``ClaimCode``:
 ``accounts.tokens.gated``), and after that one when no gate admitted the bearer. These
 tests hold the gate to its promises: one statement when it admits, nothing written and
 the same answers as before when it refuses or the mutation refuses first, and never
@@ -30,9 +30,13 @@ from accounts import tokens
 from accounts.errors import AuthError
 from accounts.models import AuthSession, User
 from accounts.session_cache import sessions
-from campaigns.models import Response
+from campaigns.models import Claim, Code, Response
 from campaigns.questionnaires.links import questionnaire_link
+from campaigns.scan import events as scan_events
+from campaigns.scan.claims import MAX_FAILURES_PER_CONSUMER
+from campaigns.tests.test_consumer_claims import make_codes
 from campaigns.tests.test_questionnaire_api import GOOD, create
+from core import ratelimit
 from points.models import Transaction
 from redemption import services as mall
 from redemption.models import Category, Order, Product, ProductKind
@@ -248,7 +252,7 @@ WECHAT_ONLY = [{**VALID, "phone": None}, {**VALID, "phone": ""}]
         (True, [VALID, {**VALID, "email": "x@example.com"}]),
         (False, [*WECHAT_ONLY, VALID, {**VALID, "email": "x@example.com"}]),
     ],
-    ids=["redeem", "submit"],
+    ids=["redeem", "submit and claim"],
 )
 def test_the_gate_never_admits_what_the_full_way_refuses(
     db: None, tenants: Tenants, phone: bool, admits: list[dict[str, Any]]
@@ -423,3 +427,111 @@ def test_a_listening_merchant_gets_the_consumer_in_its_event_through_the_gate(
     [row] = WebhookDelivery.objects.filter(merchant=tenants.acme, event_type=EVENT)
     assert row.payload["data"]["consumer"] == payloads.consumer(tenants.acme.pk, consumer)
     assert row.payload["data"]["consumer"]["maskedPhone"] == consumer.masked_phone
+
+
+# --- The claim (decision 0345) -----------------------------------------------------------
+
+
+@pytest.fixture
+def scan_codes(db: None, tenants: Tenants, unique: Callable[[str], str]) -> list[str]:
+    fund(tenants.acme, 100_000, unique)
+    return make_codes(tenants.acme, size=4, points=7)[2]
+
+
+def _claim(api: Api, token: str, code: str, *, key: str = "c-1", **kwargs: Any) -> dict[str, Any]:
+    variables = {"code": code, "idempotencyKey": key}
+    return api.op("ClaimCode", variables, token=_unchecked(token), **kwargs)
+
+
+def _listening(merchant: Any, event: str) -> None:
+    services.create_endpoint(merchant, url="https://hooks.example.com/loyalty", event_types=[event])
+    events._cache.clear()
+
+
+@pytest.mark.parametrize("who", ["phone", "wechat"])
+def test_an_unchecked_session_claims_in_one_statement(
+    consumer_api: Api, tenants: Tenants, scan_codes: list[str], consumer: User, who: str
+) -> None:
+    """With a merchant listening to code.claimed: the event's consumer (its masked phone)
+    comes from the claim's statement, not from a read of the user."""
+    user = consumer if who == "phone" else _wechat_consumer()
+    token = access_token(user)
+    _listening(tenants.acme, EventType.CODE_CLAIMED)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            answer = _claim(consumer_api, token, scan_codes[0])["data"]["claimCode"]
+    finally:
+        events._cache.clear()
+    assert answer["errors"] == [] and answer["balance"] == 7
+    statements = [q["sql"] for q in queries.captured_queries]
+    calls = [s for s in statements if "campaigns_claim_code" in s]
+    assert len(calls) == 1 and "accounts_session_ok" in calls[0]
+    assert [s for s in statements if "accounts_" in s] == calls
+    [row] = WebhookDelivery.objects.filter(merchant=tenants.acme, event_type="code.claimed")
+    assert row.payload["data"]["consumer"] == payloads.consumer(tenants.acme.pk, user)
+    assert row.payload["data"]["consumer"]["maskedPhone"] == user.masked_phone
+    # A retry reads the consumer (the earlier claim is theirs): the session with it.
+    again = _claim(consumer_api, token, scan_codes[0])["data"]["claimCode"]
+    assert again["errors"] == [] and again["replayed"] is True and again["balance"] == 7
+    taken = _claim(consumer_api, token, scan_codes[0], key="c-2")["data"]["claimCode"]
+    assert [e["code"] for e in taken["errors"]] == ["ALREADY_CLAIMED"]
+
+
+@pytest.mark.parametrize(
+    ("case", "code"),
+    [("revoked", "SESSION_REVOKED"), ("expired", "TOKEN_EXPIRED"), ("inactive", "TOKEN_EXPIRED")],
+)
+def test_a_refused_session_is_answered_401_and_claims_nothing(
+    consumer_api: Api,
+    tenants: Tenants,
+    scan_codes: list[str],
+    consumer: User,
+    case: str,
+    code: str,
+) -> None:
+    token = access_token(consumer)
+    _refuse(case, consumer, token)
+    transactions = Transaction.objects.count()
+    scans = scan_events.backlog()["queued"]
+    answer = _claim(consumer_api, token, scan_codes[0], expect_status=401)
+    assert [e["extensions"]["code"] for e in answer["errors"]] == [code]
+    assert "data" not in answer
+    with tenant_context(tenants.acme):
+        assert not Code.objects.filter(code=scan_codes[0], claimed_at__isnull=False).exists()
+        assert not Claim.objects.exists()
+    assert Transaction.objects.count() == transactions
+    # No scan event names a consumer whose session may not act (the full way refuses
+    # before the event, as it always did).
+    assert scan_events.backlog()["queued"] == scans
+
+
+def test_what_a_claim_refuses_before_its_gate_gives_way_to_the_full_way(
+    consumer_api: Api,
+    tenants: Tenants,
+    scan_codes: list[str],
+    consumer: User,
+    staff_token: str,
+) -> None:
+    """Refusals before the claim's statement (a malformed code, the cool-down): a live
+    session gets them, counted once; a revoked one gets its 401, counted never and with
+    no scan event; staff PERMISSION_DENIED, as when the session was checked first."""
+    token = access_token(consumer)
+    malformed = scan_codes[0][:-1] + ("A" if scan_codes[0][-1] != "A" else "B")
+    failures = f"scan-fail:consumer:{consumer.pk}"
+    refused = _claim(consumer_api, token, malformed)["data"]["claimCode"]["errors"]
+    assert [e["code"] for e in refused] in (["INVALID_CHECK_CHARACTER"], ["MALFORMED_CODE"])
+    assert ratelimit.hit(failures, MAX_FAILURES_PER_CONSUMER, 600).count == 2  # once, then now
+    for _ in range(MAX_FAILURES_PER_CONSUMER):
+        ratelimit.hit(failures, MAX_FAILURES_PER_CONSUMER, 600)
+    cooled = _claim(consumer_api, token, scan_codes[1])["data"]["claimCode"]["errors"]
+    assert [e["code"] for e in cooled] == ["RATE_LIMITED"]
+    staff = _claim(consumer_api, staff_token, scan_codes[1])["data"]["claimCode"]["errors"]
+    assert [e["code"] for e in staff] == ["PERMISSION_DENIED"]
+    tokens.revoke(AuthSession.objects.get(pk=tokens.verify(token).session_id))
+    scans = scan_events.backlog()["queued"]
+    for code in (malformed, scan_codes[1]):
+        answer = _claim(consumer_api, token, code, expect_status=401)
+        assert [e["extensions"]["code"] for e in answer["errors"]] == ["SESSION_REVOKED"]
+    assert scan_events.backlog()["queued"] == scans
+    with tenant_context(tenants.acme):
+        assert not Claim.objects.exists()

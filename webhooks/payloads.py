@@ -34,9 +34,11 @@ def tenant_id(type_name: str, merchant_id: int, pk: int) -> str:
 
 def code_claimed(merchant_id: int, claim: Any, campaign: Any, user: User) -> dict[str, Any]:
     return {
-        **code_claimed_before(merchant_id, claim.code_id, claim.claimed_at, user),
-        # campaigns_claim_code.sql adds these three itself when it writes the outbox
-        # (decision 0329): keep the two alike (webhooks/tests/test_webhooks.py compares).
+        **code_claimed_before(merchant_id, claim.code_id, claim.claimed_at, user.pk),
+        # campaigns_claim_code.sql adds the consumer's masked phone and these three itself
+        # when it writes the outbox (decisions 0329, 0345): keep the two alike
+        # (webhooks/tests/test_webhooks.py compares).
+        "consumer": consumer(merchant_id, user),
         "points": claim.points,
         "campaign": {"id": tenant_id("Campaign", merchant_id, campaign.pk), "name": campaign.name},
         "batch": {"id": tenant_id("CodeBatch", merchant_id, claim.batch_id)},
@@ -44,13 +46,15 @@ def code_claimed(merchant_id: int, claim: Any, campaign: Any, user: User) -> dic
 
 
 def code_claimed_before(
-    merchant_id: int, code: str, claimed_at: datetime, user: User
+    merchant_id: int, code: str, claimed_at: datetime, consumer_id: int
 ) -> dict[str, Any]:
-    """What ``code.claimed`` carries that is known before the claim's statement runs."""
+    """What ``code.claimed`` carries that is known before the claim's statement runs,
+    without the user's row: a claim whose statement checks the session has not read it
+    (decision 0345); the statement adds the consumer's masked phone."""
     return {
         "code": code,
         "claimedAt": claimed_at.isoformat(),
-        "consumer": consumer(merchant_id, user),
+        "consumer": {"consumerRef": consumer_ref(merchant_id, consumer_id)},
     }
 
 

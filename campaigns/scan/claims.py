@@ -36,7 +36,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from accounts import tokens
 from accounts.models import User
+from accounts.tokens import Bearer
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignError, Claim
 from campaigns.prizes import claims as prize_claims
@@ -123,24 +125,39 @@ def claim_code(
     nonce: str | None = None,
     location: tuple[float, float] | None = None,
     hidden_code: str | None = None,
+    gate: Bearer | None = None,
 ) -> ClaimResult:
-    idempotency.check_key(idempotency_key)
+    """``gate``: the bearer of a request whose session nothing has checked yet (decision
+    0345). Its claim statement checks the session first (``tokens.fetch_one``) and
+    ``consumer``, the request's lazy user, is read only after that statement admitted
+    it. Such a claim refuses nothing before its statement ran: ``GateRefused`` instead,
+    with nothing written but the attempt's count toward the per-minute limit, and the
+    caller takes the full way, which checks the session and then refuses as ever (so
+    that no refusal, no failure count and no scan event goes to a session that is not
+    live). A located, prize or hidden-code claim, whose checks before the statement need
+    the consumer or count wrong guesses, takes the full way at once."""
+    if gate is not None and (location is not None or prize_claims.is_nonce(nonce)):
+        raise tokens.GateRefused
+    consumer_id = tokens.user_id(consumer, gate)
     limits = [
         Limit(
-            f"scan-fail:consumer:{consumer.pk}", MAX_FAILURES_PER_CONSUMER, FAILURE_WINDOW_SECONDS
+            f"scan-fail:consumer:{consumer_id}", MAX_FAILURES_PER_CONSUMER, FAILURE_WINDOW_SECONDS
         )
     ]
     if ip:
         limits.append(Limit(f"scan-fail:ip:{ip}", MAX_FAILURES_PER_IP, FAILURE_WINDOW_SECONDS))
-    ratelimit.guard(
-        below=limits,
-        count=Limit(f"scan:consumer:{consumer.pk}", MAX_CLAIMS_PER_CONSUMER_PER_MINUTE, 60),
-    )
     merchant_id: int | None = None
     try:
+        idempotency.check_key(idempotency_key)
+        ratelimit.guard(
+            below=limits,
+            count=Limit(f"scan:consumer:{consumer_id}", MAX_CLAIMS_PER_CONSUMER_PER_MINUTE, 60),
+        )
         parsed = route(raw_code)
         merchant_id = parsed.merchant_id
         if parsed.needs_hidden_code:
+            if gate is not None:
+                raise tokens.GateRefused  # a wrong guess is counted: once, by the full way
             check_hidden_code(merchant_id, parsed.code, hidden_code, ip)
         if location is not None and _located_guards:
             # The consent is asked before a guard refuses, as for every claim (the claim
@@ -163,10 +180,12 @@ def claim_code(
             merchant_id,
             share_with_merchant,
             MerchantConsent.Channel.CLAIM,
-            lambda: _claim(merchant_id, consumer, code, idempotency_key, nonce),
+            lambda: _claim(merchant_id, consumer, code, idempotency_key, nonce, gate),
             ip,
         )
     except DomainError as exc:
+        if gate is not None and not gate.admitted:
+            raise tokens.GateRefused from exc  # counted by the full way, once checked
         if exc.code in GUESS_LIKE:
             for limit in limits:
                 ratelimit.hit(limit.key, limit.limit, limit.window_seconds)
@@ -209,17 +228,18 @@ _CLAIM = rows.columns(Claim)
 _CLAIM_CAMPAIGN = rows.columns(Campaign, only={"id", "name", "status", "starts_at", "ends_at"})
 
 
-def _fetch(params: list[Any], nonce: str | None) -> tuple[Any, ...] | None:
-    """The claim's one round trip: campaigns_claim_code, or campaigns_claim_prize first
-    when the page sent a nonce (it does for a code its preview showed as a prize code).
-    A wrong guess writes nothing and costs a second round trip."""
+def _fetch(params: list[Any], nonce: str | None, gate: Bearer | None) -> tuple[Any, ...] | None:
+    """The claim's one round trip: campaigns_claim_code (gated: ``claim_code``), or
+    campaigns_claim_prize first when the page sent a nonce (it does for a code its preview
+    showed as a prize code; never gated). A wrong guess writes nothing and costs a second
+    round trip."""
     merchant_id, code, consumer_id, key, now = params[:5]
     consent = params[-1]
     if prize_claims.is_nonce(nonce):
         head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce, consent)
         if head[0] != prize_claims.NOT_A_PRIZE:
             return (*head, prize)
-    row = rows.fetch_one(CLAIM_SQL, params, any_path=True)
+    row = tokens.fetch_one(CLAIM_SQL, params, gate, now, phone=False)
     if row is not None and row[0] == Outcome.PRIZE:
         # A prize batch's code claimed without a nonce: refused (INVALID_DRAW_NONCE).
         head, prize = prize_claims.claim(merchant_id, code, consumer_id, key, now, nonce, consent)
@@ -228,20 +248,26 @@ def _fetch(params: list[Any], nonce: str | None) -> tuple[Any, ...] | None:
 
 
 def _claim(
-    merchant_id: int, consumer: User, code: str, idempotency_key: str, nonce: str | None
+    merchant_id: int,
+    consumer: User,
+    code: str,
+    idempotency_key: str,
+    nonce: str | None,
+    gate: Bearer | None,
 ) -> ClaimResult:
     now = timezone.now()
+    consumer_id = tokens.user_id(consumer, gate)
     # The code.claimed event's outbox rows are written by the claim's own statement
     # (decision 0329): the endpoints listening and the part of the event known now.
     endpoints = events.subscribers(merchant_id, EventType.CODE_CLAIMED)
     event = None
     if endpoints:
-        known = payloads.code_claimed_before(merchant_id, code, now, consumer)
+        known = payloads.code_claimed_before(merchant_id, code, now, consumer_id)
         event = json.dumps(
             events.envelope(uuid.uuid4(), EventType.CODE_CLAIMED, now, known), ensure_ascii=False
         )
     params = [
-        merchant_id, code, consumer.pk, idempotency_key, now, RESERVE_BUCKETS,
+        merchant_id, code, consumer_id, idempotency_key, now, RESERVE_BUCKETS,
         list(endpoints) if endpoints else None, event, merchant_consent.required(),
     ]  # fmt: skip
     try:
@@ -250,8 +276,10 @@ def _claim(
             # refusal leaves the caller's transaction usable; and a prize claim's
             # outbox row, written here, commits exactly when the claim does.
             with transaction.atomic():
-                row = _fetch(params, nonce)
-                result = _answer(merchant_id, consumer, code, idempotency_key, now, row)
+                row = _fetch(params, nonce, gate)
+                result = _answer(
+                    merchant_id, consumer, consumer_id, code, idempotency_key, now, row
+                )
                 if endpoints and not result.replayed:
                     if result.prize is None:
                         events.wake_on_commit()  # campaigns_claim_code wrote the rows
@@ -259,7 +287,7 @@ def _claim(
                         _record_event(result, consumer)
                 return result
         # Most claims: the one statement is its own transaction (autocommit).
-        row = _fetch(params, nonce)
+        row = _fetch(params, nonce, gate)
     except IntegrityError as exc:
         constraint = violated_constraint(exc)
         if constraint == ledger.BALANCE_CONSTRAINT:
@@ -270,7 +298,7 @@ def _claim(
             # nothing was written, the code is still free for the surviving account.
             raise ledger.merged_refusal() from exc
         raise
-    result = _answer(merchant_id, consumer, code, idempotency_key, now, row)
+    result = _answer(merchant_id, consumer, consumer_id, code, idempotency_key, now, row)
     if endpoints and not result.replayed:
         # Committed with its outbox rows (a prize claim without a nonce is refused).
         events.wake_on_commit()
@@ -280,12 +308,14 @@ def _claim(
 def _answer(
     merchant_id: int,
     consumer: User,
+    consumer_id: int,
     code: str,
     idempotency_key: str,
     now: datetime,
     row: tuple[Any, ...] | None,
 ) -> ClaimResult:
-    """The function's row as a result, or its refusal as the domain's error."""
+    """The function's row as a result, or its refusal as the domain's error (``consumer``
+    is read only for a replay: a gated claim's lazy user, once its statement admitted it)."""
     assert row is not None  # the function always answers one row
     prize = row[12] if len(row) > 12 else None  # campaigns.prizes.claims' draw, if any
     (
@@ -338,7 +368,7 @@ def _answer(
     # Built as a row read back would be (core.db.rows): Model.__init__ and the foreign
     # keys' descriptors were a twentieth of a claim's CPU.
     claim = _CLAIM.build(
-        [claim_id, code, campaign_id, batch_id, consumer.pk, points, txn_id, idempotency_key, now]
+        [claim_id, code, campaign_id, batch_id, consumer_id, points, txn_id, idempotency_key, now]
     )
     return ClaimResult(claim, merchant, campaign, balance, replayed=False, prize=prize)
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, ClassVar
 
 import graphene
 
+from accounts import tokens
+from accounts.models import User
+from accounts.tokens import Bearer
 from api.mutations import DomainMutation
-from api.permissions import client_ip, require_consumer
+from api.permissions import client_ip, gated_consumer, require_consumer
 from api.scalars import BigInt
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.types.prizes import DrawnPrize, verify_url
 from campaigns.graphql.types.scan import ClaimedCode
 from campaigns.models import ScanSource
 from campaigns.scan import events
-from campaigns.scan.claims import claim_code
+from campaigns.scan.claims import ClaimResult, claim_code
 from core.error_codes import CoreErrorCode
 from core.errors import ErrorCodeEnum
 
@@ -70,6 +74,9 @@ class ClaimCode(DomainMutation):
     replayed = graphene.Boolean(description="True when this answers a retry of an earlier claim.")
     prize = graphene.Field(DrawnPrize, description="A prize code's draw; null for fixed points.")
 
+    # The claim's statement checks an unchecked bearer's session itself (decision 0345).
+    checks_session = True
+
     @classmethod
     def perform(
         cls,
@@ -83,22 +90,38 @@ class ClaimCode(DomainMutation):
         longitude: float | None = None,
         hidden_code: str | None = None,
     ) -> ClaimCode:
-        consumer = require_consumer(info)
-        location = events.location(latitude, longitude)
-        scanner = events.Scanner.from_request(info.context, consumer.pk, location)
-        # The event is queued after the claim answered, whatever it answered.
-        with events.scanned(ScanSource.CLAIM, code, scanner) as scan:
-            result = claim_code(
-                consumer,
-                code,
-                idempotency_key,
-                ip=client_ip(info.context),
-                share_with_merchant=share_with_merchant,
-                nonce=nonce,
-                location=location,
-                hidden_code=hidden_code,
-            )
-            scan.outcome = "replayed" if result.replayed else "claimed"
+        with gated_consumer(info) as bearer:
+            location = events.location(latitude, longitude)
+
+            def claim(consumer: User, gate: Bearer | None) -> ClaimResult:
+                scanner = events.Scanner.from_request(
+                    info.context, tokens.user_id(consumer, gate), location
+                )
+                # The event is queued after the claim answered, whatever it answered; a
+                # gate's refusal (GateRefused) is no answer: the full way's claim records.
+                with events.scanned(ScanSource.CLAIM, code, scanner) as scan:
+                    result = claim_code(
+                        consumer,
+                        code,
+                        idempotency_key,
+                        ip=client_ip(info.context),
+                        share_with_merchant=share_with_merchant,
+                        nonce=nonce,
+                        location=location,
+                        hidden_code=hidden_code,
+                        gate=gate,
+                    )
+                    scan.outcome = "replayed" if result.replayed else "claimed"
+                return result
+
+            result = None
+            if bearer is not None:
+                # A session this process has not checked: the claim's statement checks
+                # it, and the lazy user is read only if the claim leaves that statement.
+                with suppress(tokens.GateRefused):
+                    result = claim(info.context.user, bearer)
+            if result is None:  # no bearer, or one the gate refused: the full way
+                result = claim(require_consumer(info), None)
         return cls(
             claim=ClaimedCode(
                 points=result.claim.points,

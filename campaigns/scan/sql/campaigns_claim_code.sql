@@ -27,9 +27,11 @@
 --   7. the claim row;
 --   8. with p_endpoints (the merchant's live endpoints listening to code.claimed, from
 --      webhooks.events' cache), the event's outbox rows: p_event is the envelope Python
---      knows before the claim (id, type, createdAt, data's code, claimedAt, consumer);
---      this adds what the claim found (points, campaign, batch) as
---      webhooks.payloads.code_claimed has it (webhooks/tests/test_webhooks.py compares
+--      knows before the claim (id, type, createdAt, data's code, claimedAt, the
+--      consumer's consumerRef); this adds what the claim found (points, campaign, batch)
+--      and the consumer's masked phone (accounts_mask_phone: a claim whose statement
+--      checks the session never reads the user in Python, decision 0345) as
+--      webhooks.payloads.code_claimed has them (webhooks/tests/test_webhooks.py compares
 --      the two). The event commits exactly when the claim does, in the same statement:
 --      no BEGIN, no second INSERT, no COMMIT from the client (decision 0329).
 -- Every outcome but 'claimed' is decided before the first write.
@@ -76,6 +78,7 @@ DECLARE
     v_reserve bigint;
     v_wallet bigint;
     v_post record;
+    v_masked_phone text;
 BEGIN
     SELECT m.schema_name, m.status, m.points_expiry_days, m.name
       INTO v_schema, v_status, v_expiry_days, merchant_name
@@ -204,12 +207,16 @@ BEGIN
     VALUES (p_code, campaign_id, batch_id, p_consumer, points, txn_id, p_key, p_now)
     RETURNING id INTO claim_id;
     IF p_endpoints IS NOT NULL THEN
+        SELECT public.accounts_mask_phone(u.phone) INTO v_masked_phone
+          FROM public.accounts_user u WHERE u.id = p_consumer;
         INSERT INTO public.webhooks_webhookdelivery
             (merchant_id, endpoint_id, event_id, event_type, payload, status, attempts,
              next_attempt_at, last_error, created_at)
         -- The ids are the merchant API's global ids (graphql_relay.to_global_id).
         SELECT p_merchant, e, (p_event->>'id')::uuid, p_event->>'type',
-               jsonb_set(p_event, '{data}', (p_event->'data') || jsonb_build_object(
+               jsonb_set(p_event, '{data}', jsonb_set(
+                   p_event->'data', '{consumer,maskedPhone}', to_jsonb(v_masked_phone)
+               ) || jsonb_build_object(
                    'points', points,
                    'campaign', jsonb_build_object(
                        'id', translate(encode(convert_to(
