@@ -101,6 +101,13 @@ def test_an_unchecked_session_redeems_in_one_statement(
     assert again["replayed"] is True
 
 
+# Each way a session may no longer act (``_refuse``), with the 401's code.
+refused_sessions = pytest.mark.parametrize(
+    ("case", "code"),
+    [("revoked", "SESSION_REVOKED"), ("expired", "TOKEN_EXPIRED"), ("inactive", "TOKEN_EXPIRED")],
+)
+
+
 def _refuse(case: str, consumer: User, token: str) -> None:
     session = AuthSession.objects.get(pk=tokens.verify(token).session_id)
     if case == "revoked":
@@ -111,10 +118,7 @@ def _refuse(case: str, consumer: User, token: str) -> None:
         User.objects.filter(pk=consumer.pk).update(is_active=False)
 
 
-@pytest.mark.parametrize(
-    ("case", "code"),
-    [("revoked", "SESSION_REVOKED"), ("expired", "TOKEN_EXPIRED"), ("inactive", "TOKEN_EXPIRED")],
-)
+@refused_sessions
 def test_a_refused_session_is_answered_401_and_redeems_nothing(
     consumer_api: Api, tenants: Tenants, consumer: User, category: Category, case: str, code: str
 ) -> None:
@@ -336,10 +340,7 @@ def test_the_first_answer_to_a_merchant_asks_consent_through_the_gate(
         assert Response.objects.filter(consumer=consumer).count() == 1
 
 
-@pytest.mark.parametrize(
-    ("case", "code"),
-    [("revoked", "SESSION_REVOKED"), ("expired", "TOKEN_EXPIRED"), ("inactive", "TOKEN_EXPIRED")],
-)
+@refused_sessions
 def test_a_refused_session_is_answered_401_and_submits_nothing(
     consumer_api: Api,
     tenants: Tenants,
@@ -477,10 +478,7 @@ def test_an_unchecked_session_claims_in_one_statement(
     assert [e["code"] for e in taken["errors"]] == ["ALREADY_CLAIMED"]
 
 
-@pytest.mark.parametrize(
-    ("case", "code"),
-    [("revoked", "SESSION_REVOKED"), ("expired", "TOKEN_EXPIRED"), ("inactive", "TOKEN_EXPIRED")],
-)
+@refused_sessions
 def test_a_refused_session_is_answered_401_and_claims_nothing(
     consumer_api: Api,
     tenants: Tenants,
