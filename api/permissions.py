@@ -1,7 +1,8 @@
 """Who is asking, and which merchant a merchant-API request acts for.
 
 ``require_consumer`` / ``require_membership``: who may do what (staff or an API key);
-``gated_consumer`` for a consumer mutation whose statement checks the session itself.
+``gated_consumer`` and ``as_consumer`` for a consumer mutation whose statement checks
+the session itself.
 ``require_membership`` also switches the connection to the merchant's schema: the
 merchant API's tenancy is decided here, after the membership check, never from the
 host alone (docs/decisions: "Merchant API picks the merchant by X-Merchant ...").
@@ -9,8 +10,9 @@ host alone (docs/decisions: "Merchant API picks the merchant by X-Merchant ...")
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import TypeVar
 
 import graphene
 from django.http import HttpRequest
@@ -25,6 +27,8 @@ from core.errors import DomainError
 from tenants import apikeys
 from tenants.error_codes import MerchantErrorCode
 from tenants.models import ApiKey, Domain, Membership, Merchant, Role
+
+Result = TypeVar("Result")
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -68,6 +72,21 @@ def gated_consumer(info: graphene.ResolveInfo) -> Iterator[Bearer | None]:
         if tokens.unsettled(info.context) is not None:
             require_consumer(info)
         raise
+
+
+def as_consumer(
+    info: graphene.ResolveInfo,
+    bearer: Bearer | None,
+    act: Callable[[User, Bearer | None], Result],
+) -> Result:
+    """``act`` as the request's consumer: through the gate (``gated_consumer``'s
+    ``bearer``, its lazy user and ``gate=bearer``) when there is one, else, or when the
+    gate refused (``tokens.GateRefused``), as the consumer ``require_consumer`` checked
+    (``gate=None``), the full way."""
+    if bearer is not None:
+        with suppress(tokens.GateRefused):
+            return act(info.context.user, bearer)
+    return act(require_consumer(info), None)
 
 
 def _merchant_hint(request: HttpRequest) -> tuple[str, str] | None:

@@ -118,6 +118,20 @@ def _refuse(case: str, consumer: User, token: str) -> None:
         User.objects.filter(pk=consumer.pk).update(is_active=False)
 
 
+def _answered_401(
+    case: str, code: str, consumer: User, send: Callable[[str], dict[str, Any]]
+) -> None:
+    """``send`` with a token of ``consumer`` whose session was then refused as ``case``:
+    answered 401 with ``code``, no data, and no ledger transaction written."""
+    token = access_token(consumer)
+    _refuse(case, consumer, token)
+    transactions = Transaction.objects.count()
+    answer = send(token)
+    assert [e["extensions"]["code"] for e in answer["errors"]] == [code]
+    assert "data" not in answer
+    assert Transaction.objects.count() == transactions
+
+
 @refused_sessions
 def test_a_refused_session_is_answered_401_and_redeems_nothing(
     consumer_api: Api, tenants: Tenants, consumer: User, category: Category, case: str, code: str
@@ -125,17 +139,16 @@ def test_a_refused_session_is_answered_401_and_redeems_nothing(
     earn(tenants.acme, consumer, 500)
     product = listed_product(category, price=100, stock=3)
     address = new_address(consumer).pk
-    token = access_token(consumer)
-    _refuse(case, consumer, token)
-    transactions = Transaction.objects.count()
-    answer = _redeem(
-        consumer_api, _unchecked(token), product, address=address, key="r-1", expect_status=401
+    _answered_401(
+        case,
+        code,
+        consumer,
+        lambda token: _redeem(
+            consumer_api, _unchecked(token), product, address=address, key="r-1", expect_status=401
+        ),
     )
-    assert [e["extensions"]["code"] for e in answer["errors"]] == [code]
-    assert "data" not in answer
     product.refresh_from_db()
     assert product.stock == 3 and not Order.objects.filter(consumer=consumer).exists()
-    assert Transaction.objects.count() == transactions
 
 
 def test_what_the_gate_refuses_the_full_way_answers_as_before(
@@ -349,15 +362,14 @@ def test_a_refused_session_is_answered_401_and_submits_nothing(
     case: str,
     code: str,
 ) -> None:
-    token = access_token(consumer)
-    _refuse(case, consumer, token)
-    transactions = Transaction.objects.count()
-    answer = _submit(consumer_api, token, questionnaire["link"], expect_status=401)
-    assert [e["extensions"]["code"] for e in answer["errors"]] == [code]
-    assert "data" not in answer
+    _answered_401(
+        case,
+        code,
+        consumer,
+        lambda token: _submit(consumer_api, token, questionnaire["link"], expect_status=401),
+    )
     with tenant_context(tenants.acme):
         assert not Response.objects.filter(consumer=consumer).exists()
-    assert Transaction.objects.count() == transactions
 
 
 def test_what_a_mutation_refuses_before_its_gate_gives_way_to_the_full_way(
@@ -487,17 +499,16 @@ def test_a_refused_session_is_answered_401_and_claims_nothing(
     case: str,
     code: str,
 ) -> None:
-    token = access_token(consumer)
-    _refuse(case, consumer, token)
-    transactions = Transaction.objects.count()
     scans = scan_events.backlog()["queued"]
-    answer = _claim(consumer_api, token, scan_codes[0], expect_status=401)
-    assert [e["extensions"]["code"] for e in answer["errors"]] == [code]
-    assert "data" not in answer
+    _answered_401(
+        case,
+        code,
+        consumer,
+        lambda token: _claim(consumer_api, token, scan_codes[0], expect_status=401),
+    )
     with tenant_context(tenants.acme):
         assert not Code.objects.filter(code=scan_codes[0], claimed_at__isnull=False).exists()
         assert not Claim.objects.exists()
-    assert Transaction.objects.count() == transactions
     # No scan event names a consumer whose session may not act (the full way refuses
     # before the event, as it always did).
     assert scan_events.backlog()["queued"] == scans

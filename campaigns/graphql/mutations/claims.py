@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any, ClassVar
 
 import graphene
@@ -11,7 +10,7 @@ from accounts import tokens
 from accounts.models import User
 from accounts.tokens import Bearer
 from api.mutations import DomainMutation
-from api.permissions import client_ip, gated_consumer, require_consumer
+from api.permissions import as_consumer, client_ip, gated_consumer
 from api.scalars import BigInt
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.types.prizes import DrawnPrize, verify_url
@@ -114,14 +113,9 @@ class ClaimCode(DomainMutation):
                     scan.outcome = "replayed" if result.replayed else "claimed"
                 return result
 
-            result = None
-            if bearer is not None:
-                # A session this process has not checked: the claim's statement checks
-                # it, and the lazy user is read only if the claim leaves that statement.
-                with suppress(tokens.GateRefused):
-                    result = claim(info.context.user, bearer)
-            if result is None:  # no bearer, or one the gate refused: the full way
-                result = claim(require_consumer(info), None)
+            # A session this process has not checked: the claim's statement checks it,
+            # and the lazy user is read only if the claim leaves that statement (0345).
+            result = as_consumer(info, bearer, claim)
         return cls(
             claim=ClaimedCode(
                 points=result.claim.points,

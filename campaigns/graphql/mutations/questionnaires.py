@@ -6,14 +6,18 @@ Activation, pause and end are the campaign mutations (``mutations.campaigns``).
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any, ClassVar
 
 import graphene
 
-from accounts import tokens
 from api.mutations import DomainMutation
-from api.permissions import client_ip, gated_consumer, require_consumer, require_membership
+from api.permissions import (
+    as_consumer,
+    client_ip,
+    gated_consumer,
+    require_consumer,
+    require_membership,
+)
 from api.scalars import BigInt, JSONString
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.graphql.inputs import aware
@@ -85,24 +89,22 @@ class SubmitResponse(DomainMutation):
         nonce: str | None = None,
     ) -> SubmitResponse:
         with gated_consumer(info) as bearer:
-            # A session this process has not checked: the function's call checks it, and
-            # the lazy user is read only if the submit leaves that call (decision 0344).
-            consumer = require_consumer(info) if bearer is None else info.context.user
+            if bearer is None:
+                require_consumer(info)  # staff: PERMISSION_DENIED before a link's NOT_FOUND
             # The merchant's row and schema are the function's to read (decision 0150); the
             # campaign a link's key names is remembered after its first submission.
             merchant_id, campaign_id = find_campaign(link, CampaignKind.QUESTIONNAIRE)
             arguments = (answers, idempotency_key, share_with_merchant, client_ip(info.context))
             try:
-                result = None
-                if bearer is not None:
-                    with suppress(tokens.GateRefused):
-                        result = questionnaires.submit_to(
-                            merchant_id, consumer, campaign_id, *arguments, nonce, gate=bearer
-                        )
-                if result is None:  # no bearer, or one the gate refused: the full way
-                    result = questionnaires.submit_to(
-                        merchant_id, require_consumer(info), campaign_id, *arguments, nonce
-                    )
+                # A session this process has not checked: the function's call checks it,
+                # and the lazy user is read only if the submit leaves that call (0344).
+                result = as_consumer(
+                    info,
+                    bearer,
+                    lambda consumer, gate: questionnaires.submit_to(
+                        merchant_id, consumer, campaign_id, *arguments, nonce, gate=gate
+                    ),
+                )
             except DomainError as exc:
                 if exc.code == CoreErrorCode.NOT_FOUND:
                     raise link_not_found() from exc

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any, ClassVar
 
 import graphene
 
-from accounts import tokens
+from accounts.models import User
+from accounts.tokens import Bearer
 from api.mutations import DomainMutation
-from api.permissions import gated_consumer, require_consumer, require_membership
+from api.permissions import as_consumer, gated_consumer, require_consumer, require_membership
 from api.scalars import BigInt
 from api.types import decode_id
 from core.error_codes import CoreErrorCode
@@ -19,6 +19,7 @@ from redemption import addresses
 from redemption import services as mall
 from redemption.error_codes import MallErrorCode
 from redemption.graphql.types import OrderNode, SupplierOrder
+from redemption.services import Redemption
 from tenants.models import Role
 
 
@@ -65,29 +66,24 @@ class Redeem(DomainMutation):
             address_pk = (
                 None if address_id is None else decode_id(address_id, "Address", "addressId")
             )
-            result = None
-            if bearer is not None:
-                # A session this process has not checked: the redeem's statement checks it,
-                # and refuses what the full way below would have to look at (decision 0343).
-                with suppress(tokens.GateRefused):
-                    result = mall.redeem(
-                        info.context.user,
-                        product_pk,
-                        quantity,
-                        idempotency_key=idempotency_key,
-                        address_id=address_pk,
-                        gate=bearer,
-                    )
-            if result is None:
-                consumer = require_consumer(info)
-                addresses.ensure_reachable(consumer, product_pk)
-                result = mall.redeem(
+
+            def redeem(consumer: User, gate: Bearer | None) -> Redemption:
+                if gate is None:
+                    # The full way: goods that ship need a phone. The gate admits only a
+                    # consumer with one (decision 0343).
+                    addresses.ensure_reachable(consumer, product_pk)
+                return mall.redeem(
                     consumer,
                     product_pk,
                     quantity,
                     idempotency_key=idempotency_key,
                     address_id=address_pk,
+                    gate=gate,
                 )
+
+            # A session this process has not checked: the redeem's statement checks it,
+            # and refuses what the full way would have to look at (decision 0343).
+            result = as_consumer(info, bearer, redeem)
         return cls(order=result.order, balance=result.balance, replayed=result.replayed)
 
 
