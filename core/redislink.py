@@ -3,12 +3,12 @@
 A command through redis-py's client goes through its pool, its retry policy, its
 observability hooks and a fork check: about ten times the CPU of writing the command
 and reading the reply (decision 0312). The hot paths' commands (the claim's rate-limit
-guard, the relay's wake on a claim's commit, a cached consent check) go through this link
-instead: one connection per thread, made from the cache's pool settings, dropped on any
-error and made again on the next command. Calls whose answer nobody waits for (the scan
-event) go through a :class:`Sender`: queued, and sent by a thread of the process in one
-round trip (decision 0335). Without Redis (the demo's in-process cache) there is no link
-and callers use the Django cache.
+guard, a cached consent check) go through this link instead: one connection per thread,
+made from the cache's pool settings, dropped on any error and made again on the next
+command. Calls whose answer nobody waits for go through a :class:`Gatherer`: queued, and
+done by a thread of the process once a moment (decision 0335): the scan event's
+:class:`Sender` in one round trip, the relay's wake (decision 0346). Without Redis (the
+demo's in-process cache) there is no link and callers use the Django cache.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import redis
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -116,31 +117,35 @@ def link() -> Link | None:
     return found
 
 
-class Sender:
-    """Calls of one script whose answer nobody waits for, sent by a thread of the process:
-    one round trip for each moment's calls instead of one for each call (decision 0335).
+class Gatherer(Generic[T]):
+    """Calls nobody waits for, handled by a thread of the process a moment later: one
+    ``handle`` for each moment's calls instead of one for each call (decision 0335).
 
     A request only appends to a queue (no socket, no waiting for Redis with the GIL
     released, which under load costs a thread a switch each way); the thread wakes on the
-    first call, lets ``delay`` seconds of calls gather, and writes them as one pipeline on
-    its own link. A process that ends normally sends what is queued (``atexit``); one
-    killed outright loses at most its last ``delay`` seconds of calls, as a Redis outage
-    would (the callers accept that: what they send is not the answer's record).
+    first call, lets ``delay`` seconds of calls gather, and hands them to ``handle`` at
+    once. A process that ends normally handles what is queued (``atexit``); one killed
+    outright loses at most its last ``delay`` seconds of calls, as a Redis outage would
+    (the callers accept that: what they send is not the answer's record).
     """
 
-    def __init__(self, script: Script, delay: float, name: str) -> None:
-        self.script = script
+    def __init__(self, delay: float, name: str) -> None:
         self.delay = delay
         self.name = name
         self._pid = 0
-        self._queue: deque[tuple[Sequence[str], Sequence[Any]]] = deque()
+        self._queue: deque[T] = deque()
         self._wake = threading.Event()
         self._flushing = threading.Lock()
 
-    def send(self, keys: Sequence[str], args: Sequence[Any]) -> None:
+    def handle(self, calls: list[T]) -> int:
+        """Do what ``calls`` ask, on the gathering thread (or a flushing one); how many
+        were done. Must raise nothing: log a failure and drop its calls."""
+        raise NotImplementedError
+
+    def send(self, call: T) -> None:
         if self._pid != os.getpid():
             self._start()
-        self._queue.append((keys, args))
+        self._queue.append(call)
         self._wake.set()
 
     def _start(self) -> None:
@@ -165,26 +170,36 @@ class Sender:
                 logger.exception("%s: a send failed", self.name)
 
     def flush(self) -> int:
-        """Send what is queued now, from any thread (the sender's, a drain in the same
-        process, the exit); the number of calls sent. Raises nothing: a failure is logged
-        and its calls dropped."""
+        """Handle what is queued now, from any thread (the gatherer's, a drain in the same
+        process, the exit); the number of calls done."""
         with self._flushing:
-            calls: list[tuple[Sequence[str], Sequence[Any]]] = []
+            calls: list[T] = []
             while self._queue:
                 calls.append(self._queue.popleft())
-            if not calls:
-                return 0
-            current = link()
-            if current is None:
-                logger.warning(
-                    "%s: %d calls dropped, the cache is not Redis", self.name, len(calls)
-                )
-                return 0
-            try:
-                current.run_many(self.script, calls)
-            except redis.RedisError:
-                logger.warning(
-                    "%s: %d calls not sent, Redis failed", self.name, len(calls), exc_info=True
-                )
-                return 0
-            return len(calls)
+            return self.handle(calls) if calls else 0
+
+
+Call = tuple[Sequence[str], Sequence[Any]]
+
+
+class Sender(Gatherer[Call]):
+    """Calls of one script whose answer nobody waits for, sent by a thread of the process
+    as one pipeline a moment."""
+
+    def __init__(self, script: Script, delay: float, name: str) -> None:
+        super().__init__(delay, name)
+        self.script = script
+
+    def handle(self, calls: list[Call]) -> int:
+        current = link()
+        if current is None:
+            logger.warning("%s: %d calls dropped, the cache is not Redis", self.name, len(calls))
+            return 0
+        try:
+            current.run_many(self.script, calls)
+        except redis.RedisError:
+            logger.warning(
+                "%s: %d calls not sent, Redis failed", self.name, len(calls), exc_info=True
+            )
+            return 0
+        return len(calls)

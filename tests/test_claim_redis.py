@@ -2,16 +2,19 @@
 redis-py's client (decisions 0311, 0312): a structural guard on the hot path.
 
 The consent to share with the merchant is checked by the claim's SQL function, not in
-Redis (decision 0333), and the scan event is sent by the process's sender thread, not by
-the request (decision 0335). A planted violation it catches: the consent check back
-before the claim (``privacy.consent.ensure``: one GET more on the link, or through
-redis-py on ``cache.get``), the scan event back on ``client.register_script``, or the
-scan event sent by the request's thread (``events.record`` calling ``record_counted``).
+Redis (decision 0333), the scan event is sent by the process's sender thread, not by
+the request (decision 0335), and so is the webhook relay's wake when a merchant listens
+(decision 0346). A planted violation it catches: the consent check back before the claim
+(``privacy.consent.ensure``: one GET more on the link, or through redis-py on
+``cache.get``), the scan event back on ``client.register_script``, the scan event sent by
+the request's thread (``events.record`` calling ``record_counted``), or the relay's wake
+sent by it (``webhooks.events._wake_soon`` calling ``_wake``: a SET on the link).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +23,7 @@ import redis
 from accounts.models import User
 from campaigns.scan import events
 from campaigns.tests.test_consumer_claims import make_codes
+from config.celery import app
 from core import redislink
 from points import services
 from privacy import consent
@@ -27,11 +31,29 @@ from privacy.tests.test_merchant_consent import claim
 from tests.fixtures.api import Api
 from tests.fixtures.tenants import Tenants
 from tests.test_redis_sender import wait_for
+from webhooks import delivery
+from webhooks.models import EventType
+from webhooks.services import create_endpoint
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def through_the_broker() -> Iterator[None]:
+    """Tasks sent through the broker, as in production (the relay's wake takes its
+    production way only then; the opposite of ``tests.fixtures.processes.eager``)."""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
+@pytest.mark.parametrize("listening", [False, True], ids=["no webhook", "a webhook listens"])
 def test_a_claim_sends_one_command_on_the_link_and_none_through_redis_py(
+    listening: bool,
+    through_the_broker: None,
     consumer_api: Api,
     tenants: Tenants,
     consumer: User,
@@ -46,6 +68,11 @@ def test_a_claim_sends_one_command_on_the_link_and_none_through_redis_py(
         tenants.acme, amount_minor=10_000, currency="CNY", rate="100", payment_reference=unique("p")
     )
     _campaign, _batch, codes = make_codes(tenants.acme, size=2)
+    if listening:
+        # Nothing answers on port 9: the relay, should a worker run it, fails and retries.
+        create_endpoint(
+            tenants.acme, url="http://127.0.0.1:9/hook", event_types=[EventType.CODE_CLAIMED]
+        )
     with django_capture_on_commit_callbacks(execute=True):
         first = claim(consumer_api, consumer, codes[0], "k1", True)  # consents
     assert first["errors"] == []
@@ -71,14 +98,25 @@ def test_a_claim_sends_one_command_on_the_link_and_none_through_redis_py(
 
     monkeypatch.setattr(link.connection, "send_command", send_command)
 
-    second = claim(consumer_api, consumer, codes[1], "k2")
+    link.command("DEL", link.make_key(delivery.WAKE_KEY))
+    on_link.clear()
+    with django_capture_on_commit_callbacks(execute=True) as committed:
+        second = claim(consumer_api, consumer, codes[1], "k2")
 
     assert second["errors"] == [] and second["claim"]["points"] == 7
+    assert len(committed) == int(listening)  # the relay's wake, once the claim committed
     assert through_redis_py == []
-    # Only the rate-limit guard: the consent is the claim function's, and the scan event
-    # is not the request's round trip: the sender thread writes it a moment later.
+    # Only the rate-limit guard: the consent is the claim function's, and neither the
+    # scan event nor the relay's wake is the request's round trip: the process's threads
+    # send them a moment later.
     assert on_link == ["EVALSHA"]
     monkeypatch.undo()
     stream = redislink.link()
     assert stream is not None
     wait_for(stream, stream.make_key(events.STREAM), 2)  # the sender thread sent them
+    if listening:  # the waker thread raised the relay's flag
+        deadline = time.monotonic() + 5
+        while not stream.command("EXISTS", stream.make_key(delivery.WAKE_KEY)):
+            assert time.monotonic() < deadline, "the relay was not woken"
+            time.sleep(0.01)
+        stream.command("DEL", stream.make_key(delivery.WAKE_KEY))

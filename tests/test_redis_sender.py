@@ -60,7 +60,7 @@ def test_calls_from_many_threads_arrive_once_each_in_few_round_trips(
 
     def send(thread: int) -> None:
         for n in range(50):
-            sender.send([key], [f"{thread}-{n}"])
+            sender.send(([key], [f"{thread}-{n}"]))
 
     threads = [threading.Thread(target=send, args=(t,)) for t in range(8)]
     for thread in threads:
@@ -80,7 +80,7 @@ def test_after_redis_lost_its_scripts_each_call_runs_once(
     link, key = stream
     sender = redislink.Sender(APPEND, 60, "test-sender")  # flushed by hand only
     for n in range(5):
-        sender.send([key], [str(n)])
+        sender.send(([key], [str(n)]))
     link.command("SCRIPT", "FLUSH")
     assert sender.flush() == 5
     assert entries(link, key) == ["0", "1", "2", "3", "4"]
@@ -100,12 +100,12 @@ def test_a_failed_send_is_dropped_and_the_thread_goes_on(
         return original(self, script, calls)
 
     monkeypatch.setattr(redislink.Link, "run_many", run_many)
-    sender.send([key], ["lost"])
+    sender.send(([key], ["lost"]))
     deadline = time.monotonic() + 5
     while failures:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    sender.send([key], ["sent"])
+    sender.send(([key], ["sent"]))
     wait_for(link, key, 1)
     time.sleep(0.1)
     assert entries(link, key) == ["sent"]
@@ -116,11 +116,11 @@ def test_a_forked_process_sends_its_own_calls_not_its_parents(
 ) -> None:
     link, key = stream
     sender = redislink.Sender(APPEND, 0.05, "test-sender")
-    sender.send([key], ["parent-before-fork"])  # the thread started, the call not yet sent
+    sender.send(([key], ["parent-before-fork"]))  # the thread started, the call not yet sent
     child = os.fork()
     if child == 0:  # pragma: no cover - the child's exit code is the assertion
         try:
-            sender.send([key], ["child"])
+            sender.send(([key], ["child"]))
             # The child's own thread sends it: the parent's queue was not inherited.
             deadline = time.monotonic() + 5
             while sender.flush() == 0 and time.monotonic() < deadline:

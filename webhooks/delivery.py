@@ -8,7 +8,8 @@ to expire and the sweep sends it again. A receiver can still see an event twice 
 2xx lost on the way back, or a lease outlived): it dedupes by ``webhook-id``.
 
 Deliveries go out in batches (decision 0310): a committed event wakes the relay
-(one ``SET NX`` in Redis, not one Celery task per event), which leases up to
+(one ``SET NX`` in Redis a moment, asked by a thread of the process, decision 0346; not
+one Celery task per event), which leases up to
 ``BATCH`` due deliveries at a time and sends each endpoint's over one kept-alive
 connection. One task and one TCP connection per event cost the worker three times
 what the claim that made the event cost the web server (docs/benchmarks.md).

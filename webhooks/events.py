@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import redislink
 from webhooks import delivery
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -120,9 +121,35 @@ def record(
     return deliveries
 
 
+# Seconds of commits one wake of the process serves (decision 0346).
+WAKE_GATHER_SECONDS = 0.05
+
+
 def wake_on_commit() -> None:
     """Once the transaction commits, wake the relay that sends due deliveries."""
-    transaction.on_commit(_wake)
+    transaction.on_commit(_wake_soon)
+
+
+def _wake_soon() -> None:
+    from webhooks.tasks import relay
+
+    if relay.app.conf.task_always_eager:
+        # The relay runs in the committing thread, on its connection (tests, and the
+        # demo without a broker): a thread of its own would not see that connection's work.
+        _wake()
+    else:
+        # Not the request's round trip: the process's waker asks once for the moment's
+        # commits (decision 0346).
+        _waker.send(None)
+
+
+class _Waker(redislink.Gatherer[None]):
+    def handle(self, calls: list[None]) -> int:
+        _wake()
+        return len(calls)
+
+
+_waker = _Waker(WAKE_GATHER_SECONDS, "webhook-relay-waker")
 
 
 def _wake() -> None:

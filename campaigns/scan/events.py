@@ -239,7 +239,7 @@ def record(merchant_id: int, code: str, source: ScanSource, outcome: str, scanne
     if link is None:
         _write_now(merchant_id, code, source, outcome, scanner)
         return
-    _sender.send(*_call(link, merchant_id, code, source, outcome, scanner))
+    _sender.send(_call(link, merchant_id, code, source, outcome, scanner))
 
 
 def record_counted(
