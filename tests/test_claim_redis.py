@@ -14,7 +14,7 @@ sent by it (``webhooks.events._wake_soon`` calling ``_wake``: a SET on the link)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,7 +23,6 @@ import redis
 from accounts.models import User
 from campaigns.scan import events
 from campaigns.tests.test_consumer_claims import make_codes
-from config.celery import app
 from core import redislink
 from points import services
 from privacy import consent
@@ -36,18 +35,6 @@ from webhooks.models import EventType
 from webhooks.services import create_endpoint
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def through_the_broker() -> Iterator[None]:
-    """Tasks sent through the broker, as in production (the relay's wake takes its
-    production way only then; the opposite of ``tests.fixtures.processes.eager``)."""
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = previous
 
 
 @pytest.mark.parametrize("listening", [False, True], ids=["no webhook", "a webhook listens"])
